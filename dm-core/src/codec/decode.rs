@@ -1,0 +1,426 @@
+//! Events → model. One parser serves both encodings. Children may come in any order (real peers
+//! reorder them, see the spec's own examples); each may appear once unless the DTD repeats it.
+
+use super::source::{Event, Source};
+use super::tag::Tag;
+use crate::error::{DecodeErrorKind as K, Error, Limit};
+use crate::model::*;
+use crate::Limits;
+
+pub(crate) struct Parser<'l, S> {
+    src: S,
+    limits: &'l Limits,
+    lenient: bool,
+    commands: usize,
+    groups: usize,
+}
+
+type R<T> = Result<T, Error>;
+
+fn set<T>(slot: &mut Option<T>, value: T, tag: Tag, src: &impl Src) -> R<()> {
+    if slot.is_some() {
+        return Err(src.err(K::DuplicateElement(tag.name())));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+fn req<T>(slot: Option<T>, tag: Tag, src: &impl Src) -> R<T> {
+    slot.ok_or_else(|| src.err(K::MissingElement(tag.name())))
+}
+
+/// The part of `Parser` the field helpers need (keeps their borrows apart from the fields).
+trait Src {
+    fn err(&self, kind: K) -> Error;
+}
+
+impl<'a, S: Source<'a>> Src for Parser<'_, S> {
+    fn err(&self, kind: K) -> Error {
+        self.src.error(kind)
+    }
+}
+
+impl<'a, 'l, S: Source<'a>> Parser<'l, S> {
+    pub(crate) fn new(src: S, limits: &'l Limits, lenient: bool) -> Self {
+        Parser { src, limits, lenient, commands: 0, groups: 0 }
+    }
+
+    pub(crate) fn message(mut self) -> R<Message> {
+        match self.next_element()? {
+            Some(Tag::SyncML) => {}
+            Some(t) => return Err(self.err(K::UnexpectedElement(t.name()))),
+            None => return Err(self.err(K::MissingElement("SyncML"))),
+        }
+        let (mut header, mut body) = (None, None);
+        self.children(|p, tag| match tag {
+            Tag::SyncHdr => {
+                let h = p.header()?;
+                set(&mut header, h, tag, p)
+            }
+            Tag::SyncBody => {
+                let b = p.body()?;
+                set(&mut body, b, tag, p)
+            }
+            _ => Err(p.unexpected(tag)),
+        })?;
+        let header = req(header, Tag::SyncHdr, &self)?;
+        let (commands, is_final) = req(body, Tag::SyncBody, &self)?;
+        match self.next_element()? {
+            None => Ok(Message { header, commands, is_final }),
+            Some(t) => Err(self.err(K::UnexpectedElement(t.name()))),
+        }
+    }
+
+    fn unexpected(&self, tag: Tag) -> Error {
+        self.err(K::UnexpectedElement(tag.name()))
+    }
+
+    /// The next start tag at this level, skipping whitespace; `None` at the end of the document.
+    fn next_element(&mut self) -> R<Option<Tag>> {
+        loop {
+            match self.src.next()? {
+                Event::Start(t) => return Ok(Some(t)),
+                Event::Eof => return Ok(None),
+                Event::Text(t) if self.lenient || is_blank(&t) => {}
+                Event::Text(_) => return Err(self.err(K::UnexpectedText)),
+                Event::End => return Err(self.err(K::Syntax("unexpected end tag".into()))),
+            }
+        }
+    }
+
+    /// Calls `f` for each child element until the parent's end tag.
+    fn children(&mut self, mut f: impl FnMut(&mut Self, Tag) -> R<()>) -> R<()> {
+        loop {
+            match self.src.next()? {
+                Event::Start(t) => f(self, t)?,
+                Event::End => return Ok(()),
+                Event::Text(t) if self.lenient || is_blank(&t) => {}
+                Event::Text(_) => return Err(self.err(K::UnexpectedText)),
+                Event::Eof => return Err(self.err(K::Truncated)),
+            }
+        }
+    }
+
+    /// The text of a leaf element, trimmed.
+    fn text(&mut self) -> R<String> {
+        let mut out = String::new();
+        loop {
+            match self.src.next()? {
+                Event::Text(t) => out.push_str(&t),
+                Event::End => break,
+                Event::Start(t) => return Err(self.unexpected(t)),
+                Event::Eof => return Err(self.err(K::Truncated)),
+            }
+        }
+        let trimmed = out.trim();
+        if trimmed.len() > self.limits.max_text_len {
+            return Err(self.src.limit(Limit::TextLength, trimmed.len(), self.limits.max_text_len));
+        }
+        Ok(if trimmed.len() == out.len() { out } else { trimmed.to_string() })
+    }
+
+    fn uri(&mut self) -> R<String> {
+        let s = self.text()?;
+        if s.len() > self.limits.max_uri_len {
+            return Err(self.src.limit(Limit::UriLength, s.len(), self.limits.max_uri_len));
+        }
+        Ok(s)
+    }
+
+    fn number<T: std::str::FromStr>(&mut self, tag: Tag) -> R<T> {
+        let s = self.text()?;
+        s.parse().map_err(|_| self.err(K::InvalidValue { element: tag.name(), value: s }))
+    }
+
+    /// An element that must be empty (`Final`, `MoreData`, `NoResp`, ...).
+    fn flag(&mut self, tag: Tag) -> R<bool> {
+        let s = self.text()?;
+        if !s.is_empty() && !self.lenient {
+            return Err(self.err(K::InvalidValue { element: tag.name(), value: s }));
+        }
+        Ok(true)
+    }
+
+    fn set_flag(&mut self, slot: &mut bool, tag: Tag) -> R<()> {
+        if *slot {
+            return Err(self.err(K::DuplicateElement(tag.name())));
+        }
+        *slot = self.flag(tag)?;
+        Ok(())
+    }
+
+    fn header(&mut self) -> R<Header> {
+        let (mut ver_dtd, mut ver_proto, mut session_id, mut msg_id) = (None, None, None, None);
+        let (mut target, mut source, mut resp_uri, mut cred, mut meta) = (None, None, None, None, None);
+        let mut no_resp = false;
+        self.children(|p, tag| match tag {
+            Tag::VerDTD => { let v = p.text()?; set(&mut ver_dtd, v, tag, p) }
+            Tag::VerProto => { let v = p.text()?; set(&mut ver_proto, v, tag, p) }
+            Tag::SessionID => { let v = p.text()?; set(&mut session_id, v, tag, p) }
+            Tag::MsgID => { let v = p.number(tag)?; set(&mut msg_id, v, tag, p) }
+            Tag::Target => { let v = p.location()?; set(&mut target, v, tag, p) }
+            Tag::Source => { let v = p.location()?; set(&mut source, v, tag, p) }
+            Tag::RespURI => { let v = p.uri()?; set(&mut resp_uri, v, tag, p) }
+            Tag::NoResp => p.set_flag(&mut no_resp, tag),
+            Tag::Cred => { let v = p.cred()?; set(&mut cred, v, tag, p) }
+            Tag::Meta => { let v = p.meta()?; set(&mut meta, v, tag, p) }
+            _ => Err(p.unexpected(tag)),
+        })?;
+        Ok(Header {
+            ver_dtd: req(ver_dtd, Tag::VerDTD, self)?,
+            ver_proto: req(ver_proto, Tag::VerProto, self)?,
+            session_id: req(session_id, Tag::SessionID, self)?,
+            msg_id: req(msg_id, Tag::MsgID, self)?,
+            target: req(target, Tag::Target, self)?,
+            source: req(source, Tag::Source, self)?,
+            resp_uri,
+            no_resp,
+            cred,
+            meta,
+        })
+    }
+
+    fn location(&mut self) -> R<Location> {
+        let (mut uri, mut name) = (None, None);
+        self.children(|p, tag| match tag {
+            Tag::LocURI => { let v = p.uri()?; set(&mut uri, v, tag, p) }
+            Tag::LocName => { let v = p.text()?; set(&mut name, v, tag, p) }
+            _ => Err(p.unexpected(tag)),
+        })?;
+        Ok(Location { uri: req(uri, Tag::LocURI, self)?, name })
+    }
+
+    fn cred(&mut self) -> R<Cred> {
+        let (mut meta, mut data) = (None, None);
+        self.children(|p, tag| match tag {
+            Tag::Meta => { let v = p.meta()?; set(&mut meta, v, tag, p) }
+            Tag::Data => { let v = p.text()?; set(&mut data, v, tag, p) }
+            _ => Err(p.unexpected(tag)),
+        })?;
+        Ok(Cred { meta, data: req(data, Tag::Data, self)? })
+    }
+
+    fn meta(&mut self) -> R<Meta> {
+        let mut m = Meta::default();
+        self.children(|p, tag| match tag {
+            Tag::FieldLevel => p.set_flag(&mut m.field_level, tag),
+            Tag::Format => { let v = p.text()?; set(&mut m.format, v, tag, p) }
+            Tag::Type => { let v = p.text()?; set(&mut m.type_, v, tag, p) }
+            Tag::Mark => { let v = p.text()?; set(&mut m.mark, v, tag, p) }
+            Tag::Size => { let v = p.number(tag)?; set(&mut m.size, v, tag, p) }
+            Tag::Anchor => { let v = p.anchor()?; set(&mut m.anchor, v, tag, p) }
+            Tag::Version => { let v = p.text()?; set(&mut m.version, v, tag, p) }
+            Tag::NextNonce => { let v = p.text()?; set(&mut m.next_nonce, v, tag, p) }
+            Tag::MaxMsgSize => { let v = p.number(tag)?; set(&mut m.max_msg_size, v, tag, p) }
+            Tag::MaxObjSize => { let v = p.number(tag)?; set(&mut m.max_obj_size, v, tag, p) }
+            Tag::EMI => { let v = p.text()?; m.emi.push(v); Ok(()) }
+            Tag::Mem => { let v = p.mem()?; set(&mut m.mem, v, tag, p) }
+            // Some peers wrap the MetInf children in <MetInf>; its content is the same.
+            Tag::MetInf if p.lenient => { let v = p.meta()?; m = v; Ok(()) }
+            _ => Err(p.unexpected(tag)),
+        })?;
+        Ok(m)
+    }
+
+    fn anchor(&mut self) -> R<Anchor> {
+        let (mut last, mut next) = (None, None);
+        self.children(|p, tag| match tag {
+            Tag::Last => { let v = p.text()?; set(&mut last, v, tag, p) }
+            Tag::Next => { let v = p.text()?; set(&mut next, v, tag, p) }
+            _ => Err(p.unexpected(tag)),
+        })?;
+        Ok(Anchor { last, next: req(next, Tag::Next, self)? })
+    }
+
+    fn mem(&mut self) -> R<Mem> {
+        let (mut shared_mem, mut free_mem, mut free_id) = (false, None, None);
+        self.children(|p, tag| match tag {
+            Tag::SharedMem => p.set_flag(&mut shared_mem, tag),
+            Tag::FreeMem => { let v = p.text()?; set(&mut free_mem, v, tag, p) }
+            Tag::FreeID => { let v = p.text()?; set(&mut free_id, v, tag, p) }
+            _ => Err(p.unexpected(tag)),
+        })?;
+        Ok(Mem { shared_mem, free_mem: req(free_mem, Tag::FreeMem, self)?, free_id: req(free_id, Tag::FreeID, self)? })
+    }
+
+    fn body(&mut self) -> R<(Vec<Command>, bool)> {
+        let mut commands = Vec::new();
+        let mut is_final = false;
+        self.children(|p, tag| {
+            if tag == Tag::Final {
+                return p.set_flag(&mut is_final, tag);
+            }
+            if is_final {
+                return Err(p.err(K::UnexpectedElement(tag.name())));
+            }
+            let c = p.command(tag)?;
+            commands.push(c);
+            Ok(())
+        })?;
+        Ok((commands, is_final))
+    }
+
+    fn command(&mut self, tag: Tag) -> R<Command> {
+        self.commands += 1;
+        if self.commands > self.limits.max_commands {
+            return Err(self.src.limit(Limit::Commands, self.commands, self.limits.max_commands));
+        }
+        Ok(match tag {
+            Tag::Add => Command::Add(self.item_command()?),
+            Tag::Copy => Command::Copy(self.item_command()?),
+            Tag::Delete => Command::Delete(self.item_command()?),
+            Tag::Exec => Command::Exec(self.item_command()?),
+            Tag::Get => Command::Get(self.item_command()?),
+            Tag::Replace => Command::Replace(self.item_command()?),
+            Tag::Alert => Command::Alert(self.alert()?),
+            Tag::Atomic => Command::Atomic(self.group()?),
+            Tag::Sequence => Command::Sequence(self.group()?),
+            Tag::Status => Command::Status(self.status()?),
+            Tag::Results => Command::Results(self.results()?),
+            _ => return Err(self.unexpected(tag)),
+        })
+    }
+
+    fn push_item(&mut self, items: &mut Vec<Item>) -> R<()> {
+        if items.len() == self.limits.max_items {
+            return Err(self.src.limit(Limit::Items, items.len() + 1, self.limits.max_items));
+        }
+        let item = self.item()?;
+        items.push(item);
+        Ok(())
+    }
+
+    fn item_command(&mut self) -> R<ItemCommand> {
+        let (mut cmd_id, mut c) = (None, ItemCommand::default());
+        self.children(|p, tag| match tag {
+            Tag::CmdID => { let v = p.number(tag)?; set(&mut cmd_id, v, tag, p) }
+            Tag::NoResp => p.set_flag(&mut c.no_resp, tag),
+            Tag::Cred => { let v = p.cred()?; set(&mut c.cred, v, tag, p) }
+            Tag::Meta => { let v = p.meta()?; set(&mut c.meta, v, tag, p) }
+            Tag::Correlator => { let v = p.text()?; set(&mut c.correlator, v, tag, p) }
+            Tag::Item => p.push_item(&mut c.items),
+            _ => Err(p.unexpected(tag)),
+        })?;
+        c.cmd_id = req(cmd_id, Tag::CmdID, self)?;
+        Ok(c)
+    }
+
+    fn alert(&mut self) -> R<Alert> {
+        let (mut cmd_id, mut data, mut cred, mut correlator) = (None, None, None, None);
+        let (mut no_resp, mut items) = (false, Vec::new());
+        self.children(|p, tag| match tag {
+            Tag::CmdID => { let v = p.number(tag)?; set(&mut cmd_id, v, tag, p) }
+            Tag::NoResp => p.set_flag(&mut no_resp, tag),
+            Tag::Cred => { let v = p.cred()?; set(&mut cred, v, tag, p) }
+            Tag::Data => { let v = p.number(tag)?; set(&mut data, AlertCode(v), tag, p) }
+            Tag::Correlator => { let v = p.text()?; set(&mut correlator, v, tag, p) }
+            Tag::Item => p.push_item(&mut items),
+            _ => Err(p.unexpected(tag)),
+        })?;
+        Ok(Alert {
+            cmd_id: req(cmd_id, Tag::CmdID, self)?,
+            no_resp,
+            cred,
+            data: req(data, Tag::Data, self)?,
+            correlator,
+            items,
+        })
+    }
+
+    fn group(&mut self) -> R<Group> {
+        self.groups += 1;
+        if self.groups > self.limits.max_nesting {
+            return Err(self.src.limit(Limit::Nesting, self.groups, self.limits.max_nesting));
+        }
+        let (mut cmd_id, mut g) = (None, Group::default());
+        self.children(|p, tag| match tag {
+            Tag::CmdID => { let v = p.number(tag)?; set(&mut cmd_id, v, tag, p) }
+            Tag::NoResp => p.set_flag(&mut g.no_resp, tag),
+            Tag::Meta => { let v = p.meta()?; set(&mut g.meta, v, tag, p) }
+            _ => {
+                let c = p.command(tag)?;
+                g.commands.push(c);
+                Ok(())
+            }
+        })?;
+        self.groups -= 1;
+        g.cmd_id = req(cmd_id, Tag::CmdID, self)?;
+        Ok(g)
+    }
+
+    fn status(&mut self) -> R<Status> {
+        let (mut cmd_id, mut msg_ref, mut cmd_ref, mut cmd, mut data) = (None, None, None, None, None);
+        let (mut cred, mut chal) = (None, None);
+        let (mut target_refs, mut source_refs, mut items) = (Vec::new(), Vec::new(), Vec::new());
+        self.children(|p, tag| match tag {
+            Tag::CmdID => { let v = p.number(tag)?; set(&mut cmd_id, v, tag, p) }
+            Tag::MsgRef => { let v = p.number(tag)?; set(&mut msg_ref, v, tag, p) }
+            Tag::CmdRef => { let v = p.number(tag)?; set(&mut cmd_ref, v, tag, p) }
+            Tag::Cmd => { let v = p.text()?; set(&mut cmd, v, tag, p) }
+            Tag::TargetRef => { let v = p.uri()?; target_refs.push(v); Ok(()) }
+            Tag::SourceRef => { let v = p.uri()?; source_refs.push(v); Ok(()) }
+            Tag::Cred => { let v = p.cred()?; set(&mut cred, v, tag, p) }
+            Tag::Chal => { let v = p.chal()?; set(&mut chal, v, tag, p) }
+            Tag::Data => { let v = p.number(tag)?; set(&mut data, StatusCode(v), tag, p) }
+            Tag::Item => p.push_item(&mut items),
+            _ => Err(p.unexpected(tag)),
+        })?;
+        Ok(Status {
+            cmd_id: req(cmd_id, Tag::CmdID, self)?,
+            msg_ref,
+            cmd_ref,
+            cmd: req(cmd, Tag::Cmd, self)?,
+            target_refs,
+            source_refs,
+            cred,
+            chal,
+            data: req(data, Tag::Data, self)?,
+            items,
+        })
+    }
+
+    fn chal(&mut self) -> R<Chal> {
+        let mut meta = None;
+        self.children(|p, tag| match tag {
+            Tag::Meta => { let v = p.meta()?; set(&mut meta, v, tag, p) }
+            _ => Err(p.unexpected(tag)),
+        })?;
+        Ok(Chal { meta: req(meta, Tag::Meta, self)? })
+    }
+
+    fn results(&mut self) -> R<Results> {
+        let (mut cmd_id, mut cmd_ref, mut r) = (None, None, Results::default());
+        self.children(|p, tag| match tag {
+            Tag::CmdID => { let v = p.number(tag)?; set(&mut cmd_id, v, tag, p) }
+            Tag::MsgRef => { let v = p.number(tag)?; set(&mut r.msg_ref, v, tag, p) }
+            Tag::CmdRef => { let v = p.number(tag)?; set(&mut cmd_ref, v, tag, p) }
+            Tag::Meta => { let v = p.meta()?; set(&mut r.meta, v, tag, p) }
+            Tag::TargetRef => { let v = p.uri()?; set(&mut r.target_ref, v, tag, p) }
+            Tag::SourceRef => { let v = p.uri()?; set(&mut r.source_ref, v, tag, p) }
+            Tag::Item => p.push_item(&mut r.items),
+            _ => Err(p.unexpected(tag)),
+        })?;
+        r.cmd_id = req(cmd_id, Tag::CmdID, self)?;
+        r.cmd_ref = req(cmd_ref, Tag::CmdRef, self)?;
+        Ok(r)
+    }
+
+    fn item(&mut self) -> R<Item> {
+        let mut it = Item::default();
+        self.children(|p, tag| match tag {
+            Tag::Target => { let v = p.location()?; set(&mut it.target, v, tag, p) }
+            Tag::Source => { let v = p.location()?; set(&mut it.source, v, tag, p) }
+            Tag::SourceParent => { let v = p.location()?; set(&mut it.source_parent, v, tag, p) }
+            Tag::TargetParent => { let v = p.location()?; set(&mut it.target_parent, v, tag, p) }
+            Tag::Meta => { let v = p.meta()?; set(&mut it.meta, v, tag, p) }
+            Tag::Data => { let v = p.src.data()?; set(&mut it.data, v, tag, p) }
+            Tag::MoreData => p.set_flag(&mut it.more_data, tag),
+            _ => Err(p.unexpected(tag)),
+        })?;
+        Ok(it)
+    }
+}
+
+fn is_blank(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_whitespace())
+}

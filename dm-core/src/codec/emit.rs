@@ -1,0 +1,271 @@
+//! Model → output. One walk serves both encodings and both purposes: writing bytes and measuring
+//! them (`Out` is a `Vec<u8>` or a `Counter`), so `encoded_len` never encodes twice.
+
+use super::tag::Tag;
+use crate::model::*;
+
+/// Where encoded bytes go.
+pub(crate) trait Out {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Out for Vec<u8> {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+/// Counts bytes instead of keeping them.
+#[derive(Default)]
+pub(crate) struct Counter(pub usize);
+
+impl Out for Counter {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.0 += bytes.len();
+    }
+}
+
+/// The element-level writer of one encoding.
+pub(crate) trait Sink {
+    fn start(&mut self, tag: Tag);
+    fn end(&mut self, tag: Tag);
+    fn empty(&mut self, tag: Tag);
+    fn leaf(&mut self, tag: Tag, text: &str);
+    fn data(&mut self, data: &Data);
+}
+
+fn leaf_opt(s: &mut impl Sink, tag: Tag, v: &Option<String>) {
+    if let Some(v) = v {
+        s.leaf(tag, v);
+    }
+}
+
+fn flag(s: &mut impl Sink, tag: Tag, on: bool) {
+    if on {
+        s.empty(tag);
+    }
+}
+
+fn number(s: &mut impl Sink, tag: Tag, n: impl Into<u64>) {
+    let mut buf = itoa_buf();
+    s.leaf(tag, fmt_u64(&mut buf, n.into()));
+}
+
+fn itoa_buf() -> [u8; 20] {
+    [0; 20]
+}
+
+fn fmt_u64(buf: &mut [u8; 20], mut n: u64) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    std::str::from_utf8(&buf[i..]).unwrap_or("0")
+}
+
+pub(crate) fn message(s: &mut impl Sink, m: &Message) {
+    s.start(Tag::SyncML);
+    header(s, &m.header);
+    s.start(Tag::SyncBody);
+    for c in &m.commands {
+        command(s, c);
+    }
+    flag(s, Tag::Final, m.is_final);
+    s.end(Tag::SyncBody);
+    s.end(Tag::SyncML);
+}
+
+fn header(s: &mut impl Sink, h: &Header) {
+    s.start(Tag::SyncHdr);
+    s.leaf(Tag::VerDTD, &h.ver_dtd);
+    s.leaf(Tag::VerProto, &h.ver_proto);
+    s.leaf(Tag::SessionID, &h.session_id);
+    number(s, Tag::MsgID, h.msg_id);
+    location(s, Tag::Target, &h.target);
+    location(s, Tag::Source, &h.source);
+    leaf_opt(s, Tag::RespURI, &h.resp_uri);
+    flag(s, Tag::NoResp, h.no_resp);
+    if let Some(c) = &h.cred {
+        cred(s, c);
+    }
+    meta_opt(s, &h.meta);
+    s.end(Tag::SyncHdr);
+}
+
+fn location(s: &mut impl Sink, tag: Tag, l: &Location) {
+    s.start(tag);
+    s.leaf(Tag::LocURI, &l.uri);
+    leaf_opt(s, Tag::LocName, &l.name);
+    s.end(tag);
+}
+
+fn location_opt(s: &mut impl Sink, tag: Tag, l: &Option<Location>) {
+    if let Some(l) = l {
+        location(s, tag, l);
+    }
+}
+
+fn cred(s: &mut impl Sink, c: &Cred) {
+    s.start(Tag::Cred);
+    meta_opt(s, &c.meta);
+    s.leaf(Tag::Data, &c.data);
+    s.end(Tag::Cred);
+}
+
+fn meta_opt(s: &mut impl Sink, m: &Option<Meta>) {
+    if let Some(m) = m {
+        meta(s, m);
+    }
+}
+
+fn meta(s: &mut impl Sink, m: &Meta) {
+    s.start(Tag::Meta);
+    flag(s, Tag::FieldLevel, m.field_level);
+    leaf_opt(s, Tag::Format, &m.format);
+    leaf_opt(s, Tag::Type, &m.type_);
+    leaf_opt(s, Tag::Mark, &m.mark);
+    if let Some(n) = m.size {
+        number(s, Tag::Size, n);
+    }
+    if let Some(a) = &m.anchor {
+        s.start(Tag::Anchor);
+        leaf_opt(s, Tag::Last, &a.last);
+        s.leaf(Tag::Next, &a.next);
+        s.end(Tag::Anchor);
+    }
+    leaf_opt(s, Tag::Version, &m.version);
+    leaf_opt(s, Tag::NextNonce, &m.next_nonce);
+    if let Some(n) = m.max_msg_size {
+        number(s, Tag::MaxMsgSize, n);
+    }
+    if let Some(n) = m.max_obj_size {
+        number(s, Tag::MaxObjSize, n);
+    }
+    for e in &m.emi {
+        s.leaf(Tag::EMI, e);
+    }
+    if let Some(mem) = &m.mem {
+        s.start(Tag::Mem);
+        flag(s, Tag::SharedMem, mem.shared_mem);
+        s.leaf(Tag::FreeMem, &mem.free_mem);
+        s.leaf(Tag::FreeID, &mem.free_id);
+        s.end(Tag::Mem);
+    }
+    s.end(Tag::Meta);
+}
+
+fn command(s: &mut impl Sink, c: &Command) {
+    match c {
+        Command::Add(c) => item_command(s, Tag::Add, c),
+        Command::Copy(c) => item_command(s, Tag::Copy, c),
+        Command::Delete(c) => item_command(s, Tag::Delete, c),
+        Command::Exec(c) => item_command(s, Tag::Exec, c),
+        Command::Get(c) => item_command(s, Tag::Get, c),
+        Command::Replace(c) => item_command(s, Tag::Replace, c),
+        Command::Alert(a) => {
+            s.start(Tag::Alert);
+            number(s, Tag::CmdID, a.cmd_id);
+            flag(s, Tag::NoResp, a.no_resp);
+            if let Some(c) = &a.cred {
+                cred(s, c);
+            }
+            number(s, Tag::Data, a.data.0);
+            leaf_opt(s, Tag::Correlator, &a.correlator);
+            items(s, &a.items);
+            s.end(Tag::Alert);
+        }
+        Command::Atomic(g) => group(s, Tag::Atomic, g),
+        Command::Sequence(g) => group(s, Tag::Sequence, g),
+        Command::Status(st) => status(s, st),
+        Command::Results(r) => {
+            s.start(Tag::Results);
+            number(s, Tag::CmdID, r.cmd_id);
+            if let Some(n) = r.msg_ref {
+                number(s, Tag::MsgRef, n);
+            }
+            number(s, Tag::CmdRef, r.cmd_ref);
+            meta_opt(s, &r.meta);
+            leaf_opt(s, Tag::TargetRef, &r.target_ref);
+            leaf_opt(s, Tag::SourceRef, &r.source_ref);
+            items(s, &r.items);
+            s.end(Tag::Results);
+        }
+    }
+}
+
+fn item_command(s: &mut impl Sink, tag: Tag, c: &ItemCommand) {
+    s.start(tag);
+    number(s, Tag::CmdID, c.cmd_id);
+    flag(s, Tag::NoResp, c.no_resp);
+    if let Some(cr) = &c.cred {
+        cred(s, cr);
+    }
+    meta_opt(s, &c.meta);
+    leaf_opt(s, Tag::Correlator, &c.correlator);
+    items(s, &c.items);
+    s.end(tag);
+}
+
+fn group(s: &mut impl Sink, tag: Tag, g: &Group) {
+    s.start(tag);
+    number(s, Tag::CmdID, g.cmd_id);
+    flag(s, Tag::NoResp, g.no_resp);
+    meta_opt(s, &g.meta);
+    for c in &g.commands {
+        command(s, c);
+    }
+    s.end(tag);
+}
+
+fn status(s: &mut impl Sink, st: &Status) {
+    s.start(Tag::Status);
+    number(s, Tag::CmdID, st.cmd_id);
+    if let Some(n) = st.msg_ref {
+        number(s, Tag::MsgRef, n);
+    }
+    if let Some(n) = st.cmd_ref {
+        number(s, Tag::CmdRef, n);
+    }
+    s.leaf(Tag::Cmd, &st.cmd);
+    for r in &st.target_refs {
+        s.leaf(Tag::TargetRef, r);
+    }
+    for r in &st.source_refs {
+        s.leaf(Tag::SourceRef, r);
+    }
+    if let Some(c) = &st.cred {
+        cred(s, c);
+    }
+    if let Some(ch) = &st.chal {
+        s.start(Tag::Chal);
+        meta(s, &ch.meta);
+        s.end(Tag::Chal);
+    }
+    number(s, Tag::Data, st.data.0);
+    items(s, &st.items);
+    s.end(Tag::Status);
+}
+
+fn items(s: &mut impl Sink, items: &[Item]) {
+    for it in items {
+        s.start(Tag::Item);
+        location_opt(s, Tag::Target, &it.target);
+        location_opt(s, Tag::Source, &it.source);
+        location_opt(s, Tag::SourceParent, &it.source_parent);
+        location_opt(s, Tag::TargetParent, &it.target_parent);
+        meta_opt(s, &it.meta);
+        if let Some(d) = &it.data {
+            s.data(d);
+        }
+        flag(s, Tag::MoreData, it.more_data);
+        s.end(Tag::Item);
+    }
+}

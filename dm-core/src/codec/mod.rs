@@ -1,0 +1,165 @@
+//! Encoding and decoding of whole messages, XML or WBXML.
+//!
+//! ```
+//! use dm_core::codec::{self, Encoding};
+//! let xml = br#"<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD>
+//!   <VerProto>DM/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID>
+//!   <Target><LocURI>https://dm.example.com</LocURI></Target><Source><LocURI>IMEI:1</LocURI></Source>
+//!   </SyncHdr><SyncBody><Alert><CmdID>1</CmdID><Data>1201</Data></Alert><Final/></SyncBody></SyncML>"#;
+//! let msg = codec::decode(xml).unwrap();
+//! assert_eq!(msg.commands[0].name(), "Alert");
+//! let bytes = codec::encode(&msg, Encoding::Xml);
+//! assert_eq!(bytes.len(), codec::encoded_len(&msg, Encoding::Xml));
+//! assert_eq!(codec::decode(&bytes).unwrap(), msg);
+//! ```
+
+mod decode;
+mod emit;
+mod source;
+mod tag;
+mod xml;
+
+use crate::error::{DecodeError, DecodeErrorKind, Error, Limit, LimitError, Site};
+use crate::model::{Message, ProtocolVersion};
+use crate::Limits;
+use emit::{Counter, Out};
+
+/// The two wire encodings of SyncML DM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Encoding {
+    Xml,
+    Wbxml,
+}
+
+impl Encoding {
+    /// The HTTP content type of DM messages in this encoding.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Xml => "application/vnd.syncml.dm+xml",
+            Encoding::Wbxml => "application/vnd.syncml.dm+wbxml",
+        }
+    }
+
+    /// Accepts the DM types and the older `application/vnd.syncml+xml|+wbxml` that some clients
+    /// post; parameters after `;` are ignored.
+    pub fn from_content_type(content_type: &str) -> Option<Encoding> {
+        let mime = content_type.split(';').next()?.trim().to_ascii_lowercase();
+        match mime.as_str() {
+            "application/vnd.syncml.dm+xml" | "application/vnd.syncml+xml" => Some(Encoding::Xml),
+            "application/vnd.syncml.dm+wbxml" | "application/vnd.syncml+wbxml" => Some(Encoding::Wbxml),
+            _ => None,
+        }
+    }
+}
+
+/// Tells XML from WBXML by the first bytes: XML starts with `<` (after a BOM or whitespace),
+/// WBXML with its version byte 0x01–0x03.
+pub fn detect(bytes: &[u8]) -> Option<Encoding> {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match body.iter().find(|b| !b.is_ascii_whitespace())? {
+        b'<' => Some(Encoding::Xml),
+        0x01..=0x03 if bytes[0] <= 0x03 => Some(Encoding::Wbxml),
+        _ => None,
+    }
+}
+
+/// How strictly to decode, and the limits to hold a peer to.
+#[derive(Clone, Debug, Default)]
+pub struct DecodeOptions {
+    /// Accept what real peers send although it is not valid: a bare `&` in text, namespace
+    /// values in typographic quotes, MetInf elements without their namespace, text between
+    /// elements, content in empty elements, unknown entities (kept as written).
+    pub lenient: bool,
+    pub limits: Limits,
+}
+
+impl DecodeOptions {
+    pub fn lenient() -> Self {
+        DecodeOptions { lenient: true, ..DecodeOptions::default() }
+    }
+}
+
+/// Decodes one message, XML or WBXML (detected), strictly and with the default limits.
+pub fn decode(bytes: &[u8]) -> Result<Message, Error> {
+    decode_with(bytes, &DecodeOptions::default())
+}
+
+/// Decodes one message with the given options.
+pub fn decode_with(bytes: &[u8], options: &DecodeOptions) -> Result<Message, Error> {
+    let limits = &options.limits;
+    if bytes.len() > limits.max_message_size {
+        let site = Site::default();
+        return Err(LimitError {
+            limit: Limit::MessageSize,
+            value: bytes.len() as u64,
+            max: limits.max_message_size as u64,
+            site,
+        }
+        .into());
+    }
+    match detect(bytes) {
+        Some(Encoding::Xml) => {
+            let text = xml::text_of(bytes)?;
+            decode::Parser::new(xml::XmlSource::new(text, limits, options.lenient), limits, options.lenient)
+                .message()
+        }
+        Some(Encoding::Wbxml) | None => Err(DecodeError {
+            kind: DecodeErrorKind::UnknownEncoding,
+            site: Site::default(),
+        }
+        .into()),
+    }
+}
+
+/// Encodes a message, compact and deterministic.
+pub fn encode(message: &Message, encoding: Encoding) -> Vec<u8> {
+    let mut out = Vec::with_capacity(encoded_len(message, encoding));
+    write(message, encoding, &mut out);
+    out
+}
+
+/// The exact number of bytes `encode` produces, computed without producing them.
+pub fn encoded_len(message: &Message, encoding: Encoding) -> usize {
+    let mut counter = Counter::default();
+    write(message, encoding, &mut counter);
+    counter.0
+}
+
+/// Encodes a message as indented XML, for people.
+pub fn to_pretty_xml(message: &Message) -> String {
+    let mut sink = xml::XmlSink::new(Vec::new(), namespace(message), true);
+    emit::message(&mut sink, message);
+    sink.out.push(b'\n');
+    // The writer only ever writes UTF-8 (str input, ASCII markup).
+    String::from_utf8(sink.out).unwrap_or_default()
+}
+
+fn write(message: &Message, encoding: Encoding, out: &mut impl Out) {
+    match encoding {
+        Encoding::Xml | Encoding::Wbxml => {
+            let mut sink = xml::XmlSink::new(out, namespace(message), false);
+            emit::message(&mut sink, message);
+        }
+    }
+}
+
+fn namespace(message: &Message) -> &'static str {
+    match message.header.version() {
+        Some(ProtocolVersion::Dm11) => ProtocolVersion::Dm11.namespace(),
+        _ => ProtocolVersion::Dm12.namespace(),
+    }
+}
+
+impl<O: Out> Out for &mut O {
+    fn put(&mut self, bytes: &[u8]) {
+        (**self).put(bytes)
+    }
+}
+
+impl Message {
+    /// Compact XML, as [`encode`] writes it.
+    pub fn to_xml(&self) -> String {
+        // The writer only ever writes UTF-8.
+        String::from_utf8(encode(self, Encoding::Xml)).unwrap_or_default()
+    }
+}

@@ -1,0 +1,77 @@
+//! What the XML and WBXML readers have in common: the events they hand to the model parser
+//! (`decode.rs`), and the element stack that bounds depth and names the path in errors.
+
+use std::borrow::Cow;
+
+use super::tag::Tag;
+use crate::error::{DecodeError, DecodeErrorKind, Error, Limit, LimitError, Site};
+use crate::model::Data;
+use crate::Limits;
+
+/// One step of a document as the model parser sees it. Adjacent text pieces (text, entities,
+/// CDATA) are joined into one `Text`; comments and processing instructions never show.
+#[derive(Debug)]
+pub(crate) enum Event<'a> {
+    Start(Tag),
+    End,
+    Text(Cow<'a, str>),
+    Eof,
+}
+
+/// A reader of one encoding.
+pub(crate) trait Source<'a> {
+    fn next(&mut self) -> Result<Event<'a>, Error>;
+    /// Right after `Start(Data)`: reads the content and the closing tag.
+    fn data(&mut self) -> Result<Data, Error>;
+    /// Where the reader is now, for errors.
+    fn site(&self) -> Site;
+
+    fn error(&self, kind: DecodeErrorKind) -> Error {
+        DecodeError { kind, site: self.site() }.into()
+    }
+
+    fn limit(&self, limit: Limit, value: usize, max: usize) -> Error {
+        LimitError { limit, value: value as u64, max: max as u64, site: self.site() }.into()
+    }
+}
+
+/// The open elements, by name (embedded documents in Data included).
+#[derive(Default)]
+pub(crate) struct Stack {
+    names: Vec<&'static str>,
+    /// Depth of open elements that are not SyncML/MetInf tags (inside an embedded document).
+    foreign: usize,
+}
+
+impl Stack {
+    pub(crate) fn depth(&self) -> usize {
+        self.names.len() + self.foreign
+    }
+
+    pub(crate) fn push(&mut self, tag: Tag, limits: &Limits) -> Result<(), (Limit, usize, usize)> {
+        self.names.push(tag.name());
+        self.check(limits)
+    }
+
+    pub(crate) fn push_foreign(&mut self, limits: &Limits) -> Result<(), (Limit, usize, usize)> {
+        self.foreign += 1;
+        self.check(limits)
+    }
+
+    fn check(&self, limits: &Limits) -> Result<(), (Limit, usize, usize)> {
+        let max = limits.max_element_depth();
+        if self.depth() > max { Err((Limit::Nesting, self.depth(), max)) } else { Ok(()) }
+    }
+
+    pub(crate) fn pop(&mut self) {
+        if self.foreign > 0 {
+            self.foreign -= 1;
+        } else {
+            self.names.pop();
+        }
+    }
+
+    pub(crate) fn path(&self) -> String {
+        self.names.join("/")
+    }
+}

@@ -1,0 +1,117 @@
+//! Element names of SyncML 1.2 (code page 0) and MetInf 1.2 (code page 1), with their WBXML tokens
+//! (facts/wbxml/syncml12_wbxml_tags.tsv, from libwbxml's tables).
+
+pub(crate) const NS_SYNCML12: &str = "SYNCML:SYNCML1.2";
+pub(crate) const NS_SYNCML11: &str = "SYNCML:SYNCML1.1";
+pub(crate) const NS_METINF: &str = "syncml:metinf";
+
+macro_rules! tags {
+    ($($name:ident = ($page:literal, $token:literal),)*) => {
+        /// A known element. The name is the element name; page and token are its WBXML code.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[allow(clippy::upper_case_acronyms)]
+        pub(crate) enum Tag { $($name,)* }
+
+        impl Tag {
+            pub(crate) fn name(self) -> &'static str {
+                match self { $(Tag::$name => stringify!($name),)* }
+            }
+
+            pub(crate) fn from_name(name: &str) -> Option<Tag> {
+                match name { $(stringify!($name) => Some(Tag::$name),)* _ => None }
+            }
+
+            /// WBXML code page and token (without the content/attribute bits).
+            pub(crate) fn code(self) -> (u8, u8) {
+                match self { $(Tag::$name => ($page, $token),)* }
+            }
+
+            pub(crate) fn from_code(page: u8, token: u8) -> Option<Tag> {
+                match (page, token) { $(($page, $token) => Some(Tag::$name),)* _ => None }
+            }
+        }
+    };
+}
+
+tags! {
+    Add = (0, 0x05),
+    Alert = (0, 0x06),
+    Archive = (0, 0x07),
+    Atomic = (0, 0x08),
+    Chal = (0, 0x09),
+    Cmd = (0, 0x0A),
+    CmdID = (0, 0x0B),
+    CmdRef = (0, 0x0C),
+    Copy = (0, 0x0D),
+    Cred = (0, 0x0E),
+    Data = (0, 0x0F),
+    Delete = (0, 0x10),
+    Exec = (0, 0x11),
+    Final = (0, 0x12),
+    Get = (0, 0x13),
+    Item = (0, 0x14),
+    Lang = (0, 0x15),
+    LocName = (0, 0x16),
+    LocURI = (0, 0x17),
+    Map = (0, 0x18),
+    MapItem = (0, 0x19),
+    Meta = (0, 0x1A),
+    MsgID = (0, 0x1B),
+    MsgRef = (0, 0x1C),
+    NoResp = (0, 0x1D),
+    NoResults = (0, 0x1E),
+    Put = (0, 0x1F),
+    Replace = (0, 0x20),
+    RespURI = (0, 0x21),
+    Results = (0, 0x22),
+    Search = (0, 0x23),
+    Sequence = (0, 0x24),
+    SessionID = (0, 0x25),
+    SftDel = (0, 0x26),
+    Source = (0, 0x27),
+    SourceRef = (0, 0x28),
+    Status = (0, 0x29),
+    Sync = (0, 0x2A),
+    SyncBody = (0, 0x2B),
+    SyncHdr = (0, 0x2C),
+    SyncML = (0, 0x2D),
+    Target = (0, 0x2E),
+    TargetRef = (0, 0x2F),
+    VerDTD = (0, 0x31),
+    VerProto = (0, 0x32),
+    NumberOfChanges = (0, 0x33),
+    MoreData = (0, 0x34),
+    Field = (0, 0x35),
+    Filter = (0, 0x36),
+    Record = (0, 0x37),
+    FilterType = (0, 0x38),
+    SourceParent = (0, 0x39),
+    TargetParent = (0, 0x3A),
+    Move = (0, 0x3B),
+    Correlator = (0, 0x3C),
+    Anchor = (1, 0x05),
+    EMI = (1, 0x06),
+    Format = (1, 0x07),
+    FreeID = (1, 0x08),
+    FreeMem = (1, 0x09),
+    Last = (1, 0x0A),
+    Mark = (1, 0x0B),
+    MaxMsgSize = (1, 0x0C),
+    Mem = (1, 0x0D),
+    MetInf = (1, 0x0E),
+    Next = (1, 0x0F),
+    NextNonce = (1, 0x10),
+    SharedMem = (1, 0x11),
+    Size = (1, 0x12),
+    Type = (1, 0x13),
+    Version = (1, 0x14),
+    MaxObjSize = (1, 0x15),
+    FieldLevel = (1, 0x16),
+}
+
+impl Tag {
+    /// MetInf elements live in namespace `syncml:metinf` (code page 1).
+    pub(crate) fn is_metinf(self) -> bool {
+        self.code().0 == 1
+    }
+}

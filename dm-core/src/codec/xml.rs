@@ -1,0 +1,336 @@
+//! XML: a streaming reader over quick-xml's `NsReader` and a writer straight into the output.
+//! No DTD is processed: a DOCTYPE is refused, so no entity is ever expanded but the five
+//! predefined ones and character references. A DOCTYPE with an internal subset is refused; one
+//! that only names the public DTD, as real peers send it, is skipped.
+
+use std::borrow::Cow;
+
+use base64::Engine;
+use quick_xml::events::{BytesRef, BytesStart, Event as X};
+use quick_xml::name::{Namespace, ResolveResult};
+use quick_xml::NsReader;
+
+use super::emit::{Out, Sink};
+use super::source::{Event, Source, Stack};
+use super::tag::{Tag, NS_METINF, NS_SYNCML11, NS_SYNCML12};
+use crate::error::{DecodeError, DecodeErrorKind as K, Error, Limit, Site};
+use crate::model::Data;
+use crate::Limits;
+
+pub(crate) struct XmlSource<'a> {
+    input: &'a str,
+    reader: NsReader<&'a [u8]>,
+    peeked: Option<X<'a>>,
+    stack: Stack,
+    limits: &'a Limits,
+    lenient: bool,
+}
+
+/// Checks UTF-8 and strips a byte-order mark.
+pub(crate) fn text_of(bytes: &[u8]) -> Result<&str, Error> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    std::str::from_utf8(bytes).map_err(|e| {
+        let offset = e.valid_up_to() as u64;
+        let (line, column) = line_col(&bytes[..e.valid_up_to()]);
+        DecodeError { kind: K::InvalidUtf8, site: Site { path: String::new(), offset, line, column } }.into()
+    })
+}
+
+fn line_col(before: &[u8]) -> (u32, u32) {
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    (line as u32, column as u32)
+}
+
+impl<'a> XmlSource<'a> {
+    pub(crate) fn new(input: &'a str, limits: &'a Limits, lenient: bool) -> Self {
+        let mut reader = NsReader::from_str(input);
+        let config = reader.config_mut();
+        config.expand_empty_elements = true;
+        config.check_end_names = true;
+        config.allow_dangling_amp = lenient;
+        XmlSource { input, reader, peeked: None, stack: Stack::default(), limits, lenient }
+    }
+
+    fn site_at(&self, offset: u64) -> Site {
+        let offset = offset.min(self.input.len() as u64);
+        let (line, column) = line_col(&self.input.as_bytes()[..offset as usize]);
+        Site { path: self.stack.path(), offset, line, column }
+    }
+
+    fn raw(&mut self) -> Result<X<'a>, Error> {
+        if let Some(e) = self.peeked.take() {
+            return Ok(e);
+        }
+        loop {
+            return match self.reader.read_event() {
+                // A DOCTYPE naming the public DTD is what peers send; one with an internal subset
+                // could declare entities and is refused.
+                Ok(X::DocType(d)) if !d.contains('[') => continue,
+                Ok(X::DocType(_)) => Err(self.error(K::Doctype)),
+                Ok(e) => Ok(e),
+                Err(e) => {
+                    let site = self.site_at(self.reader.error_position());
+                    Err(DecodeError { kind: K::Syntax(e.to_string()), site }.into())
+                }
+            };
+        }
+    }
+
+    fn push_foreign(&mut self) -> Result<(), Error> {
+        self.stack.push_foreign(self.limits).map_err(|(l, v, m)| self.limit(l, v, m))
+    }
+
+    fn tag(&mut self, e: &BytesStart<'a>) -> Result<Tag, Error> {
+        let (ns, local) = self.reader.resolver().resolve_element(e.name());
+        let Some(tag) = Tag::from_name(local.as_ref()) else {
+            return Err(self.error(K::UnknownElement(local.as_ref().to_string())));
+        };
+        if !self.lenient {
+            let found = match ns {
+                ResolveResult::Bound(Namespace(ns)) => ns.to_string(),
+                ResolveResult::Unbound => String::new(),
+                ResolveResult::Unknown(p) => format!("{p}:"),
+            };
+            let expected = if tag.is_metinf() { NS_METINF } else { NS_SYNCML12 };
+            if found != expected && (tag.is_metinf() || found != NS_SYNCML11) {
+                return Err(self.error(K::Namespace { element: tag.name(), expected, found }));
+            }
+            if let Some(Err(e)) = e.attributes().find(|a| a.is_err()) {
+                return Err(self.error(K::Syntax(e.to_string())));
+            }
+        }
+        self.stack.push(tag, self.limits).map_err(|(l, v, m)| self.limit(l, v, m))?;
+        Ok(tag)
+    }
+
+    fn entity(&self, r: &BytesRef<'_>) -> Result<Cow<'static, str>, Error> {
+        if r.is_char_ref() {
+            return match r.resolve_char_ref() {
+                Ok(Some(c)) => Ok(Cow::Owned(c.to_string())),
+                _ => Err(self.error(K::UnknownEntity(r.to_string()))),
+            };
+        }
+        Ok(Cow::Borrowed(match &**r {
+            "amp" => "&",
+            "lt" => "<",
+            "gt" => ">",
+            "quot" => "\"",
+            "apos" => "'",
+            _ if self.lenient => return Ok(Cow::Owned(format!("&{};", &**r))),
+            other => return Err(self.error(K::UnknownEntity(other.to_string()))),
+        }))
+    }
+
+    /// The text of one text-like event, or `None` for any other event.
+    fn piece(&self, e: &X<'a>) -> Result<Option<Cow<'a, str>>, Error> {
+        Ok(match e {
+            X::Text(t) => Some(t.xml10_content()),
+            X::CData(c) => Some(c.xml10_content()),
+            X::GeneralRef(r) => Some(self.entity(r)?),
+            _ => None,
+        })
+    }
+
+    /// Joins adjacent text pieces, the first already read.
+    fn text_run(&mut self, first: Cow<'a, str>) -> Result<Cow<'a, str>, Error> {
+        let mut text = first;
+        loop {
+            let e = self.raw()?;
+            match self.piece(&e)? {
+                Some(more) => text.to_mut().push_str(&more),
+                None if matches!(e, X::Comment(_) | X::PI(_)) => {}
+                None => {
+                    self.peeked = Some(e);
+                    break;
+                }
+            }
+            if text.len() > self.limits.max_text_len {
+                return Err(self.limit(Limit::TextLength, text.len(), self.limits.max_text_len));
+            }
+        }
+        Ok(text)
+    }
+}
+
+impl<'a> Source<'a> for XmlSource<'a> {
+    fn next(&mut self) -> Result<Event<'a>, Error> {
+        loop {
+            let e = self.raw()?;
+            if let Some(t) = self.piece(&e)? {
+                return Ok(Event::Text(self.text_run(t)?));
+            }
+            match e {
+                X::Start(s) => return Ok(Event::Start(self.tag(&s)?)),
+                X::End(_) => {
+                    self.stack.pop();
+                    return Ok(Event::End);
+                }
+                X::Eof => return Ok(Event::Eof),
+                _ => {}
+            }
+        }
+    }
+
+    fn data(&mut self) -> Result<Data, Error> {
+        let start = self.reader.buffer_position() as usize;
+        let mut text = String::new();
+        let (mut depth, mut embedded) = (0usize, false);
+        loop {
+            let e = self.raw()?;
+            if let Some(t) = self.piece(&e)? {
+                if depth == 0 {
+                    text.push_str(&t);
+                    if text.len() > self.limits.max_text_len {
+                        return Err(self.limit(Limit::TextLength, text.len(), self.limits.max_text_len));
+                    }
+                }
+                continue;
+            }
+            match e {
+                X::Start(_) => {
+                    depth += 1;
+                    embedded = true;
+                    self.push_foreign()?;
+                }
+                X::End(_) if depth > 0 => {
+                    depth -= 1;
+                    self.stack.pop();
+                }
+                X::End(_) => break,
+                X::Eof => return Err(self.error(K::Truncated)),
+                _ => {}
+            }
+        }
+        let end = self.reader.buffer_position() as usize;
+        self.stack.pop();
+        let inner = &self.input[start..end];
+        let inner = &inner[..inner.rfind("</").unwrap_or(0)];
+        if embedded {
+            let xml = inner.trim();
+            if xml.len() > self.limits.max_text_len {
+                return Err(self.limit(Limit::TextLength, xml.len(), self.limits.max_text_len));
+            }
+            return Ok(Data::Xml(xml.to_string()));
+        }
+        Ok(Data::Text(text))
+    }
+
+    fn site(&self) -> Site {
+        self.site_at(self.reader.buffer_position())
+    }
+}
+
+/// Writes XML: compact (no whitespace between elements) or pretty (two-space indent).
+pub(crate) struct XmlSink<O> {
+    pub(crate) out: O,
+    namespace: &'static str,
+    pretty: bool,
+    depth: usize,
+    metinf_depth: usize,
+}
+
+impl<O: Out> XmlSink<O> {
+    pub(crate) fn new(out: O, namespace: &'static str, pretty: bool) -> Self {
+        XmlSink { out, namespace, pretty, depth: 0, metinf_depth: 0 }
+    }
+
+    fn indent(&mut self) {
+        if self.pretty && self.depth > 0 {
+            self.out.put(b"\n");
+            for _ in 0..self.depth {
+                self.out.put(b"  ");
+            }
+        }
+    }
+
+    fn open(&mut self, tag: Tag) {
+        self.out.put(b"<");
+        self.out.put(tag.name().as_bytes());
+        if tag == Tag::SyncML {
+            self.attr_ns(self.namespace);
+        } else if tag.is_metinf() && self.metinf_depth == 0 {
+            self.attr_ns(NS_METINF);
+        }
+    }
+
+    fn attr_ns(&mut self, ns: &str) {
+        self.out.put(b" xmlns=\"");
+        self.out.put(ns.as_bytes());
+        self.out.put(b"\"");
+    }
+
+    fn close(&mut self, tag: Tag) {
+        self.out.put(b"</");
+        self.out.put(tag.name().as_bytes());
+        self.out.put(b">");
+    }
+
+    fn escaped(&mut self, text: &str) {
+        let bytes = text.as_bytes();
+        let mut last = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let rep: &[u8] = match b {
+                b'&' => b"&amp;",
+                b'<' => b"&lt;",
+                b'>' => b"&gt;",
+                b'\r' => b"&#13;",
+                _ => continue,
+            };
+            self.out.put(&bytes[last..i]);
+            self.out.put(rep);
+            last = i + 1;
+        }
+        self.out.put(&bytes[last..]);
+    }
+}
+
+impl<O: Out> Sink for XmlSink<O> {
+    fn start(&mut self, tag: Tag) {
+        self.indent();
+        self.open(tag);
+        self.out.put(b">");
+        self.depth += 1;
+        if tag.is_metinf() {
+            self.metinf_depth += 1;
+        }
+    }
+
+    fn end(&mut self, tag: Tag) {
+        self.depth -= 1;
+        if tag.is_metinf() {
+            self.metinf_depth -= 1;
+        }
+        self.indent();
+        self.close(tag);
+    }
+
+    fn empty(&mut self, tag: Tag) {
+        self.indent();
+        self.open(tag);
+        self.out.put(b"/>");
+    }
+
+    fn leaf(&mut self, tag: Tag, text: &str) {
+        self.indent();
+        self.open(tag);
+        self.out.put(b">");
+        self.escaped(text);
+        self.close(tag);
+    }
+
+    fn data(&mut self, data: &Data) {
+        self.indent();
+        self.out.put(b"<Data>");
+        match data {
+            Data::Text(t) => self.escaped(t),
+            Data::Xml(x) => self.out.put(x.as_bytes()),
+            Data::Binary(b) => {
+                let b64 = base64::engine::general_purpose::STANDARD.encode(b);
+                self.out.put(b64.as_bytes());
+            }
+        }
+        self.close(Tag::Data);
+    }
+}

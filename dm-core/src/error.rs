@@ -1,0 +1,139 @@
+//! Typed errors. Following h11, what the peer got wrong (`DecodeError`, `RemoteError`, `AuthError`,
+//! `LimitError`) is kept apart from what the caller got wrong (`UsageError`).
+
+use std::fmt;
+
+/// Where in a message an error was found: the element path and the position in the bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Site {
+    /// Element path from the root, e.g. `SyncML/SyncBody/Alert/Data`.
+    pub path: String,
+    /// Byte offset into the message.
+    pub offset: u64,
+    /// 1-based line and column for XML input; 0 for WBXML.
+    pub line: u32,
+    pub column: u32,
+}
+
+impl fmt::Display for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(f, "line {}, column {}", self.line, self.column)?;
+        } else {
+            write!(f, "byte {}", self.offset)?;
+        }
+        if !self.path.is_empty() {
+            write!(f, " in {}", self.path)?;
+        }
+        Ok(())
+    }
+}
+
+/// The bytes are not a valid SyncML DM message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} at {site}")]
+pub struct DecodeError {
+    pub kind: DecodeErrorKind,
+    pub site: Site,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeErrorKind {
+    #[error("not well-formed XML: {0}")]
+    Syntax(String),
+    #[error("invalid UTF-8")]
+    InvalidUtf8,
+    #[error("a DOCTYPE is not allowed")]
+    Doctype,
+    #[error("unknown entity &{0};")]
+    UnknownEntity(String),
+    #[error("unknown element <{0}>")]
+    UnknownElement(String),
+    #[error("element <{0}> is not allowed here")]
+    UnexpectedElement(&'static str),
+    #[error("element <{0}> appears more than once")]
+    DuplicateElement(&'static str),
+    #[error("required element <{0}> is missing")]
+    MissingElement(&'static str),
+    #[error("text is not allowed here")]
+    UnexpectedText,
+    #[error("invalid value {value:?} for <{element}>")]
+    InvalidValue { element: &'static str, value: String },
+    #[error("<{element}> in namespace {found:?}, expected {expected:?}")]
+    Namespace { element: &'static str, expected: &'static str, found: String },
+    #[error("the message ends too early")]
+    Truncated,
+    #[error("trailing bytes after the message")]
+    TrailingData,
+    #[error("not WBXML: {0}")]
+    Wbxml(String),
+    #[error("the message is neither XML nor WBXML")]
+    UnknownEncoding,
+}
+
+/// Which configurable limit was passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    MessageSize,
+    ObjectSize,
+    Nesting,
+    Commands,
+    Items,
+    UriLength,
+    TextLength,
+}
+
+/// Something a peer controls exceeded a configured limit ([`crate::Limits`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{limit:?} limit exceeded: {value} > {max} at {site}")]
+pub struct LimitError {
+    pub limit: Limit,
+    pub value: u64,
+    pub max: u64,
+    pub site: Site,
+}
+
+/// A well-formed message from the peer that breaks a protocol rule of RULES.md.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{rule}: {reason} (MsgID {msg_id:?}, CmdID {cmd_id:?})")]
+pub struct RemoteError {
+    /// Rule id from RULES.md, e.g. `R19`.
+    pub rule: &'static str,
+    pub msg_id: Option<u32>,
+    pub cmd_id: Option<u32>,
+    pub element: Option<&'static str>,
+    pub reason: String,
+}
+
+/// Authentication of the peer failed, or the peer's challenge cannot be met.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("authentication failed: {0}")]
+pub struct AuthError(pub String);
+
+/// The caller misused the API (e.g. `next_message` while waiting for the peer).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("usage error: {0}")]
+pub struct UsageError(pub String);
+
+/// Any error omadm returns.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error(transparent)]
+    Limit(#[from] LimitError),
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+}
+
+impl Error {
+    /// True when the peer is to blame (anything but a `UsageError`).
+    pub fn is_remote(&self) -> bool {
+        !matches!(self, Error::Usage(_))
+    }
+}

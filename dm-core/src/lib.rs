@@ -1,0 +1,12 @@
+#![doc = include_str!("../../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod codec;
+pub mod error;
+mod limits;
+pub mod model;
+
+pub use codec::{DecodeOptions, Encoding};
+pub use error::Error;
+pub use limits::Limits;
+pub use model::Message;

@@ -1,0 +1,173 @@
+use super::{AlertCode, Chal, Cred, Location, Meta, StatusCode};
+
+/// A SyncBody command. DM uses these eleven (facts §1 "DM restrictions"); Map, Put, Search, Sync
+/// and the other DS commands are refused by the decoder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    Add(ItemCommand),
+    Alert(Alert),
+    Atomic(Group),
+    Copy(ItemCommand),
+    Delete(ItemCommand),
+    Exec(ItemCommand),
+    Get(ItemCommand),
+    Replace(ItemCommand),
+    Results(Results),
+    Sequence(Group),
+    Status(Status),
+}
+
+impl Command {
+    /// The element name, as a Status `Cmd` names it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Add(_) => "Add",
+            Command::Alert(_) => "Alert",
+            Command::Atomic(_) => "Atomic",
+            Command::Copy(_) => "Copy",
+            Command::Delete(_) => "Delete",
+            Command::Exec(_) => "Exec",
+            Command::Get(_) => "Get",
+            Command::Replace(_) => "Replace",
+            Command::Results(_) => "Results",
+            Command::Sequence(_) => "Sequence",
+            Command::Status(_) => "Status",
+        }
+    }
+
+    pub fn cmd_id(&self) -> u32 {
+        match self {
+            Command::Add(c)
+            | Command::Copy(c)
+            | Command::Delete(c)
+            | Command::Exec(c)
+            | Command::Get(c)
+            | Command::Replace(c) => c.cmd_id,
+            Command::Alert(c) => c.cmd_id,
+            Command::Atomic(c) | Command::Sequence(c) => c.cmd_id,
+            Command::Results(c) => c.cmd_id,
+            Command::Status(c) => c.cmd_id,
+        }
+    }
+
+    /// The items a command carries (none for Atomic and Sequence).
+    pub fn items(&self) -> &[Item] {
+        match self {
+            Command::Add(c)
+            | Command::Copy(c)
+            | Command::Delete(c)
+            | Command::Exec(c)
+            | Command::Get(c)
+            | Command::Replace(c) => &c.items,
+            Command::Alert(c) => &c.items,
+            Command::Results(c) => &c.items,
+            Command::Status(c) => &c.items,
+            Command::Atomic(_) | Command::Sequence(_) => &[],
+        }
+    }
+}
+
+/// Add, Copy, Delete, Exec, Get, Replace: `(CmdID, NoResp?, Cred?, Meta?, Correlator?, Item+)`.
+/// `correlator` is only meaningful for Exec.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ItemCommand {
+    pub cmd_id: u32,
+    pub no_resp: bool,
+    pub cred: Option<Cred>,
+    pub meta: Option<Meta>,
+    pub correlator: Option<String>,
+    pub items: Vec<Item>,
+}
+
+/// `Alert (CmdID, NoResp?, Cred?, Data, Correlator?, Item*)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alert {
+    pub cmd_id: u32,
+    pub no_resp: bool,
+    pub cred: Option<Cred>,
+    pub data: AlertCode,
+    pub correlator: Option<String>,
+    pub items: Vec<Item>,
+}
+
+/// Atomic and Sequence: `(CmdID, NoResp?, Meta?, commands+)`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Group {
+    pub cmd_id: u32,
+    pub no_resp: bool,
+    pub meta: Option<Meta>,
+    pub commands: Vec<Command>,
+}
+
+/// `Status (CmdID, MsgRef, CmdRef, Cmd, TargetRef*, SourceRef*, Cred?, Chal?, Data, Item*)`.
+/// `cmd_ref` is `Some(0)` for the status of a SyncHdr; it is `None` only when a peer left it out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    pub cmd_id: u32,
+    pub msg_ref: Option<u32>,
+    pub cmd_ref: Option<u32>,
+    pub cmd: String,
+    pub target_refs: Vec<String>,
+    pub source_refs: Vec<String>,
+    pub cred: Option<Cred>,
+    pub chal: Option<Chal>,
+    pub data: StatusCode,
+    pub items: Vec<Item>,
+}
+
+/// `Results (CmdID, MsgRef?, CmdRef, Meta?, TargetRef?, SourceRef?, Item+)`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Results {
+    pub cmd_id: u32,
+    pub msg_ref: Option<u32>,
+    pub cmd_ref: u32,
+    pub meta: Option<Meta>,
+    pub target_ref: Option<String>,
+    pub source_ref: Option<String>,
+    pub items: Vec<Item>,
+}
+
+/// `Item (Target?, Source?, SourceParent?, TargetParent?, Meta?, Data?, MoreData?)`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Item {
+    pub target: Option<Location>,
+    pub source: Option<Location>,
+    pub source_parent: Option<Location>,
+    pub target_parent: Option<Location>,
+    pub meta: Option<Meta>,
+    pub data: Option<Data>,
+    /// `<MoreData/>`: a large-object chunk that is not the last.
+    pub more_data: bool,
+}
+
+/// The content of an Item's `Data`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Data {
+    /// Character data, entities resolved.
+    Text(String),
+    /// An embedded XML document (DevInf, DDF, TNDS), kept byte for byte as it was written.
+    Xml(String),
+    /// Raw bytes, as WBXML OPAQUE carries them when they are not UTF-8 text.
+    Binary(Vec<u8>),
+}
+
+impl Data {
+    /// The length of the data as it travels (`Meta/Size` counts this).
+    pub fn len(&self) -> usize {
+        match self {
+            Data::Text(s) | Data::Xml(s) => s.len(),
+            Data::Binary(b) => b.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Data::Text(s) | Data::Xml(s) => s.as_bytes(),
+            Data::Binary(b) => b,
+        }
+    }
+}

@@ -1,0 +1,127 @@
+use super::{Command, Meta};
+
+/// One SyncML message: `SyncML (SyncHdr, SyncBody)`, the body ending with an optional `Final`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Message {
+    pub header: Header,
+    pub commands: Vec<Command>,
+    /// `<Final/>`: this message closes its package (R01).
+    pub is_final: bool,
+}
+
+/// The versions a header announces. DM 1.2 is `1.2` / `DM/1.2`; DM 1.1.2 is `1.1` / `DM/1.1`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ProtocolVersion {
+    #[default]
+    Dm12,
+    Dm11,
+}
+
+impl ProtocolVersion {
+    pub fn ver_dtd(self) -> &'static str {
+        match self {
+            ProtocolVersion::Dm12 => "1.2",
+            ProtocolVersion::Dm11 => "1.1",
+        }
+    }
+
+    pub fn ver_proto(self) -> &'static str {
+        match self {
+            ProtocolVersion::Dm12 => "DM/1.2",
+            ProtocolVersion::Dm11 => "DM/1.1",
+        }
+    }
+
+    /// The default namespace of the root element.
+    pub fn namespace(self) -> &'static str {
+        match self {
+            ProtocolVersion::Dm12 => "SYNCML:SYNCML1.2",
+            ProtocolVersion::Dm11 => "SYNCML:SYNCML1.1",
+        }
+    }
+}
+
+/// `SyncHdr (VerDTD, VerProto, SessionID, MsgID, Target, Source, RespURI?, NoResp?, Cred?, Meta?)`.
+/// VerDTD and VerProto are kept as sent so that a checker can see a wrong one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub ver_dtd: String,
+    pub ver_proto: String,
+    pub session_id: String,
+    pub msg_id: u32,
+    pub target: Location,
+    pub source: Location,
+    pub resp_uri: Option<String>,
+    pub no_resp: bool,
+    pub cred: Option<Cred>,
+    pub meta: Option<Meta>,
+}
+
+impl Default for Header {
+    fn default() -> Self {
+        Header::new(ProtocolVersion::Dm12, "1", 1, Location::default(), Location::default())
+    }
+}
+
+impl Header {
+    pub fn new(
+        version: ProtocolVersion,
+        session_id: impl Into<String>,
+        msg_id: u32,
+        target: Location,
+        source: Location,
+    ) -> Header {
+        Header {
+            ver_dtd: version.ver_dtd().into(),
+            ver_proto: version.ver_proto().into(),
+            session_id: session_id.into(),
+            msg_id,
+            target,
+            source,
+            resp_uri: None,
+            no_resp: false,
+            cred: None,
+            meta: None,
+        }
+    }
+
+    /// The version announced, if VerDTD and VerProto agree on one DM knows.
+    pub fn version(&self) -> Option<ProtocolVersion> {
+        [ProtocolVersion::Dm12, ProtocolVersion::Dm11]
+            .into_iter()
+            .find(|v| v.ver_dtd() == self.ver_dtd && v.ver_proto() == self.ver_proto)
+    }
+}
+
+/// `Target` / `Source` (and `SourceParent`, `TargetParent`): `(LocURI, LocName?)`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Location {
+    pub uri: String,
+    pub name: Option<String>,
+}
+
+impl Location {
+    pub fn new(uri: impl Into<String>) -> Location {
+        Location { uri: uri.into(), name: None }
+    }
+}
+
+/// `Cred (Meta?, Data)`: credentials, only in SyncHdr in DM.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Cred {
+    pub meta: Option<Meta>,
+    pub data: String,
+}
+
+impl std::fmt::Debug for Cred {
+    /// Credentials never appear in debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cred").field("meta", &self.meta).field("data", &"<redacted>").finish()
+    }
+}
+
+/// `Chal (Meta)`: an authentication challenge carried in a Status.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Chal {
+    pub meta: Meta,
+}

@@ -1,0 +1,14 @@
+//! The SyncML DM 1.2 message model (RepPro 1.2 as DM uses it, facts/FACTS.md §1).
+//!
+//! Plain owned data: build it by hand, decode it with [`crate::codec`], encode it back.
+//! Identifiers that the DTD types as numbers (MsgID, CmdID, MsgRef, CmdRef) are `u32`.
+
+mod codes;
+mod command;
+mod message;
+mod meta;
+
+pub use codes::{AlertCode, StatusCode};
+pub use command::{Alert, Command, Data, Group, Item, ItemCommand, Results, Status};
+pub use message::{Chal, Cred, Header, Location, Message, ProtocolVersion};
+pub use meta::{Anchor, Mem, Meta};

@@ -1,0 +1,292 @@
+//! The XML decoder element by element: what it accepts, what it refuses and where it says so.
+mod common;
+
+use dm_core::codec::{self, DecodeOptions, Encoding};
+use dm_core::error::{DecodeErrorKind, Error, Limit};
+use dm_core::model::*;
+use dm_core::Limits;
+
+fn wrap(body: &str) -> String {
+    format!(
+        "<SyncML xmlns='SYNCML:SYNCML1.2'><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto>\
+         <SessionID>1</SessionID><MsgID>1</MsgID><Target><LocURI>T</LocURI></Target>\
+         <Source><LocURI>S</LocURI></Source></SyncHdr><SyncBody>{body}</SyncBody></SyncML>"
+    )
+}
+
+fn nested(depth: usize) -> String {
+    let mut s = String::from("<Add><CmdID>99</CmdID><Item><Target><LocURI>./x</LocURI></Target></Item></Add>");
+    for i in 0..depth {
+        s = format!("<Atomic><CmdID>{i}</CmdID>{s}</Atomic>");
+    }
+    wrap(&s)
+}
+
+#[test]
+fn nesting_at_the_limit_decodes_on_a_small_stack() {
+    let xml = nested(Limits::default().max_nesting);
+    let t = std::thread::Builder::new().stack_size(512 * 1024).spawn(move || codec::decode(xml.as_bytes()).map(|_| ()));
+    t.unwrap().join().unwrap().unwrap();
+}
+
+fn decode(xml: &str) -> Result<Message, Error> {
+    codec::decode(xml.as_bytes())
+}
+
+fn kind(xml: &str) -> DecodeErrorKind {
+    match decode(xml) {
+        Err(Error::Decode(e)) => e.kind,
+        other => panic!("expected a DecodeError, got {other:?}"),
+    }
+}
+
+fn limit_of(xml: &str, limits: Limits) -> Limit {
+    match codec::decode_with(xml.as_bytes(), &DecodeOptions { lenient: false, limits }) {
+        Err(Error::Limit(e)) => e.limit,
+        other => panic!("expected a LimitError, got {other:?}"),
+    }
+}
+
+#[test]
+fn every_element_lands_in_its_field() {
+    let xml = r#"<?xml version="1.0"?>
+<SyncML xmlns="SYNCML:SYNCML1.2" xmlns:m="syncml:metinf">
+ <SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto><SessionID>4A</SessionID><MsgID>7</MsgID>
+  <Target><LocURI>http://s/dm</LocURI><LocName>srv</LocName></Target><Source><LocURI>IMEI:1</LocURI></Source>
+  <RespURI>http://s/dm?x=1&amp;y=2</RespURI><NoResp/>
+  <Cred><Meta><m:Format>b64</m:Format><m:Type>syncml:auth-md5</m:Type></Meta><Data>Zz6E==</Data></Cred>
+  <Meta><MaxMsgSize xmlns="syncml:metinf">5000</MaxMsgSize><MaxObjSize xmlns="syncml:metinf">100000</MaxObjSize></Meta>
+ </SyncHdr>
+ <SyncBody>
+  <Status><CmdID>1</CmdID><MsgRef>1</MsgRef><CmdRef>0</CmdRef><Cmd>SyncHdr</Cmd><TargetRef>IMEI:1</TargetRef>
+   <SourceRef>http://s/dm</SourceRef><Chal><Meta><m:Type>syncml:auth-md5</m:Type><m:Format>b64</m:Format>
+   <m:NextNonce>bm9uY2U=</m:NextNonce></Meta></Chal><Data>401</Data></Status>
+  <Results><CmdID>2</CmdID><MsgRef>1</MsgRef><CmdRef>3</CmdRef><Meta><m:Format>int</m:Format></Meta>
+   <TargetRef>t</TargetRef><SourceRef>s</SourceRef><Item><Source><LocURI>./a</LocURI></Source><Data>5</Data></Item></Results>
+  <Alert><CmdID>3</CmdID><NoResp/><Data>1226</Data><Correlator>c1</Correlator><Item><Source><LocURI>./FUMO</LocURI></Source>
+   <Meta><m:Type>urn:x</m:Type><m:Format>chr</m:Format><m:Mark>critical</m:Mark></Meta><Data>x &lt; y &#65;&#x42;</Data></Item></Alert>
+  <Sequence><CmdID>4</CmdID><Meta><m:EMI>e1</m:EMI><m:EMI>e2</m:EMI></Meta>
+   <Atomic><CmdID>5</CmdID>
+    <Add><CmdID>6</CmdID><Meta><m:Format>chr</m:Format><m:Size>3</m:Size><m:Version>1</m:Version><m:FieldLevel/>
+      <m:Anchor><m:Last>1</m:Last><m:Next>2</m:Next></m:Anchor><m:Mem><m:SharedMem/><m:FreeMem>9</m:FreeMem><m:FreeID>8</m:FreeID></m:Mem></Meta>
+     <Item><Target><LocURI>./b</LocURI></Target><SourceParent><LocURI>./p</LocURI></SourceParent>
+      <TargetParent><LocURI>./q</LocURI></TargetParent><Data><![CDATA[a<b]]></Data><MoreData/></Item></Add>
+    <Replace><CmdID>7</CmdID><Item><Target><LocURI>./c</LocURI></Target><Data><MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD></MgmtTree></Data></Item></Replace>
+    <Delete><CmdID>8</CmdID><Item><Target><LocURI>./d</LocURI></Target></Item></Delete>
+    <Copy><CmdID>9</CmdID><Item><Target><LocURI>./e</LocURI></Target><Source><LocURI>./b</LocURI></Source></Item></Copy>
+   </Atomic>
+   <Exec><CmdID>10</CmdID><Correlator>abc</Correlator><Item><Target><LocURI>./f</LocURI></Target></Item></Exec>
+   <Get><CmdID>11</CmdID><Item><Target><LocURI>./g?list=Struct</LocURI></Target></Item></Get>
+  </Sequence>
+  <Final/>
+ </SyncBody>
+</SyncML>"#;
+    let m = decode(xml).unwrap();
+    let h = &m.header;
+    assert_eq!((h.ver_dtd.as_str(), h.ver_proto.as_str(), h.session_id.as_str(), h.msg_id), ("1.2", "DM/1.2", "4A", 7));
+    assert_eq!(h.target, Location { uri: "http://s/dm".into(), name: Some("srv".into()) });
+    assert_eq!(h.resp_uri.as_deref(), Some("http://s/dm?x=1&y=2"));
+    assert!(h.no_resp);
+    let cred = h.cred.as_ref().unwrap();
+    assert_eq!(cred.data, "Zz6E==");
+    assert_eq!(cred.meta.as_ref().unwrap().type_.as_deref(), Some("syncml:auth-md5"));
+    let meta = h.meta.as_ref().unwrap();
+    assert_eq!((meta.max_msg_size, meta.max_obj_size), (Some(5000), Some(100_000)));
+    assert!(m.is_final);
+    assert_eq!(m.commands.len(), 4);
+
+    let Command::Status(st) = &m.commands[0] else { panic!() };
+    assert_eq!((st.cmd_id, st.msg_ref, st.cmd_ref, st.cmd.as_str()), (1, Some(1), Some(0), "SyncHdr"));
+    assert_eq!(st.data, StatusCode::INVALID_CREDENTIALS);
+    assert_eq!((st.target_refs.clone(), st.source_refs.clone()), (vec!["IMEI:1".into()], vec!["http://s/dm".into()]));
+    assert_eq!(st.chal.as_ref().unwrap().meta.next_nonce.as_deref(), Some("bm9uY2U="));
+
+    let Command::Results(r) = &m.commands[1] else { panic!() };
+    assert_eq!((r.cmd_ref, r.target_ref.as_deref(), r.source_ref.as_deref()), (3, Some("t"), Some("s")));
+    assert_eq!(r.items[0].data, Some(Data::Text("5".into())));
+
+    let Command::Alert(a) = &m.commands[2] else { panic!() };
+    assert_eq!((a.data, a.no_resp, a.correlator.as_deref()), (AlertCode::GENERIC_ALERT, true, Some("c1")));
+    assert_eq!(a.items[0].meta.as_ref().unwrap().mark.as_deref(), Some("critical"));
+    assert_eq!(a.items[0].data, Some(Data::Text("x < y AB".into())));
+
+    let Command::Sequence(seq) = &m.commands[3] else { panic!() };
+    assert_eq!(seq.meta.as_ref().unwrap().emi, vec!["e1", "e2"]);
+    let Command::Atomic(at) = &seq.commands[0] else { panic!() };
+    let Command::Add(add) = &at.commands[0] else { panic!() };
+    let am = add.meta.as_ref().unwrap();
+    assert!(am.field_level);
+    assert_eq!((am.size, am.version.as_deref()), (Some(3), Some("1")));
+    assert_eq!(am.anchor, Some(Anchor { last: Some("1".into()), next: "2".into() }));
+    assert_eq!(am.mem, Some(Mem { shared_mem: true, free_mem: "9".into(), free_id: "8".into() }));
+    let it = &add.items[0];
+    assert_eq!(it.source_parent.as_ref().unwrap().uri, "./p");
+    assert_eq!(it.target_parent.as_ref().unwrap().uri, "./q");
+    assert_eq!(it.data, Some(Data::Text("a<b".into())));
+    assert!(it.more_data);
+    let Command::Replace(rep) = &at.commands[1] else { panic!() };
+    assert_eq!(
+        rep.items[0].data,
+        Some(Data::Xml(r#"<MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD></MgmtTree>"#.into()))
+    );
+    assert_eq!(at.commands.iter().map(Command::name).collect::<Vec<_>>(), ["Add", "Replace", "Delete", "Copy"]);
+    let Command::Exec(ex) = &seq.commands[1] else { panic!() };
+    assert_eq!(ex.correlator.as_deref(), Some("abc"));
+    assert_eq!(seq.commands[2].items()[0].target.as_ref().unwrap().uri, "./g?list=Struct");
+
+    // And back: the encoding decodes to the same message.
+    assert_eq!(codec::decode(&codec::encode(&m, Encoding::Xml)).unwrap(), m);
+}
+
+#[test]
+fn metinf_namespace_as_default_prefix_or_inherited() {
+    let default = wrap("<Get><CmdID>1</CmdID><Meta><Type xmlns='syncml:metinf'>x</Type></Meta><Item/></Get>");
+    let prefixed = wrap("<Get><CmdID>1</CmdID><Meta xmlns:mi='syncml:metinf'><mi:Type>x</mi:Type></Meta><Item/></Get>");
+    let inherited = wrap("<Get><CmdID>1</CmdID><Meta xmlns='syncml:metinf'><Type>x</Type></Meta><Item/></Get>");
+    let a = decode(&default).unwrap();
+    assert_eq!(decode(&prefixed).unwrap(), a);
+    // <Meta> itself is a SyncML element: declaring metinf as its default namespace is wrong.
+    assert!(matches!(kind(&inherited), DecodeErrorKind::Namespace { element: "Meta", .. }));
+}
+
+#[test]
+fn missing_metinf_namespace_is_strict_error_and_lenient_ok() {
+    let xml = wrap("<Get><CmdID>1</CmdID><Meta><Type>x</Type></Meta><Item/></Get>");
+    assert!(matches!(kind(&xml), DecodeErrorKind::Namespace { element: "Type", .. }));
+    let m = codec::decode_with(xml.as_bytes(), &DecodeOptions::lenient()).unwrap();
+    assert_eq!(m.commands[0].name(), "Get");
+}
+
+#[test]
+fn syncml_11_namespace_is_accepted() {
+    let xml = wrap("").replace("SYNCML1.2", "SYNCML1.1").replace(">1.2<", ">1.1<").replace("DM/1.2", "DM/1.1");
+    let m = decode(&xml).unwrap();
+    assert_eq!(m.header.version(), Some(ProtocolVersion::Dm11));
+    assert!(String::from_utf8(codec::encode(&m, Encoding::Xml)).unwrap().contains("SYNCML:SYNCML1.1"));
+}
+
+#[test]
+fn doctype_naming_the_public_dtd_is_skipped() {
+    let xml = format!(
+        "<?xml version='1.0'?><!DOCTYPE SyncML PUBLIC \"-//SYNCML//DTD SyncML 1.2//EN\" \"http://x/y.dtd\">{}",
+        wrap("")
+    );
+    assert!(decode(&xml).is_ok());
+}
+
+#[test]
+fn entity_declarations_are_refused_not_expanded() {
+    let laughs = format!(
+        "<?xml version='1.0'?><!DOCTYPE SyncML [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;\">]>{}",
+        wrap("<Alert><CmdID>1</CmdID><Data>1226</Data><Item><Data>&b;</Data></Item></Alert>")
+    );
+    assert_eq!(kind(&laughs), DecodeErrorKind::Doctype);
+    let external = format!("<!DOCTYPE SyncML [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>{}", wrap(""));
+    assert_eq!(kind(&external), DecodeErrorKind::Doctype);
+    // Without a DOCTYPE, an undeclared entity is just unknown.
+    let undeclared = wrap("<Alert><CmdID>1</CmdID><Data>1226</Data><Item><Data>&x;</Data></Item></Alert>");
+    assert_eq!(kind(&undeclared), DecodeErrorKind::UnknownEntity("x".into()));
+}
+
+#[test]
+fn bare_ampersand_is_strict_error_with_line_and_lenient_text() {
+    let xml = wrap("<Alert><CmdID>1</CmdID><Data>1101</Data>\n<Item><Data>MAXDT=15&DR=1</Data></Item></Alert>");
+    let Err(Error::Decode(e)) = decode(&xml) else { panic!() };
+    assert!(matches!(e.kind, DecodeErrorKind::Syntax(_)));
+    assert_eq!(e.site.line, 2);
+    let m = codec::decode_with(xml.as_bytes(), &DecodeOptions::lenient()).unwrap();
+    assert_eq!(m.commands[0].items()[0].data, Some(Data::Text("MAXDT=15&DR=1".into())));
+}
+
+#[test]
+fn each_decode_error_kind() {
+    assert!(matches!(kind(&wrap("<Final></SyncBody>")), DecodeErrorKind::Syntax(_)));
+    assert_eq!(kind(&wrap("<Foo/>")), DecodeErrorKind::UnknownElement("Foo".into()));
+    assert_eq!(kind(&wrap("<Sync><CmdID>1</CmdID></Sync>")), DecodeErrorKind::UnexpectedElement("Sync"));
+    assert_eq!(kind(&wrap("<Final/><Alert><CmdID>1</CmdID><Data>1</Data></Alert>")), DecodeErrorKind::UnexpectedElement("Alert"));
+    assert_eq!(kind(&wrap("<Alert><CmdID>1</CmdID><CmdID>2</CmdID><Data>1</Data></Alert>")), DecodeErrorKind::DuplicateElement("CmdID"));
+    assert_eq!(kind(&wrap("<Alert><Data>1201</Data></Alert>")), DecodeErrorKind::MissingElement("CmdID"));
+    assert_eq!(kind(&wrap("hello")), DecodeErrorKind::UnexpectedText);
+    assert_eq!(
+        kind(&wrap("<Alert><CmdID>one</CmdID><Data>1</Data></Alert>")),
+        DecodeErrorKind::InvalidValue { element: "CmdID", value: "one".into() }
+    );
+    assert_eq!(kind(&wrap("<Final>yes</Final>")), DecodeErrorKind::InvalidValue { element: "Final", value: "yes".into() });
+    assert_eq!(kind("hello"), DecodeErrorKind::UnknownEncoding);
+    assert_eq!(kind(""), DecodeErrorKind::UnknownEncoding);
+    let cut = wrap("<Alert><CmdID>1</CmdID><Data>1201</Data></Alert>");
+    let cut = &cut[..cut.find("</SyncBody>").unwrap()];
+    assert!(matches!(kind(cut), DecodeErrorKind::Truncated | DecodeErrorKind::Syntax(_)));
+    assert_eq!(kind(&wrap("").replace("<MsgID>1</MsgID>", "")), DecodeErrorKind::MissingElement("MsgID"));
+    assert_eq!(kind("<SyncML xmlns='SYNCML:SYNCML1.2'></SyncML>"), DecodeErrorKind::MissingElement("SyncHdr"));
+    assert_eq!(kind(&format!("{}<SyncML xmlns='SYNCML:SYNCML1.2'/>", wrap(""))), DecodeErrorKind::UnexpectedElement("SyncML"));
+}
+
+#[test]
+fn invalid_utf8_reports_the_byte_offset() {
+    let mut bytes = wrap("<Alert><CmdID>1</CmdID><Data>1</Data><Item><Data>x</Data></Item></Alert>").into_bytes();
+    let at = bytes.windows(3).position(|w| w == b">x<").unwrap() + 1;
+    bytes[at] = 0xFF;
+    let Err(Error::Decode(e)) = codec::decode(&bytes) else { panic!() };
+    assert_eq!((e.kind, e.site.offset), (DecodeErrorKind::InvalidUtf8, at as u64));
+}
+
+#[test]
+fn errors_name_line_column_and_path() {
+    let xml = "<SyncML xmlns='SYNCML:SYNCML1.2'>\n<SyncHdr>\n<VerDTD>1.2</VerDTD>\n<MsgID>x</MsgID>";
+    let Err(Error::Decode(e)) = decode(xml) else { panic!() };
+    assert_eq!((e.site.line, e.site.path.as_str()), (4, "SyncML/SyncHdr"));
+    assert!(e.to_string().contains("line 4"), "{e}");
+}
+
+#[test]
+fn each_limit_has_its_own_error() {
+    let small = |f: fn(&mut Limits)| {
+        let mut l = Limits::default();
+        f(&mut l);
+        l
+    };
+    let msg = wrap("<Alert><CmdID>1</CmdID><Data>1</Data></Alert>");
+    assert_eq!(limit_of(&msg, small(|l| l.max_message_size = 100)), Limit::MessageSize);
+    assert_eq!(limit_of(&nested(3), small(|l| l.max_nesting = 2)), Limit::Nesting);
+    let many = wrap(&"<Alert><CmdID>1</CmdID><Data>1</Data></Alert>".repeat(5));
+    assert_eq!(limit_of(&many, small(|l| l.max_commands = 4)), Limit::Commands);
+    let items = wrap(&format!("<Get><CmdID>1</CmdID>{}</Get>", "<Item/>".repeat(5)));
+    assert_eq!(limit_of(&items, small(|l| l.max_items = 4)), Limit::Items);
+    let uri = wrap(&format!("<Get><CmdID>1</CmdID><Item><Target><LocURI>{}</LocURI></Target></Item></Get>", "a".repeat(20)));
+    assert_eq!(limit_of(&uri, small(|l| l.max_uri_len = 10)), Limit::UriLength);
+    let text = wrap(&format!("<Get><CmdID>1</CmdID><Item><Data>{}</Data></Item></Get>", "a".repeat(20)));
+    assert_eq!(limit_of(&text, small(|l| l.max_text_len = 10)), Limit::TextLength);
+    let deep = wrap(&format!("<Get><CmdID>1</CmdID><Item><Data>{}{}</Data></Item></Get>", "<a>".repeat(100), "</a>".repeat(100)));
+    assert_eq!(limit_of(&deep, Limits::default()), Limit::Nesting);
+    // Within the limits all of them decode.
+    for xml in [msg, many, items, uri, text] {
+        assert!(decode(&xml).is_ok());
+    }
+}
+
+#[test]
+fn hundred_thousand_deep_nesting_is_refused_quickly() {
+    let deep = wrap(&format!("{}{}", "<Sequence><CmdID>1</CmdID>".repeat(100_000), "</Sequence>".repeat(100_000)));
+    let mut limits = Limits::default();
+    limits.max_message_size = deep.len();
+    assert_eq!(limit_of(&deep, limits), Limit::Nesting);
+}
+
+#[test]
+fn pretty_output_is_indented_and_decodes_equal() {
+    let m = decode(&wrap("<Alert><CmdID>1</CmdID><Data>1201</Data></Alert><Final/>")).unwrap();
+    let pretty = codec::to_pretty_xml(&m);
+    assert!(pretty.contains("\n  <SyncHdr>\n    <VerDTD>1.2</VerDTD>"), "{pretty}");
+    assert_eq!(decode(&pretty).unwrap(), m);
+}
+
+#[test]
+fn content_types_and_detection() {
+    assert_eq!(Encoding::from_content_type("application/vnd.syncml.dm+wbxml; charset=x"), Some(Encoding::Wbxml));
+    assert_eq!(Encoding::from_content_type("application/vnd.syncml+xml"), Some(Encoding::Xml));
+    assert_eq!(Encoding::from_content_type("text/plain"), None);
+    assert_eq!(codec::detect(b"\xEF\xBB\xBF <SyncML"), Some(Encoding::Xml));
+    assert_eq!(codec::detect(&[0x02, 0x00, 0x00, 0x6A]), Some(Encoding::Wbxml));
+    assert_eq!(codec::detect(b"hello"), None);
+}

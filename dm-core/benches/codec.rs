@@ -1,12 +1,18 @@
 //! Decode and encode of a typical package 2 (server commands) and package 3 (client statuses and
 //! results), in MB/s of wire bytes.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use dm_core::codec::{self, Encoding};
 use dm_core::model::*;
 
 fn header(msg_id: u32) -> Header {
-    Header::new(ProtocolVersion::Dm12, "4F2A", msg_id, Location::new("IMEI:493005100592800"), Location::new("https://dm.example.com/manage"))
+    Header::new(
+        ProtocolVersion::Dm12,
+        "4F2A",
+        msg_id,
+        Location::new("IMEI:493005100592800"),
+        Location::new("https://dm.example.com/manage"),
+    )
 }
 
 fn item(uri: &str, data: &str) -> Item {
@@ -23,7 +29,11 @@ pub fn package2() -> Message {
     let mut commands = vec![status(1, 0, "SyncHdr", 212), status(2, 1, "Alert", 200)];
     for i in 0..20u32 {
         let uri = format!("./Vendor/Acme/Settings/Node{i}");
-        let cmd = ItemCommand { cmd_id: 3 + i, items: vec![item(&uri, "value-of-the-node-0123456789")], ..ItemCommand::default() };
+        let cmd = ItemCommand {
+            cmd_id: 3 + i,
+            items: vec![item(&uri, "value-of-the-node-0123456789")],
+            ..ItemCommand::default()
+        };
         commands.push(if i % 2 == 0 { Command::Get(cmd) } else { Command::Replace(cmd) });
     }
     Message { header: header(1), commands, is_final: true }
@@ -54,21 +64,31 @@ pub fn package3() -> Message {
         let uri = format!("./Vendor/Acme/Settings/Node{}", 2 * i);
         let mut it = item(&uri, "value-of-the-node-0123456789");
         it.source = it.target.take();
-        commands.push(Command::Results(Results { cmd_id: 22 + i, msg_ref: Some(1), cmd_ref: 3 + 2 * i, items: vec![it], ..Results::default() }));
+        commands.push(Command::Results(Results {
+            cmd_id: 22 + i,
+            msg_ref: Some(1),
+            cmd_ref: 3 + 2 * i,
+            items: vec![it],
+            ..Results::default()
+        }));
     }
     Message { header: header(2), commands, is_final: true }
 }
 
 fn bench(c: &mut Criterion) {
-    let mut g = c.benchmark_group("xml");
-    for (name, m) in [("package2", package2()), ("package3", package3())] {
-        let bytes = codec::encode(&m, Encoding::Xml);
-        g.throughput(Throughput::Bytes(bytes.len() as u64));
-        g.bench_with_input(BenchmarkId::new("decode", name), &bytes, |b, bytes| b.iter(|| codec::decode(bytes).unwrap()));
-        g.bench_with_input(BenchmarkId::new("encode", name), &m, |b, m| b.iter(|| codec::encode(m, Encoding::Xml)));
-        g.bench_with_input(BenchmarkId::new("encoded_len", name), &m, |b, m| b.iter(|| codec::encoded_len(m, Encoding::Xml)));
+    for (group, enc) in [("xml", Encoding::Xml), ("wbxml", Encoding::Wbxml)] {
+        let mut g = c.benchmark_group(group);
+        for (name, m) in [("package2", package2()), ("package3", package3())] {
+            let bytes = codec::encode(&m, enc);
+            g.throughput(Throughput::Bytes(bytes.len() as u64));
+            g.bench_with_input(BenchmarkId::new("decode", name), &bytes, |b, bytes| {
+                b.iter(|| codec::decode(bytes).unwrap())
+            });
+            g.bench_with_input(BenchmarkId::new("encode", name), &m, |b, m| b.iter(|| codec::encode(m, enc)));
+            g.bench_with_input(BenchmarkId::new("encoded_len", name), &m, |b, m| b.iter(|| codec::encoded_len(m, enc)));
+        }
+        g.finish();
     }
-    g.finish();
 }
 
 criterion_group!(benches, bench);

@@ -9,11 +9,8 @@ fn main() {
         eprintln!("usage: decode FILE [--lenient]");
         std::process::exit(2);
     };
-    let options = if args.iter().any(|a| a == "--lenient") {
-        DecodeOptions::lenient()
-    } else {
-        DecodeOptions::default()
-    };
+    let options =
+        if args.iter().any(|a| a == "--lenient") { DecodeOptions::lenient() } else { DecodeOptions::default() };
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {

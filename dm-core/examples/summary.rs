@@ -28,10 +28,16 @@ fn summary(m: &dm_core::Message) -> String {
 fn main() {
     let mut files = Vec::new();
     for dir in std::env::args().skip(1) {
-        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for sub in rd.flatten() {
             let p = sub.path();
-            let kids = if p.is_dir() { std::fs::read_dir(&p).map(|r| r.flatten().map(|e| e.path()).collect()).unwrap_or_default() } else { vec![p] };
+            let kids = if p.is_dir() {
+                std::fs::read_dir(&p).map(|r| r.flatten().map(|e| e.path()).collect()).unwrap_or_default()
+            } else {
+                vec![p]
+            };
             files.extend(kids.into_iter().filter(|f| f.extension().is_some_and(|e| e == "xml" || e == "wbxml")));
         }
     }

@@ -1,10 +1,10 @@
 //! The XML decoder element by element: what it accepts, what it refuses and where it says so.
 mod common;
 
+use dm_core::Limits;
 use dm_core::codec::{self, DecodeOptions, Encoding};
 use dm_core::error::{DecodeErrorKind, Error, Limit};
 use dm_core::model::*;
-use dm_core::Limits;
 
 fn wrap(body: &str) -> String {
     format!(
@@ -203,15 +203,24 @@ fn each_decode_error_kind() {
     assert!(matches!(kind(&wrap("<Final></SyncBody>")), DecodeErrorKind::Syntax(_)));
     assert_eq!(kind(&wrap("<Foo/>")), DecodeErrorKind::UnknownElement("Foo".into()));
     assert_eq!(kind(&wrap("<Sync><CmdID>1</CmdID></Sync>")), DecodeErrorKind::UnexpectedElement("Sync"));
-    assert_eq!(kind(&wrap("<Final/><Alert><CmdID>1</CmdID><Data>1</Data></Alert>")), DecodeErrorKind::UnexpectedElement("Alert"));
-    assert_eq!(kind(&wrap("<Alert><CmdID>1</CmdID><CmdID>2</CmdID><Data>1</Data></Alert>")), DecodeErrorKind::DuplicateElement("CmdID"));
+    assert_eq!(
+        kind(&wrap("<Final/><Alert><CmdID>1</CmdID><Data>1</Data></Alert>")),
+        DecodeErrorKind::UnexpectedElement("Alert")
+    );
+    assert_eq!(
+        kind(&wrap("<Alert><CmdID>1</CmdID><CmdID>2</CmdID><Data>1</Data></Alert>")),
+        DecodeErrorKind::DuplicateElement("CmdID")
+    );
     assert_eq!(kind(&wrap("<Alert><Data>1201</Data></Alert>")), DecodeErrorKind::MissingElement("CmdID"));
     assert_eq!(kind(&wrap("hello")), DecodeErrorKind::UnexpectedText);
     assert_eq!(
         kind(&wrap("<Alert><CmdID>one</CmdID><Data>1</Data></Alert>")),
         DecodeErrorKind::InvalidValue { element: "CmdID", value: "one".into() }
     );
-    assert_eq!(kind(&wrap("<Final>yes</Final>")), DecodeErrorKind::InvalidValue { element: "Final", value: "yes".into() });
+    assert_eq!(
+        kind(&wrap("<Final>yes</Final>")),
+        DecodeErrorKind::InvalidValue { element: "Final", value: "yes".into() }
+    );
     assert_eq!(kind("hello"), DecodeErrorKind::UnknownEncoding);
     assert_eq!(kind(""), DecodeErrorKind::UnknownEncoding);
     let cut = wrap("<Alert><CmdID>1</CmdID><Data>1201</Data></Alert>");
@@ -219,7 +228,10 @@ fn each_decode_error_kind() {
     assert!(matches!(kind(cut), DecodeErrorKind::Truncated | DecodeErrorKind::Syntax(_)));
     assert_eq!(kind(&wrap("").replace("<MsgID>1</MsgID>", "")), DecodeErrorKind::MissingElement("MsgID"));
     assert_eq!(kind("<SyncML xmlns='SYNCML:SYNCML1.2'></SyncML>"), DecodeErrorKind::MissingElement("SyncHdr"));
-    assert_eq!(kind(&format!("{}<SyncML xmlns='SYNCML:SYNCML1.2'/>", wrap(""))), DecodeErrorKind::UnexpectedElement("SyncML"));
+    assert_eq!(
+        kind(&format!("{}<SyncML xmlns='SYNCML:SYNCML1.2'/>", wrap(""))),
+        DecodeErrorKind::UnexpectedElement("SyncML")
+    );
 }
 
 #[test]
@@ -253,11 +265,16 @@ fn each_limit_has_its_own_error() {
     assert_eq!(limit_of(&many, small(|l| l.max_commands = 4)), Limit::Commands);
     let items = wrap(&format!("<Get><CmdID>1</CmdID>{}</Get>", "<Item/>".repeat(5)));
     assert_eq!(limit_of(&items, small(|l| l.max_items = 4)), Limit::Items);
-    let uri = wrap(&format!("<Get><CmdID>1</CmdID><Item><Target><LocURI>{}</LocURI></Target></Item></Get>", "a".repeat(20)));
+    let uri =
+        wrap(&format!("<Get><CmdID>1</CmdID><Item><Target><LocURI>{}</LocURI></Target></Item></Get>", "a".repeat(20)));
     assert_eq!(limit_of(&uri, small(|l| l.max_uri_len = 10)), Limit::UriLength);
     let text = wrap(&format!("<Get><CmdID>1</CmdID><Item><Data>{}</Data></Item></Get>", "a".repeat(20)));
     assert_eq!(limit_of(&text, small(|l| l.max_text_len = 10)), Limit::TextLength);
-    let deep = wrap(&format!("<Get><CmdID>1</CmdID><Item><Data>{}{}</Data></Item></Get>", "<a>".repeat(100), "</a>".repeat(100)));
+    let deep = wrap(&format!(
+        "<Get><CmdID>1</CmdID><Item><Data>{}{}</Data></Item></Get>",
+        "<a>".repeat(100),
+        "</a>".repeat(100)
+    ));
     assert_eq!(limit_of(&deep, Limits::default()), Limit::Nesting);
     // Within the limits all of them decode.
     for xml in [msg, many, items, uri, text] {

@@ -35,7 +35,10 @@ fn expectation(name: &str) -> Expect {
         // A DS message (Sync), which DM does not use.
         // (strictly it already fails on the missing namespace).
         "libwbxml/syncml_with_ddf-001.xml" => Refused(|k| {
-            matches!(k, DecodeErrorKind::UnexpectedElement("Sync") | DecodeErrorKind::Namespace { element: "SyncML", .. })
+            matches!(
+                k,
+                DecodeErrorKind::UnexpectedElement("Sync") | DecodeErrorKind::Namespace { element: "SyncML", .. }
+            )
         }),
         // The transcription broke a comment.
         "oma_spec_examples/51_01_security_md5_cred_synchdr.xml" => Refused(|k| matches!(k, DecodeErrorKind::Syntax(_))),
@@ -44,7 +47,7 @@ fn expectation(name: &str) -> Expect {
 }
 
 fn reencodes(name: &str, m: &dm_core::Message) {
-    for enc in [Encoding::Xml] {
+    for enc in [Encoding::Xml, Encoding::Wbxml] {
         let bytes = codec::encode(m, enc);
         assert_eq!(codec::encoded_len(m, enc), bytes.len(), "{name}");
         assert_eq!(&codec::decode(&bytes).unwrap_or_else(|e| panic!("{name}: {e}")), m, "{name}");

@@ -3,9 +3,9 @@
 
 use super::source::{Event, Source};
 use super::tag::Tag;
+use crate::Limits;
 use crate::error::{DecodeErrorKind as K, Error, Limit};
 use crate::model::*;
-use crate::Limits;
 
 pub(crate) struct Parser<'l, S> {
     src: S,
@@ -154,16 +154,43 @@ impl<'a, 'l, S: Source<'a>> Parser<'l, S> {
         let (mut target, mut source, mut resp_uri, mut cred, mut meta) = (None, None, None, None, None);
         let mut no_resp = false;
         self.children(|p, tag| match tag {
-            Tag::VerDTD => { let v = p.text()?; set(&mut ver_dtd, v, tag, p) }
-            Tag::VerProto => { let v = p.text()?; set(&mut ver_proto, v, tag, p) }
-            Tag::SessionID => { let v = p.text()?; set(&mut session_id, v, tag, p) }
-            Tag::MsgID => { let v = p.number(tag)?; set(&mut msg_id, v, tag, p) }
-            Tag::Target => { let v = p.location()?; set(&mut target, v, tag, p) }
-            Tag::Source => { let v = p.location()?; set(&mut source, v, tag, p) }
-            Tag::RespURI => { let v = p.uri()?; set(&mut resp_uri, v, tag, p) }
+            Tag::VerDTD => {
+                let v = p.text()?;
+                set(&mut ver_dtd, v, tag, p)
+            }
+            Tag::VerProto => {
+                let v = p.text()?;
+                set(&mut ver_proto, v, tag, p)
+            }
+            Tag::SessionID => {
+                let v = p.text()?;
+                set(&mut session_id, v, tag, p)
+            }
+            Tag::MsgID => {
+                let v = p.number(tag)?;
+                set(&mut msg_id, v, tag, p)
+            }
+            Tag::Target => {
+                let v = p.location()?;
+                set(&mut target, v, tag, p)
+            }
+            Tag::Source => {
+                let v = p.location()?;
+                set(&mut source, v, tag, p)
+            }
+            Tag::RespURI => {
+                let v = p.uri()?;
+                set(&mut resp_uri, v, tag, p)
+            }
             Tag::NoResp => p.set_flag(&mut no_resp, tag),
-            Tag::Cred => { let v = p.cred()?; set(&mut cred, v, tag, p) }
-            Tag::Meta => { let v = p.meta()?; set(&mut meta, v, tag, p) }
+            Tag::Cred => {
+                let v = p.cred()?;
+                set(&mut cred, v, tag, p)
+            }
+            Tag::Meta => {
+                let v = p.meta()?;
+                set(&mut meta, v, tag, p)
+            }
             _ => Err(p.unexpected(tag)),
         })?;
         Ok(Header {
@@ -183,8 +210,14 @@ impl<'a, 'l, S: Source<'a>> Parser<'l, S> {
     fn location(&mut self) -> R<Location> {
         let (mut uri, mut name) = (None, None);
         self.children(|p, tag| match tag {
-            Tag::LocURI => { let v = p.uri()?; set(&mut uri, v, tag, p) }
-            Tag::LocName => { let v = p.text()?; set(&mut name, v, tag, p) }
+            Tag::LocURI => {
+                let v = p.uri()?;
+                set(&mut uri, v, tag, p)
+            }
+            Tag::LocName => {
+                let v = p.text()?;
+                set(&mut name, v, tag, p)
+            }
             _ => Err(p.unexpected(tag)),
         })?;
         Ok(Location { uri: req(uri, Tag::LocURI, self)?, name })
@@ -193,8 +226,14 @@ impl<'a, 'l, S: Source<'a>> Parser<'l, S> {
     fn cred(&mut self) -> R<Cred> {
         let (mut meta, mut data) = (None, None);
         self.children(|p, tag| match tag {
-            Tag::Meta => { let v = p.meta()?; set(&mut meta, v, tag, p) }
-            Tag::Data => { let v = p.text()?; set(&mut data, v, tag, p) }
+            Tag::Meta => {
+                let v = p.meta()?;
+                set(&mut meta, v, tag, p)
+            }
+            Tag::Data => {
+                let v = p.text()?;
+                set(&mut data, v, tag, p)
+            }
             _ => Err(p.unexpected(tag)),
         })?;
         Ok(Cred { meta, data: req(data, Tag::Data, self)? })
@@ -204,19 +243,57 @@ impl<'a, 'l, S: Source<'a>> Parser<'l, S> {
         let mut m = Meta::default();
         self.children(|p, tag| match tag {
             Tag::FieldLevel => p.set_flag(&mut m.field_level, tag),
-            Tag::Format => { let v = p.text()?; set(&mut m.format, v, tag, p) }
-            Tag::Type => { let v = p.text()?; set(&mut m.type_, v, tag, p) }
-            Tag::Mark => { let v = p.text()?; set(&mut m.mark, v, tag, p) }
-            Tag::Size => { let v = p.number(tag)?; set(&mut m.size, v, tag, p) }
-            Tag::Anchor => { let v = p.anchor()?; set(&mut m.anchor, v, tag, p) }
-            Tag::Version => { let v = p.text()?; set(&mut m.version, v, tag, p) }
-            Tag::NextNonce => { let v = p.text()?; set(&mut m.next_nonce, v, tag, p) }
-            Tag::MaxMsgSize => { let v = p.number(tag)?; set(&mut m.max_msg_size, v, tag, p) }
-            Tag::MaxObjSize => { let v = p.number(tag)?; set(&mut m.max_obj_size, v, tag, p) }
-            Tag::EMI => { let v = p.text()?; m.emi.push(v); Ok(()) }
-            Tag::Mem => { let v = p.mem()?; set(&mut m.mem, v, tag, p) }
+            Tag::Format => {
+                let v = p.text()?;
+                set(&mut m.format, v, tag, p)
+            }
+            Tag::Type => {
+                let v = p.text()?;
+                set(&mut m.type_, v, tag, p)
+            }
+            Tag::Mark => {
+                let v = p.text()?;
+                set(&mut m.mark, v, tag, p)
+            }
+            Tag::Size => {
+                let v = p.number(tag)?;
+                set(&mut m.size, v, tag, p)
+            }
+            Tag::Anchor => {
+                let v = p.anchor()?;
+                set(&mut m.anchor, v, tag, p)
+            }
+            Tag::Version => {
+                let v = p.text()?;
+                set(&mut m.version, v, tag, p)
+            }
+            Tag::NextNonce => {
+                let v = p.text()?;
+                set(&mut m.next_nonce, v, tag, p)
+            }
+            Tag::MaxMsgSize => {
+                let v = p.number(tag)?;
+                set(&mut m.max_msg_size, v, tag, p)
+            }
+            Tag::MaxObjSize => {
+                let v = p.number(tag)?;
+                set(&mut m.max_obj_size, v, tag, p)
+            }
+            Tag::EMI => {
+                let v = p.text()?;
+                m.emi.push(v);
+                Ok(())
+            }
+            Tag::Mem => {
+                let v = p.mem()?;
+                set(&mut m.mem, v, tag, p)
+            }
             // Some peers wrap the MetInf children in <MetInf>; its content is the same.
-            Tag::MetInf if p.lenient => { let v = p.meta()?; m = v; Ok(()) }
+            Tag::MetInf if p.lenient => {
+                let v = p.meta()?;
+                m = v;
+                Ok(())
+            }
             _ => Err(p.unexpected(tag)),
         })?;
         Ok(m)
@@ -225,8 +302,14 @@ impl<'a, 'l, S: Source<'a>> Parser<'l, S> {
     fn anchor(&mut self) -> R<Anchor> {
         let (mut last, mut next) = (None, None);
         self.children(|p, tag| match tag {
-            Tag::Last => { let v = p.text()?; set(&mut last, v, tag, p) }
-            Tag::Next => { let v = p.text()?; set(&mut next, v, tag, p) }
+            Tag::Last => {
+                let v = p.text()?;
+                set(&mut last, v, tag, p)
+            }
+            Tag::Next => {
+                let v = p.text()?;
+                set(&mut next, v, tag, p)
+            }
             _ => Err(p.unexpected(tag)),
         })?;
         Ok(Anchor { last, next: req(next, Tag::Next, self)? })
@@ -236,8 +319,14 @@ impl<'a, 'l, S: Source<'a>> Parser<'l, S> {
         let (mut shared_mem, mut free_mem, mut free_id) = (false, None, None);
         self.children(|p, tag| match tag {
             Tag::SharedMem => p.set_flag(&mut shared_mem, tag),
-            Tag::FreeMem => { let v = p.text()?; set(&mut free_mem, v, tag, p) }
-            Tag::FreeID => { let v = p.text()?; set(&mut free_id, v, tag, p) }
+            Tag::FreeMem => {
+                let v = p.text()?;
+                set(&mut free_mem, v, tag, p)
+            }
+            Tag::FreeID => {
+                let v = p.text()?;
+                set(&mut free_id, v, tag, p)
+            }
             _ => Err(p.unexpected(tag)),
         })?;
         Ok(Mem { shared_mem, free_mem: req(free_mem, Tag::FreeMem, self)?, free_id: req(free_id, Tag::FreeID, self)? })
@@ -293,11 +382,23 @@ impl<'a, 'l, S: Source<'a>> Parser<'l, S> {
     fn item_command(&mut self) -> R<ItemCommand> {
         let (mut cmd_id, mut c) = (None, ItemCommand::default());
         self.children(|p, tag| match tag {
-            Tag::CmdID => { let v = p.number(tag)?; set(&mut cmd_id, v, tag, p) }
+            Tag::CmdID => {
+                let v = p.number(tag)?;
+                set(&mut cmd_id, v, tag, p)
+            }
             Tag::NoResp => p.set_flag(&mut c.no_resp, tag),
-            Tag::Cred => { let v = p.cred()?; set(&mut c.cred, v, tag, p) }
-            Tag::Meta => { let v = p.meta()?; set(&mut c.meta, v, tag, p) }
-            Tag::Correlator => { let v = p.text()?; set(&mut c.correlator, v, tag, p) }
+            Tag::Cred => {
+                let v = p.cred()?;
+                set(&mut c.cred, v, tag, p)
+            }
+            Tag::Meta => {
+                let v = p.meta()?;
+                set(&mut c.meta, v, tag, p)
+            }
+            Tag::Correlator => {
+                let v = p.text()?;
+                set(&mut c.correlator, v, tag, p)
+            }
             Tag::Item => p.push_item(&mut c.items),
             _ => Err(p.unexpected(tag)),
         })?;
@@ -309,11 +410,23 @@ impl<'a, 'l, S: Source<'a>> Parser<'l, S> {
         let (mut cmd_id, mut data, mut cred, mut correlator) = (None, None, None, None);
         let (mut no_resp, mut items) = (false, Vec::new());
         self.children(|p, tag| match tag {
-            Tag::CmdID => { let v = p.number(tag)?; set(&mut cmd_id, v, tag, p) }
+            Tag::CmdID => {
+                let v = p.number(tag)?;
+                set(&mut cmd_id, v, tag, p)
+            }
             Tag::NoResp => p.set_flag(&mut no_resp, tag),
-            Tag::Cred => { let v = p.cred()?; set(&mut cred, v, tag, p) }
-            Tag::Data => { let v = p.number(tag)?; set(&mut data, AlertCode(v), tag, p) }
-            Tag::Correlator => { let v = p.text()?; set(&mut correlator, v, tag, p) }
+            Tag::Cred => {
+                let v = p.cred()?;
+                set(&mut cred, v, tag, p)
+            }
+            Tag::Data => {
+                let v = p.number(tag)?;
+                set(&mut data, AlertCode(v), tag, p)
+            }
+            Tag::Correlator => {
+                let v = p.text()?;
+                set(&mut correlator, v, tag, p)
+            }
             Tag::Item => p.push_item(&mut items),
             _ => Err(p.unexpected(tag)),
         })?;
@@ -334,9 +447,15 @@ impl<'a, 'l, S: Source<'a>> Parser<'l, S> {
         }
         let (mut cmd_id, mut g) = (None, Group::default());
         self.children(|p, tag| match tag {
-            Tag::CmdID => { let v = p.number(tag)?; set(&mut cmd_id, v, tag, p) }
+            Tag::CmdID => {
+                let v = p.number(tag)?;
+                set(&mut cmd_id, v, tag, p)
+            }
             Tag::NoResp => p.set_flag(&mut g.no_resp, tag),
-            Tag::Meta => { let v = p.meta()?; set(&mut g.meta, v, tag, p) }
+            Tag::Meta => {
+                let v = p.meta()?;
+                set(&mut g.meta, v, tag, p)
+            }
             _ => {
                 let c = p.command(tag)?;
                 g.commands.push(c);
@@ -353,15 +472,44 @@ impl<'a, 'l, S: Source<'a>> Parser<'l, S> {
         let (mut cred, mut chal) = (None, None);
         let (mut target_refs, mut source_refs, mut items) = (Vec::new(), Vec::new(), Vec::new());
         self.children(|p, tag| match tag {
-            Tag::CmdID => { let v = p.number(tag)?; set(&mut cmd_id, v, tag, p) }
-            Tag::MsgRef => { let v = p.number(tag)?; set(&mut msg_ref, v, tag, p) }
-            Tag::CmdRef => { let v = p.number(tag)?; set(&mut cmd_ref, v, tag, p) }
-            Tag::Cmd => { let v = p.text()?; set(&mut cmd, v, tag, p) }
-            Tag::TargetRef => { let v = p.uri()?; target_refs.push(v); Ok(()) }
-            Tag::SourceRef => { let v = p.uri()?; source_refs.push(v); Ok(()) }
-            Tag::Cred => { let v = p.cred()?; set(&mut cred, v, tag, p) }
-            Tag::Chal => { let v = p.chal()?; set(&mut chal, v, tag, p) }
-            Tag::Data => { let v = p.number(tag)?; set(&mut data, StatusCode(v), tag, p) }
+            Tag::CmdID => {
+                let v = p.number(tag)?;
+                set(&mut cmd_id, v, tag, p)
+            }
+            Tag::MsgRef => {
+                let v = p.number(tag)?;
+                set(&mut msg_ref, v, tag, p)
+            }
+            Tag::CmdRef => {
+                let v = p.number(tag)?;
+                set(&mut cmd_ref, v, tag, p)
+            }
+            Tag::Cmd => {
+                let v = p.text()?;
+                set(&mut cmd, v, tag, p)
+            }
+            Tag::TargetRef => {
+                let v = p.uri()?;
+                target_refs.push(v);
+                Ok(())
+            }
+            Tag::SourceRef => {
+                let v = p.uri()?;
+                source_refs.push(v);
+                Ok(())
+            }
+            Tag::Cred => {
+                let v = p.cred()?;
+                set(&mut cred, v, tag, p)
+            }
+            Tag::Chal => {
+                let v = p.chal()?;
+                set(&mut chal, v, tag, p)
+            }
+            Tag::Data => {
+                let v = p.number(tag)?;
+                set(&mut data, StatusCode(v), tag, p)
+            }
             Tag::Item => p.push_item(&mut items),
             _ => Err(p.unexpected(tag)),
         })?;
@@ -382,7 +530,10 @@ impl<'a, 'l, S: Source<'a>> Parser<'l, S> {
     fn chal(&mut self) -> R<Chal> {
         let mut meta = None;
         self.children(|p, tag| match tag {
-            Tag::Meta => { let v = p.meta()?; set(&mut meta, v, tag, p) }
+            Tag::Meta => {
+                let v = p.meta()?;
+                set(&mut meta, v, tag, p)
+            }
             _ => Err(p.unexpected(tag)),
         })?;
         Ok(Chal { meta: req(meta, Tag::Meta, self)? })
@@ -391,12 +542,30 @@ impl<'a, 'l, S: Source<'a>> Parser<'l, S> {
     fn results(&mut self) -> R<Results> {
         let (mut cmd_id, mut cmd_ref, mut r) = (None, None, Results::default());
         self.children(|p, tag| match tag {
-            Tag::CmdID => { let v = p.number(tag)?; set(&mut cmd_id, v, tag, p) }
-            Tag::MsgRef => { let v = p.number(tag)?; set(&mut r.msg_ref, v, tag, p) }
-            Tag::CmdRef => { let v = p.number(tag)?; set(&mut cmd_ref, v, tag, p) }
-            Tag::Meta => { let v = p.meta()?; set(&mut r.meta, v, tag, p) }
-            Tag::TargetRef => { let v = p.uri()?; set(&mut r.target_ref, v, tag, p) }
-            Tag::SourceRef => { let v = p.uri()?; set(&mut r.source_ref, v, tag, p) }
+            Tag::CmdID => {
+                let v = p.number(tag)?;
+                set(&mut cmd_id, v, tag, p)
+            }
+            Tag::MsgRef => {
+                let v = p.number(tag)?;
+                set(&mut r.msg_ref, v, tag, p)
+            }
+            Tag::CmdRef => {
+                let v = p.number(tag)?;
+                set(&mut cmd_ref, v, tag, p)
+            }
+            Tag::Meta => {
+                let v = p.meta()?;
+                set(&mut r.meta, v, tag, p)
+            }
+            Tag::TargetRef => {
+                let v = p.uri()?;
+                set(&mut r.target_ref, v, tag, p)
+            }
+            Tag::SourceRef => {
+                let v = p.uri()?;
+                set(&mut r.source_ref, v, tag, p)
+            }
             Tag::Item => p.push_item(&mut r.items),
             _ => Err(p.unexpected(tag)),
         })?;
@@ -408,12 +577,30 @@ impl<'a, 'l, S: Source<'a>> Parser<'l, S> {
     fn item(&mut self) -> R<Item> {
         let mut it = Item::default();
         self.children(|p, tag| match tag {
-            Tag::Target => { let v = p.location()?; set(&mut it.target, v, tag, p) }
-            Tag::Source => { let v = p.location()?; set(&mut it.source, v, tag, p) }
-            Tag::SourceParent => { let v = p.location()?; set(&mut it.source_parent, v, tag, p) }
-            Tag::TargetParent => { let v = p.location()?; set(&mut it.target_parent, v, tag, p) }
-            Tag::Meta => { let v = p.meta()?; set(&mut it.meta, v, tag, p) }
-            Tag::Data => { let v = p.src.data()?; set(&mut it.data, v, tag, p) }
+            Tag::Target => {
+                let v = p.location()?;
+                set(&mut it.target, v, tag, p)
+            }
+            Tag::Source => {
+                let v = p.location()?;
+                set(&mut it.source, v, tag, p)
+            }
+            Tag::SourceParent => {
+                let v = p.location()?;
+                set(&mut it.source_parent, v, tag, p)
+            }
+            Tag::TargetParent => {
+                let v = p.location()?;
+                set(&mut it.target_parent, v, tag, p)
+            }
+            Tag::Meta => {
+                let v = p.meta()?;
+                set(&mut it.meta, v, tag, p)
+            }
+            Tag::Data => {
+                let v = p.src.data()?;
+                set(&mut it.data, v, tag, p)
+            }
             Tag::MoreData => p.set_flag(&mut it.more_data, tag),
             _ => Err(p.unexpected(tag)),
         })?;

@@ -28,36 +28,34 @@ impl Out for Counter {
 }
 
 /// The element-level writer of one encoding.
-pub(crate) trait Sink {
+/// `'m` is the message's lifetime, so that a sink may keep the strings it is shown.
+pub(crate) trait Sink<'m> {
     fn start(&mut self, tag: Tag);
     fn end(&mut self, tag: Tag);
     fn empty(&mut self, tag: Tag);
-    fn leaf(&mut self, tag: Tag, text: &str);
-    fn data(&mut self, data: &Data);
+    fn leaf(&mut self, tag: Tag, text: &'m str);
+    fn number(&mut self, tag: Tag, n: u64);
+    fn data(&mut self, data: &'m Data);
 }
 
-fn leaf_opt(s: &mut impl Sink, tag: Tag, v: &Option<String>) {
+fn leaf_opt<'m>(s: &mut impl Sink<'m>, tag: Tag, v: &'m Option<String>) {
     if let Some(v) = v {
         s.leaf(tag, v);
     }
 }
 
-fn flag(s: &mut impl Sink, tag: Tag, on: bool) {
+fn flag<'m>(s: &mut impl Sink<'m>, tag: Tag, on: bool) {
     if on {
         s.empty(tag);
     }
 }
 
-fn number(s: &mut impl Sink, tag: Tag, n: impl Into<u64>) {
-    let mut buf = itoa_buf();
-    s.leaf(tag, fmt_u64(&mut buf, n.into()));
+fn number<'m>(s: &mut impl Sink<'m>, tag: Tag, n: impl Into<u64>) {
+    s.number(tag, n.into());
 }
 
-fn itoa_buf() -> [u8; 20] {
-    [0; 20]
-}
-
-fn fmt_u64(buf: &mut [u8; 20], mut n: u64) -> &str {
+/// Decimal digits of `n`, written into the end of `buf`.
+pub(crate) fn fmt_u64(buf: &mut [u8; 20], mut n: u64) -> &str {
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -71,19 +69,23 @@ fn fmt_u64(buf: &mut [u8; 20], mut n: u64) -> &str {
     std::str::from_utf8(&buf[i..]).unwrap_or("0")
 }
 
-pub(crate) fn message(s: &mut impl Sink, m: &Message) {
+pub(crate) fn message<'m>(s: &mut impl Sink<'m>, m: &'m Message) {
     s.start(Tag::SyncML);
     header(s, &m.header);
-    s.start(Tag::SyncBody);
-    for c in &m.commands {
-        command(s, c);
+    if m.commands.is_empty() && !m.is_final {
+        s.empty(Tag::SyncBody);
+    } else {
+        s.start(Tag::SyncBody);
+        for c in &m.commands {
+            command(s, c);
+        }
+        flag(s, Tag::Final, m.is_final);
+        s.end(Tag::SyncBody);
     }
-    flag(s, Tag::Final, m.is_final);
-    s.end(Tag::SyncBody);
     s.end(Tag::SyncML);
 }
 
-fn header(s: &mut impl Sink, h: &Header) {
+fn header<'m>(s: &mut impl Sink<'m>, h: &'m Header) {
     s.start(Tag::SyncHdr);
     s.leaf(Tag::VerDTD, &h.ver_dtd);
     s.leaf(Tag::VerProto, &h.ver_proto);
@@ -100,33 +102,33 @@ fn header(s: &mut impl Sink, h: &Header) {
     s.end(Tag::SyncHdr);
 }
 
-fn location(s: &mut impl Sink, tag: Tag, l: &Location) {
+fn location<'m>(s: &mut impl Sink<'m>, tag: Tag, l: &'m Location) {
     s.start(tag);
     s.leaf(Tag::LocURI, &l.uri);
     leaf_opt(s, Tag::LocName, &l.name);
     s.end(tag);
 }
 
-fn location_opt(s: &mut impl Sink, tag: Tag, l: &Option<Location>) {
+fn location_opt<'m>(s: &mut impl Sink<'m>, tag: Tag, l: &'m Option<Location>) {
     if let Some(l) = l {
         location(s, tag, l);
     }
 }
 
-fn cred(s: &mut impl Sink, c: &Cred) {
+fn cred<'m>(s: &mut impl Sink<'m>, c: &'m Cred) {
     s.start(Tag::Cred);
     meta_opt(s, &c.meta);
     s.leaf(Tag::Data, &c.data);
     s.end(Tag::Cred);
 }
 
-fn meta_opt(s: &mut impl Sink, m: &Option<Meta>) {
+fn meta_opt<'m>(s: &mut impl Sink<'m>, m: &'m Option<Meta>) {
     if let Some(m) = m {
         meta(s, m);
     }
 }
 
-fn meta(s: &mut impl Sink, m: &Meta) {
+fn meta<'m>(s: &mut impl Sink<'m>, m: &'m Meta) {
     s.start(Tag::Meta);
     flag(s, Tag::FieldLevel, m.field_level);
     leaf_opt(s, Tag::Format, &m.format);
@@ -162,7 +164,7 @@ fn meta(s: &mut impl Sink, m: &Meta) {
     s.end(Tag::Meta);
 }
 
-fn command(s: &mut impl Sink, c: &Command) {
+fn command<'m>(s: &mut impl Sink<'m>, c: &'m Command) {
     match c {
         Command::Add(c) => item_command(s, Tag::Add, c),
         Command::Copy(c) => item_command(s, Tag::Copy, c),
@@ -201,7 +203,7 @@ fn command(s: &mut impl Sink, c: &Command) {
     }
 }
 
-fn item_command(s: &mut impl Sink, tag: Tag, c: &ItemCommand) {
+fn item_command<'m>(s: &mut impl Sink<'m>, tag: Tag, c: &'m ItemCommand) {
     s.start(tag);
     number(s, Tag::CmdID, c.cmd_id);
     flag(s, Tag::NoResp, c.no_resp);
@@ -214,7 +216,7 @@ fn item_command(s: &mut impl Sink, tag: Tag, c: &ItemCommand) {
     s.end(tag);
 }
 
-fn group(s: &mut impl Sink, tag: Tag, g: &Group) {
+fn group<'m>(s: &mut impl Sink<'m>, tag: Tag, g: &'m Group) {
     s.start(tag);
     number(s, Tag::CmdID, g.cmd_id);
     flag(s, Tag::NoResp, g.no_resp);
@@ -225,7 +227,7 @@ fn group(s: &mut impl Sink, tag: Tag, g: &Group) {
     s.end(tag);
 }
 
-fn status(s: &mut impl Sink, st: &Status) {
+fn status<'m>(s: &mut impl Sink<'m>, st: &'m Status) {
     s.start(Tag::Status);
     number(s, Tag::CmdID, st.cmd_id);
     if let Some(n) = st.msg_ref {
@@ -254,8 +256,12 @@ fn status(s: &mut impl Sink, st: &Status) {
     s.end(Tag::Status);
 }
 
-fn items(s: &mut impl Sink, items: &[Item]) {
+fn items<'m>(s: &mut impl Sink<'m>, items: &'m [Item]) {
     for it in items {
+        if *it == Item::default() {
+            s.empty(Tag::Item);
+            continue;
+        }
         s.start(Tag::Item);
         location_opt(s, Tag::Target, &it.target);
         location_opt(s, Tag::Source, &it.source);

@@ -16,12 +16,14 @@
 mod decode;
 mod emit;
 mod source;
+mod strtbl;
 mod tag;
+mod wbxml;
 mod xml;
 
+use crate::Limits;
 use crate::error::{DecodeError, DecodeErrorKind, Error, Limit, LimitError, Site};
 use crate::model::{Message, ProtocolVersion};
-use crate::Limits;
 use emit::{Counter, Out};
 
 /// The two wire encodings of SyncML DM.
@@ -53,12 +55,12 @@ impl Encoding {
 }
 
 /// Tells XML from WBXML by the first bytes: XML starts with `<` (after a BOM or whitespace),
-/// WBXML with its version byte 0x01–0x03.
+/// WBXML with its version byte 0x00–0x03 (1.0 is then refused by the decoder).
 pub fn detect(bytes: &[u8]) -> Option<Encoding> {
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match body.iter().find(|b| !b.is_ascii_whitespace())? {
         b'<' => Some(Encoding::Xml),
-        0x01..=0x03 if bytes[0] <= 0x03 => Some(Encoding::Wbxml),
+        0x00..=0x03 if bytes[0] <= 0x03 => Some(Encoding::Wbxml),
         _ => None,
     }
 }
@@ -100,14 +102,13 @@ pub fn decode_with(bytes: &[u8], options: &DecodeOptions) -> Result<Message, Err
     match detect(bytes) {
         Some(Encoding::Xml) => {
             let text = xml::text_of(bytes)?;
-            decode::Parser::new(xml::XmlSource::new(text, limits, options.lenient), limits, options.lenient)
-                .message()
+            decode::Parser::new(xml::XmlSource::new(text, limits, options.lenient), limits, options.lenient).message()
         }
-        Some(Encoding::Wbxml) | None => Err(DecodeError {
-            kind: DecodeErrorKind::UnknownEncoding,
-            site: Site::default(),
+        Some(Encoding::Wbxml) => {
+            let src = wbxml::WbxmlSource::new(bytes, limits)?;
+            decode::Parser::new(src, limits, options.lenient).message()
         }
-        .into()),
+        None => Err(DecodeError { kind: DecodeErrorKind::UnknownEncoding, site: Site::default() }.into()),
     }
 }
 
@@ -136,11 +137,30 @@ pub fn to_pretty_xml(message: &Message) -> String {
 
 fn write(message: &Message, encoding: Encoding, out: &mut impl Out) {
     match encoding {
-        Encoding::Xml | Encoding::Wbxml => {
+        Encoding::Xml => {
             let mut sink = xml::XmlSink::new(out, namespace(message), false);
             emit::message(&mut sink, message);
         }
+        Encoding::Wbxml => {
+            let table = strtbl::StringTable::build(message);
+            let public_id = match message.header.version() {
+                Some(ProtocolVersion::Dm11) => wbxml::PUBLIC_ID_SYNCML11,
+                _ => wbxml::PUBLIC_ID_SYNCML12,
+            };
+            let mut sink = wbxml::WbxmlSink::new(out, public_id, &table);
+            emit::message(&mut sink, message);
+        }
     }
+}
+
+/// Converts an XML message to WBXML (decoding it leniently).
+pub fn xml_to_wbxml(xml: &[u8]) -> Result<Vec<u8>, Error> {
+    Ok(encode(&decode_with(xml, &DecodeOptions::lenient())?, Encoding::Wbxml))
+}
+
+/// Converts a WBXML message to compact XML (decoding it leniently).
+pub fn wbxml_to_xml(wbxml: &[u8]) -> Result<String, Error> {
+    Ok(decode_with(wbxml, &DecodeOptions::lenient())?.to_xml())
 }
 
 fn namespace(message: &Message) -> &'static str {

@@ -4,9 +4,9 @@
 use std::borrow::Cow;
 
 use super::tag::Tag;
+use crate::Limits;
 use crate::error::{DecodeError, DecodeErrorKind, Error, Limit, LimitError, Site};
 use crate::model::Data;
-use crate::Limits;
 
 /// One step of a document as the model parser sees it. Adjacent text pieces (text, entities,
 /// CDATA) are joined into one `Text`; comments and processing instructions never show.

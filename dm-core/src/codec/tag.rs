@@ -115,3 +115,74 @@ impl Tag {
         self.code().0 == 1
     }
 }
+
+/// Namespace of the DM DDF 1.2 elements (WBXML code page 2), used for documents embedded in Data.
+pub(crate) const NS_DDF: &str = "syncml:dmddf1.2";
+
+/// Code page 2 (DM DDF 1.2), by token from 0x05.
+pub(crate) const DDF_NAMES: [&str; 56] = [
+    "AccessType",
+    "ACL",
+    "Add",
+    "b64",
+    "bin",
+    "bool",
+    "chr",
+    "CaseSense",
+    "CIS",
+    "Copy",
+    "CS",
+    "date",
+    "DDFName",
+    "DefaultValue",
+    "Delete",
+    "Description",
+    "DFFormat",
+    "DFProperties",
+    "DFTitle",
+    "DFType",
+    "Dynamic",
+    "Exec",
+    "float",
+    "Format",
+    "Get",
+    "int",
+    "Man",
+    "MgmtTree",
+    "MIME",
+    "Mod",
+    "Name",
+    "Node",
+    "node",
+    "NodeName",
+    "null",
+    "Occurrence",
+    "One",
+    "OneOrMore",
+    "OneOrN",
+    "Path",
+    "Permanent",
+    "Replace",
+    "RTProperties",
+    "Scope",
+    "Size",
+    "time",
+    "Title",
+    "TStamp",
+    "Type",
+    "Value",
+    "VerDTD",
+    "VerNo",
+    "xml",
+    "ZeroOrMore",
+    "ZeroOrN",
+    "ZeroOrOne",
+];
+
+pub(crate) fn ddf_name(token: u8) -> Option<&'static str> {
+    DDF_NAMES.get(usize::from(token).checked_sub(5)?).copied()
+}
+
+pub(crate) fn ddf_token(name: &str) -> Option<u8> {
+    DDF_NAMES.iter().position(|n| *n == name).map(|i| i as u8 + 5)
+}

@@ -6,16 +6,16 @@
 use std::borrow::Cow;
 
 use base64::Engine;
+use quick_xml::NsReader;
 use quick_xml::events::{BytesRef, BytesStart, Event as X};
 use quick_xml::name::{Namespace, ResolveResult};
-use quick_xml::NsReader;
 
 use super::emit::{Out, Sink};
 use super::source::{Event, Source, Stack};
-use super::tag::{Tag, NS_METINF, NS_SYNCML11, NS_SYNCML12};
+use super::tag::{NS_METINF, NS_SYNCML11, NS_SYNCML12, Tag};
+use crate::Limits;
 use crate::error::{DecodeError, DecodeErrorKind as K, Error, Limit, Site};
 use crate::model::Data;
-use crate::Limits;
 
 pub(crate) struct XmlSource<'a> {
     input: &'a str,
@@ -286,7 +286,7 @@ impl<O: Out> XmlSink<O> {
     }
 }
 
-impl<O: Out> Sink for XmlSink<O> {
+impl<'m, O: Out> Sink<'m> for XmlSink<O> {
     fn start(&mut self, tag: Tag) {
         self.indent();
         self.open(tag);
@@ -318,6 +318,11 @@ impl<O: Out> Sink for XmlSink<O> {
         self.out.put(b">");
         self.escaped(text);
         self.close(tag);
+    }
+
+    fn number(&mut self, tag: Tag, n: u64) {
+        let mut buf = [0u8; 20];
+        self.leaf(tag, super::emit::fmt_u64(&mut buf, n));
     }
 
     fn data(&mut self, data: &Data) {

@@ -52,8 +52,7 @@ fn opt_word() -> impl Strategy<Value = Option<String>> {
 }
 
 fn location() -> BoxedStrategy<Location> {
-    (word(), opt_word()).prop_map(|(uri, name)| Location { uri, name })
-    .boxed()
+    (word(), opt_word()).prop_map(|(uri, name)| Location { uri, name }).boxed()
 }
 
 pub fn meta() -> BoxedStrategy<Meta> {
@@ -79,16 +78,17 @@ pub fn meta() -> BoxedStrategy<Meta> {
                 mem: mem.map(|(shared_mem, free_mem, free_id)| Mem { shared_mem, free_mem, free_id }),
             }
         })
-    .boxed()
+        .boxed()
 }
 
 fn data() -> BoxedStrategy<Data> {
     prop_oneof![
         "[ -~\t\n\u{e9}\u{4e2d}]{0,40}".prop_map(Data::Text),
         (word(), word()).prop_map(|(a, b)| Data::Xml(format!(
-            "<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD><Node><NodeName>{}</NodeName></Node></MgmtTree>",
-            escape(&a)
-        ) + &escape(&b))),
+            "<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD><Node><NodeName>{}</NodeName><Value>{}</Value></Node></MgmtTree>",
+            escape(&a),
+            escape(&b)
+        ))),
     ]
     .boxed()
 }
@@ -98,8 +98,7 @@ fn escape(s: &str) -> String {
 }
 
 fn cred() -> BoxedStrategy<Cred> {
-    (option::of(meta()), word()).prop_map(|(meta, data)| Cred { meta, data })
-    .boxed()
+    (option::of(meta()), word()).prop_map(|(meta, data)| Cred { meta, data }).boxed()
 }
 
 pub fn item() -> BoxedStrategy<Item> {
@@ -121,7 +120,7 @@ pub fn item() -> BoxedStrategy<Item> {
             data,
             more_data,
         })
-    .boxed()
+        .boxed()
 }
 
 fn item_command() -> BoxedStrategy<ItemCommand> {
@@ -134,7 +133,7 @@ fn item_command() -> BoxedStrategy<ItemCommand> {
             correlator,
             items,
         })
-    .boxed()
+        .boxed()
 }
 
 fn leaf_command() -> BoxedStrategy<Command> {
@@ -160,38 +159,47 @@ fn leaf_command() -> BoxedStrategy<Command> {
             (vec(word(), 0..2), vec(word(), 0..2), option::of(cred()), option::of(meta())),
             (100u16..600, vec(item(), 0..2)),
         )
-            .prop_map(|((cmd_id, msg_ref, cmd_ref, cmd), (target_refs, source_refs, cred, chal), (code, items))| {
-                Command::Status(Status {
-                    cmd_id,
-                    msg_ref,
-                    cmd_ref,
-                    cmd,
-                    target_refs,
-                    source_refs,
-                    cred,
-                    chal: chal.map(|meta| Chal { meta }),
-                    data: StatusCode(code),
-                    items,
-                })
-            }),
+            .prop_map(
+                |((cmd_id, msg_ref, cmd_ref, cmd), (target_refs, source_refs, cred, chal), (code, items))| {
+                    Command::Status(Status {
+                        cmd_id,
+                        msg_ref,
+                        cmd_ref,
+                        cmd,
+                        target_refs,
+                        source_refs,
+                        cred,
+                        chal: chal.map(|meta| Chal { meta }),
+                        data: StatusCode(code),
+                        items,
+                    })
+                }
+            ),
         (1u32..1000, option::of(0u32..100), 0u32..100, option::of(meta()), opt_word(), opt_word(), vec(item(), 1..3))
-            .prop_map(|(cmd_id, msg_ref, cmd_ref, meta, target_ref, source_ref, items)| Command::Results(
-                Results { cmd_id, msg_ref, cmd_ref, meta, target_ref, source_ref, items }
-            )),
+            .prop_map(|(cmd_id, msg_ref, cmd_ref, meta, target_ref, source_ref, items)| Command::Results(Results {
+                cmd_id,
+                msg_ref,
+                cmd_ref,
+                meta,
+                target_ref,
+                source_ref,
+                items
+            })),
     ]
     .boxed()
 }
 
 pub fn command() -> BoxedStrategy<Command> {
-    leaf_command().prop_recursive(3, 12, 4, |inner| {
-        (1u32..1000, any::<bool>(), option::of(meta()), vec(inner, 1..4), any::<bool>()).prop_map(
-            |(cmd_id, no_resp, meta, commands, atomic)| {
-                let g = Group { cmd_id, no_resp, meta, commands };
-                if atomic { Command::Atomic(g) } else { Command::Sequence(g) }
-            },
-        )
-    })
-    .boxed()
+    leaf_command()
+        .prop_recursive(3, 12, 4, |inner| {
+            (1u32..1000, any::<bool>(), option::of(meta()), vec(inner, 1..4), any::<bool>()).prop_map(
+                |(cmd_id, no_resp, meta, commands, atomic)| {
+                    let g = Group { cmd_id, no_resp, meta, commands };
+                    if atomic { Command::Atomic(g) } else { Command::Sequence(g) }
+                },
+            )
+        })
+        .boxed()
 }
 
 pub fn message() -> BoxedStrategy<Message> {
@@ -200,14 +208,16 @@ pub fn message() -> BoxedStrategy<Message> {
         (opt_word(), any::<bool>(), option::of(cred()), option::of(meta())),
         (vec(command(), 0..6), any::<bool>()),
     )
-        .prop_map(|((dm11, session_id, msg_id, target, source), (resp_uri, no_resp, cred, meta), (commands, is_final))| {
-            let version = if dm11 { ProtocolVersion::Dm11 } else { ProtocolVersion::Dm12 };
-            let mut header = Header::new(version, session_id, msg_id, target, source);
-            header.resp_uri = resp_uri;
-            header.no_resp = no_resp;
-            header.cred = cred;
-            header.meta = meta;
-            Message { header, commands, is_final }
-        })
-    .boxed()
+        .prop_map(
+            |((dm11, session_id, msg_id, target, source), (resp_uri, no_resp, cred, meta), (commands, is_final))| {
+                let version = if dm11 { ProtocolVersion::Dm11 } else { ProtocolVersion::Dm12 };
+                let mut header = Header::new(version, session_id, msg_id, target, source);
+                header.resp_uri = resp_uri;
+                header.no_resp = no_resp;
+                header.cred = cred;
+                header.meta = meta;
+                Message { header, commands, is_final }
+            },
+        )
+        .boxed()
 }

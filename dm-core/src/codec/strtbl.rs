@@ -1,0 +1,170 @@
+//! The WBXML string table: which strings of a message to store once and reference with STR_T.
+//!
+//! Three kinds of entry, each taken only when it pays for itself: whole strings that repeat,
+//! words (split at spaces) that repeat inside other strings, and the longest `/`-prefix that
+//! several URIs share. A string is then written as one reference, or as a prefix reference and
+//! words, or inline, whichever is shortest.
+
+use std::collections::HashMap;
+
+use super::emit::Sink;
+use super::tag::Tag;
+use crate::model::{Data, Message};
+
+const MIN_WORD: usize = 4;
+
+#[derive(Default)]
+pub(crate) struct StringTable<'m> {
+    pub(crate) bytes: Vec<u8>,
+    offsets: HashMap<&'m str, u32>,
+}
+
+/// A piece of a string as written: a table reference or inline text.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Piece<'s> {
+    Ref(u32),
+    Inline(&'s str),
+}
+
+impl Piece<'_> {
+    fn cost(&self) -> usize {
+        match self {
+            Piece::Ref(at) => 1 + mb_len(*at),
+            Piece::Inline(s) => s.len() + 2,
+        }
+    }
+}
+
+pub(crate) fn mb_len(v: u32) -> usize {
+    match v {
+        0..=0x7F => 1,
+        0x80..=0x3FFF => 2,
+        0x4000..=0x1F_FFFF => 3,
+        0x20_0000..=0xFFF_FFFF => 4,
+        _ => 5,
+    }
+}
+
+fn words(s: &str) -> impl Iterator<Item = &str> {
+    s.split(' ').filter(|w| w.len() >= MIN_WORD)
+}
+
+/// The longest proper prefix of `s` that ends with `/`.
+fn dir_prefix(s: &str) -> Option<&str> {
+    let bytes = s.as_bytes();
+    let end = bytes[..bytes.len().saturating_sub(1)].iter().rposition(|&b| b == b'/')? + 1;
+    (end >= MIN_WORD).then(|| &s[..end])
+}
+
+impl<'m> StringTable<'m> {
+    pub(crate) fn build(message: &'m Message) -> Self {
+        let mut strings = Strings::default();
+        super::emit::message(&mut strings, message);
+        let mut table = StringTable::default();
+        // Whole strings: n inline copies against one entry and n references.
+        for &s in &strings.order {
+            let n = strings.counts[s];
+            let at = table.bytes.len() as u32;
+            if s.len() + 1 + n * (1 + mb_len(at)) < n * (s.len() + 2) {
+                table.add(s);
+            }
+        }
+        let rest: Vec<&'m str> = strings.order.iter().copied().filter(|s| !table.offsets.contains_key(s)).collect();
+        // Shared URI prefixes, then words: a reference in the middle of a string costs the
+        // reference and a new inline string (3 + offset bytes) instead of the text it replaces.
+        let mut parts: Vec<(&'m str, usize)> = Vec::new();
+        let mut count = |p: &'m str, n: usize| match parts.iter_mut().find(|(q, _)| *q == p) {
+            Some((_, c)) => *c += n,
+            None => parts.push((p, n)),
+        };
+        for &s in &rest {
+            let n = strings.counts[s];
+            if let Some(p) = dir_prefix(s) {
+                count(p, n);
+            }
+            for w in words(s) {
+                count(w, n);
+            }
+        }
+        for (p, n) in parts {
+            let at = table.bytes.len() as u32;
+            if n >= 2 && !table.offsets.contains_key(p) && p.len() + 1 + n * (3 + mb_len(at)) < n * p.len() {
+                table.add(p);
+            }
+        }
+        table
+    }
+
+    fn add(&mut self, s: &'m str) {
+        self.offsets.insert(s, self.bytes.len() as u32);
+        self.bytes.extend_from_slice(s.as_bytes());
+        self.bytes.push(0);
+    }
+
+    /// How to write `s`: the shortest of one reference, prefix and word references, or inline.
+    pub(crate) fn pieces<'s>(&self, s: &'s str) -> Vec<Piece<'s>> {
+        if let Some(&at) = self.offsets.get(s) {
+            return vec![Piece::Ref(at)];
+        }
+        let inline = vec![Piece::Inline(s)];
+        if self.offsets.is_empty() {
+            return inline;
+        }
+        let mut out = Vec::new();
+        let mut rest = s;
+        if let Some(p) = dir_prefix(s) {
+            if let Some(&at) = self.offsets.get(p) {
+                out.push(Piece::Ref(at));
+                rest = &s[p.len()..];
+            }
+        }
+        let mut start = 0;
+        let mut pos = 0;
+        for w in rest.split(' ') {
+            if let Some(&at) = self.offsets.get(w).filter(|_| w.len() >= MIN_WORD) {
+                if pos > start {
+                    out.push(Piece::Inline(&rest[start..pos]));
+                }
+                out.push(Piece::Ref(at));
+                start = pos + w.len();
+            }
+            pos += w.len() + 1;
+        }
+        if start < rest.len() {
+            out.push(Piece::Inline(&rest[start..]));
+        }
+        let cost = |v: &[Piece<'_>]| v.iter().map(Piece::cost).sum::<usize>();
+        if cost(&out) < cost(&inline) { out } else { inline }
+    }
+}
+
+/// Every leaf string of a message with how often it occurs, in order of first use.
+#[derive(Default)]
+struct Strings<'m> {
+    counts: HashMap<&'m str, usize>,
+    order: Vec<&'m str>,
+}
+
+impl<'m> Sink<'m> for Strings<'m> {
+    fn start(&mut self, _: Tag) {}
+    fn end(&mut self, _: Tag) {}
+    fn empty(&mut self, _: Tag) {}
+    fn number(&mut self, _: Tag, _: u64) {}
+
+    fn leaf(&mut self, _: Tag, text: &'m str) {
+        if text.len() < 2 || text.contains('\0') {
+            return;
+        }
+        let n = self.counts.entry(text).or_insert(0);
+        if *n == 0 {
+            self.order.push(text);
+        }
+        *n += 1;
+    }
+
+    fn data(&mut self, data: &'m Data) {
+        if let Data::Text(t) = data {
+            self.leaf(Tag::Data, t);
+        }
+    }
+}

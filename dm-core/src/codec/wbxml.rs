@@ -1,0 +1,545 @@
+//! WBXML 1.1–1.3 for SyncML DM: code pages 0 (SyncML), 1 (MetInf) and 2 (DM DDF, for documents
+//! embedded in Data). Tokens from facts/wbxml/syncml12_wbxml_tags.tsv.
+//!
+//! The encoder writes WBXML 1.2 with the numeric public id, UTF-8, and a string table holding
+//! each repeated string whose table entry saves bytes. Item Data that holds a NUL or is not
+//! UTF-8 goes out as OPAQUE.
+
+use super::emit::{Out, Sink};
+use super::source::{Event, Source, Stack};
+use super::strtbl::{Piece, StringTable, mb_len};
+use super::tag::{NS_DDF, NS_METINF, NS_SYNCML12, Tag, ddf_name, ddf_token};
+use crate::Limits;
+use crate::error::{DecodeErrorKind as K, Error, Limit, Site};
+use crate::model::Data;
+
+const SWITCH_PAGE: u8 = 0x00;
+const END: u8 = 0x01;
+const ENTITY: u8 = 0x02;
+const STR_I: u8 = 0x03;
+const STR_T: u8 = 0x83;
+const OPAQUE: u8 = 0xC3;
+const CONTENT: u8 = 0x40;
+const ATTRIBUTES: u8 = 0x80;
+
+pub(crate) const PUBLIC_ID_SYNCML12: u32 = 0x1201;
+pub(crate) const PUBLIC_ID_SYNCML11: u32 = 0x0FD3;
+const CHARSET_UTF8: u32 = 0x6A;
+const DDF_FPI: &str = "-//OMA//DTD-DM-DDF 1.2//EN";
+const CHARSET_ASCII: u32 = 0x03;
+const CHARSET_LATIN1: u32 = 0x04;
+
+#[derive(Clone, Copy)]
+enum Charset {
+    Utf8,
+    Latin1,
+}
+
+pub(crate) struct WbxmlSource<'a> {
+    input: &'a [u8],
+    pos: usize,
+    strtbl: &'a [u8],
+    charset: Charset,
+    page: u8,
+    /// A tag without content was read: its End comes next.
+    pending_end: bool,
+    stack: Stack,
+    limits: &'a Limits,
+}
+
+type R<T> = Result<T, Error>;
+
+impl<'a> WbxmlSource<'a> {
+    /// Reads the header: version, public id, charset, string table.
+    pub(crate) fn new(input: &'a [u8], limits: &'a Limits) -> R<Self> {
+        let mut s = WbxmlSource {
+            input,
+            pos: 0,
+            strtbl: &[],
+            charset: Charset::Utf8,
+            page: 0,
+            pending_end: false,
+            stack: Stack::default(),
+            limits,
+        };
+        let version = s.byte()?;
+        if !(0x01..=0x03).contains(&version) {
+            return Err(s.error(K::Wbxml(format!("unsupported WBXML version 0x{version:02X}"))));
+        }
+        // The public id, numeric or an index into the string table, only names the document
+        // type; real peers send SyncML 1.1 ids with 1.2 content, so the content decides.
+        if s.mb_u32()? == 0 {
+            s.mb_u32()?;
+        }
+        s.charset = match s.mb_u32()? {
+            CHARSET_UTF8 | CHARSET_ASCII | 0 => Charset::Utf8,
+            CHARSET_LATIN1 => Charset::Latin1,
+            other => return Err(s.error(K::Wbxml(format!("unsupported charset MIBenum {other}")))),
+        };
+        let len = s.mb_u32()? as usize;
+        s.strtbl = s.take(len)?;
+        Ok(s)
+    }
+
+    fn byte(&mut self) -> R<u8> {
+        let b = *self.input.get(self.pos).ok_or_else(|| self.error(K::Truncated))?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn take(&mut self, len: usize) -> R<&'a [u8]> {
+        if self.input.len() - self.pos < len {
+            return Err(self.error(K::Truncated));
+        }
+        let out = &self.input[self.pos..self.pos + len];
+        self.pos += len;
+        Ok(out)
+    }
+
+    /// A multi-byte unsigned integer: 7 bits a byte, high bit set on all but the last.
+    fn mb_u32(&mut self) -> R<u32> {
+        let mut v: u32 = 0;
+        for _ in 0..5 {
+            let b = self.byte()?;
+            if v > (u32::MAX >> 7) {
+                return Err(self.error(K::Wbxml("mb_u_int32 overflows 32 bits".into())));
+            }
+            v = (v << 7) | u32::from(b & 0x7F);
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(self.error(K::Wbxml("mb_u_int32 longer than 5 bytes".into())))
+    }
+
+    fn cstr(&mut self) -> R<&'a [u8]> {
+        let rest = &self.input[self.pos..];
+        let n = rest.iter().position(|&b| b == 0).ok_or_else(|| self.error(K::Truncated))?;
+        self.pos += n + 1;
+        Ok(&rest[..n])
+    }
+
+    fn table_str(&mut self) -> R<&'a [u8]> {
+        let at = self.mb_u32()? as usize;
+        let rest = self.strtbl.get(at..).filter(|r| !r.is_empty()).ok_or_else(|| {
+            self.error(K::Wbxml(format!("string table offset {at} out of range ({} bytes)", self.strtbl.len())))
+        })?;
+        let n = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+        Ok(&rest[..n])
+    }
+
+    fn decode_str(&self, bytes: &[u8], at: usize) -> R<String> {
+        match self.charset {
+            Charset::Latin1 => Ok(bytes.iter().map(|&b| char::from(b)).collect()),
+            Charset::Utf8 => std::str::from_utf8(bytes).map(str::to_string).map_err(|e| {
+                let site = Site { path: self.stack.path(), offset: (at + e.valid_up_to()) as u64, line: 0, column: 0 };
+                crate::error::DecodeError { kind: K::InvalidUtf8, site }.into()
+            }),
+        }
+    }
+
+    fn is_text_token(&self) -> bool {
+        !self.pending_end && matches!(self.input.get(self.pos), Some(&(STR_I | STR_T | ENTITY | OPAQUE)))
+    }
+
+    /// One text token as bytes in UTF-8 (OPAQUE content as it is).
+    fn text_token(&mut self) -> R<Vec<u8>> {
+        let at = self.pos;
+        Ok(match self.byte()? {
+            STR_I => {
+                let b = self.cstr()?;
+                self.decode_str(b, at + 1)?.into_bytes()
+            }
+            STR_T => {
+                let b = self.table_str()?;
+                self.decode_str(b, at)?.into_bytes()
+            }
+            ENTITY => {
+                let code = self.mb_u32()?;
+                let c = char::from_u32(code)
+                    .ok_or_else(|| self.error(K::Wbxml(format!("invalid character entity {code}"))))?;
+                c.to_string().into_bytes()
+            }
+            _ => {
+                let len = self.mb_u32()? as usize;
+                self.take(len)?.to_vec()
+            }
+        })
+    }
+
+    /// All adjacent text tokens, joined.
+    fn text_run(&mut self) -> R<Vec<u8>> {
+        let mut out = Vec::new();
+        while self.is_text_token() {
+            out.extend(self.text_token()?);
+            if out.len() > self.limits.max_text_len {
+                return Err(self.limit(Limit::TextLength, out.len(), self.limits.max_text_len));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The next tag token after any page switches: (page, token, has content).
+    fn tag_token(&mut self) -> R<(u8, u8, bool)> {
+        loop {
+            let b = self.byte()?;
+            if b == SWITCH_PAGE {
+                self.page = self.byte()?;
+                continue;
+            }
+            if b & ATTRIBUTES != 0 || (b & 0x3F) < 5 {
+                return Err(self.error(K::Wbxml(format!("unsupported token 0x{b:02X}"))));
+            }
+            return Ok((self.page, b & 0x3F, b & CONTENT != 0));
+        }
+    }
+
+    fn at_end(&mut self) -> R<bool> {
+        if self.pending_end {
+            self.pending_end = false;
+            return Ok(true);
+        }
+        if self.input.get(self.pos) == Some(&END) {
+            self.pos += 1;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// OPAQUE holding a whole WBXML document of DM DDF elements (page 2), as libwbxml writes
+    /// an embedded MgmtTree: the document as XML text.
+    fn embedded_document(&mut self) -> R<Option<String>> {
+        if self.input.get(self.pos) != Some(&OPAQUE) {
+            return Ok(None);
+        }
+        let start = self.pos;
+        self.pos += 1;
+        let len = self.mb_u32()? as usize;
+        let inner = self.take(len)?;
+        let doc = match WbxmlSource::new(inner, self.limits) {
+            Ok(mut doc) if inner.get(doc.pos..doc.pos + 2) == Some(&[SWITCH_PAGE, 2]) => {
+                doc.stack = std::mem::take(&mut self.stack);
+                let mut xml = String::new();
+                let r = doc.embedded(&mut xml, true);
+                self.stack = std::mem::take(&mut doc.stack);
+                r.map_err(|e| self.relocate(e, start))?;
+                xml
+            }
+            _ => {
+                self.pos = start;
+                return Ok(None);
+            }
+        };
+        Ok(Some(doc))
+    }
+
+    /// An error inside an embedded document, placed at the OPAQUE that holds it.
+    fn relocate(&self, e: Error, at: usize) -> Error {
+        match e {
+            Error::Decode(mut d) => {
+                d.site.offset += at as u64;
+                d.site.path = self.stack.path();
+                d.into()
+            }
+            other => other,
+        }
+    }
+
+    /// An element embedded in Data, written out as XML text.
+    fn embedded(&mut self, xml: &mut String, top: bool) -> R<()> {
+        let (page, token, content) = self.tag_token()?;
+        let name = match page {
+            2 => ddf_name(token),
+            _ => Tag::from_code(page, token).map(Tag::name),
+        }
+        .ok_or_else(|| self.error(K::UnknownElement(format!("page {page} token 0x{token:02X}"))))?;
+        self.stack.push_foreign(self.limits).map_err(|(l, v, m)| self.limit(l, v, m))?;
+        xml.push('<');
+        xml.push_str(name);
+        if top {
+            let ns = [NS_SYNCML12, NS_METINF, NS_DDF].get(usize::from(page)).copied().unwrap_or(NS_DDF);
+            xml.push_str(" xmlns=\"");
+            xml.push_str(ns);
+            xml.push('"');
+        }
+        if !content {
+            xml.push_str("/>");
+        } else {
+            xml.push('>');
+            loop {
+                if self.at_end()? {
+                    break;
+                }
+                if self.is_text_token() {
+                    xml.push_str(&escape(&self.text_run()?));
+                } else {
+                    self.embedded(xml, false)?;
+                }
+                if xml.len() > self.limits.max_text_len {
+                    return Err(self.limit(Limit::TextLength, xml.len(), self.limits.max_text_len));
+                }
+            }
+            xml.push_str("</");
+            xml.push_str(name);
+            xml.push('>');
+        }
+        self.stack.pop();
+        Ok(())
+    }
+}
+
+impl<'a> Source<'a> for WbxmlSource<'a> {
+    fn next(&mut self) -> R<Event<'a>> {
+        if self.pos == self.input.len() && !self.pending_end {
+            return if self.stack.depth() == 0 { Ok(Event::Eof) } else { Err(self.error(K::Truncated)) };
+        }
+        if self.is_text_token() {
+            let at = self.pos;
+            let bytes = self.text_run()?;
+            return String::from_utf8(bytes).map(|s| Event::Text(s.into())).map_err(|e| {
+                let offset = (at + e.utf8_error().valid_up_to()) as u64;
+                let site = Site { path: self.stack.path(), offset, line: 0, column: 0 };
+                crate::error::DecodeError { kind: K::InvalidUtf8, site }.into()
+            });
+        }
+        if self.at_end()? {
+            if self.stack.depth() == 0 {
+                return Err(self.error(K::Wbxml("END without a start tag".into())));
+            }
+            self.stack.pop();
+            return Ok(Event::End);
+        }
+        let (page, token, content) = self.tag_token()?;
+        let tag = Tag::from_code(page, token)
+            .ok_or_else(|| self.error(K::UnknownElement(format!("page {page} token 0x{token:02X}"))))?;
+        self.stack.push(tag, self.limits).map_err(|(l, v, m)| self.limit(l, v, m))?;
+        self.pending_end = !content;
+        Ok(Event::Start(tag))
+    }
+
+    /// Text (OPAQUE included) is Data::Text, or Data::Binary when it is not UTF-8; elements make
+    /// the whole content an embedded document, written out as XML.
+    fn data(&mut self) -> R<Data> {
+        let mut bytes = Vec::new();
+        let mut xml: Option<String> = None;
+        while !self.at_end()? {
+            if let Some(doc) = self.embedded_document()? {
+                let x = xml.get_or_insert_with(|| escape(&bytes));
+                x.push_str(&doc);
+            } else if !self.is_text_token() {
+                let x = xml.get_or_insert_with(|| escape(&bytes));
+                self.embedded(x, true)?;
+            } else if let Some(x) = &mut xml {
+                x.push_str(&escape(&self.text_run()?));
+            } else {
+                bytes.extend(self.text_run()?);
+            }
+        }
+        self.stack.pop();
+        if let Some(xml) = xml {
+            return Ok(Data::Xml(xml));
+        }
+        Ok(match String::from_utf8(bytes) {
+            Ok(s) => Data::Text(s),
+            Err(e) => Data::Binary(e.into_bytes()),
+        })
+    }
+
+    fn site(&self) -> Site {
+        Site { path: self.stack.path(), offset: self.pos as u64, line: 0, column: 0 }
+    }
+}
+
+fn escape(text: &[u8]) -> String {
+    quick_xml::escape::partial_escape(&*String::from_utf8_lossy(text)).into_owned()
+}
+
+fn put_mb(out: &mut impl Out, v: u32) {
+    let mut buf = [0u8; 5];
+    let n = mb_len(v);
+    for (i, b) in buf[..n].iter_mut().enumerate() {
+        let shift = 7 * (n - 1 - i);
+        *b = ((v >> shift) & 0x7F) as u8 | if i + 1 < n { 0x80 } else { 0 };
+    }
+    out.put(&buf[..n]);
+}
+
+pub(crate) struct WbxmlSink<'t, 'm, O> {
+    out: O,
+    page: u8,
+    table: &'t StringTable<'m>,
+}
+
+impl<'t, 'm, O: Out> WbxmlSink<'t, 'm, O> {
+    /// Writes the header; the body follows through the `Sink` calls.
+    pub(crate) fn new(mut out: O, public_id: u32, table: &'t StringTable<'m>) -> Self {
+        out.put(&[0x02]);
+        put_mb(&mut out, public_id);
+        put_mb(&mut out, CHARSET_UTF8);
+        put_mb(&mut out, table.bytes.len() as u32);
+        out.put(&table.bytes);
+        WbxmlSink { out, page: 0, table }
+    }
+
+    fn token(&mut self, page: u8, token: u8) {
+        if page != self.page {
+            self.out.put(&[SWITCH_PAGE, page]);
+            self.page = page;
+        }
+        self.out.put(&[token]);
+    }
+
+    fn tag(&mut self, tag: Tag, content: bool) {
+        let (page, token) = tag.code();
+        self.token(page, token | if content { CONTENT } else { 0 });
+    }
+
+    fn str(&mut self, text: &str) {
+        if text.contains('\0') {
+            return self.opaque(text.as_bytes());
+        }
+        for piece in self.table.pieces(text) {
+            match piece {
+                Piece::Ref(at) => {
+                    self.out.put(&[STR_T]);
+                    put_mb(&mut self.out, at);
+                }
+                Piece::Inline(s) => self.inline(s),
+            }
+        }
+    }
+
+    fn opaque(&mut self, bytes: &[u8]) {
+        self.out.put(&[OPAQUE]);
+        put_mb(&mut self.out, bytes.len() as u32);
+        self.out.put(bytes);
+    }
+
+    fn text_leaf(&mut self, tag: Tag, text: &str) {
+        if text.is_empty() {
+            self.tag(tag, false);
+            return;
+        }
+        self.tag(tag, true);
+        self.str(text);
+        self.out.put(&[END]);
+    }
+
+    /// An embedded DDF/TNDS document, as libwbxml writes it: OPAQUE holding a WBXML document
+    /// (textual public id `-//OMA//DTD-DM-DDF 1.2//EN`, page 2 tokens). False (nothing
+    /// written) when the document holds anything page 2 cannot carry.
+    fn embedded(&mut self, xml: &str) -> bool {
+        let Some(events) = ddf_events(xml) else {
+            return false;
+        };
+        let mut doc = vec![0x02, 0x00, 0x00, CHARSET_UTF8 as u8, DDF_FPI.len() as u8 + 1];
+        doc.extend_from_slice(DDF_FPI.as_bytes());
+        doc.extend([0, SWITCH_PAGE, 2]);
+        let mut inner = WbxmlSink { out: &mut doc, page: 2, table: self.table };
+        for e in events {
+            match e {
+                DdfEvent::Start(t, content) => inner.token(2, t | if content { CONTENT } else { 0 }),
+                DdfEvent::Text(s) => inner.inline(&s),
+                DdfEvent::End => inner.out.put(&[END]),
+            }
+        }
+        self.opaque(&doc);
+        true
+    }
+
+    fn inline(&mut self, text: &str) {
+        self.out.put(&[STR_I]);
+        self.out.put(text.as_bytes());
+        self.out.put(&[0]);
+    }
+}
+
+enum DdfEvent {
+    Start(u8, bool),
+    Text(String),
+    End,
+}
+
+/// Parses an embedded document whose elements are all DM DDF ones.
+fn ddf_events(xml: &str) -> Option<Vec<DdfEvent>> {
+    use quick_xml::events::Event as X;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    loop {
+        match reader.read_event().ok()? {
+            X::Start(s) => {
+                out.push(DdfEvent::Start(ddf_start(&s)?, true));
+                depth += 1;
+            }
+            X::Empty(s) => out.push(DdfEvent::Start(ddf_start(&s)?, false)),
+            X::End(_) => {
+                depth = depth.checked_sub(1)?;
+                out.push(DdfEvent::End);
+            }
+            X::Text(t) => out.push(DdfEvent::Text(quick_xml::escape::unescape(&t.xml10_content()).ok()?.into_owned())),
+            X::CData(c) => out.push(DdfEvent::Text(c.xml10_content().into_owned())),
+            X::GeneralRef(r) => {
+                let s = match &*r {
+                    "amp" => "&",
+                    "lt" => "<",
+                    "gt" => ">",
+                    "quot" => "\"",
+                    "apos" => "'",
+                    _ => return None,
+                };
+                out.push(DdfEvent::Text(s.into()));
+            }
+            X::Eof => return (depth == 0 && !out.is_empty()).then_some(out),
+            X::Comment(_) | X::PI(_) | X::Decl(_) => {}
+            _ => return None,
+        }
+    }
+}
+
+/// The page 2 token of an element with no attributes but namespace declarations.
+fn ddf_start(s: &quick_xml::events::BytesStart<'_>) -> Option<u8> {
+    let plain = s.attributes().all(|a| a.is_ok_and(|a| a.key.as_ref().starts_with("xmlns")));
+    plain.then(|| ddf_token(s.local_name().as_ref())).flatten()
+}
+
+impl<'m, O: Out> Sink<'m> for WbxmlSink<'_, 'm, O> {
+    fn start(&mut self, tag: Tag) {
+        self.tag(tag, true);
+    }
+
+    fn end(&mut self, _: Tag) {
+        self.out.put(&[END]);
+    }
+
+    fn empty(&mut self, tag: Tag) {
+        self.tag(tag, false);
+    }
+
+    fn leaf(&mut self, tag: Tag, text: &'m str) {
+        self.text_leaf(tag, text);
+    }
+
+    fn number(&mut self, tag: Tag, n: u64) {
+        let mut buf = [0u8; 20];
+        self.text_leaf(tag, super::emit::fmt_u64(&mut buf, n));
+    }
+
+    fn data(&mut self, data: &'m Data) {
+        match data {
+            Data::Text(t) => self.text_leaf(Tag::Data, t),
+            Data::Xml(x) => {
+                self.tag(Tag::Data, true);
+                if !self.embedded(x) {
+                    self.str(x);
+                }
+                self.out.put(&[END]);
+            }
+            Data::Binary(b) => {
+                self.tag(Tag::Data, true);
+                self.opaque(b);
+                self.out.put(&[END]);
+            }
+        }
+    }
+}

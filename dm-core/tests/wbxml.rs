@@ -1,0 +1,199 @@
+//! The WBXML codec: real vectors, round trips, exact sizes, and hostile input.
+mod common;
+
+use dm_core::Limits;
+use dm_core::codec::{self, DecodeOptions, Encoding};
+use dm_core::error::{DecodeErrorKind, Error, Limit};
+use proptest::prelude::*;
+
+fn lenient(bytes: &[u8]) -> dm_core::Message {
+    codec::decode_with(bytes, &DecodeOptions::lenient()).unwrap()
+}
+
+/// The reference decoding of each WBXML vector.
+fn twin(name: &str) -> String {
+    if let Some(stem) = name.strip_suffix(".wbxml") {
+        if name.starts_with("motorola_dm12/") {
+            return format!("{stem}.decoded.xml");
+        }
+        if name.starts_with("libdmclient_capture/") {
+            return stem.replace("/wbxml_", "/xml_") + ".xml";
+        }
+        return format!("{stem}.xml");
+    }
+    unreachable!()
+}
+
+#[test]
+fn every_wbxml_vector_decodes_equal_to_its_xml_twin() {
+    let files = common::vectors_with_ext("wbxml");
+    assert!(files.len() >= 9);
+    for (name, bytes) in &files {
+        let m = codec::decode(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // The XML and WBXML captures of package 3 come from two runs with different nonces.
+        if !name.ends_with("wbxml_pkg3_client.wbxml") {
+            assert_eq!(m, lenient(&common::vector(&twin(name))), "{name}");
+        }
+        let ours = codec::encode(&m, Encoding::Wbxml);
+        assert_eq!(ours.len(), codec::encoded_len(&m, Encoding::Wbxml), "{name}");
+        assert_eq!(codec::decode(&ours).unwrap(), m, "{name}");
+    }
+}
+
+#[test]
+fn textual_public_id_of_syncml_11_with_12_content_decodes_by_content() {
+    let bytes = common::vector("motorola_dm12/testget.wbxml");
+    assert_eq!(&bytes[..5], &[0x02, 0x00, 0x00, 0x6A, 0x1D]);
+    let m = codec::decode(&bytes).unwrap();
+    assert_eq!((m.header.ver_dtd.as_str(), m.header.ver_proto.as_str()), ("1.2", "DM/1.2"));
+}
+
+#[test]
+fn header_is_wbxml_12_numeric_public_id_utf8() {
+    let m = lenient(&common::vector("libdmclient_capture/xml_pkg1_client.xml"));
+    let w = codec::encode(&m, Encoding::Wbxml);
+    assert_eq!(&w[..4], &[0x02, 0xA4, 0x01, 0x6A]);
+}
+
+#[test]
+fn repeated_strings_go_to_the_string_table_and_make_it_smaller() {
+    let m = lenient(&common::vector("libdmclient_capture/xml_pkg1_client.xml"));
+    let w = codec::encode(&m, Encoding::Wbxml);
+    assert!(w[4] > 0, "string table is empty");
+    // Without a table the same message is larger (the capture was written without one).
+    assert!(w.len() < common::vector("libdmclient_capture/wbxml_pkg1_client.wbxml").len());
+}
+
+#[test]
+fn binary_data_and_nul_travel_as_opaque() {
+    let mut m = lenient(&common::vector("libdmclient_capture/xml_pkg1_client.xml"));
+    use dm_core::model::*;
+    let bin = Data::Binary(vec![0xFF, 0x00, 0xFE, 0x80]);
+    let nul = Data::Text("a\0b".into());
+    m.commands.push(Command::Replace(ItemCommand {
+        cmd_id: 99,
+        items: vec![
+            Item { data: Some(bin.clone()), ..Item::default() },
+            Item { data: Some(nul.clone()), ..Item::default() },
+        ],
+        ..ItemCommand::default()
+    }));
+    let w = codec::encode(&m, Encoding::Wbxml);
+    assert!(w.windows(6).any(|x| x == [0xC3, 0x04, 0xFF, 0x00, 0xFE, 0x80]));
+    assert_eq!(codec::decode(&w).unwrap(), m);
+}
+
+#[test]
+fn embedded_ddf_document_uses_code_page_2() {
+    use dm_core::model::*;
+    let tree = r#"<MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD><Node><NodeName>a&amp;b</NodeName><Value/></Node></MgmtTree>"#;
+    let mut m = lenient(&common::vector("oma_spec_examples/26_04_onestep_pkg4_server_close.xml"));
+    m.commands.push(Command::Replace(ItemCommand {
+        cmd_id: 9,
+        items: vec![Item { data: Some(Data::Xml(tree.into())), ..Item::default() }],
+        ..ItemCommand::default()
+    }));
+    let w = codec::encode(&m, Encoding::Wbxml);
+    assert!(w.windows(3).any(|x| x == [0x00, 0x02, 0x60]), "MgmtTree token on page 2");
+    assert_eq!(codec::decode(&w).unwrap(), m);
+}
+
+fn wbxml_error(bytes: &[u8]) -> Error {
+    codec::decode(bytes).expect_err("must be refused")
+}
+
+fn wkind(bytes: &[u8]) -> DecodeErrorKind {
+    match wbxml_error(bytes) {
+        Error::Decode(e) => e.kind,
+        other => panic!("expected DecodeError, got {other:?}"),
+    }
+}
+
+#[test]
+fn truncated_at_every_byte_is_a_decode_error_with_offset() {
+    let bytes = common::vector("libdmclient_capture/wbxml_pkg1_client.wbxml");
+    for cut in 1..bytes.len() {
+        match codec::decode(&bytes[..cut]) {
+            Err(Error::Decode(e)) => assert!(e.site.offset <= cut as u64, "cut {cut}: {e}"),
+            other => panic!("cut at {cut}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn hostile_headers_and_tokens() {
+    // mb_u_int32 with more than 32 bits.
+    assert!(matches!(wkind(&[0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]), DecodeErrorKind::Wbxml(_)));
+    // A string table that claims 2 GiB.
+    assert_eq!(wkind(&[0x02, 0xA4, 0x01, 0x6A, 0x88, 0x80, 0x80, 0x80, 0x00]), DecodeErrorKind::Truncated);
+    // Unsupported version and charset.
+    assert!(
+        matches!(wkind(&[0x00, 0xA4, 0x01, 0x6A, 0x00, 0x6D, 0x01]), DecodeErrorKind::Wbxml(m) if m.contains("version"))
+    );
+    assert!(matches!(wkind(&[0x02, 0xA4, 0x01, 0x83, 0x00]), DecodeErrorKind::Wbxml(m) if m.contains("charset")));
+    // STR_T past the string table.
+    assert!(
+        matches!(wkind(&[0x02, 0xA4, 0x01, 0x6A, 0x02, b'a', 0, 0x6D, 0x6C, 0x71, 0x83, 0x05]), DecodeErrorKind::Wbxml(m) if m.contains("out of range"))
+    );
+    // Unknown token on page 0, unknown page.
+    assert!(matches!(wkind(&[0x02, 0xA4, 0x01, 0x6A, 0x00, 0x7F]), DecodeErrorKind::UnknownElement(_)));
+    assert!(matches!(wkind(&[0x02, 0xA4, 0x01, 0x6A, 0x00, 0x00, 0x09, 0x45]), DecodeErrorKind::UnknownElement(_)));
+    // END without a start tag; attributes.
+    assert!(matches!(wkind(&[0x02, 0xA4, 0x01, 0x6A, 0x00, 0x01]), DecodeErrorKind::Wbxml(m) if m.contains("END")));
+    assert!(matches!(wkind(&[0x02, 0xA4, 0x01, 0x6A, 0x00, 0xED]), DecodeErrorKind::Wbxml(_)));
+    // Invalid UTF-8 in a string.
+    let mut bad = vec![0x02, 0xA4, 0x01, 0x6A, 0x00, 0x6D, 0x6C, 0x71, 0x03, 0xFF, 0x00, 0x01];
+    assert_eq!(wkind(&bad), DecodeErrorKind::InvalidUtf8);
+    bad[9] = b'1';
+    assert!(matches!(wkind(&bad), DecodeErrorKind::Truncated));
+}
+
+#[test]
+fn deep_wbxml_nesting_hits_the_limit() {
+    let mut b = vec![0x02, 0xA4, 0x01, 0x6A, 0x00, 0x6D, 0x6B];
+    for _ in 0..100_000 {
+        b.extend([0x64, 0x4B, 0x03, b'1', 0x00, 0x01]); // <Sequence><CmdID>1</CmdID>
+    }
+    match wbxml_error(&b) {
+        Error::Limit(e) => assert_eq!(e.limit, Limit::Nesting),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn latin1_charset_is_converted() {
+    let m = lenient(&common::vector("oma_spec_examples/26_04_onestep_pkg4_server_close.xml"));
+    let mut w = codec::encode(&m, Encoding::Wbxml);
+    let at = w.windows(4).position(|x| x == b"DM/1").unwrap();
+    w[3] = 0x04; // ISO-8859-1
+    w[at] = 0xC4; // 'Ä'
+    let back = codec::decode(&w).unwrap();
+    assert_eq!(back.header.ver_proto, "\u{C4}M/1.2");
+}
+
+#[test]
+fn wbxml_limits_apply_as_in_xml() {
+    let m = lenient(&common::vector("libdmclient_capture/xml_pkg1_client.xml"));
+    let w = codec::encode(&m, Encoding::Wbxml);
+    let mut limits = Limits::default();
+    limits.max_items = 3;
+    match codec::decode_with(&w, &DecodeOptions { lenient: false, limits }) {
+        Err(Error::Limit(e)) => assert_eq!(e.limit, Limit::Items),
+        other => panic!("{other:?}"),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn wbxml_round_trip_and_exact_length(m in common::message()) {
+        let w = codec::encode(&m, Encoding::Wbxml);
+        prop_assert_eq!(codec::encoded_len(&m, Encoding::Wbxml), w.len());
+        prop_assert_eq!(&codec::decode(&w).unwrap(), &m);
+        // XML → WBXML → XML gives the same message.
+        let xml = codec::encode(&m, Encoding::Xml);
+        let via = codec::wbxml_to_xml(&codec::xml_to_wbxml(&xml).unwrap()).unwrap();
+        prop_assert_eq!(codec::decode(via.as_bytes()).unwrap(), m);
+    }
+}

@@ -1,0 +1,476 @@
+//! An in-memory management tree with properties, ACLs, AccessType, permanent nodes and Exec
+//! handlers. Local methods (`set`, `set_acl`, ...) are the device's own and skip the ACL; the
+//! [`Tree`] methods are the server's and enforce it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::acl::{self, AclCommand};
+use super::uri::{self, UriLimits};
+use super::{Leaf, Node, Tree};
+use crate::model::StatusCode;
+
+/// The commands a node supports (its DDF AccessType). Outside it a command gets 405.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Access(u8);
+
+impl Access {
+    pub const ADD: Access = Access(1);
+    pub const COPY: Access = Access(2);
+    pub const DELETE: Access = Access(4);
+    pub const EXEC: Access = Access(8);
+    pub const GET: Access = Access(16);
+    pub const REPLACE: Access = Access(32);
+    pub const ALL: Access = Access(63);
+
+    pub const fn without(self, other: Access) -> Access {
+        Access(self.0 & !other.0)
+    }
+
+    pub const fn contains(self, other: Access) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl Default for Access {
+    fn default() -> Self {
+        Access::ALL
+    }
+}
+
+/// Runs an Exec: data and correlator in, 200 or 202 (or an error code) out.
+pub type ExecHandler = Box<dyn FnMut(Option<&[u8]>, Option<&str>) -> StatusCode + Send>;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Entry {
+    pub(super) interior: bool,
+    pub(super) leaf: Leaf,
+    pub(super) acl: String,
+    pub(super) title: Option<String>,
+    pub(super) tstamp: Option<String>,
+    pub(super) verno: u16,
+    pub(super) permanent: bool,
+    pub(super) access: Access,
+}
+
+impl Entry {
+    fn interior(type_: Option<String>) -> Entry {
+        Entry {
+            interior: true,
+            leaf: Leaf { format: "node".into(), type_: type_.unwrap_or_default(), data: Vec::new() },
+            acl: String::new(),
+            title: None,
+            tstamp: None,
+            verno: 0,
+            permanent: false,
+            access: Access::ALL,
+        }
+    }
+
+    fn leaf(leaf: Leaf) -> Entry {
+        Entry { interior: false, leaf, ..Entry::interior(None) }
+    }
+}
+
+/// A new value: VerNo moves on (wrapping at 16 bits), TStamp is now.
+fn stamp(now: &Option<String>, e: &mut Entry, leaf: Leaf) {
+    e.leaf = leaf;
+    e.verno = e.verno.wrapping_add(1);
+    e.tstamp.clone_from(now);
+}
+
+const ROOT: &str = ".";
+const ROOT_ACL: &str = "Add=*&Get=*";
+const INBOX: &str = "./Inbox";
+const MAX_TITLE: usize = 255;
+
+pub struct MemoryTree {
+    pub(super) nodes: BTreeMap<String, Entry>,
+    snapshot: Option<BTreeMap<String, Entry>>,
+    exec: HashMap<String, ExecHandler>,
+    now: Option<String>,
+}
+
+impl std::fmt::Debug for MemoryTree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryTree").field("nodes", &self.nodes.len()).finish()
+    }
+}
+
+impl Default for MemoryTree {
+    fn default() -> Self {
+        MemoryTree::new()
+    }
+}
+
+impl MemoryTree {
+    /// An empty tree: the root, with ACL `Add=*&Get=*`.
+    pub fn new() -> MemoryTree {
+        let mut root = Entry::interior(None);
+        root.acl = ROOT_ACL.into();
+        root.permanent = true;
+        MemoryTree {
+            nodes: BTreeMap::from([(ROOT.to_string(), root)]),
+            snapshot: None,
+            exec: HashMap::new(),
+            now: None,
+        }
+    }
+
+    /// The time TStamp records, as ISO 8601 basic UTC (`20010711T163817Z`). The tree has no clock:
+    /// without this, TStamp is unsupported (406).
+    pub fn set_time(&mut self, now: Option<String>) {
+        self.now = now;
+    }
+
+    fn key(uri: &str) -> Result<String, StatusCode> {
+        uri::normalize(uri, UriLimits::default())
+    }
+
+    /// Sets a `chr` leaf (device side, no ACL), creating parents.
+    pub fn set(&mut self, uri: &str, value: &str) -> Result<(), StatusCode> {
+        self.set_leaf(uri, Leaf::text(value))
+    }
+
+    pub fn set_leaf(&mut self, uri: &str, leaf: Leaf) -> Result<(), StatusCode> {
+        let key = Self::key(uri)?;
+        if self.nodes.get(&key).is_some_and(|e| e.interior) {
+            return Err(StatusCode::COMMAND_NOT_ALLOWED);
+        }
+        self.make_parents(&key)?;
+        stamp(&self.now, self.nodes.entry(key).or_insert_with(|| Entry::leaf(Leaf::default())), leaf);
+        Ok(())
+    }
+
+    /// Creates an interior node (device side), with an optional MO type.
+    pub fn set_interior(&mut self, uri: &str, type_: Option<&str>) -> Result<(), StatusCode> {
+        let key = Self::key(uri)?;
+        match self.nodes.get_mut(&key) {
+            Some(e) if !e.interior => return Err(StatusCode::COMMAND_NOT_ALLOWED),
+            Some(e) => e.leaf.type_ = type_.unwrap_or_default().into(),
+            None => {
+                self.make_parents(&key)?;
+                let mut e = Entry::interior(type_.map(str::to_string));
+                e.tstamp.clone_from(&self.now);
+                self.nodes.insert(key, e);
+            }
+        }
+        Ok(())
+    }
+
+    fn entry_mut(&mut self, uri: &str) -> Result<&mut Entry, StatusCode> {
+        self.nodes.get_mut(&Self::key(uri)?).ok_or(StatusCode::NOT_FOUND)
+    }
+
+    /// Sets a node's ACL (device side).
+    pub fn set_acl(&mut self, uri: &str, acl: &str) -> Result<(), StatusCode> {
+        acl::validate(acl)?;
+        self.entry_mut(uri)?.acl = acl.into();
+        Ok(())
+    }
+
+    /// Marks a node permanent: a server cannot delete or rename it (405).
+    pub fn set_permanent(&mut self, uri: &str, permanent: bool) -> Result<(), StatusCode> {
+        self.entry_mut(uri)?.permanent = permanent;
+        Ok(())
+    }
+
+    pub fn set_access(&mut self, uri: &str, access: Access) -> Result<(), StatusCode> {
+        self.entry_mut(uri)?.access = access;
+        Ok(())
+    }
+
+    pub fn set_title(&mut self, uri: &str, title: &str) -> Result<(), StatusCode> {
+        self.entry_mut(uri)?.title = Some(title.into());
+        Ok(())
+    }
+
+    /// Registers what an Exec on `uri` runs.
+    pub fn on_exec(&mut self, uri: &str, handler: ExecHandler) -> Result<(), StatusCode> {
+        self.exec.insert(Self::key(uri)?, handler);
+        Ok(())
+    }
+
+    /// A leaf's value as text, or `None` (missing, interior, or not UTF-8). Device side.
+    pub fn value(&self, uri: &str) -> Option<&str> {
+        let e = self.nodes.get(&Self::key(uri).ok()?)?;
+        if e.interior { None } else { std::str::from_utf8(&e.leaf.data).ok() }
+    }
+
+    /// A node's own ACL (empty: inherited). Device side.
+    pub fn acl(&self, uri: &str) -> Option<&str> {
+        self.nodes.get(&Self::key(uri).ok()?).map(|e| e.acl.as_str())
+    }
+
+    /// A node as the device sees it (no ACL).
+    pub fn node(&self, uri: &str) -> Option<Node> {
+        let key = Self::key(uri).ok()?;
+        let e = self.nodes.get(&key)?;
+        Some(self.node_of(&key, e))
+    }
+
+    fn node_of(&self, key: &str, e: &Entry) -> Node {
+        if e.interior {
+            let type_ = Some(e.leaf.type_.clone()).filter(|t| !t.is_empty());
+            Node::Interior { children: self.children(key).map(str::to_string).collect(), type_ }
+        } else {
+            Node::Leaf(e.leaf.clone())
+        }
+    }
+
+    /// Every node URI, in tree order.
+    pub fn uris(&self) -> impl Iterator<Item = &str> {
+        self.nodes.keys().map(String::as_str)
+    }
+
+    pub(super) fn children<'a>(&'a self, key: &str) -> impl Iterator<Item = &'a str> + 'a {
+        let prefix = format!("{key}/");
+        let skip = prefix.len();
+        self.nodes
+            .range(prefix.clone()..)
+            .take_while(move |(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| k.as_str())
+            .filter(move |k| !k[skip..].contains('/'))
+            .map(uri::name)
+    }
+
+    fn subtree_keys(&self, key: &str) -> Vec<String> {
+        let prefix = format!("{key}/");
+        std::iter::once(key.to_string())
+            .chain(
+                self.nodes.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()),
+            )
+            .collect()
+    }
+
+    /// Creates the missing interior ancestors of `key` (empty ACL: they inherit).
+    fn make_parents(&mut self, key: &str) -> Result<(), StatusCode> {
+        let Some(parent) = uri::parent(key) else { return Ok(()) };
+        match self.nodes.get(parent) {
+            Some(e) if e.interior => Ok(()),
+            Some(_) => Err(StatusCode::COMMAND_NOT_ALLOWED),
+            None => {
+                self.make_parents(parent)?;
+                let mut e = Entry::interior(None);
+                e.tstamp.clone_from(&self.now);
+                self.nodes.insert(parent.to_string(), e);
+                Ok(())
+            }
+        }
+    }
+
+    /// The nearest existing node at or above `key`.
+    fn nearest<'k>(&self, key: &'k str) -> &'k str {
+        let mut k = key;
+        while !self.nodes.contains_key(k) {
+            match uri::parent(k) {
+                Some(p) => k = p,
+                None => return ROOT,
+            }
+        }
+        k
+    }
+
+    /// The ACL in force at `key`: its own, or the nearest non-empty ancestor's.
+    fn effective_acl<'s>(&'s self, key: &str) -> &'s str {
+        let mut k = self.nearest(key);
+        loop {
+            match self.nodes.get(k) {
+                Some(e) if !e.acl.is_empty() => return &e.acl,
+                _ => match uri::parent(k) {
+                    Some(p) => k = p,
+                    None => return "",
+                },
+            }
+        }
+    }
+
+    fn check(&self, key: &str, cmd: AclCommand, server: &str) -> Result<(), StatusCode> {
+        if acl::allows(self.effective_acl(key), cmd, server) { Ok(()) } else { Err(StatusCode::PERMISSION_DENIED) }
+    }
+
+    fn existing(&self, key: &str, need: Access) -> Result<&Entry, StatusCode> {
+        let e = self.nodes.get(key).ok_or(StatusCode::NOT_FOUND)?;
+        if e.access.contains(need) { Ok(e) } else { Err(StatusCode::COMMAND_NOT_ALLOWED) }
+    }
+
+    fn parent_acl_target(key: &str) -> &str {
+        uri::parent(key).unwrap_or(key)
+    }
+
+    fn insert_new(&mut self, server: &str, key: &str, mut entry: Entry) -> Result<(), StatusCode> {
+        if self.nodes.contains_key(key) {
+            return Err(StatusCode::ALREADY_EXISTS);
+        }
+        let parent = Self::parent_acl_target(key);
+        let anchor = self.nearest(parent).to_string();
+        let anchor_entry = self.nodes.get(&anchor).ok_or(StatusCode::NOT_FOUND)?;
+        if !anchor_entry.interior || !anchor_entry.access.contains(Access::ADD) {
+            return Err(StatusCode::COMMAND_NOT_ALLOWED);
+        }
+        self.check(&anchor, AclCommand::Add, server)?;
+        if entry.interior && self.check(&anchor, AclCommand::Replace, server).is_err() {
+            entry.acl = acl::creator(server);
+        }
+        self.make_parents(key)?;
+        entry.tstamp.clone_from(&self.now);
+        entry.verno = 1;
+        self.nodes.insert(key.to_string(), entry);
+        Ok(())
+    }
+
+    fn rename(&mut self, key: &str, new_name: &str) -> Result<(), StatusCode> {
+        let parent = uri::parent(key).ok_or(StatusCode::COMMAND_NOT_ALLOWED)?;
+        let new_key = uri::normalize(&format!("{parent}/{new_name}"), UriLimits::default())?;
+        if uri::parent(&new_key) != Some(parent) {
+            return Err(StatusCode::BAD_REQUEST);
+        }
+        if self.nodes.contains_key(&new_key) {
+            return Err(StatusCode::ALREADY_EXISTS);
+        }
+        for k in self.subtree_keys(key) {
+            if let Some(e) = self.nodes.remove(&k) {
+                self.nodes.insert(format!("{new_key}{}", &k[key.len()..]), e);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Tree for MemoryTree {
+    fn get(&mut self, server: &str, key: &str) -> Result<Node, StatusCode> {
+        let e = self.existing(key, Access::GET)?;
+        if key == INBOX || key.starts_with("./Inbox/") {
+            return Err(StatusCode::COMMAND_NOT_ALLOWED);
+        }
+        self.check(key, AclCommand::Get, server)?;
+        Ok(self.node_of(key, e))
+    }
+
+    fn add(&mut self, server: &str, key: &str, node: Node) -> Result<(), StatusCode> {
+        let entry = match node {
+            Node::Leaf(leaf) => Entry::leaf(leaf),
+            Node::Interior { type_, .. } => Entry::interior(type_),
+        };
+        self.insert_new(server, key, entry)
+    }
+
+    fn replace(&mut self, server: &str, key: &str, value: Leaf) -> Result<(), StatusCode> {
+        let e = self.existing(key, Access::REPLACE)?;
+        if e.interior {
+            return Err(StatusCode::COMMAND_NOT_ALLOWED);
+        }
+        self.check(key, AclCommand::Replace, server)?;
+        let e = self.nodes.get_mut(key).ok_or(StatusCode::NOT_FOUND)?;
+        stamp(&self.now, e, value);
+        Ok(())
+    }
+
+    fn delete(&mut self, server: &str, key: &str) -> Result<(), StatusCode> {
+        self.existing(key, Access::DELETE)?;
+        let keys = self.subtree_keys(key);
+        if keys.iter().any(|k| self.nodes.get(k).is_some_and(|e| e.permanent)) {
+            return Err(StatusCode::COMMAND_NOT_ALLOWED);
+        }
+        self.check(key, AclCommand::Delete, server)?;
+        for k in keys {
+            self.nodes.remove(&k);
+            self.exec.remove(&k);
+        }
+        Ok(())
+    }
+
+    fn copy(&mut self, server: &str, source: &str, target: &str) -> Result<(), StatusCode> {
+        let src = self.existing(source, Access::COPY)?;
+        if src.interior {
+            return Err(StatusCode::FORBIDDEN);
+        }
+        self.check(source, AclCommand::Get, server)?;
+        let leaf = src.leaf.clone();
+        match self.nodes.get(target) {
+            Some(t) if t.interior => Err(StatusCode::FORBIDDEN),
+            Some(_) => self.replace(server, target, leaf),
+            None => self.insert_new(server, target, Entry::leaf(leaf)),
+        }
+    }
+
+    fn exec(
+        &mut self,
+        server: &str,
+        key: &str,
+        data: Option<&[u8]>,
+        correlator: Option<&str>,
+    ) -> Result<StatusCode, StatusCode> {
+        self.existing(key, Access::EXEC)?;
+        self.check(key, AclCommand::Exec, server)?;
+        let handler = self.exec.get_mut(key).ok_or(StatusCode::COMMAND_NOT_ALLOWED)?;
+        let status = handler(data, correlator);
+        if status.is_success() { Ok(status) } else { Err(status) }
+    }
+
+    fn get_property(&mut self, server: &str, key: &str, name: &str) -> Result<String, StatusCode> {
+        let e = self.nodes.get(key).ok_or(StatusCode::NOT_FOUND)?;
+        self.check(key, AclCommand::Get, server)?;
+        Ok(match name {
+            "ACL" => e.acl.clone(),
+            "Format" => e.leaf.format.clone(),
+            "Type" => e.leaf.type_.clone(),
+            "Name" => uri::name(key).to_string(),
+            "Size" if !e.interior => e.leaf.data.len().to_string(),
+            "Title" => e.title.clone().unwrap_or_default(),
+            "TStamp" => e.tstamp.clone().ok_or(StatusCode::OPTIONAL_FEATURE_NOT_SUPPORTED)?,
+            "VerNo" => e.verno.to_string(),
+            _ => return Err(StatusCode::OPTIONAL_FEATURE_NOT_SUPPORTED),
+        })
+    }
+
+    fn replace_property(&mut self, server: &str, key: &str, name: &str, value: &str) -> Result<(), StatusCode> {
+        let e = self.nodes.get(key).ok_or(StatusCode::NOT_FOUND)?;
+        match name {
+            "ACL" => {
+                // Changing an ACL takes Replace rights on the parent (TND §7.7.1).
+                self.check(Self::parent_acl_target(key), AclCommand::Replace, server)?;
+                acl::validate(value)?;
+                self.entry_mut(key)?.acl = value.into();
+            }
+            "Name" => {
+                if e.permanent {
+                    return Err(StatusCode::COMMAND_NOT_ALLOWED);
+                }
+                self.check(key, AclCommand::Replace, server)?;
+                self.rename(key, value)?;
+            }
+            "Title" => {
+                self.check(key, AclCommand::Replace, server)?;
+                if value.len() > MAX_TITLE {
+                    return Err(StatusCode::REQUEST_ENTITY_TOO_LARGE);
+                }
+                self.entry_mut(key)?.title = Some(value.into());
+            }
+            "Format" | "Type" | "Size" | "TStamp" | "VerNo" => return Err(StatusCode::COMMAND_NOT_ALLOWED),
+            _ => return Err(StatusCode::OPTIONAL_FEATURE_NOT_SUPPORTED),
+        }
+        Ok(())
+    }
+
+    fn begin(&mut self) -> Result<(), StatusCode> {
+        if self.snapshot.is_some() {
+            return Err(StatusCode::COMMAND_FAILED);
+        }
+        self.snapshot = Some(self.nodes.clone());
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), StatusCode> {
+        self.snapshot.take().map(|_| ()).ok_or(StatusCode::COMMAND_FAILED)
+    }
+
+    fn rollback(&mut self) -> Result<(), StatusCode> {
+        self.nodes = self.snapshot.take().ok_or(StatusCode::ATOMIC_ROLLBACK_FAILED)?;
+        Ok(())
+    }
+
+    fn uri_limits(&mut self) -> UriLimits {
+        let n = |leaf: &str| self.value(&format!("./DevDetail/URI/{leaf}")).and_then(|v| v.parse().ok()).unwrap_or(0);
+        UriLimits { max_depth: n("MaxDepth"), max_tot_len: n("MaxTotLen"), max_seg_len: n("MaxSegLen") }
+    }
+}

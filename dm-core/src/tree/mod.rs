@@ -1,0 +1,97 @@
+//! The management tree a client session executes the server's commands against.
+//!
+//! [`Tree`] is what the session engine calls; each operation answers with the DM status code the
+//! specification gives (404, 405, 406, 418, 425, ...), never a Rust error the engine must map.
+//! URIs reach it normalized (`./A/B`, see [`uri`]); `?prop=` and `?list=` queries are split off by
+//! the engine, and `?list=` is answered for any tree by [`tnds`]. [`MemoryTree`] is the tree for
+//! everyone who does not bring their own.
+
+pub mod acl;
+mod json;
+mod memory;
+pub mod objects;
+pub mod tnds;
+pub mod uri;
+
+pub use memory::{Access, ExecHandler, MemoryTree};
+
+use crate::model::StatusCode;
+
+/// A leaf's value with its Format and Type properties.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Leaf {
+    /// `chr`, `bin`, `int`, `bool`, `b64`, `xml`, `float`, `date`, `time`, `null`.
+    pub format: String,
+    /// MIME type, `text/plain` by default.
+    pub type_: String,
+    pub data: Vec<u8>,
+}
+
+impl Leaf {
+    /// A `chr` `text/plain` leaf.
+    pub fn text(value: impl Into<String>) -> Leaf {
+        Leaf { format: "chr".into(), type_: "text/plain".into(), data: value.into().into_bytes() }
+    }
+}
+
+/// What Get returns: a leaf's value, or an interior node's children (Format `node`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Node {
+    Leaf(Leaf),
+    /// Child names in tree order; `type_` is the MO identifier, if the node has one.
+    Interior {
+        children: Vec<String>,
+        type_: Option<String>,
+    },
+}
+
+/// The operations a server's commands become. `server` is the server id the ACL is checked
+/// against. `Ok(())` is 200.
+pub trait Tree {
+    fn get(&mut self, server: &str, uri: &str) -> Result<Node, StatusCode>;
+    /// Adds a leaf or (with `Node::Interior`, children ignored) an interior node; missing
+    /// interior parents are created.
+    fn add(&mut self, server: &str, uri: &str, node: Node) -> Result<(), StatusCode>;
+    fn replace(&mut self, server: &str, uri: &str, value: Leaf) -> Result<(), StatusCode>;
+    /// Deletes the node and its whole subtree.
+    fn delete(&mut self, server: &str, uri: &str) -> Result<(), StatusCode>;
+    /// Copies a leaf onto a leaf (created when missing).
+    fn copy(&mut self, server: &str, source: &str, target: &str) -> Result<(), StatusCode>;
+    /// Runs an executable node: `Ok(200)`, or `Ok(202)` when the result comes later
+    /// (as a Generic Alert carrying `correlator`).
+    fn exec(
+        &mut self,
+        server: &str,
+        uri: &str,
+        data: Option<&[u8]>,
+        correlator: Option<&str>,
+    ) -> Result<StatusCode, StatusCode>;
+
+    fn get_property(&mut self, server: &str, uri: &str, name: &str) -> Result<String, StatusCode> {
+        let _ = (server, uri, name);
+        Err(StatusCode::OPTIONAL_FEATURE_NOT_SUPPORTED)
+    }
+
+    fn replace_property(&mut self, server: &str, uri: &str, name: &str, value: &str) -> Result<(), StatusCode> {
+        let _ = (server, uri, name, value);
+        Err(StatusCode::OPTIONAL_FEATURE_NOT_SUPPORTED)
+    }
+
+    /// Atomic: everything between `begin` and `commit` is undone by `rollback`.
+    fn begin(&mut self) -> Result<(), StatusCode> {
+        Err(StatusCode::NOT_IMPLEMENTED)
+    }
+
+    fn commit(&mut self) -> Result<(), StatusCode> {
+        Err(StatusCode::NOT_IMPLEMENTED)
+    }
+
+    fn rollback(&mut self) -> Result<(), StatusCode> {
+        Err(StatusCode::ATOMIC_ROLLBACK_FAILED)
+    }
+
+    /// The limits of `./DevDetail/URI`; URIs past them get 414.
+    fn uri_limits(&mut self) -> uri::UriLimits {
+        uri::UriLimits::default()
+    }
+}

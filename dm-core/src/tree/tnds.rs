@@ -1,0 +1,251 @@
+//! Tree exchange (TND §8 and TNDS): `Get URI?list=Struct|StructData|TNDS`, answered for any
+//! [`Tree`] from its Get and property operations, and TNDS documents read back (an Add whose
+//! Type is `application/vnd.syncml.dmtnds+xml` creates every node it holds).
+
+use base64::Engine;
+use quick_xml::escape::partial_escape;
+
+use super::uri::{ListKind, PropSelection};
+use super::{Leaf, Node, Tree};
+use crate::model::StatusCode;
+
+pub const TNDS_XML: &str = "application/vnd.syncml.dmtnds+xml";
+const PROPERTIES: [&str; 8] = ["ACL", "Format", "Name", "Size", "Title", "TStamp", "Type", "VerNo"];
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// One node of a Struct/StructData answer: its URI and what Get gave (for Struct, leaves
+/// without data).
+pub type Listed = (String, Node);
+
+/// Nodes the server may not read are left out, as TND says.
+fn visible(tree: &mut dyn Tree, server: &str, uri: &str, out: &mut Vec<Listed>) -> Result<(), StatusCode> {
+    let node = match tree.get(server, uri) {
+        Ok(n) => n,
+        Err(StatusCode::PERMISSION_DENIED | StatusCode::COMMAND_NOT_ALLOWED) if !out.is_empty() => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let children = match &node {
+        Node::Interior { children, .. } => children.clone(),
+        Node::Leaf(_) => Vec::new(),
+    };
+    out.push((uri.to_string(), node));
+    for c in children {
+        let child = if uri == "." { format!("./{c}") } else { format!("{uri}/{c}") };
+        visible(tree, server, &child, out)?;
+    }
+    Ok(())
+}
+
+/// The subtree at `uri`, in pre-order.
+pub fn list(tree: &mut dyn Tree, server: &str, uri: &str, kind: ListKind) -> Result<Vec<Listed>, StatusCode> {
+    let mut out = Vec::new();
+    visible(tree, server, uri, &mut out)?;
+    if kind == ListKind::Struct {
+        for (_, node) in &mut out {
+            if let Node::Leaf(l) = node {
+                l.data.clear();
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The subtree at `uri` as an XML TNDS document with the selected properties.
+pub fn tnds(tree: &mut dyn Tree, server: &str, uri: &str, props: &PropSelection) -> Result<String, StatusCode> {
+    let nodes = list(tree, server, uri, ListKind::StructData)?;
+    let mut xml = String::from("<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD>");
+    let mut open: Vec<&str> = Vec::new();
+    for (u, node) in &nodes {
+        while open.last().is_some_and(|o| !u.starts_with(&format!("{o}/"))) {
+            open.pop();
+            xml.push_str("</Node>");
+        }
+        xml.push_str("<Node><NodeName>");
+        xml.push_str(&partial_escape(super::uri::name(u)));
+        xml.push_str("</NodeName>");
+        if open.is_empty() {
+            if let Some(p) = super::uri::parent(u) {
+                element(&mut xml, "Path", p);
+            }
+        }
+        properties(tree, server, u, node, props, &mut xml);
+        if let (Node::Leaf(l), true) = (node, props.includes("Value")) {
+            let value =
+                if l.format == "bin" { B64.encode(&l.data) } else { String::from_utf8_lossy(&l.data).into_owned() };
+            element(&mut xml, "Value", &value);
+        }
+        if matches!(node, Node::Interior { .. }) {
+            open.push(u);
+        } else {
+            xml.push_str("</Node>");
+        }
+    }
+    for _ in open {
+        xml.push_str("</Node>");
+    }
+    xml.push_str("</MgmtTree>");
+    Ok(xml)
+}
+
+fn element(xml: &mut String, name: &str, text: &str) {
+    xml.push_str(&format!("<{name}>{}</{name}>", partial_escape(text)));
+}
+
+fn properties(tree: &mut dyn Tree, server: &str, uri: &str, node: &Node, props: &PropSelection, xml: &mut String) {
+    let mut rt = String::new();
+    for name in PROPERTIES.into_iter().filter(|p| props.includes(p)) {
+        let value = match (name, node) {
+            ("Format", Node::Interior { .. }) => Ok("node".to_string()),
+            ("Format", Node::Leaf(l)) => Ok(l.format.clone()),
+            _ => tree.get_property(server, uri, name),
+        };
+        let Ok(value) = value else { continue };
+        match name {
+            "Format" => rt.push_str(&format!("<Format><{}/></Format>", if value.is_empty() { "chr" } else { &value })),
+            "Type" if value.is_empty() => {}
+            "Type" if matches!(node, Node::Interior { .. }) => {
+                rt.push_str(&format!("<Type><DDFName>{}</DDFName></Type>", partial_escape(&value)))
+            }
+            "Type" => rt.push_str(&format!("<Type><MIME>{}</MIME></Type>", partial_escape(&value))),
+            _ => element(&mut rt, name, &value),
+        }
+    }
+    if !rt.is_empty() {
+        xml.push_str("<RTProperties>");
+        xml.push_str(&rt);
+        xml.push_str("</RTProperties>");
+    }
+}
+
+/// A node read from a TNDS document, ready to add.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TndsNode {
+    pub uri: String,
+    pub node: Node,
+    pub acl: Option<String>,
+}
+
+/// Reads a TNDS document. `base` is where the top nodes go when they carry no `Path`.
+/// A malformed document gives 400.
+pub fn parse(xml: &str, base: &str) -> Result<Vec<TndsNode>, StatusCode> {
+    use quick_xml::events::Event as X;
+    const BAD: StatusCode = StatusCode::BAD_REQUEST;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    reader.config_mut().trim_text(true);
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut out: Vec<TndsNode> = Vec::new();
+    let mut elements: Vec<String> = Vec::new();
+    let mut text = String::new();
+    loop {
+        match reader.read_event().map_err(|_| BAD)? {
+            X::Start(s) => {
+                let n = s.local_name().as_ref().to_string();
+                if n == "Node" {
+                    if !frames.is_empty() {
+                        resolve(&mut frames, base)?;
+                        if let Some(f) = frames.last_mut() {
+                            f.has_children = true;
+                        }
+                    }
+                    frames.push(Frame::default());
+                }
+                elements.push(n);
+                text.clear();
+            }
+            X::Empty(s) => {
+                let n = s.local_name().as_ref().to_string();
+                let f = frames.last_mut().ok_or(BAD)?;
+                match (elements.last().map(String::as_str), n.as_str()) {
+                    (Some("Format"), _) => f.format = n,
+                    (_, "Value") => f.value = Some(String::new()),
+                    _ => {}
+                }
+            }
+            X::Text(t) => text.push_str(&t.xml10_content()),
+            X::GeneralRef(r) => text.push_str(match &*r {
+                "amp" => "&",
+                "lt" => "<",
+                "gt" => ">",
+                "quot" => "\"",
+                "apos" => "'",
+                _ => return Err(BAD),
+            }),
+            X::CData(c) => text.push_str(&c.xml10_content()),
+            X::End(_) => {
+                let n = elements.pop().unwrap_or_default();
+                let t = std::mem::take(&mut text);
+                if n == "Node" {
+                    resolve(&mut frames, base)?;
+                    let f = frames.pop().ok_or(BAD)?;
+                    out.push(f.into_node()?);
+                    continue;
+                }
+                let Some(f) = frames.last_mut() else { continue };
+                match n.as_str() {
+                    "NodeName" => f.name = Some(t),
+                    "Path" => f.path = Some(t),
+                    "MIME" | "DDFName" => f.mime = t,
+                    "ACL" => f.acl = Some(t),
+                    "Value" => f.value = Some(t),
+                    _ => {}
+                }
+            }
+            X::Eof => break,
+            X::DocType(_) => return Err(BAD),
+            _ => {}
+        }
+    }
+    if !frames.is_empty() || out.is_empty() {
+        return Err(BAD);
+    }
+    // Parents before children; document order otherwise.
+    out.sort_by_key(|n| n.uri.matches('/').count());
+    Ok(out)
+}
+
+#[derive(Default)]
+struct Frame {
+    name: Option<String>,
+    path: Option<String>,
+    uri: Option<String>,
+    format: String,
+    mime: String,
+    acl: Option<String>,
+    value: Option<String>,
+    has_children: bool,
+}
+
+/// Gives the innermost open node its URI: its parent's URI (or its Path, or `base`) and its name.
+fn resolve(frames: &mut [Frame], base: &str) -> Result<(), StatusCode> {
+    let i = frames.len().checked_sub(1).ok_or(StatusCode::BAD_REQUEST)?;
+    if frames[i].uri.is_some() {
+        return Ok(());
+    }
+    let parent = match (i, &frames[i].path) {
+        (_, Some(p)) => p.clone(),
+        (0, None) => base.to_string(),
+        (_, None) => frames[i - 1].uri.clone().ok_or(StatusCode::BAD_REQUEST)?,
+    };
+    let name = frames[i].name.as_deref().ok_or(StatusCode::BAD_REQUEST)?;
+    frames[i].uri = Some(super::uri::normalize(&format!("{parent}/{name}"), Default::default())?);
+    Ok(())
+}
+
+impl Frame {
+    fn into_node(self) -> Result<TndsNode, StatusCode> {
+        let uri = self.uri.ok_or(StatusCode::BAD_REQUEST)?;
+        let node = if self.format == "node" || self.has_children {
+            Node::Interior { children: Vec::new(), type_: Some(self.mime).filter(|m| !m.is_empty()) }
+        } else {
+            let value = self.value.unwrap_or_default();
+            let data = match self.format.as_str() {
+                "bin" => B64.decode(value.trim()).map_err(|_| StatusCode::BAD_REQUEST)?,
+                _ => value.into_bytes(),
+            };
+            let format = if self.format.is_empty() { "chr".into() } else { self.format };
+            let type_ = if self.mime.is_empty() { "text/plain".into() } else { self.mime };
+            Node::Leaf(Leaf { format, type_, data })
+        };
+        Ok(TndsNode { uri, node, acl: self.acl })
+    }
+}

@@ -1,0 +1,116 @@
+//! Management tree URIs (TND §6): `./A/B` absolute, `A/B` relative to the root, `.` the root,
+//! and the two queries a Get may carry: `?prop=Name` and `?list=Struct|StructData|TNDS[+-Prop]`.
+
+use crate::model::StatusCode;
+
+/// What a command's target asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    Node(String),
+    Property { node: String, name: String },
+    List { node: String, kind: ListKind, props: PropSelection },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListKind {
+    Struct,
+    StructData,
+    Tnds,
+}
+
+/// `?list=TNDS+Value+ACL` selects, `?list=TNDS-ACL` excludes; the two cannot be mixed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum PropSelection {
+    #[default]
+    All,
+    Only(Vec<String>),
+    Except(Vec<String>),
+}
+
+impl PropSelection {
+    pub fn includes(&self, name: &str) -> bool {
+        match self {
+            PropSelection::All => true,
+            PropSelection::Only(v) => v.iter().any(|p| p == name),
+            PropSelection::Except(v) => !v.iter().any(|p| p == name),
+        }
+    }
+}
+
+/// The segment limits of `./DevDetail/URI` (0 means unlimited).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UriLimits {
+    pub max_depth: usize,
+    pub max_tot_len: usize,
+    pub max_seg_len: usize,
+}
+
+/// Normalizes a node URI to the absolute form `./A/B` (or `.`): a trailing `/` is dropped,
+/// empty, `.` and `..` segments are refused (400), limits give 414.
+pub fn normalize(uri: &str, limits: UriLimits) -> Result<String, StatusCode> {
+    let body = uri.strip_prefix("./").or(if uri == "." { Some("") } else { None }).unwrap_or(uri);
+    let body = body.strip_suffix('/').unwrap_or(body);
+    if body.is_empty() {
+        return Ok(".".into());
+    }
+    let mut depth = 0;
+    for seg in body.split('/') {
+        if seg.is_empty() || seg == "." || seg == ".." || seg.contains(['?', '\0']) {
+            return Err(StatusCode::BAD_REQUEST);
+        }
+        if limits.max_seg_len > 0 && seg.len() > limits.max_seg_len {
+            return Err(StatusCode::URI_TOO_LONG);
+        }
+        depth += 1;
+    }
+    if (limits.max_depth > 0 && depth > limits.max_depth) || (limits.max_tot_len > 0 && body.len() > limits.max_tot_len)
+    {
+        return Err(StatusCode::URI_TOO_LONG);
+    }
+    Ok(format!("./{body}"))
+}
+
+/// Splits a target URI into node and query.
+pub fn parse_target(uri: &str, limits: UriLimits) -> Result<Target, StatusCode> {
+    let (path, query) = match uri.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (uri, None),
+    };
+    let node = normalize(path, limits)?;
+    let Some(query) = query else { return Ok(Target::Node(node)) };
+    if let Some(name) = query.strip_prefix("prop=") {
+        return Ok(Target::Property { node, name: name.to_string() });
+    }
+    let Some(list) = query.strip_prefix("list=") else { return Err(StatusCode::OPTIONAL_FEATURE_NOT_SUPPORTED) };
+    let (kind, rest) = match list.find(['+', '-']) {
+        Some(i) => list.split_at(i),
+        None => (list, ""),
+    };
+    let kind = match kind {
+        "Struct" => ListKind::Struct,
+        "StructData" => ListKind::StructData,
+        "TNDS" => ListKind::Tnds,
+        _ => return Err(StatusCode::OPTIONAL_FEATURE_NOT_SUPPORTED),
+    };
+    let props = if rest.is_empty() {
+        PropSelection::All
+    } else {
+        let sign = &rest[..1];
+        if kind != ListKind::Tnds || rest[1..].contains(if sign == "+" { '-' } else { '+' }) {
+            return Err(StatusCode::OPTIONAL_FEATURE_NOT_SUPPORTED);
+        }
+        let names = rest[1..].split(sign).map(str::to_string).collect();
+        if sign == "+" { PropSelection::Only(names) } else { PropSelection::Except(names) }
+    };
+    Ok(Target::List { node, kind, props })
+}
+
+/// The parent of a normalized URI (`None` for the root).
+pub fn parent(uri: &str) -> Option<&str> {
+    uri.rfind('/').map(|i| &uri[..i])
+}
+
+/// The last segment of a normalized URI.
+pub fn name(uri: &str) -> &str {
+    uri.rsplit('/').next().unwrap_or(uri)
+}

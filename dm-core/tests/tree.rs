@@ -1,0 +1,394 @@
+//! The DM tree: every status code path of MemoryTree, ACL inheritance and enforcement, properties,
+//! Atomic rollback, tree exchange (Struct, StructData, TNDS) and JSON.
+
+use dm_core::model::StatusCode as S;
+use dm_core::tree::objects::{AppAuth, DevDetail, DevInfo, DmAcc};
+use dm_core::tree::uri::{self, ListKind, PropSelection, Target, UriLimits};
+use dm_core::tree::{Access, Leaf, MemoryTree, Node, Tree, tnds};
+
+const SRV: &str = "srv1";
+
+fn tree() -> MemoryTree {
+    let mut t = MemoryTree::new();
+    DevInfo { dev_id: "IMEI:1".into(), man: "Acme".into(), model: "X1".into(), dm_v: "1.2".into(), lang: "en".into() }
+        .install(&mut t)
+        .unwrap();
+    t.set_interior("./Vendor", None).unwrap();
+    t.set_acl("./Vendor", "Add=*&Get=*&Replace=*&Delete=*&Exec=*").unwrap();
+    t.set("./Vendor/A", "a").unwrap();
+    t
+}
+
+fn leaf(v: &str) -> Node {
+    Node::Leaf(Leaf::text(v))
+}
+
+fn interior() -> Node {
+    Node::Interior { children: vec![], type_: None }
+}
+
+#[test]
+fn get_leaf_and_interior_child_list() {
+    let mut t = tree();
+    assert_eq!(t.get(SRV, "./DevInfo/Man"), Ok(leaf("Acme")));
+    let Ok(Node::Interior { children, type_ }) = t.get(SRV, "./DevInfo") else { panic!() };
+    assert_eq!(children, ["DevId", "DmV", "Ext", "Lang", "Man", "Mod"]);
+    assert_eq!(type_.as_deref(), Some(DevInfo::URN));
+    assert_eq!(t.get(SRV, "./Nope"), Err(S::NOT_FOUND));
+}
+
+#[test]
+fn get_inbox_is_not_allowed() {
+    let mut t = tree();
+    t.set_interior("./Inbox", None).unwrap();
+    t.set("./Inbox/x", "1").unwrap();
+    assert_eq!(t.get(SRV, "./Inbox"), Err(S::COMMAND_NOT_ALLOWED));
+    assert_eq!(t.get(SRV, "./Inbox/x"), Err(S::COMMAND_NOT_ALLOWED));
+}
+
+#[test]
+fn add_existing_gives_418_and_missing_parents_are_created() {
+    let mut t = tree();
+    assert_eq!(t.add(SRV, "./Vendor/A", leaf("x")), Err(S::ALREADY_EXISTS));
+    t.add(SRV, "./Vendor/B/C/D", leaf("d")).unwrap();
+    assert!(matches!(t.get(SRV, "./Vendor/B/C"), Ok(Node::Interior { .. })));
+    assert_eq!(t.get_property(SRV, "./Vendor/B", "ACL"), Ok(String::new()), "implicit parents have an empty ACL");
+    assert_eq!(t.add(SRV, "./Vendor/A/Under", leaf("x")), Err(S::COMMAND_NOT_ALLOWED), "a leaf has no children");
+}
+
+#[test]
+fn replace_missing_gives_404_and_interior_405() {
+    let mut t = tree();
+    assert_eq!(t.replace(SRV, "./Vendor/Nope", Leaf::text("x")), Err(S::NOT_FOUND));
+    assert!(t.get(SRV, "./Vendor/Nope").is_err(), "Replace must not create the node");
+    assert_eq!(t.replace(SRV, "./Vendor", Leaf::text("x")), Err(S::COMMAND_NOT_ALLOWED));
+    t.replace(SRV, "./Vendor/A", Leaf::text("b")).unwrap();
+    assert_eq!(t.value("./Vendor/A"), Some("b"));
+}
+
+#[test]
+fn delete_removes_the_subtree_but_not_root_or_permanent_nodes() {
+    let mut t = tree();
+    t.add(SRV, "./Vendor/B/C", leaf("c")).unwrap();
+    t.delete(SRV, "./Vendor/B").unwrap();
+    assert_eq!(t.get(SRV, "./Vendor/B/C"), Err(S::NOT_FOUND));
+    assert_eq!(t.delete(SRV, "."), Err(S::COMMAND_NOT_ALLOWED));
+    t.set_permanent("./Vendor/A", true).unwrap();
+    assert_eq!(t.delete(SRV, "./Vendor/A"), Err(S::COMMAND_NOT_ALLOWED));
+    assert_eq!(t.delete(SRV, "./Vendor"), Err(S::COMMAND_NOT_ALLOWED), "a permanent descendant protects the subtree");
+    assert_eq!(t.delete(SRV, "./Vendor/Nope"), Err(S::NOT_FOUND));
+}
+
+#[test]
+fn copy_is_leaf_to_leaf() {
+    let mut t = tree();
+    t.copy(SRV, "./Vendor/A", "./Vendor/Z").unwrap();
+    assert_eq!(t.value("./Vendor/Z"), Some("a"));
+    t.set("./Vendor/A", "new").unwrap();
+    t.copy(SRV, "./Vendor/A", "./Vendor/Z").unwrap();
+    assert_eq!(t.value("./Vendor/Z"), Some("new"));
+    assert_eq!(t.copy(SRV, "./Vendor", "./Vendor2"), Err(S::FORBIDDEN));
+    t.set_interior("./Vendor/I", None).unwrap();
+    assert_eq!(t.copy(SRV, "./Vendor/A", "./Vendor/I"), Err(S::FORBIDDEN));
+    assert_eq!(t.copy(SRV, "./Vendor/Nope", "./Vendor/Y"), Err(S::NOT_FOUND));
+}
+
+#[test]
+fn exec_runs_the_registered_handler() {
+    let mut t = tree();
+    t.set("./Vendor/Reboot", "").unwrap();
+    t.on_exec(
+        "./Vendor/Reboot",
+        Box::new(|data, corr| {
+            assert_eq!((data, corr), (Some(&b"now"[..]), Some("c1")));
+            S::ACCEPTED
+        }),
+    )
+    .unwrap();
+    assert_eq!(t.exec(SRV, "./Vendor/Reboot", Some(b"now"), Some("c1")), Ok(S::ACCEPTED));
+    assert_eq!(t.exec(SRV, "./Vendor/A", None, None), Err(S::COMMAND_NOT_ALLOWED));
+    assert_eq!(t.exec(SRV, "./Vendor/Nope", None, None), Err(S::NOT_FOUND));
+    t.on_exec("./Vendor/A", Box::new(|_, _| S::COMMAND_FAILED)).unwrap();
+    assert_eq!(t.exec(SRV, "./Vendor/A", None, None), Err(S::COMMAND_FAILED));
+}
+
+#[test]
+fn access_type_limits_commands_with_405() {
+    let mut t = tree();
+    t.set_access("./Vendor/A", Access::GET).unwrap();
+    assert_eq!(t.replace(SRV, "./Vendor/A", Leaf::text("x")), Err(S::COMMAND_NOT_ALLOWED));
+    assert_eq!(t.delete(SRV, "./Vendor/A"), Err(S::COMMAND_NOT_ALLOWED));
+    assert!(t.get(SRV, "./Vendor/A").is_ok());
+}
+
+#[test]
+fn acl_inheritance_and_enforcement_table() {
+    let mut t = MemoryTree::new();
+    t.set_interior("./A", None).unwrap();
+    t.set_acl("./A", "Get=srv1+srv2&Replace=srv1&Add=srv1&Delete=srv1&Exec=*").unwrap();
+    t.set("./A/B/C", "c").unwrap(); // ./A/B has an empty ACL: it inherits ./A's
+    t.set("./A/D", "d").unwrap();
+    t.set_acl("./A/D", "Get=srv3").unwrap(); // its own ACL replaces the inherited one entirely
+    let table: &[(&str, &str, &str, bool)] = &[
+        ("Get", "./A/B/C", "srv1", true),
+        ("Get", "./A/B/C", "srv2", true),
+        ("Get", "./A/B/C", "srv3", false),
+        ("Replace", "./A/B/C", "srv1", true),
+        ("Replace", "./A/B/C", "srv2", false),
+        ("Get", "./A/D", "srv1", false),
+        ("Get", "./A/D", "srv3", true),
+        ("Replace", "./A/D", "srv1", false),
+        ("Delete", "./A/B/C", "srv2", false),
+        ("Add", "./A/B/N", "srv2", false),
+        ("Add", "./A/B/N", "srv1", true),
+        ("Get", ".", "anyone", true), // root default Add=*&Get=*
+    ];
+    for &(cmd, node, server, allowed) in table {
+        let r = match cmd {
+            "Get" => t.get(server, node).map(|_| ()),
+            "Replace" => t.replace(server, node, Leaf::text("v")),
+            "Delete" => t.delete(server, node),
+            "Add" => t.add(server, node, leaf("n")),
+            _ => unreachable!(),
+        };
+        assert_eq!(r.is_ok(), allowed, "{cmd} {node} by {server}: {r:?}");
+        if !allowed {
+            assert_eq!(r, Err(S::PERMISSION_DENIED));
+        }
+    }
+}
+
+#[test]
+fn changing_an_acl_takes_replace_on_the_parent() {
+    let mut t = MemoryTree::new();
+    t.set_interior("./A", None).unwrap();
+    t.set_acl("./A", "Get=*&Replace=srv1").unwrap();
+    t.set("./A/B", "b").unwrap();
+    assert_eq!(t.replace_property("srv2", "./A/B", "ACL", "Get=srv2"), Err(S::PERMISSION_DENIED));
+    t.replace_property("srv1", "./A/B", "ACL", "Get=srv2").unwrap();
+    assert_eq!(t.get_property("srv2", "./A/B", "ACL"), Ok("Get=srv2".into()));
+    assert_eq!(t.replace_property("srv1", "./A/B", "ACL", "Bogus=x"), Err(S::BAD_REQUEST));
+}
+
+#[test]
+fn interior_node_created_without_parent_replace_gets_creator_rights() {
+    let mut t = MemoryTree::new(); // root: Add=*&Get=*
+    t.add("srv9", "./New", interior()).unwrap();
+    assert_eq!(t.acl("./New"), Some("Add=srv9&Delete=srv9&Replace=srv9"));
+    assert_eq!(t.get("srv9", "./New"), Err(S::PERMISSION_DENIED), "no Get in that ACL, as TND gives it");
+    t.add("srv9", "./New/Leaf", leaf("x")).unwrap();
+    t.delete("srv9", "./New").unwrap();
+}
+
+#[test]
+fn properties_and_their_allowed_commands() {
+    let mut t = tree();
+    t.set_time(Some("20261125T130000Z".into()));
+    t.set("./Vendor/P", "hello").unwrap();
+    assert_eq!(t.get_property(SRV, "./Vendor/P", "Format"), Ok("chr".into()));
+    assert_eq!(t.get_property(SRV, "./Vendor/P", "Type"), Ok("text/plain".into()));
+    assert_eq!(t.get_property(SRV, "./Vendor/P", "Name"), Ok("P".into()));
+    assert_eq!(t.get_property(SRV, "./Vendor/P", "Size"), Ok("5".into()));
+    assert_eq!(t.get_property(SRV, "./Vendor/P", "TStamp"), Ok("20261125T130000Z".into()));
+    assert_eq!(t.get_property(SRV, "./Vendor/P", "VerNo"), Ok("1".into()));
+    t.replace(SRV, "./Vendor/P", Leaf::text("again")).unwrap();
+    assert_eq!(t.get_property(SRV, "./Vendor/P", "VerNo"), Ok("2".into()));
+    assert_eq!(t.get_property(SRV, "./Vendor", "Size"), Err(S::OPTIONAL_FEATURE_NOT_SUPPORTED));
+    assert_eq!(t.get_property(SRV, "./Vendor/P", "Colour"), Err(S::OPTIONAL_FEATURE_NOT_SUPPORTED));
+    assert_eq!(t.get_property(SRV, "./Vendor/Nope", "Name"), Err(S::NOT_FOUND));
+    for ro in ["Format", "Type", "Size", "TStamp", "VerNo"] {
+        assert_eq!(t.replace_property(SRV, "./Vendor/P", ro, "x"), Err(S::COMMAND_NOT_ALLOWED), "{ro}");
+    }
+    t.replace_property(SRV, "./Vendor/P", "Title", "A title").unwrap();
+    assert_eq!(t.get_property(SRV, "./Vendor/P", "Title"), Ok("A title".into()));
+    assert_eq!(t.replace_property(SRV, "./Vendor/P", "Title", &"x".repeat(256)), Err(S::REQUEST_ENTITY_TOO_LARGE));
+    t.replace_property(SRV, "./Vendor/P", "Name", "Q").unwrap();
+    assert_eq!(t.value("./Vendor/Q"), Some("again"));
+    assert_eq!(t.replace_property(SRV, "./Vendor/Q", "Name", "A"), Err(S::ALREADY_EXISTS));
+    let mut no_clock = tree();
+    assert_eq!(no_clock.get_property(SRV, "./Vendor/A", "TStamp"), Err(S::OPTIONAL_FEATURE_NOT_SUPPORTED));
+}
+
+#[test]
+fn verno_wraps_at_16_bits() {
+    let mut t = tree();
+    for _ in 0..65_536 {
+        t.replace(SRV, "./Vendor/A", Leaf::text("x")).unwrap();
+    }
+    assert_eq!(t.get_property(SRV, "./Vendor/A", "VerNo"), Ok("1".into()));
+}
+
+#[test]
+fn atomic_rollback_undoes_everything_since_begin() {
+    let mut t = tree();
+    let before = t.to_json();
+    t.begin().unwrap();
+    t.add(SRV, "./Vendor/New", leaf("n")).unwrap();
+    t.replace(SRV, "./Vendor/A", Leaf::text("changed")).unwrap();
+    t.delete(SRV, "./Vendor/A").unwrap();
+    assert_eq!(t.begin(), Err(S::COMMAND_FAILED), "no nested transactions");
+    t.rollback().unwrap();
+    assert_eq!(t.to_json(), before);
+    assert_eq!(t.rollback(), Err(S::ATOMIC_ROLLBACK_FAILED));
+    t.begin().unwrap();
+    t.add(SRV, "./Vendor/Kept", leaf("k")).unwrap();
+    t.commit().unwrap();
+    assert_eq!(t.value("./Vendor/Kept"), Some("k"));
+}
+
+#[test]
+fn uri_normalization_and_limits() {
+    let none = UriLimits::default();
+    assert_eq!(uri::normalize("./A/B/", none), Ok("./A/B".into()));
+    assert_eq!(uri::normalize("A/B", none), Ok("./A/B".into()));
+    assert_eq!(uri::normalize(".", none), Ok(".".into()));
+    assert_eq!(uri::normalize("./", none), Ok(".".into()));
+    for bad in ["./A//B", "./A/../B", "./A/./B"] {
+        assert_eq!(uri::normalize(bad, none), Err(S::BAD_REQUEST), "{bad}");
+    }
+    let mut t = tree();
+    DevDetail { max_depth: 3, max_tot_len: 20, max_seg_len: 6, ..DevDetail::default() }.install(&mut t).unwrap();
+    let l = t.uri_limits();
+    assert_eq!((l.max_depth, l.max_tot_len, l.max_seg_len), (3, 20, 6));
+    assert_eq!(uri::normalize("./A/B/C/D", l), Err(S::URI_TOO_LONG));
+    assert_eq!(uri::normalize("./Sevenxx", l), Err(S::URI_TOO_LONG));
+    assert_eq!(uri::normalize("./abcde/abcde/abcde/ab", l), Err(S::URI_TOO_LONG));
+    assert_eq!(uri::normalize("./A/B/C", l), Ok("./A/B/C".into()));
+}
+
+#[test]
+fn target_queries() {
+    let l = UriLimits::default();
+    assert_eq!(uri::parse_target("./A?prop=ACL", l), Ok(Target::Property { node: "./A".into(), name: "ACL".into() }));
+    assert_eq!(
+        uri::parse_target("./A?list=TNDS+Value+ACL", l),
+        Ok(Target::List {
+            node: "./A".into(),
+            kind: ListKind::Tnds,
+            props: PropSelection::Only(vec!["Value".into(), "ACL".into()])
+        })
+    );
+    assert_eq!(
+        uri::parse_target("./A?list=TNDS-ACL", l),
+        Ok(Target::List { node: "./A".into(), kind: ListKind::Tnds, props: PropSelection::Except(vec!["ACL".into()]) })
+    );
+    assert_eq!(uri::parse_target("./A?list=TNDS+Value-ACL", l), Err(S::OPTIONAL_FEATURE_NOT_SUPPORTED));
+    assert_eq!(uri::parse_target("./A?list=Fancy", l), Err(S::OPTIONAL_FEATURE_NOT_SUPPORTED));
+    assert_eq!(uri::parse_target("./A?what=1", l), Err(S::OPTIONAL_FEATURE_NOT_SUPPORTED));
+}
+
+#[test]
+fn struct_and_struct_data_list_the_subtree() {
+    let mut t = tree();
+    t.set("./Vendor/B/C", "c").unwrap();
+    let s = tnds::list(&mut t, SRV, "./Vendor", ListKind::Struct).unwrap();
+    let uris: Vec<&str> = s.iter().map(|(u, _)| u.as_str()).collect();
+    assert_eq!(uris, ["./Vendor", "./Vendor/A", "./Vendor/B", "./Vendor/B/C"]);
+    assert!(s.iter().all(|(_, n)| !matches!(n, Node::Leaf(l) if !l.data.is_empty())));
+    let sd = tnds::list(&mut t, SRV, "./Vendor", ListKind::StructData).unwrap();
+    assert_eq!(sd[3].1, leaf("c"));
+    // A node the server may not read is left out.
+    t.set_acl("./Vendor/B", "Get=other").unwrap();
+    let s = tnds::list(&mut t, SRV, "./Vendor", ListKind::Struct).unwrap();
+    assert_eq!(s.len(), 2);
+}
+
+#[test]
+fn tnds_output_parses_back_into_the_same_tree() {
+    let mut t = tree();
+    t.set_leaf(
+        "./Vendor/Bin",
+        Leaf { format: "bin".into(), type_: "application/octet-stream".into(), data: vec![0, 1, 255] },
+    )
+    .unwrap();
+    t.set("./Vendor/B/C", "a<b&c").unwrap();
+    t.set_acl("./Vendor/B", "Get=*&Replace=srv1").unwrap();
+    let xml = tnds::tnds(&mut t, SRV, "./Vendor", &PropSelection::All).unwrap();
+    assert!(
+        xml.starts_with(
+            "<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD><Node><NodeName>Vendor</NodeName><Path>.</Path>"
+        ),
+        "{xml}"
+    );
+    assert!(xml.contains("<Value>a&lt;b&amp;c</Value>"), "{xml}");
+    assert!(xml.contains("<Format><bin/></Format>"), "{xml}");
+    let nodes = tnds::parse(&xml, ".").unwrap();
+    let mut copy = MemoryTree::new();
+    for n in &nodes {
+        match &n.node {
+            Node::Leaf(l) => copy.set_leaf(&n.uri, l.clone()).unwrap(),
+            Node::Interior { type_, .. } => copy.set_interior(&n.uri, type_.as_deref()).unwrap(),
+        }
+        if let Some(acl) = &n.acl {
+            copy.set_acl(&n.uri, acl).unwrap();
+        }
+    }
+    let uris: Vec<String> = t.uris().filter(|u| u.starts_with("./Vendor")).map(str::to_string).collect();
+    for u in &uris {
+        assert_eq!(copy.node(u), t.node(u), "{u}");
+        assert_eq!(copy.get_property(SRV, u, "ACL"), t.get_property(SRV, u, "ACL"), "{u}");
+    }
+    // Property selection.
+    let only = tnds::tnds(&mut t, SRV, "./Vendor", &PropSelection::Only(vec!["Format".into()])).unwrap();
+    assert!(!only.contains("<Value>") && !only.contains("<ACL>") && only.contains("<Format>"), "{only}");
+    let except = tnds::tnds(&mut t, SRV, "./Vendor", &PropSelection::Except(vec!["ACL".into()])).unwrap();
+    assert!(!except.contains("<ACL>") && except.contains("<Value>"), "{except}");
+    assert_eq!(tnds::parse("<MgmtTree><Node></MgmtTree>", "."), Err(S::BAD_REQUEST));
+}
+
+#[test]
+fn json_round_trip() {
+    let mut t = tree();
+    t.set_leaf(
+        "./Vendor/Bin",
+        Leaf { format: "bin".into(), type_: "application/octet-stream".into(), data: vec![0, 1, 255] },
+    )
+    .unwrap();
+    t.set_title("./Vendor/A", "t").unwrap();
+    t.set_access("./Vendor/A", Access::GET.without(Access::ADD)).unwrap();
+    t.set_interior("./Vendor/Empty", Some("urn:x")).unwrap();
+    let json = t.to_json();
+    let back = MemoryTree::from_json(&json).unwrap();
+    assert!(back.same_content(&t), "{json}\n---\n{}", back.to_json());
+    assert_eq!(back.value("./DevInfo/Man"), Some("Acme"));
+    let simple = MemoryTree::from_json(r#"{"./DevInfo/Man": "Acme", "./X": {"value": "5", "format": "int"}}"#).unwrap();
+    assert_eq!(
+        simple.node("./X"),
+        Some(Node::Leaf(Leaf { format: "int".into(), type_: "text/plain".into(), data: b"5".to_vec() }))
+    );
+    assert!(MemoryTree::from_json("[1]").is_err());
+    assert!(MemoryTree::from_json(r#"{"./X": 5}"#).unwrap_err().0.contains("./X"));
+    let path = std::env::temp_dir().join(format!("omadm-tree-{}.json", std::process::id()));
+    t.save(&path).unwrap();
+    assert!(MemoryTree::load(&path).unwrap().same_content(&t));
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn dmacc_secrets_are_never_readable() {
+    let mut t = tree();
+    let acc = DmAcc {
+        node: "acme".into(),
+        server_id: SRV.into(),
+        name: "Acme DM".into(),
+        addr: "https://dm.acme.example/".into(),
+        auth: vec![AppAuth {
+            level: "SRVCRED".into(),
+            auth_type: "DIGEST".into(),
+            name: "server".into(),
+            secret: "s3cret".into(),
+            data: vec![1, 2],
+        }],
+        ..DmAcc::default()
+    };
+    acc.install(&mut t).unwrap();
+    assert_eq!(t.get(SRV, "./DMAcc/acme/AppID"), Ok(leaf("w7")));
+    assert_eq!(t.get(SRV, "./DMAcc/acme/AppAuth/1/AAuthSecret"), Err(S::COMMAND_NOT_ALLOWED));
+    assert_eq!(t.get(SRV, "./DMAcc/acme/AppAuth/1/AAuthData"), Err(S::COMMAND_NOT_ALLOWED));
+    assert_eq!(t.copy(SRV, "./DMAcc/acme/AppAuth/1/AAuthSecret", "./DMAcc/acme/Leak"), Err(S::COMMAND_NOT_ALLOWED));
+    assert_eq!(t.get("other", "./DMAcc/acme/ServerID"), Err(S::PERMISSION_DENIED));
+    t.replace(SRV, "./DMAcc/acme/AppAuth/1/AAuthSecret", Leaf::text("new")).unwrap();
+    assert!(!format!("{:?}", acc).contains("s3cret"));
+    let xml = tnds::tnds(&mut t, SRV, "./DMAcc", &PropSelection::All).unwrap();
+    assert!(!xml.contains("new") && !xml.contains("s3cret"), "{xml}");
+}

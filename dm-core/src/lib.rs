@@ -5,6 +5,7 @@ pub mod codec;
 pub mod error;
 mod limits;
 pub mod model;
+pub mod session;
 pub mod tree;
 
 pub use codec::{DecodeOptions, Encoding};

@@ -27,7 +27,7 @@ use crate::model::{Message, ProtocolVersion};
 use emit::{Counter, Out};
 
 /// The two wire encodings of SyncML DM.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Encoding {
     Xml,
     Wbxml,

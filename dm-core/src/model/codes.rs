@@ -6,7 +6,8 @@ use std::fmt;
 macro_rules! code_type {
     ($(#[$doc:meta])* $ty:ident { $($(#[$cdoc:meta])* $name:ident = $value:literal, $text:literal;)* }) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
         pub struct $ty(pub u16);
 
         impl $ty {

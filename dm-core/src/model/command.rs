@@ -2,7 +2,7 @@ use super::{AlertCode, Chal, Cred, Location, Meta, StatusCode};
 
 /// A SyncBody command. DM uses these eleven (facts §1 "DM restrictions"); Map, Put, Search, Sync
 /// and the other DS commands are refused by the decoder.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Command {
     Add(ItemCommand),
     Alert(Alert),
@@ -69,7 +69,7 @@ impl Command {
 
 /// Add, Copy, Delete, Exec, Get, Replace: `(CmdID, NoResp?, Cred?, Meta?, Correlator?, Item+)`.
 /// `correlator` is only meaningful for Exec.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ItemCommand {
     pub cmd_id: u32,
     pub no_resp: bool,
@@ -80,7 +80,7 @@ pub struct ItemCommand {
 }
 
 /// `Alert (CmdID, NoResp?, Cred?, Data, Correlator?, Item*)`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Alert {
     pub cmd_id: u32,
     pub no_resp: bool,
@@ -91,7 +91,7 @@ pub struct Alert {
 }
 
 /// Atomic and Sequence: `(CmdID, NoResp?, Meta?, commands+)`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Group {
     pub cmd_id: u32,
     pub no_resp: bool,
@@ -101,7 +101,7 @@ pub struct Group {
 
 /// `Status (CmdID, MsgRef, CmdRef, Cmd, TargetRef*, SourceRef*, Cred?, Chal?, Data, Item*)`.
 /// `cmd_ref` is `Some(0)` for the status of a SyncHdr; it is `None` only when a peer left it out.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Status {
     pub cmd_id: u32,
     pub msg_ref: Option<u32>,
@@ -116,7 +116,7 @@ pub struct Status {
 }
 
 /// `Results (CmdID, MsgRef?, CmdRef, Meta?, TargetRef?, SourceRef?, Item+)`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Results {
     pub cmd_id: u32,
     pub msg_ref: Option<u32>,
@@ -128,7 +128,7 @@ pub struct Results {
 }
 
 /// `Item (Target?, Source?, SourceParent?, TargetParent?, Meta?, Data?, MoreData?)`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Item {
     pub target: Option<Location>,
     pub source: Option<Location>,
@@ -141,7 +141,7 @@ pub struct Item {
 }
 
 /// The content of an Item's `Data`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Data {
     /// Character data, entities resolved.
     Text(String),

@@ -1,7 +1,7 @@
 use super::{Command, Meta};
 
 /// One SyncML message: `SyncML (SyncHdr, SyncBody)`, the body ending with an optional `Final`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Message {
     pub header: Header,
     pub commands: Vec<Command>,
@@ -10,7 +10,7 @@ pub struct Message {
 }
 
 /// The versions a header announces. DM 1.2 is `1.2` / `DM/1.2`; DM 1.1.2 is `1.1` / `DM/1.1`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ProtocolVersion {
     #[default]
     Dm12,
@@ -43,7 +43,7 @@ impl ProtocolVersion {
 
 /// `SyncHdr (VerDTD, VerProto, SessionID, MsgID, Target, Source, RespURI?, NoResp?, Cred?, Meta?)`.
 /// VerDTD and VerProto are kept as sent so that a checker can see a wrong one.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Header {
     pub ver_dtd: String,
     pub ver_proto: String,
@@ -94,7 +94,7 @@ impl Header {
 }
 
 /// `Target` / `Source` (and `SourceParent`, `TargetParent`): `(LocURI, LocName?)`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Location {
     pub uri: String,
     pub name: Option<String>,
@@ -107,7 +107,7 @@ impl Location {
 }
 
 /// `Cred (Meta?, Data)`: credentials, only in SyncHdr in DM.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Cred {
     pub meta: Option<Meta>,
     pub data: String,
@@ -121,7 +121,7 @@ impl std::fmt::Debug for Cred {
 }
 
 /// `Chal (Meta)`: an authentication challenge carried in a Status.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Chal {
     pub meta: Meta,
 }

@@ -2,7 +2,7 @@
 //! MaxMsgSize?, MaxObjSize?, EMI*, Mem?)`, all in namespace `syncml:metinf`.
 
 /// Meta information of a header, command or item.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Meta {
     pub field_level: bool,
     /// `chr` (the default), `b64`, `bin`, `bool`, `int`, `node`, `null`, `xml`, ...
@@ -21,13 +21,13 @@ pub struct Meta {
     pub mem: Option<Mem>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Anchor {
     pub last: Option<String>,
     pub next: String,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Mem {
     pub shared_mem: bool,
     pub free_mem: String,

@@ -95,3 +95,48 @@ pub trait Tree {
         uri::UriLimits::default()
     }
 }
+
+impl<T: Tree + ?Sized> Tree for Box<T> {
+    fn get(&mut self, server: &str, uri: &str) -> Result<Node, StatusCode> {
+        (**self).get(server, uri)
+    }
+    fn add(&mut self, server: &str, uri: &str, node: Node) -> Result<(), StatusCode> {
+        (**self).add(server, uri, node)
+    }
+    fn replace(&mut self, server: &str, uri: &str, value: Leaf) -> Result<(), StatusCode> {
+        (**self).replace(server, uri, value)
+    }
+    fn delete(&mut self, server: &str, uri: &str) -> Result<(), StatusCode> {
+        (**self).delete(server, uri)
+    }
+    fn copy(&mut self, server: &str, source: &str, target: &str) -> Result<(), StatusCode> {
+        (**self).copy(server, source, target)
+    }
+    fn exec(
+        &mut self,
+        server: &str,
+        uri: &str,
+        data: Option<&[u8]>,
+        correlator: Option<&str>,
+    ) -> Result<StatusCode, StatusCode> {
+        (**self).exec(server, uri, data, correlator)
+    }
+    fn get_property(&mut self, server: &str, uri: &str, name: &str) -> Result<String, StatusCode> {
+        (**self).get_property(server, uri, name)
+    }
+    fn replace_property(&mut self, server: &str, uri: &str, name: &str, value: &str) -> Result<(), StatusCode> {
+        (**self).replace_property(server, uri, name, value)
+    }
+    fn begin(&mut self) -> Result<(), StatusCode> {
+        (**self).begin()
+    }
+    fn commit(&mut self) -> Result<(), StatusCode> {
+        (**self).commit()
+    }
+    fn rollback(&mut self) -> Result<(), StatusCode> {
+        (**self).rollback()
+    }
+    fn uri_limits(&mut self) -> uri::UriLimits {
+        (**self).uri_limits()
+    }
+}

@@ -8,6 +8,8 @@ use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
 
+pub mod pair;
+
 /// `../shared/vectors` beside the repository (CI lays a copy there).
 pub fn vectors() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors")

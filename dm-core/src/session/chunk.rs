@@ -1,0 +1,113 @@
+//! Large objects (facts §6): an item too big for one message travels as chunks, each but the
+//! last with `<MoreData/>`, the first with `Meta/Size` (the size as transmitted). The receiver
+//! answers each chunk with 213, checks the size, and commits only the whole object.
+
+use crate::model::{Data, Item, Meta, StatusCode};
+
+/// An object being received.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Reassembly {
+    pub cmd: String,
+    pub uri: String,
+    pub declared: Option<u64>,
+    pub data: Vec<u8>,
+    pub binary: bool,
+    /// Past the size limit (413): the remaining chunks are refused too.
+    pub refused: bool,
+}
+
+/// What a received item is, as far as chunking goes.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Chunk {
+    /// Not part of a large object.
+    Whole,
+    /// A chunk was buffered: answer 213.
+    Buffered,
+    /// The object is refused (413 too large, 424 size mismatch).
+    Refused(StatusCode),
+    /// The last chunk: the reassembled item.
+    Complete(Box<Item>),
+}
+
+pub(crate) fn item_uri(item: &Item) -> String {
+    item.target.as_ref().or(item.source.as_ref()).map(|l| l.uri.clone()).unwrap_or_default()
+}
+
+fn size_of(item: &Item, cmd_meta: Option<&Meta>) -> Option<u64> {
+    item.meta.as_ref().and_then(|m| m.size).or_else(|| cmd_meta.and_then(|m| m.size))
+}
+
+impl Reassembly {
+    /// Takes one received item of command `cmd`. `interrupted` comes back true when an
+    /// object in progress was abandoned by this item (the sender gets Alert 1225).
+    pub(crate) fn accept(
+        slot: &mut Option<Reassembly>,
+        cmd: &str,
+        item: &Item,
+        cmd_meta: Option<&Meta>,
+        max: u64,
+        interrupted: &mut Option<Reassembly>,
+    ) -> Chunk {
+        let uri = item_uri(item);
+        let continues = slot.as_ref().is_some_and(|r| r.cmd == cmd && r.uri == uri);
+        if !continues {
+            *interrupted = slot.take();
+            if !item.more_data {
+                return Chunk::Whole;
+            }
+            let declared = size_of(item, cmd_meta);
+            *slot = Some(Reassembly {
+                cmd: cmd.to_string(),
+                uri,
+                declared,
+                data: Vec::new(),
+                binary: matches!(item.data, Some(Data::Binary(_))),
+                refused: declared.is_some_and(|d| d > max),
+            });
+        }
+        let Some(r) = slot.as_mut() else { return Chunk::Whole };
+        if !r.refused {
+            r.data.extend_from_slice(item.data.as_ref().map_or(&[][..], Data::as_bytes));
+            r.refused = r.data.len() as u64 > max;
+        }
+        if item.more_data {
+            return if r.refused { Chunk::Refused(StatusCode::REQUEST_ENTITY_TOO_LARGE) } else { Chunk::Buffered };
+        }
+        let Some(r) = slot.take() else { return Chunk::Whole };
+        if r.refused {
+            return Chunk::Refused(StatusCode::REQUEST_ENTITY_TOO_LARGE);
+        }
+        if r.declared.is_some_and(|d| d != r.data.len() as u64) {
+            return Chunk::Refused(StatusCode::SIZE_MISMATCH);
+        }
+        let data = if r.binary {
+            Data::Binary(r.data)
+        } else {
+            match String::from_utf8(r.data) {
+                Ok(s) => Data::Text(s),
+                Err(e) => Data::Binary(e.into_bytes()),
+            }
+        };
+        let mut whole = item.clone();
+        whole.data = Some(data);
+        whole.more_data = false;
+        if let Some(m) = whole.meta.as_mut() {
+            m.size = None;
+        }
+        Chunk::Complete(Box::new(whole))
+    }
+}
+
+/// Cuts `data` to at most `len` bytes from `offset` (on a character boundary for text).
+pub(crate) fn slice(data: &Data, offset: usize, len: usize) -> Data {
+    match data {
+        Data::Binary(b) => Data::Binary(b[offset..(offset + len).min(b.len())].to_vec()),
+        Data::Text(s) | Data::Xml(s) => {
+            let mut end = (offset + len).min(s.len());
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            Data::Text(s[offset..end].to_string())
+        }
+    }
+}

@@ -1,0 +1,547 @@
+//! The client (device) engine: package 1, then executing each server package against the tree
+//! and answering it (package 3), until a server package needs no answer (R09).
+
+use base64::Engine;
+
+use super::chunk::{Chunk, Reassembly};
+use super::core::{Compose, Core, Unit};
+use super::ui::{UiHandler, UiRequest};
+use super::{CommandRef, Event, Outgoing, State};
+use crate::Limits;
+use crate::codec::Encoding;
+use crate::error::{Error, UsageError};
+use crate::model::*;
+use crate::tree::uri::{self, ListKind, Target};
+use crate::tree::{Leaf, Node, Tree, tnds};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// How a client session starts and what it announces.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// The device's URN, e.g. `IMEI:493005100592800` (SyncHdr Source).
+    pub device_id: String,
+    /// The server id, the name ACLs use.
+    pub server_id: String,
+    /// Where messages go (SyncHdr Target).
+    pub server_uri: String,
+    /// DevInfo sent in package 1, as (URI, value); empty: read from the tree's `./DevInfo`.
+    pub devinfo: Vec<(String, String)>,
+    pub encoding: Encoding,
+    /// MaxMsgSize and MaxObjSize this client announces.
+    pub max_msg_size: Option<u64>,
+    pub max_obj_size: Option<u64>,
+    pub limits: Limits,
+    /// Decode what real servers send although it is not valid (see `DecodeOptions::lenient`).
+    pub lenient: bool,
+    /// Accept DM 1.1.2 headers (VerDTD 1.1, DM/1.1) on receive.
+    pub accept_dm11: bool,
+    pub session_id: String,
+    /// Started by a package-0 notification: Alert 1200 instead of 1201 (R20).
+    pub server_initiated: bool,
+}
+
+impl ClientConfig {
+    pub fn new(device_id: impl Into<String>, server_id: impl Into<String>, server_uri: impl Into<String>) -> Self {
+        ClientConfig {
+            device_id: device_id.into(),
+            server_id: server_id.into(),
+            server_uri: server_uri.into(),
+            devinfo: Vec::new(),
+            encoding: Encoding::Xml,
+            max_msg_size: None,
+            max_obj_size: None,
+            limits: Limits::default(),
+            lenient: false,
+            accept_dm11: false,
+            session_id: "1".into(),
+            server_initiated: false,
+        }
+    }
+}
+
+/// A client session over a management tree `T`.
+pub struct ClientSession<T> {
+    core: Core,
+    config: ClientConfig,
+    tree: T,
+    ui: Option<UiHandler>,
+}
+
+impl<T: Tree> ClientSession<T> {
+    /// A session ready to send package 1.
+    pub fn new(config: ClientConfig, mut tree: T) -> Result<Self, Error> {
+        let mut core = Core::new(
+            config.session_id.clone(),
+            Location::new(&config.device_id),
+            Location::new(&config.server_uri),
+            config.encoding,
+            State::Ready,
+        );
+        core.lenient = config.lenient;
+        core.limits = config.limits.clone();
+        core.accept_dm11 = config.accept_dm11;
+        if config.max_msg_size.is_some() || config.max_obj_size.is_some() {
+            core.announce =
+                Some(Meta { max_msg_size: config.max_msg_size, max_obj_size: config.max_obj_size, ..Meta::default() });
+        }
+        let code =
+            if config.server_initiated { AlertCode::SERVER_INITIATED_MGMT } else { AlertCode::CLIENT_INITIATED_MGMT };
+        let alert = Alert { cmd_id: 0, no_resp: false, cred: None, data: code, correlator: None, items: vec![] };
+        let devinfo =
+            if config.devinfo.is_empty() { devinfo_of(&mut tree, &config.server_id) } else { config.devinfo.clone() };
+        if devinfo.is_empty() {
+            return Err(UsageError("no DevInfo: give ClientConfig::devinfo or a tree with ./DevInfo".into()).into());
+        }
+        let items = devinfo
+            .into_iter()
+            .map(|(uri, v)| Item { source: Some(Location::new(uri)), data: Some(Data::Text(v)), ..Item::default() })
+            .collect();
+        let replace = ItemCommand { items, ..ItemCommand::default() };
+        for command in [Command::Alert(alert), Command::Replace(replace)] {
+            let r = core.new_ref();
+            core.outbox.push_back(Unit { command, refs: vec![r], offset: 0 });
+        }
+        Ok(ClientSession { core, config, tree, ui: None })
+    }
+
+    /// Answers UI alerts (1100–1104); without one the defaults of `UiRequest::default_response`.
+    pub fn set_ui_handler(&mut self, handler: UiHandler) {
+        self.ui = Some(handler);
+    }
+
+    pub fn state(&self) -> State {
+        self.core.state
+    }
+
+    pub fn content_type(&self) -> &'static str {
+        self.core.encoding.content_type()
+    }
+
+    pub fn tree(&self) -> &T {
+        &self.tree
+    }
+
+    pub fn tree_mut(&mut self) -> &mut T {
+        &mut self.tree
+    }
+
+    pub fn into_tree(self) -> T {
+        self.tree
+    }
+
+    /// Queues an alert to the server: a Generic Alert (1226, with `correlator` for an
+    /// asynchronous Exec), or a Client Event (1224). It goes out with this side's next package.
+    pub fn alert(
+        &mut self,
+        code: AlertCode,
+        correlator: Option<String>,
+        items: Vec<Item>,
+    ) -> Result<CommandRef, Error> {
+        if matches!(self.core.state, State::Ended | State::Aborted) {
+            return Err(UsageError("the session is over".into()).into());
+        }
+        let r = self.core.new_ref();
+        let alert = Alert { cmd_id: 0, no_resp: false, cred: None, data: code, correlator, items };
+        self.core.outbox.push_back(Unit { command: Command::Alert(alert), refs: vec![r], offset: 0 });
+        Ok(r)
+    }
+
+    /// Queues any command for the server. A client may send only Replace (DevInfo), Results and
+    /// Alert (R14); anything else is refused here.
+    pub fn queue(&mut self, command: Command) -> Result<CommandRef, Error> {
+        match command {
+            Command::Alert(a) => self.alert(a.data, a.correlator, a.items),
+            Command::Replace(_) | Command::Results(_) => {
+                let r = self.core.new_ref();
+                self.core.outbox.push_back(Unit { command, refs: vec![r], offset: 0 });
+                Ok(r)
+            }
+            other => Err(UsageError(format!("R14: a client may not send {}", other.name())).into()),
+        }
+    }
+
+    /// Queues a Generic Alert (1226).
+    pub fn generic_alert(&mut self, correlator: Option<String>, items: Vec<Item>) -> Result<CommandRef, Error> {
+        self.alert(AlertCode::GENERIC_ALERT, correlator, items)
+    }
+
+    /// Aborts the session (R15): the next message carries Alert 1223, the statuses and results
+    /// owed, and Final; once it is taken the session is `Aborted`.
+    pub fn abort(&mut self) {
+        if !matches!(self.core.state, State::Ended | State::Aborted) {
+            self.core.abort = true;
+            self.core.state = State::Ready;
+        }
+    }
+
+    /// The next message to send; `None` when the session is over (R09, R17).
+    #[must_use = "the message must be sent"]
+    pub fn next_message(&mut self) -> Result<Option<Outgoing>, Error> {
+        match self.core.state {
+            State::Ended | State::Aborted => return Ok(None),
+            State::Waiting => return Err(UsageError("next_message called while waiting for the server".into()).into()),
+            State::Ready => {}
+        }
+        let mode = if self.core.abort {
+            Compose::Abort
+        } else if self.core.peer_open && !self.core.our_open {
+            Compose::NextMessage
+        } else {
+            Compose::Package
+        };
+        let (m, done) = self.core.compose(mode)?;
+        match mode {
+            Compose::Abort => self.core.state = State::Aborted,
+            Compose::Package => {
+                self.core.our_open = !done;
+                self.core.state = State::Waiting;
+            }
+            Compose::NextMessage => self.core.state = State::Waiting,
+        }
+        Ok(Some(self.core.encode(&m)))
+    }
+
+    /// Takes a server message. A message that is refused leaves the session as it was.
+    pub fn receive(&mut self, body: &[u8]) -> Result<Vec<Event>, Error> {
+        let m = self.core.check(body)?;
+        Ok(self.apply(m))
+    }
+
+    fn apply(&mut self, m: Message) -> Vec<Event> {
+        let mut events = Vec::new();
+        if m.commands.iter().any(|c| matches!(c, Command::Alert(a) if a.data == AlertCode::SESSION_ABORT)) {
+            // R17: no answer to an abort.
+            self.core.peer_msg_id = m.header.msg_id;
+            self.core.state = State::Aborted;
+            events.push(Event::Aborted { by_peer: true });
+            return events;
+        }
+        self.core.take_header(&m, StatusCode::OK);
+        let msg_id = m.header.msg_id;
+        for c in &m.commands {
+            if let Command::Status(s) = c {
+                events.extend(self.core.peer_status(&m, s));
+            }
+        }
+        if self.core.our_open {
+            // The server asks for the rest of this side's package.
+            for c in &m.commands {
+                if let Command::Alert(_) = c {
+                    self.core.owe_status(msg_id, c, StatusCode::OK, vec![], vec![]);
+                }
+            }
+            self.core.state = State::Ready;
+            return events;
+        }
+        for c in &m.commands {
+            if !matches!(c, Command::Status(_) | Command::Results(_)) {
+                self.execute(msg_id, c, &mut events);
+            }
+        }
+        self.core.peer_open = !m.is_final;
+        if m.is_final {
+            events.push(Event::PackageEnd);
+            let owes = self.core.statuses.len() > 1 || !self.core.results.is_empty();
+            if !owes {
+                // R09: a server package with nothing to answer ends the session.
+                self.core.statuses.clear();
+                self.core.state = State::Ended;
+                events.push(Event::Ended);
+                return events;
+            }
+        }
+        self.core.state = State::Ready;
+        events
+    }
+
+    /// Executes one server command, owing its status (and results); returns its status code.
+    fn execute(&mut self, msg_id: u32, c: &Command, events: &mut Vec<Event>) -> StatusCode {
+        match c {
+            Command::Alert(a) => {
+                let (code, items) = if a.data.is_user_interaction() {
+                    let req = UiRequest::parse(a.data, &a.items);
+                    let resp = match &mut self.ui {
+                        Some(h) => h(&req),
+                        None => req.default_response(),
+                    };
+                    resp.status()
+                } else if matches!(a.data, AlertCode::NEXT_MESSAGE | AlertCode::SERVER_INITIATED_MGMT) {
+                    (StatusCode::OK, vec![])
+                } else {
+                    (StatusCode::OPTIONAL_FEATURE_NOT_SUPPORTED, vec![])
+                };
+                events.push(Event::Alert { code: a.data, correlator: a.correlator.clone(), items: a.items.clone() });
+                self.core.owe_status(msg_id, c, code, items, vec![]);
+                code
+            }
+            Command::Sequence(g) => {
+                // R13: in order; after a refused user interaction the rest is not executed (215).
+                self.core.owe_status(msg_id, c, StatusCode::OK, vec![], vec![]);
+                let mut stopped = false;
+                for member in &g.commands {
+                    if stopped {
+                        self.not_executed(msg_id, member);
+                        continue;
+                    }
+                    let code = self.execute(msg_id, member, events);
+                    stopped = matches!(member, Command::Alert(a) if a.data.is_user_interaction()) && !code.is_success();
+                }
+                StatusCode::OK
+            }
+            Command::Atomic(g) => self.atomic(msg_id, c, g, events),
+            Command::Add(x)
+            | Command::Copy(x)
+            | Command::Delete(x)
+            | Command::Exec(x)
+            | Command::Get(x)
+            | Command::Replace(x) => self.item_command(msg_id, c, x, events),
+            Command::Status(_) | Command::Results(_) => StatusCode::OK,
+        }
+    }
+
+    fn not_executed(&mut self, msg_id: u32, c: &Command) {
+        self.core.owe_status(msg_id, c, StatusCode::NOT_EXECUTED, vec![], vec![]);
+        if let Command::Atomic(g) | Command::Sequence(g) = c {
+            for m in &g.commands {
+                self.not_executed(msg_id, m);
+            }
+        }
+    }
+
+    /// R13: all or nothing, through the tree's transaction. Get, Exec, Sequence or a nested
+    /// Atomic inside give 500 (facts §1).
+    fn atomic(&mut self, msg_id: u32, c: &Command, g: &Group, events: &mut Vec<Event>) -> StatusCode {
+        let at = self.core.statuses.len();
+        let allowed = g.commands.iter().all(|m| {
+            matches!(
+                m,
+                Command::Add(_) | Command::Alert(_) | Command::Delete(_) | Command::Copy(_) | Command::Replace(_)
+            )
+        });
+        let begun = if allowed { self.tree.begin() } else { Err(StatusCode::COMMAND_FAILED) };
+        if let Err(code) = begun {
+            self.core.owe_status(msg_id, c, code, vec![], vec![]);
+            for m in &g.commands {
+                self.not_executed(msg_id, m);
+            }
+            return code;
+        }
+        self.core.owe_status(msg_id, c, StatusCode::OK, vec![], vec![]);
+        let mut failed = false;
+        for member in &g.commands {
+            failed |= !self.execute(msg_id, member, events).is_success();
+        }
+        let code = if !failed {
+            self.tree.commit().map_or(StatusCode::ATOMIC_FAILED, |_| StatusCode::OK)
+        } else {
+            let undone = self.tree.rollback().is_ok();
+            for s in self.core.statuses.iter_mut().skip(at + 1) {
+                if s.data.is_success() {
+                    s.data = if undone { StatusCode::ATOMIC_ROLLBACK_OK } else { StatusCode::ATOMIC_ROLLBACK_FAILED };
+                }
+            }
+            if undone { StatusCode::ATOMIC_FAILED } else { StatusCode::ATOMIC_ROLLBACK_FAILED }
+        };
+        if let Some(s) = self.core.statuses.get_mut(at) {
+            s.data = code;
+        }
+        code
+    }
+
+    fn item_command(&mut self, msg_id: u32, c: &Command, x: &ItemCommand, events: &mut Vec<Event>) -> StatusCode {
+        let mut codes = Vec::with_capacity(x.items.len());
+        let mut results = Vec::new();
+        for item in &x.items {
+            let mut interrupted = None;
+            let chunk = if matches!(c, Command::Add(_) | Command::Replace(_)) {
+                let max = self.core.max_object();
+                Reassembly::accept(&mut self.core.incoming, c.name(), item, x.meta.as_ref(), max, &mut interrupted)
+            } else {
+                let interrupted_now = self.core.incoming.take();
+                interrupted = interrupted_now;
+                Chunk::Whole
+            };
+            if let Some(r) = interrupted {
+                self.core.no_end_of_data(r);
+            }
+            let code = match chunk {
+                Chunk::Buffered => StatusCode::CHUNKED_ITEM_ACCEPTED,
+                Chunk::Refused(code) => code,
+                Chunk::Whole => self.run(c, x, item, &mut results),
+                Chunk::Complete(whole) => self.run(c, x, &whole, &mut results),
+            };
+            let uri = chunk_uri(item);
+            events.push(Event::Executed { cmd: c.name().into(), uri: uri.clone(), code });
+            codes.push((code, uri));
+        }
+        let first = codes.first().map_or(StatusCode::OK, |(c, _)| *c);
+        if codes.iter().all(|(code, _)| *code == first) {
+            let refs = codes.into_iter().map(|(_, u)| u).filter(|u| !u.is_empty()).collect();
+            self.core.owe_status(msg_id, c, first, vec![], refs);
+        } else {
+            for (code, uri) in codes {
+                self.core.owe_status(msg_id, c, code, vec![], vec![uri]);
+            }
+        }
+        if !results.is_empty() {
+            let r = Results {
+                cmd_id: 0,
+                msg_ref: Some(msg_id),
+                cmd_ref: x.cmd_id,
+                meta: None,
+                target_ref: None,
+                source_ref: None,
+                items: results,
+            };
+            self.core.results.push_back(Unit { command: Command::Results(r), refs: vec![], offset: 0 });
+        }
+        if first.is_success() { StatusCode::OK } else { first }
+    }
+
+    /// One item of a management command against the tree.
+    fn run(&mut self, c: &Command, x: &ItemCommand, item: &Item, results: &mut Vec<Item>) -> StatusCode {
+        let server = self.config.server_id.clone();
+        let limits = self.tree.uri_limits();
+        let target = |l: &Option<Location>| -> Result<Target, StatusCode> {
+            let loc = l.as_ref().ok_or(StatusCode::BAD_REQUEST)?;
+            uri::parse_target(&loc.uri, limits)
+        };
+        let outcome: Result<StatusCode, StatusCode> = (|| {
+            let t = target(&item.target)?;
+            match (c, t) {
+                (Command::Get(_), Target::Node(u)) => {
+                    let node = self.tree.get(&server, &u)?;
+                    results.push(self.result_item(&item_target(item), &node));
+                }
+                (Command::Get(_), Target::Property { node, name }) => {
+                    let v = self.tree.get_property(&server, &node, &name)?;
+                    results.push(Item {
+                        source: Some(Location::new(item_target(item))),
+                        data: Some(Data::Text(v)),
+                        ..Item::default()
+                    });
+                }
+                (Command::Get(_), Target::List { node, kind: ListKind::Tnds, props }) => {
+                    let xml = tnds::tnds(&mut self.tree, &server, &node, &props)?;
+                    results.push(Item {
+                        source: Some(Location::new(item_target(item))),
+                        meta: Some(Meta::typed("xml", tnds::TNDS_XML)),
+                        data: Some(Data::Xml(xml)),
+                        ..Item::default()
+                    });
+                }
+                (Command::Get(_), Target::List { node, kind, .. }) => {
+                    for (u, n) in tnds::list(&mut self.tree, &server, &node, kind)? {
+                        let mut it = self.result_item(&u, &n);
+                        if kind == ListKind::Struct {
+                            it.data = None;
+                        }
+                        results.push(it);
+                    }
+                }
+                (Command::Add(_), Target::Node(u)) => {
+                    let leaf = leaf_of(item, x.meta.as_ref())?;
+                    if leaf.type_ == tnds::TNDS_XML {
+                        let xml = String::from_utf8(leaf.data).map_err(|_| StatusCode::BAD_REQUEST)?;
+                        for n in tnds::parse(&xml, &u)? {
+                            self.tree.add(&server, &n.uri, n.node)?;
+                            if let Some(acl) = n.acl {
+                                self.tree.replace_property(&server, &n.uri, "ACL", &acl)?;
+                            }
+                        }
+                    } else if leaf.format == "node" {
+                        let type_ = Some(leaf.type_).filter(|t| !t.is_empty() && t != "text/plain");
+                        self.tree.add(&server, &u, Node::Interior { children: vec![], type_ })?;
+                    } else {
+                        self.tree.add(&server, &u, Node::Leaf(leaf))?;
+                    }
+                }
+                (Command::Replace(_), Target::Node(u)) => {
+                    self.tree.replace(&server, &u, leaf_of(item, x.meta.as_ref())?)?
+                }
+                (Command::Replace(_), Target::Property { node, name }) => {
+                    let v = leaf_of(item, x.meta.as_ref())?;
+                    let v = String::from_utf8(v.data).map_err(|_| StatusCode::BAD_REQUEST)?;
+                    self.tree.replace_property(&server, &node, &name, &v)?;
+                }
+                (Command::Delete(_), Target::Node(u)) => self.tree.delete(&server, &u)?,
+                (Command::Copy(_), Target::Node(to)) => {
+                    let Target::Node(from) = target(&item.source)? else { return Err(StatusCode::BAD_REQUEST) };
+                    self.tree.copy(&server, &from, &to)?;
+                }
+                (Command::Exec(_), Target::Node(u)) => {
+                    let data = item.data.as_ref().map(Data::as_bytes);
+                    return self.tree.exec(&server, &u, data, x.correlator.as_deref());
+                }
+                // Properties cannot be added, deleted, copied or executed (TND §7).
+                _ => return Err(StatusCode::COMMAND_NOT_ALLOWED),
+            }
+            Ok(StatusCode::OK)
+        })();
+        outcome.unwrap_or_else(|e| e)
+    }
+
+    /// A Get result: data in the encoding's form for binary, Meta only when not the default.
+    fn result_item(&self, uri: &str, node: &Node) -> Item {
+        let (format, type_, data) = match node {
+            Node::Interior { children, type_ } => ("node".to_string(), type_.clone(), Data::Text(children.join("/"))),
+            Node::Leaf(l) => {
+                let binary = l.format == "bin" || std::str::from_utf8(&l.data).is_err();
+                let (format, data) = match (binary, self.core.encoding) {
+                    (true, Encoding::Xml) => ("b64".to_string(), Data::Text(B64.encode(&l.data))),
+                    (true, Encoding::Wbxml) => ("bin".to_string(), Data::Binary(l.data.clone())),
+                    (false, _) => (l.format.clone(), Data::Text(String::from_utf8_lossy(&l.data).into_owned())),
+                };
+                (format, Some(l.type_.clone()), data)
+            }
+        };
+        let default = format == "chr" && type_.as_deref().is_none_or(|t| t == "text/plain");
+        let meta = (!default).then(|| Meta {
+            format: Some(format),
+            type_: type_.filter(|t| !t.is_empty() && t != "text/plain"),
+            ..Meta::default()
+        });
+        Item { source: Some(Location::new(uri)), meta, data: Some(data), ..Item::default() }
+    }
+}
+
+fn item_target(item: &Item) -> String {
+    item.target.as_ref().map(|l| l.uri.clone()).unwrap_or_default()
+}
+
+fn chunk_uri(item: &Item) -> String {
+    super::chunk::item_uri(item)
+}
+
+/// The leaf an Add/Replace item carries. Format and Type come from the item's Meta, else the
+/// command's, else `chr` / `text/plain`; `b64` data is decoded and stored as `bin` (facts §1).
+fn leaf_of(item: &Item, cmd_meta: Option<&Meta>) -> Result<Leaf, StatusCode> {
+    let pick =
+        |f: fn(&Meta) -> Option<&String>| item.meta.as_ref().and_then(f).or_else(|| cmd_meta.and_then(f)).cloned();
+    let mut format = pick(|m| m.format.as_ref()).unwrap_or_else(|| "chr".into());
+    let type_ = pick(|m| m.type_.as_ref()).unwrap_or_else(|| "text/plain".into());
+    let mut data = item.data.as_ref().map(|d| d.as_bytes().to_vec()).unwrap_or_default();
+    if format == "b64" {
+        let text: Vec<u8> = data.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+        data = B64.decode(text).map_err(|_| StatusCode::BAD_REQUEST)?;
+        format = "bin".into();
+    }
+    Ok(Leaf { format, type_, data })
+}
+
+/// The DevInfo leaves of a tree.
+fn devinfo_of(tree: &mut impl Tree, server: &str) -> Vec<(String, String)> {
+    let Ok(Node::Interior { children, .. }) = tree.get(server, "./DevInfo") else { return Vec::new() };
+    children
+        .into_iter()
+        .filter_map(|c| {
+            let uri = format!("./DevInfo/{c}");
+            match tree.get(server, &uri) {
+                Ok(Node::Leaf(l)) => Some((uri, String::from_utf8_lossy(&l.data).into_owned())),
+                _ => None,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,485 @@
+//! What both engines share: header checks (R19), status bookkeeping (R06, R21, R22), and laying
+//! content into messages no larger than the peer's MaxMsgSize (R01, R07), chunking large objects.
+
+use std::collections::{HashMap, VecDeque};
+
+use super::chunk::{self, Reassembly};
+use super::{CommandRef, Event, Outgoing, State};
+use crate::codec::{self, DecodeOptions, Encoding};
+use crate::error::{Error, RemoteError, UsageError};
+use crate::model::*;
+
+/// The smallest MaxMsgSize a peer may announce: below it no DM message fits (R07).
+pub(crate) const MIN_PEER_MSG_SIZE: u64 = 512;
+/// A large-object chunk carries at least this many bytes.
+const MIN_CHUNK: usize = 64;
+
+/// Content this side queued: a command (a Sequence/Atomic with its members) and the
+/// references of its commands in pre-order; `offset` is how much of a chunked item went out.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Unit {
+    pub command: Command,
+    pub refs: Vec<CommandRef>,
+    pub offset: usize,
+}
+
+/// What the next message is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Compose {
+    /// The peer's package is open: statuses owed and Alert 1222, no Final (R03, R04).
+    NextMessage,
+    /// This side's package: statuses, results, own commands; Final when all fit (R01).
+    Package,
+    /// Alert 1223 with the statuses and results owed, and Final (R15).
+    Abort,
+}
+
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Core {
+    pub session_id: String,
+    pub local: Location,
+    pub remote: Location,
+    pub version: ProtocolVersion,
+    pub encoding: Encoding,
+    pub lenient: bool,
+    #[serde(skip)]
+    pub limits: crate::Limits,
+    pub accept_dm11: bool,
+    /// MaxMsgSize / MaxObjSize this side announces.
+    pub announce: Option<Meta>,
+    pub peer_max_msg: Option<u64>,
+    pub peer_max_obj: Option<u64>,
+    pub msg_id: u32,
+    pub peer_msg_id: u32,
+    pub state: State,
+    pub statuses: VecDeque<Status>,
+    pub results: VecDeque<Unit>,
+    pub outbox: VecDeque<Unit>,
+    /// This side sent a message of its package without Final and has more to send.
+    pub our_open: bool,
+    /// The peer's package is not complete.
+    pub peer_open: bool,
+    /// Every (MsgID, CmdID) sent, with the caller's reference where there is one.
+    pub sent: HashMap<(u32, u32), Option<CommandRef>>,
+    pub next_ref: u32,
+    pub incoming: Option<Reassembly>,
+    pub abort: bool,
+    /// Cred to put in the next header (authentication).
+    pub cred: Option<Cred>,
+}
+
+impl Core {
+    pub fn new(session_id: String, local: Location, remote: Location, encoding: Encoding, state: State) -> Core {
+        Core {
+            session_id,
+            local,
+            remote,
+            version: ProtocolVersion::Dm12,
+            encoding,
+            lenient: false,
+            limits: crate::Limits::default(),
+            accept_dm11: false,
+            announce: None,
+            peer_max_msg: None,
+            peer_max_obj: None,
+            msg_id: 0,
+            peer_msg_id: 0,
+            state,
+            statuses: VecDeque::new(),
+            results: VecDeque::new(),
+            outbox: VecDeque::new(),
+            our_open: false,
+            peer_open: false,
+            sent: HashMap::new(),
+            next_ref: 0,
+            incoming: None,
+            abort: false,
+            cred: None,
+        }
+    }
+
+    pub fn new_ref(&mut self) -> CommandRef {
+        self.next_ref += 1;
+        CommandRef(self.next_ref)
+    }
+
+    pub fn remote_error(&self, rule: &'static str, m: Option<&Message>, cmd_id: Option<u32>, reason: String) -> Error {
+        RemoteError { rule, msg_id: m.map(|m| m.header.msg_id), cmd_id, element: None, reason }.into()
+    }
+
+    fn usage(what: &str) -> Error {
+        UsageError(what.to_string()).into()
+    }
+
+    /// Decodes and checks a message without changing anything (a rejected message leaves the
+    /// session as it was).
+    pub fn check(&self, body: &[u8]) -> Result<Message, Error> {
+        match self.state {
+            State::Waiting => {}
+            State::Ready => return Err(Self::usage("receive called while a message is waiting to be sent")),
+            State::Ended | State::Aborted => return Err(Self::usage("receive called after the session is over")),
+        }
+        let options = DecodeOptions { lenient: self.lenient, limits: self.limits.clone() };
+        let m = codec::decode_with(body, &options)?;
+        let h = &m.header;
+        let ok_version = match h.version() {
+            Some(ProtocolVersion::Dm12) => true,
+            Some(ProtocolVersion::Dm11) => self.accept_dm11,
+            None => false,
+        };
+        if !ok_version {
+            let why = format!("VerDTD {:?} / VerProto {:?} is not DM 1.2", h.ver_dtd, h.ver_proto);
+            return Err(self.remote_error("R19", Some(&m), None, why));
+        }
+        if self.peer_msg_id > 0 && h.session_id != self.session_id {
+            let why = format!("SessionID changed from {:?} to {:?}", self.session_id, h.session_id);
+            return Err(self.remote_error("R19", Some(&m), None, why));
+        }
+        if h.msg_id != self.peer_msg_id + 1 {
+            let why = format!("MsgID {} where {} was due", h.msg_id, self.peer_msg_id + 1);
+            return Err(self.remote_error("R19", Some(&m), None, why));
+        }
+        if let Some(n) = h.meta.as_ref().and_then(|m| m.max_msg_size) {
+            if n < MIN_PEER_MSG_SIZE {
+                let why = format!("MaxMsgSize {n} is below the {MIN_PEER_MSG_SIZE} bytes any DM message needs");
+                return Err(self.remote_error("R07", Some(&m), None, why));
+            }
+        }
+        let abort = m.commands.iter().any(|c| matches!(c, Command::Alert(a) if a.data == AlertCode::SESSION_ABORT));
+        if self.our_open && !abort {
+            if m.is_final {
+                let why = "Final while this side's package is still open".to_string();
+                return Err(self.remote_error("R02", Some(&m), None, why));
+            }
+            if let Some(c) = m.commands.iter().find(|c| !matches!(c, Command::Status(_) | Command::Alert(_))) {
+                let why = format!("{} in a Next Message response (only Status and Alert 1222 belong there)", c.name());
+                return Err(self.remote_error("R04", Some(&m), Some(c.cmd_id()), why));
+            }
+        }
+        for c in &m.commands {
+            if let Command::Status(s) = c {
+                let msg_ref = s.msg_ref.unwrap_or(h.msg_id);
+                let known = match s.cmd_ref {
+                    Some(0) => msg_ref >= 1 && msg_ref <= self.msg_id,
+                    Some(r) => self.sent.contains_key(&(msg_ref, r)),
+                    None => false,
+                };
+                if !known {
+                    let why = format!("Status for MsgRef {msg_ref} CmdRef {:?}, a command never sent", s.cmd_ref);
+                    return Err(self.remote_error("R21", Some(&m), Some(s.cmd_id), why));
+                }
+            }
+        }
+        Ok(m)
+    }
+
+    /// Takes the header of an accepted message: the peer's sizes, and the SyncHdr status owed
+    /// first in the reply.
+    pub fn take_header(&mut self, m: &Message, code: StatusCode) {
+        let h = &m.header;
+        self.peer_msg_id = h.msg_id;
+        if let Some(meta) = &h.meta {
+            self.peer_max_msg = meta.max_msg_size.or(self.peer_max_msg);
+            self.peer_max_obj = meta.max_obj_size.or(self.peer_max_obj);
+        }
+        if h.version() == Some(ProtocolVersion::Dm11) {
+            self.version = ProtocolVersion::Dm11;
+        }
+        self.statuses.push_front(Status {
+            cmd_id: 0,
+            msg_ref: Some(h.msg_id),
+            cmd_ref: Some(0),
+            cmd: "SyncHdr".into(),
+            target_refs: vec![h.target.uri.clone()],
+            source_refs: vec![h.source.uri.clone()],
+            cred: None,
+            chal: None,
+            data: code,
+            items: vec![],
+        });
+    }
+
+    /// Owes a Status for a command of the peer's message `msg_id` (never for Status or
+    /// Results: R06).
+    pub fn owe_status(
+        &mut self,
+        msg_id: u32,
+        cmd: &Command,
+        code: StatusCode,
+        items: Vec<Item>,
+        target_refs: Vec<String>,
+    ) {
+        self.statuses.push_back(Status {
+            cmd_id: 0,
+            msg_ref: Some(msg_id),
+            cmd_ref: Some(cmd.cmd_id()),
+            cmd: cmd.name().into(),
+            target_refs,
+            source_refs: vec![],
+            cred: None,
+            chal: None,
+            data: code,
+            items,
+        });
+    }
+
+    /// The peer's Status for something this side sent, as an event (chunk acknowledgements
+    /// and statuses of the SyncHdr are this layer's business).
+    pub fn peer_status(&self, m: &Message, s: &Status) -> Option<Event> {
+        if s.data == StatusCode::CHUNKED_ITEM_ACCEPTED {
+            return None;
+        }
+        let key = (s.msg_ref.unwrap_or(m.header.msg_id), s.cmd_ref?);
+        let reference = (*self.sent.get(&key)?)?;
+        Some(Event::Status { reference, cmd: s.cmd.clone(), code: s.data, items: s.items.clone() })
+    }
+
+    /// The largest object the peer takes, if it said.
+    fn header(&mut self) -> Header {
+        self.msg_id += 1;
+        let mut h =
+            Header::new(self.version, self.session_id.clone(), self.msg_id, self.remote.clone(), self.local.clone());
+        h.meta = self.announce.clone();
+        h.cred = self.cred.clone();
+        h
+    }
+
+    fn too_big(&self, m: &mut Message, tail: Option<&Command>) -> bool {
+        let Some(max) = self.peer_max_msg else { return false };
+        let fin = m.is_final;
+        m.is_final = true;
+        if let Some(t) = tail {
+            m.commands.push(t.clone());
+        }
+        let len = codec::encoded_len(m, self.encoding) as u64;
+        if tail.is_some() {
+            m.commands.pop();
+        }
+        m.is_final = fin;
+        len > max
+    }
+
+    /// Lays the next message out. Returns it and whether this side's content is all sent.
+    pub fn compose(&mut self, mode: Compose) -> Result<(Message, bool), Error> {
+        let mut m = Message { header: self.header(), commands: Vec::new(), is_final: false };
+        let mut next_id = 1u32;
+        let tail = match mode {
+            Compose::NextMessage => Some(AlertCode::NEXT_MESSAGE),
+            Compose::Abort => Some(AlertCode::SESSION_ABORT),
+            Compose::Package => None,
+        }
+        .map(|code| {
+            Command::Alert(Alert { cmd_id: 0, no_resp: false, cred: None, data: code, correlator: None, items: vec![] })
+        });
+
+        while let Some(mut s) = self.statuses.pop_front() {
+            s.cmd_id = next_id;
+            m.commands.push(Command::Status(s));
+            if self.too_big(&mut m, tail.as_ref()) {
+                let Some(Command::Status(s)) = m.commands.pop() else { break };
+                if m.commands.is_empty() {
+                    let max = self.peer_max_msg.unwrap_or_default();
+                    return Err(UsageError(format!("MaxMsgSize {max} cannot hold even the SyncHdr status")).into());
+                }
+                self.statuses.push_front(s);
+                break;
+            }
+            next_id += 1;
+        }
+        let mut done = self.statuses.is_empty();
+        if done && mode != Compose::NextMessage {
+            done = self.lay_units(&mut m, &mut next_id, tail.as_ref(), true)?;
+            if done && mode == Compose::Package {
+                done = self.lay_units(&mut m, &mut next_id, tail.as_ref(), false)?;
+            }
+        }
+        if let Some(Command::Alert(mut a)) = tail {
+            a.cmd_id = next_id;
+            m.commands.push(Command::Alert(a));
+        }
+        m.is_final = match mode {
+            Compose::NextMessage => false,
+            Compose::Abort => true,
+            Compose::Package => done,
+        };
+        Ok((m, done))
+    }
+
+    /// Lays owed results (`results`) or own commands into `m`; true when the queue emptied.
+    fn lay_units(
+        &mut self,
+        m: &mut Message,
+        next_id: &mut u32,
+        tail: Option<&Command>,
+        results: bool,
+    ) -> Result<bool, Error> {
+        loop {
+            let queue = if results { &mut self.results } else { &mut self.outbox };
+            let Some(unit) = queue.pop_front() else { return Ok(true) };
+            let empty_before = !m.commands.iter().any(|c| !matches!(c, Command::Status(_)));
+            let mut command = unit.command.clone();
+            let ids = number(&mut command, next_id);
+            let whole = unit.offset == 0;
+            if whole {
+                m.commands.push(command);
+                if !self.too_big(m, tail) {
+                    self.record(&ids, &unit.refs);
+                    continue;
+                }
+                m.commands.pop();
+                *next_id -= ids.len() as u32;
+            } else {
+                *next_id -= ids.len() as u32;
+            }
+            // A single item with data may go as chunks (large object); anything else waits for
+            // the next message, or cannot be sent at all.
+            match self.chunk(m, next_id, tail, unit.clone())? {
+                Some(rest) => {
+                    let queue = if results { &mut self.results } else { &mut self.outbox };
+                    if let Some(rest) = rest {
+                        queue.push_front(rest);
+                        return Ok(false);
+                    }
+                    continue;
+                }
+                None if empty_before => {
+                    let max = self.peer_max_msg.unwrap_or_default();
+                    return Err(UsageError(format!(
+                        "{} (CmdID {}) does not fit in the peer's MaxMsgSize {max} and cannot be chunked",
+                        unit.command.name(),
+                        unit.command.cmd_id()
+                    ))
+                    .into());
+                }
+                None => {
+                    let queue = if results { &mut self.results } else { &mut self.outbox };
+                    queue.push_front(unit);
+                    return Ok(false);
+                }
+            }
+        }
+    }
+
+    fn record(&mut self, ids: &[u32], refs: &[CommandRef]) {
+        for (i, id) in ids.iter().enumerate() {
+            self.sent.insert((self.msg_id, *id), refs.get(i).copied());
+        }
+    }
+
+    /// Puts the next chunk of `unit` into `m`. `None`: not chunkable or nothing fits.
+    /// `Some(rest)`: a chunk went in, `rest` is what remains (`None` when it was the last).
+    fn chunk(
+        &mut self,
+        m: &mut Message,
+        next_id: &mut u32,
+        tail: Option<&Command>,
+        unit: Unit,
+    ) -> Result<Option<Option<Unit>>, Error> {
+        let Some(data) = single_data(&unit.command) else { return Ok(None) };
+        let total = data.len();
+        let remaining = total - unit.offset;
+        let make = |len: usize, id: u32| -> Command {
+            let mut c = unit.command.clone();
+            let item = single_item(&mut c).expect("checked by single_data");
+            let piece = chunk::slice(data, unit.offset, len);
+            let last = unit.offset + piece.len() >= total;
+            item.more_data = !last;
+            let meta = item.meta.get_or_insert_with(Meta::default);
+            meta.size = (unit.offset == 0).then_some(total as u64);
+            item.data = Some(piece);
+            set_cmd_id(&mut c, id);
+            c
+        };
+        // The largest piece that fits, by bisection on the exact encoded size.
+        let (mut lo, mut hi) = (0usize, remaining);
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            m.commands.push(make(mid, *next_id));
+            let fits = !self.too_big(m, tail);
+            m.commands.pop();
+            if fits { lo = mid } else { hi = mid - 1 }
+        }
+        if lo < remaining && lo < MIN_CHUNK {
+            return Ok(None);
+        }
+        let piece = make(lo, *next_id);
+        let sent = single_data(&piece).map_or(0, Data::len);
+        m.commands.push(piece);
+        self.record(&[*next_id], &unit.refs[..unit.refs.len().min(1)]);
+        *next_id += 1;
+        let offset = unit.offset + sent;
+        Ok(Some((offset < total).then(|| Unit { offset, ..unit })))
+    }
+
+    /// Encodes a composed message.
+    pub fn encode(&self, m: &Message) -> Outgoing {
+        Outgoing { body: codec::encode(m, self.encoding), content_type: self.encoding.content_type(), hmac: None }
+    }
+
+    /// Owes Alert 1225 for an object the peer left unfinished.
+    pub fn no_end_of_data(&mut self, r: Reassembly) {
+        let item = Item { target: Some(Location::new(r.uri)), ..Item::default() };
+        let alert = Alert {
+            cmd_id: 0,
+            no_resp: false,
+            cred: None,
+            data: AlertCode::NO_END_OF_DATA,
+            correlator: None,
+            items: vec![item],
+        };
+        self.results.push_front(Unit { command: Command::Alert(alert), refs: vec![], offset: 0 });
+    }
+
+    /// The largest object this side takes: what it announced, within its limits.
+    pub fn max_object(&self) -> u64 {
+        let own = self.announce.as_ref().and_then(|m| m.max_obj_size).unwrap_or(u64::MAX);
+        own.min(self.limits.max_object_size as u64)
+    }
+}
+
+/// Numbers a command and its members from `next`, returning the CmdIDs in pre-order.
+fn number(c: &mut Command, next: &mut u32) -> Vec<u32> {
+    let mut ids = vec![*next];
+    set_cmd_id(c, *next);
+    *next += 1;
+    if let Command::Atomic(g) | Command::Sequence(g) = c {
+        for member in &mut g.commands {
+            ids.extend(number(member, next));
+        }
+    }
+    ids
+}
+
+fn set_cmd_id(c: &mut Command, id: u32) {
+    match c {
+        Command::Add(x)
+        | Command::Copy(x)
+        | Command::Delete(x)
+        | Command::Exec(x)
+        | Command::Get(x)
+        | Command::Replace(x) => x.cmd_id = id,
+        Command::Alert(x) => x.cmd_id = id,
+        Command::Atomic(x) | Command::Sequence(x) => x.cmd_id = id,
+        Command::Results(x) => x.cmd_id = id,
+        Command::Status(x) => x.cmd_id = id,
+    }
+}
+
+fn single_item(c: &mut Command) -> Option<&mut Item> {
+    let items = match c {
+        Command::Add(x) | Command::Replace(x) => &mut x.items,
+        Command::Results(x) => &mut x.items,
+        _ => return None,
+    };
+    if items.len() == 1 { items.first_mut() } else { None }
+}
+
+/// The data of a command that may travel as a large object: Add, Replace or Results with one
+/// item that has data.
+fn single_data(c: &Command) -> Option<&Data> {
+    match c {
+        Command::Add(x) | Command::Replace(x) if x.items.len() == 1 => x.items[0].data.as_ref(),
+        Command::Results(x) if x.items.len() == 1 => x.items[0].data.as_ref(),
+        _ => None,
+    }
+}

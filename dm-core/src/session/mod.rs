@@ -1,0 +1,71 @@
+//! The session engines, sans-IO: `receive` takes the peer's message, `next_message` gives the
+//! next one to send. Neither touches a socket or a clock; both follow RULES.md R01–R22.
+//!
+//! Who speaks is fixed by the transport's request/response form: the client sends, the server
+//! answers every client message (R11), and so on. Each engine knows whose package is open:
+//! a party that has closed its package answers each further message of the peer with the
+//! "Next Message" response (statuses owed, Alert 1222, no Final: R03, R04), and a party in the
+//! middle of its own package goes on with it when the peer asks (R01, R02).
+
+mod chunk;
+mod client;
+mod core;
+mod server;
+mod ui;
+
+pub use client::{ClientConfig, ClientSession};
+pub use server::{ServerConfig, ServerSession};
+pub use ui::{UiHandler, UiRequest, UiResponse};
+
+use crate::model::{AlertCode, Item, StatusCode};
+
+/// Where a session stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum State {
+    /// `next_message` has a message to send.
+    Ready,
+    /// A message from the peer is expected.
+    Waiting,
+    /// The session is over (R09).
+    Ended,
+    /// The session was aborted, by either side (R15–R17).
+    Aborted,
+}
+
+/// Names a command the caller queued, in the events that answer it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct CommandRef(pub u32);
+
+/// What a received message meant to the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// Server: the client's DevInfo (package 1), as (URI, value).
+    DevInfo(Vec<(String, String)>),
+    /// The peer's Status for a command this side sent.
+    Status { reference: CommandRef, cmd: String, code: StatusCode, items: Vec<Item> },
+    /// Server: the Results of a Get (large objects already reassembled).
+    Results { reference: CommandRef, items: Vec<Item> },
+    /// An alert from the peer: a client's 1224 Client Event, or a server alert the client answered.
+    Alert { code: AlertCode, correlator: Option<String>, items: Vec<Item> },
+    /// Server: a Generic Alert (1226) from the client.
+    GenericAlert { correlator: Option<String>, items: Vec<Item> },
+    /// Client: a server command was executed against the tree.
+    Executed { cmd: String, uri: String, code: StatusCode },
+    /// The peer's package is complete.
+    PackageEnd,
+    /// The session ended normally.
+    Ended,
+    /// The session was aborted; `by_peer` tells who.
+    Aborted { by_peer: bool },
+}
+
+/// One message ready to go out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    pub body: Vec<u8>,
+    /// `application/vnd.syncml.dm+xml` or `+wbxml`.
+    pub content_type: &'static str,
+    /// The `x-syncml-hmac` header value, when HMAC authentication is in use.
+    pub hmac: Option<String>,
+}

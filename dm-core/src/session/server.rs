@@ -1,0 +1,436 @@
+//! The server engine: answers every client message (R11), sends new commands only when the
+//! client's package is complete (R05, R08), and reports what the client answered as events.
+
+use base64::Engine;
+
+use super::chunk::{Chunk, Reassembly};
+use super::core::{Compose, Core, Unit};
+use super::{CommandRef, Event, Outgoing, State};
+use crate::Limits;
+use crate::codec::Encoding;
+use crate::error::{Error, UsageError};
+use crate::model::*;
+
+/// How a server session behaves.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// The server id (DMAcc ServerID), the name client ACLs use.
+    pub server_id: String,
+    pub encoding: Encoding,
+    pub max_msg_size: Option<u64>,
+    pub max_obj_size: Option<u64>,
+    pub limits: Limits,
+    pub lenient: bool,
+    pub accept_dm11: bool,
+}
+
+impl ServerConfig {
+    pub fn new(server_id: impl Into<String>) -> Self {
+        ServerConfig {
+            server_id: server_id.into(),
+            encoding: Encoding::Xml,
+            max_msg_size: None,
+            max_obj_size: None,
+            limits: Limits::default(),
+            lenient: false,
+            accept_dm11: false,
+        }
+    }
+}
+
+/// A server session: queue commands, take events.
+#[derive(Debug)]
+pub struct ServerSession {
+    saved: Saved,
+    config: ServerConfig,
+}
+
+/// Everything a server session is between two messages (what `snapshot` keeps).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+struct Saved {
+    core: Core,
+    devinfo: Vec<(String, String)>,
+    /// Open Sequence/Atomic groups, innermost last.
+    groups: Vec<Unit>,
+    /// The client sent Alert 1223: answer with statuses only, then the session is over (R16).
+    peer_aborted: bool,
+}
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+impl ServerSession {
+    /// A session waiting for the client's package 1.
+    pub fn new(config: ServerConfig) -> ServerSession {
+        let mut core =
+            Core::new(String::new(), Location::default(), Location::default(), config.encoding, State::Waiting);
+        core.lenient = config.lenient;
+        core.limits = config.limits.clone();
+        core.accept_dm11 = config.accept_dm11;
+        if config.max_msg_size.is_some() || config.max_obj_size.is_some() {
+            core.announce =
+                Some(Meta { max_msg_size: config.max_msg_size, max_obj_size: config.max_obj_size, ..Meta::default() });
+        }
+        ServerSession { saved: Saved { core, devinfo: Vec::new(), groups: Vec::new(), peer_aborted: false }, config }
+    }
+
+    pub fn state(&self) -> State {
+        self.saved.core.state
+    }
+
+    pub fn content_type(&self) -> &'static str {
+        self.saved.core.encoding.content_type()
+    }
+
+    /// The client's DevInfo from package 1.
+    pub fn devinfo(&self) -> &[(String, String)] {
+        &self.saved.devinfo
+    }
+
+    pub fn session_id(&self) -> &str {
+        &self.saved.core.session_id
+    }
+
+    /// The device id (the client's SyncHdr Source).
+    pub fn device_id(&self) -> &str {
+        &self.saved.core.remote.uri
+    }
+
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// The session as bytes, to be restored (in this or another process) with `restore`.
+    pub fn snapshot(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.saved).unwrap_or_default()
+    }
+
+    /// A session from `snapshot` bytes; the configuration is not in them.
+    pub fn restore(data: &[u8], config: ServerConfig) -> Result<ServerSession, Error> {
+        let mut saved: Saved =
+            serde_json::from_slice(data).map_err(|e| UsageError(format!("not a server session snapshot: {e}")))?;
+        saved.core.limits = config.limits.clone();
+        Ok(ServerSession { saved, config })
+    }
+
+    /// Takes a client message. A refused message leaves the session as it was.
+    pub fn receive(&mut self, body: &[u8]) -> Result<Vec<Event>, Error> {
+        let m = self.saved.core.check(body)?;
+        self.check(&m)?;
+        Ok(self.apply(m))
+    }
+
+    fn check(&self, m: &Message) -> Result<(), Error> {
+        let core = &self.saved.core;
+        if core.peer_msg_id == 0 {
+            let opens = m.commands.iter().any(|c| {
+                matches!(c, Command::Alert(a) if matches!(a.data, AlertCode::CLIENT_INITIATED_MGMT | AlertCode::SERVER_INITIATED_MGMT))
+            });
+            if !opens {
+                return Err(core.remote_error("R20", Some(m), None, "package 1 without Alert 1200 or 1201".into()));
+            }
+        }
+        for c in &m.commands {
+            match c {
+                Command::Alert(_) | Command::Replace(_) | Command::Status(_) => {}
+                Command::Results(r) => {
+                    let key = (r.msg_ref.unwrap_or(core.msg_id), r.cmd_ref);
+                    if !core.sent.contains_key(&key) {
+                        let why = format!("Results for MsgRef {} CmdRef {}, a command never sent", key.0, key.1);
+                        return Err(core.remote_error("R22", Some(m), Some(r.cmd_id), why));
+                    }
+                }
+                other => {
+                    let why = format!("a client may send Replace, Results, Alert and Status, not {}", other.name());
+                    return Err(core.remote_error("R14", Some(m), Some(other.cmd_id()), why));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, m: Message) -> Vec<Event> {
+        let core = &mut self.saved.core;
+        let mut events = Vec::new();
+        if core.peer_msg_id == 0 {
+            core.session_id = m.header.session_id.clone();
+            core.remote = Location::new(&m.header.source.uri);
+            core.local = Location::new(&m.header.target.uri);
+        }
+        core.take_header(&m, StatusCode::OK);
+        let msg_id = m.header.msg_id;
+        core.state = State::Ready;
+        for c in &m.commands {
+            match c {
+                Command::Status(s) => events.extend(core.peer_status(&m, s)),
+                Command::Alert(a) => {
+                    let code = match a.data {
+                        AlertCode::SESSION_ABORT => {
+                            self.saved.peer_aborted = true;
+                            events.push(Event::Aborted { by_peer: true });
+                            StatusCode::OK
+                        }
+                        AlertCode::GENERIC_ALERT => {
+                            events
+                                .push(Event::GenericAlert { correlator: a.correlator.clone(), items: a.items.clone() });
+                            StatusCode::OK
+                        }
+                        AlertCode::CLIENT_INITIATED_MGMT
+                        | AlertCode::SERVER_INITIATED_MGMT
+                        | AlertCode::NEXT_MESSAGE
+                        | AlertCode::CLIENT_EVENT
+                        | AlertCode::NO_END_OF_DATA => {
+                            if matches!(a.data, AlertCode::CLIENT_EVENT | AlertCode::NO_END_OF_DATA) {
+                                events.push(Event::Alert {
+                                    code: a.data,
+                                    correlator: a.correlator.clone(),
+                                    items: a.items.clone(),
+                                });
+                            }
+                            StatusCode::OK
+                        }
+                        _ => StatusCode::OPTIONAL_FEATURE_NOT_SUPPORTED,
+                    };
+                    core.owe_status(msg_id, c, code, vec![], vec![]);
+                }
+                Command::Replace(x) => {
+                    let info: Vec<(String, String)> = x
+                        .items
+                        .iter()
+                        .filter_map(|i| {
+                            let uri = i.source.as_ref().or(i.target.as_ref())?.uri.clone();
+                            let v = i
+                                .data
+                                .as_ref()
+                                .map(|d| String::from_utf8_lossy(d.as_bytes()).into_owned())
+                                .unwrap_or_default();
+                            Some((uri, v))
+                        })
+                        .collect();
+                    self.saved.devinfo.extend(info.iter().cloned());
+                    events.push(Event::DevInfo(info));
+                    core.owe_status(msg_id, c, StatusCode::OK, vec![], vec![]);
+                }
+                Command::Results(r) => {
+                    let reference = core.sent.get(&(r.msg_ref.unwrap_or(core.msg_id), r.cmd_ref)).copied().flatten();
+                    let mut whole = Vec::new();
+                    let mut ack = None;
+                    for item in &r.items {
+                        let mut interrupted = None;
+                        let max = core.max_object();
+                        match Reassembly::accept(
+                            &mut core.incoming,
+                            "Results",
+                            item,
+                            r.meta.as_ref(),
+                            max,
+                            &mut interrupted,
+                        ) {
+                            Chunk::Whole => whole.push(item.clone()),
+                            Chunk::Complete(i) => whole.push(*i),
+                            Chunk::Buffered => ack = Some(StatusCode::CHUNKED_ITEM_ACCEPTED),
+                            Chunk::Refused(code) => ack = Some(code),
+                        }
+                        if let Some(r) = interrupted {
+                            core.no_end_of_data(r);
+                        }
+                    }
+                    // R06: Results get a Status only when it is not 200.
+                    if let Some(code) = ack {
+                        core.owe_status(msg_id, c, code, vec![], vec![]);
+                    }
+                    if let (Some(reference), false) = (reference, whole.is_empty()) {
+                        events.push(Event::Results { reference, items: whole });
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !core.our_open {
+            core.peer_open = !m.is_final;
+            if m.is_final {
+                events.push(Event::PackageEnd);
+            }
+        }
+        events
+    }
+
+    /// The answer to the client's last message (R11). A final message without commands ends
+    /// the session (R09).
+    #[must_use = "the message must be sent"]
+    pub fn next_message(&mut self) -> Result<Option<Outgoing>, Error> {
+        let core = &mut self.saved.core;
+        match core.state {
+            State::Ended | State::Aborted => return Ok(None),
+            State::Waiting => return Err(UsageError("next_message called while waiting for the client".into()).into()),
+            State::Ready => {}
+        }
+        if self.saved.peer_aborted {
+            // R16: statuses for the SyncHdr and the Alert, nothing new; then it is over.
+            let held = (std::mem::take(&mut core.outbox), std::mem::take(&mut core.results));
+            let composed = core.compose(Compose::Package);
+            (core.outbox, core.results) = held;
+            let (m, _) = composed?;
+            core.state = State::Aborted;
+            return Ok(Some(core.encode(&m)));
+        }
+        let mode = if core.abort {
+            Compose::Abort
+        } else if core.our_open {
+            Compose::Package
+        } else if core.peer_open {
+            Compose::NextMessage
+        } else {
+            Compose::Package
+        };
+        let (m, done) = core.compose(mode)?;
+        core.state = State::Waiting;
+        match mode {
+            Compose::Abort => core.state = State::Aborted,
+            Compose::Package => {
+                core.our_open = !done;
+                if m.is_final && m.commands.iter().all(|c| matches!(c, Command::Status(_))) {
+                    core.state = State::Ended;
+                }
+            }
+            Compose::NextMessage => {}
+        }
+        Ok(Some(core.encode(&m)))
+    }
+
+    /// Aborts the session (R15): the next message carries Alert 1223 and Final.
+    pub fn abort(&mut self) {
+        if !matches!(self.saved.core.state, State::Ended | State::Aborted) {
+            self.saved.core.abort = true;
+        }
+    }
+
+    fn queue(&mut self, command: Command) -> Result<CommandRef, Error> {
+        if matches!(self.saved.core.state, State::Ended | State::Aborted) {
+            return Err(UsageError("the session is over".into()).into());
+        }
+        let r = self.saved.core.new_ref();
+        match self.saved.groups.last_mut() {
+            Some(Unit { command: Command::Atomic(g) | Command::Sequence(g), refs, .. }) => {
+                refs.push(r);
+                g.commands.push(command);
+            }
+            _ => self.saved.core.outbox.push_back(Unit { command, refs: vec![r], offset: 0 }),
+        }
+        Ok(r)
+    }
+
+    fn item_command(uri: &str, data: Option<Data>, format: Option<&str>, type_: Option<&str>) -> ItemCommand {
+        let meta = (format.is_some() || type_.is_some()).then(|| Meta {
+            format: format.map(str::to_string),
+            type_: type_.map(str::to_string),
+            ..Meta::default()
+        });
+        let item = Item { target: Some(Location::new(uri)), meta, data, ..Item::default() };
+        ItemCommand { items: vec![item], ..ItemCommand::default() }
+    }
+
+    /// Binary data over XML travels as base64 with Format `b64` (facts §1).
+    fn wire_data(&self, data: Data, format: Option<&str>) -> Result<(Data, Option<String>), Error> {
+        if let Some(max) = self.saved.core.peer_max_obj {
+            if data.len() as u64 > max {
+                return Err(UsageError(format!(
+                    "an object of {} bytes exceeds the client's MaxObjSize {max}",
+                    data.len()
+                ))
+                .into());
+            }
+        }
+        Ok(match (data, self.saved.core.encoding) {
+            (Data::Binary(b), Encoding::Xml) => (Data::Text(B64.encode(b)), Some("b64".into())),
+            (Data::Binary(b), Encoding::Wbxml) => (Data::Binary(b), Some(format.unwrap_or("bin").into())),
+            (d, _) => (d, format.map(str::to_string)),
+        })
+    }
+
+    pub fn get(&mut self, uri: &str) -> Result<CommandRef, Error> {
+        self.queue(Command::Get(Self::item_command(uri, None, None, None)))
+    }
+
+    pub fn replace(
+        &mut self,
+        uri: &str,
+        data: Data,
+        format: Option<&str>,
+        type_: Option<&str>,
+    ) -> Result<CommandRef, Error> {
+        let (data, format) = self.wire_data(data, format)?;
+        self.queue(Command::Replace(Self::item_command(uri, Some(data), format.as_deref(), type_)))
+    }
+
+    /// Adds a leaf (with data) or, with format `node`, an interior node.
+    pub fn add(
+        &mut self,
+        uri: &str,
+        data: Option<Data>,
+        format: Option<&str>,
+        type_: Option<&str>,
+    ) -> Result<CommandRef, Error> {
+        let (data, format) = match data {
+            Some(d) => {
+                let (d, f) = self.wire_data(d, format)?;
+                (Some(d), f)
+            }
+            None => (None, format.map(str::to_string)),
+        };
+        self.queue(Command::Add(Self::item_command(uri, data, format.as_deref(), type_)))
+    }
+
+    pub fn delete(&mut self, uri: &str) -> Result<CommandRef, Error> {
+        self.queue(Command::Delete(Self::item_command(uri, None, None, None)))
+    }
+
+    pub fn exec(&mut self, uri: &str, data: Option<Data>, correlator: Option<&str>) -> Result<CommandRef, Error> {
+        let mut c = Self::item_command(uri, data, None, None);
+        c.correlator = correlator.map(str::to_string);
+        self.queue(Command::Exec(c))
+    }
+
+    pub fn copy(&mut self, source: &str, target: &str) -> Result<CommandRef, Error> {
+        let mut c = Self::item_command(target, None, None, None);
+        c.items[0].source = Some(Location::new(source));
+        self.queue(Command::Copy(c))
+    }
+
+    /// Any alert, e.g. a UI alert: items are the options, the text and the choices.
+    pub fn alert(&mut self, code: AlertCode, items: Vec<Item>) -> Result<CommandRef, Error> {
+        self.queue(Command::Alert(Alert { cmd_id: 0, no_resp: false, cred: None, data: code, correlator: None, items }))
+    }
+
+    /// Starts a Sequence: commands queued until `end_group` go into it, run in order (R13).
+    pub fn begin_sequence(&mut self) -> Result<CommandRef, Error> {
+        self.begin_group(Command::Sequence(Group::default()))
+    }
+
+    /// Starts an Atomic: all or nothing (R13).
+    pub fn begin_atomic(&mut self) -> Result<CommandRef, Error> {
+        self.begin_group(Command::Atomic(Group::default()))
+    }
+
+    fn begin_group(&mut self, command: Command) -> Result<CommandRef, Error> {
+        if matches!(self.saved.core.state, State::Ended | State::Aborted) {
+            return Err(UsageError("the session is over".into()).into());
+        }
+        let r = self.saved.core.new_ref();
+        self.saved.groups.push(Unit { command, refs: vec![r], offset: 0 });
+        Ok(r)
+    }
+
+    /// Closes the innermost open group and queues it.
+    pub fn end_group(&mut self) -> Result<(), Error> {
+        let unit = self.saved.groups.pop().ok_or_else(|| UsageError("end_group without an open group".into()))?;
+        match self.saved.groups.last_mut() {
+            Some(Unit { command: Command::Atomic(g) | Command::Sequence(g), refs, .. }) => {
+                refs.extend(unit.refs);
+                g.commands.push(unit.command);
+            }
+            _ => self.saved.core.outbox.push_back(unit),
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,101 @@
+//! User interaction alerts 1100–1104 (facts §3): item 1 holds the options (`MINDT=10&MAXDT=30&
+//! DR=1&MAXLEN=20&IT=A&ET=T`), item 2 the text, items 3.. the choices, numbered from 1.
+
+use crate::model::{AlertCode, Data, Item, StatusCode};
+
+/// What the server asks the user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UiRequest {
+    pub code: AlertCode,
+    /// The options as sent, e.g. `MAXDT=30&DR=1`.
+    pub options: String,
+    pub text: String,
+    pub choices: Vec<String>,
+}
+
+impl UiRequest {
+    pub(crate) fn parse(code: AlertCode, items: &[Item]) -> UiRequest {
+        let text_of = |i: usize| match items.get(i).and_then(|it| it.data.as_ref()) {
+            Some(Data::Text(s) | Data::Xml(s)) => s.clone(),
+            Some(Data::Binary(b)) => String::from_utf8_lossy(b).into_owned(),
+            None => String::new(),
+        };
+        UiRequest { code, options: text_of(0), text: text_of(1), choices: (2..items.len()).map(text_of).collect() }
+    }
+
+    /// One option's value (`DR`, `MAXDT`, ...).
+    pub fn option(&self, name: &str) -> Option<&str> {
+        self.options.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
+    }
+
+    /// The answer of a user who takes the defaults: OK, yes, the default text (DR) or the
+    /// default choices (DR, e.g. `1-3,6`), else the first choice.
+    pub fn default_response(&self) -> UiResponse {
+        match self.code {
+            AlertCode::CONFIRM_OR_REJECT => UiResponse::Yes,
+            AlertCode::TEXT_INPUT => UiResponse::Text(self.option("DR").unwrap_or_default().to_string()),
+            AlertCode::SINGLE_CHOICE | AlertCode::MULTIPLE_CHOICE => {
+                let mut picks: Vec<usize> = self.option("DR").map(parse_choices).unwrap_or_default();
+                picks.retain(|&c| c >= 1 && c <= self.choices.len());
+                if picks.is_empty() && !self.choices.is_empty() {
+                    picks.push(1);
+                }
+                if self.code == AlertCode::SINGLE_CHOICE {
+                    picks.truncate(1);
+                }
+                UiResponse::Choices(picks)
+            }
+            _ => UiResponse::Ok,
+        }
+    }
+}
+
+fn parse_choices(s: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    for part in s.split(',') {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                if let (Ok(a), Ok(b)) = (a.trim().parse::<usize>(), b.trim().parse::<usize>()) {
+                    out.extend(a..=b.min(a + 1000));
+                }
+            }
+            None => out.extend(part.trim().parse::<usize>().ok()),
+        }
+    }
+    out
+}
+
+/// The user's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UiResponse {
+    /// Display acknowledged.
+    Ok,
+    Yes,
+    /// Rejected: status 304.
+    No,
+    Text(String),
+    /// Selected choices, numbered from 1.
+    Choices(Vec<usize>),
+    /// Cancelled by the user: status 214.
+    Cancel,
+    /// No answer in time: status 408.
+    Timeout,
+}
+
+impl UiResponse {
+    /// The Status code and the Status items that carry the answer.
+    pub(crate) fn status(&self) -> (StatusCode, Vec<Item>) {
+        let item = |s: String| Item { data: Some(Data::Text(s)), ..Item::default() };
+        match self {
+            UiResponse::Ok | UiResponse::Yes => (StatusCode::OK, vec![]),
+            UiResponse::No => (StatusCode::NOT_MODIFIED, vec![]),
+            UiResponse::Text(t) => (StatusCode::OK, vec![item(t.clone())]),
+            UiResponse::Choices(c) => (StatusCode::OK, c.iter().map(|n| item(n.to_string())).collect()),
+            UiResponse::Cancel => (StatusCode::OPERATION_CANCELLED, vec![]),
+            UiResponse::Timeout => (StatusCode::REQUEST_TIMEOUT, vec![]),
+        }
+    }
+}
+
+/// Answers UI alerts on the client.
+pub type UiHandler = Box<dyn FnMut(&UiRequest) -> UiResponse + Send>;

@@ -79,13 +79,7 @@ impl<T: Tree> ClientSession<T> {
             config.encoding,
             State::Ready,
         );
-        core.lenient = config.lenient;
-        core.limits = config.limits.clone();
-        core.accept_dm11 = config.accept_dm11;
-        if config.max_msg_size.is_some() || config.max_obj_size.is_some() {
-            core.announce =
-                Some(Meta { max_msg_size: config.max_msg_size, max_obj_size: config.max_obj_size, ..Meta::default() });
-        }
+        core.configure(config.lenient, config.accept_dm11, &config.limits, config.max_msg_size, config.max_obj_size);
         let code =
             if config.server_initiated { AlertCode::SERVER_INITIATED_MGMT } else { AlertCode::CLIENT_INITIATED_MGMT };
         let alert = Alert { cmd_id: 0, no_resp: false, cred: None, data: code, correlator: None, items: vec![] };

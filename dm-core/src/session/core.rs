@@ -98,6 +98,27 @@ impl Core {
         }
     }
 
+    /// Decoding strictness and limits, and what this side announces in every header: its
+    /// MaxMsgSize and MaxObjSize, by default the limits it decodes with, so that the peer never
+    /// sends what would be refused.
+    pub fn configure(
+        &mut self,
+        lenient: bool,
+        accept_dm11: bool,
+        limits: &crate::Limits,
+        max_msg: Option<u64>,
+        max_obj: Option<u64>,
+    ) {
+        self.lenient = lenient;
+        self.accept_dm11 = accept_dm11;
+        self.limits = limits.clone();
+        self.announce = Some(Meta {
+            max_msg_size: Some(max_msg.unwrap_or(limits.max_message_size as u64)),
+            max_obj_size: Some(max_obj.unwrap_or(limits.max_object_size as u64)),
+            ..Meta::default()
+        });
+    }
+
     pub fn new_ref(&mut self) -> CommandRef {
         self.next_ref += 1;
         CommandRef(self.next_ref)
@@ -131,7 +152,7 @@ impl Core {
             let why = format!("VerDTD {:?} / VerProto {:?} is not DM 1.2", h.ver_dtd, h.ver_proto);
             return Err(self.remote_error("R19", Some(&m), None, why));
         }
-        if self.peer_msg_id > 0 && h.session_id != self.session_id {
+        if !self.session_id.is_empty() && h.session_id != self.session_id {
             let why = format!("SessionID changed from {:?} to {:?}", self.session_id, h.session_id);
             return Err(self.remote_error("R19", Some(&m), None, why));
         }
@@ -259,8 +280,23 @@ impl Core {
         len > max
     }
 
-    /// Lays the next message out. Returns it and whether this side's content is all sent.
+    /// Lays the next message out. Returns it and whether this side's content is all sent. On
+    /// an error nothing changes, but that a command that can never be sent is dropped.
     pub fn compose(&mut self, mode: Compose) -> Result<(Message, bool), Error> {
+        let backup = self.clone();
+        let mut unsendable = None;
+        let r = self.lay_out(mode, &mut unsendable);
+        if r.is_err() {
+            *self = backup;
+            if let Some(u) = unsendable {
+                self.outbox.retain(|x| *x != u);
+                self.results.retain(|x| *x != u);
+            }
+        }
+        r
+    }
+
+    fn lay_out(&mut self, mode: Compose, unsendable: &mut Option<Unit>) -> Result<(Message, bool), Error> {
         let mut m = Message { header: self.header(), commands: Vec::new(), is_final: false };
         let mut next_id = 1u32;
         let tail = match mode {
@@ -288,13 +324,14 @@ impl Core {
         }
         let mut done = self.statuses.is_empty();
         if done && mode != Compose::NextMessage {
-            done = self.lay_units(&mut m, &mut next_id, tail.as_ref(), true)?;
+            done = self.lay_units(&mut m, &mut next_id, tail.as_ref(), true, unsendable)?;
             if done && mode == Compose::Package {
-                done = self.lay_units(&mut m, &mut next_id, tail.as_ref(), false)?;
+                done = self.lay_units(&mut m, &mut next_id, tail.as_ref(), false, unsendable)?;
             }
         }
         if let Some(Command::Alert(mut a)) = tail {
             a.cmd_id = next_id;
+            self.sent.insert((self.msg_id, next_id), None);
             m.commands.push(Command::Alert(a));
         }
         m.is_final = match mode {
@@ -312,11 +349,11 @@ impl Core {
         next_id: &mut u32,
         tail: Option<&Command>,
         results: bool,
+        unsendable: &mut Option<Unit>,
     ) -> Result<bool, Error> {
         loop {
             let queue = if results { &mut self.results } else { &mut self.outbox };
             let Some(unit) = queue.pop_front() else { return Ok(true) };
-            let empty_before = !m.commands.iter().any(|c| !matches!(c, Command::Status(_)));
             let mut command = unit.command.clone();
             let ids = number(&mut command, next_id);
             let whole = unit.offset == 0;
@@ -342,12 +379,12 @@ impl Core {
                     }
                     continue;
                 }
-                None if empty_before => {
+                None if self.never_fits(m, &unit.command, tail) => {
                     let max = self.peer_max_msg.unwrap_or_default();
+                    let what = unit.command.name();
+                    *unsendable = Some(unit);
                     return Err(UsageError(format!(
-                        "{} (CmdID {}) does not fit in the peer's MaxMsgSize {max} and cannot be chunked",
-                        unit.command.name(),
-                        unit.command.cmd_id()
+                        "{what} does not fit in the peer's MaxMsgSize {max} and cannot be chunked"
                     ))
                     .into());
                 }
@@ -358,6 +395,14 @@ impl Core {
                 }
             }
         }
+    }
+
+    /// True when `command` does not fit even beside nothing but a SyncHdr status.
+    fn never_fits(&self, m: &Message, command: &Command, tail: Option<&Command>) -> bool {
+        let mut probe = Message { header: m.header.clone(), commands: Vec::with_capacity(2), is_final: true };
+        probe.commands.extend(m.commands.first().filter(|c| matches!(c, Command::Status(_))).cloned());
+        probe.commands.push(command.clone());
+        self.too_big(&mut probe, tail)
     }
 
     fn record(&mut self, ids: &[u32], refs: &[CommandRef]) {

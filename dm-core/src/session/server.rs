@@ -64,13 +64,7 @@ impl ServerSession {
     pub fn new(config: ServerConfig) -> ServerSession {
         let mut core =
             Core::new(String::new(), Location::default(), Location::default(), config.encoding, State::Waiting);
-        core.lenient = config.lenient;
-        core.limits = config.limits.clone();
-        core.accept_dm11 = config.accept_dm11;
-        if config.max_msg_size.is_some() || config.max_obj_size.is_some() {
-            core.announce =
-                Some(Meta { max_msg_size: config.max_msg_size, max_obj_size: config.max_obj_size, ..Meta::default() });
-        }
+        core.configure(config.lenient, config.accept_dm11, &config.limits, config.max_msg_size, config.max_obj_size);
         ServerSession { saved: Saved { core, devinfo: Vec::new(), groups: Vec::new(), peer_aborted: false }, config }
     }
 
@@ -395,6 +389,12 @@ impl ServerSession {
         let mut c = Self::item_command(target, None, None, None);
         c.items[0].source = Some(Location::new(source));
         self.queue(Command::Copy(c))
+    }
+
+    /// Queues a command as it is (its CmdIDs are set when it is sent), for what the helpers
+    /// do not cover: several items, Meta on the command, NoResp.
+    pub fn command(&mut self, command: Command) -> Result<CommandRef, Error> {
+        self.queue(command)
     }
 
     /// Any alert, e.g. a UI alert: items are the options, the text and the choices.

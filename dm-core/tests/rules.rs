@@ -1,0 +1,532 @@
+//! One test (at least) per rule of RULES.md, named after it, through the Pair and through
+//! hand-written peer messages.
+mod common;
+
+use common::pair::{Dir, Flight, Pair, client_config, device_tree, server_config};
+use dm_core::codec::{self, Encoding};
+use dm_core::error::Error;
+use dm_core::model::*;
+use dm_core::session::{ClientSession, Event, ServerSession, State};
+
+fn text(s: &str) -> Data {
+    Data::Text(s.into())
+}
+
+fn alerts(m: &Message) -> Vec<u16> {
+    m.commands.iter().filter_map(|c| if let Command::Alert(a) = c { Some(a.data.0) } else { None }).collect()
+}
+
+fn names(m: &Message) -> Vec<&'static str> {
+    m.commands.iter().map(Command::name).collect()
+}
+
+fn rule_of(e: Error) -> &'static str {
+    match e {
+        Error::Remote(r) => r.rule,
+        other => panic!("expected a RemoteError, got {other:?}"),
+    }
+}
+
+/// A pair whose client announces a small MaxMsgSize, with the server holding `n` Replaces.
+fn split_package2(n: usize) -> Pair {
+    let mut cc = client_config();
+    cc.max_msg_size = Some(1200);
+    let mut p = Pair::with(cc, device_tree(), server_config());
+    p.until_server_has_package();
+    for i in 0..n {
+        p.server.replace(&format!("./Vendor/N{i}"), text(&"v".repeat(40)), None, None).ok();
+        p.server.add(&format!("./Vendor/N{i}"), Some(text(&"v".repeat(40))), None, None).unwrap();
+    }
+    p
+}
+
+#[test]
+fn r01_final_only_in_the_last_message_of_a_split_package() {
+    let mut p = split_package2(15);
+    p.exchange();
+    let s2c = p.messages(Dir::S2C);
+    assert!(s2c.len() >= 3, "package 2 should need several messages, got {}", s2c.len());
+    let (last, rest) = s2c.split_last().unwrap();
+    assert!(rest.iter().all(|m| !m.is_final) && last.is_final);
+    for (_, body) in p.trace.iter().filter(|(d, _)| *d == Dir::S2C) {
+        assert!(body.len() <= 1200, "message of {} bytes over MaxMsgSize", body.len());
+    }
+    for i in 0..15 {
+        assert!(p.client.tree().value(&format!("./Vendor/N{i}")).is_some());
+    }
+}
+
+#[test]
+fn r02_client_does_not_close_its_package_before_the_server_closes_its_own() {
+    let mut p = split_package2(15);
+    p.exchange();
+    let msgs = p.all_messages();
+    let last_server_final = msgs.iter().rposition(|(d, m)| *d == Dir::S2C && m.is_final).unwrap();
+    for (d, m) in &msgs[1..last_server_final] {
+        if *d == Dir::C2S {
+            assert!(!m.is_final, "client closed package 3 while package 2 was open");
+        }
+    }
+    // A peer that does it is refused.
+    let mut p = split_package2(15);
+    p.step(); // first part of package 2 (server's package now open)
+    p.step(); // client's Next Message response
+    let mut bad =
+        Message { header: p.messages(Dir::C2S).last().unwrap().header.clone(), commands: vec![], is_final: true };
+    bad.header.msg_id += 1;
+    let _ = p.server.next_message().unwrap();
+    let e = p.server.receive(&codec::encode(&bad, Encoding::Xml)).unwrap_err();
+    assert_eq!(rule_of(e), "R02");
+}
+
+#[test]
+fn r03_recipient_of_an_unfinished_package_asks_with_1222() {
+    let mut p = split_package2(15);
+    p.exchange();
+    let msgs = p.all_messages();
+    for w in msgs.windows(2) {
+        if w[0].0 == Dir::S2C && !w[0].1.is_final {
+            assert!(alerts(&w[1].1).contains(&1222), "no 1222 after a non-final message");
+        }
+    }
+}
+
+/// A pair where the server announces a small MaxMsgSize and asks for many Results, so that
+/// package 3 takes several messages.
+fn split_package3() -> Pair {
+    let mut sc = server_config();
+    sc.max_msg_size = Some(1024);
+    let mut p = Pair::with(client_config(), device_tree(), sc);
+    p.until_server_has_package();
+    for _ in 0..12 {
+        p.server.get("./DevInfo/Man").unwrap();
+    }
+    p.server.get("./DevInfo").unwrap();
+    p
+}
+
+#[test]
+fn r04_next_message_response_has_status_and_1222_only_no_final() {
+    let mut p = split_package3();
+    p.exchange();
+    let msgs = p.all_messages();
+    let c2s_finals: Vec<usize> =
+        msgs.iter().enumerate().filter(|(_, (d, m))| *d == Dir::C2S && m.is_final).map(|(i, _)| i).collect();
+    let mut checked = 0;
+    for (i, (d, m)) in msgs.iter().enumerate() {
+        // Server messages answering a client message that was not final.
+        if *d == Dir::S2C
+            && i > 0
+            && msgs[i - 1].0 == Dir::C2S
+            && !msgs[i - 1].1.is_final
+            && !c2s_finals.is_empty()
+            && i > 2
+        {
+            assert!(!m.is_final);
+            assert!(names(m).iter().all(|n| *n == "Status" || *n == "Alert"), "{:?}", names(m));
+            assert_eq!(alerts(m), [1222]);
+            let Command::Status(s) = &m.commands[0] else { panic!() };
+            assert_eq!(s.cmd, "SyncHdr");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 1, "package 3 was not split");
+    // A client that answers the server's open package with other commands is refused.
+    let mut p = split_package2(15);
+    p.step();
+    let s2c = p.messages(Dir::S2C);
+    let last = s2c.last().unwrap();
+    let mut header = Header::new(
+        ProtocolVersion::Dm12,
+        last.header.session_id.clone(),
+        2,
+        last.header.source.clone(),
+        last.header.target.clone(),
+    );
+    header.meta = None;
+    let results =
+        Results { cmd_id: 1, msg_ref: Some(1), cmd_ref: 99, items: vec![Item::default()], ..Results::default() };
+    let bad = Message { header, commands: vec![Command::Results(results)], is_final: false };
+    let e = p.server.receive(&codec::encode(&bad, Encoding::Xml)).unwrap_err();
+    assert!(matches!(rule_of(e), "R04" | "R22"));
+}
+
+#[test]
+fn r05_server_holds_new_commands_until_the_client_package_is_complete() {
+    let mut p = split_package3();
+    p.step(); // package 2
+    p.step(); // first message of package 3, not final
+    assert!(!p.messages(Dir::C2S).last().unwrap().is_final);
+    p.server.delete("./Vendor/Level").unwrap();
+    let mut saw_delete_before_final = false;
+    loop {
+        let dir = p.step().unwrap();
+        let last = p.all_messages().last().cloned().unwrap();
+        if dir == Dir::S2C && names(&last.1).contains(&"Delete") {
+            break;
+        }
+        if dir == Dir::C2S && last.1.is_final {
+            continue;
+        }
+        if dir == Dir::S2C {
+            saw_delete_before_final |= names(&last.1).contains(&"Delete");
+            assert!(names(&last.1).iter().all(|n| *n == "Status" || *n == "Alert"));
+        }
+    }
+    assert!(!saw_delete_before_final);
+    assert!(p.messages(Dir::C2S).last().unwrap().is_final, "Delete went out before the client's Final");
+}
+
+#[test]
+fn r06_no_status_for_results_or_status() {
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    p.server.get("./DevInfo/Man").unwrap();
+    p.exchange();
+    p.drive();
+    for (_, m) in p.all_messages() {
+        for c in &m.commands {
+            if let Command::Status(s) = c {
+                assert!(s.cmd != "Status", "a Status for a Status");
+                assert!(s.cmd != "Results" || s.data != StatusCode::OK, "a 200 Status for Results");
+            }
+        }
+    }
+    let c2s = p.messages(Dir::C2S);
+    assert!(c2s.iter().any(|m| names(m).contains(&"Results")));
+}
+
+#[test]
+fn r07_a_command_that_cannot_fit_is_a_local_error_and_a_tiny_max_msg_size_a_remote_one() {
+    let mut cc = client_config();
+    cc.max_msg_size = Some(1024);
+    let mut p = Pair::with(cc, device_tree(), server_config());
+    p.until_server_has_package();
+    let item = |i: usize| Item {
+        target: Some(Location::new(format!("./Vendor/M{i}"))),
+        data: Some(text(&"x".repeat(600))),
+        ..Item::default()
+    };
+    // Two big items in one command: it can be neither split nor chunked.
+    let big = ItemCommand { items: vec![item(1), item(2)], ..ItemCommand::default() };
+    p.server.command(Command::Add(big)).unwrap();
+    let small = p.server.add("./Vendor/Small", Some(text("1")), None, None).unwrap();
+    match p.server.next_message() {
+        Err(Error::Usage(e)) => assert!(e.0.contains("MaxMsgSize"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    // The error changed nothing else: the next message carries the rest, whole.
+    p.step();
+    let m = p.messages(Dir::S2C).pop().unwrap();
+    assert_eq!(m.header.msg_id, 1);
+    assert!(names(&m).contains(&"Add"));
+    p.exchange();
+    assert!(
+        p.server_events
+            .iter()
+            .any(|e| matches!(e, Event::Status { reference, code, .. } if *reference == small && code.is_success()))
+    );
+
+    let mut cc = client_config();
+    cc.max_msg_size = Some(100);
+    let mut client = ClientSession::new(cc, device_tree()).unwrap();
+    let mut server = ServerSession::new(server_config());
+    let pkg1 = client.next_message().unwrap().unwrap();
+    assert_eq!(rule_of(server.receive(&pkg1.body).unwrap_err()), "R07");
+    assert_eq!(server.state(), State::Waiting);
+}
+
+#[test]
+fn r08_server_sends_new_commands_only_after_a_complete_client_package() {
+    // State 1 → 2 → new commands; state 3 only while sending a large object.
+    let mut p = split_package3();
+    p.exchange();
+    let msgs = p.all_messages();
+    let mut client_package_complete = true;
+    for (d, m) in &msgs {
+        match d {
+            Dir::C2S => client_package_complete = m.is_final,
+            Dir::S2C => {
+                let new = m.commands.iter().any(|c| {
+                    !matches!(c, Command::Status(_))
+                        && !matches!(c, Command::Alert(a) if a.data == AlertCode::NEXT_MESSAGE)
+                });
+                assert!(!new || client_package_complete, "new commands while the client's package was open");
+            }
+        }
+    }
+}
+
+#[test]
+fn r09_server_package_with_only_status_ends_the_session() {
+    let mut p = Pair::new();
+    p.drive();
+    assert_eq!(p.server.state(), State::Ended);
+    assert_eq!(p.client.state(), State::Ended);
+    assert!(p.client.next_message().unwrap().is_none());
+    let last = p.messages(Dir::S2C).pop().unwrap();
+    assert!(last.is_final && names(&last).iter().all(|n| *n == "Status"));
+}
+
+#[test]
+fn r10_management_command_or_alert_makes_the_client_respond() {
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    let item = |s: &str| Item { data: Some(text(s)), ..Item::default() };
+    p.server.alert(AlertCode::DISPLAY, vec![item("MINDT=1"), item("Hello")]).unwrap();
+    p.step();
+    assert_eq!(p.client.state(), State::Ready);
+    p.step();
+    let answer = p.messages(Dir::C2S).pop().unwrap();
+    assert!(answer.is_final && names(&answer).contains(&"Status"));
+}
+
+#[test]
+fn r11_server_answers_every_client_message() {
+    let mut p = split_package3();
+    p.exchange();
+    p.drive();
+    let dirs: Vec<Dir> = p.trace.iter().map(|(d, _)| *d).collect();
+    for w in dirs.windows(2) {
+        assert_ne!(w[0], w[1], "two messages in a row from one side: {dirs:?}");
+    }
+    assert_eq!(dirs.last(), Some(&Dir::S2C));
+}
+
+#[test]
+fn r12_no_timeout_ends_a_session_the_caller_aborts() {
+    let mut client = ClientSession::new(client_config(), device_tree()).unwrap();
+    let _ = client.next_message().unwrap().unwrap();
+    // However long the server takes, the engine waits: it has no clock.
+    assert_eq!(client.state(), State::Waiting);
+    client.abort();
+    let m = codec::decode(&client.next_message().unwrap().unwrap().body).unwrap();
+    assert_eq!(alerts(&m), [1223]);
+    assert_eq!(client.state(), State::Aborted);
+}
+
+#[test]
+fn r13_sequence_in_order_atomic_all_or_nothing() {
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    p.server.begin_sequence().unwrap();
+    p.server.replace("./Vendor/Level", text("2"), None, None).unwrap();
+    let g = p.server.get("./Vendor/Level").unwrap();
+    p.server.replace("./Vendor/Level", text("3"), None, None).unwrap();
+    p.server.end_group().unwrap();
+    let atomic = p.server.begin_atomic().unwrap();
+    let added = p.server.add("./Vendor/New", Some(text("n")), None, None).unwrap();
+    let missing = p.server.replace("./Vendor/Missing", text("x"), None, None).unwrap();
+    p.server.end_group().unwrap();
+    p.exchange();
+    let ev = p.take_server_events();
+    let got = ev.iter().find_map(|e| match e {
+        Event::Results { reference, items } if *reference == g => items[0].data.clone(),
+        _ => None,
+    });
+    assert_eq!(got, Some(text("2")), "the Get ran between the two Replaces");
+    assert_eq!(p.client.tree().value("./Vendor/Level"), Some("3"));
+    let code = |r| {
+        ev.iter().find_map(|e| match e {
+            Event::Status { reference, code, .. } if *reference == r => Some(*code),
+            _ => None,
+        })
+    };
+    assert_eq!(code(atomic), Some(StatusCode::ATOMIC_FAILED));
+    assert_eq!(code(added), Some(StatusCode::ATOMIC_ROLLBACK_OK));
+    assert_eq!(code(missing), Some(StatusCode::NOT_FOUND));
+    assert_eq!(p.client.tree().value("./Vendor/New"), None, "the Add was rolled back");
+    // Get inside Atomic, or Atomic inside Atomic: 500.
+    let outer = p.server.begin_atomic().unwrap();
+    p.server.get("./Vendor/Level").unwrap();
+    p.server.end_group().unwrap();
+    p.exchange();
+    let ev = p.take_server_events();
+    assert!(ev.iter().any(|e| matches!(e, Event::Status { reference, code, .. } if *reference == outer && *code == StatusCode::COMMAND_FAILED)));
+}
+
+#[test]
+fn r14_client_sends_only_replace_results_alert_status() {
+    let mut client = ClientSession::new(client_config(), device_tree()).unwrap();
+    let add = Command::Add(ItemCommand::default());
+    assert!(matches!(client.queue(add), Err(Error::Usage(_))));
+    // A server refuses a client that does.
+    let pkg1 = codec::decode(&client.next_message().unwrap().unwrap().body).unwrap();
+    let mut bad = pkg1.clone();
+    bad.commands.push(Command::Add(ItemCommand { cmd_id: 9, items: vec![Item::default()], ..ItemCommand::default() }));
+    let mut server = ServerSession::new(server_config());
+    assert_eq!(rule_of(server.receive(&codec::encode(&bad, Encoding::Xml)).unwrap_err()), "R14");
+    // Unchanged by the refusal: the real package 1 is taken as if nothing happened.
+    assert!(server.receive(&codec::encode(&pkg1, Encoding::Xml)).is_ok());
+}
+
+#[test]
+fn r15_abort_carries_1223_owed_statuses_and_final() {
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    p.server.replace("./Vendor/Level", text("5"), None, None).unwrap();
+    p.step(); // package 2 reaches the client, which owes statuses
+    p.client.abort();
+    let m = codec::decode(&p.client.next_message().unwrap().unwrap().body).unwrap();
+    assert!(m.is_final);
+    assert_eq!(alerts(&m), [1223]);
+    assert!(m.commands.iter().any(|c| matches!(c, Command::Status(s) if s.cmd == "Replace")));
+    assert_eq!(p.client.state(), State::Aborted);
+    assert!(p.client.next_message().unwrap().is_none());
+}
+
+#[test]
+fn r16_server_answers_an_abort_with_statuses_only() {
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    p.server.get("./DevInfo/Man").unwrap();
+    p.step();
+    p.client.abort();
+    p.step();
+    assert!(p.server_events.contains(&Event::Aborted { by_peer: true }));
+    p.server.delete("./Vendor/Level").ok();
+    let m = codec::decode(&p.server.next_message().unwrap().unwrap().body).unwrap();
+    assert!(names(&m).iter().all(|n| *n == "Status"), "{:?}", names(&m));
+    assert!(m.commands.iter().any(|c| matches!(c, Command::Status(s) if s.cmd == "Alert")));
+    assert_eq!(p.server.state(), State::Aborted);
+}
+
+#[test]
+fn r17_client_does_not_answer_an_abort() {
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    p.server.abort();
+    p.step();
+    assert_eq!(p.client.state(), State::Aborted);
+    assert!(p.client_events.contains(&Event::Aborted { by_peer: true }));
+    assert!(p.client.next_message().unwrap().is_none());
+    assert_eq!(p.server.state(), State::Aborted);
+}
+
+#[test]
+fn r18_a_dropped_message_loses_nothing_already_done() {
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    p.server.replace("./Vendor/Level", text("9"), None, None).unwrap();
+    p.hook = Some(Box::new(|d, _| if d == Dir::C2S { Flight::Drop } else { Flight::Deliver }));
+    p.step(); // package 2 delivered
+    p.step(); // package 3 lost
+    assert_eq!(p.client.tree().value("./Vendor/Level"), Some("9"), "what ran stays done");
+    assert_eq!(p.server.state(), State::Waiting);
+    // Either side may be dropped or aborted now without corrupting anything.
+    p.server.abort();
+    assert!(p.server.next_message().is_err(), "a server cannot speak out of turn");
+    p.client.abort();
+    assert!(p.client.next_message().unwrap().is_some());
+    assert_eq!(p.client.state(), State::Aborted);
+}
+
+#[test]
+fn r19_header_versions_session_id_and_msgid_sequence() {
+    let mut p = split_package3();
+    p.exchange();
+    p.drive();
+    for dir in [Dir::C2S, Dir::S2C] {
+        let msgs = p.messages(dir);
+        for (i, m) in msgs.iter().enumerate() {
+            assert_eq!((m.header.ver_dtd.as_str(), m.header.ver_proto.as_str()), ("1.2", "DM/1.2"));
+            assert_eq!(m.header.msg_id, i as u32 + 1);
+            assert_eq!(m.header.session_id, "1");
+            assert!(!m.header.target.uri.is_empty() && !m.header.source.uri.is_empty());
+        }
+    }
+    // A MsgID going backwards, or a new SessionID, is refused and changes nothing.
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    let pkg2 = p.server.next_message().unwrap().unwrap();
+    let mut m = codec::decode(&pkg2.body).unwrap();
+    m.header.msg_id = 5;
+    assert_eq!(rule_of(p.client.receive(&codec::encode(&m, Encoding::Xml)).unwrap_err()), "R19");
+    m.header.msg_id = 1;
+    m.header.session_id = "77".into();
+    assert_eq!(rule_of(p.client.receive(&codec::encode(&m, Encoding::Xml)).unwrap_err()), "R19");
+    m.header.session_id = "1".into();
+    m.header.ver_proto = "DM/1.3".into();
+    assert_eq!(rule_of(p.client.receive(&codec::encode(&m, Encoding::Xml)).unwrap_err()), "R19");
+    assert!(p.client.receive(&pkg2.body).is_ok());
+}
+
+#[test]
+fn r20_package1_alert_devinfo_and_final() {
+    let mut client = ClientSession::new(client_config(), device_tree()).unwrap();
+    let m = codec::decode(&client.next_message().unwrap().unwrap().body).unwrap();
+    assert!(m.is_final);
+    assert_eq!(alerts(&m), [1201]);
+    let Some(Command::Replace(r)) = m.commands.iter().find(|c| c.name() == "Replace") else { panic!() };
+    let uris: Vec<&str> = r.items.iter().map(|i| i.source.as_ref().unwrap().uri.as_str()).collect();
+    for u in ["./DevInfo/DevId", "./DevInfo/Man", "./DevInfo/Mod", "./DevInfo/DmV", "./DevInfo/Lang"] {
+        assert!(uris.contains(&u), "{u} missing from {uris:?}");
+    }
+    assert!(m.commands.iter().all(|c| c.cmd_id() > 0));
+    // Server-initiated: 1200 and the notification's session id.
+    let mut cc = client_config();
+    cc.server_initiated = true;
+    cc.session_id = "1234".into();
+    let mut client = ClientSession::new(cc, device_tree()).unwrap();
+    let m = codec::decode(&client.next_message().unwrap().unwrap().body).unwrap();
+    assert_eq!((alerts(&m), m.header.session_id.as_str()), (vec![1200], "1234"));
+    // A package 1 without the alert is refused.
+    let mut bad = m.clone();
+    bad.commands.retain(|c| c.name() != "Alert");
+    let mut server = ServerSession::new(server_config());
+    assert_eq!(rule_of(server.receive(&codec::encode(&bad, Encoding::Xml)).unwrap_err()), "R20");
+}
+
+#[test]
+fn r21_server_package_status_for_synchdr_first_cmdids_and_meta() {
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    p.server.replace("./Vendor/Level", text("4"), Some("int"), None).unwrap();
+    p.step();
+    let m = p.messages(Dir::S2C).pop().unwrap();
+    let Command::Status(first) = &m.commands[0] else { panic!("first is {}", m.commands[0].name()) };
+    assert_eq!((first.cmd.as_str(), first.cmd_ref, first.msg_ref), ("SyncHdr", Some(0), Some(1)));
+    assert!(m.commands.iter().any(|c| matches!(c, Command::Status(s) if s.cmd == "Alert")));
+    let ids: Vec<u32> = m.commands.iter().map(Command::cmd_id).collect();
+    assert!(ids.windows(2).all(|w| w[1] == w[0] + 1) && ids[0] == 1, "{ids:?}");
+    let Some(Command::Replace(r)) = m.commands.iter().find(|c| c.name() == "Replace") else { panic!() };
+    assert_eq!(r.items[0].meta.as_ref().and_then(|m| m.format.as_deref()), Some("int"));
+    assert!(m.is_final);
+}
+
+#[test]
+fn r22_package3_statuses_and_results_with_source_and_meta() {
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    let g1 = p.server.get("./DevInfo/Man").unwrap();
+    p.server.get("./Vendor").unwrap();
+    p.server.get("./Nope").unwrap();
+    p.exchange();
+    let m = p.messages(Dir::C2S).pop().unwrap();
+    let statuses: Vec<(String, u16)> = m
+        .commands
+        .iter()
+        .filter_map(|c| if let Command::Status(s) = c { Some((s.cmd.clone(), s.data.0)) } else { None })
+        .collect();
+    assert_eq!(statuses[0].0, "SyncHdr");
+    assert_eq!(statuses.iter().filter(|(c, _)| c == "Get").count(), 3);
+    assert!(statuses.contains(&("Get".into(), 404)));
+    let results: Vec<&Results> =
+        m.commands.iter().filter_map(|c| if let Command::Results(r) = c { Some(r) } else { None }).collect();
+    assert_eq!(results.len(), 2, "no Results for the failed Get");
+    for r in &results {
+        assert!(r.items.iter().all(|i| i.source.is_some()));
+        // Results after the Status of their Get.
+        let status_at =
+            m.commands.iter().position(|c| matches!(c, Command::Status(s) if s.cmd_ref == Some(r.cmd_ref))).unwrap();
+        let results_at =
+            m.commands.iter().position(|c| matches!(c, Command::Results(x) if x.cmd_ref == r.cmd_ref)).unwrap();
+        assert!(status_at < results_at);
+    }
+    let interior = &results[1].items[0];
+    assert_eq!(interior.meta.as_ref().and_then(|m| m.format.as_deref()), Some("node"));
+    assert_eq!(interior.data, Some(text("Level")));
+    assert!(results[0].items[0].meta.is_none(), "chr/text/plain needs no Meta");
+    assert!(m.is_final);
+    let _ = g1;
+}

@@ -49,3 +49,343 @@ fn trace_directions_alternate() {
     let dirs: Vec<Dir> = p.trace.iter().map(|(d, _)| *d).collect();
     assert_eq!(dirs, [Dir::C2S, Dir::S2C]);
 }
+
+use common::pair::{client_config, device_tree, server_config};
+use dm_core::codec::{self, Encoding};
+use dm_core::session::{ClientSession, ServerSession, UiResponse};
+
+fn big_text(n: usize) -> String {
+    (0..n).map(|i| char::from(b'a' + (i % 26) as u8)).collect()
+}
+
+fn large_object_both_ways(encoding: Encoding) {
+    const MIB: usize = 1 << 20;
+    let mut cc = client_config();
+    cc.encoding = encoding;
+    cc.max_msg_size = Some(2048);
+    let mut sc = server_config();
+    sc.encoding = encoding;
+    sc.max_msg_size = Some(2048);
+    let mut p = Pair::with(cc, device_tree(), sc);
+    p.until_server_has_package();
+    let object = big_text(MIB);
+    let put = p.server.replace("./Vendor/Level", Data::Text(object.clone()), None, None).unwrap();
+    p.exchange();
+    assert_eq!(p.client.tree().value("./Vendor/Level").map(str::len), Some(MIB));
+    assert!(p.client.tree().value("./Vendor/Level") == Some(object.as_str()));
+    let ev = p.take_server_events();
+    assert!(
+        ev.iter().any(
+            |e| matches!(e, Event::Status { reference, code, .. } if *reference == put && *code == StatusCode::OK)
+        )
+    );
+    // And back: a Get of it comes as chunked Results.
+    let get = p.server.get("./Vendor/Level").unwrap();
+    p.exchange();
+    let ev = p.take_server_events();
+    let got = ev.iter().find_map(|e| match e {
+        Event::Results { reference, items } if *reference == get => items[0].data.clone(),
+        _ => None,
+    });
+    assert!(got == Some(Data::Text(object)), "the object came back changed");
+    for (_, body) in &p.trace {
+        assert!(body.len() <= 2048, "a message of {} bytes", body.len());
+    }
+    // Every chunk but the last says MoreData; the first gives the Size.
+    let chunks: Vec<Item> = p
+        .messages(Dir::S2C)
+        .iter()
+        .flat_map(|m| m.commands.iter().filter(|c| c.name() == "Replace").flat_map(|c| c.items().to_vec()))
+        .collect();
+    assert!(chunks.len() > 500);
+    assert_eq!(chunks[0].meta.as_ref().and_then(|m| m.size), Some(MIB as u64));
+    assert!(chunks[1..].iter().all(|c| c.meta.as_ref().and_then(|m| m.size).is_none()));
+    let (last, rest) = chunks.split_last().unwrap();
+    assert!(rest.iter().all(|c| c.more_data) && !last.more_data);
+    p.drive();
+    assert_eq!(p.server.state(), State::Ended);
+}
+
+#[test]
+fn one_mib_object_each_way_with_2kib_messages_xml() {
+    large_object_both_ways(Encoding::Xml);
+}
+
+#[test]
+fn one_mib_object_each_way_with_2kib_messages_wbxml() {
+    large_object_both_ways(Encoding::Wbxml);
+}
+
+#[test]
+fn binary_object_over_xml_travels_as_b64_and_is_stored_as_bin() {
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    let bytes: Vec<u8> = (0..=255).collect();
+    p.server.replace("./Vendor/Level", Data::Binary(bytes.clone()), None, Some("application/octet-stream")).unwrap();
+    let g = p.server.get("./Vendor/Level").unwrap();
+    p.exchange();
+    let dm_core::tree::Node::Leaf(leaf) = p.client.tree().node("./Vendor/Level").unwrap() else { panic!() };
+    assert_eq!((leaf.format.as_str(), leaf.data.clone()), ("bin", bytes.clone()));
+    let ev = p.take_server_events();
+    let item = ev
+        .iter()
+        .find_map(|e| match e {
+            Event::Results { reference, items } if *reference == g => Some(items[0].clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(item.meta.as_ref().and_then(|m| m.format.as_deref()), Some("b64"));
+}
+
+#[test]
+fn object_above_max_obj_size_is_refused_with_413() {
+    let mut cc = client_config();
+    cc.max_msg_size = Some(2048);
+    cc.max_obj_size = Some(10_000);
+    let mut p = Pair::with(cc, device_tree(), server_config());
+    p.until_server_has_package();
+    // The server side refuses to queue it: the client said it takes no more.
+    assert!(matches!(
+        p.server.replace("./Vendor/Level", Data::Text(big_text(20_000)), None, None),
+        Err(dm_core::Error::Usage(_))
+    ));
+    // A server that sends it anyway gets 413 from the client.
+    let mut client = ClientSession::new(
+        {
+            let mut cc = client_config();
+            cc.max_obj_size = Some(10_000);
+            cc
+        },
+        device_tree(),
+    )
+    .unwrap();
+    let _ = client.next_message().unwrap();
+    let mut server = ServerSession::new(server_config());
+    let pkg2 = {
+        let m = codec::decode(&p.trace[0].1).unwrap();
+        let _ = server.receive(&codec::encode(&m, Encoding::Xml)).unwrap();
+        let mut m = codec::decode(&server.next_message().unwrap().unwrap().body).unwrap();
+        let item = Item {
+            target: Some(Location::new("./Vendor/Level")),
+            meta: Some(Meta { size: Some(20_000), ..Meta::default() }),
+            data: Some(Data::Text("x".repeat(100))),
+            more_data: true,
+            ..Item::default()
+        };
+        m.commands.push(Command::Replace(ItemCommand { cmd_id: 9, items: vec![item], ..ItemCommand::default() }));
+        m.is_final = false;
+        m
+    };
+    client.receive(&codec::encode(&pkg2, Encoding::Xml)).unwrap();
+    let answer = codec::decode(&client.next_message().unwrap().unwrap().body).unwrap();
+    assert!(answer.commands.iter().any(
+        |c| matches!(c, Command::Status(s) if s.cmd_ref == Some(9) && s.data == StatusCode::REQUEST_ENTITY_TOO_LARGE)
+    ));
+}
+
+#[test]
+fn size_mismatch_gives_424_and_interruption_1225() {
+    let mut client = ClientSession::new(client_config(), device_tree()).unwrap();
+    let pkg1 = codec::decode(&client.next_message().unwrap().unwrap().body).unwrap();
+    let header =
+        |id: u32| Header::new(ProtocolVersion::Dm12, "1", id, pkg1.header.source.clone(), pkg1.header.target.clone());
+    let chunk = |uri: &str, data: &str, size: Option<u64>, more: bool, id: u32| {
+        Command::Replace(ItemCommand {
+            cmd_id: id,
+            items: vec![Item {
+                target: Some(Location::new(uri)),
+                meta: size.map(|s| Meta { size: Some(s), ..Meta::default() }),
+                data: Some(Data::Text(data.into())),
+                more_data: more,
+                ..Item::default()
+            }],
+            ..ItemCommand::default()
+        })
+    };
+    let send = |client: &mut ClientSession<_>, m: Message| {
+        client.receive(&codec::encode(&m, Encoding::Xml)).unwrap();
+        codec::decode(&client.next_message().unwrap().unwrap().body).unwrap()
+    };
+    // First chunk of ./Vendor/Level, then a chunk of another object: 1225 for the first.
+    let m1 = Message {
+        header: header(1),
+        commands: vec![chunk("./Vendor/Level", "abc", Some(10), true, 1)],
+        is_final: false,
+    };
+    let a1 = send(&mut client, m1);
+    assert!(a1.commands.iter().any(|c| matches!(c, Command::Status(s) if s.data == StatusCode::CHUNKED_ITEM_ACCEPTED)));
+    let m2 = Message {
+        header: header(2),
+        commands: vec![chunk("./Vendor/Other", "xyz", Some(4), true, 1)],
+        is_final: false,
+    };
+    let a2 = send(&mut client, m2);
+    // Alert 1225 is a command: it waits for the end of the server's package (R04).
+    assert!(
+        !a2.commands
+            .iter()
+            .any(|c| c.name() == "Alert" && matches!(c, Command::Alert(a) if a.data != AlertCode::NEXT_MESSAGE))
+    );
+    // The second object ends with 2 bytes more than announced: 424, not stored.
+    let m3 =
+        Message { header: header(3), commands: vec![chunk("./Vendor/Other", "zz!", None, false, 1)], is_final: true };
+    let a3 = send(&mut client, m3);
+    assert!(
+        a3.commands.iter().any(|c| matches!(c, Command::Status(s) if s.data == StatusCode::SIZE_MISMATCH)),
+        "{a3:?}"
+    );
+    let interrupted = a3.commands.iter().find_map(|c| match c {
+        Command::Alert(a) if a.data == AlertCode::NO_END_OF_DATA => a.items[0].target.clone(),
+        _ => None,
+    });
+    assert_eq!(interrupted.map(|l| l.uri), Some("./Vendor/Level".into()), "{a3:?}");
+    assert_eq!(client.tree().value("./Vendor/Other"), None);
+    assert_eq!(client.tree().value("./Vendor/Level"), Some("1"));
+}
+
+#[test]
+fn ui_alerts_go_through_the_handler_and_answer_in_the_status() {
+    let mut p = Pair::new();
+    let item = |s: &str| Item { data: Some(Data::Text(s.into())), ..Item::default() };
+    p.client.set_ui_handler(Box::new(|req| match req.code {
+        AlertCode::CONFIRM_OR_REJECT => UiResponse::No,
+        AlertCode::TEXT_INPUT => UiResponse::Text(format!("typed for {}", req.text)),
+        AlertCode::MULTIPLE_CHOICE => UiResponse::Choices(vec![1, 3]),
+        _ => UiResponse::Ok,
+    }));
+    p.until_server_has_package();
+    let confirm = p.server.alert(AlertCode::CONFIRM_OR_REJECT, vec![item("MAXDT=10"), item("Update?")]).unwrap();
+    let input = p.server.alert(AlertCode::TEXT_INPUT, vec![item("MAXLEN=5"), item("Name")]).unwrap();
+    let multi = p
+        .server
+        .alert(AlertCode::MULTIPLE_CHOICE, vec![item(""), item("Pick"), item("a"), item("b"), item("c")])
+        .unwrap();
+    p.exchange();
+    let ev = p.take_server_events();
+    let answer = |r| {
+        ev.iter()
+            .find_map(|e| match e {
+                Event::Status { reference, code, items, .. } if *reference == r => {
+                    Some((code.0, items.iter().map(|i| i.data.clone().unwrap()).collect::<Vec<_>>()))
+                }
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert_eq!(answer(confirm), (304, vec![]));
+    assert_eq!(answer(input), (200, vec![Data::Text("typed for Name".into())]));
+    assert_eq!(answer(multi), (200, vec![Data::Text("1".into()), Data::Text("3".into())]));
+}
+
+#[test]
+fn ui_default_answers_from_the_alert_options() {
+    let mut p = Pair::new();
+    let item = |s: &str| Item { data: Some(Data::Text(s.into())), ..Item::default() };
+    p.until_server_has_package();
+    let single =
+        p.server.alert(AlertCode::SINGLE_CHOICE, vec![item("DR=2"), item("Pick"), item("a"), item("b")]).unwrap();
+    p.exchange();
+    let ev = p.take_server_events();
+    assert!(ev.iter().any(|e| matches!(e, Event::Status { reference, items, .. } if *reference == single && items[0].data == Some(Data::Text("2".into())))));
+}
+
+#[test]
+fn exec_with_correlator_and_a_later_generic_alert() {
+    let mut tree = device_tree();
+    tree.set("./Vendor/Update", "").unwrap();
+    tree.on_exec("./Vendor/Update", Box::new(|_, _| StatusCode::ACCEPTED)).unwrap();
+    let mut p = Pair::with(client_config(), tree, server_config());
+    p.until_server_has_package();
+    let ex = p.server.exec("./Vendor/Update", None, Some("job-1")).unwrap();
+    p.step();
+    // The device finishes later and reports with a Generic Alert carrying the correlator.
+    let result = Item {
+        source: Some(Location::new("./Vendor/Update")),
+        meta: Some(Meta::typed("chr", "org.openmobilealliance.dm.firmwareupdate.devicerequest")),
+        data: Some(Data::Text("200".into())),
+        ..Item::default()
+    };
+    p.client.generic_alert(Some("job-1".into()), vec![result]).unwrap();
+    p.step();
+    let ev = p.take_server_events();
+    assert!(ev.iter().any(
+        |e| matches!(e, Event::Status { reference, code, .. } if *reference == ex && *code == StatusCode::ACCEPTED)
+    ));
+    assert!(ev.iter().any(|e| matches!(e, Event::GenericAlert { correlator: Some(c), .. } if c == "job-1")));
+}
+
+#[test]
+fn a_bad_message_leaves_the_session_as_it_was() {
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    p.server.replace("./Vendor/Level", Data::Text("2".into()), None, None).unwrap();
+    let pkg2 = p.server.next_message().unwrap().unwrap().body;
+    let mut cut = pkg2.clone();
+    cut.truncate(pkg2.len() / 2);
+    for bad in [cut, b"garbage".to_vec(), pkg2.iter().map(|b| if *b == b'1' { b'7' } else { *b }).collect()] {
+        assert!(p.client.receive(&bad).is_err());
+        assert_eq!(p.client.state(), State::Waiting);
+        assert_eq!(p.client.tree().value("./Vendor/Level"), Some("1"));
+    }
+    p.client.receive(&pkg2).unwrap();
+    assert_eq!(p.client.tree().value("./Vendor/Level"), Some("2"));
+    // Misuse is a UsageError, not a remote one.
+    assert!(matches!(p.client.receive(&pkg2), Err(dm_core::Error::Usage(_))));
+    let mut server = ServerSession::new(server_config());
+    assert!(matches!(server.next_message(), Err(dm_core::Error::Usage(_))));
+}
+
+#[test]
+fn server_snapshot_restores_and_continues_exactly() {
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    let g = p.server.get("./DevInfo/Man").unwrap();
+    let pkg2 = p.server.next_message().unwrap().unwrap();
+    let saved = p.server.snapshot();
+    // Another process: only the bytes and the configuration.
+    let mut restored = ServerSession::restore(&saved, server_config()).unwrap();
+    assert_eq!(restored.state(), State::Waiting);
+    p.client.receive(&pkg2.body).unwrap();
+    let pkg3 = p.client.next_message().unwrap().unwrap();
+    let ev = restored.receive(&pkg3.body).unwrap();
+    assert!(ev.iter().any(|e| matches!(e, Event::Results { reference, .. } if *reference == g)));
+    let pkg4 = restored.next_message().unwrap().unwrap();
+    p.client.receive(&pkg4.body).unwrap();
+    assert_eq!(p.client.state(), State::Ended);
+    assert_eq!(restored.state(), State::Ended);
+    assert!(ServerSession::restore(b"nonsense", server_config()).is_err());
+}
+
+#[test]
+fn abort_by_either_side_at_every_point_of_a_long_session() {
+    for aborter in [Dir::C2S, Dir::S2C] {
+        for at in 0..12 {
+            let mut p = Pair::new();
+            p.until_server_has_package();
+            for i in 0..5 {
+                p.server.replace("./Vendor/Level", Data::Text(i.to_string()), None, None).unwrap();
+                p.server.get("./Vendor/Level").unwrap();
+            }
+            for _ in 0..at {
+                if p.step().is_none() {
+                    break;
+                }
+            }
+            match aborter {
+                Dir::C2S => p.client.abort(),
+                Dir::S2C => p.server.abort(),
+            }
+            for _ in 0..20 {
+                if p.step().is_none() {
+                    break;
+                }
+            }
+            assert!(matches!(p.client.state(), State::Aborted | State::Ended), "client {:?} at {at}", p.client.state());
+            assert!(
+                matches!(p.server.state(), State::Aborted | State::Ended | State::Waiting),
+                "server {:?} at {at}",
+                p.server.state()
+            );
+        }
+    }
+}

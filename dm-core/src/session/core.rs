@@ -59,8 +59,9 @@ pub(crate) struct Core {
     pub our_open: bool,
     /// The peer's package is not complete.
     pub peer_open: bool,
-    /// Every (MsgID, CmdID) sent, with the caller's reference where there is one.
-    pub sent: HashMap<(u32, u32), Option<CommandRef>>,
+    /// Every command sent, by `sent_key(MsgID, CmdID)`, with the caller's reference where
+    /// there is one.
+    pub sent: HashMap<u64, Option<CommandRef>>,
     pub next_ref: u32,
     pub incoming: Option<Reassembly>,
     pub abort: bool,
@@ -182,7 +183,7 @@ impl Core {
                 let msg_ref = s.msg_ref.unwrap_or(h.msg_id);
                 let known = match s.cmd_ref {
                     Some(0) => msg_ref >= 1 && msg_ref <= self.msg_id,
-                    Some(r) => self.sent.contains_key(&(msg_ref, r)),
+                    Some(r) => self.sent.contains_key(&sent_key(msg_ref, r)),
                     None => false,
                 };
                 if !known {
@@ -250,7 +251,7 @@ impl Core {
         if s.data == StatusCode::CHUNKED_ITEM_ACCEPTED {
             return None;
         }
-        let key = (s.msg_ref.unwrap_or(m.header.msg_id), s.cmd_ref?);
+        let key = sent_key(s.msg_ref.unwrap_or(m.header.msg_id), s.cmd_ref?);
         let reference = (*self.sent.get(&key)?)?;
         Some(Event::Status { reference, cmd: s.cmd.clone(), code: s.data, items: s.items.clone() })
     }
@@ -283,21 +284,28 @@ impl Core {
     /// Lays the next message out. Returns it and whether this side's content is all sent. On
     /// an error nothing changes, but that a command that can never be sent is dropped.
     pub fn compose(&mut self, mode: Compose) -> Result<(Message, bool), Error> {
-        let backup = self.clone();
-        let mut unsendable = None;
-        let r = self.lay_out(mode, &mut unsendable);
+        let mut m = Message { header: self.header(), commands: Vec::new(), is_final: false };
+        let mut laid = Vec::new();
+        let r = self.lay_out(mode, &mut m, &mut laid);
         if r.is_err() {
-            *self = backup;
-            if let Some(u) = unsendable {
-                self.outbox.retain(|x| *x != u);
-                self.results.retain(|x| *x != u);
+            // Undo: the statuses and units taken go back where they were.
+            for c in std::mem::take(&mut m.commands).into_iter().rev() {
+                if let Command::Status(mut s) = c {
+                    s.cmd_id = 0;
+                    self.statuses.push_front(s);
+                }
             }
+            for (results, unit) in laid.into_iter().rev() {
+                if results { self.results.push_front(unit) } else { self.outbox.push_front(unit) }
+            }
+            let id = self.msg_id;
+            self.sent.retain(|k, _| (k >> 32) as u32 != id);
+            self.msg_id -= 1;
         }
-        r
+        r.map(|done| (m, done))
     }
 
-    fn lay_out(&mut self, mode: Compose, unsendable: &mut Option<Unit>) -> Result<(Message, bool), Error> {
-        let mut m = Message { header: self.header(), commands: Vec::new(), is_final: false };
+    fn lay_out(&mut self, mode: Compose, m: &mut Message, laid: &mut Vec<(bool, Unit)>) -> Result<bool, Error> {
         let mut next_id = 1u32;
         let tail = match mode {
             Compose::NextMessage => Some(AlertCode::NEXT_MESSAGE),
@@ -311,7 +319,7 @@ impl Core {
         while let Some(mut s) = self.statuses.pop_front() {
             s.cmd_id = next_id;
             m.commands.push(Command::Status(s));
-            if self.too_big(&mut m, tail.as_ref()) {
+            if self.too_big(m, tail.as_ref()) {
                 let Some(Command::Status(s)) = m.commands.pop() else { break };
                 if m.commands.is_empty() {
                     let max = self.peer_max_msg.unwrap_or_default();
@@ -324,14 +332,14 @@ impl Core {
         }
         let mut done = self.statuses.is_empty();
         if done && mode != Compose::NextMessage {
-            done = self.lay_units(&mut m, &mut next_id, tail.as_ref(), true, unsendable)?;
+            done = self.lay_units(m, &mut next_id, tail.as_ref(), true, laid)?;
             if done && mode == Compose::Package {
-                done = self.lay_units(&mut m, &mut next_id, tail.as_ref(), false, unsendable)?;
+                done = self.lay_units(m, &mut next_id, tail.as_ref(), false, laid)?;
             }
         }
         if let Some(Command::Alert(mut a)) = tail {
             a.cmd_id = next_id;
-            self.sent.insert((self.msg_id, next_id), None);
+            self.sent.insert(sent_key(self.msg_id, next_id), None);
             m.commands.push(Command::Alert(a));
         }
         m.is_final = match mode {
@@ -339,58 +347,57 @@ impl Core {
             Compose::Abort => true,
             Compose::Package => done,
         };
-        Ok((m, done))
+        Ok(done)
     }
 
     /// Lays owed results (`results`) or own commands into `m`; true when the queue emptied.
+    /// What went in whole is journaled in `laid`, so that `compose` can undo it.
     fn lay_units(
         &mut self,
         m: &mut Message,
         next_id: &mut u32,
         tail: Option<&Command>,
         results: bool,
-        unsendable: &mut Option<Unit>,
+        laid: &mut Vec<(bool, Unit)>,
     ) -> Result<bool, Error> {
         loop {
             let queue = if results { &mut self.results } else { &mut self.outbox };
             let Some(unit) = queue.pop_front() else { return Ok(true) };
-            let mut command = unit.command.clone();
-            let ids = number(&mut command, next_id);
-            let whole = unit.offset == 0;
-            if whole {
+            let data_len = single_data(&unit.command).map_or(0, Data::len) as u64;
+            let surely_too_big = self.peer_max_msg.is_some_and(|max| data_len > max);
+            if unit.offset == 0 && !surely_too_big {
+                let mut command = unit.command.clone();
+                let ids = number(&mut command, next_id);
                 m.commands.push(command);
                 if !self.too_big(m, tail) {
                     self.record(&ids, &unit.refs);
+                    laid.push((results, unit));
                     continue;
                 }
                 m.commands.pop();
                 *next_id -= ids.len() as u32;
-            } else {
-                *next_id -= ids.len() as u32;
             }
-            // A single item with data may go as chunks (large object); anything else waits for
-            // the next message, or cannot be sent at all.
-            match self.chunk(m, next_id, tail, unit.clone())? {
-                Some(rest) => {
-                    let queue = if results { &mut self.results } else { &mut self.outbox };
-                    if let Some(rest) = rest {
-                        queue.push_front(rest);
-                        return Ok(false);
-                    }
-                    continue;
+            // A single item with data may go as chunks (a large object); anything else waits
+            // for the next message, or cannot be sent at all (R07).
+            let queue_back = |core: &mut Core, unit: Unit| {
+                let queue = if results { &mut core.results } else { &mut core.outbox };
+                queue.push_front(unit);
+            };
+            match self.chunk(m, next_id, tail, &unit) {
+                Some(offset) if offset as u64 >= data_len => laid.push((results, unit)),
+                Some(offset) => {
+                    // Nothing may follow a chunk that is not the last (facts §6).
+                    queue_back(self, Unit { offset, ..unit });
+                    return Ok(false);
                 }
                 None if self.never_fits(m, &unit.command, tail) => {
                     let max = self.peer_max_msg.unwrap_or_default();
                     let what = unit.command.name();
-                    *unsendable = Some(unit);
-                    return Err(UsageError(format!(
-                        "{what} does not fit in the peer's MaxMsgSize {max} and cannot be chunked"
-                    ))
-                    .into());
+                    let why = format!("{what} does not fit in the peer's MaxMsgSize {max} and cannot be chunked");
+                    return Err(UsageError(why).into());
                 }
                 None => {
-                    let queue = if results { &mut self.results } else { &mut self.outbox };
-                    queue.push_front(unit);
+                    queue_back(self, unit);
                     return Ok(false);
                 }
             }
@@ -407,36 +414,32 @@ impl Core {
 
     fn record(&mut self, ids: &[u32], refs: &[CommandRef]) {
         for (i, id) in ids.iter().enumerate() {
-            self.sent.insert((self.msg_id, *id), refs.get(i).copied());
+            self.sent.insert(sent_key(self.msg_id, *id), refs.get(i).copied());
         }
     }
 
-    /// Puts the next chunk of `unit` into `m`. `None`: not chunkable or nothing fits.
-    /// `Some(rest)`: a chunk went in, `rest` is what remains (`None` when it was the last).
-    fn chunk(
-        &mut self,
-        m: &mut Message,
-        next_id: &mut u32,
-        tail: Option<&Command>,
-        unit: Unit,
-    ) -> Result<Option<Option<Unit>>, Error> {
-        let Some(data) = single_data(&unit.command) else { return Ok(None) };
+    /// Puts the next chunk of `unit` into `m` and returns the offset reached; `None` when the
+    /// unit is not a large object or no chunk of at least `MIN_CHUNK` bytes fits.
+    fn chunk(&mut self, m: &mut Message, next_id: &mut u32, tail: Option<&Command>, unit: &Unit) -> Option<usize> {
+        let data = single_data(&unit.command)?;
         let total = data.len();
         let remaining = total - unit.offset;
+        let skeleton = without_data(&unit.command);
         let make = |len: usize, id: u32| -> Command {
-            let mut c = unit.command.clone();
-            let item = single_item(&mut c).expect("checked by single_data");
+            let mut c = skeleton.clone();
             let piece = chunk::slice(data, unit.offset, len);
             let last = unit.offset + piece.len() >= total;
-            item.more_data = !last;
-            let meta = item.meta.get_or_insert_with(Meta::default);
-            meta.size = (unit.offset == 0).then_some(total as u64);
-            item.data = Some(piece);
+            if let Some(item) = single_item(&mut c) {
+                item.more_data = !last;
+                item.meta.get_or_insert_with(Meta::default).size = (unit.offset == 0).then_some(total as u64);
+                item.data = Some(piece);
+            }
             set_cmd_id(&mut c, id);
             c
         };
         // The largest piece that fits, by bisection on the exact encoded size.
-        let (mut lo, mut hi) = (0usize, remaining);
+        let cap = self.peer_max_msg.map_or(remaining, |max| remaining.min(max as usize));
+        let (mut lo, mut hi) = (0usize, cap);
         while lo < hi {
             let mid = (lo + hi).div_ceil(2);
             m.commands.push(make(mid, *next_id));
@@ -445,15 +448,14 @@ impl Core {
             if fits { lo = mid } else { hi = mid - 1 }
         }
         if lo < remaining && lo < MIN_CHUNK {
-            return Ok(None);
+            return None;
         }
         let piece = make(lo, *next_id);
         let sent = single_data(&piece).map_or(0, Data::len);
         m.commands.push(piece);
         self.record(&[*next_id], &unit.refs[..unit.refs.len().min(1)]);
         *next_id += 1;
-        let offset = unit.offset + sent;
-        Ok(Some((offset < total).then(|| Unit { offset, ..unit })))
+        Some(unit.offset + sent)
     }
 
     /// Encodes a composed message.
@@ -482,6 +484,11 @@ impl Core {
     }
 }
 
+/// The key of a sent command: MsgID and CmdID in one number (JSON maps need scalar keys).
+pub(crate) fn sent_key(msg_id: u32, cmd_id: u32) -> u64 {
+    (u64::from(msg_id) << 32) | u64::from(cmd_id)
+}
+
 /// Numbers a command and its members from `next`, returning the CmdIDs in pre-order.
 fn number(c: &mut Command, next: &mut u32) -> Vec<u32> {
     let mut ids = vec![*next];
@@ -507,6 +514,47 @@ fn set_cmd_id(c: &mut Command, id: u32) {
         Command::Atomic(x) | Command::Sequence(x) => x.cmd_id = id,
         Command::Results(x) => x.cmd_id = id,
         Command::Status(x) => x.cmd_id = id,
+    }
+}
+
+/// A copy of a large-object command without its data.
+fn without_data(c: &Command) -> Command {
+    let strip = |items: &[Item]| -> Vec<Item> {
+        items
+            .iter()
+            .map(|i| Item {
+                target: i.target.clone(),
+                source: i.source.clone(),
+                source_parent: i.source_parent.clone(),
+                target_parent: i.target_parent.clone(),
+                meta: i.meta.clone(),
+                data: None,
+                more_data: i.more_data,
+            })
+            .collect()
+    };
+    match c {
+        Command::Add(x) | Command::Replace(x) => {
+            let stripped = ItemCommand {
+                cmd_id: x.cmd_id,
+                no_resp: x.no_resp,
+                cred: x.cred.clone(),
+                meta: x.meta.clone(),
+                correlator: x.correlator.clone(),
+                items: strip(&x.items),
+            };
+            if matches!(c, Command::Add(_)) { Command::Add(stripped) } else { Command::Replace(stripped) }
+        }
+        Command::Results(r) => Command::Results(Results {
+            cmd_id: r.cmd_id,
+            msg_ref: r.msg_ref,
+            cmd_ref: r.cmd_ref,
+            meta: r.meta.clone(),
+            target_ref: r.target_ref.clone(),
+            source_ref: r.source_ref.clone(),
+            items: strip(&r.items),
+        }),
+        other => other.clone(),
     }
 }
 

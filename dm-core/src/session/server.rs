@@ -4,7 +4,7 @@
 use base64::Engine;
 
 use super::chunk::{Chunk, Reassembly};
-use super::core::{Compose, Core, Unit};
+use super::core::{Compose, Core, Unit, sent_key};
 use super::{CommandRef, Event, Outgoing, State};
 use crate::Limits;
 use crate::codec::Encoding;
@@ -128,9 +128,9 @@ impl ServerSession {
             match c {
                 Command::Alert(_) | Command::Replace(_) | Command::Status(_) => {}
                 Command::Results(r) => {
-                    let key = (r.msg_ref.unwrap_or(core.msg_id), r.cmd_ref);
-                    if !core.sent.contains_key(&key) {
-                        let why = format!("Results for MsgRef {} CmdRef {}, a command never sent", key.0, key.1);
+                    let (msg_ref, cmd_ref) = (r.msg_ref.unwrap_or(core.msg_id), r.cmd_ref);
+                    if !core.sent.contains_key(&sent_key(msg_ref, cmd_ref)) {
+                        let why = format!("Results for MsgRef {msg_ref} CmdRef {cmd_ref}, a command never sent");
                         return Err(core.remote_error("R22", Some(m), Some(r.cmd_id), why));
                     }
                 }
@@ -206,7 +206,8 @@ impl ServerSession {
                     core.owe_status(msg_id, c, StatusCode::OK, vec![], vec![]);
                 }
                 Command::Results(r) => {
-                    let reference = core.sent.get(&(r.msg_ref.unwrap_or(core.msg_id), r.cmd_ref)).copied().flatten();
+                    let reference =
+                        core.sent.get(&sent_key(r.msg_ref.unwrap_or(core.msg_id), r.cmd_ref)).copied().flatten();
                     let mut whole = Vec::new();
                     let mut ack = None;
                     for item in &r.items {

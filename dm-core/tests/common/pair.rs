@@ -122,7 +122,7 @@ impl Pair {
     /// Steps until the server has received a complete client package (or nothing moves).
     pub fn until_server_has_package(&mut self) {
         for _ in 0..100_000 {
-            if self.server_events.iter().any(|e| *e == Event::PackageEnd) {
+            if self.server_events.contains(&Event::PackageEnd) {
                 return;
             }
             if self.step().is_none() {

@@ -389,3 +389,24 @@ fn abort_by_either_side_at_every_point_of_a_long_session() {
         }
     }
 }
+
+#[test]
+fn dm_112_headers_are_accepted_only_when_enabled() {
+    let run = |accept: bool| {
+        let mut sc = server_config();
+        sc.accept_dm11 = accept;
+        let mut server = ServerSession::new(sc);
+        let mut client = ClientSession::new(client_config(), device_tree()).unwrap();
+        let mut pkg1 = codec::decode(&client.next_message().unwrap().unwrap().body).unwrap();
+        pkg1.header.ver_dtd = "1.1".into();
+        pkg1.header.ver_proto = "DM/1.1".into();
+        let r = server.receive(&codec::encode(&pkg1, Encoding::Xml));
+        (r, server)
+    };
+    assert!(matches!(run(false).0, Err(dm_core::Error::Remote(e)) if e.rule == "R19"));
+    let (r, mut server) = run(true);
+    r.unwrap();
+    // The answer speaks the peer's version.
+    let answer = codec::decode(&server.next_message().unwrap().unwrap().body).unwrap();
+    assert_eq!((answer.header.ver_dtd.as_str(), answer.header.ver_proto.as_str()), ("1.1", "DM/1.1"));
+}

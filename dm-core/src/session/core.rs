@@ -186,7 +186,9 @@ impl Core {
                     Some(r) => self.sent.contains_key(&sent_key(msg_ref, r)),
                     None => false,
                 };
-                if !known {
+                // Leniently, a status for something never sent is only ignored (the spec's own
+                // examples number their commands differently from what they answer).
+                if !known && !self.lenient {
                     let why = format!("Status for MsgRef {msg_ref} CmdRef {:?}, a command never sent", s.cmd_ref);
                     return Err(self.remote_error("R21", Some(&m), Some(s.cmd_id), why));
                 }
@@ -404,11 +406,24 @@ impl Core {
         }
     }
 
-    /// True when `command` does not fit even beside nothing but a SyncHdr status.
+    /// True when `command` (for a large object: its smallest chunk) does not fit even beside
+    /// nothing but a SyncHdr status.
     fn never_fits(&self, m: &Message, command: &Command, tail: Option<&Command>) -> bool {
         let mut probe = Message { header: m.header.clone(), commands: Vec::with_capacity(2), is_final: true };
         probe.commands.extend(m.commands.first().filter(|c| matches!(c, Command::Status(_))).cloned());
-        probe.commands.push(command.clone());
+        let smallest = match single_data(command) {
+            Some(data) => {
+                let mut c = without_data(command);
+                if let Some(item) = single_item(&mut c) {
+                    item.more_data = true;
+                    item.meta.get_or_insert_with(Meta::default).size = Some(data.len() as u64);
+                    item.data = Some(chunk::slice(data, 0, MIN_CHUNK));
+                }
+                c
+            }
+            None => command.clone(),
+        };
+        probe.commands.push(smallest);
         self.too_big(&mut probe, tail)
     }
 

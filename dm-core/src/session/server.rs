@@ -129,7 +129,7 @@ impl ServerSession {
                 Command::Alert(_) | Command::Replace(_) | Command::Status(_) => {}
                 Command::Results(r) => {
                     let (msg_ref, cmd_ref) = (r.msg_ref.unwrap_or(core.msg_id), r.cmd_ref);
-                    if !core.sent.contains_key(&sent_key(msg_ref, cmd_ref)) {
+                    if !core.sent.contains_key(&sent_key(msg_ref, cmd_ref)) && !core.lenient {
                         let why = format!("Results for MsgRef {msg_ref} CmdRef {cmd_ref}, a command never sent");
                         return Err(core.remote_error("R22", Some(m), Some(r.cmd_id), why));
                     }

@@ -70,6 +70,8 @@ pub enum DecodeErrorKind {
     Wbxml(String),
     #[error("the message is neither XML nor WBXML")]
     UnknownEncoding,
+    #[error("bad package-0 notification: {0}")]
+    Notification(String),
 }
 
 /// Which configurable limit was passed.

@@ -1,10 +1,12 @@
 #![doc = include_str!("../../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod codec;
 pub mod error;
 mod limits;
 pub mod model;
+pub mod notification;
 pub mod session;
 pub mod tree;
 

@@ -8,8 +8,9 @@ use super::core::{Compose, Core, Unit};
 use super::ui::{UiHandler, UiRequest};
 use super::{CommandRef, Event, Outgoing, State};
 use crate::Limits;
+use crate::auth::{self, AuthType, Credentials};
 use crate::codec::Encoding;
-use crate::error::{Error, UsageError};
+use crate::error::{AuthError, Error, UsageError};
 use crate::model::*;
 use crate::tree::uri::{self, ListKind, Target};
 use crate::tree::{Leaf, Node, Tree, tnds};
@@ -40,6 +41,17 @@ pub struct ClientConfig {
     pub session_id: String,
     /// Started by a package-0 notification: Alert 1200 instead of 1201 (R20).
     pub server_initiated: bool,
+    /// How this client authenticates (a server's challenge may change it).
+    pub auth: AuthType,
+    pub credentials: Option<Credentials>,
+    /// The nonce to digest with (md5, HMAC): what the server gave in the last session.
+    pub nonce: Vec<u8>,
+    /// The server's credentials: when set, a Cred from the server must match them.
+    pub server_credentials: Option<Credentials>,
+    /// The nonce the server digests its md5 Cred with.
+    pub server_nonce: Vec<u8>,
+    /// Challenges answered before the client gives up (default 3).
+    pub max_auth_attempts: u32,
 }
 
 impl ClientConfig {
@@ -57,6 +69,12 @@ impl ClientConfig {
             accept_dm11: false,
             session_id: "1".into(),
             server_initiated: false,
+            auth: AuthType::None,
+            credentials: None,
+            nonce: Vec::new(),
+            server_credentials: None,
+            server_nonce: Vec::new(),
+            max_auth_attempts: 3,
         }
     }
 }
@@ -67,6 +85,11 @@ pub struct ClientSession<T> {
     config: ClientConfig,
     tree: T,
     ui: Option<UiHandler>,
+    /// Package 1 as queued, to send again when the server challenges it.
+    package1: Vec<Unit>,
+    auth_attempts: u32,
+    /// The nonce the server gave for the next session.
+    next_nonce: Option<Vec<u8>>,
 }
 
 impl<T: Tree> ClientSession<T> {
@@ -93,11 +116,78 @@ impl<T: Tree> ClientSession<T> {
             .map(|(uri, v)| Item { source: Some(Location::new(uri)), data: Some(Data::Text(v)), ..Item::default() })
             .collect();
         let replace = ItemCommand { items, ..ItemCommand::default() };
+        let mut package1 = Vec::new();
         for command in [Command::Alert(alert), Command::Replace(replace)] {
             let r = core.new_ref();
-            core.outbox.push_back(Unit { command, refs: vec![r], offset: 0 });
+            package1.push(Unit { command, refs: vec![r], offset: 0 });
         }
-        Ok(ClientSession { core, config, tree, ui: None })
+        core.outbox.extend(package1.iter().cloned());
+        if config.auth != AuthType::None {
+            let c = config.credentials.as_ref().ok_or_else(|| UsageError("authentication needs credentials".into()))?;
+            // md5 and HMAC name the user in Source/LocName (facts §4).
+            core.local.name = Some(c.username.clone());
+            core.cred = auth::cred(config.auth, c, &config.nonce);
+        }
+        Ok(ClientSession { core, config, tree, ui: None, package1, auth_attempts: 0, next_nonce: None })
+    }
+
+    /// The nonce the server gave for the next session (md5): keep it for `ClientConfig::nonce`.
+    pub fn next_nonce(&self) -> Option<&[u8]> {
+        self.next_nonce.as_deref()
+    }
+
+    /// The `x-syncml-hmac` value of the last message, when HMAC is in use.
+    fn sign(&self, out: &mut Outgoing) {
+        if let (AuthType::Hmac, Some(c)) = (self.config.auth, &self.config.credentials) {
+            out.hmac = Some(auth::hmac_header(c, &self.config.nonce, &out.body));
+        }
+    }
+
+    /// Follows the server's verdict on this side's credentials (its SyncHdr status). Returns
+    /// true when the client must send package 1 again.
+    fn follow_auth(&mut self, m: &Message, events: &mut Vec<Event>) -> bool {
+        let Some(st) = m.commands.iter().find_map(|c| match c {
+            Command::Status(s) if s.cmd_ref == Some(0) && s.msg_ref == Some(self.core.msg_id) => Some(s),
+            _ => None,
+        }) else {
+            return false;
+        };
+        let meta = st.chal.as_ref().map(|c| &c.meta);
+        let nonce = meta.and_then(|m| m.next_nonce.as_deref()).and_then(auth::decode_nonce);
+        match st.data {
+            StatusCode::AUTHENTICATION_ACCEPTED => {
+                // No more credentials this session; a nonce now is for the next one.
+                self.core.cred = None;
+                self.next_nonce = nonce;
+                events.push(Event::Authenticated);
+                false
+            }
+            StatusCode::INVALID_CREDENTIALS | StatusCode::MISSING_CREDENTIALS => {
+                if let Some(t) = meta.and_then(|m| m.type_.as_deref()).and_then(AuthType::from_meta_type) {
+                    self.config.auth = t;
+                }
+                if let Some(n) = nonce {
+                    self.config.nonce = n;
+                }
+                self.auth_attempts += 1;
+                let cred =
+                    self.config.credentials.as_ref().map(|c| auth::cred(self.config.auth, c, &self.config.nonce));
+                if self.auth_attempts > self.config.max_auth_attempts || cred.is_none() {
+                    self.core.state = State::Ended;
+                    events.push(Event::AuthenticationFailed { code: st.data });
+                    return false;
+                }
+                self.core.cred = cred.flatten();
+                true
+            }
+            _ => {
+                // HMAC: a new nonce with every message.
+                if let (AuthType::Hmac, Some(n)) = (self.config.auth, nonce) {
+                    self.config.nonce = n;
+                }
+                false
+            }
+        }
     }
 
     /// Answers UI alerts (1100–1104); without one the defaults of `UiRequest::default_response`.
@@ -186,6 +276,8 @@ impl<T: Tree> ClientSession<T> {
             Compose::Package
         };
         let (m, done) = self.core.compose(mode)?;
+        let mut out = self.core.encode(&m);
+        self.sign(&mut out);
         match mode {
             Compose::Abort => self.core.state = State::Aborted,
             Compose::Package => {
@@ -194,12 +286,19 @@ impl<T: Tree> ClientSession<T> {
             }
             Compose::NextMessage => self.core.state = State::Waiting,
         }
-        Ok(Some(self.core.encode(&m)))
+        Ok(Some(out))
     }
 
     /// Takes a server message. A message that is refused leaves the session as it was.
     pub fn receive(&mut self, body: &[u8]) -> Result<Vec<Event>, Error> {
         let m = self.core.check(body)?;
+        if let (Some(expected), Some(cred)) = (&self.config.server_credentials, &m.header.cred) {
+            let kind = cred.meta.as_ref().and_then(|m| m.type_.as_deref()).and_then(AuthType::from_meta_type);
+            let ok = kind.is_some_and(|k| auth::verify_cred(cred, k, expected, &self.config.server_nonce));
+            if !ok {
+                return Err(AuthError("the server's credentials do not match".into()).into());
+            }
+        }
         Ok(self.apply(m))
     }
 
@@ -212,8 +311,22 @@ impl<T: Tree> ClientSession<T> {
             events.push(Event::Aborted { by_peer: true });
             return events;
         }
-        self.core.take_header(&m, StatusCode::OK);
+        self.core.take_header(&m, StatusCode::OK, None);
         let msg_id = m.header.msg_id;
+        if self.follow_auth(&m, &mut events) {
+            // Challenged (R10): package 1 again, with credentials; the rest waits.
+            self.core.results.clear();
+            self.core.our_open = false;
+            self.core.peer_open = false;
+            for u in self.package1.iter().rev() {
+                self.core.outbox.push_front(u.clone());
+            }
+            self.core.state = State::Ready;
+            return events;
+        }
+        if self.core.state == State::Ended {
+            return events;
+        }
         for c in &m.commands {
             if let Command::Status(s) = c {
                 events.extend(self.core.peer_status(&m, s));

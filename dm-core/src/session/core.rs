@@ -199,7 +199,7 @@ impl Core {
 
     /// Takes the header of an accepted message: the peer's sizes, and the SyncHdr status owed
     /// first in the reply.
-    pub fn take_header(&mut self, m: &Message, code: StatusCode) {
+    pub fn take_header(&mut self, m: &Message, code: StatusCode, chal: Option<Chal>) {
         let h = &m.header;
         self.peer_msg_id = h.msg_id;
         if let Some(meta) = &h.meta {
@@ -217,7 +217,7 @@ impl Core {
             target_refs: vec![h.target.uri.clone()],
             source_refs: vec![h.source.uri.clone()],
             cred: None,
-            chal: None,
+            chal,
             data: code,
             items: vec![],
         });

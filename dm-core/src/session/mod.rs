@@ -14,7 +14,7 @@ mod server;
 mod ui;
 
 pub use client::{ClientConfig, ClientSession};
-pub use server::{ServerConfig, ServerSession};
+pub use server::{NonceSource, PasswordLookup, ServerConfig, ServerSession};
 pub use ui::{UiHandler, UiRequest, UiResponse};
 
 use crate::model::{AlertCode, Item, StatusCode};
@@ -58,6 +58,10 @@ pub enum Event {
     Ended,
     /// The session was aborted; `by_peer` tells who.
     Aborted { by_peer: bool },
+    /// The peer's credentials were accepted (server: the client's; client: the server took ours).
+    Authenticated,
+    /// Authentication failed for good (past the attempts allowed); the session is over.
+    AuthenticationFailed { code: crate::model::StatusCode },
 }
 
 /// One message ready to go out.

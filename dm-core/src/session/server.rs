@@ -7,8 +7,9 @@ use super::chunk::{Chunk, Reassembly};
 use super::core::{Compose, Core, Unit, sent_key};
 use super::{CommandRef, Event, Outgoing, State};
 use crate::Limits;
+use crate::auth::{self, AuthType, Credentials};
 use crate::codec::Encoding;
-use crate::error::{Error, UsageError};
+use crate::error::{AuthError, Error, UsageError};
 use crate::model::*;
 
 /// How a server session behaves.
@@ -23,6 +24,41 @@ pub struct ServerConfig {
     pub limits: Limits,
     pub lenient: bool,
     pub accept_dm11: bool,
+    /// What the client must authenticate with (`None`: anyone).
+    pub auth: AuthType,
+    /// The client's credentials: a fixed pair ...
+    pub client_credentials: Option<Credentials>,
+    /// ... or a lookup of the password by user name (Cred's user, or Source/LocName).
+    pub lookup: Option<PasswordLookup>,
+    /// The nonce the client digests with now (md5, HMAC), as given it in an earlier session.
+    pub client_nonce: Vec<u8>,
+    /// Where fresh nonces come from (16 bytes or more from the OS random source); dm-core has no
+    /// randomness of its own. Needed for md5 and HMAC challenges.
+    pub nonce_source: Option<NonceSource>,
+    /// Failed attempts allowed before the session ends (default 3).
+    pub max_auth_attempts: u32,
+}
+
+type LookupFn = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+/// Finds a client's password by user name.
+#[derive(Clone)]
+pub struct PasswordLookup(pub std::sync::Arc<LookupFn>);
+
+/// Gives a fresh nonce.
+#[derive(Clone)]
+pub struct NonceSource(pub std::sync::Arc<dyn Fn() -> Vec<u8> + Send + Sync>);
+
+impl std::fmt::Debug for PasswordLookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordLookup(..)")
+    }
+}
+
+impl std::fmt::Debug for NonceSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NonceSource(..)")
+    }
 }
 
 impl ServerConfig {
@@ -35,8 +71,30 @@ impl ServerConfig {
             limits: Limits::default(),
             lenient: false,
             accept_dm11: false,
+            auth: AuthType::None,
+            client_credentials: None,
+            lookup: None,
+            client_nonce: Vec::new(),
+            nonce_source: None,
+            max_auth_attempts: 3,
         }
     }
+
+    fn password_of(&self, user: &str) -> Option<Credentials> {
+        match (&self.client_credentials, &self.lookup) {
+            (Some(c), _) if c.username == user => Some(c.clone()),
+            (_, Some(l)) => l.0(user).map(|p| Credentials::new(user, p)),
+            _ => None,
+        }
+    }
+}
+
+/// The outcome of checking a client message's credentials.
+enum AuthCheck {
+    /// Accepted: SyncHdr status 212 (or 200 once authenticated, and always with HMAC).
+    Accepted(StatusCode),
+    /// 401 (wrong) or 407 (missing), with a challenge.
+    Challenge(StatusCode),
 }
 
 /// A server session: queue commands, take events.
@@ -55,6 +113,16 @@ struct Saved {
     groups: Vec<Unit>,
     /// The client sent Alert 1223: answer with statuses only, then the session is over (R16).
     peer_aborted: bool,
+    authenticated: bool,
+    auth_failures: u32,
+    /// The nonce the client's next digest must use.
+    nonce: Vec<u8>,
+    /// The nonce sent for the client's next session (md5), for the caller to keep.
+    next_nonce: Option<Vec<u8>>,
+    /// This answer challenges the client: it holds no new commands and does not end the session.
+    challenging: bool,
+    /// Authentication failed past the attempts allowed: the answer ends the session.
+    auth_failed: bool,
 }
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -65,7 +133,20 @@ impl ServerSession {
         let mut core =
             Core::new(String::new(), Location::default(), Location::default(), config.encoding, State::Waiting);
         core.configure(config.lenient, config.accept_dm11, &config.limits, config.max_msg_size, config.max_obj_size);
-        ServerSession { saved: Saved { core, devinfo: Vec::new(), groups: Vec::new(), peer_aborted: false }, config }
+        let nonce = config.client_nonce.clone();
+        let saved = Saved {
+            core,
+            devinfo: Vec::new(),
+            groups: Vec::new(),
+            peer_aborted: false,
+            authenticated: config.auth == AuthType::None,
+            auth_failures: 0,
+            nonce,
+            next_nonce: None,
+            challenging: false,
+            auth_failed: false,
+        };
+        ServerSession { saved, config }
     }
 
     pub fn state(&self) -> State {
@@ -107,11 +188,74 @@ impl ServerSession {
         Ok(ServerSession { saved, config })
     }
 
+    /// The nonce given the client for its next session (md5): keep it for `client_nonce`.
+    pub fn next_client_nonce(&self) -> Option<&[u8]> {
+        self.saved.next_nonce.as_deref()
+    }
+
     /// Takes a client message. A refused message leaves the session as it was.
     pub fn receive(&mut self, body: &[u8]) -> Result<Vec<Event>, Error> {
+        self.receive_with_hmac(body, None)
+    }
+
+    /// Takes a client message and its `x-syncml-hmac` header, if it came with one.
+    pub fn receive_with_hmac(&mut self, body: &[u8], hmac: Option<&str>) -> Result<Vec<Event>, Error> {
         let m = self.saved.core.check(body)?;
         self.check(&m)?;
-        Ok(self.apply(m))
+        let verdict = self.authenticate(&m, body, hmac)?;
+        Ok(self.apply(m, verdict))
+    }
+
+    fn fresh_nonce(&self) -> Result<Vec<u8>, Error> {
+        match &self.config.nonce_source {
+            Some(src) => Ok(src.0()),
+            None => Err(UsageError("md5 and HMAC need ServerConfig::nonce_source".into()).into()),
+        }
+    }
+
+    /// The SyncHdr status this message earns, by the client's Cred or HMAC header.
+    fn authenticate(&self, m: &Message, body: &[u8], hmac: Option<&str>) -> Result<AuthCheck, Error> {
+        let auth = self.config.auth;
+        if auth == AuthType::None {
+            return Ok(AuthCheck::Accepted(StatusCode::OK));
+        }
+        if auth == AuthType::Hmac {
+            let Some(value) = hmac else {
+                return Ok(AuthCheck::Challenge(StatusCode::MISSING_CREDENTIALS));
+            };
+            let header =
+                auth::parse_hmac_header(value).ok_or_else(|| AuthError("malformed x-syncml-hmac header".into()))?;
+            let ok = self
+                .config
+                .password_of(&header.username)
+                .is_some_and(|c| auth::verify_hmac(value, &c, &self.saved.nonce, body));
+            return Ok(if ok {
+                AuthCheck::Accepted(StatusCode::OK)
+            } else {
+                AuthCheck::Challenge(StatusCode::INVALID_CREDENTIALS)
+            });
+        }
+        if self.saved.authenticated {
+            return Ok(AuthCheck::Accepted(StatusCode::OK));
+        }
+        let Some(cred) = &m.header.cred else { return Ok(AuthCheck::Challenge(StatusCode::MISSING_CREDENTIALS)) };
+        let user = match auth {
+            AuthType::Basic => auth::basic_username(cred),
+            _ => m
+                .header
+                .source
+                .name
+                .clone()
+                .or_else(|| self.config.client_credentials.as_ref().map(|c| c.username.clone())),
+        };
+        let ok = user
+            .and_then(|u| self.config.password_of(&u))
+            .is_some_and(|c| auth::verify_cred(cred, auth, &c, &self.saved.nonce));
+        Ok(if ok {
+            AuthCheck::Accepted(StatusCode::AUTHENTICATION_ACCEPTED)
+        } else {
+            AuthCheck::Challenge(StatusCode::INVALID_CREDENTIALS)
+        })
     }
 
     fn check(&self, m: &Message) -> Result<(), Error> {
@@ -143,24 +287,68 @@ impl ServerSession {
         Ok(())
     }
 
-    fn apply(&mut self, m: Message) -> Vec<Event> {
-        let core = &mut self.saved.core;
+    fn apply(&mut self, m: Message, verdict: AuthCheck) -> Vec<Event> {
         let mut events = Vec::new();
+        let auth = self.config.auth;
+        // A new nonce for every challenge, for every HMAC message, and for the next md5 session.
+        let nonce = match (&verdict, auth) {
+            (_, AuthType::None | AuthType::Basic) => None,
+            (AuthCheck::Challenge(_), _) | (_, AuthType::Hmac) => self.fresh_nonce().ok(),
+            (AuthCheck::Accepted(code), AuthType::Md5) if *code == StatusCode::AUTHENTICATION_ACCEPTED => {
+                self.fresh_nonce().ok()
+            }
+            _ => None,
+        };
+        let chal = match &verdict {
+            AuthCheck::Challenge(_) => auth::chal(auth, nonce.as_deref().unwrap_or(&self.saved.nonce)),
+            AuthCheck::Accepted(_) => nonce.as_deref().and_then(|n| auth::chal(auth, n)),
+        };
+        let saved = &mut self.saved;
+        let core = &mut saved.core;
         if core.peer_msg_id == 0 {
             core.session_id = m.header.session_id.clone();
             core.remote = Location::new(&m.header.source.uri);
             core.local = Location::new(&m.header.target.uri);
         }
-        core.take_header(&m, StatusCode::OK);
-        let msg_id = m.header.msg_id;
+        let code = match verdict {
+            AuthCheck::Accepted(c) | AuthCheck::Challenge(c) => c,
+        };
+        core.take_header(&m, code, chal);
         core.state = State::Ready;
+        let msg_id = m.header.msg_id;
+        saved.challenging = !code.is_success();
+        if saved.challenging {
+            // The package is answered with a status for every command and nothing else.
+            saved.auth_failures += u32::from(code == StatusCode::INVALID_CREDENTIALS);
+            if let Some(n) = nonce {
+                saved.nonce = n;
+            }
+            for c in &m.commands {
+                if !matches!(c, Command::Status(_) | Command::Results(_)) {
+                    core.owe_status(msg_id, c, code, vec![], vec![]);
+                }
+            }
+            if saved.auth_failures >= self.config.max_auth_attempts {
+                saved.auth_failed = true;
+                events.push(Event::AuthenticationFailed { code });
+            }
+            core.peer_open = false;
+            return events;
+        }
+        if !saved.authenticated {
+            saved.authenticated = true;
+            events.push(Event::Authenticated);
+        }
+        if let Some(n) = nonce {
+            if auth == AuthType::Hmac { saved.nonce = n } else { saved.next_nonce = Some(n) }
+        }
         for c in &m.commands {
             match c {
                 Command::Status(s) => events.extend(core.peer_status(&m, s)),
                 Command::Alert(a) => {
                     let code = match a.data {
                         AlertCode::SESSION_ABORT => {
-                            self.saved.peer_aborted = true;
+                            saved.peer_aborted = true;
                             events.push(Event::Aborted { by_peer: true });
                             StatusCode::OK
                         }
@@ -201,7 +389,7 @@ impl ServerSession {
                             Some((uri, v))
                         })
                         .collect();
-                    self.saved.devinfo.extend(info.iter().cloned());
+                    saved.devinfo.extend(info.iter().cloned());
                     events.push(Event::DevInfo(info));
                     core.owe_status(msg_id, c, StatusCode::OK, vec![], vec![]);
                 }
@@ -260,13 +448,17 @@ impl ServerSession {
             State::Waiting => return Err(UsageError("next_message called while waiting for the client".into()).into()),
             State::Ready => {}
         }
-        if self.saved.peer_aborted {
-            // R16: statuses for the SyncHdr and the Alert, nothing new; then it is over.
+        if self.saved.peer_aborted || self.saved.challenging {
+            // R16: statuses for the SyncHdr and the Alert, nothing new; then it is over. A
+            // challenge likewise holds every new command back, and waits for the retry.
             let held = (std::mem::take(&mut core.outbox), std::mem::take(&mut core.results));
-            let composed = core.compose(Compose::Package);
+            // Past the attempts allowed, the answer aborts the session (1223) as it refuses.
+            let mode = if self.saved.auth_failed { Compose::Abort } else { Compose::Package };
+            let composed = core.compose(mode);
             (core.outbox, core.results) = held;
             let (m, _) = composed?;
-            core.state = State::Aborted;
+            core.state =
+                if self.saved.peer_aborted || self.saved.auth_failed { State::Aborted } else { State::Waiting };
             return Ok(Some(core.encode(&m)));
         }
         let mode = if core.abort {

@@ -86,6 +86,7 @@ impl Pair {
             Dir::S2C => self.server.next_message(),
         }
         .unwrap()?;
+        let hmac = out.hmac;
         let mut body = out.body;
         if let Some(hook) = &mut self.hook {
             if let Flight::Drop = hook(dir, &mut body) {
@@ -96,7 +97,7 @@ impl Pair {
         match dir {
             Dir::C2S => {
                 if self.server.state() == State::Waiting {
-                    self.server_events.extend(self.server.receive(&body).unwrap());
+                    self.server_events.extend(self.server.receive_with_hmac(&body, hmac.as_deref()).unwrap());
                 }
             }
             Dir::S2C => {

@@ -1,0 +1,287 @@
+//! Authentication and package 0: the spec's vectors, basic/md5/HMAC sessions through the Pair,
+//! wrong passwords, replayed nonces, tampered bodies, and every bad trigger.
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use common::pair::{Dir, Flight, Pair, client_config, device_tree, server_config};
+use dm_core::auth::{self, AuthType, Credentials};
+use dm_core::codec::{self, Encoding};
+use dm_core::error::{DecodeErrorKind, Error};
+use dm_core::model::*;
+use dm_core::notification::{Notification, RESYNC_NONCE, UiMode};
+use dm_core::session::{ClientConfig, ClientSession, Event, NonceSource, ServerConfig, ServerSession, State};
+
+#[test]
+fn spec_vectors_basic_and_md5() {
+    let c = Credentials::new("Bruce2", "OhBehave");
+    assert_eq!(auth::cred(AuthType::Basic, &c, b"").unwrap().data, "QnJ1Y2UyOk9oQmVoYXZl");
+    assert_eq!(auth::md5_digest(&c, b"Nonce"), "Zz6EivR3yeaaENcRN6lpAQ==");
+    let cred = auth::cred(AuthType::Md5, &c, b"Nonce").unwrap();
+    assert!(auth::verify_cred(&cred, AuthType::Md5, &c, b"Nonce"));
+    assert!(!auth::verify_cred(&cred, AuthType::Md5, &c, b"Other"));
+    assert!(!auth::verify_cred(&cred, AuthType::Md5, &Credentials::new("Bruce2", "x"), b"Nonce"));
+    assert!(!format!("{c:?}").contains("OhBehave"));
+    assert!(!format!("{cred:?}").contains(&cred.data));
+}
+
+#[test]
+fn hmac_header_round_trip_and_tamper() {
+    let c = Credentials::new("Robert Jordan", "secret");
+    let h = auth::hmac_header(&c, b"n1", b"<SyncML/>");
+    let parsed = auth::parse_hmac_header(&h).unwrap();
+    assert_eq!((parsed.algorithm.as_str(), parsed.username.as_str()), ("MD5", "Robert Jordan"));
+    assert!(auth::verify_hmac(&h, &c, b"n1", b"<SyncML/>"));
+    assert!(!auth::verify_hmac(&h, &c, b"n1", b"<SyncML />"));
+    assert!(!auth::verify_hmac(&h, &c, b"n2", b"<SyncML/>"));
+    // algorithm is optional.
+    let bare = h.replace("algorithm=MD5, ", "");
+    assert!(auth::verify_hmac(&bare, &c, b"n1", b"<SyncML/>"));
+    assert!(auth::parse_hmac_header("mac=abc").is_none());
+}
+
+fn counter_nonces() -> NonceSource {
+    let n = Arc::new(AtomicU8::new(0));
+    NonceSource(Arc::new(move || vec![n.fetch_add(1, Ordering::Relaxed); 16]))
+}
+
+fn pair_with(auth: AuthType, client_password: &str, encoding: Encoding) -> Pair {
+    let mut cc = client_config();
+    cc.auth = auth;
+    cc.credentials = Some(Credentials::new("dev", client_password));
+    cc.nonce = b"first".to_vec();
+    cc.encoding = encoding;
+    let mut sc = server_config();
+    sc.auth = auth;
+    sc.client_credentials = Some(Credentials::new("dev", "pw"));
+    sc.client_nonce = b"first".to_vec();
+    sc.nonce_source = Some(counter_nonces());
+    sc.encoding = encoding;
+    Pair::with(cc, device_tree(), sc)
+}
+
+fn synchdr_code(m: &Message) -> u16 {
+    m.commands
+        .iter()
+        .find_map(|c| if let Command::Status(s) = c { (s.cmd == "SyncHdr").then_some(s.data.0) } else { None })
+        .unwrap()
+}
+
+#[test]
+fn basic_and_md5_sessions_authenticate_with_212() {
+    for auth in [AuthType::Basic, AuthType::Md5] {
+        let mut p = pair_with(auth, "pw", Encoding::Xml);
+        p.until_server_has_package();
+        assert!(p.server_events.contains(&Event::Authenticated), "{auth:?}");
+        p.server.get("./DevInfo/Man").unwrap();
+        p.exchange();
+        p.drive();
+        let s2c = p.messages(Dir::S2C);
+        assert_eq!(synchdr_code(&s2c[0]), 212);
+        // After 212 the client stops sending Cred.
+        let c2s = p.messages(Dir::C2S);
+        assert!(c2s[0].header.cred.is_some() && c2s[1].header.cred.is_none());
+        assert_eq!(p.server.state(), State::Ended);
+        if auth == AuthType::Md5 {
+            // The nonce for the next session reaches both callers, to keep.
+            assert!(p.server.next_client_nonce().is_some());
+            assert_eq!(p.client.next_nonce(), p.server.next_client_nonce());
+            assert_eq!(c2s[0].header.source.name.as_deref(), Some("dev"));
+        }
+    }
+}
+
+#[test]
+fn a_challenge_sends_the_client_back_to_package_1() {
+    // The client starts with a stale nonce: 401 + Chal, then the retry with the new nonce.
+    let mut p = pair_with(AuthType::Md5, "pw", Encoding::Xml);
+    p.client = {
+        let mut cc = client_config();
+        cc.auth = AuthType::Md5;
+        cc.credentials = Some(Credentials::new("dev", "pw"));
+        cc.nonce = b"stale".to_vec();
+        ClientSession::new(cc, device_tree()).unwrap()
+    };
+    p.until_server_has_package();
+    let msgs = p.all_messages();
+    assert_eq!(synchdr_code(&msgs[1].1), 401);
+    let chal =
+        msgs[1].1.commands.iter().find_map(|c| if let Command::Status(s) = c { s.chal.clone() } else { None }).unwrap();
+    assert_eq!(chal.meta.format.as_deref(), Some("b64"));
+    assert!(chal.meta.next_nonce.is_some());
+    // Every command of the refused package got a status and nothing else was sent.
+    assert!(msgs[1].1.commands.iter().all(|c| c.name() == "Status"));
+    let retry = &msgs[2].1;
+    assert_eq!(retry.header.session_id, msgs[0].1.header.session_id);
+    assert!(
+        retry.commands.iter().any(|c| matches!(c, Command::Alert(a) if a.data == AlertCode::CLIENT_INITIATED_MGMT))
+    );
+    assert!(retry.commands.iter().any(|c| c.name() == "Replace"));
+    assert!(p.server_events.contains(&Event::Authenticated));
+}
+
+#[test]
+fn a_wrong_password_ends_the_session_after_the_attempts_allowed() {
+    let mut p = pair_with(AuthType::Md5, "wrong", Encoding::Xml);
+    p.drive();
+    assert!(p.server_events.iter().any(|e| matches!(e, Event::AuthenticationFailed { .. })));
+    assert_eq!(p.server.state(), State::Aborted);
+    assert_eq!(p.client.state(), State::Aborted, "the last refusal carries Alert 1223");
+    let c2s = p.messages(Dir::C2S).len();
+    assert_eq!(c2s, 3, "three attempts");
+    // No DevInfo was taken from an unauthenticated client.
+    assert!(!p.server_events.iter().any(|e| matches!(e, Event::DevInfo(_))));
+}
+
+#[test]
+fn a_replayed_old_nonce_is_refused() {
+    let mut p = pair_with(AuthType::Md5, "pw", Encoding::Xml);
+    let first = p.client.next_message().unwrap().unwrap().body;
+    p.server.receive(&first).unwrap();
+    let _ = p.server.next_message().unwrap();
+    // The same package 1 again (MsgID fixed up): its digest used the spent nonce... but the
+    // server has accepted the client, so a new session is needed to see the replay:
+    let mut server = ServerSession::new({
+        let mut sc = server_config();
+        sc.auth = AuthType::Md5;
+        sc.client_credentials = Some(Credentials::new("dev", "pw"));
+        sc.client_nonce = b"fresh".to_vec();
+        sc.nonce_source = Some(counter_nonces());
+        sc
+    });
+    server.receive(&first).unwrap();
+    let answer = codec::decode(&server.next_message().unwrap().unwrap().body).unwrap();
+    assert_eq!(synchdr_code(&answer), 401);
+}
+
+#[test]
+fn hmac_over_xml_and_wbxml_and_tampering_is_caught() {
+    for enc in [Encoding::Xml, Encoding::Wbxml] {
+        let mut p = pair_with(AuthType::Hmac, "pw", enc);
+        p.until_server_has_package();
+        p.server.get("./DevInfo/Man").unwrap();
+        p.exchange();
+        p.drive();
+        let s2c = p.messages(Dir::S2C);
+        // The header status is 200, not 212, and every answer carries a new nonce.
+        assert!(s2c.iter().all(|m| synchdr_code(m) == 200), "{enc:?}");
+        let nonces: Vec<String> = s2c
+            .iter()
+            .filter_map(|m| {
+                m.commands.iter().find_map(|c| {
+                    if let Command::Status(s) = c { s.chal.as_ref()?.meta.next_nonce.clone() } else { None }
+                })
+            })
+            .collect();
+        assert!(nonces.len() >= 2 && nonces[0] != nonces[1], "{nonces:?}");
+        assert!(p.messages(Dir::C2S).iter().all(|m| m.header.cred.is_none()));
+    }
+    // A body changed after signing fails the HMAC.
+    let mut p = pair_with(AuthType::Hmac, "pw", Encoding::Xml);
+    p.hook = Some(Box::new(|d, body| {
+        if d == Dir::C2S {
+            let s = String::from_utf8(body.clone()).unwrap().replace("Acme", "Evil");
+            *body = s.into_bytes();
+        }
+        Flight::Deliver
+    }));
+    p.step();
+    p.step();
+    let answer = p.messages(Dir::S2C).pop().unwrap();
+    assert_eq!(synchdr_code(&answer), 401);
+    assert!(!p.server_events.iter().any(|e| matches!(e, Event::DevInfo(_))));
+}
+
+#[test]
+fn the_client_checks_the_servers_credentials() {
+    let mut cc = client_config();
+    cc.server_credentials = Some(Credentials::new("srv", "spw"));
+    let mut client = ClientSession::new(cc, device_tree()).unwrap();
+    let pkg1 = client.next_message().unwrap().unwrap().body;
+    let mut server = ServerSession::new(server_config());
+    server.receive(&pkg1).unwrap();
+    let mut pkg2 = codec::decode(&server.next_message().unwrap().unwrap().body).unwrap();
+    pkg2.header.cred = auth::cred(AuthType::Basic, &Credentials::new("srv", "nope"), b"");
+    assert!(matches!(client.receive(&codec::encode(&pkg2, Encoding::Xml)), Err(Error::Auth(_))));
+    assert_eq!(client.state(), State::Waiting);
+    pkg2.header.cred = auth::cred(AuthType::Basic, &Credentials::new("srv", "spw"), b"");
+    client.receive(&codec::encode(&pkg2, Encoding::Xml)).unwrap();
+}
+
+#[test]
+fn package0_spec_example_parses() {
+    let trigger = common::vector("pkg0/spec_example_trigger_without_digest.bin");
+    let mut bytes = vec![0u8; 16];
+    bytes.extend(&trigger);
+    let n = Notification::parse(&bytes).unwrap();
+    assert_eq!((n.version, n.ui_mode, n.server_initiated, n.session_id), (11, UiMode::Background, false, 0x1234));
+    assert_eq!(n.server_id, "com.mgmtsrv.manage");
+    assert_eq!(n.session_id_hex(), "1234");
+    assert_eq!(n.trigger(), trigger);
+}
+
+#[test]
+fn package0_round_trip_digest_resync_and_client_start() {
+    let server = Credentials::new("com.mgmtsrv.manage", "srvpwd");
+    let mut note = Notification::new("com.mgmtsrv.manage", 0x00AB, UiMode::UserInteraction);
+    note.vendor = b"vendor!".to_vec();
+    let bytes = note.clone().build(&server, b"nonce-1");
+    let parsed = Notification::parse(&bytes).unwrap();
+    assert_eq!(parsed.vendor, b"vendor!");
+    assert!(parsed.verify(&server, b"nonce-1"));
+    assert!(!parsed.verify(&server, b"nonce-2"));
+    assert!(!parsed.verify(&Credentials::new("com.mgmtsrv.manage", "x"), b"nonce-1"));
+    // The resynchronisation nonce.
+    let resync = note.clone().build(&server, RESYNC_NONCE);
+    assert_eq!(Notification::parse(&resync).unwrap().verify_with_resync(&server, b"stored"), Some(RESYNC_NONCE));
+    // A client session from it: Alert 1200 and the session id in upper-case hex (R23).
+    let cc = parsed.client_config(ClientConfig::new("IMEI:1", "com.mgmtsrv.manage", "http://s"));
+    let mut tree = device_tree();
+    tree.set("./x", "1").unwrap();
+    let mut client = ClientSession::new(cc, tree).unwrap();
+    let m = codec::decode(&client.next_message().unwrap().unwrap().body).unwrap();
+    assert_eq!(m.header.session_id, "AB");
+    assert!(m.commands.iter().any(|c| matches!(c, Command::Alert(a) if a.data == AlertCode::SERVER_INITIATED_MGMT)));
+}
+
+#[test]
+fn package0_bad_triggers_are_typed_errors() {
+    let server = Credentials::new("srv", "pw");
+    let good = Notification::new("srv", 1, UiMode::Background).build(&server, b"n");
+    let kind = |b: &[u8]| Notification::parse(b).unwrap_err();
+    // Short.
+    assert!(matches!(kind(&good[..20]).kind, DecodeErrorKind::Notification(ref m) if m.contains("bytes")));
+    // Wrong version (1.2).
+    let mut v = good.clone();
+    v[16] = 0x03;
+    assert!(matches!(kind(&v).kind, DecodeErrorKind::Notification(ref m) if m.contains("version")));
+    // Length past the end.
+    let mut l = good.clone();
+    l[23] = 200;
+    let e = kind(&l);
+    assert!(matches!(e.kind, DecodeErrorKind::Notification(ref m) if m.contains("past the end")));
+    assert_eq!(e.site.offset, 23);
+    // Future-use bits set.
+    let mut f = good.clone();
+    f[20] = 1;
+    assert!(matches!(kind(&f).kind, DecodeErrorKind::Notification(ref m) if m.contains("future")));
+    // A bad digest parses but does not verify.
+    let mut d = good;
+    d[0] ^= 1;
+    assert!(!Notification::parse(&d).unwrap().verify(&server, b"n"));
+}
+
+#[test]
+fn md5_server_needs_a_nonce_source() {
+    let mut sc = ServerConfig::new("s");
+    sc.auth = AuthType::Md5;
+    sc.client_credentials = Some(Credentials::new("dev", "pw"));
+    let mut server = ServerSession::new(sc);
+    let mut client = ClientSession::new(client_config(), device_tree()).unwrap();
+    let pkg1 = client.next_message().unwrap().unwrap().body;
+    server.receive(&pkg1).unwrap();
+    // Missing credentials: challenged, with whatever nonce there is.
+    let answer = codec::decode(&server.next_message().unwrap().unwrap().body).unwrap();
+    assert_eq!(synchdr_code(&answer), 407);
+}

@@ -530,3 +530,38 @@ fn r22_package3_statuses_and_results_with_source_and_meta() {
     assert!(m.is_final);
     let _ = g1;
 }
+
+#[test]
+fn r07_a_max_msg_size_too_small_to_progress_is_reported_not_looped() {
+    let mut cc = client_config();
+    cc.max_msg_size = Some(1500);
+    let mut sc = server_config();
+    sc.max_msg_size = Some(700);
+    let mut p = Pair::with(cc, device_tree(), sc);
+    p.until_server_has_package();
+    p.server.replace("./Vendor/Level", text(&"r".repeat(64)), None, None).unwrap();
+    p.server.begin_sequence().unwrap();
+    p.server.get("./Vendor/Level").unwrap();
+    p.server.end_group().unwrap();
+    let _ = p.step();
+    let mut error = None;
+    for _ in 0..50 {
+        match p.client.state() {
+            State::Ready => match p.client.next_message() {
+                Ok(Some(out)) => {
+                    p.server.receive(&out.body).unwrap();
+                    let back = p.server.next_message().unwrap().unwrap();
+                    p.client.receive(&back.body).unwrap();
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            },
+            _ => break,
+        }
+    }
+    let e = error.expect("the peers went on asking for the next message");
+    assert!(matches!(e, Error::Remote(ref r) if r.rule == "R07") || matches!(e, Error::Usage(_)), "{e:?}");
+}

@@ -80,7 +80,7 @@ proptest! {
     fn every_command_is_answered_exactly_once(
         script in proptest::collection::vec(proptest::collection::vec(op(), 1..6), 1..4),
         client_max in 1500u64..5000,
-        server_max in 700u64..5000,
+        server_max in 1100u64..5000,
         max_obj in 1000u64..8000,
         wbxml in any::<bool>(),
     ) {

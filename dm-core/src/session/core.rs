@@ -67,6 +67,8 @@ pub(crate) struct Core {
     pub abort: bool,
     /// Cred to put in the next header (authentication).
     pub cred: Option<Cred>,
+    /// What was left to send after the last message (a continuation must leave less).
+    pub left: usize,
 }
 
 impl Core {
@@ -96,6 +98,7 @@ impl Core {
             incoming: None,
             abort: false,
             cred: None,
+            left: 0,
         }
     }
 
@@ -263,7 +266,10 @@ impl Core {
         self.msg_id += 1;
         let mut h =
             Header::new(self.version, self.session_id.clone(), self.msg_id, self.remote.clone(), self.local.clone());
-        h.meta = self.announce.clone();
+        // MaxMsgSize and MaxObjSize hold for the whole session once sent (facts §6).
+        if self.msg_id == 1 {
+            h.meta = self.announce.clone();
+        }
         h.cred = self.cred.clone();
         h
     }
@@ -332,6 +338,7 @@ impl Core {
             }
             next_id += 1;
         }
+        let statuses_sent = m.commands.len();
         let mut done = self.statuses.is_empty();
         if done && mode != Compose::NextMessage {
             done = self.lay_units(m, &mut next_id, tail.as_ref(), true, laid)?;
@@ -339,6 +346,16 @@ impl Core {
                 done = self.lay_units(m, &mut next_id, tail.as_ref(), false, laid)?;
             }
         }
+        // A continuation of this side's package must shrink what is left to send; else the
+        // two peers would ask each other for the next message forever.
+        let laid_own = m.commands.len() > statuses_sent;
+        let left = self.statuses.len() + self.results.len() + self.outbox.len();
+        if mode == Compose::Package && self.our_open && !done && !laid_own && left >= self.left {
+            let max = self.peer_max_msg.unwrap_or_default();
+            let why = format!("the peer's MaxMsgSize {max} leaves no room to make progress");
+            return Err(RemoteError { rule: "R07", msg_id: None, cmd_id: None, element: None, reason: why }.into());
+        }
+        self.left = left;
         if let Some(Command::Alert(mut a)) = tail {
             a.cmd_id = next_id;
             self.sent.insert(sent_key(self.msg_id, next_id), None);
@@ -406,11 +423,16 @@ impl Core {
         }
     }
 
-    /// True when `command` (for a large object: its smallest chunk) does not fit even beside
-    /// nothing but a SyncHdr status.
+    /// True when `command` (for a large object: its smallest chunk) does not fit even in the
+    /// emptiest message of a package: the SyncHdr status and the status of the peer's Alert
+    /// 1222 (two SyncHdr statuses stand in for them, the larger of the two). Anything that
+    /// fits there is sent sooner or later; anything else would have the peers ask for the next
+    /// message forever.
     fn never_fits(&self, m: &Message, command: &Command, tail: Option<&Command>) -> bool {
-        let mut probe = Message { header: m.header.clone(), commands: Vec::with_capacity(2), is_final: true };
-        probe.commands.extend(m.commands.first().filter(|c| matches!(c, Command::Status(_))).cloned());
+        let mut probe = Message { header: m.header.clone(), commands: Vec::with_capacity(3), is_final: true };
+        let synchdr = m.commands.first().filter(|c| matches!(c, Command::Status(_)));
+        probe.commands.extend(synchdr.cloned());
+        probe.commands.extend(synchdr.cloned());
         let smallest = match single_data(command) {
             Some(data) => {
                 let mut c = without_data(command);

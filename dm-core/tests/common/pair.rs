@@ -112,7 +112,7 @@ impl Pair {
     /// Steps until neither side has anything to send, or the server's package is answered and
     /// the server has to decide (it is Ready after the client's Final with nothing queued).
     pub fn drive(&mut self) {
-        for _ in 0..100_000 {
+        for _ in 0..2_000 {
             if self.step().is_none() {
                 return;
             }
@@ -122,7 +122,7 @@ impl Pair {
 
     /// Steps until the server has received a complete client package (or nothing moves).
     pub fn until_server_has_package(&mut self) {
-        for _ in 0..100_000 {
+        for _ in 0..2_000 {
             if self.server_events.contains(&Event::PackageEnd) {
                 return;
             }
@@ -137,7 +137,7 @@ impl Pair {
     /// server saw the client's Final) or nothing moves.
     pub fn exchange(&mut self) {
         self.server_events.retain(|e| *e != Event::PackageEnd);
-        for _ in 0..100_000 {
+        for _ in 0..2_000 {
             if self.step().is_none() || self.server_events.contains(&Event::PackageEnd) {
                 return;
             }

@@ -8,7 +8,7 @@ CARGO ?= cargo
 all: test
 
 demo:
-	$(CARGO) run -q --release -p dm-core --example summary -- $(VECTORS)
+	$(CARGO) run -q -p dm-core --example demo
 
 test: test-rust
 

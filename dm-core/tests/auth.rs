@@ -222,13 +222,14 @@ fn package0_spec_example_parses() {
 }
 
 #[test]
-fn package0_round_trip_digest_resync_and_client_start() {
+fn r23_package0_digest_verified_session_id_used_ui_mode_kept() {
     let server = Credentials::new("com.mgmtsrv.manage", "srvpwd");
     let mut note = Notification::new("com.mgmtsrv.manage", 0x00AB, UiMode::UserInteraction);
     note.vendor = b"vendor!".to_vec();
     let bytes = note.clone().build(&server, b"nonce-1");
     let parsed = Notification::parse(&bytes).unwrap();
     assert_eq!(parsed.vendor, b"vendor!");
+    assert_eq!(parsed.ui_mode, UiMode::UserInteraction, "the UI mode reaches the caller to honour");
     assert!(parsed.verify(&server, b"nonce-1"));
     assert!(!parsed.verify(&server, b"nonce-2"));
     assert!(!parsed.verify(&Credentials::new("com.mgmtsrv.manage", "x"), b"nonce-1"));

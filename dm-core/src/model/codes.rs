@@ -84,6 +84,9 @@ code_type! {
     }
 }
 
+/// A tree operation fails with the status code DM gives it; as an error it says which.
+impl std::error::Error for StatusCode {}
+
 impl StatusCode {
     /// 2xx: the command (or the part of it this status answers) succeeded.
     pub fn is_success(self) -> bool {

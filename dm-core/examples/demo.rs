@@ -69,7 +69,7 @@ fn serve(listener: TcpListener) -> Result<()> {
     config.client_credentials = Some(Credentials::new("device", "secret"));
     config.client_nonce = b"demo-nonce".to_vec();
     config.nonce_source = Some(NonceSource(Arc::new(nonce)));
-    config.max_msg_size = Some(8192);
+    config.wire.max_msg_size = Some(8192);
     let mut server = ServerSession::new(config);
     let mut packages = 0;
     let (stream, _) = listener.accept()?;
@@ -180,7 +180,7 @@ fn main() -> Result<()> {
     config.auth = AuthType::Md5;
     config.credentials = Some(Credentials::new("device", "secret"));
     config.nonce = b"demo-nonce".to_vec();
-    config.max_msg_size = Some(16384);
+    config.wire.max_msg_size = Some(16384);
     let mut client = ClientSession::new(config, tree)?;
     let stream = TcpStream::connect(listener_addr(&url))?;
     let mut reader = BufReader::new(stream.try_clone()?);

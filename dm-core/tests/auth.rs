@@ -51,13 +51,13 @@ fn pair_with(auth: AuthType, client_password: &str, encoding: Encoding) -> Pair 
     cc.auth = auth;
     cc.credentials = Some(Credentials::new("dev", client_password));
     cc.nonce = b"first".to_vec();
-    cc.encoding = encoding;
+    cc.wire.encoding = encoding;
     let mut sc = server_config();
     sc.auth = auth;
     sc.client_credentials = Some(Credentials::new("dev", "pw"));
     sc.client_nonce = b"first".to_vec();
     sc.nonce_source = Some(counter_nonces());
-    sc.encoding = encoding;
+    sc.wire.encoding = encoding;
     Pair::with(cc, device_tree(), sc)
 }
 

@@ -30,7 +30,7 @@ fn rule_of(e: Error) -> &'static str {
 /// A pair whose client announces a small MaxMsgSize, with the server holding `n` Replaces.
 fn split_package2(n: usize) -> Pair {
     let mut cc = client_config();
-    cc.max_msg_size = Some(1200);
+    cc.wire.max_msg_size = Some(1200);
     let mut p = Pair::with(cc, device_tree(), server_config());
     p.until_server_has_package();
     for i in 0..n {
@@ -95,7 +95,7 @@ fn r03_recipient_of_an_unfinished_package_asks_with_1222() {
 /// package 3 takes several messages.
 fn split_package3() -> Pair {
     let mut sc = server_config();
-    sc.max_msg_size = Some(1024);
+    sc.wire.max_msg_size = Some(1024);
     let mut p = Pair::with(client_config(), device_tree(), sc);
     p.until_server_has_package();
     for _ in 0..12 {
@@ -199,7 +199,7 @@ fn r06_no_status_for_results_or_status() {
 #[test]
 fn r07_a_command_that_cannot_fit_is_a_local_error_and_a_tiny_max_msg_size_a_remote_one() {
     let mut cc = client_config();
-    cc.max_msg_size = Some(1024);
+    cc.wire.max_msg_size = Some(1024);
     let mut p = Pair::with(cc, device_tree(), server_config());
     p.until_server_has_package();
     let item = |i: usize| Item {
@@ -228,7 +228,7 @@ fn r07_a_command_that_cannot_fit_is_a_local_error_and_a_tiny_max_msg_size_a_remo
     );
 
     let mut cc = client_config();
-    cc.max_msg_size = Some(100);
+    cc.wire.max_msg_size = Some(100);
     let mut client = ClientSession::new(cc, device_tree()).unwrap();
     let mut server = ServerSession::new(server_config());
     let pkg1 = client.next_message().unwrap().unwrap();
@@ -534,9 +534,9 @@ fn r22_package3_statuses_and_results_with_source_and_meta() {
 #[test]
 fn r07_a_max_msg_size_too_small_to_progress_is_reported_not_looped() {
     let mut cc = client_config();
-    cc.max_msg_size = Some(1500);
+    cc.wire.max_msg_size = Some(1500);
     let mut sc = server_config();
-    sc.max_msg_size = Some(700);
+    sc.wire.max_msg_size = Some(700);
     let mut p = Pair::with(cc, device_tree(), sc);
     p.until_server_has_package();
     p.server.replace("./Vendor/Level", text(&"r".repeat(64)), None, None).unwrap();

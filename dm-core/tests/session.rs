@@ -61,11 +61,11 @@ fn big_text(n: usize) -> String {
 fn large_object_both_ways(encoding: Encoding) {
     const MIB: usize = 1 << 20;
     let mut cc = client_config();
-    cc.encoding = encoding;
-    cc.max_msg_size = Some(2048);
+    cc.wire.encoding = encoding;
+    cc.wire.max_msg_size = Some(2048);
     let mut sc = server_config();
-    sc.encoding = encoding;
-    sc.max_msg_size = Some(2048);
+    sc.wire.encoding = encoding;
+    sc.wire.max_msg_size = Some(2048);
     let mut p = Pair::with(cc, device_tree(), sc);
     p.until_server_has_package();
     let object = big_text(MIB);
@@ -140,8 +140,8 @@ fn binary_object_over_xml_travels_as_b64_and_is_stored_as_bin() {
 #[test]
 fn object_above_max_obj_size_is_refused_with_413() {
     let mut cc = client_config();
-    cc.max_msg_size = Some(2048);
-    cc.max_obj_size = Some(10_000);
+    cc.wire.max_msg_size = Some(2048);
+    cc.wire.max_obj_size = Some(10_000);
     let mut p = Pair::with(cc, device_tree(), server_config());
     p.until_server_has_package();
     // The server side refuses to queue it: the client said it takes no more.
@@ -153,7 +153,7 @@ fn object_above_max_obj_size_is_refused_with_413() {
     let mut client = ClientSession::new(
         {
             let mut cc = client_config();
-            cc.max_obj_size = Some(10_000);
+            cc.wire.max_obj_size = Some(10_000);
             cc
         },
         device_tree(),
@@ -394,7 +394,7 @@ fn abort_by_either_side_at_every_point_of_a_long_session() {
 fn dm_112_headers_are_accepted_only_when_enabled() {
     let run = |accept: bool| {
         let mut sc = server_config();
-        sc.accept_dm11 = accept;
+        sc.wire.accept_dm11 = accept;
         let mut server = ServerSession::new(sc);
         let mut client = ClientSession::new(client_config(), device_tree()).unwrap();
         let mut pkg1 = codec::decode(&client.next_message().unwrap().unwrap().body).unwrap();

@@ -86,12 +86,12 @@ proptest! {
     ) {
         let encoding = if wbxml { Encoding::Wbxml } else { Encoding::Xml };
         let mut cc = client_config();
-        cc.max_msg_size = Some(client_max);
-        cc.max_obj_size = Some(max_obj);
-        cc.encoding = encoding;
+        cc.wire.max_msg_size = Some(client_max);
+        cc.wire.max_obj_size = Some(max_obj);
+        cc.wire.encoding = encoding;
         let mut sc = server_config();
-        sc.max_msg_size = Some(server_max);
-        sc.encoding = encoding;
+        sc.wire.max_msg_size = Some(server_max);
+        sc.wire.encoding = encoding;
         let mut p = Pair::with(cc, device_tree(), sc);
         p.until_server_has_package();
         let mut refs = Vec::new();

@@ -33,13 +33,13 @@ fn device() -> ClientSession<MemoryTree> {
         "http://www.syncml.org/mgmt-server",
     );
     cc.server_initiated = true;
-    cc.lenient = true;
+    cc.wire.lenient = true;
     ClientSession::new(cc, tree).unwrap()
 }
 
 fn server() -> ServerSession {
     let mut sc = ServerConfig::new("http://www.syncml.org/mgmt-server");
-    sc.lenient = true;
+    sc.wire.lenient = true;
     ServerSession::new(sc)
 }
 

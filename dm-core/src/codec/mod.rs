@@ -27,8 +27,9 @@ use crate::model::{Message, ProtocolVersion};
 use emit::{Counter, Out};
 
 /// The two wire encodings of SyncML DM.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Encoding {
+    #[default]
     Xml,
     Wbxml,
 }

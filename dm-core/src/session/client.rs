@@ -6,8 +6,7 @@ use base64::Engine;
 use super::chunk::{Chunk, Reassembly};
 use super::core::{Compose, Core, Unit};
 use super::ui::{UiHandler, UiRequest};
-use super::{CommandRef, Event, Outgoing, State};
-use crate::Limits;
+use super::{CommandRef, Event, Outgoing, State, Wire};
 use crate::auth::{self, AuthType, Credentials};
 use crate::codec::Encoding;
 use crate::error::{AuthError, Error, UsageError};
@@ -29,15 +28,8 @@ pub struct ClientConfig {
     pub server_uri: String,
     /// DevInfo sent in package 1, as (URI, value); empty: read from the tree's `./DevInfo`.
     pub devinfo: Vec<(String, String)>,
-    pub encoding: Encoding,
-    /// MaxMsgSize and MaxObjSize this client announces.
-    pub max_msg_size: Option<u64>,
-    pub max_obj_size: Option<u64>,
-    pub limits: Limits,
-    /// Decode what real servers send although it is not valid (see `DecodeOptions::lenient`).
-    pub lenient: bool,
-    /// Accept DM 1.1.2 headers (VerDTD 1.1, DM/1.1) on receive.
-    pub accept_dm11: bool,
+    /// Encoding, announced sizes, limits, strictness.
+    pub wire: Wire,
     pub session_id: String,
     /// Started by a package-0 notification: Alert 1200 instead of 1201 (R20).
     pub server_initiated: bool,
@@ -61,12 +53,7 @@ impl ClientConfig {
             server_id: server_id.into(),
             server_uri: server_uri.into(),
             devinfo: Vec::new(),
-            encoding: Encoding::Xml,
-            max_msg_size: None,
-            max_obj_size: None,
-            limits: Limits::default(),
-            lenient: false,
-            accept_dm11: false,
+            wire: Wire::default(),
             session_id: "1".into(),
             server_initiated: false,
             auth: AuthType::None,
@@ -99,10 +86,10 @@ impl<T: Tree> ClientSession<T> {
             config.session_id.clone(),
             Location::new(&config.device_id),
             Location::new(&config.server_uri),
-            config.encoding,
+            config.wire.encoding,
             State::Ready,
         );
-        core.configure(config.lenient, config.accept_dm11, &config.limits, config.max_msg_size, config.max_obj_size);
+        core.configure(&config.wire);
         let code =
             if config.server_initiated { AlertCode::SERVER_INITIATED_MGMT } else { AlertCode::CLIENT_INITIATED_MGMT };
         let alert = Alert { cmd_id: 0, no_resp: false, cred: None, data: code, correlator: None, items: vec![] };

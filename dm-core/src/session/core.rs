@@ -105,20 +105,13 @@ impl Core {
     /// Decoding strictness and limits, and what this side announces in every header: its
     /// MaxMsgSize and MaxObjSize, by default the limits it decodes with, so that the peer never
     /// sends what would be refused.
-    pub fn configure(
-        &mut self,
-        lenient: bool,
-        accept_dm11: bool,
-        limits: &crate::Limits,
-        max_msg: Option<u64>,
-        max_obj: Option<u64>,
-    ) {
-        self.lenient = lenient;
-        self.accept_dm11 = accept_dm11;
-        self.limits = limits.clone();
+    pub fn configure(&mut self, wire: &super::Wire) {
+        self.lenient = wire.lenient;
+        self.accept_dm11 = wire.accept_dm11;
+        self.limits = wire.limits.clone();
         self.announce = Some(Meta {
-            max_msg_size: Some(max_msg.unwrap_or(limits.max_message_size as u64)),
-            max_obj_size: Some(max_obj.unwrap_or(limits.max_object_size as u64)),
+            max_msg_size: Some(wire.max_msg_size.unwrap_or(wire.limits.max_message_size as u64)),
+            max_obj_size: Some(wire.max_obj_size.unwrap_or(wire.limits.max_object_size as u64)),
             ..Meta::default()
         });
     }

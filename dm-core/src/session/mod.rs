@@ -17,7 +17,25 @@ pub use client::{ClientConfig, ClientSession};
 pub use server::{NonceSource, PasswordLookup, ServerConfig, ServerSession};
 pub use ui::{UiHandler, UiRequest, UiResponse};
 
+use crate::Limits;
+use crate::codec::Encoding;
 use crate::model::{AlertCode, Item, StatusCode};
+
+/// What both roles configure alike: the wire and the limits.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Wire {
+    pub encoding: Encoding,
+    /// MaxMsgSize this side announces (default: `limits.max_message_size`).
+    pub max_msg_size: Option<u64>,
+    /// MaxObjSize this side announces (default: `limits.max_object_size`).
+    pub max_obj_size: Option<u64>,
+    pub limits: Limits,
+    /// Decode what real peers send although it is not valid (see `DecodeOptions::lenient`).
+    pub lenient: bool,
+    /// Accept DM 1.1.2 headers (VerDTD 1.1, DM/1.1) on receive.
+    pub accept_dm11: bool,
+}
 
 /// Where a session stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

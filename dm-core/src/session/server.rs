@@ -5,8 +5,7 @@ use base64::Engine;
 
 use super::chunk::{Chunk, Reassembly};
 use super::core::{Compose, Core, Unit, sent_key};
-use super::{CommandRef, Event, Outgoing, State};
-use crate::Limits;
+use super::{CommandRef, Event, Outgoing, State, Wire};
 use crate::auth::{self, AuthType, Credentials};
 use crate::codec::Encoding;
 use crate::error::{AuthError, Error, UsageError};
@@ -18,12 +17,8 @@ use crate::model::*;
 pub struct ServerConfig {
     /// The server id (DMAcc ServerID), the name client ACLs use.
     pub server_id: String,
-    pub encoding: Encoding,
-    pub max_msg_size: Option<u64>,
-    pub max_obj_size: Option<u64>,
-    pub limits: Limits,
-    pub lenient: bool,
-    pub accept_dm11: bool,
+    /// Encoding, announced sizes, limits, strictness.
+    pub wire: Wire,
     /// What the client must authenticate with (`None`: anyone).
     pub auth: AuthType,
     /// The client's credentials: a fixed pair ...
@@ -65,12 +60,7 @@ impl ServerConfig {
     pub fn new(server_id: impl Into<String>) -> Self {
         ServerConfig {
             server_id: server_id.into(),
-            encoding: Encoding::Xml,
-            max_msg_size: None,
-            max_obj_size: None,
-            limits: Limits::default(),
-            lenient: false,
-            accept_dm11: false,
+            wire: Wire::default(),
             auth: AuthType::None,
             client_credentials: None,
             lookup: None,
@@ -131,8 +121,8 @@ impl ServerSession {
     /// A session waiting for the client's package 1.
     pub fn new(config: ServerConfig) -> ServerSession {
         let mut core =
-            Core::new(String::new(), Location::default(), Location::default(), config.encoding, State::Waiting);
-        core.configure(config.lenient, config.accept_dm11, &config.limits, config.max_msg_size, config.max_obj_size);
+            Core::new(String::new(), Location::default(), Location::default(), config.wire.encoding, State::Waiting);
+        core.configure(&config.wire);
         let nonce = config.client_nonce.clone();
         let saved = Saved {
             core,
@@ -184,7 +174,7 @@ impl ServerSession {
     pub fn restore(data: &[u8], config: ServerConfig) -> Result<ServerSession, Error> {
         let mut saved: Saved =
             serde_json::from_slice(data).map_err(|e| UsageError(format!("not a server session snapshot: {e}")))?;
-        saved.core.limits = config.limits.clone();
+        saved.core.limits = config.wire.limits.clone();
         Ok(ServerSession { saved, config })
     }
 

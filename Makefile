@@ -3,14 +3,21 @@ SHELL := /bin/bash
 VECTORS ?= ../shared/vectors
 CARGO ?= cargo
 
-.PHONY: all demo test test-rust deps-interop bench fmt
+TOOLS := $(CURDIR)/.tools
+CBINDGEN_VERSION := 0.29.4
+CBINDGEN := $(TOOLS)/bin/cbindgen
+CC ?= gcc
+CFLAGS := -Wall -Wextra -Werror -g -Iinclude
+LIBDIR := target/debug
+
+.PHONY: all demo test test-rust test-c check-header header deps-interop bench fmt
 
 all: test
 
 demo:
 	$(CARGO) run -q -p dm-core --example demo
 
-test: test-rust
+test: test-rust check-header test-c
 
 # libwbxml's command-line tools are the independent peer of the WBXML interop tests. They are
 # installed when we may (root with apt); otherwise the interop tests say loudly that they skipped.
@@ -28,3 +35,26 @@ bench:
 
 fmt:
 	$(CARGO) fmt --all
+
+# cbindgen, pinned: point releases change the output.
+$(CBINDGEN):
+	$(CARGO) install --quiet --root $(TOOLS) cbindgen --version $(CBINDGEN_VERSION) --locked
+
+header: $(CBINDGEN)
+	$(CBINDGEN) --quiet --config dm-ffi/cbindgen.toml --crate dm-ffi --output include/omadm.h dm-ffi
+
+# The checked-in header must be what cbindgen makes of the code now.
+check-header: $(CBINDGEN)
+	@mkdir -p build
+	$(CBINDGEN) --quiet --config dm-ffi/cbindgen.toml --crate dm-ffi --output build/omadm.h dm-ffi
+	@diff -u include/omadm.h build/omadm.h || { echo "include/omadm.h is stale: run make header"; exit 1; }
+
+# The C tests: linked against libomadm.so (run plain and under valgrind) and libomadm.a (ASan).
+test-c:
+	$(CARGO) build -p dm-ffi
+	@mkdir -p build
+	$(CC) $(CFLAGS) tests/c/ffi_session.c -L$(LIBDIR) -lomadm -o build/ffi_session
+	LD_LIBRARY_PATH=$(LIBDIR) build/ffi_session
+	LD_LIBRARY_PATH=$(LIBDIR) valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/ffi_session
+	$(CC) $(CFLAGS) -fsanitize=address -fno-omit-frame-pointer tests/c/ffi_session.c $(LIBDIR)/libomadm.a -lpthread -ldl -lm -o build/ffi_session_asan
+	build/ffi_session_asan

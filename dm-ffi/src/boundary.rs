@@ -1,0 +1,80 @@
+//! The one place `unsafe` pointer handling and panic catching live.
+
+use std::cell::RefCell;
+use std::ffi::{CStr, CString, c_char};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crate::result::dm_result;
+
+thread_local! {
+    /// The last error of a call that had no session to keep it (codec helpers, constructors).
+    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+}
+
+pub(crate) fn set_thread_error(msg: &str) {
+    LAST_ERROR.with(|e| *e.borrow_mut() = CString::new(msg.replace('\0', " ")).ok());
+}
+
+pub(crate) fn thread_error() -> *const c_char {
+    LAST_ERROR.with(|e| e.borrow().as_ref().map_or(std::ptr::null(), |s| s.as_ptr()))
+}
+
+/// Runs an exported body; a panic becomes `DM_ERR_PANIC`.
+pub(crate) fn guard(f: impl FnOnce() -> dm_result) -> dm_result {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(_) => {
+            set_thread_error("internal error: a panic was caught at the C boundary");
+            dm_result::DM_ERR_PANIC
+        }
+    }
+}
+
+/// A C string argument as `&str`; `Err` for NULL or invalid UTF-8.
+pub(crate) unsafe fn str_arg<'a>(p: *const c_char) -> Result<&'a str, dm_result> {
+    if p.is_null() {
+        return Err(dm_result::DM_ERR_NULL);
+    }
+    unsafe { CStr::from_ptr(p) }.to_str().map_err(|_| dm_result::DM_ERR_INVALID)
+}
+
+/// An optional C string argument: NULL is `None`.
+pub(crate) unsafe fn opt_str<'a>(p: *const c_char) -> Result<Option<&'a str>, dm_result> {
+    if p.is_null() { Ok(None) } else { unsafe { str_arg(p) }.map(Some) }
+}
+
+/// A byte buffer argument; NULL with length 0 is the empty slice.
+pub(crate) unsafe fn bytes_arg<'a>(p: *const u8, len: usize) -> Result<&'a [u8], dm_result> {
+    match (p.is_null(), len) {
+        (true, 0) => Ok(&[]),
+        (true, _) => Err(dm_result::DM_ERR_NULL),
+        (false, _) => Ok(unsafe { std::slice::from_raw_parts(p, len) }),
+    }
+}
+
+/// Writes through an out-pointer, checked for NULL.
+pub(crate) unsafe fn out<T>(p: *mut T, v: T) -> Result<(), dm_result> {
+    if p.is_null() {
+        return Err(dm_result::DM_ERR_NULL);
+    }
+    unsafe { p.write(v) };
+    Ok(())
+}
+
+/// Moves a buffer to C; `dm_buffer_free` gives it back.
+pub(crate) fn give_buffer(v: Vec<u8>) -> (*mut u8, usize) {
+    let b = v.into_boxed_slice();
+    let len = b.len();
+    (Box::into_raw(b).cast(), len)
+}
+
+/// `?` for `Result<_, dm_result>` inside exported bodies.
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(code) => return code,
+        }
+    };
+}
+pub(crate) use tri;

@@ -1,0 +1,86 @@
+//! Codec helpers for captured traffic.
+
+use std::ffi::c_char;
+
+use dm_core::codec::{self, DecodeOptions, Encoding};
+
+use crate::boundary::{bytes_arg, give_buffer, guard, out, set_thread_error, tri};
+use crate::result::dm_result;
+
+fn convert(input: *const u8, len: usize, to: Encoding, out_ptr: *mut *mut u8, out_len: *mut usize) -> dm_result {
+    guard(|| {
+        let bytes = tri!(unsafe { bytes_arg(input, len) });
+        if out_ptr.is_null() || out_len.is_null() {
+            return dm_result::DM_ERR_NULL;
+        }
+        match codec::decode_with(bytes, &DecodeOptions::lenient()) {
+            Ok(m) => {
+                let (p, n) = give_buffer(codec::encode(&m, to));
+                tri!(unsafe { out(out_ptr, p) });
+                tri!(unsafe { out(out_len, n) });
+                dm_result::DM_OK
+            }
+            Err(e) => {
+                set_thread_error(&e.to_string());
+                (&e).into()
+            }
+        }
+    })
+}
+
+/// Converts a message (XML or WBXML, decoded leniently) to WBXML. The output belongs to the
+/// caller: release it with dm_buffer_free(*out, *out_len). On error dm_last_error(NULL) says why.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_xml_to_wbxml(input: *const u8, len: usize, out: *mut *mut u8, out_len: *mut usize) -> dm_result {
+    convert(input, len, Encoding::Wbxml, out, out_len)
+}
+
+/// Converts a message (WBXML or XML, decoded leniently) to compact XML (not NUL-terminated).
+/// Release the output with dm_buffer_free.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_wbxml_to_xml(input: *const u8, len: usize, out: *mut *mut u8, out_len: *mut usize) -> dm_result {
+    convert(input, len, Encoding::Xml, out, out_len)
+}
+
+/// Decodes a message strictly and returns it as indented XML, NUL-terminated (out_len does not
+/// count the NUL). Release with dm_buffer_free(*out, *out_len + 1).
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_decode_to_xml(
+    input: *const u8,
+    len: usize,
+    out_ptr: *mut *mut c_char,
+    out_len: *mut usize,
+) -> dm_result {
+    guard(|| {
+        let bytes = tri!(unsafe { bytes_arg(input, len) });
+        if out_ptr.is_null() || out_len.is_null() {
+            return dm_result::DM_ERR_NULL;
+        }
+        match codec::decode(bytes) {
+            Ok(m) => {
+                let mut text = codec::to_pretty_xml(&m).into_bytes();
+                let n = text.len();
+                text.push(0);
+                let (p, _) = give_buffer(text);
+                tri!(unsafe { out(out_ptr, p.cast()) });
+                tri!(unsafe { out(out_len, n) });
+                dm_result::DM_OK
+            }
+            Err(e) => {
+                set_thread_error(&e.to_string());
+                (&e).into()
+            }
+        }
+    })
+}
+
+/// Releases a buffer this library handed out. NULL does nothing.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_buffer_free(buffer: *mut u8, len: usize) {
+    let _ = guard(|| {
+        if !buffer.is_null() {
+            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(buffer, len)) });
+        }
+        dm_result::DM_OK
+    });
+}

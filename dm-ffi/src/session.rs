@@ -1,0 +1,688 @@
+//! Client and server sessions behind one opaque handle.
+
+use std::collections::VecDeque;
+use std::ffi::{CString, c_char, c_int, c_void};
+
+use dm_core::auth::{AuthType, Credentials};
+use dm_core::codec::Encoding;
+use dm_core::model::{Data, Item, Location, Meta};
+use dm_core::session::{ClientConfig, ClientSession, Event, NonceSource, Outgoing, ServerConfig, ServerSession, State};
+
+use crate::boundary::{bytes_arg, guard, opt_str, out, set_thread_error, str_arg, thread_error, tri};
+use crate::result::dm_result;
+use crate::tree::{CTree, dm_tree_ops};
+
+/// A DM session, client or server. Opaque: create with dm_client_new / dm_server_new, release
+/// with dm_session_free. (Not `repr(C)`, so that cbindgen declares it opaque.)
+pub struct dm_session {
+    _private: [u8; 0],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum dm_encoding {
+    DM_ENCODING_XML = 0,
+    DM_ENCODING_WBXML = 1,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum dm_auth {
+    DM_AUTH_NONE = 0,
+    DM_AUTH_BASIC = 1,
+    DM_AUTH_MD5 = 2,
+    DM_AUTH_HMAC = 3,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum dm_state {
+    /// dm_session_next_message has a message.
+    DM_STATE_READY = 0,
+    /// A message from the peer is expected.
+    DM_STATE_WAITING = 1,
+    DM_STATE_ENDED = 2,
+    DM_STATE_ABORTED = 3,
+}
+
+/// Client settings. Fill with dm_client_config_init first, so that fields added later keep
+/// their defaults.
+#[repr(C)]
+pub struct dm_client_config {
+    /// The device's URN, e.g. "IMEI:493005100592800". Required.
+    pub device_id: *const c_char,
+    /// The server id (ACLs name it). Required.
+    pub server_id: *const c_char,
+    /// The server URL. Required.
+    pub server_uri: *const c_char,
+    /// SessionID; NULL: "1".
+    pub session_id: *const c_char,
+    /// Non-zero: started by a package-0 notification (Alert 1200).
+    pub server_initiated: c_int,
+    pub encoding: dm_encoding,
+    /// MaxMsgSize / MaxObjSize to announce; 0: the defaults (1 MiB / 16 MiB).
+    pub max_msg_size: u64,
+    pub max_obj_size: u64,
+    pub auth: dm_auth,
+    pub username: *const c_char,
+    pub password: *const c_char,
+    /// The nonce for md5/HMAC digests (from the last session).
+    pub nonce: *const u8,
+    pub nonce_len: usize,
+}
+
+/// Server settings. Fill with dm_server_config_init first.
+#[repr(C)]
+pub struct dm_server_config {
+    /// Required.
+    pub server_id: *const c_char,
+    pub encoding: dm_encoding,
+    pub max_msg_size: u64,
+    pub max_obj_size: u64,
+    /// What the client must authenticate with, and its credentials.
+    pub auth: dm_auth,
+    pub username: *const c_char,
+    pub password: *const c_char,
+    /// The nonce the client digests with now.
+    pub nonce: *const u8,
+    pub nonce_len: usize,
+}
+
+/// What happened, one at a time from dm_session_next_event.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum dm_event_kind {
+    /// Server: one DevInfo node (uri, data).
+    DM_EVENT_DEVINFO = 0,
+    /// The peer's status for command `reference`: code, cmd.
+    DM_EVENT_STATUS = 1,
+    /// Server: one result item of Get `reference`: uri, data.
+    DM_EVENT_RESULTS = 2,
+    /// An alert from the peer: code, one event per item (data).
+    DM_EVENT_ALERT = 3,
+    /// Server: a Generic Alert item: cmd holds the correlator, uri the source, data.
+    DM_EVENT_GENERIC_ALERT = 4,
+    /// Client: a server command ran against the tree: cmd, uri, code.
+    DM_EVENT_EXECUTED = 5,
+    DM_EVENT_PACKAGE_END = 6,
+    DM_EVENT_ENDED = 7,
+    /// code is 1 when the peer aborted, 0 when this side did.
+    DM_EVENT_ABORTED = 8,
+    DM_EVENT_AUTHENTICATED = 9,
+    /// Authentication failed for good: code is the last status.
+    DM_EVENT_AUTH_FAILED = 10,
+}
+
+/// One event. The pointers stay valid until the next call on the session; any may be NULL.
+#[repr(C)]
+pub struct dm_event {
+    pub kind: dm_event_kind,
+    pub reference: u32,
+    pub code: u16,
+    pub cmd: *const c_char,
+    pub uri: *const c_char,
+    pub data: *const u8,
+    pub len: usize,
+}
+
+enum Role {
+    Client(Box<ClientSession<CTree>>),
+    Server(Box<ServerSession>),
+}
+
+/// A flat event with owned strings.
+struct Flat {
+    kind: dm_event_kind,
+    reference: u32,
+    code: u16,
+    cmd: Option<CString>,
+    uri: Option<CString>,
+    data: Vec<u8>,
+}
+
+struct Session {
+    role: Role,
+    out: Vec<u8>,
+    hmac: Option<CString>,
+    last_error: Option<CString>,
+    events: VecDeque<Flat>,
+    current: Option<Flat>,
+}
+
+fn c(s: &str) -> Option<CString> {
+    CString::new(s.replace('\0', " ")).ok()
+}
+
+fn items(kind: dm_event_kind, reference: u32, code: u16, cmd: Option<&str>, list: &[Item], out: &mut VecDeque<Flat>) {
+    for i in list {
+        let uri = i.source.as_ref().or(i.target.as_ref()).map(|l| l.uri.as_str());
+        let data = i.data.as_ref().map(|d| d.as_bytes().to_vec()).unwrap_or_default();
+        out.push_back(Flat { kind, reference, code, cmd: cmd.and_then(c), uri: uri.and_then(c), data });
+    }
+}
+
+fn flatten(e: Event, out: &mut VecDeque<Flat>) {
+    use dm_event_kind::*;
+    let bare = |kind, code| Flat { kind, reference: 0, code, cmd: None, uri: None, data: vec![] };
+    match e {
+        Event::DevInfo(d) => {
+            for (u, v) in d {
+                out.push_back(Flat {
+                    kind: DM_EVENT_DEVINFO,
+                    reference: 0,
+                    code: 0,
+                    cmd: None,
+                    uri: c(&u),
+                    data: v.into_bytes(),
+                });
+            }
+        }
+        Event::Status { reference, cmd, code, .. } => out.push_back(Flat {
+            kind: DM_EVENT_STATUS,
+            reference: reference.0,
+            code: code.0,
+            cmd: c(&cmd),
+            uri: None,
+            data: vec![],
+        }),
+        Event::Results { reference, items: list } => items(DM_EVENT_RESULTS, reference.0, 0, None, &list, out),
+        Event::Alert { code, items: list, .. } if list.is_empty() => out.push_back(bare(DM_EVENT_ALERT, code.0)),
+        Event::Alert { code, items: list, .. } => items(DM_EVENT_ALERT, 0, code.0, None, &list, out),
+        Event::GenericAlert { correlator, items: list } => {
+            items(DM_EVENT_GENERIC_ALERT, 0, 1226, correlator.as_deref(), &list, out)
+        }
+        Event::Executed { cmd, uri, code } => out.push_back(Flat {
+            kind: DM_EVENT_EXECUTED,
+            reference: 0,
+            code: code.0,
+            cmd: c(&cmd),
+            uri: c(&uri),
+            data: vec![],
+        }),
+        Event::PackageEnd => out.push_back(bare(DM_EVENT_PACKAGE_END, 0)),
+        Event::Ended => out.push_back(bare(DM_EVENT_ENDED, 0)),
+        Event::Aborted { by_peer } => out.push_back(bare(DM_EVENT_ABORTED, u16::from(by_peer))),
+        Event::Authenticated => out.push_back(bare(DM_EVENT_AUTHENTICATED, 0)),
+        Event::AuthenticationFailed { code } => out.push_back(bare(DM_EVENT_AUTH_FAILED, code.0)),
+        _ => {}
+    }
+}
+
+unsafe fn session<'a>(s: *mut dm_session) -> Result<&'a mut Session, dm_result> {
+    if s.is_null() { Err(dm_result::DM_ERR_NULL) } else { Ok(unsafe { &mut *s.cast::<Session>() }) }
+}
+
+fn new_handle(role: Role, handle: *mut *mut dm_session) -> dm_result {
+    let s =
+        Box::new(Session { role, out: vec![], hmac: None, last_error: None, events: VecDeque::new(), current: None });
+    let p = Box::into_raw(s).cast::<dm_session>();
+    match unsafe { out(handle, p) } {
+        Ok(()) => dm_result::DM_OK,
+        Err(e) => {
+            drop(unsafe { Box::from_raw(p.cast::<Session>()) });
+            e
+        }
+    }
+}
+
+impl Session {
+    /// Keeps the error for dm_last_error and maps it to a result code.
+    fn fail(&mut self, e: dm_core::Error) -> dm_result {
+        self.last_error = c(&e.to_string());
+        (&e).into()
+    }
+}
+
+fn encoding(e: dm_encoding) -> Encoding {
+    match e {
+        dm_encoding::DM_ENCODING_XML => Encoding::Xml,
+        dm_encoding::DM_ENCODING_WBXML => Encoding::Wbxml,
+    }
+}
+
+fn auth_type(a: dm_auth) -> AuthType {
+    match a {
+        dm_auth::DM_AUTH_NONE => AuthType::None,
+        dm_auth::DM_AUTH_BASIC => AuthType::Basic,
+        dm_auth::DM_AUTH_MD5 => AuthType::Md5,
+        dm_auth::DM_AUTH_HMAC => AuthType::Hmac,
+    }
+}
+
+fn size(v: u64) -> Option<u64> {
+    (v > 0).then_some(v)
+}
+
+unsafe fn credentials(user: *const c_char, pass: *const c_char) -> Result<Option<Credentials>, dm_result> {
+    let (u, p) = unsafe { (opt_str(user)?, opt_str(pass)?) };
+    Ok(u.map(|u| Credentials::new(u, p.unwrap_or_default())))
+}
+
+/// Fills a client configuration with the defaults.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_client_config_init(config: *mut dm_client_config) -> dm_result {
+    guard(|| {
+        let defaults = dm_client_config {
+            device_id: std::ptr::null(),
+            server_id: std::ptr::null(),
+            server_uri: std::ptr::null(),
+            session_id: std::ptr::null(),
+            server_initiated: 0,
+            encoding: dm_encoding::DM_ENCODING_XML,
+            max_msg_size: 0,
+            max_obj_size: 0,
+            auth: dm_auth::DM_AUTH_NONE,
+            username: std::ptr::null(),
+            password: std::ptr::null(),
+            nonce: std::ptr::null(),
+            nonce_len: 0,
+        };
+        tri!(unsafe { out(config, defaults) });
+        dm_result::DM_OK
+    })
+}
+
+/// Fills a server configuration with the defaults.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_server_config_init(config: *mut dm_server_config) -> dm_result {
+    guard(|| {
+        let defaults = dm_server_config {
+            server_id: std::ptr::null(),
+            encoding: dm_encoding::DM_ENCODING_XML,
+            max_msg_size: 0,
+            max_obj_size: 0,
+            auth: dm_auth::DM_AUTH_NONE,
+            username: std::ptr::null(),
+            password: std::ptr::null(),
+            nonce: std::ptr::null(),
+            nonce_len: 0,
+        };
+        tri!(unsafe { out(config, defaults) });
+        dm_result::DM_OK
+    })
+}
+
+/// A client session over a tree kept by the callbacks in `ops` (copied; `userdata` is passed
+/// back to every callback). DevInfo is read from the tree's ./DevInfo. The session is ready to
+/// send package 1.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_client_new(
+    config: *const dm_client_config,
+    ops: *const dm_tree_ops,
+    userdata: *mut c_void,
+    session: *mut *mut dm_session,
+) -> dm_result {
+    guard(|| {
+        if config.is_null() || ops.is_null() {
+            return dm_result::DM_ERR_NULL;
+        }
+        let cfg = unsafe { &*config };
+        let mut cc = ClientConfig::new(
+            tri!(unsafe { str_arg(cfg.device_id) }),
+            tri!(unsafe { str_arg(cfg.server_id) }),
+            tri!(unsafe { str_arg(cfg.server_uri) }),
+        );
+        if let Some(id) = tri!(unsafe { opt_str(cfg.session_id) }) {
+            cc.session_id = id.into();
+        }
+        cc.server_initiated = cfg.server_initiated != 0;
+        cc.wire.encoding = encoding(cfg.encoding);
+        cc.wire.max_msg_size = size(cfg.max_msg_size);
+        cc.wire.max_obj_size = size(cfg.max_obj_size);
+        cc.auth = auth_type(cfg.auth);
+        cc.credentials = tri!(unsafe { credentials(cfg.username, cfg.password) });
+        cc.nonce = tri!(unsafe { bytes_arg(cfg.nonce, cfg.nonce_len) }).to_vec();
+        let tree = CTree { ops: unsafe { *ops }, userdata };
+        match ClientSession::new(cc, tree) {
+            Ok(client) => new_handle(Role::Client(Box::new(client)), session),
+            Err(e) => {
+                set_thread_error(&e.to_string());
+                (&e).into()
+            }
+        }
+    })
+}
+
+fn os_nonce() -> Vec<u8> {
+    use std::io::Read;
+    let mut n = vec![0u8; 16];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        let _ = f.read_exact(&mut n);
+    }
+    n
+}
+
+/// A server session, waiting for the client's package 1. Nonces come from /dev/urandom.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_server_new(config: *const dm_server_config, session: *mut *mut dm_session) -> dm_result {
+    guard(|| {
+        if config.is_null() {
+            return dm_result::DM_ERR_NULL;
+        }
+        let cfg = unsafe { &*config };
+        let mut sc = ServerConfig::new(tri!(unsafe { str_arg(cfg.server_id) }));
+        sc.wire.encoding = encoding(cfg.encoding);
+        sc.wire.max_msg_size = size(cfg.max_msg_size);
+        sc.wire.max_obj_size = size(cfg.max_obj_size);
+        sc.auth = auth_type(cfg.auth);
+        sc.client_credentials = tri!(unsafe { credentials(cfg.username, cfg.password) });
+        sc.client_nonce = tri!(unsafe { bytes_arg(cfg.nonce, cfg.nonce_len) }).to_vec();
+        sc.nonce_source = Some(NonceSource(std::sync::Arc::new(os_nonce)));
+        new_handle(Role::Server(Box::new(ServerSession::new(sc))), session)
+    })
+}
+
+/// Releases a session. NULL does nothing.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_session_free(session: *mut dm_session) {
+    let _ = guard(|| {
+        if !session.is_null() {
+            drop(unsafe { Box::from_raw(session.cast::<Session>()) });
+        }
+        dm_result::DM_OK
+    });
+}
+
+/// The next message to send: *data / *len stay valid until the next call on the session.
+/// DM_DONE when there is nothing to send (the session is over).
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_session_next_message(
+    session: *mut dm_session,
+    data: *mut *const u8,
+    len: *mut usize,
+) -> dm_result {
+    guard(|| {
+        let s = tri!(unsafe { self::session(session) });
+        if data.is_null() || len.is_null() {
+            return dm_result::DM_ERR_NULL;
+        }
+        let next = match &mut s.role {
+            Role::Client(c) => c.next_message(),
+            Role::Server(v) => v.next_message(),
+        };
+        match next {
+            Ok(Some(Outgoing { body, hmac, .. })) => {
+                s.out = body;
+                s.hmac = hmac.as_deref().and_then(c);
+                tri!(unsafe { out(data, s.out.as_ptr()) });
+                tri!(unsafe { out(len, s.out.len()) });
+                dm_result::DM_OK
+            }
+            Ok(None) => dm_result::DM_DONE,
+            Err(e) => s.fail(e),
+        }
+    })
+}
+
+/// Takes a message from the peer, with its x-syncml-hmac header value (or NULL). A refused
+/// message leaves the session as it was; dm_last_error says why.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_session_receive(
+    session: *mut dm_session,
+    data: *const u8,
+    len: usize,
+    hmac_header: *const c_char,
+) -> dm_result {
+    guard(|| {
+        let s = tri!(unsafe { self::session(session) });
+        let body = tri!(unsafe { bytes_arg(data, len) });
+        let hmac = tri!(unsafe { opt_str(hmac_header) });
+        let r = match &mut s.role {
+            Role::Client(c) => c.receive(body),
+            Role::Server(v) => v.receive_with_hmac(body, hmac),
+        };
+        match r {
+            Ok(events) => {
+                for e in events {
+                    flatten(e, &mut s.events);
+                }
+                dm_result::DM_OK
+            }
+            Err(e) => s.fail(e),
+        }
+    })
+}
+
+/// The next event from what was received; DM_DONE when there is none.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_session_next_event(session: *mut dm_session, event: *mut dm_event) -> dm_result {
+    guard(|| {
+        let s = tri!(unsafe { self::session(session) });
+        if event.is_null() {
+            return dm_result::DM_ERR_NULL;
+        }
+        s.current = s.events.pop_front();
+        let Some(f) = &s.current else { return dm_result::DM_DONE };
+        let ptr = |o: &Option<CString>| o.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+        let e = dm_event {
+            kind: f.kind,
+            reference: f.reference,
+            code: f.code,
+            cmd: ptr(&f.cmd),
+            uri: ptr(&f.uri),
+            data: if f.data.is_empty() { std::ptr::null() } else { f.data.as_ptr() },
+            len: f.data.len(),
+        };
+        tri!(unsafe { out(event, e) });
+        dm_result::DM_OK
+    })
+}
+
+/// Where the session stands (DM_STATE_ABORTED for NULL).
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_session_state(session: *const dm_session) -> dm_state {
+    let mut state = dm_state::DM_STATE_ABORTED;
+    let _ = guard(|| {
+        let s = tri!(unsafe { self::session(session.cast_mut()) });
+        state = match match &s.role {
+            Role::Client(c) => c.state(),
+            Role::Server(v) => v.state(),
+        } {
+            State::Ready => dm_state::DM_STATE_READY,
+            State::Waiting => dm_state::DM_STATE_WAITING,
+            State::Ended => dm_state::DM_STATE_ENDED,
+            State::Aborted => dm_state::DM_STATE_ABORTED,
+        };
+        dm_result::DM_OK
+    });
+    state
+}
+
+/// Aborts the session: the next message carries Alert 1223 (R15).
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_session_abort(session: *mut dm_session) -> dm_result {
+    guard(|| {
+        let s = tri!(unsafe { self::session(session) });
+        match &mut s.role {
+            Role::Client(c) => c.abort(),
+            Role::Server(v) => v.abort(),
+        }
+        dm_result::DM_OK
+    })
+}
+
+/// The content type of the session's messages. Static: never free it. NULL for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_session_content_type(session: *const dm_session) -> *const c_char {
+    if session.is_null() {
+        return std::ptr::null();
+    }
+    let s = unsafe { &*session.cast::<Session>() };
+    let wbxml = match &s.role {
+        Role::Client(c) => c.content_type(),
+        Role::Server(v) => v.content_type(),
+    } == Encoding::Wbxml.content_type();
+    if wbxml { c"application/vnd.syncml.dm+wbxml".as_ptr() } else { c"application/vnd.syncml.dm+xml".as_ptr() }
+}
+
+/// The x-syncml-hmac header for the last message, or NULL. Valid until the next call.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_session_hmac_header(session: *const dm_session) -> *const c_char {
+    if session.is_null() {
+        return std::ptr::null();
+    }
+    let s = unsafe { &*session.cast::<Session>() };
+    s.hmac.as_ref().map_or(std::ptr::null(), |h| h.as_ptr())
+}
+
+/// What went wrong in the last failed call on `session`, or, with NULL, in the last failed call
+/// on this thread that had no session. NULL when nothing failed. Valid until the next call.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_last_error(session: *const dm_session) -> *const c_char {
+    if session.is_null() {
+        return thread_error();
+    }
+    let s = unsafe { &*session.cast::<Session>() };
+    s.last_error.as_ref().map_or(std::ptr::null(), |e| e.as_ptr())
+}
+
+/// Queues a server command through `f` and writes its reference.
+fn queue(
+    session: *mut dm_session,
+    reference: *mut u32,
+    f: impl FnOnce(&mut ServerSession) -> Result<dm_core::session::CommandRef, dm_core::Error>,
+) -> dm_result {
+    guard(|| {
+        let s = tri!(unsafe { self::session(session) });
+        let Role::Server(v) = &mut s.role else {
+            s.last_error = c("this call is for server sessions");
+            return dm_result::DM_ERR_USAGE;
+        };
+        match f(v) {
+            Ok(r) => {
+                if !reference.is_null() {
+                    unsafe { reference.write(r.0) };
+                }
+                dm_result::DM_OK
+            }
+            Err(e) => s.fail(e),
+        }
+    })
+}
+
+/// Server: queues a Get. `reference` (may be NULL) names it in the events that answer it.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_server_get(session: *mut dm_session, uri: *const c_char, reference: *mut u32) -> dm_result {
+    let uri = tri!(unsafe { str_arg(uri) });
+    queue(session, reference, |s| s.get(uri))
+}
+
+/// Server: queues a Replace of a leaf. `format` and `mime_type` may be NULL (chr, text/plain).
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_server_replace(
+    session: *mut dm_session,
+    uri: *const c_char,
+    data: *const u8,
+    len: usize,
+    format: *const c_char,
+    mime_type: *const c_char,
+    reference: *mut u32,
+) -> dm_result {
+    let (uri, data) = (tri!(unsafe { str_arg(uri) }), tri!(unsafe { bytes_arg(data, len) }));
+    let (format, mime) = (tri!(unsafe { opt_str(format) }), tri!(unsafe { opt_str(mime_type) }));
+    let data = match String::from_utf8(data.to_vec()) {
+        Ok(t) => Data::Text(t),
+        Err(e) => Data::Binary(e.into_bytes()),
+    };
+    queue(session, reference, |s| s.replace(uri, data, format, mime))
+}
+
+/// Server: queues an Add (format "node" for an interior node; data may then be NULL).
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_server_add(
+    session: *mut dm_session,
+    uri: *const c_char,
+    data: *const u8,
+    len: usize,
+    format: *const c_char,
+    mime_type: *const c_char,
+    reference: *mut u32,
+) -> dm_result {
+    let (uri, data) = (tri!(unsafe { str_arg(uri) }), tri!(unsafe { bytes_arg(data, len) }));
+    let (format, mime) = (tri!(unsafe { opt_str(format) }), tri!(unsafe { opt_str(mime_type) }));
+    let data = (!data.is_empty()).then(|| Data::Text(String::from_utf8_lossy(data).into_owned()));
+    queue(session, reference, |s| s.add(uri, data, format, mime))
+}
+
+/// Server: queues a Delete.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_server_delete(session: *mut dm_session, uri: *const c_char, reference: *mut u32) -> dm_result {
+    let uri = tri!(unsafe { str_arg(uri) });
+    queue(session, reference, |s| s.delete(uri))
+}
+
+/// Server: queues an Exec, with optional data and correlator.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_server_exec(
+    session: *mut dm_session,
+    uri: *const c_char,
+    data: *const u8,
+    len: usize,
+    correlator: *const c_char,
+    reference: *mut u32,
+) -> dm_result {
+    let (uri, data) = (tri!(unsafe { str_arg(uri) }), tri!(unsafe { bytes_arg(data, len) }));
+    let correlator = tri!(unsafe { opt_str(correlator) });
+    let data = (!data.is_empty()).then(|| Data::Text(String::from_utf8_lossy(data).into_owned()));
+    queue(session, reference, |s| s.exec(uri, data, correlator))
+}
+
+/// Server: starts a Sequence; commands queued until dm_server_end_group go into it.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_server_begin_sequence(session: *mut dm_session, reference: *mut u32) -> dm_result {
+    queue(session, reference, |s| s.begin_sequence())
+}
+
+/// Server: starts an Atomic (all or nothing).
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_server_begin_atomic(session: *mut dm_session, reference: *mut u32) -> dm_result {
+    queue(session, reference, |s| s.begin_atomic())
+}
+
+/// Server: closes the innermost Sequence or Atomic.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_server_end_group(session: *mut dm_session) -> dm_result {
+    queue(session, std::ptr::null_mut(), |s| s.end_group().map(|_| dm_core::session::CommandRef(0)))
+}
+
+/// Client: queues a Generic Alert (1226) with one item: the source URI, its Meta Type and
+/// Format (NULL: chr), data, and an optional correlator (from an Exec answered 202).
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_client_generic_alert(
+    session: *mut dm_session,
+    correlator: *const c_char,
+    source_uri: *const c_char,
+    mime_type: *const c_char,
+    format: *const c_char,
+    data: *const u8,
+    len: usize,
+    reference: *mut u32,
+) -> dm_result {
+    guard(|| {
+        let s = tri!(unsafe { self::session(session) });
+        let correlator = tri!(unsafe { opt_str(correlator) });
+        let source = tri!(unsafe { opt_str(source_uri) });
+        let mime = tri!(unsafe { str_arg(mime_type) });
+        let format = tri!(unsafe { opt_str(format) }).unwrap_or("chr");
+        let data = tri!(unsafe { bytes_arg(data, len) });
+        let Role::Client(cl) = &mut s.role else {
+            s.last_error = c("this call is for client sessions");
+            return dm_result::DM_ERR_USAGE;
+        };
+        let item = Item {
+            source: source.map(Location::new),
+            meta: Some(Meta::typed(format, mime)),
+            data: Some(Data::Text(String::from_utf8_lossy(data).into_owned())),
+            ..Item::default()
+        };
+        match cl.generic_alert(correlator.map(str::to_string), vec![item]) {
+            Ok(r) => {
+                if !reference.is_null() {
+                    unsafe { reference.write(r.0) };
+                }
+                dm_result::DM_OK
+            }
+            Err(e) => s.fail(e),
+        }
+    })
+}

@@ -1,0 +1,192 @@
+#define _GNU_SOURCE
+/* The C ABI as a device team uses it: a client whose tree lives in C and a server, both through
+ * libomadm, talking in memory; then every error path. Run under valgrind and AddressSanitizer. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "omadm.h"
+
+static int passed, failed;
+#define CHECK(cond) do { if (cond) passed++; else { failed++; fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); } } while (0)
+
+/* A tiny tree: fixed leaves, one interior node. */
+struct node { const char *uri; char value[64]; };
+struct tree { struct node nodes[8]; int count; int execs; int fail_get; };
+
+static struct node *find(struct tree *t, const char *uri) {
+    for (int i = 0; i < t->count; i++) if (strcmp(t->nodes[i].uri, uri) == 0) return &t->nodes[i];
+    return NULL;
+}
+
+static int tree_get(void *ud, const char *uri, dm_value *out) {
+    struct tree *t = ud;
+    if (t->fail_get) return 500;
+    if (strcmp(uri, "./DevInfo") == 0) {
+        static const char kids[] = "DevId/Man/Mod/DmV/Lang";
+        out->format = "node"; out->data = (const uint8_t *)kids; out->len = strlen(kids);
+        return 200;
+    }
+    struct node *n = find(t, uri);
+    if (!n) return 404;
+    out->data = (const uint8_t *)n->value; out->len = strlen(n->value);
+    return 200;
+}
+
+static int tree_replace(void *ud, const char *uri, const dm_value *v) {
+    struct node *n = find(ud, uri);
+    if (!n) return 404;
+    if (v->len >= sizeof n->value) return 413;
+    memcpy(n->value, v->data, v->len); n->value[v->len] = 0;
+    return 200;
+}
+
+static int tree_exec(void *ud, const char *uri, const uint8_t *data, size_t len, const char *correlator) {
+    (void)uri; (void)data; (void)len; (void)correlator;
+    ((struct tree *)ud)->execs++;
+    return 202;
+}
+
+static struct tree make_tree(void) {
+    struct tree t = { .count = 6 };
+    const char *uris[] = { "./DevInfo/DevId", "./DevInfo/Man", "./DevInfo/Mod", "./DevInfo/DmV", "./DevInfo/Lang", "./Vendor/Level" };
+    const char *vals[] = { "IMEI:1", "Acme", "X1", "1.2", "en", "1" };
+    for (int i = 0; i < t.count; i++) { t.nodes[i].uri = uris[i]; strcpy(t.nodes[i].value, vals[i]); }
+    return t;
+}
+
+static dm_tree_ops ops(void) {
+    dm_tree_ops o; memset(&o, 0, sizeof o);
+    o.get = tree_get; o.replace = tree_replace; o.exec = tree_exec;
+    return o;
+}
+
+static dm_session *new_client(struct tree *t, dm_encoding enc) {
+    dm_client_config cfg;
+    CHECK(dm_client_config_init(&cfg) == DM_OK);
+    cfg.device_id = "IMEI:1"; cfg.server_id = "srv"; cfg.server_uri = "http://127.0.0.1/dm";
+    cfg.encoding = enc;
+    cfg.auth = DM_AUTH_MD5; cfg.username = "dev"; cfg.password = "pw";
+    cfg.nonce = (const uint8_t *)"n0"; cfg.nonce_len = 2;
+    dm_tree_ops o = ops();
+    dm_session *c = NULL;
+    CHECK(dm_client_new(&cfg, &o, t, &c) == DM_OK && c);
+    return c;
+}
+
+static dm_session *new_server(dm_encoding enc) {
+    dm_server_config cfg;
+    CHECK(dm_server_config_init(&cfg) == DM_OK);
+    cfg.server_id = "srv"; cfg.encoding = enc;
+    cfg.auth = DM_AUTH_MD5; cfg.username = "dev"; cfg.password = "pw";
+    cfg.nonce = (const uint8_t *)"n0"; cfg.nonce_len = 2;
+    dm_session *s = NULL;
+    CHECK(dm_server_new(&cfg, &s) == DM_OK && s);
+    return s;
+}
+
+static void whole_session(dm_encoding enc) {
+    struct tree t = make_tree();
+    dm_session *c = new_client(&t, enc), *s = new_server(enc);
+    uint32_t get_ref = 0, rep_ref = 0;
+    int packages = 0, results = 0, statuses_ok = 0, authenticated = 0, rounds = 0;
+    const uint8_t *data; size_t len;
+    while (dm_session_next_message(c, &data, &len) == DM_OK && rounds++ < 20) {
+        CHECK(dm_session_receive(s, data, len, dm_session_hmac_header(c)) == DM_OK);
+        dm_event e;
+        while (dm_session_next_event(s, &e) == DM_OK) {
+            if (e.kind == DM_EVENT_AUTHENTICATED) authenticated++;
+            if (e.kind == DM_EVENT_RESULTS && e.reference == get_ref && e.len == 2 && memcmp(e.data, "X1", 2) == 0) results++;
+            if (e.kind == DM_EVENT_STATUS && (e.reference == get_ref || e.reference == rep_ref) && e.code == 200) statuses_ok++;
+            if (e.kind == DM_EVENT_PACKAGE_END && ++packages == 1) {
+                CHECK(dm_server_get(s, "./DevInfo/Mod", &get_ref) == DM_OK);
+                CHECK(dm_server_replace(s, "./Vendor/Level", (const uint8_t *)"7", 1, NULL, NULL, &rep_ref) == DM_OK);
+                CHECK(dm_server_exec(s, "./Vendor/Level", NULL, 0, "job", NULL) == DM_OK);
+            }
+        }
+        CHECK(dm_session_next_message(s, &data, &len) == DM_OK);
+        CHECK(dm_session_receive(c, data, len, NULL) == DM_OK);
+        while (dm_session_next_event(c, &e) == DM_OK) {}
+    }
+    CHECK(authenticated == 1);
+    CHECK(results == 1);
+    CHECK(statuses_ok == 2);
+    CHECK(strcmp(find(&t, "./Vendor/Level")->value, "7") == 0);
+    CHECK(t.execs == 1);
+    CHECK(dm_session_state(c) == DM_STATE_ENDED);
+    CHECK(dm_session_state(s) == DM_STATE_ENDED);
+    CHECK(strstr(dm_session_content_type(c), enc == DM_ENCODING_WBXML ? "wbxml" : "+xml") != NULL);
+    dm_session_free(c);
+    dm_session_free(s);
+}
+
+static void error_paths(void) {
+    struct tree t = make_tree();
+    dm_session *c = new_client(&t, DM_ENCODING_XML), *s = new_server(DM_ENCODING_XML);
+    const uint8_t *data; size_t len;
+    /* NULLs. */
+    CHECK(dm_session_next_message(NULL, &data, &len) == DM_ERR_NULL);
+    CHECK(dm_session_next_message(c, NULL, &len) == DM_ERR_NULL);
+    CHECK(dm_session_receive(s, NULL, 5, NULL) == DM_ERR_NULL);
+    CHECK(dm_client_new(NULL, NULL, NULL, NULL) == DM_ERR_NULL);
+    dm_client_config bad; dm_client_config_init(&bad);
+    dm_tree_ops o = ops(); dm_session *x = NULL;
+    CHECK(dm_client_new(&bad, &o, &t, &x) == DM_ERR_NULL && x == NULL);
+    /* Misuse: the server speaks first; the client receives before it sent. */
+    CHECK(dm_session_next_message(s, &data, &len) == DM_ERR_USAGE);
+    CHECK(dm_last_error(s) != NULL);
+    CHECK(dm_session_receive(c, (const uint8_t *)"x", 1, NULL) == DM_ERR_USAGE);
+    /* Bad bytes from the peer: refused, nothing changes. */
+    CHECK(dm_session_next_message(c, &data, &len) == DM_OK);
+    CHECK(dm_session_receive(s, (const uint8_t *)"<SyncML>", 8, NULL) == DM_ERR_DECODE);
+    CHECK(strstr(dm_last_error(s), "SyncML") != NULL || strlen(dm_last_error(s)) > 0);
+    CHECK(dm_session_state(s) == DM_STATE_WAITING);
+    CHECK(dm_session_receive(s, data, len, NULL) == DM_OK);
+    /* A client call on a server session. */
+    CHECK(dm_client_generic_alert(s, NULL, NULL, "x", NULL, NULL, 0, NULL) == DM_ERR_USAGE);
+    /* A callback that fails: the Get is answered 500. */
+    uint32_t ref = 0; int saw500 = 0;
+    CHECK(dm_server_get(s, "./DevInfo/Man", &ref) == DM_OK);
+    CHECK(dm_session_next_message(s, &data, &len) == DM_OK);
+    t.fail_get = 1;
+    CHECK(dm_session_receive(c, data, len, NULL) == DM_OK);
+    CHECK(dm_session_next_message(c, &data, &len) == DM_OK);
+    CHECK(dm_session_receive(s, data, len, NULL) == DM_OK);
+    dm_event e;
+    while (dm_session_next_event(s, &e) == DM_OK) if (e.kind == DM_EVENT_STATUS && e.reference == ref && e.code == 500) saw500 = 1;
+    CHECK(saw500);
+    CHECK(dm_session_abort(s) == DM_OK);
+    dm_session_free(c);
+    dm_session_free(s);
+    dm_session_free(NULL);
+    CHECK(dm_session_state(NULL) == DM_STATE_ABORTED);
+}
+
+static void codec_helpers(void) {
+    const char *xml = "<SyncML xmlns='SYNCML:SYNCML1.2'><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto>"
+        "<SessionID>1</SessionID><MsgID>1</MsgID><Target><LocURI>t</LocURI></Target><Source><LocURI>s</LocURI></Source>"
+        "</SyncHdr><SyncBody><Alert><CmdID>1</CmdID><Data>1201</Data></Alert><Final/></SyncBody></SyncML>";
+    uint8_t *w = NULL, *x = NULL; size_t wl = 0, xl = 0;
+    CHECK(dm_xml_to_wbxml((const uint8_t *)xml, strlen(xml), &w, &wl) == DM_OK && wl > 0 && w[0] == 0x02);
+    CHECK(dm_wbxml_to_xml(w, wl, &x, &xl) == DM_OK && xl > 0);
+    CHECK(memmem(x, xl, "<Data>1201</Data>", 17) != NULL);
+    char *pretty = NULL; size_t pl = 0;
+    CHECK(dm_decode_to_xml(w, wl, &pretty, &pl) == DM_OK && pretty[pl] == 0 && strstr(pretty, "\n  <SyncHdr>"));
+    dm_buffer_free((uint8_t *)pretty, pl + 1);
+    dm_buffer_free(w, wl);
+    dm_buffer_free(x, xl);
+    dm_buffer_free(NULL, 0);
+    CHECK(dm_xml_to_wbxml((const uint8_t *)"junk", 4, &w, &wl) == DM_ERR_DECODE);
+    CHECK(dm_last_error(NULL) != NULL);
+    CHECK(dm_xml_to_wbxml(NULL, 3, &w, &wl) == DM_ERR_NULL);
+    CHECK(strlen(dm_version()) > 0);
+    CHECK(strcmp(dm_result_name(DM_ERR_PANIC), "internal error (panic caught)") == 0);
+}
+
+int main(void) {
+    whole_session(DM_ENCODING_XML);
+    whole_session(DM_ENCODING_WBXML);
+    error_paths();
+    codec_helpers();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

@@ -10,12 +10,21 @@ CC ?= gcc
 CFLAGS := -Wall -Wextra -Werror -g -Iinclude
 LIBDIR := target/debug
 
-.PHONY: all demo test test-rust test-c check-header header deps-interop bench fmt
+.PHONY: all demo test test-rust test-c check-header header deps-interop bench fmt FORCE
 
 all: test
 
-demo:
-	$(CARGO) run -q -p dm-core --example demo
+# A device agent in C (examples/c/agent.c, linking libomadm) against the demo server, over HTTP
+# on loopback. `cargo run -p dm-core --example demo` runs the same session with a Rust device.
+demo: build/agent
+	LD_LIBRARY_PATH=$(LIBDIR) $(CARGO) run -q -p dm-core --example demo -- --agent build/agent
+
+build/agent: examples/c/agent.c include/omadm.h FORCE
+	$(CARGO) build -q -p dm-ffi
+	@mkdir -p build
+	$(CC) $(CFLAGS) examples/c/agent.c -L$(LIBDIR) -lomadm -o build/agent
+
+FORCE:
 
 test: test-rust check-header test-c
 

@@ -158,6 +158,13 @@ fn main() -> Result<()> {
     let url = format!("http://{}/dm", listener.local_addr()?);
     println!("omadm demo: a DM 1.2 session over HTTP on {url}\n");
     let server = std::thread::spawn(move || serve(listener).map_err(|e| e.to_string()));
+    // `--agent PATH`: the device is a C program linking libomadm (examples/c/agent.c).
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(agent) = args.iter().position(|a| a == "--agent").and_then(|i| args.get(i + 1)) {
+        let status = std::process::Command::new(agent).arg(&url).status()?;
+        server.join().map_err(|_| "server thread panicked")??;
+        return if status.success() { Ok(()) } else { Err(format!("the agent failed: {status}").into()) };
+    }
 
     let mut tree = MemoryTree::new();
     DevInfo {

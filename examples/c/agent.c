@@ -1,0 +1,216 @@
+/* A small OMA DM device agent in C: the management tree lives here (callbacks), libomadm does
+ * the protocol, and this file speaks HTTP/1.1 over plain POSIX sockets.
+ *
+ *   agent http://127.0.0.1:8080/dm [device-id]
+ *
+ * It runs one session (md5 authentication as user "device" / "secret") and prints each
+ * package it sends and receives. */
+#define _GNU_SOURCE
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "omadm.h"
+
+/* ---- the tree ---- */
+struct node { char uri[96]; char value[256]; const char *big; int exec; };
+static struct node nodes[32];
+static int n_nodes;
+
+static void set(const char *uri, const char *value) {
+    snprintf(nodes[n_nodes].uri, sizeof nodes[n_nodes].uri, "%s", uri);
+    snprintf(nodes[n_nodes].value, sizeof nodes[n_nodes].value, "%s", value);
+    n_nodes++;
+}
+
+static struct node *find(const char *uri) {
+    for (int i = 0; i < n_nodes; i++) if (strcmp(nodes[i].uri, uri) == 0) return &nodes[i];
+    return NULL;
+}
+
+/* The children of an interior node, '/'-joined, or 0 when `uri` is not an interior node. */
+static size_t children(const char *uri, char *out, size_t cap) {
+    size_t len = strlen(uri), used = 0;
+    out[0] = 0;
+    for (int i = 0; i < n_nodes; i++) {
+        const char *u = nodes[i].uri;
+        if (strncmp(u, uri, len) != 0 || u[len] != '/') continue;
+        const char *name = u + len + 1, *slash = strchr(name, '/');
+        size_t nl = slash ? (size_t)(slash - name) : strlen(name);
+        char tmp[96];
+        snprintf(tmp, sizeof tmp, "%.*s", (int)nl, name);
+        if (strstr(out, tmp)) continue; /* already listed (good enough for a demo tree) */
+        used += (size_t)snprintf(out + used, cap - used, "%s%s", used ? "/" : "", tmp);
+    }
+    return used;
+}
+
+static char listing[1024];
+
+static int tree_get(void *ud, const char *uri, dm_value *out) {
+    (void)ud;
+    struct node *n = find(uri);
+    if (n) {
+        const char *v = n->big ? n->big : n->value;
+        out->data = (const uint8_t *)v;
+        out->len = strlen(v);
+        return 200;
+    }
+    if (children(uri, listing, sizeof listing) == 0) return 404;
+    out->format = "node";
+    out->data = (const uint8_t *)listing;
+    out->len = strlen(listing);
+    return 200;
+}
+
+static int tree_replace(void *ud, const char *uri, const dm_value *v) {
+    (void)ud;
+    struct node *n = find(uri);
+    if (!n) return 404;
+    if (v->len >= sizeof n->value) return 413;
+    memcpy(n->value, v->data, v->len);
+    n->value[v->len] = 0;
+    return 200;
+}
+
+static int tree_add(void *ud, const char *uri, const dm_value *v) {
+    (void)ud;
+    if (find(uri)) return 418;
+    if (n_nodes == (int)(sizeof nodes / sizeof nodes[0]) || v->len >= sizeof nodes[0].value) return 420;
+    set(uri, "");
+    return tree_replace(ud, uri, v);
+}
+
+static int tree_exec(void *ud, const char *uri, const uint8_t *data, size_t len, const char *correlator) {
+    (void)ud; (void)data; (void)len;
+    struct node *n = find(uri);
+    if (!n) return 404;
+    printf("      [agent] exec %s (correlator %s): will report later\n", uri, correlator ? correlator : "-");
+    n->exec++;
+    return 202;
+}
+
+/* ---- HTTP ---- */
+static int connect_to(const char *host, const char *port) {
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+    if (getaddrinfo(host, port, &hints, &res) != 0) return -1;
+    int fd = socket(res->ai_family, res->ai_socktype, res->ai_protocol);
+    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) != 0) { close(fd); fd = -1; }
+    freeaddrinfo(res);
+    return fd;
+}
+
+static int send_all(int fd, const void *buf, size_t len) {
+    const char *p = buf;
+    while (len) {
+        ssize_t n = send(fd, p, len, 0);
+        if (n <= 0) return -1;
+        p += n; len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* POSTs one message and reads the response body into *body (malloc'd). */
+static int post(int fd, const char *host, const char *path, const char *type, const char *hmac,
+                const uint8_t *data, size_t len, uint8_t **body, size_t *body_len) {
+    char head[1024];
+    int n = snprintf(head, sizeof head, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s\r\n",
+                     path, host, type, len, hmac ? "x-syncml-hmac: " : "", hmac ? hmac : "", hmac ? "\r\n" : "");
+    if (send_all(fd, head, (size_t)n) || send_all(fd, data, len)) return -1;
+    char buf[4096];
+    size_t got = 0;
+    char *end = NULL;
+    while (!end) {
+        ssize_t r = recv(fd, buf + got, sizeof buf - 1 - got, 0);
+        if (r <= 0) return -1;
+        got += (size_t)r;
+        buf[got] = 0;
+        end = strstr(buf, "\r\n\r\n");
+        if (!end && got == sizeof buf - 1) return -1;
+    }
+    const char *cl = strcasestr(buf, "Content-Length:");
+    if (!cl) return -1;
+    *body_len = strtoul(cl + 15, NULL, 10);
+    *body = malloc(*body_len ? *body_len : 1);
+    size_t have = got - (size_t)(end + 4 - buf);
+    if (have > *body_len) have = *body_len;
+    memcpy(*body, end + 4, have);
+    while (have < *body_len) {
+        ssize_t r = recv(fd, *body + have, *body_len - have, 0);
+        if (r <= 0) { free(*body); return -1; }
+        have += (size_t)r;
+    }
+    return 0;
+}
+
+static void show(const char *dir, const uint8_t *data, size_t len) {
+    char *xml = NULL;
+    size_t xl = 0;
+    int cmds = 0, final = 0;
+    if (dm_decode_to_xml(data, len, &xml, &xl) == DM_OK) {
+        const char *names[] = { "<Status>", "<Get>", "<Replace>", "<Add>", "<Exec>", "<Results>", "<Alert>", "<Delete>" };
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            for (const char *p = xml; (p = strstr(p, names[i])); p++) cmds++;
+        final = strstr(xml, "<Final/>") != NULL;
+        dm_buffer_free((uint8_t *)xml, xl + 1);
+    }
+    printf("%s %6zu bytes, %d commands%s\n", dir, len, cmds, final ? ", Final" : "");
+}
+
+int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc < 2) { fprintf(stderr, "usage: %s http://host:port/path [device-id]\n", argv[0]); return 2; }
+    char host[256], port[16] = "80", path[512] = "/";
+    if (sscanf(argv[1], "http://%255[^:/]:%15[0-9]%511s", host, port, path) < 1) { fprintf(stderr, "bad URL\n"); return 2; }
+    const char *device = argc > 2 ? argv[2] : "IMEI:493005100592800";
+
+    set("./DevInfo/DevId", device); set("./DevInfo/Man", "Acme"); set("./DevInfo/Mod", "C agent");
+    set("./DevInfo/DmV", "1.2"); set("./DevInfo/Lang", "en-US");
+    set("./DevDetail/FwV", "4.2.0"); set("./Vendor/Settings/Level", "1"); set("./Vendor/Reboot", "");
+    /* A 100 KiB log: the server reads it through large-object transfer. */
+    static char log[100 * 1024 + 1];
+    for (size_t i = 0; i < sizeof log - 1; i++) log[i] = (i % 64 == 63) ? '\n' : (char)('a' + i % 26);
+    set("./Vendor/Log", "");
+    find("./Vendor/Log")->big = log;
+
+    dm_client_config cfg;
+    dm_client_config_init(&cfg);
+    cfg.device_id = device; cfg.server_id = "omadm-demo"; cfg.server_uri = argv[1];
+    cfg.auth = DM_AUTH_MD5; cfg.username = "device"; cfg.password = "secret";
+    cfg.nonce = (const uint8_t *)"demo-nonce"; cfg.nonce_len = 10;
+    dm_tree_ops ops;
+    memset(&ops, 0, sizeof ops);
+    ops.get = tree_get; ops.replace = tree_replace; ops.add = tree_add; ops.exec = tree_exec;
+    dm_session *s = NULL;
+    if (dm_client_new(&cfg, &ops, NULL, &s) != DM_OK) { fprintf(stderr, "agent: %s\n", dm_last_error(NULL)); return 1; }
+
+    int fd = connect_to(host, port), rc = 0;
+    if (fd < 0) { fprintf(stderr, "agent: cannot connect to %s:%s\n", host, port); dm_session_free(s); return 1; }
+    const uint8_t *msg;
+    size_t len;
+    dm_result r;
+    while ((r = dm_session_next_message(s, &msg, &len)) == DM_OK) {
+        show("-> agent ", msg, len);
+        uint8_t *body;
+        size_t body_len;
+        if (post(fd, host, path, dm_session_content_type(s), dm_session_hmac_header(s), msg, len, &body, &body_len)) {
+            fprintf(stderr, "agent: HTTP failed\n"); rc = 1; break;
+        }
+        show("<- server", body, body_len);
+        r = dm_session_receive(s, body, body_len, NULL);
+        free(body);
+        if (r != DM_OK) { fprintf(stderr, "agent: %s: %s\n", dm_result_name(r), dm_last_error(s)); rc = 1; break; }
+        dm_event e;
+        while (dm_session_next_event(s, &e) == DM_OK)
+            if (e.kind == DM_EVENT_EXECUTED) printf("      [agent] %s %s: %u\n", e.cmd, e.uri, e.code);
+    }
+    if (r != DM_OK && r != DM_DONE) { fprintf(stderr, "agent: %s: %s\n", dm_result_name(r), dm_last_error(s)); rc = 1; }
+    printf("agent: session %s; ./Vendor/Settings/Level = %s\n",
+           dm_session_state(s) == DM_STATE_ENDED ? "ended" : "did not end", find("./Vendor/Settings/Level")->value);
+    close(fd);
+    dm_session_free(s);
+    return rc;
+}

@@ -10,7 +10,10 @@ CC ?= gcc
 CFLAGS := -Wall -Wextra -Werror -g -Iinclude
 LIBDIR := target/debug
 
-.PHONY: all demo test test-rust test-c check-header header deps-interop bench fmt FORCE
+PREFIX ?= /usr/local
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+
+.PHONY: install all demo test test-rust test-c check-header header deps-interop bench fmt FORCE
 
 all: test
 
@@ -67,3 +70,12 @@ test-c:
 	LD_LIBRARY_PATH=$(LIBDIR) valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/ffi_session
 	$(CC) $(CFLAGS) -fsanitize=address -fno-omit-frame-pointer tests/c/ffi_session.c $(LIBDIR)/libomadm.a -lpthread -ldl -lm -o build/ffi_session_asan
 	build/ffi_session_asan
+
+# The library (shared and static), the header and a pkg-config file under $(PREFIX).
+install:
+	$(CARGO) build -q --release -p dm-ffi
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 target/release/libomadm.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 target/release/libomadm.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/omadm.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' dm-ffi/omadm.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/omadm.pc

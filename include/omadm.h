@@ -149,6 +149,41 @@ typedef enum {
 typedef struct dm_session dm_session;
 
 /**
+ * A parsed notification. `vendor` points into the input buffer.
+ */
+typedef struct {
+  /**
+   * 11 for version 1.1.
+   */
+  uint16_t version;
+  /**
+   * 0 not specified, 1 background, 2 informative, 3 user interaction.
+   */
+  uint8_t ui_mode;
+  /**
+   * 1 when the server initiated.
+   */
+  uint8_t server_initiated;
+  uint16_t session_id;
+  /**
+   * The SessionID package 1 must carry (upper-case hex), NUL-terminated: put it in
+   * dm_client_config.session_id, with server_initiated = 1.
+   */
+  char session_id_hex[8];
+  /**
+   * NUL-terminated; longer ids are cut.
+   */
+  char server_id[256];
+  const uint8_t *vendor;
+  size_t vendor_len;
+  /**
+   * 1: the digest matches the nonce given; 2: it matches the resync nonce "0x00000000";
+   * 0: it matches neither (do not start a session).
+   */
+  uint8_t digest_ok;
+} dm_notification;
+
+/**
  * Client settings. Fill with dm_client_config_init first, so that fields added later keep
  * their defaults.
  */
@@ -270,6 +305,20 @@ typedef struct {
   size_t len;
 } dm_event;
 
+/**
+ * Answers a UI alert (1100 display, 1101 confirm, 1102 text input, 1103/1104 choices):
+ * returns 200 (OK / yes; for text input write the text into `answer`, for choices the chosen
+ * numbers as "1,3"), 304 (no), 214 (cancelled) or 408 (timed out). `answer` holds `cap` bytes.
+ */
+typedef int (*dm_ui_handler)(void *userdata,
+                             uint16_t code,
+                             const char *options,
+                             const char *text,
+                             const char *const *choices,
+                             size_t n_choices,
+                             char *answer,
+                             size_t cap);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -301,6 +350,31 @@ dm_result dm_decode_to_xml(const uint8_t *input, size_t len, char **out_ptr, siz
  * Releases a buffer this library handed out. NULL does nothing.
  */
 void dm_buffer_free(uint8_t *buffer, size_t len);
+
+/**
+ * Parses a notification and verifies its digest with the server's id and password and the
+ * nonce (then the resync nonce). A bad trigger gives DM_ERR_DECODE (dm_last_error(NULL) says
+ * where).
+ */
+dm_result dm_notification_parse(const uint8_t *data,
+                                size_t len,
+                                const char *password,
+                                const uint8_t *nonce,
+                                size_t nonce_len,
+                                dm_notification *notification);
+
+/**
+ * Builds a server-initiated notification signed with the server's id and password and the
+ * client's nonce. Release the output with dm_buffer_free.
+ */
+dm_result dm_notification_build(const char *server_id,
+                                const char *password,
+                                const uint8_t *nonce,
+                                size_t nonce_len,
+                                uint16_t session_id,
+                                uint8_t ui_mode,
+                                uint8_t **out_ptr,
+                                size_t *out_len);
 
 /**
  * A short static description of a result code. Never free it.
@@ -426,6 +500,17 @@ dm_result dm_server_exec(dm_session *session,
                          uint32_t *reference);
 
 /**
+ * Server: queues a UI alert (1100–1104) with its options (e.g. "MAXDT=30"), text and choices.
+ */
+dm_result dm_server_alert(dm_session *session,
+                          uint16_t code,
+                          const char *options,
+                          const char *text,
+                          const char *const *choices,
+                          size_t n_choices,
+                          uint32_t *reference);
+
+/**
  * Server: starts a Sequence; commands queued until dm_server_end_group go into it.
  */
 dm_result dm_server_begin_sequence(dm_session *session, uint32_t *reference);
@@ -439,6 +524,11 @@ dm_result dm_server_begin_atomic(dm_session *session, uint32_t *reference);
  * Server: closes the innermost Sequence or Atomic.
  */
 dm_result dm_server_end_group(dm_session *session);
+
+/**
+ * Client: answers UI alerts with `handler` (NULL: the defaults the alert's options give).
+ */
+dm_result dm_client_set_ui_handler(dm_session *session, dm_ui_handler handler, void *userdata);
 
 /**
  * Client: queues a Generic Alert (1226) with one item: the source URI, its Meta Type and

@@ -210,6 +210,24 @@ fn the_client_checks_the_servers_credentials() {
 }
 
 #[test]
+fn the_server_authenticates_itself_in_its_first_message() {
+    let mut cc = client_config();
+    cc.server_credentials = Some(Credentials::new("srv", "spw"));
+    cc.server_nonce = b"sn".to_vec();
+    let mut sc = server_config();
+    sc.credentials = Some((AuthType::Md5, Credentials::new("srv", "spw")));
+    sc.server_nonce = b"sn".to_vec();
+    let mut p = Pair::with(cc, device_tree(), sc);
+    p.until_server_has_package();
+    p.server.get("./DevInfo/Man").unwrap();
+    p.exchange();
+    p.drive();
+    let s2c = p.messages(Dir::S2C);
+    assert!(s2c[0].header.cred.is_some() && s2c[1].header.cred.is_none());
+    assert_eq!(p.client.state(), State::Ended);
+}
+
+#[test]
 fn package0_spec_example_parses() {
     let trigger = common::vector("pkg0/spec_example_trigger_without_digest.bin");
     let mut bytes = vec![0u8; 16];

@@ -410,3 +410,34 @@ fn dm_112_headers_are_accepted_only_when_enabled() {
     let answer = codec::decode(&server.next_message().unwrap().unwrap().body).unwrap();
     assert_eq!((answer.header.ver_dtd.as_str(), answer.header.ver_proto.as_str()), ("1.1", "DM/1.1"));
 }
+
+#[test]
+fn a_duplicated_message_is_refused_and_changes_nothing() {
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    p.server.replace("./Vendor/Level", Data::Text("5".into()), None, None).unwrap();
+    let pkg2 = p.server.next_message().unwrap().unwrap().body;
+    p.client.receive(&pkg2).unwrap();
+    let pkg3 = p.client.next_message().unwrap().unwrap().body;
+    // The network delivers package 2 again: a MsgID seen before.
+    assert!(p.client.receive(&pkg2).is_err());
+    p.server.receive(&pkg3).unwrap();
+    assert!(matches!(p.server.receive(&pkg3), Err(dm_core::Error::Usage(_))), "the server is Ready, not Waiting");
+    let pkg4 = p.server.next_message().unwrap().unwrap().body;
+    p.client.receive(&pkg4).unwrap();
+    assert_eq!(p.client.state(), State::Ended);
+}
+
+#[test]
+fn client_event_reaches_the_server_as_an_alert_event() {
+    let mut p = Pair::new();
+    let item = Item {
+        source: Some(Location::new("./Vendor/Battery")),
+        meta: Some(Meta::typed("chr", "org.example.battery")),
+        data: Some(Data::Text("low".into())),
+        ..Item::default()
+    };
+    p.client.alert(AlertCode::CLIENT_EVENT, None, vec![item]).unwrap();
+    p.until_server_has_package();
+    assert!(p.server_events.iter().any(|e| matches!(e, Event::Alert { code, items, .. } if *code == AlertCode::CLIENT_EVENT && items[0].data == Some(Data::Text("low".into())))));
+}

@@ -6,11 +6,13 @@
 
 mod boundary;
 mod codec;
+mod notification;
 mod result;
 mod session;
 mod tree;
 
 pub use codec::*;
+pub use notification::*;
 pub use result::*;
 pub use session::*;
 pub use tree::*;

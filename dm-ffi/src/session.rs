@@ -5,8 +5,11 @@ use std::ffi::{CString, c_char, c_int, c_void};
 
 use dm_core::auth::{AuthType, Credentials};
 use dm_core::codec::Encoding;
-use dm_core::model::{Data, Item, Location, Meta};
-use dm_core::session::{ClientConfig, ClientSession, Event, NonceSource, Outgoing, ServerConfig, ServerSession, State};
+use dm_core::model::{AlertCode, Data, Item, Location, Meta};
+use dm_core::session::{
+    ClientConfig, ClientSession, Event, NonceSource, Outgoing, ServerConfig, ServerSession, State, UiRequest,
+    UiResponse,
+};
 
 use crate::boundary::{bytes_arg, guard, opt_str, out, set_thread_error, str_arg, thread_error, tri};
 use crate::result::dm_result;
@@ -627,6 +630,34 @@ pub extern "C" fn dm_server_exec(
     queue(session, reference, |s| s.exec(uri, data, correlator))
 }
 
+/// Server: queues a UI alert (1100–1104) with its options (e.g. "MAXDT=30"), text and choices.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_server_alert(
+    session: *mut dm_session,
+    code: u16,
+    options: *const c_char,
+    text: *const c_char,
+    choices: *const *const c_char,
+    n_choices: usize,
+    reference: *mut u32,
+) -> dm_result {
+    let options = tri!(unsafe { opt_str(options) }).unwrap_or_default();
+    let text = tri!(unsafe { opt_str(text) }).unwrap_or_default();
+    let mut items: Vec<Item> = Vec::with_capacity(2 + n_choices);
+    let item = |s: &str| Item { data: Some(Data::Text(s.to_string())), ..Item::default() };
+    items.push(item(options));
+    items.push(item(text));
+    if n_choices > 0 {
+        if choices.is_null() {
+            return dm_result::DM_ERR_NULL;
+        }
+        for i in 0..n_choices {
+            items.push(item(tri!(unsafe { str_arg(*choices.add(i)) })));
+        }
+    }
+    queue(session, reference, |s| s.alert(AlertCode(code), items))
+}
+
 /// Server: starts a Sequence; commands queued until dm_server_end_group go into it.
 #[unsafe(no_mangle)]
 pub extern "C" fn dm_server_begin_sequence(session: *mut dm_session, reference: *mut u32) -> dm_result {
@@ -643,6 +674,100 @@ pub extern "C" fn dm_server_begin_atomic(session: *mut dm_session, reference: *m
 #[unsafe(no_mangle)]
 pub extern "C" fn dm_server_end_group(session: *mut dm_session) -> dm_result {
     queue(session, std::ptr::null_mut(), |s| s.end_group().map(|_| dm_core::session::CommandRef(0)))
+}
+
+/// Answers a UI alert (1100 display, 1101 confirm, 1102 text input, 1103/1104 choices):
+/// returns 200 (OK / yes; for text input write the text into `answer`, for choices the chosen
+/// numbers as "1,3"), 304 (no), 214 (cancelled) or 408 (timed out). `answer` holds `cap` bytes.
+pub type dm_ui_handler = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        code: u16,
+        options: *const c_char,
+        text: *const c_char,
+        choices: *const *const c_char,
+        n_choices: usize,
+        answer: *mut c_char,
+        cap: usize,
+    ) -> c_int,
+>;
+
+/// The handler and its userdata, carried into the engine's UI callback.
+struct UiCall {
+    f: unsafe extern "C" fn(
+        *mut c_void,
+        u16,
+        *const c_char,
+        *const c_char,
+        *const *const c_char,
+        usize,
+        *mut c_char,
+        usize,
+    ) -> c_int,
+    userdata: *mut c_void,
+}
+
+// The handler runs on the thread that drives the session, as the C caller does.
+unsafe impl Send for UiCall {}
+
+impl UiCall {
+    fn answer(&self, req: &UiRequest) -> UiResponse {
+        let cs = |s: &str| CString::new(s.replace('\0', " ")).unwrap_or_default();
+        let (options, text) = (cs(&req.options), cs(&req.text));
+        let choices: Vec<CString> = req.choices.iter().map(|c| cs(c)).collect();
+        let ptrs: Vec<*const c_char> = choices.iter().map(|c| c.as_ptr()).collect();
+        let mut buf = vec![0 as c_char; 1024];
+        let code = unsafe {
+            (self.f)(
+                self.userdata,
+                req.code.0,
+                options.as_ptr(),
+                text.as_ptr(),
+                ptrs.as_ptr(),
+                ptrs.len(),
+                buf.as_mut_ptr(),
+                buf.len() - 1,
+            )
+        };
+        let answer = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned();
+        match code {
+            304 => UiResponse::No,
+            214 => UiResponse::Cancel,
+            408 => UiResponse::Timeout,
+            _ => match req.code {
+                AlertCode::TEXT_INPUT => UiResponse::Text(answer),
+                AlertCode::SINGLE_CHOICE | AlertCode::MULTIPLE_CHOICE => {
+                    UiResponse::Choices(answer.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+                }
+                AlertCode::CONFIRM_OR_REJECT => UiResponse::Yes,
+                _ => UiResponse::Ok,
+            },
+        }
+    }
+}
+
+/// Client: answers UI alerts with `handler` (NULL: the defaults the alert's options give).
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_client_set_ui_handler(
+    session: *mut dm_session,
+    handler: dm_ui_handler,
+    userdata: *mut c_void,
+) -> dm_result {
+    guard(|| {
+        let s = tri!(unsafe { self::session(session) });
+        let Role::Client(cl) = &mut s.role else {
+            s.last_error = c("this call is for client sessions");
+            return dm_result::DM_ERR_USAGE;
+        };
+        match handler {
+            Some(f) => {
+                let call = UiCall { f, userdata };
+                cl.set_ui_handler(Box::new(move |req| call.answer(req)));
+            }
+            None => cl.set_ui_handler(Box::new(UiRequest::default_response)),
+        }
+        dm_result::DM_OK
+    })
 }
 
 /// Client: queues a Generic Alert (1226) with one item: the source URI, its Meta Type and

@@ -182,11 +182,61 @@ static void codec_helpers(void) {
     CHECK(strcmp(dm_result_name(DM_ERR_PANIC), "internal error (panic caught)") == 0);
 }
 
+static int ui_calls;
+static int ui(void *ud, uint16_t code, const char *options, const char *text, const char *const *choices,
+              size_t n_choices, char *answer, size_t cap) {
+    (void)ud; (void)options; (void)choices;
+    ui_calls++;
+    if (code == 1101) return 304; /* the user says no */
+    if (code == 1103 && n_choices == 2) { snprintf(answer, cap, "2"); return 200; }
+    snprintf(answer, cap, "%s!", text);
+    return 200;
+}
+
+static void ui_and_notification(void) {
+    struct tree t = make_tree();
+    dm_session *c = new_client(&t, DM_ENCODING_XML), *s = new_server(DM_ENCODING_XML);
+    CHECK(dm_client_set_ui_handler(c, ui, NULL) == DM_OK);
+    CHECK(dm_client_set_ui_handler(s, ui, NULL) == DM_ERR_USAGE);
+    const uint8_t *data; size_t len;
+    CHECK(dm_session_next_message(c, &data, &len) == DM_OK);
+    CHECK(dm_session_receive(s, data, len, NULL) == DM_OK);
+    /* UI alerts: the handler's answers travel back in their statuses. */
+    uint32_t confirm = 0, pick = 0;
+    const char *choices[] = { "first", "second" };
+    CHECK(dm_server_alert(s, 1101, "MAXDT=10", "Update now?", NULL, 0, &confirm) == DM_OK);
+    CHECK(dm_server_alert(s, 1103, "", "Pick", choices, 2, &pick) == DM_OK);
+    CHECK(dm_session_next_message(s, &data, &len) == DM_OK);
+    CHECK(dm_session_receive(c, data, len, NULL) == DM_OK);
+    CHECK(dm_session_next_message(c, &data, &len) == DM_OK);
+    CHECK(dm_session_receive(s, data, len, NULL) == DM_OK);
+    dm_event e;
+    int no = 0, picked = 0;
+    while (dm_session_next_event(s, &e) == DM_OK) {
+        if (e.kind == DM_EVENT_STATUS && e.reference == confirm && e.code == 304) no = 1;
+        if (e.kind == DM_EVENT_STATUS && e.reference == pick && e.code == 200) picked = 1;
+    }
+    CHECK(ui_calls == 2 && no && picked);
+    dm_session_free(c);
+    dm_session_free(s);
+
+    uint8_t *note = NULL; size_t note_len = 0;
+    CHECK(dm_notification_build("com.mgmtsrv.manage", "srvpwd", (const uint8_t *)"n1", 2, 0x1234, 1, &note, &note_len) == DM_OK);
+    dm_notification n;
+    CHECK(dm_notification_parse(note, note_len, "srvpwd", (const uint8_t *)"n1", 2, &n) == DM_OK);
+    CHECK(n.digest_ok == 1 && n.session_id == 0x1234 && n.ui_mode == 1 && n.version == 11);
+    CHECK(strcmp(n.session_id_hex, "1234") == 0 && strcmp(n.server_id, "com.mgmtsrv.manage") == 0);
+    CHECK(dm_notification_parse(note, note_len, "wrong", (const uint8_t *)"n1", 2, &n) == DM_OK && n.digest_ok == 0);
+    CHECK(dm_notification_parse(note, 10, "srvpwd", NULL, 0, &n) == DM_ERR_DECODE);
+    dm_buffer_free(note, note_len);
+}
+
 int main(void) {
     whole_session(DM_ENCODING_XML);
     whole_session(DM_ENCODING_WBXML);
     error_paths();
     codec_helpers();
+    ui_and_notification();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

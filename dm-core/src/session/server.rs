@@ -32,6 +32,10 @@ pub struct ServerConfig {
     pub nonce_source: Option<NonceSource>,
     /// Failed attempts allowed before the session ends (default 3).
     pub max_auth_attempts: u32,
+    /// The server's own Cred for the client (basic or md5), sent in its first message, and the
+    /// nonce the client gave for it.
+    pub credentials: Option<(AuthType, Credentials)>,
+    pub server_nonce: Vec<u8>,
 }
 
 type LookupFn = dyn Fn(&str) -> Option<String> + Send + Sync;
@@ -67,6 +71,8 @@ impl ServerConfig {
             client_nonce: Vec::new(),
             nonce_source: None,
             max_auth_attempts: 3,
+            credentials: None,
+            server_nonce: Vec::new(),
         }
     }
 
@@ -123,6 +129,7 @@ impl ServerSession {
         let mut core =
             Core::new(String::new(), Location::default(), Location::default(), config.wire.encoding, State::Waiting);
         core.configure(&config.wire);
+        core.cred = config.credentials.as_ref().and_then(|(t, c)| auth::cred(*t, c, &config.server_nonce));
         let nonce = config.client_nonce.clone();
         let saved = Saved {
             core,
@@ -461,6 +468,8 @@ impl ServerSession {
             Compose::Package
         };
         let (m, done) = core.compose(mode)?;
+        // The server authenticates itself once, in its first message.
+        core.cred = None;
         core.state = State::Waiting;
         match mode {
             Compose::Abort => core.state = State::Aborted,

@@ -13,7 +13,7 @@ LIBDIR := target/debug
 PREFIX ?= /usr/local
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
-.PHONY: install all demo test test-rust test-c check-header header deps-interop bench fmt FORCE
+.PHONY: install all demo test test-rust test-c test-python check-header header deps-interop bench fmt FORCE
 
 all: test
 
@@ -29,7 +29,7 @@ build/agent: examples/c/agent.c include/omadm.h FORCE
 
 FORCE:
 
-test: test-rust check-header test-c
+test: test-rust check-header test-c test-python
 
 # libwbxml's command-line tools are the independent peer of the WBXML interop tests. They are
 # installed when we may (root with apt); otherwise the interop tests say loudly that they skipped.
@@ -79,3 +79,18 @@ install:
 	install -m 644 target/release/libomadm.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 include/omadm.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' dm-ffi/omadm.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/omadm.pc
+
+# The Python package, built and installed by pip (maturin) into a venv of our own, then pytest
+# (stubtest included).
+VENV := .venv
+PY := $(VENV)/bin/python
+
+$(VENV)/.deps:
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q maturin==1.16.0 pytest==9.2.0 mypy
+	touch $@
+
+test-python: $(VENV)/.deps
+	$(PY) -m pip install -q --force-reinstall --no-deps ./dm-python
+	$(PY) -m pytest -q tests/python

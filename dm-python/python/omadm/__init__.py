@@ -1,0 +1,245 @@
+"""omadm: an OMA DM 1.2.1 (SyncML DM) engine for Python.
+
+Decode and encode captured traffic, script a DM server against a device, or simulate a device
+against a server. The protocol rules live in Rust (``omadm._native``); this package adds events as
+objects, context managers for Sequence and Atomic, and the ``omadm`` command-line tool.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from . import _native
+from ._native import (
+    AuthError,
+    DecodeError,
+    Error,
+    LimitError,
+    MemoryTree,
+    ProtocolError,
+    UsageError,
+    wbxml_to_xml,
+    xml_to_wbxml,
+)
+
+__version__: str = _native.__version__
+
+__all__ = [
+    "AuthError", "ClientSession", "DecodeError", "Error", "Event", "LimitError", "MemoryTree",
+    "Message", "ProtocolError", "ServerSession", "UsageError", "decode", "notification",
+    "wbxml_to_xml", "xml_to_wbxml",
+]
+
+
+class Message:
+    """A SyncML DM message."""
+
+    def __init__(self, native: _native.Message) -> None:
+        self._m = native
+
+    @property
+    def session_id(self) -> str:
+        return self._m.session_id
+
+    @property
+    def msg_id(self) -> int:
+        return self._m.msg_id
+
+    @property
+    def source(self) -> str:
+        return self._m.source
+
+    @property
+    def target(self) -> str:
+        return self._m.target
+
+    @property
+    def final(self) -> bool:
+        return self._m.final
+
+    @property
+    def commands(self) -> list[dict[str, Any]]:
+        """The commands, each a dict: ``{"Alert": {"cmd_id": 1, "data": 1201, ...}}``."""
+        return self.to_dict()["commands"]
+
+    def to_xml(self, pretty: bool = False) -> str:
+        return self._m.to_pretty_xml() if pretty else self._m.to_xml()
+
+    def to_wbxml(self) -> bytes:
+        return self._m.to_wbxml()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``Message.from_dict(m.to_dict())`` gives the same message."""
+        return json.loads(self._m.to_json())
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> "Message":
+        return Message(_native.Message.from_json(json.dumps(d)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Message) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        return repr(self._m)
+
+
+def decode(data: bytes, lenient: bool = False) -> Message:
+    """Decodes XML or WBXML (detected). Raises DecodeError (or LimitError) with where and why."""
+    return Message(_native.decode(data, lenient))
+
+
+class Event:
+    """Something a received message meant: ``kind`` (``devinfo``, ``status``, ``results``,
+    ``alert``, ``generic_alert``, ``executed``, ``package_end``, ``ended``, ``aborted``,
+    ``authenticated``, ``auth_failed``) and the fields of that kind as attributes."""
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.kind: str = fields.pop("kind")
+        self.fields = fields
+        for k, v in fields.items():
+            setattr(self, k, v)
+
+    @property
+    def value(self) -> Any:
+        """The data of the first item (results, alerts), if any."""
+        items = self.fields.get("items") or []
+        return items[0]["data"] if items else None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Event) and (self.kind, self.fields) == (other.kind, other.fields)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self.fields.items())
+        return f"Event({self.kind}{', ' + inner if inner else ''})"
+
+
+def _events(raw: list[dict[str, Any]]) -> list[Event]:
+    return [Event(dict(e)) for e in raw]
+
+
+class ClientSession:
+    """A device: executes a server's commands against ``tree`` (a MemoryTree)."""
+
+    def __init__(self, device_id: str, server_id: str, server_uri: str, tree: MemoryTree | None = None,
+                 devinfo: dict[str, str] | None = None, username: str | None = None,
+                 password: str | None = None, auth: str = "none", nonce: bytes = b"",
+                 session_id: str | None = None, server_initiated: bool = False, encoding: str = "xml",
+                 max_msg_size: int | None = None, max_obj_size: int | None = None) -> None:
+        tree = tree if tree is not None else MemoryTree()
+        self._s = _native.ClientSession(
+            device_id, server_id, server_uri, tree, list((devinfo or {}).items()) or None, username, password,
+            auth, nonce, session_id, server_initiated, encoding, max_msg_size, max_obj_size)
+
+    def next_message(self) -> bytes | None:
+        """The next message to send, or None when the session is over."""
+        return self._s.next_message()
+
+    def receive(self, body: bytes, hmac: str | None = None) -> list[Event]:
+        return _events(self._s.receive(body, hmac))
+
+    @property
+    def state(self) -> str:
+        return self._s.state
+
+    @property
+    def content_type(self) -> str:
+        return self._s.content_type
+
+    @property
+    def hmac_header(self) -> str | None:
+        return self._s.hmac_header
+
+    @property
+    def tree(self) -> MemoryTree:
+        return self._s.tree
+
+    def abort(self) -> None:
+        self._s.abort()
+
+    def generic_alert(self, data: str, type: str, format: str = "chr", source: str | None = None,
+                      correlator: str | None = None) -> int:
+        return self._s.generic_alert([(source, type, format, data)], correlator)
+
+
+class ServerSession:
+    """A DM server session: queue commands, feed it the device's messages, read the events."""
+
+    def __init__(self, server_id: str, username: str | None = None, password: str | None = None,
+                 auth: str = "none", nonce: bytes = b"", encoding: str = "xml",
+                 max_msg_size: int | None = None, max_obj_size: int | None = None,
+                 _native_session: Any = None) -> None:
+        self._s = _native_session or _native.ServerSession(
+            server_id, username, password, auth, nonce, encoding, max_msg_size, max_obj_size)
+
+    def receive(self, body: bytes, hmac: str | None = None) -> list[Event]:
+        return _events(self._s.receive(body, hmac))
+
+    def next_message(self) -> bytes | None:
+        return self._s.next_message()
+
+    def get(self, uri: str) -> int:
+        return self._s.get(uri)
+
+    def replace(self, uri: str, data: str | bytes, format: str | None = None, type: str | None = None) -> int:
+        return self._s.replace(uri, data, format, type)
+
+    def add(self, uri: str, data: str | bytes | None = None, format: str | None = None,
+            type: str | None = None) -> int:
+        return self._s.add(uri, data, format, type)
+
+    def delete(self, uri: str) -> int:
+        return self._s.delete(uri)
+
+    def exec(self, uri: str, data: str | bytes | None = None, correlator: str | None = None) -> int:
+        return self._s.exec(uri, data, correlator)
+
+    def copy(self, source: str, target: str) -> int:
+        return self._s.copy(source, target)
+
+    def alert(self, code: int, items: list[str] | None = None) -> int:
+        return self._s.alert(code, items or [])
+
+    @contextmanager
+    def sequence(self) -> Iterator[int]:
+        """Commands queued inside run in order."""
+        ref = self._s.begin_sequence()
+        yield ref
+        self._s.end_group()
+
+    @contextmanager
+    def atomic(self) -> Iterator[int]:
+        """Commands queued inside run all or none."""
+        ref = self._s.begin_atomic()
+        yield ref
+        self._s.end_group()
+
+    def abort(self) -> None:
+        self._s.abort()
+
+    @property
+    def state(self) -> str:
+        return self._s.state
+
+    @property
+    def content_type(self) -> str:
+        return self._s.content_type
+
+    @property
+    def devinfo(self) -> dict[str, str]:
+        return dict(self._s.devinfo)
+
+    @property
+    def device_id(self) -> str:
+        return self._s.device_id
+
+    def snapshot(self) -> bytes:
+        return self._s.snapshot()
+
+    @staticmethod
+    def restore(data: bytes, server_id: str, **options: Any) -> "ServerSession":
+        return ServerSession(server_id, _native_session=_native.ServerSession.restore(data, server_id, **options))
+
+
+from . import notification  # noqa: E402  (uses the names above)

@@ -1,0 +1,49 @@
+//! `omadm._native`: the Rust engine for Python. The pure-Python package `omadm` re-exports it and
+//! adds the sugar (events as objects, context managers, the CLI, HTTP glue).
+
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+
+mod message;
+mod session;
+mod tree;
+
+create_exception!(omadm._native, Error, PyException, "Base class of every omadm error.");
+create_exception!(omadm._native, DecodeError, Error, "The bytes are not a valid DM message.");
+create_exception!(omadm._native, ProtocolError, Error, "The peer broke a protocol rule (the message names it).");
+create_exception!(omadm._native, AuthError, Error, "Authentication failed.");
+create_exception!(omadm._native, LimitError, Error, "The peer passed a configured limit.");
+create_exception!(omadm._native, UsageError, Error, "The API was misused.");
+
+/// The Python exception for an omadm error.
+pub(crate) fn to_py(e: dm_core::Error) -> PyErr {
+    let msg = e.to_string();
+    match e {
+        dm_core::Error::Decode(_) => DecodeError::new_err(msg),
+        dm_core::Error::Limit(_) => LimitError::new_err(msg),
+        dm_core::Error::Remote(_) => ProtocolError::new_err(msg),
+        dm_core::Error::Auth(_) => AuthError::new_err(msg),
+        dm_core::Error::Usage(_) => UsageError::new_err(msg),
+    }
+}
+
+pub(crate) fn usage(msg: impl Into<String>) -> PyErr {
+    UsageError::new_err(msg.into())
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("Error", py.get_type::<Error>())?;
+    m.add("DecodeError", py.get_type::<DecodeError>())?;
+    m.add("ProtocolError", py.get_type::<ProtocolError>())?;
+    m.add("AuthError", py.get_type::<AuthError>())?;
+    m.add("LimitError", py.get_type::<LimitError>())?;
+    m.add("UsageError", py.get_type::<UsageError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    message::register(m)?;
+    tree::register(m)?;
+    session::register(m)?;
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! Messages: decode, encode, and the JSON form (the model's serde form) Python turns into dicts.
+
+use dm_core::codec::{self, DecodeOptions, Encoding};
+use dm_core::notification::{Notification, UiMode};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::{to_py, usage};
+
+/// A decoded SyncML DM message.
+#[pyclass(module = "omadm._native", frozen)]
+pub struct Message {
+    pub(crate) inner: dm_core::Message,
+}
+
+#[pymethods]
+impl Message {
+    /// The message as JSON (`to_dict` in Python is `json.loads` of it).
+    fn to_json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.inner).map_err(|e| usage(e.to_string()))
+    }
+
+    #[staticmethod]
+    fn from_json(text: &str) -> PyResult<Message> {
+        serde_json::from_str(text).map(|inner| Message { inner }).map_err(|e| usage(format!("not a message: {e}")))
+    }
+
+    fn to_xml(&self) -> String {
+        self.inner.to_xml()
+    }
+
+    fn to_pretty_xml(&self) -> String {
+        codec::to_pretty_xml(&self.inner)
+    }
+
+    fn to_wbxml<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &codec::encode(&self.inner, Encoding::Wbxml))
+    }
+
+    #[getter]
+    fn session_id(&self) -> String {
+        self.inner.header.session_id.clone()
+    }
+
+    #[getter]
+    fn msg_id(&self) -> u32 {
+        self.inner.header.msg_id
+    }
+
+    #[getter]
+    fn source(&self) -> String {
+        self.inner.header.source.uri.clone()
+    }
+
+    #[getter]
+    fn target(&self) -> String {
+        self.inner.header.target.uri.clone()
+    }
+
+    #[getter(r#final)]
+    fn is_final(&self) -> bool {
+        self.inner.is_final
+    }
+
+    fn __repr__(&self) -> String {
+        let names: Vec<&str> = self.inner.commands.iter().map(|c| c.name()).collect();
+        format!(
+            "<Message session={} msg_id={} {}{}>",
+            self.inner.header.session_id,
+            self.inner.header.msg_id,
+            names.join(","),
+            if self.inner.is_final { " final" } else { "" }
+        )
+    }
+}
+
+/// Decodes XML or WBXML (detected); `lenient` accepts what real peers send that is not valid.
+#[pyfunction]
+#[pyo3(signature = (data, lenient = false))]
+fn decode(data: &[u8], lenient: bool) -> PyResult<Message> {
+    let options = if lenient { DecodeOptions::lenient() } else { DecodeOptions::default() };
+    codec::decode_with(data, &options).map(|inner| Message { inner }).map_err(to_py)
+}
+
+#[pyfunction]
+fn xml_to_wbxml<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    codec::xml_to_wbxml(data).map(|b| PyBytes::new(py, &b)).map_err(to_py)
+}
+
+#[pyfunction]
+fn wbxml_to_xml(data: &[u8]) -> PyResult<String> {
+    codec::wbxml_to_xml(data).map_err(to_py)
+}
+
+/// Builds a signed package-0 notification.
+#[pyfunction]
+#[pyo3(signature = (server_id, password, nonce, session_id, ui_mode = 0, vendor = b"".to_vec()))]
+fn notification_build<'py>(
+    py: Python<'py>,
+    server_id: &str,
+    password: &str,
+    nonce: &[u8],
+    session_id: u16,
+    ui_mode: u8,
+    vendor: Vec<u8>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let mode = match ui_mode {
+        0 => UiMode::NotSpecified,
+        1 => UiMode::Background,
+        2 => UiMode::Informative,
+        3 => UiMode::UserInteraction,
+        _ => return Err(usage("ui_mode is 0..3")),
+    };
+    let mut n = Notification::new(server_id, session_id, mode);
+    n.vendor = vendor;
+    let creds = dm_core::auth::Credentials::new(server_id, password);
+    Ok(PyBytes::new(py, &n.build(&creds, nonce)))
+}
+
+/// Parses a notification: (version, ui_mode, server_initiated, session_id, session_id_hex,
+/// server_id, vendor, digest). Verify with `notification_verify`.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn notification_parse(data: &[u8]) -> PyResult<(u16, u8, bool, u16, String, String, Vec<u8>, Vec<u8>)> {
+    let n = Notification::parse(data).map_err(|e| to_py(e.into()))?;
+    let hex = n.session_id_hex();
+    Ok((n.version, n.ui_mode as u8, n.server_initiated, n.session_id, hex, n.server_id, n.vendor, n.digest.to_vec()))
+}
+
+/// Verifies a notification's digest: "nonce", "resync" (the 0x00000000 nonce worked) or None.
+#[pyfunction]
+fn notification_verify(data: &[u8], password: &str, nonce: &[u8]) -> PyResult<Option<&'static str>> {
+    let n = Notification::parse(data).map_err(|e| to_py(e.into()))?;
+    let creds = dm_core::auth::Credentials::new(n.server_id.clone(), password);
+    Ok(n.verify_with_resync(&creds, nonce).map(|used| if used == nonce { "nonce" } else { "resync" }))
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Message>()?;
+    m.add_function(wrap_pyfunction!(decode, m)?)?;
+    m.add_function(wrap_pyfunction!(xml_to_wbxml, m)?)?;
+    m.add_function(wrap_pyfunction!(wbxml_to_xml, m)?)?;
+    m.add_function(wrap_pyfunction!(notification_build, m)?)?;
+    m.add_function(wrap_pyfunction!(notification_parse, m)?)?;
+    m.add_function(wrap_pyfunction!(notification_verify, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,439 @@
+//! Client and server sessions for Python. Events come back as dicts (`kind` and fields); the
+//! Python layer makes objects of them.
+
+use std::sync::{Arc, Mutex};
+
+use dm_core::auth::{AuthType, Credentials};
+use dm_core::codec::Encoding;
+use dm_core::model::{AlertCode, Data, Item, Location, Meta};
+use dm_core::session::{self as s, Event, NonceSource, Outgoing, State, Wire};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList};
+
+use crate::tree::{MemoryTree, Shared};
+use crate::{to_py, usage};
+
+fn state_name(st: State) -> &'static str {
+    match st {
+        State::Ready => "ready",
+        State::Waiting => "waiting",
+        State::Ended => "ended",
+        State::Aborted => "aborted",
+    }
+}
+
+fn wire(encoding: &str, max_msg_size: Option<u64>, max_obj_size: Option<u64>) -> PyResult<Wire> {
+    let mut w = Wire::default();
+    w.encoding = match encoding {
+        "xml" => Encoding::Xml,
+        "wbxml" => Encoding::Wbxml,
+        other => return Err(usage(format!("encoding is 'xml' or 'wbxml', not {other:?}"))),
+    };
+    w.max_msg_size = max_msg_size;
+    w.max_obj_size = max_obj_size;
+    Ok(w)
+}
+
+fn auth(name: &str) -> PyResult<AuthType> {
+    AuthType::parse(name).ok_or_else(|| usage(format!("auth is none, basic, md5 or hmac, not {name:?}")))
+}
+
+fn data_value<'py>(py: Python<'py>, d: &Data) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match d {
+        Data::Text(t) | Data::Xml(t) => t.into_pyobject(py)?.into_any(),
+        Data::Binary(b) => PyBytes::new(py, b).into_any(),
+    })
+}
+
+fn items<'py>(py: Python<'py>, list: &[Item]) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    for i in list {
+        let d = PyDict::new(py);
+        d.set_item("uri", i.source.as_ref().or(i.target.as_ref()).map(|l| l.uri.clone()))?;
+        d.set_item("format", i.meta.as_ref().and_then(|m| m.format.clone()))?;
+        d.set_item("type", i.meta.as_ref().and_then(|m| m.type_.clone()))?;
+        d.set_item("data", i.data.as_ref().map(|x| data_value(py, x)).transpose()?)?;
+        out.append(d)?;
+    }
+    Ok(out)
+}
+
+fn event<'py>(py: Python<'py>, e: Event) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let kind = match e {
+        Event::DevInfo(list) => {
+            let info = PyDict::new(py);
+            for (u, v) in list {
+                info.set_item(u, v)?;
+            }
+            d.set_item("devinfo", info)?;
+            "devinfo"
+        }
+        Event::Status { reference, cmd, code, items: list } => {
+            d.set_item("reference", reference.0)?;
+            d.set_item("cmd", cmd)?;
+            d.set_item("code", code.0)?;
+            d.set_item("items", items(py, &list)?)?;
+            "status"
+        }
+        Event::Results { reference, items: list } => {
+            d.set_item("reference", reference.0)?;
+            d.set_item("items", items(py, &list)?)?;
+            "results"
+        }
+        Event::Alert { code, correlator, items: list } => {
+            d.set_item("code", code.0)?;
+            d.set_item("correlator", correlator)?;
+            d.set_item("items", items(py, &list)?)?;
+            "alert"
+        }
+        Event::GenericAlert { correlator, items: list } => {
+            d.set_item("correlator", correlator)?;
+            d.set_item("items", items(py, &list)?)?;
+            "generic_alert"
+        }
+        Event::Executed { cmd, uri, code } => {
+            d.set_item("cmd", cmd)?;
+            d.set_item("uri", uri)?;
+            d.set_item("code", code.0)?;
+            "executed"
+        }
+        Event::PackageEnd => "package_end",
+        Event::Ended => "ended",
+        Event::Aborted { by_peer } => {
+            d.set_item("by_peer", by_peer)?;
+            "aborted"
+        }
+        Event::Authenticated => "authenticated",
+        Event::AuthenticationFailed { code } => {
+            d.set_item("code", code.0)?;
+            "auth_failed"
+        }
+        _ => "other",
+    };
+    d.set_item("kind", kind)?;
+    Ok(d)
+}
+
+fn events<'py>(py: Python<'py>, list: Vec<Event>) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    for e in list {
+        out.append(event(py, e)?)?;
+    }
+    Ok(out)
+}
+
+/// The last outgoing message's extras, kept for `content_type` / `hmac_header`.
+fn take<'py>(py: Python<'py>, out: Option<Outgoing>, hmac: &mut Option<String>) -> Option<Bound<'py, PyBytes>> {
+    let out = out?;
+    *hmac = out.hmac;
+    Some(PyBytes::new(py, &out.body))
+}
+
+#[pyclass(module = "omadm._native", frozen)]
+pub struct ClientSession {
+    inner: Mutex<(s::ClientSession<Shared>, Option<String>)>,
+    tree: Shared,
+}
+
+#[pymethods]
+impl ClientSession {
+    #[new]
+    #[pyo3(signature = (device_id, server_id, server_uri, tree, devinfo = None, username = None, password = None,
+        auth = "none", nonce = b"".to_vec(), session_id = None, server_initiated = false, encoding = "xml",
+        max_msg_size = None, max_obj_size = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        device_id: &str,
+        server_id: &str,
+        server_uri: &str,
+        tree: &MemoryTree,
+        devinfo: Option<Vec<(String, String)>>,
+        username: Option<String>,
+        password: Option<String>,
+        auth: &str,
+        nonce: Vec<u8>,
+        session_id: Option<String>,
+        server_initiated: bool,
+        encoding: &str,
+        max_msg_size: Option<u64>,
+        max_obj_size: Option<u64>,
+    ) -> PyResult<ClientSession> {
+        let mut c = s::ClientConfig::new(device_id, server_id, server_uri);
+        c.devinfo = devinfo.unwrap_or_default();
+        c.auth = self::auth(auth)?;
+        c.credentials = username.map(|u| Credentials::new(u, password.unwrap_or_default()));
+        c.nonce = nonce;
+        if let Some(id) = session_id {
+            c.session_id = id;
+        }
+        c.server_initiated = server_initiated;
+        c.wire = wire(encoding, max_msg_size, max_obj_size)?;
+        let shared = tree.shared.clone();
+        let session = s::ClientSession::new(c, shared.clone()).map_err(to_py)?;
+        Ok(ClientSession { inner: Mutex::new((session, None)), tree: shared })
+    }
+
+    /// The next message to send (bytes), or None when the session is over.
+    fn next_message<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let mut g = self.inner.lock().map_err(|_| usage("session poisoned"))?;
+        let (c, hmac) = &mut *g;
+        let out = c.next_message().map_err(to_py)?;
+        Ok(take(py, out, hmac))
+    }
+
+    /// Takes a server message; returns the events it produced (dicts).
+    #[pyo3(signature = (body, hmac = None))]
+    fn receive<'py>(&self, py: Python<'py>, body: &[u8], hmac: Option<&str>) -> PyResult<Bound<'py, PyList>> {
+        let _ = hmac;
+        let list = self.inner.lock().map_err(|_| usage("session poisoned"))?.0.receive(body).map_err(to_py)?;
+        events(py, list)
+    }
+
+    #[getter]
+    fn state(&self) -> &'static str {
+        self.inner.lock().map(|g| state_name(g.0.state())).unwrap_or("aborted")
+    }
+
+    #[getter]
+    fn content_type(&self) -> &'static str {
+        self.inner.lock().map(|g| g.0.content_type()).unwrap_or("")
+    }
+
+    #[getter]
+    fn hmac_header(&self) -> Option<String> {
+        self.inner.lock().ok().and_then(|g| g.1.clone())
+    }
+
+    #[getter]
+    fn tree(&self) -> MemoryTree {
+        MemoryTree { shared: self.tree.clone() }
+    }
+
+    fn abort(&self) {
+        if let Ok(mut g) = self.inner.lock() {
+            g.0.abort();
+        }
+    }
+
+    /// Queues a Generic Alert (1226): `items` are (source uri, type, format, data).
+    #[pyo3(signature = (items, correlator = None))]
+    fn generic_alert(
+        &self,
+        items: Vec<(Option<String>, String, String, String)>,
+        correlator: Option<String>,
+    ) -> PyResult<u32> {
+        let items = items
+            .into_iter()
+            .map(|(uri, t, f, d)| Item {
+                source: uri.map(Location::new),
+                meta: Some(Meta::typed(f, t)),
+                data: Some(Data::Text(d)),
+                ..Item::default()
+            })
+            .collect();
+        let mut g = self.inner.lock().map_err(|_| usage("session poisoned"))?;
+        g.0.generic_alert(correlator, items).map(|r| r.0).map_err(to_py)
+    }
+}
+
+#[pyclass(module = "omadm._native", frozen)]
+pub struct ServerSession {
+    inner: Mutex<(s::ServerSession, Option<String>)>,
+}
+
+fn server_config(
+    server_id: &str,
+    username: Option<String>,
+    password: Option<String>,
+    auth: &str,
+    nonce: Vec<u8>,
+    encoding: &str,
+    max_msg_size: Option<u64>,
+    max_obj_size: Option<u64>,
+) -> PyResult<s::ServerConfig> {
+    let mut c = s::ServerConfig::new(server_id);
+    c.auth = self::auth(auth)?;
+    c.client_credentials = username.map(|u| Credentials::new(u, password.unwrap_or_default()));
+    c.client_nonce = nonce;
+    c.nonce_source = Some(NonceSource(Arc::new(os_nonce)));
+    c.wire = wire(encoding, max_msg_size, max_obj_size)?;
+    Ok(c)
+}
+
+fn os_nonce() -> Vec<u8> {
+    use std::io::Read;
+    let mut n = vec![0u8; 16];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        let _ = f.read_exact(&mut n);
+    }
+    n
+}
+
+impl ServerSession {
+    fn with<T>(&self, f: impl FnOnce(&mut s::ServerSession) -> Result<T, dm_core::Error>) -> PyResult<T> {
+        let mut g = self.inner.lock().map_err(|_| usage("session poisoned"))?;
+        f(&mut g.0).map_err(to_py)
+    }
+}
+
+fn text(data: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Data>> {
+    let Some(d) = data else { return Ok(None) };
+    if let Ok(b) = d.cast::<PyBytes>() {
+        return Ok(Some(Data::Binary(b.as_bytes().to_vec())));
+    }
+    Ok(Some(Data::Text(d.str()?.to_string())))
+}
+
+#[pymethods]
+impl ServerSession {
+    #[new]
+    #[pyo3(signature = (server_id, username = None, password = None, auth = "none", nonce = b"".to_vec(),
+        encoding = "xml", max_msg_size = None, max_obj_size = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        server_id: &str,
+        username: Option<String>,
+        password: Option<String>,
+        auth: &str,
+        nonce: Vec<u8>,
+        encoding: &str,
+        max_msg_size: Option<u64>,
+        max_obj_size: Option<u64>,
+    ) -> PyResult<ServerSession> {
+        let c = server_config(server_id, username, password, auth, nonce, encoding, max_msg_size, max_obj_size)?;
+        Ok(ServerSession { inner: Mutex::new((s::ServerSession::new(c), None)) })
+    }
+
+    /// Takes a client message (and its x-syncml-hmac header); returns the events (dicts).
+    #[pyo3(signature = (body, hmac = None))]
+    fn receive<'py>(&self, py: Python<'py>, body: &[u8], hmac: Option<&str>) -> PyResult<Bound<'py, PyList>> {
+        let list = self.with(|s| s.receive_with_hmac(body, hmac))?;
+        events(py, list)
+    }
+
+    fn next_message<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let mut g = self.inner.lock().map_err(|_| usage("session poisoned"))?;
+        let (sv, hmac) = &mut *g;
+        let out = sv.next_message().map_err(to_py)?;
+        Ok(take(py, out, hmac))
+    }
+
+    fn get(&self, uri: &str) -> PyResult<u32> {
+        self.with(|s| s.get(uri)).map(|r| r.0)
+    }
+
+    #[pyo3(signature = (uri, data, format = None, r#type = None))]
+    fn replace(&self, uri: &str, data: &Bound<'_, PyAny>, format: Option<&str>, r#type: Option<&str>) -> PyResult<u32> {
+        let d = text(Some(data))?.unwrap_or(Data::Text(String::new()));
+        self.with(|s| s.replace(uri, d, format, r#type)).map(|r| r.0)
+    }
+
+    #[pyo3(signature = (uri, data = None, format = None, r#type = None))]
+    fn add(
+        &self,
+        uri: &str,
+        data: Option<&Bound<'_, PyAny>>,
+        format: Option<&str>,
+        r#type: Option<&str>,
+    ) -> PyResult<u32> {
+        let d = text(data)?;
+        self.with(|s| s.add(uri, d, format, r#type)).map(|r| r.0)
+    }
+
+    fn delete(&self, uri: &str) -> PyResult<u32> {
+        self.with(|s| s.delete(uri)).map(|r| r.0)
+    }
+
+    #[pyo3(signature = (uri, data = None, correlator = None))]
+    fn exec(&self, uri: &str, data: Option<&Bound<'_, PyAny>>, correlator: Option<&str>) -> PyResult<u32> {
+        let d = text(data)?;
+        self.with(|s| s.exec(uri, d, correlator)).map(|r| r.0)
+    }
+
+    fn copy(&self, source: &str, target: &str) -> PyResult<u32> {
+        self.with(|s| s.copy(source, target)).map(|r| r.0)
+    }
+
+    /// Any alert; `items` are the data of its items (options, text, choices for UI alerts).
+    #[pyo3(signature = (code, items = Vec::new()))]
+    fn alert(&self, code: u16, items: Vec<String>) -> PyResult<u32> {
+        let items = items.into_iter().map(|d| Item { data: Some(Data::Text(d)), ..Item::default() }).collect();
+        self.with(|s| s.alert(AlertCode(code), items)).map(|r| r.0)
+    }
+
+    fn begin_sequence(&self) -> PyResult<u32> {
+        self.with(|s| s.begin_sequence()).map(|r| r.0)
+    }
+
+    fn begin_atomic(&self) -> PyResult<u32> {
+        self.with(|s| s.begin_atomic()).map(|r| r.0)
+    }
+
+    fn end_group(&self) -> PyResult<()> {
+        self.with(|s| s.end_group())
+    }
+
+    fn abort(&self) -> PyResult<()> {
+        self.with(|s| {
+            s.abort();
+            Ok(())
+        })
+    }
+
+    #[getter]
+    fn state(&self) -> &'static str {
+        self.inner.lock().map(|g| state_name(g.0.state())).unwrap_or("aborted")
+    }
+
+    #[getter]
+    fn content_type(&self) -> &'static str {
+        self.inner.lock().map(|g| g.0.content_type()).unwrap_or("")
+    }
+
+    #[getter]
+    fn hmac_header(&self) -> Option<String> {
+        self.inner.lock().ok().and_then(|g| g.1.clone())
+    }
+
+    #[getter]
+    fn devinfo(&self) -> Vec<(String, String)> {
+        self.inner.lock().map(|g| g.0.devinfo().to_vec()).unwrap_or_default()
+    }
+
+    #[getter]
+    fn device_id(&self) -> String {
+        self.inner.lock().map(|g| g.0.device_id().to_string()).unwrap_or_default()
+    }
+
+    /// The session as bytes; `ServerSession.restore(data, ...)` continues it anywhere.
+    fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let g = self.inner.lock().map_err(|_| usage("session poisoned"))?;
+        Ok(PyBytes::new(py, &g.0.snapshot()))
+    }
+
+    #[staticmethod]
+    #[pyo3(signature = (data, server_id, username = None, password = None, auth = "none", nonce = b"".to_vec(),
+        encoding = "xml", max_msg_size = None, max_obj_size = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn restore(
+        data: &[u8],
+        server_id: &str,
+        username: Option<String>,
+        password: Option<String>,
+        auth: &str,
+        nonce: Vec<u8>,
+        encoding: &str,
+        max_msg_size: Option<u64>,
+        max_obj_size: Option<u64>,
+    ) -> PyResult<ServerSession> {
+        let c = server_config(server_id, username, password, auth, nonce, encoding, max_msg_size, max_obj_size)?;
+        let sv = s::ServerSession::restore(data, c).map_err(to_py)?;
+        Ok(ServerSession { inner: Mutex::new((sv, None)) })
+    }
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<ClientSession>()?;
+    m.add_class::<ServerSession>()
+}

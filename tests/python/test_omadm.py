@@ -1,0 +1,179 @@
+"""The Python package as a test engineer uses it."""
+
+import subprocess
+import sys
+
+import pytest
+
+import omadm
+
+DEVINFO = {"./DevInfo/DevId": "IMEI:1", "./DevInfo/Man": "Acme", "./DevInfo/Mod": "X1",
+           "./DevInfo/DmV": "1.2", "./DevInfo/Lang": "en"}
+
+
+def device_tree() -> omadm.MemoryTree:
+    t = omadm.MemoryTree({**DEVINFO, "./Vendor/Level": "1"})
+    t.set_acl("./Vendor", "Get=*&Replace=*&Add=*&Delete=*&Exec=*")
+    return t
+
+
+def run(client: omadm.ClientSession, server: omadm.ServerSession, script) -> list[omadm.Event]:
+    """Drives a session in memory; `script(server, package_number)` queues commands."""
+    seen, package = [], 0
+    while (msg := client.next_message()) is not None:
+        for e in server.receive(msg, client.hmac_header):
+            seen.append(e)
+            if e.kind == "package_end":
+                package += 1
+                script(server, package)
+        reply = server.next_message()
+        assert reply is not None
+        client.receive(reply)
+    return seen
+
+
+def test_decode_vectors_and_round_trip_through_dict(vectors):
+    for path in sorted((vectors / "libdmclient_capture").iterdir()):
+        m = omadm.decode(path.read_bytes())
+        assert m.session_id == "1" and m.msg_id >= 1
+        assert omadm.Message.from_dict(m.to_dict()) == m
+        assert omadm.decode(m.to_wbxml()) == m
+        assert omadm.decode(m.to_xml().encode()) == m
+
+
+def test_xml_wbxml_conversions(vectors):
+    xml = (vectors / "handwritten" / "dm12_pkg1.xml").read_bytes()
+    wbxml = omadm.xml_to_wbxml(xml)
+    assert wbxml[0] == 0x02
+    assert omadm.decode(omadm.wbxml_to_xml(wbxml).encode()) == omadm.decode(xml)
+
+
+def test_errors_form_one_hierarchy_and_say_where():
+    for cls in (omadm.DecodeError, omadm.ProtocolError, omadm.AuthError, omadm.LimitError, omadm.UsageError):
+        assert issubclass(cls, omadm.Error)
+    with pytest.raises(omadm.DecodeError, match="line 1"):
+        omadm.decode(b"<SyncML xmlns='SYNCML:SYNCML1.2'><Foo/></SyncML>")
+    with pytest.raises(omadm.DecodeError):
+        omadm.decode(b"nonsense")
+
+
+def test_lenient_decoding(vectors):
+    quirky = (vectors / "motorola_dm12" / "testalertconfirm.xml").read_bytes()
+    with pytest.raises(omadm.DecodeError):
+        omadm.decode(quirky)
+    assert omadm.decode(quirky, lenient=True).commands
+
+
+def test_memory_tree(tmp_path):
+    t = omadm.MemoryTree({"./A/B": "b", "./A/C": b"\x00\x01"})
+    assert t.get("./A/B") == "b"
+    assert t.get("./A/C") == b"\x00\x01"
+    assert t.get("./A") == "B/C"
+    assert t.get("./Nope") is None
+    path = tmp_path / "tree.json"
+    t.save(str(path))
+    assert omadm.MemoryTree.load(str(path)).get("./A/C") == b"\x00\x01"
+    with pytest.raises(omadm.UsageError):
+        omadm.MemoryTree.from_json("[1]")
+
+
+def test_a_scripted_session_in_memory():
+    tree = device_tree()
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", tree)
+    server = omadm.ServerSession("srv")
+    refs = {}
+
+    def script(s, package):
+        if package == 1:
+            refs["get"] = s.get("./DevInfo/Mod")
+            refs["rep"] = s.replace("./Vendor/Level", "9")
+            with s.atomic() as refs["atomic"]:
+                s.add("./Vendor/New", "n")
+                s.replace("./Vendor/Missing", "x")
+
+    events = run(client, server, script)
+    assert server.devinfo["./DevInfo/Man"] == "Acme"
+    results = [e for e in events if e.kind == "results" and e.reference == refs["get"]]
+    assert results[0].value == "X1"
+    codes = {e.reference: e.code for e in events if e.kind == "status"}
+    assert codes[refs["rep"]] == 200 and codes[refs["atomic"]] == 507
+    assert tree.get("./Vendor/Level") == "9" and tree.get("./Vendor/New") is None
+    assert client.state == "ended" and server.state == "ended"
+    assert "status" in repr(events[-2]) or repr(events[-1])
+
+
+def test_md5_and_hmac_sessions():
+    for auth in ("md5", "hmac"):
+        client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree(), username="u", password="p",
+                                     auth=auth, nonce=b"n")
+        server = omadm.ServerSession("srv", username="u", password="p", auth=auth, nonce=b"n")
+        events = run(client, server, lambda s, n: s.get("./DevInfo/Man") if n == 1 else None)
+        assert any(e.kind == "authenticated" for e in events), auth
+        assert any(e.kind == "results" and e.value == "Acme" for e in events), auth
+
+
+def test_wrong_password_fails_authentication():
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree(), username="u", password="bad",
+                                 auth="md5")
+    server = omadm.ServerSession("srv", username="u", password="p", auth="md5")
+    events = run(client, server, lambda s, n: None)
+    assert any(e.kind == "auth_failed" for e in events)
+    assert server.state == "aborted"
+
+
+def test_snapshot_restore_continues_the_session():
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree())
+    server = omadm.ServerSession("srv")
+    server.receive(client.next_message())
+    ref = server.get("./DevInfo/Mod")
+    client.receive(server.next_message())
+    restored = omadm.ServerSession.restore(server.snapshot(), "srv")
+    events = restored.receive(client.next_message())
+    assert any(e.kind == "results" and e.reference == ref for e in events)
+
+
+def test_misuse_is_a_usage_error():
+    server = omadm.ServerSession("srv")
+    with pytest.raises(omadm.UsageError):
+        server.next_message()
+    with pytest.raises(omadm.UsageError):
+        omadm.ServerSession("srv", encoding="json")
+
+
+def test_notification_round_trip():
+    data = omadm.notification.build("com.mgmtsrv.manage", "pw", b"nonce", 0x1234, ui_mode=2)
+    n = omadm.notification.parse(data)
+    assert (n.session_id_hex, n.server_id, n.ui_mode) == ("1234", "com.mgmtsrv.manage", 2)
+    assert omadm.notification.verify(data, "pw", b"nonce") == "nonce"
+    assert omadm.notification.verify(data, "wrong", b"nonce") is None
+    with pytest.raises(omadm.DecodeError):
+        omadm.notification.parse(data[:10])
+
+
+def cli(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "omadm.cli", *args], input=stdin, capture_output=True)
+
+
+def test_cli_decode_encode_notify_demo(vectors, tmp_path):
+    pkg = vectors / "libdmclient_capture" / "wbxml_pkg1_client.wbxml"
+    r = cli("decode", str(pkg))
+    assert r.returncode == 0 and b"<SyncML" in r.stdout
+    r = cli("decode", "--json", "-", stdin=pkg.read_bytes())
+    assert r.returncode == 0 and b'"commands"' in r.stdout
+    out = tmp_path / "m.wbxml"
+    assert cli("encode", str(vectors / "handwritten" / "dm12_pkg1.xml"), "--to", "wbxml", "-o", str(out)).returncode == 0
+    assert omadm.decode(out.read_bytes()).msg_id == 1
+    bad = cli("decode", str(vectors / "motorola_dm12" / "testalertconfirm.xml"))
+    assert bad.returncode == 1 and b"line 24" in bad.stderr
+    note = tmp_path / "n.bin"
+    assert cli("notify", "build", "--server-id", "s", "--password", "p", "--nonce", "x", "-o", str(note)).returncode == 0
+    assert cli("notify", "parse", str(note), "--password", "p", "--nonce", "x").returncode == 0
+    assert cli("notify", "parse", str(note), "--password", "q", "--nonce", "x").returncode == 1
+    demo = cli("demo")
+    assert demo.returncode == 0 and b"session ended" in demo.stdout
+    assert cli("--help").returncode == 0
+
+
+def test_stubs_match_the_native_module():
+    r = subprocess.run([sys.executable, "-m", "mypy.stubtest", "omadm._native"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -242,6 +242,7 @@ pub struct ServerSession {
     inner: Mutex<(s::ServerSession, Option<String>)>,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn server_config(
     server_id: &str,
     username: Option<String>,

@@ -194,6 +194,36 @@ fn hmac_over_xml_and_wbxml_and_tampering_is_caught() {
 }
 
 #[test]
+fn hmac_in_both_directions() {
+    let mut p = pair_with(AuthType::Hmac, "pw", Encoding::Xml);
+    let mut sc = server_config();
+    sc.auth = AuthType::Hmac;
+    sc.client_credentials = Some(Credentials::new("dev", "pw"));
+    sc.client_nonce = b"first".to_vec();
+    sc.nonce_source = Some(counter_nonces());
+    sc.credentials = Some((AuthType::Hmac, Credentials::new("srv", "spw")));
+    sc.server_nonce = b"sn".to_vec();
+    p.server = ServerSession::new(sc);
+    p.client = {
+        let mut cc = client_config();
+        cc.auth = AuthType::Hmac;
+        cc.credentials = Some(Credentials::new("dev", "pw"));
+        cc.nonce = b"first".to_vec();
+        cc.server_credentials = Some(Credentials::new("srv", "spw"));
+        cc.server_nonce = b"sn".to_vec();
+        ClientSession::new(cc, device_tree()).unwrap()
+    };
+    p.until_server_has_package();
+    p.server.get("./DevInfo/Man").unwrap();
+    let out = p.server.next_message().unwrap().unwrap();
+    let header = out.hmac.clone().expect("the server signs its messages");
+    // A body changed on the way fails the server's HMAC at the client, which stays as it was.
+    let tampered = String::from_utf8(out.body.clone()).unwrap().replace("DevInfo", "DevInfX").into_bytes();
+    assert!(matches!(p.client.receive_with_hmac(&tampered, Some(&header)), Err(Error::Auth(_))));
+    p.client.receive_with_hmac(&out.body, Some(&header)).unwrap();
+}
+
+#[test]
 fn the_client_checks_the_servers_credentials() {
     let mut cc = client_config();
     cc.server_credentials = Some(Credentials::new("srv", "spw"));

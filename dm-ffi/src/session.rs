@@ -431,7 +431,7 @@ pub extern "C" fn dm_session_receive(
         let body = tri!(unsafe { bytes_arg(data, len) });
         let hmac = tri!(unsafe { opt_str(hmac_header) });
         let r = match &mut s.role {
-            Role::Client(c) => c.receive(body),
+            Role::Client(c) => c.receive_with_hmac(body, hmac),
             Role::Server(v) => v.receive_with_hmac(body, hmac),
         };
         match r {

@@ -185,8 +185,8 @@ impl ClientSession {
     /// Takes a server message; returns the events it produced (dicts).
     #[pyo3(signature = (body, hmac = None))]
     fn receive<'py>(&self, py: Python<'py>, body: &[u8], hmac: Option<&str>) -> PyResult<Bound<'py, PyList>> {
-        let _ = hmac;
-        let list = self.inner.lock().map_err(|_| usage("session poisoned"))?.0.receive(body).map_err(to_py)?;
+        let list =
+            self.inner.lock().map_err(|_| usage("session poisoned"))?.0.receive_with_hmac(body, hmac).map_err(to_py)?;
         events(py, list)
     }
 

@@ -278,7 +278,18 @@ impl<T: Tree> ClientSession<T> {
 
     /// Takes a server message. A message that is refused leaves the session as it was.
     pub fn receive(&mut self, body: &[u8]) -> Result<Vec<Event>, Error> {
+        self.receive_with_hmac(body, None)
+    }
+
+    /// Takes a server message and its `x-syncml-hmac` header. When the server's credentials are
+    /// configured, a header must verify against them (and `server_nonce`).
+    pub fn receive_with_hmac(&mut self, body: &[u8], hmac: Option<&str>) -> Result<Vec<Event>, Error> {
         let m = self.core.check(body)?;
+        if let (Some(expected), Some(h)) = (&self.config.server_credentials, hmac) {
+            if !auth::verify_hmac(h, expected, &self.config.server_nonce, body) {
+                return Err(AuthError("the server's x-syncml-hmac does not match".into()).into());
+            }
+        }
         if let (Some(expected), Some(cred)) = (&self.config.server_credentials, &m.header.cred) {
             let kind = cred.meta.as_ref().and_then(|m| m.type_.as_deref()).and_then(AuthType::from_meta_type);
             let ok = kind.is_some_and(|k| auth::verify_cred(cred, k, expected, &self.config.server_nonce));

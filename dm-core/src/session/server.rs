@@ -470,6 +470,11 @@ impl ServerSession {
         let (m, done) = core.compose(mode)?;
         // The server authenticates itself once, in its first message.
         core.cred = None;
+        let mut out = core.encode(&m);
+        // With HMAC it signs every message instead.
+        if let Some((AuthType::Hmac, c)) = &self.config.credentials {
+            out.hmac = Some(auth::hmac_header(c, &self.config.server_nonce, &out.body));
+        }
         core.state = State::Waiting;
         match mode {
             Compose::Abort => core.state = State::Aborted,
@@ -481,7 +486,7 @@ impl ServerSession {
             }
             Compose::NextMessage => {}
         }
-        Ok(Some(core.encode(&m)))
+        Ok(Some(out))
     }
 
     /// Aborts the session (R15): the next message carries Alert 1223 and Final.

@@ -102,7 +102,7 @@ impl Pair {
             }
             Dir::S2C => {
                 if self.client.state() == State::Waiting {
-                    self.client_events.extend(self.client.receive(&body).unwrap());
+                    self.client_events.extend(self.client.receive_with_hmac(&body, hmac.as_deref()).unwrap());
                 }
             }
         }

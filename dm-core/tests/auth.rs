@@ -193,8 +193,7 @@ fn hmac_over_xml_and_wbxml_and_tampering_is_caught() {
     assert!(!p.server_events.iter().any(|e| matches!(e, Event::DevInfo(_))));
 }
 
-#[test]
-fn hmac_in_both_directions() {
+fn hmac_both_ways() -> Pair {
     let mut p = pair_with(AuthType::Hmac, "pw", Encoding::Xml);
     let mut sc = server_config();
     sc.auth = AuthType::Hmac;
@@ -204,22 +203,52 @@ fn hmac_in_both_directions() {
     sc.credentials = Some((AuthType::Hmac, Credentials::new("srv", "spw")));
     sc.server_nonce = b"sn".to_vec();
     p.server = ServerSession::new(sc);
-    p.client = {
-        let mut cc = client_config();
-        cc.auth = AuthType::Hmac;
-        cc.credentials = Some(Credentials::new("dev", "pw"));
-        cc.nonce = b"first".to_vec();
-        cc.server_credentials = Some(Credentials::new("srv", "spw"));
-        cc.server_nonce = b"sn".to_vec();
-        ClientSession::new(cc, device_tree()).unwrap()
-    };
+    let mut cc = client_config();
+    cc.auth = AuthType::Hmac;
+    cc.credentials = Some(Credentials::new("dev", "pw"));
+    cc.nonce = b"first".to_vec();
+    cc.server_credentials = Some(Credentials::new("srv", "spw"));
+    cc.server_nonce = b"sn".to_vec();
+    cc.nonce_source = Some(counter_nonces());
+    p.client = ClientSession::new(cc, device_tree()).unwrap();
+    p
+}
+
+#[test]
+fn hmac_in_both_directions_with_a_new_nonce_every_message() {
+    // The Pair passes each message's x-syncml-hmac to the other side, which verifies it.
+    let mut p = hmac_both_ways();
+    p.until_server_has_package();
+    p.server.get("./DevInfo/Man").unwrap();
+    p.exchange();
+    p.server.get("./DevInfo/Mod").unwrap();
+    p.exchange();
+    p.drive();
+    assert_eq!((p.client.state(), p.server.state()), (State::Ended, State::Ended));
+    // Every client answer challenged the server with a fresh nonce.
+    let nonces: Vec<String> = p
+        .messages(Dir::C2S)
+        .iter()
+        .skip(1)
+        .filter_map(|m| {
+            m.commands
+                .iter()
+                .find_map(|c| if let Command::Status(s) = c { s.chal.as_ref()?.meta.next_nonce.clone() } else { None })
+        })
+        .collect();
+    assert!(nonces.len() >= 2 && nonces.windows(2).all(|w| w[0] != w[1]), "{nonces:?}");
+}
+
+#[test]
+fn a_tampered_server_message_fails_its_hmac_at_the_client() {
+    let mut p = hmac_both_ways();
     p.until_server_has_package();
     p.server.get("./DevInfo/Man").unwrap();
     let out = p.server.next_message().unwrap().unwrap();
     let header = out.hmac.clone().expect("the server signs its messages");
-    // A body changed on the way fails the server's HMAC at the client, which stays as it was.
     let tampered = String::from_utf8(out.body.clone()).unwrap().replace("DevInfo", "DevInfX").into_bytes();
     assert!(matches!(p.client.receive_with_hmac(&tampered, Some(&header)), Err(Error::Auth(_))));
+    assert_eq!(p.client.state(), State::Waiting);
     p.client.receive_with_hmac(&out.body, Some(&header)).unwrap();
 }
 

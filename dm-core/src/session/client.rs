@@ -44,6 +44,9 @@ pub struct ClientConfig {
     pub server_nonce: Vec<u8>,
     /// Challenges answered before the client gives up (default 3).
     pub max_auth_attempts: u32,
+    /// Fresh nonces for challenging a server that signs with HMAC: with one, every answer
+    /// challenges the server anew (a new nonce every message).
+    pub nonce_source: Option<super::NonceSource>,
 }
 
 impl ClientConfig {
@@ -62,6 +65,7 @@ impl ClientConfig {
             server_credentials: None,
             server_nonce: Vec::new(),
             max_auth_attempts: 3,
+            nonce_source: None,
         }
     }
 }
@@ -309,7 +313,17 @@ impl<T: Tree> ClientSession<T> {
             events.push(Event::Aborted { by_peer: true });
             return events;
         }
-        self.core.take_header(&m, StatusCode::OK, None);
+        // A server signing with HMAC gets a new nonce for its next message.
+        let chal = match (&self.config.server_credentials, &self.config.nonce_source) {
+            (Some(_), Some(src)) => {
+                let n = src.0();
+                let c = auth::chal(AuthType::Hmac, &n);
+                self.config.server_nonce = n;
+                c
+            }
+            _ => None,
+        };
+        self.core.take_header(&m, StatusCode::OK, chal);
         let msg_id = m.header.msg_id;
         if self.follow_auth(&m, &mut events) {
             // Challenged (R10): package 1 again, with credentials; the rest waits.

@@ -119,6 +119,8 @@ struct Saved {
     challenging: bool,
     /// Authentication failed past the attempts allowed: the answer ends the session.
     auth_failed: bool,
+    /// The nonce this server signs its next HMAC with (the client's last challenge).
+    sign_nonce: Vec<u8>,
 }
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -142,6 +144,7 @@ impl ServerSession {
             next_nonce: None,
             challenging: false,
             auth_failed: false,
+            sign_nonce: config.server_nonce.clone(),
         };
         ServerSession { saved, config }
     }
@@ -341,7 +344,15 @@ impl ServerSession {
         }
         for c in &m.commands {
             match c {
-                Command::Status(s) => events.extend(core.peer_status(&m, s)),
+                Command::Status(s) => {
+                    // The client's challenge on this server's header: the nonce to sign with next.
+                    let next =
+                        s.chal.as_ref().filter(|_| s.cmd_ref == Some(0)).and_then(|c| c.meta.next_nonce.as_deref());
+                    if let Some(n) = next.and_then(auth::decode_nonce) {
+                        saved.sign_nonce = n;
+                    }
+                    events.extend(core.peer_status(&m, s));
+                }
                 Command::Alert(a) => {
                     let code = match a.data {
                         AlertCode::SESSION_ABORT => {
@@ -473,7 +484,7 @@ impl ServerSession {
         let mut out = core.encode(&m);
         // With HMAC it signs every message instead.
         if let Some((AuthType::Hmac, c)) = &self.config.credentials {
-            out.hmac = Some(auth::hmac_header(c, &self.config.server_nonce, &out.body));
+            out.hmac = Some(auth::hmac_header(c, &self.saved.sign_nonce, &out.body));
         }
         core.state = State::Waiting;
         match mode {

@@ -141,7 +141,7 @@ impl ClientSession {
     #[new]
     #[pyo3(signature = (device_id, server_id, server_uri, tree, devinfo = None, username = None, password = None,
         auth = "none", nonce = b"".to_vec(), session_id = None, server_initiated = false, encoding = "xml",
-        max_msg_size = None, max_obj_size = None))]
+        max_msg_size = None, max_obj_size = None, server_password = None, server_nonce = b"".to_vec()))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         device_id: &str,
@@ -158,8 +158,15 @@ impl ClientSession {
         encoding: &str,
         max_msg_size: Option<u64>,
         max_obj_size: Option<u64>,
+        server_password: Option<String>,
+        server_nonce: Vec<u8>,
     ) -> PyResult<ClientSession> {
         let mut c = s::ClientConfig::new(device_id, server_id, server_uri);
+        // The server's credentials (its id and password) check its Cred or HMAC; a server that
+        // signs with HMAC is challenged with a new nonce every message.
+        c.server_credentials = server_password.map(|p| Credentials::new(server_id, p));
+        c.server_nonce = server_nonce;
+        c.nonce_source = Some(NonceSource(Arc::new(os_nonce)));
         c.devinfo = devinfo.unwrap_or_default();
         c.auth = self::auth(auth)?;
         c.credentials = username.map(|u| Credentials::new(u, password.unwrap_or_default()));
@@ -290,7 +297,7 @@ fn text(data: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Data>> {
 impl ServerSession {
     #[new]
     #[pyo3(signature = (server_id, username = None, password = None, auth = "none", nonce = b"".to_vec(),
-        encoding = "xml", max_msg_size = None, max_obj_size = None))]
+        encoding = "xml", max_msg_size = None, max_obj_size = None, server_password = None, server_nonce = b"".to_vec()))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         server_id: &str,
@@ -301,8 +308,16 @@ impl ServerSession {
         encoding: &str,
         max_msg_size: Option<u64>,
         max_obj_size: Option<u64>,
+        server_password: Option<String>,
+        server_nonce: Vec<u8>,
     ) -> PyResult<ServerSession> {
-        let c = server_config(server_id, username, password, auth, nonce, encoding, max_msg_size, max_obj_size)?;
+        let mut c = server_config(server_id, username, password, auth, nonce, encoding, max_msg_size, max_obj_size)?;
+        // The server's own credentials: md5/basic Cred in its first message, or an HMAC on each.
+        if let Some(p) = server_password {
+            let kind = if c.auth == AuthType::None { AuthType::Basic } else { c.auth };
+            c.credentials = Some((kind, Credentials::new(server_id, p)));
+            c.server_nonce = server_nonce;
+        }
         Ok(ServerSession { inner: Mutex::new((s::ServerSession::new(c), None)) })
     }
 

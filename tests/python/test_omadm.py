@@ -28,7 +28,7 @@ def run(client: omadm.ClientSession, server: omadm.ServerSession, script) -> lis
                 script(server, package)
         reply = server.next_message()
         assert reply is not None
-        client.receive(reply)
+        client.receive(reply, server.hmac_header)
     return seen
 
 
@@ -110,6 +110,23 @@ def test_md5_and_hmac_sessions():
         events = run(client, server, lambda s, n: s.get("./DevInfo/Man") if n == 1 else None)
         assert any(e.kind == "authenticated" for e in events), auth
         assert any(e.kind == "results" and e.value == "Acme" for e in events), auth
+
+
+def test_hmac_both_ways_and_server_credentials():
+    for auth in ("md5", "hmac"):
+        client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree(), username="u", password="p",
+                                     auth=auth, nonce=b"n", server_password="sp", server_nonce=b"s")
+        server = omadm.ServerSession("srv", username="u", password="p", auth=auth, nonce=b"n",
+                                     server_password="sp", server_nonce=b"s")
+        events = run(client, server, lambda s, n: s.get("./DevInfo/Man") if n == 1 else None)
+        assert any(e.kind == "results" and e.value == "Acme" for e in events), auth
+        assert client.state == "ended"
+    # A server with the wrong password is refused by the device.
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree(), server_password="sp")
+    server = omadm.ServerSession("srv", server_password="other")
+    server.receive(client.next_message())
+    with pytest.raises(omadm.AuthError):
+        client.receive(server.next_message())
 
 
 def test_wrong_password_fails_authentication():

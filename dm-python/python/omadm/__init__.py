@@ -126,11 +126,13 @@ class ClientSession:
                  devinfo: dict[str, str] | None = None, username: str | None = None,
                  password: str | None = None, auth: str = "none", nonce: bytes = b"",
                  session_id: str | None = None, server_initiated: bool = False, encoding: str = "xml",
-                 max_msg_size: int | None = None, max_obj_size: int | None = None) -> None:
+                 max_msg_size: int | None = None, max_obj_size: int | None = None,
+                 server_password: str | None = None, server_nonce: bytes = b"") -> None:
         tree = tree if tree is not None else MemoryTree()
         self._s = _native.ClientSession(
             device_id, server_id, server_uri, tree, list((devinfo or {}).items()) or None, username, password,
-            auth, nonce, session_id, server_initiated, encoding, max_msg_size, max_obj_size)
+            auth, nonce, session_id, server_initiated, encoding, max_msg_size, max_obj_size, server_password,
+            server_nonce)
 
     def next_message(self) -> bytes | None:
         """The next message to send, or None when the session is over."""
@@ -169,15 +171,21 @@ class ServerSession:
     def __init__(self, server_id: str, username: str | None = None, password: str | None = None,
                  auth: str = "none", nonce: bytes = b"", encoding: str = "xml",
                  max_msg_size: int | None = None, max_obj_size: int | None = None,
+                 server_password: str | None = None, server_nonce: bytes = b"",
                  _native_session: Any = None) -> None:
         self._s = _native_session or _native.ServerSession(
-            server_id, username, password, auth, nonce, encoding, max_msg_size, max_obj_size)
+            server_id, username, password, auth, nonce, encoding, max_msg_size, max_obj_size, server_password,
+            server_nonce)
 
     def receive(self, body: bytes, hmac: str | None = None) -> list[Event]:
         return _events(self._s.receive(body, hmac))
 
     def next_message(self) -> bytes | None:
         return self._s.next_message()
+
+    @property
+    def hmac_header(self) -> str | None:
+        return self._s.hmac_header
 
     def get(self, uri: str) -> int:
         return self._s.get(uri)

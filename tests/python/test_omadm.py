@@ -194,3 +194,75 @@ def test_cli_decode_encode_notify_demo(vectors, tmp_path):
 def test_stubs_match_the_native_module():
     r = subprocess.run([sys.executable, "-m", "mypy.stubtest", "omadm._native"], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def inventory(session):
+    """A server script as a test engineer writes it."""
+    model = session.get("./DevInfo/Mod").value
+    session.replace("./Vendor/Level", f"seen {model}")
+    with session.atomic():
+        session.add("./Vendor/New", "n")
+    session.found = session.get("./Vendor/Level").value
+
+
+@pytest.mark.parametrize("encoding,auth", [("xml", "none"), ("wbxml", "md5"), ("xml", "hmac")])
+def test_a_session_over_real_http(encoding, auth, tmp_path):
+    import omadm.http
+
+    creds = {} if auth == "none" else {"username": "u", "password": "p", "auth": auth, "nonce": b"n"}
+    with omadm.http.Server(inventory, server_id="srv", encoding=encoding, trace_dir=str(tmp_path), **creds) as server:
+        tree = device_tree()
+        events = omadm.http.device(server.url, tree, device_id="IMEI:1", server_id="srv", encoding=encoding, **creds)
+        assert tree.get("./Vendor/Level") == "seen X1"
+        assert tree.get("./Vendor/New") == "n"
+        assert any(e.kind == "ended" for e in events)
+        done = server.finished[0]
+        assert done.error is None and done.found == "seen X1"
+    assert len(list(tmp_path.iterdir())) >= 4
+
+
+def test_a_failing_script_is_reported_and_the_session_still_ends():
+    import omadm.http
+
+    def broken(session):
+        session.get("./DevInfo/Mod").value
+        raise RuntimeError("boom")
+
+    with omadm.http.Server(broken, server_id="srv") as server:
+        tree = device_tree()
+        omadm.http.device(server.url, tree, device_id="IMEI:1", server_id="srv")
+        assert isinstance(server.finished[0].error, RuntimeError)
+
+
+def test_many_devices_at_once():
+    import omadm.http
+
+    with omadm.http.Server(lambda s: s.get("./DevInfo/Man").value, server_id="srv") as server:
+        ok, failed, seconds = omadm.http.devices(server.url, device_tree().to_json(), count=20, concurrency=5,
+                                                 server_id="srv")
+    assert (ok, failed) == (20, 0)
+
+
+def test_cli_serve_and_device_over_loopback(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text("def run(session):\n    session.replace('./Vendor/Level', session.get('./DevInfo/Man').value)\n")
+    tree = tmp_path / "tree.json"
+    device_tree().save(str(tree))
+    server = subprocess.Popen([sys.executable, "-m", "omadm.cli", "serve", "--port", "0", "--script", str(script),
+                               "--auth", "md5", "--username", "u", "--password", "p", "--wbxml",
+                               "--trace-dir", str(tmp_path / "trace")], stdout=subprocess.PIPE, text=True)
+    try:
+        url = server.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        common = ["--server", url, "--tree", str(tree), "--auth", "md5", "--username", "u", "--password", "p", "--wbxml"]
+        one = cli("device", *common)
+        assert one.returncode == 0 and b"ended" in one.stdout
+        many = cli("device", *common, "--count", "6", "--concurrency", "3")
+        assert many.returncode == 0 and b"6 sessions ok, 0 failed" in many.stdout
+        bad = cli("device", "--server", url, "--tree", str(tree), "--auth", "md5", "--username", "u", "--password", "x",
+                  "--wbxml", "--count", "2", "--concurrency", "2")
+        assert bad.returncode == 1
+        assert len(list((tmp_path / "trace").iterdir())) >= 4
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

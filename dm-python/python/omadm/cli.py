@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 
 import omadm
 
@@ -78,6 +79,85 @@ def _demo(_: argparse.Namespace) -> int:
     return 0
 
 
+def _auth_options(args: argparse.Namespace) -> dict:
+    if args.auth == "none":
+        return {}
+    return {"auth": args.auth, "username": args.username, "password": args.password, "nonce": args.nonce.encode()}
+
+
+def _default_script(session) -> None:
+    """Reads the device's DevInfo and DevDetail firmware version."""
+    session.get("./DevInfo/Mod").value
+    session.get("./DevDetail/FwV").value
+
+
+def _load_script(path: str | None):
+    if not path:
+        return _default_script
+    import runpy
+
+    run = runpy.run_path(path).get("run")
+    if not callable(run):
+        raise omadm.UsageError(f"{path} defines no run(session)")
+    return run
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import omadm.http
+
+    script = _load_script(args.script)
+    server = omadm.http.Server(script, host=args.host, port=args.port, server_id=args.server_id,
+                               trace_dir=args.trace_dir, encoding="wbxml" if args.wbxml else "xml",
+                               **_auth_options(args))
+    print(server.url, flush=True)
+    server.start()
+    try:
+        seen = 0
+        while True:
+            time.sleep(0.2)
+            for s in server.finished[seen:]:
+                state = f"failed: {s.error!r}" if s.error else s.server.state
+                print(f"session with {s.server.device_id}: {state}", flush=True)
+            seen = len(server.finished)
+    except KeyboardInterrupt:
+        server.stop()
+    return 0
+
+
+def _device(args: argparse.Namespace) -> int:
+    import omadm.http
+
+    tree = omadm.MemoryTree.load(args.tree) if args.tree else omadm.MemoryTree({
+        "./DevInfo/DevId": "IMEI:493005100592800", "./DevInfo/Man": "omadm", "./DevInfo/Mod": "simulated",
+        "./DevInfo/DmV": "1.2", "./DevInfo/Lang": "en-US", "./DevDetail/FwV": "1.0"})
+    options = dict(server_id=args.server_id, encoding="wbxml" if args.wbxml else "xml", **_auth_options(args))
+    if args.count == 1:
+        events = omadm.http.device(args.server, tree, **options)
+        for e in events:
+            print(e)
+        return 0
+
+    def progress(done: int) -> None:
+        width = 30
+        filled = width * done // args.count
+        print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{args.count}", end="", file=sys.stderr, flush=True)
+
+    ok, failed, seconds = omadm.http.devices(args.server, tree.to_json(), args.count, args.concurrency, progress,
+                                             **options)
+    print(file=sys.stderr)
+    print(f"{ok} sessions ok, {failed} failed, {ok / seconds:.1f} sessions/s")
+    return 1 if failed else 0
+
+
+def _auth_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--auth", choices=["none", "basic", "md5", "hmac"], default="none")
+    p.add_argument("--username")
+    p.add_argument("--password")
+    p.add_argument("--nonce", default="", help="the nonce md5/HMAC digests start with")
+    p.add_argument("--server-id", default="omadm")
+    p.add_argument("--wbxml", action="store_true", help="speak WBXML (default XML)")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="omadm", description="OMA DM 1.2.1 (SyncML DM) tools")
     sub = p.add_subparsers(dest="command", required=True)
@@ -103,10 +183,24 @@ def main(argv: list[str] | None = None) -> int:
     n.set_defaults(run=_notify)
     m = sub.add_parser("demo", help="a whole session between the built-in server and a simulated device")
     m.set_defaults(run=_demo)
+    sv = sub.add_parser("serve", help="an HTTP DM server that runs a script against each device")
+    sv.add_argument("--port", type=int, default=8080, help="0 picks a free port; the URL is printed first")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--script", help="a Python file defining run(session)")
+    sv.add_argument("--trace-dir", help="write every message there, one file each")
+    _auth_arguments(sv)
+    sv.set_defaults(run=_serve)
+    dv = sub.add_parser("device", help="simulated device(s) against a DM server")
+    dv.add_argument("--server", required=True, help="the server URL")
+    dv.add_argument("--tree", help="the device tree as JSON")
+    dv.add_argument("--count", type=int, default=1)
+    dv.add_argument("--concurrency", type=int, default=1)
+    _auth_arguments(dv)
+    dv.set_defaults(run=_device)
     args = p.parse_args(argv)
     try:
         return args.run(args)
-    except (omadm.Error, OSError) as err:
+    except (omadm.Error, OSError) as err:  # one clear line, non-zero exit
         print(f"omadm {args.command}: {err}", file=sys.stderr)
         return 1
 

@@ -1,0 +1,303 @@
+"""HTTP glue, standard library only: a DM server that runs a script against each device, and a
+simulated device.
+
+A server script is a function ``run(session)`` that reads naturally::
+
+    def run(session):
+        model = session.get("./DevInfo/Mod").value    # blocks until the device answered
+        session.replace("./Vendor/Level", "1")
+
+Each device session runs its script in a thread of its own; many run at once.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+import omadm
+
+CONTENT_TYPES = {
+    "application/vnd.syncml.dm+xml", "application/vnd.syncml.dm+wbxml",
+    "application/vnd.syncml+xml", "application/vnd.syncml+wbxml",
+}
+
+
+class Pending:
+    """A queued command: ``status`` and ``value`` (first result item) block until answered."""
+
+    def __init__(self, owner: "ScriptSession", reference: int) -> None:
+        self._owner, self.reference = owner, reference
+        self._status: int | None = None
+        self._seen: int | None = None
+        self._items: list[dict[str, Any]] = []
+
+    def _wait(self) -> None:
+        self._owner._wait_for(lambda: self._status is not None)
+
+    @property
+    def status(self) -> int:
+        self._wait()
+        assert self._status is not None
+        return self._status
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        self._wait()
+        return self._items
+
+    @property
+    def value(self) -> Any:
+        items = self.items
+        return items[0]["data"] if items else None
+
+
+class ScriptSession:
+    """What a server script sees: the session's commands, each returning a Pending."""
+
+    def __init__(self, server: omadm.ServerSession) -> None:
+        self.server = server
+        self.events: list[omadm.Event] = []
+        self._pending: dict[int, Pending] = {}
+        self._cond = threading.Condition()
+        self._script_turn = False
+        self._done = False
+        self.error: BaseException | None = None
+
+    # -- used by the script thread --
+    def _queue(self, reference: int) -> Pending:
+        p = Pending(self, reference)
+        self._pending[reference] = p
+        return p
+
+    def _wait_for(self, ready: Callable[[], bool]) -> None:
+        with self._cond:
+            while not ready():
+                if self._done:
+                    raise omadm.Error("the session ended before the device answered")
+                self._script_turn = False
+                self._cond.notify_all()
+                self._cond.wait()
+
+    @property
+    def devinfo(self) -> dict[str, str]:
+        return self.server.devinfo
+
+    def get(self, uri: str) -> Pending:
+        return self._queue(self.server.get(uri))
+
+    def replace(self, uri: str, data: str | bytes, format: str | None = None, type: str | None = None) -> Pending:
+        return self._queue(self.server.replace(uri, data, format, type))
+
+    def add(self, uri: str, data: str | bytes | None = None, format: str | None = None, type: str | None = None) -> Pending:
+        return self._queue(self.server.add(uri, data, format, type))
+
+    def delete(self, uri: str) -> Pending:
+        return self._queue(self.server.delete(uri))
+
+    def exec(self, uri: str, data: str | bytes | None = None, correlator: str | None = None) -> Pending:
+        return self._queue(self.server.exec(uri, data, correlator))
+
+    def alert(self, code: int, items: list[str] | None = None) -> Pending:
+        return self._queue(self.server.alert(code, items))
+
+    def sequence(self) -> Any:
+        return self.server.sequence()
+
+    def atomic(self) -> Any:
+        return self.server.atomic()
+
+    # -- used by the HTTP thread --
+    def _deliver(self, events: list[omadm.Event]) -> None:
+        """Statuses and results settle a Pending once the device's package is complete (its
+        results may come in later messages than its status)."""
+        with self._cond:
+            for e in events:
+                self.events.append(e)
+                if e.kind == "package_end":
+                    for p in self._pending.values():
+                        if p._seen is not None:
+                            p._status = p._seen
+                    continue
+                p = self._pending.get(getattr(e, "reference", -1))
+                if p is None:
+                    continue
+                if e.kind == "status":
+                    p._seen = e.code
+                elif e.kind == "results":
+                    p._items.extend(e.items)
+            self._cond.notify_all()
+
+    def _run_until_blocked(self) -> None:
+        """Gives the script the turn and waits until it blocks on the device or returns."""
+        with self._cond:
+            self._script_turn = True
+            self._cond.notify_all()
+            while self._script_turn and not self._done:
+                self._cond.wait()
+
+    def _start(self, script: Callable[["ScriptSession"], Any]) -> None:
+        def body() -> None:
+            with self._cond:
+                while not self._script_turn:
+                    self._cond.wait()
+            try:
+                script(self)
+            except BaseException as e:  # reported by the server, never lost
+                self.error = e
+            finally:
+                with self._cond:
+                    self._done = True
+                    self._script_turn = False
+                    self._cond.notify_all()
+
+        threading.Thread(target=body, daemon=True).start()
+
+
+class Server:
+    """An HTTP DM server on `host:port` (port 0 picks one); `url` says where."""
+
+    def __init__(self, script: Callable[[ScriptSession], Any], host: str = "127.0.0.1", port: int = 0,
+                 server_id: str = "omadm", trace_dir: str | None = None, **session_options: Any) -> None:
+        self.script, self.server_id, self.options, self.trace_dir = script, server_id, session_options, trace_dir
+        self.sessions: dict[tuple[str, str], ScriptSession] = {}
+        self.finished: list[ScriptSession] = []
+        self._lock = threading.Lock()
+        handler = self._handler()
+        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.url = f"http://{host}:{self.httpd.server_address[1]}/dm"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if ctype not in CONTENT_TYPES:
+                    self.send_error(415, "not a DM content type")
+                    return
+                try:
+                    reply, rtype, hmac = outer._handle(body, self.headers.get("x-syncml-hmac"))
+                except omadm.Error as e:
+                    self.send_error(400, str(e))
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", rtype)
+                self.send_header("Content-Length", str(len(reply)))
+                if hmac:
+                    self.send_header("x-syncml-hmac", hmac)
+                self.end_headers()
+                self.wfile.write(reply)
+
+        return Handler
+
+    def _trace(self, key: tuple[str, str], direction: str, body: bytes) -> None:
+        if self.trace_dir:
+            os.makedirs(self.trace_dir, exist_ok=True)
+            name = f"{key[0]}-{key[1]}".replace(":", "_").replace("/", "_")
+            n = len([f for f in os.listdir(self.trace_dir) if f.startswith(name)])
+            with open(os.path.join(self.trace_dir, f"{name}-{n:04d}-{direction}.msg"), "wb") as f:
+                f.write(body)
+
+    def _handle(self, body: bytes, hmac: str | None) -> tuple[bytes, str, str | None]:
+        head = omadm.decode(body, lenient=True)
+        key = (head.source, head.session_id)
+        with self._lock:
+            s = self.sessions.get(key)
+            if s is None:
+                s = ScriptSession(omadm.ServerSession(self.server_id, **self.options))
+                s._start(self.script)
+                self.sessions[key] = s
+        self._trace(key, "c2s", body)
+        events = s.server.receive(body, hmac)
+        s._deliver(events)
+        if any(e.kind == "package_end" for e in events):
+            s._run_until_blocked()
+        reply = s.server.next_message()
+        assert reply is not None, "a server answers every client message"
+        self._trace(key, "s2c", reply)
+        if s.server.state in ("ended", "aborted"):
+            with s._cond:
+                s._done = True
+                s._cond.notify_all()
+            with self._lock:
+                self.finished.append(self.sessions.pop(key))
+        return reply, s.server.content_type, s.server.hmac_header
+
+    def start(self) -> "Server":
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> "Server":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def serve(script: Callable[[ScriptSession], Any], **options: Any) -> Server:
+    """Starts a server in the background; `options` as for `Server`."""
+    return Server(script, **options).start()
+
+
+def device(server_url: str, tree: omadm.MemoryTree, device_id: str = "IMEI:493005100592800",
+           server_id: str = "omadm", timeout: float = 30, **options: Any) -> list[omadm.Event]:
+    """Runs one session as a simulated device; returns the events it saw."""
+    client = omadm.ClientSession(device_id, server_id, server_url, tree, **options)
+    events: list[omadm.Event] = []
+    while (msg := client.next_message()) is not None:
+        req = urllib.request.Request(server_url, data=msg, method="POST")
+        req.add_header("Content-Type", client.content_type)
+        if client.hmac_header:
+            req.add_header("x-syncml-hmac", client.hmac_header)
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            events.extend(client.receive(resp.read(), resp.headers.get("x-syncml-hmac")))
+    if client.state != "ended":
+        raise omadm.Error(f"the session was {client.state} ({', '.join(e.kind for e in events[-3:])})")
+    return events
+
+
+def devices(server_url: str, tree_json: str, count: int, concurrency: int, progress: Callable[[int], None] | None = None,
+            **options: Any) -> tuple[int, int, float]:
+    """Runs `count` simulated devices, `concurrency` at a time: (sessions ok, failures, seconds)."""
+    ok = failed = done = 0
+    lock = threading.Lock()
+    started = time.monotonic()
+    ids = iter(range(count))
+
+    def worker() -> None:
+        nonlocal ok, failed, done
+        while True:
+            with lock:
+                i = next(ids, None)
+            if i is None:
+                return
+            try:
+                tree = omadm.MemoryTree.from_json(tree_json)
+                device(server_url, tree, device_id=f"IMEI:{i:015d}", **options)
+                good = True
+            except Exception:
+                good = False
+            with lock:
+                ok, failed, done = ok + good, failed + (not good), done + 1
+                if progress:
+                    progress(done)
+
+    threads = [threading.Thread(target=worker) for _ in range(max(1, concurrency))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return ok, failed, time.monotonic() - started

@@ -6,6 +6,7 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
 mod message;
+mod pytree;
 mod session;
 mod tree;
 

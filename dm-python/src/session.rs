@@ -10,7 +10,8 @@ use dm_core::session::{self as s, Event, NonceSource, Outgoing, State, Wire};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
-use crate::tree::{MemoryTree, Shared};
+use crate::pytree::{AnyTree, PyTree};
+use crate::tree::MemoryTree;
 use crate::{to_py, usage};
 
 fn state_name(st: State) -> &'static str {
@@ -132,8 +133,9 @@ fn take<'py>(py: Python<'py>, out: Option<Outgoing>, hmac: &mut Option<String>) 
 
 #[pyclass(module = "omadm._native", frozen)]
 pub struct ClientSession {
-    inner: Mutex<(s::ClientSession<Shared>, Option<String>)>,
-    tree: Shared,
+    inner: Mutex<(s::ClientSession<AnyTree>, Option<String>)>,
+    tree: Py<PyAny>,
+    tree_errors: Arc<Mutex<Vec<String>>>,
 }
 
 #[pymethods]
@@ -147,7 +149,7 @@ impl ClientSession {
         device_id: &str,
         server_id: &str,
         server_uri: &str,
-        tree: &MemoryTree,
+        tree: &Bound<'_, PyAny>,
         devinfo: Option<Vec<(String, String)>>,
         username: Option<String>,
         password: Option<String>,
@@ -176,9 +178,13 @@ impl ClientSession {
         }
         c.server_initiated = server_initiated;
         c.wire = wire(encoding, max_msg_size, max_obj_size)?;
-        let shared = tree.shared.clone();
-        let session = s::ClientSession::new(c, shared.clone()).map_err(to_py)?;
-        Ok(ClientSession { inner: Mutex::new((session, None)), tree: shared })
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let engine_tree = match tree.cast::<MemoryTree>() {
+            Ok(m) => AnyTree::Memory(m.get().shared.clone()),
+            Err(_) => AnyTree::Python(PyTree { obj: tree.clone().unbind(), errors: errors.clone() }),
+        };
+        let session = s::ClientSession::new(c, engine_tree).map_err(to_py)?;
+        Ok(ClientSession { inner: Mutex::new((session, None)), tree: tree.clone().unbind(), tree_errors: errors })
     }
 
     /// The next message to send (bytes), or None when the session is over.
@@ -213,8 +219,14 @@ impl ClientSession {
     }
 
     #[getter]
-    fn tree(&self) -> MemoryTree {
-        MemoryTree { shared: self.tree.clone() }
+    fn tree(&self, py: Python<'_>) -> Py<PyAny> {
+        self.tree.clone_ref(py)
+    }
+
+    /// Exceptions a Python tree raised (each answered 500 to the server).
+    #[getter]
+    fn tree_errors(&self) -> Vec<String> {
+        self.tree_errors.lock().map(|e| e.clone()).unwrap_or_default()
     }
 
     fn abort(&self) {

@@ -266,3 +266,50 @@ def test_cli_serve_and_device_over_loopback(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+class DictTree:
+    """A device tree kept by the test itself."""
+
+    def __init__(self):
+        self.values = {**DEVINFO, "./Vendor/Level": "1"}
+
+    def get(self, uri):
+        if uri == "./DevInfo":
+            return ["DevId", "Man", "Mod", "DmV", "Lang"]
+        if uri == "./Vendor/Broken":
+            raise RuntimeError("the sensor is unplugged")
+        if uri == "./Vendor/Secret":
+            e = KeyError(uri)
+            e.status = 425
+            raise e
+        return self.values.get(uri)
+
+    def replace(self, uri, value, format, type):
+        if uri not in self.values:
+            return 404
+        self.values[uri] = value
+
+
+def test_a_python_object_as_the_tree():
+    tree = DictTree()
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", tree)
+    server = omadm.ServerSession("srv")
+    refs = {}
+
+    def script(s, n):
+        if n == 1:
+            refs["mod"] = s.get("./DevInfo/Mod")
+            refs["broken"] = s.get("./Vendor/Broken")
+            refs["secret"] = s.get("./Vendor/Secret")
+            refs["missing"] = s.replace("./Vendor/Nope", "x")
+            refs["delete"] = s.delete("./Vendor/Level")
+            s.replace("./Vendor/Level", "5")
+
+    events = run(client, server, script)
+    codes = {e.reference: e.code for e in events if e.kind == "status"}
+    assert codes[refs["mod"]] == 200 and codes[refs["broken"]] == 500 and codes[refs["secret"]] == 425
+    assert codes[refs["missing"]] == 404 and codes[refs["delete"]] == 405
+    assert tree.values["./Vendor/Level"] == "5"
+    assert client.tree is tree
+    assert client.tree_errors == ["get: RuntimeError: the sensor is unplugged"]

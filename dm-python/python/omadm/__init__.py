@@ -120,9 +120,13 @@ def _events(raw: list[dict[str, Any]]) -> list[Event]:
 
 
 class ClientSession:
-    """A device: executes a server's commands against ``tree`` (a MemoryTree)."""
+    """A device: executes a server's commands against ``tree``: a MemoryTree, or any object with
+    ``get(uri)`` (str, bytes, a list of child names, or None for 404), ``add``/``replace(uri, value,
+    format, type)``, ``delete(uri)``, ``exec(uri, data, correlator)``, ``copy(source, target)``
+    (each returning None or a status code). An exception in a tree method answers 500 (or its
+    ``status`` attribute) and is kept in ``tree_errors``."""
 
-    def __init__(self, device_id: str, server_id: str, server_uri: str, tree: MemoryTree | None = None,
+    def __init__(self, device_id: str, server_id: str, server_uri: str, tree: Any = None,
                  devinfo: dict[str, str] | None = None, username: str | None = None,
                  password: str | None = None, auth: str = "none", nonce: bytes = b"",
                  session_id: str | None = None, server_initiated: bool = False, encoding: str = "xml",
@@ -154,8 +158,12 @@ class ClientSession:
         return self._s.hmac_header
 
     @property
-    def tree(self) -> MemoryTree:
+    def tree(self) -> Any:
         return self._s.tree
+
+    @property
+    def tree_errors(self) -> list[str]:
+        return self._s.tree_errors
 
     def abort(self) -> None:
         self._s.abort()

@@ -58,7 +58,7 @@ class MemoryTree:
 
 @final
 class ClientSession:
-    def __new__(cls, device_id: str, server_id: str, server_uri: str, tree: MemoryTree,
+    def __new__(cls, device_id: str, server_id: str, server_uri: str, tree: Any,
                 devinfo: list[tuple[str, str]] | None = None, username: str | None = None,
                 password: str | None = None, auth: str = "none", nonce: bytes = ..., session_id: str | None = None,
                 server_initiated: bool = False, encoding: str = "xml", max_msg_size: int | None = None,
@@ -73,7 +73,9 @@ class ClientSession:
     @property
     def hmac_header(self) -> str | None: ...
     @property
-    def tree(self) -> MemoryTree: ...
+    def tree(self) -> Any: ...
+    @property
+    def tree_errors(self) -> list[str]: ...
     def abort(self) -> None: ...
     def generic_alert(self, items: list[tuple[str | None, str, str, str]], correlator: str | None = None) -> int: ...
 

@@ -1,0 +1,203 @@
+//! Any Python object as the device's tree: methods `get(uri)`, `add(uri, value, format, type)`,
+//! `replace(uri, value, format, type)`, `delete(uri)`, `exec(uri, data, correlator)`,
+//! `copy(source, target)`. `get` returns str (a chr leaf), bytes (bin), a list of child names
+//! (an interior node) or None (404). The others return None (200) or a status code. A missing
+//! method is 405. An exception with an int `status` attribute gives that status; any other is
+//! 500, and its text is kept in `errors`, never lost.
+
+use std::sync::{Arc, Mutex};
+
+use dm_core::model::StatusCode;
+use dm_core::tree::{Leaf, Node, Tree};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyTuple};
+
+use crate::tree::Shared;
+
+pub(crate) struct PyTree {
+    pub obj: Py<PyAny>,
+    pub errors: Arc<Mutex<Vec<String>>>,
+}
+
+impl PyTree {
+    fn call<T>(
+        &self,
+        method: &str,
+        args: impl for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyTuple>>,
+        read: impl for<'py> FnOnce(&Bound<'py, PyAny>) -> Result<T, StatusCode>,
+    ) -> Result<T, StatusCode> {
+        Python::attach(|py| {
+            let obj = self.obj.bind(py);
+            if !obj.hasattr(method).unwrap_or(false) {
+                return Err(StatusCode::COMMAND_NOT_ALLOWED);
+            }
+            let result = args(py).and_then(|a| obj.call_method1(method, a));
+            match result {
+                Ok(v) => read(&v),
+                Err(e) => {
+                    let status = e.value(py).getattr("status").ok().and_then(|s| s.extract::<u16>().ok());
+                    if let Some(code) = status {
+                        return Err(StatusCode(code));
+                    }
+                    if let Ok(mut list) = self.errors.lock() {
+                        list.push(format!("{method}: {e}"));
+                    }
+                    Err(StatusCode::COMMAND_FAILED)
+                }
+            }
+        })
+    }
+
+    fn done(v: &Bound<'_, PyAny>) -> Result<(), StatusCode> {
+        if v.is_none() {
+            return Ok(());
+        }
+        let code = StatusCode(v.extract::<u16>().map_err(|_| StatusCode::COMMAND_FAILED)?);
+        if code.is_success() { Ok(()) } else { Err(code) }
+    }
+
+    fn value_args<'py>(py: Python<'py>, uri: &str, leaf: &Leaf) -> PyResult<Bound<'py, PyTuple>> {
+        let value: Bound<'py, PyAny> = match std::str::from_utf8(&leaf.data) {
+            Ok(s) if leaf.format != "bin" => s.into_pyobject(py)?.into_any(),
+            _ => PyBytes::new(py, &leaf.data).into_any(),
+        };
+        PyTuple::new(
+            py,
+            [
+                uri.into_pyobject(py)?.into_any(),
+                value,
+                leaf.format.as_str().into_pyobject(py)?.into_any(),
+                leaf.type_.as_str().into_pyobject(py)?.into_any(),
+            ],
+        )
+    }
+}
+
+impl Tree for PyTree {
+    fn get(&mut self, _server: &str, uri: &str) -> Result<Node, StatusCode> {
+        self.call(
+            "get",
+            |py| PyTuple::new(py, [uri]),
+            |v| {
+                if v.is_none() {
+                    return Err(StatusCode::NOT_FOUND);
+                }
+                if let Ok(b) = v.cast::<PyBytes>() {
+                    return Ok(Node::Leaf(Leaf {
+                        format: "bin".into(),
+                        type_: "application/octet-stream".into(),
+                        data: b.as_bytes().to_vec(),
+                    }));
+                }
+                if let Ok(list) = v.cast::<PyList>() {
+                    let children = list.iter().map(|c| c.str().map(|s| s.to_string())).collect::<PyResult<_>>();
+                    return children
+                        .map(|children| Node::Interior { children, type_: None })
+                        .map_err(|_| StatusCode::COMMAND_FAILED);
+                }
+                let text = v.str().map_err(|_| StatusCode::COMMAND_FAILED)?.to_string();
+                Ok(Node::Leaf(Leaf::text(text)))
+            },
+        )
+    }
+
+    fn add(&mut self, _server: &str, uri: &str, node: Node) -> Result<(), StatusCode> {
+        let leaf = match node {
+            Node::Leaf(l) => l,
+            Node::Interior { type_, .. } => {
+                Leaf { format: "node".into(), type_: type_.unwrap_or_default(), data: vec![] }
+            }
+        };
+        self.call("add", |py| Self::value_args(py, uri, &leaf), Self::done)
+    }
+
+    fn replace(&mut self, _server: &str, uri: &str, value: Leaf) -> Result<(), StatusCode> {
+        self.call("replace", |py| Self::value_args(py, uri, &value), Self::done)
+    }
+
+    fn delete(&mut self, _server: &str, uri: &str) -> Result<(), StatusCode> {
+        self.call("delete", |py| PyTuple::new(py, [uri]), Self::done)
+    }
+
+    fn copy(&mut self, _server: &str, source: &str, target: &str) -> Result<(), StatusCode> {
+        self.call("copy", |py| PyTuple::new(py, [source, target]), Self::done)
+    }
+
+    fn exec(
+        &mut self,
+        _server: &str,
+        uri: &str,
+        data: Option<&[u8]>,
+        correlator: Option<&str>,
+    ) -> Result<StatusCode, StatusCode> {
+        self.call(
+            "exec",
+            |py| {
+                let d = data.map(|d| PyBytes::new(py, d).into_any()).unwrap_or_else(|| py.None().into_bound(py));
+                let c = correlator
+                    .map(|c| c.into_pyobject(py).map(|s| s.into_any()))
+                    .transpose()?
+                    .unwrap_or_else(|| py.None().into_bound(py));
+                PyTuple::new(py, [uri.into_pyobject(py)?.into_any(), d, c])
+            },
+            |v| {
+                if v.is_none() {
+                    return Ok(StatusCode::OK);
+                }
+                let code = StatusCode(v.extract::<u16>().map_err(|_| StatusCode::COMMAND_FAILED)?);
+                if code.is_success() { Ok(code) } else { Err(code) }
+            },
+        )
+    }
+}
+
+/// The tree a Python client session runs against: ours, or the caller's object.
+pub(crate) enum AnyTree {
+    Memory(Shared),
+    Python(PyTree),
+}
+
+macro_rules! delegate {
+    ($self:ident, $t:ident => $e:expr) => {
+        match $self {
+            AnyTree::Memory($t) => $e,
+            AnyTree::Python($t) => $e,
+        }
+    };
+}
+
+impl Tree for AnyTree {
+    fn get(&mut self, s: &str, u: &str) -> Result<Node, StatusCode> {
+        delegate!(self, t => t.get(s, u))
+    }
+    fn add(&mut self, s: &str, u: &str, n: Node) -> Result<(), StatusCode> {
+        delegate!(self, t => t.add(s, u, n))
+    }
+    fn replace(&mut self, s: &str, u: &str, v: Leaf) -> Result<(), StatusCode> {
+        delegate!(self, t => t.replace(s, u, v))
+    }
+    fn delete(&mut self, s: &str, u: &str) -> Result<(), StatusCode> {
+        delegate!(self, t => t.delete(s, u))
+    }
+    fn copy(&mut self, s: &str, a: &str, b: &str) -> Result<(), StatusCode> {
+        delegate!(self, t => t.copy(s, a, b))
+    }
+    fn exec(&mut self, s: &str, u: &str, d: Option<&[u8]>, c: Option<&str>) -> Result<StatusCode, StatusCode> {
+        delegate!(self, t => t.exec(s, u, d, c))
+    }
+    fn get_property(&mut self, s: &str, u: &str, n: &str) -> Result<String, StatusCode> {
+        delegate!(self, t => t.get_property(s, u, n))
+    }
+    fn replace_property(&mut self, s: &str, u: &str, n: &str, v: &str) -> Result<(), StatusCode> {
+        delegate!(self, t => t.replace_property(s, u, n, v))
+    }
+    fn begin(&mut self) -> Result<(), StatusCode> {
+        delegate!(self, t => t.begin())
+    }
+    fn commit(&mut self) -> Result<(), StatusCode> {
+        delegate!(self, t => t.commit())
+    }
+    fn rollback(&mut self) -> Result<(), StatusCode> {
+        delegate!(self, t => t.rollback())
+    }
+}

@@ -135,8 +135,31 @@ fn notification_verify(data: &[u8], password: &str, nonce: &[u8]) -> PyResult<Op
     Ok(n.verify_with_resync(&creds, nonce).map(|used| if used == nonce { "nonce" } else { "resync" }))
 }
 
+/// Checks a captured session against the rules: (rule, message index, reason) for each
+/// violation. `directions` ("c2s"/"s2c" per message) is inferred from the Sources when absent.
+#[pyfunction]
+#[pyo3(signature = (messages, directions = None))]
+fn check(messages: Vec<Vec<u8>>, directions: Option<Vec<String>>) -> PyResult<Vec<(String, usize, String)>> {
+    use dm_core::check::{self as c, Direction};
+    let trace = match directions {
+        None => c::infer_directions(messages),
+        Some(d) if d.len() == messages.len() => d
+            .iter()
+            .zip(messages)
+            .map(|(d, m)| match d.as_str() {
+                "c2s" => Ok((Direction::ClientToServer, m)),
+                "s2c" => Ok((Direction::ServerToClient, m)),
+                other => Err(usage(format!("a direction is c2s or s2c, not {other:?}"))),
+            })
+            .collect::<PyResult<_>>()?,
+        Some(_) => return Err(usage("one direction per message")),
+    };
+    Ok(c::check(&trace).into_iter().map(|v| (v.rule.to_string(), v.msg_index, v.detail)).collect())
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Message>()?;
+    m.add_function(wrap_pyfunction!(check, m)?)?;
     m.add_function(wrap_pyfunction!(decode, m)?)?;
     m.add_function(wrap_pyfunction!(xml_to_wbxml, m)?)?;
     m.add_function(wrap_pyfunction!(wbxml_to_xml, m)?)?;

@@ -313,3 +313,23 @@ def test_a_python_object_as_the_tree():
     assert tree.values["./Vendor/Level"] == "5"
     assert client.tree is tree
     assert client.tree_errors == ["get: RuntimeError: the sensor is unplugged"]
+
+
+def test_check_finds_the_spec_examples_slips_and_nothing_in_our_sessions(vectors, tmp_path):
+    import omadm.http
+
+    names = ["26_05_twostep_pkg1_client_init_1200.xml", "26_06_twostep_pkg2_server_alert1100_get.xml",
+             "26_07_twostep_pkg3_client_results.xml", "26_08_twostep_pkg4_server_replace.xml",
+             "26_09_twostep_pkg3b_client_status.xml", "26_10_twostep_pkg4b_server_close.xml"]
+    spec = [(vectors / "oma_spec_examples" / n).read_bytes() for n in names]
+    found = omadm.check(spec)
+    assert any(v.rule == "Ref" for v in found) and all(isinstance(v.msg_index, int) for v in found)
+    # A session of ours, captured by `omadm serve --trace-dir`, checks clean on the CLI.
+    with omadm.http.Server(inventory, server_id="srv", trace_dir=str(tmp_path / "t")) as server:
+        omadm.http.device(server.url, device_tree(), device_id="IMEI:1", server_id="srv")
+    r = cli("check", str(tmp_path / "t"))
+    assert r.returncode == 0 and b"no violations" in r.stdout, r.stdout
+    for i, n in enumerate(names):
+        (tmp_path / f"{i:02d}-{'c2s' if i % 2 == 0 else 's2c'}.xml").write_bytes(spec[i])
+    r = cli("check", *sorted(str(p) for p in tmp_path.glob("*.xml")))
+    assert r.returncode == 1 and b"Ref message" in r.stdout

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 from . import _native
@@ -28,7 +29,7 @@ __version__: str = _native.__version__
 
 __all__ = [
     "AuthError", "ClientSession", "DecodeError", "Error", "Event", "LimitError", "MemoryTree",
-    "Message", "ProtocolError", "ServerSession", "UsageError", "decode", "notification",
+    "Message", "ProtocolError", "ServerSession", "UsageError", "Violation", "check", "decode", "notification",
     "wbxml_to_xml", "xml_to_wbxml",
 ]
 
@@ -256,6 +257,25 @@ class ServerSession:
     @staticmethod
     def restore(data: bytes, server_id: str, **options: Any) -> "ServerSession":
         return ServerSession(server_id, _native_session=_native.ServerSession.restore(data, server_id, **options))
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A rule a captured session breaks: its id (R01–R22 of RULES.md, or CmdID, SyncHdrFirst,
+    ResultsOrder, Ref, Decode), the index of the message, and why."""
+
+    rule: str
+    msg_index: int
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.rule} message {self.msg_index}: {self.detail}"
+
+
+def check(messages: list[bytes], directions: list[str] | None = None) -> list[Violation]:
+    """Every rule the session (messages in order) breaks. `directions`, "c2s" or "s2c" per
+    message, is inferred when absent (the first message is the client's)."""
+    return [Violation(*v) for v in _native.check(messages, directions)]
 
 
 from . import notification  # noqa: E402  (uses the names above)

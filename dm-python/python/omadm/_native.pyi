@@ -4,7 +4,7 @@ from typing import Any, final
 
 __all__ = ['Error', 'DecodeError', 'ProtocolError', 'AuthError', 'LimitError', 'UsageError', '__version__',
            'Message', 'decode', 'xml_to_wbxml', 'wbxml_to_xml', 'notification_build', 'notification_parse',
-           'notification_verify', 'MemoryTree', 'ClientSession', 'ServerSession']
+           'notification_verify', 'check', 'MemoryTree', 'ClientSession', 'ServerSession']
 
 __version__: str
 
@@ -40,6 +40,7 @@ def wbxml_to_xml(data: bytes) -> str: ...
 def notification_build(server_id: str, password: str, nonce: bytes, session_id: int, ui_mode: int = 0,
                        vendor: bytes = ...) -> bytes: ...
 def notification_parse(data: bytes) -> tuple[int, int, bool, int, str, str, list[int], list[int]]: ...
+def check(messages: list[bytes], directions: list[str] | None = None) -> list[tuple[str, int, str]]: ...
 def notification_verify(data: bytes, password: str, nonce: bytes) -> str | None: ...
 
 @final

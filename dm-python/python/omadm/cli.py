@@ -79,6 +79,52 @@ def _demo(_: argparse.Namespace) -> int:
     return 0
 
 
+def _traces(paths: list[str]) -> dict[str, tuple[list[bytes], list[str] | None]]:
+    """Sessions to check: JSON Lines files ({"dir", "body_b64"} a line), or message files named
+    in order with c2s/s2c in the name (a directory's files grouped by session, as `omadm serve
+    --trace-dir` writes them)."""
+    import base64
+    import os
+    import re
+
+    files: list[str] = []
+    sessions: dict[str, tuple[list[bytes], list[str] | None]] = {}
+    for p in paths:
+        if os.path.isdir(p):
+            files += sorted(os.path.join(p, f) for f in os.listdir(p))
+        elif p.endswith(".jsonl"):
+            bodies, dirs = [], []
+            with open(p) as f:
+                for line in f:
+                    if line.strip():
+                        rec = json.loads(line)
+                        bodies.append(base64.b64decode(rec["body_b64"]))
+                        dirs.append(rec["dir"])
+            sessions[p] = (bodies, dirs)
+        else:
+            files.append(p)
+    for f in files:
+        name = os.path.basename(f)
+        m = re.match(r"(.*)-\d{4}-(c2s|s2c)\.", name)
+        key = os.path.join(os.path.dirname(f), m.group(1)) if m else "files"
+        d = "c2s" if "c2s" in name else "s2c" if "s2c" in name else None
+        bodies, dirs = sessions.setdefault(key, ([], []))
+        bodies.append(_read(f))
+        dirs.append(d)
+    return {k: (b, None if d is None or None in d else d) for k, (b, d) in sessions.items()}
+
+
+def _check(args: argparse.Namespace) -> int:
+    found = 0
+    for name, (bodies, dirs) in _traces(args.paths).items():
+        violations = omadm.check(bodies, dirs)
+        found += len(violations)
+        print(f"{name}: {len(bodies)} messages, {len(violations) or 'no'} violations")
+        for v in violations:
+            print(f"  {v}")
+    return 1 if found else 0
+
+
 def _auth_options(args: argparse.Namespace) -> dict:
     if args.auth == "none":
         return {}
@@ -181,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     n.add_argument("--ui-mode", type=int, default=0, choices=range(4))
     n.add_argument("-o", "--output", default="notification.bin")
     n.set_defaults(run=_notify)
+    c = sub.add_parser("check", help="the rules a captured session breaks, by rule id (exit 1 if any)")
+    c.add_argument("paths", nargs="+", help="message files in order (c2s/s2c in their names), a directory, or .jsonl")
+    c.set_defaults(run=_check)
     m = sub.add_parser("demo", help="a whole session between the built-in server and a simulated device")
     m.set_defaults(run=_demo)
     sv = sub.add_parser("serve", help="an HTTP DM server that runs a script against each device")

@@ -1,0 +1,278 @@
+//! The trace checker: a captured session in, every rule it breaks out, by rule id (RULES.md),
+//! message index and a one-line reason; plus the spec's other MUSTs a trace shows: CmdIDs
+//! present, unique and increasing (`CmdID`), the SyncHdr status first (`SyncHdrFirst`),
+//! Results after their Status (`ResultsOrder`), references to real commands (`Ref`).
+
+use std::collections::HashSet;
+
+use crate::codec::{self, DecodeOptions};
+use crate::model::{AlertCode, Command, Message, StatusCode};
+
+/// Who sent a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    ClientToServer,
+    ServerToClient,
+}
+
+/// One broken rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// `R01` ... `R22`, `Decode`, or one of the extra checks named in the module doc.
+    pub rule: &'static str,
+    /// Index of the message in the trace.
+    pub msg_index: usize,
+    pub detail: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} message {}: {}", self.rule, self.msg_index, self.detail)
+    }
+}
+
+fn is_alert(c: &Command, code: AlertCode) -> bool {
+    matches!(c, Command::Alert(a) if a.data == code)
+}
+
+/// Only Status and Alert 1222/1223: a "Next Message" response.
+fn next_message_response(m: &Message) -> bool {
+    m.commands.iter().all(|c| {
+        matches!(c, Command::Status(_)) || is_alert(c, AlertCode::NEXT_MESSAGE) || is_alert(c, AlertCode::SESSION_ABORT)
+    })
+}
+
+/// Anything but Status and Alert 1222/1223: commands that ask for an answer.
+fn new_commands(m: &Message) -> bool {
+    !next_message_response(m)
+}
+
+fn aborts(m: &Message) -> bool {
+    m.commands.iter().any(|c| is_alert(c, AlertCode::SESSION_ABORT))
+}
+
+/// Decodes (leniently: the checker judges rules, not syntax) and checks a trace.
+pub fn check(trace: &[(Direction, Vec<u8>)]) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let mut messages = Vec::new();
+    for (i, (d, body)) in trace.iter().enumerate() {
+        match codec::decode_with(body, &DecodeOptions::lenient()) {
+            Ok(m) => messages.push((i, *d, m)),
+            Err(e) => out.push(Violation { rule: "Decode", msg_index: i, detail: e.to_string() }),
+        }
+    }
+    out.extend(check_messages(&messages));
+    out.sort_by_key(|v| v.msg_index);
+    out
+}
+
+struct Side {
+    msg_id: u32,
+    /// Its package is open: it sent a message of it without Final.
+    open: bool,
+    sent: HashSet<(u32, u32)>,
+    /// (MsgRef, CmdRef) of every Status it sent: Results must come after their Status.
+    answered: HashSet<(u32, u32)>,
+}
+
+/// Checks decoded messages, each with its index in the trace.
+pub fn check_messages(messages: &[(usize, Direction, Message)]) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let mut v = |rule: &'static str, i: usize, detail: String| out.push(Violation { rule, msg_index: i, detail });
+    let mut client = Side { msg_id: 0, open: false, sent: HashSet::new(), answered: HashSet::new() };
+    let mut server = Side { msg_id: 0, open: false, sent: HashSet::new(), answered: HashSet::new() };
+    let session = messages.first().map(|(_, _, m)| m.header.session_id.clone());
+    let mut prev: Option<(Direction, &Message)> = None;
+    for (i, d, m) in messages {
+        let (i, d) = (*i, *d);
+        let h = &m.header;
+        let (me, peer) = match d {
+            Direction::ClientToServer => (&mut client, &mut server),
+            Direction::ServerToClient => (&mut server, &mut client),
+        };
+        // R19: versions, one SessionID, MsgIDs 1, 2, 3... per sender.
+        if h.version().is_none() {
+            v("R19", i, format!("VerDTD {:?} VerProto {:?}", h.ver_dtd, h.ver_proto));
+        }
+        if Some(&h.session_id) != session.as_ref() {
+            v("R19", i, format!("SessionID {:?} changed", h.session_id));
+        }
+        if h.msg_id != me.msg_id + 1 {
+            v("R19", i, format!("MsgID {} where {} was due", h.msg_id, me.msg_id + 1));
+        }
+        me.msg_id = h.msg_id;
+        // The spec's other MUSTs on every message.
+        let mut ids = Vec::new();
+        collect_ids(&m.commands, &mut ids);
+        if ids.contains(&0) {
+            v("CmdID", i, "a CmdID of 0".into());
+        }
+        if ids.windows(2).any(|w| w[1] <= w[0]) {
+            v("CmdID", i, format!("CmdIDs not increasing: {ids:?}"));
+        }
+        let statuses: Vec<usize> =
+            m.commands.iter().enumerate().filter(|(_, c)| matches!(c, Command::Status(_))).map(|(k, _)| k).collect();
+        if let Some(&first) = statuses.first() {
+            if prev.is_some() {
+                let Command::Status(s) = &m.commands[first] else { unreachable!() };
+                if s.cmd != "SyncHdr" {
+                    v("SyncHdrFirst", i, format!("the first Status is for {} ", s.cmd));
+                }
+            }
+        }
+        for c in &m.commands {
+            match c {
+                Command::Status(s) => {
+                    match s.cmd_ref {
+                        None => v("Ref", i, format!("Status {} for {} without CmdRef", s.cmd_id, s.cmd)),
+                        Some(0) if s.cmd != "SyncHdr" => v("Ref", i, format!("CmdRef 0 for {}", s.cmd)),
+                        Some(0) => {}
+                        Some(r) => {
+                            if !peer.sent.contains(&(s.msg_ref.unwrap_or(peer.msg_id), r)) {
+                                v("Ref", i, format!("Status for MsgRef {:?} CmdRef {r}, never sent", s.msg_ref));
+                            }
+                        }
+                    }
+                    if let Some(r) = s.cmd_ref {
+                        me.answered.insert((s.msg_ref.unwrap_or(peer.msg_id), r));
+                    }
+                    if s.cmd == "Status" || (s.cmd == "Results" && s.data == StatusCode::OK) {
+                        v("R06", i, format!("a {} Status for a {}", s.data.0, s.cmd));
+                    }
+                }
+                Command::Results(r) => {
+                    if !me.answered.contains(&(r.msg_ref.unwrap_or(peer.msg_id), r.cmd_ref)) {
+                        v(
+                            "ResultsOrder",
+                            i,
+                            format!("Results for CmdRef {} before (or without) its Status", r.cmd_ref),
+                        );
+                    }
+                    if r.items.iter().any(|it| it.source.is_none()) {
+                        v("R22", i, format!("Results {} has an Item without Source", r.cmd_id));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for id in &ids {
+            me.sent.insert((h.msg_id, *id));
+        }
+        // Rules of the flow, message by message.
+        if aborts(m) && !m.is_final {
+            v("R15", i, "Alert 1223 without Final".into());
+        }
+        if d == Direction::ClientToServer {
+            if let Some(c) = m.commands.iter().find(|c| {
+                !matches!(c, Command::Replace(_) | Command::Results(_) | Command::Alert(_) | Command::Status(_))
+            }) {
+                v("R14", i, format!("the client sent {}", c.name()));
+            }
+            if h.msg_id == 1 {
+                let opens = m.commands.iter().any(|c| {
+                    is_alert(c, AlertCode::CLIENT_INITIATED_MGMT) || is_alert(c, AlertCode::SERVER_INITIATED_MGMT)
+                });
+                if !opens {
+                    v("R20", i, "package 1 without Alert 1200 or 1201".into());
+                }
+                let devinfo = m.commands.iter().any(|c| matches!(c, Command::Replace(x) if !x.items.is_empty() && x.items.iter().all(|it| it.source.is_some())));
+                if !devinfo {
+                    v("R20", i, "package 1 without a Replace of DevInfo (Items with Source)".into());
+                }
+            }
+        } else {
+            let alerts_answered = prev.filter(|(pd, _)| *pd == Direction::ClientToServer).map(|(_, pm)| {
+                pm.commands.iter().filter(|c| matches!(c, Command::Alert(_))).all(|a| {
+                    m.commands.iter().any(|c| matches!(c, Command::Status(s) if s.cmd_ref == Some(a.cmd_id()) && s.msg_ref.unwrap_or(pm.header.msg_id) == pm.header.msg_id))
+                })
+            });
+            if alerts_answered == Some(false) {
+                v("R21", i, "no Status for a client Alert".into());
+            }
+            if !m.commands.iter().any(|c| matches!(c, Command::Status(s) if s.cmd_ref == Some(0))) && prev.is_some() {
+                v("R21", i, "no Status for the client's SyncHdr".into());
+            }
+            if peer.open && new_commands(m) && !aborts(m) {
+                v("R05", i, "new server commands while the client's package is open".into());
+                v("R08", i, "new commands outside state 2".into());
+            }
+        }
+        if let Some((pd, pm)) = prev {
+            if pd == d {
+                if d == Direction::ClientToServer {
+                    v("R11", i, "a second client message without a server answer between".into());
+                }
+            } else {
+                // The previous message was the peer's: what this one answers.
+                if aborts(pm) && d == Direction::ClientToServer {
+                    v("R17", i, "the client answered Alert 1223".into());
+                }
+                if aborts(pm) && d == Direction::ServerToClient && new_commands(m) {
+                    v("R16", i, "the server answered Alert 1223 with new commands".into());
+                }
+                if d == Direction::ClientToServer && pm.is_final && !aborts(pm) && !me.open {
+                    let only_status = pm.commands.iter().all(|c| matches!(c, Command::Status(_)));
+                    if only_status && !peer.open {
+                        v("R09", i, "the client answered a server package that held only Status".into());
+                    }
+                }
+                if peer.open && !pm.is_final && !me.open {
+                    // The peer is in the middle of its package: ask for more (R03).
+                    let asks = m.commands.iter().any(|c| is_alert(c, AlertCode::NEXT_MESSAGE)) || new_commands(m);
+                    if !asks && !aborts(m) {
+                        v("R03", i, "no Alert 1222 after an unfinished package".into());
+                    }
+                    if m.is_final && !aborts(m) {
+                        v("R02", i, "Final while the peer's package is still open".into());
+                    }
+                    if !me.open && !next_message_response(m) {
+                        v("R04", i, "a Next Message response with other commands".into());
+                    }
+                    if !me.open && m.is_final && !aborts(m) {
+                        v("R04", i, "a Next Message response with Final".into());
+                    }
+                }
+            }
+        }
+        // Whose package is open after this message.
+        if m.is_final {
+            me.open = false;
+        } else if !next_message_response(m) || me.open || !peer.open {
+            me.open = true;
+        }
+        prev = Some((d, m));
+    }
+    // R10: a server package that asks for an answer gets one; R11: a client message gets one.
+    if let Some((i, d, m)) = messages.last() {
+        if *d == Direction::ServerToClient && m.is_final && new_commands(m) && !aborts(m) {
+            v("R10", *i, "the session ends on a server package that needs an answer".into());
+        }
+        if *d == Direction::ClientToServer && !aborts(m) {
+            v("R11", *i, "the last client message got no answer".into());
+        }
+    }
+    out
+}
+
+fn collect_ids(cmds: &[Command], out: &mut Vec<u32>) {
+    for c in cmds {
+        out.push(c.cmd_id());
+        if let Command::Atomic(g) | Command::Sequence(g) = c {
+            collect_ids(&g.commands, out);
+        }
+    }
+}
+
+/// Tells the direction of each message of a trace without one: the first message is the
+/// client's, and so is every message from the same Source.
+pub fn infer_directions(bodies: Vec<Vec<u8>>) -> Vec<(Direction, Vec<u8>)> {
+    let source = |b: &[u8]| codec::decode_with(b, &DecodeOptions::lenient()).ok().map(|m| m.header.source.uri);
+    let client = bodies.first().and_then(|b| source(b));
+    bodies
+        .into_iter()
+        .map(|b| {
+            let d = if source(&b) == client { Direction::ClientToServer } else { Direction::ServerToClient };
+            (d, b)
+        })
+        .collect()
+}

@@ -1,0 +1,243 @@
+//! The trace checker: silent on what our engines produce, loud on every rule broken.
+mod common;
+
+use common::pair::{Dir, Pair, client_config, device_tree, server_config};
+use dm_core::check::{Direction, Violation, check, infer_directions};
+use dm_core::codec::{self, Encoding};
+use dm_core::model::*;
+
+fn trace(p: &Pair) -> Vec<(Direction, Vec<u8>)> {
+    p.trace
+        .iter()
+        .map(|(d, b)| (if *d == Dir::C2S { Direction::ClientToServer } else { Direction::ServerToClient }, b.clone()))
+        .collect()
+}
+
+fn rules(v: &[Violation]) -> Vec<&'static str> {
+    v.iter().map(|x| x.rule).collect()
+}
+
+#[test]
+fn silent_on_sessions_our_engines_produce() {
+    // Plain, split packages both ways, a large object, and the spec-size limits.
+    let mut cc = client_config();
+    cc.wire.max_msg_size = Some(1500);
+    let mut sc = server_config();
+    sc.wire.max_msg_size = Some(1100);
+    let mut p = Pair::with(cc, device_tree(), sc);
+    p.until_server_has_package();
+    for i in 0..8 {
+        p.server.add(&format!("./Vendor/N{i}"), Some(Data::Text("x".repeat(40))), None, None).unwrap();
+        p.server.get("./DevInfo/Man").unwrap();
+    }
+    p.server.replace("./Vendor/Level", Data::Text("y".repeat(5000)), None, None).unwrap();
+    p.exchange();
+    p.server.get("./Vendor/Level").unwrap();
+    p.exchange();
+    p.drive();
+    let v = check(&trace(&p));
+    assert!(v.is_empty(), "{v:#?}");
+}
+
+fn spec(names: &[&str]) -> Vec<(Direction, Vec<u8>)> {
+    infer_directions(names.iter().map(|n| common::vector(&format!("oma_spec_examples/{n}"))).collect())
+}
+
+#[test]
+fn reports_the_spec_examples_own_slips() {
+    let one_step = spec(&[
+        "26_01_onestep_pkg1_client_init_1200.xml",
+        "26_02_onestep_pkg2_server_sequence_alert1101_replace.xml",
+        "26_03_onestep_pkg3_client_status.xml",
+        "26_04_onestep_pkg4_server_close.xml",
+    ]);
+    let v = check(&one_step);
+    assert!(v.iter().any(|x| x.rule == "CmdID" && x.detail.contains("not increasing")), "{v:#?}");
+    let two_step = spec(&[
+        "26_05_twostep_pkg1_client_init_1200.xml",
+        "26_06_twostep_pkg2_server_alert1100_get.xml",
+        "26_07_twostep_pkg3_client_results.xml",
+        "26_08_twostep_pkg4_server_replace.xml",
+        "26_09_twostep_pkg3b_client_status.xml",
+        "26_10_twostep_pkg4b_server_close.xml",
+    ]);
+    let v = check(&two_step);
+    assert!(v.iter().any(|x| x.rule == "Ref" && x.detail.contains("SyncHdr without CmdRef")), "{v:#?}");
+    assert!(v.iter().all(|x| x.msg_index < two_step.len()));
+}
+
+/// A plain session: package 1, a package 2 with a Get and a Replace, package 3, the end.
+fn session() -> Vec<(Direction, Message)> {
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    p.server.get("./DevInfo/Man").unwrap();
+    p.server.replace("./Vendor/Level", Data::Text("2".into()), None, None).unwrap();
+    p.exchange();
+    p.drive();
+    trace(&p).into_iter().map(|(d, b)| (d, codec::decode(&b).unwrap())).collect()
+}
+
+fn check_msgs(msgs: &[(Direction, Message)]) -> Vec<&'static str> {
+    let t: Vec<(Direction, Vec<u8>)> = msgs.iter().map(|(d, m)| (*d, codec::encode(m, Encoding::Xml))).collect();
+    rules(&check(&t))
+}
+
+fn broken(rule: &str, f: impl FnOnce(&mut Vec<(Direction, Message)>)) {
+    let mut msgs = session();
+    assert!(check_msgs(&msgs).is_empty());
+    f(&mut msgs);
+    let found = check_msgs(&msgs);
+    assert!(found.contains(&rule), "expected {rule}, found {found:?}");
+}
+
+fn alert(code: AlertCode, cmd_id: u32) -> Command {
+    Command::Alert(Alert { cmd_id, no_resp: false, cred: None, data: code, correlator: None, items: vec![] })
+}
+
+#[test]
+fn r06_status_for_a_status_is_reported() {
+    broken("R06", |m| {
+        let Command::Status(mut s) = m[1].1.commands[0].clone() else { panic!() };
+        s.cmd = "Status".into();
+        s.cmd_ref = Some(1);
+        s.cmd_id = 99;
+        m[2].1.commands.push(Command::Status(s));
+    });
+}
+
+#[test]
+fn r14_client_commands_are_reported() {
+    broken("R14", |m| {
+        m[2].1.commands.push(Command::Delete(ItemCommand {
+            cmd_id: 50,
+            items: vec![Item::default()],
+            ..ItemCommand::default()
+        }))
+    });
+}
+
+#[test]
+fn r19_msgid_and_session_id_are_reported() {
+    broken("R19", |m| m[2].1.header.msg_id = 7);
+    broken("R19", |m| m[3].1.header.session_id = "9".into());
+    broken("R19", |m| m[1].1.header.ver_proto = "DM/1.3".into());
+}
+
+#[test]
+fn r15_abort_without_final_is_reported() {
+    broken("R15", |m| {
+        m.truncate(3);
+        m[2].1.commands.push(alert(AlertCode::SESSION_ABORT, 40));
+        m[2].1.is_final = false;
+    });
+}
+
+#[test]
+fn r11_and_r10_unanswered_messages_are_reported() {
+    broken("R11", |m| {
+        m.truncate(3);
+    });
+    broken("R10", |m| {
+        m.truncate(2);
+    });
+}
+
+#[test]
+fn r09_answer_to_a_status_only_package_is_reported() {
+    broken("R09", |m| {
+        let mut extra = m[2].clone();
+        extra.1.header.msg_id = 3;
+        extra.1.commands.truncate(1);
+        if let Command::Status(s) = &mut extra.1.commands[0] {
+            s.msg_ref = Some(2);
+        }
+        m.push(extra);
+    });
+}
+
+#[test]
+fn r17_and_r16_answers_to_an_abort_are_reported() {
+    broken("R17", |m| {
+        m.truncate(3);
+        m[1].1.commands.push(alert(AlertCode::SESSION_ABORT, 90));
+    });
+    broken("R16", |m| {
+        m[2].1.commands.push(alert(AlertCode::SESSION_ABORT, 90));
+        m[3].1.commands.push(Command::Get(ItemCommand {
+            cmd_id: 91,
+            items: vec![Item::default()],
+            ..ItemCommand::default()
+        }));
+    });
+}
+
+#[test]
+fn r20_package1_without_its_alert_is_reported() {
+    broken("R20", |m| m[0].1.commands.retain(|c| c.name() != "Alert"));
+}
+
+#[test]
+fn r21_server_package_without_synchdr_status_is_reported() {
+    broken("R21", |m| m[1].1.commands.retain(|c| !matches!(c, Command::Status(s) if s.cmd == "SyncHdr")));
+}
+
+#[test]
+fn r22_results_without_source_are_reported() {
+    broken("R22", |m| {
+        for c in &mut m[2].1.commands {
+            if let Command::Results(r) = c {
+                r.items[0].source = None;
+            }
+        }
+    });
+}
+
+#[test]
+fn r02_r03_r04_r05_r08_package_interleaving_is_reported() {
+    // The server leaves package 2 open (no Final) ...
+    broken("R03", |m| {
+        m[1].1.is_final = false;
+        // ... and the client answers with statuses only, without asking for more.
+        m[2].1.commands.retain(|c| c.name() == "Status");
+    });
+    broken("R02", |m| m[1].1.is_final = false);
+    broken("R04", |m| m[1].1.is_final = false);
+    // The client leaves package 3 open and the server sends new commands anyway.
+    broken("R05", |m| {
+        m[2].1.is_final = false;
+        m[3].1.commands.push(Command::Get(ItemCommand {
+            cmd_id: 70,
+            items: vec![Item::default()],
+            ..ItemCommand::default()
+        }));
+    });
+    broken("R08", |m| {
+        m[2].1.is_final = false;
+        m[3].1.commands.push(Command::Get(ItemCommand {
+            cmd_id: 70,
+            items: vec![Item::default()],
+            ..ItemCommand::default()
+        }));
+    });
+}
+
+#[test]
+fn r01_a_final_in_the_middle_of_a_package_is_a_package_closed_early() {
+    // A Final on the first part of a split package closes it: what follows is a new package
+    // the client never asked for (R01 seen as R05 / R02 on the next message).
+    let mut cc = client_config();
+    cc.wire.max_msg_size = Some(1200);
+    let mut p = Pair::with(cc, device_tree(), server_config());
+    p.until_server_has_package();
+    for i in 0..15 {
+        p.server.add(&format!("./Vendor/N{i}"), Some(Data::Text("v".repeat(40))), None, None).unwrap();
+    }
+    p.exchange();
+    p.drive();
+    let mut msgs: Vec<(Direction, Message)> =
+        trace(&p).into_iter().map(|(d, b)| (d, codec::decode(&b).unwrap())).collect();
+    assert!(check_msgs(&msgs).is_empty());
+    msgs[1].1.is_final = true;
+    let found = check_msgs(&msgs);
+    assert!(!found.is_empty(), "a Final on a non-final message went unseen");
+}

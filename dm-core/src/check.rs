@@ -204,6 +204,13 @@ pub fn check_messages(messages: &[(usize, Direction, Message)]) -> Vec<Violation
                 }
             } else {
                 // The previous message was the peer's: what this one answers.
+                // Asking for the next message of a package whose last message had Final: the
+                // Final came before the package ended.
+                let asks_more =
+                    m.commands.iter().any(|c| is_alert(c, AlertCode::NEXT_MESSAGE)) && next_message_response(m);
+                if asks_more && pm.is_final && !aborts(pm) && !me.open {
+                    v("R01", i, "asks for more of a package whose message had Final".into());
+                }
                 if aborts(pm) && d == Direction::ClientToServer {
                     v("R17", i, "the client answered Alert 1223".into());
                 }

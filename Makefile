@@ -13,7 +13,7 @@ LIBDIR := target/debug
 PREFIX ?= /usr/local
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
-.PHONY: install all demo test test-rust test-c test-python check-header header deps-interop bench fmt FORCE
+.PHONY: fuzz install all demo test test-rust test-c test-python check-header header deps-interop bench fmt FORCE
 
 all: test
 
@@ -70,6 +70,9 @@ test-c:
 	LD_LIBRARY_PATH=$(LIBDIR) valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/ffi_session
 	$(CC) $(CFLAGS) -fsanitize=address -fno-omit-frame-pointer tests/c/ffi_session.c $(LIBDIR)/libomadm.a -lpthread -ldl -lm -o build/ffi_session_asan
 	build/ffi_session_asan
+	python3 tests/hostile/make_corpus.py build/hostile
+	$(CC) $(CFLAGS) tests/c/hostile.c -L$(LIBDIR) -lomadm -o build/hostile_test
+	LD_LIBRARY_PATH=$(LIBDIR) valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/hostile_test build/hostile
 
 # The library (shared and static), the header and a pkg-config file under $(PREFIX).
 install:
@@ -94,3 +97,21 @@ $(VENV)/.deps:
 test-python: $(VENV)/.deps
 	$(PY) -m pip install -q --force-reinstall --no-deps ./dm-python
 	$(PY) -m pytest -q tests/python
+
+# Fuzzing (not part of `make test`): each target for FUZZ_SECONDS, seeded from the vectors.
+# cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP lets the stable toolchain build them.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := decode_xml decode_wbxml notification client_receive server_receive
+CARGO_FUZZ := $(TOOLS)/bin/cargo-fuzz
+
+$(CARGO_FUZZ):
+	$(CARGO) install --quiet --root $(TOOLS) cargo-fuzz --version 0.13.2 --locked
+
+fuzz: $(CARGO_FUZZ)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p dm-core/fuzz/corpus/$$t; \
+	  cp $(VECTORS)/*/*.xml $(VECTORS)/*/*.wbxml dm-core/fuzz/corpus/$$t/ 2>/dev/null; \
+	  cp $(VECTORS)/pkg0/*.bin dm-core/fuzz/corpus/$$t/ 2>/dev/null; \
+	  (cd dm-core && RUSTC_BOOTSTRAP=1 $(CARGO_FUZZ) run $$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 2>&1 \
+	    | grep -E "^(Done|==|INFO: Running|#[0-9]+ *DONE)" ) || exit 1; \
+	done

@@ -1,0 +1,18 @@
+#![no_main]
+//! A client that sent package 1 receives anything: an error leaves it waiting, unchanged.
+use dm_core::session::{ClientConfig, ClientSession, State};
+use dm_core::tree::MemoryTree;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let mut tree = MemoryTree::new();
+    let _ = tree.set("./DevInfo/DevId", "IMEI:1");
+    let _ = tree.set_acl(".", "Add=*&Get=*&Replace=*&Delete=*&Exec=*");
+    let mut c = ClientSession::new(ClientConfig::new("IMEI:1", "srv", "http://dm"), tree).expect("client");
+    let _ = c.next_message();
+    if c.receive(data).is_err() {
+        assert_eq!(c.state(), State::Waiting);
+    } else {
+        let _ = c.next_message();
+    }
+});

@@ -1,0 +1,68 @@
+//! The hostile-input corpus (tests/hostile/make_corpus.py): each case gives its typed error,
+//! and the session is still usable after it. The same corpus runs through the C ABI and Python.
+mod common;
+
+use std::path::PathBuf;
+
+use common::pair::{client_config, device_tree, server_config};
+use dm_core::Error;
+use dm_core::codec;
+use dm_core::session::{ClientSession, ServerSession, State};
+
+fn corpus() -> PathBuf {
+    let out = std::env::temp_dir().join(format!("omadm-hostile-{}", std::process::id()));
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/hostile/make_corpus.py");
+    let ok = std::process::Command::new("python3").arg(&script).arg(&out).status().expect("python3").success();
+    assert!(ok, "make_corpus.py failed");
+    out
+}
+
+fn kind(r: &Result<Vec<dm_core::session::Event>, Error>) -> &'static str {
+    match r {
+        Ok(_) => "ok",
+        Err(Error::Decode(_)) => "decode",
+        Err(Error::Limit(_)) => "limit",
+        Err(Error::Remote(_)) => "protocol",
+        Err(Error::Auth(_)) => "auth",
+        Err(Error::Usage(_)) => "usage",
+    }
+}
+
+#[test]
+fn every_hostile_case_gives_its_typed_error_and_leaves_the_session_usable() {
+    let dir = corpus();
+    let manifest = std::fs::read_to_string(dir.join("manifest.tsv")).unwrap();
+    let mut cases = 0;
+    for line in manifest.lines() {
+        let [name, target, expected] = line.split('\t').collect::<Vec<_>>()[..] else { panic!("{line}") };
+        let data = std::fs::read(dir.join(name)).unwrap();
+        let got = match target {
+            "decode" => kind(&codec::decode(&data).map(|_| vec![])),
+            "client" => {
+                let mut c = ClientSession::new(client_config(), device_tree()).unwrap();
+                let _ = c.next_message().unwrap();
+                let r = c.receive(&data);
+                if r.is_err() {
+                    assert_eq!(c.state(), State::Waiting, "{name}");
+                }
+                kind(&r)
+            }
+            "server" => {
+                let mut s = ServerSession::new(server_config());
+                let r = s.receive(&data);
+                if r.is_err() {
+                    // Still waiting for a real package 1, which it then takes.
+                    assert_eq!(s.state(), State::Waiting, "{name}");
+                    let mut c = ClientSession::new(client_config(), device_tree()).unwrap();
+                    s.receive(&c.next_message().unwrap().unwrap().body).unwrap();
+                }
+                kind(&r)
+            }
+            other => panic!("unknown target {other}"),
+        };
+        assert_eq!(got, expected, "{name}");
+        cases += 1;
+    }
+    assert!(cases >= 18);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Writes the hostile-input corpus into a directory, with manifest.tsv: one case a line,
+`name <TAB> target <TAB> expected`. target: decode (the codec), client (a client that sent
+package 1 receives it), server (a fresh server receives it). expected: decode, limit,
+protocol, auth, or ok (taken without error; e.g. a 2 GiB Size is answered 413, not refused).
+
+Usage: make_corpus.py OUTDIR"""
+
+import sys
+from pathlib import Path
+
+HDR = ("<SyncML xmlns='SYNCML:SYNCML1.2'><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto>"
+       "<SessionID>{sid}</SessionID><MsgID>{mid}</MsgID><Target><LocURI>{target}</LocURI></Target>"
+       "<Source><LocURI>{source}</LocURI></Source>{meta}</SyncHdr><SyncBody>{body}</SyncBody></SyncML>")
+DEVICE, SERVER = "IMEI:1", "http://127.0.0.1/dm"
+
+
+def server_msg(body, mid=1, sid="1"):
+    """A server message to the client (its answer to package 1)."""
+    return HDR.format(sid=sid, mid=mid, target=DEVICE, source=SERVER, meta="", body=body).encode()
+
+
+def client_msg(body, meta=""):
+    return HDR.format(sid="1", mid=1, target=SERVER, source=DEVICE, meta=meta, body=body).encode()
+
+
+PKG1 = ("<Alert><CmdID>1</CmdID><Data>1201</Data></Alert><Replace><CmdID>2</CmdID><Item><Source>"
+        "<LocURI>./DevInfo/DevId</LocURI></Source><Data>IMEI:1</Data></Item></Replace><Final/>")
+STATUS_HDR = ("<Status><CmdID>1</CmdID><MsgRef>1</MsgRef><CmdRef>0</CmdRef><Cmd>SyncHdr</Cmd>"
+              "<Data>200</Data></Status>")
+
+
+def cases():
+    laughs = "".join(f'<!ENTITY l{i} "{"&l%d;" % (i - 1) * 10 if i else "lol"}">' for i in range(10))
+    yield "billion_laughs.xml", "decode", "decode", (
+        f"<?xml version='1.0'?><!DOCTYPE SyncML [{laughs}]>".encode() + client_msg(
+            "<Alert><CmdID>1</CmdID><Data>1201</Data><Item><Data>&l9;</Data></Item></Alert><Final/>"))
+    yield "external_entity.xml", "decode", "decode", (
+        b"<!DOCTYPE SyncML [<!ENTITY x SYSTEM 'file:///etc/passwd'>]>" + client_msg(
+            "<Alert><CmdID>1</CmdID><Data>1201</Data><Item><Data>&x;</Data></Item></Alert><Final/>"))
+    yield "nesting_100000.xml", "decode", "limit", client_msg(
+        "<Sequence><CmdID>1</CmdID>" * 100_000 + "</Sequence>" * 100_000)
+    yield "invalid_utf8.xml", "decode", "decode", client_msg("<Alert><CmdID>1</CmdID><Data>12\xff01</Data></Alert>".replace("\xff", "X")).replace(b"X", b"\xff")
+    yield "mb_u_int32_overflow.wbxml", "decode", "decode", bytes([0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0x6A, 0x00])
+    yield "strtbl_2gib.wbxml", "decode", "decode", bytes([0x02, 0xA4, 0x01, 0x6A, 0x88, 0x80, 0x80, 0x80, 0x00])
+    yield "str_t_out_of_range.wbxml", "decode", "decode", bytes([0x02, 0xA4, 0x01, 0x6A, 0x01, 0x00, 0x6D, 0x6C, 0x71, 0x83, 0x7F])
+    yield "end_without_start.wbxml", "decode", "decode", bytes([0x02, 0xA4, 0x01, 0x6A, 0x00, 0x01])
+    yield "truncated.wbxml", "decode", "decode", bytes([0x02, 0xA4, 0x01, 0x6A, 0x00, 0x6D, 0x6C, 0x71, 0x03, ord("1")])
+    yield "unknown_page.wbxml", "decode", "decode", bytes([0x02, 0xA4, 0x01, 0x6A, 0x00, 0x00, 0x09, 0x45])
+    yield "msgid_backwards.xml", "client", "protocol", server_msg(STATUS_HDR + "<Final/>", mid=0)
+    yield "sessionid_change.xml", "client", "protocol", server_msg(STATUS_HDR + "<Final/>", sid="77")
+    yield "status_never_sent.xml", "client", "protocol", server_msg(
+        STATUS_HDR + "<Status><CmdID>2</CmdID><MsgRef>1</MsgRef><CmdRef>42</CmdRef><Cmd>Get</Cmd>"
+        "<Data>200</Data></Status><Final/>")
+    yield "declared_size_2gib.xml", "client", "ok", server_msg(
+        STATUS_HDR + "<Replace><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/Big</LocURI></Target>"
+        "<Meta><Size xmlns='syncml:metinf'>2147483648</Size></Meta><Data>abc</Data><MoreData/></Item>"
+        "</Replace>")
+    yield "max_msg_size_1.xml", "server", "protocol", client_msg(
+        PKG1, meta="<Meta><MaxMsgSize xmlns='syncml:metinf'>1</MaxMsgSize></Meta>")
+    yield "client_sends_add.xml", "server", "protocol", client_msg(
+        PKG1.replace("<Final/>", "") + "<Add><CmdID>3</CmdID><Item><Target><LocURI>./x</LocURI></Target></Item></Add><Final/>")
+    yield "package1_without_alert.xml", "server", "protocol", client_msg(PKG1.split("</Alert>")[1])
+    yield "not_dm_at_all.bin", "server", "decode", b"GET / HTTP/1.1\r\n\r\n"
+
+
+def main():
+    out = Path(sys.argv[1])
+    out.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for name, target, expected, data in cases():
+        (out / name).write_bytes(data)
+        lines.append(f"{name}\t{target}\t{expected}\n")
+    (out / "manifest.tsv").write_text("".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -245,9 +245,15 @@ impl<'a> WbxmlSource<'a> {
         }
     }
 
-    /// An element embedded in Data, written out as XML text.
+    /// An element embedded in Data, written out as XML text. The document must be DM DDF (code
+    /// page 2): SyncML elements inside Data have no meaning and could not travel back.
     fn embedded(&mut self, xml: &mut String, top: bool) -> R<()> {
         let (page, token, content) = self.tag_token()?;
+        if top && page != 2 {
+            return Err(
+                self.error(K::Wbxml(format!("an element of code page {page} embedded in Data (only DM DDF, page 2)")))
+            );
+        }
         let name = match page {
             2 => ddf_name(token),
             _ => Tag::from_code(page, token).map(Tag::name),
@@ -321,23 +327,29 @@ impl<'a> Source<'a> for WbxmlSource<'a> {
     /// the whole content an embedded document, written out as XML.
     fn data(&mut self) -> R<Data> {
         let mut bytes = Vec::new();
-        let mut xml: Option<String> = None;
+        let mut doc: Option<String> = None;
         while !self.at_end()? {
-            if let Some(doc) = self.embedded_document()? {
-                let x = xml.get_or_insert_with(|| escape(&bytes));
-                x.push_str(&doc);
+            let next = if let Some(d) = self.embedded_document()? {
+                Some(d)
             } else if !self.is_text_token() {
-                let x = xml.get_or_insert_with(|| escape(&bytes));
-                self.embedded(x, true)?;
-            } else if let Some(x) = &mut xml {
-                x.push_str(&escape(&self.text_run()?));
+                let mut x = String::new();
+                self.embedded(&mut x, true)?;
+                Some(x)
             } else {
                 bytes.extend(self.text_run()?);
+                None
+            };
+            if next.is_some() && doc.is_some() {
+                return Err(self.error(K::Wbxml("Data holds more than one embedded document".into())));
             }
+            doc = doc.or(next);
         }
         self.stack.pop();
-        if let Some(xml) = xml {
-            return Ok(Data::Xml(xml));
+        if let Some(d) = doc {
+            if !bytes.iter().all(u8::is_ascii_whitespace) {
+                return Err(self.error(K::Wbxml("text beside an embedded document in Data".into())));
+            }
+            return Ok(Data::Xml(d));
         }
         Ok(match String::from_utf8(bytes) {
             Ok(s) => Data::Text(s),

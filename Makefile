@@ -112,6 +112,6 @@ fuzz: $(CARGO_FUZZ)
 	  mkdir -p dm-core/fuzz/corpus/$$t; \
 	  cp $(VECTORS)/*/*.xml $(VECTORS)/*/*.wbxml dm-core/fuzz/corpus/$$t/ 2>/dev/null; \
 	  cp $(VECTORS)/pkg0/*.bin dm-core/fuzz/corpus/$$t/ 2>/dev/null; \
-	  (cd dm-core && RUSTC_BOOTSTRAP=1 $(CARGO_FUZZ) run $$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 2>&1 \
+	  echo "fuzz $$t:"; (cd dm-core && RUSTC_BOOTSTRAP=1 $(CARGO_FUZZ) run $$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 2>&1 \
 	    | grep -E "^(Done|==|INFO: Running|#[0-9]+ *DONE)" ) || exit 1; \
 	done

@@ -441,3 +441,19 @@ fn client_event_reaches_the_server_as_an_alert_event() {
     p.until_server_has_package();
     assert!(p.server_events.iter().any(|e| matches!(e, Event::Alert { code, items, .. } if *code == AlertCode::CLIENT_EVENT && items[0].data == Some(Data::Text("low".into())))));
 }
+
+#[test]
+fn the_client_follows_the_servers_resp_uri() {
+    let mut sc = server_config();
+    sc.resp_uri = Some("http://127.0.0.1/dm?s=42".into());
+    let mut p = Pair::with(client_config(), device_tree(), sc);
+    assert_eq!(p.client.respond_to(), "http://127.0.0.1/dm");
+    p.until_server_has_package();
+    p.server.get("./DevInfo/Man").unwrap();
+    p.step();
+    assert_eq!(p.client.respond_to(), "http://127.0.0.1/dm?s=42");
+    let m = p.messages(Dir::S2C).pop().unwrap();
+    assert_eq!(m.header.resp_uri.as_deref(), Some("http://127.0.0.1/dm?s=42"));
+    p.drive();
+    assert_eq!(p.client.state(), State::Ended);
+}

@@ -223,6 +223,12 @@ impl ClientSession {
         self.tree.clone_ref(py)
     }
 
+    /// Where to send the next message: the server's last RespURI, else the server URI.
+    #[getter]
+    fn respond_to(&self) -> String {
+        self.inner.lock().map(|g| g.0.respond_to().to_string()).unwrap_or_default()
+    }
+
     /// Exceptions a Python tree raised (each answered 500 to the server).
     #[getter]
     fn tree_errors(&self) -> Vec<String> {
@@ -309,7 +315,8 @@ fn text(data: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Data>> {
 impl ServerSession {
     #[new]
     #[pyo3(signature = (server_id, username = None, password = None, auth = "none", nonce = b"".to_vec(),
-        encoding = "xml", max_msg_size = None, max_obj_size = None, server_password = None, server_nonce = b"".to_vec()))]
+        encoding = "xml", max_msg_size = None, max_obj_size = None, server_password = None, server_nonce = b"".to_vec(),
+        resp_uri = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         server_id: &str,
@@ -322,8 +329,10 @@ impl ServerSession {
         max_obj_size: Option<u64>,
         server_password: Option<String>,
         server_nonce: Vec<u8>,
+        resp_uri: Option<String>,
     ) -> PyResult<ServerSession> {
         let mut c = server_config(server_id, username, password, auth, nonce, encoding, max_msg_size, max_obj_size)?;
+        c.resp_uri = resp_uri;
         // The server's own credentials: md5/basic Cred in its first message, or an HMAC on each.
         if let Some(p) = server_password {
             let kind = if c.auth == AuthType::None { AuthType::Basic } else { c.auth };

@@ -218,6 +218,7 @@ def test_a_session_over_real_http(encoding, auth, tmp_path):
         assert any(e.kind == "ended" for e in events)
         done = server.finished[0]
         assert done.error is None and done.found == "seen X1"
+        assert server.routed_by_resp_uri >= 1, "the device followed the server's RespURI"
     assert len(list(tmp_path.iterdir())) >= 4
 
 

@@ -81,6 +81,8 @@ pub struct ClientSession<T> {
     auth_attempts: u32,
     /// The nonce the server gave for the next session.
     next_nonce: Option<Vec<u8>>,
+    /// Where to send the next message: the server's last RespURI, else the server URI.
+    respond_to: String,
 }
 
 impl<T: Tree> ClientSession<T> {
@@ -119,7 +121,14 @@ impl<T: Tree> ClientSession<T> {
             core.local.name = Some(c.username.clone());
             core.cred = auth::cred(config.auth, c, &config.nonce);
         }
-        Ok(ClientSession { core, config, tree, ui: None, package1, auth_attempts: 0, next_nonce: None })
+        let respond_to = config.server_uri.clone();
+        Ok(ClientSession { core, config, tree, ui: None, package1, auth_attempts: 0, next_nonce: None, respond_to })
+    }
+
+    /// Where to send the next message: the URI of the server's last RespURI, else the server URI
+    /// (the SyncHdr Target stays the server URI).
+    pub fn respond_to(&self) -> &str {
+        &self.respond_to
     }
 
     /// The nonce the server gave for the next session (md5): keep it for `ClientConfig::nonce`.
@@ -324,6 +333,9 @@ impl<T: Tree> ClientSession<T> {
             _ => None,
         };
         self.core.take_header(&m, StatusCode::OK, chal);
+        if let Some(uri) = &m.header.resp_uri {
+            self.respond_to.clone_from(uri);
+        }
         let msg_id = m.header.msg_id;
         if self.follow_auth(&m, &mut events) {
             // Challenged (R10): package 1 again, with credentials; the rest waits.

@@ -67,6 +67,8 @@ pub(crate) struct Core {
     pub abort: bool,
     /// Cred to put in the next header (authentication).
     pub cred: Option<Cred>,
+    /// RespURI to put in every header (a server telling the client where to send next).
+    pub resp_uri: Option<String>,
     /// What was left to send after the last message (a continuation must leave less).
     pub left: usize,
 }
@@ -98,6 +100,7 @@ impl Core {
             incoming: None,
             abort: false,
             cred: None,
+            resp_uri: None,
             left: 0,
         }
     }
@@ -264,6 +267,7 @@ impl Core {
             h.meta = self.announce.clone();
         }
         h.cred = self.cred.clone();
+        h.resp_uri = self.resp_uri.clone();
         h
     }
 

@@ -35,6 +35,9 @@ pub struct ServerConfig {
     /// The server's own Cred for the client (basic or md5), sent in its first message, and the
     /// nonce the client gave for it.
     pub credentials: Option<(AuthType, Credentials)>,
+    /// Where the client is to send its next messages (SyncHdr RespURI in every answer), e.g.
+    /// a URL that names this session for a fleet of front ends.
+    pub resp_uri: Option<String>,
     pub server_nonce: Vec<u8>,
 }
 
@@ -72,6 +75,7 @@ impl ServerConfig {
             nonce_source: None,
             max_auth_attempts: 3,
             credentials: None,
+            resp_uri: None,
             server_nonce: Vec::new(),
         }
     }
@@ -131,6 +135,7 @@ impl ServerSession {
         let mut core =
             Core::new(String::new(), Location::default(), Location::default(), config.wire.encoding, State::Waiting);
         core.configure(&config.wire);
+        core.resp_uri = config.resp_uri.clone();
         core.cred = config.credentials.as_ref().and_then(|(t, c)| auth::cred(*t, c, &config.server_nonce));
         let nonce = config.client_nonce.clone();
         let saved = Saved {

@@ -166,6 +166,11 @@ class ClientSession:
     def tree_errors(self) -> list[str]:
         return self._s.tree_errors
 
+    @property
+    def respond_to(self) -> str:
+        """Where to send the next message: the server's last RespURI, else the server URI."""
+        return self._s.respond_to
+
     def abort(self) -> None:
         self._s.abort()
 
@@ -180,11 +185,11 @@ class ServerSession:
     def __init__(self, server_id: str, username: str | None = None, password: str | None = None,
                  auth: str = "none", nonce: bytes = b"", encoding: str = "xml",
                  max_msg_size: int | None = None, max_obj_size: int | None = None,
-                 server_password: str | None = None, server_nonce: bytes = b"",
+                 server_password: str | None = None, server_nonce: bytes = b"", resp_uri: str | None = None,
                  _native_session: Any = None) -> None:
         self._s = _native_session or _native.ServerSession(
             server_id, username, password, auth, nonce, encoding, max_msg_size, max_obj_size, server_password,
-            server_nonce)
+            server_nonce, resp_uri)
 
     def receive(self, body: bytes, hmac: str | None = None) -> list[Event]:
         return _events(self._s.receive(body, hmac))

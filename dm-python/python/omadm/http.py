@@ -165,6 +165,8 @@ class Server:
                  server_id: str = "omadm", trace_dir: str | None = None, **session_options: Any) -> None:
         self.script, self.server_id, self.options, self.trace_dir = script, server_id, session_options, trace_dir
         self.sessions: dict[tuple[str, str], ScriptSession] = {}
+        self.by_token: dict[str, tuple[str, str]] = {}
+        self.routed_by_resp_uri = 0
         self.finished: list[ScriptSession] = []
         self._lock = threading.Lock()
         handler = self._handler()
@@ -184,8 +186,9 @@ class Server:
                 if ctype not in CONTENT_TYPES:
                     self.send_error(415, "not a DM content type")
                     return
+                token = dict(p.split("=", 1) for p in self.path.partition("?")[2].split("&") if "=" in p).get("s")
                 try:
-                    reply, rtype, hmac = outer._handle(body, self.headers.get("x-syncml-hmac"))
+                    reply, rtype, hmac = outer._handle(body, self.headers.get("x-syncml-hmac"), token)
                 except omadm.Error as e:
                     self.send_error(400, str(e))
                     return
@@ -207,13 +210,20 @@ class Server:
             with open(os.path.join(self.trace_dir, f"{name}-{n:04d}-{direction}.msg"), "wb") as f:
                 f.write(body)
 
-    def _handle(self, body: bytes, hmac: str | None) -> tuple[bytes, str, str | None]:
-        head = omadm.decode(body, lenient=True)
-        key = (head.source, head.session_id)
+    def _handle(self, body: bytes, hmac: str | None, token: str | None = None) -> tuple[bytes, str, str | None]:
+        """Routes by the RespURI token this server gave the session, else by device and SessionID."""
         with self._lock:
+            key = self.by_token.get(token or "")
+            if key is not None:
+                self.routed_by_resp_uri += 1
+            else:
+                head = omadm.decode(body, lenient=True)
+                key = (head.source, head.session_id)
             s = self.sessions.get(key)
             if s is None:
-                s = ScriptSession(omadm.ServerSession(self.server_id, **self.options))
+                token = str(len(self.by_token) + 1)
+                self.by_token[token] = key
+                s = ScriptSession(omadm.ServerSession(self.server_id, resp_uri=f"{self.url}?s={token}", **self.options))
                 s._start(self.script)
                 self.sessions[key] = s
         self._trace(key, "c2s", body)
@@ -258,7 +268,7 @@ def device(server_url: str, tree: omadm.MemoryTree, device_id: str = "IMEI:49300
     client = omadm.ClientSession(device_id, server_id, server_url, tree, **options)
     events: list[omadm.Event] = []
     while (msg := client.next_message()) is not None:
-        req = urllib.request.Request(server_url, data=msg, method="POST")
+        req = urllib.request.Request(client.respond_to, data=msg, method="POST")
         req.add_header("Content-Type", client.content_type)
         if client.hmac_header:
             req.add_header("x-syncml-hmac", client.hmac_header)

@@ -223,6 +223,35 @@ impl ClientSession {
         self.tree.clone_ref(py)
     }
 
+    /// Answers UI alerts with `handler(code, options, text, choices)`: None or True for OK/yes,
+    /// False for no (304), a str for text input, a list of choice numbers (from 1); an exception
+    /// cancels (214).
+    fn set_ui_handler(&self, handler: Py<PyAny>) -> PyResult<()> {
+        let mut g = self.inner.lock().map_err(|_| usage("session poisoned"))?;
+        g.0.set_ui_handler(Box::new(move |req: &s::UiRequest| {
+            Python::attach(|py| {
+                let args = (req.code.0, req.options.clone(), req.text.clone(), req.choices.clone());
+                match handler.bind(py).call1(args) {
+                    Err(_) => s::UiResponse::Cancel,
+                    Ok(v) if v.is_none() => req.default_response(),
+                    Ok(v) => {
+                        if let Ok(b) = v.extract::<bool>() {
+                            return if b { s::UiResponse::Yes } else { s::UiResponse::No };
+                        }
+                        if let Ok(t) = v.extract::<String>() {
+                            return s::UiResponse::Text(t);
+                        }
+                        match v.extract::<Vec<usize>>() {
+                            Ok(c) => s::UiResponse::Choices(c),
+                            Err(_) => s::UiResponse::Cancel,
+                        }
+                    }
+                }
+            })
+        }));
+        Ok(())
+    }
+
     /// Where to send the next message: the server's last RespURI, else the server URI.
     #[getter]
     fn respond_to(&self) -> String {

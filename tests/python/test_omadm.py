@@ -334,3 +334,29 @@ def test_check_finds_the_spec_examples_slips_and_nothing_in_our_sessions(vectors
         (tmp_path / f"{i:02d}-{'c2s' if i % 2 == 0 else 's2c'}.xml").write_bytes(spec[i])
     r = cli("check", *sorted(str(p) for p in tmp_path.glob("*.xml")))
     assert r.returncode == 1 and b"Ref message" in r.stdout
+
+
+def test_ui_alerts_through_a_python_handler():
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree())
+    seen = []
+
+    def ui(code, options, text, choices):
+        seen.append((code, text, choices))
+        return {1101: False, 1102: "typed", 1104: [1, 3]}.get(code)
+
+    client.set_ui_handler(ui)
+    server = omadm.ServerSession("srv")
+    refs = {}
+
+    def script(s, n):
+        if n == 1:
+            refs["confirm"] = s.alert(1101, ["", "Reboot?"])
+            refs["text"] = s.alert(1102, ["MAXLEN=10", "Name?"])
+            refs["multi"] = s.alert(1104, ["", "Pick", "a", "b", "c"])
+
+    events = run(client, server, script)
+    status = {e.reference: e for e in events if e.kind == "status"}
+    assert status[refs["confirm"]].code == 304
+    assert status[refs["text"]].value == "typed"
+    assert [i["data"] for i in status[refs["multi"]].items] == ["1", "3"]
+    assert seen[2] == (1104, "Pick", ["a", "b", "c"])

@@ -166,6 +166,12 @@ class ClientSession:
     def tree_errors(self) -> list[str]:
         return self._s.tree_errors
 
+    def set_ui_handler(self, handler: Any) -> None:
+        """Answers UI alerts (1100–1104): ``handler(code, options, text, choices)`` returns None
+        (the defaults the options give), True/False (yes/no), a str (text input) or a list of
+        choice numbers from 1; an exception cancels (status 214)."""
+        self._s.set_ui_handler(handler)
+
     @property
     def respond_to(self) -> str:
         """Where to send the next message: the server's last RespURI, else the server URI."""

@@ -2,6 +2,8 @@
 //! message index and a one-line reason; plus the spec's other MUSTs a trace shows: CmdIDs
 //! present, unique and increasing (`CmdID`), the SyncHdr status first (`SyncHdrFirst`),
 //! Results after their Status (`ResultsOrder`), references to real commands (`Ref`).
+//! R07 (commands never split), R12 (no timeouts), R13 (execution order), R18 (silent drops) and
+//! R23 (package 0) leave no mark in a captured DM session, so the checker cannot see them.
 
 use std::collections::HashSet;
 

@@ -1,8 +1,7 @@
 //! `MemoryTree` for Python, shared with the client session that executes against it.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
-use dm_core::model::StatusCode;
 use dm_core::tree::{self as dmtree, Leaf, Node};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -10,53 +9,7 @@ use pyo3::types::{PyBytes, PyDict};
 use crate::usage;
 
 /// A tree Python and a session share: Python reads what the server changed.
-#[derive(Clone, Default)]
-pub(crate) struct Shared(pub Arc<Mutex<dmtree::MemoryTree>>);
-
-impl Shared {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, dmtree::MemoryTree> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-impl dmtree::Tree for Shared {
-    fn get(&mut self, s: &str, u: &str) -> Result<Node, StatusCode> {
-        self.lock().get(s, u)
-    }
-    fn add(&mut self, s: &str, u: &str, n: Node) -> Result<(), StatusCode> {
-        self.lock().add(s, u, n)
-    }
-    fn replace(&mut self, s: &str, u: &str, v: Leaf) -> Result<(), StatusCode> {
-        self.lock().replace(s, u, v)
-    }
-    fn delete(&mut self, s: &str, u: &str) -> Result<(), StatusCode> {
-        self.lock().delete(s, u)
-    }
-    fn copy(&mut self, s: &str, a: &str, b: &str) -> Result<(), StatusCode> {
-        self.lock().copy(s, a, b)
-    }
-    fn exec(&mut self, s: &str, u: &str, d: Option<&[u8]>, c: Option<&str>) -> Result<StatusCode, StatusCode> {
-        self.lock().exec(s, u, d, c)
-    }
-    fn get_property(&mut self, s: &str, u: &str, n: &str) -> Result<String, StatusCode> {
-        self.lock().get_property(s, u, n)
-    }
-    fn replace_property(&mut self, s: &str, u: &str, n: &str, v: &str) -> Result<(), StatusCode> {
-        self.lock().replace_property(s, u, n, v)
-    }
-    fn begin(&mut self) -> Result<(), StatusCode> {
-        self.lock().begin()
-    }
-    fn commit(&mut self) -> Result<(), StatusCode> {
-        self.lock().commit()
-    }
-    fn rollback(&mut self) -> Result<(), StatusCode> {
-        self.lock().rollback()
-    }
-    fn uri_limits(&mut self) -> dmtree::uri::UriLimits {
-        self.lock().uri_limits()
-    }
-}
+pub(crate) type Shared = Arc<Mutex<dmtree::MemoryTree>>;
 
 /// An in-memory management tree: `MemoryTree({"./DevInfo/Man": "Acme", ...})`.
 #[pyclass(module = "omadm._native", frozen)]
@@ -85,13 +38,13 @@ impl MemoryTree {
         } else {
             Leaf::text(value.str()?.to_string())
         };
-        self.shared.lock().set_leaf(uri, leaf).map_err(|c| usage(format!("cannot set {uri}: status {c}")))
+        dmtree::lock(&self.shared).set_leaf(uri, leaf).map_err(|c| usage(format!("cannot set {uri}: status {c}")))
     }
 
     /// A leaf's value (str, or bytes for binary), the child names of an interior node joined by
     /// "/", or None.
     fn get<'py>(&self, py: Python<'py>, uri: &str) -> Option<Bound<'py, PyAny>> {
-        match self.shared.lock().node(uri)? {
+        match dmtree::lock(&self.shared).node(uri)? {
             Node::Leaf(l) if l.format == "bin" => Some(PyBytes::new(py, &l.data).into_any()),
             Node::Leaf(l) => Some(String::from_utf8_lossy(&l.data).into_pyobject(py).ok()?.into_any()),
             Node::Interior { children, .. } => Some(children.join("/").into_pyobject(py).ok()?.into_any()),
@@ -99,32 +52,34 @@ impl MemoryTree {
     }
 
     fn set_acl(&self, uri: &str, acl: &str) -> PyResult<()> {
-        self.shared.lock().set_acl(uri, acl).map_err(|c| usage(format!("cannot set the ACL of {uri}: status {c}")))
+        dmtree::lock(&self.shared)
+            .set_acl(uri, acl)
+            .map_err(|c| usage(format!("cannot set the ACL of {uri}: status {c}")))
     }
 
     /// The JSON form (see the README).
     fn to_json(&self) -> String {
-        self.shared.lock().to_json()
+        dmtree::lock(&self.shared).to_json()
     }
 
     #[staticmethod]
     fn from_json(text: &str) -> PyResult<MemoryTree> {
         let t = dmtree::MemoryTree::from_json(text).map_err(|e| usage(e.0))?;
-        Ok(MemoryTree { shared: Shared(Arc::new(Mutex::new(t))) })
+        Ok(MemoryTree { shared: Arc::new(Mutex::new(t)) })
     }
 
     #[staticmethod]
     fn load(path: &str) -> PyResult<MemoryTree> {
         let t = dmtree::MemoryTree::load(path).map_err(|e| usage(e.0))?;
-        Ok(MemoryTree { shared: Shared(Arc::new(Mutex::new(t))) })
+        Ok(MemoryTree { shared: Arc::new(Mutex::new(t)) })
     }
 
     fn save(&self, path: &str) -> PyResult<()> {
-        self.shared.lock().save(path).map_err(|e| usage(e.0))
+        dmtree::lock(&self.shared).save(path).map_err(|e| usage(e.0))
     }
 
     fn uris(&self) -> Vec<String> {
-        self.shared.lock().uris().map(str::to_string).collect()
+        dmtree::lock(&self.shared).uris().map(str::to_string).collect()
     }
 }
 

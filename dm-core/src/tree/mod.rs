@@ -140,3 +140,55 @@ impl<T: Tree + ?Sized> Tree for Box<T> {
         (**self).uri_limits()
     }
 }
+
+/// A tree shared with the caller (who reads it while a session runs against it); a lock
+/// poisoned by a panic elsewhere is taken over, the tree being left as the panic left it.
+impl<T: Tree> Tree for std::sync::Arc<std::sync::Mutex<T>> {
+    fn get(&mut self, server: &str, uri: &str) -> Result<Node, StatusCode> {
+        lock(self).get(server, uri)
+    }
+    fn add(&mut self, server: &str, uri: &str, node: Node) -> Result<(), StatusCode> {
+        lock(self).add(server, uri, node)
+    }
+    fn replace(&mut self, server: &str, uri: &str, value: Leaf) -> Result<(), StatusCode> {
+        lock(self).replace(server, uri, value)
+    }
+    fn delete(&mut self, server: &str, uri: &str) -> Result<(), StatusCode> {
+        lock(self).delete(server, uri)
+    }
+    fn copy(&mut self, server: &str, source: &str, target: &str) -> Result<(), StatusCode> {
+        lock(self).copy(server, source, target)
+    }
+    fn exec(
+        &mut self,
+        server: &str,
+        uri: &str,
+        data: Option<&[u8]>,
+        correlator: Option<&str>,
+    ) -> Result<StatusCode, StatusCode> {
+        lock(self).exec(server, uri, data, correlator)
+    }
+    fn get_property(&mut self, server: &str, uri: &str, name: &str) -> Result<String, StatusCode> {
+        lock(self).get_property(server, uri, name)
+    }
+    fn replace_property(&mut self, server: &str, uri: &str, name: &str, value: &str) -> Result<(), StatusCode> {
+        lock(self).replace_property(server, uri, name, value)
+    }
+    fn begin(&mut self) -> Result<(), StatusCode> {
+        lock(self).begin()
+    }
+    fn commit(&mut self) -> Result<(), StatusCode> {
+        lock(self).commit()
+    }
+    fn rollback(&mut self) -> Result<(), StatusCode> {
+        lock(self).rollback()
+    }
+    fn uri_limits(&mut self) -> uri::UriLimits {
+        lock(self).uri_limits()
+    }
+}
+
+/// Locks a shared tree, taking over a lock a panic poisoned.
+pub fn lock<T>(shared: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    shared.lock().unwrap_or_else(|p| p.into_inner())
+}

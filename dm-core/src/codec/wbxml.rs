@@ -131,11 +131,16 @@ impl<'a> WbxmlSource<'a> {
     fn decode_str(&self, bytes: &[u8], at: usize) -> R<String> {
         match self.charset {
             Charset::Latin1 => Ok(bytes.iter().map(|&b| char::from(b)).collect()),
-            Charset::Utf8 => std::str::from_utf8(bytes).map(str::to_string).map_err(|e| {
-                let site = Site { path: self.stack.path(), offset: (at + e.valid_up_to()) as u64, line: 0, column: 0 };
-                crate::error::DecodeError { kind: K::InvalidUtf8, site }.into()
-            }),
+            Charset::Utf8 => {
+                std::str::from_utf8(bytes).map(str::to_string).map_err(|e| self.invalid_utf8(at + e.valid_up_to()))
+            }
         }
+    }
+
+    /// Invalid UTF-8 at byte `offset` of the input.
+    fn invalid_utf8(&self, offset: usize) -> Error {
+        let site = Site { path: self.stack.path(), offset: offset as u64, line: 0, column: 0 };
+        crate::error::DecodeError { kind: K::InvalidUtf8, site }.into()
     }
 
     fn is_text_token(&self) -> bool {
@@ -302,11 +307,9 @@ impl<'a> Source<'a> for WbxmlSource<'a> {
         if self.is_text_token() {
             let at = self.pos;
             let bytes = self.text_run()?;
-            return String::from_utf8(bytes).map(|s| Event::Text(s.into())).map_err(|e| {
-                let offset = (at + e.utf8_error().valid_up_to()) as u64;
-                let site = Site { path: self.stack.path(), offset, line: 0, column: 0 };
-                crate::error::DecodeError { kind: K::InvalidUtf8, site }.into()
-            });
+            return String::from_utf8(bytes)
+                .map(|s| Event::Text(s.into()))
+                .map_err(|e| self.invalid_utf8(at + e.utf8_error().valid_up_to()));
         }
         if self.at_end()? {
             if self.stack.depth() == 0 {

@@ -503,7 +503,7 @@ impl<T: Tree> ClientSession<T> {
                 Chunk::Whole => self.run(c, x, item, &mut results),
                 Chunk::Complete(whole) => self.run(c, x, &whole, &mut results),
             };
-            let uri = chunk_uri(item);
+            let uri = super::chunk::item_uri(item);
             events.push(Event::Executed { cmd: c.name().into(), uri: uri.clone(), code });
             codes.push((code, uri));
         }
@@ -640,10 +640,6 @@ impl<T: Tree> ClientSession<T> {
 
 fn item_target(item: &Item) -> String {
     item.target.as_ref().map(|l| l.uri.clone()).unwrap_or_default()
-}
-
-fn chunk_uri(item: &Item) -> String {
-    super::chunk::item_uri(item)
 }
 
 /// The leaf an Add/Replace item carries. Format and Type come from the item's Meta, else the

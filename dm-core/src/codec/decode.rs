@@ -7,8 +7,9 @@ use crate::Limits;
 use crate::error::{DecodeErrorKind as K, Error, Limit};
 use crate::model::*;
 
-pub(crate) struct Parser<'l, S> {
-    src: S,
+/// Holds its reader as a trait object: one copy of the parser serves both encodings.
+pub(crate) struct Parser<'l, 'a> {
+    src: &'l mut dyn Source<'a>,
     limits: &'l Limits,
     lenient: bool,
     commands: usize,
@@ -34,14 +35,14 @@ trait Src {
     fn err(&self, kind: K) -> Error;
 }
 
-impl<'a, S: Source<'a>> Src for Parser<'_, S> {
+impl Src for Parser<'_, '_> {
     fn err(&self, kind: K) -> Error {
         self.src.error(kind)
     }
 }
 
-impl<'a, 'l, S: Source<'a>> Parser<'l, S> {
-    pub(crate) fn new(src: S, limits: &'l Limits, lenient: bool) -> Self {
+impl<'a, 'l> Parser<'l, 'a> {
+    pub(crate) fn new(src: &'l mut dyn Source<'a>, limits: &'l Limits, lenient: bool) -> Self {
         Parser { src, limits, lenient, commands: 0, groups: 0 }
     }
 

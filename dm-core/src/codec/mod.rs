@@ -103,11 +103,12 @@ pub fn decode_with(bytes: &[u8], options: &DecodeOptions) -> Result<Message, Err
     match detect(bytes) {
         Some(Encoding::Xml) => {
             let text = xml::text_of(bytes)?;
-            decode::Parser::new(xml::XmlSource::new(text, limits, options.lenient), limits, options.lenient).message()
+            let mut src = xml::XmlSource::new(text, limits, options.lenient);
+            decode::Parser::new(&mut src, limits, options.lenient).message()
         }
         Some(Encoding::Wbxml) => {
-            let src = wbxml::WbxmlSource::new(bytes, limits)?;
-            decode::Parser::new(src, limits, options.lenient).message()
+            let mut src = wbxml::WbxmlSource::new(bytes, limits)?;
+            decode::Parser::new(&mut src, limits, options.lenient).message()
         }
         None => Err(DecodeError { kind: DecodeErrorKind::UnknownEncoding, site: Site::default() }.into()),
     }

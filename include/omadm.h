@@ -124,9 +124,17 @@ typedef enum {
   DM_EVENT_ABORTED = 8,
   DM_EVENT_AUTHENTICATED = 9,
   /**
-   * Authentication failed for good: code is the last status.
+   * The client's authentication failed for good: code is the last status.
    */
   DM_EVENT_AUTH_FAILED = 10,
+  /**
+   * The server's credentials were accepted.
+   */
+  DM_EVENT_SERVER_AUTHENTICATED = 11,
+  /**
+   * The server's authentication failed for good (code: the last status); the session aborts.
+   */
+  DM_EVENT_SERVER_AUTH_FAILED = 12,
 } dm_event_kind;
 
 typedef enum {
@@ -222,6 +230,16 @@ typedef struct {
    */
   const uint8_t *nonce;
   size_t nonce_len;
+  /**
+   * The server's password (its user name is server_id): when set, the server must
+   * authenticate, and is challenged (md5) when it does not. NULL: not checked.
+   */
+  const char *server_password;
+  /**
+   * The nonce the server digests its Cred with.
+   */
+  const uint8_t *server_nonce;
+  size_t server_nonce_len;
 } dm_client_config;
 
 /**
@@ -246,6 +264,16 @@ typedef struct {
    */
   const uint8_t *nonce;
   size_t nonce_len;
+  /**
+   * This server's own password (user name server_id), sent as a Cred of type `auth` (basic
+   * when `auth` is none) in its first message. NULL: none.
+   */
+  const char *server_password;
+  /**
+   * The nonce the client gave for it.
+   */
+  const uint8_t *server_nonce;
+  size_t server_nonce_len;
 } dm_server_config;
 
 /**

@@ -252,6 +252,99 @@ fn a_tampered_server_message_fails_its_hmac_at_the_client() {
     p.client.receive_with_hmac(&out.body, Some(&header)).unwrap();
 }
 
+/// A client that wants the server's md5 credentials (password "spw", nonces from a counter) and a
+/// server whose Cred digests `server_password` with `server_nonce`.
+fn server_auth_pair(server_password: Option<&str>, server_nonce: &[u8]) -> Pair {
+    let mut cc = client_config();
+    cc.server_credentials = Some(Credentials::new("srv", "spw"));
+    cc.server_nonce = b"sn".to_vec();
+    cc.nonce_source = Some(counter_nonces());
+    let mut sc = server_config();
+    sc.credentials = server_password.map(|p| (AuthType::Md5, Credentials::new("srv", p)));
+    sc.server_nonce = server_nonce.to_vec();
+    Pair::with(cc, device_tree(), sc)
+}
+
+fn executed(p: &Pair) -> usize {
+    p.client_events.iter().filter(|e| matches!(e, Event::Executed { .. })).count()
+}
+
+#[test]
+fn a_server_with_a_stale_nonce_is_challenged_and_sends_its_package_again() {
+    let mut p = server_auth_pair(Some("spw"), b"old");
+    p.until_server_has_package();
+    p.server.replace("./DevInfo/Lang", Data::Text("fr".into()), None, None).unwrap();
+    p.server.get("./DevInfo/Man").unwrap();
+    p.exchange();
+    p.exchange();
+    p.drive();
+    assert_eq!((p.client.state(), p.server.state()), (State::Ended, State::Ended));
+    let c2s = p.messages(Dir::C2S);
+    let s2c = p.messages(Dir::S2C);
+    // The client's answer to package 2: 401 + an md5 challenge on the header, 401 for each
+    // command (not executed).
+    assert_eq!(synchdr_code(&c2s[1]), 401);
+    let chal = c2s[1].commands.iter().find_map(|c| if let Command::Status(s) = c { s.chal.clone() } else { None });
+    let chal = chal.expect("a challenge");
+    assert_eq!(chal.meta.type_.as_deref(), Some("syncml:auth-md5"));
+    let nonce = auth::decode_nonce(chal.meta.next_nonce.as_deref().unwrap()).unwrap();
+    assert!(
+        c2s[1]
+            .commands
+            .iter()
+            .filter(|c| matches!(c, Command::Status(s) if s.cmd != "SyncHdr"))
+            .all(|c| matches!(c, Command::Status(s) if s.data.0 == 401))
+    );
+    // The server sends the same commands again, its Cred digested with the client's nonce.
+    let again = s2c[1].header.cred.as_ref().expect("credentials again");
+    assert!(auth::verify_cred(again, AuthType::Md5, &Credentials::new("srv", "spw"), &nonce));
+    let names = |m: &Message| {
+        m.commands.iter().filter(|c| !matches!(c, Command::Status(_))).map(|c| c.name()).collect::<Vec<_>>()
+    };
+    assert_eq!(names(&s2c[0]), names(&s2c[1]));
+    assert_eq!(synchdr_code(&c2s[2]), 212);
+    // Executed once each; the server hears one Status per command it queued, and both sides
+    // know the server was authenticated.
+    assert_eq!(executed(&p), 2);
+    let statuses = p.server_events.iter().filter(|e| matches!(e, Event::Status { .. })).count();
+    assert_eq!(statuses, 2);
+    assert!(p.client_events.contains(&Event::ServerAuthenticated));
+    assert!(p.server_events.contains(&Event::ServerAuthenticated));
+}
+
+#[test]
+fn a_server_without_credentials_is_challenged_407_and_ends() {
+    let mut p = server_auth_pair(None, b"");
+    p.until_server_has_package();
+    p.server.get("./DevInfo/Man").unwrap();
+    p.drive();
+    let c2s = p.messages(Dir::C2S);
+    assert_eq!(synchdr_code(&c2s[1]), 407);
+    assert_eq!(executed(&p), 0);
+    assert!(p.server_events.iter().any(|e| matches!(e, Event::ServerAuthenticationFailed { code } if code.0 == 407)));
+    assert_eq!(p.server.state(), State::Aborted);
+}
+
+#[test]
+fn a_server_with_a_wrong_password_fails_after_the_attempts_allowed() {
+    let mut p = server_auth_pair(Some("wrong"), b"sn");
+    p.until_server_has_package();
+    p.server.get("./DevInfo/Man").unwrap();
+    p.drive();
+    let c2s = p.messages(Dir::C2S);
+    // Three challenges the server answers (the default), then the fourth failure aborts (1223).
+    let challenges = c2s
+        .iter()
+        .filter(|m| m.commands.iter().any(|c| matches!(c, Command::Status(s) if s.cmd == "SyncHdr" && s.data.0 == 401)))
+        .count();
+    assert_eq!(challenges, 4);
+    let last = c2s.last().unwrap();
+    assert!(last.commands.iter().any(|c| matches!(c, Command::Alert(a) if a.data == AlertCode::SESSION_ABORT)));
+    assert!(p.client_events.iter().any(|e| matches!(e, Event::ServerAuthenticationFailed { code } if code.0 == 401)));
+    assert_eq!(executed(&p), 0);
+    assert_eq!((p.client.state(), p.server.state()), (State::Aborted, State::Aborted));
+}
+
 #[test]
 fn the_client_checks_the_servers_credentials() {
     let mut cc = client_config();
@@ -260,12 +353,13 @@ fn the_client_checks_the_servers_credentials() {
     let pkg1 = client.next_message().unwrap().unwrap().body;
     let mut server = ServerSession::new(server_config());
     server.receive(&pkg1).unwrap();
+    server.get("./DevInfo/Man").unwrap();
     let mut pkg2 = codec::decode(&server.next_message().unwrap().unwrap().body).unwrap();
-    pkg2.header.cred = auth::cred(AuthType::Basic, &Credentials::new("srv", "nope"), b"");
-    assert!(matches!(client.receive(&codec::encode(&pkg2, Encoding::Xml)), Err(Error::Auth(_))));
-    assert_eq!(client.state(), State::Waiting);
     pkg2.header.cred = auth::cred(AuthType::Basic, &Credentials::new("srv", "spw"), b"");
-    client.receive(&codec::encode(&pkg2, Encoding::Xml)).unwrap();
+    let events = client.receive(&codec::encode(&pkg2, Encoding::Xml)).unwrap();
+    assert!(events.contains(&Event::ServerAuthenticated));
+    let pkg3 = codec::decode(&client.next_message().unwrap().unwrap().body).unwrap();
+    assert_eq!(synchdr_code(&pkg3), 212);
 }
 
 #[test]

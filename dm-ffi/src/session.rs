@@ -72,6 +72,12 @@ pub struct dm_client_config {
     /// The nonce for md5/HMAC digests (from the last session).
     pub nonce: *const u8,
     pub nonce_len: usize,
+    /// The server's password (its user name is server_id): when set, the server must
+    /// authenticate, and is challenged (md5) when it does not. NULL: not checked.
+    pub server_password: *const c_char,
+    /// The nonce the server digests its Cred with.
+    pub server_nonce: *const u8,
+    pub server_nonce_len: usize,
 }
 
 /// Server settings. Fill with dm_server_config_init first.
@@ -89,6 +95,12 @@ pub struct dm_server_config {
     /// The nonce the client digests with now.
     pub nonce: *const u8,
     pub nonce_len: usize,
+    /// This server's own password (user name server_id), sent as a Cred of type `auth` (basic
+    /// when `auth` is none) in its first message. NULL: none.
+    pub server_password: *const c_char,
+    /// The nonce the client gave for it.
+    pub server_nonce: *const u8,
+    pub server_nonce_len: usize,
 }
 
 /// What happened, one at a time from dm_session_next_event.
@@ -112,8 +124,12 @@ pub enum dm_event_kind {
     /// code is 1 when the peer aborted, 0 when this side did.
     DM_EVENT_ABORTED = 8,
     DM_EVENT_AUTHENTICATED = 9,
-    /// Authentication failed for good: code is the last status.
+    /// The client's authentication failed for good: code is the last status.
     DM_EVENT_AUTH_FAILED = 10,
+    /// The server's credentials were accepted.
+    DM_EVENT_SERVER_AUTHENTICATED = 11,
+    /// The server's authentication failed for good (code: the last status); the session aborts.
+    DM_EVENT_SERVER_AUTH_FAILED = 12,
 }
 
 /// One event. The pointers stay valid until the next call on the session; any may be NULL.
@@ -207,6 +223,8 @@ fn flatten(e: Event, out: &mut VecDeque<Flat>) {
         Event::Aborted { by_peer } => out.push_back(bare(DM_EVENT_ABORTED, u16::from(by_peer))),
         Event::Authenticated => out.push_back(bare(DM_EVENT_AUTHENTICATED, 0)),
         Event::AuthenticationFailed { code } => out.push_back(bare(DM_EVENT_AUTH_FAILED, code.0)),
+        Event::ServerAuthenticated => out.push_back(bare(DM_EVENT_SERVER_AUTHENTICATED, 0)),
+        Event::ServerAuthenticationFailed { code } => out.push_back(bare(DM_EVENT_SERVER_AUTH_FAILED, code.0)),
         _ => {}
     }
 }
@@ -261,6 +279,12 @@ unsafe fn credentials(user: *const c_char, pass: *const c_char) -> Result<Option
     Ok(u.map(|u| Credentials::new(u, p.unwrap_or_default())))
 }
 
+/// The server's credentials (its user name is its id), when a password is given.
+unsafe fn password_of(server_id: *const c_char, pass: *const c_char) -> Result<Option<Credentials>, dm_result> {
+    let (id, p) = unsafe { (opt_str(server_id)?, opt_str(pass)?) };
+    Ok(p.map(|p| Credentials::new(id.unwrap_or_default(), p)))
+}
+
 /// Fills a client configuration with the defaults.
 #[unsafe(no_mangle)]
 pub extern "C" fn dm_client_config_init(config: *mut dm_client_config) -> dm_result {
@@ -279,6 +303,9 @@ pub extern "C" fn dm_client_config_init(config: *mut dm_client_config) -> dm_res
             password: std::ptr::null(),
             nonce: std::ptr::null(),
             nonce_len: 0,
+            server_password: std::ptr::null(),
+            server_nonce: std::ptr::null(),
+            server_nonce_len: 0,
         };
         tri!(unsafe { out(config, defaults) });
         dm_result::DM_OK
@@ -299,6 +326,9 @@ pub extern "C" fn dm_server_config_init(config: *mut dm_server_config) -> dm_res
             password: std::ptr::null(),
             nonce: std::ptr::null(),
             nonce_len: 0,
+            server_password: std::ptr::null(),
+            server_nonce: std::ptr::null(),
+            server_nonce_len: 0,
         };
         tri!(unsafe { out(config, defaults) });
         dm_result::DM_OK
@@ -335,6 +365,9 @@ pub extern "C" fn dm_client_new(
         cc.auth = auth_type(cfg.auth);
         cc.credentials = tri!(unsafe { credentials(cfg.username, cfg.password) });
         cc.nonce = tri!(unsafe { bytes_arg(cfg.nonce, cfg.nonce_len) }).to_vec();
+        cc.server_credentials = tri!(unsafe { password_of(cfg.server_id, cfg.server_password) });
+        cc.server_nonce = tri!(unsafe { bytes_arg(cfg.server_nonce, cfg.server_nonce_len) }).to_vec();
+        cc.nonce_source = Some(NonceSource(std::sync::Arc::new(os_nonce)));
         let tree = CTree { ops: unsafe { *ops }, userdata };
         match ClientSession::new(cc, tree) {
             Ok(client) => new_handle(Role::Client(Box::new(client)), session),
@@ -371,6 +404,9 @@ pub extern "C" fn dm_server_new(config: *const dm_server_config, session: *mut *
         sc.client_credentials = tri!(unsafe { credentials(cfg.username, cfg.password) });
         sc.client_nonce = tri!(unsafe { bytes_arg(cfg.nonce, cfg.nonce_len) }).to_vec();
         sc.nonce_source = Some(NonceSource(std::sync::Arc::new(os_nonce)));
+        let kind = if sc.auth == AuthType::None { AuthType::Basic } else { sc.auth };
+        sc.credentials = tri!(unsafe { password_of(cfg.server_id, cfg.server_password) }).map(|c| (kind, c));
+        sc.server_nonce = tri!(unsafe { bytes_arg(cfg.server_nonce, cfg.server_nonce_len) }).to_vec();
         new_handle(Role::Server(Box::new(ServerSession::new(sc))), session)
     })
 }

@@ -110,6 +110,11 @@ fn event<'py>(py: Python<'py>, e: Event) -> PyResult<Bound<'py, PyDict>> {
             d.set_item("code", code.0)?;
             "auth_failed"
         }
+        Event::ServerAuthenticated => "server_authenticated",
+        Event::ServerAuthenticationFailed { code } => {
+            d.set_item("code", code.0)?;
+            "server_auth_failed"
+        }
         _ => "other",
     };
     d.set_item("kind", kind)?;

@@ -60,11 +60,14 @@ static dm_tree_ops ops(void) {
     return o;
 }
 
+/* Both sides know the server's password "spw"; the client expects the server to digest it
+ * with the nonce "sn". */
 static dm_session *new_client(struct tree *t, dm_encoding enc) {
     dm_client_config cfg;
     CHECK(dm_client_config_init(&cfg) == DM_OK);
     cfg.device_id = "IMEI:1"; cfg.server_id = "srv"; cfg.server_uri = "http://127.0.0.1/dm";
     cfg.encoding = enc;
+    cfg.server_password = "spw"; cfg.server_nonce = (const uint8_t *)"sn"; cfg.server_nonce_len = 2;
     cfg.auth = DM_AUTH_MD5; cfg.username = "dev"; cfg.password = "pw";
     cfg.nonce = (const uint8_t *)"n0"; cfg.nonce_len = 2;
     dm_tree_ops o = ops();
@@ -73,10 +76,13 @@ static dm_session *new_client(struct tree *t, dm_encoding enc) {
     return c;
 }
 
-static dm_session *new_server(dm_encoding enc) {
+/* With a stale nonce the client challenges the server, which sends its package again. */
+static dm_session *new_server(dm_encoding enc, const char *server_nonce) {
     dm_server_config cfg;
     CHECK(dm_server_config_init(&cfg) == DM_OK);
     cfg.server_id = "srv"; cfg.encoding = enc;
+    cfg.server_password = "spw";
+    cfg.server_nonce = (const uint8_t *)server_nonce; cfg.server_nonce_len = strlen(server_nonce);
     cfg.auth = DM_AUTH_MD5; cfg.username = "dev"; cfg.password = "pw";
     cfg.nonce = (const uint8_t *)"n0"; cfg.nonce_len = 2;
     dm_session *s = NULL;
@@ -84,17 +90,24 @@ static dm_session *new_server(dm_encoding enc) {
     return s;
 }
 
-static void whole_session(dm_encoding enc) {
+static void whole_session(dm_encoding enc, const char *server_nonce) {
     struct tree t = make_tree();
-    dm_session *c = new_client(&t, enc), *s = new_server(enc);
+    dm_session *c = new_client(&t, enc), *s = new_server(enc, server_nonce);
     uint32_t get_ref = 0, rep_ref = 0;
     int packages = 0, results = 0, statuses_ok = 0, authenticated = 0, rounds = 0;
+    int server_authenticated = 0, challenges = 0;
     const uint8_t *data; size_t len;
     while (dm_session_next_message(c, &data, &len) == DM_OK && rounds++ < 20) {
+        /* a challenge of the server: 401 with a Chal */
+        char *xml = NULL; size_t xml_len = 0;
+        CHECK(dm_decode_to_xml(data, len, &xml, &xml_len) == DM_OK);
+        if (strstr(xml, "<Chal>") && strstr(xml, "<Data>401</Data>")) challenges++;
+        dm_buffer_free((uint8_t *)xml, xml_len + 1);
         CHECK(dm_session_receive(s, data, len, dm_session_hmac_header(c)) == DM_OK);
         dm_event e;
         while (dm_session_next_event(s, &e) == DM_OK) {
             if (e.kind == DM_EVENT_AUTHENTICATED) authenticated++;
+            if (e.kind == DM_EVENT_SERVER_AUTHENTICATED) server_authenticated++;
             if (e.kind == DM_EVENT_RESULTS && e.reference == get_ref && e.len == 2 && memcmp(e.data, "X1", 2) == 0) results++;
             if (e.kind == DM_EVENT_STATUS && (e.reference == get_ref || e.reference == rep_ref) && e.code == 200) statuses_ok++;
             if (e.kind == DM_EVENT_PACKAGE_END && ++packages == 1) {
@@ -105,8 +118,12 @@ static void whole_session(dm_encoding enc) {
         }
         CHECK(dm_session_next_message(s, &data, &len) == DM_OK);
         CHECK(dm_session_receive(c, data, len, NULL) == DM_OK);
-        while (dm_session_next_event(c, &e) == DM_OK) {}
+        while (dm_session_next_event(c, &e) == DM_OK) {
+            if (e.kind == DM_EVENT_SERVER_AUTHENTICATED) server_authenticated++;
+        }
     }
+    CHECK(server_authenticated == 2);
+    CHECK(challenges == (strcmp(server_nonce, "sn") == 0 ? 0 : 1));
     CHECK(authenticated == 1);
     CHECK(results == 1);
     CHECK(statuses_ok == 2);
@@ -121,7 +138,7 @@ static void whole_session(dm_encoding enc) {
 
 static void error_paths(void) {
     struct tree t = make_tree();
-    dm_session *c = new_client(&t, DM_ENCODING_XML), *s = new_server(DM_ENCODING_XML);
+    dm_session *c = new_client(&t, DM_ENCODING_XML), *s = new_server(DM_ENCODING_XML, "sn");
     const uint8_t *data; size_t len;
     /* NULLs. */
     CHECK(dm_session_next_message(NULL, &data, &len) == DM_ERR_NULL);
@@ -195,7 +212,7 @@ static int ui(void *ud, uint16_t code, const char *options, const char *text, co
 
 static void ui_and_notification(void) {
     struct tree t = make_tree();
-    dm_session *c = new_client(&t, DM_ENCODING_XML), *s = new_server(DM_ENCODING_XML);
+    dm_session *c = new_client(&t, DM_ENCODING_XML), *s = new_server(DM_ENCODING_XML, "sn");
     CHECK(dm_client_set_ui_handler(c, ui, NULL) == DM_OK);
     CHECK(dm_client_set_ui_handler(s, ui, NULL) == DM_ERR_USAGE);
     const uint8_t *data; size_t len;
@@ -232,8 +249,9 @@ static void ui_and_notification(void) {
 }
 
 int main(void) {
-    whole_session(DM_ENCODING_XML);
-    whole_session(DM_ENCODING_WBXML);
+    whole_session(DM_ENCODING_XML, "sn");
+    whole_session(DM_ENCODING_WBXML, "sn");
+    whole_session(DM_ENCODING_XML, "stale");
     error_paths();
     codec_helpers();
     ui_and_notification();

@@ -121,12 +121,22 @@ def test_hmac_both_ways_and_server_credentials():
         events = run(client, server, lambda s, n: s.get("./DevInfo/Man") if n == 1 else None)
         assert any(e.kind == "results" and e.value == "Acme" for e in events), auth
         assert client.state == "ended"
-    # A server with the wrong password is refused by the device.
+    # A server with a wrong password is challenged (401), its commands not executed, until the
+    # device gives up and aborts.
     client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree(), server_password="sp")
     server = omadm.ServerSession("srv", server_password="other")
-    server.receive(client.next_message())
-    with pytest.raises(omadm.AuthError):
-        client.receive(server.next_message())
+    events = run(client, server, lambda s, n: s.get("./DevInfo/Man") if n == 1 else None)
+    assert any(e.kind == "server_auth_failed" and e.code == 401 for e in events)
+    assert not any(e.kind == "results" for e in events)
+    assert client.state == "aborted"
+    # A stale nonce is only one challenge away from a good session.
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree(), server_password="sp",
+                                 server_nonce=b"s")
+    server = omadm.ServerSession("srv", server_password="sp", server_nonce=b"old")
+    events = run(client, server, lambda s, n: s.get("./DevInfo/Man") if n == 1 else None)
+    assert any(e.kind == "server_authenticated" for e in events)
+    assert [e.value for e in events if e.kind == "results"] == ["Acme"]
+    assert client.state == "ended"
 
 
 def test_wrong_password_fails_authentication():

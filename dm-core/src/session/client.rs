@@ -38,8 +38,11 @@ pub struct ClientConfig {
     pub credentials: Option<Credentials>,
     /// The nonce to digest with (md5, HMAC): what the server gave in the last session.
     pub nonce: Vec<u8>,
-    /// The server's credentials: when set, a Cred from the server must match them.
+    /// The server's credentials: when set, the server must authenticate (a Cred in its first
+    /// message, or an x-syncml-hmac on each); when it does not, the client challenges it.
     pub server_credentials: Option<Credentials>,
+    /// The scheme a challenge asks of the server (default md5).
+    pub server_auth: AuthType,
     /// The nonce the server digests its md5 Cred with.
     pub server_nonce: Vec<u8>,
     /// Challenges answered before the client gives up (default 3).
@@ -63,12 +66,16 @@ impl ClientConfig {
             credentials: None,
             nonce: Vec::new(),
             server_credentials: None,
+            server_auth: AuthType::Md5,
             server_nonce: Vec::new(),
             max_auth_attempts: 3,
             nonce_source: None,
         }
     }
 }
+
+/// The SyncHdr status for the server's credentials, and the scheme it concerns.
+type ServerVerdict = (StatusCode, AuthType);
 
 /// A client session over a management tree `T`.
 pub struct ClientSession<T> {
@@ -79,6 +86,10 @@ pub struct ClientSession<T> {
     /// Package 1 as queued, to send again when the server challenges it.
     package1: Vec<Unit>,
     auth_attempts: u32,
+    /// How the server proved itself, once it has.
+    server_verified: Option<AuthType>,
+    /// Server messages challenged for their credentials.
+    server_failures: u32,
     /// The nonce the server gave for the next session.
     next_nonce: Option<Vec<u8>>,
     /// Where to send the next message: the server's last RespURI, else the server URI.
@@ -122,7 +133,18 @@ impl<T: Tree> ClientSession<T> {
             core.cred = auth::cred(config.auth, c, &config.nonce);
         }
         let respond_to = config.server_uri.clone();
-        Ok(ClientSession { core, config, tree, ui: None, package1, auth_attempts: 0, next_nonce: None, respond_to })
+        Ok(ClientSession {
+            core,
+            config,
+            tree,
+            ui: None,
+            package1,
+            auth_attempts: 0,
+            server_verified: None,
+            server_failures: 0,
+            next_nonce: None,
+            respond_to,
+        })
     }
 
     /// Where to send the next message: the URI of the server's last RespURI, else the server URI
@@ -294,26 +316,70 @@ impl<T: Tree> ClientSession<T> {
         self.receive_with_hmac(body, None)
     }
 
-    /// Takes a server message and its `x-syncml-hmac` header. When the server's credentials are
-    /// configured, a header must verify against them (and `server_nonce`).
+    /// Takes a server message and its `x-syncml-hmac` header. With `server_credentials`, the
+    /// server must prove itself: a header that does not verify refuses the message (`AuthError`,
+    /// the session unchanged); a missing or wrong Cred is challenged (401/407 + Chal) and the
+    /// message's commands are not executed, for the server to send them again.
     pub fn receive_with_hmac(&mut self, body: &[u8], hmac: Option<&str>) -> Result<Vec<Event>, Error> {
+        if self.core.state == State::Aborted && self.core.abort {
+            // The server's answer to this side's abort (R16): nothing more happens.
+            return Ok(Vec::new());
+        }
         let m = self.core.check(body)?;
-        if let (Some(expected), Some(h)) = (&self.config.server_credentials, hmac) {
+        let verdict = self.check_server(&m, body, hmac)?;
+        Ok(self.apply(m, verdict))
+    }
+
+    /// The client's verdict on the server's credentials: `None` when there is nothing to say
+    /// (200), else the SyncHdr status with the scheme the server used.
+    fn check_server(&self, m: &Message, body: &[u8], hmac: Option<&str>) -> Result<Option<ServerVerdict>, Error> {
+        let Some(expected) = &self.config.server_credentials else { return Ok(None) };
+        if let Some(h) = hmac {
             if !auth::verify_hmac(h, expected, &self.config.server_nonce, body) {
                 return Err(AuthError("the server's x-syncml-hmac does not match".into()).into());
             }
+            let first = self.server_verified.is_none();
+            return Ok(first.then_some((StatusCode::OK, AuthType::Hmac)));
         }
-        if let (Some(expected), Some(cred)) = (&self.config.server_credentials, &m.header.cred) {
-            let kind = cred.meta.as_ref().and_then(|m| m.type_.as_deref()).and_then(AuthType::from_meta_type);
-            let ok = kind.is_some_and(|k| auth::verify_cred(cred, k, expected, &self.config.server_nonce));
-            if !ok {
-                return Err(AuthError("the server's credentials do not match".into()).into());
+        let operations = m.commands.iter().any(|c| !matches!(c, Command::Status(_) | Command::Results(_)));
+        match (self.server_verified, &m.header.cred) {
+            (Some(AuthType::Hmac), _) if operations => Ok(Some((StatusCode::MISSING_CREDENTIALS, AuthType::Hmac))),
+            (Some(_), _) => Ok(None),
+            // Nothing to execute: nothing to guard.
+            (None, None) if !operations => Ok(None),
+            (None, None) => Ok(Some((StatusCode::MISSING_CREDENTIALS, self.config.server_auth))),
+            (None, Some(cred)) => {
+                let kind = cred.meta.as_ref().and_then(|m| m.type_.as_deref()).and_then(AuthType::from_meta_type);
+                Ok(Some(match kind {
+                    Some(k) if auth::verify_cred(cred, k, expected, &self.config.server_nonce) => {
+                        (StatusCode::AUTHENTICATION_ACCEPTED, k)
+                    }
+                    _ => (StatusCode::INVALID_CREDENTIALS, self.config.server_auth),
+                }))
             }
         }
-        Ok(self.apply(m))
     }
 
-    fn apply(&mut self, m: Message) -> Vec<Event> {
+    /// Challenges the server (R10): its message's commands are answered with the challenge's
+    /// code, not executed; past the attempts allowed the client aborts.
+    fn challenge_server(&mut self, m: &Message, code: StatusCode, events: &mut Vec<Event>) {
+        self.server_failures += 1;
+        for c in &m.commands {
+            match c {
+                Command::Status(s) => events.extend(self.core.peer_status(m, s)),
+                Command::Results(_) => {}
+                _ => self.core.owe_status(m.header.msg_id, c, code, vec![], vec![]),
+            }
+        }
+        if self.server_failures > self.config.max_auth_attempts {
+            events.push(Event::ServerAuthenticationFailed { code });
+            self.core.abort = true;
+        }
+        self.core.peer_open = !m.is_final;
+        self.core.state = State::Ready;
+    }
+
+    fn apply(&mut self, m: Message, verdict: Option<ServerVerdict>) -> Vec<Event> {
         let mut events = Vec::new();
         if m.commands.iter().any(|c| matches!(c, Command::Alert(a) if a.data == AlertCode::SESSION_ABORT)) {
             // R17: no answer to an abort.
@@ -322,17 +388,23 @@ impl<T: Tree> ClientSession<T> {
             events.push(Event::Aborted { by_peer: true });
             return events;
         }
-        // A server signing with HMAC gets a new nonce for its next message.
-        let chal = match (&self.config.server_credentials, &self.config.nonce_source) {
-            (Some(_), Some(src)) => {
-                let n = src.0();
-                let c = auth::chal(AuthType::Hmac, &n);
+        // A challenged server, and one signing with HMAC, gets a new nonce for its next message.
+        let (code, kind) = verdict.unwrap_or((StatusCode::OK, AuthType::Hmac));
+        let challenge = matches!(code, StatusCode::INVALID_CREDENTIALS | StatusCode::MISSING_CREDENTIALS);
+        let fresh = self.config.nonce_source.as_ref().map(|src| src.0());
+        let chal = match (&self.config.server_credentials, fresh) {
+            (Some(_), Some(n)) if challenge || kind == AuthType::Hmac => {
                 self.config.server_nonce = n;
-                c
+                auth::chal(kind, &self.config.server_nonce)
             }
+            (Some(_), None) if challenge => auth::chal(kind, &self.config.server_nonce),
             _ => None,
         };
-        self.core.take_header(&m, StatusCode::OK, chal);
+        self.core.take_header(&m, code, chal);
+        if verdict.is_some() && !challenge {
+            self.server_verified = Some(kind);
+            events.push(Event::ServerAuthenticated);
+        }
         if let Some(uri) = &m.header.resp_uri {
             self.respond_to.clone_from(uri);
         }
@@ -349,6 +421,10 @@ impl<T: Tree> ClientSession<T> {
             return events;
         }
         if self.core.state == State::Ended {
+            return events;
+        }
+        if challenge {
+            self.challenge_server(&m, code, &mut events);
             return events;
         }
         for c in &m.commands {

@@ -76,10 +76,14 @@ pub enum Event {
     Ended,
     /// The session was aborted; `by_peer` tells who.
     Aborted { by_peer: bool },
-    /// The peer's credentials were accepted (server: the client's; client: the server took ours).
+    /// The client's credentials were accepted (told to both sides).
     Authenticated,
-    /// Authentication failed for good (past the attempts allowed); the session is over.
+    /// The client's authentication failed for good (past the attempts allowed); the session is over.
     AuthenticationFailed { code: crate::model::StatusCode },
+    /// The server's credentials were accepted (told to both sides).
+    ServerAuthenticated,
+    /// The server's authentication failed for good (past the attempts allowed): the client aborts.
+    ServerAuthenticationFailed { code: crate::model::StatusCode },
 }
 
 /// One message ready to go out.

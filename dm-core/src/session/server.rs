@@ -1,6 +1,8 @@
 //! The server engine: answers every client message (R11), sends new commands only when the
 //! client's package is complete (R05, R08), and reports what the client answered as events.
 
+use std::collections::VecDeque;
+
 use base64::Engine;
 
 use super::chunk::{Chunk, Reassembly};
@@ -125,6 +127,13 @@ struct Saved {
     auth_failed: bool,
     /// The nonce this server signs its next HMAC with (the client's last challenge).
     sign_nonce: Vec<u8>,
+    /// The client accepted this server's credentials.
+    server_verified: bool,
+    /// Messages of this server the client challenged.
+    server_failures: u32,
+    /// Until the client accepts this server's credentials: what the outbox held before the
+    /// last message, and how many of those units it still holds, to send them again.
+    resend: Option<(VecDeque<Unit>, usize)>,
 }
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -150,6 +159,9 @@ impl ServerSession {
             challenging: false,
             auth_failed: false,
             sign_nonce: config.server_nonce.clone(),
+            server_verified: false,
+            server_failures: 0,
+            resend: None,
         };
         ServerSession { saved, config }
     }
@@ -347,8 +359,13 @@ impl ServerSession {
         if let Some(n) = nonce {
             if auth == AuthType::Hmac { saved.nonce = n } else { saved.next_nonce = Some(n) }
         }
+        let challenged = self.follow_client_verdict(&m, &mut events);
+        let saved = &mut self.saved;
+        let core = &mut saved.core;
         for c in &m.commands {
             match c {
+                // The client did not execute a challenged message's commands: they go again.
+                Command::Status(s) if challenged.is_some() && s.msg_ref == challenged => {}
                 Command::Status(s) => {
                     // The client's challenge on this server's header: the nonce to sign with next.
                     let next =
@@ -451,6 +468,53 @@ impl ServerSession {
         events
     }
 
+    /// Follows the client's verdict on this server's credentials (its status for our SyncHdr).
+    /// On a challenge the challenged message's commands go out again, with credentials for the
+    /// client's nonce; returns that message's id.
+    fn follow_client_verdict(&mut self, m: &Message, events: &mut Vec<Event>) -> Option<u32> {
+        let saved = &mut self.saved;
+        let st = m.commands.iter().find_map(|c| match c {
+            Command::Status(s) if s.cmd_ref == Some(0) && s.msg_ref == Some(saved.core.msg_id) => Some(s),
+            _ => None,
+        })?;
+        if st.data.is_success() {
+            if !saved.server_verified && self.config.credentials.is_some() {
+                saved.server_verified = true;
+                saved.resend = None;
+                events.push(Event::ServerAuthenticated);
+            }
+            return None;
+        }
+        if !matches!(st.data, StatusCode::INVALID_CREDENTIALS | StatusCode::MISSING_CREDENTIALS) {
+            return None;
+        }
+        saved.server_failures += 1;
+        let core = &mut saved.core;
+        let Some((kind, creds)) = &mut self.config.credentials else {
+            events.push(Event::ServerAuthenticationFailed { code: st.data });
+            core.abort = true;
+            return st.msg_ref;
+        };
+        if saved.server_failures > self.config.max_auth_attempts {
+            events.push(Event::ServerAuthenticationFailed { code: st.data });
+            core.abort = true;
+            return st.msg_ref;
+        }
+        let meta = st.chal.as_ref().map(|c| &c.meta);
+        if let Some(t) = meta.and_then(|m| m.type_.as_deref()).and_then(AuthType::from_meta_type) {
+            *kind = t;
+        }
+        let nonce = meta.and_then(|m| m.next_nonce.as_deref()).and_then(auth::decode_nonce).unwrap_or_default();
+        core.cred = auth::cred(*kind, creds, &nonce);
+        saved.sign_nonce = nonce;
+        if let Some((before, remaining)) = saved.resend.take() {
+            let newer = core.outbox.split_off(remaining.min(core.outbox.len()));
+            core.outbox = before;
+            core.outbox.extend(newer);
+        }
+        st.msg_ref
+    }
+
     /// The answer to the client's last message (R11). A final message without commands ends
     /// the session (R09).
     #[must_use = "the message must be sent"]
@@ -483,8 +547,13 @@ impl ServerSession {
         } else {
             Compose::Package
         };
+        let before = (!self.saved.server_verified && self.config.credentials.is_some()).then(|| core.outbox.clone());
         let (m, done) = core.compose(mode)?;
-        // The server authenticates itself once, in its first message.
+        if let Some(before) = before {
+            self.saved.resend = Some((before, core.outbox.len()));
+        }
+        let core = &mut self.saved.core;
+        // The server authenticates itself once, in its first message (again when challenged).
         core.cred = None;
         let mut out = core.encode(&m);
         // With HMAC it signs every message instead.

@@ -94,7 +94,8 @@ def decode(data: bytes, lenient: bool = False) -> Message:
 class Event:
     """Something a received message meant: ``kind`` (``devinfo``, ``status``, ``results``,
     ``alert``, ``generic_alert``, ``executed``, ``package_end``, ``ended``, ``aborted``,
-    ``authenticated``, ``auth_failed``) and the fields of that kind as attributes."""
+    ``authenticated``, ``auth_failed``: the client's credentials; ``server_authenticated``,
+    ``server_auth_failed``: the server's) and the fields of that kind as attributes."""
 
     def __init__(self, fields: dict[str, Any]) -> None:
         self.kind: str = fields.pop("kind")

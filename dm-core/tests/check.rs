@@ -241,3 +241,21 @@ fn r01_a_final_in_the_middle_of_a_package_is_a_package_closed_early() {
     let found = check_msgs(&msgs);
     assert!(found.contains(&"R01"), "a Final on a non-final message went unseen: {found:?}");
 }
+
+#[test]
+fn silent_on_a_challenged_server_sending_its_package_again() {
+    let mut cc = client_config();
+    cc.server_credentials = Some(dm_core::auth::Credentials::new("srv", "spw"));
+    cc.server_nonce = b"sn".to_vec();
+    let mut sc = server_config();
+    sc.credentials = Some((dm_core::auth::AuthType::Md5, dm_core::auth::Credentials::new("srv", "spw")));
+    sc.server_nonce = b"stale".to_vec();
+    let mut p = Pair::with(cc, device_tree(), sc);
+    p.until_server_has_package();
+    p.server.get("./DevInfo/Man").unwrap();
+    p.exchange();
+    p.drive();
+    assert_eq!(p.trace.len(), 6, "package 1, 2, the challenge, 2 again, 3, and the close");
+    let v = check(&trace(&p));
+    assert!(v.is_empty(), "{v:#?}");
+}

@@ -1,6 +1,8 @@
 //! Events → model. One parser serves both encodings. Children may come in any order (real peers
 //! reorder them, see the spec's own examples); each may appear once unless the DTD repeats it.
 
+use std::borrow::Cow;
+
 use super::source::{Event, Source};
 use super::tag::Tag;
 use crate::Limits;
@@ -102,22 +104,31 @@ impl<'a, 'l> Parser<'l, 'a> {
         }
     }
 
-    /// The text of a leaf element, trimmed.
-    fn text(&mut self) -> R<String> {
-        let mut out = String::new();
+    /// The text of a leaf element, trimmed; borrowed from the input when it is one piece.
+    fn text_ref(&mut self) -> R<Cow<'a, str>> {
+        let mut out: Cow<'a, str> = Cow::Borrowed("");
         loop {
             match self.src.next()? {
-                Event::Text(t) => out.push_str(&t),
+                Event::Text(t) if out.is_empty() => out = t,
+                Event::Text(t) => out.to_mut().push_str(&t),
                 Event::End => break,
                 Event::Start(t) => return Err(self.unexpected(t)),
                 Event::Eof => return Err(self.err(K::Truncated)),
             }
         }
-        let trimmed = out.trim();
+        let trimmed = match out {
+            Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+            Cow::Owned(s) if s.trim().len() == s.len() => Cow::Owned(s),
+            Cow::Owned(s) => Cow::Owned(s.trim().to_string()),
+        };
         if trimmed.len() > self.limits.max_text_len {
             return Err(self.src.limit(Limit::TextLength, trimmed.len(), self.limits.max_text_len));
         }
-        Ok(if trimmed.len() == out.len() { out } else { trimmed.to_string() })
+        Ok(trimmed)
+    }
+
+    fn text(&mut self) -> R<String> {
+        self.text_ref().map(Cow::into_owned)
     }
 
     fn uri(&mut self) -> R<String> {
@@ -129,15 +140,15 @@ impl<'a, 'l> Parser<'l, 'a> {
     }
 
     fn number<T: std::str::FromStr>(&mut self, tag: Tag) -> R<T> {
-        let s = self.text()?;
-        s.parse().map_err(|_| self.err(K::InvalidValue { element: tag.name(), value: s }))
+        let s = self.text_ref()?;
+        s.parse().map_err(|_| self.err(K::InvalidValue { element: tag.name(), value: s.into_owned() }))
     }
 
     /// An element that must be empty (`Final`, `MoreData`, `NoResp`, ...).
     fn flag(&mut self, tag: Tag) -> R<bool> {
-        let s = self.text()?;
+        let s = self.text_ref()?;
         if !s.is_empty() && !self.lenient {
-            return Err(self.err(K::InvalidValue { element: tag.name(), value: s }));
+            return Err(self.err(K::InvalidValue { element: tag.name(), value: s.into_owned() }));
         }
         Ok(true)
     }
@@ -390,11 +401,11 @@ impl<'a, 'l> Parser<'l, 'a> {
             Tag::NoResp => p.set_flag(&mut c.no_resp, tag),
             Tag::Cred => {
                 let v = p.cred()?;
-                set(&mut c.cred, v, tag, p)
+                set(&mut c.cred, Box::new(v), tag, p)
             }
             Tag::Meta => {
                 let v = p.meta()?;
-                set(&mut c.meta, v, tag, p)
+                set(&mut c.meta, Box::new(v), tag, p)
             }
             Tag::Correlator => {
                 let v = p.text()?;
@@ -434,7 +445,7 @@ impl<'a, 'l> Parser<'l, 'a> {
         Ok(Alert {
             cmd_id: req(cmd_id, Tag::CmdID, self)?,
             no_resp,
-            cred,
+            cred: cred.map(Box::new),
             data: req(data, Tag::Data, self)?,
             correlator,
             items,
@@ -455,7 +466,7 @@ impl<'a, 'l> Parser<'l, 'a> {
             Tag::NoResp => p.set_flag(&mut g.no_resp, tag),
             Tag::Meta => {
                 let v = p.meta()?;
-                set(&mut g.meta, v, tag, p)
+                set(&mut g.meta, Box::new(v), tag, p)
             }
             _ => {
                 let c = p.command(tag)?;
@@ -521,8 +532,8 @@ impl<'a, 'l> Parser<'l, 'a> {
             cmd: req(cmd, Tag::Cmd, self)?,
             target_refs,
             source_refs,
-            cred,
-            chal,
+            cred: cred.map(Box::new),
+            chal: chal.map(Box::new),
             data: req(data, Tag::Data, self)?,
             items,
         })
@@ -557,7 +568,7 @@ impl<'a, 'l> Parser<'l, 'a> {
             }
             Tag::Meta => {
                 let v = p.meta()?;
-                set(&mut r.meta, v, tag, p)
+                set(&mut r.meta, Box::new(v), tag, p)
             }
             Tag::TargetRef => {
                 let v = p.uri()?;

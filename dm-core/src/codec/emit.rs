@@ -98,7 +98,7 @@ fn header<'m>(s: &mut impl Sink<'m>, h: &'m Header) {
     if let Some(c) = &h.cred {
         cred(s, c);
     }
-    meta_opt(s, &h.meta);
+    meta_opt(s, h.meta.as_ref());
     s.end(Tag::SyncHdr);
 }
 
@@ -117,12 +117,12 @@ fn location_opt<'m>(s: &mut impl Sink<'m>, tag: Tag, l: &'m Option<Location>) {
 
 fn cred<'m>(s: &mut impl Sink<'m>, c: &'m Cred) {
     s.start(Tag::Cred);
-    meta_opt(s, &c.meta);
+    meta_opt(s, c.meta.as_ref());
     s.leaf(Tag::Data, &c.data);
     s.end(Tag::Cred);
 }
 
-fn meta_opt<'m>(s: &mut impl Sink<'m>, m: &'m Option<Meta>) {
+fn meta_opt<'m>(s: &mut impl Sink<'m>, m: Option<&'m Meta>) {
     if let Some(m) = m {
         meta(s, m);
     }
@@ -194,7 +194,7 @@ fn command<'m>(s: &mut impl Sink<'m>, c: &'m Command) {
                 number(s, Tag::MsgRef, n);
             }
             number(s, Tag::CmdRef, r.cmd_ref);
-            meta_opt(s, &r.meta);
+            meta_opt(s, r.meta.as_deref());
             leaf_opt(s, Tag::TargetRef, &r.target_ref);
             leaf_opt(s, Tag::SourceRef, &r.source_ref);
             items(s, &r.items);
@@ -210,7 +210,7 @@ fn item_command<'m>(s: &mut impl Sink<'m>, tag: Tag, c: &'m ItemCommand) {
     if let Some(cr) = &c.cred {
         cred(s, cr);
     }
-    meta_opt(s, &c.meta);
+    meta_opt(s, c.meta.as_deref());
     leaf_opt(s, Tag::Correlator, &c.correlator);
     items(s, &c.items);
     s.end(tag);
@@ -220,7 +220,7 @@ fn group<'m>(s: &mut impl Sink<'m>, tag: Tag, g: &'m Group) {
     s.start(tag);
     number(s, Tag::CmdID, g.cmd_id);
     flag(s, Tag::NoResp, g.no_resp);
-    meta_opt(s, &g.meta);
+    meta_opt(s, g.meta.as_deref());
     for c in &g.commands {
         command(s, c);
     }
@@ -267,7 +267,7 @@ fn items<'m>(s: &mut impl Sink<'m>, items: &'m [Item]) {
         location_opt(s, Tag::Source, &it.source);
         location_opt(s, Tag::SourceParent, &it.source_parent);
         location_opt(s, Tag::TargetParent, &it.target_parent);
-        meta_opt(s, &it.meta);
+        meta_opt(s, it.meta.as_ref());
         if let Some(d) = &it.data {
             s.data(d);
         }

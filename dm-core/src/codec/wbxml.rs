@@ -5,6 +5,8 @@
 //! each repeated string whose table entry saves bytes. Item Data that holds a NUL or is not
 //! UTF-8 goes out as OPAQUE.
 
+use std::borrow::Cow;
+
 use super::emit::{Out, Sink};
 use super::source::{Event, Source, Stack};
 use super::strtbl::{Piece, StringTable, mb_len};
@@ -128,12 +130,16 @@ impl<'a> WbxmlSource<'a> {
         Ok(&rest[..n])
     }
 
-    fn decode_str(&self, bytes: &[u8], at: usize) -> R<String> {
+    fn decode_str(&self, bytes: &'a [u8], at: usize) -> R<Cow<'a, [u8]>> {
         match self.charset {
-            Charset::Latin1 => Ok(bytes.iter().map(|&b| char::from(b)).collect()),
-            Charset::Utf8 => {
-                std::str::from_utf8(bytes).map(str::to_string).map_err(|e| self.invalid_utf8(at + e.valid_up_to()))
+            Charset::Latin1 if !bytes.is_ascii() => {
+                Ok(Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect::<String>().into_bytes()))
             }
+            Charset::Latin1 => Ok(Cow::Borrowed(bytes)),
+            Charset::Utf8 => match std::str::from_utf8(bytes) {
+                Ok(_) => Ok(Cow::Borrowed(bytes)),
+                Err(e) => Err(self.invalid_utf8(at + e.valid_up_to())),
+            },
         }
     }
 
@@ -147,39 +153,43 @@ impl<'a> WbxmlSource<'a> {
         !self.pending_end && matches!(self.input.get(self.pos), Some(&(STR_I | STR_T | ENTITY | OPAQUE)))
     }
 
-    /// One text token as bytes in UTF-8 (OPAQUE content as it is).
-    fn text_token(&mut self) -> R<Vec<u8>> {
+    /// One text token as bytes in UTF-8 (OPAQUE content as it is), borrowed where it can be.
+    fn text_token(&mut self) -> R<Cow<'a, [u8]>> {
         let at = self.pos;
-        Ok(match self.byte()? {
+        match self.byte()? {
             STR_I => {
                 let b = self.cstr()?;
-                self.decode_str(b, at + 1)?.into_bytes()
+                self.decode_str(b, at + 1)
             }
             STR_T => {
                 let b = self.table_str()?;
-                self.decode_str(b, at)?.into_bytes()
+                self.decode_str(b, at)
             }
             ENTITY => {
                 let code = self.mb_u32()?;
                 let c = char::from_u32(code)
                     .ok_or_else(|| self.error(K::Wbxml(format!("invalid character entity {code}"))))?;
-                c.to_string().into_bytes()
+                Ok(Cow::Owned(c.to_string().into_bytes()))
             }
             _ => {
                 let len = self.mb_u32()? as usize;
-                self.take(len)?.to_vec()
+                Ok(Cow::Borrowed(self.take(len)?))
             }
-        })
+        }
     }
 
-    /// All adjacent text tokens, joined.
-    fn text_run(&mut self) -> R<Vec<u8>> {
-        let mut out = Vec::new();
+    /// All adjacent text tokens, joined (one token is not copied).
+    fn text_run(&mut self) -> R<Cow<'a, [u8]>> {
+        let mut out = self.text_token()?;
         while self.is_text_token() {
-            out.extend(self.text_token()?);
+            let next = self.text_token()?;
+            out.to_mut().extend_from_slice(&next);
             if out.len() > self.limits.max_text_len {
                 return Err(self.limit(Limit::TextLength, out.len(), self.limits.max_text_len));
             }
+        }
+        if out.len() > self.limits.max_text_len {
+            return Err(self.limit(Limit::TextLength, out.len(), self.limits.max_text_len));
         }
         Ok(out)
     }
@@ -306,10 +316,11 @@ impl<'a> Source<'a> for WbxmlSource<'a> {
         }
         if self.is_text_token() {
             let at = self.pos;
-            let bytes = self.text_run()?;
-            return String::from_utf8(bytes)
-                .map(|s| Event::Text(s.into()))
-                .map_err(|e| self.invalid_utf8(at + e.utf8_error().valid_up_to()));
+            return match self.text_run()? {
+                Cow::Borrowed(b) => std::str::from_utf8(b).map(|s| Event::Text(Cow::Borrowed(s))),
+                Cow::Owned(b) => String::from_utf8(b).map(|s| Event::Text(Cow::Owned(s))).map_err(|e| e.utf8_error()),
+            }
+            .map_err(|e| self.invalid_utf8(at + e.valid_up_to()));
         }
         if self.at_end()? {
             if self.stack.depth() == 0 {
@@ -339,7 +350,7 @@ impl<'a> Source<'a> for WbxmlSource<'a> {
                 self.embedded(&mut x, true)?;
                 Some(x)
             } else {
-                bytes.extend(self.text_run()?);
+                bytes.extend_from_slice(&self.text_run()?);
                 None
             };
             if next.is_some() && doc.is_some() {

@@ -88,16 +88,23 @@ impl<'a> XmlSource<'a> {
             return Err(self.error(K::UnknownElement(local.as_ref().to_string())));
         };
         if !self.lenient {
-            let found = match ns {
-                ResolveResult::Bound(Namespace(ns)) => ns.to_string(),
-                ResolveResult::Unbound => String::new(),
-                ResolveResult::Unknown(p) => format!("{p}:"),
-            };
             let expected = if tag.is_metinf() { NS_METINF } else { NS_SYNCML12 };
-            if found != expected && (tag.is_metinf() || found != NS_SYNCML11) {
+            let ok = match ns {
+                ResolveResult::Bound(Namespace(ns)) => {
+                    ns == expected || (!tag.is_metinf() && ns == NS_SYNCML11)
+                }
+                _ => false,
+            };
+            if !ok {
+                let found = match ns {
+                    ResolveResult::Bound(Namespace(ns)) => ns.to_string(),
+                    ResolveResult::Unbound => String::new(),
+                    ResolveResult::Unknown(p) => format!("{p}:"),
+                };
                 return Err(self.error(K::Namespace { element: tag.name(), expected, found }));
             }
-            if let Some(Err(e)) = e.attributes().find(|a| a.is_err()) {
+            let bad = if e.attributes_raw().trim().is_empty() { None } else { e.attributes().find_map(Result::err) };
+            if let Some(e) = bad {
                 return Err(self.error(K::Syntax(e.to_string())));
             }
         }

@@ -73,8 +73,8 @@ impl Command {
 pub struct ItemCommand {
     pub cmd_id: u32,
     pub no_resp: bool,
-    pub cred: Option<Cred>,
-    pub meta: Option<Meta>,
+    pub cred: Option<Box<Cred>>,
+    pub meta: Option<Box<Meta>>,
     pub correlator: Option<String>,
     pub items: Vec<Item>,
 }
@@ -84,7 +84,7 @@ pub struct ItemCommand {
 pub struct Alert {
     pub cmd_id: u32,
     pub no_resp: bool,
-    pub cred: Option<Cred>,
+    pub cred: Option<Box<Cred>>,
     pub data: AlertCode,
     pub correlator: Option<String>,
     pub items: Vec<Item>,
@@ -95,7 +95,7 @@ pub struct Alert {
 pub struct Group {
     pub cmd_id: u32,
     pub no_resp: bool,
-    pub meta: Option<Meta>,
+    pub meta: Option<Box<Meta>>,
     pub commands: Vec<Command>,
 }
 
@@ -109,8 +109,8 @@ pub struct Status {
     pub cmd: String,
     pub target_refs: Vec<String>,
     pub source_refs: Vec<String>,
-    pub cred: Option<Cred>,
-    pub chal: Option<Chal>,
+    pub cred: Option<Box<Cred>>,
+    pub chal: Option<Box<Chal>>,
     pub data: StatusCode,
     pub items: Vec<Item>,
 }
@@ -121,7 +121,7 @@ pub struct Results {
     pub cmd_id: u32,
     pub msg_ref: Option<u32>,
     pub cmd_ref: u32,
-    pub meta: Option<Meta>,
+    pub meta: Option<Box<Meta>>,
     pub target_ref: Option<String>,
     pub source_ref: Option<String>,
     pub items: Vec<Item>,

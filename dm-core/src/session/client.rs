@@ -564,7 +564,7 @@ impl<T: Tree> ClientSession<T> {
             let mut interrupted = None;
             let chunk = if matches!(c, Command::Add(_) | Command::Replace(_)) {
                 let max = self.core.max_object();
-                Reassembly::accept(&mut self.core.incoming, c.name(), item, x.meta.as_ref(), max, &mut interrupted)
+                Reassembly::accept(&mut self.core.incoming, c.name(), item, x.meta.as_deref(), max, &mut interrupted)
             } else {
                 let interrupted_now = self.core.incoming.take();
                 interrupted = interrupted_now;
@@ -649,7 +649,7 @@ impl<T: Tree> ClientSession<T> {
                     }
                 }
                 (Command::Add(_), Target::Node(u)) => {
-                    let leaf = leaf_of(item, x.meta.as_ref())?;
+                    let leaf = leaf_of(item, x.meta.as_deref())?;
                     if leaf.type_ == tnds::TNDS_XML {
                         let xml = String::from_utf8(leaf.data).map_err(|_| StatusCode::BAD_REQUEST)?;
                         for n in tnds::parse(&xml, &u)? {
@@ -666,10 +666,10 @@ impl<T: Tree> ClientSession<T> {
                     }
                 }
                 (Command::Replace(_), Target::Node(u)) => {
-                    self.tree.replace(&server, &u, leaf_of(item, x.meta.as_ref())?)?
+                    self.tree.replace(&server, &u, leaf_of(item, x.meta.as_deref())?)?
                 }
                 (Command::Replace(_), Target::Property { node, name }) => {
-                    let v = leaf_of(item, x.meta.as_ref())?;
+                    let v = leaf_of(item, x.meta.as_deref())?;
                     let v = String::from_utf8(v.data).map_err(|_| StatusCode::BAD_REQUEST)?;
                     self.tree.replace_property(&server, &node, &name, &v)?;
                 }

@@ -216,7 +216,7 @@ impl Core {
             target_refs: vec![h.target.uri.clone()],
             source_refs: vec![h.source.uri.clone()],
             cred: None,
-            chal,
+            chal: chal.map(Box::new),
             data: code,
             items: vec![],
         });

@@ -435,7 +435,7 @@ impl ServerSession {
                             &mut core.incoming,
                             "Results",
                             item,
-                            r.meta.as_ref(),
+                            r.meta.as_deref(),
                             max,
                             &mut interrupted,
                         ) {

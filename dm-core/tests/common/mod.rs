@@ -130,8 +130,8 @@ fn item_command() -> BoxedStrategy<ItemCommand> {
         .prop_map(|(cmd_id, no_resp, cred, meta, correlator, items)| ItemCommand {
             cmd_id,
             no_resp,
-            cred,
-            meta,
+            cred: cred.map(Box::new),
+            meta: meta.map(Box::new),
             correlator,
             items,
         })
@@ -150,7 +150,7 @@ fn leaf_command() -> BoxedStrategy<Command> {
             |(cmd_id, no_resp, cred, code, correlator, items)| Command::Alert(Alert {
                 cmd_id,
                 no_resp,
-                cred,
+                cred: cred.map(Box::new),
                 data: AlertCode(code),
                 correlator,
                 items,
@@ -170,8 +170,8 @@ fn leaf_command() -> BoxedStrategy<Command> {
                         cmd,
                         target_refs,
                         source_refs,
-                        cred,
-                        chal: chal.map(|meta| Chal { meta }),
+                        cred: cred.map(Box::new),
+                        chal: chal.map(|meta| Box::new(Chal { meta })),
                         data: StatusCode(code),
                         items,
                     })
@@ -182,7 +182,7 @@ fn leaf_command() -> BoxedStrategy<Command> {
                 cmd_id,
                 msg_ref,
                 cmd_ref,
-                meta,
+                meta: meta.map(Box::new),
                 target_ref,
                 source_ref,
                 items
@@ -196,7 +196,7 @@ pub fn command() -> BoxedStrategy<Command> {
         .prop_recursive(3, 12, 4, |inner| {
             (1u32..1000, any::<bool>(), option::of(meta()), vec(inner, 1..4), any::<bool>()).prop_map(
                 |(cmd_id, no_resp, meta, commands, atomic)| {
-                    let g = Group { cmd_id, no_resp, meta, commands };
+                    let g = Group { cmd_id, no_resp, meta: meta.map(Box::new), commands };
                     if atomic { Command::Atomic(g) } else { Command::Sequence(g) }
                 },
             )

@@ -1,0 +1,95 @@
+/* The peer side of `make bench`: libwbxml's converters (Debian's libwbxml2), in process, on the
+ * same messages our criterion benches convert (written by `cargo run --example bench_inputs`).
+ * Prints one JSON object per line: {"op": "wbxml2xml"|"xml2wbxml", "n": N, "bytes": B, "ns": T}
+ * with T the median over rounds of the mean time per conversion. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <wbxml/wbxml.h>
+
+static double now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e9 + t.tv_nsec;
+}
+
+static unsigned char *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    rewind(f);
+    unsigned char *b = malloc(*len + 1);
+    if (fread(b, 1, *len, f) != *len) { fclose(f); free(b); return NULL; }
+    b[*len] = 0;
+    fclose(f);
+    return b;
+}
+
+static int cmp(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* One conversion; returns 0 on success. */
+static int wbxml2xml(unsigned char *in, size_t len) {
+    WBXMLConvWBXML2XML *conv = NULL;
+    WB_UTINY *xml = NULL;
+    WB_ULONG xml_len = 0;
+    if (wbxml_conv_wbxml2xml_create(&conv) != WBXML_OK) return 1;
+    wbxml_conv_wbxml2xml_set_gen_type(conv, WBXML_GEN_XML_COMPACT);
+    WBXMLError e = wbxml_conv_wbxml2xml_run(conv, in, (WB_ULONG)len, &xml, &xml_len);
+    wbxml_conv_wbxml2xml_destroy(conv);
+    free(xml);
+    return e != WBXML_OK;
+}
+
+static int xml2wbxml(unsigned char *in, size_t len) {
+    WBXMLConvXML2WBXML *conv = NULL;
+    WB_UTINY *wbxml = NULL;
+    WB_ULONG wbxml_len = 0;
+    if (wbxml_conv_xml2wbxml_create(&conv) != WBXML_OK) return 1;
+    wbxml_conv_xml2wbxml_set_version(conv, WBXML_VERSION_12);
+    WBXMLError e = wbxml_conv_xml2wbxml_run(conv, in, (WB_ULONG)len, &wbxml, &wbxml_len);
+    wbxml_conv_xml2wbxml_destroy(conv);
+    free(wbxml);
+    return e != WBXML_OK;
+}
+
+static void measure(const char *op, int (*f)(unsigned char *, size_t), const char *dir, int n, const char *ext) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/pkg3_%d.%s", dir, n, ext);
+    size_t len;
+    unsigned char *in = slurp(path, &len);
+    if (!in || f(in, len)) { fprintf(stderr, "libwbxml_peer: %s failed on %s\n", op, path); exit(1); }
+    /* rounds of at least 50 ms each */
+    enum { ROUNDS = 15 };
+    double per[ROUNDS];
+    long iters = 1;
+    for (;;) {
+        double t0 = now_ns();
+        for (long i = 0; i < iters; i++) f(in, len);
+        if (now_ns() - t0 > 5e7) break;
+        iters *= 2;
+    }
+    for (int r = 0; r < ROUNDS; r++) {
+        double t0 = now_ns();
+        for (long i = 0; i < iters; i++) f(in, len);
+        per[r] = (now_ns() - t0) / iters;
+    }
+    qsort(per, ROUNDS, sizeof per[0], cmp);
+    printf("{\"op\": \"%s\", \"n\": %d, \"bytes\": %zu, \"ns\": %.1f, \"min_ns\": %.1f, \"max_ns\": %.1f}\n", op, n, len,
+           per[ROUNDS / 2], per[0], per[ROUNDS - 1]);
+    free(in);
+}
+
+int main(int argc, char **argv) {
+    const char *dir = argc > 1 ? argv[1] : ".";
+    int sizes[] = {4, 40, 400};
+    for (int i = 0; i < 3; i++) {
+        measure("wbxml2xml", wbxml2xml, dir, sizes[i], "wbxml");
+        measure("xml2wbxml", xml2wbxml, dir, sizes[i], "xml");
+    }
+    return 0;
+}

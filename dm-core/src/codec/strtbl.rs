@@ -6,6 +6,7 @@
 //! words, or inline, whichever is shortest.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::emit::Sink;
 use super::tag::Tag;
@@ -13,10 +14,39 @@ use crate::model::{Data, Message};
 
 const MIN_WORD: usize = 4;
 
+/// A fast hash for the table's short keys (strings of the message being encoded, bounded by
+/// its size): a word at a time, multiply and rotate.
+#[derive(Default)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().unwrap_or_default()));
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+}
+
+impl Fx {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
+
 #[derive(Default)]
 pub(crate) struct StringTable<'m> {
     pub(crate) bytes: Vec<u8>,
-    offsets: HashMap<&'m str, u32>,
+    offsets: FastMap<&'m str, u32>,
 }
 
 /// A piece of a string as written: a table reference or inline text.
@@ -101,20 +131,28 @@ impl<'m> StringTable<'m> {
         self.bytes.push(0);
     }
 
-    /// How to write `s`: the shortest of one reference, prefix and word references, or inline.
-    pub(crate) fn pieces<'s>(&self, s: &'s str) -> Vec<Piece<'s>> {
+    /// Writes `s` as the shortest of one reference, prefix and word references, or inline.
+    pub(crate) fn pieces<'s>(&self, s: &'s str, mut emit: impl FnMut(Piece<'s>)) {
         if let Some(&at) = self.offsets.get(s) {
-            return vec![Piece::Ref(at)];
+            return emit(Piece::Ref(at));
         }
-        let inline = vec![Piece::Inline(s)];
-        if self.offsets.is_empty() {
-            return inline;
+        let mut cost = 0;
+        if !self.offsets.is_empty() {
+            self.split(s, |p| cost += p.cost());
         }
-        let mut out = Vec::new();
+        if cost > 0 && cost < Piece::Inline(s).cost() {
+            self.split(s, emit);
+        } else {
+            emit(Piece::Inline(s));
+        }
+    }
+
+    /// `s` as prefix and word references with the inline text between them.
+    fn split<'s>(&self, s: &'s str, mut emit: impl FnMut(Piece<'s>)) {
         let mut rest = s;
         if let Some(p) = dir_prefix(s) {
             if let Some(&at) = self.offsets.get(p) {
-                out.push(Piece::Ref(at));
+                emit(Piece::Ref(at));
                 rest = &s[p.len()..];
             }
         }
@@ -123,25 +161,23 @@ impl<'m> StringTable<'m> {
         for w in rest.split(' ') {
             if let Some(&at) = self.offsets.get(w).filter(|_| w.len() >= MIN_WORD) {
                 if pos > start {
-                    out.push(Piece::Inline(&rest[start..pos]));
+                    emit(Piece::Inline(&rest[start..pos]));
                 }
-                out.push(Piece::Ref(at));
+                emit(Piece::Ref(at));
                 start = pos + w.len();
             }
             pos += w.len() + 1;
         }
         if start < rest.len() {
-            out.push(Piece::Inline(&rest[start..]));
+            emit(Piece::Inline(&rest[start..]));
         }
-        let cost = |v: &[Piece<'_>]| v.iter().map(Piece::cost).sum::<usize>();
-        if cost(&out) < cost(&inline) { out } else { inline }
     }
 }
 
 /// Every leaf string of a message with how often it occurs, in order of first use.
 #[derive(Default)]
 struct Strings<'m> {
-    counts: HashMap<&'m str, usize>,
+    counts: FastMap<&'m str, usize>,
     order: Vec<&'m str>,
 }
 

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use super::emit::{Out, Sink};
 use super::source::{Event, Source, Stack};
-use super::strtbl::{Piece, StringTable, mb_len};
+use super::strtbl::{self, StringTable, mb_len};
 use super::tag::{NS_DDF, NS_METINF, NS_SYNCML12, Tag, ddf_name, ddf_token};
 use crate::Limits;
 use crate::error::{DecodeErrorKind as K, Error, Limit, Site};
@@ -35,6 +35,31 @@ const CHARSET_LATIN1: u32 = 0x04;
 enum Charset {
     Utf8,
     Latin1,
+}
+
+/// Text as read: one string token, one OPAQUE, or several tokens joined (not yet checked).
+enum Piece<'a> {
+    Str(Cow<'a, str>),
+    Bytes(&'a [u8]),
+    Joined(Vec<u8>),
+}
+
+impl Piece<'_> {
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Piece::Str(s) => s.as_bytes(),
+            Piece::Bytes(b) => b,
+            Piece::Joined(b) => b,
+        }
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        match self {
+            Piece::Str(s) => s.into_owned().into_bytes(),
+            Piece::Bytes(b) => b.to_vec(),
+            Piece::Joined(b) => b,
+        }
+    }
 }
 
 pub(crate) struct WbxmlSource<'a> {
@@ -130,16 +155,15 @@ impl<'a> WbxmlSource<'a> {
         Ok(&rest[..n])
     }
 
-    fn decode_str(&self, bytes: &'a [u8], at: usize) -> R<Cow<'a, [u8]>> {
+    fn decode_str(&self, bytes: &'a [u8], at: usize) -> R<Cow<'a, str>> {
         match self.charset {
-            Charset::Latin1 if !bytes.is_ascii() => {
-                Ok(Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect::<String>().into_bytes()))
+            Charset::Latin1 => Ok(match std::str::from_utf8(bytes) {
+                Ok(s) if bytes.is_ascii() => Cow::Borrowed(s),
+                _ => Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
+            }),
+            Charset::Utf8 => {
+                std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|e| self.invalid_utf8(at + e.valid_up_to()))
             }
-            Charset::Latin1 => Ok(Cow::Borrowed(bytes)),
-            Charset::Utf8 => match std::str::from_utf8(bytes) {
-                Ok(_) => Ok(Cow::Borrowed(bytes)),
-                Err(e) => Err(self.invalid_utf8(at + e.valid_up_to())),
-            },
         }
     }
 
@@ -153,45 +177,46 @@ impl<'a> WbxmlSource<'a> {
         !self.pending_end && matches!(self.input.get(self.pos), Some(&(STR_I | STR_T | ENTITY | OPAQUE)))
     }
 
-    /// One text token as bytes in UTF-8 (OPAQUE content as it is), borrowed where it can be.
-    fn text_token(&mut self) -> R<Cow<'a, [u8]>> {
+    /// One text token: a string (checked UTF-8), or OPAQUE bytes as they are; borrowed where
+    /// it can be.
+    fn text_token(&mut self) -> R<Piece<'a>> {
         let at = self.pos;
-        match self.byte()? {
+        Ok(match self.byte()? {
             STR_I => {
                 let b = self.cstr()?;
-                self.decode_str(b, at + 1)
+                Piece::Str(self.decode_str(b, at + 1)?)
             }
             STR_T => {
                 let b = self.table_str()?;
-                self.decode_str(b, at)
+                Piece::Str(self.decode_str(b, at)?)
             }
             ENTITY => {
                 let code = self.mb_u32()?;
                 let c = char::from_u32(code)
                     .ok_or_else(|| self.error(K::Wbxml(format!("invalid character entity {code}"))))?;
-                Ok(Cow::Owned(c.to_string().into_bytes()))
+                Piece::Str(Cow::Owned(c.to_string()))
             }
             _ => {
                 let len = self.mb_u32()? as usize;
-                Ok(Cow::Borrowed(self.take(len)?))
+                Piece::Bytes(self.take(len)?)
             }
-        }
+        })
     }
 
     /// All adjacent text tokens, joined (one token is not copied).
-    fn text_run(&mut self) -> R<Cow<'a, [u8]>> {
-        let mut out = self.text_token()?;
+    fn text_run(&mut self) -> R<Piece<'a>> {
+        let first = self.text_token()?;
+        if !self.is_text_token() {
+            return Ok(first);
+        }
+        let mut out = first.into_bytes();
         while self.is_text_token() {
-            let next = self.text_token()?;
-            out.to_mut().extend_from_slice(&next);
+            out.extend_from_slice(self.text_token()?.as_bytes());
             if out.len() > self.limits.max_text_len {
                 return Err(self.limit(Limit::TextLength, out.len(), self.limits.max_text_len));
             }
         }
-        if out.len() > self.limits.max_text_len {
-            return Err(self.limit(Limit::TextLength, out.len(), self.limits.max_text_len));
-        }
-        Ok(out)
+        Ok(Piece::Joined(out))
     }
 
     /// The next tag token after any page switches: (page, token, has content).
@@ -292,7 +317,7 @@ impl<'a> WbxmlSource<'a> {
                     break;
                 }
                 if self.is_text_token() {
-                    xml.push_str(&escape(&self.text_run()?));
+                    xml.push_str(&escape(self.text_run()?.as_bytes()));
                 } else {
                     self.embedded(xml, false)?;
                 }
@@ -316,11 +341,12 @@ impl<'a> Source<'a> for WbxmlSource<'a> {
         }
         if self.is_text_token() {
             let at = self.pos;
-            return match self.text_run()? {
-                Cow::Borrowed(b) => std::str::from_utf8(b).map(|s| Event::Text(Cow::Borrowed(s))),
-                Cow::Owned(b) => String::from_utf8(b).map(|s| Event::Text(Cow::Owned(s))).map_err(|e| e.utf8_error()),
-            }
-            .map_err(|e| self.invalid_utf8(at + e.valid_up_to()));
+            let text = match self.text_run()? {
+                Piece::Str(s) => Ok(s),
+                Piece::Bytes(b) => std::str::from_utf8(b).map(Cow::Borrowed),
+                Piece::Joined(b) => String::from_utf8(b).map(Cow::Owned).map_err(|e| e.utf8_error()),
+            };
+            return text.map(Event::Text).map_err(|e| self.invalid_utf8(at + e.valid_up_to()));
         }
         if self.at_end()? {
             if self.stack.depth() == 0 {
@@ -350,7 +376,7 @@ impl<'a> Source<'a> for WbxmlSource<'a> {
                 self.embedded(&mut x, true)?;
                 Some(x)
             } else {
-                bytes.extend_from_slice(&self.text_run()?);
+                bytes.extend_from_slice(self.text_run()?.as_bytes());
                 None
             };
             if next.is_some() && doc.is_some() {
@@ -424,15 +450,14 @@ impl<'t, 'm, O: Out> WbxmlSink<'t, 'm, O> {
         if text.contains('\0') {
             return self.opaque(text.as_bytes());
         }
-        for piece in self.table.pieces(text) {
-            match piece {
-                Piece::Ref(at) => {
-                    self.out.put(&[STR_T]);
-                    put_mb(&mut self.out, at);
-                }
-                Piece::Inline(s) => self.inline(s),
+        let table = self.table;
+        table.pieces(text, |piece| match piece {
+            strtbl::Piece::Ref(at) => {
+                self.out.put(&[STR_T]);
+                put_mb(&mut self.out, at);
             }
-        }
+            strtbl::Piece::Inline(s) => self.inline(s),
+        });
     }
 
     fn opaque(&mut self, bytes: &[u8]) {

@@ -90,9 +90,7 @@ impl<'a> XmlSource<'a> {
         if !self.lenient {
             let expected = if tag.is_metinf() { NS_METINF } else { NS_SYNCML12 };
             let ok = match ns {
-                ResolveResult::Bound(Namespace(ns)) => {
-                    ns == expected || (!tag.is_metinf() && ns == NS_SYNCML11)
-                }
+                ResolveResult::Bound(Namespace(ns)) => ns == expected || (!tag.is_metinf() && ns == NS_SYNCML11),
                 _ => false,
             };
             if !ok {

@@ -1,16 +1,35 @@
+//! A workload for profiling (`valgrind --tool=callgrind`): `prof FILE N decode|w2x|x2w` runs the
+//! codec on FILE N times; `prof - N session` runs the whole 20-command session of the benches.
+
+#[path = "../tests/common/pair.rs"]
+mod pair;
+
+use dm_core::model::Data;
+
+fn session() -> usize {
+    let mut p = pair::Pair::new();
+    p.until_server_has_package();
+    for i in 0..10 {
+        p.server.get("./DevInfo/Man").unwrap();
+        p.server.replace(&format!("./Vendor/N{i}"), Data::Text("value".into()), None, None).unwrap();
+    }
+    p.drive();
+    p.trace.len()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let bytes = std::fs::read(&args[1]).unwrap();
+    let bytes = if args[1] == "-" { Vec::new() } else { std::fs::read(&args[1]).unwrap() };
     let n: usize = args[2].parse().unwrap();
-    let mode = args.get(3).map(|s| s.as_str()).unwrap_or("decode");
     let mut total = 0;
     for _ in 0..n {
-        match mode {
-            "decode" => total += dm_core::codec::decode(&bytes).unwrap().commands.len(),
-            "w2x" => total += dm_core::codec::wbxml_to_xml(&bytes).unwrap().len(),
-            "x2w" => total += dm_core::codec::xml_to_wbxml(&bytes).unwrap().len(),
-            _ => {}
-        }
+        total += match args.get(3).map_or("decode", String::as_str) {
+            "decode" => dm_core::codec::decode(&bytes).unwrap().commands.len(),
+            "w2x" => dm_core::codec::wbxml_to_xml(&bytes).unwrap().len(),
+            "x2w" => dm_core::codec::xml_to_wbxml(&bytes).unwrap().len(),
+            "session" => session(),
+            other => panic!("unknown workload {other}"),
+        };
     }
     println!("{total}");
 }

@@ -164,7 +164,7 @@ fn meta<'m>(s: &mut impl Sink<'m>, m: &'m Meta) {
     s.end(Tag::Meta);
 }
 
-fn command<'m>(s: &mut impl Sink<'m>, c: &'m Command) {
+pub(crate) fn command<'m>(s: &mut impl Sink<'m>, c: &'m Command) {
     match c {
         Command::Add(c) => item_command(s, Tag::Add, c),
         Command::Copy(c) => item_command(s, Tag::Copy, c),

@@ -130,6 +130,13 @@ pub fn encoded_len(message: &Message, encoding: Encoding) -> usize {
     counter.0
 }
 
+/// The bytes one command adds to a compact XML message.
+pub(crate) fn command_len(command: &crate::model::Command) -> usize {
+    let mut counter = Counter::default();
+    emit::command(&mut xml::XmlSink::new(&mut counter, "", false), command);
+    counter.0
+}
+
 /// Encodes a message as indented XML, for people.
 pub fn to_pretty_xml(message: &Message) -> String {
     let mut sink = xml::XmlSink::new(Vec::new(), namespace(message), true);
@@ -185,5 +192,36 @@ impl Message {
     pub fn to_xml(&self) -> String {
         // The writer only ever writes UTF-8.
         String::from_utf8(encode(self, Encoding::Xml)).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The session engines size a message by adding each command's length (`command_len`):
+    /// that must be exact for every message the vectors hold.
+    #[test]
+    fn xml_length_is_the_sum_of_the_commands() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors");
+        let mut seen = 0;
+        for sub in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            for file in std::fs::read_dir(sub.path()).into_iter().flatten().flatten() {
+                let Ok(mut m) = std::fs::read(file.path())
+                    .map_err(|_| ())
+                    .and_then(|b| decode_with(&b, &DecodeOptions::lenient()).map_err(|_| ()))
+                else {
+                    continue;
+                };
+                // (An empty SyncBody is written `<SyncBody/>`: start from the first command.)
+                let rest = m.commands.split_off(1.min(m.commands.len()));
+                let first = encoded_len(&m, Encoding::Xml);
+                let sum: usize = rest.iter().map(command_len).sum();
+                m.commands.extend(rest);
+                assert_eq!(encoded_len(&m, Encoding::Xml), first + sum, "{}", file.path().display());
+                seen += 1;
+            }
+        }
+        assert!(seen > 20, "vectors not found under {}", dir.display());
     }
 }

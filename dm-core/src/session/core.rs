@@ -71,6 +71,9 @@ pub(crate) struct Core {
     pub resp_uri: Option<String>,
     /// What was left to send after the last message (a continuation must leave less).
     pub left: usize,
+    /// The commands of the message being laid out, and its length, when last sized.
+    #[serde(skip)]
+    pub laid_len: std::cell::Cell<Option<(usize, usize)>>,
 }
 
 impl Core {
@@ -102,6 +105,7 @@ impl Core {
             cred: None,
             resp_uri: None,
             left: 0,
+            laid_len: std::cell::Cell::new(None),
         }
     }
 
@@ -271,25 +275,50 @@ impl Core {
         h
     }
 
+    /// Whether `m` (the message being laid out, final, with `tail` after it) exceeds the peer's
+    /// MaxMsgSize. In XML a command adds its own length whatever surrounds it, so a message
+    /// grown by one command since the last call is sized by that command alone.
     fn too_big(&self, m: &mut Message, tail: Option<&Command>) -> bool {
         let Some(max) = self.peer_max_msg else { return false };
+        let n = m.commands.len();
+        let len = match (self.encoding, self.laid_len.get(), m.commands.last()) {
+            (Encoding::Xml, Some((k, len)), Some(last)) if k + 1 == n => len + codec::command_len(last),
+            _ => Self::final_len(m, None, self.encoding),
+        };
+        self.laid_len.set(Some((n, len)));
+        let tail_len = match (self.encoding, tail) {
+            (_, None) => 0,
+            (Encoding::Xml, Some(t)) => codec::command_len(t),
+            (Encoding::Wbxml, Some(t)) => Self::final_len(m, Some(t), self.encoding) - len,
+        };
+        (len + tail_len) as u64 > max
+    }
+
+    /// Whether any message `m` with `tail` exceeds the peer's MaxMsgSize, sized in full.
+    fn exceeds(&self, m: &mut Message, tail: Option<&Command>) -> bool {
+        self.peer_max_msg.is_some_and(|max| Self::final_len(m, tail, self.encoding) as u64 > max)
+    }
+
+    /// The encoded length of `m` with Final and `tail` after its commands.
+    fn final_len(m: &mut Message, tail: Option<&Command>, encoding: Encoding) -> usize {
         let fin = m.is_final;
         m.is_final = true;
         if let Some(t) = tail {
             m.commands.push(t.clone());
         }
-        let len = codec::encoded_len(m, self.encoding) as u64;
+        let len = codec::encoded_len(m, encoding);
         if tail.is_some() {
             m.commands.pop();
         }
         m.is_final = fin;
-        len > max
+        len
     }
 
     /// Lays the next message out. Returns it and whether this side's content is all sent. On
     /// an error nothing changes, but that a command that can never be sent is dropped.
     pub fn compose(&mut self, mode: Compose) -> Result<(Message, bool), Error> {
         let mut m = Message { header: self.header(), commands: Vec::new(), is_final: false };
+        self.laid_len.set(None);
         let mut laid = Vec::new();
         let r = self.lay_out(mode, &mut m, &mut laid);
         if r.is_err() {
@@ -443,7 +472,7 @@ impl Core {
             None => command.clone(),
         };
         probe.commands.push(smallest);
-        self.too_big(&mut probe, tail)
+        self.exceeds(&mut probe, tail)
     }
 
     fn record(&mut self, ids: &[u32], refs: &[CommandRef]) {

@@ -1,0 +1,126 @@
+//! Whole sessions through the in-memory `Pair`: packages 1–4 with 20 commands, and a 1 MiB
+//! object each way at MaxMsgSize 8 KiB beside the plain codec on the same bytes. Then the
+//! memory a server session holds at rest and in a snapshot, counted by the allocator, written
+//! to target/omadm-bench/memory.json for the report (tests/bench/report.py).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use dm_core::codec::{self, Encoding};
+use dm_core::model::*;
+use dm_core::session::{ServerSession, State};
+
+#[path = "../tests/common/pair.rs"]
+mod pair;
+use pair::{Pair, client_config, device_tree, server_config};
+
+/// Counts the bytes live on the heap.
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+const MIB: usize = 1 << 20;
+
+/// Package 1, then 10 Gets and 10 Replaces (package 2), their answers (3), and the end (4).
+fn whole_session() -> Pair {
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    for i in 0..10 {
+        p.server.get("./DevInfo/Man").unwrap();
+        p.server.replace(&format!("./Vendor/N{i}"), Data::Text("value".into()), None, None).unwrap();
+    }
+    p.drive();
+    assert_eq!((p.client.state(), p.server.state()), (State::Ended, State::Ended));
+    p
+}
+
+/// A 1 MiB Replace to the device and a Get of it back, both chunked to fit 8 KiB messages.
+fn large_object_session(value: &str) -> Pair {
+    let mut cc = client_config();
+    cc.wire.max_msg_size = Some(8 * 1024);
+    cc.wire.limits.max_object_size = 2 * MIB;
+    let mut sc = server_config();
+    sc.wire.max_msg_size = Some(8 * 1024);
+    sc.wire.limits.max_object_size = 2 * MIB;
+    let mut p = Pair::with(cc, device_tree(), sc);
+    p.until_server_has_package();
+    p.server.replace("./Vendor/Big", Data::Text(value.into()), None, None).unwrap();
+    p.exchange();
+    p.server.get("./Vendor/Big").unwrap();
+    p.drive();
+    assert_eq!(p.server.state(), State::Ended);
+    p
+}
+
+/// The same bytes through the codec alone: one message carrying the object, encoded and
+/// decoded once each way.
+fn plain_codec(value: &str) {
+    let item =
+        Item { target: Some(Location::new("./Vendor/Big")), data: Some(Data::Text(value.into())), ..Item::default() };
+    let m = Message {
+        header: Header::new(ProtocolVersion::Dm12, "1", 1, Location::new("dev"), Location::new("srv")),
+        commands: vec![Command::Replace(ItemCommand { cmd_id: 1, items: vec![item], ..ItemCommand::default() })],
+        is_final: true,
+    };
+    let mut options = codec::DecodeOptions::default();
+    options.limits.max_message_size = 4 * MIB;
+    options.limits.max_text_len = 2 * MIB;
+    for _ in 0..2 {
+        let bytes = codec::encode(&m, Encoding::Xml);
+        codec::decode_with(&bytes, &options).unwrap();
+    }
+}
+
+fn sessions(c: &mut Criterion) {
+    let mut g = c.benchmark_group("session");
+    g.bench_function("whole_20_commands", |b| b.iter(whole_session));
+    let value = "0123456789abcdef".repeat(MIB / 16);
+    g.throughput(Throughput::Bytes(2 * MIB as u64));
+    g.sample_size(10);
+    g.bench_function("large_object_1MiB_each_way_8KiB", |b| b.iter(|| large_object_session(&value)));
+    g.bench_function("plain_codec_same_bytes", |b| b.iter(|| plain_codec(&value)));
+    g.finish();
+}
+
+/// A server session at rest between two messages (waiting for package 3 after sending 20
+/// commands): its heap bytes plus the value itself, and its snapshot.
+fn memory(_: &mut Criterion) {
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    for i in 0..10 {
+        p.server.get("./DevInfo/Man").unwrap();
+        p.server.replace(&format!("./Vendor/N{i}"), Data::Text("value".into()), None, None).unwrap();
+    }
+    let out = p.server.next_message().unwrap().unwrap();
+    drop(out);
+    assert_eq!(p.server.state(), State::Waiting);
+    let snapshot = p.server.snapshot().len();
+    let server = std::mem::replace(&mut p.server, ServerSession::new(server_config()));
+    let before = LIVE.load(Ordering::Relaxed);
+    drop(server);
+    let at_rest = (before - LIVE.load(Ordering::Relaxed)) as usize + size_of::<ServerSession>();
+    let json = format!("{{\"server_at_rest_20_in_flight\": {at_rest}, \"snapshot_20_in_flight\": {snapshot}}}\n");
+    println!("memory: {json}");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/omadm-bench");
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(dir.join("memory.json"), json);
+}
+
+criterion_group!(benches, sessions, memory);
+criterion_main!(benches);

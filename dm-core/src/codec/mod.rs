@@ -137,6 +137,18 @@ pub(crate) fn command_len(command: &crate::model::Command) -> usize {
     counter.0
 }
 
+/// How many bytes of `text` (UTF-8) fit in `room` bytes once escaped as XML character data.
+pub(crate) fn escaped_prefix(text: &[u8], room: usize) -> usize {
+    let mut used = 0;
+    for (i, &b) in text.iter().enumerate() {
+        used += xml::escaped_len(b);
+        if used > room {
+            return i;
+        }
+    }
+    text.len()
+}
+
 /// Encodes a message as indented XML, for people.
 pub fn to_pretty_xml(message: &Message) -> String {
     let mut sink = xml::XmlSink::new(Vec::new(), namespace(message), true);
@@ -213,8 +225,8 @@ mod tests {
                 else {
                     continue;
                 };
-                // (An empty SyncBody is written `<SyncBody/>`: start from the first command.)
-                let rest = m.commands.split_off(1.min(m.commands.len()));
+                m.is_final = true;
+                let rest = std::mem::take(&mut m.commands);
                 let first = encoded_len(&m, Encoding::Xml);
                 let sum: usize = rest.iter().map(command_len).sum();
                 m.commands.extend(rest);

@@ -227,6 +227,22 @@ impl<'a> Source<'a> for XmlSource<'a> {
     }
 }
 
+/// How `XmlSink` escapes byte `b` in character data, if it does.
+fn escape_of(b: u8) -> Option<&'static [u8]> {
+    match b {
+        b'&' => Some(b"&amp;"),
+        b'<' => Some(b"&lt;"),
+        b'>' => Some(b"&gt;"),
+        b'\r' => Some(b"&#13;"),
+        _ => None,
+    }
+}
+
+/// The length of byte `b` in XML character data, as `XmlSink` writes it.
+pub(crate) fn escaped_len(b: u8) -> usize {
+    escape_of(b).map_or(1, <[u8]>::len)
+}
+
 /// Writes XML: compact (no whitespace between elements) or pretty (two-space indent).
 pub(crate) struct XmlSink<O> {
     pub(crate) out: O,
@@ -272,20 +288,22 @@ impl<O: Out> XmlSink<O> {
         self.out.put(b">");
     }
 
+    /// Text with `& < >` and CR escaped, a block of 64 bytes at a time: most blocks need none
+    /// and are checked without a branch per byte.
     fn escaped(&mut self, text: &str) {
         let bytes = text.as_bytes();
         let mut last = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            let rep: &[u8] = match b {
-                b'&' => b"&amp;",
-                b'<' => b"&lt;",
-                b'>' => b"&gt;",
-                b'\r' => b"&#13;",
-                _ => continue,
-            };
-            self.out.put(&bytes[last..i]);
-            self.out.put(rep);
-            last = i + 1;
+        for (n, block) in bytes.chunks(64).enumerate() {
+            if !block.iter().fold(false, |any, &b| any | matches!(b, b'&' | b'<' | b'>' | b'\r')) {
+                continue;
+            }
+            for (j, &b) in block.iter().enumerate() {
+                let Some(rep) = escape_of(b) else { continue };
+                let i = n * 64 + j;
+                self.out.put(&bytes[last..i]);
+                self.out.put(rep);
+                last = i + 1;
+            }
         }
         self.out.put(&bytes[last..]);
     }

@@ -276,16 +276,28 @@ impl Core {
     }
 
     /// Whether `m` (the message being laid out, final, with `tail` after it) exceeds the peer's
-    /// MaxMsgSize. In XML a command adds its own length whatever surrounds it, so a message
-    /// grown by one command since the last call is sized by that command alone.
+    /// MaxMsgSize. Commands are only ever pushed and popped at its end, and in XML a command
+    /// adds its own length whatever surrounds it: the length of all but the last command is
+    /// kept, and grown, from one call to the next.
     fn too_big(&self, m: &mut Message, tail: Option<&Command>) -> bool {
         let Some(max) = self.peer_max_msg else { return false };
-        let n = m.commands.len();
-        let len = match (self.encoding, self.laid_len.get(), m.commands.last()) {
-            (Encoding::Xml, Some((k, len)), Some(last)) if k + 1 == n => len + codec::command_len(last),
-            _ => Self::final_len(m, None, self.encoding),
+        let len = match (self.encoding, m.commands.pop()) {
+            (Encoding::Xml, Some(last)) => {
+                let n = m.commands.len();
+                let prefix = match self.laid_len.get() {
+                    Some((k, len)) if k <= n => len + m.commands[k..].iter().map(codec::command_len).sum::<usize>(),
+                    _ => Self::final_len(m, None, self.encoding),
+                };
+                self.laid_len.set(Some((n, prefix)));
+                let len = prefix + codec::command_len(&last);
+                m.commands.push(last);
+                len
+            }
+            (_, last) => {
+                m.commands.extend(last);
+                Self::final_len(m, None, self.encoding)
+            }
         };
-        self.laid_len.set(Some((n, len)));
         let tail_len = match (self.encoding, tail) {
             (_, None) => 0,
             (Encoding::Xml, Some(t)) => codec::command_len(t),
@@ -500,8 +512,27 @@ impl Core {
             set_cmd_id(&mut c, id);
             c
         };
-        // The largest piece that fits, by bisection on the exact encoded size.
+        // The largest piece that fits: XML text is sized by counting its escapes, anything else
+        // by bisection on the exact encoded size.
         let cap = self.peer_max_msg.map_or(remaining, |max| remaining.min(max as usize));
+        if let (Some(max), Data::Text(text), Encoding::Xml) = (self.peer_max_msg, data, self.encoding) {
+            m.commands.push(make(0, *next_id));
+            let over = self.too_big(m, tail);
+            let used = self.laid_len.get().map_or(0, |(_, prefix)| prefix)
+                + m.commands.last().map_or(0, codec::command_len)
+                + tail.map_or(0, codec::command_len);
+            m.commands.pop();
+            if !over {
+                let room = (max as usize).saturating_sub(used);
+                let fit = codec::escaped_prefix(&text.as_bytes()[unit.offset..], room);
+                m.commands.push(make(fit, *next_id));
+                let fits = !self.too_big(m, tail);
+                m.commands.pop();
+                if fits && (fit >= MIN_CHUNK || fit >= remaining) {
+                    return Some(self.lay_chunk(m, next_id, unit, make(fit, *next_id)));
+                }
+            }
+        }
         let (mut lo, mut hi) = (0usize, cap);
         while lo < hi {
             let mid = (lo + hi).div_ceil(2);
@@ -513,12 +544,16 @@ impl Core {
         if lo < remaining && lo < MIN_CHUNK {
             return None;
         }
-        let piece = make(lo, *next_id);
+        Some(self.lay_chunk(m, next_id, unit, make(lo, *next_id)))
+    }
+
+    /// Puts a chunk of `unit` into `m`; returns the offset reached.
+    fn lay_chunk(&mut self, m: &mut Message, next_id: &mut u32, unit: &Unit, piece: Command) -> usize {
         let sent = single_data(&piece).map_or(0, Data::len);
         m.commands.push(piece);
         self.record(&[*next_id], &unit.refs[..unit.refs.len().min(1)]);
         *next_id += 1;
-        Some(unit.offset + sent)
+        unit.offset + sent
     }
 
     /// Encodes a composed message.

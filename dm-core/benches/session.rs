@@ -91,9 +91,12 @@ fn sessions(c: &mut Criterion) {
 }
 
 /// A server session at rest between two messages (waiting for package 3 after sending 20
-/// commands): its heap bytes plus the value itself, and its snapshot.
+/// commands): its heap bytes plus the value itself, its configuration shared with the other
+/// sessions of the server; and its snapshot.
 fn memory(_: &mut Criterion) {
+    let shared = std::sync::Arc::new(server_config());
     let mut p = Pair::new();
+    p.server = ServerSession::new(shared.clone());
     p.until_server_has_package();
     for i in 0..10 {
         p.server.get("./DevInfo/Man").unwrap();

@@ -41,12 +41,12 @@ impl Reassembly {
     /// Takes one received item of command `cmd`. `interrupted` comes back true when an
     /// object in progress was abandoned by this item (the sender gets Alert 1225).
     pub(crate) fn accept(
-        slot: &mut Option<Reassembly>,
+        slot: &mut Option<Box<Reassembly>>,
         cmd: &str,
         item: &Item,
         cmd_meta: Option<&Meta>,
         max: u64,
-        interrupted: &mut Option<Reassembly>,
+        interrupted: &mut Option<Box<Reassembly>>,
     ) -> Chunk {
         let uri = item_uri(item);
         let continues = slot.as_ref().is_some_and(|r| r.cmd == cmd && r.uri == uri);
@@ -56,14 +56,14 @@ impl Reassembly {
                 return Chunk::Whole;
             }
             let declared = size_of(item, cmd_meta);
-            *slot = Some(Reassembly {
+            *slot = Some(Box::new(Reassembly {
                 cmd: cmd.to_string(),
                 uri,
                 declared,
                 data: Vec::new(),
                 binary: matches!(item.data, Some(Data::Binary(_))),
                 refused: declared.is_some_and(|d| d > max),
-            });
+            }));
         }
         let Some(r) = slot.as_mut() else { return Chunk::Whole };
         if !r.refused {

@@ -130,7 +130,7 @@ impl<T: Tree> ClientSession<T> {
             let c = config.credentials.as_ref().ok_or_else(|| UsageError("authentication needs credentials".into()))?;
             // md5 and HMAC name the user in Source/LocName (facts §4).
             core.local.name = Some(c.username.clone());
-            core.cred = auth::cred(config.auth, c, &config.nonce);
+            core.cred = auth::cred(config.auth, c, &config.nonce).map(Box::new);
         }
         let respond_to = config.server_uri.clone();
         Ok(ClientSession {
@@ -199,7 +199,7 @@ impl<T: Tree> ClientSession<T> {
                     events.push(Event::AuthenticationFailed { code: st.data });
                     return false;
                 }
-                self.core.cred = cred.flatten();
+                self.core.cred = cred.flatten().map(Box::new);
                 true
             }
             _ => {

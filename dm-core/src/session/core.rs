@@ -45,8 +45,8 @@ pub(crate) struct Core {
     #[serde(skip)]
     pub limits: crate::Limits,
     pub accept_dm11: bool,
-    /// MaxMsgSize / MaxObjSize this side announces.
-    pub announce: Option<Meta>,
+    /// MaxMsgSize and MaxObjSize this side announces.
+    pub announce: Option<(u64, u64)>,
     pub peer_max_msg: Option<u64>,
     pub peer_max_obj: Option<u64>,
     pub msg_id: u32,
@@ -63,10 +63,10 @@ pub(crate) struct Core {
     /// there is one.
     pub sent: HashMap<u64, Option<CommandRef>>,
     pub next_ref: u32,
-    pub incoming: Option<Reassembly>,
+    pub incoming: Option<Box<Reassembly>>,
     pub abort: bool,
     /// Cred to put in the next header (authentication).
-    pub cred: Option<Cred>,
+    pub cred: Option<Box<Cred>>,
     /// RespURI to put in every header (a server telling the client where to send next).
     pub resp_uri: Option<String>,
     /// What was left to send after the last message (a continuation must leave less).
@@ -116,11 +116,10 @@ impl Core {
         self.lenient = wire.lenient;
         self.accept_dm11 = wire.accept_dm11;
         self.limits = wire.limits.clone();
-        self.announce = Some(Meta {
-            max_msg_size: Some(wire.max_msg_size.unwrap_or(wire.limits.max_message_size as u64)),
-            max_obj_size: Some(wire.max_obj_size.unwrap_or(wire.limits.max_object_size as u64)),
-            ..Meta::default()
-        });
+        self.announce = Some((
+            wire.max_msg_size.unwrap_or(wire.limits.max_message_size as u64),
+            wire.max_obj_size.unwrap_or(wire.limits.max_object_size as u64),
+        ));
     }
 
     pub fn new_ref(&mut self) -> CommandRef {
@@ -268,9 +267,13 @@ impl Core {
             Header::new(self.version, self.session_id.clone(), self.msg_id, self.remote.clone(), self.local.clone());
         // MaxMsgSize and MaxObjSize hold for the whole session once sent (facts §6).
         if self.msg_id == 1 {
-            h.meta = self.announce.clone();
+            h.meta = self.announce.map(|(msg, obj)| Meta {
+                max_msg_size: Some(msg),
+                max_obj_size: Some(obj),
+                ..Meta::default()
+            });
         }
-        h.cred = self.cred.clone();
+        h.cred = self.cred.as_deref().cloned();
         h.resp_uri = self.resp_uri.clone();
         h
     }
@@ -347,6 +350,16 @@ impl Core {
             let id = self.msg_id;
             self.sent.retain(|k, _| (k >> 32) as u32 != id);
             self.msg_id -= 1;
+        }
+        // A session at rest keeps no room for what it has sent.
+        if self.statuses.is_empty() {
+            self.statuses.shrink_to_fit();
+        }
+        if self.results.is_empty() {
+            self.results.shrink_to_fit();
+        }
+        if self.outbox.is_empty() {
+            self.outbox.shrink_to_fit();
         }
         r.map(|done| (m, done))
     }
@@ -562,7 +575,7 @@ impl Core {
     }
 
     /// Owes Alert 1225 for an object the peer left unfinished.
-    pub fn no_end_of_data(&mut self, r: Reassembly) {
+    pub fn no_end_of_data(&mut self, r: Box<Reassembly>) {
         let item = Item { target: Some(Location::new(r.uri)), ..Item::default() };
         let alert = Alert {
             cmd_id: 0,
@@ -577,7 +590,7 @@ impl Core {
 
     /// The largest object this side takes: what it announced, within its limits.
     pub fn max_object(&self) -> u64 {
-        let own = self.announce.as_ref().and_then(|m| m.max_obj_size).unwrap_or(u64::MAX);
+        let own = self.announce.map_or(u64::MAX, |(_, obj)| obj);
         own.min(self.limits.max_object_size as u64)
     }
 }

@@ -2,6 +2,7 @@
 //! client's package is complete (R05, R08), and reports what the client answered as events.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use base64::Engine;
 
@@ -103,7 +104,8 @@ enum AuthCheck {
 #[derive(Debug)]
 pub struct ServerSession {
     saved: Saved,
-    config: ServerConfig,
+    /// Shared by every session of a server (`Arc`): a session at rest holds no copy of it.
+    config: Arc<ServerConfig>,
 }
 
 /// Everything a server session is between two messages (what `snapshot` keeps).
@@ -139,13 +141,16 @@ struct Saved {
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 impl ServerSession {
-    /// A session waiting for the client's package 1.
-    pub fn new(config: ServerConfig) -> ServerSession {
+    /// A session waiting for the client's package 1. Pass an `Arc<ServerConfig>` to share one
+    /// configuration between many sessions.
+    pub fn new(config: impl Into<Arc<ServerConfig>>) -> ServerSession {
+        let config = config.into();
         let mut core =
             Core::new(String::new(), Location::default(), Location::default(), config.wire.encoding, State::Waiting);
         core.configure(&config.wire);
         core.resp_uri = config.resp_uri.clone();
-        core.cred = config.credentials.as_ref().and_then(|(t, c)| auth::cred(*t, c, &config.server_nonce));
+        core.cred =
+            config.credentials.as_ref().and_then(|(t, c)| auth::cred(*t, c, &config.server_nonce)).map(Box::new);
         let nonce = config.client_nonce.clone();
         let saved = Saved {
             core,
@@ -198,7 +203,8 @@ impl ServerSession {
     }
 
     /// A session from `snapshot` bytes; the configuration is not in them.
-    pub fn restore(data: &[u8], config: ServerConfig) -> Result<ServerSession, Error> {
+    pub fn restore(data: &[u8], config: impl Into<Arc<ServerConfig>>) -> Result<ServerSession, Error> {
+        let config = config.into();
         let mut saved: Saved =
             serde_json::from_slice(data).map_err(|e| UsageError(format!("not a server session snapshot: {e}")))?;
         saved.core.limits = config.wire.limits.clone();
@@ -490,7 +496,7 @@ impl ServerSession {
         }
         saved.server_failures += 1;
         let core = &mut saved.core;
-        let Some((kind, creds)) = &mut self.config.credentials else {
+        let Some((configured, creds)) = &self.config.credentials else {
             events.push(Event::ServerAuthenticationFailed { code: st.data });
             core.abort = true;
             return st.msg_ref;
@@ -501,11 +507,9 @@ impl ServerSession {
             return st.msg_ref;
         }
         let meta = st.chal.as_ref().map(|c| &c.meta);
-        if let Some(t) = meta.and_then(|m| m.type_.as_deref()).and_then(AuthType::from_meta_type) {
-            *kind = t;
-        }
+        let kind = meta.and_then(|m| m.type_.as_deref()).and_then(AuthType::from_meta_type).unwrap_or(*configured);
         let nonce = meta.and_then(|m| m.next_nonce.as_deref()).and_then(auth::decode_nonce).unwrap_or_default();
-        core.cred = auth::cred(*kind, creds, &nonce);
+        core.cred = auth::cred(kind, creds, &nonce).map(Box::new);
         saved.sign_nonce = nonce;
         if let Some((before, remaining)) = saved.resend.take() {
             let newer = core.outbox.split_off(remaining.min(core.outbox.len()));

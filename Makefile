@@ -11,16 +11,30 @@ CFLAGS := -Wall -Wextra -Werror -g -Iinclude
 LIBDIR := target/debug
 
 PREFIX ?= /usr/local
+# The Python package's own venv (made by the first target that needs it).
+VENV := .venv
+PY := $(VENV)/bin/python
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
 .PHONY: fuzz install all demo test test-rust test-c test-python check-header header deps-interop bench fmt FORCE
 
 all: test
 
-# A device agent in C (examples/c/agent.c, linking libomadm) against the demo server, over HTTP
-# on loopback. `cargo run -p dm-core --example demo` runs the same session with a Rust device.
-demo: build/agent
-	LD_LIBRARY_PATH=$(LIBDIR) $(CARGO) run -q -p dm-core --example demo -- --agent build/agent
+# `omadm serve` running examples/scripts/inventory.py on a loopback port, the C device agent
+# (examples/c/agent.c, linking libomadm) against it, then the annotated trace the server wrote.
+# `cargo run -p dm-core --example demo` runs the same session with both engines in Rust.
+DEMO := build/demo
+demo: build/agent $(VENV)/.deps
+	$(PY) -m pip install -q --force-reinstall --no-deps ./dm-python
+	@rm -rf $(DEMO) && mkdir -p $(DEMO)
+	@$(VENV)/bin/omadm serve --port 0 --script examples/scripts/inventory.py --server-id omadm-demo \
+	    --auth md5 --username device --password secret --nonce demo-nonce --max-msg-size 8192 \
+	    --trace-dir $(DEMO)/trace > $(DEMO)/server.log 2>&1 & pid=$$!; \
+	  for i in $$(seq 100); do [ -s $(DEMO)/server.log ] && break; sleep 0.1; done; \
+	  url=$$(head -1 $(DEMO)/server.log); echo "omadm serve: $$url"; \
+	  LD_LIBRARY_PATH=$(LIBDIR) build/agent $$url; rc=$$?; \
+	  sleep 0.5; kill $$pid; tail -n +2 $(DEMO)/server.log; \
+	  echo "annotated trace ($(DEMO)/trace):"; $(VENV)/bin/omadm check --show $(DEMO)/trace && exit $$rc
 
 build/agent: examples/c/agent.c include/omadm.h FORCE
 	$(CARGO) build -q -p dm-ffi
@@ -42,8 +56,23 @@ test-rust: deps-interop
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
 
-bench:
+# Criterion benches, libwbxml's converters on the same messages (tests/bench/libwbxml_peer.c,
+# Debian's libwbxml2-dev), the same session from Python, the library's size; then one table
+# with every figure beside its peer and goal (target/omadm-bench/report.md).
+BENCH_DIR := target/omadm-bench
+BENCH_INPUTS := package2 package3 pkg3_4 pkg3_40 pkg3_400
+
+bench: deps-interop $(VENV)/.deps
+	@mkdir -p build $(BENCH_DIR)
+	$(CARGO) run -q -p dm-core --example bench_inputs $(BENCH_DIR)
+	$(CC) -O2 -Wall -Wextra -Werror $$(pkg-config --cflags libwbxml2) tests/bench/libwbxml_peer.c -lwbxml2 -o build/libwbxml_peer
+	build/libwbxml_peer $(BENCH_DIR) $(BENCH_INPUTS) > $(BENCH_DIR)/libwbxml.jsonl
 	$(CARGO) bench -p dm-core
+	$(PY) -m pip install -q --force-reinstall --no-deps ./dm-python
+	$(PY) tests/bench/python_session.py > $(BENCH_DIR)/python.jsonl
+	$(CARGO) build -q --release -p dm-ffi
+	strip -o $(BENCH_DIR)/libomadm.so target/release/libomadm.so
+	python3 tests/bench/report.py target
 
 fmt:
 	$(CARGO) fmt --all
@@ -85,8 +114,6 @@ install:
 
 # The Python package, built and installed by pip (maturin) into a venv of our own, then pytest
 # (stubtest included).
-VENV := .venv
-PY := $(VENV)/bin/python
 
 $(VENV)/.deps:
 	python3 -m venv $(VENV)

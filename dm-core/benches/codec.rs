@@ -38,5 +38,27 @@ fn conversions(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, codec, conversions);
+/// The ceiling the XML decoder stands under: quick-xml's namespace-aware reader alone, walking
+/// the same bytes without building anything.
+fn quick_xml_events(c: &mut Criterion) {
+    let mut g = c.benchmark_group("xml");
+    for (name, m) in [("package2", package2()), ("package3", package3(10))] {
+        let bytes = codec::encode(&m, Encoding::Xml);
+        let text = std::str::from_utf8(&bytes).unwrap();
+        g.throughput(Throughput::Bytes(bytes.len() as u64));
+        g.bench_with_input(BenchmarkId::new("quick_xml_events_only", name), text, |b, text| {
+            b.iter(|| {
+                let mut reader = quick_xml::NsReader::from_str(text);
+                let mut n = 0usize;
+                while !matches!(reader.read_event().unwrap(), quick_xml::events::Event::Eof) {
+                    n += 1;
+                }
+                n
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, codec, conversions, quick_xml_events);
 criterion_main!(benches);

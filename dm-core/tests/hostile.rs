@@ -2,12 +2,36 @@
 //! and the session is still usable after it. The same corpus runs through the C ABI and Python.
 mod common;
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::pair::{client_config, device_tree, server_config};
 use dm_core::Error;
 use dm_core::codec;
 use dm_core::session::{ClientSession, ServerSession, State};
+
+/// Counts the heap in use and its peak, to show each hostile case is handled in bounded memory.
+struct Peak;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Peak {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(live, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Peak = Peak;
 
 fn corpus() -> PathBuf {
     let out = std::env::temp_dir().join(format!("omadm-hostile-{}", std::process::id()));
@@ -36,6 +60,8 @@ fn every_hostile_case_gives_its_typed_error_and_leaves_the_session_usable() {
     for line in manifest.lines() {
         let [name, target, expected] = line.split('\t').collect::<Vec<_>>()[..] else { panic!("{line}") };
         let data = std::fs::read(dir.join(name)).unwrap();
+        let before = LIVE.load(Ordering::Relaxed);
+        PEAK.store(before, Ordering::Relaxed);
         let got = match target {
             "decode" => kind(&codec::decode(&data).map(|_| vec![])),
             "client" => {
@@ -61,6 +87,12 @@ fn every_hostile_case_gives_its_typed_error_and_leaves_the_session_usable() {
             other => panic!("unknown target {other}"),
         };
         assert_eq!(got, expected, "{name}");
+        // Bounded memory: a few times the input, never what the input claims (2 GiB sizes,
+        // 100 000-deep nesting, expanding entities).
+        let peak = PEAK.load(Ordering::Relaxed) - before;
+        let bound = 4 * data.len() + (1 << 20);
+        println!("{name:40} {:>9} bytes in, peak heap {peak:>9} bytes", data.len());
+        assert!(peak <= bound, "{name}: peak heap {peak} bytes for {} bytes of input", data.len());
         cases += 1;
     }
     assert!(cases >= 18);

@@ -197,3 +197,16 @@ proptest! {
         prop_assert_eq!(codec::decode(via.as_bytes()).unwrap(), m);
     }
 }
+
+#[test]
+fn wbxml_to_xml_says_what_decode_says_on_every_vector() {
+    let lenient = codec::DecodeOptions::lenient();
+    let mut n = 0;
+    for (name, w) in common::vectors_with_ext("wbxml") {
+        let Ok(m) = codec::decode_with(&w, &lenient) else { continue };
+        let xml = codec::wbxml_to_xml(&w).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(codec::decode_with(xml.as_bytes(), &lenient).unwrap(), m, "{name}");
+        n += 1;
+    }
+    assert!(n >= 5, "{n} WBXML vectors");
+}

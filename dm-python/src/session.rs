@@ -53,6 +53,7 @@ fn items<'py>(py: Python<'py>, list: &[Item]) -> PyResult<Bound<'py, PyList>> {
         d.set_item("uri", i.source.as_ref().or(i.target.as_ref()).map(|l| l.uri.clone()))?;
         d.set_item("format", i.meta.as_ref().and_then(|m| m.format.clone()))?;
         d.set_item("type", i.meta.as_ref().and_then(|m| m.type_.clone()))?;
+        d.set_item("mark", i.meta.as_ref().and_then(|m| m.mark.clone()))?;
         d.set_item("data", i.data.as_ref().map(|x| data_value(py, x)).transpose()?)?;
         out.append(d)?;
     }
@@ -277,16 +278,18 @@ impl ClientSession {
 
     /// Queues a Generic Alert (1226): `items` are (source uri, type, format, data).
     #[pyo3(signature = (items, correlator = None))]
+    /// One Generic Alert (1226) of one or more items, each (source URI, type, format, data,
+    /// mark).
     fn generic_alert(
         &self,
-        items: Vec<(Option<String>, String, String, String)>,
+        items: Vec<(Option<String>, String, String, String, Option<String>)>,
         correlator: Option<String>,
     ) -> PyResult<u32> {
         let items = items
             .into_iter()
-            .map(|(uri, t, f, d)| Item {
+            .map(|(uri, t, f, d, mark)| Item {
                 source: uri.map(Location::new),
-                meta: Some(Meta::typed(f, t)),
+                meta: Some(Meta { mark, ..Meta::typed(f, t) }),
                 data: Some(Data::Text(d)),
                 ..Item::default()
             })

@@ -106,7 +106,7 @@ static int connect_to(const char *host, const char *port) {
 static int send_all(int fd, const void *buf, size_t len) {
     const char *p = buf;
     while (len) {
-        ssize_t n = send(fd, p, len, 0);
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
         if (n <= 0) return -1;
         p += n; len -= (size_t)n;
     }
@@ -114,8 +114,9 @@ static int send_all(int fd, const void *buf, size_t len) {
 }
 
 /* POSTs one message and reads the response body into *body (malloc'd). */
+/* One request and its response; *keep is cleared when the server closes the connection after it. */
 static int post(int fd, const char *host, const char *path, const char *type, const char *hmac,
-                const uint8_t *data, size_t len, uint8_t **body, size_t *body_len) {
+                const uint8_t *data, size_t len, uint8_t **body, size_t *body_len, int *keep) {
     char head[1024];
     int n = snprintf(head, sizeof head, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s\r\n",
                      path, host, type, len, hmac ? "x-syncml-hmac: " : "", hmac ? hmac : "", hmac ? "\r\n" : "");
@@ -133,6 +134,7 @@ static int post(int fd, const char *host, const char *path, const char *type, co
     }
     const char *cl = strcasestr(buf, "Content-Length:");
     if (!cl) return -1;
+    *keep = strncmp(buf, "HTTP/1.1", 8) == 0 && !strcasestr(buf, "Connection: close");
     *body_len = strtoul(cl + 15, NULL, 10);
     *body = malloc(*body_len ? *body_len : 1);
     size_t have = got - (size_t)(end + 4 - buf);
@@ -187,8 +189,7 @@ int main(int argc, char **argv) {
     dm_session *s = NULL;
     if (dm_client_new(&cfg, &ops, NULL, &s) != DM_OK) { fprintf(stderr, "agent: %s\n", dm_last_error(NULL)); return 1; }
 
-    int fd = connect_to(host, port), rc = 0;
-    if (fd < 0) { fprintf(stderr, "agent: cannot connect to %s:%s\n", host, port); dm_session_free(s); return 1; }
+    int fd = -1, rc = 0, keep = 0;
     const uint8_t *msg;
     size_t len;
     dm_result r;
@@ -196,8 +197,17 @@ int main(int argc, char **argv) {
         show("-> agent ", msg, len);
         uint8_t *body;
         size_t body_len;
-        if (post(fd, host, path, dm_session_content_type(s), dm_session_hmac_header(s), msg, len, &body, &body_len)) {
-            fprintf(stderr, "agent: HTTP failed\n"); rc = 1; break;
+        /* HTTP/1.1 keep-alive when the server keeps the connection; a new one otherwise, and
+         * once more when a kept connection turns out closed. */
+        int failed = 1;
+        for (int attempt = 0; attempt < 2 && failed; attempt++) {
+            if (fd < 0 && (fd = connect_to(host, port)) < 0) break;
+            failed = post(fd, host, path, dm_session_content_type(s), dm_session_hmac_header(s), msg, len, &body,
+                          &body_len, &keep);
+            if (failed || !keep) { close(fd); fd = -1; }
+        }
+        if (failed) {
+            fprintf(stderr, "agent: HTTP to %s:%s failed\n", host, port); rc = 1; break;
         }
         show("<- server", body, body_len);
         r = dm_session_receive(s, body, body_len, NULL);
@@ -210,7 +220,7 @@ int main(int argc, char **argv) {
     if (r != DM_OK && r != DM_DONE) { fprintf(stderr, "agent: %s: %s\n", dm_result_name(r), dm_last_error(s)); rc = 1; }
     printf("agent: session %s; ./Vendor/Settings/Level = %s\n",
            dm_session_state(s) == DM_STATE_ENDED ? "ended" : "did not end", find("./Vendor/Settings/Level")->value);
-    close(fd);
+    if (fd >= 0) close(fd);
     dm_session_free(s);
     return rc;
 }

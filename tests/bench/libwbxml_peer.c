@@ -1,7 +1,8 @@
 /* The peer side of `make bench`: libwbxml's converters (Debian's libwbxml2), in process, on the
  * same messages our criterion benches convert (written by `cargo run --example bench_inputs`).
- * Prints one JSON object per line: {"op": "wbxml2xml"|"xml2wbxml", "n": N, "bytes": B, "ns": T}
- * with T the median over rounds of the mean time per conversion. */
+ * Usage: libwbxml_peer DIR NAME...; for each NAME, DIR/NAME.wbxml to XML and DIR/NAME.xml to WBXML.
+ * Prints one JSON object per line: {"op": "wbxml2xml"|"xml2wbxml", "name": NAME, "bytes": B,
+ * "ns": T} with T the median over rounds of the mean time per conversion. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,9 +58,10 @@ static int xml2wbxml(unsigned char *in, size_t len) {
     return e != WBXML_OK;
 }
 
-static void measure(const char *op, int (*f)(unsigned char *, size_t), const char *dir, int n, const char *ext) {
+static void measure(const char *op, int (*f)(unsigned char *, size_t), const char *dir, const char *name,
+                    const char *ext) {
     char path[4096];
-    snprintf(path, sizeof path, "%s/pkg3_%d.%s", dir, n, ext);
+    snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext);
     size_t len;
     unsigned char *in = slurp(path, &len);
     if (!in || f(in, len)) { fprintf(stderr, "libwbxml_peer: %s failed on %s\n", op, path); exit(1); }
@@ -79,17 +81,16 @@ static void measure(const char *op, int (*f)(unsigned char *, size_t), const cha
         per[r] = (now_ns() - t0) / iters;
     }
     qsort(per, ROUNDS, sizeof per[0], cmp);
-    printf("{\"op\": \"%s\", \"n\": %d, \"bytes\": %zu, \"ns\": %.1f, \"min_ns\": %.1f, \"max_ns\": %.1f}\n", op, n, len,
+    printf("{\"op\": \"%s\", \"name\": \"%s\", \"bytes\": %zu, \"ns\": %.1f, \"min_ns\": %.1f, \"max_ns\": %.1f}\n", op, name, len,
            per[ROUNDS / 2], per[0], per[ROUNDS - 1]);
     free(in);
 }
 
 int main(int argc, char **argv) {
-    const char *dir = argc > 1 ? argv[1] : ".";
-    int sizes[] = {4, 40, 400};
-    for (int i = 0; i < 3; i++) {
-        measure("wbxml2xml", wbxml2xml, dir, sizes[i], "wbxml");
-        measure("xml2wbxml", xml2wbxml, dir, sizes[i], "xml");
+    if (argc < 3) { fprintf(stderr, "usage: libwbxml_peer DIR NAME...\n"); return 2; }
+    for (int i = 2; i < argc; i++) {
+        measure("wbxml2xml", wbxml2xml, argv[1], argv[i], "wbxml");
+        measure("xml2wbxml", xml2wbxml, argv[1], argv[i], "xml");
     }
     return 0;
 }

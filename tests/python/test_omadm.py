@@ -370,3 +370,62 @@ def test_ui_alerts_through_a_python_handler():
     assert status[refs["text"]].value == "typed"
     assert [i["data"] for i in status[refs["multi"]].items] == ["1", "3"]
     assert seen[2] == (1104, "Pick", ["a", "b", "c"])
+
+
+def test_generic_alert_with_several_items_and_marks():
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree())
+    server = omadm.ServerSession("srv")
+    ref = client.generic_alert(correlator="job-7", items=[
+        omadm.GenericAlertItem("fw ok", "Reversed-Domain-Name: org.openmobilealliance.dm.firmwareupdate.status",
+                               source="./FwUpdate/1", mark="informational"),
+        omadm.GenericAlertItem("disk full", "Reversed-Domain-Name: com.acme.storage", mark="critical"),
+    ])
+    assert isinstance(ref, int)
+    client.generic_alert("one", "Reversed-Domain-Name: com.acme.x")
+    events = run(client, server, lambda s, n: None)
+    alerts = [e for e in events if e.kind == "generic_alert"]
+    assert len(alerts) == 2
+    assert alerts[0].correlator == "job-7"
+    assert [(i["uri"], i["data"], i["mark"]) for i in alerts[0].items] == [
+        ("./FwUpdate/1", "fw ok", "informational"), (None, "disk full", "critical")]
+    assert alerts[1].items[0]["format"] == "chr" and alerts[1].items[0]["mark"] is None
+    with pytest.raises(omadm.UsageError):
+        client.generic_alert(data="x")
+
+
+def test_cli_device_script_answers_ui_and_sends_a_generic_alert(tmp_path):
+    """`omadm device --script`: the script's tree, UI answers and setup; `check --show` prints
+    the annotated trace the server wrote."""
+    serve = tmp_path / "serve.py"
+    serve.write_text(
+        "def run(session):\n"
+        "    ok = session.alert(1101, ['MAXDT=10', 'Reboot now?'])\n"
+        "    print('confirm', ok.status, flush=True)\n"
+        "    session.replace('./Vendor/Level', str(ok.status))\n")
+    device = tmp_path / "device.py"
+    device.write_text(
+        "import omadm\n"
+        "def tree():\n"
+        "    t = omadm.MemoryTree({'./DevInfo/DevId': 'IMEI:9', './DevInfo/Man': 'Acme', './DevInfo/Mod': 'S',\n"
+        "                          './DevInfo/DmV': '1.2', './DevInfo/Lang': 'en', './Vendor/Level': '1'})\n"
+        "    t.set_acl('./Vendor', 'Replace=*')\n"
+        "    return t\n"
+        "def ui(code, options, text, choices):\n"
+        "    return False\n"
+        "def setup(client):\n"
+        "    client.generic_alert('done', 'Reversed-Domain-Name: com.acme.job', mark='warning')\n")
+    server = subprocess.Popen([sys.executable, "-m", "omadm.cli", "serve", "--port", "0", "--script", str(serve),
+                               "--trace-dir", str(tmp_path / "trace")], stdout=subprocess.PIPE, text=True)
+    try:
+        url = server.stdout.readline().strip()
+        run_ = cli("device", "--server", url, "--script", str(device))
+        assert run_.returncode == 0, run_.stderr
+        # The user said no: the confirmation was answered 304, and the server wrote that down.
+        assert server.stdout.readline().strip() == "confirm 304"
+        assert b"Event(executed, cmd='Replace', uri='./Vendor/Level', code=200)" in run_.stdout
+        shown = cli("check", "--show", str(tmp_path / "trace"))
+        assert shown.returncode == 0 and b"device -> server" in shown.stdout and b"no violations" in shown.stdout
+        assert cli("device", "--server", url, "--script", str(serve)).returncode == 1
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -13,6 +13,7 @@
 //! assert_eq!(codec::decode(&bytes).unwrap(), msg);
 //! ```
 
+mod convert;
 mod decode;
 mod emit;
 mod source;
@@ -181,9 +182,10 @@ pub fn xml_to_wbxml(xml: &[u8]) -> Result<Vec<u8>, Error> {
     Ok(encode(&decode_with(xml, &DecodeOptions::lenient())?, Encoding::Wbxml))
 }
 
-/// Converts a WBXML message to compact XML (decoding it leniently).
+/// Converts a WBXML message to compact XML as sent: element by element, without building the
+/// message (its WBXML is checked, its SyncML structure is not: `decode` does that).
 pub fn wbxml_to_xml(wbxml: &[u8]) -> Result<String, Error> {
-    Ok(decode_with(wbxml, &DecodeOptions::lenient())?.to_xml())
+    convert::wbxml_to_xml(wbxml, &Limits::default())
 }
 
 fn namespace(message: &Message) -> &'static str {

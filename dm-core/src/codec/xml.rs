@@ -288,6 +288,11 @@ impl<O: Out> XmlSink<O> {
         self.out.put(b">");
     }
 
+    /// Character data inside the element last started.
+    pub(crate) fn text(&mut self, text: &str) {
+        self.escaped(text);
+    }
+
     /// Text with `& < >` and CR escaped, a block of 64 bytes at a time: most blocks need none
     /// and are checked without a branch per byte.
     fn escaped(&mut self, text: &str) {

@@ -28,7 +28,7 @@ from ._native import (
 __version__: str = _native.__version__
 
 __all__ = [
-    "AuthError", "ClientSession", "DecodeError", "Error", "Event", "LimitError", "MemoryTree",
+    "AuthError", "ClientSession", "DecodeError", "Error", "Event", "GenericAlertItem", "LimitError", "MemoryTree",
     "Message", "ProtocolError", "ServerSession", "UsageError", "Violation", "check", "decode", "notification",
     "wbxml_to_xml", "xml_to_wbxml",
 ]
@@ -181,9 +181,29 @@ class ClientSession:
     def abort(self) -> None:
         self._s.abort()
 
-    def generic_alert(self, data: str, type: str, format: str = "chr", source: str | None = None,
-                      correlator: str | None = None) -> int:
-        return self._s.generic_alert([(source, type, format, data)], correlator)
+    def generic_alert(self, data: str | None = None, type: str | None = None, format: str = "chr",
+                      source: str | None = None, correlator: str | None = None, mark: str | None = None,
+                      items: list[GenericAlertItem] | None = None) -> int:
+        """Queues one Generic Alert (1226): one item from ``data``/``type``/``format``/``source``/
+        ``mark``, or several from ``items``. Returns its reference."""
+        if items is None:
+            if data is None or type is None:
+                raise UsageError("a generic alert needs data and type, or items")
+            items = [GenericAlertItem(data, type, format, source, mark)]
+        return self._s.generic_alert([(i.source, i.type, i.format, i.data, i.mark) for i in items], correlator)
+
+
+@dataclass(frozen=True)
+class GenericAlertItem:
+    """One item of a Generic Alert: the data, its type URN (``Reversed-Domain-Name: ...``),
+    format, the source MO's URI, and the severity ``mark`` (``fatal``, ``critical``, ``minor``,
+    ``warning``, ``informational``, ``harmless``, ``indeterminate``)."""
+
+    data: str
+    type: str
+    format: str = "chr"
+    source: str | None = None
+    mark: str | None = None
 
 
 class ServerSession:

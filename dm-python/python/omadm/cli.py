@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from typing import Any
 
 import omadm
 
@@ -117,6 +118,10 @@ def _traces(paths: list[str]) -> dict[str, tuple[list[bytes], list[str] | None]]
 def _check(args: argparse.Namespace) -> int:
     found = 0
     for name, (bodies, dirs) in _traces(args.paths).items():
+        if args.show:
+            for i, body in enumerate(bodies):
+                arrow = {"c2s": "device -> server", "s2c": "server -> device"}.get((dirs or [""] * len(bodies))[i], "")
+                print(f"{i:3} {arrow:16} {len(body):6} bytes  {omadm.decode(body, lenient=True)!r}")
         violations = omadm.check(bodies, dirs)
         found += len(violations)
         print(f"{name}: {len(bodies)} messages, {len(violations) or 'no'} violations")
@@ -126,9 +131,10 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _auth_options(args: argparse.Namespace) -> dict:
-    if args.auth == "none":
-        return {}
-    return {"auth": args.auth, "username": args.username, "password": args.password, "nonce": args.nonce.encode()}
+    options: dict = {"max_msg_size": args.max_msg_size} if args.max_msg_size else {}
+    if args.auth != "none":
+        options.update(auth=args.auth, username=args.username, password=args.password, nonce=args.nonce.encode())
+    return options
 
 
 def _default_script(session) -> None:
@@ -170,15 +176,43 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+DEVICE_TREE = {"./DevInfo/DevId": "IMEI:493005100592800", "./DevInfo/Man": "omadm", "./DevInfo/Mod": "simulated",
+               "./DevInfo/DmV": "1.2", "./DevInfo/Lang": "en-US", "./DevDetail/FwV": "1.0"}
+
+
+def _device_script(path: str | None) -> tuple[Any, Any]:
+    """A device script's hooks: ``tree()`` (a fresh tree for each device), ``ui(code, options,
+    text, choices)`` (answers UI alerts) and ``setup(client)`` (runs before package 1)."""
+    if not path:
+        return None, None
+    import runpy
+
+    hooks = runpy.run_path(path)
+    ui, user_setup = hooks.get("ui"), hooks.get("setup")
+    if not any(callable(hooks.get(k)) for k in ("tree", "ui", "setup")):
+        raise omadm.UsageError(f"{path} defines none of tree(), ui(...), setup(client)")
+
+    def setup(client: omadm.ClientSession) -> None:
+        if callable(ui):
+            client.set_ui_handler(ui)
+        if callable(user_setup):
+            user_setup(client)
+
+    return hooks.get("tree") if callable(hooks.get("tree")) else None, setup
+
+
 def _device(args: argparse.Namespace) -> int:
     import omadm.http
 
-    tree = omadm.MemoryTree.load(args.tree) if args.tree else omadm.MemoryTree({
-        "./DevInfo/DevId": "IMEI:493005100592800", "./DevInfo/Man": "omadm", "./DevInfo/Mod": "simulated",
-        "./DevInfo/DmV": "1.2", "./DevInfo/Lang": "en-US", "./DevDetail/FwV": "1.0"})
-    options = dict(server_id=args.server_id, encoding="wbxml" if args.wbxml else "xml", **_auth_options(args))
+    make_tree, setup = _device_script(args.script)
+    if make_tree is None:
+        base = omadm.MemoryTree.load(args.tree) if args.tree else omadm.MemoryTree(DEVICE_TREE)
+        json_tree = base.to_json()
+        make_tree = lambda: omadm.MemoryTree.from_json(json_tree)  # noqa: E731
+    options = dict(server_id=args.server_id, encoding="wbxml" if args.wbxml else "xml", setup=setup,
+                   **_auth_options(args))
     if args.count == 1:
-        events = omadm.http.device(args.server, tree, **options)
+        events = omadm.http.device(args.server, make_tree(), **options)
         for e in events:
             print(e)
         return 0
@@ -188,8 +222,7 @@ def _device(args: argparse.Namespace) -> int:
         filled = width * done // args.count
         print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{args.count}", end="", file=sys.stderr, flush=True)
 
-    ok, failed, seconds = omadm.http.devices(args.server, tree.to_json(), args.count, args.concurrency, progress,
-                                             **options)
+    ok, failed, seconds = omadm.http.devices(args.server, make_tree, args.count, args.concurrency, progress, **options)
     print(file=sys.stderr)
     print(f"{ok} sessions ok, {failed} failed, {ok / seconds:.1f} sessions/s")
     return 1 if failed else 0
@@ -202,6 +235,7 @@ def _auth_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nonce", default="", help="the nonce md5/HMAC digests start with")
     p.add_argument("--server-id", default="omadm")
     p.add_argument("--wbxml", action="store_true", help="speak WBXML (default XML)")
+    p.add_argument("--max-msg-size", type=int, help="the MaxMsgSize to announce (larger objects go in chunks)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -229,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     n.set_defaults(run=_notify)
     c = sub.add_parser("check", help="the rules a captured session breaks, by rule id (exit 1 if any)")
     c.add_argument("paths", nargs="+", help="message files in order (c2s/s2c in their names), a directory, or .jsonl")
+    c.add_argument("--show", action="store_true", help="print each message first: an annotated trace")
     c.set_defaults(run=_check)
     m = sub.add_parser("demo", help="a whole session between the built-in server and a simulated device")
     m.set_defaults(run=_demo)
@@ -244,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     dv.add_argument("--tree", help="the device tree as JSON")
     dv.add_argument("--count", type=int, default=1)
     dv.add_argument("--concurrency", type=int, default=1)
+    dv.add_argument("--script", help="a Python file defining any of tree(), ui(code, options, text, choices), "
+                    "setup(client)")
     _auth_arguments(dv)
     dv.set_defaults(run=_device)
     args = p.parse_args(argv)

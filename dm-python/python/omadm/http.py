@@ -177,6 +177,8 @@ class Server:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: a device may send a whole session on one connection
+
             def log_message(self, *args: Any) -> None:
                 pass
 
@@ -262,10 +264,14 @@ def serve(script: Callable[[ScriptSession], Any], **options: Any) -> Server:
     return Server(script, **options).start()
 
 
-def device(server_url: str, tree: omadm.MemoryTree, device_id: str = "IMEI:493005100592800",
-           server_id: str = "omadm", timeout: float = 30, **options: Any) -> list[omadm.Event]:
-    """Runs one session as a simulated device; returns the events it saw."""
+def device(server_url: str, tree: Any, device_id: str = "IMEI:493005100592800", server_id: str = "omadm",
+           timeout: float = 30, setup: Callable[[omadm.ClientSession], Any] | None = None,
+           **options: Any) -> list[omadm.Event]:
+    """Runs one session as a simulated device; returns the events it saw. ``setup(client)`` runs
+    before package 1 (a UI handler, generic alerts to send, ...)."""
     client = omadm.ClientSession(device_id, server_id, server_url, tree, **options)
+    if setup is not None:
+        setup(client)
     events: list[omadm.Event] = []
     while (msg := client.next_message()) is not None:
         req = urllib.request.Request(client.respond_to, data=msg, method="POST")
@@ -279,9 +285,10 @@ def device(server_url: str, tree: omadm.MemoryTree, device_id: str = "IMEI:49300
     return events
 
 
-def devices(server_url: str, tree_json: str, count: int, concurrency: int, progress: Callable[[int], None] | None = None,
-            **options: Any) -> tuple[int, int, float]:
-    """Runs `count` simulated devices, `concurrency` at a time: (sessions ok, failures, seconds)."""
+def devices(server_url: str, tree: str | Callable[[], Any], count: int, concurrency: int,
+            progress: Callable[[int], None] | None = None, **options: Any) -> tuple[int, int, float]:
+    """Runs `count` simulated devices, `concurrency` at a time: (sessions ok, failures, seconds).
+    Each gets its own tree: from ``tree`` as MemoryTree JSON, or what ``tree()`` returns."""
     ok = failed = done = 0
     lock = threading.Lock()
     started = time.monotonic()
@@ -295,8 +302,8 @@ def devices(server_url: str, tree_json: str, count: int, concurrency: int, progr
             if i is None:
                 return
             try:
-                tree = omadm.MemoryTree.from_json(tree_json)
-                device(server_url, tree, device_id=f"IMEI:{i:015d}", **options)
+                own = tree() if callable(tree) else omadm.MemoryTree.from_json(tree)
+                device(server_url, own, device_id=f"IMEI:{i:015d}", **options)
                 good = True
             except Exception:
                 good = False

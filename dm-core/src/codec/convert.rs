@@ -1,0 +1,65 @@
+//! WBXML to XML text straight from the reader's events into the writer, with no message model
+//! in between: the document as sent (its elements in their order), its WBXML checked (tokens,
+//! strings, UTF-8, nesting, limits) but not its SyncML structure, which `decode` checks.
+
+use super::emit::Sink;
+use super::source::{Event, Source};
+use super::tag::Tag;
+use super::wbxml::WbxmlSource;
+use super::xml::XmlSink;
+use crate::Limits;
+use crate::error::Error;
+use crate::model::ProtocolVersion;
+
+/// Events read before the namespace is known: it follows VerDTD, the header's first leaf.
+const LOOKAHEAD: usize = 8;
+
+pub(crate) fn wbxml_to_xml(wbxml: &[u8], limits: &Limits) -> Result<String, Error> {
+    let mut src = WbxmlSource::new(wbxml, limits)?;
+    let mut ahead = Vec::with_capacity(LOOKAHEAD);
+    let mut namespace = ProtocolVersion::Dm12.namespace();
+    while ahead.len() < LOOKAHEAD {
+        let e = src.next()?;
+        let after_ver_dtd = matches!(ahead.last(), Some(Event::Start(Tag::VerDTD)));
+        if let (true, Event::Text(t)) = (after_ver_dtd, &e) {
+            if t.trim() == ProtocolVersion::Dm11.ver_dtd() {
+                namespace = ProtocolVersion::Dm11.namespace();
+            }
+        }
+        let stop = after_ver_dtd || matches!(e, Event::Eof);
+        ahead.push(e);
+        if stop {
+            break;
+        }
+    }
+    let mut out = Vec::with_capacity(wbxml.len() * 4);
+    let mut sink = XmlSink::new(&mut out, namespace, false);
+    let mut open: Vec<Tag> = Vec::new();
+    // A start tag waits for what follows: written empty (`<Final/>`) when its end comes next.
+    let mut pending: Option<Tag> = None;
+    let mut events = ahead.into_iter();
+    loop {
+        let e = match events.next() {
+            Some(e) => e,
+            None => src.next()?,
+        };
+        if let (Some(tag), false) = (pending, matches!(e, Event::End)) {
+            sink.start(tag);
+            open.push(tag);
+            pending = None;
+        }
+        match e {
+            Event::Start(Tag::Data) => sink.data(&src.data()?),
+            Event::Start(tag) => pending = Some(tag),
+            Event::Text(t) => sink.text(&t),
+            Event::End => match pending.take() {
+                Some(tag) => sink.empty(tag),
+                None => sink.end(open.pop().unwrap_or(Tag::SyncML)),
+            },
+            Event::Eof => break,
+        }
+    }
+    drop(sink);
+    // The writer escapes text and copies UTF-8 strings whole: its output is UTF-8.
+    String::from_utf8(out).map_err(|e| src.error(crate::error::DecodeErrorKind::Syntax(e.to_string())))
+}

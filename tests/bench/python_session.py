@@ -1,0 +1,53 @@
+"""The whole 20-command session of dm-core's `session/whole_20_commands` bench, scripted from
+Python with the `omadm` package (Rust MemoryTree, in memory). Prints one JSON object:
+{"python_session_ns": median ns per session, "min_ns", "max_ns"}."""
+import json
+import statistics
+import time
+
+import omadm
+
+DEVINFO = {
+    "./DevInfo/DevId": "IMEI:493005100592800",
+    "./DevInfo/Man": "Acme",
+    "./DevInfo/Mod": "X1",
+    "./DevInfo/DmV": "1.2",
+    "./DevInfo/Lang": "en-US",
+}
+
+
+def session() -> None:
+    tree = omadm.MemoryTree({**DEVINFO, "./Vendor/Level": "1"})
+    tree.set_acl("./Vendor", "Add=*&Get=*&Replace=*&Delete=*&Exec=*")
+    client = omadm.ClientSession("IMEI:493005100592800", "omadm-test", "http://127.0.0.1/dm", tree)
+    server = omadm.ServerSession("omadm-test")
+    packages = 0
+    while (msg := client.next_message()) is not None:
+        for e in server.receive(msg):
+            if e.kind == "package_end":
+                packages += 1
+                if packages == 1:
+                    for i in range(10):
+                        server.get("./DevInfo/Man")
+                        server.replace(f"./Vendor/N{i}", "value")
+        reply = server.next_message()
+        if reply is None:
+            break
+        client.receive(reply)
+    assert client.state == "ended", client.state
+
+
+def main() -> None:
+    for _ in range(200):
+        session()
+    rounds = []
+    for _ in range(15):
+        n, t0 = 200, time.perf_counter_ns()
+        for _ in range(n):
+            session()
+        rounds.append((time.perf_counter_ns() - t0) / n)
+    print(json.dumps({"python_session_ns": statistics.median(rounds), "min_ns": min(rounds), "max_ns": max(rounds)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""The table of `make bench`: criterion's estimates (target/criterion), the libwbxml peer run and
+the Python session timing from the same run (target/omadm-bench), each figure beside its peer
+and its goal. Writes target/omadm-bench/report.md and prints it. Usage: report.py TARGET_DIR"""
+import json
+import sys
+from pathlib import Path
+
+target = Path(sys.argv[1] if len(sys.argv) > 1 else "target")
+crit, runs = target / "criterion", target / "omadm-bench"
+
+
+def estimate(bench_id: str) -> tuple[float, float, int | None]:
+    """Median ns, its 95% half-width in %, and the bytes per iteration, of a criterion bench."""
+    d = crit / bench_id / "new"
+    median = json.loads((d / "estimates.json").read_text())["median"]
+    ci = median["confidence_interval"]
+    ns = median["point_estimate"]
+    throughput = json.loads((d / "benchmark.json").read_text()).get("throughput") or {}
+    return ns, 50 * (ci["upper_bound"] - ci["lower_bound"]) / ns, throughput.get("Bytes")
+
+
+def lines(name: str) -> list[dict]:
+    path = runs / name
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
+
+
+def mbs(nbytes: int, ns: float) -> str:
+    return f"{nbytes / ns * 1e3:.0f} MB/s"
+
+
+def us(ns: float, noise: float) -> str:
+    return f"{ns / 1e3:.1f} µs ±{noise:.0f}%"
+
+
+rows = []
+peer = {(x["op"], x["name"]): x for x in lines("libwbxml.jsonl")}
+
+
+def versus_libwbxml(what: str, ours_id: str, op: str, name: str, goal: str = "") -> None:
+    ns, noise, _ = estimate(ours_id)
+    theirs = peer.get((op, name))
+    if theirs is None:
+        rows.append((what, us(ns, noise), "libwbxml: not run", "", goal))
+        return
+    spread = 50 * (theirs["max_ns"] - theirs["min_ns"]) / theirs["ns"]
+    rows.append((what, us(ns, noise), f"libwbxml {us(theirs['ns'], spread)}", f"{theirs['ns'] / ns:.1f}x faster", goal))
+
+
+for n in (4, 40, 400):
+    versus_libwbxml(f"WBXML to XML text, package 3 with {n} Results", f"convert/wbxml2xml/{n}", "wbxml2xml",
+                    f"pkg3_{n}", "20x faster")
+    versus_libwbxml(f"XML text to WBXML, package 3 with {n} Results", f"convert/xml2wbxml/{n}", "xml2wbxml",
+                    f"pkg3_{n}")
+for name in ("package2", "package3"):
+    versus_libwbxml(f"WBXML decode to the model, {name}", f"wbxml/decode/{name}", "wbxml2xml", name)
+    versus_libwbxml(f"WBXML encode from the model, {name}", f"wbxml/encode/{name}", "xml2wbxml", name)
+for name in ("package2", "package3"):
+    ns, noise, nbytes = estimate(f"xml/decode/{name}")
+    qns, _, _ = estimate(f"xml/quick_xml_events_only/{name}")
+    rows.append((f"XML decode, {name} ({nbytes} bytes)", f"{mbs(nbytes, ns)} ±{noise:.0f}%",
+                 f"quick-xml events alone {mbs(nbytes, qns)}", f"{qns / ns:.2f}x its speed", "300 MB/s"))
+    ens, enoise, _ = estimate(f"xml/encode/{name}")
+    rows.append((f"XML encode, {name}", f"{mbs(nbytes, ens)} ±{enoise:.0f}%", "", "", ""))
+whole, wnoise, _ = estimate("session/whole_20_commands")
+rows.append(("Whole session in memory, packages 1–4, 20 commands", us(whole, wnoise), "", "", "< 50 µs"))
+big, bnoise, nbytes = estimate("session/large_object_1MiB_each_way_8KiB")
+plain, _, _ = estimate("session/plain_codec_same_bytes")
+rows.append(("1 MiB each way at MaxMsgSize 8 KiB", f"{mbs(nbytes, big)} ±{bnoise:.0f}%",
+             f"codec alone on the same messages {mbs(nbytes, plain)}", f"{plain / big:.2f} of its speed", "≥ 0.5"))
+memory = json.loads((runs / "memory.json").read_text()) if (runs / "memory.json").exists() else {}
+if memory:
+    rows.append(("Server session at rest, 20 commands in flight", f"{memory['server_at_rest_20_in_flight']} bytes",
+                 "", "", "≤ 1024 bytes"))
+    rows.append(("Its snapshot", f"{memory['snapshot_20_in_flight']} bytes", "", "", ""))
+python = lines("python.jsonl")
+if python:
+    p = python[0]["python_session_ns"]
+    rows.append(("The same session scripted from Python", us(p, 50 * (python[0]['max_ns'] - python[0]['min_ns']) / p),
+                 f"Rust {us(whole, wnoise)}", f"{p / whole:.2f}x Rust's time", "≤ 2x"))
+size = runs / "libomadm.so"
+if size.exists():
+    rows.append(("Stripped release libomadm.so", f"{size.stat().st_size / 1024:.0f} KiB", "", "", "≤ 300 KiB"))
+
+head = ("measure", "omadm", "peer (same run)", "ratio", "goal")
+out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+out += ["| " + " | ".join(r) + " |" for r in rows]
+text = "\n".join(out) + "\n"
+(runs / "report.md").write_text(text)
+print(text)

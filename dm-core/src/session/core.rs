@@ -1,7 +1,7 @@
 //! What both engines share: header checks (R19), status bookkeeping (R06, R21, R22), and laying
 //! content into messages no larger than the peer's MaxMsgSize (R01, R07), chunking large objects.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use super::chunk::{self, Reassembly};
 use super::{CommandRef, Event, Outgoing, State};
@@ -59,9 +59,8 @@ pub(crate) struct Core {
     pub our_open: bool,
     /// The peer's package is not complete.
     pub peer_open: bool,
-    /// Every command sent, by `sent_key(MsgID, CmdID)`, with the caller's reference where
-    /// there is one.
-    pub sent: HashMap<u64, Option<CommandRef>>,
+    /// Every command sent, with the caller's reference where there is one.
+    pub sent: SentLog,
     pub next_ref: u32,
     pub incoming: Option<Box<Reassembly>>,
     pub abort: bool,
@@ -98,7 +97,7 @@ impl Core {
             outbox: VecDeque::new(),
             our_open: false,
             peer_open: false,
-            sent: HashMap::new(),
+            sent: SentLog::default(),
             next_ref: 0,
             incoming: None,
             abort: false,
@@ -185,7 +184,7 @@ impl Core {
                 let msg_ref = s.msg_ref.unwrap_or(h.msg_id);
                 let known = match s.cmd_ref {
                     Some(0) => msg_ref >= 1 && msg_ref <= self.msg_id,
-                    Some(r) => self.sent.contains_key(&sent_key(msg_ref, r)),
+                    Some(r) => self.sent.get(sent_key(msg_ref, r)).is_some(),
                     None => false,
                 };
                 // Leniently, a status for something never sent is only ignored (the spec's own
@@ -256,7 +255,7 @@ impl Core {
             return None;
         }
         let key = sent_key(s.msg_ref.unwrap_or(m.header.msg_id), s.cmd_ref?);
-        let reference = (*self.sent.get(&key)?)?;
+        let reference = self.sent.get(key)??;
         Some(Event::Status { reference, cmd: s.cmd.clone(), code: s.data, items: s.items.clone() })
     }
 
@@ -348,7 +347,7 @@ impl Core {
                 if results { self.results.push_front(unit) } else { self.outbox.push_front(unit) }
             }
             let id = self.msg_id;
-            self.sent.retain(|k, _| (k >> 32) as u32 != id);
+            self.sent.forget_message(id);
             self.msg_id -= 1;
         }
         // A session at rest keeps no room for what it has sent.
@@ -361,6 +360,7 @@ impl Core {
         if self.outbox.is_empty() {
             self.outbox.shrink_to_fit();
         }
+        self.sent.0.shrink_to_fit();
         r.map(|done| (m, done))
     }
 
@@ -592,6 +592,28 @@ impl Core {
     pub fn max_object(&self) -> u64 {
         let own = self.announce.map_or(u64::MAX, |(_, obj)| obj);
         own.min(self.limits.max_object_size as u64)
+    }
+}
+
+/// The commands sent, by `sent_key(MsgID, CmdID)`, sorted: 16 bytes a command.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub(crate) struct SentLog(Vec<(u64, Option<CommandRef>)>);
+
+impl SentLog {
+    pub fn insert(&mut self, key: u64, reference: Option<CommandRef>) {
+        match self.0.binary_search_by_key(&key, |e| e.0) {
+            Ok(i) => self.0[i].1 = reference,
+            Err(i) => self.0.insert(i, (key, reference)),
+        }
+    }
+
+    /// `None` when no such command was sent; else its reference, if it has one.
+    pub fn get(&self, key: u64) -> Option<Option<CommandRef>> {
+        self.0.binary_search_by_key(&key, |e| e.0).ok().map(|i| self.0[i].1)
+    }
+
+    pub fn forget_message(&mut self, msg_id: u32) {
+        self.0.retain(|(k, _)| (k >> 32) as u32 != msg_id);
     }
 }
 

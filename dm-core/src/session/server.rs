@@ -296,7 +296,7 @@ impl ServerSession {
                 Command::Alert(_) | Command::Replace(_) | Command::Status(_) => {}
                 Command::Results(r) => {
                     let (msg_ref, cmd_ref) = (r.msg_ref.unwrap_or(core.msg_id), r.cmd_ref);
-                    if !core.sent.contains_key(&sent_key(msg_ref, cmd_ref)) && !core.lenient {
+                    if core.sent.get(sent_key(msg_ref, cmd_ref)).is_none() && !core.lenient {
                         let why = format!("Results for MsgRef {msg_ref} CmdRef {cmd_ref}, a command never sent");
                         return Err(core.remote_error("R22", Some(m), Some(r.cmd_id), why));
                     }
@@ -430,8 +430,7 @@ impl ServerSession {
                     core.owe_status(msg_id, c, StatusCode::OK, vec![], vec![]);
                 }
                 Command::Results(r) => {
-                    let reference =
-                        core.sent.get(&sent_key(r.msg_ref.unwrap_or(core.msg_id), r.cmd_ref)).copied().flatten();
+                    let reference = core.sent.get(sent_key(r.msg_ref.unwrap_or(core.msg_id), r.cmd_ref)).flatten();
                     let mut whole = Vec::new();
                     let mut ack = None;
                     for item in &r.items {

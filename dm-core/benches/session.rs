@@ -13,7 +13,9 @@ use dm_core::session::{ServerSession, State};
 
 #[path = "../tests/common/pair.rs"]
 mod pair;
-use pair::{Pair, client_config, device_tree, server_config};
+mod workloads;
+use pair::{Pair, server_config};
+use workloads::{MIB, large_object_session, whole_session};
 
 /// Counts the bytes live on the heap.
 struct Counting;
@@ -34,39 +36,6 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
-
-const MIB: usize = 1 << 20;
-
-/// Package 1, then 10 Gets and 10 Replaces (package 2), their answers (3), and the end (4).
-fn whole_session() -> Pair {
-    let mut p = Pair::new();
-    p.until_server_has_package();
-    for i in 0..10 {
-        p.server.get("./DevInfo/Man").unwrap();
-        p.server.replace(&format!("./Vendor/N{i}"), Data::Text("value".into()), None, None).unwrap();
-    }
-    p.drive();
-    assert_eq!((p.client.state(), p.server.state()), (State::Ended, State::Ended));
-    p
-}
-
-/// A 1 MiB Replace to the device and a Get of it back, both chunked to fit 8 KiB messages.
-fn large_object_session(value: &str) -> Pair {
-    let mut cc = client_config();
-    cc.wire.max_msg_size = Some(8 * 1024);
-    cc.wire.limits.max_object_size = 2 * MIB;
-    let mut sc = server_config();
-    sc.wire.max_msg_size = Some(8 * 1024);
-    sc.wire.limits.max_object_size = 2 * MIB;
-    let mut p = Pair::with(cc, device_tree(), sc);
-    p.until_server_has_package();
-    p.server.replace("./Vendor/Big", Data::Text(value.into()), None, None).unwrap();
-    p.exchange();
-    p.server.get("./Vendor/Big").unwrap();
-    p.drive();
-    assert_eq!(p.server.state(), State::Ended);
-    p
-}
 
 /// The same bytes through the codec alone: every message of that session decoded once and
 /// encoded once.

@@ -1,0 +1,41 @@
+//! The sessions the benches time and `examples/prof.rs` profiles, through the in-memory `Pair`
+//! (the including crate declares `mod pair` from tests/common/pair.rs).
+#![allow(dead_code)]
+
+use dm_core::model::Data;
+use dm_core::session::State;
+
+use crate::pair::{Pair, client_config, device_tree, server_config};
+
+pub const MIB: usize = 1 << 20;
+
+/// Package 1, then 10 Gets and 10 Replaces (package 2), their answers (3), and the end (4).
+pub fn whole_session() -> Pair {
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    for i in 0..10 {
+        p.server.get("./DevInfo/Man").unwrap();
+        p.server.replace(&format!("./Vendor/N{i}"), Data::Text("value".into()), None, None).unwrap();
+    }
+    p.drive();
+    assert_eq!((p.client.state(), p.server.state()), (State::Ended, State::Ended));
+    p
+}
+
+/// `value` replaced on the device and read back, both chunked to fit 8 KiB messages.
+pub fn large_object_session(value: &str) -> Pair {
+    let mut cc = client_config();
+    cc.wire.max_msg_size = Some(8 * 1024);
+    cc.wire.limits.max_object_size = 2 * MIB;
+    let mut sc = server_config();
+    sc.wire.max_msg_size = Some(8 * 1024);
+    sc.wire.limits.max_object_size = 2 * MIB;
+    let mut p = Pair::with(cc, device_tree(), sc);
+    p.until_server_has_package();
+    p.server.replace("./Vendor/Big", Data::Text(value.into()), None, None).unwrap();
+    p.exchange();
+    p.server.get("./Vendor/Big").unwrap();
+    p.drive();
+    assert_eq!(p.server.state(), State::Ended);
+    p
+}

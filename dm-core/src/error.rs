@@ -139,3 +139,9 @@ impl Error {
         !matches!(self, Error::Usage(_))
     }
 }
+
+impl From<Box<Error>> for Error {
+    fn from(e: Box<Error>) -> Self {
+        *e
+    }
+}

@@ -282,7 +282,7 @@ impl ClientSession {
     /// mark).
     fn generic_alert(
         &self,
-        items: Vec<(Option<String>, String, String, String, Option<String>)>,
+        items: Vec<GenericAlertItem>,
         correlator: Option<String>,
     ) -> PyResult<u32> {
         let items = items
@@ -298,6 +298,9 @@ impl ClientSession {
         g.0.generic_alert(correlator, items).map(|r| r.0).map_err(to_py)
     }
 }
+
+/// A Generic Alert item from Python: (source URI, type, format, data, mark).
+type GenericAlertItem = (Option<String>, String, String, String, Option<String>);
 
 #[pyclass(module = "omadm._native", frozen)]
 pub struct ServerSession {

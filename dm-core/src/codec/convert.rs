@@ -3,18 +3,17 @@
 //! strings, UTF-8, nesting, limits) but not its SyncML structure, which `decode` checks.
 
 use super::emit::Sink;
-use super::source::{Event, Source};
+use super::source::{Event, R, Source};
 use super::tag::Tag;
 use super::wbxml::WbxmlSource;
 use super::xml::XmlSink;
 use crate::Limits;
-use crate::error::Error;
 use crate::model::ProtocolVersion;
 
 /// Events read before the namespace is known: it follows VerDTD, the header's first leaf.
 const LOOKAHEAD: usize = 8;
 
-pub(crate) fn wbxml_to_xml(wbxml: &[u8], limits: &Limits) -> Result<String, Error> {
+pub(crate) fn wbxml_to_xml(wbxml: &[u8], limits: &Limits) -> R<String> {
     let mut src = WbxmlSource::new(wbxml, limits)?;
     let mut ahead = Vec::with_capacity(LOOKAHEAD);
     let mut namespace = ProtocolVersion::Dm12.namespace();
@@ -59,7 +58,6 @@ pub(crate) fn wbxml_to_xml(wbxml: &[u8], limits: &Limits) -> Result<String, Erro
             Event::Eof => break,
         }
     }
-    drop(sink);
     // The writer escapes text and copies UTF-8 strings whole: its output is UTF-8.
     String::from_utf8(out).map_err(|e| src.error(crate::error::DecodeErrorKind::Syntax(e.to_string())))
 }

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use super::source::{Event, Source};
+use super::source::{Event, R, Source};
 use super::tag::Tag;
 use crate::Limits;
 use crate::error::{DecodeErrorKind as K, Error, Limit};
@@ -17,8 +17,6 @@ pub(crate) struct Parser<'l, 'a> {
     commands: usize,
     groups: usize,
 }
-
-type R<T> = Result<T, Error>;
 
 fn set<T>(slot: &mut Option<T>, value: T, tag: Tag, src: &impl Src) -> R<()> {
     if slot.is_some() {
@@ -34,11 +32,11 @@ fn req<T>(slot: Option<T>, tag: Tag, src: &impl Src) -> R<T> {
 
 /// The part of `Parser` the field helpers need (keeps their borrows apart from the fields).
 trait Src {
-    fn err(&self, kind: K) -> Error;
+    fn err(&self, kind: K) -> Box<Error>;
 }
 
 impl Src for Parser<'_, '_> {
-    fn err(&self, kind: K) -> Error {
+    fn err(&self, kind: K) -> Box<Error> {
         self.src.error(kind)
     }
 }
@@ -74,7 +72,7 @@ impl<'a, 'l> Parser<'l, 'a> {
         }
     }
 
-    fn unexpected(&self, tag: Tag) -> Error {
+    fn unexpected(&self, tag: Tag) -> Box<Error> {
         self.err(K::UnexpectedElement(tag.name()))
     }
 

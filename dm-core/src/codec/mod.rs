@@ -105,11 +105,11 @@ pub fn decode_with(bytes: &[u8], options: &DecodeOptions) -> Result<Message, Err
         Some(Encoding::Xml) => {
             let text = xml::text_of(bytes)?;
             let mut src = xml::XmlSource::new(text, limits, options.lenient);
-            decode::Parser::new(&mut src, limits, options.lenient).message()
+            Ok(decode::Parser::new(&mut src, limits, options.lenient).message()?)
         }
         Some(Encoding::Wbxml) => {
             let mut src = wbxml::WbxmlSource::new(bytes, limits)?;
-            decode::Parser::new(&mut src, limits, options.lenient).message()
+            Ok(decode::Parser::new(&mut src, limits, options.lenient).message()?)
         }
         None => Err(DecodeError { kind: DecodeErrorKind::UnknownEncoding, site: Site::default() }.into()),
     }
@@ -185,7 +185,7 @@ pub fn xml_to_wbxml(xml: &[u8]) -> Result<Vec<u8>, Error> {
 /// Converts a WBXML message to compact XML as sent: element by element, without building the
 /// message (its WBXML is checked, its SyncML structure is not: `decode` does that).
 pub fn wbxml_to_xml(wbxml: &[u8]) -> Result<String, Error> {
-    convert::wbxml_to_xml(wbxml, &Limits::default())
+    Ok(convert::wbxml_to_xml(wbxml, &Limits::default())?)
 }
 
 fn namespace(message: &Message) -> &'static str {

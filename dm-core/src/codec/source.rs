@@ -18,20 +18,23 @@ pub(crate) enum Event<'a> {
     Eof,
 }
 
+/// The codec's failures travel boxed: a `Result` of an event stays as small as the event.
+pub(crate) type R<T> = Result<T, Box<Error>>;
+
 /// A reader of one encoding.
 pub(crate) trait Source<'a> {
-    fn next(&mut self) -> Result<Event<'a>, Error>;
+    fn next(&mut self) -> R<Event<'a>>;
     /// Right after `Start(Data)`: reads the content and the closing tag.
-    fn data(&mut self) -> Result<Data, Error>;
+    fn data(&mut self) -> R<Data>;
     /// Where the reader is now, for errors.
     fn site(&self) -> Site;
 
-    fn error(&self, kind: DecodeErrorKind) -> Error {
-        DecodeError { kind, site: self.site() }.into()
+    fn error(&self, kind: DecodeErrorKind) -> Box<Error> {
+        Box::new(DecodeError { kind, site: self.site() }.into())
     }
 
-    fn limit(&self, limit: Limit, value: usize, max: usize) -> Error {
-        LimitError { limit, value: value as u64, max: max as u64, site: self.site() }.into()
+    fn limit(&self, limit: Limit, value: usize, max: usize) -> Box<Error> {
+        Box::new(LimitError { limit, value: value as u64, max: max as u64, site: self.site() }.into())
     }
 }
 

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 
 use super::emit::{Out, Sink};
-use super::source::{Event, Source, Stack};
+use super::source::{Event, R, Source, Stack};
 use super::strtbl::{self, StringTable, mb_len};
 use super::tag::{NS_DDF, NS_METINF, NS_SYNCML12, Tag, ddf_name, ddf_token};
 use crate::Limits;
@@ -73,8 +73,6 @@ pub(crate) struct WbxmlSource<'a> {
     stack: Stack,
     limits: &'a Limits,
 }
-
-type R<T> = Result<T, Error>;
 
 impl<'a> WbxmlSource<'a> {
     /// Reads the header: version, public id, charset, string table.
@@ -168,9 +166,9 @@ impl<'a> WbxmlSource<'a> {
     }
 
     /// Invalid UTF-8 at byte `offset` of the input.
-    fn invalid_utf8(&self, offset: usize) -> Error {
+    fn invalid_utf8(&self, offset: usize) -> Box<Error> {
         let site = Site { path: self.stack.path(), offset: offset as u64, line: 0, column: 0 };
-        crate::error::DecodeError { kind: K::InvalidUtf8, site }.into()
+        Box::new(crate::error::DecodeError { kind: K::InvalidUtf8, site }.into())
     }
 
     fn is_text_token(&self) -> bool {
@@ -274,15 +272,12 @@ impl<'a> WbxmlSource<'a> {
     }
 
     /// An error inside an embedded document, placed at the OPAQUE that holds it.
-    fn relocate(&self, e: Error, at: usize) -> Error {
-        match e {
-            Error::Decode(mut d) => {
-                d.site.offset += at as u64;
-                d.site.path = self.stack.path();
-                d.into()
-            }
-            other => other,
+    fn relocate(&self, mut e: Box<Error>, at: usize) -> Box<Error> {
+        if let Error::Decode(d) = &mut *e {
+            d.site.offset += at as u64;
+            d.site.path = self.stack.path();
         }
+        e
     }
 
     /// An element embedded in Data, written out as XML text. The document must be DM DDF (code

@@ -11,7 +11,7 @@ use quick_xml::events::{BytesRef, BytesStart, Event as X};
 use quick_xml::name::{Namespace, ResolveResult};
 
 use super::emit::{Out, Sink};
-use super::source::{Event, Source, Stack};
+use super::source::{Event, R, Source, Stack};
 use super::tag::{NS_METINF, NS_SYNCML11, NS_SYNCML12, Tag};
 use crate::Limits;
 use crate::error::{DecodeError, DecodeErrorKind as K, Error, Limit, Site};
@@ -59,7 +59,7 @@ impl<'a> XmlSource<'a> {
         Site { path: self.stack.path(), offset, line, column }
     }
 
-    fn raw(&mut self) -> Result<X<'a>, Error> {
+    fn raw(&mut self) -> R<X<'a>> {
         if let Some(e) = self.peeked.take() {
             return Ok(e);
         }
@@ -72,17 +72,17 @@ impl<'a> XmlSource<'a> {
                 Ok(e) => Ok(e),
                 Err(e) => {
                     let site = self.site_at(self.reader.error_position());
-                    Err(DecodeError { kind: K::Syntax(e.to_string()), site }.into())
+                    Err(Box::new(DecodeError { kind: K::Syntax(e.to_string()), site }.into()))
                 }
             };
         }
     }
 
-    fn push_foreign(&mut self) -> Result<(), Error> {
+    fn push_foreign(&mut self) -> R<()> {
         self.stack.push_foreign(self.limits).map_err(|(l, v, m)| self.limit(l, v, m))
     }
 
-    fn tag(&mut self, e: &BytesStart<'a>) -> Result<Tag, Error> {
+    fn tag(&mut self, e: &BytesStart<'a>) -> R<Tag> {
         let (ns, local) = self.reader.resolver().resolve_element(e.name());
         let Some(tag) = Tag::from_name(local.as_ref()) else {
             return Err(self.error(K::UnknownElement(local.as_ref().to_string())));
@@ -110,7 +110,7 @@ impl<'a> XmlSource<'a> {
         Ok(tag)
     }
 
-    fn entity(&self, r: &BytesRef<'_>) -> Result<Cow<'static, str>, Error> {
+    fn entity(&self, r: &BytesRef<'_>) -> R<Cow<'static, str>> {
         if r.is_char_ref() {
             return match r.resolve_char_ref() {
                 Ok(Some(c)) => Ok(Cow::Owned(c.to_string())),
@@ -129,7 +129,7 @@ impl<'a> XmlSource<'a> {
     }
 
     /// The text of one text-like event, or `None` for any other event.
-    fn piece(&self, e: &X<'a>) -> Result<Option<Cow<'a, str>>, Error> {
+    fn piece(&self, e: &X<'a>) -> R<Option<Cow<'a, str>>> {
         Ok(match e {
             X::Text(t) => Some(t.xml10_content()),
             X::CData(c) => Some(c.xml10_content()),
@@ -139,7 +139,7 @@ impl<'a> XmlSource<'a> {
     }
 
     /// Joins adjacent text pieces, the first already read.
-    fn text_run(&mut self, first: Cow<'a, str>) -> Result<Cow<'a, str>, Error> {
+    fn text_run(&mut self, first: Cow<'a, str>) -> R<Cow<'a, str>> {
         let mut text = first;
         loop {
             let e = self.raw()?;
@@ -160,7 +160,7 @@ impl<'a> XmlSource<'a> {
 }
 
 impl<'a> Source<'a> for XmlSource<'a> {
-    fn next(&mut self) -> Result<Event<'a>, Error> {
+    fn next(&mut self) -> R<Event<'a>> {
         loop {
             let e = self.raw()?;
             if let Some(t) = self.piece(&e)? {
@@ -178,7 +178,7 @@ impl<'a> Source<'a> for XmlSource<'a> {
         }
     }
 
-    fn data(&mut self) -> Result<Data, Error> {
+    fn data(&mut self) -> R<Data> {
         let start = self.reader.buffer_position() as usize;
         let mut text = String::new();
         let (mut depth, mut embedded) = (0usize, false);

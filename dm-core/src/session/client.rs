@@ -571,7 +571,7 @@ impl<T: Tree> ClientSession<T> {
                 Chunk::Whole
             };
             if let Some(r) = interrupted {
-                self.core.no_end_of_data(r);
+                self.core.no_end_of_data(&r);
             }
             let code = match chunk {
                 Chunk::Buffered => StatusCode::CHUNKED_ITEM_ACCEPTED,

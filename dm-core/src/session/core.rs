@@ -575,8 +575,8 @@ impl Core {
     }
 
     /// Owes Alert 1225 for an object the peer left unfinished.
-    pub fn no_end_of_data(&mut self, r: Box<Reassembly>) {
-        let item = Item { target: Some(Location::new(r.uri)), ..Item::default() };
+    pub fn no_end_of_data(&mut self, r: &Reassembly) {
+        let item = Item { target: Some(Location::new(&r.uri)), ..Item::default() };
         let alert = Alert {
             cmd_id: 0,
             no_resp: false,

@@ -450,7 +450,7 @@ impl ServerSession {
                             Chunk::Refused(code) => ack = Some(code),
                         }
                         if let Some(r) = interrupted {
-                            core.no_end_of_data(r);
+                            core.no_end_of_data(&r);
                         }
                     }
                     // R06: Results get a Status only when it is not 200.

@@ -470,7 +470,15 @@ impl Tree for MemoryTree {
     }
 
     fn uri_limits(&mut self) -> UriLimits {
-        let n = |leaf: &str| self.value(&format!("./DevDetail/URI/{leaf}")).and_then(|v| v.parse().ok()).unwrap_or(0);
-        UriLimits { max_depth: n("MaxDepth"), max_tot_len: n("MaxTotLen"), max_seg_len: n("MaxSegLen") }
+        // Keys as stored (already normalized): no URI to build or normalize for each command.
+        let n = |key: &str| {
+            let e = self.nodes.get(key).filter(|e| !e.interior);
+            e.and_then(|e| std::str::from_utf8(&e.leaf.data).ok()?.parse().ok()).unwrap_or(0)
+        };
+        UriLimits {
+            max_depth: n("./DevDetail/URI/MaxDepth"),
+            max_tot_len: n("./DevDetail/URI/MaxTotLen"),
+            max_seg_len: n("./DevDetail/URI/MaxSegLen"),
+        }
     }
 }

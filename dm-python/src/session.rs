@@ -280,11 +280,7 @@ impl ClientSession {
     #[pyo3(signature = (items, correlator = None))]
     /// One Generic Alert (1226) of one or more items, each (source URI, type, format, data,
     /// mark).
-    fn generic_alert(
-        &self,
-        items: Vec<GenericAlertItem>,
-        correlator: Option<String>,
-    ) -> PyResult<u32> {
+    fn generic_alert(&self, items: Vec<GenericAlertItem>, correlator: Option<String>) -> PyResult<u32> {
         let items = items
             .into_iter()
             .map(|(uri, t, f, d, mark)| Item {

@@ -17,6 +17,16 @@ macro_rules! tags {
                 match self { $(Tag::$name => stringify!($name),)* }
             }
 
+            /// `<Name>`, written in one piece.
+            pub(crate) fn start_tag(self) -> &'static str {
+                match self { $(Tag::$name => concat!("<", stringify!($name), ">"),)* }
+            }
+
+            /// `</Name>`.
+            pub(crate) fn end_tag(self) -> &'static str {
+                match self { $(Tag::$name => concat!("</", stringify!($name), ">"),)* }
+            }
+
             pub(crate) fn from_name(name: &str) -> Option<Tag> {
                 match name { $(stringify!($name) => Some(Tag::$name),)* _ => None }
             }

@@ -283,9 +283,17 @@ impl<O: Out> XmlSink<O> {
     }
 
     fn close(&mut self, tag: Tag) {
-        self.out.put(b"</");
-        self.out.put(tag.name().as_bytes());
-        self.out.put(b">");
+        self.out.put(tag.end_tag().as_bytes());
+    }
+
+    /// `<Name>`, with the namespace where `open` would write it.
+    fn open_start(&mut self, tag: Tag) {
+        if tag == Tag::SyncML || (tag.is_metinf() && self.metinf_depth == 0) {
+            self.open(tag);
+            self.out.put(b">");
+        } else {
+            self.out.put(tag.start_tag().as_bytes());
+        }
     }
 
     /// Character data inside the element last started.
@@ -317,8 +325,7 @@ impl<O: Out> XmlSink<O> {
 impl<'m, O: Out> Sink<'m> for XmlSink<O> {
     fn start(&mut self, tag: Tag) {
         self.indent();
-        self.open(tag);
-        self.out.put(b">");
+        self.open_start(tag);
         self.depth += 1;
         if tag.is_metinf() {
             self.metinf_depth += 1;
@@ -342,8 +349,7 @@ impl<'m, O: Out> Sink<'m> for XmlSink<O> {
 
     fn leaf(&mut self, tag: Tag, text: &str) {
         self.indent();
-        self.open(tag);
-        self.out.put(b">");
+        self.open_start(tag);
         self.escaped(text);
         self.close(tag);
     }

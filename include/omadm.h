@@ -151,6 +151,21 @@ typedef enum {
 } dm_state;
 
 /**
+ * Which nonce `dm_session_next_nonce` gives.
+ */
+typedef enum {
+  /**
+   * The nonce the client digests its credentials with in the next session (md5): a client
+   * reads what the server gave it, a server what it gave the client.
+   */
+  DM_NONCE_CLIENT = 0,
+  /**
+   * The nonce the server digests its credentials with in the next session.
+   */
+  DM_NONCE_SERVER = 1,
+} dm_nonce;
+
+/**
  * A DM session, client or server. Opaque: create with dm_client_new / dm_server_new, release
  * with dm_session_free. (Not `repr(C)`, so that cbindgen declares it opaque.)
  */
@@ -478,6 +493,16 @@ const char *dm_session_content_type(const dm_session *session);
  * The x-syncml-hmac header for the last message, or NULL. Valid until the next call.
  */
 const char *dm_session_hmac_header(const dm_session *session);
+
+/**
+ * A nonce to keep for the next session (persist it, and pass it as `nonce` / `server_nonce` of
+ * the next configuration). *data / *len stay valid until the next call on the session;
+ * DM_DONE when this session gave none.
+ */
+dm_result dm_session_next_nonce(dm_session *session,
+                                dm_nonce which,
+                                const uint8_t **data,
+                                size_t *len);
 
 /**
  * What went wrong in the last failed call on `session`, or, with NULL, in the last failed call

@@ -310,6 +310,20 @@ fn a_server_with_a_stale_nonce_is_challenged_and_sends_its_package_again() {
     assert_eq!(statuses, 2);
     assert!(p.client_events.contains(&Event::ServerAuthenticated));
     assert!(p.server_events.contains(&Event::ServerAuthenticated));
+    // With 212 came the nonce for the server's next session: both sides keep it, and the next
+    // session authenticates the server at once.
+    let next = p.client.next_server_nonce().expect("a nonce for the next session").to_vec();
+    assert_eq!(p.server.next_server_nonce(), &next[..]);
+    let mut again = server_auth_pair(Some("spw"), &next);
+    let mut cc = client_config();
+    cc.server_credentials = Some(Credentials::new("srv", "spw"));
+    cc.server_nonce = next;
+    again.client = ClientSession::new(cc, device_tree()).unwrap();
+    again.until_server_has_package();
+    again.server.get("./DevInfo/Man").unwrap();
+    again.drive();
+    assert_eq!(synchdr_code(&again.messages(Dir::C2S)[1]), 212);
+    assert_eq!(again.client.state(), State::Ended);
 }
 
 #[test]

@@ -564,6 +564,42 @@ pub extern "C" fn dm_session_hmac_header(session: *const dm_session) -> *const c
     s.hmac.as_ref().map_or(std::ptr::null(), |h| h.as_ptr())
 }
 
+/// Which nonce `dm_session_next_nonce` gives.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum dm_nonce {
+    /// The nonce the client digests its credentials with in the next session (md5): a client
+    /// reads what the server gave it, a server what it gave the client.
+    DM_NONCE_CLIENT = 0,
+    /// The nonce the server digests its credentials with in the next session.
+    DM_NONCE_SERVER = 1,
+}
+
+/// A nonce to keep for the next session (persist it, and pass it as `nonce` / `server_nonce` of
+/// the next configuration). *data / *len stay valid until the next call on the session;
+/// DM_DONE when this session gave none.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_session_next_nonce(
+    session: *mut dm_session,
+    which: dm_nonce,
+    data: *mut *const u8,
+    len: *mut usize,
+) -> dm_result {
+    guard(|| {
+        let s = tri!(unsafe { self::session(session) });
+        let nonce = match (&s.role, which) {
+            (Role::Client(c), dm_nonce::DM_NONCE_CLIENT) => c.next_nonce(),
+            (Role::Client(c), dm_nonce::DM_NONCE_SERVER) => c.next_server_nonce(),
+            (Role::Server(v), dm_nonce::DM_NONCE_CLIENT) => v.next_client_nonce(),
+            (Role::Server(v), dm_nonce::DM_NONCE_SERVER) => Some(v.next_server_nonce()),
+        };
+        let Some(n) = nonce.filter(|n| !n.is_empty()) else { return dm_result::DM_DONE };
+        tri!(unsafe { out(data, n.as_ptr()) });
+        tri!(unsafe { out(len, n.len()) });
+        dm_result::DM_OK
+    })
+}
+
 /// What went wrong in the last failed call on `session`, or, with NULL, in the last failed call
 /// on this thread that had no session. NULL when nothing failed. Valid until the next call.
 #[unsafe(no_mangle)]

@@ -224,6 +224,18 @@ impl ClientSession {
         self.inner.lock().ok().and_then(|g| g.1.clone())
     }
 
+    /// The nonce the server gave for this device's next session (md5), to keep.
+    #[getter]
+    fn next_nonce(&self) -> Option<Vec<u8>> {
+        self.inner.lock().ok().and_then(|g| g.0.next_nonce().map(<[u8]>::to_vec))
+    }
+
+    /// The nonce this device gave the server for its next session, to keep.
+    #[getter]
+    fn next_server_nonce(&self) -> Option<Vec<u8>> {
+        self.inner.lock().ok().and_then(|g| g.0.next_server_nonce().map(<[u8]>::to_vec))
+    }
+
     #[getter]
     fn tree(&self, py: Python<'_>) -> Py<PyAny> {
         self.tree.clone_ref(py)
@@ -467,6 +479,18 @@ impl ServerSession {
     #[getter]
     fn hmac_header(&self) -> Option<String> {
         self.inner.lock().ok().and_then(|g| g.1.clone())
+    }
+
+    /// The nonce given the device for its next session (md5), to keep.
+    #[getter]
+    fn next_nonce(&self) -> Option<Vec<u8>> {
+        self.inner.lock().ok().and_then(|g| g.0.next_client_nonce().map(<[u8]>::to_vec))
+    }
+
+    /// The nonce the device gave this server for its next Cred, to keep.
+    #[getter]
+    fn next_server_nonce(&self) -> Option<Vec<u8>> {
+        self.inner.lock().ok().map(|g| g.0.next_server_nonce().to_vec()).filter(|n| !n.is_empty())
     }
 
     #[getter]

@@ -123,6 +123,13 @@ static void whole_session(dm_encoding enc, const char *server_nonce) {
         }
     }
     CHECK(server_authenticated == 2);
+    /* The nonces for the next session, the same on both sides, for each direction. */
+    for (int which = DM_NONCE_CLIENT; which <= DM_NONCE_SERVER; which++) {
+        const uint8_t *cn, *sn; size_t cl, sl;
+        CHECK(dm_session_next_nonce(c, (dm_nonce)which, &cn, &cl) == DM_OK && cl >= 16);
+        CHECK(dm_session_next_nonce(s, (dm_nonce)which, &sn, &sl) == DM_OK && sl == cl && memcmp(cn, sn, cl) == 0);
+    }
+    CHECK(dm_session_next_nonce(NULL, DM_NONCE_CLIENT, NULL, NULL) == DM_ERR_NULL);
     CHECK(challenges == (strcmp(server_nonce, "sn") == 0 ? 0 : 1));
     CHECK(authenticated == 1);
     CHECK(results == 1);

@@ -429,3 +429,21 @@ def test_cli_device_script_answers_ui_and_sends_a_generic_alert(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_nonces_for_the_next_session_are_handed_back():
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree(), username="u", password="p",
+                                 auth="md5", nonce=b"n", server_password="sp", server_nonce=b"s")
+    server = omadm.ServerSession("srv", username="u", password="p", auth="md5", nonce=b"n",
+                                 server_password="sp", server_nonce=b"s")
+    run(client, server, lambda s, n: s.get("./DevInfo/Man") if n == 1 else None)
+    assert client.next_nonce and client.next_nonce == server.next_nonce
+    assert client.next_server_nonce and client.next_server_nonce == server.next_server_nonce
+    # The next session starts from them, and both sides authenticate at once.
+    again_c = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree(), username="u", password="p",
+                                  auth="md5", nonce=client.next_nonce, server_password="sp",
+                                  server_nonce=client.next_server_nonce)
+    again_s = omadm.ServerSession("srv", username="u", password="p", auth="md5", nonce=server.next_nonce,
+                                  server_password="sp", server_nonce=server.next_server_nonce)
+    events = run(again_c, again_s, lambda s, n: None)
+    assert any(e.kind == "authenticated" for e in events) and again_c.state == "ended"

@@ -92,6 +92,8 @@ pub struct ClientSession<T> {
     server_failures: u32,
     /// The nonce the server gave for the next session.
     next_nonce: Option<Vec<u8>>,
+    /// The nonce this client gave the server for its next session.
+    next_server_nonce: Option<Vec<u8>>,
     /// Where to send the next message: the server's last RespURI, else the server URI.
     respond_to: String,
 }
@@ -143,6 +145,7 @@ impl<T: Tree> ClientSession<T> {
             server_verified: None,
             server_failures: 0,
             next_nonce: None,
+            next_server_nonce: None,
             respond_to,
         })
     }
@@ -156,6 +159,12 @@ impl<T: Tree> ClientSession<T> {
     /// The nonce the server gave for the next session (md5): keep it for `ClientConfig::nonce`.
     pub fn next_nonce(&self) -> Option<&[u8]> {
         self.next_nonce.as_deref()
+    }
+
+    /// The nonce given the server for its next session (md5, once its Cred was accepted): keep
+    /// it for `ClientConfig::server_nonce`.
+    pub fn next_server_nonce(&self) -> Option<&[u8]> {
+        self.next_server_nonce.as_deref()
     }
 
     /// The `x-syncml-hmac` value of the last message, when HMAC is in use.
@@ -392,10 +401,17 @@ impl<T: Tree> ClientSession<T> {
         let (code, kind) = verdict.unwrap_or((StatusCode::OK, AuthType::Hmac));
         let challenge = matches!(code, StatusCode::INVALID_CREDENTIALS | StatusCode::MISSING_CREDENTIALS);
         let fresh = self.config.nonce_source.as_ref().map(|src| src.0());
+        let accepted_md5 = code == StatusCode::AUTHENTICATION_ACCEPTED && kind == AuthType::Md5;
         let chal = match (&self.config.server_credentials, fresh) {
             (Some(_), Some(n)) if challenge || kind == AuthType::Hmac => {
                 self.config.server_nonce = n;
                 auth::chal(kind, &self.config.server_nonce)
+            }
+            // Accepted: a nonce for the server's next session, for the caller to keep.
+            (Some(_), Some(n)) if accepted_md5 => {
+                let c = auth::chal(kind, &n);
+                self.next_server_nonce = Some(n);
+                c
             }
             (Some(_), None) if challenge => auth::chal(kind, &self.config.server_nonce),
             _ => None,

@@ -216,6 +216,12 @@ impl ServerSession {
         self.saved.next_nonce.as_deref()
     }
 
+    /// The nonce the client gave this server for its next Cred (its last challenge, or the
+    /// next-session nonce that came with 212): keep it for `ServerConfig::server_nonce`.
+    pub fn next_server_nonce(&self) -> &[u8] {
+        &self.saved.sign_nonce
+    }
+
     /// Takes a client message. A refused message leaves the session as it was.
     pub fn receive(&mut self, body: &[u8]) -> Result<Vec<Event>, Error> {
         self.receive_with_hmac(body, None)

@@ -160,6 +160,16 @@ class ClientSession:
         return self._s.hmac_header
 
     @property
+    def next_nonce(self) -> bytes | None:
+        """The nonce the device digests with in its next session (md5): persist it."""
+        return self._s.next_nonce
+
+    @property
+    def next_server_nonce(self) -> bytes | None:
+        """The nonce the server digests with in its next session: persist it."""
+        return self._s.next_server_nonce
+
+    @property
     def tree(self) -> Any:
         return self._s.tree
 
@@ -227,6 +237,16 @@ class ServerSession:
     @property
     def hmac_header(self) -> str | None:
         return self._s.hmac_header
+
+    @property
+    def next_nonce(self) -> bytes | None:
+        """The nonce the device digests with in its next session (md5): persist it."""
+        return self._s.next_nonce
+
+    @property
+    def next_server_nonce(self) -> bytes | None:
+        """The nonce the server digests with in its next session: persist it."""
+        return self._s.next_server_nonce
 
     def get(self, uri: str) -> int:
         return self._s.get(uri)

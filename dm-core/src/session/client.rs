@@ -334,7 +334,7 @@ impl<T: Tree> ClientSession<T> {
             // The server's answer to this side's abort (R16): nothing more happens.
             return Ok(Vec::new());
         }
-        let m = self.core.check(body)?;
+        let m = self.core.check(body, &self.config.wire.limits)?;
         let verdict = self.check_server(&m, body, hmac)?;
         Ok(self.apply(m, verdict))
     }
@@ -579,7 +579,7 @@ impl<T: Tree> ClientSession<T> {
         for item in &x.items {
             let mut interrupted = None;
             let chunk = if matches!(c, Command::Add(_) | Command::Replace(_)) {
-                let max = self.core.max_object();
+                let max = self.core.max_object(&self.config.wire.limits);
                 Reassembly::accept(&mut self.core.incoming, c.name(), item, x.meta.as_deref(), max, &mut interrupted)
             } else {
                 let interrupted_now = self.core.incoming.take();

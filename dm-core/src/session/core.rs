@@ -42,8 +42,6 @@ pub(crate) struct Core {
     pub version: ProtocolVersion,
     pub encoding: Encoding,
     pub lenient: bool,
-    #[serde(skip)]
-    pub limits: crate::Limits,
     pub accept_dm11: bool,
     /// MaxMsgSize and MaxObjSize this side announces.
     pub announce: Option<(u64, u64)>,
@@ -84,7 +82,6 @@ impl Core {
             version: ProtocolVersion::Dm12,
             encoding,
             lenient: false,
-            limits: crate::Limits::default(),
             accept_dm11: false,
             announce: None,
             peer_max_msg: None,
@@ -114,7 +111,6 @@ impl Core {
     pub fn configure(&mut self, wire: &super::Wire) {
         self.lenient = wire.lenient;
         self.accept_dm11 = wire.accept_dm11;
-        self.limits = wire.limits.clone();
         self.announce = Some((
             wire.max_msg_size.unwrap_or(wire.limits.max_message_size as u64),
             wire.max_obj_size.unwrap_or(wire.limits.max_object_size as u64),
@@ -136,13 +132,13 @@ impl Core {
 
     /// Decodes and checks a message without changing anything (a rejected message leaves the
     /// session as it was).
-    pub fn check(&self, body: &[u8]) -> Result<Message, Error> {
+    pub fn check(&self, body: &[u8], limits: &crate::Limits) -> Result<Message, Error> {
         match self.state {
             State::Waiting => {}
             State::Ready => return Err(Self::usage("receive called while a message is waiting to be sent")),
             State::Ended | State::Aborted => return Err(Self::usage("receive called after the session is over")),
         }
-        let options = DecodeOptions { lenient: self.lenient, limits: self.limits.clone() };
+        let options = DecodeOptions { lenient: self.lenient, limits: limits.clone() };
         let m = codec::decode_with(body, &options)?;
         let h = &m.header;
         let ok_version = match h.version() {
@@ -589,9 +585,9 @@ impl Core {
     }
 
     /// The largest object this side takes: what it announced, within its limits.
-    pub fn max_object(&self) -> u64 {
+    pub fn max_object(&self, limits: &crate::Limits) -> u64 {
         let own = self.announce.map_or(u64::MAX, |(_, obj)| obj);
-        own.min(self.limits.max_object_size as u64)
+        own.min(limits.max_object_size as u64)
     }
 }
 

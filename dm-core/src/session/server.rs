@@ -135,7 +135,7 @@ struct Saved {
     server_failures: u32,
     /// Until the client accepts this server's credentials: what the outbox held before the
     /// last message, and how many of those units it still holds, to send them again.
-    resend: Option<(VecDeque<Unit>, usize)>,
+    resend: Option<Box<(VecDeque<Unit>, usize)>>,
 }
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -205,9 +205,8 @@ impl ServerSession {
     /// A session from `snapshot` bytes; the configuration is not in them.
     pub fn restore(data: &[u8], config: impl Into<Arc<ServerConfig>>) -> Result<ServerSession, Error> {
         let config = config.into();
-        let mut saved: Saved =
+        let saved: Saved =
             serde_json::from_slice(data).map_err(|e| UsageError(format!("not a server session snapshot: {e}")))?;
-        saved.core.limits = config.wire.limits.clone();
         Ok(ServerSession { saved, config })
     }
 
@@ -229,7 +228,7 @@ impl ServerSession {
 
     /// Takes a client message and its `x-syncml-hmac` header, if it came with one.
     pub fn receive_with_hmac(&mut self, body: &[u8], hmac: Option<&str>) -> Result<Vec<Event>, Error> {
-        let m = self.saved.core.check(body)?;
+        let m = self.saved.core.check(body, &self.config.wire.limits)?;
         self.check(&m)?;
         let verdict = self.authenticate(&m, body, hmac)?;
         Ok(self.apply(m, verdict))
@@ -441,7 +440,7 @@ impl ServerSession {
                     let mut ack = None;
                     for item in &r.items {
                         let mut interrupted = None;
-                        let max = core.max_object();
+                        let max = core.max_object(&self.config.wire.limits);
                         match Reassembly::accept(
                             &mut core.incoming,
                             "Results",
@@ -516,7 +515,7 @@ impl ServerSession {
         let nonce = meta.and_then(|m| m.next_nonce.as_deref()).and_then(auth::decode_nonce).unwrap_or_default();
         core.cred = auth::cred(kind, creds, &nonce).map(Box::new);
         saved.sign_nonce = nonce;
-        if let Some((before, remaining)) = saved.resend.take() {
+        if let Some((before, remaining)) = saved.resend.take().map(|b| *b) {
             let newer = core.outbox.split_off(remaining.min(core.outbox.len()));
             core.outbox = before;
             core.outbox.extend(newer);
@@ -559,7 +558,7 @@ impl ServerSession {
         let before = (!self.saved.server_verified && self.config.credentials.is_some()).then(|| core.outbox.clone());
         let (m, done) = core.compose(mode)?;
         if let Some(before) = before {
-            self.saved.resend = Some((before, core.outbox.len()));
+            self.saved.resend = Some(Box::new((before, core.outbox.len())));
         }
         let core = &mut self.saved.core;
         // The server authenticates itself once, in its first message (again when challenged).

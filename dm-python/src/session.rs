@@ -495,7 +495,8 @@ impl ServerSession {
 
     #[getter]
     fn devinfo(&self) -> Vec<(String, String)> {
-        self.inner.lock().map(|g| g.0.devinfo().to_vec()).unwrap_or_default()
+        let g = self.inner.lock();
+        g.map(|g| g.0.devinfo().map(|(k, v)| (k.to_string(), v.to_string())).collect()).unwrap_or_default()
     }
 
     #[getter]

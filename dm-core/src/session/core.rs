@@ -70,7 +70,7 @@ pub(crate) struct Core {
     pub left: usize,
     /// The commands of the message being laid out, and its length, when last sized.
     #[serde(skip)]
-    pub laid_len: std::cell::Cell<Option<(usize, usize)>>,
+    pub laid_len: std::cell::Cell<Option<(u32, usize)>>,
 }
 
 impl Core {
@@ -283,10 +283,12 @@ impl Core {
             (Encoding::Xml, Some(last)) => {
                 let n = m.commands.len();
                 let prefix = match self.laid_len.get() {
-                    Some((k, len)) if k <= n => len + m.commands[k..].iter().map(codec::command_len).sum::<usize>(),
+                    Some((k, len)) if k as usize <= n => {
+                        len + m.commands[k as usize..].iter().map(codec::command_len).sum::<usize>()
+                    }
                     _ => Self::final_len(m, None, self.encoding),
                 };
-                self.laid_len.set(Some((n, prefix)));
+                self.laid_len.set(Some((n as u32, prefix)));
                 let len = prefix + codec::command_len(&last);
                 m.commands.push(last);
                 len
@@ -356,7 +358,7 @@ impl Core {
         if self.outbox.is_empty() {
             self.outbox.shrink_to_fit();
         }
-        self.sent.0.shrink_to_fit();
+        self.sent.shrink_to_fit();
         r.map(|done| (m, done))
     }
 
@@ -591,25 +593,44 @@ impl Core {
     }
 }
 
-/// The commands sent, by `sent_key(MsgID, CmdID)`, sorted: 16 bytes a command.
+/// The commands sent, by `sent_key(MsgID, CmdID)`, sorted, with the caller's reference (0:
+/// none): 12 bytes a command.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
-pub(crate) struct SentLog(Vec<(u64, Option<CommandRef>)>);
+pub(crate) struct SentLog {
+    keys: Vec<u64>,
+    refs: Vec<u32>,
+}
 
 impl SentLog {
     pub fn insert(&mut self, key: u64, reference: Option<CommandRef>) {
-        match self.0.binary_search_by_key(&key, |e| e.0) {
-            Ok(i) => self.0[i].1 = reference,
-            Err(i) => self.0.insert(i, (key, reference)),
+        let r = reference.map_or(0, |r| r.0);
+        match self.keys.binary_search(&key) {
+            Ok(i) => self.refs[i] = r,
+            Err(i) => {
+                self.keys.insert(i, key);
+                self.refs.insert(i, r);
+            }
         }
     }
 
     /// `None` when no such command was sent; else its reference, if it has one.
     pub fn get(&self, key: u64) -> Option<Option<CommandRef>> {
-        self.0.binary_search_by_key(&key, |e| e.0).ok().map(|i| self.0[i].1)
+        let i = self.keys.binary_search(&key).ok()?;
+        Some(Some(self.refs[i]).filter(|&r| r != 0).map(CommandRef))
     }
 
+    /// Forgets the commands of message `msg_id` (they sort together).
     pub fn forget_message(&mut self, msg_id: u32) {
-        self.0.retain(|(k, _)| (k >> 32) as u32 != msg_id);
+        let first = sent_key(msg_id, 0);
+        let (start, end) =
+            (self.keys.partition_point(|&k| k < first), self.keys.partition_point(|&k| k >> 32 <= u64::from(msg_id)));
+        self.keys.drain(start..end);
+        self.refs.drain(start..end);
+    }
+
+    pub fn shrink_to_fit(&mut self) {
+        self.keys.shrink_to_fit();
+        self.refs.shrink_to_fit();
     }
 }
 

@@ -112,7 +112,7 @@ pub struct ServerSession {
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Saved {
     core: Core,
-    devinfo: Vec<(String, String)>,
+    devinfo: Pairs,
     /// Open Sequence/Atomic groups, innermost last.
     groups: Vec<Unit>,
     /// The client sent Alert 1223: answer with statuses only, then the session is over (R16).
@@ -120,15 +120,15 @@ struct Saved {
     authenticated: bool,
     auth_failures: u32,
     /// The nonce the client's next digest must use.
-    nonce: Vec<u8>,
+    nonce: Box<[u8]>,
     /// The nonce sent for the client's next session (md5), for the caller to keep.
-    next_nonce: Option<Vec<u8>>,
+    next_nonce: Option<Box<[u8]>>,
     /// This answer challenges the client: it holds no new commands and does not end the session.
     challenging: bool,
     /// Authentication failed past the attempts allowed: the answer ends the session.
     auth_failed: bool,
     /// The nonce this server signs its next HMAC with (the client's last challenge).
-    sign_nonce: Vec<u8>,
+    sign_nonce: Box<[u8]>,
     /// The client accepted this server's credentials.
     server_verified: bool,
     /// Messages of this server the client challenged.
@@ -136,6 +136,36 @@ struct Saved {
     /// Until the client accepts this server's credentials: what the outbox held before the
     /// last message, and how many of those units it still holds, to send them again.
     resend: Option<Box<(VecDeque<Unit>, usize)>>,
+}
+
+/// (key, value) string pairs in one string: a session at rest keeps the DevInfo in two
+/// allocations, not two per node.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Pairs {
+    text: String,
+    /// Where each key and each value ends in `text`.
+    ends: Vec<u32>,
+}
+
+impl Pairs {
+    fn push(&mut self, key: &str, value: &str) {
+        for s in [key, value] {
+            self.text.push_str(s);
+            self.ends.push(self.text.len() as u32);
+        }
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut start = 0;
+        self.ends.chunks_exact(2).map(move |e| {
+            let (k, v) = (e[0] as usize, e[1] as usize);
+            let pair = (&self.text[start..k], &self.text[k..v]);
+            start = v;
+            pair
+        })
+    }
 }
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -154,16 +184,16 @@ impl ServerSession {
         let nonce = config.client_nonce.clone();
         let saved = Saved {
             core,
-            devinfo: Vec::new(),
+            devinfo: Pairs::default(),
             groups: Vec::new(),
             peer_aborted: false,
             authenticated: config.auth == AuthType::None,
             auth_failures: 0,
-            nonce,
+            nonce: nonce.into(),
             next_nonce: None,
             challenging: false,
             auth_failed: false,
-            sign_nonce: config.server_nonce.clone(),
+            sign_nonce: config.server_nonce.clone().into(),
             server_verified: false,
             server_failures: 0,
             resend: None,
@@ -179,9 +209,9 @@ impl ServerSession {
         self.saved.core.encoding.content_type()
     }
 
-    /// The client's DevInfo from package 1.
-    pub fn devinfo(&self) -> &[(String, String)] {
-        &self.saved.devinfo
+    /// The client's DevInfo from package 1, as (URI, value).
+    pub fn devinfo(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.saved.devinfo.iter()
     }
 
     pub fn session_id(&self) -> &str {
@@ -349,7 +379,7 @@ impl ServerSession {
             // The package is answered with a status for every command and nothing else.
             saved.auth_failures += u32::from(code == StatusCode::INVALID_CREDENTIALS);
             if let Some(n) = nonce {
-                saved.nonce = n;
+                saved.nonce = n.into();
             }
             for c in &m.commands {
                 if !matches!(c, Command::Status(_) | Command::Results(_)) {
@@ -368,7 +398,7 @@ impl ServerSession {
             events.push(Event::Authenticated);
         }
         if let Some(n) = nonce {
-            if auth == AuthType::Hmac { saved.nonce = n } else { saved.next_nonce = Some(n) }
+            if auth == AuthType::Hmac { saved.nonce = n.into() } else { saved.next_nonce = Some(n.into()) }
         }
         let challenged = self.follow_client_verdict(&m, &mut events);
         let saved = &mut self.saved;
@@ -382,7 +412,7 @@ impl ServerSession {
                     let next =
                         s.chal.as_ref().filter(|_| s.cmd_ref == Some(0)).and_then(|c| c.meta.next_nonce.as_deref());
                     if let Some(n) = next.and_then(auth::decode_nonce) {
-                        saved.sign_nonce = n;
+                        saved.sign_nonce = n.into();
                     }
                     events.extend(core.peer_status(&m, s));
                 }
@@ -430,7 +460,9 @@ impl ServerSession {
                             Some((uri, v))
                         })
                         .collect();
-                    saved.devinfo.extend(info.iter().cloned());
+                    for (uri, value) in &info {
+                        saved.devinfo.push(uri, value);
+                    }
                     events.push(Event::DevInfo(info));
                     core.owe_status(msg_id, c, StatusCode::OK, vec![], vec![]);
                 }
@@ -514,7 +546,7 @@ impl ServerSession {
         let kind = meta.and_then(|m| m.type_.as_deref()).and_then(AuthType::from_meta_type).unwrap_or(*configured);
         let nonce = meta.and_then(|m| m.next_nonce.as_deref()).and_then(auth::decode_nonce).unwrap_or_default();
         core.cred = auth::cred(kind, creds, &nonce).map(Box::new);
-        saved.sign_nonce = nonce;
+        saved.sign_nonce = nonce.into();
         if let Some((before, remaining)) = saved.resend.take().map(|b| *b) {
             let newer = core.outbox.split_off(remaining.min(core.outbox.len()));
             core.outbox = before;

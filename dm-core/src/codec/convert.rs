@@ -8,6 +8,7 @@ use super::tag::Tag;
 use super::wbxml::WbxmlSource;
 use super::xml::XmlSink;
 use crate::Limits;
+use crate::error::DecodeErrorKind as K;
 use crate::model::ProtocolVersion;
 
 /// Events read before the namespace is known: it follows VerDTD, the header's first leaf.
@@ -25,7 +26,8 @@ pub(crate) fn wbxml_to_xml(wbxml: &[u8], limits: &Limits) -> R<String> {
                 namespace = ProtocolVersion::Dm11.namespace();
             }
         }
-        let stop = after_ver_dtd || matches!(e, Event::Eof);
+        // Data is read by `data()` from where its start tag left the reader: stop there too.
+        let stop = after_ver_dtd || matches!(e, Event::Eof | Event::Start(Tag::Data));
         ahead.push(e);
         if stop {
             break;
@@ -51,13 +53,17 @@ pub(crate) fn wbxml_to_xml(wbxml: &[u8], limits: &Limits) -> R<String> {
             Event::Start(Tag::Data) => sink.data(&src.data()?),
             Event::Start(tag) => pending = Some(tag),
             Event::Text(t) => sink.text(&t),
-            Event::End => match pending.take() {
-                Some(tag) => sink.empty(tag),
-                None => sink.end(open.pop().unwrap_or(Tag::SyncML)),
+            Event::End => match (pending.take(), open.pop()) {
+                (Some(tag), popped) => {
+                    open.extend(popped);
+                    sink.empty(tag)
+                }
+                (None, Some(tag)) => sink.end(tag),
+                (None, None) => return Err(src.error(K::Wbxml("END without a start tag".into()))),
             },
             Event::Eof => break,
         }
     }
     // The writer escapes text and copies UTF-8 strings whole: its output is UTF-8.
-    String::from_utf8(out).map_err(|e| src.error(crate::error::DecodeErrorKind::Syntax(e.to_string())))
+    String::from_utf8(out).map_err(|e| src.error(K::Syntax(e.to_string())))
 }

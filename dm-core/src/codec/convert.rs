@@ -33,7 +33,8 @@ pub(crate) fn wbxml_to_xml(wbxml: &[u8], limits: &Limits) -> R<String> {
             break;
         }
     }
-    let mut out = Vec::with_capacity(wbxml.len() * 4);
+    // XML text runs four to five times the WBXML it comes from.
+    let mut out = Vec::with_capacity(wbxml.len() * 6);
     let mut sink = XmlSink::new(&mut out, namespace, false);
     let mut open: Vec<Tag> = Vec::new();
     // A start tag waits for what follows: written empty (`<Final/>`) when its end comes next.

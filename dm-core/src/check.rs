@@ -1,14 +1,16 @@
 //! The trace checker: a captured session in, every rule it breaks out, by rule id (RULES.md),
 //! message index and a one-line reason; plus the spec's other MUSTs a trace shows: CmdIDs
 //! present, unique and increasing (`CmdID`), the SyncHdr status first (`SyncHdrFirst`),
-//! Results after their Status (`ResultsOrder`), references to real commands (`Ref`).
+//! Results after their Status (`ResultsOrder`), references to real commands (`Ref`), and Meta
+//! where the defaults do not hold (`MetaDefaults`: data that is not character text needs a
+//! Format, since the default is `chr`).
 //! R07 (commands never split), R12 (no timeouts), R13 (execution order), R18 (silent drops) and
 //! R23 (package 0) leave no mark in a captured DM session, so the checker cannot see them.
 
 use std::collections::HashSet;
 
 use crate::codec::{self, DecodeOptions};
-use crate::model::{AlertCode, Command, Message, StatusCode};
+use crate::model::{AlertCode, Command, Data, Message, StatusCode};
 
 /// Who sent a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -243,6 +245,9 @@ pub fn check_messages(messages: &[(usize, Direction, Message)]) -> Vec<Violation
                 }
             }
         }
+        for detail in meta_defaults(&m.commands) {
+            v("MetaDefaults", i, detail);
+        }
         // Whose package is open after this message.
         if m.is_final {
             me.open = false;
@@ -258,6 +263,38 @@ pub fn check_messages(messages: &[(usize, Direction, Message)]) -> Vec<Violation
         }
         if *d == Direction::ClientToServer && !aborts(m) {
             v("R11", *i, "the last client message got no answer".into());
+        }
+    }
+    out
+}
+
+/// Items whose data is not character text (an embedded document, binary data) with no Meta
+/// Format, on the item or its command: the default, `chr`, says text [META].
+fn meta_defaults(cmds: &[Command]) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in cmds {
+        let (meta, items) = match c {
+            Command::Add(x) | Command::Replace(x) | Command::Exec(x) => (x.meta.as_deref(), &x.items),
+            Command::Results(r) => (r.meta.as_deref(), &r.items),
+            Command::Atomic(g) | Command::Sequence(g) => {
+                out.extend(meta_defaults(&g.commands));
+                continue;
+            }
+            _ => continue,
+        };
+        for item in items {
+            let format = item.meta.as_ref().or(meta).and_then(|m| m.format.as_deref());
+            let what = match (&item.data, format) {
+                (Some(Data::Xml(_)), None) => "an embedded document",
+                (Some(Data::Binary(_)), None) => "binary data",
+                _ => continue,
+            };
+            let uri = item.target.as_ref().or(item.source.as_ref()).map_or("", |l| l.uri.as_str());
+            out.push(format!(
+                "{} {} item {uri}: {what} without a Meta Format (the default is chr)",
+                c.name(),
+                c.cmd_id()
+            ));
         }
     }
     out

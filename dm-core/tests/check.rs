@@ -259,3 +259,19 @@ fn silent_on_a_challenged_server_sending_its_package_again() {
     let v = check(&trace(&p));
     assert!(v.is_empty(), "{v:#?}");
 }
+
+#[test]
+fn meta_defaults_an_embedded_document_needs_a_format() {
+    fn with(m: &mut [(Direction, Message)], format: Option<&'static str>) {
+        let tnds = "<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>x</NodeName></Node></MgmtTree>";
+        let Some(Command::Replace(r)) = m[1].1.commands.iter_mut().find(|c| matches!(c, Command::Replace(_))) else {
+            panic!("package 2 has a Replace")
+        };
+        r.items[0].data = Some(Data::Xml(tnds.into()));
+        r.items[0].meta = format.map(|f| Meta::typed(f, "application/vnd.syncml.dmtnds+xml"));
+    }
+    broken("MetaDefaults", |m| with(m, None));
+    let mut msgs = session();
+    with(&mut msgs, Some("xml"));
+    assert!(check_msgs(&msgs).is_empty());
+}

@@ -121,31 +121,23 @@ def _events(raw: list[dict[str, Any]]) -> list[Event]:
     return [Event(dict(e)) for e in raw]
 
 
-class ClientSession:
-    """A device: executes a server's commands against ``tree``: a MemoryTree, or any object with
-    ``get(uri)`` (str, bytes, a list of child names, or None for 404), ``add``/``replace(uri, value,
-    format, type)``, ``delete(uri)``, ``exec(uri, data, correlator)``, ``copy(source, target)``
-    (each returning None or a status code). An exception in a tree method answers 500 (or its
-    ``status`` attribute) and is kept in ``tree_errors``."""
+class _Session:
+    """What both roles share: messages in and out, the state, the transport's headers, the
+    nonces to keep for the next session, abort."""
 
-    def __init__(self, device_id: str, server_id: str, server_uri: str, tree: Any = None,
-                 devinfo: dict[str, str] | None = None, username: str | None = None,
-                 password: str | None = None, auth: str = "none", nonce: bytes = b"",
-                 session_id: str | None = None, server_initiated: bool = False, encoding: str = "xml",
-                 max_msg_size: int | None = None, max_obj_size: int | None = None,
-                 server_password: str | None = None, server_nonce: bytes = b"") -> None:
-        tree = tree if tree is not None else MemoryTree()
-        self._s = _native.ClientSession(
-            device_id, server_id, server_uri, tree, list((devinfo or {}).items()) or None, username, password,
-            auth, nonce, session_id, server_initiated, encoding, max_msg_size, max_obj_size, server_password,
-            server_nonce)
+    _s: Any
 
     def next_message(self) -> bytes | None:
         """The next message to send, or None when the session is over."""
         return self._s.next_message()
 
     def receive(self, body: bytes, hmac: str | None = None) -> list[Event]:
+        """Takes the peer's message (and its x-syncml-hmac header); returns what it meant."""
         return _events(self._s.receive(body, hmac))
+
+    def abort(self) -> None:
+        """The next message carries Alert 1223 (R15)."""
+        self._s.abort()
 
     @property
     def state(self) -> str:
@@ -169,6 +161,26 @@ class ClientSession:
         """The nonce the server digests with in its next session: persist it."""
         return self._s.next_server_nonce
 
+
+class ClientSession(_Session):
+    """A device: executes a server's commands against ``tree``: a MemoryTree, or any object with
+    ``get(uri)`` (str, bytes, a list of child names, or None for 404), ``add``/``replace(uri, value,
+    format, type)``, ``delete(uri)``, ``exec(uri, data, correlator)``, ``copy(source, target)``
+    (each returning None or a status code). An exception in a tree method answers 500 (or its
+    ``status`` attribute) and is kept in ``tree_errors``."""
+
+    def __init__(self, device_id: str, server_id: str, server_uri: str, tree: Any = None,
+                 devinfo: dict[str, str] | None = None, username: str | None = None,
+                 password: str | None = None, auth: str = "none", nonce: bytes = b"",
+                 session_id: str | None = None, server_initiated: bool = False, encoding: str = "xml",
+                 max_msg_size: int | None = None, max_obj_size: int | None = None,
+                 server_password: str | None = None, server_nonce: bytes = b"") -> None:
+        tree = tree if tree is not None else MemoryTree()
+        self._s = _native.ClientSession(
+            device_id, server_id, server_uri, tree, list((devinfo or {}).items()) or None, username, password,
+            auth, nonce, session_id, server_initiated, encoding, max_msg_size, max_obj_size, server_password,
+            server_nonce)
+
     @property
     def tree(self) -> Any:
         return self._s.tree
@@ -187,9 +199,6 @@ class ClientSession:
     def respond_to(self) -> str:
         """Where to send the next message: the server's last RespURI, else the server URI."""
         return self._s.respond_to
-
-    def abort(self) -> None:
-        self._s.abort()
 
     def generic_alert(self, data: str | None = None, type: str | None = None, format: str = "chr",
                       source: str | None = None, correlator: str | None = None, mark: str | None = None,
@@ -216,7 +225,7 @@ class GenericAlertItem:
     mark: str | None = None
 
 
-class ServerSession:
+class ServerSession(_Session):
     """A DM server session: queue commands, feed it the device's messages, read the events."""
 
     def __init__(self, server_id: str, username: str | None = None, password: str | None = None,
@@ -227,26 +236,6 @@ class ServerSession:
         self._s = _native_session or _native.ServerSession(
             server_id, username, password, auth, nonce, encoding, max_msg_size, max_obj_size, server_password,
             server_nonce, resp_uri)
-
-    def receive(self, body: bytes, hmac: str | None = None) -> list[Event]:
-        return _events(self._s.receive(body, hmac))
-
-    def next_message(self) -> bytes | None:
-        return self._s.next_message()
-
-    @property
-    def hmac_header(self) -> str | None:
-        return self._s.hmac_header
-
-    @property
-    def next_nonce(self) -> bytes | None:
-        """The nonce the device digests with in its next session (md5): persist it."""
-        return self._s.next_nonce
-
-    @property
-    def next_server_nonce(self) -> bytes | None:
-        """The nonce the server digests with in its next session: persist it."""
-        return self._s.next_server_nonce
 
     def get(self, uri: str) -> int:
         return self._s.get(uri)
@@ -283,17 +272,6 @@ class ServerSession:
         ref = self._s.begin_atomic()
         yield ref
         self._s.end_group()
-
-    def abort(self) -> None:
-        self._s.abort()
-
-    @property
-    def state(self) -> str:
-        return self._s.state
-
-    @property
-    def content_type(self) -> str:
-        return self._s.content_type
 
     @property
     def devinfo(self) -> dict[str, str]:

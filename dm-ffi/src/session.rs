@@ -367,7 +367,7 @@ pub extern "C" fn dm_client_new(
         cc.nonce = tri!(unsafe { bytes_arg(cfg.nonce, cfg.nonce_len) }).to_vec();
         cc.server_credentials = tri!(unsafe { password_of(cfg.server_id, cfg.server_password) });
         cc.server_nonce = tri!(unsafe { bytes_arg(cfg.server_nonce, cfg.server_nonce_len) }).to_vec();
-        cc.nonce_source = Some(NonceSource(std::sync::Arc::new(os_nonce)));
+        cc.nonce_source = Some(NonceSource::os());
         let tree = CTree { ops: unsafe { *ops }, userdata };
         match ClientSession::new(cc, tree) {
             Ok(client) => new_handle(Role::Client(Box::new(client)), session),
@@ -377,15 +377,6 @@ pub extern "C" fn dm_client_new(
             }
         }
     })
-}
-
-fn os_nonce() -> Vec<u8> {
-    use std::io::Read;
-    let mut n = vec![0u8; 16];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        let _ = f.read_exact(&mut n);
-    }
-    n
 }
 
 /// A server session, waiting for the client's package 1. Nonces come from /dev/urandom.
@@ -403,7 +394,7 @@ pub extern "C" fn dm_server_new(config: *const dm_server_config, session: *mut *
         sc.auth = auth_type(cfg.auth);
         sc.client_credentials = tri!(unsafe { credentials(cfg.username, cfg.password) });
         sc.client_nonce = tri!(unsafe { bytes_arg(cfg.nonce, cfg.nonce_len) }).to_vec();
-        sc.nonce_source = Some(NonceSource(std::sync::Arc::new(os_nonce)));
+        sc.nonce_source = Some(NonceSource::os());
         let kind = if sc.auth == AuthType::None { AuthType::Basic } else { sc.auth };
         sc.credentials = tri!(unsafe { password_of(cfg.server_id, cfg.server_password) }).map(|c| (kind, c));
         sc.server_nonce = tri!(unsafe { bytes_arg(cfg.server_nonce, cfg.server_nonce_len) }).to_vec();

@@ -174,7 +174,7 @@ impl ClientSession {
         // signs with HMAC is challenged with a new nonce every message.
         c.server_credentials = server_password.map(|p| Credentials::new(server_id, p));
         c.server_nonce = server_nonce;
-        c.nonce_source = Some(NonceSource(Arc::new(os_nonce)));
+        c.nonce_source = Some(NonceSource::os());
         c.devinfo = devinfo.unwrap_or_default();
         c.auth = self::auth(auth)?;
         c.credentials = username.map(|u| Credentials::new(u, password.unwrap_or_default()));
@@ -330,18 +330,9 @@ fn server_config(
     c.auth = self::auth(auth)?;
     c.client_credentials = username.map(|u| Credentials::new(u, password.unwrap_or_default()));
     c.client_nonce = nonce;
-    c.nonce_source = Some(NonceSource(Arc::new(os_nonce)));
+    c.nonce_source = Some(NonceSource::os());
     c.wire = wire(encoding, max_msg_size, max_obj_size)?;
     Ok(c)
-}
-
-fn os_nonce() -> Vec<u8> {
-    use std::io::Read;
-    let mut n = vec![0u8; 16];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        let _ = f.read_exact(&mut n);
-    }
-    n
 }
 
 impl ServerSession {

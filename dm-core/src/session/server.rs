@@ -60,6 +60,25 @@ impl std::fmt::Debug for PasswordLookup {
     }
 }
 
+#[cfg(feature = "os-nonce")]
+impl NonceSource {
+    /// 16 bytes a nonce from /dev/urandom; where it cannot be read, from the per-process keys
+    /// the standard library seeds from the OS for its hash maps, never a fixed value.
+    pub fn os() -> NonceSource {
+        NonceSource(std::sync::Arc::new(|| {
+            use std::io::Read;
+            let mut n = vec![0u8; 16];
+            let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut n));
+            if read.is_err() {
+                use std::hash::{BuildHasher, Hasher};
+                let word = || std::collections::hash_map::RandomState::new().build_hasher().finish().to_le_bytes();
+                n = [word(), word()].concat();
+            }
+            n
+        }))
+    }
+}
+
 impl std::fmt::Debug for NonceSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("NonceSource(..)")

@@ -447,3 +447,16 @@ def test_nonces_for_the_next_session_are_handed_back():
                                   server_password="sp", server_nonce=server.next_server_nonce)
     events = run(again_c, again_s, lambda s, n: None)
     assert any(e.kind == "authenticated" for e in events) and again_c.state == "ended"
+
+
+def test_a_notification_starts_the_client_session():
+    trigger = omadm.notification.build("srv", "sp", b"n", session_id=0x2A, ui_mode=1)
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree(), notification=trigger)
+    pkg1 = omadm.decode(client.next_message())
+    assert pkg1.session_id == "2A"
+    assert pkg1.commands[0]["Alert"]["data"] == 1200
+    parsed = omadm.notification.parse(trigger)
+    assert omadm.decode(omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree(),
+                                            notification=parsed).next_message()).session_id == "2A"
+    with pytest.raises(omadm.UsageError):
+        omadm.ClientSession("IMEI:1", "other", "http://dm", device_tree(), notification=trigger)

@@ -174,7 +174,18 @@ class ClientSession(_Session):
                  password: str | None = None, auth: str = "none", nonce: bytes = b"",
                  session_id: str | None = None, server_initiated: bool = False, encoding: str = "xml",
                  max_msg_size: int | None = None, max_obj_size: int | None = None,
-                 server_password: str | None = None, server_nonce: bytes = b"") -> None:
+                 server_password: str | None = None, server_nonce: bytes = b"",
+                 notification: bytes | Any = None) -> None:
+        """``notification``: the package 0 that asked for this session (bytes, or what
+        ``omadm.notification.parse`` gives): Alert 1200 and its SessionID (verify its digest first
+        with ``omadm.notification.verify``)."""
+        if notification is not None:
+            from . import notification as package0
+
+            n = package0.parse(notification) if isinstance(notification, bytes) else notification
+            if n.server_id != server_id:
+                raise UsageError(f"the notification is from {n.server_id!r}, not {server_id!r}")
+            session_id, server_initiated = n.session_id_hex, True
         tree = tree if tree is not None else MemoryTree()
         self._s = _native.ClientSession(
             device_id, server_id, server_uri, tree, list((devinfo or {}).items()) or None, username, password,

@@ -54,30 +54,30 @@ def _notify(args: argparse.Namespace) -> int:
 
 
 def _demo(_: argparse.Namespace) -> int:
-    """A whole session between the server and client engines, in memory."""
+    """A whole session over loopback HTTP: the built-in server running a script against a
+    simulated device, then the annotated trace the server wrote and the checker's verdict."""
+    import tempfile
+
+    import omadm.http
+
     tree = omadm.MemoryTree({"./DevInfo/DevId": "IMEI:1", "./DevInfo/Man": "Acme", "./DevInfo/Mod": "Py",
                              "./DevInfo/DmV": "1.2", "./DevInfo/Lang": "en", "./Vendor/Level": "1"})
     tree.set_acl("./Vendor", "Get=*&Replace=*")
-    client = omadm.ClientSession("IMEI:1", "omadm-demo", "http://127.0.0.1/dm", tree)
-    server = omadm.ServerSession("omadm-demo")
-    package = 0
-    while (msg := client.next_message()) is not None:
-        m = omadm.decode(msg)
-        print(f"-> device {len(msg):5} bytes {m!r}")
-        for e in server.receive(msg):
-            print(f"     {e!r}")
-            if e.kind == "package_end":
-                package += 1
-                if package == 1:
-                    server.get("./DevInfo/Mod")
-                    server.replace("./Vendor/Level", "7")
-        reply = server.next_message()
-        assert reply is not None
-        print(f"<- server {len(reply):5} bytes {omadm.decode(reply)!r}")
-        for e in client.receive(reply):
-            print(f"     {e!r}")
-    print(f"session {client.state}; ./Vendor/Level = {tree.get('./Vendor/Level')}")
-    return 0
+
+    def run(session: Any) -> None:
+        model = session.get("./DevInfo/Mod")
+        level = session.replace("./Vendor/Level", "7")
+        print(f"[script] model {model.value!r}, Replace {level.status}", flush=True)
+
+    with tempfile.TemporaryDirectory() as trace:
+        with omadm.http.Server(run, server_id="omadm-demo", trace_dir=trace) as server:
+            print(f"server {server.url}")
+            events = omadm.http.device(server.url, tree, device_id="IMEI:1", server_id="omadm-demo")
+        for e in events:
+            print(f"     device: {e!r}")
+        found = _check(argparse.Namespace(paths=[trace], show=True))
+    print(f"session ended; ./Vendor/Level = {tree.get('./Vendor/Level')}")
+    return found
 
 
 def _traces(paths: list[str]) -> dict[str, tuple[list[bytes], list[str] | None]]:
@@ -265,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("paths", nargs="+", help="message files in order (c2s/s2c in their names), a directory, or .jsonl")
     c.add_argument("--show", action="store_true", help="print each message first: an annotated trace")
     c.set_defaults(run=_check)
-    m = sub.add_parser("demo", help="a whole session between the built-in server and a simulated device")
+    m = sub.add_parser("demo", help="a whole session over loopback HTTP between the built-in server and a simulated "
+                       "device, printed as an annotated trace")
     m.set_defaults(run=_demo)
     sv = sub.add_parser("serve", help="an HTTP DM server that runs a script against each device")
     sv.add_argument("--port", type=int, default=8080, help="0 picks a free port; the URL is printed first")

@@ -123,6 +123,7 @@ $(VENV)/.deps:
 
 test-python: $(VENV)/.deps
 	$(PY) -m pip install -q --force-reinstall --no-deps ./dm-python
+	$(PY) -m mypy --no-error-summary dm-python/python/omadm
 	$(PY) -m pytest -q tests/python
 
 # Fuzzing (not part of `make test`): each target for FUZZ_SECONDS, seeded from the vectors.

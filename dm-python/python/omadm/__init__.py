@@ -103,6 +103,10 @@ class Event:
         for k, v in fields.items():
             setattr(self, k, v)
 
+    def __getattr__(self, name: str) -> Any:
+        """The fields of the event's kind (``code``, ``items``, ``reference``, ...)."""
+        raise AttributeError(f"a {self.__dict__.get('kind')} event has no {name}")
+
     @property
     def value(self) -> Any:
         """The data of the first item (results, alerts), if any."""

@@ -76,7 +76,7 @@ def _demo(_: argparse.Namespace) -> int:
         for e in events:
             print(f"     device: {e!r}")
         found = _check(argparse.Namespace(paths=[trace], show=True))
-    print(f"session ended; ./Vendor/Level = {tree.get('./Vendor/Level')}")
+    print(f"session ended; ./Vendor/Level = {tree.get('./Vendor/Level')!r}")
     return found
 
 
@@ -89,14 +89,15 @@ def _traces(paths: list[str]) -> dict[str, tuple[list[bytes], list[str] | None]]
     import re
 
     files: list[str] = []
-    sessions: dict[str, tuple[list[bytes], list[str] | None]] = {}
+    sessions: dict[str, tuple[list[bytes], list[str | None]]] = {}
     for p in paths:
         if os.path.isdir(p):
             files += sorted(os.path.join(p, f) for f in os.listdir(p))
         elif p.endswith(".jsonl"):
-            bodies, dirs = [], []
-            with open(p) as f:
-                for line in f:
+            bodies: list[bytes] = []
+            dirs: list[str | None] = []
+            with open(p) as lines:
+                for line in lines:
                     if line.strip():
                         rec = json.loads(line)
                         bodies.append(base64.b64decode(rec["body_b64"]))
@@ -109,10 +110,11 @@ def _traces(paths: list[str]) -> dict[str, tuple[list[bytes], list[str] | None]]
         m = re.match(r"(.*)-\d{4}-(c2s|s2c)\.", name)
         key = os.path.join(os.path.dirname(f), m.group(1)) if m else "files"
         d = "c2s" if "c2s" in name else "s2c" if "s2c" in name else None
-        bodies, dirs = sessions.setdefault(key, ([], []))
-        bodies.append(_read(f))
-        dirs.append(d)
-    return {k: (b, None if d is None or None in d else d) for k, (b, d) in sessions.items()}
+        found_bodies, found_dirs = sessions.setdefault(key, ([], []))
+        found_bodies.append(_read(f))
+        found_dirs.append(d)
+    # Directions for a session only when every message has one.
+    return {k: (b, None if None in d else [x for x in d if x]) for k, (b, d) in sessions.items()}
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -123,13 +123,13 @@ class ScriptSession:
                         if p._seen is not None:
                             p._status = p._seen
                     continue
-                p = self._pending.get(getattr(e, "reference", -1))
-                if p is None:
+                answered = self._pending.get(getattr(e, "reference", -1))
+                if answered is None:
                     continue
                 if e.kind == "status":
-                    p._seen = e.code
+                    answered._seen = e.code
                 elif e.kind == "results":
-                    p._items.extend(e.items)
+                    answered._items.extend(e.items)
             self._cond.notify_all()
 
     def _run_until_blocked(self) -> None:

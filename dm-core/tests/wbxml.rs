@@ -210,3 +210,17 @@ fn wbxml_to_xml_says_what_decode_says_on_every_vector() {
     }
     assert!(n >= 5, "{n} WBXML vectors");
 }
+
+#[test]
+fn wbxml_to_xml_keeps_the_dm11_namespace() {
+    let pkg = common::vector("handwritten/dm12_pkg1.xml");
+    let mut m = codec::decode(&pkg).unwrap();
+    let w12 = codec::encode(&m, Encoding::Wbxml);
+    assert!(codec::wbxml_to_xml(&w12).unwrap().starts_with("<SyncML xmlns=\"SYNCML:SYNCML1.2\">"));
+    m.header.ver_dtd = "1.1".into();
+    m.header.ver_proto = "DM/1.1".into();
+    let xml = codec::wbxml_to_xml(&codec::encode(&m, Encoding::Wbxml)).unwrap();
+    assert!(xml.starts_with("<SyncML xmlns=\"SYNCML:SYNCML1.1\">"), "{xml}");
+    // Strict decoding takes it, and it says what the model written as XML says.
+    assert_eq!(codec::decode(xml.as_bytes()).unwrap(), codec::decode(m.to_xml().as_bytes()).unwrap());
+}

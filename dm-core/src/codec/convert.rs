@@ -9,42 +9,23 @@ use super::wbxml::WbxmlSource;
 use super::xml::XmlSink;
 use crate::Limits;
 use crate::error::DecodeErrorKind as K;
-use crate::model::ProtocolVersion;
+use crate::model::ProtocolVersion::{Dm11, Dm12};
 
-/// Events read before the namespace is known: it follows VerDTD, the header's first leaf.
-const LOOKAHEAD: usize = 8;
+// The root is written with the DM 1.2 namespace before the header says the version; a DM 1.1
+// header has it rewritten in place, which needs both to be the same length.
+const _: () = assert!(Dm11.namespace().len() == Dm12.namespace().len());
 
 pub(crate) fn wbxml_to_xml(wbxml: &[u8], limits: &Limits) -> R<String> {
     let mut src = WbxmlSource::new(wbxml, limits)?;
-    let mut ahead = Vec::with_capacity(LOOKAHEAD);
-    let mut namespace = ProtocolVersion::Dm12.namespace();
-    while ahead.len() < LOOKAHEAD {
-        let e = src.next()?;
-        let after_ver_dtd = matches!(ahead.last(), Some(Event::Start(Tag::VerDTD)));
-        if let (true, Event::Text(t)) = (after_ver_dtd, &e) {
-            if t.trim() == ProtocolVersion::Dm11.ver_dtd() {
-                namespace = ProtocolVersion::Dm11.namespace();
-            }
-        }
-        // Data is read by `data()` from where its start tag left the reader: stop there too.
-        let stop = after_ver_dtd || matches!(e, Event::Eof | Event::Start(Tag::Data));
-        ahead.push(e);
-        if stop {
-            break;
-        }
-    }
     // XML text runs four to five times the WBXML it comes from.
     let mut out = Vec::with_capacity(wbxml.len() * 6);
-    let mut sink = XmlSink::new(&mut out, namespace, false);
+    let mut sink = XmlSink::new(&mut out, Dm12.namespace(), false);
     let mut open: Vec<Tag> = Vec::new();
     // A start tag waits for what follows: written empty (`<Final/>`) when its end comes next.
     let mut pending: Option<Tag> = None;
-    let mut events = ahead.into_iter();
+    let (mut ver_dtd, mut ver_proto) = (false, false);
     loop {
-        let e = match events.next() {
-            Some(e) => e,
-            None => src.next()?,
-        };
+        let e = src.next()?;
         if let (Some(tag), false) = (pending, matches!(e, Event::End)) {
             sink.start(tag);
             open.push(tag);
@@ -53,7 +34,14 @@ pub(crate) fn wbxml_to_xml(wbxml: &[u8], limits: &Limits) -> R<String> {
         match e {
             Event::Start(Tag::Data) => sink.data(&src.data()?),
             Event::Start(tag) => pending = Some(tag),
-            Event::Text(t) => sink.text(&t),
+            Event::Text(t) => {
+                match open.last() {
+                    Some(Tag::VerDTD) => ver_dtd = t.trim() == Dm11.ver_dtd(),
+                    Some(Tag::VerProto) => ver_proto = t.trim() == Dm11.ver_proto(),
+                    _ => {}
+                }
+                sink.text(&t)
+            }
             Event::End => match (pending.take(), open.pop()) {
                 (Some(tag), popped) => {
                     open.extend(popped);
@@ -64,6 +52,10 @@ pub(crate) fn wbxml_to_xml(wbxml: &[u8], limits: &Limits) -> R<String> {
             },
             Event::Eof => break,
         }
+    }
+    let root = b"<SyncML xmlns=\"";
+    if ver_dtd && ver_proto && out.starts_with(root) {
+        out[root.len()..root.len() + Dm11.namespace().len()].copy_from_slice(Dm11.namespace().as_bytes());
     }
     // The writer escapes text and copies UTF-8 strings whole: its output is UTF-8.
     String::from_utf8(out).map_err(|e| src.error(K::Syntax(e.to_string())))

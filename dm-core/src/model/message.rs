@@ -18,14 +18,14 @@ pub enum ProtocolVersion {
 }
 
 impl ProtocolVersion {
-    pub fn ver_dtd(self) -> &'static str {
+    pub const fn ver_dtd(self) -> &'static str {
         match self {
             ProtocolVersion::Dm12 => "1.2",
             ProtocolVersion::Dm11 => "1.1",
         }
     }
 
-    pub fn ver_proto(self) -> &'static str {
+    pub const fn ver_proto(self) -> &'static str {
         match self {
             ProtocolVersion::Dm12 => "DM/1.2",
             ProtocolVersion::Dm11 => "DM/1.1",
@@ -33,7 +33,7 @@ impl ProtocolVersion {
     }
 
     /// The default namespace of the root element.
-    pub fn namespace(self) -> &'static str {
+    pub const fn namespace(self) -> &'static str {
         match self {
             ProtocolVersion::Dm12 => "SYNCML:SYNCML1.2",
             ProtocolVersion::Dm11 => "SYNCML:SYNCML1.1",

@@ -255,6 +255,10 @@ typedef struct {
    */
   const uint8_t *server_nonce;
   size_t server_nonce_len;
+  /**
+   * The scheme a challenge asks of the server (default md5); a weaker Cred is challenged.
+   */
+  dm_auth server_auth;
 } dm_client_config;
 
 /**

@@ -361,19 +361,27 @@ fn a_server_with_a_wrong_password_fails_after_the_attempts_allowed() {
 
 #[test]
 fn the_client_checks_the_servers_credentials() {
-    let mut cc = client_config();
-    cc.server_credentials = Some(Credentials::new("srv", "spw"));
-    let mut client = ClientSession::new(cc, device_tree()).unwrap();
-    let pkg1 = client.next_message().unwrap().unwrap().body;
-    let mut server = ServerSession::new(server_config());
-    server.receive(&pkg1).unwrap();
-    server.get("./DevInfo/Man").unwrap();
-    let mut pkg2 = codec::decode(&server.next_message().unwrap().unwrap().body).unwrap();
-    pkg2.header.cred = auth::cred(AuthType::Basic, &Credentials::new("srv", "spw"), b"");
-    let events = client.receive(&codec::encode(&pkg2, Encoding::Xml)).unwrap();
+    let basic_pkg2 = |server_auth: AuthType| {
+        let mut cc = client_config();
+        cc.server_credentials = Some(Credentials::new("srv", "spw"));
+        cc.server_auth = server_auth;
+        let mut client = ClientSession::new(cc, device_tree()).unwrap();
+        let pkg1 = client.next_message().unwrap().unwrap().body;
+        let mut server = ServerSession::new(server_config());
+        server.receive(&pkg1).unwrap();
+        server.get("./DevInfo/Man").unwrap();
+        let mut pkg2 = codec::decode(&server.next_message().unwrap().unwrap().body).unwrap();
+        pkg2.header.cred = auth::cred(AuthType::Basic, &Credentials::new("srv", "spw"), b"");
+        let events = client.receive(&codec::encode(&pkg2, Encoding::Xml)).unwrap();
+        (events, codec::decode(&client.next_message().unwrap().unwrap().body).unwrap())
+    };
+    let (events, pkg3) = basic_pkg2(AuthType::Basic);
     assert!(events.contains(&Event::ServerAuthenticated));
-    let pkg3 = codec::decode(&client.next_message().unwrap().unwrap().body).unwrap();
     assert_eq!(synchdr_code(&pkg3), 212);
+    // Where md5 is asked for, a right password in basic is no better than a wrong one.
+    let (events, pkg3) = basic_pkg2(AuthType::Md5);
+    assert!(!events.contains(&Event::ServerAuthenticated));
+    assert_eq!(synchdr_code(&pkg3), 401);
 }
 
 #[test]

@@ -78,6 +78,8 @@ pub struct dm_client_config {
     /// The nonce the server digests its Cred with.
     pub server_nonce: *const u8,
     pub server_nonce_len: usize,
+    /// The scheme a challenge asks of the server (default md5); a weaker Cred is challenged.
+    pub server_auth: dm_auth,
 }
 
 /// Server settings. Fill with dm_server_config_init first.
@@ -306,6 +308,7 @@ pub extern "C" fn dm_client_config_init(config: *mut dm_client_config) -> dm_res
             server_password: std::ptr::null(),
             server_nonce: std::ptr::null(),
             server_nonce_len: 0,
+            server_auth: dm_auth::DM_AUTH_MD5,
         };
         tri!(unsafe { out(config, defaults) });
         dm_result::DM_OK
@@ -367,6 +370,7 @@ pub extern "C" fn dm_client_new(
         cc.nonce = tri!(unsafe { bytes_arg(cfg.nonce, cfg.nonce_len) }).to_vec();
         cc.server_credentials = tri!(unsafe { password_of(cfg.server_id, cfg.server_password) });
         cc.server_nonce = tri!(unsafe { bytes_arg(cfg.server_nonce, cfg.server_nonce_len) }).to_vec();
+        cc.server_auth = auth_type(cfg.server_auth);
         cc.nonce_source = Some(NonceSource::os());
         let tree = CTree { ops: unsafe { *ops }, userdata };
         match ClientSession::new(cc, tree) {

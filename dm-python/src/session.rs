@@ -149,7 +149,8 @@ impl ClientSession {
     #[new]
     #[pyo3(signature = (device_id, server_id, server_uri, tree, devinfo = None, username = None, password = None,
         auth = "none", nonce = b"".to_vec(), session_id = None, server_initiated = false, encoding = "xml",
-        max_msg_size = None, max_obj_size = None, server_password = None, server_nonce = b"".to_vec()))]
+        max_msg_size = None, max_obj_size = None, server_password = None, server_nonce = b"".to_vec(),
+        server_auth = "md5"))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         device_id: &str,
@@ -168,12 +169,14 @@ impl ClientSession {
         max_obj_size: Option<u64>,
         server_password: Option<String>,
         server_nonce: Vec<u8>,
+        server_auth: &str,
     ) -> PyResult<ClientSession> {
         let mut c = s::ClientConfig::new(device_id, server_id, server_uri);
         // The server's credentials (its id and password) check its Cred or HMAC; a server that
         // signs with HMAC is challenged with a new nonce every message.
         c.server_credentials = server_password.map(|p| Credentials::new(server_id, p));
         c.server_nonce = server_nonce;
+        c.server_auth = self::auth(server_auth)?;
         c.nonce_source = Some(NonceSource::os());
         c.devinfo = devinfo.unwrap_or_default();
         c.auth = self::auth(auth)?;

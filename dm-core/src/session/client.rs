@@ -358,12 +358,15 @@ impl<T: Tree> ClientSession<T> {
             (None, None) if !operations => Ok(None),
             (None, None) => Ok(Some((StatusCode::MISSING_CREDENTIALS, self.config.server_auth))),
             (None, Some(cred)) => {
+                // No weaker scheme than the one asked for: basic where md5 is wanted is challenged.
+                let wanted = self.config.server_auth;
                 let kind = cred.meta.as_ref().and_then(|m| m.type_.as_deref()).and_then(AuthType::from_meta_type);
+                let strong_enough = |k: AuthType| k == wanted || (wanted == AuthType::Basic && k == AuthType::Md5);
                 Ok(Some(match kind {
-                    Some(k) if auth::verify_cred(cred, k, expected, &self.config.server_nonce) => {
+                    Some(k) if strong_enough(k) && auth::verify_cred(cred, k, expected, &self.config.server_nonce) => {
                         (StatusCode::AUTHENTICATION_ACCEPTED, k)
                     }
-                    _ => (StatusCode::INVALID_CREDENTIALS, self.config.server_auth),
+                    _ => (StatusCode::INVALID_CREDENTIALS, wanted),
                 }))
             }
         }

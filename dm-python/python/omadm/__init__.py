@@ -178,9 +178,11 @@ class ClientSession(_Session):
                  password: str | None = None, auth: str = "none", nonce: bytes = b"",
                  session_id: str | None = None, server_initiated: bool = False, encoding: str = "xml",
                  max_msg_size: int | None = None, max_obj_size: int | None = None,
-                 server_password: str | None = None, server_nonce: bytes = b"",
+                 server_password: str | None = None, server_nonce: bytes = b"", server_auth: str = "md5",
                  notification: bytes | Any = None) -> None:
-        """``notification``: the package 0 that asked for this session (bytes, or what
+        """``server_password``: the server must authenticate (``server_auth``: the scheme a
+        challenge asks for; a weaker Cred is challenged). ``notification``: the package 0 that
+        asked for this session (bytes, or what
         ``omadm.notification.parse`` gives): Alert 1200 and its SessionID (verify its digest first
         with ``omadm.notification.verify``)."""
         if notification is not None:
@@ -194,7 +196,7 @@ class ClientSession(_Session):
         self._s = _native.ClientSession(
             device_id, server_id, server_uri, tree, list((devinfo or {}).items()) or None, username, password,
             auth, nonce, session_id, server_initiated, encoding, max_msg_size, max_obj_size, server_password,
-            server_nonce)
+            server_nonce, server_auth)
 
     @property
     def tree(self) -> Any:

@@ -460,3 +460,25 @@ def test_a_notification_starts_the_client_session():
                                             notification=parsed).next_message()).session_id == "2A"
     with pytest.raises(omadm.UsageError):
         omadm.ClientSession("IMEI:1", "other", "http://dm", device_tree(), notification=trigger)
+
+
+def test_a_whole_session_on_one_keep_alive_connection():
+    """Device agents (examples/c/agent.c) keep one HTTP/1.1 connection for the session."""
+    import http.client
+    import urllib.parse
+
+    import omadm.http
+
+    with omadm.http.Server(lambda s: s.get("./DevInfo/Man").value, server_id="srv") as server:
+        url = urllib.parse.urlsplit(server.url)
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        client = omadm.ClientSession("IMEI:1", "srv", server.url, device_tree())
+        sockets = set()
+        while (msg := client.next_message()) is not None:
+            conn.request("POST", url.path, body=msg, headers={"Content-Type": client.content_type})
+            sockets.add(id(conn.sock))
+            resp = conn.getresponse()
+            assert resp.status == 200 and resp.getheader("Connection", "").lower() != "close"
+            client.receive(resp.read(), resp.getheader("x-syncml-hmac"))
+        conn.close()
+    assert client.state == "ended" and len(sockets) == 1

@@ -94,6 +94,7 @@ check-header: $(CBINDGEN)
 test-c:
 	$(CARGO) build -p dm-ffi
 	@mkdir -p build
+	$(CC) $(CFLAGS) examples/c/agent.c -L$(LIBDIR) -lomadm -o build/agent
 	$(CC) $(CFLAGS) tests/c/ffi_session.c -L$(LIBDIR) -lomadm -o build/ffi_session
 	LD_LIBRARY_PATH=$(LIBDIR) build/ffi_session
 	LD_LIBRARY_PATH=$(LIBDIR) valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/ffi_session
@@ -121,7 +122,7 @@ $(VENV)/.deps:
 	$(PY) -m pip install -q maturin==1.16.0 pytest==9.2.0 mypy
 	touch $@
 
-test-python: $(VENV)/.deps
+test-python: $(VENV)/.deps build/agent
 	$(PY) -m pip install -q --force-reinstall --no-deps ./dm-python
 	$(PY) -m mypy --no-error-summary dm-python/python/omadm
 	$(PY) -m pytest -q tests/python

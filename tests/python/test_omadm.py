@@ -1,7 +1,9 @@
 """The Python package as a test engineer uses it."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -482,3 +484,28 @@ def test_a_whole_session_on_one_keep_alive_connection():
             client.receive(resp.read(), resp.getheader("x-syncml-hmac"))
         conn.close()
     assert client.state == "ended" and len(sockets) == 1
+
+
+def test_the_c_agent_against_omadm_serve(tmp_path):
+    """`make demo` as a test: examples/c/agent.c (built by `make test-c`) against `omadm serve`
+    running examples/scripts/inventory.py, md5, a 100 KiB log in chunks of 8 KiB messages."""
+    root = Path(__file__).resolve().parents[2]
+    agent = root / "build" / "agent"
+    assert agent.exists(), "make test-c builds build/agent"
+    server = subprocess.Popen([sys.executable, "-m", "omadm.cli", "serve", "--port", "0", "--server-id", "omadm-demo",
+                               "--script", str(root / "examples" / "scripts" / "inventory.py"), "--auth", "md5",
+                               "--username", "device", "--password", "secret", "--nonce", "demo-nonce",
+                               "--max-msg-size", "8192", "--trace-dir", str(tmp_path / "trace")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        url = server.stdout.readline().strip()
+        env = {**os.environ, "LD_LIBRARY_PATH": str(root / "target" / "debug")}
+        run_ = subprocess.run([str(agent), url], capture_output=True, text=True, env=env, timeout=60)
+        assert run_.returncode == 0, run_.stderr
+        assert "session ended; ./Vendor/Settings/Level = 7" in run_.stdout
+        assert "log 102400 bytes" in server.stdout.readline()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    shown = cli("check", str(tmp_path / "trace"))
+    assert shown.returncode == 0 and b"no violations" in shown.stdout

@@ -56,3 +56,16 @@ fn data_read_ahead_with_the_header_is_converted_in_place() {
     // Several root elements, then a document cut short: refused, where it once panicked.
     assert!(matches!(codec::wbxml_to_xml(&data), Err(dm_core::Error::Decode(_))));
 }
+
+#[test]
+fn a_bare_ampersand_in_a_leniently_read_embedded_document_is_written_well_formed() {
+    let data = std::fs::read(format!(
+        "{}/tests/fuzz_regressions/xml_lenient_embedded_bare_amp.bin",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    assert!(codec::decode(&data).is_err());
+    let m = codec::decode_with(&data, &codec::DecodeOptions::lenient()).unwrap();
+    let again = codec::encode(&m, codec::Encoding::Xml);
+    assert_eq!(codec::decode(&again).unwrap(), m);
+}

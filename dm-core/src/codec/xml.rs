@@ -217,7 +217,10 @@ impl<'a> Source<'a> for XmlSource<'a> {
             if xml.len() > self.limits.max_text_len {
                 return Err(self.limit(Limit::TextLength, xml.len(), self.limits.max_text_len));
             }
-            return Ok(Data::Xml(xml.to_string()));
+            // Leniently read, a document may hold a bare `&` or an unknown entity: kept as
+            // text (`&amp;`), so that it is well-formed wherever it is written again.
+            let xml = if self.lenient { stray_amps_escaped(xml) } else { Cow::Borrowed(xml) };
+            return Ok(Data::Xml(xml.into_owned()));
         }
         Ok(Data::Text(text))
     }
@@ -225,6 +228,32 @@ impl<'a> Source<'a> for XmlSource<'a> {
     fn site(&self) -> Site {
         self.site_at(self.reader.buffer_position())
     }
+}
+
+/// `xml` with each `&` that does not start a predefined entity or a character reference
+/// written `&amp;`.
+fn stray_amps_escaped(xml: &str) -> Cow<'_, str> {
+    let reference = |rest: &str| {
+        let Some(end) = rest.find(';') else { return false };
+        let name = &rest[1..end];
+        matches!(name, "amp" | "lt" | "gt" | "quot" | "apos")
+            || name.strip_prefix("#x").is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            || name.strip_prefix('#').is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if xml.match_indices('&').all(|(i, _)| reference(&xml[i..])) {
+        return Cow::Borrowed(xml);
+    }
+    let mut out = String::with_capacity(xml.len() + 16);
+    let mut last = 0;
+    for (i, _) in xml.match_indices('&') {
+        if !reference(&xml[i..]) {
+            out.push_str(&xml[last..i]);
+            out.push_str("&amp;");
+            last = i + 1;
+        }
+    }
+    out.push_str(&xml[last..]);
+    Cow::Owned(out)
 }
 
 /// How `XmlSink` escapes byte `b` in character data, if it does.

@@ -136,11 +136,13 @@ CARGO_FUZZ := $(TOOLS)/bin/cargo-fuzz
 $(CARGO_FUZZ):
 	$(CARGO) install --quiet --root $(TOOLS) cargo-fuzz --version 0.13.2 --locked
 
+# A crash fails the run (after every target has had its turn) and names its input.
 fuzz: $(CARGO_FUZZ)
-	@for t in $(FUZZ_TARGETS); do \
+	@crashed=0; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p dm-core/fuzz/corpus/$$t; \
 	  cp $(VECTORS)/*/*.xml $(VECTORS)/*/*.wbxml dm-core/fuzz/corpus/$$t/ 2>/dev/null; \
 	  cp $(VECTORS)/pkg0/*.bin dm-core/fuzz/corpus/$$t/ 2>/dev/null; \
 	  echo "fuzz $$t:"; (cd dm-core && RUSTC_BOOTSTRAP=1 $(CARGO_FUZZ) run $$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 2>&1 \
-	    | grep -E "^(Done|==|INFO: Running|#[0-9]+ *DONE)" ) || exit 1; \
-	done
+	    | grep -E "^(Done|==|INFO: Running|#[0-9]+ *DONE)" ); \
+	  for c in dm-core/fuzz/artifacts/$$t/crash-*; do [ -e "$$c" ] && { echo "*** crash: $$c"; crashed=1; }; done; \
+	done; exit $$crashed

@@ -551,16 +551,13 @@ impl ServerSession {
         }
         saved.server_failures += 1;
         let core = &mut saved.core;
-        let Some((configured, creds)) = &self.config.credentials else {
+        // Without credentials, or past the attempts allowed, the session ends here.
+        let attempts_left = saved.server_failures <= self.config.max_auth_attempts;
+        let Some((configured, creds)) = self.config.credentials.as_ref().filter(|_| attempts_left) else {
             events.push(Event::ServerAuthenticationFailed { code: st.data });
             core.abort = true;
             return st.msg_ref;
         };
-        if saved.server_failures > self.config.max_auth_attempts {
-            events.push(Event::ServerAuthenticationFailed { code: st.data });
-            core.abort = true;
-            return st.msg_ref;
-        }
         let meta = st.chal.as_ref().map(|c| &c.meta);
         let kind = meta.and_then(|m| m.type_.as_deref()).and_then(AuthType::from_meta_type).unwrap_or(*configured);
         let nonce = meta.and_then(|m| m.next_nonce.as_deref()).and_then(auth::decode_nonce).unwrap_or_default();

@@ -14,6 +14,59 @@ use crate::pytree::{AnyTree, PyTree};
 use crate::tree::MemoryTree;
 use crate::{to_py, usage};
 
+/// What the Python classes read alike of either engine.
+trait Engine {
+    fn state(&self) -> State;
+    fn content_type(&self) -> &'static str;
+    fn device_nonce(&self) -> Option<&[u8]>;
+    fn server_nonce(&self) -> Option<&[u8]>;
+}
+
+impl Engine for s::ClientSession<AnyTree> {
+    fn state(&self) -> State {
+        self.state()
+    }
+    fn content_type(&self) -> &'static str {
+        self.content_type()
+    }
+    fn device_nonce(&self) -> Option<&[u8]> {
+        self.next_nonce()
+    }
+    fn server_nonce(&self) -> Option<&[u8]> {
+        self.next_server_nonce()
+    }
+}
+
+impl Engine for s::ServerSession {
+    fn state(&self) -> State {
+        self.state()
+    }
+    fn content_type(&self) -> &'static str {
+        self.content_type()
+    }
+    fn device_nonce(&self) -> Option<&[u8]> {
+        self.next_client_nonce()
+    }
+    fn server_nonce(&self) -> Option<&[u8]> {
+        Some(self.next_server_nonce()).filter(|n| !n.is_empty())
+    }
+}
+
+type Status = (&'static str, &'static str, Option<String>, Option<Vec<u8>>, Option<Vec<u8>>);
+
+fn status_of<E: Engine>(inner: &Mutex<(E, Option<String>)>) -> Status {
+    match inner.lock() {
+        Ok(g) => (
+            state_name(g.0.state()),
+            g.0.content_type(),
+            g.1.clone(),
+            g.0.device_nonce().map(<[u8]>::to_vec),
+            g.0.server_nonce().map(<[u8]>::to_vec),
+        ),
+        Err(_) => ("aborted", "", None, None, None),
+    }
+}
+
 fn state_name(st: State) -> &'static str {
     match st {
         State::Ready => "ready",
@@ -212,31 +265,11 @@ impl ClientSession {
         events(py, list)
     }
 
+    /// (state, content type, x-syncml-hmac of the last message, the nonces to keep for the
+    /// next session: the device's, the server's).
     #[getter]
-    fn state(&self) -> &'static str {
-        self.inner.lock().map(|g| state_name(g.0.state())).unwrap_or("aborted")
-    }
-
-    #[getter]
-    fn content_type(&self) -> &'static str {
-        self.inner.lock().map(|g| g.0.content_type()).unwrap_or("")
-    }
-
-    #[getter]
-    fn hmac_header(&self) -> Option<String> {
-        self.inner.lock().ok().and_then(|g| g.1.clone())
-    }
-
-    /// The nonce the server gave for this device's next session (md5), to keep.
-    #[getter]
-    fn next_nonce(&self) -> Option<Vec<u8>> {
-        self.inner.lock().ok().and_then(|g| g.0.next_nonce().map(<[u8]>::to_vec))
-    }
-
-    /// The nonce this device gave the server for its next session, to keep.
-    #[getter]
-    fn next_server_nonce(&self) -> Option<Vec<u8>> {
-        self.inner.lock().ok().and_then(|g| g.0.next_server_nonce().map(<[u8]>::to_vec))
+    fn status(&self) -> Status {
+        status_of(&self.inner)
     }
 
     #[getter]
@@ -460,31 +493,11 @@ impl ServerSession {
         })
     }
 
+    /// (state, content type, x-syncml-hmac of the last message, the nonces to keep for the
+    /// next session: the device's, the server's).
     #[getter]
-    fn state(&self) -> &'static str {
-        self.inner.lock().map(|g| state_name(g.0.state())).unwrap_or("aborted")
-    }
-
-    #[getter]
-    fn content_type(&self) -> &'static str {
-        self.inner.lock().map(|g| g.0.content_type()).unwrap_or("")
-    }
-
-    #[getter]
-    fn hmac_header(&self) -> Option<String> {
-        self.inner.lock().ok().and_then(|g| g.1.clone())
-    }
-
-    /// The nonce given the device for its next session (md5), to keep.
-    #[getter]
-    fn next_nonce(&self) -> Option<Vec<u8>> {
-        self.inner.lock().ok().and_then(|g| g.0.next_client_nonce().map(<[u8]>::to_vec))
-    }
-
-    /// The nonce the device gave this server for its next Cred, to keep.
-    #[getter]
-    fn next_server_nonce(&self) -> Option<Vec<u8>> {
-        self.inner.lock().ok().map(|g| g.0.next_server_nonce().to_vec()).filter(|n| !n.is_empty())
+    fn status(&self) -> Status {
+        status_of(&self.inner)
     }
 
     #[getter]

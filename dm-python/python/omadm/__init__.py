@@ -145,25 +145,27 @@ class _Session:
 
     @property
     def state(self) -> str:
-        return self._s.state
+        """``ready``, ``waiting``, ``ended`` or ``aborted``."""
+        return self._s.status[0]
 
     @property
     def content_type(self) -> str:
-        return self._s.content_type
+        return self._s.status[1]
 
     @property
     def hmac_header(self) -> str | None:
-        return self._s.hmac_header
+        """The x-syncml-hmac header of the last message, when HMAC is in use."""
+        return self._s.status[2]
 
     @property
     def next_nonce(self) -> bytes | None:
         """The nonce the device digests with in its next session (md5): persist it."""
-        return self._s.next_nonce
+        return self._s.status[3]
 
     @property
     def next_server_nonce(self) -> bytes | None:
         """The nonce the server digests with in its next session: persist it."""
-        return self._s.next_server_nonce
+        return self._s.status[4]
 
 
 class ClientSession(_Session):

@@ -61,11 +61,32 @@ pub(crate) unsafe fn out<T>(p: *mut T, v: T) -> Result<(), dm_result> {
     Ok(())
 }
 
-/// Moves a buffer to C; `dm_buffer_free` gives it back.
-pub(crate) fn give_buffer(v: Vec<u8>) -> (*mut u8, usize) {
-    let b = v.into_boxed_slice();
-    let len = b.len();
-    (Box::into_raw(b).cast(), len)
+/// Moves `v` to C through `data` and `len`; `dm_buffer_free(*data, *len)` gives it back. With
+/// `nul`, a NUL follows the bytes (not counted in `*len`: free `*len + 1`).
+pub(crate) unsafe fn give_buffer(
+    mut v: Vec<u8>,
+    nul: bool,
+    data: *mut *mut u8,
+    len: *mut usize,
+) -> Result<(), dm_result> {
+    if data.is_null() || len.is_null() {
+        return Err(dm_result::DM_ERR_NULL);
+    }
+    let n = v.len();
+    if nul {
+        v.push(0);
+    }
+    unsafe {
+        data.write(Box::into_raw(v.into_boxed_slice()).cast());
+        len.write(n);
+    }
+    Ok(())
+}
+
+/// A failure of a call that has no session: kept for `dm_last_error(NULL)`, as its result code.
+pub(crate) fn thread_failure(e: &dm_core::Error) -> dm_result {
+    set_thread_error(&e.to_string());
+    e.into()
 }
 
 /// `?` for `Result<_, dm_result>` inside exported bodies.

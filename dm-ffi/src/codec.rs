@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 use dm_core::codec::{self, DecodeOptions, Encoding};
 
-use crate::boundary::{bytes_arg, give_buffer, guard, out, set_thread_error, tri};
+use crate::boundary::{bytes_arg, give_buffer, guard, thread_failure, tri};
 use crate::result::dm_result;
 
 fn convert(input: *const u8, len: usize, to: Encoding, out_ptr: *mut *mut u8, out_len: *mut usize) -> dm_result {
@@ -15,15 +15,10 @@ fn convert(input: *const u8, len: usize, to: Encoding, out_ptr: *mut *mut u8, ou
         }
         match codec::decode_with(bytes, &DecodeOptions::lenient()) {
             Ok(m) => {
-                let (p, n) = give_buffer(codec::encode(&m, to));
-                tri!(unsafe { out(out_ptr, p) });
-                tri!(unsafe { out(out_len, n) });
+                tri!(unsafe { give_buffer(codec::encode(&m, to), false, out_ptr, out_len) });
                 dm_result::DM_OK
             }
-            Err(e) => {
-                set_thread_error(&e.to_string());
-                (&e).into()
-            }
+            Err(e) => thread_failure(&e),
         }
     })
 }
@@ -58,18 +53,10 @@ pub extern "C" fn dm_decode_to_xml(
         }
         match codec::decode(bytes) {
             Ok(m) => {
-                let mut text = codec::to_pretty_xml(&m).into_bytes();
-                let n = text.len();
-                text.push(0);
-                let (p, _) = give_buffer(text);
-                tri!(unsafe { out(out_ptr, p.cast()) });
-                tri!(unsafe { out(out_len, n) });
+                tri!(unsafe { give_buffer(codec::to_pretty_xml(&m).into_bytes(), true, out_ptr.cast(), out_len) });
                 dm_result::DM_OK
             }
-            Err(e) => {
-                set_thread_error(&e.to_string());
-                (&e).into()
-            }
+            Err(e) => thread_failure(&e),
         }
     })
 }

@@ -114,9 +114,7 @@ pub extern "C" fn dm_notification_build(
             _ => return dm_result::DM_ERR_INVALID,
         };
         let bytes = Notification::new(id, session_id, mode).build(&Credentials::new(id, password), nonce);
-        let (p, n) = give_buffer(bytes);
-        tri!(unsafe { out(out_ptr, p) });
-        tri!(unsafe { out(out_len, n) });
+        tri!(unsafe { give_buffer(bytes, false, out_ptr, out_len) });
         dm_result::DM_OK
     })
 }

@@ -11,7 +11,7 @@ use dm_core::session::{
     UiResponse,
 };
 
-use crate::boundary::{bytes_arg, guard, opt_str, out, set_thread_error, str_arg, thread_error, tri};
+use crate::boundary::{bytes_arg, guard, opt_str, out, str_arg, thread_error, thread_failure, tri};
 use crate::result::dm_result;
 use crate::tree::{CTree, dm_tree_ops};
 
@@ -375,10 +375,7 @@ pub extern "C" fn dm_client_new(
         let tree = CTree { ops: unsafe { *ops }, userdata };
         match ClientSession::new(cc, tree) {
             Ok(client) => new_handle(Role::Client(Box::new(client)), session),
-            Err(e) => {
-                set_thread_error(&e.to_string());
-                (&e).into()
-            }
+            Err(e) => thread_failure(&e),
         }
     })
 }

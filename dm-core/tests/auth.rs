@@ -327,6 +327,24 @@ fn a_server_with_a_stale_nonce_is_challenged_and_sends_its_package_again() {
 }
 
 #[test]
+fn an_md5_server_once_accepted_is_not_challenged_again() {
+    let mut p = server_auth_pair(Some("spw"), b"sn");
+    p.until_server_has_package();
+    p.server.get("./DevInfo/Man").unwrap();
+    p.exchange();
+    p.server.get("./DevInfo/Mod").unwrap();
+    p.exchange();
+    p.drive();
+    let c2s = p.messages(Dir::C2S);
+    assert_eq!(synchdr_code(&c2s[1]), 212);
+    // After the 212 (whose Chal carries the next session's nonce), no challenge of any kind.
+    let chals = |m: &Message| m.commands.iter().filter(|c| matches!(c, Command::Status(s) if s.chal.is_some())).count();
+    assert_eq!(chals(&c2s[1]), 1);
+    assert!(c2s[2..].iter().all(|m| chals(m) == 0), "{:?}", c2s.iter().map(chals).collect::<Vec<_>>());
+    assert_eq!(p.client.state(), State::Ended);
+}
+
+#[test]
 fn a_server_without_credentials_is_challenged_407_and_ends() {
     let mut p = server_auth_pair(None, b"");
     p.until_server_has_package();

@@ -400,24 +400,26 @@ impl<T: Tree> ClientSession<T> {
             events.push(Event::Aborted { by_peer: true });
             return events;
         }
-        // A challenged server, and one signing with HMAC, gets a new nonce for its next message.
-        let (code, kind) = verdict.unwrap_or((StatusCode::OK, AuthType::Hmac));
+        // A challenged server, and one signing with HMAC, gets a new nonce for its next message;
+        // an md5 server just accepted, one for its next session. Nonces are drawn only for these.
+        let (code, kind) = verdict.unwrap_or((StatusCode::OK, self.server_verified.unwrap_or(AuthType::Hmac)));
         let challenge = matches!(code, StatusCode::INVALID_CREDENTIALS | StatusCode::MISSING_CREDENTIALS);
-        let fresh = self.config.nonce_source.as_ref().map(|src| src.0());
         let accepted_md5 = code == StatusCode::AUTHENTICATION_ACCEPTED && kind == AuthType::Md5;
-        let chal = match (&self.config.server_credentials, fresh) {
-            (Some(_), Some(n)) if challenge || kind == AuthType::Hmac => {
-                self.config.server_nonce = n;
-                auth::chal(kind, &self.config.server_nonce)
-            }
-            // Accepted: a nonce for the server's next session, for the caller to keep.
-            (Some(_), Some(n)) if accepted_md5 => {
+        let checked = self.config.server_credentials.is_some();
+        let wants_nonce = checked && (challenge || kind == AuthType::Hmac || accepted_md5);
+        let fresh = self.config.nonce_source.as_ref().filter(|_| wants_nonce).map(|src| src.0());
+        let chal = match fresh {
+            Some(n) if accepted_md5 => {
                 let c = auth::chal(kind, &n);
                 self.next_server_nonce = Some(n);
                 c
             }
-            (Some(_), None) if challenge => auth::chal(kind, &self.config.server_nonce),
-            _ => None,
+            Some(n) => {
+                self.config.server_nonce = n;
+                auth::chal(kind, &self.config.server_nonce)
+            }
+            None if checked && challenge => auth::chal(kind, &self.config.server_nonce),
+            None => None,
         };
         self.core.take_header(&m, code, chal);
         if verdict.is_some() && !challenge {

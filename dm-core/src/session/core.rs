@@ -289,21 +289,16 @@ impl Core {
                     _ => Self::final_len(m, None, self.encoding),
                 };
                 self.laid_len.set(Some((n as u32, prefix)));
-                let len = prefix + codec::command_len(&last);
+                let len = prefix + codec::command_len(&last) + tail.map_or(0, codec::command_len);
                 m.commands.push(last);
                 len
             }
             (_, last) => {
                 m.commands.extend(last);
-                Self::final_len(m, None, self.encoding)
+                Self::final_len(m, tail, self.encoding)
             }
         };
-        let tail_len = match (self.encoding, tail) {
-            (_, None) => 0,
-            (Encoding::Xml, Some(t)) => codec::command_len(t),
-            (Encoding::Wbxml, Some(t)) => Self::final_len(m, Some(t), self.encoding) - len,
-        };
-        (len + tail_len) as u64 > max
+        len as u64 > max
     }
 
     /// Whether any message `m` with `tail` exceeds the peer's MaxMsgSize, sized in full.

@@ -172,6 +172,9 @@ impl Pairs {
             self.text.push_str(s);
             self.ends.push(self.text.len() as u32);
         }
+    }
+
+    fn shrink_to_fit(&mut self) {
         self.text.shrink_to_fit();
         self.ends.shrink_to_fit();
     }
@@ -482,6 +485,7 @@ impl ServerSession {
                     for (uri, value) in &info {
                         saved.devinfo.push(uri, value);
                     }
+                    saved.devinfo.shrink_to_fit();
                     events.push(Event::DevInfo(info));
                     core.owe_status(msg_id, c, StatusCode::OK, vec![], vec![]);
                 }

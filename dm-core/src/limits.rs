@@ -41,6 +41,7 @@ impl Default for Limits {
 
 impl Limits {
     /// The deepest element nesting a decoder accepts.
+    #[inline]
     pub fn max_element_depth(&self) -> usize {
         ELEMENT_DEPTH_BASE + ELEMENT_DEPTH_PER_NESTING * self.max_nesting
     }

@@ -224,3 +224,48 @@ fn wbxml_to_xml_keeps_the_dm11_namespace() {
     // Strict decoding takes it, and it says what the model written as XML says.
     assert_eq!(codec::decode(xml.as_bytes()).unwrap(), codec::decode(m.to_xml().as_bytes()).unwrap());
 }
+
+#[test]
+fn wbxml_to_xml_places_invalid_utf8_where_decode_does() {
+    let where_ = |r: Result<String, Error>| match r {
+        Err(Error::Decode(e)) => (e.kind, e.site.offset, e.site.path),
+        other => panic!("{other:?}"),
+    };
+    let m = lenient(&common::vector("handwritten/dm12_pkg1.xml"));
+    let w = codec::encode(&m, Encoding::Wbxml);
+    // An inline string (the session id) and a string-table entry (a repeated URI) made invalid.
+    let inline = w.windows(2).position(|x| x[0] == 0x03 && x[1] != 0).unwrap() + 1;
+    let table_len = usize::from(w[4]);
+    for at in [inline, 5] {
+        assert!(at != 5 || table_len > 0, "the vector has a string table");
+        let mut bad = w.clone();
+        bad[at] = 0xFF;
+        let decoded = match codec::decode(&bad) {
+            Err(Error::Decode(e)) => (e.kind, e.site.offset, e.site.path),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(decoded.0, DecodeErrorKind::InvalidUtf8);
+        assert_eq!(where_(codec::wbxml_to_xml(&bad)), decoded);
+    }
+}
+
+#[test]
+fn wbxml_to_xml_writes_opaque_data_that_is_not_utf8_as_base64() {
+    let mut m = lenient(&common::vector("handwritten/dm12_pkg1.xml"));
+    let item = m
+        .commands
+        .iter_mut()
+        .find_map(|c| match c {
+            dm_core::model::Command::Replace(r) => r.items.first_mut(),
+            _ => None,
+        })
+        .expect("a Replace item");
+    item.data = Some(dm_core::model::Data::Text("zz\u{0}zzz".into()));
+    let mut w = codec::encode(&m, Encoding::Wbxml);
+    let at = w.windows(6).position(|x| x == b"zz\x00zzz").unwrap();
+    w[at] = 0xFF;
+    let data = codec::decode(&w).unwrap().commands.iter().find_map(|c| c.items().first().and_then(|i| i.data.clone()));
+    assert!(matches!(data, Some(dm_core::model::Data::Binary(b)) if b == b"\xFFz\x00zzz"));
+    let xml = codec::wbxml_to_xml(&w).unwrap();
+    assert!(xml.contains("<Data>/3oAenp6</Data>"), "{xml}");
+}

@@ -41,18 +41,20 @@ pub(crate) trait Source<'a> {
 /// The open elements, by name (embedded documents in Data included).
 #[derive(Default)]
 pub(crate) struct Stack {
-    names: Vec<&'static str>,
+    tags: Vec<Tag>,
     /// Depth of open elements that are not SyncML/MetInf tags (inside an embedded document).
     foreign: usize,
 }
 
 impl Stack {
+    #[inline]
     pub(crate) fn depth(&self) -> usize {
-        self.names.len() + self.foreign
+        self.tags.len() + self.foreign
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, tag: Tag, limits: &Limits) -> Result<(), (Limit, usize, usize)> {
-        self.names.push(tag.name());
+        self.tags.push(tag);
         self.check(limits)
     }
 
@@ -61,20 +63,24 @@ impl Stack {
         self.check(limits)
     }
 
+    #[inline]
     fn check(&self, limits: &Limits) -> Result<(), (Limit, usize, usize)> {
         let max = limits.max_element_depth();
         if self.depth() > max { Err((Limit::Nesting, self.depth(), max)) } else { Ok(()) }
     }
 
-    pub(crate) fn pop(&mut self) {
+    /// Closes the innermost element: its tag, or `None` for one of an embedded document (or
+    /// when none is open).
+    #[inline]
+    pub(crate) fn pop(&mut self) -> Option<Tag> {
         if self.foreign > 0 {
             self.foreign -= 1;
-        } else {
-            self.names.pop();
+            return None;
         }
+        self.tags.pop()
     }
 
     pub(crate) fn path(&self) -> String {
-        self.names.join("/")
+        self.tags.iter().map(|t| t.name()).collect::<Vec<_>>().join("/")
     }
 }

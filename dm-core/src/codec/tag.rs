@@ -12,19 +12,27 @@ macro_rules! tags {
         #[allow(clippy::upper_case_acronyms)]
         pub(crate) enum Tag { $($name,)* }
 
+        const NAMES: &[&str] = &[$(stringify!($name),)*];
+        const START_TAGS: &[&str] = &[$(concat!("<", stringify!($name), ">"),)*];
+        const END_TAGS: &[&str] = &[$(concat!("</", stringify!($name), ">"),)*];
+        const CODES: &[(u8, u8)] = &[$(($page, $token),)*];
+
         impl Tag {
+            #[inline]
             pub(crate) fn name(self) -> &'static str {
-                match self { $(Tag::$name => stringify!($name),)* }
+                NAMES[self as usize]
             }
 
             /// `<Name>`, written in one piece.
+            #[inline]
             pub(crate) fn start_tag(self) -> &'static str {
-                match self { $(Tag::$name => concat!("<", stringify!($name), ">"),)* }
+                START_TAGS[self as usize]
             }
 
             /// `</Name>`.
+            #[inline]
             pub(crate) fn end_tag(self) -> &'static str {
-                match self { $(Tag::$name => concat!("</", stringify!($name), ">"),)* }
+                END_TAGS[self as usize]
             }
 
             pub(crate) fn from_name(name: &str) -> Option<Tag> {
@@ -32,10 +40,12 @@ macro_rules! tags {
             }
 
             /// WBXML code page and token (without the content/attribute bits).
+            #[inline]
             pub(crate) fn code(self) -> (u8, u8) {
-                match self { $(Tag::$name => ($page, $token),)* }
+                CODES[self as usize]
             }
 
+            #[inline]
             pub(crate) fn from_code(page: u8, token: u8) -> Option<Tag> {
                 match (page, token) { $(($page, $token) => Some(Tag::$name),)* _ => None }
             }
@@ -121,6 +131,7 @@ tags! {
 
 impl Tag {
     /// MetInf elements live in namespace `syncml:metinf` (code page 1).
+    #[inline]
     pub(crate) fn is_metinf(self) -> bool {
         self.code().0 == 1
     }

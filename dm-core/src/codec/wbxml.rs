@@ -37,15 +37,26 @@ enum Charset {
     Latin1,
 }
 
+/// One token of the body as the reader sees it: `next` and the XML writer both read these.
+pub(crate) enum Token<'a> {
+    /// A tag and whether it has content.
+    Start(Tag, bool),
+    /// The end of the element, with its tag.
+    End(Option<Tag>),
+    /// A run of text tokens and where it starts.
+    Text(usize, Piece<'a>),
+    Eof,
+}
+
 /// Text as read: one string token, one OPAQUE, or several tokens joined (not yet checked).
-enum Piece<'a> {
+pub(crate) enum Piece<'a> {
     Str(Cow<'a, str>),
     Bytes(&'a [u8]),
     Joined(Vec<u8>),
 }
 
 impl Piece<'_> {
-    fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         match self {
             Piece::Str(s) => s.as_bytes(),
             Piece::Bytes(b) => b,
@@ -66,7 +77,11 @@ pub(crate) struct WbxmlSource<'a> {
     input: &'a [u8],
     pos: usize,
     strtbl: &'a [u8],
+    /// The string table as text when it is UTF-8 as a whole: its strings need no check each.
+    strtbl_text: Option<&'a str>,
     charset: Charset,
+    /// UTF-8 strings handed on as bytes, unchecked: for a writer that checks its whole output.
+    raw_text: bool,
     page: u8,
     /// A tag without content was read: its End comes next.
     pending_end: bool,
@@ -81,7 +96,9 @@ impl<'a> WbxmlSource<'a> {
             input,
             pos: 0,
             strtbl: &[],
+            strtbl_text: None,
             charset: Charset::Utf8,
+            raw_text: false,
             page: 0,
             pending_end: false,
             stack: Stack::default(),
@@ -103,9 +120,24 @@ impl<'a> WbxmlSource<'a> {
         };
         let len = s.mb_u32()? as usize;
         s.strtbl = s.take(len)?;
+        if matches!(s.charset, Charset::Utf8) {
+            s.strtbl_text = std::str::from_utf8(s.strtbl).ok();
+        }
         Ok(s)
     }
 
+    /// Hands UTF-8 strings on as unchecked bytes (`Piece::Bytes`); a Latin-1 document's are
+    /// still converted.
+    pub(crate) fn with_raw_text(mut self) -> Self {
+        self.raw_text = matches!(self.charset, Charset::Utf8);
+        self
+    }
+
+    pub(crate) fn raw_text(&self) -> bool {
+        self.raw_text
+    }
+
+    #[inline(always)]
     fn byte(&mut self) -> R<u8> {
         let b = *self.input.get(self.pos).ok_or_else(|| self.error(K::Truncated))?;
         self.pos += 1;
@@ -137,6 +169,7 @@ impl<'a> WbxmlSource<'a> {
         Err(self.error(K::Wbxml("mb_u_int32 longer than 5 bytes".into())))
     }
 
+    #[inline(always)]
     fn cstr(&mut self) -> R<&'a [u8]> {
         let rest = &self.input[self.pos..];
         let n = rest.iter().position(|&b| b == 0).ok_or_else(|| self.error(K::Truncated))?;
@@ -144,13 +177,14 @@ impl<'a> WbxmlSource<'a> {
         Ok(&rest[..n])
     }
 
-    fn table_str(&mut self) -> R<&'a [u8]> {
+    /// The string at a string-table offset: `(offset, bytes)`.
+    fn table_str(&mut self) -> R<(usize, &'a [u8])> {
         let at = self.mb_u32()? as usize;
         let rest = self.strtbl.get(at..).filter(|r| !r.is_empty()).ok_or_else(|| {
             self.error(K::Wbxml(format!("string table offset {at} out of range ({} bytes)", self.strtbl.len())))
         })?;
         let n = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
-        Ok(&rest[..n])
+        Ok((at, &rest[..n]))
     }
 
     fn decode_str(&self, bytes: &'a [u8], at: usize) -> R<Cow<'a, str>> {
@@ -177,16 +211,22 @@ impl<'a> WbxmlSource<'a> {
 
     /// One text token: a string (checked UTF-8), or OPAQUE bytes as they are; borrowed where
     /// it can be.
+    #[inline(always)]
     fn text_token(&mut self) -> R<Piece<'a>> {
         let at = self.pos;
         Ok(match self.byte()? {
+            STR_I if self.raw_text => Piece::Bytes(self.cstr()?),
+            STR_T if self.raw_text => Piece::Bytes(self.table_str()?.1),
             STR_I => {
                 let b = self.cstr()?;
                 Piece::Str(self.decode_str(b, at + 1)?)
             }
             STR_T => {
-                let b = self.table_str()?;
-                Piece::Str(self.decode_str(b, at)?)
+                let (offset, b) = self.table_str()?;
+                match self.strtbl_text.and_then(|t| t.get(offset..offset + b.len())) {
+                    Some(s) => Piece::Str(Cow::Borrowed(s)),
+                    None => Piece::Str(self.decode_str(b, at)?),
+                }
             }
             ENTITY => {
                 let code = self.mb_u32()?;
@@ -202,6 +242,7 @@ impl<'a> WbxmlSource<'a> {
     }
 
     /// All adjacent text tokens, joined (one token is not copied).
+    #[inline(always)]
     fn text_run(&mut self) -> R<Piece<'a>> {
         let first = self.text_token()?;
         if !self.is_text_token() {
@@ -218,6 +259,7 @@ impl<'a> WbxmlSource<'a> {
     }
 
     /// The next tag token after any page switches: (page, token, has content).
+    #[inline(always)]
     fn tag_token(&mut self) -> R<(u8, u8, bool)> {
         loop {
             let b = self.byte()?;
@@ -242,6 +284,64 @@ impl<'a> WbxmlSource<'a> {
             return Ok(true);
         }
         Ok(false)
+    }
+
+    /// The next token of the body, the stack kept: a tag without content is followed by its End.
+    #[inline(always)]
+    pub(crate) fn token(&mut self) -> R<Token<'a>> {
+        if self.pending_end {
+            self.pending_end = false;
+            return Ok(Token::End(self.stack.pop()));
+        }
+        let Some(&b) = self.input.get(self.pos) else {
+            return if self.stack.depth() == 0 { Ok(Token::Eof) } else { Err(self.error(K::Truncated)) };
+        };
+        match b {
+            STR_I | STR_T | ENTITY | OPAQUE => Ok(Token::Text(self.pos, self.text_run()?)),
+            END if self.stack.depth() == 0 => Err(self.error(K::Wbxml("END without a start tag".into()))),
+            END => {
+                self.pos += 1;
+                Ok(Token::End(self.stack.pop()))
+            }
+            _ => {
+                let (page, token, content) = self.tag_token()?;
+                let tag = Tag::from_code(page, token)
+                    .ok_or_else(|| self.error(K::UnknownElement(format!("page {page} token 0x{token:02X}"))))?;
+                self.stack.push(tag, self.limits).map_err(|(l, v, m)| self.limit(l, v, m))?;
+                self.pending_end = !content;
+                Ok(Token::Start(tag, content))
+            }
+        }
+    }
+
+    /// A text token run read at `at` as text: checked UTF-8 (OPAQUE included).
+    pub(crate) fn text_of(&self, at: usize, piece: Piece<'a>) -> R<Cow<'a, str>> {
+        let text = match piece {
+            Piece::Str(s) => return Ok(s),
+            Piece::Bytes(b) => std::str::from_utf8(b).map(Cow::Borrowed),
+            Piece::Joined(b) => String::from_utf8(b).map(Cow::Owned).map_err(|e| e.utf8_error()),
+        };
+        text.map_err(|e| self.invalid_utf8(at + e.valid_up_to()))
+    }
+
+    /// Right after `Start(Data)`: content that is one UTF-8 string token, read with its END (the
+    /// common case, taken without copying); `None`, with nothing read, for any other content.
+    pub(crate) fn plain_data(&mut self) -> Option<Piece<'a>> {
+        let start = self.pos;
+        if self.pending_end || !matches!(self.input.get(start), Some(&(STR_I | STR_T))) {
+            return None;
+        }
+        match self.text_token() {
+            Ok(text) if self.input.get(self.pos) == Some(&END) => {
+                self.pos += 1;
+                self.stack.pop();
+                Some(text)
+            }
+            _ => {
+                self.pos = start;
+                None
+            }
+        }
     }
 
     /// OPAQUE holding a whole WBXML document of DM DDF elements (page 2), as libwbxml writes
@@ -331,36 +431,23 @@ impl<'a> WbxmlSource<'a> {
 
 impl<'a> Source<'a> for WbxmlSource<'a> {
     fn next(&mut self) -> R<Event<'a>> {
-        if self.pos == self.input.len() && !self.pending_end {
-            return if self.stack.depth() == 0 { Ok(Event::Eof) } else { Err(self.error(K::Truncated)) };
-        }
-        if self.is_text_token() {
-            let at = self.pos;
-            let text = match self.text_run()? {
-                Piece::Str(s) => Ok(s),
-                Piece::Bytes(b) => std::str::from_utf8(b).map(Cow::Borrowed),
-                Piece::Joined(b) => String::from_utf8(b).map(Cow::Owned).map_err(|e| e.utf8_error()),
-            };
-            return text.map(Event::Text).map_err(|e| self.invalid_utf8(at + e.valid_up_to()));
-        }
-        if self.at_end()? {
-            if self.stack.depth() == 0 {
-                return Err(self.error(K::Wbxml("END without a start tag".into())));
-            }
-            self.stack.pop();
-            return Ok(Event::End);
-        }
-        let (page, token, content) = self.tag_token()?;
-        let tag = Tag::from_code(page, token)
-            .ok_or_else(|| self.error(K::UnknownElement(format!("page {page} token 0x{token:02X}"))))?;
-        self.stack.push(tag, self.limits).map_err(|(l, v, m)| self.limit(l, v, m))?;
-        self.pending_end = !content;
-        Ok(Event::Start(tag))
+        Ok(match self.token()? {
+            Token::Start(tag, _) => Event::Start(tag),
+            Token::End(_) => Event::End,
+            Token::Text(at, piece) => Event::Text(self.text_of(at, piece)?),
+            Token::Eof => Event::Eof,
+        })
     }
 
     /// Text (OPAQUE included) is Data::Text, or Data::Binary when it is not UTF-8; elements make
     /// the whole content an embedded document, written out as XML.
     fn data(&mut self) -> R<Data> {
+        if let Some(text) = self.plain_data() {
+            return Ok(match text {
+                Piece::Str(s) => Data::Text(s.into_owned()),
+                other => text_or_binary(other.into_bytes()),
+            });
+        }
         let mut bytes = Vec::new();
         let mut doc: Option<String> = None;
         while !self.at_end()? {
@@ -386,14 +473,18 @@ impl<'a> Source<'a> for WbxmlSource<'a> {
             }
             return Ok(Data::Xml(d));
         }
-        Ok(match String::from_utf8(bytes) {
-            Ok(s) => Data::Text(s),
-            Err(e) => Data::Binary(e.into_bytes()),
-        })
+        Ok(text_or_binary(bytes))
     }
 
     fn site(&self) -> Site {
         Site { path: self.stack.path(), offset: self.pos as u64, line: 0, column: 0 }
+    }
+}
+
+fn text_or_binary(bytes: Vec<u8>) -> Data {
+    match String::from_utf8(bytes) {
+        Ok(s) => Data::Text(s),
+        Err(e) => Data::Binary(e.into_bytes()),
     }
 }
 

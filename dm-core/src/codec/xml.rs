@@ -286,6 +286,7 @@ impl<O: Out> XmlSink<O> {
         XmlSink { out, namespace, pretty, depth: 0, metinf_depth: 0 }
     }
 
+    #[inline(always)]
     fn indent(&mut self) {
         if self.pretty && self.depth > 0 {
             self.out.put(b"\n");
@@ -311,11 +312,13 @@ impl<O: Out> XmlSink<O> {
         self.out.put(b"\"");
     }
 
+    #[inline(always)]
     fn close(&mut self, tag: Tag) {
         self.out.put(tag.end_tag().as_bytes());
     }
 
     /// `<Name>`, with the namespace where `open` would write it.
+    #[inline(always)]
     fn open_start(&mut self, tag: Tag) {
         if tag == Tag::SyncML || (tag.is_metinf() && self.metinf_depth == 0) {
             self.open(tag);
@@ -325,15 +328,20 @@ impl<O: Out> XmlSink<O> {
         }
     }
 
-    /// Character data inside the element last started.
-    pub(crate) fn text(&mut self, text: &str) {
+    /// Character data inside the element last started. Bytes other than the escaped ones are
+    /// copied as they are: UTF-8 is the caller's to check.
+    pub(crate) fn text(&mut self, text: &[u8]) {
         self.escaped(text);
     }
 
     /// Text with `& < >` and CR escaped, a block of 64 bytes at a time: most blocks need none
     /// and are checked without a branch per byte.
-    fn escaped(&mut self, text: &str) {
-        let bytes = text.as_bytes();
+    fn escaped(&mut self, bytes: &[u8]) {
+        // Short text (most leaves) is checked byte by byte.
+        if bytes.len() < 16 && !bytes.iter().any(|&b| escape_of(b).is_some()) {
+            self.out.put(bytes);
+            return;
+        }
         let mut last = 0;
         for (n, block) in bytes.chunks(64).enumerate() {
             if !block.iter().fold(false, |any, &b| any | matches!(b, b'&' | b'<' | b'>' | b'\r')) {
@@ -352,6 +360,7 @@ impl<O: Out> XmlSink<O> {
 }
 
 impl<'m, O: Out> Sink<'m> for XmlSink<O> {
+    #[inline(always)]
     fn start(&mut self, tag: Tag) {
         self.indent();
         self.open_start(tag);
@@ -361,6 +370,7 @@ impl<'m, O: Out> Sink<'m> for XmlSink<O> {
         }
     }
 
+    #[inline(always)]
     fn end(&mut self, tag: Tag) {
         self.depth -= 1;
         if tag.is_metinf() {
@@ -379,7 +389,7 @@ impl<'m, O: Out> Sink<'m> for XmlSink<O> {
     fn leaf(&mut self, tag: Tag, text: &str) {
         self.indent();
         self.open_start(tag);
-        self.escaped(text);
+        self.escaped(text.as_bytes());
         self.close(tag);
     }
 
@@ -392,7 +402,7 @@ impl<'m, O: Out> Sink<'m> for XmlSink<O> {
         self.indent();
         self.out.put(b"<Data>");
         match data {
-            Data::Text(t) => self.escaped(t),
+            Data::Text(t) => self.escaped(t.as_bytes()),
             Data::Xml(x) => self.out.put(x.as_bytes()),
             Data::Binary(b) => {
                 let b64 = base64::engine::general_purpose::STANDARD.encode(b);

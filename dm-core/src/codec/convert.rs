@@ -1,11 +1,11 @@
-//! WBXML to XML text straight from the reader's tokens into the writer, with no message model
+//! WBXML to XML text straight from the reader's tokens into the writer (a `Visit`), with no message model
 //! in between: the document as sent (its elements in their order), its WBXML checked (tokens,
 //! strings, UTF-8, nesting, limits) but not its SyncML structure, which `decode` checks.
 
 use super::emit::Sink;
 use super::source::{R, Source};
 use super::tag::Tag;
-use super::wbxml::{Token, WbxmlSource};
+use super::wbxml::{Piece, Visit, WbxmlSource};
 use super::xml::XmlSink;
 use crate::Limits;
 use crate::error::DecodeErrorKind as K;
@@ -30,62 +30,80 @@ pub(crate) fn wbxml_to_xml(wbxml: &[u8], limits: &Limits) -> R<String> {
 fn write(src: &mut WbxmlSource<'_>, wbxml_len: usize) -> R<Vec<u8>> {
     // XML text runs four to five times the WBXML it comes from.
     let mut out = Vec::with_capacity(wbxml_len * 6);
-    let mut sink = XmlSink::new(&mut out, Dm12.namespace(), false);
-    // A start tag waits for what follows: written empty (`<Final/>`) when its end comes next.
-    let mut pending: Option<Tag> = None;
-    // The element last started, while it is open: where text goes.
-    let mut inner: Option<Tag> = None;
-    let (mut ver_dtd, mut ver_proto) = (false, false);
-    loop {
-        let token = src.token()?;
-        if !matches!(token, Token::End(_))
-            && let Some(tag) = pending.take()
-        {
-            sink.start(tag);
-        }
-        match token {
-            Token::Start(Tag::Data, true) => match src.plain_data() {
-                Some(text) => {
-                    sink.start(Tag::Data);
-                    sink.text(text.as_bytes());
-                    sink.end(Tag::Data);
-                }
-                None => sink.data(&src.data()?),
-            },
-            Token::Start(tag, _) => {
-                pending = Some(tag);
-                inner = Some(tag);
-            }
-            Token::Text(at, piece) => {
-                let checked;
-                let text = if src.raw_text() {
-                    piece.as_bytes()
-                } else {
-                    checked = src.text_of(at, piece)?;
-                    checked.as_bytes()
-                };
-                let version = text.trim_ascii();
-                match inner {
-                    Some(Tag::VerDTD) => ver_dtd = version == Dm11.ver_dtd().as_bytes(),
-                    Some(Tag::VerProto) => ver_proto = version == Dm11.ver_proto().as_bytes(),
-                    _ => {}
-                }
-                sink.text(text)
-            }
-            Token::End(tag) => {
-                inner = None;
-                match (pending.take(), tag) {
-                    (Some(tag), _) => sink.empty(tag),
-                    (None, Some(tag)) => sink.end(tag),
-                    (None, None) => return Err(src.error(K::Wbxml("END without a start tag".into()))),
-                }
-            }
-            Token::Eof => break,
-        }
-    }
+    let mut w = ToXml {
+        sink: XmlSink::new(&mut out, Dm12.namespace(), false),
+        inner: None,
+        version: Vec::new(),
+        dm11: [false; 2],
+    };
+    while src.step(&mut w)? {}
     let root = b"<SyncML xmlns=\"";
-    if ver_dtd && ver_proto && out.starts_with(root) {
+    if w.dm11 == [true; 2] && out.starts_with(root) {
         out[root.len()..root.len() + Dm11.namespace().len()].copy_from_slice(Dm11.namespace().as_bytes());
     }
     Ok(out)
+}
+
+struct ToXml<'o> {
+    sink: XmlSink<&'o mut Vec<u8>>,
+    /// The element last started, while it is open: where text goes.
+    inner: Option<Tag>,
+    /// The text of VerDTD or VerProto, which may come in several tokens.
+    version: Vec<u8>,
+    /// Whether VerDTD and VerProto say DM 1.1.
+    dm11: [bool; 2],
+}
+
+impl<'a> Visit<'a> for ToXml<'_> {
+    fn start(&mut self, src: &mut WbxmlSource<'a>, tag: Tag) -> R<()> {
+        self.inner = Some(tag);
+        if tag != Tag::Data {
+            self.sink.start(tag);
+            return Ok(());
+        }
+        match src.plain_data() {
+            Some(text) => {
+                self.sink.start(Tag::Data);
+                self.sink.text(text.as_bytes());
+                self.sink.end(Tag::Data);
+            }
+            None => self.sink.data(&src.data()?),
+        }
+        Ok(())
+    }
+
+    fn empty(&mut self, _: &mut WbxmlSource<'a>, tag: Tag) -> R<()> {
+        self.sink.empty(tag);
+        Ok(())
+    }
+
+    fn end(&mut self, _: &mut WbxmlSource<'a>, tag: Tag) -> R<()> {
+        let expected = match tag {
+            Tag::VerDTD => Some((0, Dm11.ver_dtd())),
+            Tag::VerProto => Some((1, Dm11.ver_proto())),
+            _ => None,
+        };
+        if let Some((i, dm11)) = expected {
+            self.dm11[i] = self.version.trim_ascii() == dm11.as_bytes();
+            self.version.clear();
+        }
+        self.inner = None;
+        self.sink.end(tag);
+        Ok(())
+    }
+
+    fn text(&mut self, src: &mut WbxmlSource<'a>, at: usize, piece: Piece<'a>) -> R<()> {
+        let checked;
+        let text = if src.raw_text() {
+            piece.as_bytes()
+        } else {
+            checked = src.text_of(at, piece)?;
+            checked.as_bytes()
+        };
+        if matches!(self.inner, Some(Tag::VerDTD | Tag::VerProto)) {
+            self.version.extend_from_slice(text);
+        }
+        self.sink.text(text);
+        Ok(())
+    }
 }

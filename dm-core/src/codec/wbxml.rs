@@ -37,15 +37,41 @@ enum Charset {
     Latin1,
 }
 
-/// One token of the body as the reader sees it: `next` and the XML writer both read these.
-pub(crate) enum Token<'a> {
-    /// A tag and whether it has content.
-    Start(Tag, bool),
-    /// The end of the element, with its tag.
-    End(Option<Tag>),
+/// What a walk over the body hands each token to (`step`): the XML writer, or the pull reader
+/// behind `Source::next`. Each is given the reader, to read on (Data) or to place an error.
+pub(crate) trait Visit<'a> {
+    fn start(&mut self, src: &mut WbxmlSource<'a>, tag: Tag) -> R<()>;
+    /// A tag without content.
+    fn empty(&mut self, src: &mut WbxmlSource<'a>, tag: Tag) -> R<()>;
+    fn end(&mut self, src: &mut WbxmlSource<'a>, tag: Tag) -> R<()>;
     /// A run of text tokens and where it starts.
-    Text(usize, Piece<'a>),
-    Eof,
+    fn text(&mut self, src: &mut WbxmlSource<'a>, at: usize, piece: Piece<'a>) -> R<()>;
+}
+
+/// `Source::next` as a visitor: keeps the one event it is handed.
+struct Pull<'a>(Event<'a>);
+
+impl<'a> Visit<'a> for Pull<'a> {
+    fn start(&mut self, _: &mut WbxmlSource<'a>, tag: Tag) -> R<()> {
+        self.0 = Event::Start(tag);
+        Ok(())
+    }
+
+    fn empty(&mut self, src: &mut WbxmlSource<'a>, tag: Tag) -> R<()> {
+        src.pending_end = true;
+        self.0 = Event::Start(tag);
+        Ok(())
+    }
+
+    fn end(&mut self, _: &mut WbxmlSource<'a>, _: Tag) -> R<()> {
+        self.0 = Event::End;
+        Ok(())
+    }
+
+    fn text(&mut self, src: &mut WbxmlSource<'a>, at: usize, piece: Piece<'a>) -> R<()> {
+        self.0 = Event::Text(src.text_of(at, piece)?);
+        Ok(())
+    }
 }
 
 /// Text as read: one string token, one OPAQUE, or several tokens joined (not yet checked).
@@ -83,7 +109,7 @@ pub(crate) struct WbxmlSource<'a> {
     /// UTF-8 strings handed on as bytes, unchecked: for a writer that checks its whole output.
     raw_text: bool,
     page: u8,
-    /// A tag without content was read: its End comes next.
+    /// `next` returned a tag without content: its End comes next.
     pending_end: bool,
     stack: Stack,
     limits: &'a Limits,
@@ -206,7 +232,7 @@ impl<'a> WbxmlSource<'a> {
     }
 
     fn is_text_token(&self) -> bool {
-        !self.pending_end && matches!(self.input.get(self.pos), Some(&(STR_I | STR_T | ENTITY | OPAQUE)))
+        matches!(self.input.get(self.pos), Some(&(STR_I | STR_T | ENTITY | OPAQUE)))
     }
 
     /// One text token: a string (checked UTF-8), or OPAQUE bytes as they are; borrowed where
@@ -241,11 +267,12 @@ impl<'a> WbxmlSource<'a> {
         })
     }
 
-    /// All adjacent text tokens, joined (one token is not copied).
+    /// All adjacent text tokens, joined (one token is not copied); with raw text, one token: a
+    /// writer takes them one by one.
     #[inline(always)]
     fn text_run(&mut self) -> R<Piece<'a>> {
         let first = self.text_token()?;
-        if !self.is_text_token() {
+        if self.raw_text || !self.is_text_token() {
             return Ok(first);
         }
         let mut out = first.into_bytes();
@@ -275,10 +302,6 @@ impl<'a> WbxmlSource<'a> {
     }
 
     fn at_end(&mut self) -> R<bool> {
-        if self.pending_end {
-            self.pending_end = false;
-            return Ok(true);
-        }
         if self.input.get(self.pos) == Some(&END) {
             self.pos += 1;
             return Ok(true);
@@ -286,32 +309,38 @@ impl<'a> WbxmlSource<'a> {
         Ok(false)
     }
 
-    /// The next token of the body, the stack kept: a tag without content is followed by its End.
+    /// Reads one token of the body and hands it to `v`; `false` at the end of the document.
+    /// The stack holds the open elements (a tag without content is never open).
     #[inline(always)]
-    pub(crate) fn token(&mut self) -> R<Token<'a>> {
-        if self.pending_end {
-            self.pending_end = false;
-            return Ok(Token::End(self.stack.pop()));
-        }
+    pub(crate) fn step(&mut self, v: &mut impl Visit<'a>) -> R<bool> {
         let Some(&b) = self.input.get(self.pos) else {
-            return if self.stack.depth() == 0 { Ok(Token::Eof) } else { Err(self.error(K::Truncated)) };
+            return if self.stack.depth() == 0 { Ok(false) } else { Err(self.error(K::Truncated)) };
         };
         match b {
-            STR_I | STR_T | ENTITY | OPAQUE => Ok(Token::Text(self.pos, self.text_run()?)),
-            END if self.stack.depth() == 0 => Err(self.error(K::Wbxml("END without a start tag".into()))),
+            STR_I | STR_T | ENTITY | OPAQUE => {
+                let at = self.pos;
+                let piece = self.text_run()?;
+                v.text(self, at, piece)?;
+            }
             END => {
+                let tag = self.stack.pop().ok_or_else(|| self.error(K::Wbxml("END without a start tag".into())))?;
                 self.pos += 1;
-                Ok(Token::End(self.stack.pop()))
+                v.end(self, tag)?;
             }
             _ => {
                 let (page, token, content) = self.tag_token()?;
                 let tag = Tag::from_code(page, token)
                     .ok_or_else(|| self.error(K::UnknownElement(format!("page {page} token 0x{token:02X}"))))?;
                 self.stack.push(tag, self.limits).map_err(|(l, v, m)| self.limit(l, v, m))?;
-                self.pending_end = !content;
-                Ok(Token::Start(tag, content))
+                if content {
+                    v.start(self, tag)?;
+                } else {
+                    self.stack.pop();
+                    v.empty(self, tag)?;
+                }
             }
         }
+        Ok(true)
     }
 
     /// A text token run read at `at` as text: checked UTF-8 (OPAQUE included).
@@ -328,7 +357,7 @@ impl<'a> WbxmlSource<'a> {
     /// common case, taken without copying); `None`, with nothing read, for any other content.
     pub(crate) fn plain_data(&mut self) -> Option<Piece<'a>> {
         let start = self.pos;
-        if self.pending_end || !matches!(self.input.get(start), Some(&(STR_I | STR_T))) {
+        if !matches!(self.input.get(start), Some(&(STR_I | STR_T))) {
             return None;
         }
         match self.text_token() {
@@ -431,17 +460,21 @@ impl<'a> WbxmlSource<'a> {
 
 impl<'a> Source<'a> for WbxmlSource<'a> {
     fn next(&mut self) -> R<Event<'a>> {
-        Ok(match self.token()? {
-            Token::Start(tag, _) => Event::Start(tag),
-            Token::End(_) => Event::End,
-            Token::Text(at, piece) => Event::Text(self.text_of(at, piece)?),
-            Token::Eof => Event::Eof,
-        })
+        if std::mem::take(&mut self.pending_end) {
+            return Ok(Event::End);
+        }
+        let mut pull = Pull(Event::Eof);
+        self.step(&mut pull)?;
+        Ok(pull.0)
     }
 
     /// Text (OPAQUE included) is Data::Text, or Data::Binary when it is not UTF-8; elements make
     /// the whole content an embedded document, written out as XML.
     fn data(&mut self) -> R<Data> {
+        // `<Data/>`: not open, nothing to read.
+        if std::mem::take(&mut self.pending_end) {
+            return Ok(Data::Text(String::new()));
+        }
         if let Some(text) = self.plain_data() {
             return Ok(match text {
                 Piece::Str(s) => Data::Text(s.into_owned()),

@@ -256,6 +256,16 @@ fn stray_amps_escaped(xml: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The bytes `XmlSink` escapes in character data, marked.
+const ESCAPED: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'&' as usize] = true;
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[b'\r' as usize] = true;
+    t
+};
+
 /// How `XmlSink` escapes byte `b` in character data, if it does.
 fn escape_of(b: u8) -> Option<&'static [u8]> {
     match b {
@@ -336,12 +346,17 @@ impl<O: Out> XmlSink<O> {
 
     /// Text with `& < >` and CR escaped, a block of 64 bytes at a time: most blocks need none
     /// and are checked without a branch per byte.
+    #[inline(always)]
     fn escaped(&mut self, bytes: &[u8]) {
-        // Short text (most leaves) is checked byte by byte.
-        if bytes.len() < 16 && !bytes.iter().any(|&b| escape_of(b).is_some()) {
+        // Short text (most leaves) is checked byte by byte, in line.
+        if bytes.len() < 16 && !bytes.iter().any(|&b| ESCAPED[usize::from(b)]) {
             self.out.put(bytes);
-            return;
+        } else {
+            self.escaped_blocks(bytes);
         }
+    }
+
+    fn escaped_blocks(&mut self, bytes: &[u8]) {
         let mut last = 0;
         for (n, block) in bytes.chunks(64).enumerate() {
             if !block.iter().fold(false, |any, &b| any | matches!(b, b'&' | b'<' | b'>' | b'\r')) {

@@ -15,7 +15,7 @@ use dm_core::session::{ServerSession, State};
 mod pair;
 mod workloads;
 use pair::{Pair, server_config};
-use workloads::{MIB, large_object_session, whole_session};
+use workloads::{MIB, large_object_session, whole_session, whole_session_in};
 
 /// Counts the bytes live on the heap.
 struct Counting;
@@ -49,6 +49,7 @@ fn plain_codec(trace: &[(Vec<u8>, Message)]) {
 fn sessions(c: &mut Criterion) {
     let mut g = c.benchmark_group("session");
     g.bench_function("whole_20_commands", |b| b.iter(whole_session));
+    g.bench_function("whole_20_commands_wbxml", |b| b.iter(|| whole_session_in(Encoding::Wbxml)));
     let value = "0123456789abcdef".repeat(MIB / 16);
     g.throughput(Throughput::Bytes(2 * MIB as u64));
     g.sample_size(10);

@@ -2,6 +2,7 @@
 //! (the including crate declares `mod pair` from tests/common/pair.rs).
 #![allow(dead_code)]
 
+use dm_core::codec::Encoding;
 use dm_core::model::Data;
 use dm_core::session::State;
 
@@ -11,7 +12,16 @@ pub const MIB: usize = 1 << 20;
 
 /// Package 1, then 10 Gets and 10 Replaces (package 2), their answers (3), and the end (4).
 pub fn whole_session() -> Pair {
-    let mut p = Pair::new();
+    whole_session_in(Encoding::Xml)
+}
+
+/// The same session with both sides speaking `encoding`.
+pub fn whole_session_in(encoding: Encoding) -> Pair {
+    let mut cc = client_config();
+    cc.wire.encoding = encoding;
+    let mut sc = server_config();
+    sc.wire.encoding = encoding;
+    let mut p = Pair::with(cc, device_tree(), sc);
     p.until_server_has_package();
     for i in 0..10 {
         p.server.get("./DevInfo/Man").unwrap();

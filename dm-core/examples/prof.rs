@@ -1,5 +1,5 @@
 //! A workload for profiling (`valgrind --tool=callgrind`): `prof FILE N decode|w2x|x2w` runs the
-//! codec on FILE N times; `prof - N session|large` runs the whole 20-command session or the 1 MiB large object
+//! codec on FILE N times; `prof - N session|session_wbxml|large` runs the whole 20-command session (XML or WBXML) or the 1 MiB large object
 //! session of the benches.
 
 #[path = "../tests/common/pair.rs"]
@@ -18,6 +18,7 @@ fn main() {
             "w2x" => dm_core::codec::wbxml_to_xml(&bytes).unwrap().len(),
             "x2w" => dm_core::codec::xml_to_wbxml(&bytes).unwrap().len(),
             "session" => workloads::whole_session().trace.len(),
+            "session_wbxml" => workloads::whole_session_in(dm_core::codec::Encoding::Wbxml).trace.len(),
             "large" => workloads::large_object_session(&"0123456789abcdef".repeat(1 << 16)).trace.len(),
             other => panic!("unknown workload {other}"),
         };

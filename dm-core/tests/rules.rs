@@ -29,9 +29,16 @@ fn rule_of(e: Error) -> &'static str {
 
 /// A pair whose client announces a small MaxMsgSize, with the server holding `n` Replaces.
 fn split_package2(n: usize) -> Pair {
+    split_package2_in(n, Encoding::Xml)
+}
+
+fn split_package2_in(n: usize, encoding: Encoding) -> Pair {
     let mut cc = client_config();
     cc.wire.max_msg_size = Some(1200);
-    let mut p = Pair::with(cc, device_tree(), server_config());
+    cc.wire.encoding = encoding;
+    let mut sc = server_config();
+    sc.wire.encoding = encoding;
+    let mut p = Pair::with(cc, device_tree(), sc);
     p.until_server_has_package();
     for i in 0..n {
         p.server.replace(&format!("./Vendor/N{i}"), text(&"v".repeat(40)), None, None).ok();
@@ -54,6 +61,19 @@ fn r01_final_only_in_the_last_message_of_a_split_package() {
     for i in 0..15 {
         assert!(p.client.tree().value(&format!("./Vendor/N{i}")).is_some());
     }
+}
+
+/// WBXML messages are sized by a bound (strings inline), then exactly near MaxMsgSize: none is
+/// over it, and none but the last could have taken another command.
+#[test]
+fn r01_a_split_wbxml_package_fits_max_msg_size_and_fills_its_messages() {
+    let mut p = split_package2_in(100, Encoding::Wbxml);
+    p.exchange();
+    let s2c: Vec<usize> = p.trace.iter().filter(|(d, _)| *d == Dir::S2C).map(|(_, b)| b.len()).collect();
+    assert!(s2c.len() >= 3, "{s2c:?}");
+    assert!(s2c.iter().all(|&n| n <= 1200), "{s2c:?}");
+    // A Replace with its Status is under 150 bytes here.
+    assert!(s2c[1..s2c.len() - 1].iter().all(|&n| n > 1200 - 150), "{s2c:?}");
 }
 
 #[test]

@@ -4,7 +4,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::pair::{Pair, client_config, device_tree, server_config};
+use common::pair::{Dir, Pair, client_config, device_tree, server_config};
 use dm_core::codec::Encoding;
 use dm_core::model::*;
 use dm_core::session::{CommandRef, Event, State};
@@ -109,6 +109,11 @@ proptest! {
         p.drive();
         prop_assert_eq!(p.server.state(), State::Ended);
         prop_assert_eq!(p.client.state(), State::Ended);
+        // Every message fits what its receiver announced (the client's to the server, and back).
+        for (dir, body) in &p.trace {
+            let max = if *dir == Dir::C2S { server_max } else { client_max };
+            prop_assert!(body.len() as u64 <= max, "{:?} message of {} bytes over {}", dir, body.len(), max);
+        }
         let mut statuses: HashMap<CommandRef, usize> = HashMap::new();
         let mut results: HashMap<CommandRef, usize> = HashMap::new();
         for e in &p.server_events {

@@ -122,7 +122,21 @@ impl<'m> StringTable<'m> {
                 table.add(p);
             }
         }
+        // Each string is written no longer than inline; a table whose entries the strings do
+        // not use enough to pay for it is dropped, so that a message is never longer than with
+        // every string inline: the bound the sessions size WBXML messages by.
+        let saved: usize = strings.order.iter().map(|&s| strings.counts[s] * table.saving(s)).sum();
+        if saved < table.bytes.len() + mb_len(table.bytes.len() as u32) - 1 {
+            return StringTable::default();
+        }
         table
+    }
+
+    /// The bytes `s` takes less than inline.
+    fn saving(&self, s: &str) -> usize {
+        let mut cost = 0;
+        self.pieces(s, |p| cost += p.cost());
+        Piece::Inline(s).cost() - cost
     }
 
     fn add(&mut self, s: &'m str) {

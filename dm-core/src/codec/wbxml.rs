@@ -549,7 +549,16 @@ impl<'t, 'm, O: Out> WbxmlSink<'t, 'm, O> {
         put_mb(&mut out, CHARSET_UTF8);
         put_mb(&mut out, table.bytes.len() as u32);
         out.put(&table.bytes);
+        Self::body(out, table)
+    }
+
+    /// A writer of body elements only, on code page 0.
+    pub(crate) fn body(out: O, table: &'t StringTable<'m>) -> Self {
         WbxmlSink { out, page: 0, table }
+    }
+
+    pub(crate) fn on_page_0(&self) -> bool {
+        self.page == 0
     }
 
     fn token(&mut self, page: u8, token: u8) {

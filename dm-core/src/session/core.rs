@@ -274,31 +274,30 @@ impl Core {
     }
 
     /// Whether `m` (the message being laid out, final, with `tail` after it) exceeds the peer's
-    /// MaxMsgSize. Commands are only ever pushed and popped at its end, and in XML a command
-    /// adds its own length whatever surrounds it: the length of all but the last command is
-    /// kept, and grown, from one call to the next.
+    /// MaxMsgSize. Commands are only ever pushed and popped at its end, and a command adds its
+    /// own length whatever surrounds it (exactly in XML; at most, in WBXML, where the string
+    /// table decides the rest): the length of all but the last command is kept, and grown, from
+    /// one call to the next. A WBXML message over that bound is sized in full.
     fn too_big(&self, m: &mut Message, tail: Option<&Command>) -> bool {
         let Some(max) = self.peer_max_msg else { return false };
-        let len = match (self.encoding, m.commands.pop()) {
-            (Encoding::Xml, Some(last)) => {
-                let n = m.commands.len();
-                let prefix = match self.laid_len.get() {
-                    Some((k, len)) if k as usize <= n => {
-                        len + m.commands[k as usize..].iter().map(codec::command_len).sum::<usize>()
-                    }
-                    _ => Self::final_len(m, None, self.encoding),
-                };
-                self.laid_len.set(Some((n as u32, prefix)));
-                let len = prefix + codec::command_len(&last) + tail.map_or(0, codec::command_len);
-                m.commands.push(last);
-                len
-            }
-            (_, last) => {
-                m.commands.extend(last);
-                Self::final_len(m, tail, self.encoding)
-            }
+        let Some(last) = m.commands.pop() else {
+            return Self::final_len(m, tail, self.encoding) as u64 > max;
         };
-        len as u64 > max
+        let enc = self.encoding;
+        let n = m.commands.len();
+        let prefix = match self.laid_len.get() {
+            Some((k, len)) if k as usize <= n => {
+                len + m.commands[k as usize..].iter().map(|c| codec::command_len(c, enc)).sum::<usize>()
+            }
+            _ => Self::sized(m, None, |m| codec::plain_len(m, enc)),
+        };
+        self.laid_len.set(Some((n as u32, prefix)));
+        let bound = prefix + codec::command_len(&last, enc) + tail.map_or(0, |t| codec::command_len(t, enc));
+        m.commands.push(last);
+        if bound as u64 <= max || enc == Encoding::Xml {
+            return bound as u64 > max;
+        }
+        Self::final_len(m, tail, enc) as u64 > max
     }
 
     /// Whether any message `m` with `tail` exceeds the peer's MaxMsgSize, sized in full.
@@ -308,12 +307,17 @@ impl Core {
 
     /// The encoded length of `m` with Final and `tail` after its commands.
     fn final_len(m: &mut Message, tail: Option<&Command>, encoding: Encoding) -> usize {
+        Self::sized(m, tail, |m| codec::encoded_len(m, encoding))
+    }
+
+    /// `len` of `m` with Final and `tail` after its commands.
+    fn sized(m: &mut Message, tail: Option<&Command>, len: impl Fn(&Message) -> usize) -> usize {
         let fin = m.is_final;
         m.is_final = true;
         if let Some(t) = tail {
             m.commands.push(t.clone());
         }
-        let len = codec::encoded_len(m, encoding);
+        let len = len(m);
         if tail.is_some() {
             m.commands.pop();
         }
@@ -525,8 +529,8 @@ impl Core {
             m.commands.push(make(0, *next_id));
             let over = self.too_big(m, tail);
             let used = self.laid_len.get().map_or(0, |(_, prefix)| prefix)
-                + m.commands.last().map_or(0, codec::command_len)
-                + tail.map_or(0, codec::command_len);
+                + m.commands.last().map_or(0, |c| codec::command_len(c, Encoding::Xml))
+                + tail.map_or(0, |c| codec::command_len(c, Encoding::Xml));
             m.commands.pop();
             if !over {
                 let room = (max as usize).saturating_sub(used);

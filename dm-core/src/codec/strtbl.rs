@@ -91,14 +91,18 @@ impl<'m> StringTable<'m> {
         let mut strings = Strings::default();
         super::emit::message(&mut strings, message);
         let mut table = StringTable::default();
-        // Whole strings: n inline copies against one entry and n references.
+        // Whole strings: n inline copies against one entry and n references, each always used.
+        let mut whole_saving = 0;
         for &s in &strings.order {
             let n = strings.counts[s];
             let at = table.bytes.len() as u32;
-            if s.len() + 1 + n * (1 + mb_len(at)) < n * (s.len() + 2) {
+            let (entry, inline) = (s.len() + 1 + n * (1 + mb_len(at)), n * (s.len() + 2));
+            if entry < inline {
                 table.add(s);
+                whole_saving += inline - entry;
             }
         }
+        let whole_len = table.bytes.len();
         let rest: Vec<&'m str> = strings.order.iter().copied().filter(|s| !table.offsets.contains_key(s)).collect();
         // Shared URI prefixes, then words: a reference in the middle of a string costs the
         // reference and a new inline string (3 + offset bytes) instead of the text it replaces.
@@ -122,12 +126,17 @@ impl<'m> StringTable<'m> {
                 table.add(p);
             }
         }
-        // Each string is written no longer than inline; a table whose entries the strings do
-        // not use enough to pay for it is dropped, so that a message is never longer than with
-        // every string inline: the bound the sessions size WBXML messages by.
-        let saved: usize = strings.order.iter().map(|&s| strings.counts[s] * table.saving(s)).sum();
-        if saved < table.bytes.len() + mb_len(table.bytes.len() as u32) - 1 {
-            return StringTable::default();
+        // Each string is written no longer than inline, and whole strings pay for their entries,
+        // but prefix and word entries might not be used enough to: a table that does not pay for
+        // itself is dropped, so that a message is never longer than with every string inline
+        // (the bound the sessions size WBXML messages by). Counted only when the whole strings'
+        // saving does not already cover every prefix and word entry.
+        let header = mb_len(table.bytes.len() as u32) - 1;
+        if whole_saving < table.bytes.len() - whole_len + header {
+            let saved: usize = strings.order.iter().map(|&s| strings.counts[s] * table.saving(s)).sum();
+            if saved < table.bytes.len() + header {
+                return StringTable::default();
+            }
         }
         table
     }
@@ -216,5 +225,34 @@ impl<'m> Sink<'m> for Strings<'m> {
         if let Data::Text(t) = data {
             self.leaf(Tag::Data, t);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{self, Encoding};
+
+    fn get(uri: &str) -> String {
+        format!("<Get><CmdID>2</CmdID><Item><Target><LocURI>{uri}</LocURI></Target></Item></Get>")
+    }
+
+    /// Strings that share only a URI prefix: no whole string pays for its prefix entry, so the
+    /// strings' use of the table is counted; they use it, it stays, and the message is shorter
+    /// than with every string inline.
+    #[test]
+    fn a_prefix_entry_stays_when_the_strings_pay_for_it() {
+        let prefix = "./Vendor/Acme/Settings/Network/";
+        let xml = format!(
+            "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto>\
+             <SessionID>1</SessionID><MsgID>2</MsgID><Target><LocURI>a</LocURI></Target><Source><LocURI>b</LocURI>\
+             </Source></SyncHdr><SyncBody>{}{}<Final/></SyncBody></SyncML>",
+            get(&format!("{prefix}Apn")),
+            get(&format!("{prefix}Proxy")),
+        );
+        let m = codec::decode(xml.as_bytes()).unwrap();
+        let table = StringTable::build(&m);
+        assert!(table.offsets.contains_key(prefix) && table.offsets.len() == 1);
+        assert!(codec::encoded_len(&m, Encoding::Wbxml) < codec::plain_len(&m, Encoding::Wbxml));
     }
 }

@@ -1,18 +1,36 @@
 //! Model → output. One walk serves both encodings and both purposes: writing bytes and measuring
 //! them (`Out` is a `Vec<u8>` or a `Counter`), so `encoded_len` never encodes twice.
 
-use super::tag::Tag;
+use super::tag::{Padded, Tag};
 use crate::model::*;
 
 /// Where encoded bytes go.
 pub(crate) trait Out {
     fn put(&mut self, bytes: &[u8]);
+
+    fn put_padded(&mut self, markup: &Padded) {
+        self.put(markup.as_bytes());
+    }
 }
 
 impl Out for Vec<u8> {
     #[inline]
     fn put(&mut self, bytes: &[u8]) {
-        self.extend_from_slice(bytes);
+        // A few bytes (most numbers) are cheaper pushed than copied by a call.
+        if bytes.len() <= 4 {
+            self.reserve(4);
+            bytes.iter().for_each(|&b| self.push(b));
+        } else {
+            self.extend_from_slice(bytes);
+        }
+    }
+
+    /// The whole array, then cut back: a copy of fixed size is a few moves.
+    #[inline]
+    fn put_padded(&mut self, markup: &Padded) {
+        let end = self.len() + markup.len;
+        self.extend_from_slice(&markup.bytes);
+        self.truncate(end);
     }
 }
 

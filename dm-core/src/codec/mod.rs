@@ -220,8 +220,14 @@ fn namespace(message: &Message) -> &'static str {
 }
 
 impl<O: Out> Out for &mut O {
+    #[inline]
     fn put(&mut self, bytes: &[u8]) {
         (**self).put(bytes)
+    }
+
+    #[inline]
+    fn put_padded(&mut self, markup: &tag::Padded) {
+        (**self).put_padded(markup)
     }
 }
 

@@ -211,7 +211,7 @@ impl<'m> Sink<'m> for Strings<'m> {
     fn number(&mut self, _: Tag, _: u64) {}
 
     fn leaf(&mut self, _: Tag, text: &'m str) {
-        if text.len() < 2 || text.contains('\0') {
+        if text.len() < 2 || text.as_bytes().contains(&0) {
             return;
         }
         let n = self.counts.entry(text).or_insert(0);

@@ -5,6 +5,33 @@ pub(crate) const NS_SYNCML12: &str = "SYNCML:SYNCML1.2";
 pub(crate) const NS_SYNCML11: &str = "SYNCML:SYNCML1.1";
 pub(crate) const NS_METINF: &str = "syncml:metinf";
 
+/// Markup of at most `Padded::WIDTH` bytes in an array of that width, so that writing it
+/// copies a fixed number of bytes (no call to copy a length known only at run time) and keeps
+/// the first `len`.
+pub(crate) struct Padded {
+    pub(crate) bytes: [u8; Padded::WIDTH],
+    pub(crate) len: usize,
+}
+
+impl Padded {
+    pub(crate) const WIDTH: usize = 24;
+
+    const fn new(markup: &str) -> Padded {
+        let mut bytes = [0u8; Padded::WIDTH];
+        let b = markup.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            bytes[i] = b[i];
+            i += 1;
+        }
+        Padded { bytes, len: b.len() }
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
 macro_rules! tags {
     ($($name:ident = ($page:literal, $token:literal),)*) => {
         /// A known element. The name is the element name; page and token are its WBXML code.
@@ -13,8 +40,8 @@ macro_rules! tags {
         pub(crate) enum Tag { $($name,)* }
 
         const NAMES: &[&str] = &[$(stringify!($name),)*];
-        const START_TAGS: &[&str] = &[$(concat!("<", stringify!($name), ">"),)*];
-        const END_TAGS: &[&str] = &[$(concat!("</", stringify!($name), ">"),)*];
+        const START_TAGS: &[Padded] = &[$(Padded::new(concat!("<", stringify!($name), ">")),)*];
+        const END_TAGS: &[Padded] = &[$(Padded::new(concat!("</", stringify!($name), ">")),)*];
         const CODES: &[(u8, u8)] = &[$(($page, $token),)*];
 
         impl Tag {
@@ -25,14 +52,14 @@ macro_rules! tags {
 
             /// `<Name>`, written in one piece.
             #[inline]
-            pub(crate) fn start_tag(self) -> &'static str {
-                START_TAGS[self as usize]
+            pub(crate) fn start_tag(self) -> &'static Padded {
+                &START_TAGS[self as usize]
             }
 
             /// `</Name>`.
             #[inline]
-            pub(crate) fn end_tag(self) -> &'static str {
-                END_TAGS[self as usize]
+            pub(crate) fn end_tag(self) -> &'static Padded {
+                &END_TAGS[self as usize]
             }
 
             pub(crate) fn from_name(name: &str) -> Option<Tag> {

@@ -575,7 +575,7 @@ impl<'t, 'm, O: Out> WbxmlSink<'t, 'm, O> {
     }
 
     fn str(&mut self, text: &str) {
-        if text.contains('\0') {
+        if text.as_bytes().contains(&0) {
             return self.opaque(text.as_bytes());
         }
         let table = self.table;

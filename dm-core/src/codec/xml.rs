@@ -324,7 +324,7 @@ impl<O: Out> XmlSink<O> {
 
     #[inline(always)]
     fn close(&mut self, tag: Tag) {
-        self.out.put(tag.end_tag().as_bytes());
+        self.out.put_padded(tag.end_tag());
     }
 
     /// `<Name>`, with the namespace where `open` would write it.
@@ -334,7 +334,7 @@ impl<O: Out> XmlSink<O> {
             self.open(tag);
             self.out.put(b">");
         } else {
-            self.out.put(tag.start_tag().as_bytes());
+            self.out.put_padded(tag.start_tag());
         }
     }
 

@@ -437,12 +437,12 @@ impl Core {
                 let ids = number(&mut command, next_id);
                 m.commands.push(command);
                 if !self.too_big(m, tail) {
-                    self.record(&ids, &unit.refs);
+                    self.record(ids, &unit.refs);
                     laid.push((results, unit));
                     continue;
                 }
                 m.commands.pop();
-                *next_id -= ids.len() as u32;
+                *next_id = ids.start;
             }
             // A single item with data may go as chunks (a large object); anything else waits
             // for the next message, or cannot be sent at all (R07).
@@ -497,9 +497,9 @@ impl Core {
         self.exceeds(&mut probe, tail)
     }
 
-    fn record(&mut self, ids: &[u32], refs: &[CommandRef]) {
-        for (i, id) in ids.iter().enumerate() {
-            self.sent.insert(sent_key(self.msg_id, *id), refs.get(i).copied());
+    fn record(&mut self, ids: impl IntoIterator<Item = u32>, refs: &[CommandRef]) {
+        for (i, id) in ids.into_iter().enumerate() {
+            self.sent.insert(sent_key(self.msg_id, id), refs.get(i).copied());
         }
     }
 
@@ -561,7 +561,7 @@ impl Core {
     fn lay_chunk(&mut self, m: &mut Message, next_id: &mut u32, unit: &Unit, piece: Command) -> usize {
         let sent = single_data(&piece).map_or(0, Data::len);
         m.commands.push(piece);
-        self.record(&[*next_id], &unit.refs[..unit.refs.len().min(1)]);
+        self.record([*next_id], &unit.refs[..unit.refs.len().min(1)]);
         *next_id += 1;
         unit.offset + sent
     }
@@ -638,17 +638,17 @@ pub(crate) fn sent_key(msg_id: u32, cmd_id: u32) -> u64 {
     (u64::from(msg_id) << 32) | u64::from(cmd_id)
 }
 
-/// Numbers a command and its members from `next`, returning the CmdIDs in pre-order.
-fn number(c: &mut Command, next: &mut u32) -> Vec<u32> {
-    let mut ids = vec![*next];
+/// Numbers a command and its members from `next` in pre-order, returning the CmdIDs used.
+fn number(c: &mut Command, next: &mut u32) -> std::ops::Range<u32> {
+    let first = *next;
     set_cmd_id(c, *next);
     *next += 1;
     if let Command::Atomic(g) | Command::Sequence(g) = c {
         for member in &mut g.commands {
-            ids.extend(number(member, next));
+            number(member, next);
         }
     }
-    ids
+    first..*next
 }
 
 fn set_cmd_id(c: &mut Command, id: u32) {

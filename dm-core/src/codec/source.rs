@@ -39,33 +39,37 @@ pub(crate) trait Source<'a> {
 }
 
 /// The open elements, by name (embedded documents in Data included).
-#[derive(Default)]
 pub(crate) struct Stack {
     tags: Vec<Tag>,
     /// Depth of open elements that are not SyncML/MetInf tags (inside an embedded document).
     foreign: usize,
+    max_depth: usize,
 }
 
 impl Stack {
+    pub(crate) fn new(limits: &Limits) -> Self {
+        Stack { tags: Vec::with_capacity(16), foreign: 0, max_depth: limits.max_element_depth() }
+    }
+
     #[inline]
     pub(crate) fn depth(&self) -> usize {
         self.tags.len() + self.foreign
     }
 
     #[inline]
-    pub(crate) fn push(&mut self, tag: Tag, limits: &Limits) -> Result<(), (Limit, usize, usize)> {
+    pub(crate) fn push(&mut self, tag: Tag) -> Result<(), (Limit, usize, usize)> {
         self.tags.push(tag);
-        self.check(limits)
+        self.check()
     }
 
-    pub(crate) fn push_foreign(&mut self, limits: &Limits) -> Result<(), (Limit, usize, usize)> {
+    pub(crate) fn push_foreign(&mut self) -> Result<(), (Limit, usize, usize)> {
         self.foreign += 1;
-        self.check(limits)
+        self.check()
     }
 
     #[inline]
-    fn check(&self, limits: &Limits) -> Result<(), (Limit, usize, usize)> {
-        let max = limits.max_element_depth();
+    fn check(&self) -> Result<(), (Limit, usize, usize)> {
+        let max = self.max_depth;
         if self.depth() > max { Err((Limit::Nesting, self.depth(), max)) } else { Ok(()) }
     }
 

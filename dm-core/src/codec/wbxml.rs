@@ -127,7 +127,7 @@ impl<'a> WbxmlSource<'a> {
             raw_text: false,
             page: 0,
             pending_end: false,
-            stack: Stack::default(),
+            stack: Stack::new(limits),
             limits,
         };
         let version = s.byte()?;
@@ -331,7 +331,7 @@ impl<'a> WbxmlSource<'a> {
                 let (page, token, content) = self.tag_token()?;
                 let tag = Tag::from_code(page, token)
                     .ok_or_else(|| self.error(K::UnknownElement(format!("page {page} token 0x{token:02X}"))))?;
-                self.stack.push(tag, self.limits).map_err(|(l, v, m)| self.limit(l, v, m))?;
+                self.stack.push(tag).map_err(|(l, v, m)| self.limit(l, v, m))?;
                 if content {
                     v.start(self, tag)?;
                 } else {
@@ -385,10 +385,10 @@ impl<'a> WbxmlSource<'a> {
         let inner = self.take(len)?;
         let doc = match WbxmlSource::new(inner, self.limits) {
             Ok(mut doc) if inner.get(doc.pos..doc.pos + 2) == Some(&[SWITCH_PAGE, 2]) => {
-                doc.stack = std::mem::take(&mut self.stack);
+                std::mem::swap(&mut doc.stack, &mut self.stack);
                 let mut xml = String::new();
                 let r = doc.embedded(&mut xml, true);
-                self.stack = std::mem::take(&mut doc.stack);
+                std::mem::swap(&mut doc.stack, &mut self.stack);
                 r.map_err(|e| self.relocate(e, start))?;
                 xml
             }
@@ -423,7 +423,7 @@ impl<'a> WbxmlSource<'a> {
             _ => Tag::from_code(page, token).map(Tag::name),
         }
         .ok_or_else(|| self.error(K::UnknownElement(format!("page {page} token 0x{token:02X}"))))?;
-        self.stack.push_foreign(self.limits).map_err(|(l, v, m)| self.limit(l, v, m))?;
+        self.stack.push_foreign().map_err(|(l, v, m)| self.limit(l, v, m))?;
         xml.push('<');
         xml.push_str(name);
         if top {

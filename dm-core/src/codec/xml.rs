@@ -50,7 +50,7 @@ impl<'a> XmlSource<'a> {
         config.expand_empty_elements = true;
         config.check_end_names = true;
         config.allow_dangling_amp = lenient;
-        XmlSource { input, reader, peeked: None, stack: Stack::default(), limits, lenient }
+        XmlSource { input, reader, peeked: None, stack: Stack::new(limits), limits, lenient }
     }
 
     fn site_at(&self, offset: u64) -> Site {
@@ -79,7 +79,7 @@ impl<'a> XmlSource<'a> {
     }
 
     fn push_foreign(&mut self) -> R<()> {
-        self.stack.push_foreign(self.limits).map_err(|(l, v, m)| self.limit(l, v, m))
+        self.stack.push_foreign().map_err(|(l, v, m)| self.limit(l, v, m))
     }
 
     fn tag(&mut self, e: &BytesStart<'a>) -> R<Tag> {
@@ -106,7 +106,7 @@ impl<'a> XmlSource<'a> {
                 return Err(self.error(K::Syntax(e.to_string())));
             }
         }
-        self.stack.push(tag, self.limits).map_err(|(l, v, m)| self.limit(l, v, m))?;
+        self.stack.push(tag).map_err(|(l, v, m)| self.limit(l, v, m))?;
         Ok(tag)
     }
 

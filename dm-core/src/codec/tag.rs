@@ -32,6 +32,15 @@ impl Padded {
     }
 }
 
+/// A slot in a 256-entry table for an element name, from its length and three of its bytes.
+const fn name_hash(name: &[u8]) -> usize {
+    let n = name.len();
+    if n == 0 {
+        return 0;
+    }
+    (n * 7 + name[0] as usize * 3 + name[n - 1] as usize * 5 + name[n / 2] as usize) % 256
+}
+
 macro_rules! tags {
     ($($name:ident = ($page:literal, $token:literal),)*) => {
         /// A known element. The name is the element name; page and token are its WBXML code.
@@ -43,6 +52,34 @@ macro_rules! tags {
         const START_TAGS: &[Padded] = &[$(Padded::new(concat!("<", stringify!($name), ">")),)*];
         const END_TAGS: &[Padded] = &[$(Padded::new(concat!("</", stringify!($name), ">")),)*];
         const CODES: &[(u8, u8)] = &[$(($page, $token),)*];
+        const ALL: &[Tag] = &[$(Tag::$name,)*];
+
+        /// Index into `ALL` by code page (0, 1) and token; `u8::MAX` where no tag is.
+        const BY_CODE: [[u8; 64]; 2] = {
+            let mut table = [[u8::MAX; 64]; 2];
+            let mut i = 0;
+            while i < CODES.len() {
+                table[CODES[i].0 as usize][CODES[i].1 as usize] = i as u8;
+                i += 1;
+            }
+            table
+        };
+
+        /// Index into `ALL` by `name_hash`, the next free slot on a collision; `u8::MAX` where
+        /// no tag is (the table has room to spare, so every probe ends at one).
+        const BY_NAME: [u8; 256] = {
+            let mut table = [u8::MAX; 256];
+            let mut i = 0;
+            while i < NAMES.len() {
+                let mut slot = name_hash(NAMES[i].as_bytes());
+                while table[slot] != u8::MAX {
+                    slot = (slot + 1) % 256;
+                }
+                table[slot] = i as u8;
+                i += 1;
+            }
+            table
+        };
 
         impl Tag {
             #[inline]
@@ -62,8 +99,16 @@ macro_rules! tags {
                 &END_TAGS[self as usize]
             }
 
+            /// By a hash of the name (one comparison, not one per candidate).
             pub(crate) fn from_name(name: &str) -> Option<Tag> {
-                match name { $(stringify!($name) => Some(Tag::$name),)* _ => None }
+                let mut slot = name_hash(name.as_bytes());
+                loop {
+                    let tag = *ALL.get(usize::from(BY_NAME[slot]))?;
+                    if tag.name() == name {
+                        return Some(tag);
+                    }
+                    slot = (slot + 1) % BY_NAME.len();
+                }
             }
 
             /// WBXML code page and token (without the content/attribute bits).
@@ -74,7 +119,8 @@ macro_rules! tags {
 
             #[inline]
             pub(crate) fn from_code(page: u8, token: u8) -> Option<Tag> {
-                match (page, token) { $(($page, $token) => Some(Tag::$name),)* _ => None }
+                let i = *BY_CODE.get(usize::from(page))?.get(usize::from(token))?;
+                ALL.get(usize::from(i)).copied()
             }
         }
     };
@@ -233,4 +279,25 @@ pub(crate) fn ddf_name(token: u8) -> Option<&'static str> {
 
 pub(crate) fn ddf_token(name: &str) -> Option<u8> {
     DDF_NAMES.iter().position(|n| *n == name).map(|i| i as u8 + 5)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tag_is_found_by_its_name_and_its_code() {
+        for &tag in ALL {
+            assert_eq!(Tag::from_name(tag.name()), Some(tag));
+            let (page, token) = tag.code();
+            assert_eq!(Tag::from_code(page, token), Some(tag));
+            assert_eq!(tag.start_tag().as_bytes(), format!("<{}>", tag.name()).as_bytes());
+            assert_eq!(tag.end_tag().as_bytes(), format!("</{}>", tag.name()).as_bytes());
+        }
+        for unknown in ["", "syncml", "SyncMLx", "Dat", "MgmtTree", "ZZZZZZZZZZZZZZZZZZZZZZZZZZZZ"] {
+            assert_eq!(Tag::from_name(unknown), None, "{unknown}");
+        }
+        assert_eq!(Tag::from_code(0, 0x30), None);
+        assert_eq!(Tag::from_code(2, 0x05), None);
+    }
 }

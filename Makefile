@@ -67,7 +67,7 @@ bench: deps-interop $(VENV)/.deps
 	$(CARGO) run -q -p dm-core --example bench_inputs $(BENCH_DIR)
 	$(CC) -O2 -Wall -Wextra -Werror $$(pkg-config --cflags libwbxml2) tests/bench/libwbxml_peer.c -lwbxml2 -o build/libwbxml_peer
 	build/libwbxml_peer $(BENCH_DIR) $(BENCH_INPUTS) > $(BENCH_DIR)/libwbxml.jsonl
-	$(CARGO) bench -p dm-core
+	$(CARGO) bench -p dm-core --features inline-more
 	$(PY) -m pip install -q --force-reinstall --no-deps ./dm-python
 	$(PY) tests/bench/python_session.py > $(BENCH_DIR)/python.jsonl
 	$(CARGO) build -q --release -p dm-ffi

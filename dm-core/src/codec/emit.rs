@@ -16,8 +16,9 @@ pub(crate) trait Out {
 impl Out for Vec<u8> {
     #[inline]
     fn put(&mut self, bytes: &[u8]) {
-        // A few bytes (most numbers) are cheaper pushed than copied by a call.
-        if bytes.len() <= 4 {
+        // A few bytes (most numbers) are cheaper pushed than copied by a call, at the price of
+        // more code at every call site.
+        if cfg!(feature = "inline-more") && bytes.len() <= 4 {
             self.reserve(4);
             bytes.iter().for_each(|&b| self.push(b));
         } else {

@@ -163,7 +163,7 @@ impl<'a> WbxmlSource<'a> {
         self.raw_text
     }
 
-    #[inline(always)]
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn byte(&mut self) -> R<u8> {
         let b = *self.input.get(self.pos).ok_or_else(|| self.error(K::Truncated))?;
         self.pos += 1;
@@ -195,7 +195,7 @@ impl<'a> WbxmlSource<'a> {
         Err(self.error(K::Wbxml("mb_u_int32 longer than 5 bytes".into())))
     }
 
-    #[inline(always)]
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn cstr(&mut self) -> R<&'a [u8]> {
         let rest = &self.input[self.pos..];
         let n = rest.iter().position(|&b| b == 0).ok_or_else(|| self.error(K::Truncated))?;
@@ -237,7 +237,7 @@ impl<'a> WbxmlSource<'a> {
 
     /// One text token: a string (checked UTF-8), or OPAQUE bytes as they are; borrowed where
     /// it can be.
-    #[inline(always)]
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn text_token(&mut self) -> R<Piece<'a>> {
         let at = self.pos;
         Ok(match self.byte()? {
@@ -269,7 +269,7 @@ impl<'a> WbxmlSource<'a> {
 
     /// All adjacent text tokens, joined (one token is not copied); with raw text, one token: a
     /// writer takes them one by one.
-    #[inline(always)]
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn text_run(&mut self) -> R<Piece<'a>> {
         let first = self.text_token()?;
         if self.raw_text || !self.is_text_token() {
@@ -286,7 +286,7 @@ impl<'a> WbxmlSource<'a> {
     }
 
     /// The next tag token after any page switches: (page, token, has content).
-    #[inline(always)]
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn tag_token(&mut self) -> R<(u8, u8, bool)> {
         loop {
             let b = self.byte()?;
@@ -311,7 +311,7 @@ impl<'a> WbxmlSource<'a> {
 
     /// Reads one token of the body and hands it to `v`; `false` at the end of the document.
     /// The stack holds the open elements (a tag without content is never open).
-    #[inline(always)]
+    #[cfg_attr(feature = "inline-more", inline(always))]
     pub(crate) fn step(&mut self, v: &mut impl Visit<'a>) -> R<bool> {
         let Some(&b) = self.input.get(self.pos) else {
             return if self.stack.depth() == 0 { Ok(false) } else { Err(self.error(K::Truncated)) };

@@ -296,7 +296,7 @@ impl<O: Out> XmlSink<O> {
         XmlSink { out, namespace, pretty, depth: 0, metinf_depth: 0 }
     }
 
-    #[inline(always)]
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn indent(&mut self) {
         if self.pretty && self.depth > 0 {
             self.out.put(b"\n");
@@ -322,13 +322,13 @@ impl<O: Out> XmlSink<O> {
         self.out.put(b"\"");
     }
 
-    #[inline(always)]
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn close(&mut self, tag: Tag) {
         self.out.put_padded(tag.end_tag());
     }
 
     /// `<Name>`, with the namespace where `open` would write it.
-    #[inline(always)]
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn open_start(&mut self, tag: Tag) {
         if tag == Tag::SyncML || (tag.is_metinf() && self.metinf_depth == 0) {
             self.open(tag);
@@ -346,7 +346,7 @@ impl<O: Out> XmlSink<O> {
 
     /// Text with `& < >` and CR escaped, a block of 64 bytes at a time: most blocks need none
     /// and are checked without a branch per byte.
-    #[inline(always)]
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn escaped(&mut self, bytes: &[u8]) {
         // Short text (most leaves) is checked byte by byte, in line.
         if bytes.len() < 16 && !bytes.iter().any(|&b| ESCAPED[usize::from(b)]) {
@@ -375,7 +375,7 @@ impl<O: Out> XmlSink<O> {
 }
 
 impl<'m, O: Out> Sink<'m> for XmlSink<O> {
-    #[inline(always)]
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn start(&mut self, tag: Tag) {
         self.indent();
         self.open_start(tag);
@@ -385,7 +385,7 @@ impl<'m, O: Out> Sink<'m> for XmlSink<O> {
         }
     }
 
-    #[inline(always)]
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn end(&mut self, tag: Tag) {
         self.depth -= 1;
         if tag.is_metinf() {

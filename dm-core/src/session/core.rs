@@ -333,15 +333,19 @@ impl Core {
         let mut laid = Vec::new();
         let r = self.lay_out(mode, &mut m, &mut laid);
         if r.is_err() {
-            // Undo: the statuses and units taken go back where they were.
+            // Undo: the units taken go back where they were, with the commands the message
+            // took from them, and so do the statuses.
+            for (results, mut unit, at) in laid.into_iter().rev() {
+                if let Some(i) = at {
+                    unit.command = std::mem::replace(&mut m.commands[i], taken());
+                }
+                if results { self.results.push_front(unit) } else { self.outbox.push_front(unit) }
+            }
             for c in std::mem::take(&mut m.commands).into_iter().rev() {
                 if let Command::Status(mut s) = c {
                     s.cmd_id = 0;
                     self.statuses.push_front(s);
                 }
-            }
-            for (results, unit) in laid.into_iter().rev() {
-                if results { self.results.push_front(unit) } else { self.outbox.push_front(unit) }
             }
             let id = self.msg_id;
             self.sent.forget_message(id);
@@ -361,7 +365,7 @@ impl Core {
         r.map(|done| (m, done))
     }
 
-    fn lay_out(&mut self, mode: Compose, m: &mut Message, laid: &mut Vec<(bool, Unit)>) -> Result<bool, Error> {
+    fn lay_out(&mut self, mode: Compose, m: &mut Message, laid: &mut Vec<Laid>) -> Result<bool, Error> {
         let mut next_id = 1u32;
         let tail = match mode {
             Compose::NextMessage => Some(AlertCode::NEXT_MESSAGE),
@@ -418,30 +422,31 @@ impl Core {
     }
 
     /// Lays owed results (`results`) or own commands into `m`; true when the queue emptied.
-    /// What went in whole is journaled in `laid`, so that `compose` can undo it.
+    /// What went in whole is journaled in `laid`, so that `compose` can undo it: a command that
+    /// goes whole moves into the message, and its unit keeps where.
     fn lay_units(
         &mut self,
         m: &mut Message,
         next_id: &mut u32,
         tail: Option<&Command>,
         results: bool,
-        laid: &mut Vec<(bool, Unit)>,
+        laid: &mut Vec<Laid>,
     ) -> Result<bool, Error> {
         loop {
             let queue = if results { &mut self.results } else { &mut self.outbox };
-            let Some(unit) = queue.pop_front() else { return Ok(true) };
+            let Some(mut unit) = queue.pop_front() else { return Ok(true) };
             let data_len = single_data(&unit.command).map_or(0, Data::len) as u64;
             let surely_too_big = self.peer_max_msg.is_some_and(|max| data_len > max);
             if unit.offset == 0 && !surely_too_big {
-                let mut command = unit.command.clone();
+                let mut command = std::mem::replace(&mut unit.command, taken());
                 let ids = number(&mut command, next_id);
                 m.commands.push(command);
                 if !self.too_big(m, tail) {
                     self.record(ids, &unit.refs);
-                    laid.push((results, unit));
+                    laid.push((results, unit, Some(m.commands.len() - 1)));
                     continue;
                 }
-                m.commands.pop();
+                unit.command = m.commands.pop().unwrap_or_else(taken);
                 *next_id = ids.start;
             }
             // A single item with data may go as chunks (a large object); anything else waits
@@ -451,7 +456,7 @@ impl Core {
                 queue.push_front(unit);
             };
             match self.chunk(m, next_id, tail, &unit) {
-                Some(offset) if offset as u64 >= data_len => laid.push((results, unit)),
+                Some(offset) if offset as u64 >= data_len => laid.push((results, unit, None)),
                 Some(offset) => {
                     // Nothing may follow a chunk that is not the last (facts §6).
                     queue_back(self, Unit { offset, ..unit });
@@ -636,6 +641,15 @@ impl SentLog {
 /// The key of a sent command: MsgID and CmdID in one number (JSON maps need scalar keys).
 pub(crate) fn sent_key(msg_id: u32, cmd_id: u32) -> u64 {
     (u64::from(msg_id) << 32) | u64::from(cmd_id)
+}
+
+/// A unit laid into the message being composed: from the results queue or not, and where its
+/// command went when it went whole.
+type Laid = (bool, Unit, Option<usize>);
+
+/// What a unit holds once its command has moved into a message (nothing is allocated).
+fn taken() -> Command {
+    Command::Sequence(Group::default())
 }
 
 /// Numbers a command and its members from `next` in pre-order, returning the CmdIDs used.

@@ -67,7 +67,10 @@ pub fn normalize(uri: &str, limits: UriLimits) -> Result<String, StatusCode> {
     {
         return Err(StatusCode::URI_TOO_LONG);
     }
-    Ok(format!("./{body}"))
+    let mut out = String::with_capacity(body.len() + 2);
+    out.push_str("./");
+    out.push_str(body);
+    Ok(out)
 }
 
 /// Splits a target URI into node and query.

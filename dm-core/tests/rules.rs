@@ -250,7 +250,7 @@ fn r07_a_command_that_cannot_fit_is_a_local_error_and_a_tiny_max_msg_size_a_remo
                 .any(|e| matches!(e, Event::Status { reference, code, .. } if *reference == sent && code.is_success()))
         );
     }
-    assert_eq!(p.client.tree().value("./Vendor/First").as_deref(), Some("1"));
+    assert_eq!(p.client.tree().value("./Vendor/First"), Some("1"));
 
     let mut cc = client_config();
     cc.wire.max_msg_size = Some(100);

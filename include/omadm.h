@@ -382,8 +382,9 @@ const char *dm_version(void);
 dm_result dm_xml_to_wbxml(const uint8_t *input, size_t len, uint8_t **out, size_t *out_len);
 
 /**
- * Converts a message (WBXML or XML, decoded leniently) to compact XML (not NUL-terminated).
- * Release the output with dm_buffer_free.
+ * Converts a message to compact XML (not NUL-terminated): WBXML element by element as sent,
+ * its WBXML checked but not its SyncML structure (dm_decode_to_xml checks that); XML is
+ * decoded leniently and written again. Release the output with dm_buffer_free.
  */
 dm_result dm_wbxml_to_xml(const uint8_t *input, size_t len, uint8_t **out, size_t *out_len);
 

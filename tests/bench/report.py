@@ -62,7 +62,9 @@ for name in ("package2", "package3"):
     ens, enoise, _ = estimate(f"xml/encode/{name}")
     rows.append((f"XML encode, {name}", f"{mbs(nbytes, ens)} ±{enoise:.0f}%", "", "", ""))
 whole, wnoise, _ = estimate("session/whole_20_commands")
-rows.append(("Whole session in memory, packages 1–4, 20 commands", us(whole, wnoise), "", "", "< 50 µs"))
+rows.append(("Whole session in memory, packages 1–4, 20 commands, XML", us(whole, wnoise), "", "", "< 50 µs"))
+wb, wbnoise, _ = estimate("session/whole_20_commands_wbxml")
+rows.append(("The same session in WBXML", us(wb, wbnoise), "", "", "< 50 µs"))
 big, bnoise, nbytes = estimate("session/large_object_1MiB_each_way_8KiB")
 plain, _, _ = estimate("session/plain_codec_same_bytes")
 rows.append(("1 MiB each way at MaxMsgSize 8 KiB", f"{mbs(nbytes, big)} ±{bnoise:.0f}%",

@@ -56,21 +56,23 @@ impl Stack {
         self.tags.len() + self.foreign
     }
 
+    /// Opens an element; false when that nests it deeper than the limit (`too_deep` says so).
     #[inline]
-    pub(crate) fn push(&mut self, tag: Tag) -> Result<(), (Limit, usize, usize)> {
+    pub(crate) fn push(&mut self, tag: Tag) -> bool {
         self.tags.push(tag);
-        self.check()
+        self.depth() <= self.max_depth
     }
 
-    pub(crate) fn push_foreign(&mut self) -> Result<(), (Limit, usize, usize)> {
+    pub(crate) fn push_foreign(&mut self) -> bool {
         self.foreign += 1;
-        self.check()
+        self.depth() <= self.max_depth
     }
 
-    #[inline]
-    fn check(&self) -> Result<(), (Limit, usize, usize)> {
-        let max = self.max_depth;
-        if self.depth() > max { Err((Limit::Nesting, self.depth(), max)) } else { Ok(()) }
+    /// The error for an element nested past the limit, at `site`.
+    #[cold]
+    pub(crate) fn too_deep(&self, site: Site) -> Box<Error> {
+        let (value, max) = (self.depth() as u64, self.max_depth as u64);
+        Box::new(LimitError { limit: Limit::Nesting, value, max, site }.into())
     }
 
     /// Closes the innermost element: its tag, or `None` for one of an embedded document (or

@@ -331,7 +331,9 @@ impl<'a> WbxmlSource<'a> {
                 let (page, token, content) = self.tag_token()?;
                 let tag = Tag::from_code(page, token)
                     .ok_or_else(|| self.error(K::UnknownElement(format!("page {page} token 0x{token:02X}"))))?;
-                self.stack.push(tag).map_err(|(l, v, m)| self.limit(l, v, m))?;
+                if !self.stack.push(tag) {
+                    return Err(self.stack.too_deep(self.site()));
+                }
                 if content {
                     v.start(self, tag)?;
                 } else {
@@ -423,7 +425,9 @@ impl<'a> WbxmlSource<'a> {
             _ => Tag::from_code(page, token).map(Tag::name),
         }
         .ok_or_else(|| self.error(K::UnknownElement(format!("page {page} token 0x{token:02X}"))))?;
-        self.stack.push_foreign().map_err(|(l, v, m)| self.limit(l, v, m))?;
+        if !self.stack.push_foreign() {
+            return Err(self.stack.too_deep(self.site()));
+        }
         xml.push('<');
         xml.push_str(name);
         if top {

@@ -79,7 +79,7 @@ impl<'a> XmlSource<'a> {
     }
 
     fn push_foreign(&mut self) -> R<()> {
-        self.stack.push_foreign().map_err(|(l, v, m)| self.limit(l, v, m))
+        if self.stack.push_foreign() { Ok(()) } else { Err(self.stack.too_deep(self.site())) }
     }
 
     fn tag(&mut self, e: &BytesStart<'a>) -> R<Tag> {
@@ -106,7 +106,9 @@ impl<'a> XmlSource<'a> {
                 return Err(self.error(K::Syntax(e.to_string())));
             }
         }
-        self.stack.push(tag).map_err(|(l, v, m)| self.limit(l, v, m))?;
+        if !self.stack.push(tag) {
+            return Err(self.stack.too_deep(self.site()));
+        }
         Ok(tag)
     }
 
@@ -298,7 +300,15 @@ impl<O: Out> XmlSink<O> {
 
     #[cfg_attr(feature = "inline-more", inline(always))]
     fn indent(&mut self) {
-        if self.pretty && self.depth > 0 {
+        if self.pretty {
+            self.new_line();
+        }
+    }
+
+    /// Pretty output is for people: kept out of the compact writer's way.
+    #[inline(never)]
+    fn new_line(&mut self) {
+        if self.depth > 0 {
             self.out.put(b"\n");
             for _ in 0..self.depth {
                 self.out.put(b"  ");

@@ -8,7 +8,7 @@ use crate::model::*;
 pub(crate) trait Out {
     fn put(&mut self, bytes: &[u8]);
 
-    fn put_padded(&mut self, markup: &Padded) {
+    fn put_padded<const N: usize>(&mut self, markup: &Padded<N>) {
         self.put(markup.as_bytes());
     }
 }
@@ -28,7 +28,7 @@ impl Out for Vec<u8> {
 
     /// The whole array, then cut back: a copy of fixed size is a few moves.
     #[inline]
-    fn put_padded(&mut self, markup: &Padded) {
+    fn put_padded<const N: usize>(&mut self, markup: &Padded<N>) {
         let end = self.len() + markup.len;
         self.extend_from_slice(&markup.bytes);
         self.truncate(end);

@@ -226,7 +226,7 @@ impl<O: Out> Out for &mut O {
     }
 
     #[inline]
-    fn put_padded(&mut self, markup: &tag::Padded) {
+    fn put_padded<const N: usize>(&mut self, markup: &tag::Padded<N>) {
         (**self).put_padded(markup)
     }
 }

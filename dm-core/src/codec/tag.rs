@@ -5,31 +5,40 @@ pub(crate) const NS_SYNCML12: &str = "SYNCML:SYNCML1.2";
 pub(crate) const NS_SYNCML11: &str = "SYNCML:SYNCML1.1";
 pub(crate) const NS_METINF: &str = "syncml:metinf";
 
-/// Markup of at most `Padded::WIDTH` bytes in an array of that width, so that writing it
-/// copies a fixed number of bytes (no call to copy a length known only at run time) and keeps
-/// the first `len`.
-pub(crate) struct Padded {
-    pub(crate) bytes: [u8; Padded::WIDTH],
+/// Markup of at most `N` bytes in an array of that width, so that writing it copies a fixed
+/// number of bytes (no call to copy a length known only at run time) and keeps the first `len`.
+pub(crate) struct Padded<const N: usize = 24> {
+    pub(crate) bytes: [u8; N],
     pub(crate) len: usize,
 }
 
-impl Padded {
-    pub(crate) const WIDTH: usize = 24;
-
-    const fn new(markup: &str) -> Padded {
-        let mut bytes = [0u8; Padded::WIDTH];
-        let b = markup.as_bytes();
-        let mut i = 0;
-        while i < b.len() {
-            bytes[i] = b[i];
-            i += 1;
+impl<const N: usize> Padded<N> {
+    /// `parts` one after the other.
+    const fn join(parts: &[&str]) -> Padded<N> {
+        let mut bytes = [0u8; N];
+        let mut len = 0;
+        let mut p = 0;
+        while p < parts.len() {
+            let b = parts[p].as_bytes();
+            let mut i = 0;
+            while i < b.len() {
+                bytes[len] = b[i];
+                len += 1;
+                i += 1;
+            }
+            p += 1;
         }
-        Padded { bytes, len: b.len() }
+        Padded { bytes, len }
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
+}
+
+/// The start tag of a MetInf element outside MetInf, with its namespace; empty for the others.
+const fn metinf_start(name: &str, page: u8) -> Padded<40> {
+    if page == 1 { Padded::join(&["<", name, " xmlns=\"", NS_METINF, "\">"]) } else { Padded::join(&[]) }
 }
 
 /// A slot in a 256-entry table for an element name, from its length and three of its bytes.
@@ -49,8 +58,9 @@ macro_rules! tags {
         pub(crate) enum Tag { $($name,)* }
 
         const NAMES: &[&str] = &[$(stringify!($name),)*];
-        const START_TAGS: &[Padded] = &[$(Padded::new(concat!("<", stringify!($name), ">")),)*];
-        const END_TAGS: &[Padded] = &[$(Padded::new(concat!("</", stringify!($name), ">")),)*];
+        const START_TAGS: &[Padded] = &[$(Padded::join(&["<", stringify!($name), ">"]),)*];
+        const END_TAGS: &[Padded] = &[$(Padded::join(&["</", stringify!($name), ">"]),)*];
+        const METINF_START_TAGS: &[Padded<40>] = &[$(metinf_start(stringify!($name), $page),)*];
         const CODES: &[(u8, u8)] = &[$(($page, $token),)*];
         const ALL: &[Tag] = &[$(Tag::$name,)*];
 
@@ -91,6 +101,12 @@ macro_rules! tags {
             #[inline]
             pub(crate) fn start_tag(self) -> &'static Padded {
                 &START_TAGS[self as usize]
+            }
+
+            /// `<Name xmlns="syncml:metinf">`, for a MetInf element not inside another one.
+            #[inline]
+            pub(crate) fn metinf_start_tag(self) -> &'static Padded<40> {
+                &METINF_START_TAGS[self as usize]
             }
 
             /// `</Name>`.
@@ -293,6 +309,8 @@ mod tests {
             assert_eq!(Tag::from_code(page, token), Some(tag));
             assert_eq!(tag.start_tag().as_bytes(), format!("<{}>", tag.name()).as_bytes());
             assert_eq!(tag.end_tag().as_bytes(), format!("</{}>", tag.name()).as_bytes());
+            let metinf = format!("<{} xmlns=\"{NS_METINF}\">", tag.name());
+            assert_eq!(tag.metinf_start_tag().as_bytes(), if tag.is_metinf() { metinf.as_bytes() } else { b"" });
         }
         for unknown in ["", "syncml", "SyncMLx", "Dat", "MgmtTree", "ZZZZZZZZZZZZZZZZZZZZZZZZZZZZ"] {
             assert_eq!(Tag::from_name(unknown), None, "{unknown}");

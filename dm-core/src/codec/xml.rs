@@ -340,7 +340,9 @@ impl<O: Out> XmlSink<O> {
     /// `<Name>`, with the namespace where `open` would write it.
     #[cfg_attr(feature = "inline-more", inline(always))]
     fn open_start(&mut self, tag: Tag) {
-        if tag == Tag::SyncML || (tag.is_metinf() && self.metinf_depth == 0) {
+        if tag.is_metinf() && self.metinf_depth == 0 {
+            self.out.put_padded(tag.metinf_start_tag());
+        } else if tag == Tag::SyncML {
             self.open(tag);
             self.out.put(b">");
         } else {

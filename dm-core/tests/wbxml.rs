@@ -269,3 +269,34 @@ fn wbxml_to_xml_writes_opaque_data_that_is_not_utf8_as_base64() {
     let xml = codec::wbxml_to_xml(&w).unwrap();
     assert!(xml.contains("<Data>/3oAenp6</Data>"), "{xml}");
 }
+
+/// Strings in Data must be text in the document's charset, whether one token or several; only
+/// OPAQUE may carry other bytes. The converter says so where decoding does.
+#[test]
+fn wbxml_to_xml_refuses_a_data_string_that_is_not_utf8_as_decode_does() {
+    let mut m = lenient(&common::vector("handwritten/dm12_pkg1.xml"));
+    let item = m
+        .commands
+        .iter_mut()
+        .find_map(|c| match c {
+            dm_core::model::Command::Replace(r) => r.items.first_mut(),
+            _ => None,
+        })
+        .expect("a Replace item");
+    item.data = Some(dm_core::model::Data::Text("qqqqqq".into()));
+    let w = codec::encode(&m, Encoding::Wbxml);
+    let at = w.windows(8).position(|x| x == b"\x03qqqqqq\x00").unwrap();
+    // The same text as two inline strings, the second not UTF-8.
+    let mut bad = w[..at].to_vec();
+    bad.extend_from_slice(b"\x03qq\x00\x03\xFFqqq\x00");
+    bad.extend_from_slice(&w[at + 8..]);
+    let decoded = match codec::decode(&bad) {
+        Err(Error::Decode(e)) => (e.kind, e.site.offset),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(decoded.0, DecodeErrorKind::InvalidUtf8);
+    match codec::wbxml_to_xml(&bad) {
+        Err(Error::Decode(e)) => assert_eq!((e.kind, e.site.offset), decoded),
+        other => panic!("{other:?}"),
+    }
+}

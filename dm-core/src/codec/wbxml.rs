@@ -355,6 +355,47 @@ impl<'a> WbxmlSource<'a> {
         text.map_err(|e| self.invalid_utf8(at + e.valid_up_to()))
     }
 
+    /// Right after `Start(Data)`: text (OPAQUE included) is Data::Text, or Data::Binary when it
+    /// is not UTF-8; elements make the whole content an embedded document, written out as XML.
+    fn read_data(&mut self) -> R<Data> {
+        // `<Data/>`: not open, nothing to read.
+        if std::mem::take(&mut self.pending_end) {
+            return Ok(Data::Text(String::new()));
+        }
+        if let Some(text) = self.plain_data() {
+            return Ok(match text {
+                Piece::Str(s) => Data::Text(s.into_owned()),
+                other => text_or_binary(other.into_bytes()),
+            });
+        }
+        let mut bytes = Vec::new();
+        let mut doc: Option<String> = None;
+        while !self.at_end()? {
+            let next = if let Some(d) = self.embedded_document()? {
+                Some(d)
+            } else if !self.is_text_token() {
+                let mut x = String::new();
+                self.embedded(&mut x, true)?;
+                Some(x)
+            } else {
+                bytes.extend_from_slice(self.text_run()?.as_bytes());
+                None
+            };
+            if next.is_some() && doc.is_some() {
+                return Err(self.error(K::Wbxml("Data holds more than one embedded document".into())));
+            }
+            doc = doc.or(next);
+        }
+        self.stack.pop();
+        if let Some(d) = doc {
+            if !bytes.iter().all(u8::is_ascii_whitespace) {
+                return Err(self.error(K::Wbxml("text beside an embedded document in Data".into())));
+            }
+            return Ok(Data::Xml(d));
+        }
+        Ok(text_or_binary(bytes))
+    }
+
     /// Right after `Start(Data)`: content that is one UTF-8 string token, read with its END (the
     /// common case, taken without copying); `None`, with nothing read, for any other content.
     pub(crate) fn plain_data(&mut self) -> Option<Piece<'a>> {
@@ -472,45 +513,13 @@ impl<'a> Source<'a> for WbxmlSource<'a> {
         Ok(pull.0)
     }
 
-    /// Text (OPAQUE included) is Data::Text, or Data::Binary when it is not UTF-8; elements make
-    /// the whole content an embedded document, written out as XML.
+    /// Read checked whatever the mode: strings in Data are text in the document's charset, and
+    /// only OPAQUE may carry other bytes.
     fn data(&mut self) -> R<Data> {
-        // `<Data/>`: not open, nothing to read.
-        if std::mem::take(&mut self.pending_end) {
-            return Ok(Data::Text(String::new()));
-        }
-        if let Some(text) = self.plain_data() {
-            return Ok(match text {
-                Piece::Str(s) => Data::Text(s.into_owned()),
-                other => text_or_binary(other.into_bytes()),
-            });
-        }
-        let mut bytes = Vec::new();
-        let mut doc: Option<String> = None;
-        while !self.at_end()? {
-            let next = if let Some(d) = self.embedded_document()? {
-                Some(d)
-            } else if !self.is_text_token() {
-                let mut x = String::new();
-                self.embedded(&mut x, true)?;
-                Some(x)
-            } else {
-                bytes.extend_from_slice(self.text_run()?.as_bytes());
-                None
-            };
-            if next.is_some() && doc.is_some() {
-                return Err(self.error(K::Wbxml("Data holds more than one embedded document".into())));
-            }
-            doc = doc.or(next);
-        }
-        self.stack.pop();
-        if let Some(d) = doc {
-            if !bytes.iter().all(u8::is_ascii_whitespace) {
-                return Err(self.error(K::Wbxml("text beside an embedded document in Data".into())));
-            }
-            return Ok(Data::Xml(d));
-        }
-        Ok(text_or_binary(bytes))
+        let raw = std::mem::replace(&mut self.raw_text, false);
+        let data = self.read_data();
+        self.raw_text = raw;
+        data
     }
 
     fn site(&self) -> Site {

@@ -165,9 +165,6 @@ impl<'a> Source<'a> for XmlSource<'a> {
     fn next(&mut self) -> R<Event<'a>> {
         loop {
             let e = self.raw()?;
-            if let Some(t) = self.piece(&e)? {
-                return Ok(Event::Text(self.text_run(t)?));
-            }
             match e {
                 X::Start(s) => return Ok(Event::Start(self.tag(&s)?)),
                 X::End(_) => {
@@ -175,7 +172,11 @@ impl<'a> Source<'a> for XmlSource<'a> {
                     return Ok(Event::End);
                 }
                 X::Eof => return Ok(Event::Eof),
-                _ => {}
+                _ => {
+                    if let Some(t) = self.piece(&e)? {
+                        return Ok(Event::Text(self.text_run(t)?));
+                    }
+                }
             }
         }
     }

@@ -39,7 +39,7 @@ fn conversions(c: &mut Criterion) {
 }
 
 /// The ceiling the XML decoder stands under: quick-xml's namespace-aware reader alone, walking
-/// the same bytes without building anything.
+/// the same bytes without building anything; and its plain reader, which knows no namespaces.
 fn quick_xml_events(c: &mut Criterion) {
     let mut g = c.benchmark_group("xml");
     for (name, m) in [("package2", package2()), ("package3", package3(10))] {
@@ -49,6 +49,16 @@ fn quick_xml_events(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("quick_xml_events_only", name), text, |b, text| {
             b.iter(|| {
                 let mut reader = quick_xml::NsReader::from_str(text);
+                let mut n = 0usize;
+                while !matches!(reader.read_event().unwrap(), quick_xml::events::Event::Eof) {
+                    n += 1;
+                }
+                n
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("quick_xml_plain_reader", name), text, |b, text| {
+            b.iter(|| {
+                let mut reader = quick_xml::Reader::from_str(text);
                 let mut n = 0usize;
                 while !matches!(reader.read_event().unwrap(), quick_xml::events::Event::Eof) {
                     n += 1;

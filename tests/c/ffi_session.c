@@ -199,6 +199,13 @@ static void codec_helpers(void) {
     dm_buffer_free(w, wl);
     dm_buffer_free(x, xl);
     dm_buffer_free(NULL, 0);
+    /* WBXML converts as sent: a body without SyncHdr is sound WBXML, though not a message. */
+    const uint8_t headless[] = {0x02, 0xA4, 0x01, 0x6A, 0x00, 0x6D, 0x2B, 0x01};
+    const char *as_sent = "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncBody/></SyncML>";
+    CHECK(dm_wbxml_to_xml(headless, sizeof headless, &x, &xl) == DM_OK && xl == strlen(as_sent) && !memcmp(x, as_sent, xl));
+    dm_buffer_free(x, xl);
+    CHECK(dm_decode_to_xml(headless, sizeof headless, &pretty, &pl) == DM_ERR_DECODE && strstr(dm_last_error(NULL), "SyncHdr"));
+    CHECK(dm_wbxml_to_xml(headless, sizeof headless - 1, &x, &xl) == DM_ERR_DECODE);
     CHECK(dm_xml_to_wbxml((const uint8_t *)"junk", 4, &w, &wl) == DM_ERR_DECODE);
     CHECK(dm_last_error(NULL) != NULL);
     CHECK(dm_xml_to_wbxml(NULL, 3, &w, &wl) == DM_ERR_NULL);

@@ -1,13 +1,19 @@
 #![no_main]
-//! A server receives anything as package 1; a refused message leaves it waiting.
+//! A server receives anything as package 1; a refused message leaves it waiting. One that is
+//! taken is answered, laid out in either encoding under whatever MaxMsgSize it announced.
+use dm_core::codec::Encoding;
 use dm_core::session::{ServerConfig, ServerSession, State};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let mut s = ServerSession::new(ServerConfig::new("srv"));
-    if s.receive(data).is_err() {
-        assert_eq!(s.state(), State::Waiting);
-    } else {
+    for encoding in [Encoding::Xml, Encoding::Wbxml] {
+        let mut config = ServerConfig::new("srv");
+        config.wire.encoding = encoding;
+        let mut s = ServerSession::new(config);
+        if s.receive(data).is_err() {
+            assert_eq!(s.state(), State::Waiting);
+            return;
+        }
         let _ = s.get("./DevInfo/Mod");
         let _ = s.next_message();
     }

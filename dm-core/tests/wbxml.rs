@@ -249,8 +249,8 @@ fn wbxml_to_xml_places_invalid_utf8_where_decode_does() {
     }
 }
 
-#[test]
-fn wbxml_to_xml_writes_opaque_data_that_is_not_utf8_as_base64() {
+/// A package 1 in WBXML whose first Replace item holds `data` as text.
+fn pkg1_in_wbxml_with_data(data: &str) -> Vec<u8> {
     let mut m = lenient(&common::vector("handwritten/dm12_pkg1.xml"));
     let item = m
         .commands
@@ -260,8 +260,13 @@ fn wbxml_to_xml_writes_opaque_data_that_is_not_utf8_as_base64() {
             _ => None,
         })
         .expect("a Replace item");
-    item.data = Some(dm_core::model::Data::Text("zz\u{0}zzz".into()));
-    let mut w = codec::encode(&m, Encoding::Wbxml);
+    item.data = Some(dm_core::model::Data::Text(data.into()));
+    codec::encode(&m, Encoding::Wbxml)
+}
+
+#[test]
+fn wbxml_to_xml_writes_opaque_data_that_is_not_utf8_as_base64() {
+    let mut w = pkg1_in_wbxml_with_data("zz\u{0}zzz");
     let at = w.windows(6).position(|x| x == b"zz\x00zzz").unwrap();
     w[at] = 0xFF;
     let data = codec::decode(&w).unwrap().commands.iter().find_map(|c| c.items().first().and_then(|i| i.data.clone()));
@@ -274,17 +279,7 @@ fn wbxml_to_xml_writes_opaque_data_that_is_not_utf8_as_base64() {
 /// OPAQUE may carry other bytes. The converter says so where decoding does.
 #[test]
 fn wbxml_to_xml_refuses_a_data_string_that_is_not_utf8_as_decode_does() {
-    let mut m = lenient(&common::vector("handwritten/dm12_pkg1.xml"));
-    let item = m
-        .commands
-        .iter_mut()
-        .find_map(|c| match c {
-            dm_core::model::Command::Replace(r) => r.items.first_mut(),
-            _ => None,
-        })
-        .expect("a Replace item");
-    item.data = Some(dm_core::model::Data::Text("qqqqqq".into()));
-    let w = codec::encode(&m, Encoding::Wbxml);
+    let w = pkg1_in_wbxml_with_data("qqqqqq");
     let at = w.windows(8).position(|x| x == b"\x03qqqqqq\x00").unwrap();
     // The same text as two inline strings, the second not UTF-8.
     let mut bad = w[..at].to_vec();

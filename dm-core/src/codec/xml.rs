@@ -259,18 +259,19 @@ fn stray_amps_escaped(xml: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// The bytes `XmlSink` escapes in character data, marked.
+/// The bytes `XmlSink` escapes in character data (`escape_of`), marked.
 const ESCAPED: [bool; 256] = {
     let mut t = [false; 256];
-    t[b'&' as usize] = true;
-    t[b'<' as usize] = true;
-    t[b'>' as usize] = true;
-    t[b'\r' as usize] = true;
+    let mut b = 0;
+    while b < 256 {
+        t[b] = escape_of(b as u8).is_some();
+        b += 1;
+    }
     t
 };
 
 /// How `XmlSink` escapes byte `b` in character data, if it does.
-fn escape_of(b: u8) -> Option<&'static [u8]> {
+const fn escape_of(b: u8) -> Option<&'static [u8]> {
     match b {
         b'&' => Some(b"&amp;"),
         b'<' => Some(b"&lt;"),

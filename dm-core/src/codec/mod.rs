@@ -26,6 +26,7 @@ use crate::Limits;
 use crate::error::{DecodeError, DecodeErrorKind, Error, Limit, LimitError, Site};
 use crate::model::{Message, ProtocolVersion};
 use emit::{Counter, Out};
+pub(crate) use xml::escaped_prefix;
 
 /// The two wire encodings of SyncML DM.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -159,18 +160,6 @@ pub(crate) fn plain_len(message: &Message, encoding: Encoding) -> usize {
         Encoding::Wbxml => write_wbxml(message, &strtbl::StringTable::default(), &mut counter),
     }
     counter.0
-}
-
-/// How many bytes of `text` (UTF-8) fit in `room` bytes once escaped as XML character data.
-pub(crate) fn escaped_prefix(text: &[u8], room: usize) -> usize {
-    let mut used = 0;
-    for (i, &b) in text.iter().enumerate() {
-        used += xml::escaped_len(b);
-        if used > room {
-            return i;
-        }
-    }
-    text.len()
 }
 
 /// Encodes a message as indented XML, for people.

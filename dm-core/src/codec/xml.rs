@@ -281,9 +281,28 @@ const fn escape_of(b: u8) -> Option<&'static [u8]> {
     }
 }
 
-/// The length of byte `b` in XML character data, as `XmlSink` writes it.
-pub(crate) fn escaped_len(b: u8) -> usize {
-    escape_of(b).map_or(1, <[u8]>::len)
+/// True when no byte of `block` is escaped: checked without a branch per byte.
+fn plain_block(block: &[u8]) -> bool {
+    !block.iter().fold(false, |any, &b| any | matches!(b, b'&' | b'<' | b'>' | b'\r'))
+}
+
+/// How many bytes of `text` fit in `room` bytes once escaped as `XmlSink` writes character
+/// data, a block of 64 bytes at a time.
+pub(crate) fn escaped_prefix(text: &[u8], room: usize) -> usize {
+    let mut used = 0;
+    for (n, block) in text.chunks(64).enumerate() {
+        if used + block.len() <= room && plain_block(block) {
+            used += block.len();
+            continue;
+        }
+        for (j, &b) in block.iter().enumerate() {
+            used += escape_of(b).map_or(1, <[u8]>::len);
+            if used > room {
+                return n * 64 + j;
+            }
+        }
+    }
+    text.len()
 }
 
 /// Writes XML: compact (no whitespace between elements) or pretty (two-space indent).
@@ -373,7 +392,7 @@ impl<O: Out> XmlSink<O> {
     fn escaped_blocks(&mut self, bytes: &[u8]) {
         let mut last = 0;
         for (n, block) in bytes.chunks(64).enumerate() {
-            if !block.iter().fold(false, |any, &b| any | matches!(b, b'&' | b'<' | b'>' | b'\r')) {
+            if plain_block(block) {
                 continue;
             }
             for (j, &b) in block.iter().enumerate() {
@@ -439,5 +458,32 @@ impl<'m, O: Out> Sink<'m> for XmlSink<O> {
             }
         }
         self.close(Tag::Data);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written_len(text: &[u8]) -> usize {
+        let mut sink = XmlSink::new(Vec::new(), "", false);
+        sink.text(text);
+        sink.out.len()
+    }
+
+    #[test]
+    fn escaped_prefix_is_the_longest_prefix_whose_escaped_text_fits() {
+        for at in [0, 1, 62, 63, 64, 65, 127, 128, 150] {
+            let mut text = vec![b'a'; 160];
+            text[at] = b'&';
+            text[(at + 70) % 160] = b'\r';
+            for room in 0..text.len() + 12 {
+                let fit = escaped_prefix(&text, room);
+                assert!(written_len(&text[..fit]) <= room, "at {at} room {room}");
+                if fit < text.len() {
+                    assert!(written_len(&text[..fit + 1]) > room, "at {at} room {room}: {fit} is not the longest");
+                }
+            }
+        }
     }
 }

@@ -170,4 +170,11 @@ impl Data {
             Data::Binary(b) => b,
         }
     }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        match self {
+            Data::Text(s) | Data::Xml(s) => s.into_bytes(),
+            Data::Binary(b) => b,
+        }
+    }
 }

@@ -88,13 +88,15 @@ impl Reassembly {
                 Err(e) => Data::Binary(e.into_bytes()),
             }
         };
-        let mut whole = item.clone();
-        whole.data = Some(data);
-        whole.more_data = false;
-        if let Some(m) = whole.meta.as_mut() {
-            m.size = None;
-        }
-        Chunk::Complete(Box::new(whole))
+        Chunk::Complete(Box::new(Item {
+            target: item.target.clone(),
+            source: item.source.clone(),
+            source_parent: item.source_parent.clone(),
+            target_parent: item.target_parent.clone(),
+            meta: item.meta.clone().map(|m| Meta { size: None, ..m }),
+            data: Some(data),
+            more_data: false,
+        }))
     }
 }
 

@@ -1,6 +1,8 @@
 //! The client (device) engine: package 1, then executing each server package against the tree
 //! and answering it (package 3), until a server package needs no answer (R09).
 
+use std::borrow::Cow;
+
 use base64::Engine;
 
 use super::chunk::{Chunk, Reassembly};
@@ -597,8 +599,8 @@ impl<T: Tree> ClientSession<T> {
             let code = match chunk {
                 Chunk::Buffered => StatusCode::CHUNKED_ITEM_ACCEPTED,
                 Chunk::Refused(code) => code,
-                Chunk::Whole => self.run(c, x, item, &mut results),
-                Chunk::Complete(whole) => self.run(c, x, &whole, &mut results),
+                Chunk::Whole => self.run(c, x, Cow::Borrowed(item), &mut results),
+                Chunk::Complete(whole) => self.run(c, x, Cow::Owned(*whole), &mut results),
             };
             let uri = super::chunk::item_uri(item);
             events.push(Event::Executed { cmd: c.name().into(), uri: uri.clone(), code });
@@ -629,7 +631,7 @@ impl<T: Tree> ClientSession<T> {
     }
 
     /// One item of a management command against the tree.
-    fn run(&mut self, c: &Command, x: &ItemCommand, item: &Item, results: &mut Vec<Item>) -> StatusCode {
+    fn run(&mut self, c: &Command, x: &ItemCommand, item: Cow<'_, Item>, results: &mut Vec<Item>) -> StatusCode {
         let server = self.config.server_id.clone();
         let limits = self.tree.uri_limits();
         let target = |l: &Option<Location>| -> Result<Target, StatusCode> {
@@ -641,12 +643,12 @@ impl<T: Tree> ClientSession<T> {
             match (c, t) {
                 (Command::Get(_), Target::Node(u)) => {
                     let node = self.tree.get(&server, &u)?;
-                    results.push(self.result_item(&item_target(item), &node));
+                    results.push(self.result_item(&item_target(&item), node));
                 }
                 (Command::Get(_), Target::Property { node, name }) => {
                     let v = self.tree.get_property(&server, &node, &name)?;
                     results.push(Item {
-                        source: Some(Location::new(item_target(item))),
+                        source: Some(Location::new(item_target(&item))),
                         data: Some(Data::Text(v)),
                         ..Item::default()
                     });
@@ -654,7 +656,7 @@ impl<T: Tree> ClientSession<T> {
                 (Command::Get(_), Target::List { node, kind: ListKind::Tnds, props }) => {
                     let xml = tnds::tnds(&mut self.tree, &server, &node, &props)?;
                     results.push(Item {
-                        source: Some(Location::new(item_target(item))),
+                        source: Some(Location::new(item_target(&item))),
                         meta: Some(Meta::typed("xml", tnds::TNDS_XML)),
                         data: Some(Data::Xml(xml)),
                         ..Item::default()
@@ -662,7 +664,7 @@ impl<T: Tree> ClientSession<T> {
                 }
                 (Command::Get(_), Target::List { node, kind, .. }) => {
                     for (u, n) in tnds::list(&mut self.tree, &server, &node, kind)? {
-                        let mut it = self.result_item(&u, &n);
+                        let mut it = self.result_item(&u, n);
                         if kind == ListKind::Struct {
                             it.data = None;
                         }
@@ -712,17 +714,17 @@ impl<T: Tree> ClientSession<T> {
     }
 
     /// A Get result: data in the encoding's form for binary, Meta only when not the default.
-    fn result_item(&self, uri: &str, node: &Node) -> Item {
+    fn result_item(&self, uri: &str, node: Node) -> Item {
         let (format, type_, data) = match node {
-            Node::Interior { children, type_ } => ("node".to_string(), type_.clone(), Data::Text(children.join("/"))),
+            Node::Interior { children, type_ } => ("node".to_string(), type_, Data::Text(children.join("/"))),
             Node::Leaf(l) => {
-                let binary = l.format == "bin" || std::str::from_utf8(&l.data).is_err();
-                let (format, data) = match (binary, self.core.encoding) {
-                    (true, Encoding::Xml) => ("b64".to_string(), Data::Text(B64.encode(&l.data))),
-                    (true, Encoding::Wbxml) => ("bin".to_string(), Data::Binary(l.data.clone())),
-                    (false, _) => (l.format.clone(), Data::Text(String::from_utf8_lossy(&l.data).into_owned())),
+                let text = if l.format == "bin" { Err(l.data) } else { String::from_utf8(l.data).map_err(|e| e.into_bytes()) };
+                let (format, data) = match (text, self.core.encoding) {
+                    (Ok(text), _) => (l.format, Data::Text(text)),
+                    (Err(bytes), Encoding::Xml) => ("b64".to_string(), Data::Text(B64.encode(bytes))),
+                    (Err(bytes), Encoding::Wbxml) => ("bin".to_string(), Data::Binary(bytes)),
                 };
-                (format, Some(l.type_.clone()), data)
+                (format, Some(l.type_), data)
             }
         };
         let default = format == "chr" && type_.as_deref().is_none_or(|t| t == "text/plain");
@@ -741,12 +743,18 @@ fn item_target(item: &Item) -> String {
 
 /// The leaf an Add/Replace item carries. Format and Type come from the item's Meta, else the
 /// command's, else `chr` / `text/plain`; `b64` data is decoded and stored as `bin` (facts §1).
-fn leaf_of(item: &Item, cmd_meta: Option<&Meta>) -> Result<Leaf, StatusCode> {
+/// The leaf an Add or Replace item carries; its data moves out when the item is owned (a
+/// reassembled large object).
+fn leaf_of(item: Cow<'_, Item>, cmd_meta: Option<&Meta>) -> Result<Leaf, StatusCode> {
     let pick =
         |f: fn(&Meta) -> Option<&String>| item.meta.as_ref().and_then(f).or_else(|| cmd_meta.and_then(f)).cloned();
     let mut format = pick(|m| m.format.as_ref()).unwrap_or_else(|| "chr".into());
     let type_ = pick(|m| m.type_.as_ref()).unwrap_or_else(|| "text/plain".into());
-    let mut data = item.data.as_ref().map(|d| d.as_bytes().to_vec()).unwrap_or_default();
+    let data = match item {
+        Cow::Owned(item) => item.data.map(Data::into_bytes),
+        Cow::Borrowed(item) => item.data.as_ref().map(|d| d.as_bytes().to_vec()),
+    };
+    let mut data = data.unwrap_or_default();
     if format == "b64" {
         let text: Vec<u8> = data.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
         data = B64.decode(text).map_err(|_| StatusCode::BAD_REQUEST)?;

@@ -118,9 +118,7 @@ pub fn decode_with(bytes: &[u8], options: &DecodeOptions) -> Result<Message, Err
 
 /// Encodes a message, compact and deterministic.
 pub fn encode(message: &Message, encoding: Encoding) -> Vec<u8> {
-    // Sizing XML first is cheap; WBXML would build its string table twice.
-    let capacity = if encoding == Encoding::Xml { encoded_len(message, encoding) } else { 0 };
-    let mut out = Vec::with_capacity(capacity);
+    let mut out = Vec::with_capacity(1024);
     write(message, encoding, &mut out);
     out
 }

@@ -29,8 +29,8 @@ pub(crate) enum Chunk {
     Complete(Box<Item>),
 }
 
-pub(crate) fn item_uri(item: &Item) -> String {
-    item.target.as_ref().or(item.source.as_ref()).map(|l| l.uri.clone()).unwrap_or_default()
+pub(crate) fn item_uri(item: &Item) -> &str {
+    item.target.as_ref().or(item.source.as_ref()).map_or("", |l| l.uri.as_str())
 }
 
 fn size_of(item: &Item, cmd_meta: Option<&Meta>) -> Option<u64> {
@@ -58,7 +58,7 @@ impl Reassembly {
             let declared = size_of(item, cmd_meta);
             *slot = Some(Box::new(Reassembly {
                 cmd: cmd.to_string(),
-                uri,
+                uri: uri.to_string(),
                 declared,
                 data: Vec::new(),
                 binary: matches!(item.data, Some(Data::Binary(_))),

@@ -603,16 +603,16 @@ impl<T: Tree> ClientSession<T> {
                 Chunk::Complete(whole) => self.run(c, x, Cow::Owned(*whole), &mut results),
             };
             let uri = super::chunk::item_uri(item);
-            events.push(Event::Executed { cmd: c.name().into(), uri: uri.clone(), code });
+            events.push(Event::Executed { cmd: c.name().into(), uri: uri.to_string(), code });
             codes.push((code, uri));
         }
         let first = codes.first().map_or(StatusCode::OK, |(c, _)| *c);
         if codes.iter().all(|(code, _)| *code == first) {
-            let refs = codes.into_iter().map(|(_, u)| u).filter(|u| !u.is_empty()).collect();
+            let refs = codes.into_iter().filter(|(_, u)| !u.is_empty()).map(|(_, u)| u.to_string()).collect();
             self.core.owe_status(msg_id, c, first, vec![], refs);
         } else {
             for (code, uri) in codes {
-                self.core.owe_status(msg_id, c, code, vec![], vec![uri]);
+                self.core.owe_status(msg_id, c, code, vec![], vec![uri.to_string()]);
             }
         }
         if !results.is_empty() {

@@ -542,9 +542,9 @@ impl Core {
                 let fit = codec::escaped_prefix(&text.as_bytes()[unit.offset..], room);
                 m.commands.push(make(fit, *next_id));
                 let fits = !self.too_big(m, tail);
-                m.commands.pop();
+                let piece = m.commands.pop().unwrap_or_else(taken);
                 if fits && (fit >= MIN_CHUNK || fit >= remaining) {
-                    return Some(self.lay_chunk(m, next_id, unit, make(fit, *next_id)));
+                    return Some(self.lay_chunk(m, next_id, unit, piece));
                 }
             }
         }

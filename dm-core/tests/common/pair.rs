@@ -93,16 +93,17 @@ impl Pair {
                 return Some(dir);
             }
         }
-        self.trace.push((dir, body.clone()));
+        self.trace.push((dir, body));
+        let body = &self.trace[self.trace.len() - 1].1;
         match dir {
             Dir::C2S => {
                 if self.server.state() == State::Waiting {
-                    self.server_events.extend(self.server.receive_with_hmac(&body, hmac.as_deref()).unwrap());
+                    self.server_events.extend(self.server.receive_with_hmac(body, hmac.as_deref()).unwrap());
                 }
             }
             Dir::S2C => {
                 if self.client.state() == State::Waiting {
-                    self.client_events.extend(self.client.receive_with_hmac(&body, hmac.as_deref()).unwrap());
+                    self.client_events.extend(self.client.receive_with_hmac(body, hmac.as_deref()).unwrap());
                 }
             }
         }

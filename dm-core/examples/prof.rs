@@ -1,5 +1,5 @@
-//! A workload for profiling (`valgrind --tool=callgrind`): `prof FILE N decode|w2x|x2w` runs the
-//! codec on FILE N times; `prof - N session|session_wbxml|large` runs the whole 20-command session (XML or WBXML) or the 1 MiB large object
+//! A workload for profiling (`valgrind --tool=callgrind`): `prof FILE N decode|w2x|x2w|reader|nsreader` runs the
+//! codec (or quick-xml's reader alone) on FILE N times; `prof - N session|session_wbxml|large` runs the whole 20-command session (XML or WBXML) or the 1 MiB large object
 //! session of the benches.
 
 #[path = "../tests/common/pair.rs"]
@@ -15,6 +15,22 @@ fn main() {
     for _ in 0..n {
         total += match args.get(3).map_or("decode", String::as_str) {
             "decode" => dm_core::codec::decode(&bytes).unwrap().commands.len(),
+            "reader" => {
+                let mut reader = quick_xml::Reader::from_reader(&bytes[..]);
+                let mut n = 0;
+                while !matches!(reader.read_event().unwrap(), quick_xml::events::Event::Eof) {
+                    n += 1;
+                }
+                n
+            }
+            "nsreader" => {
+                let mut reader = quick_xml::NsReader::from_reader(&bytes[..]);
+                let mut n = 0;
+                while !matches!(reader.read_event().unwrap(), quick_xml::events::Event::Eof) {
+                    n += 1;
+                }
+                n
+            }
             "w2x" => dm_core::codec::wbxml_to_xml(&bytes).unwrap().len(),
             "x2w" => dm_core::codec::xml_to_wbxml(&bytes).unwrap().len(),
             "session" => workloads::whole_session().trace.len(),

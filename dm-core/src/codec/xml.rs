@@ -101,7 +101,12 @@ impl<'a> XmlSource<'a> {
                 };
                 return Err(self.error(K::Namespace { element: tag.name(), expected, found }));
             }
-            let bad = if e.attributes_raw().trim().is_empty() { None } else { e.attributes().find_map(Result::err) };
+            let raw = e.attributes_raw();
+            let bad = if raw.trim().is_empty() || is_one_plain_xmlns(raw) {
+                None
+            } else {
+                e.attributes().find_map(Result::err)
+            };
             if let Some(e) = bad {
                 return Err(self.error(K::Syntax(e.to_string())));
             }
@@ -231,6 +236,15 @@ impl<'a> Source<'a> for XmlSource<'a> {
     fn site(&self) -> Site {
         self.site_at(self.reader.buffer_position())
     }
+}
+
+/// True for ` xmlns="value"` with a value of plain characters: the attributes of almost every
+/// element that has any, well-formed without a closer look.
+fn is_one_plain_xmlns(raw: &str) -> bool {
+    let Some(value) = raw.trim_start().strip_prefix("xmlns=\"").and_then(|v| v.strip_suffix('"')) else {
+        return false;
+    };
+    raw.starts_with(|c: char| c.is_ascii_whitespace()) && !value.contains(['"', '<', '&'])
 }
 
 /// `xml` with each `&` that does not start a predefined entity or a character reference
@@ -469,6 +483,22 @@ mod tests {
         let mut sink = XmlSink::new(Vec::new(), "", false);
         sink.text(text);
         sink.out.len()
+    }
+
+    #[test]
+    fn only_a_single_well_formed_xmlns_skips_the_attribute_check() {
+        assert!(is_one_plain_xmlns(r#" xmlns="syncml:metinf""#));
+        for raw in [
+            r#"xmlns="a""#,
+            r#" xmlns="a" "#,
+            r#" xmlns="a" xmlns="b""#,
+            r#" xmlns='a'"#,
+            r#" xmlns="a&b""#,
+            r#" xmlns="a<""#,
+            r#" xmlns="a"#,
+        ] {
+            assert!(!is_one_plain_xmlns(raw), "{raw}");
+        }
     }
 
     #[test]

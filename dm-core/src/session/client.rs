@@ -718,7 +718,8 @@ impl<T: Tree> ClientSession<T> {
         let (format, type_, data) = match node {
             Node::Interior { children, type_ } => ("node".to_string(), type_, Data::Text(children.join("/"))),
             Node::Leaf(l) => {
-                let text = if l.format == "bin" { Err(l.data) } else { String::from_utf8(l.data).map_err(|e| e.into_bytes()) };
+                let text =
+                    if l.format == "bin" { Err(l.data) } else { String::from_utf8(l.data).map_err(|e| e.into_bytes()) };
                 let (format, data) = match (text, self.core.encoding) {
                     (Ok(text), _) => (l.format, Data::Text(text)),
                     (Err(bytes), Encoding::Xml) => ("b64".to_string(), Data::Text(B64.encode(bytes))),

@@ -307,3 +307,17 @@ fn content_types_and_detection() {
     assert_eq!(codec::detect(&[0x02, 0x00, 0x00, 0x6A]), Some(Encoding::Wbxml));
     assert_eq!(codec::detect(b"hello"), None);
 }
+
+/// Leaf text loses the XML whitespace around it (pretty-printed peers), and only that: a
+/// no-break space is part of the value, in XML and in WBXML alike.
+#[test]
+fn leaf_text_is_trimmed_of_xml_whitespace_only() {
+    let xml = wrap(
+        "<Alert><CmdID>1</CmdID><Data>1226</Data><Correlator>\n\t \u{a0}abc\u{a0} \r\n</Correlator></Alert><Final/>",
+    );
+    let m = decode(&xml).unwrap();
+    let Command::Alert(a) = &m.commands[0] else { panic!("{m:?}") };
+    assert_eq!(a.correlator.as_deref(), Some("\u{a0}abc\u{a0}"));
+    let again = codec::decode(&codec::encode(&m, Encoding::Wbxml)).unwrap();
+    assert_eq!(again, m);
+}

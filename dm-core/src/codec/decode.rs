@@ -115,9 +115,9 @@ impl<'a, 'l> Parser<'l, 'a> {
             }
         }
         let trimmed = match out {
-            Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
-            Cow::Owned(s) if s.trim().len() == s.len() => Cow::Owned(s),
-            Cow::Owned(s) => Cow::Owned(s.trim().to_string()),
+            Cow::Borrowed(s) => Cow::Borrowed(s.trim_ascii()),
+            Cow::Owned(s) if s.trim_ascii().len() == s.len() => Cow::Owned(s),
+            Cow::Owned(s) => Cow::Owned(s.trim_ascii().to_string()),
         };
         if trimmed.len() > self.limits.max_text_len {
             return Err(self.src.limit(Limit::TextLength, trimmed.len(), self.limits.max_text_len));

@@ -32,8 +32,9 @@ pub fn whole_session_in(encoding: Encoding) -> Pair {
     p
 }
 
-/// `value` replaced on the device and read back, both chunked to fit 8 KiB messages.
-pub fn large_object_session(value: &str) -> Pair {
+/// `value` replaced on the device and read back, both chunked to fit 8 KiB messages; the
+/// messages are kept in the `Pair`'s trace when `record`.
+pub fn large_object_session(value: &str, record: bool) -> Pair {
     let mut cc = client_config();
     cc.wire.max_msg_size = Some(8 * 1024);
     cc.wire.limits.max_object_size = 2 * MIB;
@@ -41,6 +42,7 @@ pub fn large_object_session(value: &str) -> Pair {
     sc.wire.max_msg_size = Some(8 * 1024);
     sc.wire.limits.max_object_size = 2 * MIB;
     let mut p = Pair::with(cc, device_tree(), sc);
+    p.record = record;
     p.until_server_has_package();
     p.server.replace("./Vendor/Big", Data::Text(value.into()), None, None).unwrap();
     p.exchange();

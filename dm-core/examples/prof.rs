@@ -1,6 +1,6 @@
 //! A workload for profiling (`valgrind --tool=callgrind`): `prof FILE N decode|w2x|x2w|reader|nsreader` runs the
-//! codec (or quick-xml's reader alone) on FILE N times; `prof - N session|session_wbxml|large` runs the whole 20-command session (XML or WBXML) or the 1 MiB large object
-//! session of the benches.
+//! codec (or quick-xml's reader alone) on FILE N times; `prof - N session|session_wbxml|large|large_codec` runs the whole 20-command session (XML or WBXML), the 1 MiB large object
+//! session of the benches, or the codec alone on that session's messages (ten times).
 
 #[path = "../tests/common/pair.rs"]
 mod pair;
@@ -35,7 +35,20 @@ fn main() {
             "x2w" => dm_core::codec::xml_to_wbxml(&bytes).unwrap().len(),
             "session" => workloads::whole_session().trace.len(),
             "session_wbxml" => workloads::whole_session_in(dm_core::codec::Encoding::Wbxml).trace.len(),
-            "large" => workloads::large_object_session(&"0123456789abcdef".repeat(1 << 16)).trace.len(),
+            "large" => workloads::large_object_session(&"0123456789abcdef".repeat(1 << 16), false).server_events.len(),
+            "large_codec" => {
+                let p = workloads::large_object_session(&"0123456789abcdef".repeat(1 << 16), true);
+                let trace: Vec<_> =
+                    p.trace.into_iter().map(|(_, b)| (dm_core::codec::decode(&b).unwrap(), b)).collect();
+                let mut n = 0;
+                for _ in 0..10 {
+                    for (m, b) in &trace {
+                        n += dm_core::codec::decode(b).unwrap().commands.len();
+                        n += dm_core::codec::encode(m, dm_core::codec::Encoding::Xml).len();
+                    }
+                }
+                n
+            }
             other => panic!("unknown workload {other}"),
         };
     }

@@ -26,6 +26,8 @@ pub struct Pair {
     pub client: ClientSession<MemoryTree>,
     pub server: ServerSession,
     pub trace: Vec<(Dir, Vec<u8>)>,
+    /// Whether `trace` keeps every message (the default); a bench may measure without it.
+    pub record: bool,
     pub hook: Option<Hook>,
     pub client_events: Vec<Event>,
     pub server_events: Vec<Event>,
@@ -66,6 +68,7 @@ impl Pair {
             client: ClientSession::new(cc, tree).unwrap(),
             server: ServerSession::new(sc),
             trace: Vec::new(),
+            record: true,
             hook: None,
             client_events: Vec::new(),
             server_events: Vec::new(),
@@ -93,8 +96,14 @@ impl Pair {
                 return Some(dir);
             }
         }
-        self.trace.push((dir, body));
-        let body = &self.trace[self.trace.len() - 1].1;
+        let unrecorded;
+        let body = if self.record {
+            self.trace.push((dir, body));
+            &self.trace[self.trace.len() - 1].1
+        } else {
+            unrecorded = body;
+            &unrecorded
+        };
         match dir {
             Dir::C2S => {
                 if self.server.state() == State::Waiting {

@@ -1,6 +1,8 @@
-//! A workload for profiling (`valgrind --tool=callgrind`): `prof FILE N decode|w2x|x2w|reader|nsreader` runs the
-//! codec (or quick-xml's reader alone) on FILE N times; `prof - N session|session_wbxml|large|large_codec` runs the whole 20-command session (XML or WBXML), the 1 MiB large object
-//! session of the benches, or the codec alone on that session's messages (ten times).
+//! A workload for profiling (`valgrind --tool=callgrind`): `prof FILE N
+//! decode|w2x|x2w|reader|nsreader` runs the codec (or quick-xml's readers alone) on FILE N
+//! times; `prof - N session|session_wbxml|large|large_codec` runs the whole 20-command session
+//! (XML or WBXML), the 1 MiB large-object session of the benches, or the codec alone on that
+//! session's messages (ten times).
 
 #[path = "../tests/common/pair.rs"]
 mod pair;

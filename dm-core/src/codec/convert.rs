@@ -55,6 +55,7 @@ struct ToXml<'o> {
 }
 
 impl<'a> Visit<'a> for ToXml<'_> {
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn start(&mut self, src: &mut WbxmlSource<'a>, tag: Tag) -> R<()> {
         self.inner = Some(tag);
         if tag != Tag::Data {
@@ -77,6 +78,7 @@ impl<'a> Visit<'a> for ToXml<'_> {
         Ok(())
     }
 
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn end(&mut self, _: &mut WbxmlSource<'a>, tag: Tag) -> R<()> {
         let expected = match tag {
             Tag::VerDTD => Some((0, Dm11.ver_dtd())),
@@ -92,6 +94,7 @@ impl<'a> Visit<'a> for ToXml<'_> {
         Ok(())
     }
 
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn text(&mut self, src: &mut WbxmlSource<'a>, at: usize, piece: Piece<'a>) -> R<()> {
         let checked;
         let text = if src.raw_text() {

@@ -1,5 +1,5 @@
 //! A workload for profiling (`valgrind --tool=callgrind`): `prof FILE N
-//! decode|w2x|x2w|reader|nsreader` runs the codec (or quick-xml's readers alone) on FILE N
+//! decode|encode|w2x|x2w|reader|nsreader` runs the codec (or quick-xml's readers alone) on FILE N
 //! times; `prof - N session|session_wbxml|large|large_codec` runs the whole 20-command session
 //! (XML or WBXML), the 1 MiB large-object session of the benches, or the codec alone on that
 //! session's messages (ten times).
@@ -32,6 +32,11 @@ fn main() {
                     n += 1;
                 }
                 n
+            }
+            "encode" => {
+                let m = dm_core::codec::decode(&bytes).unwrap();
+                let enc = dm_core::codec::detect(&bytes).unwrap();
+                dm_core::codec::encode(&m, enc).len()
             }
             "w2x" => dm_core::codec::wbxml_to_xml(&bytes).unwrap().len(),
             "x2w" => dm_core::codec::xml_to_wbxml(&bytes).unwrap().len(),

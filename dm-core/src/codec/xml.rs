@@ -59,6 +59,7 @@ impl<'a> XmlSource<'a> {
         Site { path: self.stack.path(), offset, line, column }
     }
 
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn raw(&mut self) -> R<X<'a>> {
         if let Some(e) = self.peeked.take() {
             return Ok(e);
@@ -82,6 +83,7 @@ impl<'a> XmlSource<'a> {
         if self.stack.push_foreign() { Ok(()) } else { Err(self.stack.too_deep(self.site())) }
     }
 
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn tag(&mut self, e: &BytesStart<'a>) -> R<Tag> {
         let (ns, local) = self.reader.resolver().resolve_element(e.name());
         let Some(tag) = Tag::from_name(local.as_ref()) else {
@@ -136,6 +138,7 @@ impl<'a> XmlSource<'a> {
     }
 
     /// The text of one text-like event, or `None` for any other event.
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn piece(&self, e: &X<'a>) -> R<Option<Cow<'a, str>>> {
         Ok(match e {
             X::Text(t) => Some(t.xml10_content()),

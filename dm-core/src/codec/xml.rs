@@ -300,7 +300,7 @@ const fn escape_of(b: u8) -> Option<&'static [u8]> {
 
 /// True when no byte of `block` is escaped: checked without a branch per byte.
 fn plain_block(block: &[u8]) -> bool {
-    !block.iter().fold(false, |any, &b| any | matches!(b, b'&' | b'<' | b'>' | b'\r'))
+    !block.iter().fold(false, |any, &b| any | escape_of(b).is_some())
 }
 
 /// How many bytes of `text` fit in `room` bytes once escaped as `XmlSink` writes character

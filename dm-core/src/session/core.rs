@@ -274,15 +274,25 @@ impl Core {
     }
 
     /// Whether `m` (the message being laid out, final, with `tail` after it) exceeds the peer's
-    /// MaxMsgSize. Commands are only ever pushed and popped at its end, and a command adds its
-    /// own length whatever surrounds it (exactly in XML; at most, in WBXML, where the string
-    /// table decides the rest): the length of all but the last command is kept, and grown, from
-    /// one call to the next. A WBXML message over that bound is sized in full.
+    /// MaxMsgSize: by `bound`, and a WBXML message over that bound sized in full.
     fn too_big(&self, m: &mut Message, tail: Option<&Command>) -> bool {
         let Some(max) = self.peer_max_msg else { return false };
-        let Some(last) = m.commands.pop() else {
+        let Some(bound) = self.bound(m, tail) else {
             return Self::final_len(m, tail, self.encoding) as u64 > max;
         };
+        if bound as u64 <= max || self.encoding == Encoding::Xml {
+            return bound as u64 > max;
+        }
+        Self::final_len(m, tail, self.encoding) as u64 > max
+    }
+
+    /// The length of `m` (final, with `tail` after it) by adding up its commands' lengths;
+    /// `None` without commands. Commands are only ever pushed and popped at its end, and a
+    /// command adds its own length whatever surrounds it (exactly in XML; at most, in WBXML,
+    /// where the string table decides the rest): the length of all but the last command is
+    /// kept, and grown, from one call to the next.
+    fn bound(&self, m: &mut Message, tail: Option<&Command>) -> Option<usize> {
+        let last = m.commands.pop()?;
         let enc = self.encoding;
         let n = m.commands.len();
         let prefix = match self.laid_len.get() {
@@ -294,10 +304,7 @@ impl Core {
         self.laid_len.set(Some((n as u32, prefix)));
         let bound = prefix + codec::command_len(&last, enc) + tail.map_or(0, |t| codec::command_len(t, enc));
         m.commands.push(last);
-        if bound as u64 <= max || enc == Encoding::Xml {
-            return bound as u64 > max;
-        }
-        Self::final_len(m, tail, enc) as u64 > max
+        Some(bound)
     }
 
     /// Whether any message `m` with `tail` exceeds the peer's MaxMsgSize, sized in full.
@@ -531,13 +538,11 @@ impl Core {
         // by bisection on the exact encoded size.
         let cap = self.peer_max_msg.map_or(remaining, |max| remaining.min(max as usize));
         if let (Some(max), Data::Text(text), Encoding::Xml) = (self.peer_max_msg, data, self.encoding) {
+            // In XML the bound is the exact length: what the empty chunk leaves is the room.
             m.commands.push(make(0, *next_id));
-            let over = self.too_big(m, tail);
-            let used = self.laid_len.get().map_or(0, |(_, prefix)| prefix)
-                + m.commands.last().map_or(0, |c| codec::command_len(c, Encoding::Xml))
-                + tail.map_or(0, |c| codec::command_len(c, Encoding::Xml));
+            let used = self.bound(m, tail);
             m.commands.pop();
-            if !over {
+            if let Some(used) = used.filter(|&used| used as u64 <= max) {
                 let room = (max as usize).saturating_sub(used);
                 let fit = codec::escaped_prefix(&text.as_bytes()[unit.offset..], room);
                 m.commands.push(make(fit, *next_id));

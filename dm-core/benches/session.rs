@@ -15,17 +15,25 @@ use dm_core::session::{ServerSession, State};
 mod pair;
 mod workloads;
 use pair::{Pair, server_config};
-use workloads::{MIB, large_object_session, whole_session, whole_session_in};
+use workloads::{MIB, drive_whole_session, large_object_session, whole_session, whole_session_in, whole_session_pair};
 
-/// Counts the bytes live on the heap.
+/// Counts the bytes live on the heap, and the allocations made.
 struct Counting;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
+static ALLOCATIONS: AtomicIsize = AtomicIsize::new(0);
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -63,6 +71,15 @@ fn sessions(c: &mut Criterion) {
     g.finish();
 }
 
+/// Heap allocations (reallocations included) of the whole session in `encoding`, set-up apart.
+fn allocations_per_session(encoding: Encoding) -> isize {
+    let mut p = whole_session_pair(encoding);
+    p.record = false;
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    drive_whole_session(&mut p);
+    ALLOCATIONS.load(Ordering::Relaxed) - before
+}
+
 /// A server session at rest between two messages (waiting for package 3 after sending 20
 /// commands): its heap bytes plus the value itself, its configuration shared with the other
 /// sessions of the server; and its snapshot.
@@ -83,7 +100,11 @@ fn memory(_: &mut Criterion) {
     let before = LIVE.load(Ordering::Relaxed);
     drop(server);
     let at_rest = (before - LIVE.load(Ordering::Relaxed)) as usize + size_of::<ServerSession>();
-    let json = format!("{{\"server_at_rest_20_in_flight\": {at_rest}, \"snapshot_20_in_flight\": {snapshot}}}\n");
+    let (xml, wbxml) = (allocations_per_session(Encoding::Xml), allocations_per_session(Encoding::Wbxml));
+    let json = format!(
+        "{{\"server_at_rest_20_in_flight\": {at_rest}, \"snapshot_20_in_flight\": {snapshot}, \
+         \"allocations_whole_session_xml\": {xml}, \"allocations_whole_session_wbxml\": {wbxml}}}\n"
+    );
     println!("memory: {json}");
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/omadm-bench");
     let _ = std::fs::create_dir_all(&dir);

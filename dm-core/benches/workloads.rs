@@ -17,11 +17,22 @@ pub fn whole_session() -> Pair {
 
 /// The same session with both sides speaking `encoding`.
 pub fn whole_session_in(encoding: Encoding) -> Pair {
+    let mut p = whole_session_pair(encoding);
+    drive_whole_session(&mut p);
+    p
+}
+
+/// The set-up of that session: both configurations and the device's tree.
+pub fn whole_session_pair(encoding: Encoding) -> Pair {
     let mut cc = client_config();
     cc.wire.encoding = encoding;
     let mut sc = server_config();
     sc.wire.encoding = encoding;
-    let mut p = Pair::with(cc, device_tree(), sc);
+    Pair::with(cc, device_tree(), sc)
+}
+
+/// The session itself, from package 1 to the end.
+pub fn drive_whole_session(p: &mut Pair) {
     p.until_server_has_package();
     for i in 0..10 {
         p.server.get("./DevInfo/Man").unwrap();
@@ -29,7 +40,6 @@ pub fn whole_session_in(encoding: Encoding) -> Pair {
     }
     p.drive();
     assert_eq!((p.client.state(), p.server.state()), (State::Ended, State::Ended));
-    p
 }
 
 /// `value` replaced on the device and read back, both chunked to fit 8 KiB messages; the

@@ -76,6 +76,9 @@ if memory:
     rows.append(("Server session at rest, 20 commands in flight", f"{memory['server_at_rest_20_in_flight']} bytes",
                  "", "", "≤ 1024 bytes"))
     rows.append(("Its snapshot", f"{memory['snapshot_20_in_flight']} bytes", "", "", ""))
+    rows.append(("Heap allocations in the whole session, XML / WBXML",
+                 f"{memory['allocations_whole_session_xml']} / {memory['allocations_whole_session_wbxml']}",
+                 "", "", ""))
 python = lines("python.jsonl")
 if python:
     p = python[0]["python_session_ns"]

@@ -295,3 +295,27 @@ fn wbxml_to_xml_refuses_a_data_string_that_is_not_utf8_as_decode_does() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A leaf's text reads the same whatever tokens carry it: one string, several strings, a string
+/// and a character entity; and an element with content that has none reads as empty.
+#[test]
+fn a_leaf_reads_the_same_from_one_token_or_several() {
+    let w = codec::encode(&lenient(&common::vector("handwritten/dm12_pkg1.xml")), Encoding::Wbxml);
+    let original = codec::decode(&w).unwrap();
+    let replaced = |old: &[u8], new: &[u8]| {
+        let at = w.windows(old.len()).position(|x| x == old).expect("the token in the message");
+        [&w[..at], new, &w[at + old.len()..]].concat()
+    };
+    // The Source LocURI, a reference into the string table.
+    let one = b"\x57\x83\x00".as_slice();
+    let two = replaced(one, b"\x57\x83\x00\x03 X\x00".as_slice());
+    assert_eq!(codec::decode(&two).unwrap().header.source.uri, "IMEI:493005100592800 X");
+    let entity = replaced(one, b"\x57\x83\x00\x02\x41".as_slice());
+    assert_eq!(codec::decode(&entity).unwrap().header.source.uri, "IMEI:493005100592800A");
+    let inline = replaced(one, b"\x57\x03IMEI:493005100592800\x00".as_slice());
+    assert_eq!(codec::decode(&inline).unwrap(), original);
+    let session_id = b"\x03\x31A2B\x00".as_slice();
+    assert!(w.windows(session_id.len()).any(|x| x == session_id));
+    let empty = replaced(session_id, b"");
+    assert_eq!(codec::decode(&empty).unwrap().header.session_id, "");
+}

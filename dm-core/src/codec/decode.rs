@@ -104,16 +104,10 @@ impl<'a, 'l> Parser<'l, 'a> {
 
     /// The text of a leaf element, trimmed; borrowed from the input when it is one piece.
     fn text_ref(&mut self) -> R<Cow<'a, str>> {
-        let mut out: Cow<'a, str> = Cow::Borrowed("");
-        loop {
-            match self.src.next()? {
-                Event::Text(t) if out.is_empty() => out = t,
-                Event::Text(t) => out.to_mut().push_str(&t),
-                Event::End => break,
-                Event::Start(t) => return Err(self.unexpected(t)),
-                Event::Eof => return Err(self.err(K::Truncated)),
-            }
-        }
+        let out = match self.src.leaf()? {
+            Some(text) => text,
+            None => self.text_pieces()?,
+        };
         let trimmed = match out {
             Cow::Borrowed(s) => Cow::Borrowed(s.trim_ascii()),
             Cow::Owned(s) if s.trim_ascii().len() == s.len() => Cow::Owned(s),
@@ -123,6 +117,20 @@ impl<'a, 'l> Parser<'l, 'a> {
             return Err(self.src.limit(Limit::TextLength, trimmed.len(), self.limits.max_text_len));
         }
         Ok(trimmed)
+    }
+
+    /// A leaf's text pieces up to its closing tag, joined.
+    fn text_pieces(&mut self) -> R<Cow<'a, str>> {
+        let mut out: Cow<'a, str> = Cow::Borrowed("");
+        loop {
+            match self.src.next()? {
+                Event::Text(t) if out.is_empty() => out = t,
+                Event::Text(t) => out.to_mut().push_str(&t),
+                Event::End => return Ok(out),
+                Event::Start(t) => return Err(self.unexpected(t)),
+                Event::Eof => return Err(self.err(K::Truncated)),
+            }
+        }
     }
 
     fn text(&mut self) -> R<String> {

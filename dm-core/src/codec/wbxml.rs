@@ -513,6 +513,27 @@ impl<'a> Source<'a> for WbxmlSource<'a> {
         Ok(pull.0)
     }
 
+    fn leaf(&mut self) -> R<Option<Cow<'a, str>>> {
+        if std::mem::take(&mut self.pending_end) {
+            return Ok(Some(Cow::Borrowed("")));
+        }
+        let at = self.pos;
+        let text = match self.input.get(at) {
+            Some(&END) => Cow::Borrowed(""),
+            Some(&(STR_I | STR_T)) if !self.raw_text => match self.text_token()? {
+                Piece::Str(s) if self.input.get(self.pos) == Some(&END) => s,
+                _ => {
+                    self.pos = at;
+                    return Ok(None);
+                }
+            },
+            _ => return Ok(None),
+        };
+        self.stack.pop();
+        self.pos += 1;
+        Ok(Some(text))
+    }
+
     /// Read checked whatever the mode: strings in Data are text in the document's charset, and
     /// only OPAQUE may carry other bytes.
     fn data(&mut self) -> R<Data> {

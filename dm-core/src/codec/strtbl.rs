@@ -88,7 +88,7 @@ fn dir_prefix(s: &str) -> Option<&str> {
 
 impl<'m> StringTable<'m> {
     pub(crate) fn build(message: &'m Message) -> Self {
-        let mut strings = Strings::default();
+        let mut strings = Strings::with_capacity(8 * message.commands.len() + 16);
         super::emit::message(&mut strings, message);
         let mut table = StringTable::default();
         // Whole strings: n inline copies against one entry and n references, each always used.
@@ -106,22 +106,18 @@ impl<'m> StringTable<'m> {
         let rest: Vec<&'m str> = strings.order.iter().copied().filter(|s| !table.offsets.contains_key(s)).collect();
         // Shared URI prefixes, then words: a reference in the middle of a string costs the
         // reference and a new inline string (3 + offset bytes) instead of the text it replaces.
-        let mut parts: Vec<(&'m str, usize)> = Vec::new();
-        let mut count = |p: &'m str, n: usize| match parts.iter_mut().find(|(q, _)| *q == p) {
-            Some((_, c)) => *c += n,
-            None => parts.push((p, n)),
-        };
+        let mut parts = Strings::with_capacity(2 * rest.len());
         for &s in &rest {
             let n = strings.counts[s];
             if let Some(p) = dir_prefix(s) {
-                count(p, n);
+                parts.count(p, n);
             }
             for w in words(s) {
-                count(w, n);
+                parts.count(w, n);
             }
         }
-        for (p, n) in parts {
-            let at = table.bytes.len() as u32;
+        for &p in &parts.order {
+            let (n, at) = (parts.counts[p], table.bytes.len() as u32);
             if n >= 2 && !table.offsets.contains_key(p) && p.len() + 1 + n * (3 + mb_len(at)) < n * p.len() {
                 table.add(p);
             }
@@ -204,6 +200,20 @@ struct Strings<'m> {
     order: Vec<&'m str>,
 }
 
+impl<'m> Strings<'m> {
+    fn with_capacity(n: usize) -> Self {
+        Strings { counts: FastMap::with_capacity_and_hasher(n, Default::default()), order: Vec::with_capacity(n) }
+    }
+
+    fn count(&mut self, s: &'m str, n: usize) {
+        let c = self.counts.entry(s).or_insert(0);
+        if *c == 0 {
+            self.order.push(s);
+        }
+        *c += n;
+    }
+}
+
 impl<'m> Sink<'m> for Strings<'m> {
     fn start(&mut self, _: Tag) {}
     fn end(&mut self, _: Tag) {}
@@ -214,11 +224,7 @@ impl<'m> Sink<'m> for Strings<'m> {
         if text.len() < 2 || text.as_bytes().contains(&0) {
             return;
         }
-        let n = self.counts.entry(text).or_insert(0);
-        if *n == 0 {
-            self.order.push(text);
-        }
-        *n += 1;
+        self.count(text, 1);
     }
 
     fn data(&mut self, data: &'m Data) {

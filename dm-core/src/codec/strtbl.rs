@@ -35,6 +35,17 @@ impl Hasher for Fx {
     }
 }
 
+/// Whether `bytes` holds a NUL, which a WBXML string cannot carry: eight bytes at a time.
+pub(crate) fn has_nul(bytes: &[u8]) -> bool {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    let mut words = bytes.chunks_exact(8);
+    let nul_in = |w: &[u8]| {
+        let w = u64::from_le_bytes(w.try_into().unwrap_or_default());
+        w.wrapping_sub(LOW) & !w & (LOW << 7) != 0
+    };
+    (&mut words).any(nul_in) || words.remainder().contains(&0)
+}
+
 impl Fx {
     fn add(&mut self, word: u64) {
         self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
@@ -155,14 +166,25 @@ impl<'m> StringTable<'m> {
         if let Some(&at) = self.offsets.get(s) {
             return emit(Piece::Ref(at));
         }
-        let mut cost = 0;
-        if !self.offsets.is_empty() {
-            self.split(s, |p| cost += p.cost());
+        if self.offsets.is_empty() {
+            return emit(Piece::Inline(s));
         }
-        if cost > 0 && cost < Piece::Inline(s).cost() {
-            self.split(s, emit);
-        } else {
+        // Split once, keeping the first few pieces; split again only for a string of more.
+        let mut first: [Option<Piece<'s>>; 4] = Default::default();
+        let (mut n, mut cost) = (0, 0);
+        self.split(s, |p| {
+            cost += p.cost();
+            if let Some(slot) = first.get_mut(n) {
+                *slot = Some(p);
+            }
+            n += 1;
+        });
+        if cost == 0 || cost >= Piece::Inline(s).cost() {
             emit(Piece::Inline(s));
+        } else if n <= first.len() {
+            first.into_iter().flatten().for_each(emit);
+        } else {
+            self.split(s, emit);
         }
     }
 
@@ -221,7 +243,7 @@ impl<'m> Sink<'m> for Strings<'m> {
     fn number(&mut self, _: Tag, _: u64) {}
 
     fn leaf(&mut self, _: Tag, text: &'m str) {
-        if text.len() < 2 || text.as_bytes().contains(&0) {
+        if text.len() < 2 || has_nul(text.as_bytes()) {
             return;
         }
         self.count(text, 1);
@@ -241,6 +263,21 @@ mod tests {
 
     fn get(uri: &str) -> String {
         format!("<Get><CmdID>2</CmdID><Item><Target><LocURI>{uri}</LocURI></Target></Item></Get>")
+    }
+
+    #[test]
+    fn has_nul_finds_a_nul_anywhere_and_nothing_else() {
+        for len in 0..20 {
+            for filler in [0x01u8, 0x7F, 0x80, 0xFF, b'a'] {
+                let mut bytes = vec![filler; len];
+                assert!(!has_nul(&bytes), "{len} {filler}");
+                for at in 0..len {
+                    bytes[at] = 0;
+                    assert!(has_nul(&bytes), "{len} {filler} {at}");
+                    bytes[at] = filler;
+                }
+            }
+        }
     }
 
     /// Strings that share only a URI prefix: no whole string pays for its prefix entry, so the

@@ -609,7 +609,7 @@ impl<'t, 'm, O: Out> WbxmlSink<'t, 'm, O> {
     }
 
     fn str(&mut self, text: &str) {
-        if text.as_bytes().contains(&0) {
+        if strtbl::has_nul(text.as_bytes()) {
             return self.opaque(text.as_bytes());
         }
         let table = self.table;

@@ -43,7 +43,7 @@ pub(crate) fn has_nul(bytes: &[u8]) -> bool {
         let w = u64::from_le_bytes(w.try_into().unwrap_or_default());
         w.wrapping_sub(LOW) & !w & (LOW << 7) != 0
     };
-    (&mut words).any(nul_in) || words.remainder().contains(&0)
+    words.any(nul_in) || words.remainder().contains(&0)
 }
 
 impl Fx {

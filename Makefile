@@ -58,7 +58,8 @@ test-rust: deps-interop
 
 # Criterion benches, libwbxml's converters on the same messages (tests/bench/libwbxml_peer.c,
 # Debian's libwbxml2-dev), the same session from Python, the library's size; then one table
-# with every figure beside its peer and goal (target/omadm-bench/report.md).
+# with every figure beside its peer and goal (target/omadm-bench/report.md), and, where valgrind
+# is installed, instructions per operation beside the peers' (tests/bench/instructions.py).
 BENCH_DIR := target/omadm-bench
 BENCH_INPUTS := package2 package3 pkg3_4 pkg3_40 pkg3_400
 
@@ -67,6 +68,9 @@ bench: deps-interop $(VENV)/.deps
 	$(CARGO) run -q -p dm-core --example bench_inputs $(BENCH_DIR)
 	$(CC) -O2 -Wall -Wextra -Werror $$(pkg-config --cflags libwbxml2) tests/bench/libwbxml_peer.c -lwbxml2 -o build/libwbxml_peer
 	build/libwbxml_peer $(BENCH_DIR) $(BENCH_INPUTS) > $(BENCH_DIR)/libwbxml.jsonl
+	$(CARGO) build -q --profile bench -p dm-core --features inline-more --example prof
+	if command -v valgrind >/dev/null; then python3 tests/bench/instructions.py target/release/examples/prof \
+	  build/libwbxml_peer $(BENCH_DIR) > $(BENCH_DIR)/instructions.jsonl; else rm -f $(BENCH_DIR)/instructions.jsonl; fi
 	$(CARGO) bench -p dm-core --features inline-more
 	$(PY) -m pip install -q --force-reinstall --no-deps ./dm-python
 	$(PY) tests/bench/python_session.py > $(BENCH_DIR)/python.jsonl

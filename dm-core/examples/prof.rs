@@ -2,7 +2,7 @@
 //! decode|encode|w2x|x2w|reader|nsreader` runs the codec (or quick-xml's readers alone) on FILE N
 //! times; `prof - N session|session_wbxml|large|large_codec` runs the whole 20-command session
 //! (XML or WBXML), the 1 MiB large-object session of the benches, or the codec alone on that
-//! session's messages (ten times).
+//! session's messages (recorded once, before the first time).
 
 #[path = "../tests/common/pair.rs"]
 mod pair;
@@ -14,6 +14,7 @@ fn main() {
     let bytes = if args[1] == "-" { Vec::new() } else { std::fs::read(&args[1]).unwrap() };
     let n: usize = args[2].parse().unwrap();
     let mut total = 0;
+    let mut large_trace: Option<Vec<(dm_core::Message, Vec<u8>)>> = None;
     for _ in 0..n {
         total += match args.get(3).map_or("decode", String::as_str) {
             "decode" => dm_core::codec::decode(&bytes).unwrap().commands.len(),
@@ -44,15 +45,14 @@ fn main() {
             "session_wbxml" => workloads::whole_session_in(dm_core::codec::Encoding::Wbxml).trace.len(),
             "large" => workloads::large_object_session(&"0123456789abcdef".repeat(1 << 16), false).server_events.len(),
             "large_codec" => {
-                let p = workloads::large_object_session(&"0123456789abcdef".repeat(1 << 16), true);
-                let trace: Vec<_> =
-                    p.trace.into_iter().map(|(_, b)| (dm_core::codec::decode(&b).unwrap(), b)).collect();
+                let trace = large_trace.get_or_insert_with(|| {
+                    let p = workloads::large_object_session(&"0123456789abcdef".repeat(1 << 16), true);
+                    p.trace.into_iter().map(|(_, b)| (dm_core::codec::decode(&b).unwrap(), b)).collect()
+                });
                 let mut n = 0;
-                for _ in 0..10 {
-                    for (m, b) in &trace {
-                        n += dm_core::codec::decode(b).unwrap().commands.len();
-                        n += dm_core::codec::encode(m, dm_core::codec::Encoding::Xml).len();
-                    }
+                for (m, b) in trace.iter() {
+                    n += dm_core::codec::decode(b).unwrap().commands.len();
+                    n += dm_core::codec::encode(m, dm_core::codec::Encoding::Xml).len();
                 }
                 n
             }

@@ -2,7 +2,8 @@
  * same messages our criterion benches convert (written by `cargo run --example bench_inputs`).
  * Usage: libwbxml_peer DIR NAME...; for each NAME, DIR/NAME.wbxml to XML and DIR/NAME.xml to WBXML.
  * Prints one JSON object per line: {"op": "wbxml2xml"|"xml2wbxml", "name": NAME, "bytes": B,
- * "ns": T} with T the median over rounds of the mean time per conversion. */
+ * "ns": T} with T the median over rounds of the mean time per conversion.
+ * libwbxml_peer --repeat N OP FILE: OP on FILE N times, untimed (for callgrind). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,7 +88,17 @@ static void measure(const char *op, int (*f)(unsigned char *, size_t), const cha
 }
 
 int main(int argc, char **argv) {
-    if (argc < 3) { fprintf(stderr, "usage: libwbxml_peer DIR NAME...\n"); return 2; }
+    if (argc == 5 && strcmp(argv[1], "--repeat") == 0) {
+        int (*f)(unsigned char *, size_t) = strcmp(argv[3], "wbxml2xml") == 0 ? wbxml2xml : xml2wbxml;
+        size_t len;
+        unsigned char *in = slurp(argv[4], &len);
+        if (!in) return 1;
+        for (long i = atol(argv[2]); i > 0; i--)
+            if (f(in, len)) return 1;
+        free(in);
+        return 0;
+    }
+    if (argc < 3) { fprintf(stderr, "usage: libwbxml_peer DIR NAME... | --repeat N OP FILE\n"); return 2; }
     for (int i = 2; i < argc; i++) {
         measure("wbxml2xml", wbxml2xml, argv[1], argv[i], "wbxml");
         measure("xml2wbxml", xml2wbxml, argv[1], argv[i], "xml");

@@ -88,9 +88,22 @@ size = runs / "libomadm.so"
 if size.exists():
     rows.append(("Stripped release libomadm.so", f"{size.stat().st_size / 1024:.0f} KiB", "", "", "≤ 300 KiB"))
 
-head = ("measure", "omadm", "peer (same run)", "ratio", "goal")
-out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-out += ["| " + " | ".join(r) + " |" for r in rows]
+def table(head: tuple, rows: list) -> list[str]:
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+out = table(("measure", "omadm", "peer (same run)", "ratio", "goal"), rows)
+counted = lines("instructions.jsonl")
+if counted:
+    def ratio(r: dict) -> str:
+        if not r["peer"]:
+            return ""
+        q = r["peer"] / r["ours"]
+        return f"{q:.1f}x fewer" if q >= 1 else f"{1 / q:.2f}x more"
+    out += ["", "Instructions per operation (callgrind, repeatable where wall time is not):", ""]
+    out += table(("operation", "omadm", "peer", "ratio"),
+                 [(r["what"], f"{r['ours']:,}", f"{r['peer_name']} {r['peer']:,}" if r["peer"] else "", ratio(r))
+                  for r in counted])
 text = "\n".join(out) + "\n"
 (runs / "report.md").write_text(text)
 print(text)

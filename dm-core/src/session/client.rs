@@ -632,8 +632,8 @@ impl<T: Tree> ClientSession<T> {
 
     /// One item of a management command against the tree.
     fn run(&mut self, c: &Command, x: &ItemCommand, item: Cow<'_, Item>, results: &mut Vec<Item>) -> StatusCode {
-        let server = self.config.server_id.clone();
-        let limits = self.tree.uri_limits();
+        let (tree, server, encoding) = (&mut self.tree, self.config.server_id.as_str(), self.core.encoding);
+        let limits = tree.uri_limits();
         let target = |l: &Option<Location>| -> Result<Target, StatusCode> {
             let loc = l.as_ref().ok_or(StatusCode::BAD_REQUEST)?;
             uri::parse_target(&loc.uri, limits)
@@ -642,11 +642,11 @@ impl<T: Tree> ClientSession<T> {
             let t = target(&item.target)?;
             match (c, t) {
                 (Command::Get(_), Target::Node(u)) => {
-                    let node = self.tree.get(&server, &u)?;
-                    results.push(self.result_item(&item_target(&item), node));
+                    let node = tree.get(server, &u)?;
+                    results.push(result_item(encoding, item_target(&item), node));
                 }
                 (Command::Get(_), Target::Property { node, name }) => {
-                    let v = self.tree.get_property(&server, &node, &name)?;
+                    let v = tree.get_property(server, &node, &name)?;
                     results.push(Item {
                         source: Some(Location::new(item_target(&item))),
                         data: Some(Data::Text(v)),
@@ -654,7 +654,7 @@ impl<T: Tree> ClientSession<T> {
                     });
                 }
                 (Command::Get(_), Target::List { node, kind: ListKind::Tnds, props }) => {
-                    let xml = tnds::tnds(&mut self.tree, &server, &node, &props)?;
+                    let xml = tnds::tnds(tree, server, &node, &props)?;
                     results.push(Item {
                         source: Some(Location::new(item_target(&item))),
                         meta: Some(Meta::typed("xml", tnds::TNDS_XML)),
@@ -663,8 +663,8 @@ impl<T: Tree> ClientSession<T> {
                     });
                 }
                 (Command::Get(_), Target::List { node, kind, .. }) => {
-                    for (u, n) in tnds::list(&mut self.tree, &server, &node, kind)? {
-                        let mut it = self.result_item(&u, n);
+                    for (u, n) in tnds::list(tree, server, &node, kind)? {
+                        let mut it = result_item(encoding, u, n);
                         if kind == ListKind::Struct {
                             it.data = None;
                         }
@@ -676,34 +676,34 @@ impl<T: Tree> ClientSession<T> {
                     if leaf.type_ == tnds::TNDS_XML {
                         let xml = String::from_utf8(leaf.data).map_err(|_| StatusCode::BAD_REQUEST)?;
                         for n in tnds::parse(&xml, &u)? {
-                            self.tree.add(&server, &n.uri, n.node)?;
+                            tree.add(server, &n.uri, n.node)?;
                             if let Some(acl) = n.acl {
-                                self.tree.replace_property(&server, &n.uri, "ACL", &acl)?;
+                                tree.replace_property(server, &n.uri, "ACL", &acl)?;
                             }
                         }
                     } else if leaf.format == "node" {
                         let type_ = Some(leaf.type_).filter(|t| !t.is_empty() && t != "text/plain");
-                        self.tree.add(&server, &u, Node::Interior { children: vec![], type_ })?;
+                        tree.add(server, &u, Node::Interior { children: vec![], type_ })?;
                     } else {
-                        self.tree.add(&server, &u, Node::Leaf(leaf))?;
+                        tree.add(server, &u, Node::Leaf(leaf))?;
                     }
                 }
                 (Command::Replace(_), Target::Node(u)) => {
-                    self.tree.replace(&server, &u, leaf_of(item, x.meta.as_deref())?)?
+                    tree.replace(server, &u, leaf_of(item, x.meta.as_deref())?)?
                 }
                 (Command::Replace(_), Target::Property { node, name }) => {
                     let v = leaf_of(item, x.meta.as_deref())?;
                     let v = String::from_utf8(v.data).map_err(|_| StatusCode::BAD_REQUEST)?;
-                    self.tree.replace_property(&server, &node, &name, &v)?;
+                    tree.replace_property(server, &node, &name, &v)?;
                 }
-                (Command::Delete(_), Target::Node(u)) => self.tree.delete(&server, &u)?,
+                (Command::Delete(_), Target::Node(u)) => tree.delete(server, &u)?,
                 (Command::Copy(_), Target::Node(to)) => {
                     let Target::Node(from) = target(&item.source)? else { return Err(StatusCode::BAD_REQUEST) };
-                    self.tree.copy(&server, &from, &to)?;
+                    tree.copy(server, &from, &to)?;
                 }
                 (Command::Exec(_), Target::Node(u)) => {
                     let data = item.data.as_ref().map(Data::as_bytes);
-                    return self.tree.exec(&server, &u, data, x.correlator.as_deref());
+                    return tree.exec(server, &u, data, x.correlator.as_deref());
                 }
                 // Properties cannot be added, deleted, copied or executed (TND §7).
                 _ => return Err(StatusCode::COMMAND_NOT_ALLOWED),
@@ -712,30 +712,30 @@ impl<T: Tree> ClientSession<T> {
         })();
         outcome.unwrap_or_else(|e| e)
     }
+}
 
-    /// A Get result: data in the encoding's form for binary, Meta only when not the default.
-    fn result_item(&self, uri: &str, node: Node) -> Item {
-        let (format, type_, data) = match node {
-            Node::Interior { children, type_ } => ("node".to_string(), type_, Data::Text(children.join("/"))),
-            Node::Leaf(l) => {
-                let text =
-                    if l.format == "bin" { Err(l.data) } else { String::from_utf8(l.data).map_err(|e| e.into_bytes()) };
-                let (format, data) = match (text, self.core.encoding) {
-                    (Ok(text), _) => (l.format, Data::Text(text)),
-                    (Err(bytes), Encoding::Xml) => ("b64".to_string(), Data::Text(B64.encode(bytes))),
-                    (Err(bytes), Encoding::Wbxml) => ("bin".to_string(), Data::Binary(bytes)),
-                };
-                (format, Some(l.type_), data)
-            }
-        };
-        let default = format == "chr" && type_.as_deref().is_none_or(|t| t == "text/plain");
-        let meta = (!default).then(|| Meta {
-            format: Some(format),
-            type_: type_.filter(|t| !t.is_empty() && t != "text/plain"),
-            ..Meta::default()
-        });
-        Item { source: Some(Location::new(uri)), meta, data: Some(data), ..Item::default() }
-    }
+/// A Get result: data in the encoding's form for binary, Meta only when not the default.
+fn result_item(encoding: Encoding, uri: String, node: Node) -> Item {
+    let (format, type_, data) = match node {
+        Node::Interior { children, type_ } => ("node".to_string(), type_, Data::Text(children.join("/"))),
+        Node::Leaf(l) => {
+            let text =
+                if l.format == "bin" { Err(l.data) } else { String::from_utf8(l.data).map_err(|e| e.into_bytes()) };
+            let (format, data) = match (text, encoding) {
+                (Ok(text), _) => (l.format, Data::Text(text)),
+                (Err(bytes), Encoding::Xml) => ("b64".to_string(), Data::Text(B64.encode(bytes))),
+                (Err(bytes), Encoding::Wbxml) => ("bin".to_string(), Data::Binary(bytes)),
+            };
+            (format, Some(l.type_), data)
+        }
+    };
+    let default = format == "chr" && type_.as_deref().is_none_or(|t| t == "text/plain");
+    let meta = (!default).then(|| Meta {
+        format: Some(format),
+        type_: type_.filter(|t| !t.is_empty() && t != "text/plain"),
+        ..Meta::default()
+    });
+    Item { source: Some(Location::new(uri)), meta, data: Some(data), ..Item::default() }
 }
 
 fn item_target(item: &Item) -> String {

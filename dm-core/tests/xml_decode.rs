@@ -321,3 +321,27 @@ fn leaf_text_is_trimmed_of_xml_whitespace_only() {
     let again = codec::decode(&codec::encode(&m, Encoding::Wbxml)).unwrap();
     assert_eq!(again, m);
 }
+
+/// A leaf reads the same whatever pieces carry its text: plain, entities, CDATA, a comment or a
+/// processing instruction between them, nothing at all; an element inside a leaf is refused.
+#[test]
+fn a_leaf_reads_the_same_from_any_pieces() {
+    let correlator = |inner: &str| {
+        let m =
+            decode(&wrap(&format!("<Alert><CmdID>1</CmdID><Data>1226</Data><Correlator>{inner}</Correlator></Alert>")));
+        let Command::Alert(a) = &m.unwrap().commands[0] else { unreachable!() };
+        a.correlator.clone()
+    };
+    assert_eq!(correlator("a&amp;b"), Some("a&b".into()));
+    assert_eq!(correlator("<![CDATA[a<]]>b&#x41;"), Some("a<bA".into()));
+    assert_eq!(correlator("a<!-- note -->b<?pi x?>c"), Some("abc".into()));
+    assert_eq!(correlator("<!-- only a note -->"), Some("".into()));
+    assert_eq!(correlator(""), Some("".into()));
+    let m = decode(&wrap("<Alert><CmdID>1</CmdID><Data>1226</Data><Correlator/></Alert>")).unwrap();
+    let Command::Alert(a) = &m.commands[0] else { unreachable!() };
+    assert_eq!(a.correlator.as_deref(), Some(""));
+    let inside = wrap("<Alert><CmdID>1</CmdID><Data>1226</Data><Correlator>a<Final/></Correlator></Alert>");
+    assert_eq!(kind(&inside), DecodeErrorKind::UnexpectedElement("Final"));
+    let first = wrap("<Alert><CmdID>1</CmdID><Data>1226</Data><Correlator><Final/>a</Correlator></Alert>");
+    assert_eq!(kind(&first), DecodeErrorKind::UnexpectedElement("Final"));
+}

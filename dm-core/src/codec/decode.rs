@@ -105,8 +105,8 @@ impl<'a, 'l> Parser<'l, 'a> {
     /// The text of a leaf element, trimmed; borrowed from the input when it is one piece.
     fn text_ref(&mut self) -> R<Cow<'a, str>> {
         let out = match self.src.leaf()? {
-            Some(text) => text,
-            None => self.text_pieces()?,
+            (text, true) => text,
+            (text, false) => self.text_pieces(text)?,
         };
         let trimmed = match out {
             Cow::Borrowed(s) => Cow::Borrowed(s.trim_ascii()),
@@ -119,9 +119,8 @@ impl<'a, 'l> Parser<'l, 'a> {
         Ok(trimmed)
     }
 
-    /// A leaf's text pieces up to its closing tag, joined.
-    fn text_pieces(&mut self) -> R<Cow<'a, str>> {
-        let mut out: Cow<'a, str> = Cow::Borrowed("");
+    /// A leaf's text pieces up to its closing tag, joined after `out`.
+    fn text_pieces(&mut self, mut out: Cow<'a, str>) -> R<Cow<'a, str>> {
         loop {
             match self.src.next()? {
                 Event::Text(t) if out.is_empty() => out = t,

@@ -26,10 +26,10 @@ pub(crate) trait Source<'a> {
     fn next(&mut self) -> R<Event<'a>>;
     /// Right after `Start(Data)`: reads the content and the closing tag.
     fn data(&mut self) -> R<Data>;
-    /// Right after a start tag: the element's text and its closing tag read in one step, when
-    /// they are one plain string (or nothing); `None`, with nothing read, otherwise.
-    fn leaf(&mut self) -> R<Option<Cow<'a, str>>> {
-        Ok(None)
+    /// Right after a start tag: reads what it can of a leaf in one step, past the events; the
+    /// text read, and whether the closing tag was read after it (else `next` goes on from there).
+    fn leaf(&mut self) -> R<(Cow<'a, str>, bool)> {
+        Ok((Cow::Borrowed(""), false))
     }
     /// Where the reader is now, for errors.
     fn site(&self) -> Site;

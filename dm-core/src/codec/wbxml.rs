@@ -513,9 +513,10 @@ impl<'a> Source<'a> for WbxmlSource<'a> {
         Ok(pull.0)
     }
 
-    fn leaf(&mut self) -> R<Option<Cow<'a, str>>> {
+    fn leaf(&mut self) -> R<(Cow<'a, str>, bool)> {
+        let nothing = Ok((Cow::Borrowed(""), false));
         if std::mem::take(&mut self.pending_end) {
-            return Ok(Some(Cow::Borrowed("")));
+            return Ok((Cow::Borrowed(""), true));
         }
         let at = self.pos;
         let text = match self.input.get(at) {
@@ -524,14 +525,14 @@ impl<'a> Source<'a> for WbxmlSource<'a> {
                 Piece::Str(s) if self.input.get(self.pos) == Some(&END) => s,
                 _ => {
                     self.pos = at;
-                    return Ok(None);
+                    return nothing;
                 }
             },
-            _ => return Ok(None),
+            _ => return nothing,
         };
         self.stack.pop();
         self.pos += 1;
-        Ok(Some(text))
+        Ok((text, true))
     }
 
     /// Read checked whatever the mode: strings in Data are text in the document's charset, and

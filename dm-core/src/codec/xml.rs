@@ -189,6 +189,27 @@ impl<'a> Source<'a> for XmlSource<'a> {
         }
     }
 
+    fn leaf(&mut self) -> R<(Cow<'a, str>, bool)> {
+        let e = self.raw()?;
+        let text = match self.piece(&e)? {
+            Some(first) => self.text_run(first)?,
+            None if matches!(e, X::End(_)) => {
+                self.stack.pop();
+                return Ok((Cow::Borrowed(""), true));
+            }
+            None => {
+                self.peeked = Some(e);
+                return Ok((Cow::Borrowed(""), false));
+            }
+        };
+        if !matches!(self.peeked, Some(X::End(_))) {
+            return Ok((text, false));
+        }
+        self.peeked = None;
+        self.stack.pop();
+        Ok((text, true))
+    }
+
     fn data(&mut self) -> R<Data> {
         let start = self.reader.buffer_position() as usize;
         let mut text = String::new();

@@ -104,7 +104,7 @@ impl<'a> XmlSource<'a> {
                 return Err(self.error(K::Namespace { element: tag.name(), expected, found }));
             }
             let raw = e.attributes_raw();
-            let bad = if raw.trim().is_empty() || is_one_plain_xmlns(raw) {
+            let bad = if raw.bytes().all(is_xml_space) || is_one_plain_xmlns(raw) {
                 None
             } else {
                 e.attributes().find_map(Result::err)
@@ -265,10 +265,14 @@ impl<'a> Source<'a> for XmlSource<'a> {
 /// True for ` xmlns="value"` with a value of plain characters: the attributes of almost every
 /// element that has any, well-formed without a closer look.
 fn is_one_plain_xmlns(raw: &str) -> bool {
-    let Some(value) = raw.trim_start().strip_prefix("xmlns=\"").and_then(|v| v.strip_suffix('"')) else {
-        return false;
-    };
-    raw.starts_with(|c: char| c.is_ascii_whitespace()) && !value.contains(['"', '<', '&'])
+    let rest = raw.trim_start_matches(|c: char| c.is_ascii() && is_xml_space(c as u8));
+    let value = rest.strip_prefix("xmlns=\"").and_then(|v| v.strip_suffix('"'));
+    rest.len() < raw.len() && value.is_some_and(|v| !v.bytes().any(|b| matches!(b, b'"' | b'<' | b'&')))
+}
+
+/// XML's white space (`S`): space, tab, carriage return, line feed.
+fn is_xml_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
 /// `xml` with each `&` that does not start a predefined entity or a character reference
@@ -512,6 +516,7 @@ mod tests {
     #[test]
     fn only_a_single_well_formed_xmlns_skips_the_attribute_check() {
         assert!(is_one_plain_xmlns(r#" xmlns="syncml:metinf""#));
+        assert!(is_one_plain_xmlns("\r\n\t xmlns=\"syncml:metinf\""));
         for raw in [
             r#"xmlns="a""#,
             r#" xmlns="a" "#,
@@ -520,6 +525,9 @@ mod tests {
             r#" xmlns="a&b""#,
             r#" xmlns="a<""#,
             r#" xmlns="a"#,
+            " \u{a0}xmlns=\"a\"",
+            "\u{a0}xmlns=\"a\"",
+            "\x0Cxmlns=\"a\"",
         ] {
             assert!(!is_one_plain_xmlns(raw), "{raw}");
         }

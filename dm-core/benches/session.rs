@@ -15,7 +15,10 @@ use dm_core::session::{ServerSession, State};
 mod pair;
 mod workloads;
 use pair::{Pair, server_config};
-use workloads::{MIB, drive_whole_session, large_object_session, whole_session, whole_session_in, whole_session_pair};
+use workloads::{
+    MIB, drive_whole_session, large_object_session, queue_twenty_commands, whole_session, whole_session_in,
+    whole_session_pair,
+};
 
 /// Counts the bytes live on the heap, and the allocations made.
 struct Counting;
@@ -88,10 +91,7 @@ fn memory(_: &mut Criterion) {
     let mut p = Pair::new();
     p.server = ServerSession::new(shared.clone());
     p.until_server_has_package();
-    for i in 0..10 {
-        p.server.get("./DevInfo/Man").unwrap();
-        p.server.replace(&format!("./Vendor/N{i}"), Data::Text("value".into()), None, None).unwrap();
-    }
+    queue_twenty_commands(&mut p.server);
     let out = p.server.next_message().unwrap().unwrap();
     drop(out);
     assert_eq!(p.server.state(), State::Waiting);

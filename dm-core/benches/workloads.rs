@@ -4,7 +4,7 @@
 
 use dm_core::codec::Encoding;
 use dm_core::model::Data;
-use dm_core::session::State;
+use dm_core::session::{ServerSession, State};
 
 use crate::pair::{Pair, client_config, device_tree, server_config};
 
@@ -34,12 +34,17 @@ pub fn whole_session_pair(encoding: Encoding) -> Pair {
 /// The session itself, from package 1 to the end.
 pub fn drive_whole_session(p: &mut Pair) {
     p.until_server_has_package();
-    for i in 0..10 {
-        p.server.get("./DevInfo/Man").unwrap();
-        p.server.replace(&format!("./Vendor/N{i}"), Data::Text("value".into()), None, None).unwrap();
-    }
+    queue_twenty_commands(&mut p.server);
     p.drive();
     assert_eq!((p.client.state(), p.server.state()), (State::Ended, State::Ended));
+}
+
+/// The session's package 2: ten Gets and ten Replaces.
+pub fn queue_twenty_commands(server: &mut ServerSession) {
+    for i in 0..10 {
+        server.get("./DevInfo/Man").unwrap();
+        server.replace(&format!("./Vendor/N{i}"), Data::Text("value".into()), None, None).unwrap();
+    }
 }
 
 /// `value` replaced on the device and read back, both chunked to fit 8 KiB messages; the

@@ -35,6 +35,12 @@ impl Hasher for Fx {
     }
 }
 
+impl Fx {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
 /// Whether `bytes` holds a NUL, which a WBXML string cannot carry: eight bytes at a time.
 pub(crate) fn has_nul(bytes: &[u8]) -> bool {
     const LOW: u64 = 0x0101_0101_0101_0101;
@@ -44,12 +50,6 @@ pub(crate) fn has_nul(bytes: &[u8]) -> bool {
         w.wrapping_sub(LOW) & !w & (LOW << 7) != 0
     };
     words.any(nul_in) || words.remainder().contains(&0)
-}
-
-impl Fx {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
 }
 
 type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;

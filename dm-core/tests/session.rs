@@ -265,7 +265,8 @@ fn ui_alerts_go_through_the_handler_and_answer_in_the_status() {
     let answer = |r| {
         ev.iter()
             .find_map(|e| match e {
-                Event::Status { reference, code, items, .. } if *reference == r => {
+                Event::Status { reference, cmd, code, items } if *reference == r => {
+                    assert_eq!(cmd, "Alert");
                     Some((code.0, items.iter().map(|i| i.data.clone().unwrap()).collect::<Vec<_>>()))
                 }
                 _ => None,
@@ -311,7 +312,8 @@ fn exec_with_correlator_and_a_later_generic_alert() {
     assert!(ev.iter().any(
         |e| matches!(e, Event::Status { reference, code, .. } if *reference == ex && *code == StatusCode::ACCEPTED)
     ));
-    assert!(ev.iter().any(|e| matches!(e, Event::GenericAlert { correlator: Some(c), .. } if c == "job-1")));
+    assert!(ev.iter().any(|e| matches!(e, Event::GenericAlert { correlator: Some(c), items }
+        if c == "job-1" && items[0].data == Some(Data::Text("200".into())))));
 }
 
 #[test]

@@ -392,6 +392,10 @@ impl<'a, 'l> Parser<'l, 'a> {
             return Err(self.src.limit(Limit::Items, items.len() + 1, self.limits.max_items));
         }
         let item = self.item()?;
+        // An Item is large and most commands carry one: room for exactly one at first.
+        if items.is_empty() {
+            items.reserve_exact(1);
+        }
         items.push(item);
         Ok(())
     }

@@ -376,13 +376,14 @@ impl<T: Tree> ClientSession<T> {
 
     /// Challenges the server (R10): its message's commands are answered with the challenge's
     /// code, not executed; past the attempts allowed the client aborts.
-    fn challenge_server(&mut self, m: &Message, code: StatusCode, events: &mut Vec<Event>) {
+    fn challenge_server(&mut self, m: &mut Message, code: StatusCode, events: &mut Vec<Event>) {
         self.server_failures += 1;
-        for c in &m.commands {
+        let msg_id = m.header.msg_id;
+        for c in &mut m.commands {
             match c {
-                Command::Status(s) => events.extend(self.core.peer_status(m, s)),
+                Command::Status(s) => events.extend(self.core.peer_status(msg_id, s)),
                 Command::Results(_) => {}
-                _ => self.core.owe_status(m.header.msg_id, c, code, vec![], vec![]),
+                _ => self.core.owe_status(msg_id, c, code, vec![], vec![]),
             }
         }
         if self.server_failures > self.config.max_auth_attempts {
@@ -393,7 +394,7 @@ impl<T: Tree> ClientSession<T> {
         self.core.state = State::Ready;
     }
 
-    fn apply(&mut self, m: Message, verdict: Option<ServerVerdict>) -> Vec<Event> {
+    fn apply(&mut self, mut m: Message, verdict: Option<ServerVerdict>) -> Vec<Event> {
         let mut events = Vec::new();
         if m.commands.iter().any(|c| matches!(c, Command::Alert(a) if a.data == AlertCode::SESSION_ABORT)) {
             // R17: no answer to an abort.
@@ -447,12 +448,12 @@ impl<T: Tree> ClientSession<T> {
             return events;
         }
         if challenge {
-            self.challenge_server(&m, code, &mut events);
+            self.challenge_server(&mut m, code, &mut events);
             return events;
         }
-        for c in &m.commands {
+        for c in &mut m.commands {
             if let Command::Status(s) = c {
-                events.extend(self.core.peer_status(&m, s));
+                events.extend(self.core.peer_status(msg_id, s));
             }
         }
         if self.core.our_open {
@@ -582,7 +583,8 @@ impl<T: Tree> ClientSession<T> {
 
     fn item_command(&mut self, msg_id: u32, c: &Command, x: &ItemCommand, events: &mut Vec<Event>) -> StatusCode {
         let mut codes = Vec::with_capacity(x.items.len());
-        let mut results = Vec::new();
+        let gets = if matches!(c, Command::Get(_)) { x.items.len() } else { 0 };
+        let mut results = Vec::with_capacity(gets);
         for item in &x.items {
             let mut interrupted = None;
             let chunk = if matches!(c, Command::Add(_) | Command::Replace(_)) {
@@ -603,7 +605,7 @@ impl<T: Tree> ClientSession<T> {
                 Chunk::Complete(whole) => self.run(c, x, Cow::Owned(*whole), &mut results),
             };
             let uri = super::chunk::item_uri(item);
-            events.push(Event::Executed { cmd: c.name().into(), uri: uri.to_string(), code });
+            events.push(Event::Executed { cmd: c.name(), uri: uri.to_string(), code });
             codes.push((code, uri));
         }
         let first = codes.first().map_or(StatusCode::OK, |(c, _)| *c);

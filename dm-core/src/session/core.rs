@@ -244,15 +244,16 @@ impl Core {
         });
     }
 
-    /// The peer's Status for something this side sent, as an event (chunk acknowledgements
-    /// and statuses of the SyncHdr are this layer's business).
-    pub fn peer_status(&self, m: &Message, s: &Status) -> Option<Event> {
+    /// The peer's Status (in its message `msg_id`) for something this side sent, as an event
+    /// that takes the status's command name and items (chunk acknowledgements and statuses of
+    /// the SyncHdr are this layer's business).
+    pub fn peer_status(&self, msg_id: u32, s: &mut Status) -> Option<Event> {
         if s.data == StatusCode::CHUNKED_ITEM_ACCEPTED {
             return None;
         }
-        let key = sent_key(s.msg_ref.unwrap_or(m.header.msg_id), s.cmd_ref?);
+        let key = sent_key(s.msg_ref.unwrap_or(msg_id), s.cmd_ref?);
         let reference = self.sent.get(key)??;
-        Some(Event::Status { reference, cmd: s.cmd.clone(), code: s.data, items: s.items.clone() })
+        Some(Event::Status { reference, cmd: std::mem::take(&mut s.cmd), code: s.data, items: std::mem::take(&mut s.items) })
     }
 
     /// The largest object the peer takes, if it said.
@@ -335,7 +336,8 @@ impl Core {
     /// Lays the next message out. Returns it and whether this side's content is all sent. On
     /// an error nothing changes, but that a command that can never be sent is dropped.
     pub fn compose(&mut self, mode: Compose) -> Result<(Message, bool), Error> {
-        let mut m = Message { header: self.header(), commands: Vec::new(), is_final: false };
+        let most = (self.statuses.len() + self.results.len() + self.outbox.len() + 1).min(64);
+        let mut m = Message { header: self.header(), commands: Vec::with_capacity(most), is_final: false };
         self.laid_len.set(None);
         let mut laid = Vec::new();
         let r = self.lay_out(mode, &mut m, &mut laid);

@@ -69,7 +69,7 @@ pub enum Event {
     /// Server: a Generic Alert (1226) from the client.
     GenericAlert { correlator: Option<String>, items: Vec<Item> },
     /// Client: a server command was executed against the tree.
-    Executed { cmd: String, uri: String, code: StatusCode },
+    Executed { cmd: &'static str, uri: String, code: StatusCode },
     /// The peer's package is complete.
     PackageEnd,
     /// The session ended normally.

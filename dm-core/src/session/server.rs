@@ -367,7 +367,7 @@ impl ServerSession {
         Ok(())
     }
 
-    fn apply(&mut self, m: Message, verdict: AuthCheck) -> Vec<Event> {
+    fn apply(&mut self, mut m: Message, verdict: AuthCheck) -> Vec<Event> {
         let mut events = Vec::new();
         let auth = self.config.auth;
         // A new nonce for every challenge, for every HMAC message, and for the next md5 session.
@@ -425,8 +425,9 @@ impl ServerSession {
         let challenged = self.follow_client_verdict(&m, &mut events);
         let saved = &mut self.saved;
         let core = &mut saved.core;
-        for c in &m.commands {
-            match c {
+        // The commands' contents move into the events.
+        for mut c in std::mem::take(&mut m.commands) {
+            match &mut c {
                 // The client did not execute a challenged message's commands: they go again.
                 Command::Status(s) if challenged.is_some() && s.msg_ref == challenged => {}
                 Command::Status(s) => {
@@ -436,7 +437,7 @@ impl ServerSession {
                     if let Some(n) = next.and_then(auth::decode_nonce) {
                         saved.sign_nonce = n.into();
                     }
-                    events.extend(core.peer_status(&m, s));
+                    events.extend(core.peer_status(msg_id, s));
                 }
                 Command::Alert(a) => {
                     let code = match a.data {
@@ -446,8 +447,8 @@ impl ServerSession {
                             StatusCode::OK
                         }
                         AlertCode::GENERIC_ALERT => {
-                            events
-                                .push(Event::GenericAlert { correlator: a.correlator.clone(), items: a.items.clone() });
+                            let (correlator, items) = (a.correlator.take(), std::mem::take(&mut a.items));
+                            events.push(Event::GenericAlert { correlator, items });
                             StatusCode::OK
                         }
                         AlertCode::CLIENT_INITIATED_MGMT
@@ -456,17 +457,14 @@ impl ServerSession {
                         | AlertCode::CLIENT_EVENT
                         | AlertCode::NO_END_OF_DATA => {
                             if matches!(a.data, AlertCode::CLIENT_EVENT | AlertCode::NO_END_OF_DATA) {
-                                events.push(Event::Alert {
-                                    code: a.data,
-                                    correlator: a.correlator.clone(),
-                                    items: a.items.clone(),
-                                });
+                                let (correlator, items) = (a.correlator.take(), std::mem::take(&mut a.items));
+                                events.push(Event::Alert { code: a.data, correlator, items });
                             }
                             StatusCode::OK
                         }
                         _ => StatusCode::OPTIONAL_FEATURE_NOT_SUPPORTED,
                     };
-                    core.owe_status(msg_id, c, code, vec![], vec![]);
+                    core.owe_status(msg_id, &c, code, vec![], vec![]);
                 }
                 Command::Replace(x) => {
                     let info: Vec<(String, String)> = x
@@ -487,24 +485,25 @@ impl ServerSession {
                     }
                     saved.devinfo.shrink_to_fit();
                     events.push(Event::DevInfo(info));
-                    core.owe_status(msg_id, c, StatusCode::OK, vec![], vec![]);
+                    core.owe_status(msg_id, &c, StatusCode::OK, vec![], vec![]);
                 }
                 Command::Results(r) => {
                     let reference = core.sent.get(sent_key(r.msg_ref.unwrap_or(core.msg_id), r.cmd_ref)).flatten();
-                    let mut whole = Vec::new();
+                    let (meta, items) = (r.meta.take(), std::mem::take(&mut r.items));
+                    let mut whole = Vec::with_capacity(items.len());
                     let mut ack = None;
-                    for item in &r.items {
+                    for item in items {
                         let mut interrupted = None;
                         let max = core.max_object(&self.config.wire.limits);
                         match Reassembly::accept(
                             &mut core.incoming,
                             "Results",
-                            item,
-                            r.meta.as_deref(),
+                            &item,
+                            meta.as_deref(),
                             max,
                             &mut interrupted,
                         ) {
-                            Chunk::Whole => whole.push(item.clone()),
+                            Chunk::Whole => whole.push(item),
                             Chunk::Complete(i) => whole.push(*i),
                             Chunk::Buffered => ack = Some(StatusCode::CHUNKED_ITEM_ACCEPTED),
                             Chunk::Refused(code) => ack = Some(code),
@@ -515,7 +514,7 @@ impl ServerSession {
                     }
                     // R06: Results get a Status only when it is not 200.
                     if let Some(code) = ack {
-                        core.owe_status(msg_id, c, code, vec![], vec![]);
+                        core.owe_status(msg_id, &c, code, vec![], vec![]);
                     }
                     if let (Some(reference), false) = (reference, whole.is_empty()) {
                         events.push(Event::Results { reference, items: whole });

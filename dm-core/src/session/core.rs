@@ -68,9 +68,17 @@ pub(crate) struct Core {
     pub resp_uri: Option<String>,
     /// What was left to send after the last message (a continuation must leave less).
     pub left: usize,
-    /// The commands of the message being laid out, and its length, when last sized.
+    /// `bound`'s memo for the message being laid out.
     #[serde(skip)]
-    pub laid_len: std::cell::Cell<Option<(u32, usize)>>,
+    pub laid_len: std::cell::Cell<LaidLen>,
+}
+
+/// `bound`'s memo: the length of the first `n` commands of the message being laid out
+/// (`kept`), and with the last command it sized (`with_last`), until that one is kept.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LaidLen {
+    kept: Option<(u32, usize)>,
+    with_last: Option<(u32, usize)>,
 }
 
 impl Core {
@@ -101,7 +109,7 @@ impl Core {
             cred: None,
             resp_uri: None,
             left: 0,
-            laid_len: std::cell::Cell::new(None),
+            laid_len: std::cell::Cell::new(LaidLen::default()),
         }
     }
 
@@ -296,16 +304,24 @@ impl Core {
         let last = m.commands.pop()?;
         let enc = self.encoding;
         let n = m.commands.len();
-        let prefix = match self.laid_len.get() {
+        let prefix = match self.laid_len.get().kept {
             Some((k, len)) if k as usize <= n => {
                 len + m.commands[k as usize..].iter().map(|c| codec::command_len(c, enc)).sum::<usize>()
             }
             _ => Self::sized(m, None, |m| codec::plain_len(m, enc)),
         };
-        self.laid_len.set(Some((n as u32, prefix)));
-        let bound = prefix + codec::command_len(&last, enc) + tail.map_or(0, |t| codec::command_len(t, enc));
+        let with_last = prefix + codec::command_len(&last, enc);
+        self.laid_len.set(LaidLen { kept: Some((n as u32, prefix)), with_last: Some((n as u32 + 1, with_last)) });
+        let bound = with_last + tail.map_or(0, |t| codec::command_len(t, enc));
         m.commands.push(last);
         Some(bound)
+    }
+
+    /// Tells `bound` that the last command it sized stays in the message: the next call starts
+    /// from its length instead of sizing it again.
+    fn keep_last(&self) {
+        let memo = self.laid_len.get();
+        self.laid_len.set(LaidLen { kept: memo.with_last.or(memo.kept), with_last: None });
     }
 
     /// Whether any message `m` with `tail` exceeds the peer's MaxMsgSize, sized in full.
@@ -338,7 +354,7 @@ impl Core {
     pub fn compose(&mut self, mode: Compose) -> Result<(Message, bool), Error> {
         let most = (self.statuses.len() + self.results.len() + self.outbox.len() + 1).min(64);
         let mut m = Message { header: self.header(), commands: Vec::with_capacity(most), is_final: false };
-        self.laid_len.set(None);
+        self.laid_len.set(LaidLen::default());
         let mut laid = Vec::new();
         let r = self.lay_out(mode, &mut m, &mut laid);
         if r.is_err() {
@@ -397,6 +413,7 @@ impl Core {
                 self.statuses.push_front(s);
                 break;
             }
+            self.keep_last();
             next_id += 1;
         }
         let statuses_sent = m.commands.len();
@@ -451,6 +468,7 @@ impl Core {
                 let ids = number(&mut command, next_id);
                 m.commands.push(command);
                 if !self.too_big(m, tail) {
+                    self.keep_last();
                     self.record(ids, &unit.refs);
                     laid.push((results, unit, Some(m.commands.len() - 1)));
                     continue;

@@ -212,6 +212,20 @@ fn each_decode_error_kind() {
         DecodeErrorKind::DuplicateElement("CmdID")
     );
     assert_eq!(kind(&wrap("<Alert><Data>1201</Data></Alert>")), DecodeErrorKind::MissingElement("CmdID"));
+    let meta = "<Meta><Format xmlns='syncml:metinf'>chr</Format></Meta>";
+    for (body, at) in [
+        (format!("<Get><CmdID>1</CmdID><Item>{meta}{meta}</Item></Get>"), "SyncML/SyncBody/Get/Item"),
+        (format!("<Get><CmdID>1</CmdID>{meta}{meta}<Item/></Get>"), "SyncML/SyncBody/Get"),
+        (format!("<Sequence><CmdID>1</CmdID>{meta}{meta}</Sequence>"), "SyncML/SyncBody/Sequence"),
+    ] {
+        match decode(&wrap(&body)) {
+            Err(Error::Decode(e)) => {
+                assert_eq!(e.kind, DecodeErrorKind::DuplicateElement("Meta"), "{body}");
+                assert_eq!(e.site.path, at, "{body}");
+            }
+            other => panic!("{body}: expected a DecodeError, got {other:?}"),
+        }
+    }
     assert_eq!(kind(&wrap("hello")), DecodeErrorKind::UnexpectedText);
     assert_eq!(
         kind(&wrap("<Alert><CmdID>one</CmdID><Data>1</Data></Alert>")),

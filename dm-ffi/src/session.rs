@@ -216,7 +216,7 @@ fn flatten(e: Event, out: &mut VecDeque<Flat>) {
             kind: DM_EVENT_EXECUTED,
             reference: 0,
             code: code.0,
-            cmd: c(&cmd),
+            cmd: c(cmd),
             uri: c(&uri),
             data: vec![],
         }),

@@ -258,6 +258,11 @@ impl<'a, 'l> Parser<'l, 'a> {
 
     fn meta(&mut self) -> R<Meta> {
         let mut m = Meta::default();
+        self.meta_into(&mut m)?;
+        Ok(m)
+    }
+
+    fn meta_into(&mut self, m: &mut Meta) -> R<()> {
         self.children(|p, tag| match tag {
             Tag::FieldLevel => p.set_flag(&mut m.field_level, tag),
             Tag::Format => {
@@ -307,13 +312,11 @@ impl<'a, 'l> Parser<'l, 'a> {
             }
             // Some peers wrap the MetInf children in <MetInf>; its content is the same.
             Tag::MetInf if p.lenient => {
-                let v = p.meta()?;
-                m = v;
+                *m = p.meta()?;
                 Ok(())
             }
             _ => Err(p.unexpected(tag)),
-        })?;
-        Ok(m)
+        })
     }
 
     fn anchor(&mut self) -> R<Anchor> {
@@ -391,13 +394,34 @@ impl<'a, 'l> Parser<'l, 'a> {
         if items.len() == self.limits.max_items {
             return Err(self.src.limit(Limit::Items, items.len() + 1, self.limits.max_items));
         }
-        let item = self.item()?;
-        // An Item is large and most commands carry one: room for exactly one at first.
+        // An Item is large and most commands carry one: room for exactly one at first, and
+        // each read where it lies.
         if items.is_empty() {
             items.reserve_exact(1);
         }
-        items.push(item);
-        Ok(())
+        items.push(Item::default());
+        let at = items.len() - 1;
+        let read = self.item(&mut items[at]);
+        if read.is_err() {
+            items.pop();
+        }
+        read
+    }
+
+    /// Reads an element into `slot` where it lies; a second one is read, then refused (as `set`).
+    fn fill<T: Default>(
+        &mut self,
+        slot: &mut Option<T>,
+        tag: Tag,
+        read: impl FnOnce(&mut Self, &mut T) -> R<()>,
+    ) -> R<()> {
+        match slot {
+            Some(_) => {
+                read(self, &mut T::default())?;
+                Err(self.err(K::DuplicateElement(tag.name())))
+            }
+            None => read(self, slot.insert(T::default())),
+        }
     }
 
     fn item_command(&mut self) -> R<ItemCommand> {
@@ -412,10 +436,7 @@ impl<'a, 'l> Parser<'l, 'a> {
                 let v = p.cred()?;
                 set(&mut c.cred, Box::new(v), tag, p)
             }
-            Tag::Meta => {
-                let v = p.meta()?;
-                set(&mut c.meta, Box::new(v), tag, p)
-            }
+            Tag::Meta => p.fill(&mut c.meta, tag, |p, m| p.meta_into(m)),
             Tag::Correlator => {
                 let v = p.text()?;
                 set(&mut c.correlator, v, tag, p)
@@ -473,10 +494,7 @@ impl<'a, 'l> Parser<'l, 'a> {
                 set(&mut cmd_id, v, tag, p)
             }
             Tag::NoResp => p.set_flag(&mut g.no_resp, tag),
-            Tag::Meta => {
-                let v = p.meta()?;
-                set(&mut g.meta, Box::new(v), tag, p)
-            }
+            Tag::Meta => p.fill(&mut g.meta, tag, |p, m| p.meta_into(m)),
             _ => {
                 let c = p.command(tag)?;
                 g.commands.push(c);
@@ -575,10 +593,7 @@ impl<'a, 'l> Parser<'l, 'a> {
                 let v = p.number(tag)?;
                 set(&mut cmd_ref, v, tag, p)
             }
-            Tag::Meta => {
-                let v = p.meta()?;
-                set(&mut r.meta, Box::new(v), tag, p)
-            }
+            Tag::Meta => p.fill(&mut r.meta, tag, |p, m| p.meta_into(m)),
             Tag::TargetRef => {
                 let v = p.uri()?;
                 set(&mut r.target_ref, v, tag, p)
@@ -595,8 +610,7 @@ impl<'a, 'l> Parser<'l, 'a> {
         Ok(r)
     }
 
-    fn item(&mut self) -> R<Item> {
-        let mut it = Item::default();
+    fn item(&mut self, it: &mut Item) -> R<()> {
         self.children(|p, tag| match tag {
             Tag::Target => {
                 let v = p.location()?;
@@ -614,18 +628,14 @@ impl<'a, 'l> Parser<'l, 'a> {
                 let v = p.location()?;
                 set(&mut it.target_parent, v, tag, p)
             }
-            Tag::Meta => {
-                let v = p.meta()?;
-                set(&mut it.meta, v, tag, p)
-            }
+            Tag::Meta => p.fill(&mut it.meta, tag, |p, m| p.meta_into(m)),
             Tag::Data => {
                 let v = p.src.data()?;
                 set(&mut it.data, v, tag, p)
             }
             Tag::MoreData => p.set_flag(&mut it.more_data, tag),
             _ => Err(p.unexpected(tag)),
-        })?;
-        Ok(it)
+        })
     }
 }
 

@@ -261,7 +261,12 @@ impl Core {
         }
         let key = sent_key(s.msg_ref.unwrap_or(msg_id), s.cmd_ref?);
         let reference = self.sent.get(key)??;
-        Some(Event::Status { reference, cmd: std::mem::take(&mut s.cmd), code: s.data, items: std::mem::take(&mut s.items) })
+        Some(Event::Status {
+            reference,
+            cmd: std::mem::take(&mut s.cmd),
+            code: s.data,
+            items: std::mem::take(&mut s.items),
+        })
     }
 
     /// The largest object the peer takes, if it said.

@@ -166,7 +166,8 @@ impl<'m> StringTable<'m> {
         if let Some(&at) = self.offsets.get(s) {
             return emit(Piece::Ref(at));
         }
-        if self.offsets.is_empty() {
+        // Prefix and word entries are at least MIN_WORD long: a shorter string is whole or inline.
+        if self.offsets.is_empty() || s.len() < MIN_WORD {
             return emit(Piece::Inline(s));
         }
         // Split once, keeping the first few pieces; split again only for a string of more.

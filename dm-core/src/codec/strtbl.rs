@@ -13,6 +13,7 @@ use super::tag::Tag;
 use crate::model::{Data, Message};
 
 const MIN_WORD: usize = 4;
+const MIN_WHOLE: usize = 2;
 
 /// A fast hash for the table's short keys (strings of the message being encoded, bounded by
 /// its size): a word at a time, multiply and rotate.
@@ -163,11 +164,14 @@ impl<'m> StringTable<'m> {
 
     /// Writes `s` as the shortest of one reference, prefix and word references, or inline.
     pub(crate) fn pieces<'s>(&self, s: &'s str, mut emit: impl FnMut(Piece<'s>)) {
+        // Prefix and word entries are at least MIN_WORD long: a shorter string is whole or inline.
+        if s.len() < MIN_WHOLE || self.offsets.is_empty() {
+            return emit(Piece::Inline(s));
+        }
         if let Some(&at) = self.offsets.get(s) {
             return emit(Piece::Ref(at));
         }
-        // Prefix and word entries are at least MIN_WORD long: a shorter string is whole or inline.
-        if self.offsets.is_empty() || s.len() < MIN_WORD {
+        if s.len() < MIN_WORD {
             return emit(Piece::Inline(s));
         }
         // Split once, keeping the first few pieces; split again only for a string of more.
@@ -244,7 +248,7 @@ impl<'m> Sink<'m> for Strings<'m> {
     fn number(&mut self, _: Tag, _: u64) {}
 
     fn leaf(&mut self, _: Tag, text: &'m str) {
-        if text.len() < 2 || has_nul(text.as_bytes()) {
+        if text.len() < MIN_WHOLE || has_nul(text.as_bytes()) {
             return;
         }
         self.count(text, 1);

@@ -310,6 +310,14 @@ fn a_leaf_reads_the_same_from_one_token_or_several() {
     let one = b"\x57\x83\x00".as_slice();
     let two = replaced(one, b"\x57\x83\x00\x03 X\x00".as_slice());
     assert_eq!(codec::decode(&two).unwrap().header.source.uri, "IMEI:493005100592800 X");
+    let three = replaced(one, b"\x57\x03<\x00\x83\x00\x03>\x00".as_slice());
+    assert_eq!(codec::decode(&three).unwrap().header.source.uri, "<IMEI:493005100592800>");
+    let opaque = replaced(one, b"\x57\x83\x00\xC3\x02 Y\x03!\x00".as_slice());
+    assert_eq!(codec::decode(&opaque).unwrap().header.source.uri, "IMEI:493005100592800 Y!");
+    let mut limits = Limits::default();
+    limits.max_text_len = 21;
+    let long = codec::decode_with(&two, &DecodeOptions { lenient: false, limits });
+    assert!(matches!(&long, Err(Error::Limit(e)) if e.limit == Limit::TextLength), "{long:?}");
     let entity = replaced(one, b"\x57\x83\x00\x02\x41".as_slice());
     assert_eq!(codec::decode(&entity).unwrap().header.source.uri, "IMEI:493005100592800A");
     let inline = replaced(one, b"\x57\x03IMEI:493005100592800\x00".as_slice());

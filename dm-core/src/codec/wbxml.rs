@@ -285,6 +285,32 @@ impl<'a> WbxmlSource<'a> {
         Ok(Piece::Joined(out))
     }
 
+    /// A leaf's strings (inline or from the table, as a URI after its prefix entry) joined, up
+    /// to its END, which is left to read; `None` when anything else comes first.
+    fn leaf_strings(&mut self) -> R<Option<Cow<'a, str>>> {
+        let mut text = Cow::Borrowed("");
+        loop {
+            match self.input.get(self.pos) {
+                Some(&END) => return Ok(Some(text)),
+                Some(&(STR_I | STR_T)) if !self.raw_text => {
+                    let Piece::Str(s) = self.text_token()? else { return Ok(None) };
+                    text = match text {
+                        Cow::Borrowed("") => s,
+                        Cow::Borrowed(first) => Cow::Owned([first, &s].concat()),
+                        Cow::Owned(mut joined) => {
+                            joined.push_str(&s);
+                            Cow::Owned(joined)
+                        }
+                    };
+                    if text.len() > self.limits.max_text_len {
+                        return Err(self.limit(Limit::TextLength, text.len(), self.limits.max_text_len));
+                    }
+                }
+                _ => return Ok(None),
+            }
+        }
+    }
+
     /// The next tag token after any page switches: (page, token, has content).
     #[cfg_attr(feature = "inline-more", inline(always))]
     fn tag_token(&mut self) -> R<(u8, u8, bool)> {
@@ -514,25 +540,21 @@ impl<'a> Source<'a> for WbxmlSource<'a> {
     }
 
     fn leaf(&mut self) -> R<(Cow<'a, str>, bool)> {
-        let nothing = Ok((Cow::Borrowed(""), false));
         if std::mem::take(&mut self.pending_end) {
             return Ok((Cow::Borrowed(""), true));
         }
         let at = self.pos;
-        let text = match self.input.get(at) {
-            Some(&END) => Cow::Borrowed(""),
-            Some(&(STR_I | STR_T)) if !self.raw_text => match self.text_token()? {
-                Piece::Str(s) if self.input.get(self.pos) == Some(&END) => s,
-                _ => {
-                    self.pos = at;
-                    return nothing;
-                }
-            },
-            _ => return nothing,
-        };
-        self.stack.pop();
-        self.pos += 1;
-        Ok((text, true))
+        match self.leaf_strings()? {
+            Some(text) => {
+                self.stack.pop();
+                self.pos += 1;
+                Ok((text, true))
+            }
+            None => {
+                self.pos = at;
+                Ok((Cow::Borrowed(""), false))
+            }
+        }
     }
 
     /// Read checked whatever the mode: strings in Data are text in the document's charset, and

@@ -563,17 +563,22 @@ impl Core {
         // by bisection on the exact encoded size.
         let cap = self.peer_max_msg.map_or(remaining, |max| remaining.min(max as usize));
         if let (Some(max), Data::Text(text), Encoding::Xml) = (self.peer_max_msg, data, self.encoding) {
-            // In XML the bound is the exact length: what the empty chunk leaves is the room.
+            // In XML the bound is the exact length: what the empty chunk leaves is the room, and
+            // the chunk that fills it fits (the last one, without MoreData, is shorter still).
             m.commands.push(make(0, *next_id));
             let used = self.bound(m, tail);
             m.commands.pop();
             if let Some(used) = used.filter(|&used| used as u64 <= max) {
                 let room = (max as usize).saturating_sub(used);
                 let fit = codec::escaped_prefix(&text.as_bytes()[unit.offset..], room);
-                m.commands.push(make(fit, *next_id));
-                let fits = !self.too_big(m, tail);
-                let piece = m.commands.pop().unwrap_or_else(taken);
-                if fits && (fit >= MIN_CHUNK || fit >= remaining) {
+                if fit >= MIN_CHUNK || fit >= remaining {
+                    let piece = make(fit, *next_id);
+                    debug_assert!({
+                        m.commands.push(piece.clone());
+                        let fits = !self.too_big(m, tail);
+                        m.commands.pop();
+                        fits
+                    });
                     return Some(self.lay_chunk(m, next_id, unit, piece));
                 }
             }

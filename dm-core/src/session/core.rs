@@ -73,12 +73,30 @@ pub(crate) struct Core {
     pub laid_len: std::cell::Cell<LaidLen>,
 }
 
-/// `bound`'s memo: the length of the first `n` commands of the message being laid out
-/// (`kept`), and with the last command it sized (`with_last`), until that one is kept.
-#[derive(Clone, Copy, Debug, Default)]
+/// `bound`'s memo, as (n, length) pairs: the length of the first `n` commands of the message
+/// being laid out (`kept`), and with the last command it sized (`with_last`), until that one is
+/// kept. Small, as every session at rest holds one: `NONE` where there is nothing to remember.
+#[derive(Clone, Copy, Debug)]
 pub struct LaidLen {
-    kept: Option<(u32, usize)>,
-    with_last: Option<(u32, usize)>,
+    kept: (u32, u32),
+    with_last: (u32, u32),
+}
+
+impl LaidLen {
+    const NONE: (u32, u32) = (u32::MAX, 0);
+
+    fn pair(n: usize, len: usize) -> (u32, u32) {
+        match (u32::try_from(n), u32::try_from(len)) {
+            (Ok(n), Ok(len)) if n != u32::MAX => (n, len),
+            _ => Self::NONE,
+        }
+    }
+}
+
+impl Default for LaidLen {
+    fn default() -> Self {
+        LaidLen { kept: Self::NONE, with_last: Self::NONE }
+    }
 }
 
 impl Core {
@@ -310,13 +328,13 @@ impl Core {
         let enc = self.encoding;
         let n = m.commands.len();
         let prefix = match self.laid_len.get().kept {
-            Some((k, len)) if k as usize <= n => {
-                len + m.commands[k as usize..].iter().map(|c| codec::command_len(c, enc)).sum::<usize>()
+            (k, len) if k != u32::MAX && k as usize <= n => {
+                len as usize + m.commands[k as usize..].iter().map(|c| codec::command_len(c, enc)).sum::<usize>()
             }
             _ => Self::sized(m, None, |m| codec::plain_len(m, enc)),
         };
         let with_last = prefix + codec::command_len(&last, enc);
-        self.laid_len.set(LaidLen { kept: Some((n as u32, prefix)), with_last: Some((n as u32 + 1, with_last)) });
+        self.laid_len.set(LaidLen { kept: LaidLen::pair(n, prefix), with_last: LaidLen::pair(n + 1, with_last) });
         let bound = with_last + tail.map_or(0, |t| codec::command_len(t, enc));
         m.commands.push(last);
         Some(bound)
@@ -326,7 +344,8 @@ impl Core {
     /// from its length instead of sizing it again.
     fn keep_last(&self) {
         let memo = self.laid_len.get();
-        self.laid_len.set(LaidLen { kept: memo.with_last.or(memo.kept), with_last: None });
+        let kept = if memo.with_last == LaidLen::NONE { memo.kept } else { memo.with_last };
+        self.laid_len.set(LaidLen { kept, with_last: LaidLen::NONE });
     }
 
     /// Whether any message `m` with `tail` exceeds the peer's MaxMsgSize, sized in full.

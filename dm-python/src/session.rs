@@ -103,10 +103,10 @@ fn items<'py>(py: Python<'py>, list: &[Item]) -> PyResult<Bound<'py, PyList>> {
     let out = PyList::empty(py);
     for i in list {
         let d = PyDict::new(py);
-        d.set_item("uri", i.source.as_ref().or(i.target.as_ref()).map(|l| l.uri.clone()))?;
-        d.set_item("format", i.meta.as_ref().and_then(|m| m.format.clone()))?;
-        d.set_item("type", i.meta.as_ref().and_then(|m| m.type_.clone()))?;
-        d.set_item("mark", i.meta.as_ref().and_then(|m| m.mark.clone()))?;
+        d.set_item("uri", i.source.as_ref().or(i.target.as_ref()).map(|l| l.uri.as_str()))?;
+        d.set_item("format", i.meta.as_ref().and_then(|m| m.format.as_deref()))?;
+        d.set_item("type", i.meta.as_ref().and_then(|m| m.type_.as_deref()))?;
+        d.set_item("mark", i.meta.as_ref().and_then(|m| m.mark.as_deref()))?;
         d.set_item("data", i.data.as_ref().map(|x| data_value(py, x)).transpose()?)?;
         out.append(d)?;
     }

@@ -1,6 +1,8 @@
 """The Python package as a test engineer uses it."""
 
+import copy
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -102,6 +104,11 @@ def test_a_scripted_session_in_memory():
     assert tree.get("./Vendor/Level") == "9" and tree.get("./Vendor/New") is None
     assert client.state == "ended" and server.state == "ended"
     assert "status" in repr(events[-2]) or repr(events[-1])
+    status = next(e for e in events if e.kind == "status")
+    assert status.cmd in ("Get", "Replace", "Atomic") and status.items == [] and status.fields["code"] == status.code
+    with pytest.raises(AttributeError, match="a status event has no correlator"):
+        status.correlator
+    assert copy.deepcopy(status) == status and pickle.loads(pickle.dumps(status)).code == status.code
 
 
 def test_md5_and_hmac_sessions():

@@ -100,11 +100,12 @@ class Event:
     def __init__(self, fields: dict[str, Any]) -> None:
         self.kind: str = fields.pop("kind")
         self.fields = fields
-        for k, v in fields.items():
-            setattr(self, k, v)
 
     def __getattr__(self, name: str) -> Any:
         """The fields of the event's kind (``code``, ``items``, ``reference``, ...)."""
+        fields = self.__dict__.get("fields", {})
+        if name in fields:
+            return fields[name]
         raise AttributeError(f"a {self.__dict__.get('kind')} event has no {name}")
 
     @property
@@ -122,7 +123,8 @@ class Event:
 
 
 def _events(raw: list[dict[str, Any]]) -> list[Event]:
-    return [Event(dict(e)) for e in raw]
+    # Each dict is new from the native layer: the event takes it as it is.
+    return [Event(e) for e in raw]
 
 
 class _Session:

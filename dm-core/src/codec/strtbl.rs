@@ -164,7 +164,8 @@ impl<'m> StringTable<'m> {
 
     /// Writes `s` as the shortest of one reference, prefix and word references, or inline.
     pub(crate) fn pieces<'s>(&self, s: &'s str, mut emit: impl FnMut(Piece<'s>)) {
-        // Prefix and word entries are at least MIN_WORD long: a shorter string is whole or inline.
+        // Whole entries are at least MIN_WHOLE long, prefix and word entries MIN_WORD: a string
+        // shorter than these is inline, or whole.
         if s.len() < MIN_WHOLE || self.offsets.is_empty() {
             return emit(Piece::Inline(s));
         }

@@ -6,7 +6,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use dm_core::codec::{self, Encoding};
 use dm_core::model::*;
 use dm_core::session::{ServerSession, State};
@@ -15,10 +15,7 @@ use dm_core::session::{ServerSession, State};
 mod pair;
 mod workloads;
 use pair::{Pair, server_config};
-use workloads::{
-    MIB, drive_whole_session, large_object_session, queue_twenty_commands, whole_session, whole_session_in,
-    whole_session_pair,
-};
+use workloads::{MIB, large_object_session, queue_twenty_commands, setup, whole_session};
 
 /// Counts the bytes live on the heap, and the allocations made.
 struct Counting;
@@ -59,8 +56,9 @@ fn plain_codec(trace: &[(Vec<u8>, Message)]) {
 
 fn sessions(c: &mut Criterion) {
     let mut g = c.benchmark_group("session");
-    g.bench_function("whole_20_commands", |b| b.iter(whole_session));
-    g.bench_function("whole_20_commands_wbxml", |b| b.iter(|| whole_session_in(Encoding::Wbxml)));
+    for (name, encoding) in [("whole_20_commands", Encoding::Xml), ("whole_20_commands_wbxml", Encoding::Wbxml)] {
+        g.bench_function(name, |b| b.iter_batched(|| setup(encoding), whole_session, BatchSize::SmallInput));
+    }
     let value = "0123456789abcdef".repeat(MIB / 16);
     g.throughput(Throughput::Bytes(2 * MIB as u64));
     g.sample_size(10);
@@ -76,11 +74,12 @@ fn sessions(c: &mut Criterion) {
 
 /// Heap allocations (reallocations included) of the whole session in `encoding`, set-up apart.
 fn allocations_per_session(encoding: Encoding) -> isize {
-    let mut p = whole_session_pair(encoding);
-    p.record = false;
+    let setup = setup(encoding);
     let before = ALLOCATIONS.load(Ordering::Relaxed);
-    drive_whole_session(&mut p);
-    ALLOCATIONS.load(Ordering::Relaxed) - before
+    let p = whole_session(setup);
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    drop(p);
+    allocations
 }
 
 /// A server session at rest between two messages (waiting for package 3 after sending 20

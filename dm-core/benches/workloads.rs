@@ -6,29 +6,36 @@ use dm_core::codec::Encoding;
 use dm_core::model::Data;
 use dm_core::session::{ServerSession, State};
 
+use dm_core::session::{ClientConfig, ServerConfig};
+use dm_core::tree::MemoryTree;
+
 use crate::pair::{Pair, client_config, device_tree, server_config};
 
 pub const MIB: usize = 1 << 20;
 
-/// Package 1, then 10 Gets and 10 Replaces (package 2), their answers (3), and the end (4).
-pub fn whole_session() -> Pair {
-    whole_session_in(Encoding::Xml)
+/// What exists before a session: both configurations and the device's management tree.
+pub struct Setup {
+    client: ClientConfig,
+    tree: MemoryTree,
+    server: ServerConfig,
 }
 
-/// The same session with both sides speaking `encoding`.
-pub fn whole_session_in(encoding: Encoding) -> Pair {
-    let mut p = whole_session_pair(encoding);
+/// The set-up of the whole session with both sides speaking `encoding`.
+pub fn setup(encoding: Encoding) -> Setup {
+    let mut client = client_config();
+    client.wire.encoding = encoding;
+    let mut server = server_config();
+    server.wire.encoding = encoding;
+    Setup { client, tree: device_tree(), server }
+}
+
+/// The whole session: both sessions created, package 1, then 10 Gets and 10 Replaces (package
+/// 2), their answers (3), and the end (4). The messages are not kept.
+pub fn whole_session(setup: Setup) -> Pair {
+    let mut p = Pair::with(setup.client, setup.tree, setup.server);
+    p.record = false;
     drive_whole_session(&mut p);
     p
-}
-
-/// The set-up of that session: both configurations and the device's tree.
-pub fn whole_session_pair(encoding: Encoding) -> Pair {
-    let mut cc = client_config();
-    cc.wire.encoding = encoding;
-    let mut sc = server_config();
-    sc.wire.encoding = encoding;
-    Pair::with(cc, device_tree(), sc)
 }
 
 /// The session itself, from package 1 to the end.

@@ -1,13 +1,16 @@
 //! A workload for profiling (`valgrind --tool=callgrind`): `prof FILE N
 //! decode|encode|w2x|x2w|reader|nsreader` runs the codec (or quick-xml's readers alone) on FILE N
-//! times; `prof - N session|session_wbxml|large|large_codec` runs the whole 20-command session
-//! (XML or WBXML), the 1 MiB large-object session of the benches, or the codec alone on that
-//! session's messages (recorded once, before the first time).
+//! times; `prof - N session|session_wbxml|setup|large|large_codec` runs the whole 20-command
+//! session (XML or WBXML) from its set-up, that set-up alone (configurations and the device's
+//! tree, built and dropped), the 1 MiB large-object session of the benches, or the codec alone
+//! on that session's messages (recorded once, before the first time).
 
 #[path = "../tests/common/pair.rs"]
 mod pair;
 #[path = "../benches/workloads.rs"]
 mod workloads;
+
+use dm_core::codec::Encoding;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -41,8 +44,12 @@ fn main() {
             }
             "w2x" => dm_core::codec::wbxml_to_xml(&bytes).unwrap().len(),
             "x2w" => dm_core::codec::xml_to_wbxml(&bytes).unwrap().len(),
-            "session" => workloads::whole_session().trace.len(),
-            "session_wbxml" => workloads::whole_session_in(dm_core::codec::Encoding::Wbxml).trace.len(),
+            "session" => workloads::whole_session(workloads::setup(Encoding::Xml)).server_events.len(),
+            "session_wbxml" => workloads::whole_session(workloads::setup(Encoding::Wbxml)).server_events.len(),
+            "setup" => {
+                drop(std::hint::black_box(workloads::setup(Encoding::Xml)));
+                1
+            }
             "large" => workloads::large_object_session(&"0123456789abcdef".repeat(1 << 16), false).server_events.len(),
             "large_codec" => {
                 let trace = large_trace.get_or_insert_with(|| {

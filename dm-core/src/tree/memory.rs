@@ -270,9 +270,10 @@ impl MemoryTree {
         k
     }
 
-    /// The ACL in force at `key`: its own, or the nearest non-empty ancestor's.
+    /// The ACL in force at `key`: its own, or the nearest non-empty ancestor's (a node that
+    /// does not exist has none of its own).
     fn effective_acl<'s>(&'s self, key: &str) -> &'s str {
-        let mut k = self.nearest(key);
+        let mut k = key;
         loop {
             match self.nodes.get(k) {
                 Some(e) if !e.acl.is_empty() => return &e.acl,

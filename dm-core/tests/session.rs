@@ -125,7 +125,7 @@ fn binary_object_over_xml_travels_as_b64_and_is_stored_as_bin() {
     let g = p.server.get("./Vendor/Level").unwrap();
     p.exchange();
     let dm_core::tree::Node::Leaf(leaf) = p.client.tree().node("./Vendor/Level").unwrap() else { panic!() };
-    assert_eq!((leaf.format.as_str(), leaf.data.clone()), ("bin", bytes.clone()));
+    assert_eq!((&*leaf.format, leaf.data.clone()), ("bin", bytes.clone()));
     let ev = p.take_server_events();
     let item = ev
         .iter()

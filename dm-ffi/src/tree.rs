@@ -138,14 +138,14 @@ impl Tree for CTree {
             let type_ = Some(unsafe { text(v.mime_type, "") }).filter(|t| !t.is_empty());
             return Ok(Node::Interior { children, type_ });
         }
-        Ok(Node::Leaf(Leaf { format, type_: unsafe { text(v.mime_type, "text/plain") }, data }))
+        Ok(Node::Leaf(Leaf { format: format.into(), type_: unsafe { text(v.mime_type, "text/plain") }.into(), data }))
     }
 
     fn add(&mut self, _server: &str, uri: &str, node: Node) -> Result<(), StatusCode> {
         let leaf = match node {
             Node::Leaf(l) => l,
             Node::Interior { type_, .. } => {
-                Leaf { format: "node".into(), type_: type_.unwrap_or_default(), data: vec![] }
+                Leaf { format: "node".into(), type_: type_.unwrap_or_default().into(), data: vec![] }
             }
         };
         self.with_value(uri, &leaf, self.ops.add)

@@ -66,8 +66,8 @@ impl PyTree {
             [
                 uri.into_pyobject(py)?.into_any(),
                 value,
-                leaf.format.as_str().into_pyobject(py)?.into_any(),
-                leaf.type_.as_str().into_pyobject(py)?.into_any(),
+                (&*leaf.format).into_pyobject(py)?.into_any(),
+                (&*leaf.type_).into_pyobject(py)?.into_any(),
             ],
         )
     }
@@ -105,7 +105,7 @@ impl Tree for PyTree {
         let leaf = match node {
             Node::Leaf(l) => l,
             Node::Interior { type_, .. } => {
-                Leaf { format: "node".into(), type_: type_.unwrap_or_default(), data: vec![] }
+                Leaf { format: "node".into(), type_: type_.unwrap_or_default().into(), data: vec![] }
             }
         };
         self.call("add", |py| Self::value_args(py, uri, &leaf), Self::done)

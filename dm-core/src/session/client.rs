@@ -14,7 +14,7 @@ use crate::codec::Encoding;
 use crate::error::{AuthError, Error, UsageError};
 use crate::model::*;
 use crate::tree::uri::{self, ListKind, Target};
-use crate::tree::{Leaf, Node, Tree, tnds};
+use crate::tree::{Leaf, Node, Tree, property_value, tnds};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -684,7 +684,7 @@ impl<T: Tree> ClientSession<T> {
                             }
                         }
                     } else if leaf.format == "node" {
-                        let type_ = Some(leaf.type_).filter(|t| !t.is_empty() && t != "text/plain");
+                        let type_ = Some(leaf.type_.into_owned()).filter(|t| !t.is_empty() && t != "text/plain");
                         tree.add(server, &u, Node::Interior { children: vec![], type_ })?;
                     } else {
                         tree.add(server, &u, Node::Leaf(leaf))?;
@@ -719,22 +719,22 @@ impl<T: Tree> ClientSession<T> {
 /// A Get result: data in the encoding's form for binary, Meta only when not the default.
 fn result_item(encoding: Encoding, uri: String, node: Node) -> Item {
     let (format, type_, data) = match node {
-        Node::Interior { children, type_ } => ("node".to_string(), type_, Data::Text(children.join("/"))),
+        Node::Interior { children, type_ } => ("node".into(), type_.map(Cow::Owned), Data::Text(children.join("/"))),
         Node::Leaf(l) => {
             let text =
                 if l.format == "bin" { Err(l.data) } else { String::from_utf8(l.data).map_err(|e| e.into_bytes()) };
             let (format, data) = match (text, encoding) {
                 (Ok(text), _) => (l.format, Data::Text(text)),
-                (Err(bytes), Encoding::Xml) => ("b64".to_string(), Data::Text(B64.encode(bytes))),
-                (Err(bytes), Encoding::Wbxml) => ("bin".to_string(), Data::Binary(bytes)),
+                (Err(bytes), Encoding::Xml) => ("b64".into(), Data::Text(B64.encode(bytes))),
+                (Err(bytes), Encoding::Wbxml) => ("bin".into(), Data::Binary(bytes)),
             };
             (format, Some(l.type_), data)
         }
     };
     let default = format == "chr" && type_.as_deref().is_none_or(|t| t == "text/plain");
     let meta = (!default).then(|| Meta {
-        format: Some(format),
-        type_: type_.filter(|t| !t.is_empty() && t != "text/plain"),
+        format: Some(format.into_owned()),
+        type_: type_.filter(|t| !t.is_empty() && t != "text/plain").map(Cow::into_owned),
         ..Meta::default()
     });
     Item { source: Some(Location::new(uri)), meta, data: Some(data), ..Item::default() }
@@ -749,10 +749,11 @@ fn item_target(item: &Item) -> String {
 /// The leaf an Add or Replace item carries; its data moves out when the item is owned (a
 /// reassembled large object).
 fn leaf_of(item: Cow<'_, Item>, cmd_meta: Option<&Meta>) -> Result<Leaf, StatusCode> {
-    let pick =
-        |f: fn(&Meta) -> Option<&String>| item.meta.as_ref().and_then(f).or_else(|| cmd_meta.and_then(f)).cloned();
-    let mut format = pick(|m| m.format.as_ref()).unwrap_or_else(|| "chr".into());
-    let type_ = pick(|m| m.type_.as_ref()).unwrap_or_else(|| "text/plain".into());
+    let pick = |f: fn(&Meta) -> Option<&String>, default: &str| {
+        property_value(item.meta.as_ref().and_then(f).or_else(|| cmd_meta.and_then(f)).map_or(default, |s| s))
+    };
+    let mut format = pick(|m| m.format.as_ref(), "chr");
+    let type_ = pick(|m| m.type_.as_ref(), "text/plain");
     let data = match item {
         Cow::Owned(item) => item.data.map(Data::into_bytes),
         Cow::Borrowed(item) => item.data.as_ref().map(|d| d.as_bytes().to_vec()),

@@ -7,8 +7,8 @@
 use base64::Engine;
 use serde_json::{Map, Value};
 
-use super::Leaf;
 use super::memory::{Access, Entry, MemoryTree};
+use super::{Leaf, property_value};
 use crate::error::UsageError;
 
 const ACCESS: [(&str, Access); 6] = [
@@ -59,8 +59,8 @@ impl MemoryTree {
                 "bin" => B64.decode(value).map_err(|e| err(uri, e))?,
                 _ => value.as_bytes().to_vec(),
             };
-            let type_ = text("type")?.unwrap_or("text/plain").into();
-            self.set_leaf(uri, Leaf { format: format.into(), type_, data }).map_err(code)?;
+            let type_ = property_value(text("type")?.unwrap_or("text/plain"));
+            self.set_leaf(uri, Leaf { format: property_value(format), type_, data }).map_err(code)?;
         }
         if let Some(acl) = text("acl")? {
             self.set_acl(uri, acl).map_err(code)?;
@@ -131,7 +131,7 @@ fn entry_json(e: &Entry, default: Option<&Entry>) -> Option<Value> {
         }
         o.insert("format".into(), "node".into());
     } else {
-        let value = match e.leaf.format.as_str() {
+        let value = match &*e.leaf.format {
             "bin" => B64.encode(&e.leaf.data),
             _ => String::from_utf8_lossy(&e.leaf.data).into_owned(),
         };

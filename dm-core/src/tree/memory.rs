@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::acl::{self, AclCommand};
 use super::uri::{self, UriLimits};
-use super::{Leaf, Node, Tree};
+use super::{Leaf, Node, Tree, property_value};
 use crate::model::StatusCode;
 
 /// The commands a node supports (its DDF AccessType). Outside it a command gets 405.
@@ -56,7 +56,7 @@ impl Entry {
     fn interior(type_: Option<String>) -> Entry {
         Entry {
             interior: true,
-            leaf: Leaf { format: "node".into(), type_: type_.unwrap_or_default(), data: Vec::new() },
+            leaf: Leaf { format: "node".into(), type_: type_.unwrap_or_default().into(), data: Vec::new() },
             acl: String::new(),
             title: None,
             tstamp: None,
@@ -146,7 +146,7 @@ impl MemoryTree {
         let key = Self::key(uri)?;
         match self.nodes.get_mut(&key) {
             Some(e) if !e.interior => return Err(StatusCode::COMMAND_NOT_ALLOWED),
-            Some(e) => e.leaf.type_ = type_.unwrap_or_default().into(),
+            Some(e) => e.leaf.type_ = property_value(type_.unwrap_or_default()),
             None => {
                 self.make_parents(&key)?;
                 let mut e = Entry::interior(type_.map(str::to_string));
@@ -210,7 +210,7 @@ impl MemoryTree {
 
     fn node_of(&self, key: &str, e: &Entry) -> Node {
         if e.interior {
-            let type_ = Some(e.leaf.type_.clone()).filter(|t| !t.is_empty());
+            let type_ = Some(e.leaf.type_.to_string()).filter(|t| !t.is_empty());
             Node::Interior { children: self.children(key).map(str::to_string).collect(), type_ }
         } else {
             Node::Leaf(e.leaf.clone())
@@ -413,8 +413,8 @@ impl Tree for MemoryTree {
         self.check(key, AclCommand::Get, server)?;
         Ok(match name {
             "ACL" => e.acl.clone(),
-            "Format" => e.leaf.format.clone(),
-            "Type" => e.leaf.type_.clone(),
+            "Format" => e.leaf.format.to_string(),
+            "Type" => e.leaf.type_.to_string(),
             "Name" => uri::name(key).to_string(),
             "Size" if !e.interior => e.leaf.data.len().to_string(),
             "Title" => e.title.clone().unwrap_or_default(),

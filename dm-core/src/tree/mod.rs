@@ -15,16 +15,28 @@ pub mod uri;
 
 pub use memory::{Access, ExecHandler, MemoryTree};
 
+use std::borrow::Cow;
+
 use crate::model::StatusCode;
 
 /// A leaf's value with its Format and Type properties.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Leaf {
     /// `chr`, `bin`, `int`, `bool`, `b64`, `xml`, `float`, `date`, `time`, `null`.
-    pub format: String,
+    pub format: Cow<'static, str>,
     /// MIME type, `text/plain` by default.
-    pub type_: String,
+    pub type_: Cow<'static, str>,
     pub data: Vec<u8>,
+}
+
+/// A Format or Type value: the common ones borrowed from static text, any other copied.
+pub(crate) fn property_value(s: &str) -> Cow<'static, str> {
+    const COMMON: [&str; 12] =
+        ["chr", "text/plain", "bin", "int", "bool", "b64", "xml", "float", "date", "time", "null", "node"];
+    match COMMON.iter().find(|c| **c == s) {
+        Some(c) => Cow::Borrowed(c),
+        None => Cow::Owned(s.to_string()),
+    }
 }
 
 impl Leaf {
@@ -191,4 +203,16 @@ impl<T: Tree> Tree for std::sync::Arc<std::sync::Mutex<T>> {
 /// Locks a shared tree, taking over a lock a panic poisoned.
 pub fn lock<T>(shared: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     shared.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_property_values_are_not_copied() {
+        assert!(matches!(property_value("chr"), Cow::Borrowed("chr")));
+        assert!(matches!(property_value("text/plain"), Cow::Borrowed("text/plain")));
+        assert!(matches!(property_value("application/x-acme"), Cow::Owned(s) if s == "application/x-acme"));
+    }
 }

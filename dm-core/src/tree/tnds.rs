@@ -6,7 +6,7 @@ use base64::Engine;
 use quick_xml::escape::partial_escape;
 
 use super::uri::{ListKind, PropSelection};
-use super::{Leaf, Node, Tree};
+use super::{Leaf, Node, Tree, property_value};
 use crate::model::StatusCode;
 
 pub const TNDS_XML: &str = "application/vnd.syncml.dmtnds+xml";
@@ -96,7 +96,7 @@ fn properties(tree: &mut dyn Tree, server: &str, uri: &str, node: &Node, props: 
     for name in PROPERTIES.into_iter().filter(|p| props.includes(p)) {
         let value = match (name, node) {
             ("Format", Node::Interior { .. }) => Ok("node".to_string()),
-            ("Format", Node::Leaf(l)) => Ok(l.format.clone()),
+            ("Format", Node::Leaf(l)) => Ok(l.format.to_string()),
             _ => tree.get_property(server, uri, name),
         };
         let Ok(value) = value else { continue };
@@ -242,8 +242,8 @@ impl Frame {
                 "bin" => B64.decode(value.trim()).map_err(|_| StatusCode::BAD_REQUEST)?,
                 _ => value.into_bytes(),
             };
-            let format = if self.format.is_empty() { "chr".into() } else { self.format };
-            let type_ = if self.mime.is_empty() { "text/plain".into() } else { self.mime };
+            let format = property_value(if self.format.is_empty() { "chr" } else { &self.format });
+            let type_ = property_value(if self.mime.is_empty() { "text/plain" } else { &self.mime });
             Node::Leaf(Leaf { format, type_, data })
         };
         Ok(TndsNode { uri, node, acl: self.acl })

@@ -28,7 +28,7 @@ fn status(cmd_id: u32, cmd_ref: u32, cmd: &str, code: u16) -> Command {
         cmd_id,
         msg_ref: Some(1),
         cmd_ref: Some(cmd_ref),
-        cmd: cmd.into(),
+        cmd: Status::cmd_name(cmd),
         target_refs: vec![],
         source_refs: vec![],
         cred: None,

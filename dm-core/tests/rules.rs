@@ -510,7 +510,7 @@ fn r21_server_package_status_for_synchdr_first_cmdids_and_meta() {
     p.step();
     let m = p.messages(Dir::S2C).pop().unwrap();
     let Command::Status(first) = &m.commands[0] else { panic!("first is {}", m.commands[0].name()) };
-    assert_eq!((first.cmd.as_str(), first.cmd_ref, first.msg_ref), ("SyncHdr", Some(0), Some(1)));
+    assert_eq!((&*first.cmd, first.cmd_ref, first.msg_ref), ("SyncHdr", Some(0), Some(1)));
     assert!(m.commands.iter().any(|c| matches!(c, Command::Status(s) if s.cmd == "Alert")));
     let ids: Vec<u32> = m.commands.iter().map(Command::cmd_id).collect();
     assert!(ids.windows(2).all(|w| w[1] == w[0] + 1) && ids[0] == 1, "{ids:?}");
@@ -531,7 +531,7 @@ fn r22_package3_statuses_and_results_with_source_and_meta() {
     let statuses: Vec<(String, u16)> = m
         .commands
         .iter()
-        .filter_map(|c| if let Command::Status(s) = c { Some((s.cmd.clone(), s.data.0)) } else { None })
+        .filter_map(|c| if let Command::Status(s) = c { Some((s.cmd.to_string(), s.data.0)) } else { None })
         .collect();
     assert_eq!(statuses[0].0, "SyncHdr");
     assert_eq!(statuses.iter().filter(|(c, _)| c == "Get").count(), 3);

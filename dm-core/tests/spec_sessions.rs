@@ -48,7 +48,7 @@ fn statuses(body: &[u8]) -> Vec<(String, u16)> {
         .unwrap()
         .commands
         .iter()
-        .filter_map(|c| if let Command::Status(s) = c { Some((s.cmd.clone(), s.data.0)) } else { None })
+        .filter_map(|c| if let Command::Status(s) = c { Some((s.cmd.to_string(), s.data.0)) } else { None })
         .collect()
 }
 

@@ -96,7 +96,7 @@ fn every_element_lands_in_its_field() {
     assert_eq!(m.commands.len(), 4);
 
     let Command::Status(st) = &m.commands[0] else { panic!() };
-    assert_eq!((st.cmd_id, st.msg_ref, st.cmd_ref, st.cmd.as_str()), (1, Some(1), Some(0), "SyncHdr"));
+    assert_eq!((st.cmd_id, st.msg_ref, st.cmd_ref, &*st.cmd), (1, Some(1), Some(0), "SyncHdr"));
     assert_eq!(st.data, StatusCode::INVALID_CREDENTIALS);
     assert_eq!((st.target_refs.clone(), st.source_refs.clone()), (vec!["IMEI:1".into()], vec!["http://s/dm".into()]));
     assert_eq!(st.chal.as_ref().unwrap().meta.next_nonce.as_deref(), Some("bm9uY2U="));

@@ -524,7 +524,7 @@ impl<'a, 'l> Parser<'l, 'a> {
                 set(&mut cmd_ref, v, tag, p)
             }
             Tag::Cmd => {
-                let v = p.text()?;
+                let v = Status::cmd_name(&p.text_ref()?);
                 set(&mut cmd, v, tag, p)
             }
             Tag::TargetRef => {

@@ -1,3 +1,5 @@
+use std::borrow::Cow;
+
 use super::{AlertCode, Chal, Cred, Location, Meta, StatusCode};
 
 /// A SyncBody command. DM uses these eleven (facts §1 "DM restrictions"); Map, Put, Search, Sync
@@ -15,6 +17,19 @@ pub enum Command {
     Results(Results),
     Sequence(Group),
     Status(Status),
+}
+
+impl Status {
+    /// What a Status `Cmd` names: the header or a command.
+    const CMD_NAMES: &[&str] = &[
+        "SyncHdr", "Get", "Replace", "Add", "Delete", "Exec", "Copy", "Alert", "Atomic", "Sequence", "Results",
+        "Status",
+    ];
+
+    /// `Cmd` as a Status carries it: a known name without allocating.
+    pub fn cmd_name(name: &str) -> Cow<'static, str> {
+        super::static_or_owned(name, Self::CMD_NAMES)
+    }
 }
 
 impl Command {
@@ -106,7 +121,8 @@ pub struct Status {
     pub cmd_id: u32,
     pub msg_ref: Option<u32>,
     pub cmd_ref: Option<u32>,
-    pub cmd: String,
+    /// The name of the command answered (`SyncHdr` for the header).
+    pub cmd: Cow<'static, str>,
     pub target_refs: Vec<String>,
     pub source_refs: Vec<String>,
     pub cred: Option<Box<Cred>>,

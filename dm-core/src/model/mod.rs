@@ -12,3 +12,14 @@ pub use codes::{AlertCode, StatusCode};
 pub use command::{Alert, Command, Data, Group, Item, ItemCommand, Results, Status};
 pub use message::{Chal, Cred, Header, Location, Message, ProtocolVersion};
 pub use meta::{Anchor, Mem, Meta};
+
+use std::borrow::Cow;
+
+/// `s` borrowed from `common` when it is one of those values, else copied: names and types that
+/// nearly always take one of a few values cost no allocation.
+pub(crate) fn static_or_owned(s: &str, common: &'static [&'static str]) -> Cow<'static, str> {
+    match common.iter().find(|c| **c == s) {
+        Some(c) => Cow::Borrowed(c),
+        None => Cow::Owned(s.to_string()),
+    }
+}

@@ -17,6 +17,8 @@ pub use client::{ClientConfig, ClientSession};
 pub use server::{NonceSource, PasswordLookup, ServerConfig, ServerSession};
 pub use ui::{UiHandler, UiRequest, UiResponse};
 
+use std::borrow::Cow;
+
 use crate::Limits;
 use crate::codec::Encoding;
 use crate::model::{AlertCode, Item, StatusCode};
@@ -61,7 +63,7 @@ pub enum Event {
     /// Server: the client's DevInfo (package 1), as (URI, value).
     DevInfo(Vec<(String, String)>),
     /// The peer's Status for a command this side sent.
-    Status { reference: CommandRef, cmd: String, code: StatusCode, items: Vec<Item> },
+    Status { reference: CommandRef, cmd: Cow<'static, str>, code: StatusCode, items: Vec<Item> },
     /// Server: the Results of a Get (large objects already reassembled).
     Results { reference: CommandRef, items: Vec<Item> },
     /// An alert from the peer: a client's 1224 Client Event, or a server alert the client answered.

@@ -31,12 +31,9 @@ pub struct Leaf {
 
 /// A Format or Type value: the common ones borrowed from static text, any other copied.
 pub(crate) fn property_value(s: &str) -> Cow<'static, str> {
-    const COMMON: [&str; 12] =
-        ["chr", "text/plain", "bin", "int", "bool", "b64", "xml", "float", "date", "time", "null", "node"];
-    match COMMON.iter().find(|c| **c == s) {
-        Some(c) => Cow::Borrowed(c),
-        None => Cow::Owned(s.to_string()),
-    }
+    const COMMON: &[&str] =
+        &["chr", "text/plain", "bin", "int", "bool", "b64", "xml", "float", "date", "time", "null", "node"];
+    crate::model::static_or_owned(s, COMMON)
 }
 
 impl Leaf {

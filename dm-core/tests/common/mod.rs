@@ -167,7 +167,7 @@ fn leaf_command() -> BoxedStrategy<Command> {
                         cmd_id,
                         msg_ref,
                         cmd_ref,
-                        cmd,
+                        cmd: cmd.into(),
                         target_refs,
                         source_refs,
                         cred: cred.map(Box::new),

@@ -1,7 +1,7 @@
 """Instructions per operation, counted by callgrind: the repeatable side of `make bench` on a
 noisy machine. Each workload runs n and 2n times; the difference over n is one operation, free
 of start-up. Ours is dm-core's `prof` example (built as the benches are), the peers libwbxml's
-converters (build/libwbxml_peer --repeat) and quick-xml's `NsReader` alone (a `prof` workload).
+converters (build/libwbxml_peer --repeat) and quick-xml's `Reader` alone (a `prof` workload).
 Usage: instructions.py PROF PEER DIR > instructions.jsonl; one JSON object per line:
 {"what": ..., "ours": instructions, "peer": instructions or null, "peer_name": ...}."""
 
@@ -43,7 +43,7 @@ def main() -> None:
     for name in ("package2", "package3"):
         x = f"{d}/{name}.xml"
         rows.append((f"XML decode, {name}", per_op(ours(x, "decode"), 10),
-                     per_op(ours(x, "nsreader"), 10), "quick-xml NsReader events alone"))
+                     per_op(ours(x, "reader"), 10), "quick-xml Reader events alone"))
     setup = per_op(ours("-", "setup"), 5)  # the benches build it outside the time taken
     rows.append(("Whole session, XML", per_op(ours("-", "session"), 5) - setup, None, None))
     rows.append(("Whole session, WBXML", per_op(ours("-", "session_wbxml"), 5) - setup, None, None))

@@ -1,4 +1,6 @@
-//! XML: a streaming reader over quick-xml's `NsReader` and a writer straight into the output.
+//! XML: a streaming reader over quick-xml's `Reader` and `NamespaceResolver` (what its
+//! `NsReader` does, without looking for declarations in elements that have no attributes) and a
+//! writer straight into the output.
 //! No DTD is processed: a DOCTYPE is refused, so no entity is ever expanded but the five
 //! predefined ones and character references. A DOCTYPE with an internal subset is refused; one
 //! that only names the public DTD, as real peers send it, is skipped.
@@ -6,9 +8,9 @@
 use std::borrow::Cow;
 
 use base64::Engine;
-use quick_xml::NsReader;
+use quick_xml::Reader;
 use quick_xml::events::{BytesRef, BytesStart, Event as X};
-use quick_xml::name::{Namespace, ResolveResult};
+use quick_xml::name::{Namespace, NamespaceError, NamespaceResolver, ResolveResult};
 
 use super::emit::{Out, Sink};
 use super::source::{Event, R, Source, Stack};
@@ -19,7 +21,8 @@ use crate::model::Data;
 
 pub(crate) struct XmlSource<'a> {
     input: &'a str,
-    reader: NsReader<&'a [u8]>,
+    reader: Reader<&'a [u8]>,
+    namespaces: NamespaceResolver,
     peeked: Option<X<'a>>,
     stack: Stack,
     limits: &'a Limits,
@@ -45,12 +48,20 @@ fn line_col(before: &[u8]) -> (u32, u32) {
 
 impl<'a> XmlSource<'a> {
     pub(crate) fn new(input: &'a str, limits: &'a Limits, lenient: bool) -> Self {
-        let mut reader = NsReader::from_str(input);
+        let mut reader = Reader::from_str(input);
         let config = reader.config_mut();
         config.expand_empty_elements = true;
         config.check_end_names = true;
         config.allow_dangling_amp = lenient;
-        XmlSource { input, reader, peeked: None, stack: Stack::new(limits), limits, lenient }
+        XmlSource {
+            input,
+            reader,
+            namespaces: NamespaceResolver::default(),
+            peeked: None,
+            stack: Stack::new(limits),
+            limits,
+            lenient,
+        }
     }
 
     fn site_at(&self, offset: u64) -> Site {
@@ -70,6 +81,14 @@ impl<'a> XmlSource<'a> {
                 // could declare entities and is refused.
                 Ok(X::DocType(d)) if !d.contains('[') => continue,
                 Ok(X::DocType(_)) => Err(self.error(K::Doctype)),
+                Ok(X::Start(s)) => {
+                    self.open_scope(&s)?;
+                    Ok(X::Start(s))
+                }
+                Ok(e @ X::End(_)) => {
+                    self.namespaces.pop();
+                    Ok(e)
+                }
                 Ok(e) => Ok(e),
                 Err(e) => {
                     let site = self.site_at(self.reader.error_position());
@@ -79,13 +98,28 @@ impl<'a> XmlSource<'a> {
         }
     }
 
+    /// Opens an element's namespace scope with the declarations among its attributes.
+    #[cfg_attr(feature = "inline-more", inline(always))]
+    fn open_scope(&mut self, e: &BytesStart<'a>) -> R<()> {
+        let ns = &mut self.namespaces;
+        let pushed = if e.attributes_raw().bytes().all(is_xml_space) {
+            ns.level()
+                .checked_add(1)
+                .map(|level| ns.set_level(level))
+                .ok_or(NamespaceError::TooDeeplyNested(u16::MAX as usize))
+        } else {
+            ns.push(e)
+        };
+        pushed.map_err(|e| self.error(K::Syntax(quick_xml::Error::from(e).to_string())))
+    }
+
     fn push_foreign(&mut self) -> R<()> {
         if self.stack.push_foreign() { Ok(()) } else { Err(self.stack.too_deep(self.site())) }
     }
 
     #[cfg_attr(feature = "inline-more", inline(always))]
     fn tag(&mut self, e: &BytesStart<'a>) -> R<Tag> {
-        let (ns, local) = self.reader.resolver().resolve_element(e.name());
+        let (ns, local) = self.namespaces.resolve_element(e.name());
         let Some(tag) = Tag::from_name(local.as_ref()) else {
             return Err(self.error(K::UnknownElement(local.as_ref().to_string())));
         };
@@ -546,6 +580,69 @@ mod tests {
                     assert!(written_len(&text[..fit + 1]) > room, "at {at} room {room}: {fit} is not the longest");
                 }
             }
+        }
+    }
+
+    /// Each start tag's namespace as quick-xml's `NsReader` resolves it, up to the first error.
+    fn namespaces_by_nsreader(xml: &str) -> Vec<String> {
+        let mut reader = quick_xml::NsReader::from_str(xml);
+        reader.config_mut().expand_empty_elements = true;
+        let mut seen = Vec::new();
+        loop {
+            match reader.read_resolved_event() {
+                Ok((ns, X::Start(e))) => seen.push(format!("{ns:?} {:?}", e.local_name())),
+                Ok((_, X::Eof)) => return seen,
+                Ok(_) => {}
+                Err(_) => return [seen, vec!["error".into()]].concat(),
+            }
+        }
+    }
+
+    /// The same through our reader.
+    fn namespaces_by_source(xml: &str) -> Vec<String> {
+        let limits = Limits::default();
+        let mut src = XmlSource::new(xml, &limits, true);
+        let mut seen = Vec::new();
+        loop {
+            match src.raw() {
+                Ok(X::Start(e)) => {
+                    let (ns, local) = src.namespaces.resolve_element(e.name());
+                    seen.push(format!("{ns:?} {local:?}"));
+                }
+                Ok(X::Eof) => return seen,
+                Ok(_) => {}
+                Err(_) => return [seen, vec!["error".into()]].concat(),
+            }
+        }
+    }
+
+    fn element() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        const NAMES: [&str; 5] = ["a", "p:a", "q:b", "xml:c", "xmlns:d"];
+        const ATTRS: [&str; 11] = [
+            "",
+            " xmlns='u1'",
+            " xmlns:p='u2'",
+            " xmlns=''",
+            " xmlns:q='u3' xmlns:p='u4'",
+            " xmlns:xml='x'",
+            " xmlns:xml='http://www.w3.org/XML/1998/namespace'",
+            " xmlns:xmlns='y'",
+            " a='1' xmlns:p=\"u&amp;5\"",
+            "\txmlns='u5' ",
+            " xmlns:p=''",
+        ];
+        let leaf = (0..NAMES.len(), 0..ATTRS.len()).prop_map(|(n, a)| format!("<{}{}/>", NAMES[n], ATTRS[a]));
+        leaf.prop_recursive(4, 24, 4, |inner| {
+            (0..NAMES.len(), 0..ATTRS.len(), proptest::collection::vec(inner, 0..4))
+                .prop_map(|(n, a, kids)| format!("<{}{}>{}</{}>", NAMES[n], ATTRS[a], kids.concat(), NAMES[n]))
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn namespaces_resolve_as_quick_xmls_nsreader_resolves_them(xml in element()) {
+            proptest::prop_assert_eq!(namespaces_by_source(&xml), namespaces_by_nsreader(&xml));
         }
     }
 }

@@ -68,12 +68,12 @@ bench: deps-interop $(VENV)/.deps
 	$(CARGO) run -q -p dm-core --example bench_inputs $(BENCH_DIR)
 	$(CC) -O2 -Wall -Wextra -Werror $$(pkg-config --cflags libwbxml2) tests/bench/libwbxml_peer.c -lwbxml2 -o build/libwbxml_peer
 	build/libwbxml_peer $(BENCH_DIR) $(BENCH_INPUTS) > $(BENCH_DIR)/libwbxml.jsonl
+	$(PY) -m pip install -q --force-reinstall --no-deps ./dm-python
 	if command -v valgrind >/dev/null; then \
 	  $(CARGO) build -q --profile bench -p dm-core --features inline-more --example prof && \
-	  python3 tests/bench/instructions.py target/release/examples/prof build/libwbxml_peer $(BENCH_DIR) \
+	  python3 tests/bench/instructions.py target/release/examples/prof build/libwbxml_peer $(BENCH_DIR) $(PY) \
 	    > $(BENCH_DIR)/instructions.jsonl; else rm -f $(BENCH_DIR)/instructions.jsonl; fi
 	$(CARGO) bench -p dm-core --features inline-more
-	$(PY) -m pip install -q --force-reinstall --no-deps ./dm-python
 	$(PY) tests/bench/python_session.py > $(BENCH_DIR)/python.jsonl
 	$(CARGO) build -q --release -p dm-ffi
 	strip -o $(BENCH_DIR)/libomadm.so target/release/libomadm.so

@@ -2,7 +2,9 @@
 noisy machine. Each workload runs n and 2n times; the difference over n is one operation, free
 of start-up. Ours is dm-core's `prof` example (built as the benches are), the peers libwbxml's
 converters (build/libwbxml_peer --repeat) and quick-xml's `Reader` alone (a `prof` workload).
-Usage: instructions.py PROF PEER DIR > instructions.jsonl; one JSON object per line:
+With PYTHON (an interpreter with omadm installed), the whole session scripted from Python
+(tests/bench/python_session.py, its trees built apart) beside the same session from Rust.
+Usage: instructions.py PROF PEER DIR [PYTHON] > instructions.jsonl; one JSON object per line:
 {"what": ..., "ours": instructions, "peer": instructions or null, "peer_name": ...}."""
 
 import json
@@ -45,10 +47,16 @@ def main() -> None:
         rows.append((f"XML decode, {name}", per_op(ours(x, "decode"), 10),
                      per_op(ours(x, "reader"), 10), "quick-xml Reader events alone"))
     setup = per_op(ours("-", "setup"), 5)  # the benches build it outside the time taken
-    rows.append(("Whole session, XML", per_op(ours("-", "session"), 5) - setup, None, None))
+    rust = per_op(ours("-", "session"), 5) - setup
+    rows.append(("Whole session, XML", rust, None, None))
     rows.append(("Whole session, WBXML", per_op(ours("-", "session_wbxml"), 5) - setup, None, None))
     rows.append(("1 MiB each way at MaxMsgSize 8 KiB", per_op(ours("-", "large"), 1),
                  per_op(ours("-", "large_codec"), 1), "codec alone on the same messages"))
+    if len(sys.argv) > 4:
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "python_session.py")
+        py = lambda mode: lambda k: [sys.argv[4], script, mode, str(k)]  # noqa: E731
+        python = per_op(py("--sessions"), 20) - per_op(py("--trees"), 20)
+        rows.append(("Whole session from Python, XML", python, rust, "the same session from Rust"))
     for what, mine, theirs, who in rows:
         print(json.dumps({"what": what, "ours": mine, "peer": theirs, "peer_name": who}))
 

@@ -1,9 +1,12 @@
 """The whole 20-command session of dm-core's `session/whole_20_commands` bench, scripted from
 Python with the `omadm` package (Rust MemoryTree, in memory). As in that bench, the device's tree
 is built before the time is taken, and the session (both sessions created, packages 1-4) is
-timed. Prints one JSON object: {"python_session_ns": median ns per session, "min_ns", "max_ns"}."""
+timed. Prints one JSON object: {"python_session_ns": median ns per session, "min_ns", "max_ns"}.
+`--sessions N` runs N sessions and `--trees N` builds N trees, untimed: instructions.py counts
+them with callgrind."""
 import json
 import statistics
+import sys
 import time
 
 import omadm
@@ -57,4 +60,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] in ("--sessions", "--trees"):
+        trees = [device_tree() for _ in range(int(sys.argv[2]))]
+        if sys.argv[1] == "--sessions":
+            for tree in trees:
+                session(tree)
+    else:
+        main()

@@ -44,6 +44,10 @@ pub enum DecodeErrorKind {
     Syntax(String),
     #[error("invalid UTF-8")]
     InvalidUtf8,
+    /// WBXML OPAQUE bytes that are not UTF-8 where the model needs text (any element but an
+    /// Item's Data, which holds them as binary).
+    #[error("opaque bytes that are not text where text is required")]
+    BinaryText,
     #[error("a DOCTYPE is not allowed")]
     Doctype,
     #[error("unknown entity &{0};")]

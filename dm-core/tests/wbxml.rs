@@ -249,6 +249,41 @@ fn wbxml_to_xml_places_invalid_utf8_where_decode_does() {
     }
 }
 
+/// `text` as an inline string in `wbxml` replaced by OPAQUE bytes that are not UTF-8; returns
+/// the new message and where the OPAQUE token starts.
+fn with_opaque_for(wbxml: &[u8], text: &str) -> (Vec<u8>, usize) {
+    let inline = [&[0x03][..], text.as_bytes(), &[0x00]].concat();
+    let at = wbxml.windows(inline.len()).position(|x| x == inline).expect("the string, inline");
+    let opaque = [0xC3, 0x03, 0xFF, 0xFE, b'z'];
+    ([&wbxml[..at], &opaque[..], &wbxml[at + inline.len()..]].concat(), at)
+}
+
+/// OPAQUE bytes are a valid token; where the model needs text (here the Cred's Data) and they
+/// are not text, decoding says so, while the converter, which writes any Data that is not text
+/// as base64, converts them as sent.
+#[test]
+fn opaque_bytes_that_are_not_text_where_text_is_required_are_refused_as_binary_text() {
+    let m = lenient(&common::vector("handwritten/dm12_pkg1.xml"));
+    let w = codec::encode(&m, Encoding::Wbxml);
+    let (cred, at) = with_opaque_for(&w, "Zz6EivR3yeaaENcRN6lpAQ==");
+    match codec::decode(&cred) {
+        Err(Error::Decode(e)) => assert_eq!(
+            (e.kind, e.site.offset, e.site.path.as_str()),
+            (DecodeErrorKind::BinaryText, at as u64, "SyncML/SyncHdr/Cred/Data")
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(codec::wbxml_to_xml(&cred).unwrap().contains("<Data>//56</Data>"));
+    // In any other text, the converter refuses them too, at the same place.
+    let (uri, at) = with_opaque_for(&w, "./Vendor/blob");
+    for result in [codec::decode(&uri).map(|_| ()), codec::wbxml_to_xml(&uri).map(|_| ())] {
+        match result {
+            Err(Error::Decode(e)) => assert_eq!((e.kind, e.site.offset), (DecodeErrorKind::BinaryText, at as u64)),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
 /// A package 1 in WBXML whose first Replace item holds `data` as text.
 fn pkg1_in_wbxml_with_data(data: &str) -> Vec<u8> {
     let mut m = lenient(&common::vector("handwritten/dm12_pkg1.xml"));

@@ -219,16 +219,16 @@ impl<'a> WbxmlSource<'a> {
                 Ok(s) if bytes.is_ascii() => Cow::Borrowed(s),
                 _ => Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
             }),
-            Charset::Utf8 => {
-                std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|e| self.invalid_utf8(at + e.valid_up_to()))
-            }
+            Charset::Utf8 => std::str::from_utf8(bytes)
+                .map(Cow::Borrowed)
+                .map_err(|e| self.error_at(K::InvalidUtf8, at + e.valid_up_to())),
         }
     }
 
-    /// Invalid UTF-8 at byte `offset` of the input.
-    fn invalid_utf8(&self, offset: usize) -> Box<Error> {
+    /// A fault at byte `offset` of the input (not where the reader is).
+    fn error_at(&self, kind: K, offset: usize) -> Box<Error> {
         let site = Site { path: self.stack.path(), offset: offset as u64, line: 0, column: 0 };
-        Box::new(crate::error::DecodeError { kind: K::InvalidUtf8, site }.into())
+        Box::new(crate::error::DecodeError { kind, site }.into())
     }
 
     fn is_text_token(&self) -> bool {
@@ -371,14 +371,15 @@ impl<'a> WbxmlSource<'a> {
         Ok(true)
     }
 
-    /// A text token run read at `at` as text: checked UTF-8 (OPAQUE included).
+    /// A text token run read at `at` as text. Strings were checked as they were read, so what
+    /// fails here is OPAQUE bytes: a valid token, but not the text the element needs.
     pub(crate) fn text_of(&self, at: usize, piece: Piece<'a>) -> R<Cow<'a, str>> {
         let text = match piece {
             Piece::Str(s) => return Ok(s),
             Piece::Bytes(b) => std::str::from_utf8(b).map(Cow::Borrowed),
             Piece::Joined(b) => String::from_utf8(b).map(Cow::Owned).map_err(|e| e.utf8_error()),
         };
-        text.map_err(|e| self.invalid_utf8(at + e.valid_up_to()))
+        text.map_err(|e| self.error_at(K::BinaryText, at + e.valid_up_to()))
     }
 
     /// Right after `Start(Data)`: text (OPAQUE included) is Data::Text, or Data::Binary when it

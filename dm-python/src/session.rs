@@ -7,6 +7,7 @@ use dm_core::auth::{AuthType, Credentials};
 use dm_core::codec::Encoding;
 use dm_core::model::{AlertCode, Data, Item, Location, Meta};
 use dm_core::session::{self as s, Event, NonceSource, Outgoing, State, Wire};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
@@ -103,11 +104,11 @@ fn items<'py>(py: Python<'py>, list: &[Item]) -> PyResult<Bound<'py, PyList>> {
     let out = PyList::empty(py);
     for i in list {
         let d = PyDict::new(py);
-        d.set_item("uri", i.source.as_ref().or(i.target.as_ref()).map(|l| l.uri.as_str()))?;
-        d.set_item("format", i.meta.as_ref().and_then(|m| m.format.as_deref()))?;
-        d.set_item("type", i.meta.as_ref().and_then(|m| m.type_.as_deref()))?;
-        d.set_item("mark", i.meta.as_ref().and_then(|m| m.mark.as_deref()))?;
-        d.set_item("data", i.data.as_ref().map(|x| data_value(py, x)).transpose()?)?;
+        d.set_item(intern!(py, "uri"), i.source.as_ref().or(i.target.as_ref()).map(|l| l.uri.as_str()))?;
+        d.set_item(intern!(py, "format"), i.meta.as_ref().and_then(|m| m.format.as_deref()))?;
+        d.set_item(intern!(py, "type"), i.meta.as_ref().and_then(|m| m.type_.as_deref()))?;
+        d.set_item(intern!(py, "mark"), i.meta.as_ref().and_then(|m| m.mark.as_deref()))?;
+        d.set_item(intern!(py, "data"), i.data.as_ref().map(|x| data_value(py, x)).transpose()?)?;
         out.append(d)?;
     }
     Ok(out)
@@ -121,57 +122,57 @@ fn event<'py>(py: Python<'py>, e: Event) -> PyResult<Bound<'py, PyDict>> {
             for (u, v) in list {
                 info.set_item(u, v)?;
             }
-            d.set_item("devinfo", info)?;
-            "devinfo"
+            d.set_item(intern!(py, "devinfo"), info)?;
+            intern!(py, "devinfo")
         }
         Event::Status { reference, cmd, code, items: list } => {
-            d.set_item("reference", reference.0)?;
-            d.set_item("cmd", cmd)?;
-            d.set_item("code", code.0)?;
-            d.set_item("items", items(py, &list)?)?;
-            "status"
+            d.set_item(intern!(py, "reference"), reference.0)?;
+            d.set_item(intern!(py, "cmd"), cmd)?;
+            d.set_item(intern!(py, "code"), code.0)?;
+            d.set_item(intern!(py, "items"), items(py, &list)?)?;
+            intern!(py, "status")
         }
         Event::Results { reference, items: list } => {
-            d.set_item("reference", reference.0)?;
-            d.set_item("items", items(py, &list)?)?;
-            "results"
+            d.set_item(intern!(py, "reference"), reference.0)?;
+            d.set_item(intern!(py, "items"), items(py, &list)?)?;
+            intern!(py, "results")
         }
         Event::Alert { code, correlator, items: list } => {
-            d.set_item("code", code.0)?;
-            d.set_item("correlator", correlator)?;
-            d.set_item("items", items(py, &list)?)?;
-            "alert"
+            d.set_item(intern!(py, "code"), code.0)?;
+            d.set_item(intern!(py, "correlator"), correlator)?;
+            d.set_item(intern!(py, "items"), items(py, &list)?)?;
+            intern!(py, "alert")
         }
         Event::GenericAlert { correlator, items: list } => {
-            d.set_item("correlator", correlator)?;
-            d.set_item("items", items(py, &list)?)?;
-            "generic_alert"
+            d.set_item(intern!(py, "correlator"), correlator)?;
+            d.set_item(intern!(py, "items"), items(py, &list)?)?;
+            intern!(py, "generic_alert")
         }
         Event::Executed { cmd, uri, code } => {
-            d.set_item("cmd", cmd)?;
-            d.set_item("uri", uri)?;
-            d.set_item("code", code.0)?;
-            "executed"
+            d.set_item(intern!(py, "cmd"), cmd)?;
+            d.set_item(intern!(py, "uri"), uri)?;
+            d.set_item(intern!(py, "code"), code.0)?;
+            intern!(py, "executed")
         }
-        Event::PackageEnd => "package_end",
-        Event::Ended => "ended",
+        Event::PackageEnd => intern!(py, "package_end"),
+        Event::Ended => intern!(py, "ended"),
         Event::Aborted { by_peer } => {
-            d.set_item("by_peer", by_peer)?;
-            "aborted"
+            d.set_item(intern!(py, "by_peer"), by_peer)?;
+            intern!(py, "aborted")
         }
-        Event::Authenticated => "authenticated",
+        Event::Authenticated => intern!(py, "authenticated"),
         Event::AuthenticationFailed { code } => {
-            d.set_item("code", code.0)?;
-            "auth_failed"
+            d.set_item(intern!(py, "code"), code.0)?;
+            intern!(py, "auth_failed")
         }
-        Event::ServerAuthenticated => "server_authenticated",
+        Event::ServerAuthenticated => intern!(py, "server_authenticated"),
         Event::ServerAuthenticationFailed { code } => {
-            d.set_item("code", code.0)?;
-            "server_auth_failed"
+            d.set_item(intern!(py, "code"), code.0)?;
+            intern!(py, "server_auth_failed")
         }
-        _ => "other",
+        _ => intern!(py, "other"),
     };
-    d.set_item("kind", kind)?;
+    d.set_item(intern!(py, "kind"), kind)?;
     Ok(d)
 }
 

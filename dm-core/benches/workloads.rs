@@ -4,9 +4,7 @@
 
 use dm_core::codec::Encoding;
 use dm_core::model::Data;
-use dm_core::session::{ServerSession, State};
-
-use dm_core::session::{ClientConfig, ServerConfig};
+use dm_core::session::{ClientConfig, ServerConfig, ServerSession, State};
 use dm_core::tree::MemoryTree;
 
 use crate::pair::{Pair, client_config, device_tree, server_config};

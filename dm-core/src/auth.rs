@@ -110,7 +110,7 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn cred_meta(t: &str) -> Meta {
-    Meta { format: Some("b64".into()), type_: Some(t.into()), ..Meta::default() }
+    Meta { format: Some("b64".into()), type_: Some(crate::model::property_value(t)), ..Meta::default() }
 }
 
 /// The SyncHdr Cred for `auth` (none for HMAC, which travels in the transport header).

@@ -266,11 +266,11 @@ impl<'a, 'l> Parser<'l, 'a> {
         self.children(|p, tag| match tag {
             Tag::FieldLevel => p.set_flag(&mut m.field_level, tag),
             Tag::Format => {
-                let v = p.text()?;
+                let v = property_value(&p.text_ref()?);
                 set(&mut m.format, v, tag, p)
             }
             Tag::Type => {
-                let v = p.text()?;
+                let v = property_value(&p.text_ref()?);
                 set(&mut m.type_, v, tag, p)
             }
             Tag::Mark => {

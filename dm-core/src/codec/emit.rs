@@ -57,9 +57,9 @@ pub(crate) trait Sink<'m> {
     fn data(&mut self, data: &'m Data);
 }
 
-fn leaf_opt<'m>(s: &mut impl Sink<'m>, tag: Tag, v: &'m Option<String>) {
+fn leaf_opt<'m, S: AsRef<str>>(s: &mut impl Sink<'m>, tag: Tag, v: &'m Option<S>) {
     if let Some(v) = v {
-        s.leaf(tag, v);
+        s.leaf(tag, v.as_ref());
     }
 }
 

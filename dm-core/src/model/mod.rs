@@ -11,6 +11,7 @@ mod meta;
 pub use codes::{AlertCode, StatusCode};
 pub use command::{Alert, Command, Data, Group, Item, ItemCommand, Results, Status};
 pub use message::{Chal, Cred, Header, Location, Message, ProtocolVersion};
+pub(crate) use meta::property_value;
 pub use meta::{Anchor, Mem, Meta};
 
 use std::borrow::Cow;

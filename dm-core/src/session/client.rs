@@ -14,7 +14,7 @@ use crate::codec::Encoding;
 use crate::error::{AuthError, Error, UsageError};
 use crate::model::*;
 use crate::tree::uri::{self, ListKind, Target};
-use crate::tree::{Leaf, Node, Tree, property_value, tnds};
+use crate::tree::{Leaf, Node, Tree, tnds};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -733,8 +733,8 @@ fn result_item(encoding: Encoding, uri: String, node: Node) -> Item {
     };
     let default = format == "chr" && type_.as_deref().is_none_or(|t| t == "text/plain");
     let meta = (!default).then(|| Meta {
-        format: Some(format.into_owned()),
-        type_: type_.filter(|t| !t.is_empty() && t != "text/plain").map(Cow::into_owned),
+        format: Some(format),
+        type_: type_.filter(|t| !t.is_empty() && t != "text/plain"),
         ..Meta::default()
     });
     Item { source: Some(Location::new(uri)), meta, data: Some(data), ..Item::default() }
@@ -749,8 +749,8 @@ fn item_target(item: &Item) -> String {
 /// The leaf an Add or Replace item carries; its data moves out when the item is owned (a
 /// reassembled large object).
 fn leaf_of(item: Cow<'_, Item>, cmd_meta: Option<&Meta>) -> Result<Leaf, StatusCode> {
-    let pick = |f: fn(&Meta) -> Option<&String>, default: &str| {
-        property_value(item.meta.as_ref().and_then(f).or_else(|| cmd_meta.and_then(f)).map_or(default, |s| s))
+    let pick = |f: fn(&Meta) -> Option<&Cow<'static, str>>, default: &'static str| {
+        item.meta.as_ref().and_then(f).or_else(|| cmd_meta.and_then(f)).cloned().unwrap_or(Cow::Borrowed(default))
     };
     let mut format = pick(|m| m.format.as_ref(), "chr");
     let type_ = pick(|m| m.type_.as_ref(), "text/plain");

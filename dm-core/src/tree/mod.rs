@@ -29,12 +29,7 @@ pub struct Leaf {
     pub data: Vec<u8>,
 }
 
-/// A Format or Type value: the common ones borrowed from static text, any other copied.
-pub(crate) fn property_value(s: &str) -> Cow<'static, str> {
-    const COMMON: &[&str] =
-        &["chr", "text/plain", "bin", "int", "bool", "b64", "xml", "float", "date", "time", "null", "node"];
-    crate::model::static_or_owned(s, COMMON)
-}
+pub(crate) use crate::model::property_value;
 
 impl Leaf {
     /// A `chr` `text/plain` leaf.
@@ -200,16 +195,4 @@ impl<T: Tree> Tree for std::sync::Arc<std::sync::Mutex<T>> {
 /// Locks a shared tree, taking over a lock a panic poisoned.
 pub fn lock<T>(shared: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     shared.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn common_property_values_are_not_copied() {
-        assert!(matches!(property_value("chr"), Cow::Borrowed("chr")));
-        assert!(matches!(property_value("text/plain"), Cow::Borrowed("text/plain")));
-        assert!(matches!(property_value("application/x-acme"), Cow::Owned(s) if s == "application/x-acme"));
-    }
 }

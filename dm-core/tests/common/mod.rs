@@ -67,8 +67,8 @@ pub fn meta() -> BoxedStrategy<Meta> {
         .prop_map(|((field_level, format, type_, mark, size), (version, next_nonce, mms, mos), (emi, anchor), mem)| {
             Meta {
                 field_level,
-                format,
-                type_,
+                format: format.map(Into::into),
+                type_: type_.map(Into::into),
                 mark,
                 size,
                 anchor: anchor.map(|(last, next)| Anchor { last, next }),

@@ -619,7 +619,7 @@ mod tests {
     fn element() -> impl proptest::strategy::Strategy<Value = String> {
         use proptest::prelude::*;
         const NAMES: [&str; 5] = ["a", "p:a", "q:b", "xml:c", "xmlns:d"];
-        const ATTRS: [&str; 11] = [
+        const ATTRS: [&str; 13] = [
             "",
             " xmlns='u1'",
             " xmlns:p='u2'",
@@ -631,6 +631,8 @@ mod tests {
             " a='1' xmlns:p=\"u&amp;5\"",
             "\txmlns='u5' ",
             " xmlns:p=''",
+            " xmlns=\"u6\"",
+            "\n xmlns=\"\"",
         ];
         let leaf = (0..NAMES.len(), 0..ATTRS.len()).prop_map(|(n, a)| format!("<{}{}/>", NAMES[n], ATTRS[a]));
         leaf.prop_recursive(4, 24, 4, |inner| {

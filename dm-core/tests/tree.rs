@@ -347,9 +347,12 @@ fn json_round_trip() {
     t.set_title("./Vendor/A", "t").unwrap();
     t.set_access("./Vendor/A", Access::GET.without(Access::ADD)).unwrap();
     t.set_interior("./Vendor/Empty", Some("urn:x")).unwrap();
+    t.set_interior("./Vendor/Bare", None).unwrap();
     let json = t.to_json();
     let back = MemoryTree::from_json(&json).unwrap();
     assert!(back.same_content(&t), "{json}\n---\n{}", back.to_json());
+    // An interior node without children is not implied by any other URI: it is written.
+    assert_eq!(back.node("./Vendor/Bare"), Some(Node::Interior { children: vec![], type_: None }));
     assert_eq!(back.value("./DevInfo/Man"), Some("Acme"));
     let simple = MemoryTree::from_json(r#"{"./DevInfo/Man": "Acme", "./X": {"value": "5", "format": "int"}}"#).unwrap();
     assert_eq!(

@@ -362,6 +362,9 @@ fn server_config(
     encoding: &str,
     max_msg_size: Option<u64>,
     max_obj_size: Option<u64>,
+    server_password: Option<String>,
+    server_nonce: Vec<u8>,
+    resp_uri: Option<String>,
 ) -> PyResult<s::ServerConfig> {
     let mut c = s::ServerConfig::new(server_id);
     c.auth = self::auth(auth)?;
@@ -369,6 +372,13 @@ fn server_config(
     c.client_nonce = nonce;
     c.nonce_source = Some(NonceSource::os());
     c.wire = wire(encoding, max_msg_size, max_obj_size)?;
+    c.resp_uri = resp_uri;
+    // The server's own credentials: md5/basic Cred in its first message, or an HMAC on each.
+    if let Some(p) = server_password {
+        let kind = if c.auth == AuthType::None { AuthType::Basic } else { c.auth };
+        c.credentials = Some((kind, Credentials::new(server_id, p)));
+        c.server_nonce = server_nonce;
+    }
     Ok(c)
 }
 
@@ -407,14 +417,19 @@ impl ServerSession {
         server_nonce: Vec<u8>,
         resp_uri: Option<String>,
     ) -> PyResult<ServerSession> {
-        let mut c = server_config(server_id, username, password, auth, nonce, encoding, max_msg_size, max_obj_size)?;
-        c.resp_uri = resp_uri;
-        // The server's own credentials: md5/basic Cred in its first message, or an HMAC on each.
-        if let Some(p) = server_password {
-            let kind = if c.auth == AuthType::None { AuthType::Basic } else { c.auth };
-            c.credentials = Some((kind, Credentials::new(server_id, p)));
-            c.server_nonce = server_nonce;
-        }
+        let c = server_config(
+            server_id,
+            username,
+            password,
+            auth,
+            nonce,
+            encoding,
+            max_msg_size,
+            max_obj_size,
+            server_password,
+            server_nonce,
+            resp_uri,
+        )?;
         Ok(ServerSession { inner: Mutex::new((s::ServerSession::new(c), None)) })
     }
 
@@ -519,8 +534,11 @@ impl ServerSession {
     }
 
     #[staticmethod]
+    /// A session from `snapshot` bytes, with the configuration it was created with (the
+    /// snapshot does not hold it): the same options as the constructor.
     #[pyo3(signature = (data, server_id, username = None, password = None, auth = "none", nonce = b"".to_vec(),
-        encoding = "xml", max_msg_size = None, max_obj_size = None))]
+        encoding = "xml", max_msg_size = None, max_obj_size = None, server_password = None, server_nonce = b"".to_vec(),
+        resp_uri = None))]
     #[allow(clippy::too_many_arguments)]
     fn restore(
         data: &[u8],
@@ -532,8 +550,23 @@ impl ServerSession {
         encoding: &str,
         max_msg_size: Option<u64>,
         max_obj_size: Option<u64>,
+        server_password: Option<String>,
+        server_nonce: Vec<u8>,
+        resp_uri: Option<String>,
     ) -> PyResult<ServerSession> {
-        let c = server_config(server_id, username, password, auth, nonce, encoding, max_msg_size, max_obj_size)?;
+        let c = server_config(
+            server_id,
+            username,
+            password,
+            auth,
+            nonce,
+            encoding,
+            max_msg_size,
+            max_obj_size,
+            server_password,
+            server_nonce,
+            resp_uri,
+        )?;
         let sv = s::ServerSession::restore(data, c).map_err(to_py)?;
         Ok(ServerSession { inner: Mutex::new((sv, None)) })
     }

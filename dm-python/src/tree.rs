@@ -19,12 +19,19 @@ pub struct MemoryTree {
 
 #[pymethods]
 impl MemoryTree {
+    /// Nodes by URI: a str (chr) or bytes (bin) leaf, or a dict of the JSON form (`value`,
+    /// `format`, `type`, `acl`, ...), so that `MemoryTree(t.to_dict())` is `t` again.
     #[new]
     #[pyo3(signature = (nodes = None))]
-    fn new(nodes: Option<&Bound<'_, PyDict>>) -> PyResult<MemoryTree> {
+    fn new(py: Python<'_>, nodes: Option<&Bound<'_, PyDict>>) -> PyResult<MemoryTree> {
         let t = MemoryTree { shared: Shared::default() };
-        if let Some(nodes) = nodes {
-            for (k, v) in nodes.iter() {
+        for (k, v) in nodes.into_iter().flat_map(|n| n.iter()) {
+            if v.is_instance_of::<PyDict>() {
+                let node = PyDict::new(py);
+                node.set_item(&k, &v)?;
+                let text: String = py.import("json")?.call_method1("dumps", (node,))?.extract()?;
+                dmtree::lock(&t.shared).extend_from_json(&text).map_err(|e| usage(e.0))?;
+            } else {
                 t.set(&k.extract::<String>()?, &v)?;
             }
         }
@@ -60,6 +67,11 @@ impl MemoryTree {
     /// The JSON form (see the README).
     fn to_json(&self) -> String {
         dmtree::lock(&self.shared).to_json()
+    }
+
+    /// The JSON form as a dict: what `MemoryTree(...)` takes.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        py.import("json")?.call_method1("loads", (self.to_json(),))
     }
 
     #[staticmethod]

@@ -1,6 +1,7 @@
 """The Python package as a test engineer uses it."""
 
 import copy
+import json
 import os
 import pickle
 import subprocess
@@ -79,6 +80,23 @@ def test_memory_tree(tmp_path):
     assert omadm.MemoryTree.load(str(path)).get("./A/C") == b"\x00\x01"
     with pytest.raises(omadm.UsageError):
         omadm.MemoryTree.from_json("[1]")
+
+
+def test_memory_tree_to_dict_is_what_its_constructor_takes():
+    t = omadm.MemoryTree({
+        "./A/B": "b",
+        "./A/C": b"\x00\x01",
+        "./A/N": {"value": "5", "format": "int", "acl": "Get=*&Replace=srv"},
+        "./A/Empty": {"format": "node"},
+    })
+    d = t.to_dict()
+    assert d["./A/N"] == {"value": "5", "format": "int", "type": "text/plain", "acl": "Get=*&Replace=srv"}
+    assert d["./A/Empty"] == {"format": "node"}
+    assert d == json.loads(t.to_json())
+    again = omadm.MemoryTree(d)
+    assert again.to_dict() == d and again.get("./A/C") == b"\x00\x01"
+    with pytest.raises(omadm.UsageError):
+        omadm.MemoryTree({"./A": {"format": 5}})
 
 
 def test_a_scripted_session_in_memory():
@@ -166,6 +184,20 @@ def test_snapshot_restore_continues_the_session():
     restored = omadm.ServerSession.restore(server.snapshot(), "srv")
     events = restored.receive(client.next_message())
     assert any(e.kind == "results" and e.reference == ref for e in events)
+
+
+def test_a_restored_session_keeps_signing_with_the_server_credentials_it_is_given():
+    options = dict(username="u", password="p", auth="hmac", server_password="sp")
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree(), **options)
+    server = omadm.ServerSession("srv", **options)
+    server.receive(client.next_message(), hmac=client.hmac_header)
+    ref = server.get("./DevInfo/Mod")
+    client.receive(server.next_message(), hmac=server.hmac_header)
+    restored = omadm.ServerSession.restore(server.snapshot(), "srv", **options)
+    events = restored.receive(client.next_message(), hmac=client.hmac_header)
+    assert any(e.kind == "results" and e.reference == ref for e in events)
+    events = client.receive(restored.next_message(), hmac=restored.hmac_header)
+    assert [e.kind for e in events][-1] == "ended"
 
 
 def test_misuse_is_a_usage_error():

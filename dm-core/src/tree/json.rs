@@ -28,12 +28,15 @@ fn err(uri: &str, what: impl std::fmt::Display) -> UsageError {
 impl MemoryTree {
     /// Builds a tree from its JSON form (see the module doc).
     pub fn from_json(text: &str) -> Result<MemoryTree, UsageError> {
-        let doc: Map<String, Value> = serde_json::from_str(text).map_err(|e| UsageError(format!("tree JSON: {e}")))?;
         let mut tree = MemoryTree::new();
-        for (uri, v) in &doc {
-            tree.load_node(uri, v)?;
-        }
+        tree.extend_from_json(text)?;
         Ok(tree)
+    }
+
+    /// Adds (or sets) the nodes of a JSON form (see the module doc) to this tree.
+    pub fn extend_from_json(&mut self, text: &str) -> Result<(), UsageError> {
+        let doc: Map<String, Value> = serde_json::from_str(text).map_err(|e| UsageError(format!("tree JSON: {e}")))?;
+        doc.iter().try_for_each(|(uri, v)| self.load_node(uri, v))
     }
 
     fn load_node(&mut self, uri: &str, v: &Value) -> Result<(), UsageError> {
@@ -91,7 +94,8 @@ impl MemoryTree {
         let fresh = MemoryTree::new();
         let mut doc = Map::new();
         for (uri, e) in &self.nodes {
-            if let Some(v) = entry_json(e, fresh.nodes.get(uri)) {
+            let implied = e.interior && self.children(uri).next().is_some();
+            if let Some(v) = entry_json(e, fresh.nodes.get(uri), implied) {
                 doc.insert(uri.clone(), v);
             }
         }
@@ -116,8 +120,9 @@ impl MemoryTree {
     }
 }
 
-/// `None` for what a fresh tree would imply anyway.
-fn entry_json(e: &Entry, default: Option<&Entry>) -> Option<Value> {
+/// `None` for what a fresh tree would imply anyway; `implied`: an interior node that its
+/// children's URIs create.
+fn entry_json(e: &Entry, default: Option<&Entry>, implied: bool) -> Option<Value> {
     let mut o = Map::new();
     let plain_extras = e.acl.is_empty() && e.title.is_none() && !e.permanent && e.access == Access::ALL;
     if let Some(d) = default {
@@ -126,7 +131,7 @@ fn entry_json(e: &Entry, default: Option<&Entry>) -> Option<Value> {
         }
     }
     if e.interior {
-        if plain_extras && e.leaf.type_.is_empty() {
+        if plain_extras && e.leaf.type_.is_empty() && implied {
             return None;
         }
         o.insert("format".into(), "node".into());

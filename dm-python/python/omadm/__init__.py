@@ -307,6 +307,8 @@ class ServerSession(_Session):
 
     @staticmethod
     def restore(data: bytes, server_id: str, **options: Any) -> "ServerSession":
+        """The session ``snapshot`` saved. The snapshot does not hold the configuration: give the
+        options the session was created with (credentials, auth, encoding, ...), as to the constructor."""
         return ServerSession(server_id, _native_session=_native.ServerSession.restore(data, server_id, **options))
 
 

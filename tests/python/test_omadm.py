@@ -235,8 +235,10 @@ def test_cli_decode_encode_notify_demo(vectors, tmp_path):
     assert bad.returncode == 1 and b"line 24" in bad.stderr
     note = tmp_path / "n.bin"
     assert cli("notify", "build", "--server-id", "s", "--password", "p", "--nonce", "x", "-o", str(note)).returncode == 0
-    assert cli("notify", "parse", str(note), "--password", "p", "--nonce", "x").returncode == 0
-    assert cli("notify", "parse", str(note), "--password", "q", "--nonce", "x").returncode == 1
+    good = cli("notify", "parse", str(note), "--password", "p", "--nonce", "x")
+    assert good.returncode == 0 and b"digest: matches, with the nonce given" in good.stdout
+    bad_digest = cli("notify", "parse", str(note), "--password", "q", "--nonce", "x")
+    assert bad_digest.returncode == 1 and b"digest: does not match" in bad_digest.stdout
     demo = cli("demo")
     assert demo.returncode == 0 and b"session ended" in demo.stdout
     assert cli("--help").returncode == 0

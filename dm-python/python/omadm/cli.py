@@ -48,7 +48,8 @@ def _notify(args: argparse.Namespace) -> int:
           f"server {n.server_id!r}, {'server' if n.server_initiated else 'client'}-initiated, vendor {len(n.vendor)} bytes")
     if args.password is not None:
         verdict = omadm.notification.verify(data, args.password, (args.nonce or "").encode())
-        print(f"digest: {verdict or 'does not match'}")
+        said = {"nonce": "matches, with the nonce given", "resync": "matches, with the resync nonce 0x00000000"}
+        print(f"digest: {said.get(verdict or '', 'does not match')}")
         return 0 if verdict else 1
     return 0
 

@@ -336,6 +336,22 @@ fn leaf_text_is_trimmed_of_xml_whitespace_only() {
     assert_eq!(again, m);
 }
 
+/// XML 1.0 line ends: CR LF and a lone CR in text read as LF (Data keeps inner line breaks); a
+/// message without any CR reads its text as it stands.
+#[test]
+fn line_ends_in_text_are_normalized_to_line_feeds() {
+    let data = |inner: &str| {
+        let xml = wrap(&format!(
+            "<Replace><CmdID>1</CmdID><Item><Target><LocURI>./A</LocURI></Target><Data>{inner}</Data></Item></Replace>"
+        ));
+        let m = decode(&xml).unwrap();
+        m.commands[0].items()[0].data.clone()
+    };
+    assert_eq!(data("a\r\nb\rc\nd"), Some(Data::Text("a\nb\nc\nd".into())));
+    assert_eq!(data("a\nb"), Some(Data::Text("a\nb".into())));
+    assert_eq!(data("a&#13;b"), Some(Data::Text("a\rb".into())), "a character reference is not a line end");
+}
+
 /// A leaf reads the same whatever pieces carry its text: plain, entities, CDATA, a comment or a
 /// processing instruction between them, nothing at all; an element inside a leaf is refused.
 #[test]

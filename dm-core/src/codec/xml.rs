@@ -27,6 +27,8 @@ pub(crate) struct XmlSource<'a> {
     stack: Stack,
     limits: &'a Limits,
     lenient: bool,
+    /// No carriage return anywhere in the input: text needs no end-of-line normalization.
+    no_cr: bool,
 }
 
 /// Checks UTF-8 and strips a byte-order mark.
@@ -61,6 +63,7 @@ impl<'a> XmlSource<'a> {
             stack: Stack::new(limits),
             limits,
             lenient,
+            no_cr: !input.as_bytes().contains(&b'\r'),
         }
     }
 
@@ -175,6 +178,7 @@ impl<'a> XmlSource<'a> {
     #[cfg_attr(feature = "inline-more", inline(always))]
     fn piece(&self, e: &X<'a>) -> R<Option<Cow<'a, str>>> {
         Ok(match e {
+            X::Text(t) if self.no_cr => Some(t.clone().into_inner()),
             X::Text(t) => Some(t.xml10_content()),
             X::CData(c) => Some(c.xml10_content()),
             X::GeneralRef(r) => Some(self.entity(r)?),

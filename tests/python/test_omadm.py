@@ -275,6 +275,20 @@ def test_a_session_over_real_http(encoding, auth, tmp_path):
     assert len(list(tmp_path.iterdir())) >= 4
 
 
+def test_the_http_server_answers_in_the_devices_encoding_unless_told_one(tmp_path):
+    import omadm.http
+
+    with omadm.http.Server(inventory, server_id="srv", trace_dir=str(tmp_path)) as server:
+        events = omadm.http.device(server.url, device_tree(), device_id="IMEI:1", server_id="srv", encoding="wbxml")
+        assert any(e.kind == "ended" for e in events)
+    replies = [f.read_bytes() for f in sorted(tmp_path.iterdir()) if f.name.endswith("s2c.msg")]
+    assert replies and all(r[:1] == b"\x02" for r in replies), "WBXML 1.2"
+    with omadm.http.Server(inventory, server_id="srv", encoding="xml", trace_dir=str(tmp_path / "x")) as server:
+        omadm.http.device(server.url, device_tree(), device_id="IMEI:1", server_id="srv", encoding="wbxml")
+    replies = [f.read_bytes() for f in (tmp_path / "x").iterdir() if f.name.endswith("s2c.msg")]
+    assert replies and all(r.startswith(b"<") for r in replies)
+
+
 def test_a_failing_script_is_reported_and_the_session_still_ends():
     import omadm.http
 

@@ -162,7 +162,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     script = _load_script(args.script)
     server = omadm.http.Server(script, host=args.host, port=args.port, server_id=args.server_id,
-                               trace_dir=args.trace_dir, encoding="wbxml" if args.wbxml else "xml",
+                               trace_dir=args.trace_dir, **({"encoding": "wbxml"} if args.wbxml else {}),
                                **_auth_options(args))
     print(server.url, flush=True)
     server.start()
@@ -237,7 +237,8 @@ def _auth_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--password")
     p.add_argument("--nonce", default="", help="the nonce md5/HMAC digests start with")
     p.add_argument("--server-id", default="omadm")
-    p.add_argument("--wbxml", action="store_true", help="speak WBXML (default XML)")
+    p.add_argument("--wbxml", action="store_true", help="speak WBXML (default: a device speaks XML, a server "
+                   "answers in the encoding the device speaks)")
     p.add_argument("--max-msg-size", type=int, help="the MaxMsgSize to announce (larger objects go in chunks)")
 
 

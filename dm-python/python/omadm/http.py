@@ -190,7 +190,7 @@ class Server:
                     return
                 token = dict(p.split("=", 1) for p in self.path.partition("?")[2].split("&") if "=" in p).get("s")
                 try:
-                    reply, rtype, hmac = outer._handle(body, self.headers.get("x-syncml-hmac"), token)
+                    reply, rtype, hmac = outer._handle(body, self.headers.get("x-syncml-hmac"), token, ctype)
                 except omadm.Error as e:
                     self.send_error(400, str(e))
                     return
@@ -212,8 +212,10 @@ class Server:
             with open(os.path.join(self.trace_dir, f"{name}-{n:04d}-{direction}.msg"), "wb") as f:
                 f.write(body)
 
-    def _handle(self, body: bytes, hmac: str | None, token: str | None = None) -> tuple[bytes, str, str | None]:
-        """Routes by the RespURI token this server gave the session, else by device and SessionID."""
+    def _handle(self, body: bytes, hmac: str | None, token: str | None = None,
+                content_type: str = "application/vnd.syncml.dm+xml") -> tuple[bytes, str, str | None]:
+        """Routes by the RespURI token this server gave the session, else by device and SessionID.
+        A new session answers in the encoding the device spoke, unless the server was given one."""
         with self._lock:
             key = self.by_token.get(token or "")
             if key is not None:
@@ -225,7 +227,8 @@ class Server:
             if s is None:
                 token = str(len(self.by_token) + 1)
                 self.by_token[token] = key
-                s = ScriptSession(omadm.ServerSession(self.server_id, resp_uri=f"{self.url}?s={token}", **self.options))
+                options = {"encoding": "wbxml" if content_type.endswith("wbxml") else "xml", **self.options}
+                s = ScriptSession(omadm.ServerSession(self.server_id, resp_uri=f"{self.url}?s={token}", **options))
                 s._start(self.script)
                 self.sessions[key] = s
         self._trace(key, "c2s", body)

@@ -1,6 +1,8 @@
 //! The DM tree: every status code path of MemoryTree, ACL inheritance and enforcement, properties,
 //! Atomic rollback, tree exchange (Struct, StructData, TNDS) and JSON.
 
+use std::borrow::Cow;
+
 use dm_core::model::StatusCode as S;
 use dm_core::tree::objects::{AppAuth, DevDetail, DevInfo, DmAcc};
 use dm_core::tree::uri::{self, ListKind, PropSelection, Target, UriLimits};
@@ -239,6 +241,7 @@ fn atomic_rollback_undoes_everything_since_begin() {
 #[test]
 fn uri_normalization_and_limits() {
     let none = UriLimits::default();
+    assert!(matches!(uri::normalize("./A/B", none), Ok(Cow::Borrowed("./A/B"))), "already normal: not copied");
     assert_eq!(uri::normalize("./A/B/", none), Ok("./A/B".into()));
     assert_eq!(uri::normalize("A/B", none), Ok("./A/B".into()));
     assert_eq!(uri::normalize(".", none), Ok(".".into()));

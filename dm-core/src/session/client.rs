@@ -633,24 +633,28 @@ impl<T: Tree> ClientSession<T> {
     }
 
     /// One item of a management command against the tree.
-    fn run(&mut self, c: &Command, x: &ItemCommand, item: Cow<'_, Item>, results: &mut Vec<Item>) -> StatusCode {
+    fn run(&mut self, c: &Command, x: &ItemCommand, mut item: Cow<'_, Item>, results: &mut Vec<Item>) -> StatusCode {
+        let moved = match &mut item {
+            Cow::Owned(whole) => whole.data.take(),
+            Cow::Borrowed(_) => None,
+        };
+        let item = &*item;
         let (tree, server, encoding) = (&mut self.tree, self.config.server_id.as_str(), self.core.encoding);
         let limits = tree.uri_limits();
-        let target = |l: &Option<Location>| -> Result<Target, StatusCode> {
-            let loc = l.as_ref().ok_or(StatusCode::BAD_REQUEST)?;
-            uri::parse_target(&loc.uri, limits)
-        };
+        fn target(l: &Option<Location>, limits: uri::UriLimits) -> Result<Target<'_>, StatusCode> {
+            uri::parse_target(&l.as_ref().ok_or(StatusCode::BAD_REQUEST)?.uri, limits)
+        }
         let outcome: Result<StatusCode, StatusCode> = (|| {
-            let t = target(&item.target)?;
+            let t = target(&item.target, limits)?;
             match (c, t) {
                 (Command::Get(_), Target::Node(u)) => {
                     let node = tree.get(server, &u)?;
-                    results.push(result_item(encoding, item_target(&item), node));
+                    results.push(result_item(encoding, item_target(item), node));
                 }
                 (Command::Get(_), Target::Property { node, name }) => {
                     let v = tree.get_property(server, &node, &name)?;
                     results.push(Item {
-                        source: Some(Location::new(item_target(&item))),
+                        source: Some(Location::new(item_target(item))),
                         data: Some(Data::Text(v)),
                         ..Item::default()
                     });
@@ -658,7 +662,7 @@ impl<T: Tree> ClientSession<T> {
                 (Command::Get(_), Target::List { node, kind: ListKind::Tnds, props }) => {
                     let xml = tnds::tnds(tree, server, &node, &props)?;
                     results.push(Item {
-                        source: Some(Location::new(item_target(&item))),
+                        source: Some(Location::new(item_target(item))),
                         meta: Some(Meta::typed("xml", tnds::TNDS_XML)),
                         data: Some(Data::Xml(xml)),
                         ..Item::default()
@@ -674,7 +678,7 @@ impl<T: Tree> ClientSession<T> {
                     }
                 }
                 (Command::Add(_), Target::Node(u)) => {
-                    let leaf = leaf_of(item, x.meta.as_deref())?;
+                    let leaf = leaf_of(item, moved, x.meta.as_deref())?;
                     if leaf.type_ == tnds::TNDS_XML {
                         let xml = String::from_utf8(leaf.data).map_err(|_| StatusCode::BAD_REQUEST)?;
                         for n in tnds::parse(&xml, &u)? {
@@ -691,20 +695,20 @@ impl<T: Tree> ClientSession<T> {
                     }
                 }
                 (Command::Replace(_), Target::Node(u)) => {
-                    tree.replace(server, &u, leaf_of(item, x.meta.as_deref())?)?
+                    tree.replace(server, &u, leaf_of(item, moved, x.meta.as_deref())?)?
                 }
                 (Command::Replace(_), Target::Property { node, name }) => {
-                    let v = leaf_of(item, x.meta.as_deref())?;
+                    let v = leaf_of(item, moved, x.meta.as_deref())?;
                     let v = String::from_utf8(v.data).map_err(|_| StatusCode::BAD_REQUEST)?;
                     tree.replace_property(server, &node, &name, &v)?;
                 }
                 (Command::Delete(_), Target::Node(u)) => tree.delete(server, &u)?,
                 (Command::Copy(_), Target::Node(to)) => {
-                    let Target::Node(from) = target(&item.source)? else { return Err(StatusCode::BAD_REQUEST) };
+                    let Target::Node(from) = target(&item.source, limits)? else { return Err(StatusCode::BAD_REQUEST) };
                     tree.copy(server, &from, &to)?;
                 }
                 (Command::Exec(_), Target::Node(u)) => {
-                    let data = item.data.as_ref().map(Data::as_bytes);
+                    let data = moved.as_ref().or(item.data.as_ref()).map(Data::as_bytes);
                     return tree.exec(server, &u, data, x.correlator.as_deref());
                 }
                 // Properties cannot be added, deleted, copied or executed (TND §7).
@@ -746,17 +750,16 @@ fn item_target(item: &Item) -> String {
 
 /// The leaf an Add/Replace item carries. Format and Type come from the item's Meta, else the
 /// command's, else `chr` / `text/plain`; `b64` data is decoded and stored as `bin` (facts §1).
-/// The leaf an Add or Replace item carries; its data moves out when the item is owned (a
-/// reassembled large object).
-fn leaf_of(item: Cow<'_, Item>, cmd_meta: Option<&Meta>) -> Result<Leaf, StatusCode> {
+/// `moved` is the data of a reassembled large object, taken out of it rather than copied.
+fn leaf_of(item: &Item, moved: Option<Data>, cmd_meta: Option<&Meta>) -> Result<Leaf, StatusCode> {
     let pick = |f: fn(&Meta) -> Option<&Cow<'static, str>>, default: &'static str| {
         item.meta.as_ref().and_then(f).or_else(|| cmd_meta.and_then(f)).cloned().unwrap_or(Cow::Borrowed(default))
     };
     let mut format = pick(|m| m.format.as_ref(), "chr");
     let type_ = pick(|m| m.type_.as_ref(), "text/plain");
-    let data = match item {
-        Cow::Owned(item) => item.data.map(Data::into_bytes),
-        Cow::Borrowed(item) => item.data.as_ref().map(|d| d.as_bytes().to_vec()),
+    let data = match moved {
+        Some(data) => Some(data.into_bytes()),
+        None => item.data.as_ref().map(|d| d.as_bytes().to_vec()),
     };
     let mut data = data.unwrap_or_default();
     if format == "b64" {

@@ -2,6 +2,7 @@
 //! handlers. Local methods (`set`, `set_acl`, ...) are the device's own and skip the ACL; the
 //! [`Tree`] methods are the server's and enforce it.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use super::acl::{self, AclCommand};
@@ -122,7 +123,7 @@ impl MemoryTree {
         self.now = now;
     }
 
-    fn key(uri: &str) -> Result<String, StatusCode> {
+    fn key(uri: &str) -> Result<Cow<'_, str>, StatusCode> {
         uri::normalize(uri, UriLimits::default())
     }
 
@@ -133,32 +134,32 @@ impl MemoryTree {
 
     pub fn set_leaf(&mut self, uri: &str, leaf: Leaf) -> Result<(), StatusCode> {
         let key = Self::key(uri)?;
-        if self.nodes.get(&key).is_some_and(|e| e.interior) {
+        if self.nodes.get(&*key).is_some_and(|e| e.interior) {
             return Err(StatusCode::COMMAND_NOT_ALLOWED);
         }
         self.make_parents(&key)?;
-        stamp(&self.now, self.nodes.entry(key).or_insert_with(|| Entry::leaf(Leaf::default())), leaf);
+        stamp(&self.now, self.nodes.entry(key.into_owned()).or_insert_with(|| Entry::leaf(Leaf::default())), leaf);
         Ok(())
     }
 
     /// Creates an interior node (device side), with an optional MO type.
     pub fn set_interior(&mut self, uri: &str, type_: Option<&str>) -> Result<(), StatusCode> {
         let key = Self::key(uri)?;
-        match self.nodes.get_mut(&key) {
+        match self.nodes.get_mut(&*key) {
             Some(e) if !e.interior => return Err(StatusCode::COMMAND_NOT_ALLOWED),
             Some(e) => e.leaf.type_ = property_value(type_.unwrap_or_default()),
             None => {
                 self.make_parents(&key)?;
                 let mut e = Entry::interior(type_.map(str::to_string));
                 e.tstamp.clone_from(&self.now);
-                self.nodes.insert(key, e);
+                self.nodes.insert(key.into_owned(), e);
             }
         }
         Ok(())
     }
 
     fn entry_mut(&mut self, uri: &str) -> Result<&mut Entry, StatusCode> {
-        self.nodes.get_mut(&Self::key(uri)?).ok_or(StatusCode::NOT_FOUND)
+        self.nodes.get_mut(&*Self::key(uri)?).ok_or(StatusCode::NOT_FOUND)
     }
 
     /// Sets a node's ACL (device side).
@@ -186,25 +187,25 @@ impl MemoryTree {
 
     /// Registers what an Exec on `uri` runs.
     pub fn on_exec(&mut self, uri: &str, handler: ExecHandler) -> Result<(), StatusCode> {
-        self.exec.insert(Self::key(uri)?, handler);
+        self.exec.insert(Self::key(uri)?.into_owned(), handler);
         Ok(())
     }
 
     /// A leaf's value as text, or `None` (missing, interior, or not UTF-8). Device side.
     pub fn value(&self, uri: &str) -> Option<&str> {
-        let e = self.nodes.get(&Self::key(uri).ok()?)?;
+        let e = self.nodes.get(&*Self::key(uri).ok()?)?;
         if e.interior { None } else { std::str::from_utf8(&e.leaf.data).ok() }
     }
 
     /// A node's own ACL (empty: inherited). Device side.
     pub fn acl(&self, uri: &str) -> Option<&str> {
-        self.nodes.get(&Self::key(uri).ok()?).map(|e| e.acl.as_str())
+        self.nodes.get(&*Self::key(uri).ok()?).map(|e| e.acl.as_str())
     }
 
     /// A node as the device sees it (no ACL).
     pub fn node(&self, uri: &str) -> Option<Node> {
         let key = Self::key(uri).ok()?;
-        let e = self.nodes.get(&key)?;
+        let e = self.nodes.get(&*key)?;
         Some(self.node_of(&key, e))
     }
 
@@ -321,11 +322,12 @@ impl MemoryTree {
 
     fn rename(&mut self, key: &str, new_name: &str) -> Result<(), StatusCode> {
         let parent = uri::parent(key).ok_or(StatusCode::COMMAND_NOT_ALLOWED)?;
-        let new_key = uri::normalize(&format!("{parent}/{new_name}"), UriLimits::default())?;
+        let joined = format!("{parent}/{new_name}");
+        let new_key = uri::normalize(&joined, UriLimits::default())?;
         if uri::parent(&new_key) != Some(parent) {
             return Err(StatusCode::BAD_REQUEST);
         }
-        if self.nodes.contains_key(&new_key) {
+        if self.nodes.contains_key(&*new_key) {
             return Err(StatusCode::ALREADY_EXISTS);
         }
         for k in self.subtree_keys(key) {

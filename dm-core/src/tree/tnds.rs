@@ -227,7 +227,7 @@ fn resolve(frames: &mut [Frame], base: &str) -> Result<(), StatusCode> {
         (_, None) => frames[i - 1].uri.clone().ok_or(StatusCode::BAD_REQUEST)?,
     };
     let name = frames[i].name.as_deref().ok_or(StatusCode::BAD_REQUEST)?;
-    frames[i].uri = Some(super::uri::normalize(&format!("{parent}/{name}"), Default::default())?);
+    frames[i].uri = Some(super::uri::normalize(&format!("{parent}/{name}"), Default::default())?.into_owned());
     Ok(())
 }
 

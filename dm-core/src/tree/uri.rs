@@ -1,14 +1,16 @@
 //! Management tree URIs (TND §6): `./A/B` absolute, `A/B` relative to the root, `.` the root,
 //! and the two queries a Get may carry: `?prop=Name` and `?list=Struct|StructData|TNDS[+-Prop]`.
 
+use std::borrow::Cow;
+
 use crate::model::StatusCode;
 
 /// What a command's target asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Target {
-    Node(String),
-    Property { node: String, name: String },
-    List { node: String, kind: ListKind, props: PropSelection },
+pub enum Target<'a> {
+    Node(Cow<'a, str>),
+    Property { node: Cow<'a, str>, name: String },
+    List { node: Cow<'a, str>, kind: ListKind, props: PropSelection },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,12 +48,13 @@ pub struct UriLimits {
 }
 
 /// Normalizes a node URI to the absolute form `./A/B` (or `.`): a trailing `/` is dropped,
-/// empty, `.` and `..` segments are refused (400), limits give 414.
-pub fn normalize(uri: &str, limits: UriLimits) -> Result<String, StatusCode> {
+/// empty, `.` and `..` segments are refused (400), limits give 414. A URI already in that form
+/// is borrowed, not copied.
+pub fn normalize(uri: &str, limits: UriLimits) -> Result<Cow<'_, str>, StatusCode> {
     let body = uri.strip_prefix("./").or(if uri == "." { Some("") } else { None }).unwrap_or(uri);
     let body = body.strip_suffix('/').unwrap_or(body);
     if body.is_empty() {
-        return Ok(".".into());
+        return Ok(Cow::Borrowed("."));
     }
     let mut depth = 0;
     for seg in body.split('/') {
@@ -67,14 +70,17 @@ pub fn normalize(uri: &str, limits: UriLimits) -> Result<String, StatusCode> {
     {
         return Err(StatusCode::URI_TOO_LONG);
     }
+    if uri.len() == body.len() + 2 {
+        return Ok(Cow::Borrowed(uri));
+    }
     let mut out = String::with_capacity(body.len() + 2);
     out.push_str("./");
     out.push_str(body);
-    Ok(out)
+    Ok(Cow::Owned(out))
 }
 
 /// Splits a target URI into node and query.
-pub fn parse_target(uri: &str, limits: UriLimits) -> Result<Target, StatusCode> {
+pub fn parse_target(uri: &str, limits: UriLimits) -> Result<Target<'_>, StatusCode> {
     let (path, query) = match uri.split_once('?') {
         Some((p, q)) => (p, Some(q)),
         None => (uri, None),

@@ -141,13 +141,15 @@ CARGO_FUZZ := $(TOOLS)/bin/cargo-fuzz
 $(CARGO_FUZZ):
 	$(CARGO) install --quiet --root $(TOOLS) cargo-fuzz --version 0.13.2 --locked
 
-# A crash fails the run (after every target has had its turn) and names its input.
+# A crash, or a target that does not build, fails the run (after every target has had its turn);
+# a crash names its input.
 fuzz: $(CARGO_FUZZ)
 	@crashed=0; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p dm-core/fuzz/corpus/$$t; \
 	  cp $(VECTORS)/*/*.xml $(VECTORS)/*/*.wbxml dm-core/fuzz/corpus/$$t/ 2>/dev/null; \
 	  cp $(VECTORS)/pkg0/*.bin dm-core/fuzz/corpus/$$t/ 2>/dev/null; \
-	  echo "fuzz $$t:"; (cd dm-core && RUSTC_BOOTSTRAP=1 $(CARGO_FUZZ) run $$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 2>&1 \
-	    | grep -E "^(Done|==|INFO: Running|#[0-9]+ *DONE)" ); \
+	  echo "fuzz $$t:"; out=$$(cd dm-core && RUSTC_BOOTSTRAP=1 $(CARGO_FUZZ) run $$t -- -max_total_time=$(FUZZ_SECONDS) \
+	    -max_len=65536 2>&1); echo "$$out" | grep -E "^(Done|==|INFO: Running|#[0-9]+ *DONE)"; \
+	  echo "$$out" | grep -q "^Done " || { echo "*** $$t stopped early (it did not build, or it crashed):"; echo "$$out" | tail -20; crashed=1; }; \
 	  for c in dm-core/fuzz/artifacts/$$t/crash-*; do [ -e "$$c" ] && { echo "*** crash: $$c"; crashed=1; }; done; \
 	done; exit $$crashed

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use base64::Engine;
 use quick_xml::Reader;
 use quick_xml::events::{BytesRef, BytesStart, Event as X};
-use quick_xml::name::{Namespace, NamespaceError, NamespaceResolver, ResolveResult};
+use quick_xml::name::{Namespace, NamespaceError, NamespaceResolver, PrefixDeclaration, ResolveResult};
 
 use super::emit::{Out, Sink};
 use super::source::{Event, R, Source, Stack};
@@ -104,14 +104,11 @@ impl<'a> XmlSource<'a> {
     /// Opens an element's namespace scope with the declarations among its attributes.
     #[cfg_attr(feature = "inline-more", inline(always))]
     fn open_scope(&mut self, e: &BytesStart<'a>) -> R<()> {
-        let ns = &mut self.namespaces;
-        let pushed = if e.attributes_raw().bytes().all(is_xml_space) {
-            ns.level()
-                .checked_add(1)
-                .map(|level| ns.set_level(level))
-                .ok_or(NamespaceError::TooDeeplyNested(u16::MAX as usize))
+        let raw = e.attributes_raw();
+        let pushed = if raw.bytes().all(is_xml_space) {
+            open_level(&mut self.namespaces)
         } else {
-            ns.push(e)
+            open_with_attributes(&mut self.namespaces, e, raw)
         };
         pushed.map_err(|e| self.error(K::Syntax(quick_xml::Error::from(e).to_string())))
     }
@@ -141,7 +138,7 @@ impl<'a> XmlSource<'a> {
                 return Err(self.error(K::Namespace { element: tag.name(), expected, found }));
             }
             let raw = e.attributes_raw();
-            let bad = if raw.bytes().all(is_xml_space) || is_one_plain_xmlns(raw) {
+            let bad = if raw.bytes().all(is_xml_space) || one_plain_xmlns(raw).is_some() {
                 None
             } else {
                 e.attributes().find_map(Result::err)
@@ -300,12 +297,32 @@ impl<'a> Source<'a> for XmlSource<'a> {
     }
 }
 
-/// True for ` xmlns="value"` with a value of plain characters: the attributes of almost every
-/// element that has any, well-formed without a closer look.
-fn is_one_plain_xmlns(raw: &str) -> bool {
+fn open_level(ns: &mut NamespaceResolver) -> Result<(), NamespaceError> {
+    let level = ns.level().checked_add(1).ok_or(NamespaceError::TooDeeplyNested(u16::MAX as usize))?;
+    ns.set_level(level);
+    Ok(())
+}
+
+/// A scope with the declarations among `raw` attributes: a lone plain ` xmlns="..."`, the
+/// common case, is bound without parsing the attributes again.
+#[inline(never)]
+fn open_with_attributes(ns: &mut NamespaceResolver, e: &BytesStart<'_>, raw: &str) -> Result<(), NamespaceError> {
+    match one_plain_xmlns(raw) {
+        Some(value) => {
+            open_level(ns)?;
+            ns.add(PrefixDeclaration::Default, Namespace(value))
+        }
+        None => ns.push(e),
+    }
+}
+
+/// The value of ` xmlns="value"` when that is all the attributes and the value is plain
+/// characters: the attributes of almost every element that has any, well-formed without a
+/// closer look.
+fn one_plain_xmlns(raw: &str) -> Option<&str> {
     let rest = raw.trim_start_matches(|c: char| c.is_ascii() && is_xml_space(c as u8));
-    let value = rest.strip_prefix("xmlns=\"").and_then(|v| v.strip_suffix('"'));
-    rest.len() < raw.len() && value.is_some_and(|v| !v.bytes().any(|b| matches!(b, b'"' | b'<' | b'&')))
+    let value = rest.strip_prefix("xmlns=\"").and_then(|v| v.strip_suffix('"'))?;
+    (rest.len() < raw.len() && !value.bytes().any(|b| matches!(b, b'"' | b'<' | b'&'))).then_some(value)
 }
 
 /// XML's white space (`S`): space, tab, carriage return, line feed.
@@ -553,8 +570,9 @@ mod tests {
 
     #[test]
     fn only_a_single_well_formed_xmlns_skips_the_attribute_check() {
-        assert!(is_one_plain_xmlns(r#" xmlns="syncml:metinf""#));
-        assert!(is_one_plain_xmlns("\r\n\t xmlns=\"syncml:metinf\""));
+        assert_eq!(one_plain_xmlns(r#" xmlns="syncml:metinf""#), Some("syncml:metinf"));
+        assert_eq!(one_plain_xmlns("\r\n\t xmlns=\"syncml:metinf\""), Some("syncml:metinf"));
+        assert_eq!(one_plain_xmlns(r#" xmlns="""#), Some(""));
         for raw in [
             r#"xmlns="a""#,
             r#" xmlns="a" "#,
@@ -567,7 +585,7 @@ mod tests {
             "\u{a0}xmlns=\"a\"",
             "\x0Cxmlns=\"a\"",
         ] {
-            assert!(!is_one_plain_xmlns(raw), "{raw}");
+            assert_eq!(one_plain_xmlns(raw), None, "{raw}");
         }
     }
 

@@ -125,8 +125,10 @@ impl<'a> XmlSource<'a> {
         };
         if !self.lenient {
             let expected = if tag.is_metinf() { NS_METINF } else { NS_SYNCML12 };
+            // Compared with each constant apart, so that each comparison is inlined.
             let ok = match ns {
-                ResolveResult::Bound(Namespace(ns)) => ns == expected || (!tag.is_metinf() && ns == NS_SYNCML11),
+                ResolveResult::Bound(Namespace(ns)) if tag.is_metinf() => ns == NS_METINF,
+                ResolveResult::Bound(Namespace(ns)) => ns == NS_SYNCML12 || ns == NS_SYNCML11,
                 _ => false,
             };
             if !ok {

@@ -63,7 +63,7 @@ impl<'a> XmlSource<'a> {
             stack: Stack::new(limits),
             limits,
             lenient,
-            no_cr: !input.as_bytes().contains(&b'\r'),
+            no_cr: memchr::memchr(b'\r', input.as_bytes()).is_none(),
         }
     }
 

@@ -119,9 +119,17 @@ impl<'a> XmlSource<'a> {
 
     #[cfg_attr(feature = "inline-more", inline(always))]
     fn tag(&mut self, e: &BytesStart<'a>) -> R<Tag> {
-        let (ns, local) = self.namespaces.resolve_element(e.name());
-        let Some(tag) = Tag::from_name(local.as_ref()) else {
-            return Err(self.error(K::UnknownElement(local.as_ref().to_string())));
+        // No element name has a colon: a name found as it stands has no prefix, and takes the
+        // default namespace without being searched for one.
+        let (ns, tag) = match Tag::from_name(e.name().as_ref()) {
+            Some(tag) => (self.namespaces.resolve_prefix(None, true), Some(tag)),
+            None => {
+                let (ns, local) = self.namespaces.resolve_element(e.name());
+                (ns, Tag::from_name(local.as_ref()))
+            }
+        };
+        let Some(tag) = tag else {
+            return Err(self.error(K::UnknownElement(e.local_name().as_ref().to_string())));
         };
         if !self.lenient {
             let expected = if tag.is_metinf() { NS_METINF } else { NS_SYNCML12 };

@@ -331,6 +331,49 @@ fn wbxml_to_xml_refuses_a_data_string_that_is_not_utf8_as_decode_does() {
     }
 }
 
+/// A character split over two strings: each string is not UTF-8, though the two joined are.
+/// Decoding refuses the first; the converter, which checks its whole output at once, must too,
+/// at the same place (found by fuzzing).
+#[test]
+fn a_character_split_over_two_strings_is_refused_by_both_at_the_same_place() {
+    let m = lenient(&common::vector("handwritten/dm12_pkg1.xml"));
+    let w = codec::encode(&m, Encoding::Wbxml);
+    let id = [&[0x03][..], m.header.session_id.as_bytes(), &[0x00]].concat();
+    let at = w.windows(id.len()).position(|x| x == id).expect("the session id, inline");
+    // "é" (C3 A9) as two inline strings.
+    let bad = [&w[..at], b"\x03\xC3\x00\x03\xA9\x00", &w[at + id.len()..]].concat();
+    let decoded = match codec::decode(&bad) {
+        Err(Error::Decode(e)) => (e.kind, e.site.offset),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(decoded, (DecodeErrorKind::InvalidUtf8, at as u64 + 1));
+    match codec::wbxml_to_xml(&bad) {
+        Err(Error::Decode(e)) => assert_eq!((e.kind, e.site.offset), decoded),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A document has one root element and no text outside it but white space: the converter
+/// refuses a second root, or text after the root, where decoding does, so that what it writes
+/// is well-formed XML.
+#[test]
+fn wbxml_to_xml_refuses_a_second_root_or_text_outside_it_where_decode_does() {
+    let w = codec::encode(&lenient(&common::vector("handwritten/dm12_pkg1.xml")), Encoding::Wbxml);
+    for tail in [&[0x2D][..], b"\x03x\x00", b"\x03 \x00\x2D"] {
+        let bad = [&w[..], tail].concat();
+        let decoded = match codec::decode(&bad) {
+            Err(Error::Decode(e)) => (e.kind, e.site.offset),
+            other => panic!("{other:?}"),
+        };
+        match codec::wbxml_to_xml(&bad) {
+            Err(Error::Decode(e)) => assert_eq!((e.kind, e.site.offset), decoded),
+            other => panic!("{tail:?}: {other:?}"),
+        }
+    }
+    let blank_after = [&w[..], b"\x03 \n\x00"].concat();
+    assert_eq!(codec::wbxml_to_xml(&blank_after).unwrap(), codec::wbxml_to_xml(&w).unwrap());
+}
+
 /// A leaf's text reads the same whatever tokens carry it: one string, several strings, a string
 /// and a character entity; and an element with content that has none reads as empty.
 #[test]

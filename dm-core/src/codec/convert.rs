@@ -16,11 +16,15 @@ use crate::model::ProtocolVersion::{Dm11, Dm12};
 const _: () = assert!(Dm11.namespace().len() == Dm12.namespace().len());
 
 /// Strings are copied unchecked and the whole text checked once at the end; only a document
-/// that fails that check is converted again string by string, to say which string is not UTF-8.
+/// that fails that check, or that has a string starting inside a character (valid only joined
+/// to the one before), is converted again string by string, to say which string is not UTF-8.
 pub(crate) fn wbxml_to_xml(wbxml: &[u8], limits: &Limits) -> R<String> {
     let mut src = WbxmlSource::new(wbxml, limits)?.with_raw_text();
-    if let Ok(xml) = String::from_utf8(write(&mut src, wbxml.len())?) {
-        return Ok(xml);
+    let out = write(&mut src, wbxml.len())?;
+    if !src.split_char() {
+        if let Ok(xml) = String::from_utf8(out) {
+            return Ok(xml);
+        }
     }
     let mut src = WbxmlSource::new(wbxml, limits)?;
     let out = write(&mut src, wbxml.len())?;
@@ -35,6 +39,7 @@ fn write(src: &mut WbxmlSource<'_>, wbxml_len: usize) -> R<Vec<u8>> {
         inner: None,
         version: Vec::new(),
         dm11: [false; 2],
+        rooted: false,
     };
     while src.step(&mut w)? {}
     let root = b"<SyncML xmlns=\"";
@@ -52,11 +57,36 @@ struct ToXml<'o> {
     version: Vec<u8>,
     /// Whether VerDTD and VerProto say DM 1.1.
     dm11: [bool; 2],
+    /// The root element has been seen: a document has one.
+    rooted: bool,
+}
+
+impl ToXml<'_> {
+    /// One root element, and no text outside it but white space (not written): what decoding
+    /// refuses there, the converter refuses too, so that what it writes is well-formed XML.
+    #[cold]
+    #[inline(never)]
+    fn root(&mut self, src: &WbxmlSource<'_>, tag: Tag) -> R<()> {
+        if std::mem::replace(&mut self.rooted, true) {
+            return Err(src.error(K::UnexpectedElement(tag.name())));
+        }
+        Ok(())
+    }
+}
+
+/// Text outside the root: white space is not written, anything else refused.
+#[cold]
+#[inline(never)]
+fn outside_root(src: &WbxmlSource<'_>, piece: &Piece<'_>) -> R<()> {
+    if piece.as_bytes().iter().all(u8::is_ascii_whitespace) { Ok(()) } else { Err(src.error(K::UnexpectedText)) }
 }
 
 impl<'a> Visit<'a> for ToXml<'_> {
     #[cfg_attr(feature = "inline-more", inline(always))]
     fn start(&mut self, src: &mut WbxmlSource<'a>, tag: Tag) -> R<()> {
+        if src.depth() == 1 {
+            self.root(src, tag)?;
+        }
         self.inner = Some(tag);
         if tag != Tag::Data {
             self.sink.start(tag);
@@ -73,7 +103,10 @@ impl<'a> Visit<'a> for ToXml<'_> {
         Ok(())
     }
 
-    fn empty(&mut self, _: &mut WbxmlSource<'a>, tag: Tag) -> R<()> {
+    fn empty(&mut self, src: &mut WbxmlSource<'a>, tag: Tag) -> R<()> {
+        if src.depth() == 0 {
+            self.root(src, tag)?;
+        }
         self.sink.empty(tag);
         Ok(())
     }
@@ -96,6 +129,9 @@ impl<'a> Visit<'a> for ToXml<'_> {
 
     #[cfg_attr(feature = "inline-more", inline(always))]
     fn text(&mut self, src: &mut WbxmlSource<'a>, at: usize, piece: Piece<'a>) -> R<()> {
+        if src.depth() == 0 {
+            return outside_root(src, &piece);
+        }
         let checked;
         let text = if src.raw_text() {
             piece.as_bytes()

@@ -108,6 +108,9 @@ pub(crate) struct WbxmlSource<'a> {
     charset: Charset,
     /// UTF-8 strings handed on as bytes, unchecked: for a writer that checks its whole output.
     raw_text: bool,
+    /// A raw string began inside a character: strings that are UTF-8 only once joined, which
+    /// a check of the whole output cannot see.
+    split_char: bool,
     page: u8,
     /// `next` returned a tag without content: its End comes next.
     pending_end: bool,
@@ -125,6 +128,7 @@ impl<'a> WbxmlSource<'a> {
             strtbl_text: None,
             charset: Charset::Utf8,
             raw_text: false,
+            split_char: false,
             page: 0,
             pending_end: false,
             stack: Stack::new(limits),
@@ -161,6 +165,23 @@ impl<'a> WbxmlSource<'a> {
 
     pub(crate) fn raw_text(&self) -> bool {
         self.raw_text
+    }
+
+    /// How many elements are open.
+    #[inline]
+    pub(crate) fn depth(&self) -> usize {
+        self.stack.depth()
+    }
+
+    /// Whether a raw string began inside a character (see `split_char`).
+    pub(crate) fn split_char(&self) -> bool {
+        self.split_char
+    }
+
+    /// A raw string: in UTF-8 a string starts with a character, never with a continuation byte.
+    fn raw_str(&mut self, bytes: &'a [u8]) -> Piece<'a> {
+        self.split_char |= bytes.first().is_some_and(|&b| b & 0xC0 == 0x80);
+        Piece::Bytes(bytes)
     }
 
     #[cfg_attr(feature = "inline-more", inline(always))]
@@ -241,8 +262,14 @@ impl<'a> WbxmlSource<'a> {
     fn text_token(&mut self) -> R<Piece<'a>> {
         let at = self.pos;
         Ok(match self.byte()? {
-            STR_I if self.raw_text => Piece::Bytes(self.cstr()?),
-            STR_T if self.raw_text => Piece::Bytes(self.table_str()?.1),
+            STR_I if self.raw_text => {
+                let b = self.cstr()?;
+                self.raw_str(b)
+            }
+            STR_T if self.raw_text => {
+                let b = self.table_str()?.1;
+                self.raw_str(b)
+            }
             STR_I => {
                 let b = self.cstr()?;
                 Piece::Str(self.decode_str(b, at + 1)?)

@@ -69,3 +69,16 @@ fn a_bare_ampersand_in_a_leniently_read_embedded_document_is_written_well_formed
     let again = codec::encode(&m, codec::Encoding::Xml);
     assert_eq!(codec::decode(&again).unwrap(), m);
 }
+
+/// Strings that are UTF-8 only once joined (a character split over two), and no root element:
+/// the conversion, which checks its whole output at once, converted what decoding refuses.
+#[test]
+fn a_character_split_over_two_strings_is_refused_by_the_conversion_too() {
+    let data = std::fs::read(format!(
+        "{}/tests/fuzz_regressions/wbxml_to_xml_char_split_over_strings.bin",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    assert!(codec::decode(&data).is_err());
+    assert!(matches!(codec::wbxml_to_xml(&data), Err(dm_core::Error::Decode(_))));
+}

@@ -62,8 +62,8 @@ struct ToXml<'o> {
 }
 
 impl ToXml<'_> {
-    /// One root element, and no text outside it but white space (not written): what decoding
-    /// refuses there, the converter refuses too, so that what it writes is well-formed XML.
+    /// An element outside any other: the root, or a second root, which decoding refuses and
+    /// the converter too, so that what it writes is well-formed XML.
     #[cold]
     #[inline(never)]
     fn root(&mut self, src: &WbxmlSource<'_>, tag: Tag) -> R<()> {
@@ -74,7 +74,7 @@ impl ToXml<'_> {
     }
 }
 
-/// Text outside the root: white space is not written, anything else refused.
+/// Text outside the root: white space is not written, anything else refused, as decoding does.
 #[cold]
 #[inline(never)]
 fn outside_root(src: &WbxmlSource<'_>, piece: &Piece<'_>) -> R<()> {

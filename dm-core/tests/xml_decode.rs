@@ -336,6 +336,25 @@ fn leaf_text_is_trimmed_of_xml_whitespace_only() {
     assert_eq!(again, m);
 }
 
+/// Strictly read, an element's attributes must be well-formed: a plain `xmlns="..."` passes
+/// without a closer look, anything else is parsed, on every element (the quick look at one
+/// element says nothing of the next). Leniently read, they are not checked.
+#[test]
+fn malformed_attributes_are_refused_on_any_element() {
+    let get = |meta: &str| {
+        wrap(&format!(
+            "<Get><CmdID>1</CmdID><Meta>{meta}</Meta><Item><Target><LocURI>./A</LocURI></Target></Item></Get>"
+        ))
+    };
+    let plain = r#"<Format xmlns="syncml:metinf">chr</Format>"#;
+    assert!(decode(&get(&format!("{plain}{plain}").replacen("Format", "Type", 2))).is_ok());
+    for bad in [r#"<Type xmlns="syncml:metinf" a="1" a="2">x</Type>"#, r#"<Type xmlns="syncml:metinf" a=1>x</Type>"#] {
+        let xml = get(&format!("{plain}{bad}"));
+        assert!(matches!(decode(&xml), Err(Error::Decode(e)) if matches!(e.kind, DecodeErrorKind::Syntax(_))), "{bad}");
+        assert!(codec::decode_with(xml.as_bytes(), &DecodeOptions::lenient()).is_ok(), "{bad}");
+    }
+}
+
 /// XML 1.0 line ends: CR LF and a lone CR in text read as LF (Data keeps inner line breaks); a
 /// message without any CR reads its text as it stands.
 #[test]

@@ -29,6 +29,9 @@ pub(crate) struct XmlSource<'a> {
     lenient: bool,
     /// No carriage return anywhere in the input: text needs no end-of-line normalization.
     no_cr: bool,
+    /// The element last opened (the one `tag` names next) has no attributes but a plain
+    /// `xmlns="..."`: they are well-formed without a closer look.
+    plain_attributes: bool,
 }
 
 /// Checks UTF-8 and strips a byte-order mark.
@@ -64,6 +67,7 @@ impl<'a> XmlSource<'a> {
             limits,
             lenient,
             no_cr: memchr::memchr(b'\r', input.as_bytes()).is_none(),
+            plain_attributes: true,
         }
     }
 
@@ -106,9 +110,12 @@ impl<'a> XmlSource<'a> {
     fn open_scope(&mut self, e: &BytesStart<'a>) -> R<()> {
         let raw = e.attributes_raw();
         let pushed = if raw.bytes().all(is_xml_space) {
+            self.plain_attributes = true;
             open_level(&mut self.namespaces)
         } else {
-            open_with_attributes(&mut self.namespaces, e, raw)
+            let plain = one_plain_xmlns(raw);
+            self.plain_attributes = plain.is_some();
+            open_with_attributes(&mut self.namespaces, e, plain)
         };
         pushed.map_err(|e| self.error(K::Syntax(quick_xml::Error::from(e).to_string())))
     }
@@ -147,12 +154,7 @@ impl<'a> XmlSource<'a> {
                 };
                 return Err(self.error(K::Namespace { element: tag.name(), expected, found }));
             }
-            let raw = e.attributes_raw();
-            let bad = if raw.bytes().all(is_xml_space) || one_plain_xmlns(raw).is_some() {
-                None
-            } else {
-                e.attributes().find_map(Result::err)
-            };
+            let bad = if self.plain_attributes { None } else { e.attributes().find_map(Result::err) };
             if let Some(e) = bad {
                 return Err(self.error(K::Syntax(e.to_string())));
             }
@@ -313,11 +315,15 @@ fn open_level(ns: &mut NamespaceResolver) -> Result<(), NamespaceError> {
     Ok(())
 }
 
-/// A scope with the declarations among `raw` attributes: a lone plain ` xmlns="..."`, the
-/// common case, is bound without parsing the attributes again.
+/// A scope with the declarations among an element's attributes: a lone plain ` xmlns="..."`
+/// (`plain`), the common case, is bound without parsing the attributes again.
 #[inline(never)]
-fn open_with_attributes(ns: &mut NamespaceResolver, e: &BytesStart<'_>, raw: &str) -> Result<(), NamespaceError> {
-    match one_plain_xmlns(raw) {
+fn open_with_attributes(
+    ns: &mut NamespaceResolver,
+    e: &BytesStart<'_>,
+    plain: Option<&str>,
+) -> Result<(), NamespaceError> {
+    match plain {
         Some(value) => {
             open_level(ns)?;
             ns.add(PrefixDeclaration::Default, Namespace(value))
@@ -330,9 +336,9 @@ fn open_with_attributes(ns: &mut NamespaceResolver, e: &BytesStart<'_>, raw: &st
 /// characters: the attributes of almost every element that has any, well-formed without a
 /// closer look.
 fn one_plain_xmlns(raw: &str) -> Option<&str> {
-    let rest = raw.trim_start_matches(|c: char| c.is_ascii() && is_xml_space(c as u8));
-    let value = rest.strip_prefix("xmlns=\"").and_then(|v| v.strip_suffix('"'))?;
-    (rest.len() < raw.len() && !value.bytes().any(|b| matches!(b, b'"' | b'<' | b'&'))).then_some(value)
+    let lead = raw.bytes().take_while(|&b| is_xml_space(b)).count();
+    let value = raw[lead..].strip_prefix("xmlns=\"")?.strip_suffix('"')?;
+    (lead > 0 && !value.bytes().any(|b| matches!(b, b'"' | b'<' | b'&'))).then_some(value)
 }
 
 /// XML's white space (`S`): space, tab, carriage return, line feed.

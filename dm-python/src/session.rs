@@ -352,36 +352,6 @@ pub struct ServerSession {
     inner: Mutex<(s::ServerSession, Option<String>)>,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn server_config(
-    server_id: &str,
-    username: Option<String>,
-    password: Option<String>,
-    auth: &str,
-    nonce: Vec<u8>,
-    encoding: &str,
-    max_msg_size: Option<u64>,
-    max_obj_size: Option<u64>,
-    server_password: Option<String>,
-    server_nonce: Vec<u8>,
-    resp_uri: Option<String>,
-) -> PyResult<s::ServerConfig> {
-    let mut c = s::ServerConfig::new(server_id);
-    c.auth = self::auth(auth)?;
-    c.client_credentials = username.map(|u| Credentials::new(u, password.unwrap_or_default()));
-    c.client_nonce = nonce;
-    c.nonce_source = Some(NonceSource::os());
-    c.wire = wire(encoding, max_msg_size, max_obj_size)?;
-    c.resp_uri = resp_uri;
-    // The server's own credentials: md5/basic Cred in its first message, or an HMAC on each.
-    if let Some(p) = server_password {
-        let kind = if c.auth == AuthType::None { AuthType::Basic } else { c.auth };
-        c.credentials = Some((kind, Credentials::new(server_id, p)));
-        c.server_nonce = server_nonce;
-    }
-    Ok(c)
-}
-
 impl ServerSession {
     fn with<T>(&self, f: impl FnOnce(&mut s::ServerSession) -> Result<T, dm_core::Error>) -> PyResult<T> {
         let mut g = self.inner.lock().map_err(|_| usage("session poisoned"))?;
@@ -417,19 +387,19 @@ impl ServerSession {
         server_nonce: Vec<u8>,
         resp_uri: Option<String>,
     ) -> PyResult<ServerSession> {
-        let c = server_config(
-            server_id,
-            username,
-            password,
-            auth,
-            nonce,
-            encoding,
-            max_msg_size,
-            max_obj_size,
-            server_password,
-            server_nonce,
-            resp_uri,
-        )?;
+        let mut c = s::ServerConfig::new(server_id);
+        c.auth = self::auth(auth)?;
+        c.client_credentials = username.map(|u| Credentials::new(u, password.unwrap_or_default()));
+        c.client_nonce = nonce;
+        c.nonce_source = Some(NonceSource::os());
+        c.wire = wire(encoding, max_msg_size, max_obj_size)?;
+        c.resp_uri = resp_uri;
+        // The server's own credentials: md5/basic Cred in its first message, or an HMAC on each.
+        if let Some(p) = server_password {
+            let kind = if c.auth == AuthType::None { AuthType::Basic } else { c.auth };
+            c.credentials = Some((kind, Credentials::new(server_id, p)));
+            c.server_nonce = server_nonce;
+        }
         Ok(ServerSession { inner: Mutex::new((s::ServerSession::new(c), None)) })
     }
 
@@ -533,42 +503,13 @@ impl ServerSession {
         Ok(PyBytes::new(py, &g.0.snapshot()))
     }
 
-    #[staticmethod]
-    /// A session from `snapshot` bytes, with the configuration it was created with (the
-    /// snapshot does not hold it): the same options as the constructor.
-    #[pyo3(signature = (data, server_id, username = None, password = None, auth = "none", nonce = b"".to_vec(),
-        encoding = "xml", max_msg_size = None, max_obj_size = None, server_password = None, server_nonce = b"".to_vec(),
-        resp_uri = None))]
-    #[allow(clippy::too_many_arguments)]
-    fn restore(
-        data: &[u8],
-        server_id: &str,
-        username: Option<String>,
-        password: Option<String>,
-        auth: &str,
-        nonce: Vec<u8>,
-        encoding: &str,
-        max_msg_size: Option<u64>,
-        max_obj_size: Option<u64>,
-        server_password: Option<String>,
-        server_nonce: Vec<u8>,
-        resp_uri: Option<String>,
-    ) -> PyResult<ServerSession> {
-        let c = server_config(
-            server_id,
-            username,
-            password,
-            auth,
-            nonce,
-            encoding,
-            max_msg_size,
-            max_obj_size,
-            server_password,
-            server_nonce,
-            resp_uri,
-        )?;
-        let sv = s::ServerSession::restore(data, c).map_err(to_py)?;
-        Ok(ServerSession { inner: Mutex::new((sv, None)) })
+    /// Takes over the state of `snapshot` bytes, keeping this session's configuration (the
+    /// snapshot does not hold one): `ServerSession.restore` builds the session, then calls this.
+    fn restore(&self, data: &[u8]) -> PyResult<()> {
+        let mut g = self.inner.lock().map_err(|_| usage("session poisoned"))?;
+        let config = g.0.config().clone();
+        *g = (s::ServerSession::restore(data, config).map_err(to_py)?, None);
+        Ok(())
     }
 }
 

@@ -252,9 +252,8 @@ class ServerSession(_Session):
     def __init__(self, server_id: str, username: str | None = None, password: str | None = None,
                  auth: str = "none", nonce: bytes = b"", encoding: str = "xml",
                  max_msg_size: int | None = None, max_obj_size: int | None = None,
-                 server_password: str | None = None, server_nonce: bytes = b"", resp_uri: str | None = None,
-                 _native_session: Any = None) -> None:
-        self._s = _native_session or _native.ServerSession(
+                 server_password: str | None = None, server_nonce: bytes = b"", resp_uri: str | None = None) -> None:
+        self._s = _native.ServerSession(
             server_id, username, password, auth, nonce, encoding, max_msg_size, max_obj_size, server_password,
             server_nonce, resp_uri)
 
@@ -309,7 +308,9 @@ class ServerSession(_Session):
     def restore(data: bytes, server_id: str, **options: Any) -> "ServerSession":
         """The session ``snapshot`` saved. The snapshot does not hold the configuration: give the
         options the session was created with (credentials, auth, encoding, ...), as to the constructor."""
-        return ServerSession(server_id, _native_session=_native.ServerSession.restore(data, server_id, **options))
+        session = ServerSession(server_id, **options)
+        session._s.restore(data)
+        return session
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
 //! What the fuzzers found: each input is refused with a DecodeError or round-trips.
 use dm_core::codec;
 
+fn regression(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/fuzz_regressions/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
 fn round_trips_or_is_refused(name: &str) {
-    let path = format!("{}/tests/fuzz_regressions/{name}", env!("CARGO_MANIFEST_DIR"));
-    let data = std::fs::read(path).unwrap();
+    let data = regression(name);
     if let (Ok(m), Some(enc)) = (codec::decode(&data), codec::detect(&data)) {
         assert_eq!(codec::decode(&codec::encode(&m, enc)).unwrap(), m, "{name}");
     }
@@ -11,11 +14,7 @@ fn round_trips_or_is_refused(name: &str) {
 
 #[test]
 fn syncml_elements_in_data_are_refused() {
-    let data = std::fs::read(format!(
-        "{}/tests/fuzz_regressions/wbxml_syncml_elements_in_data.bin",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
+    let data = regression("wbxml_syncml_elements_in_data.bin");
     let e = codec::decode(&data).unwrap_err();
     assert!(e.to_string().contains("embedded in Data"), "{e}");
     round_trips_or_is_refused("wbxml_syncml_elements_in_data.bin");
@@ -29,8 +28,7 @@ fn binary_data_round_trips_in_wbxml() {
 /// The streaming WBXML-to-XML conversion says what the decoder says (binary data being base64
 /// text in XML either way), and never panics.
 fn converts_as_decoded(name: &str) {
-    let path = format!("{}/tests/fuzz_regressions/{name}", env!("CARGO_MANIFEST_DIR"));
-    let data = std::fs::read(path).unwrap();
+    let data = regression(name);
     let xml = codec::wbxml_to_xml(&data);
     if let Ok(m) = codec::decode(&data) {
         let lenient = codec::DecodeOptions::lenient();
@@ -48,22 +46,14 @@ fn binary_data_converts_to_its_base64_text() {
 fn data_read_ahead_with_the_header_is_converted_in_place() {
     converts_as_decoded("wbxml_to_xml_data_in_lookahead.bin");
     // Data as the document's first element: read right where its start tag is.
-    let data = std::fs::read(format!(
-        "{}/tests/fuzz_regressions/wbxml_to_xml_data_in_lookahead.bin",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
+    let data = regression("wbxml_to_xml_data_in_lookahead.bin");
     // Several root elements, then a document cut short: refused, where it once panicked.
     assert!(matches!(codec::wbxml_to_xml(&data), Err(dm_core::Error::Decode(_))));
 }
 
 #[test]
 fn a_bare_ampersand_in_a_leniently_read_embedded_document_is_written_well_formed() {
-    let data = std::fs::read(format!(
-        "{}/tests/fuzz_regressions/xml_lenient_embedded_bare_amp.bin",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
+    let data = regression("xml_lenient_embedded_bare_amp.bin");
     assert!(codec::decode(&data).is_err());
     let m = codec::decode_with(&data, &codec::DecodeOptions::lenient()).unwrap();
     let again = codec::encode(&m, codec::Encoding::Xml);
@@ -74,11 +64,7 @@ fn a_bare_ampersand_in_a_leniently_read_embedded_document_is_written_well_formed
 /// the conversion, which checks its whole output at once, converted what decoding refuses.
 #[test]
 fn a_character_split_over_two_strings_is_refused_by_the_conversion_too() {
-    let data = std::fs::read(format!(
-        "{}/tests/fuzz_regressions/wbxml_to_xml_char_split_over_strings.bin",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
+    let data = regression("wbxml_to_xml_char_split_over_strings.bin");
     assert!(codec::decode(&data).is_err());
     assert!(matches!(codec::wbxml_to_xml(&data), Err(dm_core::Error::Decode(_))));
 }

@@ -132,10 +132,11 @@ test-python: $(VENV)/.deps build/agent
 	$(PY) -m mypy --no-error-summary dm-python/python/omadm
 	$(PY) -m pytest -q tests/python
 
-# Fuzzing (not part of `make test`): each target for FUZZ_SECONDS, seeded from the vectors.
+# Fuzzing (not part of `make test`): each target for FUZZ_SECONDS, seeded from the vectors and
+# its own seeds (dm-core/fuzz/seeds/TARGET: snapshots with the message that came next, traces).
 # cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP lets the stable toolchain build them.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := decode_xml decode_wbxml notification client_receive server_receive
+FUZZ_TARGETS := decode_xml decode_wbxml notification client_receive server_receive server_restore check
 CARGO_FUZZ := $(TOOLS)/bin/cargo-fuzz
 
 $(CARGO_FUZZ):
@@ -147,7 +148,7 @@ fuzz: $(CARGO_FUZZ)
 	@crashed=0; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p dm-core/fuzz/corpus/$$t; \
 	  cp $(VECTORS)/*/*.xml $(VECTORS)/*/*.wbxml dm-core/fuzz/corpus/$$t/ 2>/dev/null; \
-	  cp $(VECTORS)/pkg0/*.bin dm-core/fuzz/corpus/$$t/ 2>/dev/null; \
+	  cp $(VECTORS)/pkg0/*.bin dm-core/fuzz/seeds/$$t/* dm-core/fuzz/corpus/$$t/ 2>/dev/null; \
 	  echo "fuzz $$t:"; out=$$(cd dm-core && RUSTC_BOOTSTRAP=1 $(CARGO_FUZZ) run $$t -- -max_total_time=$(FUZZ_SECONDS) \
 	    -max_len=65536 2>&1); echo "$$out" | grep -E "^(Done|==|INFO: Running|#[0-9]+ *DONE)"; \
 	  echo "$$out" | grep -q "^Done " || { echo "*** $$t stopped early (it did not build, or it crashed):"; echo "$$out" | tail -20; crashed=1; }; \

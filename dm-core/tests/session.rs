@@ -358,6 +358,43 @@ fn server_snapshot_restores_and_continues_exactly() {
     assert!(ServerSession::restore(b"nonsense", server_config()).is_err());
 }
 
+/// A snapshot a store corrupted or tampered with is refused as misuse when restored, rather
+/// than failing later: each field the engine relies on is checked against what a session holds.
+#[test]
+fn a_snapshot_holding_what_no_session_holds_is_refused() {
+    let mut cc = client_config();
+    cc.wire.max_msg_size = Some(2048);
+    let mut p = Pair::with(cc, device_tree(), server_config());
+    p.until_server_has_package();
+    p.server.replace("./Vendor/Level", Data::Text("é".repeat(3000)), None, None).unwrap();
+    let first_chunk = p.server.next_message().unwrap().unwrap();
+    p.client.receive(&first_chunk.body).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&p.server.snapshot()).unwrap();
+    assert!(json["core"]["outbox"][0]["offset"].as_u64().unwrap() > 0, "a chunk is out: {json}");
+    assert!(ServerSession::restore(&serde_json::to_vec(&json).unwrap(), server_config()).is_ok());
+    type Tamper = fn(&mut serde_json::Value);
+    let tampered: [(&str, Tamper, &str); 6] = [
+        ("/core/outbox/0/offset", |v| *v = 7000.into(), "chunk offset"),
+        ("/core/outbox/0/offset", |v| *v = 1.into(), "chunk offset"),
+        ("/core/msg_id", |v| *v = u32::MAX.into(), "counter"),
+        ("/core/peer_max_msg", |v| *v = 100.into(), "MaxMsgSize"),
+        (
+            "/core/sent",
+            |v| ["keys", "refs"].into_iter().for_each(|k| v[k].as_array_mut().unwrap().push(0.into())),
+            "sent-command log",
+        ),
+        ("/devinfo/ends", |v| v.as_array_mut().unwrap().push(1_000_000.into()), "DevInfo"),
+    ];
+    for (field, tamper, named) in tampered {
+        let mut bad = json.clone();
+        tamper(bad.pointer_mut(field).unwrap());
+        match ServerSession::restore(&serde_json::to_vec(&bad).unwrap(), server_config()) {
+            Err(dm_core::Error::Usage(e)) => assert!(e.to_string().contains(named), "{field}: {e}"),
+            other => panic!("{field} tampered, restored: {other:?}"),
+        }
+    }
+}
+
 #[test]
 fn abort_by_either_side_at_every_point_of_a_long_session() {
     for aborter in [Dir::C2S, Dir::S2C] {

@@ -23,6 +23,17 @@ pub(crate) struct Unit {
     pub offset: usize,
 }
 
+impl Unit {
+    /// Whether `offset` stands where a chunked item can: nothing sent, or inside its data.
+    pub fn consistent(&self) -> bool {
+        self.offset == 0
+            || single_data(&self.command).is_some_and(|d| match d {
+                Data::Binary(b) => self.offset < b.len(),
+                Data::Text(s) | Data::Xml(s) => self.offset < s.len() && s.is_char_boundary(self.offset),
+            })
+    }
+}
+
 /// What the next message is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Compose {
@@ -100,6 +111,24 @@ impl Default for LaidLen {
 }
 
 impl Core {
+    /// What a restored snapshot must hold, as every session does (the code relies on it): the
+    /// first thing that does not.
+    pub fn check_restored(&self) -> Result<(), &'static str> {
+        if [self.msg_id, self.peer_msg_id, self.next_ref].contains(&u32::MAX) {
+            return Err("a MsgID or reference counter at its end");
+        }
+        if self.peer_max_msg.is_some_and(|n| n < MIN_PEER_MSG_SIZE) {
+            return Err("a MaxMsgSize no DM message fits in");
+        }
+        if !self.results.iter().chain(&self.outbox).all(Unit::consistent) {
+            return Err("a chunk offset outside its item's data");
+        }
+        if !self.sent.consistent() {
+            return Err("a sent-command log out of order");
+        }
+        Ok(())
+    }
+
     pub fn new(session_id: String, local: Location, remote: Location, encoding: Encoding, state: State) -> Core {
         Core {
             session_id,
@@ -684,6 +713,11 @@ impl SentLog {
             (self.keys.partition_point(|&k| k < first), self.keys.partition_point(|&k| k >> 32 <= u64::from(msg_id)));
         self.keys.drain(start..end);
         self.refs.drain(start..end);
+    }
+
+    /// A reference for each key, keys strictly increasing.
+    fn consistent(&self) -> bool {
+        self.keys.len() == self.refs.len() && self.keys.is_sorted_by(|a, b| a < b)
     }
 
     pub fn shrink_to_fit(&mut self) {

@@ -157,6 +157,19 @@ struct Saved {
     resend: Option<Box<(VecDeque<Unit>, usize)>>,
 }
 
+impl Saved {
+    fn check_restored(&self) -> Result<(), &'static str> {
+        self.core.check_restored()?;
+        if !self.groups.iter().chain(self.resend.iter().flat_map(|r| &r.0)).all(Unit::consistent) {
+            return Err("a chunk offset outside its item's data");
+        }
+        if !self.devinfo.consistent() {
+            return Err("DevInfo pairs outside their text");
+        }
+        Ok(())
+    }
+}
+
 /// (key, value) string pairs in one string: a session at rest keeps the DevInfo in two
 /// allocations, not two per node.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
@@ -172,6 +185,13 @@ impl Pairs {
             self.text.push_str(s);
             self.ends.push(self.text.len() as u32);
         }
+    }
+
+    /// Every end inside `text`, on a character, in order.
+    fn consistent(&self) -> bool {
+        self.ends.len() % 2 == 0
+            && self.ends.is_sorted()
+            && self.ends.iter().all(|&e| self.text.is_char_boundary(e as usize))
     }
 
     fn shrink_to_fit(&mut self) {
@@ -257,8 +277,9 @@ impl ServerSession {
     /// A session from `snapshot` bytes; the configuration is not in them.
     pub fn restore(data: &[u8], config: impl Into<Arc<ServerConfig>>) -> Result<ServerSession, Error> {
         let config = config.into();
-        let saved: Saved =
-            serde_json::from_slice(data).map_err(|e| UsageError(format!("not a server session snapshot: {e}")))?;
+        let not_a_snapshot = |why: &dyn std::fmt::Display| UsageError(format!("not a server session snapshot: {why}"));
+        let saved: Saved = serde_json::from_slice(data).map_err(|e| not_a_snapshot(&e))?;
+        saved.check_restored().map_err(|why| not_a_snapshot(&why))?;
         Ok(ServerSession { saved, config })
     }
 

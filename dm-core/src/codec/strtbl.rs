@@ -59,10 +59,18 @@ type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 pub(crate) struct StringTable<'m> {
     pub(crate) bytes: Vec<u8>,
     offsets: FastMap<&'m str, u32>,
+    /// The message's leaves as the writer meets them, each with its distinct string's plan
+    /// (`NONE`: not planned): how a leaf is written is worked out once per distinct string.
+    leaves: Vec<(&'m str, u32)>,
+    /// Per distinct string, its range of `pieces`.
+    plans: Vec<(u32, u32)>,
+    pieces: Vec<Piece<'m>>,
 }
 
+const NONE: u32 = u32::MAX;
+
 /// A piece of a string as written: a table reference or inline text.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Piece<'s> {
     Ref(u32),
     Inline(&'s str),
@@ -100,27 +108,28 @@ fn dir_prefix(s: &str) -> Option<&str> {
 
 impl<'m> StringTable<'m> {
     pub(crate) fn build(message: &'m Message) -> Self {
-        let mut strings = Strings::with_capacity(8 * message.commands.len() + 16);
+        let n = 8 * message.commands.len() + 16;
+        let mut strings = Strings { leaves: Vec::with_capacity(n), ..Strings::with_capacity(n) };
         super::emit::message(&mut strings, message);
         let mut table = StringTable::default();
         // Whole strings: n inline copies against one entry and n references, each always used.
         let mut whole_saving = 0;
-        for &s in &strings.order {
-            let n = strings.counts[s];
+        let mut rest = Vec::with_capacity(strings.order.len());
+        for &(s, n) in &strings.order {
             let at = table.bytes.len() as u32;
             let (entry, inline) = (s.len() + 1 + n * (1 + mb_len(at)), n * (s.len() + 2));
             if entry < inline {
                 table.add(s);
                 whole_saving += inline - entry;
+            } else {
+                rest.push((s, n));
             }
         }
         let whole_len = table.bytes.len();
-        let rest: Vec<&'m str> = strings.order.iter().copied().filter(|s| !table.offsets.contains_key(s)).collect();
         // Shared URI prefixes, then words: a reference in the middle of a string costs the
         // reference and a new inline string (3 + offset bytes) instead of the text it replaces.
         let mut parts = Strings::with_capacity(2 * rest.len());
-        for &s in &rest {
-            let n = strings.counts[s];
+        for &(s, n) in &rest {
             if let Some(p) = dir_prefix(s) {
                 parts.count(p, n);
             }
@@ -128,12 +137,16 @@ impl<'m> StringTable<'m> {
                 parts.count(w, n);
             }
         }
-        for &p in &parts.order {
-            let (n, at) = (parts.counts[p], table.bytes.len() as u32);
+        for &(p, n) in &parts.order {
+            let at = table.bytes.len() as u32;
             if n >= 2 && !table.offsets.contains_key(p) && p.len() + 1 + n * (3 + mb_len(at)) < n * p.len() {
                 table.add(p);
             }
         }
+        if table.offsets.is_empty() {
+            return table;
+        }
+        table.plan(&mut strings);
         // Each string is written no longer than inline, and whole strings pay for their entries,
         // but prefix and word entries might not be used enough to: a table that does not pay for
         // itself is dropped, so that a message is never longer than with every string inline
@@ -141,7 +154,8 @@ impl<'m> StringTable<'m> {
         // saving does not already cover every prefix and word entry.
         let header = mb_len(table.bytes.len() as u32) - 1;
         if whole_saving < table.bytes.len() - whole_len + header {
-            let saved: usize = strings.order.iter().map(|&s| strings.counts[s] * table.saving(s)).sum();
+            let saved: usize =
+                strings.order.iter().zip(&table.plans).map(|(&(s, n), &plan)| n * table.saving(s, plan)).sum();
             if saved < table.bytes.len() + header {
                 return StringTable::default();
             }
@@ -149,10 +163,22 @@ impl<'m> StringTable<'m> {
         table
     }
 
-    /// The bytes `s` takes less than inline.
-    fn saving(&self, s: &str) -> usize {
-        let mut cost = 0;
-        self.pieces(s, |p| cost += p.cost());
+    /// Works out how each distinct string is written, and which leaf is which string.
+    fn plan(&mut self, strings: &mut Strings<'m>) {
+        self.plans.reserve_exact(strings.order.len());
+        for &(s, _) in &strings.order {
+            let start = self.pieces.len() as u32;
+            let mut pieces = std::mem::take(&mut self.pieces);
+            self.pieces(s, |p| pieces.push(p));
+            self.pieces = pieces;
+            self.plans.push((start, self.pieces.len() as u32));
+        }
+        self.leaves = std::mem::take(&mut strings.leaves);
+    }
+
+    /// The bytes `s` takes less than inline, written as `plan` says.
+    fn saving(&self, s: &str, (start, end): (u32, u32)) -> usize {
+        let cost: usize = self.pieces[start as usize..end as usize].iter().map(Piece::cost).sum();
         Piece::Inline(s).cost() - cost
     }
 
@@ -160,6 +186,17 @@ impl<'m> StringTable<'m> {
         self.offsets.insert(s, self.bytes.len() as u32);
         self.bytes.extend_from_slice(s.as_bytes());
         self.bytes.push(0);
+    }
+
+    /// How leaf number `n` of the message is written, if it is `s` and was planned. The writer
+    /// meets the leaves in the order `build` did (debug builds, and so every test, check it);
+    /// any other string is written as `pieces` says.
+    pub(crate) fn planned(&self, n: usize, s: &str) -> Option<&[Piece<'m>]> {
+        let &(leaf, plan) = self.leaves.get(n)?;
+        let same = leaf.as_ptr() == s.as_ptr() && leaf.len() == s.len();
+        debug_assert!(same, "leaf {n} written is {s:?}, planned {leaf:?}");
+        let &(start, end) = self.plans.get(plan as usize).filter(|_| same)?;
+        Some(&self.pieces[start as usize..end as usize])
     }
 
     /// Writes `s` as the shortest of one reference, prefix and word references, or inline.
@@ -221,24 +258,29 @@ impl<'m> StringTable<'m> {
     }
 }
 
-/// Every leaf string of a message with how often it occurs, in order of first use.
+/// Every distinct leaf string of a message with how often it occurs, in order of first use,
+/// and every leaf as met with its distinct string (`NONE`: not counted).
 #[derive(Default)]
 struct Strings<'m> {
-    counts: FastMap<&'m str, usize>,
-    order: Vec<&'m str>,
+    index: FastMap<&'m str, u32>,
+    order: Vec<(&'m str, usize)>,
+    leaves: Vec<(&'m str, u32)>,
 }
 
 impl<'m> Strings<'m> {
     fn with_capacity(n: usize) -> Self {
-        Strings { counts: FastMap::with_capacity_and_hasher(n, Default::default()), order: Vec::with_capacity(n) }
+        let index = FastMap::with_capacity_and_hasher(n, Default::default());
+        Strings { index, order: Vec::with_capacity(n), leaves: Vec::new() }
     }
 
-    fn count(&mut self, s: &'m str, n: usize) {
-        let c = self.counts.entry(s).or_insert(0);
-        if *c == 0 {
-            self.order.push(s);
-        }
-        *c += n;
+    fn count(&mut self, s: &'m str, n: usize) -> u32 {
+        let order = &mut self.order;
+        let i = *self.index.entry(s).or_insert_with(|| {
+            order.push((s, 0));
+            (order.len() - 1) as u32
+        });
+        order[i as usize].1 += n;
+        i
     }
 }
 
@@ -249,10 +291,9 @@ impl<'m> Sink<'m> for Strings<'m> {
     fn number(&mut self, _: Tag, _: u64) {}
 
     fn leaf(&mut self, _: Tag, text: &'m str) {
-        if text.len() < MIN_WHOLE || has_nul(text.as_bytes()) {
-            return;
-        }
-        self.count(text, 1);
+        let counted = text.len() >= MIN_WHOLE && !has_nul(text.as_bytes());
+        let i = if counted { self.count(text, 1) } else { NONE };
+        self.leaves.push((text, i));
     }
 
     fn data(&mut self, data: &'m Data) {

@@ -624,6 +624,8 @@ pub(crate) struct WbxmlSink<'t, 'm, O> {
     out: O,
     page: u8,
     table: &'t StringTable<'m>,
+    /// Leaves written so far: the next one's number in the table's plan.
+    leaves: usize,
 }
 
 impl<'t, 'm, O: Out> WbxmlSink<'t, 'm, O> {
@@ -639,7 +641,7 @@ impl<'t, 'm, O: Out> WbxmlSink<'t, 'm, O> {
 
     /// A writer of body elements only, on code page 0.
     pub(crate) fn body(out: O, table: &'t StringTable<'m>) -> Self {
-        WbxmlSink { out, page: 0, table }
+        WbxmlSink { out, page: 0, table, leaves: 0 }
     }
 
     pub(crate) fn on_page_0(&self) -> bool {
@@ -664,13 +666,32 @@ impl<'t, 'm, O: Out> WbxmlSink<'t, 'm, O> {
             return self.opaque(text.as_bytes());
         }
         let table = self.table;
-        table.pieces(text, |piece| match piece {
+        table.pieces(text, |piece| self.piece(piece));
+    }
+
+    fn piece(&mut self, piece: strtbl::Piece<'_>) {
+        match piece {
             strtbl::Piece::Ref(at) => {
                 self.out.put(&[STR_T]);
                 put_mb(&mut self.out, at);
             }
             strtbl::Piece::Inline(s) => self.inline(s),
-        });
+        }
+    }
+
+    /// A leaf of the message: as the string table planned it, if it did.
+    fn planned_leaf(&mut self, tag: Tag, text: &str) {
+        let table = self.table;
+        let plan = table.planned(self.leaves, text);
+        self.leaves += 1;
+        match plan {
+            Some(pieces) if !text.is_empty() => {
+                self.tag(tag, true);
+                pieces.iter().for_each(|&p| self.piece(p));
+                self.out.put(&[END]);
+            }
+            _ => self.text_leaf(tag, text),
+        }
     }
 
     fn opaque(&mut self, bytes: &[u8]) {
@@ -699,7 +720,7 @@ impl<'t, 'm, O: Out> WbxmlSink<'t, 'm, O> {
         let mut doc = vec![0x02, 0x00, 0x00, CHARSET_UTF8 as u8, DDF_FPI.len() as u8 + 1];
         doc.extend_from_slice(DDF_FPI.as_bytes());
         doc.extend([0, SWITCH_PAGE, 2]);
-        let mut inner = WbxmlSink { out: &mut doc, page: 2, table: self.table };
+        let mut inner = WbxmlSink { out: &mut doc, page: 2, table: self.table, leaves: 0 };
         for e in events {
             match e {
                 DdfEvent::Start(t, content) => inner.token(2, t | if content { CONTENT } else { 0 }),
@@ -781,7 +802,7 @@ impl<'m, O: Out> Sink<'m> for WbxmlSink<'_, 'm, O> {
     }
 
     fn leaf(&mut self, tag: Tag, text: &'m str) {
-        self.text_leaf(tag, text);
+        self.planned_leaf(tag, text);
     }
 
     fn number(&mut self, tag: Tag, n: u64) {
@@ -791,7 +812,7 @@ impl<'m, O: Out> Sink<'m> for WbxmlSink<'_, 'm, O> {
 
     fn data(&mut self, data: &'m Data) {
         match data {
-            Data::Text(t) => self.text_leaf(Tag::Data, t),
+            Data::Text(t) => self.planned_leaf(Tag::Data, t),
             Data::Xml(x) => {
                 self.tag(Tag::Data, true);
                 if !self.embedded(x) {

@@ -166,6 +166,7 @@ impl<'m> StringTable<'m> {
     /// Works out how each distinct string is written, and which leaf is which string.
     fn plan(&mut self, strings: &mut Strings<'m>) {
         self.plans.reserve_exact(strings.order.len());
+        self.pieces.reserve(strings.order.len());
         for &(s, _) in &strings.order {
             let start = self.pieces.len() as u32;
             let mut pieces = std::mem::take(&mut self.pieces);
@@ -183,6 +184,9 @@ impl<'m> StringTable<'m> {
     }
 
     fn add(&mut self, s: &'m str) {
+        if self.bytes.is_empty() {
+            self.bytes.reserve(256);
+        }
         self.offsets.insert(s, self.bytes.len() as u32);
         self.bytes.extend_from_slice(s.as_bytes());
         self.bytes.push(0);

@@ -405,10 +405,12 @@ impl Core {
     /// Lays the next message out. Returns it and whether this side's content is all sent. On
     /// an error nothing changes, but that a command that can never be sent is dropped.
     pub fn compose(&mut self, mode: Compose) -> Result<(Message, bool), Error> {
-        let most = (self.statuses.len() + self.results.len() + self.outbox.len() + 1).min(64);
+        let units = (self.results.len() + self.outbox.len()).min(64);
+        let most = (self.statuses.len() + units + 1).min(64);
         let mut m = Message { header: self.header(), commands: Vec::with_capacity(most), is_final: false };
         self.laid_len.set(LaidLen::default());
-        let mut laid = Vec::new();
+        let mut laid = Vec::with_capacity(units);
+        self.sent.reserve(units);
         let r = self.lay_out(mode, &mut m, &mut laid);
         if r.is_err() {
             // Undo: the units taken go back where they were, with the commands the message
@@ -713,6 +715,11 @@ impl SentLog {
             (self.keys.partition_point(|&k| k < first), self.keys.partition_point(|&k| k >> 32 <= u64::from(msg_id)));
         self.keys.drain(start..end);
         self.refs.drain(start..end);
+    }
+
+    fn reserve(&mut self, n: usize) {
+        self.keys.reserve(n);
+        self.refs.reserve(n);
     }
 
     /// A reference for each key, keys strictly increasing.

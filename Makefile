@@ -133,10 +133,11 @@ test-python: $(VENV)/.deps build/agent
 	$(PY) -m pytest -q tests/python
 
 # Fuzzing (not part of `make test`): each target for FUZZ_SECONDS, seeded from the vectors and
-# its own seeds (dm-core/fuzz/seeds/TARGET: snapshots with the message that came next, traces).
+# its own seeds (dm-core/fuzz/seeds/TARGET: snapshots with the message that came next, traces,
+# a server's side of sessions).
 # cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP lets the stable toolchain build them.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := decode_xml decode_wbxml notification client_receive server_receive server_restore check
+FUZZ_TARGETS := decode_xml decode_wbxml notification client_receive server_receive server_restore check client_session
 CARGO_FUZZ := $(TOOLS)/bin/cargo-fuzz
 
 $(CARGO_FUZZ):

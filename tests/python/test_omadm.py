@@ -186,6 +186,16 @@ def test_snapshot_restore_continues_the_session():
     assert any(e.kind == "results" and e.reference == ref for e in events)
 
 
+def test_a_tampered_snapshot_is_refused_as_a_usage_error():
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree())
+    server = omadm.ServerSession("srv")
+    server.receive(client.next_message())
+    saved = json.loads(server.snapshot())
+    saved["devinfo"]["ends"].append(10**6)
+    with pytest.raises(omadm.UsageError, match="DevInfo"):
+        omadm.ServerSession.restore(json.dumps(saved).encode(), "srv")
+
+
 def test_a_restored_session_keeps_signing_with_the_server_credentials_it_is_given():
     options = dict(username="u", password="p", auth="hmac", server_password="sp")
     client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree(), **options)

@@ -274,7 +274,9 @@ impl ServerSession {
         serde_json::to_vec(&self.saved).unwrap_or_default()
     }
 
-    /// A session from `snapshot` bytes; the configuration is not in them.
+    /// A session from `snapshot` bytes; the configuration is not in them. Bytes that are not a
+    /// snapshot, or that hold what no session holds (a store corrupted or tampered with them),
+    /// are a `UsageError`.
     pub fn restore(data: &[u8], config: impl Into<Arc<ServerConfig>>) -> Result<ServerSession, Error> {
         let config = config.into();
         let not_a_snapshot = |why: &dyn std::fmt::Display| UsageError(format!("not a server session snapshot: {why}"));

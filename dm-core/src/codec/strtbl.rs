@@ -165,15 +165,14 @@ impl<'m> StringTable<'m> {
 
     /// Works out how each distinct string is written, and which leaf is which string.
     fn plan(&mut self, strings: &mut Strings<'m>) {
-        self.plans.reserve_exact(strings.order.len());
-        self.pieces.reserve(strings.order.len());
-        for &(s, _) in &strings.order {
-            let start = self.pieces.len() as u32;
-            let mut pieces = std::mem::take(&mut self.pieces);
+        let mut pieces = Vec::with_capacity(strings.order.len());
+        let mut plan = |s| {
+            let start = pieces.len() as u32;
             self.pieces(s, |p| pieces.push(p));
-            self.pieces = pieces;
-            self.plans.push((start, self.pieces.len() as u32));
-        }
+            (start, pieces.len() as u32)
+        };
+        self.plans = strings.order.iter().map(|&(s, _)| plan(s)).collect();
+        self.pieces = pieces;
         self.leaves = std::mem::take(&mut strings.leaves);
     }
 

@@ -1,0 +1,106 @@
+//! Writes the seeds of the session targets (`cargo run --bin make_seeds` here): whole sessions
+//! through the Pair (chunking both ways under a MaxMsgSize of 1500, Sequence, Atomic with a
+//! rollback, Exec, Copy, a UI alert, Struct and TNDS lists), in XML and WBXML, without
+//! authentication, md5 and HMAC. `server_restore`: each server snapshot with the client message
+//! that came next; `check`: each session as a trace; `client_session`: the server's messages.
+#[path = "../tests/common/pair.rs"]
+mod pair;
+
+use std::path::Path;
+
+use dm_core::auth::{AuthType, Credentials};
+use dm_core::codec::Encoding;
+use dm_core::model::{AlertCode, Data, Item};
+use dm_core::session::{Event, NonceSource, ServerSession, State};
+use pair::{Pair, client_config, device_tree, server_config};
+
+const SEP: &[u8] = b"\xff--\xff";
+
+/// What the server asks for in each of its packages.
+fn queue(s: &mut ServerSession, package: usize) {
+    let text = |t: &str| Data::Text(t.into());
+    let item = |t: &str| Item { data: Some(text(t)), ..Item::default() };
+    if package % 2 == 1 {
+        s.get("./DevInfo/Mod").unwrap();
+        s.replace("./Vendor/Level", text(&"0123456789abcdef".repeat(150)), None, None).unwrap();
+        s.begin_atomic().unwrap();
+        s.add("./Vendor/New", Some(text("x")), None, None).unwrap();
+        s.end_group().unwrap();
+    } else {
+        s.get("./Vendor/Level").unwrap();
+        s.begin_sequence().unwrap();
+        s.exec("./Vendor/Level", None, Some("corr-1")).unwrap();
+        s.delete("./Vendor/New").unwrap();
+        s.end_group().unwrap();
+        s.copy("./Vendor/Level", "./Vendor/Copy").unwrap();
+        s.alert(AlertCode::CONFIRM_OR_REJECT, vec![item("MINDT=10"), item("Proceed?")]).unwrap();
+        s.begin_atomic().unwrap();
+        s.add("./Vendor/A", Some(text("a")), None, None).unwrap();
+        s.replace("./Nope/X", text("x"), None, None).unwrap();
+        s.end_group().unwrap();
+        s.get("./Vendor?list=Struct").unwrap();
+        s.get("./DevInfo?list=TNDS+Format+Type").unwrap();
+    }
+}
+
+fn joined(messages: &[Vec<u8>]) -> Vec<u8> {
+    messages.join(SEP)
+}
+
+fn session(name: &str, mut p: Pair, seeds: &Path) {
+    let (mut trace, mut from_server) = (Vec::new(), Vec::new());
+    let mut snapshots = 0;
+    for package in 0..4 {
+        if package > 0 {
+            queue(&mut p.server, package);
+        }
+        loop {
+            if p.client.state() == State::Ready {
+                let snapshot = p.server.snapshot();
+                let msg = p.client.next_message().unwrap().unwrap();
+                let seed = [&snapshot[..], &[0], &msg.body].concat();
+                std::fs::write(seeds.join(format!("server_restore/{name}_{snapshots:02}")), seed).unwrap();
+                snapshots += 1;
+                trace.push(msg.body.clone());
+                let events = p.server.receive_with_hmac(&msg.body, msg.hmac.as_deref()).unwrap();
+                if events.contains(&Event::PackageEnd) {
+                    break;
+                }
+            } else if p.server.state() == State::Ready {
+                let msg = p.server.next_message().unwrap().unwrap();
+                trace.push(msg.body.clone());
+                from_server.push(msg.body.clone());
+                p.client.receive_with_hmac(&msg.body, msg.hmac.as_deref()).unwrap();
+            } else {
+                break;
+            }
+        }
+    }
+    std::fs::write(seeds.join(format!("check/{name}")), joined(&trace)).unwrap();
+    if name.starts_with("plain") {
+        std::fs::write(seeds.join(format!("client_session/{name}")), joined(&from_server)).unwrap();
+    }
+}
+
+fn main() {
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+    for target in ["server_restore", "check", "client_session"] {
+        std::fs::create_dir_all(seeds.join(target)).unwrap();
+    }
+    for (encoding, e) in [(Encoding::Xml, "xml"), (Encoding::Wbxml, "wbxml")] {
+        let mut cc = client_config();
+        cc.wire.encoding = encoding;
+        cc.wire.max_msg_size = Some(1500);
+        let mut sc = server_config();
+        sc.wire.encoding = encoding;
+        session(&format!("plain_{e}"), Pair::with(cc.clone(), device_tree(), sc.clone()), &seeds);
+        let creds = Credentials { username: "dev".into(), password: "pw".into() };
+        let nonces = NonceSource(std::sync::Arc::new(|| b"seed-nonce".to_vec()));
+        for auth in [AuthType::Md5, AuthType::Hmac] {
+            let (mut cc, mut sc) = (cc.clone(), sc.clone());
+            (cc.auth, cc.credentials, cc.nonce_source) = (auth, Some(creds.clone()), Some(nonces.clone()));
+            (sc.auth, sc.client_credentials, sc.nonce_source) = (auth, Some(creds.clone()), Some(nonces.clone()));
+            session(&format!("{auth:?}_{e}"), Pair::with(cc, device_tree(), sc), &seeds);
+        }
+    }
+}

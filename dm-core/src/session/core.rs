@@ -410,7 +410,11 @@ impl Core {
         let mut m = Message { header: self.header(), commands: Vec::with_capacity(most), is_final: false };
         self.laid_len.set(LaidLen::default());
         let mut laid = Vec::with_capacity(units);
-        self.sent.reserve(units);
+        // Room for the commands laid, grown once; not for a lone unit (a chunk of a large
+        // object, say), which fits where the entries of the message before it are forgotten.
+        if units > 1 {
+            self.sent.reserve(units);
+        }
         let r = self.lay_out(mode, &mut m, &mut laid);
         if r.is_err() {
             // Undo: the units taken go back where they were, with the commands the message

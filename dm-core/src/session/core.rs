@@ -25,12 +25,17 @@ pub(crate) struct Unit {
 
 impl Unit {
     /// Whether `offset` stands where a chunked item can: nothing sent, or inside its data.
-    pub fn consistent(&self) -> bool {
+    fn consistent(&self) -> bool {
         self.offset == 0
             || single_data(&self.command).is_some_and(|d| match d {
                 Data::Binary(b) => self.offset < b.len(),
                 Data::Text(s) | Data::Xml(s) => self.offset < s.len() && s.is_char_boundary(self.offset),
             })
+    }
+
+    /// Every unit of restored queues consistent.
+    pub fn check_restored<'u>(units: impl IntoIterator<Item = &'u Unit>) -> Result<(), &'static str> {
+        if units.into_iter().all(Unit::consistent) { Ok(()) } else { Err("a chunk offset outside its item's data") }
     }
 }
 
@@ -120,9 +125,7 @@ impl Core {
         if self.peer_max_msg.is_some_and(|n| n < MIN_PEER_MSG_SIZE) {
             return Err("a MaxMsgSize no DM message fits in");
         }
-        if !self.results.iter().chain(&self.outbox).all(Unit::consistent) {
-            return Err("a chunk offset outside its item's data");
-        }
+        Unit::check_restored(self.results.iter().chain(&self.outbox))?;
         if !self.sent.consistent() {
             return Err("a sent-command log out of order");
         }

@@ -160,9 +160,7 @@ struct Saved {
 impl Saved {
     fn check_restored(&self) -> Result<(), &'static str> {
         self.core.check_restored()?;
-        if !self.groups.iter().chain(self.resend.iter().flat_map(|r| &r.0)).all(Unit::consistent) {
-            return Err("a chunk offset outside its item's data");
-        }
+        Unit::check_restored(self.groups.iter().chain(self.resend.iter().flat_map(|r| &r.0)))?;
         if !self.devinfo.consistent() {
             return Err("DevInfo pairs outside their text");
         }

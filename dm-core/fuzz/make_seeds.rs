@@ -5,6 +5,8 @@
 //! that came next; `check`: each session as a trace; `client_session`: the server's messages.
 #[path = "../tests/common/pair.rs"]
 mod pair;
+#[path = "fuzz_targets/trace.rs"]
+mod trace;
 
 use std::path::Path;
 
@@ -13,8 +15,6 @@ use dm_core::codec::Encoding;
 use dm_core::model::{AlertCode, Data, Item};
 use dm_core::session::{Event, NonceSource, ServerSession, State};
 use pair::{Pair, client_config, device_tree, server_config};
-
-const SEP: &[u8] = b"\xff--\xff";
 
 /// What the server asks for in each of its packages.
 fn queue(s: &mut ServerSession, package: usize) {
@@ -44,11 +44,11 @@ fn queue(s: &mut ServerSession, package: usize) {
 }
 
 fn joined(messages: &[Vec<u8>]) -> Vec<u8> {
-    messages.join(SEP)
+    messages.join(trace::SEP)
 }
 
 fn session(name: &str, mut p: Pair, seeds: &Path) {
-    let (mut trace, mut from_server) = (Vec::new(), Vec::new());
+    let (mut both_ways, mut from_server) = (Vec::new(), Vec::new());
     let mut snapshots = 0;
     for package in 0..4 {
         if package > 0 {
@@ -61,14 +61,14 @@ fn session(name: &str, mut p: Pair, seeds: &Path) {
                 let seed = [&snapshot[..], &[0], &msg.body].concat();
                 std::fs::write(seeds.join(format!("server_restore/{name}_{snapshots:02}")), seed).unwrap();
                 snapshots += 1;
-                trace.push(msg.body.clone());
+                both_ways.push(msg.body.clone());
                 let events = p.server.receive_with_hmac(&msg.body, msg.hmac.as_deref()).unwrap();
                 if events.contains(&Event::PackageEnd) {
                     break;
                 }
             } else if p.server.state() == State::Ready {
                 let msg = p.server.next_message().unwrap().unwrap();
-                trace.push(msg.body.clone());
+                both_ways.push(msg.body.clone());
                 from_server.push(msg.body.clone());
                 p.client.receive_with_hmac(&msg.body, msg.hmac.as_deref()).unwrap();
             } else {
@@ -76,7 +76,7 @@ fn session(name: &str, mut p: Pair, seeds: &Path) {
             }
         }
     }
-    std::fs::write(seeds.join(format!("check/{name}")), joined(&trace)).unwrap();
+    std::fs::write(seeds.join(format!("check/{name}")), joined(&both_ways)).unwrap();
     if name.starts_with("plain") {
         std::fs::write(seeds.join(format!("client_session/{name}")), joined(&from_server)).unwrap();
     }

@@ -1,15 +1,14 @@
 #![no_main]
 //! A client through a whole session with a server that says anything: the server's messages,
-//! split at `\xff--\xff`, are delivered one by one. A refused message leaves the client waiting
+//! split as `trace.rs` says, are delivered one by one. A refused message leaves the client waiting
 //! for another; whatever it is told, the client never panics. The client is the seeds' one
 //! (`make_seeds.rs`), so that their messages fit.
 #[path = "../../tests/common/pair.rs"]
 mod pair;
+mod trace;
 
 use dm_core::session::{ClientSession, State};
 use libfuzzer_sys::fuzz_target;
-
-const SEP: &[u8] = b"\xff--\xff";
 
 fn client() -> ClientSession<dm_core::tree::MemoryTree> {
     let mut config = pair::client_config();
@@ -19,11 +18,7 @@ fn client() -> ClientSession<dm_core::tree::MemoryTree> {
 
 fuzz_target!(|data: &[u8]| {
     let mut c = client();
-    let mut rest = Some(data);
-    while let Some(input) = rest {
-        let at = input.windows(SEP.len()).position(|w| w == SEP);
-        let message = at.map_or(input, |at| &input[..at]);
-        rest = at.map(|at| &input[at + SEP.len()..]);
+    for message in trace::split(data) {
         if c.state() == State::Ready && c.next_message().is_err() {
             return;
         }

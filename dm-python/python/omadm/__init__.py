@@ -307,7 +307,8 @@ class ServerSession(_Session):
     @staticmethod
     def restore(data: bytes, server_id: str, **options: Any) -> "ServerSession":
         """The session ``snapshot`` saved. The snapshot does not hold the configuration: give the
-        options the session was created with (credentials, auth, encoding, ...), as to the constructor."""
+        options the session was created with (credentials, auth, encoding, ...), as to the constructor.
+        Bytes that are not a snapshot, or hold what no session holds, raise ``UsageError``."""
         session = ServerSession(server_id, **options)
         session._s.restore(data)
         return session

@@ -5,12 +5,12 @@
 //! that came next; `check`: each session as a trace; `client_session`: the server's messages.
 #[path = "../tests/common/pair.rs"]
 mod pair;
-#[path = "fuzz_targets/trace.rs"]
-mod trace;
+#[path = "fuzz_targets/shared.rs"]
+mod shared;
 
 use std::path::Path;
 
-use dm_core::auth::{AuthType, Credentials};
+use dm_core::auth::AuthType;
 use dm_core::codec::Encoding;
 use dm_core::model::{AlertCode, Data, Item};
 use dm_core::session::{Event, NonceSource, ServerSession, State};
@@ -44,7 +44,7 @@ fn queue(s: &mut ServerSession, package: usize) {
 }
 
 fn joined(messages: &[Vec<u8>]) -> Vec<u8> {
-    messages.join(trace::SEP)
+    messages.join(shared::SEP)
 }
 
 fn session(name: &str, mut p: Pair, seeds: &Path) {
@@ -94,7 +94,7 @@ fn main() {
         let mut sc = server_config();
         sc.wire.encoding = encoding;
         session(&format!("plain_{e}"), Pair::with(cc.clone(), device_tree(), sc.clone()), &seeds);
-        let creds = Credentials { username: "dev".into(), password: "pw".into() };
+        let creds = shared::credentials();
         let nonces = NonceSource(std::sync::Arc::new(|| b"seed-nonce".to_vec()));
         for auth in [AuthType::Md5, AuthType::Hmac] {
             let (mut cc, mut sc) = (cc.clone(), sc.clone());

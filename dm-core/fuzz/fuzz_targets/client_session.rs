@@ -1,11 +1,11 @@
 #![no_main]
 //! A client through a whole session with a server that says anything: the server's messages,
-//! split as `trace.rs` says, are delivered one by one. A refused message leaves the client waiting
+//! split as `shared.rs` says, are delivered one by one. A refused message leaves the client waiting
 //! for another; whatever it is told, the client never panics. The client is the seeds' one
 //! (`make_seeds.rs`), so that their messages fit.
 #[path = "../../tests/common/pair.rs"]
 mod pair;
-mod trace;
+mod shared;
 
 use dm_core::session::{ClientSession, State};
 use libfuzzer_sys::fuzz_target;
@@ -18,7 +18,7 @@ fn client() -> ClientSession<dm_core::tree::MemoryTree> {
 
 fuzz_target!(|data: &[u8]| {
     let mut c = client();
-    for message in trace::split(data) {
+    for message in shared::split(data) {
         if c.state() == State::Ready && c.next_message().is_err() {
             return;
         }

@@ -3,7 +3,9 @@
 //! client message that comes next, split at the first NUL (JSON holds none): restoring never
 //! panics, what restores snapshots to itself, and the restored session takes the message, or
 //! refuses it and stays as it was, under each authentication it may have been configured with.
-use dm_core::auth::{AuthType, Credentials};
+mod shared;
+
+use dm_core::auth::AuthType;
 use dm_core::session::{NonceSource, ServerConfig, ServerSession};
 use libfuzzer_sys::fuzz_target;
 
@@ -11,7 +13,7 @@ fn config(auth: AuthType) -> ServerConfig {
     let mut c = ServerConfig::new("omadm-test");
     if auth != AuthType::None {
         c.auth = auth;
-        c.client_credentials = Some(Credentials { username: "dev".into(), password: "pw".into() });
+        c.client_credentials = Some(shared::credentials());
         c.nonce_source = Some(NonceSource(std::sync::Arc::new(|| b"fuzz-nonce".to_vec())));
     }
     c

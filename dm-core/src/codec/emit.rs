@@ -74,18 +74,16 @@ fn number<'m>(s: &mut impl Sink<'m>, tag: Tag, n: impl Into<u64>) {
 }
 
 /// Decimal digits of `n`, written into the end of `buf`.
-pub(crate) fn fmt_u64(buf: &mut [u8; 20], mut n: u64) -> &str {
+pub(crate) fn digits(buf: &mut [u8; 20], mut n: u64) -> &[u8] {
     let mut i = buf.len();
     loop {
         i -= 1;
         buf[i] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
-            break;
+            return &buf[i..];
         }
     }
-    // Only ASCII digits were written.
-    std::str::from_utf8(&buf[i..]).unwrap_or("0")
 }
 
 pub(crate) fn message<'m>(s: &mut impl Sink<'m>, m: &'m Message) {

@@ -806,8 +806,10 @@ impl<'m, O: Out> Sink<'m> for WbxmlSink<'_, 'm, O> {
     }
 
     fn number(&mut self, tag: Tag, n: u64) {
-        let mut buf = [0u8; 20];
-        self.text_leaf(tag, super::emit::fmt_u64(&mut buf, n));
+        self.tag(tag, true);
+        self.out.put(&[STR_I]);
+        self.out.put(super::emit::digits(&mut [0; 20], n));
+        self.out.put(&[0, END]);
     }
 
     fn data(&mut self, data: &'m Data) {

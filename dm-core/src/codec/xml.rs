@@ -555,8 +555,10 @@ impl<'m, O: Out> Sink<'m> for XmlSink<O> {
     }
 
     fn number(&mut self, tag: Tag, n: u64) {
-        let mut buf = [0u8; 20];
-        self.leaf(tag, super::emit::fmt_u64(&mut buf, n));
+        self.indent();
+        self.open_start(tag);
+        self.out.put(super::emit::digits(&mut [0; 20], n));
+        self.close(tag);
     }
 
     fn data(&mut self, data: &Data) {

@@ -57,8 +57,8 @@ pub fn normalize(uri: &str, limits: UriLimits) -> Result<Cow<'_, str>, StatusCod
         return Ok(Cow::Borrowed("."));
     }
     let mut depth = 0;
-    for seg in body.split('/') {
-        if seg.is_empty() || seg == "." || seg == ".." || seg.contains(['?', '\0']) {
+    for seg in body.as_bytes().split(|&b| b == b'/') {
+        if matches!(seg, b"" | b"." | b"..") || seg.iter().any(|&b| b == b'?' || b == 0) {
             return Err(StatusCode::BAD_REQUEST);
         }
         if limits.max_seg_len > 0 && seg.len() > limits.max_seg_len {

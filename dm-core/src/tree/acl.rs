@@ -47,12 +47,30 @@ pub fn validate(acl: &str) -> Result<(), StatusCode> {
 
 /// True when `acl` (already the effective, non-empty one) grants `cmd` to `server`.
 pub fn allows(acl: &str, cmd: AclCommand, server: &str) -> bool {
-    acl.split('&')
-        .filter_map(|e| e.split_once('='))
-        .any(|(c, servers)| c == cmd.name() && servers.split('+').any(|s| s == "*" || s == server))
+    let (cmd, server) = (cmd.name().as_bytes(), server.as_bytes());
+    acl.as_bytes().split(|&b| b == b'&').any(|entry| {
+        let servers = entry.strip_prefix(cmd).and_then(|rest| rest.strip_prefix(b"="));
+        servers.is_some_and(|s| s.split(|&b| b == b'+').any(|s| s == b"*" || s == server))
+    })
 }
 
 /// The ACL a server gets on an interior node it creates without Replace rights on the parent.
 pub fn creator(server: &str) -> String {
     format!("Add={server}&Delete={server}&Replace={server}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_or_command_matches_only_whole() {
+        let acl = "Get=srv1+srv22&Replace=*";
+        assert!(allows(acl, AclCommand::Get, "srv22"));
+        assert!(!allows(acl, AclCommand::Get, "srv2"), "a prefix of a listed server");
+        assert!(!allows(acl, AclCommand::Get, "srv1x"), "a listed server as prefix");
+        assert!(allows(acl, AclCommand::Replace, "anyone"));
+        assert!(!allows(acl, AclCommand::Add, "srv1"));
+        assert!(!allows("Gets=*", AclCommand::Get, "srv1"), "a command name as prefix");
+    }
 }

@@ -116,7 +116,7 @@ pub fn parse_target(uri: &str, limits: UriLimits) -> Result<Target<'_>, StatusCo
 
 /// The parent of a normalized URI (`None` for the root).
 pub fn parent(uri: &str) -> Option<&str> {
-    uri.rfind('/').map(|i| &uri[..i])
+    uri.bytes().rposition(|b| b == b'/').map(|i| &uri[..i])
 }
 
 /// The last segment of a normalized URI.

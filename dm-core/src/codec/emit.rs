@@ -275,7 +275,20 @@ fn status<'m>(s: &mut impl Sink<'m>, st: &'m Status) {
 
 fn items<'m>(s: &mut impl Sink<'m>, items: &'m [Item]) {
     for it in items {
-        if *it == Item::default() {
+        // `Item::default()`, every field named so that a new one is considered here.
+        let empty = matches!(
+            it,
+            Item {
+                target: None,
+                source: None,
+                source_parent: None,
+                target_parent: None,
+                meta: None,
+                data: None,
+                more_data: false
+            }
+        );
+        if empty {
             s.empty(Tag::Item);
             continue;
         }

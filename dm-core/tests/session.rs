@@ -184,6 +184,46 @@ fn object_above_max_obj_size_is_refused_with_413() {
 }
 
 #[test]
+fn items_of_one_command_share_a_status_unless_their_outcomes_differ() {
+    let mut client = ClientSession::new(client_config(), device_tree()).unwrap();
+    let pkg1 = codec::decode(&client.next_message().unwrap().unwrap().body).unwrap();
+    let header = Header::new(ProtocolVersion::Dm12, "1", 1, pkg1.header.source.clone(), pkg1.header.target.clone());
+    let get = |cmd_id: u32, uris: &[&str]| {
+        let items = uris.iter().map(|u| Item { target: Some(Location::new(*u)), ..Item::default() }).collect();
+        Command::Get(ItemCommand { cmd_id, items, ..ItemCommand::default() })
+    };
+    let pkg2 = Message {
+        header,
+        commands: vec![
+            get(1, &["./DevInfo/Man", "./DevInfo/Mod"]),
+            get(2, &["./DevInfo/Man", "./Vendor/Nothing", "./Vendor/Level", "./Vendor/None"]),
+        ],
+        is_final: true,
+    };
+    client.receive(&codec::encode(&pkg2, Encoding::Xml)).unwrap();
+    let pkg3 = codec::decode(&client.next_message().unwrap().unwrap().body).unwrap();
+    let statuses: Vec<(u32, u16, Vec<String>)> = pkg3
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::Status(s) if s.cmd == "Get" => Some((s.cmd_ref?, s.data.0, s.target_refs.clone())),
+            _ => None,
+        })
+        .collect();
+    let refs = |uris: &[&str]| uris.iter().map(|u| u.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        statuses,
+        vec![
+            (1, 200, refs(&["./DevInfo/Man", "./DevInfo/Mod"])),
+            (2, 200, refs(&["./DevInfo/Man"])),
+            (2, 404, refs(&["./Vendor/Nothing"])),
+            (2, 200, refs(&["./Vendor/Level"])),
+            (2, 404, refs(&["./Vendor/None"])),
+        ]
+    );
+}
+
+#[test]
 fn size_mismatch_gives_424_and_interruption_1225() {
     let mut client = ClientSession::new(client_config(), device_tree()).unwrap();
     let pkg1 = codec::decode(&client.next_message().unwrap().unwrap().body).unwrap();

@@ -582,10 +582,11 @@ impl<T: Tree> ClientSession<T> {
     }
 
     fn item_command(&mut self, msg_id: u32, c: &Command, x: &ItemCommand, events: &mut Vec<Event>) -> StatusCode {
-        let mut codes = Vec::with_capacity(x.items.len());
+        // Each item's code, written down only once two differ: then each item gets its own Status.
+        let (mut first, mut codes) = (None, Vec::new());
         let gets = if matches!(c, Command::Get(_)) { x.items.len() } else { 0 };
         let mut results = Vec::with_capacity(gets);
-        for item in &x.items {
+        for (i, item) in x.items.iter().enumerate() {
             let mut interrupted = None;
             let chunk = if matches!(c, Command::Add(_) | Command::Replace(_)) {
                 let max = self.core.max_object(&self.config.wire.limits);
@@ -606,14 +607,24 @@ impl<T: Tree> ClientSession<T> {
             };
             let uri = super::chunk::item_uri(item);
             events.push(Event::Executed { cmd: c.name(), uri: uri.to_string(), code });
-            codes.push((code, uri));
+            match first {
+                None => first = Some(code),
+                Some(f) if f == code && codes.is_empty() => {}
+                Some(f) => {
+                    if codes.is_empty() {
+                        codes = vec![f; i];
+                    }
+                    codes.push(code);
+                }
+            }
         }
-        let first = codes.first().map_or(StatusCode::OK, |(c, _)| *c);
-        if codes.iter().all(|(code, _)| *code == first) {
-            let refs = codes.into_iter().filter(|(_, u)| !u.is_empty()).map(|(_, u)| u.to_string()).collect();
+        let first = first.unwrap_or(StatusCode::OK);
+        let uris = x.items.iter().map(super::chunk::item_uri);
+        if codes.is_empty() {
+            let refs = uris.filter(|u| !u.is_empty()).map(str::to_string).collect();
             self.core.owe_status(msg_id, c, first, vec![], refs);
         } else {
-            for (code, uri) in codes {
+            for (code, uri) in codes.into_iter().zip(uris) {
                 self.core.owe_status(msg_id, c, code, vec![], vec![uri.to_string()]);
             }
         }

@@ -389,7 +389,7 @@ impl ServerSession {
     }
 
     fn apply(&mut self, mut m: Message, verdict: AuthCheck) -> Vec<Event> {
-        let mut events = Vec::new();
+        let mut events = Vec::with_capacity(m.commands.len() + 1);
         let auth = self.config.auth;
         // A new nonce for every challenge, for every HMAC message, and for the next md5 session.
         let nonce = match (&verdict, auth) {

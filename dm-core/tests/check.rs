@@ -20,11 +20,7 @@ fn rules(v: &[Violation]) -> Vec<&'static str> {
 #[test]
 fn silent_on_sessions_our_engines_produce() {
     // Plain, split packages both ways, a large object, and the spec-size limits.
-    let mut cc = client_config();
-    cc.wire.max_msg_size = Some(1500);
-    let mut sc = server_config();
-    sc.wire.max_msg_size = Some(1100);
-    let mut p = Pair::with(cc, device_tree(), sc);
+    let mut p = Pair::with_max_msg_sizes(Some(1500), Some(1100));
     p.until_server_has_package();
     for i in 0..8 {
         p.server.add(&format!("./Vendor/N{i}"), Some(Data::Text("x".repeat(40))), None, None).unwrap();
@@ -225,9 +221,7 @@ fn r02_r03_r04_r05_r08_package_interleaving_is_reported() {
 fn r01_a_final_in_the_middle_of_a_package_is_a_package_closed_early() {
     // A Final on the first part of a split package closes it: what follows is a new package
     // the client never asked for (R01 seen as R05 / R02 on the next message).
-    let mut cc = client_config();
-    cc.wire.max_msg_size = Some(1200);
-    let mut p = Pair::with(cc, device_tree(), server_config());
+    let mut p = Pair::with_max_msg_sizes(Some(1200), None);
     p.until_server_has_package();
     for i in 0..15 {
         p.server.add(&format!("./Vendor/N{i}"), Some(Data::Text("v".repeat(40))), None, None).unwrap();

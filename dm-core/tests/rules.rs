@@ -114,9 +114,7 @@ fn r03_recipient_of_an_unfinished_package_asks_with_1222() {
 /// A pair where the server announces a small MaxMsgSize and asks for many Results, so that
 /// package 3 takes several messages.
 fn split_package3() -> Pair {
-    let mut sc = server_config();
-    sc.wire.max_msg_size = Some(1024);
-    let mut p = Pair::with(client_config(), device_tree(), sc);
+    let mut p = Pair::with_max_msg_sizes(None, Some(1024));
     p.until_server_has_package();
     for _ in 0..12 {
         p.server.get("./DevInfo/Man").unwrap();
@@ -218,9 +216,7 @@ fn r06_no_status_for_results_or_status() {
 
 #[test]
 fn r07_a_command_that_cannot_fit_is_a_local_error_and_a_tiny_max_msg_size_a_remote_one() {
-    let mut cc = client_config();
-    cc.wire.max_msg_size = Some(1024);
-    let mut p = Pair::with(cc, device_tree(), server_config());
+    let mut p = Pair::with_max_msg_sizes(Some(1024), None);
     p.until_server_has_package();
     let item = |i: usize| Item {
         target: Some(Location::new(format!("./Vendor/M{i}"))),
@@ -558,11 +554,7 @@ fn r22_package3_statuses_and_results_with_source_and_meta() {
 
 #[test]
 fn r07_a_max_msg_size_too_small_to_progress_is_reported_not_looped() {
-    let mut cc = client_config();
-    cc.wire.max_msg_size = Some(1500);
-    let mut sc = server_config();
-    sc.wire.max_msg_size = Some(700);
-    let mut p = Pair::with(cc, device_tree(), sc);
+    let mut p = Pair::with_max_msg_sizes(Some(1500), Some(700));
     p.until_server_has_package();
     p.server.replace("./Vendor/Level", text(&"r".repeat(64)), None, None).unwrap();
     p.server.begin_sequence().unwrap();

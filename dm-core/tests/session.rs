@@ -402,9 +402,7 @@ fn server_snapshot_restores_and_continues_exactly() {
 /// than failing later: each field the engine relies on is checked against what a session holds.
 #[test]
 fn a_snapshot_holding_what_no_session_holds_is_refused() {
-    let mut cc = client_config();
-    cc.wire.max_msg_size = Some(2048);
-    let mut p = Pair::with(cc, device_tree(), server_config());
+    let mut p = Pair::with_max_msg_sizes(Some(2048), None);
     p.until_server_has_package();
     p.server.replace("./Vendor/Level", Data::Text("é".repeat(3000)), None, None).unwrap();
     let first_chunk = p.server.next_message().unwrap().unwrap();

@@ -63,6 +63,14 @@ impl Pair {
         Pair::with(client_config(), device_tree(), server_config())
     }
 
+    /// A pair whose client and server announce these MaxMsgSizes (`None`: the default).
+    pub fn with_max_msg_sizes(client: Option<u64>, server: Option<u64>) -> Pair {
+        let (mut cc, mut sc) = (client_config(), server_config());
+        cc.wire.max_msg_size = client.or(cc.wire.max_msg_size);
+        sc.wire.max_msg_size = server.or(sc.wire.max_msg_size);
+        Pair::with(cc, device_tree(), sc)
+    }
+
     pub fn with(cc: ClientConfig, tree: MemoryTree, sc: ServerConfig) -> Pair {
         Pair {
             client: ClientSession::new(cc, tree).unwrap(),

@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 
 use super::acl::{self, AclCommand};
 use super::uri::{self, UriLimits};
@@ -473,15 +474,19 @@ impl Tree for MemoryTree {
     }
 
     fn uri_limits(&mut self) -> UriLimits {
-        // Keys as stored (already normalized): no URI to build or normalize for each command.
-        let n = |key: &str| {
-            let e = self.nodes.get(key).filter(|e| !e.interior);
-            e.and_then(|e| std::str::from_utf8(&e.leaf.data).ok()?.parse().ok()).unwrap_or(0)
-        };
-        UriLimits {
-            max_depth: n("./DevDetail/URI/MaxDepth"),
-            max_tot_len: n("./DevDetail/URI/MaxTotLen"),
-            max_seg_len: n("./DevDetail/URI/MaxSegLen"),
+        // The three leaves side by side among the keys: one descent of the map finds them all.
+        const DIR: &str = "./DevDetail/URI/";
+        let mut limits = UriLimits::default();
+        let after = (Bound::Excluded(DIR), Bound::Excluded("./DevDetail/URI0"));
+        for (key, e) in self.nodes.range::<str, _>(after).filter(|(_, e)| !e.interior) {
+            let slot = match &key[DIR.len()..] {
+                "MaxDepth" => &mut limits.max_depth,
+                "MaxTotLen" => &mut limits.max_tot_len,
+                "MaxSegLen" => &mut limits.max_seg_len,
+                _ => continue,
+            };
+            *slot = std::str::from_utf8(&e.leaf.data).ok().and_then(|v| v.parse().ok()).unwrap_or(0);
         }
+        limits
     }
 }

@@ -36,6 +36,14 @@ pub fn whole_session(setup: Setup) -> Pair {
     p
 }
 
+/// The messages of the whole session in `encoding`, as they were sent.
+pub fn session_messages(encoding: Encoding) -> Vec<Vec<u8>> {
+    let s = setup(encoding);
+    let mut p = Pair::with(s.client, s.tree, s.server);
+    drive_whole_session(&mut p);
+    p.trace.into_iter().map(|(_, body)| body).collect()
+}
+
 /// The session itself, from package 1 to the end.
 pub fn drive_whole_session(p: &mut Pair) {
     p.until_server_has_package();

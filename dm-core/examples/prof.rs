@@ -3,7 +3,8 @@
 //! times; `prof - N session|session_wbxml|setup|large|large_codec` runs the whole 20-command
 //! session (XML or WBXML) from its set-up, that set-up alone (configurations and the device's
 //! tree, built and dropped), the 1 MiB large-object session of the benches, or the codec alone
-//! on that session's messages (recorded once, before the first time).
+//! on that session's messages (recorded once, before the first time); `session_decode` and
+//! `session_wbxml_decode` decode the whole session's messages (recorded once) and drop them.
 
 #[path = "../tests/common/pair.rs"]
 mod pair;
@@ -18,6 +19,7 @@ fn main() {
     let n: usize = args[2].parse().unwrap();
     let mut total = 0;
     let mut large_trace: Option<Vec<(dm_core::Message, Vec<u8>)>> = None;
+    let mut session_trace: Option<Vec<Vec<u8>>> = None;
     for _ in 0..n {
         total += match args.get(3).map_or("decode", String::as_str) {
             "decode" => dm_core::codec::decode(&bytes).unwrap().commands.len(),
@@ -62,6 +64,11 @@ fn main() {
                     n += dm_core::codec::encode(m, dm_core::codec::Encoding::Xml).len();
                 }
                 n
+            }
+            "session_decode" | "session_wbxml_decode" => {
+                let encoding = if args[3] == "session_decode" { Encoding::Xml } else { Encoding::Wbxml };
+                let trace = session_trace.get_or_insert_with(|| workloads::session_messages(encoding));
+                trace.iter().map(|body| dm_core::codec::decode(body).unwrap().commands.len()).sum()
             }
             other => panic!("unknown workload {other}"),
         };

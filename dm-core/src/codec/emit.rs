@@ -74,6 +74,7 @@ fn number<'m>(s: &mut impl Sink<'m>, tag: Tag, n: impl Into<u64>) {
 }
 
 /// Decimal digits of `n`, written into the end of `buf`.
+#[cfg_attr(feature = "inline-more", inline(always))]
 pub(crate) fn digits(buf: &mut [u8; 20], mut n: u64) -> &[u8] {
     let mut i = buf.len();
     loop {

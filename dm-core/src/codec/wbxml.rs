@@ -648,6 +648,7 @@ impl<'t, 'm, O: Out> WbxmlSink<'t, 'm, O> {
         self.page == 0
     }
 
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn token(&mut self, page: u8, token: u8) {
         if page != self.page {
             self.out.put(&[SWITCH_PAGE, page]);
@@ -656,6 +657,7 @@ impl<'t, 'm, O: Out> WbxmlSink<'t, 'm, O> {
         self.out.put(&[token]);
     }
 
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn tag(&mut self, tag: Tag, content: bool) {
         let (page, token) = tag.code();
         self.token(page, token | if content { CONTENT } else { 0 });

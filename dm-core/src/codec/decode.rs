@@ -103,6 +103,7 @@ impl<'a, 'l> Parser<'l, 'a> {
     }
 
     /// The text of a leaf element, trimmed; borrowed from the input when it is one piece.
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn text_ref(&mut self) -> R<Cow<'a, str>> {
         let out = match self.src.leaf()? {
             (text, true) => text,
@@ -144,6 +145,7 @@ impl<'a, 'l> Parser<'l, 'a> {
         Ok(s)
     }
 
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn number<T: std::str::FromStr>(&mut self, tag: Tag) -> R<T> {
         let s = self.text_ref()?;
         s.parse().map_err(|_| self.err(K::InvalidValue { element: tag.name(), value: s.into_owned() }))

@@ -120,6 +120,7 @@ fn header<'m>(s: &mut impl Sink<'m>, h: &'m Header) {
     s.end(Tag::SyncHdr);
 }
 
+#[cfg_attr(feature = "inline-more", inline(always))]
 fn location<'m>(s: &mut impl Sink<'m>, tag: Tag, l: &'m Location) {
     s.start(tag);
     s.leaf(Tag::LocURI, &l.uri);

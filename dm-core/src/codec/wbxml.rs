@@ -234,6 +234,7 @@ impl<'a> WbxmlSource<'a> {
         Ok((at, &rest[..n]))
     }
 
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn decode_str(&self, bytes: &'a [u8], at: usize) -> R<Cow<'a, str>> {
         match self.charset {
             Charset::Latin1 => Ok(match std::str::from_utf8(bytes) {

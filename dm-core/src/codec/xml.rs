@@ -196,6 +196,7 @@ impl<'a> XmlSource<'a> {
     }
 
     /// Joins adjacent text pieces, the first already read.
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn text_run(&mut self, first: Cow<'a, str>) -> R<Cow<'a, str>> {
         let mut text = first;
         loop {
@@ -547,6 +548,7 @@ impl<'m, O: Out> Sink<'m> for XmlSink<O> {
         self.out.put(b"/>");
     }
 
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn leaf(&mut self, tag: Tag, text: &str) {
         self.indent();
         self.open_start(tag);
@@ -554,6 +556,7 @@ impl<'m, O: Out> Sink<'m> for XmlSink<O> {
         self.close(tag);
     }
 
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn number(&mut self, tag: Tag, n: u64) {
         self.indent();
         self.open_start(tag);

@@ -68,3 +68,30 @@ fn a_character_split_over_two_strings_is_refused_by_the_conversion_too() {
     assert!(codec::decode(&data).is_err());
     assert!(matches!(codec::wbxml_to_xml(&data), Err(dm_core::Error::Decode(_))));
 }
+
+/// Text with an element inside it in an XML Alert's Data: read as embedded XML, which WBXML
+/// cannot carry as a DDF document, so it travels as its text and comes back as `Data::Text`
+/// with the same characters (the fuzz oracle expected the model unchanged).
+#[test]
+fn embedded_xml_that_is_no_ddf_document_travels_in_wbxml_as_its_text() {
+    use dm_core::model::{Command, Data};
+    let alert_data = |m: &dm_core::Message| match &m.commands[3] {
+        Command::Sequence(g) => match &g.commands[0] {
+            Command::Alert(a) => a.items[1].data.clone(),
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    };
+    let m = codec::decode(&regression("xml_mixed_content_in_data_to_wbxml.bin")).unwrap();
+    let text = "Do you want       <Item></Item>\n     nt?";
+    assert_eq!(alert_data(&m), Some(Data::Xml(text.into())));
+    let mut again = codec::decode(&codec::encode(&m, codec::Encoding::Wbxml)).unwrap();
+    assert_eq!(alert_data(&again), Some(Data::Text(text.into())));
+    // Nothing else changed.
+    if let Command::Sequence(g) = &mut again.commands[3] {
+        if let Command::Alert(a) = &mut g.commands[0] {
+            a.items[1].data = Some(Data::Xml(text.into()));
+        }
+    }
+    assert_eq!(again, m);
+}

@@ -4,7 +4,33 @@
 //! what it converts has no fault in its tokens (only, maybe, in its SyncML structure).
 use dm_core::codec::{self, Encoding};
 use dm_core::error::{DecodeErrorKind as K, Error};
+use dm_core::model::{Command, Data};
 use libfuzzer_sys::fuzz_target;
+
+/// Each embedded XML made text: WBXML carries only DDF/TNDS documents as documents, other XML
+/// travels as its text, so what comes back from WBXML may differ from what went in by that alone.
+fn xml_as_text(commands: &mut [Command]) {
+    for c in commands {
+        let items = match c {
+            Command::Add(x) | Command::Copy(x) | Command::Delete(x) | Command::Exec(x) | Command::Get(x) => {
+                &mut x.items
+            }
+            Command::Replace(x) => &mut x.items,
+            Command::Alert(a) => &mut a.items,
+            Command::Results(r) => &mut r.items,
+            Command::Status(s) => &mut s.items,
+            Command::Atomic(g) | Command::Sequence(g) => {
+                xml_as_text(&mut g.commands);
+                continue;
+            }
+        };
+        for item in items {
+            if let Some(Data::Xml(x)) = &mut item.data {
+                item.data = Some(Data::Text(std::mem::take(x)));
+            }
+        }
+    }
+}
 
 fuzz_target!(|data: &[u8]| {
     let mut bytes = vec![0x02, 0xA4, 0x01, 0x6A];
@@ -18,7 +44,12 @@ fuzz_target!(|data: &[u8]| {
         }
         if let Ok(m) = decoded {
             let again = codec::decode(&codec::encode(&m, Encoding::Wbxml)).expect("our WBXML decodes");
-            assert_eq!(again, m);
+            if again != m {
+                let (mut sent, mut back) = (m.clone(), again);
+                xml_as_text(&mut sent.commands);
+                xml_as_text(&mut back.commands);
+                assert_eq!(back, sent);
+            }
             if codec::detect(input) != Some(Encoding::Wbxml) {
                 continue;
             }

@@ -161,7 +161,9 @@ pub struct Item {
 pub enum Data {
     /// Character data, entities resolved.
     Text(String),
-    /// An embedded XML document (DevInf, DDF, TNDS), kept byte for byte as it was written.
+    /// An embedded XML document (DevInf, DDF, TNDS), kept byte for byte as it was written. WBXML
+    /// carries a DDF/TNDS document as a document; anything else travels as its text, and decodes
+    /// from WBXML as `Text`.
     Xml(String),
     /// Raw bytes, as WBXML OPAQUE carries them when they are not UTF-8 text.
     Binary(Vec<u8>),

@@ -98,6 +98,47 @@ fn embedded_ddf_document_uses_code_page_2() {
     assert_eq!(codec::decode(&w).unwrap(), m);
 }
 
+/// `<Data><Foo>bar</Foo></Data>` in a Replace, as libwbxml's xml2wbxml 0.11.8 writes it: `Foo` is
+/// on no code page, so it is a LITERAL element (0x44) naming string-table entry 0.
+const LIBWBXML_LITERAL_IN_DATA: [u8; 85] = [
+    0x03, 0xa4, 0x01, 0x6a, 0x04, 0x46, 0x6f, 0x6f, 0x00, 0x6d, 0x6c, 0x71, 0x03, 0x31, 0x2e, 0x32, 0x00, 0x01, 0x72,
+    0x03, 0x44, 0x4d, 0x2f, 0x31, 0x2e, 0x32, 0x00, 0x01, 0x65, 0x03, 0x31, 0x00, 0x01, 0x5b, 0x03, 0x31, 0x00, 0x01,
+    0x6e, 0x57, 0x03, 0x61, 0x00, 0x01, 0x01, 0x67, 0x57, 0x03, 0x62, 0x00, 0x01, 0x01, 0x01, 0x6b, 0x60, 0x4b, 0x03,
+    0x31, 0x00, 0x01, 0x54, 0x6e, 0x57, 0x03, 0x2e, 0x2f, 0x61, 0x00, 0x01, 0x01, 0x4f, 0x44, 0x00, 0x03, 0x62, 0x61,
+    0x72, 0x00, 0x01, 0x01, 0x01, 0x01, 0x12, 0x01, 0x01,
+];
+
+#[test]
+fn a_literal_element_in_data_reads_as_embedded_xml() {
+    use dm_core::model::*;
+    let m = codec::decode(&LIBWBXML_LITERAL_IN_DATA).unwrap();
+    assert_eq!(m.commands[0].items()[0].data, Some(Data::Xml("<Foo>bar</Foo>".into())));
+    let xml = codec::wbxml_to_xml(&LIBWBXML_LITERAL_IN_DATA).unwrap();
+    assert!(xml.contains("<Data><Foo>bar</Foo></Data>"), "{xml}");
+    // Our WBXML carries it as its text (only DDF documents travel as documents).
+    let again = codec::decode(&codec::encode(&m, Encoding::Wbxml)).unwrap();
+    assert_eq!(again.commands[0].items()[0].data, Some(Data::Text("<Foo>bar</Foo>".into())));
+}
+
+#[test]
+fn a_literal_element_with_attributes_or_no_element_name_is_refused() {
+    let at = LIBWBXML_LITERAL_IN_DATA.iter().rposition(|&b| b == 0x44).unwrap();
+    let mut with_attributes = LIBWBXML_LITERAL_IN_DATA;
+    with_attributes[at] = 0xC4;
+    assert!(matches!(wkind(&with_attributes), DecodeErrorKind::Wbxml(w) if w.contains("attributes")));
+    for name in [*b"1oo", *b"F o", *b"F<o"] {
+        let mut bad = LIBWBXML_LITERAL_IN_DATA;
+        bad[5..8].copy_from_slice(&name);
+        let kind = wkind(&bad);
+        assert!(matches!(&kind, DecodeErrorKind::Wbxml(w) if w.contains("not an element name")), "{kind:?}");
+        assert!(codec::wbxml_to_xml(&bad).is_err(), "the conversion refuses it too");
+    }
+    // A literal as a SyncML element, outside Data: refused as before.
+    let mut outside = LIBWBXML_LITERAL_IN_DATA;
+    outside[at - 1] = 0x44;
+    assert!(codec::decode(&outside).is_err());
+}
+
 fn wbxml_error(bytes: &[u8]) -> Error {
     codec::decode(bytes).expect_err("must be refused")
 }

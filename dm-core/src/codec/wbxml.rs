@@ -19,6 +19,8 @@ const SWITCH_PAGE: u8 = 0x00;
 const END: u8 = 0x01;
 const ENTITY: u8 = 0x02;
 const STR_I: u8 = 0x03;
+/// An element named by a string-table entry (the low six bits of the tag byte).
+const LITERAL: u8 = 0x04;
 const STR_T: u8 = 0x83;
 const OPAQUE: u8 = 0xC3;
 const CONTENT: u8 = 0x40;
@@ -355,6 +357,31 @@ impl<'a> WbxmlSource<'a> {
         }
     }
 
+    /// After any page switches, an element named in the string table (LITERAL: how libwbxml
+    /// writes an element no code page has): its name and whether it has content; `None`, with
+    /// nothing read but the switches, for a tag token. Attributes are not supported.
+    fn literal_tag(&mut self) -> R<Option<(&'a str, bool)>> {
+        while self.input.get(self.pos) == Some(&SWITCH_PAGE) {
+            self.pos += 1;
+            self.page = self.byte()?;
+        }
+        let Some(&b) = self.input.get(self.pos).filter(|&&b| b & 0x3F == LITERAL) else { return Ok(None) };
+        if b & ATTRIBUTES != 0 {
+            return Err(
+                self.error(K::Wbxml(format!("unsupported token 0x{b:02X} (a literal element with attributes)")))
+            );
+        }
+        self.pos += 1;
+        let (at, name) = self.table_str()?;
+        let is_name_char = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':');
+        let is_name =
+            name.first().is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') && name.iter().all(is_name_char);
+        match std::str::from_utf8(name) {
+            Ok(name) if is_name => Ok(Some((name, b & CONTENT != 0))),
+            _ => Err(self.error(K::Wbxml(format!("string table entry {at} is not an element name")))),
+        }
+    }
+
     fn at_end(&mut self) -> R<bool> {
         if self.input.get(self.pos) == Some(&END) {
             self.pos += 1;
@@ -510,23 +537,28 @@ impl<'a> WbxmlSource<'a> {
     /// An element embedded in Data, written out as XML text. The document must be DM DDF (code
     /// page 2): SyncML elements inside Data have no meaning and could not travel back.
     fn embedded(&mut self, xml: &mut String, top: bool) -> R<()> {
-        let (page, token, content) = self.tag_token()?;
-        if top && page != 2 {
-            return Err(
-                self.error(K::Wbxml(format!("an element of code page {page} embedded in Data (only DM DDF, page 2)")))
-            );
-        }
-        let name = match page {
-            2 => ddf_name(token),
-            _ => Tag::from_code(page, token).map(Tag::name),
-        }
-        .ok_or_else(|| self.error(K::UnknownElement(format!("page {page} token 0x{token:02X}"))))?;
+        let (name, content, page) = match self.literal_tag()? {
+            Some((name, content)) => (name, content, None),
+            None => {
+                let (page, token, content) = self.tag_token()?;
+                if top && page != 2 {
+                    let what = format!("an element of code page {page} embedded in Data (only DM DDF, page 2)");
+                    return Err(self.error(K::Wbxml(what)));
+                }
+                let name = match page {
+                    2 => ddf_name(token),
+                    _ => Tag::from_code(page, token).map(Tag::name),
+                }
+                .ok_or_else(|| self.error(K::UnknownElement(format!("page {page} token 0x{token:02X}"))))?;
+                (name, content, Some(page))
+            }
+        };
         if !self.stack.push_foreign() {
             return Err(self.stack.too_deep(self.site()));
         }
         xml.push('<');
         xml.push_str(name);
-        if top {
+        if let Some(page) = page.filter(|_| top) {
             let ns = [NS_SYNCML12, NS_METINF, NS_DDF].get(usize::from(page)).copied().unwrap_or(NS_DDF);
             xml.push_str(" xmlns=\"");
             xml.push_str(ns);

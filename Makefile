@@ -57,7 +57,8 @@ test-rust: deps-interop
 	$(CARGO) test --workspace --doc
 
 # Criterion benches, libwbxml's converters on the same messages (tests/bench/libwbxml_peer.c,
-# Debian's libwbxml2-dev), the same session from Python, the library's size; then one table
+# Debian's libwbxml2-dev; round by round beside libomadm's, built as the benches are), the same
+# session from Python, the library's size; then one table
 # with every figure beside its peer and goal (target/omadm-bench/report.md), and, where valgrind
 # is installed, instructions per operation beside the peers' (tests/bench/instructions.py).
 BENCH_DIR := target/omadm-bench
@@ -66,7 +67,9 @@ BENCH_INPUTS := package2 package3 pkg3_4 pkg3_40 pkg3_400
 bench: deps-interop $(VENV)/.deps
 	@mkdir -p build $(BENCH_DIR)
 	$(CARGO) run -q -p dm-core --example bench_inputs $(BENCH_DIR)
-	$(CC) -O2 -Wall -Wextra -Werror $$(pkg-config --cflags libwbxml2) tests/bench/libwbxml_peer.c -lwbxml2 -o build/libwbxml_peer
+	$(CARGO) build -q --profile fast -p dm-ffi --features dm-core/inline-more
+	$(CC) -O2 -Wall -Wextra -Werror -Iinclude $$(pkg-config --cflags libwbxml2) tests/bench/libwbxml_peer.c -lwbxml2 \
+	  -Ltarget/fast -lomadm -Wl,-rpath,$(CURDIR)/target/fast -o build/libwbxml_peer
 	build/libwbxml_peer $(BENCH_DIR) $(BENCH_INPUTS) > $(BENCH_DIR)/libwbxml.jsonl
 	$(PY) -m pip install -q --force-reinstall --no-deps ./dm-python
 	if command -v valgrind >/dev/null; then \

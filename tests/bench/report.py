@@ -1,6 +1,7 @@
 """The table of `make bench`: criterion's estimates (target/criterion), the libwbxml peer run and
 the Python session timing from the same run (target/omadm-bench), each figure beside its peer
-and its goal. Writes target/omadm-bench/report.md and prints it. Usage: report.py TARGET_DIR"""
+and its goal; then the peer run's round-by-round ratios and callgrind's instruction counts.
+Writes target/omadm-bench/report.md and prints it. Usage: report.py TARGET_DIR"""
 import json
 import sys
 from pathlib import Path
@@ -93,6 +94,14 @@ def table(head: tuple, rows: list) -> list[str]:
 
 
 out = table(("measure", "omadm", "peer (same run)", "ratio", "goal"), rows)
+paired = [x for x in peer.values() if "paired" in x and x["name"].startswith("pkg3_")]
+if paired:
+    names = {"wbxml2xml": "WBXML to XML text", "xml2wbxml": "XML text to WBXML"}
+    out += ["", "Round by round in one process (libomadm's converters through the C ABI, built as the benches are, "
+            "each 50 ms round beside one of libwbxml's), so that a slow spell falls on both sides of each ratio:", ""]
+    out += table(("operation", "libomadm", "libwbxml", "ratio: median (range) of 15 rounds"),
+                 [(f"{names[x['op']]}, {x['name']}", f"{x['omadm_ns'] / 1e3:.1f} µs", f"{x['ns'] / 1e3:.1f} µs",
+                   f"{x['paired']:.1f}x ({x['paired_min']:.1f}–{x['paired_max']:.1f})") for x in paired])
 counted = lines("instructions.jsonl")
 if counted:
     def ratio(r: dict) -> str:

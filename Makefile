@@ -77,7 +77,8 @@ bench: deps-interop $(VENV)/.deps
 	  python3 tests/bench/instructions.py target/release/examples/prof build/libwbxml_peer $(BENCH_DIR) $(PY) \
 	    > $(BENCH_DIR)/instructions.jsonl; else rm -f $(BENCH_DIR)/instructions.jsonl; fi
 	$(CARGO) bench -p dm-core --features inline-more
-	$(PY) tests/bench/python_session.py > $(BENCH_DIR)/python.jsonl
+	$(CARGO) build -q --profile bench -p dm-core --features inline-more --example session_time
+	$(PY) tests/bench/python_session.py --paired target/release/examples/session_time > $(BENCH_DIR)/python.jsonl
 	$(CARGO) build -q --release -p dm-ffi
 	strip -o $(BENCH_DIR)/libomadm.so target/release/libomadm.so
 	python3 tests/bench/report.py target

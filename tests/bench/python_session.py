@@ -2,10 +2,14 @@
 Python with the `omadm` package (Rust MemoryTree, in memory). As in that bench, the device's tree
 is built before the time is taken, and the session (both sessions created, packages 1-4) is
 timed. Prints one JSON object: {"python_session_ns": median ns per session, "min_ns", "max_ns"}.
+`--paired SESSION_TIME` (dm-core's `session_time` example) times the same session from Rust
+after each round, in a process of its own, and adds {"rust_ns": its median, "paired": the median
+over rounds of Python's time over Rust's in the same round, "paired_min", "paired_max"}.
 `--sessions N` runs N sessions and `--trees N` builds N trees, untimed: instructions.py counts
 them with callgrind."""
 import json
 import statistics
+import subprocess
 import sys
 import time
 
@@ -45,10 +49,10 @@ def session(tree: omadm.MemoryTree) -> None:
     assert client.state == "ended", client.state
 
 
-def main() -> None:
+def main(rust: str | None) -> None:
     for _ in range(200):
         session(device_tree())
-    rounds = []
+    rounds, rust_rounds = [], []
     for _ in range(15):
         n = 200
         trees = [device_tree() for _ in range(n)]
@@ -56,7 +60,14 @@ def main() -> None:
         for tree in trees:
             session(tree)
         rounds.append((time.perf_counter_ns() - t0) / n)
-    print(json.dumps({"python_session_ns": statistics.median(rounds), "min_ns": min(rounds), "max_ns": max(rounds)}))
+        if rust:
+            rust_rounds.append(float(subprocess.run([rust, str(n)], check=True, capture_output=True, text=True).stdout))
+    out = {"python_session_ns": statistics.median(rounds), "min_ns": min(rounds), "max_ns": max(rounds)}
+    if rust:
+        ratios = [p / r for p, r in zip(rounds, rust_rounds)]
+        out.update(rust_ns=statistics.median(rust_rounds), paired=statistics.median(ratios),
+                   paired_min=min(ratios), paired_max=max(ratios))
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":
@@ -66,4 +77,4 @@ if __name__ == "__main__":
             for tree in trees:
                 session(tree)
     else:
-        main()
+        main(sys.argv[2] if len(sys.argv) == 3 and sys.argv[1] == "--paired" else None)

@@ -254,6 +254,28 @@ def test_cli_decode_encode_notify_demo(vectors, tmp_path):
     assert cli("--help").returncode == 0
 
 
+def test_cli_usage_errors_are_one_line_and_a_closed_pipe_is_no_error(vectors, tmp_path):
+    for args, said in [
+        (("notify", "build", "--password", "p"), b"omadm notify: error: build needs --server-id and --password"),
+        (("notify", "parse"), b"omadm notify: error: parse needs the notification's file"),
+        (("device", "--server", "127.0.0.1:8080/dm"), b"not an http:// or https:// URL: '127.0.0.1:8080/dm'"),
+    ]:
+        r = cli(*args)
+        assert r.returncode == 2 and b"Traceback" not in r.stderr, r.stderr
+        assert r.stderr.strip().splitlines()[-1].endswith(said), r.stderr
+    # A message whose JSON is far larger than a pipe holds, read 10 bytes of, as `| head -c 10` does.
+    d = omadm.decode((vectors / "handwritten" / "dm12_pkg1.xml").read_bytes()).to_dict()
+    d["commands"] = [{"Alert": {**d["commands"][0]["Alert"], "cmd_id": i + 1}} for i in range(3000)]
+    big = tmp_path / "big.xml"
+    big.write_text(omadm.Message.from_dict(d).to_xml())
+    p = subprocess.Popen([sys.executable, "-m", "omadm.cli", "decode", "--json", str(big)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    assert p.stdout is not None and p.stderr is not None
+    assert p.stdout.read(10) == b'{\n  "heade'
+    p.stdout.close()
+    assert p.wait(timeout=60) == 1 and p.stderr.read() == b""
+
+
 def test_stubs_match_the_native_module():
     r = subprocess.run([sys.executable, "-m", "mypy.stubtest", "omadm._native"], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr

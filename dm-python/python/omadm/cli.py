@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+import urllib.parse
 from typing import Any
 
 import omadm
@@ -231,6 +233,13 @@ def _device(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _url(text: str) -> str:
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"not an http:// or https:// URL: {text!r}")
+    return text
+
+
 def _auth_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--auth", choices=["none", "basic", "md5", "hmac"], default="none")
     p.add_argument("--username")
@@ -280,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     _auth_arguments(sv)
     sv.set_defaults(run=_serve)
     dv = sub.add_parser("device", help="simulated device(s) against a DM server")
-    dv.add_argument("--server", required=True, help="the server URL")
+    dv.add_argument("--server", required=True, type=_url, help="the server URL")
     dv.add_argument("--tree", help="the device tree as JSON")
     dv.add_argument("--count", type=int, default=1)
     dv.add_argument("--concurrency", type=int, default=1)
@@ -289,8 +298,15 @@ def main(argv: list[str] | None = None) -> int:
     _auth_arguments(dv)
     dv.set_defaults(run=_device)
     args = p.parse_args(argv)
+    if args.command == "notify" and args.action == "build" and None in (args.server_id, args.password):
+        n.error("build needs --server-id and --password")
+    if args.command == "notify" and args.action == "parse" and args.file is None:
+        n.error("parse needs the notification's file")
     try:
         return args.run(args)
+    except BrokenPipeError:  # the reader went away (`omadm decode ... | head`): nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (omadm.Error, OSError) as err:  # one clear line, non-zero exit
         print(f"omadm {args.command}: {err}", file=sys.stderr)
         return 1

@@ -321,6 +321,20 @@ def test_the_http_server_answers_in_the_devices_encoding_unless_told_one(tmp_pat
     assert replies and all(r.startswith(b"<") for r in replies)
 
 
+def test_the_trace_directory_keeps_a_devices_sessions_apart_when_their_session_id_repeats(tmp_path):
+    import omadm.http
+
+    with omadm.http.Server(inventory, server_id="srv", trace_dir=str(tmp_path)) as server:
+        for _ in range(2):  # a simulated device starts at SessionID 1 each run
+            omadm.http.device(server.url, device_tree(), device_id="IMEI:1", server_id="srv")
+    r = cli("check", str(tmp_path))
+    assert r.returncode == 0, r.stdout
+    assert sorted(r.stdout.decode().splitlines()) == [
+        f"{tmp_path}/IMEI_1-1.2: 6 messages, no violations",
+        f"{tmp_path}/IMEI_1-1: 6 messages, no violations",
+    ]
+
+
 def test_a_failing_script_is_reported_and_the_session_still_ends():
     import omadm.http
 

@@ -13,6 +13,7 @@ Each device session runs its script in a thread of its own; many run at once.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 import urllib.request
@@ -67,6 +68,8 @@ class ScriptSession:
         self._script_turn = False
         self._done = False
         self.error: BaseException | None = None
+        self.trace_name: str | None = None  # its messages' file names in the trace directory start so
+        self._traced = 0
 
     # -- used by the script thread --
     def _queue(self, reference: int) -> Pending:
@@ -204,13 +207,26 @@ class Server:
 
         return Handler
 
-    def _trace(self, key: tuple[str, str], direction: str, body: bytes) -> None:
-        if self.trace_dir:
-            os.makedirs(self.trace_dir, exist_ok=True)
-            name = f"{key[0]}-{key[1]}".replace(":", "_").replace("/", "_")
-            n = len([f for f in os.listdir(self.trace_dir) if f.startswith(name)])
-            with open(os.path.join(self.trace_dir, f"{name}-{n:04d}-{direction}.msg"), "wb") as f:
+    def _trace_name(self, key: tuple[str, str]) -> str | None:
+        """The device and SessionID, made a file name no session in the trace directory has yet:
+        a device's next session with the same SessionID (a simulated device starts at 1 each run)
+        is written as NAME.2, NAME.3, ..., never into the files of the one before."""
+        if not self.trace_dir:
+            return None
+        os.makedirs(self.trace_dir, exist_ok=True)
+        base = f"{key[0]}-{key[1]}".replace(":", "_").replace("/", "_")
+        taken = {m.group(1) for f in os.listdir(self.trace_dir) if (m := re.match(r"(.*)-\d{4}-(?:c2s|s2c)\.msg$", f))}
+        name, k = base, 1
+        while name in taken:
+            k += 1
+            name = f"{base}.{k}"
+        return name
+
+    def _trace(self, s: ScriptSession, direction: str, body: bytes) -> None:
+        if self.trace_dir and s.trace_name:
+            with open(os.path.join(self.trace_dir, f"{s.trace_name}-{s._traced:04d}-{direction}.msg"), "wb") as f:
                 f.write(body)
+            s._traced += 1
 
     def _handle(self, body: bytes, hmac: str | None, token: str | None = None,
                 content_type: str = "application/vnd.syncml.dm+xml") -> tuple[bytes, str, str | None]:
@@ -229,16 +245,17 @@ class Server:
                 self.by_token[token] = key
                 options = {"encoding": "wbxml" if content_type.endswith("wbxml") else "xml", **self.options}
                 s = ScriptSession(omadm.ServerSession(self.server_id, resp_uri=f"{self.url}?s={token}", **options))
+                s.trace_name = self._trace_name(key)
                 s._start(self.script)
                 self.sessions[key] = s
-        self._trace(key, "c2s", body)
+        self._trace(s, "c2s", body)
         events = s.server.receive(body, hmac)
         s._deliver(events)
         if any(e.kind == "package_end" for e in events):
             s._run_until_blocked()
         reply = s.server.next_message()
         assert reply is not None, "a server answers every client message"
-        self._trace(key, "s2c", reply)
+        self._trace(s, "s2c", reply)
         if s.server.state in ("ended", "aborted"):
             with s._cond:
                 s._done = True

@@ -1,6 +1,7 @@
 //! `omadm._native`: the Rust engine for Python. The pure-Python package `omadm` re-exports it and
 //! adds the sugar (events as objects, context managers, the CLI, HTTP glue).
 
+use dm_core::model::Data;
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
@@ -31,6 +32,24 @@ pub(crate) fn to_py(e: dm_core::Error) -> PyErr {
 
 pub(crate) fn usage(msg: impl Into<String>) -> PyErr {
     UsageError::new_err(msg.into())
+}
+
+/// A value from Python as DM data: bytes (or a bytearray) are binary; a str, or an int or float
+/// as its text, is text. Anything else (None, a bool, a container) is refused, never sent as
+/// its repr.
+pub(crate) fn data_of(v: &Bound<'_, PyAny>) -> PyResult<Data> {
+    use pyo3::types::{PyBool, PyByteArray, PyBytes, PyFloat, PyInt, PyString};
+    if let Ok(b) = v.cast::<PyBytes>() {
+        return Ok(Data::Binary(b.as_bytes().to_vec()));
+    }
+    if let Ok(b) = v.cast::<PyByteArray>() {
+        return Ok(Data::Binary(b.to_vec()));
+    }
+    let number = (v.is_instance_of::<PyInt>() || v.is_instance_of::<PyFloat>()) && !v.is_instance_of::<PyBool>();
+    if number || v.is_instance_of::<PyString>() {
+        return Ok(Data::Text(v.str()?.to_string()));
+    }
+    Err(usage(format!("a value is str, bytes or a number, not {}", v.get_type().name()?)))
 }
 
 #[pymodule]

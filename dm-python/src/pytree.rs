@@ -1,7 +1,7 @@
 //! Any Python object as the device's tree: methods `get(uri)`, `add(uri, value, format, type)`,
 //! `replace(uri, value, format, type)`, `delete(uri)`, `exec(uri, data, correlator)`,
-//! `copy(source, target)`. `get` returns str (a chr leaf), bytes (bin), a list of child names
-//! (an interior node) or None (404). The others return None (200) or a status code. A missing
+//! `copy(source, target)`. `get` returns str or a number (a chr leaf), bytes (bin), a list of
+//! child names (an interior node) or None (404); anything else is 500. The others return None (200) or a status code. A missing
 //! method is 405. An exception with an int `status` attribute gives that status; any other is
 //! 500, and its text is kept in `errors`, never lost.
 
@@ -12,7 +12,7 @@ use dm_core::tree::{Leaf, Node, Tree};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
-use crate::tree::Shared;
+use crate::tree::{Shared, leaf_of};
 
 pub(crate) struct PyTree {
     pub obj: Py<PyAny>,
@@ -39,13 +39,18 @@ impl PyTree {
                     if let Some(code) = status {
                         return Err(StatusCode(code));
                     }
-                    if let Ok(mut list) = self.errors.lock() {
-                        list.push(format!("{method}: {e}"));
-                    }
-                    Err(StatusCode::COMMAND_FAILED)
+                    Err(self.failed(method, &e))
                 }
             }
         })
+    }
+
+    /// 500, with the reason kept in `errors`.
+    fn failed(&self, method: &str, e: &PyErr) -> StatusCode {
+        if let Ok(mut list) = self.errors.lock() {
+            list.push(format!("{method}: {e}"));
+        }
+        StatusCode::COMMAND_FAILED
     }
 
     fn done(v: &Bound<'_, PyAny>) -> Result<(), StatusCode> {
@@ -82,21 +87,13 @@ impl Tree for PyTree {
                 if v.is_none() {
                     return Err(StatusCode::NOT_FOUND);
                 }
-                if let Ok(b) = v.cast::<PyBytes>() {
-                    return Ok(Node::Leaf(Leaf {
-                        format: "bin".into(),
-                        type_: "application/octet-stream".into(),
-                        data: b.as_bytes().to_vec(),
-                    }));
-                }
                 if let Ok(list) = v.cast::<PyList>() {
                     let children = list.iter().map(|c| c.str().map(|s| s.to_string())).collect::<PyResult<_>>();
                     return children
                         .map(|children| Node::Interior { children, type_: None })
                         .map_err(|_| StatusCode::COMMAND_FAILED);
                 }
-                let text = v.str().map_err(|_| StatusCode::COMMAND_FAILED)?.to_string();
-                Ok(Node::Leaf(Leaf::text(text)))
+                leaf_of(v).map(Node::Leaf).map_err(|e| self.failed("get", &e))
             },
         )
     }

@@ -13,7 +13,7 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 
 use crate::pytree::{AnyTree, PyTree};
 use crate::tree::MemoryTree;
-use crate::{to_py, usage};
+use crate::{data_of, to_py, usage};
 
 /// What the Python classes read alike of either engine.
 trait Engine {
@@ -360,11 +360,7 @@ impl ServerSession {
 }
 
 fn text(data: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Data>> {
-    let Some(d) = data else { return Ok(None) };
-    if let Ok(b) = d.cast::<PyBytes>() {
-        return Ok(Some(Data::Binary(b.as_bytes().to_vec())));
-    }
-    Ok(Some(Data::Text(d.str()?.to_string())))
+    data.map(data_of).transpose()
 }
 
 #[pymethods]
@@ -423,7 +419,7 @@ impl ServerSession {
 
     #[pyo3(signature = (uri, data, format = None, r#type = None))]
     fn replace(&self, uri: &str, data: &Bound<'_, PyAny>, format: Option<&str>, r#type: Option<&str>) -> PyResult<u32> {
-        let d = text(Some(data))?.unwrap_or(Data::Text(String::new()));
+        let d = data_of(data)?;
         self.with(|s| s.replace(uri, d, format, r#type)).map(|r| r.0)
     }
 

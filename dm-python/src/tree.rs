@@ -2,11 +2,12 @@
 
 use std::sync::{Arc, Mutex};
 
+use dm_core::model::Data;
 use dm_core::tree::{self as dmtree, Leaf, Node};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use crate::usage;
+use crate::{data_of, usage};
 
 /// A tree Python and a session share: Python reads what the server changed.
 pub(crate) type Shared = Arc<Mutex<dmtree::MemoryTree>>;
@@ -40,11 +41,7 @@ impl MemoryTree {
 
     /// Sets a leaf (str: chr; bytes: bin), creating parents.
     fn set(&self, uri: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let leaf = if let Ok(b) = value.cast::<PyBytes>() {
-            Leaf { format: "bin".into(), type_: "application/octet-stream".into(), data: b.as_bytes().to_vec() }
-        } else {
-            Leaf::text(value.str()?.to_string())
-        };
+        let leaf = leaf_of(value)?;
         dmtree::lock(&self.shared).set_leaf(uri, leaf).map_err(|c| usage(format!("cannot set {uri}: status {c}")))
     }
 
@@ -97,4 +94,12 @@ impl MemoryTree {
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<MemoryTree>()
+}
+
+/// A leaf holding a value from Python (see `data_of`): binary as `bin`, text as `chr`.
+pub(crate) fn leaf_of(value: &Bound<'_, PyAny>) -> PyResult<Leaf> {
+    Ok(match data_of(value)? {
+        Data::Binary(data) => Leaf { format: "bin".into(), type_: "application/octet-stream".into(), data },
+        Data::Text(text) | Data::Xml(text) => Leaf::text(text),
+    })
 }

@@ -386,7 +386,7 @@ class DictTree:
     """A device tree kept by the test itself."""
 
     def __init__(self):
-        self.values = {**DEVINFO, "./Vendor/Level": "1"}
+        self.values = {**DEVINFO, "./Vendor/Level": "1", "./Vendor/Count": 7, "./Vendor/Odd": {"a": 1}}
 
     def get(self, uri):
         if uri == "./DevInfo":
@@ -416,6 +416,8 @@ def test_a_python_object_as_the_tree():
             refs["mod"] = s.get("./DevInfo/Mod")
             refs["broken"] = s.get("./Vendor/Broken")
             refs["secret"] = s.get("./Vendor/Secret")
+            refs["count"] = s.get("./Vendor/Count")
+            refs["odd"] = s.get("./Vendor/Odd")
             refs["missing"] = s.replace("./Vendor/Nope", "x")
             refs["delete"] = s.delete("./Vendor/Level")
             s.replace("./Vendor/Level", "5")
@@ -424,9 +426,29 @@ def test_a_python_object_as_the_tree():
     codes = {e.reference: e.code for e in events if e.kind == "status"}
     assert codes[refs["mod"]] == 200 and codes[refs["broken"]] == 500 and codes[refs["secret"]] == 425
     assert codes[refs["missing"]] == 404 and codes[refs["delete"]] == 405
+    assert codes[refs["count"]] == 200 and codes[refs["odd"]] == 500
+    results = {e.reference: e.items[0]["data"] for e in events if e.kind == "results"}
+    assert results[refs["count"]] == "7"
     assert tree.values["./Vendor/Level"] == "5"
     assert client.tree is tree
-    assert client.tree_errors == ["get: RuntimeError: the sensor is unplugged"]
+    assert client.tree_errors == ["get: RuntimeError: the sensor is unplugged",
+                                  "get: UsageError: a value is str, bytes or a number, not dict"]
+
+
+def test_values_are_text_bytes_or_numbers_never_a_repr():
+    t = omadm.MemoryTree({"./A/I": 5, "./A/F": 1.5, "./A/B": bytearray(b"\x00")})
+    assert (t.get("./A/I"), t.get("./A/F"), t.get("./A/B")) == ("5", "1.5", b"\x00")
+    s = omadm.ServerSession("srv")
+    refused = "a value is str, bytes or a number, not "
+    for bad in (None, True, [1], {"a": 1}, object()):
+        if not isinstance(bad, dict):  # a dict is a node's JSON form
+            with pytest.raises(omadm.UsageError, match=refused):
+                omadm.MemoryTree({"./A/X": bad})
+        with pytest.raises(omadm.UsageError, match=refused):
+            t.set("./A/X", bad)
+        with pytest.raises(omadm.UsageError, match=refused):
+            s.replace("./A/X", bad)
+    assert t.get("./A/X") is None
 
 
 def test_check_finds_the_spec_examples_slips_and_nothing_in_our_sessions(vectors, tmp_path):

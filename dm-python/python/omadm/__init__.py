@@ -260,17 +260,18 @@ class ServerSession(_Session):
     def get(self, uri: str) -> int:
         return self._s.get(uri)
 
-    def replace(self, uri: str, data: str | bytes, format: str | None = None, type: str | None = None) -> int:
+    def replace(self, uri: str, data: str | bytes | int | float, format: str | None = None,
+                type: str | None = None) -> int:
         return self._s.replace(uri, data, format, type)
 
-    def add(self, uri: str, data: str | bytes | None = None, format: str | None = None,
+    def add(self, uri: str, data: str | bytes | int | float | None = None, format: str | None = None,
             type: str | None = None) -> int:
         return self._s.add(uri, data, format, type)
 
     def delete(self, uri: str) -> int:
         return self._s.delete(uri)
 
-    def exec(self, uri: str, data: str | bytes | None = None, correlator: str | None = None) -> int:
+    def exec(self, uri: str, data: str | bytes | int | float | None = None, correlator: str | None = None) -> int:
         return self._s.exec(uri, data, correlator)
 
     def copy(self, source: str, target: str) -> int:

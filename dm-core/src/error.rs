@@ -72,6 +72,9 @@ pub enum DecodeErrorKind {
     TrailingData,
     #[error("not WBXML: {0}")]
     Wbxml(String),
+    /// Data that holds embedded XML beside text, or more than one document (strict decoding).
+    #[error("Data holds {0}")]
+    EmbeddedXml(&'static str),
     #[error("the message is neither XML nor WBXML")]
     UnknownEncoding,
     #[error("bad package-0 notification: {0}")]

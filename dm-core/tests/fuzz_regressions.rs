@@ -55,9 +55,13 @@ fn data_read_ahead_with_the_header_is_converted_in_place() {
 fn a_bare_ampersand_in_a_leniently_read_embedded_document_is_written_well_formed() {
     let data = regression("xml_lenient_embedded_bare_amp.bin");
     assert!(codec::decode(&data).is_err());
-    let m = codec::decode_with(&data, &codec::DecodeOptions::lenient()).unwrap();
+    let lenient = codec::DecodeOptions::lenient();
+    let m = codec::decode_with(&data, &lenient).unwrap();
     let again = codec::encode(&m, codec::Encoding::Xml);
-    assert_eq!(codec::decode(&again).unwrap(), m);
+    assert_eq!(codec::decode_with(&again, &lenient).unwrap(), m);
+    // Well-formed: strict decoding finds nothing wrong but the text beside the embedded document.
+    let strict = codec::decode(&again).unwrap_err();
+    assert!(strict.to_string().starts_with("Data holds text beside an embedded document at "), "{strict}");
 }
 
 /// Strings that are UTF-8 only once joined (a character split over two), and no root element:
@@ -69,9 +73,10 @@ fn a_character_split_over_two_strings_is_refused_by_the_conversion_too() {
     assert!(matches!(codec::wbxml_to_xml(&data), Err(dm_core::Error::Decode(_))));
 }
 
-/// Text with an element inside it in an XML Alert's Data: read as embedded XML, which WBXML
-/// cannot carry as a DDF document, so it travels as its text and comes back as `Data::Text`
-/// with the same characters (the fuzz oracle expected the model unchanged).
+/// Text with an element inside it in an XML Alert's Data: refused by strict decoding, read
+/// leniently as embedded XML, which WBXML cannot carry as a DDF document, so it travels as its
+/// text and comes back as `Data::Text` with the same characters (the fuzz oracle expected the
+/// model unchanged).
 #[test]
 fn embedded_xml_that_is_no_ddf_document_travels_in_wbxml_as_its_text() {
     use dm_core::model::{Command, Data, Item};
@@ -84,7 +89,10 @@ fn embedded_xml_that_is_no_ddf_document_travels_in_wbxml_as_its_text() {
             other => panic!("{other:?}"),
         }
     }
-    let mut m = codec::decode(&regression("xml_mixed_content_in_data_to_wbxml.bin")).unwrap();
+    let data = regression("xml_mixed_content_in_data_to_wbxml.bin");
+    let strict = codec::decode(&data).unwrap_err();
+    assert!(strict.to_string().starts_with("Data holds text beside an embedded document at "), "{strict}");
+    let mut m = codec::decode_with(&data, &codec::DecodeOptions::lenient()).unwrap();
     let text = "Do you want       <Item></Item>\n     nt?";
     assert_eq!(alert_item(&mut m).data, Some(Data::Xml(text.into())));
     let again = codec::decode(&codec::encode(&m, codec::Encoding::Wbxml)).unwrap();

@@ -134,6 +134,30 @@ fn a_literal_element_with_attributes_or_no_element_name_is_refused() {
     assert!(codec::decode(&outside).is_err());
 }
 
+/// Strict decoding takes Data's embedded XML only as one document with nothing but white space
+/// beside it, from WBXML as from XML; lenient decoding keeps what it finds.
+#[test]
+fn embedded_xml_in_data_is_one_document_alone_in_either_encoding() {
+    use dm_core::model::Data;
+    let at = LIBWBXML_LITERAL_IN_DATA.iter().rposition(|&b| b == 0x44).unwrap();
+    let element = &LIBWBXML_LITERAL_IN_DATA[at..at + 8];
+    assert_eq!(element, [0x44, 0x00, 0x03, b'b', b'a', b'r', 0x00, 0x01], "<Foo>bar</Foo>");
+    let before = |extra: &[u8]| [&LIBWBXML_LITERAL_IN_DATA[..at], extra, &LIBWBXML_LITERAL_IN_DATA[at..]].concat();
+    let xml = codec::wbxml_to_xml(&LIBWBXML_LITERAL_IN_DATA).unwrap();
+    let in_xml = |data: &str| xml.replace("<Data><Foo>bar</Foo></Data>", data).into_bytes();
+    let beside = DecodeErrorKind::EmbeddedXml("text beside an embedded document");
+    let two = DecodeErrorKind::EmbeddedXml("more than one embedded document");
+    assert_eq!(wkind(&before(b"\x03x\x00")), beside);
+    assert_eq!(wkind(&in_xml("<Data>x<Foo>bar</Foo></Data>")), beside);
+    assert_eq!(wkind(&before(element)), two);
+    assert_eq!(wkind(&in_xml("<Data><Foo>bar</Foo><Foo>bar</Foo></Data>")), two);
+    assert!(codec::decode(&before(b"\x03 \n\x00")).is_ok());
+    let alone = codec::decode(&in_xml("<Data>\n <Foo>bar</Foo> </Data>")).unwrap();
+    assert_eq!(alone.commands[0].items()[0].data, Some(Data::Xml("<Foo>bar</Foo>".into())));
+    let lenient = codec::decode_with(&in_xml("<Data>x<Foo>bar</Foo></Data>"), &codec::DecodeOptions::lenient());
+    assert_eq!(lenient.unwrap().commands[0].items()[0].data, Some(Data::Xml("x<Foo>bar</Foo>".into())));
+}
+
 fn wbxml_error(bytes: &[u8]) -> Error {
     codec::decode(bytes).expect_err("must be refused")
 }

@@ -18,6 +18,11 @@ pub(crate) enum Event<'a> {
     Eof,
 }
 
+/// Why strict decoding refuses a Data (`DecodeErrorKind::EmbeddedXml`), in either encoding: its
+/// embedded XML must be one document, with nothing but white space beside it.
+pub(crate) const TEXT_BESIDE_A_DOCUMENT: &str = "text beside an embedded document";
+pub(crate) const MORE_THAN_ONE_DOCUMENT: &str = "more than one embedded document";
+
 /// The codec's failures travel boxed: a `Result` of an event stays as small as the event.
 pub(crate) type R<T> = Result<T, Box<Error>>;
 

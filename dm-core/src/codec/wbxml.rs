@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 
 use super::emit::{Out, Sink};
-use super::source::{Event, R, Source, Stack};
+use super::source::{Event, MORE_THAN_ONE_DOCUMENT, R, Source, Stack, TEXT_BESIDE_A_DOCUMENT};
 use super::strtbl::{self, StringTable, mb_len};
 use super::tag::{NS_DDF, NS_METINF, NS_SYNCML12, Tag, ddf_name, ddf_token};
 use crate::Limits;
@@ -464,14 +464,14 @@ impl<'a> WbxmlSource<'a> {
                 None
             };
             if next.is_some() && doc.is_some() {
-                return Err(self.error(K::Wbxml("Data holds more than one embedded document".into())));
+                return Err(self.error(K::EmbeddedXml(MORE_THAN_ONE_DOCUMENT)));
             }
             doc = doc.or(next);
         }
         self.stack.pop();
         if let Some(d) = doc {
             if !bytes.iter().all(u8::is_ascii_whitespace) {
-                return Err(self.error(K::Wbxml("text beside an embedded document in Data".into())));
+                return Err(self.error(K::EmbeddedXml(TEXT_BESIDE_A_DOCUMENT)));
             }
             return Ok(Data::Xml(d));
         }

@@ -13,7 +13,7 @@ use quick_xml::events::{BytesRef, BytesStart, Event as X};
 use quick_xml::name::{Namespace, NamespaceError, NamespaceResolver, PrefixDeclaration, ResolveResult};
 
 use super::emit::{Out, Sink};
-use super::source::{Event, R, Source, Stack};
+use super::source::{Event, MORE_THAN_ONE_DOCUMENT, R, Source, Stack, TEXT_BESIDE_A_DOCUMENT};
 use super::tag::{NS_METINF, NS_SYNCML11, NS_SYNCML12, Tag};
 use crate::Limits;
 use crate::error::{DecodeError, DecodeErrorKind as K, Error, Limit, Site};
@@ -261,7 +261,7 @@ impl<'a> Source<'a> for XmlSource<'a> {
     fn data(&mut self) -> R<Data> {
         let start = self.reader.buffer_position() as usize;
         let mut text = String::new();
-        let (mut depth, mut embedded) = (0usize, false);
+        let (mut depth, mut documents) = (0usize, 0usize);
         loop {
             let e = self.raw()?;
             if let Some(t) = self.piece(&e)? {
@@ -275,8 +275,8 @@ impl<'a> Source<'a> for XmlSource<'a> {
             }
             match e {
                 X::Start(_) => {
+                    documents += usize::from(depth == 0);
                     depth += 1;
-                    embedded = true;
                     self.push_foreign()?;
                 }
                 X::End(_) if depth > 0 => {
@@ -288,11 +288,21 @@ impl<'a> Source<'a> for XmlSource<'a> {
                 _ => {}
             }
         }
+        let refused = if documents > 1 {
+            Some(MORE_THAN_ONE_DOCUMENT)
+        } else if documents == 1 && !text.bytes().all(is_xml_space) {
+            Some(TEXT_BESIDE_A_DOCUMENT)
+        } else {
+            None
+        };
+        if let Some(why) = refused.filter(|_| !self.lenient) {
+            return Err(self.error(K::EmbeddedXml(why)));
+        }
         let end = self.reader.buffer_position() as usize;
         self.stack.pop();
         let inner = &self.input[start..end];
         let inner = &inner[..inner.rfind("</").unwrap_or(0)];
-        if embedded {
+        if documents > 0 {
             let xml = inner.trim();
             if xml.len() > self.limits.max_text_len {
                 return Err(self.limit(Limit::TextLength, xml.len(), self.limits.max_text_len));

@@ -163,7 +163,8 @@ pub enum Data {
     Text(String),
     /// An embedded XML document (DevInf, DDF, TNDS), kept byte for byte as it was written. WBXML
     /// carries a DDF/TNDS document as a document; anything else travels as its text, and decodes
-    /// from WBXML as `Text`.
+    /// from WBXML as `Text`. Strict decoding reads one document with only white space beside it;
+    /// lenient decoding also keeps text beside it, or several documents.
     Xml(String),
     /// Raw bytes, as WBXML OPAQUE carries them when they are not UTF-8 text.
     Binary(Vec<u8>),

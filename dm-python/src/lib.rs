@@ -62,6 +62,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("LimitError", py.get_type::<LimitError>())?;
     m.add("UsageError", py.get_type::<UsageError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // The largest message a session takes (DESIGN's default limit): the HTTP glue reads no more.
+    m.add("MAX_MESSAGE_SIZE", dm_core::Limits::default().max_message_size)?;
     message::register(m)?;
     tree::register(m)?;
     session::register(m)?;

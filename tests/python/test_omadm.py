@@ -321,6 +321,59 @@ def test_the_http_server_answers_in_the_devices_encoding_unless_told_one(tmp_pat
     assert replies and all(r.startswith(b"<") for r in replies)
 
 
+def test_the_http_glue_reads_no_message_past_the_limit():
+    import http.client
+    import http.server
+    import threading
+    import urllib.parse
+
+    import omadm.http
+
+    with omadm.http.Server(inventory, server_id="srv") as server:
+        url = urllib.parse.urlsplit(server.url)
+        for headers, status in [
+            ({"Content-Type": "application/vnd.syncml.dm+xml", "Content-Length": str(1 << 40)}, 413),
+            ({"Content-Type": "application/vnd.syncml.dm+xml", "Content-Length": "-5"}, 411),
+            ({"Content-Type": "text/plain", "Content-Length": "5"}, 415),
+        ]:
+            conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+            conn.putrequest("POST", url.path)
+            for k, v in headers.items():
+                conn.putheader(k, v)
+            conn.endheaders(b"hello")
+            assert conn.getresponse().status == status
+            conn.close()
+        events = omadm.http.device(server.url, device_tree(), device_id="IMEI:1", server_id="srv")
+        assert events[-1].kind == "ended", "the server still serves"
+
+    class Endless(http.server.BaseHTTPRequestHandler):
+        """A server whose reply never ends."""
+
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.syncml.dm+xml")
+            self.end_headers()
+            chunk = b"<" * 65536
+            try:
+                while True:
+                    self.wfile.write(chunk)
+            except OSError:
+                pass
+
+    endless = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Endless)
+    threading.Thread(target=endless.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(omadm.LimitError, match="MessageSize"):
+            omadm.http.device(f"http://127.0.0.1:{endless.server_address[1]}/dm", device_tree(), server_id="srv")
+    finally:
+        endless.shutdown()
+        endless.server_close()
+
+
 def test_the_trace_directory_keeps_a_devices_sessions_apart_when_their_session_id_repeats(tmp_path):
     import omadm.http
 

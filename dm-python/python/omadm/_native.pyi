@@ -3,10 +3,11 @@
 from typing import Any, final
 
 __all__ = ['Error', 'DecodeError', 'ProtocolError', 'AuthError', 'LimitError', 'UsageError', '__version__',
-           'Message', 'decode', 'xml_to_wbxml', 'wbxml_to_xml', 'notification_build', 'notification_parse',
+           'MAX_MESSAGE_SIZE', 'Message', 'decode', 'xml_to_wbxml', 'wbxml_to_xml', 'notification_build', 'notification_parse',
            'notification_verify', 'check', 'MemoryTree', 'ClientSession', 'ServerSession']
 
 __version__: str
+MAX_MESSAGE_SIZE: int
 
 class Error(Exception): ...
 class DecodeError(Error): ...

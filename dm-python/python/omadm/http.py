@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 import omadm
+from omadm import _native
 
 CONTENT_TYPES = {
     "application/vnd.syncml.dm+xml", "application/vnd.syncml.dm+wbxml",
@@ -187,10 +188,18 @@ class Server:
 
             def do_POST(self) -> None:
                 ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                length = self.headers.get("Content-Length") or ""
+                # Refused before a byte of the body is read (send_error closes the connection).
                 if ctype not in CONTENT_TYPES:
                     self.send_error(415, "not a DM content type")
                     return
+                if not length.isdigit():
+                    self.send_error(411, "a DM message needs its Content-Length")
+                    return
+                if int(length) > _native.MAX_MESSAGE_SIZE:
+                    self.send_error(413, f"a DM message is at most {_native.MAX_MESSAGE_SIZE} bytes")
+                    return
+                body = self.rfile.read(int(length))
                 token = dict(p.split("=", 1) for p in self.path.partition("?")[2].split("&") if "=" in p).get("s")
                 try:
                     reply, rtype, hmac = outer._handle(body, self.headers.get("x-syncml-hmac"), token, ctype)
@@ -299,7 +308,9 @@ def device(server_url: str, tree: Any, device_id: str = "IMEI:493005100592800", 
         if client.hmac_header:
             req.add_header("x-syncml-hmac", client.hmac_header)
         with urllib.request.urlopen(req, timeout=timeout) as resp:
-            events.extend(client.receive(resp.read(), resp.headers.get("x-syncml-hmac")))
+            # A reply past the limit is read no further: the session refuses it for its size.
+            body = resp.read(_native.MAX_MESSAGE_SIZE + 1)
+            events.extend(client.receive(body, resp.headers.get("x-syncml-hmac")))
     if client.state != "ended":
         raise omadm.Error(f"the session was {client.state} ({', '.join(e.kind for e in events[-3:])})")
     return events

@@ -113,8 +113,11 @@ static int send_all(int fd, const void *buf, size_t len) {
     return 0;
 }
 
-/* POSTs one message and reads the response body into *body (malloc'd). */
-/* One request and its response; *keep is cleared when the server closes the connection after it. */
+/* The largest reply read: the library's default message limit. */
+#define MAX_BODY (1u << 20)
+
+/* POSTs one message and reads the response body into *body (malloc'd); *keep is cleared when the
+ * server closes the connection after it. A reply claiming more than MAX_BODY is not read. */
 static int post(int fd, const char *host, const char *path, const char *type, const char *hmac,
                 const uint8_t *data, size_t len, uint8_t **body, size_t *body_len, int *keep) {
     char head[1024];
@@ -136,7 +139,9 @@ static int post(int fd, const char *host, const char *path, const char *type, co
     if (!cl) return -1;
     *keep = strncmp(buf, "HTTP/1.1", 8) == 0 && !strcasestr(buf, "Connection: close");
     *body_len = strtoul(cl + 15, NULL, 10);
+    if (*body_len > MAX_BODY) return -1;
     *body = malloc(*body_len ? *body_len : 1);
+    if (!*body) return -1;
     size_t have = got - (size_t)(end + 4 - buf);
     if (have > *body_len) have = *body_len;
     memcpy(*body, end + 4, have);

@@ -5,7 +5,10 @@
  * dm_version. Outputs go through out-pointers. No panic crosses this boundary: it comes back as
  * DM_ERR_PANIC. _free(NULL) does nothing. Bytes a session hands out stay valid until the next
  * call on that session. A session is not thread-safe: use one from one thread at a time
- * (different sessions may live on different threads).
+ * (different sessions may live on different threads). A session's own callbacks (tree, UI
+ * handler) cannot call it: such a call returns DM_ERR_USAGE (accessors NULL, state ABORTED,
+ * dm_session_free nothing) and dm_last_error(session) says so. Queue what a callback decided
+ * (a Generic Alert for an Exec answered 202, say) after dm_session_receive returns.
  */
 
 #ifndef OMADM_H
@@ -455,7 +458,7 @@ dm_result dm_client_new(const dm_client_config *config,
 dm_result dm_server_new(const dm_server_config *config, dm_session **session);
 
 /**
- * Releases a session. NULL does nothing.
+ * Releases a session. NULL does nothing, and so does a session's own callback freeing it.
  */
 void dm_session_free(dm_session *session);
 
@@ -590,7 +593,8 @@ dm_result dm_client_set_ui_handler(dm_session *session, dm_ui_handler handler, v
 
 /**
  * Client: queues a Generic Alert (1226) with one item: the source URI, its Meta Type and
- * Format (NULL: chr), data, and an optional correlator (from an Exec answered 202).
+ * Format (NULL: chr), data, and an optional correlator (from an Exec answered 202: queue it
+ * once dm_session_receive has returned, not from the exec callback).
  */
 dm_result dm_client_generic_alert(dm_session *session,
                                   const char *correlator,

@@ -1,7 +1,8 @@
 //! Client and server sessions behind one opaque handle.
 
+use std::cell::{Cell, UnsafeCell};
 use std::collections::VecDeque;
-use std::ffi::{CString, c_char, c_int, c_void};
+use std::ffi::{CStr, CString, c_char, c_int, c_void};
 
 use dm_core::auth::{AuthType, Credentials};
 use dm_core::codec::Encoding;
@@ -231,18 +232,62 @@ fn flatten(e: Event, out: &mut VecDeque<Flat>) {
     }
 }
 
-unsafe fn session<'a>(s: *mut dm_session) -> Result<&'a mut Session, dm_result> {
-    if s.is_null() { Err(dm_result::DM_ERR_NULL) } else { Ok(unsafe { &mut *s.cast::<Session>() }) }
+/// What a `dm_session` points to: the session, and whether a call on it is running. A callback
+/// of its own (tree, UI handler) calling back into it finds it in use and is refused, so that
+/// the session is never reached twice at once (nor freed under the call that runs the callback).
+struct Handle {
+    in_use: Cell<bool>,
+    session: UnsafeCell<Session>,
+}
+
+/// What `dm_last_error` says to a callback that called its own session.
+const IN_USE: &CStr = c"the session is in use: its own tree or UI callback cannot call it";
+
+/// The session for one call, given back when it is dropped (on return or unwind).
+struct InUse<'a> {
+    handle: &'a Handle,
+    session: &'a mut Session,
+}
+
+impl Drop for InUse<'_> {
+    fn drop(&mut self) {
+        self.handle.in_use.set(false);
+    }
+}
+
+impl std::ops::Deref for InUse<'_> {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        self.session
+    }
+}
+
+impl std::ops::DerefMut for InUse<'_> {
+    fn deref_mut(&mut self) -> &mut Session {
+        self.session
+    }
+}
+
+/// The session behind a handle, for one call: `DM_ERR_NULL` for NULL, `DM_ERR_USAGE` while a
+/// call on it is running (its callback called in).
+unsafe fn session<'a>(s: *const dm_session) -> Result<InUse<'a>, dm_result> {
+    if s.is_null() {
+        return Err(dm_result::DM_ERR_NULL);
+    }
+    let handle = unsafe { &*s.cast::<Handle>() };
+    if handle.in_use.replace(true) {
+        return Err(dm_result::DM_ERR_USAGE);
+    }
+    Ok(InUse { handle, session: unsafe { &mut *handle.session.get() } })
 }
 
 fn new_handle(role: Role, handle: *mut *mut dm_session) -> dm_result {
-    let s =
-        Box::new(Session { role, out: vec![], hmac: None, last_error: None, events: VecDeque::new(), current: None });
-    let p = Box::into_raw(s).cast::<dm_session>();
-    match unsafe { out(handle, p) } {
+    let s = Session { role, out: vec![], hmac: None, last_error: None, events: VecDeque::new(), current: None };
+    let p = Box::into_raw(Box::new(Handle { in_use: Cell::new(false), session: UnsafeCell::new(s) }));
+    match unsafe { out(handle, p.cast::<dm_session>()) } {
         Ok(()) => dm_result::DM_OK,
         Err(e) => {
-            drop(unsafe { Box::from_raw(p.cast::<Session>()) });
+            drop(unsafe { Box::from_raw(p) });
             e
         }
     }
@@ -403,13 +448,13 @@ pub extern "C" fn dm_server_new(config: *const dm_server_config, session: *mut *
     })
 }
 
-/// Releases a session. NULL does nothing.
+/// Releases a session. NULL does nothing, and so does a session's own callback freeing it.
 #[unsafe(no_mangle)]
 pub extern "C" fn dm_session_free(session: *mut dm_session) {
     let _ = guard(|| {
-        if !session.is_null() {
-            drop(unsafe { Box::from_raw(session.cast::<Session>()) });
-        }
+        let in_use = tri!(unsafe { self::session(session) });
+        std::mem::forget(in_use);
+        drop(unsafe { Box::from_raw(session.cast::<Handle>()) });
         dm_result::DM_OK
     });
 }
@@ -423,7 +468,7 @@ pub extern "C" fn dm_session_next_message(
     len: *mut usize,
 ) -> dm_result {
     guard(|| {
-        let s = tri!(unsafe { self::session(session) });
+        let mut s = tri!(unsafe { self::session(session) });
         if data.is_null() || len.is_null() {
             return dm_result::DM_ERR_NULL;
         }
@@ -455,7 +500,7 @@ pub extern "C" fn dm_session_receive(
     hmac_header: *const c_char,
 ) -> dm_result {
     guard(|| {
-        let s = tri!(unsafe { self::session(session) });
+        let mut s = tri!(unsafe { self::session(session) });
         let body = tri!(unsafe { bytes_arg(data, len) });
         let hmac = tri!(unsafe { opt_str(hmac_header) });
         let r = match &mut s.role {
@@ -478,7 +523,7 @@ pub extern "C" fn dm_session_receive(
 #[unsafe(no_mangle)]
 pub extern "C" fn dm_session_next_event(session: *mut dm_session, event: *mut dm_event) -> dm_result {
     guard(|| {
-        let s = tri!(unsafe { self::session(session) });
+        let mut s = tri!(unsafe { self::session(session) });
         if event.is_null() {
             return dm_result::DM_ERR_NULL;
         }
@@ -504,7 +549,7 @@ pub extern "C" fn dm_session_next_event(session: *mut dm_session, event: *mut dm
 pub extern "C" fn dm_session_state(session: *const dm_session) -> dm_state {
     let mut state = dm_state::DM_STATE_ABORTED;
     let _ = guard(|| {
-        let s = tri!(unsafe { self::session(session.cast_mut()) });
+        let s = tri!(unsafe { self::session(session) });
         state = match match &s.role {
             Role::Client(c) => c.state(),
             Role::Server(v) => v.state(),
@@ -523,7 +568,7 @@ pub extern "C" fn dm_session_state(session: *const dm_session) -> dm_state {
 #[unsafe(no_mangle)]
 pub extern "C" fn dm_session_abort(session: *mut dm_session) -> dm_result {
     guard(|| {
-        let s = tri!(unsafe { self::session(session) });
+        let mut s = tri!(unsafe { self::session(session) });
         match &mut s.role {
             Role::Client(c) => c.abort(),
             Role::Server(v) => v.abort(),
@@ -535,10 +580,7 @@ pub extern "C" fn dm_session_abort(session: *mut dm_session) -> dm_result {
 /// The content type of the session's messages. Static: never free it. NULL for NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn dm_session_content_type(session: *const dm_session) -> *const c_char {
-    if session.is_null() {
-        return std::ptr::null();
-    }
-    let s = unsafe { &*session.cast::<Session>() };
+    let Ok(s) = (unsafe { self::session(session) }) else { return std::ptr::null() };
     let wbxml = match &s.role {
         Role::Client(c) => c.content_type(),
         Role::Server(v) => v.content_type(),
@@ -549,10 +591,7 @@ pub extern "C" fn dm_session_content_type(session: *const dm_session) -> *const 
 /// The x-syncml-hmac header for the last message, or NULL. Valid until the next call.
 #[unsafe(no_mangle)]
 pub extern "C" fn dm_session_hmac_header(session: *const dm_session) -> *const c_char {
-    if session.is_null() {
-        return std::ptr::null();
-    }
-    let s = unsafe { &*session.cast::<Session>() };
+    let Ok(s) = (unsafe { self::session(session) }) else { return std::ptr::null() };
     s.hmac.as_ref().map_or(std::ptr::null(), |h| h.as_ptr())
 }
 
@@ -596,11 +635,11 @@ pub extern "C" fn dm_session_next_nonce(
 /// on this thread that had no session. NULL when nothing failed. Valid until the next call.
 #[unsafe(no_mangle)]
 pub extern "C" fn dm_last_error(session: *const dm_session) -> *const c_char {
-    if session.is_null() {
-        return thread_error();
+    match unsafe { self::session(session) } {
+        Ok(s) => s.last_error.as_ref().map_or(std::ptr::null(), |e| e.as_ptr()),
+        Err(dm_result::DM_ERR_USAGE) => IN_USE.as_ptr(),
+        Err(_) => thread_error(),
     }
-    let s = unsafe { &*session.cast::<Session>() };
-    s.last_error.as_ref().map_or(std::ptr::null(), |e| e.as_ptr())
 }
 
 /// Queues a server command through `f` and writes its reference.
@@ -610,7 +649,7 @@ fn queue(
     f: impl FnOnce(&mut ServerSession) -> Result<dm_core::session::CommandRef, dm_core::Error>,
 ) -> dm_result {
     guard(|| {
-        let s = tri!(unsafe { self::session(session) });
+        let mut s = tri!(unsafe { self::session(session) });
         let Role::Server(v) = &mut s.role else {
             s.last_error = c("this call is for server sessions");
             return dm_result::DM_ERR_USAGE;
@@ -818,7 +857,7 @@ pub extern "C" fn dm_client_set_ui_handler(
     userdata: *mut c_void,
 ) -> dm_result {
     guard(|| {
-        let s = tri!(unsafe { self::session(session) });
+        let mut s = tri!(unsafe { self::session(session) });
         let Role::Client(cl) = &mut s.role else {
             s.last_error = c("this call is for client sessions");
             return dm_result::DM_ERR_USAGE;
@@ -835,7 +874,8 @@ pub extern "C" fn dm_client_set_ui_handler(
 }
 
 /// Client: queues a Generic Alert (1226) with one item: the source URI, its Meta Type and
-/// Format (NULL: chr), data, and an optional correlator (from an Exec answered 202).
+/// Format (NULL: chr), data, and an optional correlator (from an Exec answered 202: queue it
+/// once dm_session_receive has returned, not from the exec callback).
 #[unsafe(no_mangle)]
 pub extern "C" fn dm_client_generic_alert(
     session: *mut dm_session,
@@ -848,7 +888,7 @@ pub extern "C" fn dm_client_generic_alert(
     reference: *mut u32,
 ) -> dm_result {
     guard(|| {
-        let s = tri!(unsafe { self::session(session) });
+        let mut s = tri!(unsafe { self::session(session) });
         let correlator = tri!(unsafe { opt_str(correlator) });
         let source = tri!(unsafe { opt_str(source_uri) });
         let mime = tri!(unsafe { str_arg(mime_type) });

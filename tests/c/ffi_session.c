@@ -262,6 +262,61 @@ static void ui_and_notification(void) {
     dm_buffer_free(note, note_len);
 }
 
+/* A tree whose Exec calls its own session, as a device answering an Exec 202 might try to
+ * send the Generic Alert at once: every call is refused, and nothing breaks. */
+struct self_tree { struct tree t; dm_session *self; int refused; };
+
+static int exec_calling_self(void *ud, const char *uri, const uint8_t *data, size_t len, const char *correlator) {
+    (void)uri; (void)data; (void)len; (void)correlator;
+    struct self_tree *st = ud;
+    uint32_t ref = 99;
+    st->refused += dm_client_generic_alert(st->self, "job", "./Vendor", "urn:x", NULL, (const uint8_t *)"ok", 2, &ref)
+                   == DM_ERR_USAGE && ref == 99;
+    st->refused += dm_last_error(st->self) != NULL && strstr(dm_last_error(st->self), "in use") != NULL;
+    st->refused += dm_session_state(st->self) == DM_STATE_ABORTED;
+    st->refused += dm_session_content_type(st->self) == NULL;
+    st->refused += dm_session_abort(st->self) == DM_ERR_USAGE;
+    dm_session_free(st->self); /* does nothing: the session is in use */
+    return 202;
+}
+
+static void a_callback_calling_its_own_session(void) {
+    struct self_tree st = { .t = make_tree() };
+    dm_tree_ops o = ops();
+    o.exec = exec_calling_self;
+    dm_client_config cfg;
+    CHECK(dm_client_config_init(&cfg) == DM_OK);
+    cfg.device_id = "IMEI:1"; cfg.server_id = "srv"; cfg.server_uri = "http://127.0.0.1/dm";
+    dm_session *c = NULL, *s = NULL;
+    CHECK(dm_client_new(&cfg, &o, &st, &c) == DM_OK);
+    st.self = c;
+    dm_server_config scfg;
+    CHECK(dm_server_config_init(&scfg) == DM_OK);
+    scfg.server_id = "srv";
+    CHECK(dm_server_new(&scfg, &s) == DM_OK);
+    const uint8_t *data; size_t len;
+    int generic_alerts = 0, rounds = 0;
+    while (dm_session_next_message(c, &data, &len) == DM_OK && rounds++ < 10) {
+        CHECK(dm_session_receive(s, data, len, NULL) == DM_OK);
+        dm_event e;
+        while (dm_session_next_event(s, &e) == DM_OK) {
+            if (e.kind == DM_EVENT_PACKAGE_END && rounds == 1)
+                CHECK(dm_server_exec(s, "./Vendor/Level", NULL, 0, "job", NULL) == DM_OK);
+            if (e.kind == DM_EVENT_GENERIC_ALERT && e.len == 2 && memcmp(e.data, "ok", 2) == 0) generic_alerts++;
+        }
+        CHECK(dm_session_next_message(s, &data, &len) == DM_OK);
+        CHECK(dm_session_receive(c, data, len, NULL) == DM_OK);
+        /* What the Exec decided goes out once receive has returned. */
+        if (st.refused && rounds == 1)
+            CHECK(dm_client_generic_alert(c, "job", "./Vendor", "urn:x", NULL, (const uint8_t *)"ok", 2, NULL) == DM_OK);
+    }
+    CHECK(st.refused == 5);
+    CHECK(generic_alerts == 1);
+    CHECK(dm_session_state(c) == DM_STATE_ENDED);
+    dm_session_free(c);
+    dm_session_free(s);
+}
+
 int main(void) {
     whole_session(DM_ENCODING_XML, "sn");
     whole_session(DM_ENCODING_WBXML, "sn");
@@ -269,6 +324,7 @@ int main(void) {
     error_paths();
     codec_helpers();
     ui_and_notification();
+    a_callback_calling_its_own_session();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

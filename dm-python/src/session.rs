@@ -1,7 +1,7 @@
 //! Client and server sessions for Python. Events come back as dicts (`kind` and fields); the
 //! Python layer makes objects of them.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use dm_core::auth::{AuthType, Credentials};
 use dm_core::codec::Encoding;
@@ -53,19 +53,27 @@ impl Engine for s::ServerSession {
     }
 }
 
+/// The session, or `UsageError` when it is in use. With the GIL held throughout a call, only a
+/// Python callback of the session's own (tree, UI handler) can find it so, from its thread or
+/// another: waiting there would never end, since the call in use waits for the GIL.
+fn lock<T>(inner: &Mutex<T>) -> PyResult<MutexGuard<'_, T>> {
+    inner.try_lock().map_err(|e| match e {
+        TryLockError::WouldBlock => usage("the session is in use: its own tree or UI callback cannot call it"),
+        TryLockError::Poisoned(_) => usage("session poisoned"),
+    })
+}
+
 type Status = (&'static str, &'static str, Option<String>, Option<Vec<u8>>, Option<Vec<u8>>);
 
-fn status_of<E: Engine>(inner: &Mutex<(E, Option<String>)>) -> Status {
-    match inner.lock() {
-        Ok(g) => (
-            state_name(g.0.state()),
-            g.0.content_type(),
-            g.1.clone(),
-            g.0.device_nonce().map(<[u8]>::to_vec),
-            g.0.server_nonce().map(<[u8]>::to_vec),
-        ),
-        Err(_) => ("aborted", "", None, None, None),
-    }
+fn status_of<E: Engine>(inner: &Mutex<(E, Option<String>)>) -> PyResult<Status> {
+    let g = lock(inner)?;
+    Ok((
+        state_name(g.0.state()),
+        g.0.content_type(),
+        g.1.clone(),
+        g.0.device_nonce().map(<[u8]>::to_vec),
+        g.0.server_nonce().map(<[u8]>::to_vec),
+    ))
 }
 
 fn state_name(st: State) -> &'static str {
@@ -252,7 +260,7 @@ impl ClientSession {
 
     /// The next message to send (bytes), or None when the session is over.
     fn next_message<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let mut g = self.inner.lock().map_err(|_| usage("session poisoned"))?;
+        let mut g = lock(&self.inner)?;
         let (c, hmac) = &mut *g;
         let out = c.next_message().map_err(to_py)?;
         Ok(take(py, out, hmac))
@@ -261,15 +269,14 @@ impl ClientSession {
     /// Takes a server message; returns the events it produced (dicts).
     #[pyo3(signature = (body, hmac = None))]
     fn receive<'py>(&self, py: Python<'py>, body: &[u8], hmac: Option<&str>) -> PyResult<Bound<'py, PyList>> {
-        let list =
-            self.inner.lock().map_err(|_| usage("session poisoned"))?.0.receive_with_hmac(body, hmac).map_err(to_py)?;
+        let list = lock(&self.inner)?.0.receive_with_hmac(body, hmac).map_err(to_py)?;
         events(py, list)
     }
 
     /// (state, content type, x-syncml-hmac of the last message, the nonces to keep for the
     /// next session: the device's, the server's).
     #[getter]
-    fn status(&self) -> Status {
+    fn status(&self) -> PyResult<Status> {
         status_of(&self.inner)
     }
 
@@ -282,7 +289,7 @@ impl ClientSession {
     /// False for no (304), a str for text input, a list of choice numbers (from 1); an exception
     /// cancels (214).
     fn set_ui_handler(&self, handler: Py<PyAny>) -> PyResult<()> {
-        let mut g = self.inner.lock().map_err(|_| usage("session poisoned"))?;
+        let mut g = lock(&self.inner)?;
         g.0.set_ui_handler(Box::new(move |req: &s::UiRequest| {
             Python::attach(|py| {
                 let args = (req.code.0, req.options.clone(), req.text.clone(), req.choices.clone());
@@ -309,8 +316,8 @@ impl ClientSession {
 
     /// Where to send the next message: the server's last RespURI, else the server URI.
     #[getter]
-    fn respond_to(&self) -> String {
-        self.inner.lock().map(|g| g.0.respond_to().to_string()).unwrap_or_default()
+    fn respond_to(&self) -> PyResult<String> {
+        Ok(lock(&self.inner)?.0.respond_to().to_string())
     }
 
     /// Exceptions a Python tree raised (each answered 500 to the server).
@@ -319,10 +326,9 @@ impl ClientSession {
         self.tree_errors.lock().map(|e| e.clone()).unwrap_or_default()
     }
 
-    fn abort(&self) {
-        if let Ok(mut g) = self.inner.lock() {
-            g.0.abort();
-        }
+    fn abort(&self) -> PyResult<()> {
+        lock(&self.inner)?.0.abort();
+        Ok(())
     }
 
     /// Queues a Generic Alert (1226): `items` are (source uri, type, format, data).
@@ -339,7 +345,7 @@ impl ClientSession {
                 ..Item::default()
             })
             .collect();
-        let mut g = self.inner.lock().map_err(|_| usage("session poisoned"))?;
+        let mut g = lock(&self.inner)?;
         g.0.generic_alert(correlator, items).map(|r| r.0).map_err(to_py)
     }
 }
@@ -354,7 +360,7 @@ pub struct ServerSession {
 
 impl ServerSession {
     fn with<T>(&self, f: impl FnOnce(&mut s::ServerSession) -> Result<T, dm_core::Error>) -> PyResult<T> {
-        let mut g = self.inner.lock().map_err(|_| usage("session poisoned"))?;
+        let mut g = lock(&self.inner)?;
         f(&mut g.0).map_err(to_py)
     }
 }
@@ -407,7 +413,7 @@ impl ServerSession {
     }
 
     fn next_message<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let mut g = self.inner.lock().map_err(|_| usage("session poisoned"))?;
+        let mut g = lock(&self.inner)?;
         let (sv, hmac) = &mut *g;
         let out = sv.next_message().map_err(to_py)?;
         Ok(take(py, out, hmac))
@@ -478,31 +484,30 @@ impl ServerSession {
     /// (state, content type, x-syncml-hmac of the last message, the nonces to keep for the
     /// next session: the device's, the server's).
     #[getter]
-    fn status(&self) -> Status {
+    fn status(&self) -> PyResult<Status> {
         status_of(&self.inner)
     }
 
     #[getter]
-    fn devinfo(&self) -> Vec<(String, String)> {
-        let g = self.inner.lock();
-        g.map(|g| g.0.devinfo().map(|(k, v)| (k.to_string(), v.to_string())).collect()).unwrap_or_default()
+    fn devinfo(&self) -> PyResult<Vec<(String, String)>> {
+        Ok(lock(&self.inner)?.0.devinfo().map(|(k, v)| (k.to_string(), v.to_string())).collect())
     }
 
     #[getter]
-    fn device_id(&self) -> String {
-        self.inner.lock().map(|g| g.0.device_id().to_string()).unwrap_or_default()
+    fn device_id(&self) -> PyResult<String> {
+        Ok(lock(&self.inner)?.0.device_id().to_string())
     }
 
     /// The session as bytes; `ServerSession.restore(data, ...)` continues it anywhere.
     fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let g = self.inner.lock().map_err(|_| usage("session poisoned"))?;
+        let g = lock(&self.inner)?;
         Ok(PyBytes::new(py, &g.0.snapshot()))
     }
 
     /// Takes over the state of `snapshot` bytes, keeping this session's configuration (the
     /// snapshot does not hold one): `ServerSession.restore` builds the session, then calls this.
     fn restore(&self, data: &[u8]) -> PyResult<()> {
-        let mut g = self.inner.lock().map_err(|_| usage("session poisoned"))?;
+        let mut g = lock(&self.inner)?;
         let config = g.0.config().clone();
         *g = (s::ServerSession::restore(data, config).map_err(to_py)?, None);
         Ok(())

@@ -685,3 +685,62 @@ def test_the_c_agent_against_omadm_serve(tmp_path):
         server.wait(timeout=10)
     shown = cli("check", str(tmp_path / "trace"))
     assert shown.returncode == 0 and b"no violations" in shown.stdout
+
+
+def test_the_firmware_update_examples_against_each_other(tmp_path):
+    """examples/scripts/firmware_update.py (omadm serve) against fumo_device.py (omadm device):
+    the user agrees, Exec is answered 202, and the result comes back as a Generic Alert that the
+    device queued once the server's message was taken (`received`)."""
+    root = Path(__file__).resolve().parents[2]
+    scripts = root / "examples" / "scripts"
+    server = subprocess.Popen([sys.executable, "-m", "omadm.cli", "serve", "--port", "0", "--script",
+                               str(scripts / "firmware_update.py"), "--trace-dir", str(tmp_path / "trace")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        url = server.stdout.readline().strip()
+        run_ = cli("device", "--server", url, "--script", str(scripts / "fumo_device.py"))
+        assert run_.returncode == 0, run_.stderr
+        assert b"Event(executed, cmd='Exec', uri='./FUMO/Update/DownloadAndUpdate', code=202)" in run_.stdout
+        assert server.stdout.readline().strip() == (
+            "[firmware] IMEI:356938035643809: 4.2.0 -> 4.3.0, DownloadAndUpdate 202, result 200")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert cli("check", str(tmp_path / "trace")).returncode == 0
+
+
+def test_a_callback_calling_its_own_session_is_refused_not_a_deadlock():
+    """A Python tree or UI handler calling the session that runs it gets UsageError (the tree
+    answers 500 and says why; the UI alert is cancelled) instead of waiting forever."""
+    class Calling(DictTree):
+        def exec(self, uri, data, correlator):
+            return self.client.generic_alert("done", "urn:x", correlator=correlator)
+
+    tree = Calling()
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", tree)
+    tree.client = client
+    answers = []
+
+    def ui(code, options, text, choices):
+        try:
+            return client.state
+        except omadm.UsageError as e:
+            answers.append(str(e))
+            raise
+
+    client.set_ui_handler(ui)
+    server = omadm.ServerSession("srv")
+    refs = {}
+
+    def script(s, n):
+        if n == 1:
+            refs["exec"] = s.exec("./Vendor/Level", correlator="job")
+            refs["ui"] = s.alert(1101, ["MAXDT=5", "Go?"])
+
+    events = run(client, server, script)
+    codes = {e.reference: e.code for e in events if e.kind == "status"}
+    assert codes[refs["exec"]] == 500 and codes[refs["ui"]] == 214
+    in_use = "the session is in use: its own tree or UI callback cannot call it"
+    assert client.tree_errors == [f"exec: UsageError: {in_use}"]
+    assert answers == [in_use]
+    assert client.state == "ended"

@@ -175,7 +175,8 @@ class ClientSession(_Session):
     ``get(uri)`` (str, bytes, a list of child names, or None for 404), ``add``/``replace(uri, value,
     format, type)``, ``delete(uri)``, ``exec(uri, data, correlator)``, ``copy(source, target)``
     (each returning None or a status code). An exception in a tree method answers 500 (or its
-    ``status`` attribute) and is kept in ``tree_errors``."""
+    ``status`` attribute) and is kept in ``tree_errors``. A tree method or UI handler cannot call
+    this session (UsageError): queue what it decided once ``receive`` has returned."""
 
     def __init__(self, device_id: str, server_id: str, server_uri: str, tree: Any = None,
                  devinfo: dict[str, str] | None = None, username: str | None = None,

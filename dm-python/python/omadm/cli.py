@@ -185,17 +185,18 @@ DEVICE_TREE = {"./DevInfo/DevId": "IMEI:493005100592800", "./DevInfo/Man": "omad
                "./DevInfo/DmV": "1.2", "./DevInfo/Lang": "en-US", "./DevDetail/FwV": "1.0"}
 
 
-def _device_script(path: str | None) -> tuple[Any, Any]:
+def _device_script(path: str | None) -> tuple[Any, Any, Any]:
     """A device script's hooks: ``tree()`` (a fresh tree for each device), ``ui(code, options,
-    text, choices)`` (answers UI alerts) and ``setup(client)`` (runs before package 1)."""
+    text, choices)`` (answers UI alerts), ``setup(client)`` (runs before package 1) and
+    ``received(client, events)`` (runs after each server message)."""
     if not path:
-        return None, None
+        return None, None, None
     import runpy
 
     hooks = runpy.run_path(path)
     ui, user_setup = hooks.get("ui"), hooks.get("setup")
-    if not any(callable(hooks.get(k)) for k in ("tree", "ui", "setup")):
-        raise omadm.UsageError(f"{path} defines none of tree(), ui(...), setup(client)")
+    if not any(callable(hooks.get(k)) for k in ("tree", "ui", "setup", "received")):
+        raise omadm.UsageError(f"{path} defines none of tree(), ui(...), setup(client), received(client, events)")
 
     def setup(client: omadm.ClientSession) -> None:
         if callable(ui):
@@ -203,19 +204,20 @@ def _device_script(path: str | None) -> tuple[Any, Any]:
         if callable(user_setup):
             user_setup(client)
 
-    return hooks.get("tree") if callable(hooks.get("tree")) else None, setup
+    received = hooks.get("received")
+    return hooks.get("tree") if callable(hooks.get("tree")) else None, setup, received if callable(received) else None
 
 
 def _device(args: argparse.Namespace) -> int:
     import omadm.http
 
-    make_tree, setup = _device_script(args.script)
+    make_tree, setup, received = _device_script(args.script)
     if make_tree is None:
         base = omadm.MemoryTree.load(args.tree) if args.tree else omadm.MemoryTree(DEVICE_TREE)
         json_tree = base.to_json()
         make_tree = lambda: omadm.MemoryTree.from_json(json_tree)  # noqa: E731
     options = dict(server_id=args.server_id, encoding="wbxml" if args.wbxml else "xml", setup=setup,
-                   **_auth_options(args))
+                   received=received, **_auth_options(args))
     if args.count == 1:
         events = omadm.http.device(args.server, make_tree(), **options)
         for e in events:
@@ -294,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     dv.add_argument("--count", type=int, default=1)
     dv.add_argument("--concurrency", type=int, default=1)
     dv.add_argument("--script", help="a Python file defining any of tree(), ui(code, options, text, choices), "
-                    "setup(client)")
+                    "setup(client), received(client, events)")
     _auth_arguments(dv)
     dv.set_defaults(run=_device)
     args = p.parse_args(argv)

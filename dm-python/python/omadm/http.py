@@ -295,9 +295,12 @@ def serve(script: Callable[[ScriptSession], Any], **options: Any) -> Server:
 
 def device(server_url: str, tree: Any, device_id: str = "IMEI:493005100592800", server_id: str = "omadm",
            timeout: float = 30, setup: Callable[[omadm.ClientSession], Any] | None = None,
+           received: Callable[[omadm.ClientSession, list[omadm.Event]], Any] | None = None,
            **options: Any) -> list[omadm.Event]:
     """Runs one session as a simulated device; returns the events it saw. ``setup(client)`` runs
-    before package 1 (a UI handler, generic alerts to send, ...)."""
+    before package 1 (a UI handler, generic alerts to send, ...); ``received(client, events)``
+    after each server message, where the device queues what its tree decided (a tree's own
+    callbacks cannot call the session: a Generic Alert for an Exec answered 202, say)."""
     client = omadm.ClientSession(device_id, server_id, server_url, tree, **options)
     if setup is not None:
         setup(client)
@@ -310,7 +313,10 @@ def device(server_url: str, tree: Any, device_id: str = "IMEI:493005100592800", 
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             # A reply past the limit is read no further: the session refuses it for its size.
             body = resp.read(_native.MAX_MESSAGE_SIZE + 1)
-            events.extend(client.receive(body, resp.headers.get("x-syncml-hmac")))
+            got = client.receive(body, resp.headers.get("x-syncml-hmac"))
+        events.extend(got)
+        if received is not None:
+            received(client, got)
     if client.state != "ended":
         raise omadm.Error(f"the session was {client.state} ({', '.join(e.kind for e in events[-3:])})")
     return events

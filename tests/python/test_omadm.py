@@ -707,6 +707,8 @@ def test_the_firmware_update_examples_against_each_other(tmp_path):
         server.terminate()
         server.wait(timeout=10)
     assert cli("check", str(tmp_path / "trace")).returncode == 0
+    # The device is its tree's ./DevInfo/DevId unless told another.
+    assert {f.name.split("-")[0] for f in (tmp_path / "trace").iterdir()} == {"IMEI_356938035643809"}
 
 
 def test_a_callback_calling_its_own_session_is_refused_not_a_deadlock():

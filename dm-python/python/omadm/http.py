@@ -293,14 +293,18 @@ def serve(script: Callable[[ScriptSession], Any], **options: Any) -> Server:
     return Server(script, **options).start()
 
 
-def device(server_url: str, tree: Any, device_id: str = "IMEI:493005100592800", server_id: str = "omadm",
+def device(server_url: str, tree: Any, device_id: str | None = None, server_id: str = "omadm",
            timeout: float = 30, setup: Callable[[omadm.ClientSession], Any] | None = None,
            received: Callable[[omadm.ClientSession, list[omadm.Event]], Any] | None = None,
            **options: Any) -> list[omadm.Event]:
     """Runs one session as a simulated device; returns the events it saw. ``setup(client)`` runs
     before package 1 (a UI handler, generic alerts to send, ...); ``received(client, events)``
     after each server message, where the device queues what its tree decided (a tree's own
-    callbacks cannot call the session: a Generic Alert for an Exec answered 202, say)."""
+    callbacks cannot call the session: a Generic Alert for an Exec answered 202, say). The device
+    is ``device_id``, by default the tree's ./DevInfo/DevId."""
+    if device_id is None:
+        devid = tree.get("./DevInfo/DevId") if hasattr(tree, "get") else None
+        device_id = devid if isinstance(devid, str) and devid else "IMEI:493005100592800"
     client = omadm.ClientSession(device_id, server_id, server_url, tree, **options)
     if setup is not None:
         setup(client)

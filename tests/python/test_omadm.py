@@ -374,6 +374,32 @@ def test_the_http_glue_reads_no_message_past_the_limit():
         endless.server_close()
 
 
+def test_a_session_whose_device_went_away_is_dropped_and_its_script_stopped():
+    import time
+    import urllib.request
+
+    import omadm.http
+
+    seen = []
+
+    def script(session):
+        seen.append(session.get("./DevInfo/Mod").value)  # the first device never answers
+
+    with omadm.http.Server(script, server_id="srv", idle_timeout=0.3) as server:
+        gone = omadm.ClientSession("IMEI:1", "srv", server.url, device_tree())
+        req = urllib.request.Request(server.url, data=gone.next_message(), method="POST")
+        req.add_header("Content-Type", gone.content_type)
+        urllib.request.urlopen(req, timeout=10).read()
+        assert len(server.sessions) == 1
+        time.sleep(0.5)
+        omadm.http.device(server.url, device_tree(), device_id="IMEI:2", server_id="srv")
+        assert server.sessions == {} and server.by_token == {}
+        dropped, done = server.finished
+        assert dropped.server.device_id == "IMEI:1" and done.server.device_id == "IMEI:2"
+        assert str(dropped.error) == "no message from the device for 0.3 s"
+        assert done.error is None and seen == ["X1"]
+
+
 def test_the_trace_directory_keeps_a_devices_sessions_apart_when_their_session_id_repeats(tmp_path):
     import omadm.http
 

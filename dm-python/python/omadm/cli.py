@@ -163,19 +163,18 @@ def _serve(args: argparse.Namespace) -> int:
     import omadm.http
 
     script = _load_script(args.script)
+    options: dict[str, Any] = {"encoding": "wbxml"} if args.wbxml else {}
     server = omadm.http.Server(script, host=args.host, port=args.port, server_id=args.server_id,
-                               trace_dir=args.trace_dir, **({"encoding": "wbxml"} if args.wbxml else {}),
-                               **_auth_options(args))
+                               trace_dir=args.trace_dir, **options, **_auth_options(args))
     print(server.url, flush=True)
     server.start()
     try:
-        seen = 0
         while True:
             time.sleep(0.2)
-            for s in server.finished[seen:]:
+            while server.finished:  # taken, so that a server running for days keeps none
+                s = server.finished.pop(0)
                 state = f"failed: {s.error!r}" if s.error else s.server.state
                 print(f"session with {s.server.device_id}: {state}", flush=True)
-            seen = len(server.finished)
     except KeyboardInterrupt:
         server.stop()
     return 0

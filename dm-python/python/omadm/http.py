@@ -12,6 +12,7 @@ Each device session runs its script in a thread of its own; many run at once.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import threading
@@ -69,6 +70,7 @@ class ScriptSession:
         self._script_turn = False
         self._done = False
         self.error: BaseException | None = None
+        self.last_seen = time.monotonic()  # when its device last sent a message
         self.trace_name: str | None = None  # its messages' file names in the trace directory start so
         self._traced = 0
 
@@ -144,15 +146,24 @@ class ScriptSession:
             while self._script_turn and not self._done:
                 self._cond.wait()
 
+    def _abandon(self, why: str) -> None:
+        """The device went away: the script, waiting for it, stops with `why` as the error."""
+        with self._cond:
+            self.error = self.error or omadm.Error(why)
+            self._done = True
+            self._cond.notify_all()
+
     def _start(self, script: Callable[["ScriptSession"], Any]) -> None:
         def body() -> None:
             with self._cond:
-                while not self._script_turn:
+                while not self._script_turn and not self._done:
                     self._cond.wait()
+                if self._done:
+                    return
             try:
                 script(self)
             except BaseException as e:  # reported by the server, never lost
-                self.error = e
+                self.error = self.error or e
             finally:
                 with self._cond:
                     self._done = True
@@ -163,14 +174,20 @@ class ScriptSession:
 
 
 class Server:
-    """An HTTP DM server on `host:port` (port 0 picks one); `url` says where."""
+    """An HTTP DM server on `host:port` (port 0 picks one); `url` says where. Sessions that ended,
+    or that no message came for in `idle_timeout` seconds (their scripts stop), go to `finished`,
+    where they stay until taken."""
 
     def __init__(self, script: Callable[[ScriptSession], Any], host: str = "127.0.0.1", port: int = 0,
-                 server_id: str = "omadm", trace_dir: str | None = None, **session_options: Any) -> None:
+                 server_id: str = "omadm", trace_dir: str | None = None, idle_timeout: float = 600,
+                 **session_options: Any) -> None:
         self.script, self.server_id, self.options, self.trace_dir = script, server_id, session_options, trace_dir
+        self.idle_timeout = idle_timeout
         self.sessions: dict[tuple[str, str], ScriptSession] = {}
         self.by_token: dict[str, tuple[str, str]] = {}
+        self._tokens: dict[tuple[str, str], str] = {}
         self.routed_by_resp_uri = 0
+        self._serial = itertools.count(1)
         self.finished: list[ScriptSession] = []
         self._lock = threading.Lock()
         handler = self._handler()
@@ -241,7 +258,10 @@ class Server:
                 content_type: str = "application/vnd.syncml.dm+xml") -> tuple[bytes, str, str | None]:
         """Routes by the RespURI token this server gave the session, else by device and SessionID.
         A new session answers in the encoding the device spoke, unless the server was given one."""
+        now = time.monotonic()
         with self._lock:
+            for gone in [k for k, s in self.sessions.items() if now - s.last_seen > self.idle_timeout]:
+                self._finish(gone)._abandon(f"no message from the device for {self.idle_timeout:g} s")
             key = self.by_token.get(token or "")
             if key is not None:
                 self.routed_by_resp_uri += 1
@@ -250,13 +270,14 @@ class Server:
                 key = (head.source, head.session_id)
             s = self.sessions.get(key)
             if s is None:
-                token = str(len(self.by_token) + 1)
-                self.by_token[token] = key
+                token = str(next(self._serial))
+                self.by_token[token], self._tokens[key] = key, token
                 options = {"encoding": "wbxml" if content_type.endswith("wbxml") else "xml", **self.options}
                 s = ScriptSession(omadm.ServerSession(self.server_id, resp_uri=f"{self.url}?s={token}", **options))
                 s.trace_name = self._trace_name(key)
                 s._start(self.script)
                 self.sessions[key] = s
+            s.last_seen = now
         self._trace(s, "c2s", body)
         events = s.server.receive(body, hmac)
         s._deliver(events)
@@ -270,8 +291,15 @@ class Server:
                 s._done = True
                 s._cond.notify_all()
             with self._lock:
-                self.finished.append(self.sessions.pop(key))
+                self._finish(key)
         return reply, s.server.content_type, s.server.hmac_header
+
+    def _finish(self, key: tuple[str, str]) -> ScriptSession:
+        """Moves a session to `finished` (under the lock): its RespURI token routes no more."""
+        s = self.sessions.pop(key)
+        self.by_token.pop(self._tokens.pop(key, ""), None)
+        self.finished.append(s)
+        return s
 
     def start(self) -> "Server":
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()

@@ -400,6 +400,22 @@ def test_a_session_whose_device_went_away_is_dropped_and_its_script_stopped():
         assert done.error is None and seen == ["X1"]
 
 
+def test_a_device_refused_by_the_server_fails_and_its_next_session_starts_afresh():
+    import omadm.http
+
+    creds = {"username": "u", "password": "p", "auth": "md5", "nonce": b"n"}
+    with omadm.http.Server(inventory, server_id="srv", **creds) as server:
+        with pytest.raises(omadm.AuthError, match=r"refused the device's credentials \(407\)"):
+            omadm.http.device(server.url, device_tree(), device_id="IMEI:1", server_id="srv")
+        # The same device, SessionID 1 again, now with its credentials: a new session, not
+        # message 1 of a session that waits for message 2.
+        events = omadm.http.device(server.url, device_tree(), device_id="IMEI:1", server_id="srv", **creds)
+        assert events[-1].kind == "ended"
+        refused, done = server.finished
+        assert str(refused.error) == "the device started a new session 1"
+        assert done.error is None and done.found == "seen X1"
+
+
 def test_the_trace_directory_keeps_a_devices_sessions_apart_when_their_session_id_repeats(tmp_path):
     import omadm.http
 

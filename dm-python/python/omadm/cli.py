@@ -228,9 +228,19 @@ def _device(args: argparse.Namespace) -> int:
         filled = width * done // args.count
         print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{args.count}", end="", file=sys.stderr, flush=True)
 
-    ok, failed, seconds = omadm.http.devices(args.server, make_tree, args.count, args.concurrency, progress, **options)
+    import collections
+
+    why: collections.Counter[str] = collections.Counter()
+
+    def failure(device_id: str, error: BaseException) -> None:
+        why[f"{type(error).__name__}: {error}"] += 1
+
+    ok, failed, seconds = omadm.http.devices(args.server, make_tree, args.count, args.concurrency, progress, failure,
+                                             **options)
     print(file=sys.stderr)
     print(f"{ok} sessions ok, {failed} failed, {ok / seconds:.1f} sessions/s")
+    for reason, n in why.most_common(5):
+        print(f"  {n} failed with {reason}")
     return 1 if failed else 0
 
 

@@ -268,6 +268,8 @@ class Server:
             else:
                 head = omadm.decode(body, lenient=True)
                 key = (head.source, head.session_id)
+                if head.msg_id == 1 and key in self.sessions:  # the device started over
+                    self._finish(key)._abandon(f"the device started a new session {head.session_id}")
             s = self.sessions.get(key)
             if s is None:
                 token = str(next(self._serial))
@@ -351,13 +353,18 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
             received(client, got)
     if client.state != "ended":
         raise omadm.Error(f"the session was {client.state} ({', '.join(e.kind for e in events[-3:])})")
+    verdicts = [e for e in events if e.kind in ("authenticated", "auth_failed")]
+    if verdicts and verdicts[-1].kind == "auth_failed":
+        raise omadm.AuthError(f"the server refused the device's credentials ({verdicts[-1].code})")
     return events
 
 
 def devices(server_url: str, tree: str | Callable[[], Any], count: int, concurrency: int,
-            progress: Callable[[int], None] | None = None, **options: Any) -> tuple[int, int, float]:
+            progress: Callable[[int], None] | None = None,
+            failure: Callable[[str, BaseException], None] | None = None, **options: Any) -> tuple[int, int, float]:
     """Runs `count` simulated devices, `concurrency` at a time: (sessions ok, failures, seconds).
-    Each gets its own tree: from ``tree`` as MemoryTree JSON, or what ``tree()`` returns."""
+    Each gets its own tree: from ``tree`` as MemoryTree JSON, or what ``tree()`` returns.
+    ``failure(device_id, error)`` hears why each failed session failed."""
     ok = failed = done = 0
     lock = threading.Lock()
     started = time.monotonic()
@@ -370,12 +377,15 @@ def devices(server_url: str, tree: str | Callable[[], Any], count: int, concurre
                 i = next(ids, None)
             if i is None:
                 return
+            device_id = f"IMEI:{i:015d}"
             try:
                 own = tree() if callable(tree) else omadm.MemoryTree.from_json(tree)
-                device(server_url, own, device_id=f"IMEI:{i:015d}", **options)
+                device(server_url, own, device_id=device_id, **options)
                 good = True
-            except Exception:
+            except Exception as e:
                 good = False
+                if failure:
+                    failure(device_id, e)
             with lock:
                 ok, failed, done = ok + good, failed + (not good), done + 1
                 if progress:

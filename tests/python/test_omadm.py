@@ -276,6 +276,21 @@ def test_cli_usage_errors_are_one_line_and_a_closed_pipe_is_no_error(vectors, tm
     assert p.wait(timeout=60) == 1 and p.stderr.read() == b""
 
 
+def test_cli_check_says_what_is_wrong_with_a_trace_in_one_line(tmp_path):
+    for name, text, said in [
+        ("a.jsonl", '{"dir": "c2s"', "a.jsonl line 1: not"),
+        ("b.jsonl", '{"dir": "c2s"}', "(KeyError: 'body_b64')"),
+        ("c.jsonl", '{"dir": "up", "body_b64": "AA=="}', "(KeyError: 'up')"),
+        ("d.jsonl", '{"dir": "c2s", "body_b64": "!!"}', "line 1: not"),
+        ("empty", None, "no messages in"),
+    ]:
+        path = tmp_path / name
+        path.mkdir() if text is None else path.write_text(text + "\n")
+        r = cli("check", str(path))
+        assert r.returncode == 1 and b"Traceback" not in r.stderr, r.stderr
+        assert said.encode() in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
 def test_stubs_match_the_native_module():
     r = subprocess.run([sys.executable, "-m", "mypy.stubtest", "omadm._native"], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr

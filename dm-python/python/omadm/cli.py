@@ -100,11 +100,15 @@ def _traces(paths: list[str]) -> dict[str, tuple[list[bytes], list[str] | None]]
             bodies: list[bytes] = []
             dirs: list[str | None] = []
             with open(p) as lines:
-                for line in lines:
+                for n, line in enumerate(lines, 1):
                     if line.strip():
-                        rec = json.loads(line)
-                        bodies.append(base64.b64decode(rec["body_b64"]))
-                        dirs.append(rec["dir"])
+                        try:
+                            rec = json.loads(line)
+                            bodies.append(base64.b64decode(rec["body_b64"], validate=True))
+                            dirs.append({"c2s": "c2s", "s2c": "s2c"}[rec["dir"]])
+                        except (ValueError, KeyError, TypeError) as e:
+                            raise omadm.UsageError(f'{p} line {n}: not {{"dir": "c2s"|"s2c", "body_b64": ...}} '
+                                                   f"({type(e).__name__}: {e})") from None
             sessions[p] = (bodies, dirs)
         else:
             files.append(p)
@@ -116,6 +120,8 @@ def _traces(paths: list[str]) -> dict[str, tuple[list[bytes], list[str] | None]]
         found_bodies, found_dirs = sessions.setdefault(key, ([], []))
         found_bodies.append(_read(f))
         found_dirs.append(d)
+    if not any(b for b, _ in sessions.values()):
+        raise omadm.UsageError(f"no messages in {' '.join(paths)}")
     # Directions for a session only when every message has one.
     return {k: (b, None if None in d else [x for x in d if x]) for k, (b, d) in sessions.items()}
 

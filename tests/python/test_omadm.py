@@ -291,6 +291,20 @@ def test_cli_check_says_what_is_wrong_with_a_trace_in_one_line(tmp_path):
         assert said.encode() in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
+def test_cli_a_broken_script_is_one_line_naming_where(tmp_path):
+    (tmp_path / "syntax.py").write_text("def run(session)\n    pass\n")
+    (tmp_path / "raises.py").write_text("import os\n\nraise RuntimeError('no config')\n")
+    for args, said in [
+        (("serve", "--port", "0", "--script", str(tmp_path / "syntax.py")), f"{tmp_path}/syntax.py line 1: expected ':'"),
+        (("serve", "--port", "0", "--script", str(tmp_path / "raises.py")),
+         f"{tmp_path}/raises.py line 3: RuntimeError: no config"),
+        (("device", "--server", "http://127.0.0.1:9/dm", "--script", str(tmp_path / "raises.py")),
+         f"{tmp_path}/raises.py line 3: RuntimeError: no config"),
+    ]:
+        r = cli(*args)
+        assert r.returncode == 1 and r.stderr.decode().strip() == f"omadm {args[0]}: {said}", r.stderr
+
+
 def test_stubs_match_the_native_module():
     r = subprocess.run([sys.executable, "-m", "mypy.stubtest", "omadm._native"], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -154,12 +154,24 @@ def _default_script(session) -> None:
     session.get("./DevDetail/FwV").value
 
 
+def _run_script(path: str) -> dict[str, Any]:
+    """A script's top level, run; an error there is one line that says where."""
+    import runpy
+    import traceback
+
+    try:
+        return runpy.run_path(path)
+    except SyntaxError as e:
+        raise omadm.UsageError(f"{path} line {e.lineno}: {e.msg}") from None
+    except Exception as e:
+        line = next((f.lineno for f in reversed(traceback.extract_tb(e.__traceback__)) if f.filename == path), None)
+        raise omadm.UsageError(f"{path}{f' line {line}' if line else ''}: {type(e).__name__}: {e}") from None
+
+
 def _load_script(path: str | None):
     if not path:
         return _default_script
-    import runpy
-
-    run = runpy.run_path(path).get("run")
+    run = _run_script(path).get("run")
     if not callable(run):
         raise omadm.UsageError(f"{path} defines no run(session)")
     return run
@@ -196,9 +208,7 @@ def _device_script(path: str | None) -> tuple[Any, Any, Any]:
     ``received(client, events)`` (runs after each server message)."""
     if not path:
         return None, None, None
-    import runpy
-
-    hooks = runpy.run_path(path)
+    hooks = _run_script(path)
     ui, user_setup = hooks.get("ui"), hooks.get("setup")
     if not any(callable(hooks.get(k)) for k in ("tree", "ui", "setup", "received")):
         raise omadm.UsageError(f"{path} defines none of tree(), ui(...), setup(client), received(client, events)")

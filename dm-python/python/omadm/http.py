@@ -333,7 +333,10 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
     callbacks cannot call the session: a Generic Alert for an Exec answered 202, say). The device
     is ``device_id``, by default the tree's ./DevInfo/DevId."""
     if device_id is None:
-        devid = tree.get("./DevInfo/DevId") if hasattr(tree, "get") else None
+        try:
+            devid = tree.get("./DevInfo/DevId")
+        except Exception:  # a tree of the caller's that has none, or no get: the default id
+            devid = None
         device_id = devid if isinstance(devid, str) and devid else "IMEI:493005100592800"
     client = omadm.ClientSession(device_id, server_id, server_url, tree, **options)
     if setup is not None:

@@ -293,7 +293,8 @@ class Server:
                 s._done = True
                 s._cond.notify_all()
             with self._lock:
-                self._finish(key)
+                if self.sessions.get(key) is s:  # not already dropped, nor replaced by a new start
+                    self._finish(key)
         return reply, s.server.content_type, s.server.hmac_header
 
     def _finish(self, key: tuple[str, str]) -> ScriptSession:

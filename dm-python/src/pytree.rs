@@ -1,9 +1,9 @@
 //! Any Python object as the device's tree: methods `get(uri)`, `add(uri, value, format, type)`,
 //! `replace(uri, value, format, type)`, `delete(uri)`, `exec(uri, data, correlator)`,
 //! `copy(source, target)`. `get` returns str or a number (a chr leaf), bytes (bin), a list of
-//! child names (an interior node) or None (404); anything else is 500. The others return None (200) or a status code. A missing
-//! method is 405. An exception with an int `status` attribute gives that status; any other is
-//! 500, and its text is kept in `errors`, never lost.
+//! child names (an interior node) or None (404); anything else is 500. The others return None
+//! (200) or a status code. A missing method is 405. An exception with an int `status` attribute
+//! gives that status; any other is 500, and its text is kept in `errors`, never lost.
 
 use std::sync::{Arc, Mutex};
 

@@ -208,19 +208,19 @@ def _device_script(path: str | None) -> tuple[Any, Any, Any]:
     ``received(client, events)`` (runs after each server message)."""
     if not path:
         return None, None, None
-    hooks = _run_script(path)
-    ui, user_setup = hooks.get("ui"), hooks.get("setup")
-    if not any(callable(hooks.get(k)) for k in ("tree", "ui", "setup", "received")):
+    found = _run_script(path)
+    tree, ui, user_setup, received = (f if callable(f := found.get(k)) else None
+                                      for k in ("tree", "ui", "setup", "received"))
+    if not (tree or ui or user_setup or received):
         raise omadm.UsageError(f"{path} defines none of tree(), ui(...), setup(client), received(client, events)")
 
     def setup(client: omadm.ClientSession) -> None:
-        if callable(ui):
+        if ui:
             client.set_ui_handler(ui)
-        if callable(user_setup):
+        if user_setup:
             user_setup(client)
 
-    received = hooks.get("received")
-    return hooks.get("tree") if callable(hooks.get("tree")) else None, setup, received if callable(received) else None
+    return tree, setup, received
 
 
 def _device(args: argparse.Namespace) -> int:

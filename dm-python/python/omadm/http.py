@@ -96,16 +96,19 @@ class ScriptSession:
     def get(self, uri: str) -> Pending:
         return self._queue(self.server.get(uri))
 
-    def replace(self, uri: str, data: str | bytes, format: str | None = None, type: str | None = None) -> Pending:
+    def replace(self, uri: str, data: str | bytes | int | float, format: str | None = None,
+                type: str | None = None) -> Pending:
         return self._queue(self.server.replace(uri, data, format, type))
 
-    def add(self, uri: str, data: str | bytes | None = None, format: str | None = None, type: str | None = None) -> Pending:
+    def add(self, uri: str, data: str | bytes | int | float | None = None, format: str | None = None,
+            type: str | None = None) -> Pending:
         return self._queue(self.server.add(uri, data, format, type))
 
     def delete(self, uri: str) -> Pending:
         return self._queue(self.server.delete(uri))
 
-    def exec(self, uri: str, data: str | bytes | None = None, correlator: str | None = None) -> Pending:
+    def exec(self, uri: str, data: str | bytes | int | float | None = None,
+             correlator: str | None = None) -> Pending:
         return self._queue(self.server.exec(uri, data, correlator))
 
     def alert(self, code: int, items: list[str] | None = None) -> Pending:

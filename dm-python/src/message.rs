@@ -100,10 +100,11 @@ fn notification_build<'py>(
     server_id: &str,
     password: &str,
     nonce: &[u8],
-    session_id: u16,
-    ui_mode: u8,
+    session_id: i64,
+    ui_mode: i64,
     vendor: Vec<u8>,
 ) -> PyResult<Bound<'py, PyBytes>> {
+    let session_id = u16::try_from(session_id).map_err(|_| usage("session_id is 0..65535 (16 bits in package 0)"))?;
     let mode = match ui_mode {
         0 => UiMode::NotSpecified,
         1 => UiMode::Background,

@@ -226,6 +226,9 @@ def test_notification_round_trip():
     assert omadm.notification.verify(data, "wrong", b"nonce") is None
     with pytest.raises(omadm.DecodeError):
         omadm.notification.parse(data[:10])
+    for session_id, ui_mode in [(70000, 0), (-1, 0), (5, 300)]:
+        with pytest.raises(omadm.UsageError, match="session_id is 0..65535|ui_mode is 0..3"):
+            omadm.notification.build("srv", "pw", b"nonce", session_id, ui_mode)
 
 
 def cli(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
@@ -274,6 +277,12 @@ def test_cli_usage_errors_are_one_line_and_a_closed_pipe_is_no_error(vectors, tm
     assert p.stdout.read(10) == b'{\n  "heade'
     p.stdout.close()
     assert p.wait(timeout=60) == 1 and p.stderr.read() == b""
+
+
+def test_cli_a_session_id_package_0_cannot_carry_is_one_line(tmp_path):
+    r = cli("notify", "build", "--server-id", "s", "--password", "p", "--session-id", "70000", "-o",
+            str(tmp_path / "n.bin"))
+    assert r.returncode == 1 and r.stderr.strip() == b"omadm notify: session_id is 0..65535 (16 bits in package 0)"
 
 
 def test_cli_check_says_what_is_wrong_with_a_trace_in_one_line(tmp_path):

@@ -260,6 +260,12 @@ def _device(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
+    return int(text)
+
+
 def _url(text: str) -> str:
     parts = urllib.parse.urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -275,7 +281,7 @@ def _auth_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--server-id", default="omadm")
     p.add_argument("--wbxml", action="store_true", help="speak WBXML (default: a device speaks XML, a server "
                    "answers in the encoding the device speaks)")
-    p.add_argument("--max-msg-size", type=int, help="the MaxMsgSize to announce (larger objects go in chunks)")
+    p.add_argument("--max-msg-size", type=_positive, help="the MaxMsgSize to announce (larger objects go in chunks)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -318,8 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     dv = sub.add_parser("device", help="simulated device(s) against a DM server")
     dv.add_argument("--server", required=True, type=_url, help="the server URL")
     dv.add_argument("--tree", help="the device tree as JSON")
-    dv.add_argument("--count", type=int, default=1)
-    dv.add_argument("--concurrency", type=int, default=1)
+    dv.add_argument("--count", type=_positive, default=1)
+    dv.add_argument("--concurrency", type=_positive, default=1)
     dv.add_argument("--script", help="a Python file defining any of tree(), ui(code, options, text, choices), "
                     "setup(client), received(client, events)")
     _auth_arguments(dv)

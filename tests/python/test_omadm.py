@@ -264,6 +264,7 @@ def test_cli_usage_errors_are_one_line_and_a_closed_pipe_is_no_error(vectors, tm
         (("device", "--server", "127.0.0.1:8080/dm"), b"not an http:// or https:// URL: '127.0.0.1:8080/dm'"),
         (("device", "--server", "http://h/dm", "--max-msg-size", "-5"), b"not a positive whole number: '-5'"),
         (("device", "--server", "http://h/dm", "--count", "0"), b"not a positive whole number: '0'"),
+        (("serve", "--port", "99999"), b"not a TCP port (0..65535): '99999'"),
     ]:
         r = cli(*args)
         assert r.returncode == 2 and b"Traceback" not in r.stderr, r.stderr

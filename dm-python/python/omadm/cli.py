@@ -266,6 +266,12 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port (0..65535): {text!r}")
+    return int(text)
+
+
 def _url(text: str) -> str:
     parts = urllib.parse.urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -315,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
                        "device, printed as an annotated trace")
     m.set_defaults(run=_demo)
     sv = sub.add_parser("serve", help="an HTTP DM server that runs a script against each device")
-    sv.add_argument("--port", type=int, default=8080, help="0 picks a free port; the URL is printed first")
+    sv.add_argument("--port", type=_port, default=8080, help="0 picks a free port; the URL is printed first")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--script", help="a Python file defining run(session)")
     sv.add_argument("--trace-dir", help="write every message there, one file each")

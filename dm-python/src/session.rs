@@ -365,10 +365,6 @@ impl ServerSession {
     }
 }
 
-fn text(data: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Data>> {
-    data.map(data_of).transpose()
-}
-
 #[pymethods]
 impl ServerSession {
     #[new]
@@ -437,7 +433,7 @@ impl ServerSession {
         format: Option<&str>,
         r#type: Option<&str>,
     ) -> PyResult<u32> {
-        let d = text(data)?;
+        let d = data.map(data_of).transpose()?;
         self.with(|s| s.add(uri, d, format, r#type)).map(|r| r.0)
     }
 
@@ -447,7 +443,7 @@ impl ServerSession {
 
     #[pyo3(signature = (uri, data = None, correlator = None))]
     fn exec(&self, uri: &str, data: Option<&Bound<'_, PyAny>>, correlator: Option<&str>) -> PyResult<u32> {
-        let d = text(data)?;
+        let d = data.map(data_of).transpose()?;
         self.with(|s| s.exec(uri, d, correlator)).map(|r| r.0)
     }
 

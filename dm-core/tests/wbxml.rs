@@ -104,23 +104,58 @@ fn embedded_ddf_document_uses_code_page_2() {
 const LIBWBXML_LITERAL_IN_DATA: [u8; 85] = *include_bytes!("../fuzz/seeds/decode_wbxml/libwbxml_literal_in_data.wbxml");
 
 #[test]
-fn a_literal_element_in_data_reads_as_embedded_xml() {
+fn a_literal_element_in_data_reads_as_embedded_xml_and_ours_is_libwbxmls() {
     use dm_core::model::*;
     let m = codec::decode(&LIBWBXML_LITERAL_IN_DATA).unwrap();
     assert_eq!(m.commands[0].items()[0].data, Some(Data::Xml("<Foo>bar</Foo>".into())));
     let xml = codec::wbxml_to_xml(&LIBWBXML_LITERAL_IN_DATA).unwrap();
     assert!(xml.contains("<Data><Foo>bar</Foo></Data>"), "{xml}");
-    // Our WBXML carries it as its text (only DDF documents travel as documents).
+    // Ours is libwbxml's byte for byte, but for the version (1.2; libwbxml writes 1.3).
+    let ours = codec::encode(&m, Encoding::Wbxml);
+    assert_eq!(ours[1..], LIBWBXML_LITERAL_IN_DATA[1..]);
+    assert_eq!(codec::decode(&ours).unwrap(), m);
+}
+
+/// Literal elements' attributes: each named in the string table (LITERAL), its value in text
+/// tokens, the list closed by END (WBXML 1.3 §5.8.3; what libwbxml reads).
+#[test]
+fn a_literal_elements_attributes_read_as_xml_attributes() {
+    use dm_core::model::Data;
+    let at = LIBWBXML_LITERAL_IN_DATA.iter().rposition(|&b| b == 0x44).unwrap();
+    // The table "Foo\0" grows "a\0" (entry 4) and "b\0" (entry 6).
+    let with = |attributes: &[u8]| {
+        let mut w = [&LIBWBXML_LITERAL_IN_DATA[..5], b"Foo\0a\0b\0", &LIBWBXML_LITERAL_IN_DATA[9..at]].concat();
+        w[4] = 8;
+        w.extend([0xC4, 0x00]);
+        w.extend_from_slice(attributes);
+        w.extend_from_slice(&LIBWBXML_LITERAL_IN_DATA[at + 2..]);
+        w
+    };
+    let good = with(b"\x04\x04\x03x\"<\t\x00\x83\x00\x04\x06\x01");
+    let m = codec::decode(&good).unwrap();
+    let foo = r#"<Foo a="x&quot;&lt;&#9;Foo" b="">bar</Foo>"#;
+    assert_eq!(m.commands[0].items()[0].data, Some(Data::Xml(foo.into())));
+    assert!(codec::wbxml_to_xml(&good).unwrap().contains(&format!("<Data>{foo}</Data>")));
+    // Written back the same way, and read again to the same document.
     let again = codec::decode(&codec::encode(&m, Encoding::Wbxml)).unwrap();
-    assert_eq!(again.commands[0].items()[0].data, Some(Data::Text("<Foo>bar</Foo>".into())));
+    assert_eq!(again, m);
+
+    let refused = |attributes: &[u8], what: &str| {
+        let kind = wkind(&with(attributes));
+        assert!(matches!(&kind, DecodeErrorKind::Wbxml(w) if w.contains(what)), "{what}: {kind:?}");
+        assert!(codec::wbxml_to_xml(&with(attributes)).is_err(), "the conversion refuses it too");
+    };
+    refused(b"\x04\x04\x04\x04\x01", "attribute a given twice");
+    refused(b"\x05\x01", "unsupported attribute token 0x05");
+    refused(b"\x04\x03\x01", "string table entry 3 is not an element name");
+    let mut unnamed = with(b"\x04\x04\x01");
+    unnamed[9] = b'1';
+    let kind = wkind(&unnamed);
+    assert!(matches!(&kind, DecodeErrorKind::Wbxml(w) if w.contains("entry 4 is not an element name")), "{kind:?}");
 }
 
 #[test]
-fn a_literal_element_with_attributes_or_no_element_name_is_refused() {
-    let at = LIBWBXML_LITERAL_IN_DATA.iter().rposition(|&b| b == 0x44).unwrap();
-    let mut with_attributes = LIBWBXML_LITERAL_IN_DATA;
-    with_attributes[at] = 0xC4;
-    assert!(matches!(wkind(&with_attributes), DecodeErrorKind::Wbxml(w) if w.contains("attributes")));
+fn a_literal_element_with_no_element_name_is_refused() {
     for name in [*b"1oo", *b"F o", *b"F<o"] {
         let mut bad = LIBWBXML_LITERAL_IN_DATA;
         bad[5..8].copy_from_slice(&name);
@@ -129,9 +164,53 @@ fn a_literal_element_with_attributes_or_no_element_name_is_refused() {
         assert!(codec::wbxml_to_xml(&bad).is_err(), "the conversion refuses it too");
     }
     // A literal as a SyncML element, outside Data: refused as before.
+    let at = LIBWBXML_LITERAL_IN_DATA.iter().rposition(|&b| b == 0x44).unwrap();
     let mut outside = LIBWBXML_LITERAL_IN_DATA;
     outside[at - 1] = 0x44;
     assert!(codec::decode(&outside).is_err());
+}
+
+/// Embedded XML that is no DDF document travels as elements named in the string table, with
+/// its attributes, text and references, and reads back to the same document; it travels as its
+/// text where that is shorter, and the string table is shared by the documents of a message.
+#[test]
+fn embedded_xml_travels_as_literal_elements_when_that_is_no_longer() {
+    use dm_core::model::*;
+    let replace = |docs: &[&str]| {
+        let mut m = lenient(&common::vector("oma_spec_examples/26_04_onestep_pkg4_server_close.xml"));
+        m.commands.push(Command::Replace(ItemCommand {
+            cmd_id: 9,
+            items: docs.iter().map(|d| Item { data: Some(Data::Xml(d.to_string())), ..Item::default() }).collect(),
+            ..ItemCommand::default()
+        }));
+        m
+    };
+    let data =
+        |m: &Message| m.commands.last().unwrap().items().iter().map(|i| i.data.clone().unwrap()).collect::<Vec<_>>();
+    let doc = r#"<x:Inventory xmlns:x="urn:acme" n="1 &amp; &quot;2&quot;&#10;"><App>t &lt; u&#13;</App><App/><Note>a</Note></x:Inventory>"#;
+    let m = replace(&[doc, doc]);
+    let w = codec::encode(&m, Encoding::Wbxml);
+    assert!(w.windows(2).any(|x| x == [0xC4, 0x00]), "a literal element with attributes and content, entry 0");
+    assert_eq!(codec::encode(&m, Encoding::Wbxml).len(), codec::encoded_len(&m, Encoding::Wbxml));
+    assert_eq!(codec::decode(&w).unwrap(), m, "comes back as written");
+    let as_text = doc.replace('<', "[");
+    let text_len = codec::encode(&replace(&[&as_text, &as_text]), Encoding::Wbxml).len();
+    assert!(w.len() < text_len, "{} bytes as elements, {text_len} as text", w.len());
+
+    // Comments, the declaration and white space around the root go; the rest reads back alike.
+    let loose = "<?xml version=\"1.0\"?>\n<!-- c --><A  b = 'c' ><![CDATA[<d>]]></A >\n";
+    let back = codec::decode(&codec::encode(&replace(&[loose]), Encoding::Wbxml)).unwrap();
+    assert_eq!(data(&back), [Data::Xml(r#"<A b="c">&lt;d&gt;</A>"#.into())]);
+
+    // Two attributes of one-letter names cost a byte more as LITERAL than as text: text it stays.
+    let costly = r#"<a n="1" m="2"/>"#;
+    let back = codec::decode(&codec::encode(&replace(&[costly]), Encoding::Wbxml)).unwrap();
+    assert_eq!(data(&back), [Data::Text(costly.into())]);
+    // Markup WBXML cannot carry as elements stays text as well.
+    for other in ["<a>&custom;</a>", "<a/><b/>", "x<a/>", "<!DOCTYPE a><a/>", "<a>"] {
+        let back = codec::decode(&codec::encode(&replace(&[other]), Encoding::Wbxml)).unwrap();
+        assert_eq!(data(&back), [Data::Text(other.into())], "{other}");
+    }
 }
 
 /// Strict decoding takes Data's embedded XML only as one document with nothing but white space

@@ -7,8 +7,8 @@ use dm_core::error::{DecodeErrorKind as K, Error};
 use dm_core::model::{Command, Data};
 use libfuzzer_sys::fuzz_target;
 
-/// Each embedded XML made text: WBXML carries only DDF/TNDS documents as documents, other XML
-/// travels as its text, so what comes back from WBXML may differ from what went in by that alone.
+/// Each embedded XML made text: an embedded document travels as its text where that is shorter
+/// than as elements, so what comes back from WBXML may differ from what went in by that alone.
 fn xml_as_text(commands: &mut [Command]) {
     for c in commands {
         let items = match c {

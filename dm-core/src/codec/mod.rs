@@ -15,6 +15,7 @@
 
 mod convert;
 mod decode;
+mod embedded;
 mod emit;
 mod source;
 mod strtbl;

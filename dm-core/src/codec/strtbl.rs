@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use super::embedded::Document;
 use super::emit::Sink;
 use super::tag::Tag;
 use crate::model::{Data, Message};
@@ -85,6 +86,11 @@ impl Piece<'_> {
     }
 }
 
+/// The bytes `s` takes written with no string table: inline, or OPAQUE when it holds a NUL.
+pub(crate) fn plain_len(s: &str) -> usize {
+    if has_nul(s.as_bytes()) { 1 + mb_len(s.len() as u32) + s.len() } else { s.len() + 2 }
+}
+
 pub(crate) fn mb_len(v: u32) -> usize {
     match v {
         0..=0x7F => 1,
@@ -112,8 +118,10 @@ impl<'m> StringTable<'m> {
         let mut strings = Strings { leaves: Vec::with_capacity(n), ..Strings::with_capacity(n) };
         super::emit::message(&mut strings, message);
         let mut table = StringTable::default();
+        // Embedded documents' names first, at small offsets, for each document that is shorter
+        // as LITERAL elements with its new entries than as text.
+        let mut whole_saving: usize = strings.docs.iter().map(|xml| table.add_names(xml)).sum();
         // Whole strings: n inline copies against one entry and n references, each always used.
-        let mut whole_saving = 0;
         let mut rest = Vec::with_capacity(strings.order.len());
         for &(s, n) in &strings.order {
             let at = table.bytes.len() as u32;
@@ -154,8 +162,9 @@ impl<'m> StringTable<'m> {
         // saving does not already cover every prefix and word entry.
         let header = mb_len(table.bytes.len() as u32) - 1;
         if whole_saving < table.bytes.len() - whole_len + header {
-            let saved: usize =
-                strings.order.iter().zip(&table.plans).map(|(&(s, n), &plan)| n * table.saving(s, plan)).sum();
+            let leaves = strings.order.iter().zip(&table.plans).map(|(&(s, n), &plan)| n * table.saving(s, plan));
+            let documents = strings.docs.iter().map(|xml| table.document_saving(xml));
+            let saved: usize = leaves.chain(documents).sum();
             if saved < table.bytes.len() + header {
                 return StringTable::default();
             }
@@ -180,6 +189,41 @@ impl<'m> StringTable<'m> {
     fn saving(&self, s: &str, (start, end): (u32, u32)) -> usize {
         let cost: usize = self.pieces[start as usize..end as usize].iter().map(Piece::cost).sum();
         Piece::Inline(s).cost() - cost
+    }
+
+    /// Adds the names `xml` lacks to be written as LITERAL elements, when that with the new
+    /// entries takes no more bytes than its text: the bytes saved.
+    fn add_names(&mut self, xml: &'m str) -> usize {
+        let Some(doc) = Document::parse(xml).filter(|d| d.ddf_tokens().is_none()) else { return 0 };
+        let (len, count) = (self.bytes.len(), self.offsets.len());
+        let mut added = Vec::new();
+        for name in doc.names() {
+            if !self.offsets.contains_key(name) {
+                self.add(name);
+                added.push(name);
+            }
+        }
+        let cost = doc.literal_len(self).map(|n| n + self.bytes.len() - len);
+        match cost.filter(|&c| c <= plain_len(xml)) {
+            Some(cost) => plain_len(xml) - cost,
+            None => {
+                added.iter().for_each(|name| _ = self.offsets.remove(name));
+                self.bytes.truncate(len);
+                debug_assert_eq!(self.offsets.len(), count);
+                0
+            }
+        }
+    }
+
+    /// The bytes `xml` takes less as LITERAL elements than as text, as the writer decides.
+    fn document_saving(&self, xml: &str) -> usize {
+        let doc = Document::parse(xml).filter(|d| d.ddf_tokens().is_none());
+        let len = doc.and_then(|d| d.literal_len(self));
+        len.map_or(0, |n| plain_len(xml).saturating_sub(n))
+    }
+
+    pub(crate) fn offset(&self, s: &str) -> Option<u32> {
+        self.offsets.get(s).copied()
     }
 
     fn add(&mut self, s: &'m str) {
@@ -268,12 +312,14 @@ struct Strings<'m> {
     index: FastMap<&'m str, u32>,
     order: Vec<(&'m str, usize)>,
     leaves: Vec<(&'m str, u32)>,
+    /// Embedded documents (Data's XML).
+    docs: Vec<&'m str>,
 }
 
 impl<'m> Strings<'m> {
     fn with_capacity(n: usize) -> Self {
         let index = FastMap::with_capacity_and_hasher(n, Default::default());
-        Strings { index, order: Vec::with_capacity(n), leaves: Vec::new() }
+        Strings { index, order: Vec::with_capacity(n), leaves: Vec::new(), docs: Vec::new() }
     }
 
     fn count(&mut self, s: &'m str, n: usize) -> u32 {
@@ -300,8 +346,10 @@ impl<'m> Sink<'m> for Strings<'m> {
     }
 
     fn data(&mut self, data: &'m Data) {
-        if let Data::Text(t) = data {
-            self.leaf(Tag::Data, t);
+        match data {
+            Data::Text(t) => self.leaf(Tag::Data, t),
+            Data::Xml(x) => self.docs.push(x),
+            Data::Binary(_) => {}
         }
     }
 }
@@ -347,5 +395,49 @@ mod tests {
         let table = StringTable::build(&m);
         assert!(table.offsets.contains_key(prefix) && table.offsets.len() == 1);
         assert!(codec::encoded_len(&m, Encoding::Wbxml) < codec::plain_len(&m, Encoding::Wbxml));
+    }
+
+    /// Embedded documents' names enter the table only for documents that pay for their entries,
+    /// the documents of a message share them, and a message is never longer than with every
+    /// string inline, whatever its documents and leaves hold.
+    #[test]
+    fn document_names_enter_the_table_when_their_documents_pay_for_them() {
+        let replace = |uri: &str, doc: &str| {
+            format!(
+                "<Replace><CmdID>2</CmdID><Item><Target><LocURI>{uri}</LocURI></Target><Data>{doc}</Data></Item></Replace>"
+            )
+        };
+        let message = |body: &str| {
+            let xml = format!(
+                "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto>\
+                 <SessionID>1</SessionID><MsgID>2</MsgID><Target><LocURI>a</LocURI></Target><Source><LocURI>b</LocURI>\
+                 </Source></SyncHdr><SyncBody>{body}<Final/></SyncBody></SyncML>"
+            );
+            codec::decode(xml.as_bytes()).unwrap()
+        };
+        let costly = r#"<a n="1" m="2"/>"#;
+        let paying = r#"<a n="1" m="2"><b/><b/><b/></a>"#;
+        let names = |m: &Message| {
+            let table = StringTable::build(m);
+            let mut names: Vec<String> = table.offsets.keys().map(|k| k.to_string()).collect();
+            names.sort();
+            names
+        };
+        assert!(names(&message(&replace("./x", costly))).is_empty());
+        assert_eq!(names(&message(&replace("./x", paying))), ["a", "b", "m", "n"]);
+        // The second document uses the first one's entries: each is written once.
+        let both = message(&(replace("./x", paying) + &replace("./y", costly)));
+        assert_eq!(names(&both), ["a", "b", "m", "n"]);
+        let w = codec::encode(&both, Encoding::Wbxml);
+        let literal = |token: u8| w.windows(2).filter(|p| *p == [token, 0]).count();
+        assert_eq!((literal(0xC4), literal(0x84)), (1, 1), "a with attributes, with content and without");
+        // A leaf equal to a name shares its entry; a DDF document uses no entry.
+        let ddf = "<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD></MgmtTree>";
+        let mixed = message(&(replace("b", paying) + &replace("b", ddf) + &replace("./a/b/c", "<c>t</c>")));
+        for m in [both, mixed, message(&replace("./x", costly))] {
+            assert!(codec::encoded_len(&m, Encoding::Wbxml) <= codec::plain_len(&m, Encoding::Wbxml));
+            let back = codec::decode(&codec::encode(&m, Encoding::Wbxml)).unwrap();
+            assert!(back == m || m.commands.len() == 1, "all but the costly document alone read back alike");
+        }
     }
 }

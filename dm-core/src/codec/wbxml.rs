@@ -3,14 +3,15 @@
 //!
 //! The encoder writes WBXML 1.2 with the numeric public id, UTF-8, and a string table holding
 //! each repeated string whose table entry saves bytes. Item Data that holds a NUL or is not
-//! UTF-8 goes out as OPAQUE.
+//! UTF-8 goes out as OPAQUE; an embedded document as `embedded` says.
 
 use std::borrow::Cow;
 
+use super::embedded::{self, Document};
 use super::emit::{Out, Sink};
 use super::source::{Event, MORE_THAN_ONE_DOCUMENT, R, Source, Stack, TEXT_BESIDE_A_DOCUMENT};
 use super::strtbl::{self, StringTable, mb_len};
-use super::tag::{NS_DDF, NS_METINF, NS_SYNCML12, Tag, ddf_name, ddf_token};
+use super::tag::{NS_DDF, NS_METINF, NS_SYNCML12, Tag, ddf_name};
 use crate::Limits;
 use crate::error::{DecodeErrorKind as K, Error, Limit, Site};
 use crate::model::Data;
@@ -358,28 +359,55 @@ impl<'a> WbxmlSource<'a> {
     }
 
     /// After any page switches, an element named in the string table (LITERAL: how libwbxml
-    /// writes an element no code page has): its name and whether it has content; `None`, with
-    /// nothing read but the switches, for a tag token. Attributes are not supported.
-    fn literal_tag(&mut self) -> R<Option<(&'a str, bool)>> {
+    /// writes an element no code page has): its name, whether it has content and whether
+    /// attributes follow; `None`, with nothing read but the switches, for a tag token.
+    fn literal_tag(&mut self) -> R<Option<(&'a str, bool, bool)>> {
         while self.input.get(self.pos) == Some(&SWITCH_PAGE) {
             self.pos += 1;
             self.page = self.byte()?;
         }
         let Some(&b) = self.input.get(self.pos).filter(|&&b| b & 0x3F == LITERAL) else { return Ok(None) };
-        if b & ATTRIBUTES != 0 {
-            return Err(
-                self.error(K::Wbxml(format!("unsupported token 0x{b:02X} (a literal element with attributes)")))
-            );
-        }
         self.pos += 1;
+        Ok(Some((self.table_name()?, b & CONTENT != 0, b & ATTRIBUTES != 0)))
+    }
+
+    /// A string table entry naming an element or an attribute.
+    fn table_name(&mut self) -> R<&'a str> {
         let (at, name) = self.table_str()?;
-        let is_name_char = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':');
-        let is_name =
-            name.first().is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') && name.iter().all(is_name_char);
         match std::str::from_utf8(name) {
-            Ok(name) if is_name => Ok(Some((name, b & CONTENT != 0))),
+            Ok(name) if is_literal_name(name) => Ok(name),
             _ => Err(self.error(K::Wbxml(format!("string table entry {at} is not an element name")))),
         }
+    }
+
+    /// A literal element's attributes up to their END, written to `xml` as ` name="value"`: each
+    /// named in the string table (LITERAL), its value in text tokens.
+    fn literal_attributes(&mut self, xml: &mut String) -> R<()> {
+        let mut names: Vec<&str> = Vec::new();
+        while !self.at_end()? {
+            let b = self.byte()?;
+            if b != LITERAL {
+                return Err(self.error_at(K::Wbxml(format!("unsupported attribute token 0x{b:02X}")), self.pos - 1));
+            }
+            let name = self.table_name()?;
+            if names.contains(&name) {
+                return Err(self.error(K::Wbxml(format!("attribute {name} given twice"))));
+            }
+            names.push(name);
+            let mut value = Vec::new();
+            while self.is_text_token() {
+                value.extend_from_slice(self.text_run()?.as_bytes());
+            }
+            xml.push(' ');
+            xml.push_str(name);
+            xml.push_str("=\"");
+            xml.push_str(&escape_attribute(&String::from_utf8_lossy(&value)));
+            xml.push('"');
+            if xml.len() > self.limits.max_text_len {
+                return Err(self.limit(Limit::TextLength, xml.len(), self.limits.max_text_len));
+            }
+        }
+        Ok(())
     }
 
     fn at_end(&mut self) -> R<bool> {
@@ -537,8 +565,8 @@ impl<'a> WbxmlSource<'a> {
     /// An element embedded in Data, written out as XML text. The document must be DM DDF (code
     /// page 2): SyncML elements inside Data have no meaning and could not travel back.
     fn embedded(&mut self, xml: &mut String, top: bool) -> R<()> {
-        let (name, content, page) = match self.literal_tag()? {
-            Some((name, content)) => (name, content, None),
+        let (name, content, attributes, page) = match self.literal_tag()? {
+            Some((name, content, attributes)) => (name, content, attributes, None),
             None => {
                 let (page, token, content) = self.tag_token()?;
                 if top && page != 2 {
@@ -550,7 +578,7 @@ impl<'a> WbxmlSource<'a> {
                     _ => Tag::from_code(page, token).map(Tag::name),
                 }
                 .ok_or_else(|| self.error(K::UnknownElement(format!("page {page} token 0x{token:02X}"))))?;
-                (name, content, Some(page))
+                (name, content, false, Some(page))
             }
         };
         if !self.stack.push_foreign() {
@@ -563,6 +591,9 @@ impl<'a> WbxmlSource<'a> {
             xml.push_str(" xmlns=\"");
             xml.push_str(ns);
             xml.push('"');
+        }
+        if attributes {
+            self.literal_attributes(xml)?;
         }
         if !content {
             xml.push_str("/>");
@@ -639,8 +670,28 @@ fn text_or_binary(bytes: Vec<u8>) -> Data {
     }
 }
 
+/// Text as XML content: `<`, `>` and `&` escaped, and a carriage return, which XML would read
+/// as a line feed.
 fn escape(text: &[u8]) -> String {
-    quick_xml::escape::partial_escape(&*String::from_utf8_lossy(text)).into_owned()
+    let text = String::from_utf8_lossy(text);
+    let escaped = quick_xml::escape::partial_escape(&*text);
+    if text.contains('\r') { escaped.replace('\r', "&#13;") } else { escaped.into_owned() }
+}
+
+/// An attribute value as XML writes it between double quotes: the white space XML would read
+/// as spaces written as references.
+fn escape_attribute(value: &str) -> String {
+    let escaped = quick_xml::escape::escape(value);
+    if !escaped.contains(['\t', '\n', '\r']) {
+        return escaped.into_owned();
+    }
+    escaped.replace('\t', "&#9;").replace('\n', "&#10;").replace('\r', "&#13;")
+}
+
+/// A name LITERAL may give an element or an attribute.
+pub(crate) fn is_literal_name(name: &str) -> bool {
+    let is_name_char = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':');
+    name.bytes().next().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_') && name.bytes().all(is_name_char)
 }
 
 fn put_mb(out: &mut impl Out, v: u32) {
@@ -745,26 +796,59 @@ impl<'t, 'm, O: Out> WbxmlSink<'t, 'm, O> {
         self.out.put(&[END]);
     }
 
-    /// An embedded DDF/TNDS document, as libwbxml writes it: OPAQUE holding a WBXML document
-    /// (textual public id `-//OMA//DTD-DM-DDF 1.2//EN`, page 2 tokens). False (nothing
-    /// written) when the document holds anything page 2 cannot carry.
-    fn embedded(&mut self, xml: &str) -> bool {
-        let Some(events) = ddf_events(xml) else {
-            return false;
-        };
-        let mut doc = vec![0x02, 0x00, 0x00, CHARSET_UTF8 as u8, DDF_FPI.len() as u8 + 1];
-        doc.extend_from_slice(DDF_FPI.as_bytes());
-        doc.extend([0, SWITCH_PAGE, 2]);
-        let mut inner = WbxmlSink { out: &mut doc, page: 2, table: self.table, leaves: 0 };
-        for e in events {
-            match e {
-                DdfEvent::Start(t, content) => inner.token(2, t | if content { CONTENT } else { 0 }),
-                DdfEvent::Text(s) => inner.inline(&s),
-                DdfEvent::End => inner.out.put(&[END]),
+    /// Data's embedded document (see `embedded`), or its text.
+    fn document(&mut self, xml: &'m str) {
+        let Some(doc) = Document::parse(xml) else { return self.str(xml) };
+        if let Some(tokens) = doc.ddf_tokens() {
+            return self.ddf_document(&doc, &tokens);
+        }
+        match doc.literal_len(self.table) {
+            Some(len) if len <= strtbl::plain_len(xml) => self.literal_document(&doc),
+            _ => self.str(xml),
+        }
+    }
+
+    /// A DDF document as libwbxml writes it: OPAQUE holding a WBXML document (textual public id
+    /// `-//OMA//DTD-DM-DDF 1.2//EN`, page 2 tokens), its strings inline.
+    fn ddf_document(&mut self, doc: &Document<'_>, tokens: &[Option<(u8, bool)>]) {
+        let mut bytes = vec![0x02, 0x00, 0x00, CHARSET_UTF8 as u8, DDF_FPI.len() as u8 + 1];
+        bytes.extend_from_slice(DDF_FPI.as_bytes());
+        bytes.extend([0, SWITCH_PAGE, 2]);
+        let mut inner = WbxmlSink { out: &mut bytes, page: 2, table: self.table, leaves: 0 };
+        for (piece, token) in doc.0.iter().zip(tokens) {
+            match (piece, token) {
+                (_, Some((t, content))) => inner.token(2, t | if *content { CONTENT } else { 0 }),
+                (embedded::Piece::Text(s), _) => inner.inline(s),
+                _ => inner.out.put(&[END]),
             }
         }
-        self.opaque(&doc);
-        true
+        self.opaque(&bytes);
+    }
+
+    /// A document of elements named in the string table, which holds every name.
+    fn literal_document(&mut self, doc: &Document<'_>) {
+        for piece in &doc.0 {
+            match piece {
+                embedded::Piece::Start { name, attributes, content } => {
+                    let flags = if *content { CONTENT } else { 0 } | if attributes.is_empty() { 0 } else { ATTRIBUTES };
+                    self.literal(LITERAL | flags, name);
+                    for (key, value) in attributes {
+                        self.literal(LITERAL, key);
+                        self.inline(value);
+                    }
+                    if !attributes.is_empty() {
+                        self.out.put(&[END]);
+                    }
+                }
+                embedded::Piece::Text(s) => self.inline(s),
+                embedded::Piece::End => self.out.put(&[END]),
+            }
+        }
+    }
+
+    fn literal(&mut self, token: u8, name: &str) {
+        self.out.put(&[token]);
+        put_mb(&mut self.out, self.table.offset(name).unwrap_or_default());
     }
 
     fn inline(&mut self, text: &str) {
@@ -772,55 +856,6 @@ impl<'t, 'm, O: Out> WbxmlSink<'t, 'm, O> {
         self.out.put(text.as_bytes());
         self.out.put(&[0]);
     }
-}
-
-enum DdfEvent {
-    Start(u8, bool),
-    Text(String),
-    End,
-}
-
-/// Parses an embedded document whose elements are all DM DDF ones.
-fn ddf_events(xml: &str) -> Option<Vec<DdfEvent>> {
-    use quick_xml::events::Event as X;
-    let mut reader = quick_xml::Reader::from_str(xml);
-    let mut out = Vec::new();
-    let mut depth = 0usize;
-    loop {
-        match reader.read_event().ok()? {
-            X::Start(s) => {
-                out.push(DdfEvent::Start(ddf_start(&s)?, true));
-                depth += 1;
-            }
-            X::Empty(s) => out.push(DdfEvent::Start(ddf_start(&s)?, false)),
-            X::End(_) => {
-                depth = depth.checked_sub(1)?;
-                out.push(DdfEvent::End);
-            }
-            X::Text(t) => out.push(DdfEvent::Text(quick_xml::escape::unescape(&t.xml10_content()).ok()?.into_owned())),
-            X::CData(c) => out.push(DdfEvent::Text(c.xml10_content().into_owned())),
-            X::GeneralRef(r) => {
-                let s = match &*r {
-                    "amp" => "&",
-                    "lt" => "<",
-                    "gt" => ">",
-                    "quot" => "\"",
-                    "apos" => "'",
-                    _ => return None,
-                };
-                out.push(DdfEvent::Text(s.into()));
-            }
-            X::Eof => return (depth == 0 && !out.is_empty()).then_some(out),
-            X::Comment(_) | X::PI(_) | X::Decl(_) => {}
-            _ => return None,
-        }
-    }
-}
-
-/// The page 2 token of an element with no attributes but namespace declarations.
-fn ddf_start(s: &quick_xml::events::BytesStart<'_>) -> Option<u8> {
-    let plain = s.attributes().all(|a| a.is_ok_and(|a| a.key.as_ref().starts_with("xmlns")));
-    plain.then(|| ddf_token(s.local_name().as_ref())).flatten()
 }
 
 impl<'m, O: Out> Sink<'m> for WbxmlSink<'_, 'm, O> {
@@ -852,9 +887,7 @@ impl<'m, O: Out> Sink<'m> for WbxmlSink<'_, 'm, O> {
             Data::Text(t) => self.planned_leaf(Tag::Data, t),
             Data::Xml(x) => {
                 self.tag(Tag::Data, true);
-                if !self.embedded(x) {
-                    self.str(x);
-                }
+                self.document(x);
                 self.out.put(&[END]);
             }
             Data::Binary(b) => {

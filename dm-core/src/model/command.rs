@@ -161,10 +161,11 @@ pub struct Item {
 pub enum Data {
     /// Character data, entities resolved.
     Text(String),
-    /// An embedded XML document (DevInf, DDF, TNDS), kept byte for byte as it was written. WBXML
-    /// carries a DDF/TNDS document as a document; anything else travels as its text, and decodes
-    /// from WBXML as `Text`. Strict decoding reads one document with only white space beside it;
-    /// lenient decoding also keeps text beside it, or several documents.
+    /// An embedded XML document (DDF, TNDS, any other), kept byte for byte as XML wrote it.
+    /// WBXML carries a DDF/TNDS document as a WBXML document in OPAQUE and any other as LITERAL
+    /// elements, unless its text is shorter or it cannot be carried as elements: then it
+    /// travels as its text and decodes from WBXML as `Text`. Strict decoding reads one document
+    /// with only white space beside it; lenient decoding also keeps text beside it, or several.
     Xml(String),
     /// Raw bytes, as WBXML OPAQUE carries them when they are not UTF-8 text.
     Binary(Vec<u8>),

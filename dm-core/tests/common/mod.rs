@@ -91,6 +91,13 @@ fn data() -> BoxedStrategy<Data> {
             escape(&a),
             escape(&b)
         ))),
+        // Elements of no code page: LITERAL elements in WBXML. Without quotes, which libwbxml
+        // writes as references where we write them as they are.
+        (word(), word()).prop_map(|(a, b)| Data::Xml(format!(
+            "<Inventory><App>{}</App><App/><Note>{}</Note></Inventory>",
+            escape(&a.replace(['\'', '"'], "_")),
+            escape(&b.replace(['\'', '"'], "_"))
+        ))),
     ]
     .boxed()
 }

@@ -30,6 +30,29 @@ STATUS_HDR = ("<Status><CmdID>1</CmdID><MsgRef>1</MsgRef><CmdRef>0</CmdRef><Cmd>
               "<Data>200</Data></Status>")
 
 
+def mb_u_int32(v):
+    out = [v & 0x7F]
+    while v > 0x7F:
+        v >>= 7
+        out.append(v & 0x7F | 0x80)
+    return bytes(reversed(out))
+
+
+def literal_attributes(n, again=False):
+    """A WBXML Replace whose Data holds `<Foo a0="" a1="" ...>`, its names in the string table;
+    with `again`, the last attribute repeats the first."""
+    table, offsets = b"Foo\0", []
+    for i in range(n):
+        offsets.append(len(table))
+        table += b"a%d\0" % i
+    names = offsets + offsets[:1] if again else offsets
+    attributes = b"".join(b"\x04" + mb_u_int32(at) for at in names)
+    head = bytes.fromhex("6d6c7103312e3200017203444d2f312e32000165033100015b033100016e57036100010167570362"
+                         "000101016b604b03310001546e57032e2f610001014f")
+    return (bytes([0x02, 0xA4, 0x01, 0x6A]) + mb_u_int32(len(table)) + table + head + b"\x84\x00" + attributes
+            + b"\x01\x01\x01\x01\x12\x01\x01")
+
+
 def cases():
     laughs = "".join(f'<!ENTITY l{i} "{"&l%d;" % (i - 1) * 10 if i else "lol"}">' for i in range(10))
     yield "billion_laughs.xml", "decode", "decode", (
@@ -47,6 +70,9 @@ def cases():
     yield "end_without_start.wbxml", "decode", "decode", bytes([0x02, 0xA4, 0x01, 0x6A, 0x00, 0x01])
     yield "truncated.wbxml", "decode", "decode", bytes([0x02, 0xA4, 0x01, 0x6A, 0x00, 0x6D, 0x6C, 0x71, 0x03, ord("1")])
     yield "unknown_page.wbxml", "decode", "decode", bytes([0x02, 0xA4, 0x01, 0x6A, 0x00, 0x00, 0x09, 0x45])
+    # 80 000 distinct attributes on one literal element in Data: read in linear time.
+    yield "literal_attributes_80k.wbxml", "decode", "ok", literal_attributes(80_000)
+    yield "literal_attribute_twice.wbxml", "decode", "decode", literal_attributes(80_000, again=True)
     yield "msgid_backwards.xml", "client", "protocol", server_msg(STATUS_HDR + "<Final/>", mid=0)
     yield "sessionid_change.xml", "client", "protocol", server_msg(STATUS_HDR + "<Final/>", sid="77")
     yield "status_never_sent.xml", "client", "protocol", server_msg(

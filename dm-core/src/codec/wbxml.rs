@@ -383,17 +383,16 @@ impl<'a> WbxmlSource<'a> {
     /// A literal element's attributes up to their END, written to `xml` as ` name="value"`: each
     /// named in the string table (LITERAL), its value in text tokens.
     fn literal_attributes(&mut self, xml: &mut String) -> R<()> {
-        let mut names: Vec<&str> = Vec::new();
+        let mut names = std::collections::HashSet::new();
         while !self.at_end()? {
             let b = self.byte()?;
             if b != LITERAL {
                 return Err(self.error_at(K::Wbxml(format!("unsupported attribute token 0x{b:02X}")), self.pos - 1));
             }
             let name = self.table_name()?;
-            if names.contains(&name) {
+            if !names.insert(name) {
                 return Err(self.error(K::Wbxml(format!("attribute {name} given twice"))));
             }
-            names.push(name);
             let mut value = Vec::new();
             while self.is_text_token() {
                 value.extend_from_slice(self.text_run()?.as_bytes());

@@ -83,6 +83,7 @@ pub enum DecodeErrorKind {
 
 /// Which configurable limit was passed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Limit {
     MessageSize,
     ObjectSize,
@@ -91,6 +92,10 @@ pub enum Limit {
     Items,
     UriLength,
     TextLength,
+    /// The bytes a WBXML message's string-table references expand to, in all: at most
+    /// `Limits::max_message_size`, so that no small message decodes to gigabytes by referencing
+    /// one long string again and again.
+    TableExpansion,
 }
 
 /// Something a peer controls exceeded a configured limit ([`crate::Limits`]).

@@ -4,7 +4,8 @@
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
-    /// Bytes in one message (default 1 MiB).
+    /// Bytes in one message (default 1 MiB); also the most a WBXML message's string-table
+    /// references may expand to, in all (`Limit::TableExpansion`).
     pub max_message_size: usize,
     /// Bytes in one reassembled large object (default 16 MiB).
     pub max_object_size: usize,

@@ -38,6 +38,14 @@ def mb_u_int32(v):
     return bytes(reversed(out))
 
 
+def wbxml_message(table, datas):
+    """A WBXML Replace with string table `table`, one Item for each Data token run in `datas`."""
+    head = bytes.fromhex("6d6c7103312e3200017203444d2f312e32000165033100015b033100016e57036100010167570362"
+                         "000101016b604b03310001")
+    items = b"".join(b"\x54" + d + b"\x01" for d in datas)
+    return bytes([0x02, 0xA4, 0x01, 0x6A]) + mb_u_int32(len(table)) + table + head + items + b"\x01\x12\x01\x01"
+
+
 def literal_attributes(n, again=False):
     """A WBXML Replace whose Data holds `<Foo a0="" a1="" ...>`, its names in the string table;
     with `again`, the last attribute repeats the first."""
@@ -70,6 +78,18 @@ def cases():
     yield "end_without_start.wbxml", "decode", "decode", bytes([0x02, 0xA4, 0x01, 0x6A, 0x00, 0x01])
     yield "truncated.wbxml", "decode", "decode", bytes([0x02, 0xA4, 0x01, 0x6A, 0x00, 0x6D, 0x6C, 0x71, 0x03, ord("1")])
     yield "unknown_page.wbxml", "decode", "decode", bytes([0x02, 0xA4, 0x01, 0x6A, 0x00, 0x00, 0x09, 0x45])
+    # A small message whose string-table references expand to gigabytes (a WBXML "billion
+    # laughs"): stopped once they pass the message size limit.
+    yield "strtbl_text_expansion.wbxml", "decode", "limit", wbxml_message(
+        b"x" * 100_000 + b"\0", [b"\x4f\x83\x00\x01"] * 20_000)
+    yield "strtbl_name_expansion.wbxml", "decode", "limit", wbxml_message(
+        b"N" * 100_000 + b"\0", [b"\x4f\x04\x00\x01"] * 20_000)
+    # Two embedded DDF documents (OPAQUE), each under every limit, whose references expand to
+    # more than the limit together: one budget for a message and the documents inside it.
+    inner = (bytes([0x02, 0x01, 0x6A]) + mb_u_int32(60_001) + b"y" * 60_000 + b"\0" + b"\x00\x02\x60"
+             + b"\x83\x00" * 10 + b"\x01")
+    yield "strtbl_expansion_in_documents.wbxml", "decode", "limit", wbxml_message(
+        b"", [b"\x4f\xc3" + mb_u_int32(len(inner)) + inner + b"\x01"] * 2)
     # 80 000 distinct attributes on one literal element in Data: read in linear time.
     yield "literal_attributes_80k.wbxml", "decode", "ok", literal_attributes(80_000)
     yield "literal_attribute_twice.wbxml", "decode", "decode", literal_attributes(80_000, again=True)

@@ -117,6 +117,8 @@ pub(crate) struct WbxmlSource<'a> {
     page: u8,
     /// `next` returned a tag without content: its End comes next.
     pending_end: bool,
+    /// Bytes the string-table references read so far expand to (`Limit::TableExpansion`).
+    expanded: usize,
     stack: Stack,
     limits: &'a Limits,
 }
@@ -134,6 +136,7 @@ impl<'a> WbxmlSource<'a> {
             split_char: false,
             page: 0,
             pending_end: false,
+            expanded: 0,
             stack: Stack::new(limits),
             limits,
         };
@@ -234,7 +237,21 @@ impl<'a> WbxmlSource<'a> {
             self.error(K::Wbxml(format!("string table offset {at} out of range ({} bytes)", self.strtbl.len())))
         })?;
         let n = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+        self.expanded += n;
+        if self.expanded > self.limits.max_message_size {
+            return Err(self.limit(Limit::TableExpansion, self.expanded, self.limits.max_message_size));
+        }
         Ok((at, &rest[..n]))
+    }
+
+    /// Where the reader is, to come back to: the position and what the references read so far
+    /// expand to.
+    fn mark(&self) -> (usize, usize) {
+        (self.pos, self.expanded)
+    }
+
+    fn rewind(&mut self, (pos, expanded): (usize, usize)) {
+        (self.pos, self.expanded) = (pos, expanded);
     }
 
     #[cfg_attr(feature = "inline-more", inline(always))]
@@ -496,10 +513,12 @@ impl<'a> WbxmlSource<'a> {
             doc = doc.or(next);
         }
         self.stack.pop();
-        if let Some(d) = doc {
+        if let Some(mut d) = doc {
             if !bytes.iter().all(u8::is_ascii_whitespace) {
                 return Err(self.error(K::EmbeddedXml(TEXT_BESIDE_A_DOCUMENT)));
             }
+            // Written piece by piece: up to twice its size in capacity, for as long as it is kept.
+            d.shrink_to_fit();
             return Ok(Data::Xml(d));
         }
         Ok(text_or_binary(bytes))
@@ -508,8 +527,8 @@ impl<'a> WbxmlSource<'a> {
     /// Right after `Start(Data)`: content that is one UTF-8 string token, read with its END (the
     /// common case, taken without copying); `None`, with nothing read, for any other content.
     pub(crate) fn plain_data(&mut self) -> Option<Piece<'a>> {
-        let start = self.pos;
-        if !matches!(self.input.get(start), Some(&(STR_I | STR_T))) {
+        let start = self.mark();
+        if !matches!(self.input.get(self.pos), Some(&(STR_I | STR_T))) {
             return None;
         }
         match self.text_token() {
@@ -519,7 +538,7 @@ impl<'a> WbxmlSource<'a> {
                 Some(text)
             }
             _ => {
-                self.pos = start;
+                self.rewind(start);
                 None
             }
         }
@@ -537,10 +556,13 @@ impl<'a> WbxmlSource<'a> {
         let inner = self.take(len)?;
         let doc = match WbxmlSource::new(inner, self.limits) {
             Ok(mut doc) if inner.get(doc.pos..doc.pos + 2) == Some(&[SWITCH_PAGE, 2]) => {
+                // One document, one budget: what the inner one's references expand to counts.
                 std::mem::swap(&mut doc.stack, &mut self.stack);
+                doc.expanded += self.expanded;
                 let mut xml = String::new();
                 let r = doc.embedded(&mut xml, true);
                 std::mem::swap(&mut doc.stack, &mut self.stack);
+                self.expanded = doc.expanded;
                 r.map_err(|e| self.relocate(e, start))?;
                 xml
             }
@@ -603,7 +625,7 @@ impl<'a> WbxmlSource<'a> {
                     break;
                 }
                 if self.is_text_token() {
-                    xml.push_str(&escape(self.text_run()?.as_bytes()));
+                    push_escaped(xml, &String::from_utf8_lossy(self.text_token()?.as_bytes()));
                 } else {
                     self.embedded(xml, false)?;
                 }
@@ -634,7 +656,7 @@ impl<'a> Source<'a> for WbxmlSource<'a> {
         if std::mem::take(&mut self.pending_end) {
             return Ok((Cow::Borrowed(""), true));
         }
-        let at = self.pos;
+        let at = self.mark();
         match self.leaf_strings()? {
             Some(text) => {
                 self.stack.pop();
@@ -642,7 +664,7 @@ impl<'a> Source<'a> for WbxmlSource<'a> {
                 Ok((text, true))
             }
             None => {
-                self.pos = at;
+                self.rewind(at);
                 Ok((Cow::Borrowed(""), false))
             }
         }
@@ -669,12 +691,15 @@ fn text_or_binary(bytes: Vec<u8>) -> Data {
     }
 }
 
-/// Text as XML content: `<`, `>` and `&` escaped, and a carriage return, which XML would read
-/// as a line feed.
-fn escape(text: &[u8]) -> String {
-    let text = String::from_utf8_lossy(text);
-    let escaped = quick_xml::escape::partial_escape(&*text);
-    if text.contains('\r') { escaped.replace('\r', "&#13;") } else { escaped.into_owned() }
+/// Appends text as XML content: `<`, `>` and `&` escaped, and a carriage return, which XML
+/// would read as a line feed.
+fn push_escaped(xml: &mut String, text: &str) {
+    let escaped = quick_xml::escape::partial_escape(text);
+    if escaped.contains('\r') {
+        xml.push_str(&escaped.replace('\r', "&#13;"));
+    } else {
+        xml.push_str(&escaped);
+    }
 }
 
 /// An attribute value as XML writes it between double quotes: the white space XML would read

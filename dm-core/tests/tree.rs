@@ -238,6 +238,56 @@ fn atomic_rollback_undoes_everything_since_begin() {
     assert_eq!(t.value("./Vendor/Kept"), Some("k"));
 }
 
+/// Everything a server's commands change inside Atomic comes back on rollback: new nodes and
+/// the parents made for them, values (with VerNo), ACL, Title and Name, deleted subtrees and
+/// their Exec handlers, and the tree's byte count; nothing of the tree is copied to get there.
+#[test]
+fn atomic_rollback_restores_properties_renames_deletions_and_exec_handlers() {
+    let mut t = tree();
+    t.set_interior("./Vendor/Dir", None).unwrap();
+    t.set("./Vendor/Dir/Leaf", "v").unwrap();
+    t.on_exec("./Vendor/Dir/Leaf", Box::new(|_, _| S::OK)).unwrap();
+    let (json, bytes) = (t.to_json(), t.leaf_bytes());
+    let verno = t.get_property(SRV, "./Vendor/A", "VerNo").unwrap();
+    t.begin().unwrap();
+    t.add(SRV, "./Vendor/New/Deep/Leaf", leaf("a long new value")).unwrap();
+    t.replace(SRV, "./Vendor/A", Leaf::text("changed")).unwrap();
+    t.replace_property(SRV, "./Vendor/A", "Title", "t").unwrap();
+    t.replace_property(SRV, "./Vendor/A", "ACL", "Get=*").unwrap();
+    t.replace_property(SRV, "./Vendor/Dir", "Name", "Moved").unwrap();
+    t.delete(SRV, "./Vendor/Moved").unwrap();
+    t.rollback().unwrap();
+    assert_eq!(t.to_json(), json);
+    assert_eq!(t.leaf_bytes(), bytes);
+    assert_eq!(t.get_property(SRV, "./Vendor/A", "VerNo").unwrap(), verno);
+    assert_eq!(t.exec(SRV, "./Vendor/Dir/Leaf", None, None), Ok(S::OK), "the Exec handler is back");
+}
+
+/// A tree holds at most its capacity of leaf bytes from a server: past it Add, Replace and Copy
+/// get 420 (Device full), and a Copy cannot multiply one large leaf without end.
+#[test]
+fn a_full_tree_answers_420_to_add_replace_and_copy() {
+    let mut t = tree();
+    t.set_acl(".", "Add=*&Get=*&Replace=*").unwrap();
+    let used = t.leaf_bytes();
+    t.set_capacity(used + 3_000);
+    t.add(SRV, "./Vendor/Big", Node::Leaf(Leaf::text("x".repeat(1_000)))).unwrap();
+    t.copy(SRV, "./Vendor/Big", "./Vendor/C1").unwrap();
+    t.copy(SRV, "./Vendor/Big", "./Vendor/C2").unwrap();
+    assert_eq!(t.copy(SRV, "./Vendor/Big", "./Vendor/C3"), Err(S::DEVICE_FULL));
+    assert_eq!(t.add(SRV, "./Vendor/D", leaf("y")), Err(S::DEVICE_FULL));
+    assert_eq!(t.replace(SRV, "./Vendor/A", Leaf::text("longer")), Err(S::DEVICE_FULL));
+    assert_eq!(t.node("./Vendor/C3"), None);
+    assert_eq!(t.leaf_bytes(), used + 3_000);
+    // A value no longer than the one it replaces always fits; a delete makes room.
+    t.replace(SRV, "./Vendor/C2", Leaf::text("z")).unwrap();
+    t.copy(SRV, "./Vendor/A", "./Vendor/C3").unwrap();
+    t.delete(SRV, "./Vendor/C1").unwrap();
+    t.copy(SRV, "./Vendor/Big", "./Vendor/C4").unwrap();
+    // The device's own values are not held to it.
+    t.set("./Vendor/Own", &"o".repeat(5_000)).unwrap();
+}
+
 #[test]
 fn uri_normalization_and_limits() {
     let none = UriLimits::default();

@@ -55,6 +55,17 @@ impl MemoryTree {
         }
     }
 
+    /// The most bytes of leaf values a server's commands may bring the tree to (64 MiB unless
+    /// set): past it, Add, Replace and Copy get 420 (Device full).
+    fn set_capacity(&self, capacity: usize) {
+        dmtree::lock(&self.shared).set_capacity(capacity);
+    }
+
+    /// Bytes of leaf values in the tree.
+    fn leaf_bytes(&self) -> usize {
+        dmtree::lock(&self.shared).leaf_bytes()
+    }
+
     fn set_acl(&self, uri: &str, acl: &str) -> PyResult<()> {
         dmtree::lock(&self.shared)
             .set_acl(uri, acl)

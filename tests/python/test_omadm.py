@@ -129,6 +129,25 @@ def test_a_scripted_session_in_memory():
     assert copy.deepcopy(status) == status and pickle.loads(pickle.dumps(status)).code == status.code
 
 
+def test_a_full_tree_answers_420_device_full():
+    tree = device_tree()
+    capacity = tree.leaf_bytes() + 2_500
+    tree.set_capacity(capacity)
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", tree)
+    server = omadm.ServerSession("srv")
+    refs = []
+
+    def script(s, package):
+        if package == 1:
+            refs.append(s.add("./Vendor/Big", "x" * 1_000))
+            refs.extend(s.copy("./Vendor/Big", f"./Vendor/C{i}") for i in range(3))
+
+    events = run(client, server, script)
+    codes = {e.reference: e.code for e in events if e.kind == "status"}
+    assert [codes[r] for r in refs] == [200, 200, 420, 420]
+    assert tree.get("./Vendor/C1") is None and tree.leaf_bytes() <= capacity
+
+
 def test_md5_and_hmac_sessions():
     for auth in ("md5", "hmac"):
         client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree(), username="u", password="p",

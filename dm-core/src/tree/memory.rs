@@ -87,10 +87,25 @@ const MAX_TITLE: usize = 255;
 
 pub struct MemoryTree {
     pub(super) nodes: BTreeMap<String, Entry>,
-    snapshot: Option<BTreeMap<String, Entry>>,
+    /// What an open transaction (Atomic) changed, to undo.
+    journal: Option<Journal>,
     exec: HashMap<String, ExecHandler>,
     now: Option<String>,
+    /// Bytes of leaf values, and the most a server's commands may bring it to.
+    bytes: usize,
+    capacity: usize,
 }
+
+/// Each node as it was before a change, in the order of the changes (`None`: it did not exist),
+/// and the Exec handlers of the nodes deleted.
+#[derive(Default)]
+struct Journal {
+    nodes: Vec<(String, Option<Entry>)>,
+    handlers: Vec<(String, ExecHandler)>,
+}
+
+/// The leaf bytes a tree holds before a server's Add, Replace or Copy gets 420 (Device full).
+pub const DEFAULT_CAPACITY: usize = 64 << 20;
 
 impl std::fmt::Debug for MemoryTree {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -112,10 +127,58 @@ impl MemoryTree {
         root.permanent = true;
         MemoryTree {
             nodes: BTreeMap::from([(ROOT.to_string(), root)]),
-            snapshot: None,
+            journal: None,
             exec: HashMap::new(),
             now: None,
+            bytes: 0,
+            capacity: DEFAULT_CAPACITY,
         }
+    }
+
+    /// The most bytes of leaf values a server's commands may bring the tree to
+    /// ([`DEFAULT_CAPACITY`] unless set); past it, Add, Replace and Copy get 420 (Device full).
+    /// The device's own `set` calls are not held to it.
+    pub fn set_capacity(&mut self, bytes: usize) {
+        self.capacity = bytes;
+    }
+
+    /// Bytes of leaf values in the tree.
+    pub fn leaf_bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Puts `entry` at `key`, or removes the node (`None`), returning the node it replaced: the
+    /// one place nodes come and go, so that their bytes are counted and a transaction can undo.
+    fn put(&mut self, key: &str, entry: Option<Entry>) -> Option<Entry> {
+        let old = match entry {
+            Some(e) => {
+                self.bytes += e.leaf.data.len();
+                self.nodes.insert(key.to_string(), e)
+            }
+            None => self.nodes.remove(key),
+        };
+        self.bytes -= old.as_ref().map_or(0, |o| o.leaf.data.len());
+        if let Some(journal) = &mut self.journal {
+            journal.nodes.push((key.to_string(), old.clone()));
+        }
+        old
+    }
+
+    /// Changes the node at `key` in place, counted and undoable as `put` is.
+    fn modify(&mut self, key: &str, change: impl FnOnce(&mut Entry)) -> Result<(), StatusCode> {
+        let e = self.nodes.get_mut(key).ok_or(StatusCode::NOT_FOUND)?;
+        if let Some(journal) = &mut self.journal {
+            journal.nodes.push((key.to_string(), Some(e.clone())));
+        }
+        let before = e.leaf.data.len();
+        change(e);
+        self.bytes = self.bytes - before + e.leaf.data.len();
+        Ok(())
+    }
+
+    /// Whether a server's command may replace `old` leaf bytes with `new` ones (420 if not).
+    fn room(&self, old: usize, new: usize) -> Result<(), StatusCode> {
+        if new <= old || self.bytes - old + new <= self.capacity { Ok(()) } else { Err(StatusCode::DEVICE_FULL) }
     }
 
     /// The time TStamp records, as ISO 8601 basic UTC (`20010711T163817Z`). The tree has no clock:
@@ -139,51 +202,53 @@ impl MemoryTree {
             return Err(StatusCode::COMMAND_NOT_ALLOWED);
         }
         self.make_parents(&key)?;
-        stamp(&self.now, self.nodes.entry(key.into_owned()).or_insert_with(|| Entry::leaf(Leaf::default())), leaf);
+        if self.nodes.contains_key(&*key) {
+            let now = self.now.clone();
+            return self.modify(&key, |e| stamp(&now, e, leaf));
+        }
+        let mut e = Entry::leaf(Leaf::default());
+        stamp(&self.now, &mut e, leaf);
+        self.put(&key, Some(e));
         Ok(())
     }
 
     /// Creates an interior node (device side), with an optional MO type.
     pub fn set_interior(&mut self, uri: &str, type_: Option<&str>) -> Result<(), StatusCode> {
         let key = Self::key(uri)?;
-        match self.nodes.get_mut(&*key) {
+        match self.nodes.get(&*key) {
             Some(e) if !e.interior => return Err(StatusCode::COMMAND_NOT_ALLOWED),
-            Some(e) => e.leaf.type_ = property_value(type_.unwrap_or_default()),
+            Some(_) => self.modify(&key, |e| e.leaf.type_ = property_value(type_.unwrap_or_default()))?,
             None => {
                 self.make_parents(&key)?;
                 let mut e = Entry::interior(type_.map(str::to_string));
                 e.tstamp.clone_from(&self.now);
-                self.nodes.insert(key.into_owned(), e);
+                self.put(&key, Some(e));
             }
         }
         Ok(())
     }
 
-    fn entry_mut(&mut self, uri: &str) -> Result<&mut Entry, StatusCode> {
-        self.nodes.get_mut(&*Self::key(uri)?).ok_or(StatusCode::NOT_FOUND)
+    fn entry_mut(&mut self, uri: &str, change: impl FnOnce(&mut Entry)) -> Result<(), StatusCode> {
+        self.modify(&Self::key(uri)?, change)
     }
 
     /// Sets a node's ACL (device side).
     pub fn set_acl(&mut self, uri: &str, acl: &str) -> Result<(), StatusCode> {
         acl::validate(acl)?;
-        self.entry_mut(uri)?.acl = acl.into();
-        Ok(())
+        self.entry_mut(uri, |e| e.acl = acl.into())
     }
 
     /// Marks a node permanent: a server cannot delete or rename it (405).
     pub fn set_permanent(&mut self, uri: &str, permanent: bool) -> Result<(), StatusCode> {
-        self.entry_mut(uri)?.permanent = permanent;
-        Ok(())
+        self.entry_mut(uri, |e| e.permanent = permanent)
     }
 
     pub fn set_access(&mut self, uri: &str, access: Access) -> Result<(), StatusCode> {
-        self.entry_mut(uri)?.access = access;
-        Ok(())
+        self.entry_mut(uri, |e| e.access = access)
     }
 
     pub fn set_title(&mut self, uri: &str, title: &str) -> Result<(), StatusCode> {
-        self.entry_mut(uri)?.title = Some(title.into());
-        Ok(())
+        self.entry_mut(uri, |e| e.title = Some(title.into()))
     }
 
     /// Registers what an Exec on `uri` runs.
@@ -254,7 +319,7 @@ impl MemoryTree {
                 self.make_parents(parent)?;
                 let mut e = Entry::interior(None);
                 e.tstamp.clone_from(&self.now);
-                self.nodes.insert(parent.to_string(), e);
+                self.put(parent, Some(e));
                 Ok(())
             }
         }
@@ -314,10 +379,11 @@ impl MemoryTree {
         if entry.interior && self.check(&anchor, AclCommand::Replace, server).is_err() {
             entry.acl = acl::creator(server);
         }
+        self.room(0, entry.leaf.data.len())?;
         self.make_parents(key)?;
         entry.tstamp.clone_from(&self.now);
         entry.verno = 1;
-        self.nodes.insert(key.to_string(), entry);
+        self.put(key, Some(entry));
         Ok(())
     }
 
@@ -332,8 +398,8 @@ impl MemoryTree {
             return Err(StatusCode::ALREADY_EXISTS);
         }
         for k in self.subtree_keys(key) {
-            if let Some(e) = self.nodes.remove(&k) {
-                self.nodes.insert(format!("{new_key}{}", &k[key.len()..]), e);
+            if let Some(e) = self.put(&k, None) {
+                self.put(&format!("{new_key}{}", &k[key.len()..]), Some(e));
             }
         }
         Ok(())
@@ -364,9 +430,9 @@ impl Tree for MemoryTree {
             return Err(StatusCode::COMMAND_NOT_ALLOWED);
         }
         self.check(key, AclCommand::Replace, server)?;
-        let e = self.nodes.get_mut(key).ok_or(StatusCode::NOT_FOUND)?;
-        stamp(&self.now, e, value);
-        Ok(())
+        self.room(e.leaf.data.len(), value.data.len())?;
+        let now = self.now.clone();
+        self.modify(key, |e| stamp(&now, e, value))
     }
 
     fn delete(&mut self, server: &str, key: &str) -> Result<(), StatusCode> {
@@ -377,8 +443,13 @@ impl Tree for MemoryTree {
         }
         self.check(key, AclCommand::Delete, server)?;
         for k in keys {
-            self.nodes.remove(&k);
-            self.exec.remove(&k);
+            self.put(&k, None);
+            if let Some(handler) = self.exec.remove(&k) {
+                match &mut self.journal {
+                    Some(journal) => journal.handlers.push((k, handler)),
+                    None => drop(handler),
+                }
+            }
         }
         Ok(())
     }
@@ -434,7 +505,7 @@ impl Tree for MemoryTree {
                 // Changing an ACL takes Replace rights on the parent (TND §7.7.1).
                 self.check(Self::parent_acl_target(key), AclCommand::Replace, server)?;
                 acl::validate(value)?;
-                self.entry_mut(key)?.acl = value.into();
+                self.modify(key, |e| e.acl = value.into())?;
             }
             "Name" => {
                 if e.permanent {
@@ -448,7 +519,7 @@ impl Tree for MemoryTree {
                 if value.len() > MAX_TITLE {
                     return Err(StatusCode::REQUEST_ENTITY_TOO_LARGE);
                 }
-                self.entry_mut(key)?.title = Some(value.into());
+                self.modify(key, |e| e.title = Some(value.into()))?;
             }
             "Format" | "Type" | "Size" | "TStamp" | "VerNo" => return Err(StatusCode::COMMAND_NOT_ALLOWED),
             _ => return Err(StatusCode::OPTIONAL_FEATURE_NOT_SUPPORTED),
@@ -457,19 +528,25 @@ impl Tree for MemoryTree {
     }
 
     fn begin(&mut self) -> Result<(), StatusCode> {
-        if self.snapshot.is_some() {
+        if self.journal.is_some() {
             return Err(StatusCode::COMMAND_FAILED);
         }
-        self.snapshot = Some(self.nodes.clone());
+        self.journal = Some(Journal::default());
         Ok(())
     }
 
     fn commit(&mut self) -> Result<(), StatusCode> {
-        self.snapshot.take().map(|_| ()).ok_or(StatusCode::COMMAND_FAILED)
+        self.journal.take().map(|_| ()).ok_or(StatusCode::COMMAND_FAILED)
     }
 
+    /// Puts back each node changed since `begin`, last change first, and the Exec handlers of
+    /// the nodes deleted.
     fn rollback(&mut self) -> Result<(), StatusCode> {
-        self.nodes = self.snapshot.take().ok_or(StatusCode::ATOMIC_ROLLBACK_FAILED)?;
+        let journal = self.journal.take().ok_or(StatusCode::ATOMIC_ROLLBACK_FAILED)?;
+        for (key, old) in journal.nodes.into_iter().rev() {
+            self.put(&key, old);
+        }
+        self.exec.extend(journal.handlers);
         Ok(())
     }
 

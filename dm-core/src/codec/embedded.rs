@@ -5,9 +5,31 @@
 use quick_xml::XmlVersion;
 use quick_xml::events::{BytesRef, BytesStart, Event as X};
 
-use super::strtbl::{StringTable, mb_len};
+use super::strtbl::{StringTable, mb_len, plain_len};
 use super::tag::ddf_token;
 use super::wbxml::is_literal_name;
+
+/// How WBXML carries a document in Data, given the message's string table.
+pub(crate) enum Form<'x> {
+    /// A DDF document, with the page 2 token of each start (`None` for text and ends).
+    Ddf(Document<'x>, Vec<Option<(u8, bool)>>),
+    /// Elements named in the string table: this many bytes, no more than its text.
+    Literal(Document<'x>, usize),
+    Text,
+}
+
+impl<'x> Form<'x> {
+    pub(crate) fn of(xml: &'x str, table: &StringTable<'_>) -> Self {
+        let Some(doc) = Document::parse(xml) else { return Form::Text };
+        if let Some(tokens) = doc.ddf_tokens() {
+            return Form::Ddf(doc, tokens);
+        }
+        match doc.literal_len(table) {
+            Some(len) if len <= plain_len(xml) => Form::Literal(doc, len),
+            _ => Form::Text,
+        }
+    }
+}
 
 /// A piece of an embedded document: names as written in it, text with references resolved.
 pub(crate) enum Piece<'x> {

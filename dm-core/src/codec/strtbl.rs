@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use super::embedded::Document;
+use super::embedded::{Document, Form};
 use super::emit::Sink;
 use super::tag::Tag;
 use crate::model::{Data, Message};
@@ -215,11 +215,12 @@ impl<'m> StringTable<'m> {
         }
     }
 
-    /// The bytes `xml` takes less as LITERAL elements than as text, as the writer decides.
+    /// The bytes `xml` takes less as the writer writes it than as text.
     fn document_saving(&self, xml: &str) -> usize {
-        let doc = Document::parse(xml).filter(|d| d.ddf_tokens().is_none());
-        let len = doc.and_then(|d| d.literal_len(self));
-        len.map_or(0, |n| plain_len(xml).saturating_sub(n))
+        match Form::of(xml, self) {
+            Form::Literal(_, len) => plain_len(xml) - len,
+            Form::Ddf(..) | Form::Text => 0,
+        }
     }
 
     pub(crate) fn offset(&self, s: &str) -> Option<u32> {

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use super::embedded::{self, Document};
+use super::embedded::{self, Document, Form};
 use super::emit::{Out, Sink};
 use super::source::{Event, MORE_THAN_ONE_DOCUMENT, R, Source, Stack, TEXT_BESIDE_A_DOCUMENT};
 use super::strtbl::{self, StringTable, mb_len};
@@ -822,13 +822,10 @@ impl<'t, 'm, O: Out> WbxmlSink<'t, 'm, O> {
 
     /// Data's embedded document (see `embedded`), or its text.
     fn document(&mut self, xml: &'m str) {
-        let Some(doc) = Document::parse(xml) else { return self.str(xml) };
-        if let Some(tokens) = doc.ddf_tokens() {
-            return self.ddf_document(&doc, &tokens);
-        }
-        match doc.literal_len(self.table) {
-            Some(len) if len <= strtbl::plain_len(xml) => self.literal_document(&doc),
-            _ => self.str(xml),
+        match Form::of(xml, self.table) {
+            Form::Ddf(doc, tokens) => self.ddf_document(&doc, &tokens),
+            Form::Literal(doc, _) => self.literal_document(&doc),
+            Form::Text => self.str(xml),
         }
     }
 

@@ -228,27 +228,27 @@ impl MemoryTree {
         Ok(())
     }
 
-    fn entry_mut(&mut self, uri: &str, change: impl FnOnce(&mut Entry)) -> Result<(), StatusCode> {
+    fn modify_uri(&mut self, uri: &str, change: impl FnOnce(&mut Entry)) -> Result<(), StatusCode> {
         self.modify(&Self::key(uri)?, change)
     }
 
     /// Sets a node's ACL (device side).
     pub fn set_acl(&mut self, uri: &str, acl: &str) -> Result<(), StatusCode> {
         acl::validate(acl)?;
-        self.entry_mut(uri, |e| e.acl = acl.into())
+        self.modify_uri(uri, |e| e.acl = acl.into())
     }
 
     /// Marks a node permanent: a server cannot delete or rename it (405).
     pub fn set_permanent(&mut self, uri: &str, permanent: bool) -> Result<(), StatusCode> {
-        self.entry_mut(uri, |e| e.permanent = permanent)
+        self.modify_uri(uri, |e| e.permanent = permanent)
     }
 
     pub fn set_access(&mut self, uri: &str, access: Access) -> Result<(), StatusCode> {
-        self.entry_mut(uri, |e| e.access = access)
+        self.modify_uri(uri, |e| e.access = access)
     }
 
     pub fn set_title(&mut self, uri: &str, title: &str) -> Result<(), StatusCode> {
-        self.entry_mut(uri, |e| e.title = Some(title.into()))
+        self.modify_uri(uri, |e| e.title = Some(title.into()))
     }
 
     /// Registers what an Exec on `uri` runs.

@@ -448,3 +448,80 @@ fn dmacc_secrets_are_never_readable() {
     let xml = tnds::tnds(&mut t, SRV, "./DMAcc", &PropSelection::All).unwrap();
     assert!(!xml.contains("new") && !xml.contains("s3cret"), "{xml}");
 }
+
+mod journal {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Add(usize, usize),
+        AddInterior(usize),
+        Replace(usize, usize),
+        Delete(usize),
+        Copy(usize, usize),
+        Acl(usize),
+        Title(usize),
+        Rename(usize, usize),
+    }
+
+    const URIS: [&str; 6] = ["./Vendor/A", "./Vendor/B", "./Vendor/D", "./Vendor/D/E", "./Vendor/D/F/G", "./Vendor/H"];
+
+    fn op() -> impl Strategy<Value = Op> {
+        let u = 0..URIS.len();
+        prop_oneof![
+            (u.clone(), 0..200usize).prop_map(|(u, n)| Op::Add(u, n)),
+            u.clone().prop_map(Op::AddInterior),
+            (u.clone(), 0..200usize).prop_map(|(u, n)| Op::Replace(u, n)),
+            u.clone().prop_map(Op::Delete),
+            (u.clone(), u.clone()).prop_map(|(a, b)| Op::Copy(a, b)),
+            u.clone().prop_map(Op::Acl),
+            u.clone().prop_map(Op::Title),
+            (u.clone(), 0..3usize).prop_map(|(u, n)| Op::Rename(u, n)),
+        ]
+    }
+
+    fn apply(t: &mut MemoryTree, op: &Op) {
+        let _ = match *op {
+            Op::Add(u, n) => t.add(SRV, URIS[u], Node::Leaf(Leaf::text("v".repeat(n)))),
+            Op::AddInterior(u) => t.add(SRV, URIS[u], interior()),
+            Op::Replace(u, n) => t.replace(SRV, URIS[u], Leaf::text("r".repeat(n))),
+            Op::Delete(u) => t.delete(SRV, URIS[u]),
+            Op::Copy(a, b) => t.copy(SRV, URIS[a], URIS[b]),
+            Op::Acl(u) => t.replace_property(SRV, URIS[u], "ACL", "Get=*&Replace=*"),
+            Op::Title(u) => t.replace_property(SRV, URIS[u], "Title", "t"),
+            Op::Rename(u, n) => t.replace_property(SRV, URIS[u], "Name", ["X", "Y", "B"][n]),
+        };
+    }
+
+    /// The leaf bytes the tree holds, counted from its nodes.
+    fn counted(t: &MemoryTree) -> usize {
+        let uris: Vec<String> = t.uris().map(str::to_string).collect();
+        uris.iter().map(|u| if let Some(Node::Leaf(l)) = t.node(u) { l.data.len() } else { 0 }).sum()
+    }
+
+    proptest! {
+        /// Whatever a server's commands do inside Atomic, rollback gives back the tree as it
+        /// was, byte count included; the count is right after any commands and never passes the
+        /// capacity.
+        #[test]
+        fn rollback_undoes_any_commands_and_the_byte_count_stays_right(
+            before in proptest::collection::vec(op(), 0..12),
+            inside in proptest::collection::vec(op(), 0..12),
+        ) {
+            let mut t = tree();
+            let capacity = t.leaf_bytes() + 600;
+            t.set_capacity(capacity);
+            before.iter().for_each(|op| apply(&mut t, op));
+            prop_assert_eq!(t.leaf_bytes(), counted(&t));
+            let (json, bytes) = (t.to_json(), t.leaf_bytes());
+            t.begin().unwrap();
+            inside.iter().for_each(|op| apply(&mut t, op));
+            prop_assert_eq!(t.leaf_bytes(), counted(&t));
+            prop_assert!(t.leaf_bytes() <= capacity);
+            t.rollback().unwrap();
+            prop_assert_eq!(t.to_json(), json);
+            prop_assert_eq!(t.leaf_bytes(), bytes);
+        }
+    }
+}

@@ -231,6 +231,7 @@ impl<'a> WbxmlSource<'a> {
     }
 
     /// The string at a string-table offset: `(offset, bytes)`.
+    #[cfg_attr(feature = "inline-more", inline(always))]
     fn table_str(&mut self) -> R<(usize, &'a [u8])> {
         let at = self.mb_u32()? as usize;
         let rest = self.strtbl.get(at..).filter(|r| !r.is_empty()).ok_or_else(|| {
@@ -239,9 +240,15 @@ impl<'a> WbxmlSource<'a> {
         let n = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
         self.expanded += n;
         if self.expanded > self.limits.max_message_size {
-            return Err(self.limit(Limit::TableExpansion, self.expanded, self.limits.max_message_size));
+            return Err(self.expansion_limit());
         }
         Ok((at, &rest[..n]))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn expansion_limit(&self) -> Box<Error> {
+        self.limit(Limit::TableExpansion, self.expanded, self.limits.max_message_size)
     }
 
     /// Where the reader is, to come back to: the position and what the references read so far

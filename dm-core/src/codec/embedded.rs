@@ -3,11 +3,12 @@
 //! named in the string table (LITERAL), when that takes no more bytes than its text.
 
 use quick_xml::XmlVersion;
-use quick_xml::events::{BytesRef, BytesStart, Event as X};
+use quick_xml::events::{BytesStart, Event as X};
 
 use super::strtbl::{StringTable, mb_len, plain_len};
 use super::tag::ddf_token;
 use super::wbxml::is_literal_name;
+use super::xml::reference;
 
 /// How WBXML carries a document in Data, given the message's string table.
 pub(crate) enum Form<'x> {
@@ -66,7 +67,7 @@ impl<'x> Document<'x> {
                 }
                 X::Text(t) => Piece::Text(quick_xml::escape::unescape(&t.xml10_content()).ok()?.into_owned()),
                 X::CData(c) => Piece::Text(c.xml10_content().into_owned()),
-                X::GeneralRef(r) => Piece::Text(reference(&r)?),
+                X::GeneralRef(r) => Piece::Text(reference(&r)?.into_owned()),
                 X::Eof => return (depth == 0 && roots == 1).then_some(Document(pieces)),
                 X::Comment(_) | X::PI(_) | X::Decl(_) => continue,
                 _ => return None,
@@ -144,20 +145,4 @@ fn start<'x>(xml: &'x str, s: &BytesStart<'_>, content: bool) -> Option<Piece<'x
 fn within<'x>(whole: &'x str, part: &str) -> Option<&'x str> {
     let at = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
     whole.get(at..at.checked_add(part.len())?)
-}
-
-/// A character reference, or one of XML's five entities.
-fn reference(r: &BytesRef<'_>) -> Option<String> {
-    if let Some(c) = r.resolve_char_ref().ok()? {
-        return Some(c.to_string());
-    }
-    let s = match &**r {
-        "amp" => "&",
-        "lt" => "<",
-        "gt" => ">",
-        "quot" => "\"",
-        "apos" => "'",
-        _ => return None,
-    };
-    Some(s.into())
 }

@@ -166,21 +166,11 @@ impl<'a> XmlSource<'a> {
     }
 
     fn entity(&self, r: &BytesRef<'_>) -> R<Cow<'static, str>> {
-        if r.is_char_ref() {
-            return match r.resolve_char_ref() {
-                Ok(Some(c)) => Ok(Cow::Owned(c.to_string())),
-                _ => Err(self.error(K::UnknownEntity(r.to_string()))),
-            };
+        match reference(r) {
+            Some(text) => Ok(text),
+            None if self.lenient && !r.is_char_ref() => Ok(Cow::Owned(format!("&{};", &**r))),
+            None => Err(self.error(K::UnknownEntity(r.to_string()))),
         }
-        Ok(Cow::Borrowed(match &**r {
-            "amp" => "&",
-            "lt" => "<",
-            "gt" => ">",
-            "quot" => "\"",
-            "apos" => "'",
-            _ if self.lenient => return Ok(Cow::Owned(format!("&{};", &**r))),
-            other => return Err(self.error(K::UnknownEntity(other.to_string()))),
-        }))
     }
 
     /// The text of one text-like event, or `None` for any other event.
@@ -352,6 +342,14 @@ fn one_plain_xmlns(raw: &str) -> Option<&str> {
     (lead > 0 && !value.bytes().any(|b| matches!(b, b'"' | b'<' | b'&'))).then_some(value)
 }
 
+/// A character reference or one of XML's five entities, resolved; `None` for any other.
+pub(crate) fn reference(r: &BytesRef<'_>) -> Option<Cow<'static, str>> {
+    if r.is_char_ref() {
+        return r.resolve_char_ref().ok().flatten().map(|c| Cow::Owned(c.to_string()));
+    }
+    quick_xml::escape::resolve_predefined_entity(r).map(Cow::Borrowed)
+}
+
 /// XML's white space (`S`): space, tab, carriage return, line feed.
 fn is_xml_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
@@ -363,7 +361,7 @@ fn stray_amps_escaped(xml: &str) -> Cow<'_, str> {
     let reference = |rest: &str| {
         let Some(end) = rest.find(';') else { return false };
         let name = &rest[1..end];
-        matches!(name, "amp" | "lt" | "gt" | "quot" | "apos")
+        quick_xml::escape::resolve_predefined_entity(name).is_some()
             || name.strip_prefix("#x").is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
             || name.strip_prefix('#').is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
     };

@@ -17,7 +17,7 @@ fn header(msg_id: u32) -> Header {
 fn item(uri: &str, data: &str) -> Item {
     Item {
         target: Some(Location::new(uri)),
-        meta: Some(Meta::typed("chr", "text/plain")),
+        meta: Some(Box::new(Meta::typed("chr", "text/plain"))),
         data: Some(Data::Text(data.into())),
         ..Item::default()
     }

@@ -283,7 +283,7 @@ fn meta_defaults(cmds: &[Command]) -> Vec<String> {
             _ => continue,
         };
         for item in items {
-            let format = item.meta.as_ref().or(meta).and_then(|m| m.format.as_deref());
+            let format = item.meta.as_deref().or(meta).and_then(|m| m.format.as_deref());
             let what = match (&item.data, format) {
                 (Some(Data::Xml(_)), None) => "an embedded document",
                 (Some(Data::Binary(_)), None) => "binary data",

@@ -262,7 +262,7 @@ fn meta_defaults_an_embedded_document_needs_a_format() {
             panic!("package 2 has a Replace")
         };
         r.items[0].data = Some(Data::Xml(tnds.into()));
-        r.items[0].meta = format.map(|f| Meta::typed(f, "application/vnd.syncml.dmtnds+xml"));
+        r.items[0].meta = format.map(|f| Box::new(Meta::typed(f, "application/vnd.syncml.dmtnds+xml")));
     }
     broken("MetaDefaults", |m| with(m, None));
     let mut msgs = session();

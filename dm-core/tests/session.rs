@@ -167,7 +167,7 @@ fn object_above_max_obj_size_is_refused_with_413() {
         let mut m = codec::decode(&server.next_message().unwrap().unwrap().body).unwrap();
         let item = Item {
             target: Some(Location::new("./Vendor/Level")),
-            meta: Some(Meta { size: Some(20_000), ..Meta::default() }),
+            meta: Some(Box::new(Meta { size: Some(20_000), ..Meta::default() })),
             data: Some(Data::Text("x".repeat(100))),
             more_data: true,
             ..Item::default()
@@ -234,7 +234,7 @@ fn size_mismatch_gives_424_and_interruption_1225() {
             cmd_id: id,
             items: vec![Item {
                 target: Some(Location::new(uri)),
-                meta: size.map(|s| Meta { size: Some(s), ..Meta::default() }),
+                meta: size.map(|s| Box::new(Meta { size: Some(s), ..Meta::default() })),
                 data: Some(Data::Text(data.into())),
                 more_data: more,
                 ..Item::default()
@@ -342,7 +342,7 @@ fn exec_with_correlator_and_a_later_generic_alert() {
     // The device finishes later and reports with a Generic Alert carrying the correlator.
     let result = Item {
         source: Some(Location::new("./Vendor/Update")),
-        meta: Some(Meta::typed("chr", "org.openmobilealliance.dm.firmwareupdate.devicerequest")),
+        meta: Some(Box::new(Meta::typed("chr", "org.openmobilealliance.dm.firmwareupdate.devicerequest"))),
         data: Some(Data::Text("200".into())),
         ..Item::default()
     };
@@ -510,7 +510,7 @@ fn client_event_reaches_the_server_as_an_alert_event() {
     let mut p = Pair::new();
     let item = Item {
         source: Some(Location::new("./Vendor/Battery")),
-        meta: Some(Meta::typed("chr", "org.example.battery")),
+        meta: Some(Box::new(Meta::typed("chr", "org.example.battery"))),
         data: Some(Data::Text("low".into())),
         ..Item::default()
     };

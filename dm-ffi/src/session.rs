@@ -900,7 +900,7 @@ pub extern "C" fn dm_client_generic_alert(
         };
         let item = Item {
             source: source.map(Location::new),
-            meta: Some(Meta::typed(format, mime)),
+            meta: Some(Box::new(Meta::typed(format, mime))),
             data: Some(Data::Text(String::from_utf8_lossy(data).into_owned())),
             ..Item::default()
         };

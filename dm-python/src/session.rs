@@ -340,7 +340,7 @@ impl ClientSession {
             .into_iter()
             .map(|(uri, t, f, d, mark)| Item {
                 source: uri.map(Location::new),
-                meta: Some(Meta { mark, ..Meta::typed(f, t) }),
+                meta: Some(Box::new(Meta { mark, ..Meta::typed(f, t) })),
                 data: Some(Data::Text(d)),
                 ..Item::default()
             })

@@ -299,7 +299,7 @@ fn items<'m>(s: &mut impl Sink<'m>, items: &'m [Item]) {
         location_opt(s, Tag::Source, &it.source);
         location_opt(s, Tag::SourceParent, &it.source_parent);
         location_opt(s, Tag::TargetParent, &it.target_parent);
-        meta_opt(s, it.meta.as_ref());
+        meta_opt(s, it.meta.as_deref());
         if let Some(d) = &it.data {
             s.data(d);
         }

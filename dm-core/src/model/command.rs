@@ -150,7 +150,7 @@ pub struct Item {
     pub source: Option<Location>,
     pub source_parent: Option<Location>,
     pub target_parent: Option<Location>,
-    pub meta: Option<Meta>,
+    pub meta: Option<Box<Meta>>,
     pub data: Option<Data>,
     /// `<MoreData/>`: a large-object chunk that is not the last.
     pub more_data: bool,

@@ -95,7 +95,7 @@ impl Reassembly {
             source: item.source.clone(),
             source_parent: item.source_parent.clone(),
             target_parent: item.target_parent.clone(),
-            meta: item.meta.clone().map(|m| Meta { size: None, ..m }),
+            meta: item.meta.clone().map(|m| Box::new(Meta { size: None, ..*m })),
             data: Some(data),
             more_data: false,
         }))
@@ -138,7 +138,7 @@ mod tests {
     fn chunk(uri: &str, text: &str, size: Option<u64>, more: bool) -> Item {
         Item {
             target: Some(Location::new(uri)),
-            meta: size.map(|s| Meta { size: Some(s), ..Meta::default() }),
+            meta: size.map(|s| Box::new(Meta { size: Some(s), ..Meta::default() })),
             data: Some(Data::Text(text.into())),
             more_data: more,
             ..Item::default()

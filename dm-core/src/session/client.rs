@@ -674,7 +674,7 @@ impl<T: Tree> ClientSession<T> {
                     let xml = tnds::tnds(tree, server, &node, &props)?;
                     results.push(Item {
                         source: Some(Location::new(item_target(item))),
-                        meta: Some(Meta::typed("xml", tnds::TNDS_XML)),
+                        meta: Some(Box::new(Meta::typed("xml", tnds::TNDS_XML))),
                         data: Some(Data::Xml(xml)),
                         ..Item::default()
                     });
@@ -747,10 +747,12 @@ fn result_item(encoding: Encoding, uri: String, node: Node) -> Item {
         }
     };
     let default = format == "chr" && type_.as_deref().is_none_or(|t| t == "text/plain");
-    let meta = (!default).then(|| Meta {
-        format: Some(format),
-        type_: type_.filter(|t| !t.is_empty() && t != "text/plain"),
-        ..Meta::default()
+    let meta = (!default).then(|| {
+        Box::new(Meta {
+            format: Some(format),
+            type_: type_.filter(|t| !t.is_empty() && t != "text/plain"),
+            ..Meta::default()
+        })
     });
     Item { source: Some(Location::new(uri)), meta, data: Some(data), ..Item::default() }
 }
@@ -764,7 +766,7 @@ fn item_target(item: &Item) -> String {
 /// `moved` is the data of a reassembled large object, taken out of it rather than copied.
 fn leaf_of(item: &Item, moved: Option<Data>, cmd_meta: Option<&Meta>) -> Result<Leaf, StatusCode> {
     let pick = |f: fn(&Meta) -> Option<&Cow<'static, str>>, default: &'static str| {
-        item.meta.as_ref().and_then(f).or_else(|| cmd_meta.and_then(f)).cloned().unwrap_or(Cow::Borrowed(default))
+        item.meta.as_deref().and_then(f).or_else(|| cmd_meta.and_then(f)).cloned().unwrap_or(Cow::Borrowed(default))
     };
     let mut format = pick(|m| m.format.as_ref(), "chr");
     let type_ = pick(|m| m.type_.as_ref(), "text/plain");

@@ -580,7 +580,7 @@ impl Core {
                 let mut c = without_data(command);
                 if let Some(item) = single_item(&mut c) {
                     item.more_data = true;
-                    item.meta.get_or_insert_with(Meta::default).size = Some(data.len() as u64);
+                    item.meta.get_or_insert_with(Box::default).size = Some(data.len() as u64);
                     item.data = Some(chunk::slice(data, 0, MIN_CHUNK));
                 }
                 c
@@ -610,7 +610,7 @@ impl Core {
             let last = unit.offset + piece.len() >= total;
             if let Some(item) = single_item(&mut c) {
                 item.more_data = !last;
-                item.meta.get_or_insert_with(Meta::default).size = (unit.offset == 0).then_some(total as u64);
+                item.meta.get_or_insert_with(Box::default).size = (unit.offset == 0).then_some(total as u64);
                 item.data = Some(piece);
             }
             set_cmd_id(&mut c, id);

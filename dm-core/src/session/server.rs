@@ -677,10 +677,8 @@ impl ServerSession {
     }
 
     fn item_command(uri: &str, data: Option<Data>, format: Option<&str>, type_: Option<&str>) -> ItemCommand {
-        let meta = (format.is_some() || type_.is_some()).then(|| Meta {
-            format: format.map(property_value),
-            type_: type_.map(property_value),
-            ..Meta::default()
+        let meta = (format.is_some() || type_.is_some()).then(|| {
+            Box::new(Meta { format: format.map(property_value), type_: type_.map(property_value), ..Meta::default() })
         });
         let item = Item { target: Some(Location::new(uri)), meta, data, ..Item::default() };
         ItemCommand { items: vec![item], ..ItemCommand::default() }

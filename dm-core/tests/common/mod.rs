@@ -125,7 +125,7 @@ pub fn item() -> BoxedStrategy<Item> {
             source,
             source_parent,
             target_parent,
-            meta,
+            meta: meta.map(Box::new),
             data,
             more_data,
         })

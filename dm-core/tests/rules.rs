@@ -162,11 +162,50 @@ fn r04_next_message_response_has_status_and_1222_only_no_final() {
         last.header.target.clone(),
     );
     header.meta = None;
-    let results =
-        Results { cmd_id: 1, msg_ref: Some(1), cmd_ref: 99, items: vec![Item::default()], ..Results::default() };
+    // Results for a command the server did send: only R04 refuses them.
+    let sent = last.commands.iter().find(|c| matches!(c, Command::Add(_))).expect("an Add went out").cmd_id();
+    let results = Results {
+        cmd_id: 1,
+        msg_ref: Some(last.header.msg_id),
+        cmd_ref: sent,
+        items: vec![Item::default()],
+        ..Results::default()
+    };
     let bad = Message { header, commands: vec![Command::Results(results)], is_final: false };
     let e = p.server.receive(&codec::encode(&bad, Encoding::Xml)).unwrap_err();
-    assert!(matches!(rule_of(e), "R04" | "R22"));
+    assert_eq!(rule_of(e), "R04");
+}
+
+#[test]
+fn r22_results_for_a_command_never_sent_are_refused() {
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    p.server.get("./DevInfo/Man").unwrap();
+    p.step();
+    let s2c = p.messages(Dir::S2C);
+    let last = s2c.last().unwrap();
+    assert!(last.is_final, "package 2 fits one message");
+    let get = last.commands.iter().find(|c| matches!(c, Command::Get(_))).unwrap().cmd_id();
+    let answer = |msg_ref: u32, cmd_ref: u32| {
+        let mut header = Header::new(
+            ProtocolVersion::Dm12,
+            last.header.session_id.clone(),
+            2,
+            last.header.source.clone(),
+            last.header.target.clone(),
+        );
+        header.meta = None;
+        let results =
+            Results { cmd_id: 1, msg_ref: Some(msg_ref), cmd_ref, items: vec![Item::default()], ..Results::default() };
+        let m = Message { header, commands: vec![Command::Results(results)], is_final: true };
+        codec::encode(&m, Encoding::Xml)
+    };
+    let id = last.header.msg_id;
+    for (msg_ref, cmd_ref) in [(id, get + 40), (id + 1, get)] {
+        let e = p.server.receive(&answer(msg_ref, cmd_ref)).unwrap_err();
+        assert_eq!(rule_of(e), "R22", "Results for MsgRef {msg_ref} CmdRef {cmd_ref}");
+    }
+    p.server.receive(&answer(id, get)).expect("Results for the Get sent");
 }
 
 #[test]
@@ -580,5 +619,5 @@ fn r07_a_max_msg_size_too_small_to_progress_is_reported_not_looped() {
         }
     }
     let e = error.expect("the peers went on asking for the next message");
-    assert!(matches!(e, Error::Remote(ref r) if r.rule == "R07") || matches!(e, Error::Usage(_)), "{e:?}");
+    assert!(matches!(e, Error::Remote(ref r) if r.rule == "R07"), "{e:?}");
 }

@@ -6,7 +6,7 @@ use common::pair::{Dir, Flight, Pair, client_config, device_tree, server_config}
 use dm_core::codec::{self, Encoding};
 use dm_core::error::Error;
 use dm_core::model::*;
-use dm_core::session::{ClientSession, Event, ServerSession, State};
+use dm_core::session::{ClientSession, Event, ServerSession, State, UiResponse};
 
 fn text(s: &str) -> Data {
     Data::Text(s.into())
@@ -403,6 +403,39 @@ fn r13_sequence_in_order_atomic_all_or_nothing() {
     p.exchange();
     let ev = p.take_server_events();
     assert!(ev.iter().any(|e| matches!(e, Event::Status { reference, code, .. } if *reference == outer && *code == StatusCode::COMMAND_FAILED)));
+}
+
+/// A Sequence stops at a user interaction the user refused: what follows it is not executed
+/// and gets 215; an accepted one lets the rest run.
+#[test]
+fn r13_a_refused_confirmation_stops_its_sequence_with_215_for_the_rest() {
+    for accept in [false, true] {
+        let mut p = Pair::new();
+        p.client.set_ui_handler(Box::new(move |_| if accept { UiResponse::Ok } else { UiResponse::No }));
+        p.until_server_has_package();
+        let item = Item { data: Some(text("Update?")), ..Item::default() };
+        p.server.begin_sequence().unwrap();
+        let confirm = p.server.alert(AlertCode::CONFIRM_OR_REJECT, vec![item]).unwrap();
+        let replace = p.server.replace("./Vendor/Level", text("9"), None, None).unwrap();
+        let get = p.server.get("./Vendor/Level").unwrap();
+        p.server.end_group().unwrap();
+        p.exchange();
+        let ev = p.take_server_events();
+        let code = |r| {
+            ev.iter().find_map(|e| match e {
+                Event::Status { reference, code, .. } if *reference == r => Some(code.0),
+                _ => None,
+            })
+        };
+        if accept {
+            assert_eq!((code(confirm), code(replace), code(get)), (Some(200), Some(200), Some(200)));
+            assert_eq!(p.client.tree().value("./Vendor/Level"), Some("9"));
+        } else {
+            assert_eq!((code(confirm), code(replace), code(get)), (Some(304), Some(215), Some(215)));
+            assert_ne!(p.client.tree().value("./Vendor/Level"), Some("9"), "the Replace after the refusal ran");
+            assert!(!ev.iter().any(|e| matches!(e, Event::Results { .. })), "the Get after the refusal ran");
+        }
+    }
 }
 
 #[test]

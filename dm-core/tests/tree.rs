@@ -247,6 +247,8 @@ fn atomic_rollback_restores_properties_renames_deletions_and_exec_handlers() {
     t.set_interior("./Vendor/Dir", None).unwrap();
     t.set("./Vendor/Dir/Leaf", "v").unwrap();
     t.on_exec("./Vendor/Dir/Leaf", Box::new(|_, _| S::OK)).unwrap();
+    t.set("./Vendor/Run", "").unwrap();
+    t.on_exec("./Vendor/Run", Box::new(|_, _| S::ACCEPTED)).unwrap();
     let (json, bytes) = (t.to_json(), t.leaf_bytes());
     let verno = t.get_property(SRV, "./Vendor/A", "VerNo").unwrap();
     t.begin().unwrap();
@@ -256,11 +258,36 @@ fn atomic_rollback_restores_properties_renames_deletions_and_exec_handlers() {
     t.replace_property(SRV, "./Vendor/A", "ACL", "Get=*").unwrap();
     t.replace_property(SRV, "./Vendor/Dir", "Name", "Moved").unwrap();
     t.delete(SRV, "./Vendor/Moved").unwrap();
+    t.delete(SRV, "./Vendor/Run").unwrap();
     t.rollback().unwrap();
     assert_eq!(t.to_json(), json);
     assert_eq!(t.leaf_bytes(), bytes);
     assert_eq!(t.get_property(SRV, "./Vendor/A", "VerNo").unwrap(), verno);
-    assert_eq!(t.exec(SRV, "./Vendor/Dir/Leaf", None, None), Ok(S::OK), "the Exec handler is back");
+    assert_eq!(t.exec(SRV, "./Vendor/Dir/Leaf", None, None), Ok(S::OK), "the renamed node's handler is back");
+    assert_eq!(t.exec(SRV, "./Vendor/Run", None, None), Ok(S::ACCEPTED), "the deleted node's handler is back");
+    // A rename alone, rolled back: the handler goes back with its node.
+    t.begin().unwrap();
+    t.replace_property(SRV, "./Vendor/Dir", "Name", "Moved").unwrap();
+    t.rollback().unwrap();
+    assert_eq!(t.exec(SRV, "./Vendor/Dir/Leaf", None, None), Ok(S::OK));
+    assert_eq!(t.exec(SRV, "./Vendor/Moved/Leaf", None, None), Err(S::NOT_FOUND));
+}
+
+/// Renaming a node (its Name property) keeps its Exec handler: Exec runs under the new name, and
+/// a node created later under the old name has none.
+#[test]
+fn a_renamed_node_keeps_its_exec_handler() {
+    let mut t = tree();
+    t.set_interior("./Vendor/Dir", None).unwrap();
+    t.set("./Vendor/Dir/Leaf", "v").unwrap();
+    t.on_exec("./Vendor/Dir/Leaf", Box::new(|_, _| S::ACCEPTED)).unwrap();
+    t.replace_property(SRV, "./Vendor/Dir", "Name", "Moved").unwrap();
+    assert_eq!(t.exec(SRV, "./Vendor/Moved/Leaf", None, None), Ok(S::ACCEPTED));
+    assert_eq!(t.exec(SRV, "./Vendor/Dir/Leaf", None, None), Err(S::NOT_FOUND));
+    t.add(SRV, "./Vendor/Dir/Leaf", leaf("new")).unwrap();
+    assert_eq!(t.exec(SRV, "./Vendor/Dir/Leaf", None, None), Err(S::COMMAND_NOT_ALLOWED), "a new node, no handler");
+    t.replace_property(SRV, "./Vendor/Moved/Leaf", "Name", "Renamed").unwrap();
+    assert_eq!(t.exec(SRV, "./Vendor/Moved/Renamed", None, None), Ok(S::ACCEPTED), "a leaf renamed keeps it too");
 }
 
 /// A tree holds at most its capacity of leaf bytes from a server: past it Add, Replace and Copy

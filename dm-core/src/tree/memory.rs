@@ -97,11 +97,18 @@ pub struct MemoryTree {
 }
 
 /// Each node as it was before a change, in the order of the changes (`None`: it did not exist),
-/// and the Exec handlers of the nodes deleted.
+/// and how to undo each change to the Exec handlers, by the key the handler had after it.
 #[derive(Default)]
 struct Journal {
     nodes: Vec<(String, Option<Entry>)>,
-    handlers: Vec<(String, ExecHandler)>,
+    handlers: Vec<(String, HandlerUndo)>,
+}
+
+enum HandlerUndo {
+    /// A deleted node's handler, to put back.
+    Restore(ExecHandler),
+    /// A renamed node's handler, to move back to this key.
+    MoveBack(String),
 }
 
 /// The leaf bytes a tree holds before a server's Add, Replace or Copy gets 420 (Device full).
@@ -251,7 +258,8 @@ impl MemoryTree {
         self.modify_uri(uri, |e| e.title = Some(title.into()))
     }
 
-    /// Registers what an Exec on `uri` runs.
+    /// Registers what an Exec on `uri` runs. The handler belongs to the node: it moves with a
+    /// rename (Name), goes with a Delete, and both come back on an Atomic's rollback.
     pub fn on_exec(&mut self, uri: &str, handler: ExecHandler) -> Result<(), StatusCode> {
         self.exec.insert(Self::key(uri)?.into_owned(), handler);
         Ok(())
@@ -398,8 +406,16 @@ impl MemoryTree {
             return Err(StatusCode::ALREADY_EXISTS);
         }
         for k in self.subtree_keys(key) {
+            let moved = format!("{new_key}{}", &k[key.len()..]);
             if let Some(e) = self.put(&k, None) {
-                self.put(&format!("{new_key}{}", &k[key.len()..]), Some(e));
+                self.put(&moved, Some(e));
+            }
+            // The node keeps its Exec handler under its new name.
+            if let Some(handler) = self.exec.remove(&k) {
+                self.exec.insert(moved.clone(), handler);
+                if let Some(journal) = &mut self.journal {
+                    journal.handlers.push((moved, HandlerUndo::MoveBack(k)));
+                }
             }
         }
         Ok(())
@@ -446,7 +462,7 @@ impl Tree for MemoryTree {
             self.put(&k, None);
             if let Some(handler) = self.exec.remove(&k) {
                 match &mut self.journal {
-                    Some(journal) => journal.handlers.push((k, handler)),
+                    Some(journal) => journal.handlers.push((k, HandlerUndo::Restore(handler))),
                     None => drop(handler),
                 }
             }
@@ -539,14 +555,23 @@ impl Tree for MemoryTree {
         self.journal.take().map(|_| ()).ok_or(StatusCode::COMMAND_FAILED)
     }
 
-    /// Puts back each node changed since `begin`, last change first, and the Exec handlers of
-    /// the nodes deleted.
+    /// Puts back each node changed since `begin`, last change first, and each Exec handler
+    /// deleted or moved with its node.
     fn rollback(&mut self) -> Result<(), StatusCode> {
         let journal = self.journal.take().ok_or(StatusCode::ATOMIC_ROLLBACK_FAILED)?;
         for (key, old) in journal.nodes.into_iter().rev() {
             self.put(&key, old);
         }
-        self.exec.extend(journal.handlers);
+        for (key, undo) in journal.handlers.into_iter().rev() {
+            match undo {
+                HandlerUndo::Restore(handler) => _ = self.exec.insert(key, handler),
+                HandlerUndo::MoveBack(old) => {
+                    if let Some(handler) = self.exec.remove(&key) {
+                        self.exec.insert(old, handler);
+                    }
+                }
+            }
+        }
         Ok(())
     }
 

@@ -22,6 +22,11 @@ fn spec_vectors_basic_and_md5() {
     assert!(auth::verify_cred(&cred, AuthType::Md5, &c, b"Nonce"));
     assert!(!auth::verify_cred(&cred, AuthType::Md5, &c, b"Other"));
     assert!(!auth::verify_cred(&cred, AuthType::Md5, &Credentials::new("Bruce2", "x"), b"Nonce"));
+    // The right data under another scheme's type, or none, is refused.
+    for type_ in [Some("syncml:auth-basic"), None] {
+        let retyped = Cred { meta: type_.map(|t| Meta::typed("b64", t)), ..cred.clone() };
+        assert!(!auth::verify_cred(&retyped, AuthType::Md5, &c, b"Nonce"), "{type_:?}");
+    }
     assert!(!format!("{c:?}").contains("OhBehave"));
     assert!(!format!("{cred:?}").contains(&cred.data));
 }

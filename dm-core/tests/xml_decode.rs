@@ -284,6 +284,10 @@ fn each_limit_has_its_own_error() {
     assert_eq!(limit_of(&uri, small(|l| l.max_uri_len = 10)), Limit::UriLength);
     let text = wrap(&format!("<Get><CmdID>1</CmdID><Item><Data>{}</Data></Item></Get>", "a".repeat(20)));
     assert_eq!(limit_of(&text, small(|l| l.max_text_len = 10)), Limit::TextLength);
+    // A leaf's text in one piece, as well as Data's.
+    let leaf =
+        wrap(&format!("<Alert><CmdID>1</CmdID><Correlator>{}</Correlator><Data>1</Data></Alert>", "a".repeat(20)));
+    assert_eq!(limit_of(&leaf, small(|l| l.max_text_len = 10)), Limit::TextLength);
     let deep = wrap(&format!(
         "<Get><CmdID>1</CmdID><Item><Data>{}{}</Data></Item></Get>",
         "<a>".repeat(100),
@@ -291,7 +295,7 @@ fn each_limit_has_its_own_error() {
     ));
     assert_eq!(limit_of(&deep, Limits::default()), Limit::Nesting);
     // Within the limits all of them decode.
-    for xml in [msg, many, items, uri, text] {
+    for xml in [msg, many, items, uri, text, leaf] {
         assert!(decode(&xml).is_ok());
     }
 }

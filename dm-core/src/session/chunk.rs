@@ -168,4 +168,29 @@ mod tests {
             }
         }
     }
+
+    /// A sender that declares a small size, or none, and sends on: once what it sent passes the
+    /// limit every chunk is refused (413), and no more is held, whatever comes after.
+    #[test]
+    fn chunks_past_the_limit_are_refused_and_not_held_whatever_size_was_declared() {
+        let (max, piece) = (10_000u64, 3_000);
+        for declared in [Some(1_000), None] {
+            let (mut slot, mut interrupted) = (None, None);
+            let mut codes = Vec::new();
+            for n in 0..10 {
+                let item = chunk("./Big", &"x".repeat(piece), declared.filter(|_| n == 0), true);
+                codes.push(match Reassembly::accept(&mut slot, "Replace", &item, None, max, &mut interrupted) {
+                    Chunk::Buffered => 213,
+                    Chunk::Refused(code) => code.0,
+                    other => panic!("{other:?}"),
+                });
+                let held = slot.as_ref().map_or(0, |r| r.data.len() as u64);
+                assert!(held <= max + piece as u64, "{held} bytes held");
+            }
+            assert_eq!(codes, [213, 213, 213, 413, 413, 413, 413, 413, 413, 413], "declared {declared:?}");
+            let last = chunk("./Big", "end", None, false);
+            let end = Reassembly::accept(&mut slot, "Replace", &last, None, max, &mut interrupted);
+            assert_eq!(end, Chunk::Refused(StatusCode::REQUEST_ENTITY_TOO_LARGE));
+        }
+    }
 }

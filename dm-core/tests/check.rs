@@ -133,6 +133,10 @@ fn r11_and_r10_unanswered_messages_are_reported() {
     broken("R11", |m| {
         m.truncate(3);
     });
+    // Two client messages with no server message between them.
+    broken("R11", |m| {
+        m.remove(1);
+    });
     broken("R10", |m| {
         m.truncate(2);
     });
@@ -168,13 +172,15 @@ fn r17_and_r16_answers_to_an_abort_are_reported() {
 }
 
 #[test]
-fn r20_package1_without_its_alert_is_reported() {
+fn r20_package1_without_its_alert_or_devinfo_is_reported() {
     broken("R20", |m| m[0].1.commands.retain(|c| c.name() != "Alert"));
+    broken("R20", |m| m[0].1.commands.retain(|c| c.name() != "Replace"));
 }
 
 #[test]
-fn r21_server_package_without_synchdr_status_is_reported() {
+fn r21_server_package_without_a_status_for_synchdr_or_an_alert_is_reported() {
     broken("R21", |m| m[1].1.commands.retain(|c| !matches!(c, Command::Status(s) if s.cmd == "SyncHdr")));
+    broken("R21", |m| m[1].1.commands.retain(|c| !matches!(c, Command::Status(s) if s.cmd == "Alert")));
 }
 
 #[test]
@@ -198,6 +204,17 @@ fn r02_r03_r04_r05_r08_package_interleaving_is_reported() {
     });
     broken("R02", |m| m[1].1.is_final = false);
     broken("R04", |m| m[1].1.is_final = false);
+    // Package 2 left open: the client answers with more than a Next Message response (its
+    // Results), without Final; or with only what such a response holds, but with Final.
+    broken("R04", |m| {
+        m[1].1.is_final = false;
+        m[2].1.is_final = false;
+    });
+    broken("R04", |m| {
+        m[1].1.is_final = false;
+        m[2].1.commands.retain(|c| c.name() == "Status");
+        m[2].1.commands.push(alert(AlertCode::NEXT_MESSAGE, 90));
+    });
     // The client leaves package 3 open and the server sends new commands anyway.
     broken("R05", |m| {
         m[2].1.is_final = false;

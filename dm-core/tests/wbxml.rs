@@ -263,6 +263,10 @@ fn truncated_at_every_byte_is_a_decode_error_with_offset() {
 fn hostile_headers_and_tokens() {
     // mb_u_int32 with more than 32 bits.
     assert!(matches!(wkind(&[0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]), DecodeErrorKind::Wbxml(_)));
+    // ... or more than five bytes, even when the value fits (zeros before it).
+    assert!(
+        matches!(wkind(&[0x02, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]), DecodeErrorKind::Wbxml(m) if m.contains("5 bytes"))
+    );
     // A string table that claims 2 GiB.
     assert_eq!(wkind(&[0x02, 0xA4, 0x01, 0x6A, 0x88, 0x80, 0x80, 0x80, 0x00]), DecodeErrorKind::Truncated);
     // Unsupported version and charset.

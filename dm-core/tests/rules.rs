@@ -624,6 +624,38 @@ fn r22_package3_statuses_and_results_with_source_and_meta() {
     let _ = g1;
 }
 
+/// A value that leaves no room in the message, then an empty one: the empty value is no large
+/// object to chunk, and waits for the next message (it once went out as an empty "chunk",
+/// past the peer's MaxMsgSize). Every limit around the one the first value fills exactly.
+#[test]
+fn r07_an_empty_value_with_no_room_left_waits_for_the_next_message() {
+    for encoding in [Encoding::Xml, Encoding::Wbxml] {
+        for client_max in 2700..2900 {
+            let mut cc = client_config();
+            cc.wire.max_msg_size = Some(client_max);
+            cc.wire.encoding = encoding;
+            let mut sc = server_config();
+            sc.wire.encoding = encoding;
+            let mut p = Pair::with(cc, device_tree(), sc);
+            p.until_server_has_package();
+            p.server.add("./Vendor/N1", Some(text(&"a".repeat(2000))), None, None).unwrap();
+            let empty = p.server.replace("./Vendor/Level", text(""), None, None).unwrap();
+            p.exchange();
+            p.drive();
+            for (dir, body) in &p.trace {
+                assert!(
+                    *dir == Dir::C2S || body.len() as u64 <= client_max,
+                    "{encoding:?}: {} over {client_max}",
+                    body.len()
+                );
+            }
+            let events = p.take_server_events();
+            assert!(events.iter().any(|e| matches!(e, Event::Status { reference, .. } if *reference == empty)));
+            assert_eq!(p.client.tree().value("./Vendor/Level"), Some(""));
+        }
+    }
+}
+
 #[test]
 fn r07_a_max_msg_size_too_small_to_progress_is_reported_not_looped() {
     let mut p = Pair::with_max_msg_sizes(Some(1500), Some(700));

@@ -603,6 +603,10 @@ impl Core {
         let data = single_data(&unit.command)?;
         let total = data.len();
         let remaining = total - unit.offset;
+        if remaining == 0 {
+            // An empty value is no large object: it waits for a message with room for it.
+            return None;
+        }
         let skeleton = without_data(&unit.command);
         let make = |len: usize, id: u32| -> Command {
             let mut c = skeleton.clone();

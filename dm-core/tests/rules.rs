@@ -398,11 +398,14 @@ fn r13_sequence_in_order_atomic_all_or_nothing() {
     assert_eq!(p.client.tree().value("./Vendor/New"), None, "the Add was rolled back");
     // Get inside Atomic, or Atomic inside Atomic: 500.
     let outer = p.server.begin_atomic().unwrap();
-    p.server.get("./Vendor/Level").unwrap();
+    let inner = p.server.get("./Vendor/Level").unwrap();
     p.server.end_group().unwrap();
     p.exchange();
     let ev = p.take_server_events();
     assert!(ev.iter().any(|e| matches!(e, Event::Status { reference, code, .. } if *reference == outer && *code == StatusCode::COMMAND_FAILED)));
+    // Its members are not executed, and each says so.
+    assert!(ev.iter().any(|e| matches!(e, Event::Status { reference, code, .. } if *reference == inner && *code == StatusCode::NOT_EXECUTED)));
+    assert!(!ev.iter().any(|e| matches!(e, Event::Results { reference, .. } if *reference == inner)));
 }
 
 /// A Sequence stops at a user interaction the user refused: what follows it is not executed

@@ -79,14 +79,16 @@ fn basic_and_md5_sessions_authenticate_with_212() {
         let mut p = pair_with(auth, "pw", Encoding::Xml);
         p.until_server_has_package();
         assert!(p.server_events.contains(&Event::Authenticated), "{auth:?}");
-        p.server.get("./DevInfo/Man").unwrap();
+        let get = p.server.get("./DevInfo/Man").unwrap();
         p.exchange();
         p.drive();
         let s2c = p.messages(Dir::S2C);
         assert_eq!(synchdr_code(&s2c[0]), 212);
-        // After 212 the client stops sending Cred.
+        // After 212 the client stops sending Cred, and the server needs none: it answers 200.
         let c2s = p.messages(Dir::C2S);
         assert!(c2s[0].header.cred.is_some() && c2s[1].header.cred.is_none());
+        assert_eq!((s2c.len(), synchdr_code(&s2c[1])), (2, 200), "{auth:?}");
+        assert!(p.server_events.iter().any(|e| matches!(e, Event::Results { reference, .. } if *reference == get)));
         assert_eq!(p.server.state(), State::Ended);
         if auth == AuthType::Md5 {
             // The nonce for the next session reaches both callers, to keep.
@@ -111,6 +113,16 @@ fn a_challenge_sends_the_client_back_to_package_1() {
     p.until_server_has_package();
     let msgs = p.all_messages();
     assert_eq!(synchdr_code(&msgs[1].1), 401);
+    // Each command of the challenged message gets a Status of the same code, and nothing runs.
+    let answered: Vec<(Option<u32>, u16)> = msgs[1]
+        .1
+        .commands
+        .iter()
+        .filter_map(|c| if let Command::Status(s) = c { Some((s.cmd_ref, s.data.0)) } else { None })
+        .collect();
+    for c in &msgs[0].1.commands {
+        assert!(answered.contains(&(Some(c.cmd_id()), 401)), "{} {:?}", c.name(), answered);
+    }
     let chal =
         msgs[1].1.commands.iter().find_map(|c| if let Command::Status(s) = c { s.chal.clone() } else { None }).unwrap();
     assert_eq!(chal.meta.format.as_deref(), Some("b64"));

@@ -1,5 +1,8 @@
 #![no_main]
-//! A client that sent package 1 receives anything: an error leaves it waiting, unchanged.
+//! A client that sent package 1 receives anything: an error leaves it waiting, unchanged; what it
+//! answers fits the MaxMsgSize the message announced.
+mod shared;
+
 use dm_core::session::{ClientConfig, ClientSession, State};
 use dm_core::tree::MemoryTree;
 use libfuzzer_sys::fuzz_target;
@@ -12,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = c.next_message();
     if c.receive(data).is_err() {
         assert_eq!(c.state(), State::Waiting);
-    } else {
-        let _ = c.next_message();
+    } else if let Ok(Some(out)) = c.next_message() {
+        shared::assert_fits(&out.body, shared::announced(data, None));
     }
 });

@@ -2,7 +2,8 @@
 //! A client through a whole session with a server that says anything: the server's messages,
 //! split as `shared.rs` says, are delivered one by one. A refused message leaves the client waiting
 //! for another; whatever it is told, the client never panics. The client is the seeds' one
-//! (`make_seeds.rs`), so that their messages fit.
+//! (`make_seeds.rs`), so that their messages fit. What the client sends fits the MaxMsgSize the
+//! server announced.
 #[path = "../../tests/common/pair.rs"]
 mod pair;
 mod shared;
@@ -18,15 +19,21 @@ fn client() -> ClientSession<dm_core::tree::MemoryTree> {
 
 fuzz_target!(|data: &[u8]| {
     let mut c = client();
+    let mut max = None;
     for message in shared::split(data) {
-        if c.state() == State::Ready && c.next_message().is_err() {
-            return;
+        if c.state() == State::Ready {
+            match c.next_message() {
+                Ok(Some(out)) => shared::assert_fits(&out.body, max),
+                Ok(None) => {}
+                Err(_) => return,
+            }
         }
         if c.state() != State::Waiting {
             return;
         }
-        if c.receive(message).is_err() {
-            assert_eq!(c.state(), State::Waiting, "a refused message changed the client's state");
+        match c.receive(message) {
+            Ok(_) => max = shared::announced(message, max),
+            Err(_) => assert_eq!(c.state(), State::Waiting, "a refused message changed the client's state"),
         }
     }
 });

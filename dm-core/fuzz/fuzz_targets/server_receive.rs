@@ -1,6 +1,8 @@
 #![no_main]
 //! A server receives anything as package 1; a refused message leaves it waiting. One that is
 //! taken is answered, laid out in either encoding under whatever MaxMsgSize it announced.
+mod shared;
+
 use dm_core::codec::Encoding;
 use dm_core::session::{ServerConfig, ServerSession, State};
 use libfuzzer_sys::fuzz_target;
@@ -15,6 +17,8 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
         let _ = s.get("./DevInfo/Mod");
-        let _ = s.next_message();
+        if let Ok(Some(out)) = s.next_message() {
+            shared::assert_fits(&out.body, shared::announced(data, None));
+        }
     }
 });

@@ -1,6 +1,7 @@
 //! What the targets share with `make_seeds.rs`: how several messages make one input (joined at
 //! `\xff--\xff`, a byte sequence neither encoding has in practice), and the credentials of the
-//! seeds' sessions, which a target must configure for their messages to authenticate.
+//! seeds' sessions, which a target must configure for their messages to authenticate; and the
+//! oracle that what a session sends fits the MaxMsgSize its peer announced.
 #![allow(dead_code)]
 
 use dm_core::auth::Credentials;
@@ -21,4 +22,17 @@ pub fn split(mut data: &[u8]) -> Vec<&[u8]> {
 /// The client's credentials in the seeds' md5 and HMAC sessions.
 pub fn credentials() -> Credentials {
     Credentials { username: "dev".into(), password: "pw".into() }
+}
+
+/// The MaxMsgSize a message the session took announces, or the one announced before.
+pub fn announced(body: &[u8], before: Option<u64>) -> Option<u64> {
+    let m = dm_core::codec::decode_with(body, &dm_core::codec::DecodeOptions::lenient());
+    m.ok().and_then(|m| m.header.meta.and_then(|meta| meta.max_msg_size)).or(before)
+}
+
+/// A message sent never exceeds the peer's MaxMsgSize.
+pub fn assert_fits(sent: &[u8], max: Option<u64>) {
+    if let Some(max) = max {
+        assert!(sent.len() as u64 <= max, "a message of {} bytes where the peer announced {max}", sent.len());
+    }
 }

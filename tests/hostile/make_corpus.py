@@ -102,6 +102,12 @@ def cases():
         STATUS_HDR + "<Replace><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/Big</LocURI></Target>"
         "<Meta><Size xmlns='syncml:metinf'>2147483648</Size></Meta><Data>abc</Data><MoreData/></Item>"
         "</Replace>")
+    # A choice alert whose default choices (DR) name the same ranges 90 000 times: answered
+    # from the three choices offered, not by listing every number each range names.
+    yield "ui_default_choices_ranges.xml", "client", "ok", server_msg(
+        STATUS_HDR + "<Alert><CmdID>2</CmdID><Data>1103</Data><Item><Data>DR=" + ",".join(["1-1000"] * 90_000)
+        + "</Data></Item><Item><Data>Pick</Data></Item><Item><Data>a</Data></Item><Item><Data>b</Data></Item>"
+        "<Item><Data>c</Data></Item></Alert><Final/>")
     yield "max_msg_size_1.xml", "server", "protocol", client_msg(
         PKG1, meta="<Meta><MaxMsgSize xmlns='syncml:metinf'>1</MaxMsgSize></Meta>")
     yield "client_sends_add.xml", "server", "protocol", client_msg(

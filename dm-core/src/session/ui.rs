@@ -35,8 +35,8 @@ impl UiRequest {
             AlertCode::CONFIRM_OR_REJECT => UiResponse::Yes,
             AlertCode::TEXT_INPUT => UiResponse::Text(self.option("DR").unwrap_or_default().to_string()),
             AlertCode::SINGLE_CHOICE | AlertCode::MULTIPLE_CHOICE => {
-                let mut picks: Vec<usize> = self.option("DR").map(parse_choices).unwrap_or_default();
-                picks.retain(|&c| c >= 1 && c <= self.choices.len());
+                let n = self.choices.len();
+                let mut picks: Vec<usize> = self.option("DR").map(|dr| parse_choices(dr, n)).unwrap_or_default();
                 if picks.is_empty() && !self.choices.is_empty() {
                     picks.push(1);
                 }
@@ -50,19 +50,27 @@ impl UiRequest {
     }
 }
 
-fn parse_choices(s: &str) -> Vec<usize> {
-    let mut out = Vec::new();
+/// The choices `s` names (`1-3,6`) among the `n` offered, each once, in ascending order: linear
+/// in `s` and `n` whatever the ranges (a difference array of where ranges start and end).
+fn parse_choices(s: &str, n: usize) -> Vec<usize> {
+    let mut edges = vec![0i64; n + 2];
     for part in s.split(',') {
-        match part.split_once('-') {
-            Some((a, b)) => {
-                if let (Ok(a), Ok(b)) = (a.trim().parse::<usize>(), b.trim().parse::<usize>()) {
-                    out.extend(a..=b.min(a + 1000));
-                }
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        if let (Ok(a), Ok(b)) = (a.trim().parse::<usize>(), b.trim().parse::<usize>()) {
+            let (a, b) = (a.max(1), b.min(n));
+            if a <= b {
+                edges[a] += 1;
+                edges[b + 1] -= 1;
             }
-            None => out.extend(part.trim().parse::<usize>().ok()),
         }
     }
-    out
+    let mut depth = 0;
+    (1..=n)
+        .filter(|&c| {
+            depth += edges[c];
+            depth > 0
+        })
+        .collect()
 }
 
 /// The user's answer.
@@ -99,3 +107,18 @@ impl UiResponse {
 
 /// Answers UI alerts on the client.
 pub type UiHandler = Box<dyn FnMut(&UiRequest) -> UiResponse + Send>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_choices_are_those_named_among_the_offered_each_once_in_order() {
+        assert_eq!(parse_choices("1-3,6", 6), [1, 2, 3, 6]);
+        assert_eq!(parse_choices("6, 2-3 ,3,2", 6), [2, 3, 6]);
+        assert_eq!(parse_choices("0-2,5-99,x,3-1,-,", 6), [1, 2, 5, 6], "clamped; bad and empty ranges skipped");
+        assert_eq!(parse_choices("7", 6), Vec::<usize>::new());
+        assert_eq!(parse_choices("1-18446744073709551615", 2), [1, 2]);
+        assert_eq!(parse_choices(&vec!["1-1000"; 100_000].join(","), 3), [1, 2, 3]);
+    }
+}

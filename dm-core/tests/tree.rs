@@ -392,7 +392,7 @@ fn tnds_output_parses_back_into_the_same_tree() {
     );
     assert!(xml.contains("<Value>a&lt;b&amp;c</Value>"), "{xml}");
     assert!(xml.contains("<Format><bin/></Format>"), "{xml}");
-    let nodes = tnds::parse(&xml, ".").unwrap();
+    let nodes = tnds::parse(&xml, ".", UriLimits::default()).unwrap();
     let mut copy = MemoryTree::new();
     for n in &nodes {
         match &n.node {
@@ -413,7 +413,26 @@ fn tnds_output_parses_back_into_the_same_tree() {
     assert!(!only.contains("<Value>") && !only.contains("<ACL>") && only.contains("<Format>"), "{only}");
     let except = tnds::tnds(&mut t, SRV, "./Vendor", &PropSelection::Except(vec!["ACL".into()])).unwrap();
     assert!(!except.contains("<ACL>") && except.contains("<Value>"), "{except}");
-    assert_eq!(tnds::parse("<MgmtTree><Node></MgmtTree>", "."), Err(S::BAD_REQUEST));
+    assert_eq!(tnds::parse("<MgmtTree><Node></MgmtTree>", ".", UriLimits::default()), Err(S::BAD_REQUEST));
+}
+
+/// A TNDS document's node URIs are held to the limit as they are built: one long Path with many
+/// children under it is refused (414) at the first URI past the limit, not made into many.
+#[test]
+fn tnds_node_uris_are_held_to_the_limit_as_they_are_read() {
+    let doc = |path_len: usize, children: usize| {
+        let kids = "<Node><NodeName>a</NodeName></Node>".repeat(children);
+        format!(
+            "<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>x</NodeName><Path>./{}</Path>{kids}</Node></MgmtTree>",
+            "p".repeat(path_len)
+        )
+    };
+    let limits = UriLimits { max_tot_len: 1024, ..UriLimits::default() };
+    let nodes = tnds::parse(&doc(1000, 3), ".", limits).unwrap();
+    assert_eq!(nodes.len(), 4);
+    assert!(nodes.iter().all(|n| n.uri.len() <= 1026));
+    assert_eq!(tnds::parse(&doc(1022, 3), ".", limits), Err(S::URI_TOO_LONG), "the child's URI is one too long");
+    assert_eq!(tnds::parse(&doc(100_000, 20_000), ".", limits), Err(S::URI_TOO_LONG));
 }
 
 #[test]

@@ -108,6 +108,14 @@ def cases():
         STATUS_HDR + "<Alert><CmdID>2</CmdID><Data>1103</Data><Item><Data>DR=" + ",".join(["1-1000"] * 90_000)
         + "</Data></Item><Item><Data>Pick</Data></Item><Item><Data>a</Data></Item><Item><Data>b</Data></Item>"
         "<Item><Data>c</Data></Item></Alert><Final/>")
+    # A TNDS Add whose 500 KB Path is the parent of 14 000 nodes: refused (414) at the first
+    # node URI past the URI limit, not built into 14 000 URIs of 500 KB.
+    tnds = ("<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>x</NodeName><Path>./" + "p" * 500_000 + "</Path>"
+            + "<Node><NodeName>a</NodeName></Node>" * 14_000 + "</Node></MgmtTree>")
+    yield "tnds_long_path_children.xml", "client", "ok", server_msg(
+        STATUS_HDR + "<Add><CmdID>2</CmdID><Meta><Format xmlns='syncml:metinf'>xml</Format><Type xmlns='syncml:metinf'>"
+        "application/vnd.syncml.dmtnds+xml</Type></Meta><Item><Target><LocURI>./Vendor/T</LocURI></Target><Data>"
+        + tnds + "</Data></Item></Add><Final/>")
     yield "max_msg_size_1.xml", "server", "protocol", client_msg(
         PKG1, meta="<Meta><MaxMsgSize xmlns='syncml:metinf'>1</MaxMsgSize></Meta>")
     yield "client_sends_add.xml", "server", "protocol", client_msg(

@@ -652,6 +652,12 @@ impl<T: Tree> ClientSession<T> {
         let item = &*item;
         let (tree, server, encoding) = (&mut self.tree, self.config.server_id.as_str(), self.core.encoding);
         let limits = tree.uri_limits();
+        // A TNDS document's node URIs are held to the message's URI limit too, as they are read.
+        let max_uri = self.config.wire.limits.max_uri_len;
+        let tnds_limits = match limits.max_tot_len {
+            0 => uri::UriLimits { max_tot_len: max_uri, ..limits },
+            n => uri::UriLimits { max_tot_len: n.min(max_uri), ..limits },
+        };
         fn target(l: &Option<Location>, limits: uri::UriLimits) -> Result<Target<'_>, StatusCode> {
             uri::parse_target(&l.as_ref().ok_or(StatusCode::BAD_REQUEST)?.uri, limits)
         }
@@ -692,7 +698,7 @@ impl<T: Tree> ClientSession<T> {
                     let leaf = leaf_of(item, moved, x.meta.as_deref())?;
                     if leaf.type_ == tnds::TNDS_XML {
                         let xml = String::from_utf8(leaf.data).map_err(|_| StatusCode::BAD_REQUEST)?;
-                        for n in tnds::parse(&xml, &u)? {
+                        for n in tnds::parse(&xml, &u, tnds_limits)? {
                             tree.add(server, &n.uri, n.node)?;
                             if let Some(acl) = n.acl {
                                 tree.replace_property(server, &n.uri, "ACL", &acl)?;

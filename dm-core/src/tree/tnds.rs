@@ -5,7 +5,7 @@
 use base64::Engine;
 use quick_xml::escape::partial_escape;
 
-use super::uri::{ListKind, PropSelection};
+use super::uri::{ListKind, PropSelection, UriLimits};
 use super::{Leaf, Node, Tree, property_value};
 use crate::model::StatusCode;
 
@@ -126,8 +126,9 @@ pub struct TndsNode {
 }
 
 /// Reads a TNDS document. `base` is where the top nodes go when they carry no `Path`.
-/// A malformed document gives 400.
-pub fn parse(xml: &str, base: &str) -> Result<Vec<TndsNode>, StatusCode> {
+/// A malformed document gives 400; a node URI past `limits` gives 414 (the nodes' URIs are
+/// built as they are read, so a document cannot make many long ones out of one long `Path`).
+pub fn parse(xml: &str, base: &str, limits: UriLimits) -> Result<Vec<TndsNode>, StatusCode> {
     use quick_xml::events::Event as X;
     const BAD: StatusCode = StatusCode::BAD_REQUEST;
     let mut reader = quick_xml::Reader::from_str(xml);
@@ -142,7 +143,7 @@ pub fn parse(xml: &str, base: &str) -> Result<Vec<TndsNode>, StatusCode> {
                 let n = s.local_name().as_ref().to_string();
                 if n == "Node" {
                     if !frames.is_empty() {
-                        resolve(&mut frames, base)?;
+                        resolve(&mut frames, base, limits)?;
                         if let Some(f) = frames.last_mut() {
                             f.has_children = true;
                         }
@@ -175,7 +176,7 @@ pub fn parse(xml: &str, base: &str) -> Result<Vec<TndsNode>, StatusCode> {
                 let n = elements.pop().unwrap_or_default();
                 let t = std::mem::take(&mut text);
                 if n == "Node" {
-                    resolve(&mut frames, base)?;
+                    resolve(&mut frames, base, limits)?;
                     let f = frames.pop().ok_or(BAD)?;
                     out.push(f.into_node()?);
                     continue;
@@ -216,7 +217,7 @@ struct Frame {
 }
 
 /// Gives the innermost open node its URI: its parent's URI (or its Path, or `base`) and its name.
-fn resolve(frames: &mut [Frame], base: &str) -> Result<(), StatusCode> {
+fn resolve(frames: &mut [Frame], base: &str, limits: UriLimits) -> Result<(), StatusCode> {
     let i = frames.len().checked_sub(1).ok_or(StatusCode::BAD_REQUEST)?;
     if frames[i].uri.is_some() {
         return Ok(());
@@ -227,7 +228,7 @@ fn resolve(frames: &mut [Frame], base: &str) -> Result<(), StatusCode> {
         (_, None) => frames[i - 1].uri.clone().ok_or(StatusCode::BAD_REQUEST)?,
     };
     let name = frames[i].name.as_deref().ok_or(StatusCode::BAD_REQUEST)?;
-    frames[i].uri = Some(super::uri::normalize(&format!("{parent}/{name}"), Default::default())?.into_owned());
+    frames[i].uri = Some(super::uri::normalize(&format!("{parent}/{name}"), limits)?.into_owned());
     Ok(())
 }
 

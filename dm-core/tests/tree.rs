@@ -571,3 +571,15 @@ mod journal {
         }
     }
 }
+
+/// TNDS values read XML's references as the codec reads them: character references and the
+/// five entities; any other entity is a malformed document (400).
+#[test]
+fn tnds_values_resolve_references_as_the_codec_does() {
+    let doc = |value: &str| {
+        format!("<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>x</NodeName><Value>{value}</Value></Node></MgmtTree>")
+    };
+    let nodes = tnds::parse(&doc("&#x41;&#66;&amp;&lt;&quot;"), "./V", UriLimits::default()).unwrap();
+    assert_eq!(nodes[0].node, leaf("AB&<\""));
+    assert_eq!(tnds::parse(&doc("&nbsp;"), "./V", UriLimits::default()), Err(S::BAD_REQUEST));
+}

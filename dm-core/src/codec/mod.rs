@@ -27,7 +27,7 @@ use crate::Limits;
 use crate::error::{DecodeError, DecodeErrorKind, Error, Limit, LimitError, Site};
 use crate::model::{Message, ProtocolVersion};
 use emit::{Counter, Out};
-pub(crate) use xml::escaped_prefix;
+pub(crate) use xml::{escaped_prefix, reference};
 
 /// The two wire encodings of SyncML DM.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

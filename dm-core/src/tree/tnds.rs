@@ -163,14 +163,7 @@ pub fn parse(xml: &str, base: &str, limits: UriLimits) -> Result<Vec<TndsNode>, 
                 }
             }
             X::Text(t) => text.push_str(&t.xml10_content()),
-            X::GeneralRef(r) => text.push_str(match &*r {
-                "amp" => "&",
-                "lt" => "<",
-                "gt" => ">",
-                "quot" => "\"",
-                "apos" => "'",
-                _ => return Err(BAD),
-            }),
+            X::GeneralRef(r) => text.push_str(&crate::codec::reference(&r).ok_or(BAD)?),
             X::CData(c) => text.push_str(&c.xml10_content()),
             X::End(_) => {
                 let n = elements.pop().unwrap_or_default();

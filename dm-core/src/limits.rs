@@ -20,6 +20,10 @@ pub struct Limits {
     pub max_uri_len: usize,
     /// Bytes of text in one element (default 1 MiB).
     pub max_text_len: usize,
+    /// Bytes of data in the Results a client owes at once (default 64 MiB): a Get whose results
+    /// would pass it is answered 413 and sends none, so that a few Gets of one large value
+    /// cannot make a device hold it many times over.
+    pub max_results_size: usize,
 }
 
 const MIB: usize = 1 << 20;
@@ -36,6 +40,7 @@ impl Default for Limits {
             max_items: 1_000,
             max_uri_len: 1_024,
             max_text_len: MIB,
+            max_results_size: 64 * MIB,
         }
     }
 }

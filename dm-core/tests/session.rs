@@ -534,3 +534,35 @@ fn the_client_follows_the_servers_resp_uri() {
     p.drive();
     assert_eq!(p.client.state(), State::Ended);
 }
+
+/// The Results a client owes at once hold at most `max_results_size` bytes of data: Gets past
+/// it are answered 413 and send nothing (else a message of Gets of one large value could make a
+/// device hold it thousands of times); once the results are sent there is room again.
+#[test]
+fn results_owed_at_once_are_bounded_and_gets_past_them_get_413() {
+    let mut cc = client_config();
+    cc.wire.limits.max_results_size = 10_000;
+    let mut tree = device_tree();
+    tree.set("./Vendor/Big", &"b".repeat(4_000)).unwrap();
+    let mut p = Pair::with(cc, tree, server_config());
+    p.until_server_has_package();
+    let refs: Vec<_> = (0..4).map(|_| p.server.get("./Vendor/Big").unwrap()).collect();
+    p.exchange();
+    let ev = p.take_server_events();
+    let code = |r: &dm_core::session::CommandRef| {
+        ev.iter().find_map(|e| match e {
+            Event::Status { reference, code, .. } if reference == r => Some(code.0),
+            _ => None,
+        })
+    };
+    let with_results = |r: &dm_core::session::CommandRef| {
+        ev.iter().any(|e| matches!(e, Event::Results { reference, .. } if reference == r))
+    };
+    assert_eq!(refs.iter().map(code).collect::<Vec<_>>(), [Some(200), Some(200), Some(413), Some(413)]);
+    assert_eq!(refs.iter().map(with_results).collect::<Vec<_>>(), [true, true, false, false]);
+    // The results went out with package 3: the next package has room again.
+    let again = p.server.get("./Vendor/Big").unwrap();
+    p.exchange();
+    let ev = p.take_server_events();
+    assert!(ev.iter().any(|e| matches!(e, Event::Results { reference, .. } if *reference == again)));
+}

@@ -156,6 +156,13 @@ pub struct Item {
     pub more_data: bool,
 }
 
+impl Item {
+    /// The length of its data as it travels; 0 without data.
+    pub fn data_len(&self) -> usize {
+        self.data.as_ref().map_or(0, Data::len)
+    }
+}
+
 /// The content of an Item's `Data`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Data {

@@ -98,6 +98,8 @@ pub struct ClientSession<T> {
     next_server_nonce: Option<Vec<u8>>,
     /// Where to send the next message: the server's last RespURI, else the server URI.
     respond_to: String,
+    /// Bytes of Results data this client may still take on (`Limits::max_results_size`).
+    results_room: usize,
 }
 
 impl<T: Tree> ClientSession<T> {
@@ -149,6 +151,7 @@ impl<T: Tree> ClientSession<T> {
             next_nonce: None,
             next_server_nonce: None,
             respond_to,
+            results_room: 0,
         })
     }
 
@@ -466,6 +469,8 @@ impl<T: Tree> ClientSession<T> {
             self.core.state = State::Ready;
             return events;
         }
+        let owed: usize = self.core.results.iter().flat_map(|u| u.command.items()).map(Item::data_len).sum();
+        self.results_room = self.config.wire.limits.max_results_size.saturating_sub(owed);
         for c in &m.commands {
             if !matches!(c, Command::Status(_) | Command::Results(_)) {
                 self.execute(msg_id, c, &mut events);
@@ -599,12 +604,14 @@ impl<T: Tree> ClientSession<T> {
             if let Some(r) = interrupted {
                 self.core.no_end_of_data(&r);
             }
+            let before = results.len();
             let code = match chunk {
                 Chunk::Buffered => StatusCode::CHUNKED_ITEM_ACCEPTED,
                 Chunk::Refused(code) => code,
                 Chunk::Whole => self.run(c, x, Cow::Borrowed(item), &mut results),
                 Chunk::Complete(whole) => self.run(c, x, Cow::Owned(*whole), &mut results),
             };
+            let code = self.take_results_room(&mut results, before, code);
             let uri = super::chunk::item_uri(item);
             events.push(Event::Executed { cmd: c.name(), uri: uri.to_string(), code });
             match first {
@@ -641,6 +648,18 @@ impl<T: Tree> ClientSession<T> {
             self.core.results.push_back(Unit { command: Command::Results(r), refs: vec![], offset: 0 });
         }
         if first.is_success() { StatusCode::OK } else { first }
+    }
+
+    /// Takes room for the results an item added after `before`; without room they are dropped
+    /// and the item is answered 413 (`Limits::max_results_size`).
+    fn take_results_room(&mut self, results: &mut Vec<Item>, before: usize, code: StatusCode) -> StatusCode {
+        let added: usize = results[before..].iter().map(Item::data_len).sum();
+        if added <= self.results_room {
+            self.results_room -= added;
+            return code;
+        }
+        results.truncate(before);
+        StatusCode::REQUEST_ENTITY_TOO_LARGE
     }
 
     /// One item of a management command against the tree.

@@ -583,3 +583,39 @@ fn tnds_values_resolve_references_as_the_codec_does() {
     assert_eq!(nodes[0].node, leaf("AB&<\""));
     assert_eq!(tnds::parse(&doc("&nbsp;"), "./V", UriLimits::default()), Err(S::BAD_REQUEST));
 }
+
+/// An interior node's children are found by seeking past each child's descendants; they are
+/// what a scan of every key finds, whatever characters sort around `/` in the names.
+mod children {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn name() -> impl Strategy<Value = String> {
+        proptest::collection::vec(prop_oneof![Just('a'), Just('!'), Just('-'), Just('.'), Just('0'), Just('~')], 1..4)
+            .prop_map(|c| c.into_iter().collect::<String>())
+            .prop_filter("not a dot segment", |n| n != "." && n != "..")
+    }
+
+    proptest! {
+        #[test]
+        fn children_are_what_a_scan_of_every_key_finds(paths in proptest::collection::vec(proptest::collection::vec(name(), 1..4), 1..30)) {
+            let mut t = MemoryTree::new();
+            for p in &paths {
+                let uri = format!("./V/{}", p.join("/"));
+                // A leaf where an interior node is wanted is refused: both trees see the same.
+                let _ = t.set(&uri, "v");
+            }
+            let keys: Vec<String> = t.uris().map(str::to_string).collect();
+            for key in &keys {
+                let Some(Node::Interior { children, .. }) = t.node(key) else { continue };
+                let prefix = format!("{key}/");
+                let mut scanned: Vec<&str> =
+                    keys.iter().filter_map(|k| k.strip_prefix(&prefix)).filter(|rest| !rest.contains('/')).collect();
+                scanned.sort_unstable();
+                let mut found = children.clone();
+                found.sort_unstable();
+                prop_assert_eq!(found, scanned, "children of {}", key);
+            }
+        }
+    }
+}

@@ -297,15 +297,27 @@ impl MemoryTree {
         self.nodes.keys().map(String::as_str)
     }
 
+    /// The names of `key`'s children, in key order: one step of the map per child, whatever
+    /// lies below them (each child's descendants are skipped in one seek).
     pub(super) fn children<'a>(&'a self, key: &str) -> impl Iterator<Item = &'a str> + 'a {
         let prefix = format!("{key}/");
-        let skip = prefix.len();
-        self.nodes
-            .range(prefix.clone()..)
-            .take_while(move |(k, _)| k.starts_with(&prefix))
-            .map(|(k, _)| k.as_str())
-            .filter(move |k| !k[skip..].contains('/'))
-            .map(uri::name)
+        let mut from = Bound::Included(prefix.clone());
+        std::iter::from_fn(move || {
+            loop {
+                let (k, _) =
+                    self.nodes.range::<str, _>((from.as_ref().map(String::as_str), Bound::Unbounded)).next()?;
+                let rest = k.strip_prefix(prefix.as_str())?;
+                match rest.find('/') {
+                    // Below child `rest[..at]`: its descendants sort before `<child>0` ('0'
+                    // follows '/').
+                    Some(at) => from = Bound::Included(format!("{prefix}{}0", &rest[..at])),
+                    None => {
+                        from = Bound::Excluded(k.clone());
+                        return Some(uri::name(k));
+                    }
+                }
+            }
+        })
     }
 
     fn subtree_keys(&self, key: &str) -> Vec<String> {

@@ -544,6 +544,7 @@ fn results_owed_at_once_are_bounded_and_gets_past_them_get_413() {
     cc.wire.limits.max_results_size = 10_000;
     let mut tree = device_tree();
     tree.set("./Vendor/Big", &"b".repeat(4_000)).unwrap();
+    tree.set("./Vendor/Big2", &"b".repeat(4_000)).unwrap();
     let mut p = Pair::with(cc, tree, server_config());
     p.until_server_has_package();
     let refs: Vec<_> = (0..4).map(|_| p.server.get("./Vendor/Big").unwrap()).collect();
@@ -560,9 +561,14 @@ fn results_owed_at_once_are_bounded_and_gets_past_them_get_413() {
     };
     assert_eq!(refs.iter().map(code).collect::<Vec<_>>(), [Some(200), Some(200), Some(413), Some(413)]);
     assert_eq!(refs.iter().map(with_results).collect::<Vec<_>>(), [true, true, false, false]);
-    // The results went out with package 3: the next package has room again.
+    // The results went out with package 3: the next package has room again, and a listing
+    // past the room stops with 413.
     let again = p.server.get("./Vendor/Big").unwrap();
+    let listing = p.server.get("./Vendor?list=StructData").unwrap();
     p.exchange();
     let ev = p.take_server_events();
     assert!(ev.iter().any(|e| matches!(e, Event::Results { reference, .. } if *reference == again)));
+    assert!(
+        ev.iter().any(|e| matches!(e, Event::Status { reference, code, .. } if *reference == listing && code.0 == 413))
+    );
 }

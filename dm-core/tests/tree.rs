@@ -361,15 +361,15 @@ fn target_queries() {
 fn struct_and_struct_data_list_the_subtree() {
     let mut t = tree();
     t.set("./Vendor/B/C", "c").unwrap();
-    let s = tnds::list(&mut t, SRV, "./Vendor", ListKind::Struct).unwrap();
+    let s = tnds::list(&mut t, SRV, "./Vendor", ListKind::Struct, usize::MAX).unwrap();
     let uris: Vec<&str> = s.iter().map(|(u, _)| u.as_str()).collect();
     assert_eq!(uris, ["./Vendor", "./Vendor/A", "./Vendor/B", "./Vendor/B/C"]);
     assert!(s.iter().all(|(_, n)| !matches!(n, Node::Leaf(l) if !l.data.is_empty())));
-    let sd = tnds::list(&mut t, SRV, "./Vendor", ListKind::StructData).unwrap();
+    let sd = tnds::list(&mut t, SRV, "./Vendor", ListKind::StructData, usize::MAX).unwrap();
     assert_eq!(sd[3].1, leaf("c"));
     // A node the server may not read is left out.
     t.set_acl("./Vendor/B", "Get=other").unwrap();
-    let s = tnds::list(&mut t, SRV, "./Vendor", ListKind::Struct).unwrap();
+    let s = tnds::list(&mut t, SRV, "./Vendor", ListKind::Struct, usize::MAX).unwrap();
     assert_eq!(s.len(), 2);
 }
 
@@ -383,7 +383,7 @@ fn tnds_output_parses_back_into_the_same_tree() {
     .unwrap();
     t.set("./Vendor/B/C", "a<b&c").unwrap();
     t.set_acl("./Vendor/B", "Get=*&Replace=srv1").unwrap();
-    let xml = tnds::tnds(&mut t, SRV, "./Vendor", &PropSelection::All).unwrap();
+    let xml = tnds::tnds(&mut t, SRV, "./Vendor", &PropSelection::All, usize::MAX).unwrap();
     assert!(
         xml.starts_with(
             "<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD><Node><NodeName>Vendor</NodeName><Path>.</Path>"
@@ -409,9 +409,9 @@ fn tnds_output_parses_back_into_the_same_tree() {
         assert_eq!(copy.get_property(SRV, u, "ACL"), t.get_property(SRV, u, "ACL"), "{u}");
     }
     // Property selection.
-    let only = tnds::tnds(&mut t, SRV, "./Vendor", &PropSelection::Only(vec!["Format".into()])).unwrap();
+    let only = tnds::tnds(&mut t, SRV, "./Vendor", &PropSelection::Only(vec!["Format".into()]), usize::MAX).unwrap();
     assert!(!only.contains("<Value>") && !only.contains("<ACL>") && only.contains("<Format>"), "{only}");
-    let except = tnds::tnds(&mut t, SRV, "./Vendor", &PropSelection::Except(vec!["ACL".into()])).unwrap();
+    let except = tnds::tnds(&mut t, SRV, "./Vendor", &PropSelection::Except(vec!["ACL".into()]), usize::MAX).unwrap();
     assert!(!except.contains("<ACL>") && except.contains("<Value>"), "{except}");
     assert_eq!(tnds::parse("<MgmtTree><Node></MgmtTree>", ".", UriLimits::default()), Err(S::BAD_REQUEST));
 }
@@ -491,7 +491,7 @@ fn dmacc_secrets_are_never_readable() {
     assert_eq!(t.get("other", "./DMAcc/acme/ServerID"), Err(S::PERMISSION_DENIED));
     t.replace(SRV, "./DMAcc/acme/AppAuth/1/AAuthSecret", Leaf::text("new")).unwrap();
     assert!(!format!("{:?}", acc).contains("s3cret"));
-    let xml = tnds::tnds(&mut t, SRV, "./DMAcc", &PropSelection::All).unwrap();
+    let xml = tnds::tnds(&mut t, SRV, "./DMAcc", &PropSelection::All, usize::MAX).unwrap();
     assert!(!xml.contains("new") && !xml.contains("s3cret"), "{xml}");
 }
 
@@ -618,4 +618,25 @@ mod children {
             }
         }
     }
+}
+
+/// A listing (Struct, StructData, TNDS) stops with 413 once it passes the room it is given: a
+/// Get of a large subtree cannot build more than the client could hold.
+#[test]
+fn listings_stop_with_413_past_their_room() {
+    let mut t = tree();
+    for i in 0..10 {
+        t.set(&format!("./Vendor/Big/N{i}"), &"v".repeat(100)).unwrap();
+    }
+    let sd = tnds::list(&mut t, SRV, "./Vendor/Big", ListKind::StructData, 10_000).unwrap();
+    assert_eq!(sd.len(), 11);
+    assert_eq!(tnds::list(&mut t, SRV, "./Vendor/Big", ListKind::StructData, 500), Err(S::REQUEST_ENTITY_TOO_LARGE));
+    // Struct carries no values: the same room holds it.
+    assert_eq!(tnds::list(&mut t, SRV, "./Vendor/Big", ListKind::Struct, 500).map(|l| l.len()), Ok(11));
+    let xml = tnds::tnds(&mut t, SRV, "./Vendor/Big", &PropSelection::All, usize::MAX).unwrap();
+    assert_eq!(tnds::tnds(&mut t, SRV, "./Vendor/Big", &PropSelection::All, xml.len()).as_ref(), Ok(&xml));
+    assert_eq!(
+        tnds::tnds(&mut t, SRV, "./Vendor/Big", &PropSelection::All, xml.len() / 2),
+        Err(S::REQUEST_ENTITY_TOO_LARGE)
+    );
 }

@@ -611,7 +611,7 @@ impl<T: Tree> ClientSession<T> {
                 Chunk::Whole => self.run(c, x, Cow::Borrowed(item), &mut results),
                 Chunk::Complete(whole) => self.run(c, x, Cow::Owned(*whole), &mut results),
             };
-            let code = self.take_results_room(&mut results, before, code);
+            let code = if gets > 0 { self.take_results_room(&mut results, before, code) } else { code };
             let uri = super::chunk::item_uri(item);
             events.push(Event::Executed { cmd: c.name(), uri: uri.to_string(), code });
             match first {
@@ -650,15 +650,18 @@ impl<T: Tree> ClientSession<T> {
         if first.is_success() { StatusCode::OK } else { first }
     }
 
-    /// Takes room for the results an item added after `before`; without room they are dropped
-    /// and the item is answered 413 (`Limits::max_results_size`).
+    /// Takes room for the results a Get item added after `before`. Without room (or when a
+    /// listing stopped for want of it) they are dropped, the item is answered 413, and no room
+    /// is left for the rest of the message: each Get after it fails at once instead of building
+    /// what cannot be held (`Limits::max_results_size`).
     fn take_results_room(&mut self, results: &mut Vec<Item>, before: usize, code: StatusCode) -> StatusCode {
         let added: usize = results[before..].iter().map(Item::data_len).sum();
-        if added <= self.results_room {
+        if code != StatusCode::REQUEST_ENTITY_TOO_LARGE && added <= self.results_room {
             self.results_room -= added;
             return code;
         }
         results.truncate(before);
+        self.results_room = 0;
         StatusCode::REQUEST_ENTITY_TOO_LARGE
     }
 
@@ -671,6 +674,8 @@ impl<T: Tree> ClientSession<T> {
         let item = &*item;
         let (tree, server, encoding) = (&mut self.tree, self.config.server_id.as_str(), self.core.encoding);
         let limits = tree.uri_limits();
+        // A listing stops where its results could not be held (`take_results_room`).
+        let room = self.results_room;
         // A TNDS document's node URIs are held to the message's URI limit too, as they are read.
         let max_uri = self.config.wire.limits.max_uri_len;
         let tnds_limits = match limits.max_tot_len {
@@ -696,7 +701,7 @@ impl<T: Tree> ClientSession<T> {
                     });
                 }
                 (Command::Get(_), Target::List { node, kind: ListKind::Tnds, props }) => {
-                    let xml = tnds::tnds(tree, server, &node, &props)?;
+                    let xml = tnds::tnds(tree, server, &node, &props, room)?;
                     results.push(Item {
                         source: Some(Location::new(item_target(item))),
                         meta: Some(Box::new(Meta::typed("xml", tnds::TNDS_XML))),
@@ -705,7 +710,7 @@ impl<T: Tree> ClientSession<T> {
                     });
                 }
                 (Command::Get(_), Target::List { node, kind, .. }) => {
-                    for (u, n) in tnds::list(tree, server, &node, kind)? {
+                    for (u, n) in tnds::list(tree, server, &node, kind, room)? {
                         let mut it = result_item(encoding, u, n);
                         if kind == ListKind::Struct {
                             it.data = None;

@@ -17,18 +17,31 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 /// without data).
 pub type Listed = (String, Node);
 
+/// The listing so far, and the bytes of URIs and values it may still take.
+struct Listing {
+    nodes: Vec<Listed>,
+    kind: ListKind,
+    room: usize,
+}
+
 /// Nodes the server may not read are left out, as TND says.
-fn visible(tree: &mut dyn Tree, server: &str, uri: &str, out: &mut Vec<Listed>) -> Result<(), StatusCode> {
-    let node = match tree.get(server, uri) {
+fn visible(tree: &mut dyn Tree, server: &str, uri: &str, out: &mut Listing) -> Result<(), StatusCode> {
+    let mut node = match tree.get(server, uri) {
         Ok(n) => n,
-        Err(StatusCode::PERMISSION_DENIED | StatusCode::COMMAND_NOT_ALLOWED) if !out.is_empty() => return Ok(()),
+        Err(StatusCode::PERMISSION_DENIED | StatusCode::COMMAND_NOT_ALLOWED) if !out.nodes.is_empty() => return Ok(()),
         Err(e) => return Err(e),
     };
-    let children = match &node {
+    let children = match &mut node {
         Node::Interior { children, .. } => children.clone(),
+        Node::Leaf(l) if out.kind == ListKind::Struct => {
+            l.data = Vec::new();
+            Vec::new()
+        }
         Node::Leaf(_) => Vec::new(),
     };
-    out.push((uri.to_string(), node));
+    let size = uri.len() + if let Node::Leaf(l) = &node { l.data.len() } else { 0 };
+    out.room = out.room.checked_sub(size).ok_or(StatusCode::REQUEST_ENTITY_TOO_LARGE)?;
+    out.nodes.push((uri.to_string(), node));
     for c in children {
         let child = if uri == "." { format!("./{c}") } else { format!("{uri}/{c}") };
         visible(tree, server, &child, out)?;
@@ -36,23 +49,30 @@ fn visible(tree: &mut dyn Tree, server: &str, uri: &str, out: &mut Vec<Listed>) 
     Ok(())
 }
 
-/// The subtree at `uri`, in pre-order.
-pub fn list(tree: &mut dyn Tree, server: &str, uri: &str, kind: ListKind) -> Result<Vec<Listed>, StatusCode> {
-    let mut out = Vec::new();
+/// The subtree at `uri`, in pre-order; 413 once its URIs and values pass `max_len` bytes (the
+/// listing stops there).
+pub fn list(
+    tree: &mut dyn Tree,
+    server: &str,
+    uri: &str,
+    kind: ListKind,
+    max_len: usize,
+) -> Result<Vec<Listed>, StatusCode> {
+    let mut out = Listing { nodes: Vec::new(), kind, room: max_len };
     visible(tree, server, uri, &mut out)?;
-    if kind == ListKind::Struct {
-        for (_, node) in &mut out {
-            if let Node::Leaf(l) = node {
-                l.data.clear();
-            }
-        }
-    }
-    Ok(out)
+    Ok(out.nodes)
 }
 
-/// The subtree at `uri` as an XML TNDS document with the selected properties.
-pub fn tnds(tree: &mut dyn Tree, server: &str, uri: &str, props: &PropSelection) -> Result<String, StatusCode> {
-    let nodes = list(tree, server, uri, ListKind::StructData)?;
+/// The subtree at `uri` as an XML TNDS document with the selected properties; 413 once it
+/// passes `max_len` bytes.
+pub fn tnds(
+    tree: &mut dyn Tree,
+    server: &str,
+    uri: &str,
+    props: &PropSelection,
+    max_len: usize,
+) -> Result<String, StatusCode> {
+    let nodes = list(tree, server, uri, ListKind::StructData, max_len)?;
     let mut xml = String::from("<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD>");
     let mut open: Vec<&str> = Vec::new();
     for (u, node) in &nodes {
@@ -78,6 +98,9 @@ pub fn tnds(tree: &mut dyn Tree, server: &str, uri: &str, props: &PropSelection)
             open.push(u);
         } else {
             xml.push_str("</Node>");
+        }
+        if xml.len() > max_len {
+            return Err(StatusCode::REQUEST_ENTITY_TOO_LARGE);
         }
     }
     for _ in open {

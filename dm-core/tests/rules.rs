@@ -154,6 +154,15 @@ fn r04_next_message_response_has_status_and_1222_only_no_final() {
     p.step();
     let s2c = p.messages(Dir::S2C);
     let last = s2c.last().unwrap();
+    // Results for a command the server did send: only R04 refuses them.
+    let sent = last.commands.iter().find(|c| matches!(c, Command::Add(_))).expect("an Add went out").cmd_id();
+    let e = p.server.receive(&client_results(last, last.header.msg_id, sent, false)).unwrap_err();
+    assert_eq!(rule_of(e), "R04");
+}
+
+/// The client's message 2 answering the server's `last` with one Results for `cmd_ref` of the
+/// server's message `msg_ref`.
+fn client_results(last: &Message, msg_ref: u32, cmd_ref: u32, is_final: bool) -> Vec<u8> {
     let mut header = Header::new(
         ProtocolVersion::Dm12,
         last.header.session_id.clone(),
@@ -162,18 +171,9 @@ fn r04_next_message_response_has_status_and_1222_only_no_final() {
         last.header.target.clone(),
     );
     header.meta = None;
-    // Results for a command the server did send: only R04 refuses them.
-    let sent = last.commands.iter().find(|c| matches!(c, Command::Add(_))).expect("an Add went out").cmd_id();
-    let results = Results {
-        cmd_id: 1,
-        msg_ref: Some(last.header.msg_id),
-        cmd_ref: sent,
-        items: vec![Item::default()],
-        ..Results::default()
-    };
-    let bad = Message { header, commands: vec![Command::Results(results)], is_final: false };
-    let e = p.server.receive(&codec::encode(&bad, Encoding::Xml)).unwrap_err();
-    assert_eq!(rule_of(e), "R04");
+    let results =
+        Results { cmd_id: 1, msg_ref: Some(msg_ref), cmd_ref, items: vec![Item::default()], ..Results::default() };
+    codec::encode(&Message { header, commands: vec![Command::Results(results)], is_final }, Encoding::Xml)
 }
 
 #[test]
@@ -186,20 +186,7 @@ fn r22_results_for_a_command_never_sent_are_refused() {
     let last = s2c.last().unwrap();
     assert!(last.is_final, "package 2 fits one message");
     let get = last.commands.iter().find(|c| matches!(c, Command::Get(_))).unwrap().cmd_id();
-    let answer = |msg_ref: u32, cmd_ref: u32| {
-        let mut header = Header::new(
-            ProtocolVersion::Dm12,
-            last.header.session_id.clone(),
-            2,
-            last.header.source.clone(),
-            last.header.target.clone(),
-        );
-        header.meta = None;
-        let results =
-            Results { cmd_id: 1, msg_ref: Some(msg_ref), cmd_ref, items: vec![Item::default()], ..Results::default() };
-        let m = Message { header, commands: vec![Command::Results(results)], is_final: true };
-        codec::encode(&m, Encoding::Xml)
-    };
+    let answer = |msg_ref, cmd_ref| client_results(last, msg_ref, cmd_ref, true);
     let id = last.header.msg_id;
     for (msg_ref, cmd_ref) in [(id, get + 40), (id + 1, get)] {
         let e = p.server.receive(&answer(msg_ref, cmd_ref)).unwrap_err();

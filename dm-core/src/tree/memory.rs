@@ -297,25 +297,19 @@ impl MemoryTree {
         self.nodes.keys().map(String::as_str)
     }
 
-    /// The names of `key`'s children, in key order: one step of the map per child, whatever
-    /// lies below them (each child's descendants are skipped in one seek).
+    /// The names of `key`'s children, in key order: a walk over the keys below `key` that skips
+    /// each child's descendants in one seek, whatever lies below them.
     pub(super) fn children<'a>(&'a self, key: &str) -> impl Iterator<Item = &'a str> + 'a {
         let prefix = format!("{key}/");
-        let mut from = Bound::Included(prefix.clone());
+        let mut keys = self.nodes.range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded));
         std::iter::from_fn(move || {
             loop {
-                let (k, _) =
-                    self.nodes.range::<str, _>((from.as_ref().map(String::as_str), Bound::Unbounded)).next()?;
+                let (k, _) = keys.next()?;
                 let rest = k.strip_prefix(prefix.as_str())?;
-                match rest.find('/') {
-                    // Below child `rest[..at]`: its descendants sort before `<child>0` ('0'
-                    // follows '/').
-                    Some(at) => from = Bound::Included(format!("{prefix}{}0", &rest[..at])),
-                    None => {
-                        from = Bound::Excluded(k.clone());
-                        return Some(uri::name(k));
-                    }
-                }
+                let Some(at) = rest.find('/') else { return Some(uri::name(k)) };
+                // Below child `rest[..at]`: its descendants sort before `<child>0` ('0' follows '/').
+                let past = format!("{prefix}{}0", &rest[..at]);
+                keys = self.nodes.range::<str, _>((Bound::Included(past.as_str()), Bound::Unbounded));
             }
         })
     }

@@ -460,6 +460,27 @@ def test_a_session_whose_device_went_away_is_dropped_and_its_script_stopped():
         assert done.error is None and seen == ["X1"]
 
 
+def test_a_session_refused_at_its_first_message_is_dropped_at_once():
+    import urllib.error
+    import urllib.request
+
+    import omadm.http
+
+    started = []
+    with omadm.http.Server(lambda session: started.append(session), server_id="srv") as server:
+        for n in range(20):  # messages a server refuses (no Alert 1201: R20), each its own "session"
+            m = omadm.decode(omadm.ClientSession(f"IMEI:{n}", "srv", server.url, device_tree()).next_message())
+            d = m.to_dict()
+            d["commands"] = [c for c in d["commands"] if "Alert" not in c]
+            req = urllib.request.Request(server.url, data=omadm.Message.from_dict(d).to_xml().encode(), method="POST")
+            req.add_header("Content-Type", "application/vnd.syncml.dm+xml")
+            with pytest.raises(urllib.error.HTTPError, match="400"):
+                urllib.request.urlopen(req, timeout=10)
+        assert server.sessions == {} and server.by_token == {}
+        assert len(server.finished) == 20 and started == []
+        assert str(server.finished[0].error).startswith("its first message was refused: R20")
+
+
 def test_a_device_refused_by_the_server_fails_and_its_next_session_starts_afresh():
     import omadm.http
 

@@ -192,6 +192,7 @@ class Server:
         self.routed_by_resp_uri = 0
         self._serial = itertools.count(1)
         self.finished: list[ScriptSession] = []
+        self._trace_names: set[str] | None = None  # the trace directory's session names, read once
         self._lock = threading.Lock()
         handler = self._handler()
         self.httpd = ThreadingHTTPServer((host, port), handler)
@@ -239,16 +240,20 @@ class Server:
     def _trace_name(self, key: tuple[str, str]) -> str | None:
         """The device and SessionID, made a file name no session in the trace directory has yet:
         a device's next session with the same SessionID (a simulated device starts at 1 each run)
-        is written as NAME.2, NAME.3, ..., never into the files of the one before."""
+        is written as NAME.2, NAME.3, ..., never into the files of the one before. The directory
+        is read once; the names given since are remembered."""
         if not self.trace_dir:
             return None
-        os.makedirs(self.trace_dir, exist_ok=True)
+        if self._trace_names is None:
+            os.makedirs(self.trace_dir, exist_ok=True)
+            files = os.listdir(self.trace_dir)
+            self._trace_names = {m.group(1) for f in files if (m := re.match(r"(.*)-\d{4}-(?:c2s|s2c)\.msg$", f))}
         base = f"{key[0]}-{key[1]}".replace(":", "_").replace("/", "_")
-        taken = {m.group(1) for f in os.listdir(self.trace_dir) if (m := re.match(r"(.*)-\d{4}-(?:c2s|s2c)\.msg$", f))}
         name, k = base, 1
-        while name in taken:
+        while name in self._trace_names:
             k += 1
             name = f"{base}.{k}"
+        self._trace_names.add(name)
         return name
 
     def _trace(self, s: ScriptSession, direction: str, body: bytes) -> None:
@@ -274,6 +279,7 @@ class Server:
                 if head.msg_id == 1 and key in self.sessions:  # the device started over
                     self._finish(key)._abandon(f"the device started a new session {head.session_id}")
             s = self.sessions.get(key)
+            new = s is None
             if s is None:
                 token = str(next(self._serial))
                 self.by_token[token], self._tokens[key] = key, token
@@ -284,7 +290,14 @@ class Server:
                 self.sessions[key] = s
             s.last_seen = now
         self._trace(s, "c2s", body)
-        events = s.server.receive(body, hmac)
+        try:
+            events = s.server.receive(body, hmac)
+        except omadm.Error as e:
+            if new:  # refused at its first message: nothing to wait for, no script to keep
+                with self._lock:
+                    if self.sessions.get(key) is s:
+                        self._finish(key)._abandon(f"its first message was refused: {e}")
+            raise
         s._deliver(events)
         if any(e.kind == "package_end" for e in events):
             s._run_until_blocked()

@@ -116,6 +116,13 @@ def cases():
         STATUS_HDR + "<Add><CmdID>2</CmdID><Meta><Format xmlns='syncml:metinf'>xml</Format><Type xmlns='syncml:metinf'>"
         "application/vnd.syncml.dmtnds+xml</Type></Meta><Item><Target><LocURI>./Vendor/T</LocURI></Target><Data>"
         + tnds + "</Data></Item></Add><Final/>")
+    # A 400 KB value, then one Atomic that replaces its Title 4 000 times: the journal keeps
+    # the node as it was before its first change only, not a copy of the value per change.
+    title = "<Replace><CmdID>{}</CmdID><Item><Target><LocURI>./Vendor/Big?prop=Title</LocURI></Target><Data>t</Data></Item></Replace>"
+    yield "atomic_title_4000.xml", "client", "ok", server_msg(
+        STATUS_HDR + "<Add><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/Big</LocURI></Target><Data>" + "b" * 400_000
+        + "</Data></Item></Add><Atomic><CmdID>3</CmdID>" + "".join(title.format(4 + i) for i in range(4_000))
+        + "</Atomic><Final/>")
     yield "max_msg_size_1.xml", "server", "protocol", client_msg(
         PKG1, meta="<Meta><MaxMsgSize xmlns='syncml:metinf'>1</MaxMsgSize></Meta>")
     yield "client_sends_add.xml", "server", "protocol", client_msg(

@@ -3,7 +3,7 @@
 //! [`Tree`] methods are the server's and enforce it.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
 
 use super::acl::{self, AclCommand};
@@ -96,12 +96,25 @@ pub struct MemoryTree {
     capacity: usize,
 }
 
-/// Each node as it was before a change, in the order of the changes (`None`: it did not exist),
-/// and how to undo each change to the Exec handlers, by the key the handler had after it.
+/// Each node changed, as it was at `begin` (`None`: it did not exist), in the order of their
+/// first changes; and how to undo each change to the Exec handlers, by the key the handler had
+/// after it.
 #[derive(Default)]
 struct Journal {
     nodes: Vec<(String, Option<Entry>)>,
+    /// The keys in `nodes`: a node is saved at its first change only, so that changing it again
+    /// (a Title replaced a thousand times, a subtree renamed back and forth) costs no more copies.
+    saved: HashSet<String>,
     handlers: Vec<(String, HandlerUndo)>,
+}
+
+impl Journal {
+    fn save(&mut self, key: &str, before: impl FnOnce() -> Option<Entry>) {
+        if !self.saved.contains(key) {
+            self.saved.insert(key.to_string());
+            self.nodes.push((key.to_string(), before()));
+        }
+    }
 }
 
 enum HandlerUndo {
@@ -166,7 +179,7 @@ impl MemoryTree {
         };
         self.bytes -= old.as_ref().map_or(0, |o| o.leaf.data.len());
         if let Some(journal) = &mut self.journal {
-            journal.nodes.push((key.to_string(), old.clone()));
+            journal.save(key, || old.clone());
         }
         old
     }
@@ -175,7 +188,7 @@ impl MemoryTree {
     fn modify(&mut self, key: &str, change: impl FnOnce(&mut Entry)) -> Result<(), StatusCode> {
         let e = self.nodes.get_mut(key).ok_or(StatusCode::NOT_FOUND)?;
         if let Some(journal) = &mut self.journal {
-            journal.nodes.push((key.to_string(), Some(e.clone())));
+            journal.save(key, || Some(e.clone()));
         }
         let before = e.leaf.data.len();
         change(e);

@@ -99,3 +99,20 @@ macro_rules! tri {
     };
 }
 pub(crate) use tri;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_dm_err_panic_with_its_message() {
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let r = guard(|| panic!("a bug"));
+        std::panic::set_hook(hook);
+        assert_eq!(r, dm_result::DM_ERR_PANIC);
+        let text = unsafe { CStr::from_ptr(thread_error()) }.to_str().unwrap();
+        assert_eq!(text, "internal error: a panic was caught at the C boundary");
+        assert_eq!(guard(|| dm_result::DM_OK), dm_result::DM_OK);
+    }
+}

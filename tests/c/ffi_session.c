@@ -155,6 +155,9 @@ static void error_paths(void) {
     dm_client_config bad; dm_client_config_init(&bad);
     dm_tree_ops o = ops(); dm_session *x = NULL;
     CHECK(dm_client_new(&bad, &o, &t, &x) == DM_ERR_NULL && x == NULL);
+    /* A string that is not UTF-8 is invalid, not NULL. */
+    bad.device_id = "IMEI:\xff"; bad.server_id = "srv"; bad.server_uri = "http://127.0.0.1/dm";
+    CHECK(dm_client_new(&bad, &o, &t, &x) == DM_ERR_INVALID && x == NULL);
     /* Misuse: the server speaks first; the client receives before it sent. */
     CHECK(dm_session_next_message(s, &data, &len) == DM_ERR_USAGE);
     CHECK(dm_last_error(s) != NULL);

@@ -504,7 +504,6 @@ impl ServerSession {
                     for (uri, value) in &info {
                         saved.devinfo.push(uri, value);
                     }
-                    saved.devinfo.shrink_to_fit();
                     events.push(Event::DevInfo(info));
                     core.owe_status(msg_id, &c, StatusCode::OK, vec![], vec![]);
                 }
@@ -544,6 +543,8 @@ impl ServerSession {
                 _ => {}
             }
         }
+        // What a session keeps of DevInfo takes no spare room at rest.
+        saved.devinfo.shrink_to_fit();
         if !core.our_open {
             core.peer_open = !m.is_final;
             if m.is_final {

@@ -640,3 +640,18 @@ fn listings_stop_with_413_past_their_room() {
         Err(S::REQUEST_ENTITY_TOO_LARGE)
     );
 }
+
+/// A rename (Name) takes Replace rights on the node, keeps the node under its parent, and
+/// leaves a permanent node as it is.
+#[test]
+fn a_rename_needs_replace_rights_keeps_its_parent_and_spares_permanent_nodes() {
+    let mut t = tree();
+    t.set_interior("./Vendor/Locked", None).unwrap();
+    t.set_acl("./Vendor/Locked", "Get=*").unwrap();
+    assert_eq!(t.replace_property(SRV, "./Vendor/Locked", "Name", "Open"), Err(S::PERMISSION_DENIED));
+    assert_eq!(t.replace_property(SRV, "./Vendor/A", "Name", "Sub/B"), Err(S::BAD_REQUEST), "a move, not a rename");
+    t.set_permanent("./Vendor/A", true).unwrap();
+    assert_eq!(t.replace_property(SRV, "./Vendor/A", "Name", "B"), Err(S::COMMAND_NOT_ALLOWED));
+    assert_eq!(t.value("./Vendor/A"), Some("a"));
+    assert!(t.node("./Vendor/Locked").is_some() && t.node("./Vendor/Open").is_none() && t.node("./Vendor/B").is_none());
+}

@@ -244,8 +244,8 @@ class Server:
         is read once; the names given since are remembered."""
         if not self.trace_dir:
             return None
+        os.makedirs(self.trace_dir, exist_ok=True)
         if self._trace_names is None:
-            os.makedirs(self.trace_dir, exist_ok=True)
             files = os.listdir(self.trace_dir)
             self._trace_names = {m.group(1) for f in files if (m := re.match(r"(.*)-\d{4}-(?:c2s|s2c)\.msg$", f))}
         base = f"{key[0]}-{key[1]}".replace(":", "_").replace("/", "_")

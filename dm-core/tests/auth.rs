@@ -269,6 +269,33 @@ fn a_tampered_server_message_fails_its_hmac_at_the_client() {
     p.client.receive_with_hmac(&out.body, Some(&header)).unwrap();
 }
 
+/// A server package with nothing to execute needs no credentials: the session ends as usual.
+#[test]
+fn a_server_package_of_statuses_only_is_not_challenged() {
+    let mut p = server_auth_pair(None, b"");
+    p.until_server_has_package();
+    p.drive();
+    assert_eq!(p.client.state(), State::Ended);
+    assert_eq!(p.messages(Dir::C2S).len(), 1, "package 1 only: nothing was challenged");
+}
+
+/// Once the server signs with HMAC, a message of its without the header is challenged (407)
+/// and its commands are not executed.
+#[test]
+fn an_unsigned_server_message_after_hmac_is_challenged() {
+    let mut p = hmac_both_ways();
+    p.until_server_has_package();
+    p.server.get("./DevInfo/Man").unwrap();
+    p.exchange();
+    p.server.get("./DevInfo/Mod").unwrap();
+    let out = p.server.next_message().unwrap().unwrap();
+    let before = executed(&p);
+    let events = p.client.receive_with_hmac(&out.body, None).unwrap();
+    assert!(!events.iter().any(|e| matches!(e, Event::Executed { .. })) && executed(&p) == before);
+    let answer = codec::decode(&p.client.next_message().unwrap().unwrap().body).unwrap();
+    assert_eq!(synchdr_code(&answer), 407);
+}
+
 /// A client that wants the server's md5 credentials (password "spw", nonces from a counter) and a
 /// server whose Cred digests `server_password` with `server_nonce`.
 fn server_auth_pair(server_password: Option<&str>, server_nonce: &[u8]) -> Pair {
@@ -370,6 +397,10 @@ fn a_server_without_credentials_is_challenged_407_and_ends() {
     let c2s = p.messages(Dir::C2S);
     assert_eq!(synchdr_code(&c2s[1]), 407);
     assert_eq!(executed(&p), 0);
+    // The challenged Get is answered with the challenge's code.
+    let get = p.messages(Dir::S2C)[0].commands.iter().find(|c| c.name() == "Get").unwrap().cmd_id();
+    let answered = |c: &Command| matches!(c, Command::Status(s) if s.cmd_ref == Some(get) && s.data.0 == 407);
+    assert!(c2s[1].commands.iter().any(answered), "{:?}", c2s[1].commands);
     assert!(p.server_events.iter().any(|e| matches!(e, Event::ServerAuthenticationFailed { code } if code.0 == 407)));
     assert_eq!(p.server.state(), State::Aborted);
 }

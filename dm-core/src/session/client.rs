@@ -667,6 +667,11 @@ impl<T: Tree> ClientSession<T> {
 
     /// One item of a management command against the tree.
     fn run(&mut self, c: &Command, x: &ItemCommand, mut item: Cow<'_, Item>, results: &mut Vec<Item>) -> StatusCode {
+        // With no room left for results, a Get fails before the tree is read: nothing is built
+        // that could not be held (else each of thousands of Gets would copy a large value).
+        if matches!(c, Command::Get(_)) && self.results_room == 0 {
+            return StatusCode::REQUEST_ENTITY_TOO_LARGE;
+        }
         let moved = match &mut item {
             Cow::Owned(whole) => whole.data.take(),
             Cow::Borrowed(_) => None,

@@ -11,14 +11,17 @@ use dm_core::Error;
 use dm_core::codec;
 use dm_core::session::{ClientSession, ServerSession, State};
 
-/// Counts the heap in use and its peak, to show each hostile case is handled in bounded memory.
+/// Counts the heap in use and its peak, to show each hostile case is handled in bounded memory,
+/// and every byte allocated, to show it is not copied over and over either.
 struct Peak;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+static TOTAL: AtomicUsize = AtomicUsize::new(0);
 
 unsafe impl GlobalAlloc for Peak {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        TOTAL.fetch_add(layout.size(), Ordering::Relaxed);
         let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
         PEAK.fetch_max(live, Ordering::Relaxed);
         unsafe { System.alloc(layout) }
@@ -62,6 +65,7 @@ fn every_hostile_case_gives_its_typed_error_and_leaves_the_session_usable() {
         let data = std::fs::read(dir.join(name)).unwrap();
         let before = LIVE.load(Ordering::Relaxed);
         PEAK.store(before, Ordering::Relaxed);
+        let total_before = TOTAL.load(Ordering::Relaxed);
         let got = match target {
             "decode" => kind(&codec::decode(&data).map(|_| vec![])),
             "client" => {
@@ -91,9 +95,13 @@ fn every_hostile_case_gives_its_typed_error_and_leaves_the_session_usable() {
         // 100 000-deep nesting, expanding entities), and WBXML string-table references expanded
         // up to the message size limit (1 MiB), no further.
         let peak = PEAK.load(Ordering::Relaxed) - before;
+        let total = TOTAL.load(Ordering::Relaxed) - total_before;
         let bound = 4 * data.len() + (2 << 20);
-        println!("{name:40} {:>9} bytes in, peak heap {peak:>9} bytes", data.len());
+        println!("{name:40} {:>9} bytes in, peak heap {peak:>9} bytes, {total:>11} allocated", data.len());
         assert!(peak <= bound, "{name}: peak heap {peak} bytes for {} bytes of input", data.len());
+        // Nor copied over and over: what is allocated in all stays within a few times the input.
+        let total_bound = 16 * data.len() + (4 << 20);
+        assert!(total <= total_bound, "{name}: {total} bytes allocated for {} bytes of input", data.len());
         cases += 1;
     }
     assert!(cases >= 23);

@@ -123,6 +123,13 @@ def cases():
         STATUS_HDR + "<Add><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/Big</LocURI></Target><Data>" + "b" * 400_000
         + "</Data></Item></Add><Atomic><CmdID>3</CmdID>" + "".join(title.format(4 + i) for i in range(4_000))
         + "</Atomic><Final/>")
+    # A 400 KB value, then 4 000 Copies of it that the tree refuses (their target's parent is a
+    # leaf): each refused before the value is copied, not after.
+    copy = ("<Copy><CmdID>{}</CmdID><Item><Target><LocURI>./Vendor/Big/c{}</LocURI></Target><Source><LocURI>"
+            "./Vendor/Big</LocURI></Source></Item></Copy>")
+    yield "copy_refused_4000.xml", "client", "ok", server_msg(
+        STATUS_HDR + "<Add><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/Big</LocURI></Target><Data>" + "b" * 400_000
+        + "</Data></Item></Add>" + "".join(copy.format(3 + i, i) for i in range(4_000)) + "<Final/>")
     yield "max_msg_size_1.xml", "server", "protocol", client_msg(
         PKG1, meta="<Meta><MaxMsgSize xmlns='syncml:metinf'>1</MaxMsgSize></Meta>")
     yield "client_sends_add.xml", "server", "protocol", client_msg(

@@ -392,7 +392,21 @@ impl MemoryTree {
         uri::parent(key).unwrap_or(key)
     }
 
-    fn insert_new(&mut self, server: &str, key: &str, mut entry: Entry) -> Result<(), StatusCode> {
+    fn insert_new(&mut self, server: &str, key: &str, entry: Entry) -> Result<(), StatusCode> {
+        let (interior, len) = (entry.interior, entry.leaf.data.len());
+        self.insert_made(server, key, interior, len, |_| entry)
+    }
+
+    /// Inserts the node `make` makes once every check has passed (`interior` and `len`, its
+    /// value's size, are what they check): a refused Copy copies nothing.
+    fn insert_made(
+        &mut self,
+        server: &str,
+        key: &str,
+        interior: bool,
+        len: usize,
+        make: impl FnOnce(&Self) -> Entry,
+    ) -> Result<(), StatusCode> {
         if self.nodes.contains_key(key) {
             return Err(StatusCode::ALREADY_EXISTS);
         }
@@ -403,15 +417,37 @@ impl MemoryTree {
             return Err(StatusCode::COMMAND_NOT_ALLOWED);
         }
         self.check(&anchor, AclCommand::Add, server)?;
-        if entry.interior && self.check(&anchor, AclCommand::Replace, server).is_err() {
+        let creator_acl = interior && self.check(&anchor, AclCommand::Replace, server).is_err();
+        self.room(0, len)?;
+        let mut entry = make(self);
+        if creator_acl {
             entry.acl = acl::creator(server);
         }
-        self.room(0, entry.leaf.data.len())?;
         self.make_parents(key)?;
         entry.tstamp.clone_from(&self.now);
         entry.verno = 1;
         self.put(key, Some(entry));
         Ok(())
+    }
+
+    /// Replaces a leaf's value with the one `make` makes once every check has passed (`len`:
+    /// its size): a refused Copy copies nothing.
+    fn replace_made(
+        &mut self,
+        server: &str,
+        key: &str,
+        len: usize,
+        make: impl FnOnce(&Self) -> Leaf,
+    ) -> Result<(), StatusCode> {
+        let e = self.existing(key, Access::REPLACE)?;
+        if e.interior {
+            return Err(StatusCode::COMMAND_NOT_ALLOWED);
+        }
+        self.check(key, AclCommand::Replace, server)?;
+        self.room(e.leaf.data.len(), len)?;
+        let value = make(self);
+        let now = self.now.clone();
+        self.modify(key, |e| stamp(&now, e, value))
     }
 
     fn rename(&mut self, key: &str, new_name: &str) -> Result<(), StatusCode> {
@@ -460,14 +496,7 @@ impl Tree for MemoryTree {
     }
 
     fn replace(&mut self, server: &str, key: &str, value: Leaf) -> Result<(), StatusCode> {
-        let e = self.existing(key, Access::REPLACE)?;
-        if e.interior {
-            return Err(StatusCode::COMMAND_NOT_ALLOWED);
-        }
-        self.check(key, AclCommand::Replace, server)?;
-        self.room(e.leaf.data.len(), value.data.len())?;
-        let now = self.now.clone();
-        self.modify(key, |e| stamp(&now, e, value))
+        self.replace_made(server, key, value.data.len(), |_| value)
     }
 
     fn delete(&mut self, server: &str, key: &str) -> Result<(), StatusCode> {
@@ -495,11 +524,12 @@ impl Tree for MemoryTree {
             return Err(StatusCode::FORBIDDEN);
         }
         self.check(source, AclCommand::Get, server)?;
-        let leaf = src.leaf.clone();
+        let len = src.leaf.data.len();
+        let copied = |tree: &Self| tree.nodes.get(source).map(|e| e.leaf.clone()).unwrap_or_default();
         match self.nodes.get(target) {
             Some(t) if t.interior => Err(StatusCode::FORBIDDEN),
-            Some(_) => self.replace(server, target, leaf),
-            None => self.insert_new(server, target, Entry::leaf(leaf)),
+            Some(_) => self.replace_made(server, target, len, copied),
+            None => self.insert_made(server, target, false, len, |tree| Entry::leaf(copied(tree))),
         }
     }
 

@@ -273,6 +273,47 @@ fn atomic_rollback_restores_properties_renames_deletions_and_exec_handlers() {
     assert_eq!(t.exec(SRV, "./Vendor/Moved/Leaf", None, None), Err(S::NOT_FOUND));
 }
 
+/// The journal follows nodes, not keys: a node renamed onto a key where another node came and
+/// went in the same Atomic, then changed there, is put back as it was (the property test's
+/// first find against a journal that saved each key once).
+#[test]
+fn rollback_follows_a_node_renamed_onto_a_key_used_before() {
+    let mut t = tree();
+    t.set("./Vendor/D", "").unwrap();
+    let json = t.to_json();
+    t.begin().unwrap();
+    t.add(SRV, "./Vendor/B", interior()).unwrap();
+    t.delete(SRV, "./Vendor/B").unwrap();
+    t.replace_property(SRV, "./Vendor/D", "Name", "B").unwrap();
+    t.replace_property(SRV, "./Vendor/B", "Title", "t").unwrap();
+    t.replace(SRV, "./Vendor/B", Leaf::text("changed")).unwrap();
+    t.rollback().unwrap();
+    assert_eq!(t.to_json(), json);
+}
+
+/// Deleting or renaming a subtree is one step, whatever lies below it: a node 20 000 levels
+/// deep, under a subtree of thousands of nodes, is renamed, deleted and put back by a rollback,
+/// and the tree drops without recursing through its depth.
+#[test]
+fn deep_and_wide_subtrees_move_whole() {
+    let mut t = tree();
+    let deep = format!("./Vendor/S{}", "/d".repeat(20_000));
+    t.set(&deep, "bottom").unwrap();
+    for i in 0..5_000 {
+        t.set(&format!("./Vendor/S/w{i}"), "v").unwrap();
+    }
+    let bytes = t.leaf_bytes();
+    t.begin().unwrap();
+    t.replace_property(SRV, "./Vendor/S", "Name", "T").unwrap();
+    assert_eq!(t.value(&deep.replacen("/S/", "/T/", 1)), Some("bottom"));
+    t.delete(SRV, "./Vendor/T").unwrap();
+    assert_eq!((t.value("./Vendor/T/w7"), t.leaf_bytes()), (None, bytes - 6 - 5_000));
+    t.rollback().unwrap();
+    assert_eq!((t.value(&deep), t.value("./Vendor/S/w7"), t.leaf_bytes()), (Some("bottom"), Some("v"), bytes));
+    assert_eq!(t.value("./Vendor/T/w7"), None);
+    drop(t);
+}
+
 /// Renaming a node (its Name property) keeps its Exec handler: Exec runs under the new name, and
 /// a node created later under the old name has none.
 #[test]
@@ -403,7 +444,7 @@ fn tnds_output_parses_back_into_the_same_tree() {
             copy.set_acl(&n.uri, acl).unwrap();
         }
     }
-    let uris: Vec<String> = t.uris().filter(|u| u.starts_with("./Vendor")).map(str::to_string).collect();
+    let uris: Vec<String> = t.uris().into_iter().filter(|u| u.starts_with("./Vendor")).collect();
     for u in &uris {
         assert_eq!(copy.node(u), t.node(u), "{u}");
         assert_eq!(copy.get_property(SRV, u, "ACL"), t.get_property(SRV, u, "ACL"), "{u}");
@@ -542,7 +583,7 @@ mod journal {
 
     /// The leaf bytes the tree holds, counted from its nodes.
     fn counted(t: &MemoryTree) -> usize {
-        let uris: Vec<String> = t.uris().map(str::to_string).collect();
+        let uris: Vec<String> = t.uris();
         uris.iter().map(|u| if let Some(Node::Leaf(l)) = t.node(u) { l.data.len() } else { 0 }).sum()
     }
 
@@ -605,7 +646,7 @@ mod children {
                 // A leaf where an interior node is wanted is refused: both trees see the same.
                 let _ = t.set(&uri, "v");
             }
-            let keys: Vec<String> = t.uris().map(str::to_string).collect();
+            let keys: Vec<String> = t.uris();
             for key in &keys {
                 let Some(Node::Interior { children, .. }) = t.node(key) else { continue };
                 let prefix = format!("{key}/");

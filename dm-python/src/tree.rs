@@ -99,7 +99,7 @@ impl MemoryTree {
     }
 
     fn uris(&self) -> Vec<String> {
-        dmtree::lock(&self.shared).uris().map(str::to_string).collect()
+        dmtree::lock(&self.shared).uris()
     }
 }
 

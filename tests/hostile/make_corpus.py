@@ -130,6 +130,15 @@ def cases():
     yield "copy_refused_4000.xml", "client", "ok", server_msg(
         STATUS_HDR + "<Add><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/Big</LocURI></Target><Data>" + "b" * 400_000
         + "</Data></Item></Add>" + "".join(copy.format(3 + i, i) for i in range(4_000)) + "<Final/>")
+    # 3 000 nodes added in one TNDS document, then their parent renamed 2 000 times, back and
+    # forth: a rename moves the subtree in one step, not node by node.
+    nodes = "".join(f"<Node><NodeName>{i}</NodeName></Node>" for i in range(3_000))
+    rename = "<Replace><CmdID>{}</CmdID><Item><Target><LocURI>./Vendor/{}?prop=Name</LocURI></Target><Data>{}</Data></Item></Replace>"
+    yield "rename_subtree_2000.xml", "client", "ok", server_msg(
+        STATUS_HDR + "<Add><CmdID>2</CmdID><Meta><Format xmlns='syncml:metinf'>xml</Format><Type xmlns='syncml:metinf'>"
+        "application/vnd.syncml.dmtnds+xml</Type></Meta><Item><Target><LocURI>./Vendor</LocURI></Target><Data>"
+        "<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>S</NodeName>" + nodes + "</Node></MgmtTree></Data></Item></Add>"
+        + "".join(rename.format(3 + i, "ST"[i % 2], "TS"[i % 2]) for i in range(2_000)) + "<Final/>")
     yield "max_msg_size_1.xml", "server", "protocol", client_msg(
         PKG1, meta="<Meta><MaxMsgSize xmlns='syncml:metinf'>1</MaxMsgSize></Meta>")
     yield "client_sends_add.xml", "server", "protocol", client_msg(

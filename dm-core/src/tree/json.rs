@@ -93,10 +93,10 @@ impl MemoryTree {
     pub fn to_json(&self) -> String {
         let fresh = MemoryTree::new();
         let mut doc = Map::new();
-        for (uri, e) in &self.nodes {
-            let implied = e.interior && self.children(uri).next().is_some();
-            if let Some(v) = entry_json(e, fresh.nodes.get(uri), implied) {
-                doc.insert(uri.clone(), v);
+        for (uri, e) in self.entries() {
+            let implied = e.interior && self.children(&uri).next().is_some();
+            if let Some(v) = entry_json(e, fresh.entry(&uri), implied) {
+                doc.insert(uri, v);
             }
         }
         serde_json::to_string_pretty(&Value::Object(doc)).unwrap_or_default()

@@ -1,10 +1,12 @@
 //! An in-memory management tree with properties, ACLs, AccessType, permanent nodes and Exec
 //! handlers. Local methods (`set`, `set_acl`, ...) are the device's own and skip the ACL; the
 //! [`Tree`] methods are the server's and enforce it.
+//!
+//! Nodes hang below their parents by name, so that a subtree is deleted, renamed or put back by
+//! an Atomic's rollback in one step, whatever lies below it.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::ops::Bound;
+use std::collections::{BTreeMap, HashSet};
 
 use super::acl::{self, AclCommand};
 use super::uri::{self, UriLimits};
@@ -85,43 +87,80 @@ const ROOT_ACL: &str = "Add=*&Get=*";
 const INBOX: &str = "./Inbox";
 const MAX_TITLE: usize = 255;
 
+/// A node with what hangs below it: its Exec handler and its children, by name.
+struct Slot {
+    /// Which node this is, wherever renames move it (the journal's dedup key).
+    id: u64,
+    entry: Entry,
+    exec: Option<ExecHandler>,
+    children: BTreeMap<String, Box<Slot>>,
+}
+
+impl Slot {
+    /// Each node of the subtree, this one first, without recursion (a tree may be deep).
+    fn each(&self, mut f: impl FnMut(&Slot)) {
+        let mut stack = vec![self];
+        while let Some(s) = stack.pop() {
+            f(s);
+            stack.extend(s.children.values().map(|c| &**c));
+        }
+    }
+
+    /// Bytes of leaf values in the subtree.
+    fn bytes(&self) -> usize {
+        let mut n = 0;
+        self.each(|s| n += s.entry.leaf.data.len());
+        n
+    }
+}
+
+/// Dropped a level at a time, without recursion.
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut stack: Vec<Box<Slot>> = std::mem::take(&mut self.children).into_values().collect();
+        while let Some(mut s) = stack.pop() {
+            if !s.children.is_empty() {
+                stack.extend(std::mem::take(&mut s.children).into_values());
+            }
+        }
+    }
+}
+
 pub struct MemoryTree {
-    pub(super) nodes: BTreeMap<String, Entry>,
+    root: Slot,
+    next_id: u64,
     /// What an open transaction (Atomic) changed, to undo.
     journal: Option<Journal>,
-    exec: HashMap<String, ExecHandler>,
     now: Option<String>,
     /// Bytes of leaf values, and the most a server's commands may bring it to.
     bytes: usize,
     capacity: usize,
 }
 
-/// Each node changed, as it was at `begin` (`None`: it did not exist), in the order of their
-/// first changes; and how to undo each change to the Exec handlers, by the key the handler had
-/// after it.
+/// How to undo each change since `begin`, in order. Each node is saved once (its properties at
+/// their first change, its value at its first change), so that changing it again (a Title
+/// replaced a thousand times, between renames or not) costs no more; a value replaced goes to
+/// the journal as it is, not copied.
 #[derive(Default)]
 struct Journal {
-    nodes: Vec<(String, Option<Entry>)>,
-    /// The keys in `nodes`: a node is saved at its first change only, so that changing it again
-    /// (a Title replaced a thousand times, a subtree renamed back and forth) costs no more copies.
-    saved: HashSet<String>,
-    handlers: Vec<(String, HandlerUndo)>,
+    undo: Vec<Undo>,
+    /// Nodes whose value (and with it everything) is saved, or that are new.
+    saved: HashSet<u64>,
+    /// Nodes whose properties (everything but the value) are saved.
+    saved_properties: HashSet<u64>,
 }
 
-impl Journal {
-    fn save(&mut self, key: &str, before: impl FnOnce() -> Option<Entry>) {
-        if !self.saved.contains(key) {
-            self.saved.insert(key.to_string());
-            self.nodes.push((key.to_string(), before()));
-        }
-    }
-}
-
-enum HandlerUndo {
-    /// A deleted node's handler, to put back.
-    Restore(ExecHandler),
-    /// A renamed node's handler, to move back to this key.
-    MoveBack(String),
+enum Undo {
+    /// The node at this key as it was.
+    Entry(String, Entry),
+    /// The node at this key as it was, but for its value.
+    Properties(String, Entry),
+    /// The node at this key did not exist.
+    Absent(String),
+    /// A deleted subtree, with its Exec handlers, to put back here.
+    Attach(String, Box<Slot>),
+    /// A subtree renamed from `from` to `to`, to move back.
+    Move { from: String, to: String },
 }
 
 /// The leaf bytes a tree holds before a server's Add, Replace or Copy gets 420 (Device full).
@@ -129,7 +168,9 @@ pub const DEFAULT_CAPACITY: usize = 64 << 20;
 
 impl std::fmt::Debug for MemoryTree {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemoryTree").field("nodes", &self.nodes.len()).finish()
+        let mut nodes = 0;
+        self.root.each(|_| nodes += 1);
+        f.debug_struct("MemoryTree").field("nodes", &nodes).finish()
     }
 }
 
@@ -139,20 +180,25 @@ impl Default for MemoryTree {
     }
 }
 
+/// A char predicate, which splits short keys faster than the char pattern `'/'`.
+fn is_slash(c: char) -> bool {
+    c == '/'
+}
+
+/// The names of a key's segments below the root; `None` for a key that is not `.` or `./...`.
+fn segments(key: &str) -> Option<impl Iterator<Item = &str>> {
+    let rest = if key == ROOT { "" } else { key.strip_prefix("./")? };
+    Some(rest.split(is_slash).filter(move |_| !rest.is_empty()))
+}
+
 impl MemoryTree {
     /// An empty tree: the root, with ACL `Add=*&Get=*`.
     pub fn new() -> MemoryTree {
         let mut root = Entry::interior(None);
         root.acl = ROOT_ACL.into();
         root.permanent = true;
-        MemoryTree {
-            nodes: BTreeMap::from([(ROOT.to_string(), root)]),
-            journal: None,
-            exec: HashMap::new(),
-            now: None,
-            bytes: 0,
-            capacity: DEFAULT_CAPACITY,
-        }
+        let root = Slot { id: 0, entry: root, exec: None, children: BTreeMap::new() };
+        MemoryTree { root, next_id: 1, journal: None, now: None, bytes: 0, capacity: DEFAULT_CAPACITY }
     }
 
     /// The most bytes of leaf values a server's commands may bring the tree to
@@ -167,32 +213,94 @@ impl MemoryTree {
         self.bytes
     }
 
-    /// Puts `entry` at `key`, or removes the node (`None`), returning the node it replaced: the
-    /// one place nodes come and go, so that their bytes are counted and a transaction can undo.
-    fn put(&mut self, key: &str, entry: Option<Entry>) -> Option<Entry> {
-        let old = match entry {
-            Some(e) => {
-                self.bytes += e.leaf.data.len();
-                self.nodes.insert(key.to_string(), e)
-            }
-            None => self.nodes.remove(key),
-        };
-        self.bytes -= old.as_ref().map_or(0, |o| o.leaf.data.len());
-        if let Some(journal) = &mut self.journal {
-            journal.save(key, || old.clone());
-        }
-        old
+    fn find(&self, key: &str) -> Option<&Slot> {
+        segments(key)?.try_fold(&self.root, |s, name| s.children.get(name).map(|c| &**c))
     }
 
-    /// Changes the node at `key` in place, counted and undoable as `put` is.
-    fn modify(&mut self, key: &str, change: impl FnOnce(&mut Entry)) -> Result<(), StatusCode> {
-        let e = self.nodes.get_mut(key).ok_or(StatusCode::NOT_FOUND)?;
+    fn find_mut(&mut self, key: &str) -> Option<&mut Slot> {
+        segments(key)?.try_fold(&mut self.root, |s, name| s.children.get_mut(name).map(|c| &mut **c))
+    }
+
+    pub(super) fn entry(&self, key: &str) -> Option<&Entry> {
+        self.find(key).map(|s| &s.entry)
+    }
+
+    /// Adds a node under its existing parent (or puts `entry` in place of the node there): the
+    /// one place nodes come and values change, so that their bytes are counted and a
+    /// transaction can undo.
+    fn put(&mut self, key: &str, entry: Entry) {
+        let Some((parent, name)) = key.rsplit_once(is_slash) else { return };
+        let (len, id) = (entry.leaf.data.len(), self.next_id);
+        let Some(p) = self.find_mut(parent) else { return };
+        let (id, old) = match p.children.get_mut(name) {
+            Some(s) => (s.id, Some(std::mem::replace(&mut s.entry, entry))),
+            None => {
+                p.children
+                    .insert(name.to_string(), Box::new(Slot { id, entry, exec: None, children: BTreeMap::new() }));
+                self.next_id += 1;
+                (id, None)
+            }
+        };
+        self.bytes = self.bytes + len - old.as_ref().map_or(0, |o| o.leaf.data.len());
         if let Some(journal) = &mut self.journal {
-            journal.save(key, || Some(e.clone()));
+            if journal.saved.insert(id) {
+                journal
+                    .undo
+                    .push(old.map_or_else(|| Undo::Absent(key.to_string()), |o| Undo::Entry(key.to_string(), o)));
+            }
         }
-        let before = e.leaf.data.len();
-        change(e);
-        self.bytes = self.bytes - before + e.leaf.data.len();
+    }
+
+    /// Unlinks the subtree at `key`.
+    fn take(&mut self, key: &str) -> Option<Box<Slot>> {
+        let (parent, name) = key.rsplit_once(is_slash)?;
+        self.find_mut(parent)?.children.remove(name)
+    }
+
+    /// Links a subtree at `key`, under its existing parent, in place of any there (which is
+    /// dropped, its bytes with it).
+    fn link(&mut self, key: &str, slot: Box<Slot>) {
+        let Some((parent, name)) = key.rsplit_once(is_slash) else { return };
+        let Some(p) = self.find_mut(parent) else { return };
+        if let Some(replaced) = p.children.insert(name.to_string(), slot) {
+            self.bytes -= replaced.bytes();
+        }
+    }
+
+    /// Takes the subtree at `key` out of the tree, its bytes with it.
+    fn detach(&mut self, key: &str) -> Option<Box<Slot>> {
+        let slot = self.take(key)?;
+        self.bytes -= slot.bytes();
+        Some(slot)
+    }
+
+    /// Puts a subtree at `key`, its bytes with it.
+    fn attach(&mut self, key: &str, slot: Box<Slot>) {
+        self.bytes += slot.bytes();
+        self.link(key, slot);
+    }
+
+    /// Moves the subtree at `from` to `to`, its bytes unchanged.
+    fn relink(&mut self, from: &str, to: &str) {
+        if let Some(slot) = self.take(from) {
+            self.link(to, slot);
+        }
+    }
+
+    /// Changes a node's properties (anything but its value) in place, undoable as `put` is.
+    fn modify(&mut self, key: &str, change: impl FnOnce(&mut Entry)) -> Result<(), StatusCode> {
+        let journal = &mut self.journal;
+        let slot = segments(key)
+            .and_then(|mut names| names.try_fold(&mut self.root, |s, name| s.children.get_mut(name).map(|c| &mut **c)))
+            .ok_or(StatusCode::NOT_FOUND)?;
+        if let Some(journal) = journal {
+            if !journal.saved.contains(&slot.id) && journal.saved_properties.insert(slot.id) {
+                journal.undo.push(Undo::Properties(key.to_string(), slot.entry.clone_without_value()));
+            }
+        }
+        let value = std::mem::take(&mut slot.entry.leaf.data);
+        change(&mut slot.entry);
+        slot.entry.leaf.data = value;
         Ok(())
     }
 
@@ -218,31 +326,27 @@ impl MemoryTree {
 
     pub fn set_leaf(&mut self, uri: &str, leaf: Leaf) -> Result<(), StatusCode> {
         let key = Self::key(uri)?;
-        if self.nodes.get(&*key).is_some_and(|e| e.interior) {
+        if self.entry(&key).is_some_and(|e| e.interior) {
             return Err(StatusCode::COMMAND_NOT_ALLOWED);
         }
         self.make_parents(&key)?;
-        if self.nodes.contains_key(&*key) {
-            let now = self.now.clone();
-            return self.modify(&key, |e| stamp(&now, e, leaf));
-        }
-        let mut e = Entry::leaf(Leaf::default());
+        let mut e = self.entry(&key).map_or_else(|| Entry::leaf(Leaf::default()), Entry::clone_without_value);
         stamp(&self.now, &mut e, leaf);
-        self.put(&key, Some(e));
+        self.put(&key, e);
         Ok(())
     }
 
     /// Creates an interior node (device side), with an optional MO type.
     pub fn set_interior(&mut self, uri: &str, type_: Option<&str>) -> Result<(), StatusCode> {
         let key = Self::key(uri)?;
-        match self.nodes.get(&*key) {
+        match self.entry(&key) {
             Some(e) if !e.interior => return Err(StatusCode::COMMAND_NOT_ALLOWED),
             Some(_) => self.modify(&key, |e| e.leaf.type_ = property_value(type_.unwrap_or_default()))?,
             None => {
                 self.make_parents(&key)?;
                 let mut e = Entry::interior(type_.map(str::to_string));
                 e.tstamp.clone_from(&self.now);
-                self.put(&key, Some(e));
+                self.put(&key, e);
             }
         }
         Ok(())
@@ -271,120 +375,114 @@ impl MemoryTree {
         self.modify_uri(uri, |e| e.title = Some(title.into()))
     }
 
-    /// Registers what an Exec on `uri` runs. The handler belongs to the node: it moves with a
-    /// rename (Name), goes with a Delete, and both come back on an Atomic's rollback.
+    /// Registers what an Exec on the node at `uri` runs (404 if there is none). The handler
+    /// belongs to the node: it moves with a rename (Name), goes with a Delete, and both come back
+    /// on an Atomic's rollback.
     pub fn on_exec(&mut self, uri: &str, handler: ExecHandler) -> Result<(), StatusCode> {
-        self.exec.insert(Self::key(uri)?.into_owned(), handler);
+        let key = Self::key(uri)?;
+        self.find_mut(&key).ok_or(StatusCode::NOT_FOUND)?.exec = Some(handler);
         Ok(())
     }
 
     /// A leaf's value as text, or `None` (missing, interior, or not UTF-8). Device side.
     pub fn value(&self, uri: &str) -> Option<&str> {
-        let e = self.nodes.get(&*Self::key(uri).ok()?)?;
+        let e = self.entry(&Self::key(uri).ok()?)?;
         if e.interior { None } else { std::str::from_utf8(&e.leaf.data).ok() }
     }
 
     /// A node's own ACL (empty: inherited). Device side.
     pub fn acl(&self, uri: &str) -> Option<&str> {
-        self.nodes.get(&*Self::key(uri).ok()?).map(|e| e.acl.as_str())
+        self.entry(&Self::key(uri).ok()?).map(|e| e.acl.as_str())
     }
 
     /// A node as the device sees it (no ACL).
     pub fn node(&self, uri: &str) -> Option<Node> {
-        let key = Self::key(uri).ok()?;
-        let e = self.nodes.get(&*key)?;
-        Some(self.node_of(&key, e))
+        self.find(&Self::key(uri).ok()?).map(node_of)
     }
 
-    fn node_of(&self, key: &str, e: &Entry) -> Node {
-        if e.interior {
-            let type_ = Some(e.leaf.type_.to_string()).filter(|t| !t.is_empty());
-            Node::Interior { children: self.children(key).map(str::to_string).collect(), type_ }
-        } else {
-            Node::Leaf(e.leaf.clone())
+    /// Every node URI, in tree order (a node, then its children by name).
+    pub fn uris(&self) -> Vec<String> {
+        self.entries().into_iter().map(|(uri, _)| uri).collect()
+    }
+
+    /// Every node with its URI, in tree order.
+    pub(super) fn entries(&self) -> Vec<(String, &Entry)> {
+        let mut out = Vec::new();
+        let mut stack = vec![(ROOT.to_string(), &self.root)];
+        while let Some((uri, s)) = stack.pop() {
+            stack.extend(s.children.iter().rev().map(|(name, c)| (format!("{uri}/{name}"), &**c)));
+            out.push((uri, &s.entry));
         }
+        out
     }
 
-    /// Every node URI, in tree order.
-    pub fn uris(&self) -> impl Iterator<Item = &str> {
-        self.nodes.keys().map(String::as_str)
-    }
-
-    /// The names of `key`'s children, in key order: a walk over the keys below `key` that skips
-    /// each child's descendants in one seek, whatever lies below them.
+    /// The names of `key`'s children, in name order.
     pub(super) fn children<'a>(&'a self, key: &str) -> impl Iterator<Item = &'a str> + 'a {
-        let prefix = format!("{key}/");
-        let mut keys = self.nodes.range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded));
-        std::iter::from_fn(move || {
-            loop {
-                let (k, _) = keys.next()?;
-                let rest = k.strip_prefix(prefix.as_str())?;
-                let Some(at) = rest.find('/') else { return Some(uri::name(k)) };
-                // Below child `rest[..at]`: its descendants sort before `<child>0` ('0' follows '/').
-                let past = format!("{prefix}{}0", &rest[..at]);
-                keys = self.nodes.range::<str, _>((Bound::Included(past.as_str()), Bound::Unbounded));
-            }
-        })
+        self.find(key).into_iter().flat_map(|s| s.children.keys().map(String::as_str))
     }
 
-    fn subtree_keys(&self, key: &str) -> Vec<String> {
-        let prefix = format!("{key}/");
-        std::iter::once(key.to_string())
-            .chain(
-                self.nodes.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()),
-            )
-            .collect()
-    }
-
-    /// Creates the missing interior ancestors of `key` (empty ACL: they inherit).
+    /// Creates the missing interior ancestors of `key` (empty ACL: they inherit), in one descent.
     fn make_parents(&mut self, key: &str) -> Result<(), StatusCode> {
-        let Some(parent) = uri::parent(key) else { return Ok(()) };
-        match self.nodes.get(parent) {
-            Some(e) if e.interior => Ok(()),
-            Some(_) => Err(StatusCode::COMMAND_NOT_ALLOWED),
-            None => {
-                self.make_parents(parent)?;
-                let mut e = Entry::interior(None);
-                e.tstamp.clone_from(&self.now);
-                self.put(parent, Some(e));
-                Ok(())
+        let Some(names) = uri::parent(key).and_then(segments) else { return Ok(()) };
+        let (now, journal, next_id) = (&self.now, &mut self.journal, &mut self.next_id);
+        let (mut slot, mut at) = (&mut self.root, ROOT.len());
+        for name in names {
+            at += 1 + name.len();
+            if !slot.children.contains_key(name) {
+                let mut entry = Entry::interior(None);
+                entry.tstamp.clone_from(now);
+                let id = *next_id;
+                *next_id += 1;
+                slot.children
+                    .insert(name.to_string(), Box::new(Slot { id, entry, exec: None, children: BTreeMap::new() }));
+                if let Some(journal) = journal.as_mut() {
+                    journal.saved.insert(id);
+                    journal.undo.push(Undo::Absent(key[..at].to_string()));
+                }
+            }
+            slot = slot.children.get_mut(name).ok_or(StatusCode::NOT_FOUND)?;
+            if !slot.entry.interior {
+                return Err(StatusCode::COMMAND_NOT_ALLOWED);
             }
         }
+        Ok(())
     }
 
     /// The nearest existing node at or above `key`.
     fn nearest<'k>(&self, key: &'k str) -> &'k str {
-        let mut k = key;
-        while !self.nodes.contains_key(k) {
-            match uri::parent(k) {
-                Some(p) => k = p,
-                None => return ROOT,
-            }
+        let (mut slot, mut at, mut found) = (&self.root, ROOT.len(), ROOT.len());
+        for name in segments(key).into_iter().flatten() {
+            let Some(child) = slot.children.get(name) else { break };
+            (slot, at) = (child, at + 1 + name.len());
+            found = at;
         }
-        k
+        &key[..found]
     }
 
-    /// The ACL in force at `key`: its own, or the nearest non-empty ancestor's (a node that
-    /// does not exist has none of its own).
-    fn effective_acl<'s>(&'s self, key: &str) -> &'s str {
-        let mut k = key;
-        loop {
-            match self.nodes.get(k) {
-                Some(e) if !e.acl.is_empty() => return &e.acl,
-                _ => match uri::parent(k) {
-                    Some(p) => k = p,
-                    None => return "",
-                },
+    /// The node at `key`, if any, and the ACL in force there: its own, or the nearest non-empty
+    /// ancestor's (a node that does not exist has none of its own); one descent finds both.
+    fn located<'s>(&'s self, key: &str) -> (Option<&'s Slot>, &'s str) {
+        let (mut slot, mut found) = (&self.root, true);
+        let mut acl = slot.entry.acl.as_str();
+        for name in segments(key).into_iter().flatten() {
+            let Some(child) = slot.children.get(name) else {
+                found = false;
+                break;
+            };
+            slot = child;
+            if !slot.entry.acl.is_empty() {
+                acl = &slot.entry.acl;
             }
         }
+        (found.then_some(slot), acl)
     }
 
     fn check(&self, key: &str, cmd: AclCommand, server: &str) -> Result<(), StatusCode> {
-        if acl::allows(self.effective_acl(key), cmd, server) { Ok(()) } else { Err(StatusCode::PERMISSION_DENIED) }
+        allowed(self.located(key).1, cmd, server)
     }
 
     fn existing(&self, key: &str, need: Access) -> Result<&Entry, StatusCode> {
-        let e = self.nodes.get(key).ok_or(StatusCode::NOT_FOUND)?;
+        let e = self.entry(key).ok_or(StatusCode::NOT_FOUND)?;
         if e.access.contains(need) { Ok(e) } else { Err(StatusCode::COMMAND_NOT_ALLOWED) }
     }
 
@@ -407,17 +505,17 @@ impl MemoryTree {
         len: usize,
         make: impl FnOnce(&Self) -> Entry,
     ) -> Result<(), StatusCode> {
-        if self.nodes.contains_key(key) {
+        if self.find(key).is_some() {
             return Err(StatusCode::ALREADY_EXISTS);
         }
         let parent = Self::parent_acl_target(key);
-        let anchor = self.nearest(parent).to_string();
-        let anchor_entry = self.nodes.get(&anchor).ok_or(StatusCode::NOT_FOUND)?;
+        let anchor = self.nearest(parent);
+        let anchor_entry = self.entry(anchor).ok_or(StatusCode::NOT_FOUND)?;
         if !anchor_entry.interior || !anchor_entry.access.contains(Access::ADD) {
             return Err(StatusCode::COMMAND_NOT_ALLOWED);
         }
-        self.check(&anchor, AclCommand::Add, server)?;
-        let creator_acl = interior && self.check(&anchor, AclCommand::Replace, server).is_err();
+        self.check(anchor, AclCommand::Add, server)?;
+        let creator_acl = interior && self.check(anchor, AclCommand::Replace, server).is_err();
         self.room(0, len)?;
         let mut entry = make(self);
         if creator_acl {
@@ -426,12 +524,13 @@ impl MemoryTree {
         self.make_parents(key)?;
         entry.tstamp.clone_from(&self.now);
         entry.verno = 1;
-        self.put(key, Some(entry));
+        self.put(key, entry);
         Ok(())
     }
 
     /// Replaces a leaf's value with the one `make` makes once every check has passed (`len`:
-    /// its size): a refused Copy copies nothing.
+    /// its size): a refused Copy copies nothing. The value replaced goes to the journal as it
+    /// is, not copied.
     fn replace_made(
         &mut self,
         server: &str,
@@ -445,9 +544,10 @@ impl MemoryTree {
         }
         self.check(key, AclCommand::Replace, server)?;
         self.room(e.leaf.data.len(), len)?;
-        let value = make(self);
-        let now = self.now.clone();
-        self.modify(key, |e| stamp(&now, e, value))
+        let mut entry = e.clone_without_value();
+        stamp(&self.now, &mut entry, make(self));
+        self.put(key, entry);
+        Ok(())
     }
 
     fn rename(&mut self, key: &str, new_name: &str) -> Result<(), StatusCode> {
@@ -457,34 +557,50 @@ impl MemoryTree {
         if uri::parent(&new_key) != Some(parent) {
             return Err(StatusCode::BAD_REQUEST);
         }
-        if self.nodes.contains_key(&*new_key) {
+        if self.find(&new_key).is_some() {
             return Err(StatusCode::ALREADY_EXISTS);
         }
-        for k in self.subtree_keys(key) {
-            let moved = format!("{new_key}{}", &k[key.len()..]);
-            if let Some(e) = self.put(&k, None) {
-                self.put(&moved, Some(e));
-            }
-            // The node keeps its Exec handler under its new name.
-            if let Some(handler) = self.exec.remove(&k) {
-                self.exec.insert(moved.clone(), handler);
-                if let Some(journal) = &mut self.journal {
-                    journal.handlers.push((moved, HandlerUndo::MoveBack(k)));
-                }
-            }
+        // The subtree moves whole, Exec handlers and all.
+        self.relink(key, &new_key);
+        if let Some(journal) = &mut self.journal {
+            journal.undo.push(Undo::Move { from: key.to_string(), to: new_key.into_owned() });
         }
         Ok(())
     }
 }
 
+fn allowed(acl: &str, cmd: AclCommand, server: &str) -> Result<(), StatusCode> {
+    if acl::allows(acl, cmd, server) { Ok(()) } else { Err(StatusCode::PERMISSION_DENIED) }
+}
+
+/// A node as a server's Get sees it: a leaf's value, or an interior node's children.
+fn node_of(s: &Slot) -> Node {
+    let e = &s.entry;
+    if e.interior {
+        let type_ = Some(e.leaf.type_.to_string()).filter(|t| !t.is_empty());
+        Node::Interior { children: s.children.keys().cloned().collect(), type_ }
+    } else {
+        Node::Leaf(e.leaf.clone())
+    }
+}
+
+impl Entry {
+    /// Everything but the leaf's bytes.
+    fn clone_without_value(&self) -> Entry {
+        let leaf = Leaf { format: self.leaf.format.clone(), type_: self.leaf.type_.clone(), data: Vec::new() };
+        Entry { leaf, acl: self.acl.clone(), title: self.title.clone(), tstamp: self.tstamp.clone(), ..*self }
+    }
+}
+
 impl Tree for MemoryTree {
     fn get(&mut self, server: &str, key: &str) -> Result<Node, StatusCode> {
-        let e = self.existing(key, Access::GET)?;
-        if key == INBOX || key.starts_with("./Inbox/") {
+        let (slot, acl) = self.located(key);
+        let slot = slot.ok_or(StatusCode::NOT_FOUND)?;
+        if !slot.entry.access.contains(Access::GET) || key == INBOX || key.starts_with("./Inbox/") {
             return Err(StatusCode::COMMAND_NOT_ALLOWED);
         }
-        self.check(key, AclCommand::Get, server)?;
-        Ok(self.node_of(key, e))
+        allowed(acl, AclCommand::Get, server)?;
+        Ok(node_of(slot))
     }
 
     fn add(&mut self, server: &str, key: &str, node: Node) -> Result<(), StatusCode> {
@@ -501,19 +617,16 @@ impl Tree for MemoryTree {
 
     fn delete(&mut self, server: &str, key: &str) -> Result<(), StatusCode> {
         self.existing(key, Access::DELETE)?;
-        let keys = self.subtree_keys(key);
-        if keys.iter().any(|k| self.nodes.get(k).is_some_and(|e| e.permanent)) {
+        let mut permanent = false;
+        self.find(key).into_iter().for_each(|s| s.each(|n| permanent |= n.entry.permanent));
+        if permanent {
             return Err(StatusCode::COMMAND_NOT_ALLOWED);
         }
         self.check(key, AclCommand::Delete, server)?;
-        for k in keys {
-            self.put(&k, None);
-            if let Some(handler) = self.exec.remove(&k) {
-                match &mut self.journal {
-                    Some(journal) => journal.handlers.push((k, HandlerUndo::Restore(handler))),
-                    None => drop(handler),
-                }
-            }
+        // The subtree goes whole, Exec handlers and all: kept by an open transaction, else dropped.
+        let slot = self.detach(key).ok_or(StatusCode::NOT_FOUND)?;
+        if let Some(journal) = &mut self.journal {
+            journal.undo.push(Undo::Attach(key.to_string(), slot));
         }
         Ok(())
     }
@@ -525,8 +638,8 @@ impl Tree for MemoryTree {
         }
         self.check(source, AclCommand::Get, server)?;
         let len = src.leaf.data.len();
-        let copied = |tree: &Self| tree.nodes.get(source).map(|e| e.leaf.clone()).unwrap_or_default();
-        match self.nodes.get(target) {
+        let copied = |tree: &Self| tree.entry(source).map(|e| e.leaf.clone()).unwrap_or_default();
+        match self.entry(target) {
             Some(t) if t.interior => Err(StatusCode::FORBIDDEN),
             Some(_) => self.replace_made(server, target, len, copied),
             None => self.insert_made(server, target, false, len, |tree| Entry::leaf(copied(tree))),
@@ -542,13 +655,13 @@ impl Tree for MemoryTree {
     ) -> Result<StatusCode, StatusCode> {
         self.existing(key, Access::EXEC)?;
         self.check(key, AclCommand::Exec, server)?;
-        let handler = self.exec.get_mut(key).ok_or(StatusCode::COMMAND_NOT_ALLOWED)?;
+        let handler = self.find_mut(key).and_then(|s| s.exec.as_mut()).ok_or(StatusCode::COMMAND_NOT_ALLOWED)?;
         let status = handler(data, correlator);
         if status.is_success() { Ok(status) } else { Err(status) }
     }
 
     fn get_property(&mut self, server: &str, key: &str, name: &str) -> Result<String, StatusCode> {
-        let e = self.nodes.get(key).ok_or(StatusCode::NOT_FOUND)?;
+        let e = self.entry(key).ok_or(StatusCode::NOT_FOUND)?;
         self.check(key, AclCommand::Get, server)?;
         Ok(match name {
             "ACL" => e.acl.clone(),
@@ -564,7 +677,7 @@ impl Tree for MemoryTree {
     }
 
     fn replace_property(&mut self, server: &str, key: &str, name: &str, value: &str) -> Result<(), StatusCode> {
-        let e = self.nodes.get(key).ok_or(StatusCode::NOT_FOUND)?;
+        let e = self.entry(key).ok_or(StatusCode::NOT_FOUND)?;
         match name {
             "ACL" => {
                 // Changing an ACL takes Replace rights on the parent (TND §7.7.1).
@@ -604,39 +717,33 @@ impl Tree for MemoryTree {
         self.journal.take().map(|_| ()).ok_or(StatusCode::COMMAND_FAILED)
     }
 
-    /// Puts back each node changed since `begin`, last change first, and each Exec handler
-    /// deleted or moved with its node.
+    /// Undoes each change since `begin`, last first: nodes as they were, deleted subtrees put
+    /// back and renamed ones moved back, Exec handlers with them.
     fn rollback(&mut self) -> Result<(), StatusCode> {
         let journal = self.journal.take().ok_or(StatusCode::ATOMIC_ROLLBACK_FAILED)?;
-        for (key, old) in journal.nodes.into_iter().rev() {
-            self.put(&key, old);
-        }
-        for (key, undo) in journal.handlers.into_iter().rev() {
+        for undo in journal.undo.into_iter().rev() {
             match undo {
-                HandlerUndo::Restore(handler) => _ = self.exec.insert(key, handler),
-                HandlerUndo::MoveBack(old) => {
-                    if let Some(handler) = self.exec.remove(&key) {
-                        self.exec.insert(old, handler);
-                    }
-                }
+                Undo::Entry(key, entry) => self.put(&key, entry),
+                Undo::Properties(key, entry) => _ = self.modify(&key, |e| *e = entry),
+                Undo::Absent(key) => drop(self.detach(&key)),
+                Undo::Attach(key, slot) => self.attach(&key, slot),
+                Undo::Move { from, to } => self.relink(&to, &from),
             }
         }
         Ok(())
     }
 
     fn uri_limits(&mut self) -> UriLimits {
-        // The three leaves side by side among the keys: one descent of the map finds them all.
-        const DIR: &str = "./DevDetail/URI/";
         let mut limits = UriLimits::default();
-        let after = (Bound::Excluded(DIR), Bound::Excluded("./DevDetail/URI0"));
-        for (key, e) in self.nodes.range::<str, _>(after).filter(|(_, e)| !e.interior) {
-            let slot = match &key[DIR.len()..] {
+        let Some(dir) = self.find("./DevDetail/URI") else { return limits };
+        for (name, s) in dir.children.iter().filter(|(_, s)| !s.entry.interior) {
+            let slot = match name.as_str() {
                 "MaxDepth" => &mut limits.max_depth,
                 "MaxTotLen" => &mut limits.max_tot_len,
                 "MaxSegLen" => &mut limits.max_seg_len,
                 _ => continue,
             };
-            *slot = std::str::from_utf8(&e.leaf.data).ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+            *slot = std::str::from_utf8(&s.entry.leaf.data).ok().and_then(|v| v.parse().ok()).unwrap_or(0);
         }
         limits
     }

@@ -170,6 +170,12 @@ fn changing_an_acl_takes_replace_on_the_parent() {
     t.replace_property("srv1", "./A/B", "ACL", "Get=srv2").unwrap();
     assert_eq!(t.get_property("srv2", "./A/B", "ACL"), Ok("Get=srv2".into()));
     assert_eq!(t.replace_property("srv1", "./A/B", "ACL", "Bogus=x"), Err(S::BAD_REQUEST));
+    // Each command checks the ACL in force: a server cannot make that cost grow without end.
+    let longest = format!("Get={}", "s".repeat(MemoryTree::MAX_ACL - 4));
+    t.replace_property("srv1", "./A/B", "ACL", &longest).unwrap();
+    let long = format!("{longest}+t");
+    assert_eq!(t.replace_property("srv1", "./A/B", "ACL", &long), Err(S::REQUEST_ENTITY_TOO_LARGE));
+    t.set_acl("./A/B", &long).unwrap();
 }
 
 #[test]

@@ -192,6 +192,10 @@ fn segments(key: &str) -> Option<impl Iterator<Item = &str>> {
 }
 
 impl MemoryTree {
+    /// The longest ACL a server may set (413 past it): every command checks the ACL in force,
+    /// so its length is a cost each command pays. Room for a few servers in each entry.
+    pub const MAX_ACL: usize = 4096;
+
     /// An empty tree: the root, with ACL `Add=*&Get=*`.
     pub fn new() -> MemoryTree {
         let mut root = Entry::interior(None);
@@ -682,6 +686,9 @@ impl Tree for MemoryTree {
             "ACL" => {
                 // Changing an ACL takes Replace rights on the parent (TND §7.7.1).
                 self.check(Self::parent_acl_target(key), AclCommand::Replace, server)?;
+                if value.len() > Self::MAX_ACL {
+                    return Err(StatusCode::REQUEST_ENTITY_TOO_LARGE);
+                }
                 acl::validate(value)?;
                 self.modify(key, |e| e.acl = value.into())?;
             }

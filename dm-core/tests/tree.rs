@@ -362,6 +362,31 @@ fn a_full_tree_answers_420_to_add_replace_and_copy() {
     t.set("./Vendor/Own", &"o".repeat(5_000)).unwrap();
 }
 
+/// A tree holds at most its most nodes from a server, values or not: past it an Add (with the
+/// parents it would make) or a Copy to a new node gets 420; a delete makes room, a rollback
+/// gives the count back, and the device's own nodes are not held to it.
+#[test]
+fn a_tree_at_its_most_nodes_answers_420_to_add_and_copy() {
+    let mut t = tree();
+    let n = t.node_count();
+    assert_eq!(n, t.uris().len());
+    t.set_max_nodes(n + 3);
+    assert_eq!(t.add(SRV, "./Vendor/N/O/P/Q", leaf("v")), Err(S::DEVICE_FULL), "four nodes with its parents");
+    t.add(SRV, "./Vendor/N/O/P", leaf("v")).unwrap();
+    assert_eq!(t.node_count(), n + 3);
+    assert_eq!(t.add(SRV, "./Vendor/M", interior()), Err(S::DEVICE_FULL));
+    assert_eq!(t.copy(SRV, "./Vendor/A", "./Vendor/C"), Err(S::DEVICE_FULL));
+    t.copy(SRV, "./Vendor/A", "./Vendor/N/O/P").unwrap();
+    t.begin().unwrap();
+    t.delete(SRV, "./Vendor/N").unwrap();
+    assert_eq!(t.node_count(), n);
+    t.add(SRV, "./Vendor/M", interior()).unwrap();
+    t.rollback().unwrap();
+    assert_eq!((t.node_count(), t.node("./Vendor/M")), (n + 3, None));
+    t.set("./Vendor/Own/Node", "o").unwrap();
+    assert_eq!(t.node_count(), n + 5);
+}
+
 #[test]
 fn uri_normalization_and_limits() {
     let none = UriLimits::default();
@@ -595,26 +620,28 @@ mod journal {
 
     proptest! {
         /// Whatever a server's commands do inside Atomic, rollback gives back the tree as it
-        /// was, byte count included; the count is right after any commands and never passes the
-        /// capacity.
+        /// was, byte and node counts included; the counts are right after any commands and
+        /// never pass the tree's capacity and most nodes.
         #[test]
         fn rollback_undoes_any_commands_and_the_byte_count_stays_right(
             before in proptest::collection::vec(op(), 0..12),
             inside in proptest::collection::vec(op(), 0..12),
         ) {
             let mut t = tree();
-            let capacity = t.leaf_bytes() + 600;
+            let (capacity, max_nodes) = (t.leaf_bytes() + 600, t.node_count() + 4);
             t.set_capacity(capacity);
+            t.set_max_nodes(max_nodes);
             before.iter().for_each(|op| apply(&mut t, op));
             prop_assert_eq!(t.leaf_bytes(), counted(&t));
             let (json, bytes) = (t.to_json(), t.leaf_bytes());
             t.begin().unwrap();
             inside.iter().for_each(|op| apply(&mut t, op));
             prop_assert_eq!(t.leaf_bytes(), counted(&t));
-            prop_assert!(t.leaf_bytes() <= capacity);
+            prop_assert_eq!(t.node_count(), t.uris().len());
+            prop_assert!(t.leaf_bytes() <= capacity && t.node_count() <= max_nodes);
             t.rollback().unwrap();
             prop_assert_eq!(t.to_json(), json);
-            prop_assert_eq!(t.leaf_bytes(), bytes);
+            prop_assert_eq!((t.leaf_bytes(), t.node_count()), (bytes, t.uris().len()));
         }
     }
 }

@@ -66,6 +66,17 @@ impl MemoryTree {
         dmtree::lock(&self.shared).leaf_bytes()
     }
 
+    /// The most nodes a server's commands may bring the tree to (100 000 unless set): past it,
+    /// Add and Copy get 420 (Device full).
+    fn set_max_nodes(&self, nodes: usize) {
+        dmtree::lock(&self.shared).set_max_nodes(nodes);
+    }
+
+    /// Nodes in the tree, the root included.
+    fn node_count(&self) -> usize {
+        dmtree::lock(&self.shared).node_count()
+    }
+
     fn set_acl(&self, uri: &str, acl: &str) -> PyResult<()> {
         dmtree::lock(&self.shared)
             .set_acl(uri, acl)

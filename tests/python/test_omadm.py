@@ -148,6 +148,23 @@ def test_a_full_tree_answers_420_device_full():
     assert tree.get("./Vendor/C1") is None and tree.leaf_bytes() <= capacity
 
 
+def test_a_tree_at_its_most_nodes_answers_420_device_full():
+    tree = device_tree()
+    tree.set_max_nodes(tree.node_count() + 2)
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", tree)
+    server = omadm.ServerSession("srv")
+    refs = []
+
+    def script(s, package):
+        if package == 1:
+            refs.extend(s.add(f"./Vendor/N{i}", "") for i in range(3))
+
+    events = run(client, server, script)
+    codes = {e.reference: e.code for e in events if e.kind == "status"}
+    assert [codes[r] for r in refs] == [200, 200, 420]
+    assert tree.get("./Vendor/N1") == "" and tree.get("./Vendor/N2") is None
+
+
 def test_md5_and_hmac_sessions():
     for auth in ("md5", "hmac"):
         client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree(), username="u", password="p",

@@ -106,11 +106,11 @@ impl Slot {
         }
     }
 
-    /// Bytes of leaf values in the subtree.
-    fn bytes(&self) -> usize {
-        let mut n = 0;
-        self.each(|s| n += s.entry.leaf.data.len());
-        n
+    /// Bytes of leaf values in the subtree, and its nodes.
+    fn held(&self) -> (usize, usize) {
+        let (mut bytes, mut nodes) = (0, 0);
+        self.each(|s| (bytes, nodes) = (bytes + s.entry.leaf.data.len(), nodes + 1));
+        (bytes, nodes)
     }
 }
 
@@ -135,6 +135,9 @@ pub struct MemoryTree {
     /// Bytes of leaf values, and the most a server's commands may bring it to.
     bytes: usize,
     capacity: usize,
+    /// Nodes, and the most a server's commands may bring them to.
+    nodes: usize,
+    max_nodes: usize,
 }
 
 /// How to undo each change since `begin`, in order. Each node is saved once (its properties at
@@ -165,6 +168,9 @@ enum Undo {
 
 /// The leaf bytes a tree holds before a server's Add, Replace or Copy gets 420 (Device full).
 pub const DEFAULT_CAPACITY: usize = 64 << 20;
+/// The nodes a tree holds before a server's Add or Copy gets 420: every node costs memory,
+/// value or not (about 300 bytes).
+pub const DEFAULT_MAX_NODES: usize = 100_000;
 
 impl std::fmt::Debug for MemoryTree {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -202,7 +208,16 @@ impl MemoryTree {
         root.acl = ROOT_ACL.into();
         root.permanent = true;
         let root = Slot { id: 0, entry: root, exec: None, children: BTreeMap::new() };
-        MemoryTree { root, next_id: 1, journal: None, now: None, bytes: 0, capacity: DEFAULT_CAPACITY }
+        MemoryTree {
+            root,
+            next_id: 1,
+            journal: None,
+            now: None,
+            bytes: 0,
+            capacity: DEFAULT_CAPACITY,
+            nodes: 1,
+            max_nodes: DEFAULT_MAX_NODES,
+        }
     }
 
     /// The most bytes of leaf values a server's commands may bring the tree to
@@ -215,6 +230,18 @@ impl MemoryTree {
     /// Bytes of leaf values in the tree.
     pub fn leaf_bytes(&self) -> usize {
         self.bytes
+    }
+
+    /// The most nodes a server's commands may bring the tree to ([`DEFAULT_MAX_NODES`] unless
+    /// set); past it, Add and Copy get 420 (Device full). The device's own calls are not held
+    /// to it.
+    pub fn set_max_nodes(&mut self, nodes: usize) {
+        self.max_nodes = nodes;
+    }
+
+    /// Nodes in the tree, the root included.
+    pub fn node_count(&self) -> usize {
+        self.nodes
     }
 
     fn find(&self, key: &str) -> Option<&Slot> {
@@ -242,6 +269,7 @@ impl MemoryTree {
                 p.children
                     .insert(name.to_string(), Box::new(Slot { id, entry, exec: None, children: BTreeMap::new() }));
                 self.next_id += 1;
+                self.nodes += 1;
                 (id, None)
             }
         };
@@ -267,21 +295,26 @@ impl MemoryTree {
         let Some((parent, name)) = key.rsplit_once(is_slash) else { return };
         let Some(p) = self.find_mut(parent) else { return };
         if let Some(replaced) = p.children.insert(name.to_string(), slot) {
-            self.bytes -= replaced.bytes();
+            self.forget(replaced.held());
         }
     }
 
-    /// Takes the subtree at `key` out of the tree, its bytes with it.
+    /// Takes the subtree at `key` out of the tree, its bytes and nodes with it.
     fn detach(&mut self, key: &str) -> Option<Box<Slot>> {
         let slot = self.take(key)?;
-        self.bytes -= slot.bytes();
+        self.forget(slot.held());
         Some(slot)
     }
 
-    /// Puts a subtree at `key`, its bytes with it.
+    /// Puts a subtree at `key`, its bytes and nodes with it.
     fn attach(&mut self, key: &str, slot: Box<Slot>) {
-        self.bytes += slot.bytes();
+        let (bytes, nodes) = slot.held();
+        (self.bytes, self.nodes) = (self.bytes + bytes, self.nodes + nodes);
         self.link(key, slot);
+    }
+
+    fn forget(&mut self, (bytes, nodes): (usize, usize)) {
+        (self.bytes, self.nodes) = (self.bytes - bytes, self.nodes - nodes);
     }
 
     /// Moves the subtree at `from` to `to`, its bytes unchanged.
@@ -428,7 +461,7 @@ impl MemoryTree {
     /// Creates the missing interior ancestors of `key` (empty ACL: they inherit), in one descent.
     fn make_parents(&mut self, key: &str) -> Result<(), StatusCode> {
         let Some(names) = uri::parent(key).and_then(segments) else { return Ok(()) };
-        let (now, journal, next_id) = (&self.now, &mut self.journal, &mut self.next_id);
+        let (now, journal, next_id, nodes) = (&self.now, &mut self.journal, &mut self.next_id, &mut self.nodes);
         let (mut slot, mut at) = (&mut self.root, ROOT.len());
         for name in names {
             at += 1 + name.len();
@@ -437,6 +470,7 @@ impl MemoryTree {
                 entry.tstamp.clone_from(now);
                 let id = *next_id;
                 *next_id += 1;
+                *nodes += 1;
                 slot.children
                     .insert(name.to_string(), Box::new(Slot { id, entry, exec: None, children: BTreeMap::new() }));
                 if let Some(journal) = journal.as_mut() {
@@ -521,6 +555,11 @@ impl MemoryTree {
         self.check(anchor, AclCommand::Add, server)?;
         let creator_acl = interior && self.check(anchor, AclCommand::Replace, server).is_err();
         self.room(0, len)?;
+        // The node and the ancestors made for it: one per segment below the anchor.
+        let made = key[anchor.len()..].bytes().filter(|&b| b == b'/').count();
+        if self.nodes + made > self.max_nodes {
+            return Err(StatusCode::DEVICE_FULL);
+        }
         let mut entry = make(self);
         if creator_acl {
             entry.acl = acl::creator(server);

@@ -13,7 +13,7 @@ pub mod objects;
 pub mod tnds;
 pub mod uri;
 
-pub use memory::{Access, ExecHandler, MemoryTree};
+pub use memory::{Access, DEFAULT_CAPACITY, DEFAULT_MAX_NODES, ExecHandler, MemoryTree};
 
 use std::borrow::Cow;
 

@@ -174,9 +174,7 @@ pub const DEFAULT_MAX_NODES: usize = 100_000;
 
 impl std::fmt::Debug for MemoryTree {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut nodes = 0;
-        self.root.each(|_| nodes += 1);
-        f.debug_struct("MemoryTree").field("nodes", &nodes).finish()
+        f.debug_struct("MemoryTree").field("nodes", &self.nodes).finish()
     }
 }
 
@@ -290,7 +288,7 @@ impl MemoryTree {
     }
 
     /// Links a subtree at `key`, under its existing parent, in place of any there (which is
-    /// dropped, its bytes with it).
+    /// dropped, its bytes and nodes with it).
     fn link(&mut self, key: &str, slot: Box<Slot>) {
         let Some((parent, name)) = key.rsplit_once(is_slash) else { return };
         let Some(p) = self.find_mut(parent) else { return };
@@ -317,7 +315,7 @@ impl MemoryTree {
         (self.bytes, self.nodes) = (self.bytes - bytes, self.nodes - nodes);
     }
 
-    /// Moves the subtree at `from` to `to`, its bytes unchanged.
+    /// Moves the subtree at `from` to `to`, its bytes and nodes unchanged.
     fn relink(&mut self, from: &str, to: &str) {
         if let Some(slot) = self.take(from) {
             self.link(to, slot);

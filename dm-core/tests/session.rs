@@ -15,6 +15,11 @@ fn status_codes(events: &[Event]) -> Vec<(u32, u16)> {
         .collect()
 }
 
+/// The code of the Status a command got, if it got one.
+fn code_of(events: &[Event], command: &dm_core::session::CommandRef) -> Option<u16> {
+    status_codes(events).into_iter().find(|(r, _)| *r == command.0).map(|(_, code)| code)
+}
+
 #[test]
 fn a_whole_session_reads_like_a_conversation() {
     let mut p = Pair::new();
@@ -592,13 +597,7 @@ fn gets_past_the_room_for_results_do_not_read_the_tree() {
     // The first fits, the second finds no room: two reads, then none.
     assert_eq!(reads.get(), 2);
     let events = server.receive(&client.next_message().unwrap().unwrap().body).unwrap();
-    let code = |r: &dm_core::session::CommandRef| {
-        events.iter().find_map(|e| match e {
-            Event::Status { reference, code, .. } if reference == r => Some(code.0),
-            _ => None,
-        })
-    };
-    let codes: Vec<_> = refs.iter().map(code).collect();
+    let codes: Vec<_> = refs.iter().map(|r| code_of(&events, r)).collect();
     assert_eq!(codes[..2], [Some(200), Some(413)]);
     assert!(codes[2..].iter().all(|c| *c == Some(413)), "{codes:?}");
 }
@@ -618,12 +617,7 @@ fn results_owed_at_once_are_bounded_and_gets_past_them_get_413() {
     let refs: Vec<_> = (0..4).map(|_| p.server.get("./Vendor/Big").unwrap()).collect();
     p.exchange();
     let ev = p.take_server_events();
-    let code = |r: &dm_core::session::CommandRef| {
-        ev.iter().find_map(|e| match e {
-            Event::Status { reference, code, .. } if reference == r => Some(code.0),
-            _ => None,
-        })
-    };
+    let code = |r| code_of(&ev, r);
     let with_results = |r: &dm_core::session::CommandRef| {
         ev.iter().any(|e| matches!(e, Event::Results { reference, .. } if reference == r))
     };

@@ -91,11 +91,19 @@ pub(crate) struct Core {
 
 /// `bound`'s memo, as (n, length) pairs: the length of the first `n` commands of the message
 /// being laid out (`kept`), and with the last command it sized (`with_last`), until that one is
-/// kept. Small, as every session at rest holds one: `NONE` where there is nothing to remember.
+/// kept; and `too_big`'s, for WBXML past its bound. Small, as every session at rest holds one:
+/// `NONE` where there is nothing to remember.
 #[derive(Clone, Copy, Debug)]
 pub struct LaidLen {
     kept: (u32, u32),
     with_last: (u32, u32),
+    /// The bound of a WBXML message at which it was last sized in full, and that size.
+    exact: (u32, u32),
+    /// A command went in on the estimate from `exact`: the message is checked in full.
+    estimated: bool,
+    /// What estimates leave unused below MaxMsgSize, grown each time one let in too much;
+    /// `u32::MAX`: no estimates, every command past the bound is sized in full.
+    margin: u32,
 }
 
 impl LaidLen {
@@ -111,7 +119,7 @@ impl LaidLen {
 
 impl Default for LaidLen {
     fn default() -> Self {
-        LaidLen { kept: Self::NONE, with_last: Self::NONE }
+        LaidLen { kept: Self::NONE, with_last: Self::NONE, exact: Self::NONE, estimated: false, margin: 0 }
     }
 }
 
@@ -347,7 +355,23 @@ impl Core {
         if bound as u64 <= max || self.encoding == Encoding::Xml {
             return bound as u64 > max;
         }
-        Self::final_len(m, tail, self.encoding) as u64 > max
+        // Past its bound a WBXML message is sized in full, but not at every command (which
+        // made laying out a large message quadratic): a command adds about its own bound to
+        // the size last found. Not always at most (the string table is chosen anew), so
+        // `compose` checks a message laid on estimates, and lays it again with a margin if it
+        // is over.
+        let memo = self.laid_len.get();
+        let (at_bound, exact) = memo.exact;
+        if memo.margin != u32::MAX && memo.exact != LaidLen::NONE && bound >= at_bound as usize {
+            let estimate = exact as usize + (bound - at_bound as usize) + memo.margin as usize;
+            if estimate as u64 <= max {
+                self.laid_len.set(LaidLen { estimated: true, ..memo });
+                return false;
+            }
+        }
+        let exact = Self::final_len(m, tail, self.encoding);
+        self.laid_len.set(LaidLen { exact: LaidLen::pair(bound, exact), ..self.laid_len.get() });
+        exact as u64 > max
     }
 
     /// The length of `m` (final, with `tail` after it) by adding up its commands' lengths;
@@ -366,7 +390,12 @@ impl Core {
             _ => Self::sized(m, None, |m| codec::plain_len(m, enc)),
         };
         let with_last = prefix + codec::command_len(&last, enc);
-        self.laid_len.set(LaidLen { kept: LaidLen::pair(n, prefix), with_last: LaidLen::pair(n + 1, with_last) });
+        let memo = self.laid_len.get();
+        self.laid_len.set(LaidLen {
+            kept: LaidLen::pair(n, prefix),
+            with_last: LaidLen::pair(n + 1, with_last),
+            ..memo
+        });
         let bound = with_last + tail.map_or(0, |t| codec::command_len(t, enc));
         m.commands.push(last);
         Some(bound)
@@ -377,7 +406,7 @@ impl Core {
     fn keep_last(&self) {
         let memo = self.laid_len.get();
         let kept = if memo.with_last == LaidLen::NONE { memo.kept } else { memo.with_last };
-        self.laid_len.set(LaidLen { kept, with_last: LaidLen::NONE });
+        self.laid_len.set(LaidLen { kept, with_last: LaidLen::NONE, ..memo });
     }
 
     /// Whether any message `m` with `tail` exceeds the peer's MaxMsgSize, sized in full.
@@ -411,7 +440,8 @@ impl Core {
         let units = (self.results.len() + self.outbox.len()).min(64);
         let most = (self.statuses.len() + units + 1).min(64);
         let mut m = Message { header: self.header(), commands: Vec::with_capacity(most), is_final: false };
-        self.laid_len.set(LaidLen::default());
+        let margin = self.laid_len.get().margin;
+        self.laid_len.set(LaidLen { margin, ..LaidLen::default() });
         let mut laid = Vec::with_capacity(units);
         // Room for the commands laid, grown once; not for a lone unit (a chunk of a large
         // object, say), which fits where the entries of the message before it are forgotten.
@@ -419,7 +449,14 @@ impl Core {
             self.sent.reserve(units);
         }
         let r = self.lay_out(mode, &mut m, &mut laid);
-        if r.is_err() {
+        let over = match self.peer_max_msg {
+            Some(max) if r.is_ok() && self.laid_len.get().estimated => {
+                (codec::encoded_len(&m, self.encoding) as u64).saturating_sub(max)
+            }
+            _ => 0,
+        };
+        let again = over > 0;
+        if r.is_err() || again {
             // Undo: the units taken go back where they were, with the commands the message
             // took from them, and so do the statuses.
             for (results, mut unit, at) in laid.into_iter().rev() {
@@ -437,6 +474,18 @@ impl Core {
             let id = self.msg_id;
             self.sent.forget_message(id);
             self.msg_id -= 1;
+        }
+        if again {
+            // An estimate let in more than fits: laid again leaving more room unused, twice
+            // what was missing (a few bytes, in practice), and from a quarter of MaxMsgSize on
+            // without estimates.
+            let max = self.peer_max_msg.unwrap_or_default();
+            let wider = 2 * (u64::from(margin) + over) + 64;
+            let margin = u32::try_from(wider).ok().filter(|_| wider < max / 4).unwrap_or(u32::MAX);
+            self.laid_len.set(LaidLen { margin, ..LaidLen::default() });
+            let r = self.compose(mode);
+            self.laid_len.set(LaidLen::default());
+            return r;
         }
         // A session at rest keeps no room for what it has sent.
         if self.statuses.is_empty() {
@@ -843,5 +892,95 @@ fn single_data(c: &Command) -> Option<&Data> {
         Command::Add(x) | Command::Replace(x) if x.items.len() == 1 => x.items[0].data.as_ref(),
         Command::Results(x) if x.items.len() == 1 => x.items[0].data.as_ref(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Statuses whose TargetRefs share whole strings, words and URI prefixes: with the 31st, the
+    /// WBXML message grows by 26 bytes more than that status's own bound (the string table is
+    /// chosen anew), so a message laid on estimates can come out over MaxMsgSize.
+    const REFS: [&str; 31] = [
+        "qq",
+        "epsilon zeta x",
+        "Node",
+        "./Vendor/Acme/Settings/longer-value-here",
+        "./DevInfo/./DevInfo/",
+        "./Vendor/Acme/Settings/ wxyz",
+        "./Vendor/Acme/Settings/abcd",
+        "abcd efgh ./Vendor/Acme/Settings/",
+        "longer-value-here./Vendor/Acme/Settings/",
+        "abcd wxyz",
+        "longer-value-here",
+        "./A/B/C/D/./Vendor/Acme/",
+        " wxyzab",
+        "./A/B/C/D/longer-value-here",
+        "./Vendor/Acme/Settings/ab",
+        "epsilon zeta ./Vendor/Acme/Settings/",
+        "Node wxyz",
+        "abepsilon zeta ",
+        "longer-value-here",
+        "Nodeab",
+        "x",
+        "ab",
+        "epsilon zeta ./DevInfo/",
+        "abqq",
+        "epsilon zeta x",
+        "epsilon zeta ./A/B/C/D/",
+        "longer-value-here./Vendor/Acme/",
+        "longer-value-here./Vendor/Acme/",
+        "Node wxyz",
+        "abcdabcd efgh ",
+        "./Vendor/Acme/Settings/longer-value-here",
+    ];
+
+    fn core_owing(refs: &[&str], max: u64) -> Core {
+        let (local, remote) = (Location::new("IMEI:1"), Location::new("http://dm"));
+        let mut core = Core::new("1".into(), local, remote, Encoding::Wbxml, State::Ready);
+        core.peer_max_msg = Some(max);
+        core.statuses = refs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Status {
+                cmd_id: 0,
+                msg_ref: Some(1),
+                cmd_ref: Some(i as u32 + 1),
+                cmd: Status::cmd_name("Get"),
+                target_refs: vec![r.to_string()],
+                source_refs: vec![],
+                cred: None,
+                chal: None,
+                data: StatusCode::OK,
+                items: vec![],
+            })
+            .collect();
+        core
+    }
+
+    /// Past its bound a WBXML message is laid on estimates of its size, not sized in full at
+    /// every command; the message laid is checked in full, and laid again strictly when an
+    /// estimate let in too much: whatever MaxMsgSize, the message fits, and it holds as many
+    /// statuses as sizing each in full lets in, or one fewer where a margin had to be left.
+    #[test]
+    fn a_wbxml_message_laid_on_estimates_fits_and_holds_what_strict_sizing_would() {
+        let mut overs = 0;
+        for max in 400..1800 {
+            let mut core = core_owing(&REFS, max);
+            let (m, _) = core.compose(Compose::Package).unwrap();
+            assert!(codec::encoded_len(&m, Encoding::Wbxml) as u64 <= max, "MaxMsgSize {max}");
+            let mut strict = core_owing(&REFS, max);
+            strict.laid_len.set(LaidLen { margin: u32::MAX, ..LaidLen::default() });
+            let (s, _) = strict.compose(Compose::Package).unwrap();
+            assert!(m.commands.len() + 1 >= s.commands.len(), "MaxMsgSize {max}");
+            // How often laying on estimates alone would have gone over.
+            let mut loose = core_owing(&REFS, max);
+            let mut laid = Vec::new();
+            let mut lm = Message { header: loose.header(), commands: vec![], is_final: false };
+            loose.lay_out(Compose::Package, &mut lm, &mut laid).unwrap();
+            overs += usize::from(codec::encoded_len(&lm, Encoding::Wbxml) as u64 > max);
+        }
+        assert!(overs > 0, "no MaxMsgSize where estimates alone go over: the check is untested");
     }
 }

@@ -76,6 +76,39 @@ fn r01_a_split_wbxml_package_fits_max_msg_size_and_fills_its_messages() {
     assert!(s2c[1..s2c.len() - 1].iter().all(|&n| n > 1200 - 150), "{s2c:?}");
 }
 
+/// A package is split by command count too: no message holds more commands (nested ones
+/// counted) than the sender itself decodes, which is what a peer with the same limits takes.
+/// 9 000 Gets in WBXML get 18 000 statuses and results in 700 KB, within MaxMsgSize: in one
+/// message, the server refused them (commands limit).
+#[test]
+fn r01_a_package_splits_so_that_no_message_holds_more_commands_than_the_peer_takes() {
+    for encoding in [Encoding::Wbxml, Encoding::Xml] {
+        let (mut cc, mut sc) = (client_config(), server_config());
+        cc.wire.encoding = encoding;
+        sc.wire.encoding = encoding;
+        let max = cc.wire.limits.max_commands;
+        let mut p = Pair::with(cc, device_tree(), sc);
+        p.until_server_has_package();
+        for _ in 0..9_000 {
+            p.server.get("./DevInfo/Man").unwrap();
+        }
+        p.drive();
+        assert_eq!(p.server.state(), State::Ended, "{encoding:?}");
+        let counts: Vec<usize> = p.all_messages().iter().map(|(_, m)| commands_in(&m.commands)).collect();
+        assert!(counts.iter().all(|&n| n <= max), "{encoding:?}: {counts:?}");
+        // In WBXML the count is what splits the client's package; in XML, the size.
+        assert_eq!(counts.contains(&max), encoding == Encoding::Wbxml, "{encoding:?}: {counts:?}");
+    }
+}
+
+/// Commands, nested ones counted, as the decoder counts them.
+fn commands_in(commands: &[Command]) -> usize {
+    commands
+        .iter()
+        .map(|c| 1 + if let Command::Atomic(g) | Command::Sequence(g) = c { commands_in(&g.commands) } else { 0 })
+        .sum()
+}
+
 #[test]
 fn r02_client_does_not_close_its_package_before_the_server_closes_its_own() {
     let mut p = split_package2(15);

@@ -311,7 +311,7 @@ impl<T: Tree> ClientSession<T> {
         } else {
             Compose::Package
         };
-        let (m, done) = self.core.compose(mode)?;
+        let (m, done) = self.core.compose(mode, self.config.wire.limits.max_commands)?;
         let mut out = self.core.encode(&m);
         self.sign(&mut out);
         match mode {

@@ -434,9 +434,11 @@ impl Core {
         len
     }
 
-    /// Lays the next message out. Returns it and whether this side's content is all sent. On
+    /// Lays the next message out, with at most `max_commands` commands (nested ones counted):
+    /// the peer's limit is not announced, and this side's own is what its peer, with the same
+    /// defaults, would refuse past. Returns it and whether this side's content is all sent. On
     /// an error nothing changes, but that a command that can never be sent is dropped.
-    pub fn compose(&mut self, mode: Compose) -> Result<(Message, bool), Error> {
+    pub fn compose(&mut self, mode: Compose, max_commands: usize) -> Result<(Message, bool), Error> {
         let units = (self.results.len() + self.outbox.len()).min(64);
         let most = (self.statuses.len() + units + 1).min(64);
         let mut m = Message { header: self.header(), commands: Vec::with_capacity(most), is_final: false };
@@ -448,7 +450,7 @@ impl Core {
         if units > 1 {
             self.sent.reserve(units);
         }
-        let r = self.lay_out(mode, &mut m, &mut laid);
+        let r = self.lay_out(mode, max_commands, &mut m, &mut laid);
         let over = match self.peer_max_msg {
             Some(max) if r.is_ok() && self.laid_len.get().estimated => {
                 (codec::encoded_len(&m, self.encoding) as u64).saturating_sub(max)
@@ -483,7 +485,7 @@ impl Core {
             let wider = 2 * (u64::from(margin) + over) + 64;
             let margin = u32::try_from(wider).ok().filter(|_| wider < max / 4).unwrap_or(u32::MAX);
             self.laid_len.set(LaidLen { margin, ..LaidLen::default() });
-            let r = self.compose(mode);
+            let r = self.compose(mode, max_commands);
             self.laid_len.set(LaidLen::default());
             return r;
         }
@@ -501,7 +503,13 @@ impl Core {
         r.map(|done| (m, done))
     }
 
-    fn lay_out(&mut self, mode: Compose, m: &mut Message, laid: &mut Vec<Laid>) -> Result<bool, Error> {
+    fn lay_out(
+        &mut self,
+        mode: Compose,
+        max_commands: usize,
+        m: &mut Message,
+        laid: &mut Vec<Laid>,
+    ) -> Result<bool, Error> {
         let mut next_id = 1u32;
         let tail = match mode {
             Compose::NextMessage => Some(AlertCode::NEXT_MESSAGE),
@@ -511,11 +519,13 @@ impl Core {
         .map(|code| {
             Command::Alert(Alert { cmd_id: 0, no_resp: false, cred: None, data: code, correlator: None, items: vec![] })
         });
+        // Commands numbered so far are the message's count: at most `most`, the tail aside.
+        let most = max_commands.max(2) - usize::from(tail.is_some());
 
         while let Some(mut s) = self.statuses.pop_front() {
             s.cmd_id = next_id;
             m.commands.push(Command::Status(s));
-            if self.too_big(m, tail.as_ref()) {
+            if next_id as usize > most || self.too_big(m, tail.as_ref()) {
                 let Some(Command::Status(s)) = m.commands.pop() else { break };
                 if m.commands.is_empty() {
                     let max = self.peer_max_msg.unwrap_or_default();
@@ -530,9 +540,9 @@ impl Core {
         let statuses_sent = m.commands.len();
         let mut done = self.statuses.is_empty();
         if done && mode != Compose::NextMessage {
-            done = self.lay_units(m, &mut next_id, tail.as_ref(), true, laid)?;
+            done = self.lay_units(m, (&mut next_id, most), tail.as_ref(), true, laid)?;
             if done && mode == Compose::Package {
-                done = self.lay_units(m, &mut next_id, tail.as_ref(), false, laid)?;
+                done = self.lay_units(m, (&mut next_id, most), tail.as_ref(), false, laid)?;
             }
         }
         // A continuation of this side's package must shrink what is left to send; else the
@@ -564,7 +574,7 @@ impl Core {
     fn lay_units(
         &mut self,
         m: &mut Message,
-        next_id: &mut u32,
+        (next_id, most): (&mut u32, usize),
         tail: Option<&Command>,
         results: bool,
         laid: &mut Vec<Laid>,
@@ -578,7 +588,7 @@ impl Core {
                 let mut command = std::mem::replace(&mut unit.command, taken());
                 let ids = number(&mut command, next_id);
                 m.commands.push(command);
-                if !self.too_big(m, tail) {
+                if *next_id as usize - 1 <= most && !self.too_big(m, tail) {
                     self.keep_last();
                     self.record(ids, &unit.refs);
                     laid.push((results, unit, Some(m.commands.len() - 1)));
@@ -593,6 +603,10 @@ impl Core {
                 let queue = if results { &mut core.results } else { &mut core.outbox };
                 queue.push_front(unit);
             };
+            if *next_id as usize > most {
+                queue_back(self, unit);
+                return Ok(false);
+            }
             match self.chunk(m, next_id, tail, &unit) {
                 Some(offset) if offset as u64 >= data_len => laid.push((results, unit, None)),
                 Some(offset) => {
@@ -968,17 +982,17 @@ mod tests {
         let mut overs = 0;
         for max in 400..1800 {
             let mut core = core_owing(&REFS, max);
-            let (m, _) = core.compose(Compose::Package).unwrap();
+            let (m, _) = core.compose(Compose::Package, usize::MAX).unwrap();
             assert!(codec::encoded_len(&m, Encoding::Wbxml) as u64 <= max, "MaxMsgSize {max}");
             let mut strict = core_owing(&REFS, max);
             strict.laid_len.set(LaidLen { margin: u32::MAX, ..LaidLen::default() });
-            let (s, _) = strict.compose(Compose::Package).unwrap();
+            let (s, _) = strict.compose(Compose::Package, usize::MAX).unwrap();
             assert!(m.commands.len() + 1 >= s.commands.len(), "MaxMsgSize {max}");
             // How often laying on estimates alone would have gone over.
             let mut loose = core_owing(&REFS, max);
             let mut laid = Vec::new();
             let mut lm = Message { header: loose.header(), commands: vec![], is_final: false };
-            loose.lay_out(Compose::Package, &mut lm, &mut laid).unwrap();
+            loose.lay_out(Compose::Package, usize::MAX, &mut lm, &mut laid).unwrap();
             overs += usize::from(codec::encoded_len(&lm, Encoding::Wbxml) as u64 > max);
         }
         assert!(overs > 0, "no MaxMsgSize where estimates alone go over: the check is untested");

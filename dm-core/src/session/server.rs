@@ -612,7 +612,7 @@ impl ServerSession {
             let held = (std::mem::take(&mut core.outbox), std::mem::take(&mut core.results));
             // Past the attempts allowed, the answer aborts the session (1223) as it refuses.
             let mode = if self.saved.auth_failed { Compose::Abort } else { Compose::Package };
-            let composed = core.compose(mode);
+            let composed = core.compose(mode, self.config.wire.limits.max_commands);
             (core.outbox, core.results) = held;
             let (m, _) = composed?;
             core.state =
@@ -629,7 +629,7 @@ impl ServerSession {
             Compose::Package
         };
         let before = (!self.saved.server_verified && self.config.credentials.is_some()).then(|| core.outbox.clone());
-        let (m, done) = core.compose(mode)?;
+        let (m, done) = core.compose(mode, self.config.wire.limits.max_commands)?;
         if let Some(before) = before {
             self.saved.resend = Some(Box::new((before, core.outbox.len())));
         }

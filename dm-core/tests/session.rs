@@ -602,6 +602,36 @@ fn gets_past_the_room_for_results_do_not_read_the_tree() {
     assert!(codes[2..].iter().all(|c| *c == Some(413)), "{codes:?}");
 }
 
+/// A Results holds no more items than the client itself decodes in one command: a listing of
+/// a subtree past that is answered 413, and the rest of the session goes on (the server
+/// refused the whole message before, for its items limit). A listing within it is sent whole.
+#[test]
+fn a_listing_past_the_items_a_command_may_hold_gets_413() {
+    let mut tree = device_tree();
+    for i in 0..1_200 {
+        tree.set(&format!("./Vendor/Many/N{i}"), "v").unwrap();
+        if i < 900 {
+            tree.set(&format!("./Vendor/Some/N{i}"), "v").unwrap();
+        }
+    }
+    let mut p = Pair::with(client_config(), tree, server_config());
+    p.until_server_has_package();
+    let many = p.server.get("./Vendor/Many?list=Struct").unwrap();
+    let some = p.server.get("./Vendor/Some?list=Struct").unwrap();
+    let after = p.server.get("./DevInfo/Man").unwrap();
+    p.drive();
+    assert_eq!(p.server.state(), State::Ended);
+    let ev = p.take_server_events();
+    assert_eq!([&many, &some, &after].map(|r| code_of(&ev, r)), [Some(413), Some(200), Some(200)]);
+    let items = |r: &dm_core::session::CommandRef| {
+        ev.iter().find_map(|e| match e {
+            Event::Results { reference, items, .. } if reference == r => Some(items.len()),
+            _ => None,
+        })
+    };
+    assert_eq!([&many, &some, &after].map(items), [None, Some(901), Some(1)]);
+}
+
 /// The Results a client owes at once hold at most `max_results_size` bytes of data: Gets past
 /// it are answered 413 and send nothing (else a message of Gets of one large value could make a
 /// device hold it thousands of times); once the results are sent there is room again.

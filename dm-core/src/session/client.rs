@@ -653,15 +653,20 @@ impl<T: Tree> ClientSession<T> {
     /// Takes room for the results a Get item added after `before`. Without room (or when a
     /// listing stopped for want of it) they are dropped, the item is answered 413, and no room
     /// is left for the rest of the message: each Get after it fails at once instead of building
-    /// what cannot be held (`Limits::max_results_size`).
+    /// what cannot be held (`Limits::max_results_size`). Past `max_items` in one Results (a
+    /// listing of a large subtree) they are dropped and answered 413 too, as a peer with this
+    /// side's limits would refuse the Results.
     fn take_results_room(&mut self, results: &mut Vec<Item>, before: usize, code: StatusCode) -> StatusCode {
         let added: usize = results[before..].iter().map(Item::data_len).sum();
-        if code != StatusCode::REQUEST_ENTITY_TOO_LARGE && added <= self.results_room {
+        let held = code != StatusCode::REQUEST_ENTITY_TOO_LARGE && added <= self.results_room;
+        if held && results.len() <= self.config.wire.limits.max_items {
             self.results_room -= added;
             return code;
         }
         results.truncate(before);
-        self.results_room = 0;
+        if !held {
+            self.results_room = 0;
+        }
         StatusCode::REQUEST_ENTITY_TOO_LARGE
     }
 

@@ -632,6 +632,23 @@ fn a_listing_past_the_items_a_command_may_hold_gets_413() {
     assert_eq!([&many, &some, &after].map(items), [None, Some(901), Some(1)]);
 }
 
+/// A listing that would name a node past the URI length limit is answered 414: its Results
+/// would have the server refuse the whole message (the device's own tree may hold longer URIs
+/// than its peer takes).
+#[test]
+fn a_listing_naming_a_uri_past_the_limit_gets_414() {
+    let mut tree = device_tree();
+    tree.set(&format!("./Vendor/Deep/{}", ["segment"; 150].join("/")), "v").unwrap();
+    let mut p = Pair::with(client_config(), tree, server_config());
+    p.until_server_has_package();
+    let deep = p.server.get("./Vendor/Deep?list=Struct").unwrap();
+    let after = p.server.get("./DevInfo/Man").unwrap();
+    p.drive();
+    assert_eq!(p.server.state(), State::Ended);
+    let ev = p.take_server_events();
+    assert_eq!([&deep, &after].map(|r| code_of(&ev, r)), [Some(414), Some(200)]);
+}
+
 /// The Results a client owes at once hold at most `max_results_size` bytes of data: Gets past
 /// it are answered 413 and send nothing (else a message of Gets of one large value could make a
 /// device hold it thousands of times); once the results are sent there is room again.

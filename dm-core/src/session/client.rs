@@ -720,7 +720,12 @@ impl<T: Tree> ClientSession<T> {
                     });
                 }
                 (Command::Get(_), Target::List { node, kind, .. }) => {
-                    for (u, n) in tnds::list(tree, server, &node, kind, room)? {
+                    let listing = tnds::list(tree, server, &node, kind, room)?;
+                    // A node URI past the limit would have the peer refuse the Results.
+                    if listing.iter().any(|(u, _)| u.len() > max_uri) {
+                        return Err(StatusCode::URI_TOO_LONG);
+                    }
+                    for (u, n) in listing {
                         let mut it = result_item(encoding, u, n);
                         if kind == ListKind::Struct {
                             it.data = None;

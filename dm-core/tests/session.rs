@@ -649,6 +649,34 @@ fn a_listing_naming_a_uri_past_the_limit_gets_414() {
     assert_eq!([&deep, &after].map(|r| code_of(&ev, r)), [Some(414), Some(200)]);
 }
 
+/// A TNDS listing whose nodes would nest past the element depth limit in the message is
+/// answered 413 (the server refused the whole message for its nesting limit, in either
+/// encoding); one that fits goes whole.
+#[test]
+fn a_tnds_listing_nesting_past_the_depth_limit_gets_413() {
+    for encoding in [Encoding::Xml, Encoding::Wbxml] {
+        let mut tree = device_tree();
+        let max = dm_core::Limits::default().max_element_depth();
+        tree.set(&format!("./Vendor/Deep/{}", ["a"; 100].join("/")), "v").unwrap();
+        // The deepest that fits: 6 levels of message, then the nodes, then 3 of properties; and
+        // one level deeper.
+        tree.set(&format!("./Vendor/Fits/{}", vec!["b"; max - 10].join("/")), "v").unwrap();
+        tree.set(&format!("./Vendor/Over/{}", vec!["c"; max - 9].join("/")), "v").unwrap();
+        let (mut cc, mut sc) = (client_config(), server_config());
+        (cc.wire.encoding, sc.wire.encoding) = (encoding, encoding);
+        let mut p = Pair::with(cc, tree, sc);
+        p.until_server_has_package();
+        let deep = p.server.get("./Vendor/Deep?list=TNDS").unwrap();
+        let fits = p.server.get("./Vendor/Fits?list=TNDS").unwrap();
+        let over = p.server.get("./Vendor/Over?list=TNDS").unwrap();
+        p.drive();
+        assert_eq!(p.server.state(), State::Ended, "{encoding:?}");
+        let ev = p.take_server_events();
+        let codes = [&deep, &fits, &over].map(|r| code_of(&ev, r));
+        assert_eq!(codes, [Some(413), Some(200), Some(413)], "{encoding:?}");
+    }
+}
+
 /// The Results a client owes at once hold at most `max_results_size` bytes of data: Gets past
 /// it are answered 413 and send nothing (else a message of Gets of one large value could make a
 /// device hold it thousands of times); once the results are sent there is room again.

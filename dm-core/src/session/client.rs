@@ -653,21 +653,43 @@ impl<T: Tree> ClientSession<T> {
     /// Takes room for the results a Get item added after `before`. Without room (or when a
     /// listing stopped for want of it) they are dropped, the item is answered 413, and no room
     /// is left for the rest of the message: each Get after it fails at once instead of building
-    /// what cannot be held (`Limits::max_results_size`). Past `max_items` in one Results (a
-    /// listing of a large subtree) they are dropped and answered 413 too, as a peer with this
-    /// side's limits would refuse the Results.
+    /// what cannot be held (`Limits::max_results_size`). Results a peer with this side's limits
+    /// would refuse are dropped too (`refused_by_peer`), the room kept.
     fn take_results_room(&mut self, results: &mut Vec<Item>, before: usize, code: StatusCode) -> StatusCode {
         let added: usize = results[before..].iter().map(Item::data_len).sum();
-        let held = code != StatusCode::REQUEST_ENTITY_TOO_LARGE && added <= self.results_room;
-        if held && results.len() <= self.config.wire.limits.max_items {
-            self.results_room -= added;
-            return code;
-        }
-        results.truncate(before);
-        if !held {
+        if code == StatusCode::REQUEST_ENTITY_TOO_LARGE || added > self.results_room {
+            results.truncate(before);
             self.results_room = 0;
+            return StatusCode::REQUEST_ENTITY_TOO_LARGE;
         }
-        StatusCode::REQUEST_ENTITY_TOO_LARGE
+        if let Some(refused) = self.refused_by_peer(results, before) {
+            results.truncate(before);
+            return refused;
+        }
+        self.results_room -= added;
+        code
+    }
+
+    /// Why a peer with this side's limits would refuse a message holding these Results (the
+    /// items after `before` just added), if it would: more items than a command may hold (413;
+    /// a listing of a large subtree), a node URI past the URI limit (414; the device's tree may
+    /// hold longer ones), a TNDS document nesting past the element depth limit (413).
+    fn refused_by_peer(&self, results: &[Item], before: usize) -> Option<StatusCode> {
+        let limits = &self.config.wire.limits;
+        if results.len() > limits.max_items {
+            return Some(StatusCode::REQUEST_ENTITY_TOO_LARGE);
+        }
+        let added = &results[before..];
+        if added.iter().any(|it| it.source.as_ref().is_some_and(|s| s.uri.len() > limits.max_uri_len)) {
+            return Some(StatusCode::URI_TOO_LONG);
+        }
+        // A TNDS document's nodes nest in the message (SyncML/SyncBody/Results/Item/Data/
+        // MgmtTree), and a node's properties three deeper.
+        let too_deep = |xml: &str| 6 + tnds::nesting(xml) + 3 > limits.max_element_depth();
+        added
+            .iter()
+            .any(|it| matches!(&it.data, Some(Data::Xml(xml)) if too_deep(xml)))
+            .then_some(StatusCode::REQUEST_ENTITY_TOO_LARGE)
     }
 
     /// One item of a management command against the tree.
@@ -720,12 +742,7 @@ impl<T: Tree> ClientSession<T> {
                     });
                 }
                 (Command::Get(_), Target::List { node, kind, .. }) => {
-                    let listing = tnds::list(tree, server, &node, kind, room)?;
-                    // A node URI past the limit would have the peer refuse the Results.
-                    if listing.iter().any(|(u, _)| u.len() > max_uri) {
-                        return Err(StatusCode::URI_TOO_LONG);
-                    }
-                    for (u, n) in listing {
+                    for (u, n) in tnds::list(tree, server, &node, kind, room)? {
                         let mut it = result_item(encoding, u, n);
                         if kind == ListKind::Struct {
                             it.data = None;

@@ -65,6 +65,20 @@ pub fn list(
 
 /// The subtree at `uri` as an XML TNDS document with the selected properties; 413 once it
 /// passes `max_len` bytes.
+/// How deep the `Node` elements of a TNDS document that `tnds` wrote nest.
+pub(crate) fn nesting(xml: &str) -> usize {
+    let (mut depth, mut most) = (0usize, 0);
+    for (at, _) in xml.match_indices("Node>") {
+        match xml.as_bytes().get(at.wrapping_sub(1)) {
+            Some(b'<') => depth += 1,
+            Some(b'/') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        most = most.max(depth);
+    }
+    most
+}
+
 pub fn tnds(
     tree: &mut dyn Tree,
     server: &str,

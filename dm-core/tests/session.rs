@@ -677,6 +677,41 @@ fn a_tnds_listing_nesting_past_the_depth_limit_gets_413() {
     }
 }
 
+/// The server refuses to queue, as a usage error, what would make the client refuse the whole
+/// message by the same limits: a URI past the URI limit, more items than a command holds,
+/// groups nested deeper than the nesting limit. What is at each limit goes, and the session
+/// ends well.
+#[test]
+fn the_server_queues_nothing_a_client_with_its_limits_would_refuse() {
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    let limits = dm_core::Limits::default();
+    let uri = |n: usize| format!("./Vendor/{}", "u".repeat(n - "./Vendor/".len()));
+    let usage = |r: Result<dm_core::session::CommandRef, dm_core::Error>| matches!(r, Err(dm_core::Error::Usage(_)));
+    assert!(usage(p.server.get(&uri(limits.max_uri_len + 1))));
+    assert!(usage(p.server.copy(&uri(limits.max_uri_len + 1), "./Vendor/Copy")));
+    let options =
+        |n: usize| (0..n).map(|i| Item { data: Some(Data::Text(i.to_string())), ..Item::default() }).collect();
+    assert!(usage(p.server.alert(AlertCode(1103), options(limits.max_items + 1))));
+    let at_limits = [
+        p.server.get(&uri(limits.max_uri_len)).unwrap(),
+        p.server.alert(AlertCode(1100), options(limits.max_items)).unwrap(),
+    ];
+    for _ in 0..limits.max_nesting {
+        p.server.begin_sequence().unwrap();
+    }
+    assert!(matches!(p.server.begin_atomic(), Err(dm_core::Error::Usage(_))));
+    let innermost = p.server.get("./DevInfo/Man").unwrap();
+    for _ in 0..limits.max_nesting {
+        p.server.end_group().unwrap();
+    }
+    p.drive();
+    assert_eq!(p.server.state(), State::Ended);
+    let ev = p.take_server_events();
+    assert_eq!(code_of(&ev, &at_limits[0]), Some(404));
+    assert_eq!(code_of(&ev, &innermost), Some(200));
+}
+
 /// The Results a client owes at once hold at most `max_results_size` bytes of data: Gets past
 /// it are answered 413 and send nothing (else a message of Gets of one large value could make a
 /// device hold it thousands of times); once the results are sent there is room again.

@@ -666,6 +666,7 @@ impl ServerSession {
         if matches!(self.saved.core.state, State::Ended | State::Aborted) {
             return Err(UsageError("the session is over".into()).into());
         }
+        self.sendable(&command)?;
         let r = self.saved.core.new_ref();
         match self.saved.groups.last_mut() {
             Some(Unit { command: Command::Atomic(g) | Command::Sequence(g), refs, .. }) => {
@@ -675,6 +676,27 @@ impl ServerSession {
             _ => self.saved.core.outbox.push_back(Unit { command, refs: vec![r], offset: 0 }),
         }
         Ok(r)
+    }
+
+    /// A command the client would refuse the whole message for, by this side's own limits (a
+    /// client announces none but its sizes): more items than a command holds, a URI past the
+    /// URI limit. A local error, before anything is queued.
+    fn sendable(&self, command: &Command) -> Result<(), Error> {
+        let limits = &self.config.wire.limits;
+        let items = command.items();
+        if items.len() > limits.max_items {
+            let (n, name, max) = (items.len(), command.name(), limits.max_items);
+            return Err(UsageError(format!("{n} items in one {name}: a client takes at most {max}")).into());
+        }
+        let uris = items.iter().flat_map(|it| [&it.target, &it.source, &it.target_parent, &it.source_parent]);
+        if let Some(l) = uris.flatten().find(|l| l.uri.len() > limits.max_uri_len) {
+            let (n, max) = (l.uri.len(), limits.max_uri_len);
+            return Err(UsageError(format!("a URI of {n} bytes: a client takes at most {max}")).into());
+        }
+        match command {
+            Command::Atomic(g) | Command::Sequence(g) => g.commands.iter().try_for_each(|c| self.sendable(c)),
+            _ => Ok(()),
+        }
     }
 
     fn item_command(uri: &str, data: Option<Data>, format: Option<&str>, type_: Option<&str>) -> ItemCommand {
@@ -776,6 +798,10 @@ impl ServerSession {
     fn begin_group(&mut self, command: Command) -> Result<CommandRef, Error> {
         if matches!(self.saved.core.state, State::Ended | State::Aborted) {
             return Err(UsageError("the session is over".into()).into());
+        }
+        let max = self.config.wire.limits.max_nesting;
+        if self.saved.groups.len() >= max {
+            return Err(UsageError(format!("groups nested deeper than {max}: a client takes at most {max}")).into());
         }
         let r = self.saved.core.new_ref();
         self.saved.groups.push(Unit { command, refs: vec![r], offset: 0 });

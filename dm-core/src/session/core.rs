@@ -974,8 +974,8 @@ mod tests {
     }
 
     /// Past its bound a WBXML message is laid on estimates of its size, not sized in full at
-    /// every command; the message laid is checked in full, and laid again strictly when an
-    /// estimate let in too much: whatever MaxMsgSize, the message fits, and it holds as many
+    /// every command; the message laid is checked in full, and laid again leaving a margin when
+    /// an estimate let in too much: whatever MaxMsgSize, the message fits, and it holds as many
     /// statuses as sizing each in full lets in, or one fewer where a margin had to be left.
     #[test]
     fn a_wbxml_message_laid_on_estimates_fits_and_holds_what_strict_sizing_would() {

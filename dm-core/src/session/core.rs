@@ -997,4 +997,26 @@ mod tests {
         }
         assert!(overs > 0, "no MaxMsgSize where estimates alone go over: the check is untested");
     }
+
+    /// R01 by count: a message holds at most `max_commands` commands, the 1222 tail and the
+    /// members of a group counted; what does not fit waits for the next message.
+    #[test]
+    fn r01_a_message_holds_no_more_commands_than_max_commands() {
+        let mut core = core_owing(&REFS, 1 << 20);
+        let (m, done) = core.compose(Compose::Package, 7).unwrap();
+        assert_eq!((m.commands.len(), done, core.statuses.len()), (7, false, REFS.len() - 7));
+        let (m, _) = core_owing(&REFS, 1 << 20).compose(Compose::NextMessage, 7).unwrap();
+        assert_eq!(m.commands.len(), 7, "six statuses and the 1222");
+        let get = || Command::Get(ItemCommand { items: vec![Item::default()], ..ItemCommand::default() });
+        let group = Command::Sequence(Group { commands: vec![get(), get(), get(), get()], ..Group::default() });
+        let mut core = core_owing(&REFS[..2], 1 << 20);
+        for command in [get(), group, get()] {
+            core.outbox.push_back(Unit { command, refs: vec![], offset: 0 });
+        }
+        // Two statuses, a Get, then a Sequence of four that would make eight: it waits.
+        let (m, done) = core.compose(Compose::Package, 7).unwrap();
+        assert_eq!((m.commands.len(), done, core.outbox.len()), (3, false, 2));
+        let (m, done) = core.compose(Compose::Package, 7).unwrap();
+        assert_eq!((m.commands.len(), done), (2, true));
+    }
 }

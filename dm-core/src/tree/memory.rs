@@ -106,12 +106,24 @@ impl Slot {
         }
     }
 
-    /// Bytes of leaf values in the subtree, and its nodes.
-    fn held(&self) -> (usize, usize) {
-        let (mut bytes, mut nodes) = (0, 0);
-        self.each(|s| (bytes, nodes) = (bytes + s.entry.leaf.data.len(), nodes + 1));
-        (bytes, nodes)
+    /// What the subtree holds, in one walk.
+    fn held(&self) -> Held {
+        let mut held = Held { bytes: 0, nodes: 0, permanent: false };
+        self.each(|s| {
+            held.bytes += s.entry.leaf.data.len();
+            held.nodes += 1;
+            held.permanent |= s.entry.permanent;
+        });
+        held
     }
+}
+
+/// What a subtree holds: bytes of leaf values, nodes, and whether any of them is permanent.
+#[derive(Clone, Copy)]
+struct Held {
+    bytes: usize,
+    nodes: usize,
+    permanent: bool,
 }
 
 /// Dropped a level at a time, without recursion.
@@ -160,8 +172,8 @@ enum Undo {
     Properties(String, Entry),
     /// The node at this key did not exist.
     Absent(String),
-    /// A deleted subtree, with its Exec handlers, to put back here.
-    Attach(String, Box<Slot>),
+    /// A deleted subtree, with its Exec handlers, to put back here, and what it holds.
+    Attach(String, Box<Slot>, Held),
     /// A subtree renamed from `from` to `to`, to move back.
     Move { from: String, to: String },
 }
@@ -304,15 +316,14 @@ impl MemoryTree {
         Some(slot)
     }
 
-    /// Puts a subtree at `key`, its bytes and nodes with it.
-    fn attach(&mut self, key: &str, slot: Box<Slot>) {
-        let (bytes, nodes) = slot.held();
-        (self.bytes, self.nodes) = (self.bytes + bytes, self.nodes + nodes);
+    /// Puts a subtree that holds `held` at `key`.
+    fn attach(&mut self, key: &str, slot: Box<Slot>, held: Held) {
+        (self.bytes, self.nodes) = (self.bytes + held.bytes, self.nodes + held.nodes);
         self.link(key, slot);
     }
 
-    fn forget(&mut self, (bytes, nodes): (usize, usize)) {
-        (self.bytes, self.nodes) = (self.bytes - bytes, self.nodes - nodes);
+    fn forget(&mut self, held: Held) {
+        (self.bytes, self.nodes) = (self.bytes - held.bytes, self.nodes - held.nodes);
     }
 
     /// Moves the subtree at `from` to `to`, its bytes and nodes unchanged.
@@ -658,16 +669,17 @@ impl Tree for MemoryTree {
 
     fn delete(&mut self, server: &str, key: &str) -> Result<(), StatusCode> {
         self.existing(key, Access::DELETE)?;
-        let mut permanent = false;
-        self.find(key).into_iter().for_each(|s| s.each(|n| permanent |= n.entry.permanent));
-        if permanent {
+        // One walk of the subtree: its permanent nodes, its bytes and nodes.
+        let held = self.find(key).map(Slot::held).ok_or(StatusCode::NOT_FOUND)?;
+        if held.permanent {
             return Err(StatusCode::COMMAND_NOT_ALLOWED);
         }
         self.check(key, AclCommand::Delete, server)?;
         // The subtree goes whole, Exec handlers and all: kept by an open transaction, else dropped.
-        let slot = self.detach(key).ok_or(StatusCode::NOT_FOUND)?;
+        let slot = self.take(key).ok_or(StatusCode::NOT_FOUND)?;
+        self.forget(held);
         if let Some(journal) = &mut self.journal {
-            journal.undo.push(Undo::Attach(key.to_string(), slot));
+            journal.undo.push(Undo::Attach(key.to_string(), slot, held));
         }
         Ok(())
     }
@@ -770,7 +782,7 @@ impl Tree for MemoryTree {
                 Undo::Entry(key, entry) => self.put(&key, entry),
                 Undo::Properties(key, entry) => _ = self.modify(&key, |e| *e = entry),
                 Undo::Absent(key) => drop(self.detach(&key)),
-                Undo::Attach(key, slot) => self.attach(&key, slot),
+                Undo::Attach(key, slot, held) => self.attach(&key, slot, held),
                 Undo::Move { from, to } => self.relink(&to, &from),
             }
         }

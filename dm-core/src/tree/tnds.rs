@@ -63,8 +63,6 @@ pub fn list(
     Ok(out.nodes)
 }
 
-/// The subtree at `uri` as an XML TNDS document with the selected properties; 413 once it
-/// passes `max_len` bytes.
 /// How deep the `Node` elements of a TNDS document that `tnds` wrote nest.
 pub(crate) fn nesting(xml: &str) -> usize {
     let (mut depth, mut most) = (0usize, 0);
@@ -79,6 +77,8 @@ pub(crate) fn nesting(xml: &str) -> usize {
     most
 }
 
+/// The subtree at `uri` as an XML TNDS document with the selected properties; 413 once it
+/// passes `max_len` bytes.
 pub fn tnds(
     tree: &mut dyn Tree,
     server: &str,

@@ -106,6 +106,12 @@ impl Slot {
         }
     }
 
+    /// The node at `key`, this one being the root (`find_mut` of a tree, for a caller that
+    /// borrows the tree's other fields beside it).
+    fn below_mut(&mut self, key: &str) -> Option<&mut Slot> {
+        segments(key)?.try_fold(self, |s, name| s.children.get_mut(name).map(|c| &mut **c))
+    }
+
     /// What the subtree holds, in one walk.
     fn held(&self) -> Held {
         let mut held = Held { bytes: 0, nodes: 0, permanent: false };
@@ -259,7 +265,7 @@ impl MemoryTree {
     }
 
     fn find_mut(&mut self, key: &str) -> Option<&mut Slot> {
-        segments(key)?.try_fold(&mut self.root, |s, name| s.children.get_mut(name).map(|c| &mut **c))
+        self.root.below_mut(key)
     }
 
     pub(super) fn entry(&self, key: &str) -> Option<&Entry> {
@@ -336,9 +342,7 @@ impl MemoryTree {
     /// Changes a node's properties (anything but its value) in place, undoable as `put` is.
     fn modify(&mut self, key: &str, change: impl FnOnce(&mut Entry)) -> Result<(), StatusCode> {
         let journal = &mut self.journal;
-        let slot = segments(key)
-            .and_then(|mut names| names.try_fold(&mut self.root, |s, name| s.children.get_mut(name).map(|c| &mut **c)))
-            .ok_or(StatusCode::NOT_FOUND)?;
+        let slot = self.root.below_mut(key).ok_or(StatusCode::NOT_FOUND)?;
         if let Some(journal) = journal {
             if !journal.saved.contains(&slot.id) && journal.saved_properties.insert(slot.id) {
                 journal.undo.push(Undo::Properties(key.to_string(), slot.entry.clone_without_value()));

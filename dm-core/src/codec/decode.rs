@@ -354,6 +354,9 @@ impl<'a, 'l> Parser<'l, 'a> {
         Ok(Mem { shared_mem, free_mem: req(free_mem, Tag::FreeMem, self)?, free_id: req(free_id, Tag::FreeID, self)? })
     }
 
+    /// The commands, grown one at a time and then shrunk to fit: a message is kept while it is
+    /// executed, and one of thousands of commands would keep up to twice their room (as would
+    /// each Atomic and Sequence).
     fn body(&mut self) -> R<(Vec<Command>, bool)> {
         let mut commands = Vec::new();
         let mut is_final = false;
@@ -368,6 +371,7 @@ impl<'a, 'l> Parser<'l, 'a> {
             commands.push(c);
             Ok(())
         })?;
+        commands.shrink_to_fit();
         Ok((commands, is_final))
     }
 
@@ -504,6 +508,7 @@ impl<'a, 'l> Parser<'l, 'a> {
             }
         })?;
         self.groups -= 1;
+        g.commands.shrink_to_fit();
         g.cmd_id = req(cmd_id, Tag::CmdID, self)?;
         Ok(g)
     }
@@ -624,11 +629,11 @@ impl<'a, 'l> Parser<'l, 'a> {
             }
             Tag::SourceParent => {
                 let v = p.location()?;
-                set(&mut it.source_parent, v, tag, p)
+                set(&mut it.source_parent, Box::new(v), tag, p)
             }
             Tag::TargetParent => {
                 let v = p.location()?;
-                set(&mut it.target_parent, v, tag, p)
+                set(&mut it.target_parent, Box::new(v), tag, p)
             }
             Tag::Meta => p.fill(&mut it.meta, tag, |p, m| p.meta_into(m)),
             Tag::Data => {

@@ -128,7 +128,7 @@ fn location<'m>(s: &mut impl Sink<'m>, tag: Tag, l: &'m Location) {
     s.end(tag);
 }
 
-fn location_opt<'m>(s: &mut impl Sink<'m>, tag: Tag, l: &'m Option<Location>) {
+fn location_opt<'m>(s: &mut impl Sink<'m>, tag: Tag, l: Option<&'m Location>) {
     if let Some(l) = l {
         location(s, tag, l);
     }
@@ -295,10 +295,10 @@ fn items<'m>(s: &mut impl Sink<'m>, items: &'m [Item]) {
             continue;
         }
         s.start(Tag::Item);
-        location_opt(s, Tag::Target, &it.target);
-        location_opt(s, Tag::Source, &it.source);
-        location_opt(s, Tag::SourceParent, &it.source_parent);
-        location_opt(s, Tag::TargetParent, &it.target_parent);
+        location_opt(s, Tag::Target, it.target.as_ref());
+        location_opt(s, Tag::Source, it.source.as_ref());
+        location_opt(s, Tag::SourceParent, it.source_parent.as_deref());
+        location_opt(s, Tag::TargetParent, it.target_parent.as_deref());
         meta_opt(s, it.meta.as_deref());
         if let Some(d) = &it.data {
             s.data(d);

@@ -148,8 +148,9 @@ pub struct Results {
 pub struct Item {
     pub target: Option<Location>,
     pub source: Option<Location>,
-    pub source_parent: Option<Location>,
-    pub target_parent: Option<Location>,
+    /// Rare in DM: boxed, so that the Items of a message of thousands take less room.
+    pub source_parent: Option<Box<Location>>,
+    pub target_parent: Option<Box<Location>>,
     pub meta: Option<Box<Meta>>,
     pub data: Option<Data>,
     /// `<MoreData/>`: a large-object chunk that is not the last.

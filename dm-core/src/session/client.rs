@@ -471,6 +471,9 @@ impl<T: Tree> ClientSession<T> {
         }
         let owed: usize = self.core.results.iter().flat_map(|u| u.command.items()).map(Item::data_len).sum();
         self.results_room = self.config.wire.limits.max_results_size.saturating_sub(owed);
+        // One status a command, room made once: grown by doubling, the queue of a message of
+        // thousands of commands would take up to three times the room they need.
+        self.core.statuses.reserve(counted(&m.commands));
         for c in &m.commands {
             if !matches!(c, Command::Status(_) | Command::Results(_)) {
                 self.execute(msg_id, c, &mut events);
@@ -628,7 +631,8 @@ impl<T: Tree> ClientSession<T> {
         let first = first.unwrap_or(StatusCode::OK);
         let uris = x.items.iter().map(super::chunk::item_uri);
         if codes.is_empty() {
-            let refs = uris.filter(|u| !u.is_empty()).map(str::to_string).collect();
+            let mut refs = Vec::with_capacity(x.items.len());
+            refs.extend(uris.filter(|u| !u.is_empty()).map(str::to_string));
             self.core.owe_status(msg_id, c, first, vec![], refs);
         } else {
             for (code, uri) in codes.into_iter().zip(uris) {
@@ -858,4 +862,13 @@ fn devinfo_of(tree: &mut impl Tree, server: &str) -> Vec<(String, String)> {
             }
         })
         .collect()
+}
+
+/// The commands of a message, those inside Atomic and Sequence counted too.
+fn counted(commands: &[Command]) -> usize {
+    let inside = |c: &Command| match c {
+        Command::Atomic(g) | Command::Sequence(g) => counted(&g.commands),
+        _ => 0,
+    };
+    commands.iter().map(|c| 1 + inside(c)).sum()
 }

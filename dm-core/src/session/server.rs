@@ -688,7 +688,9 @@ impl ServerSession {
             let (n, name, max) = (items.len(), command.name(), limits.max_items);
             return Err(UsageError(format!("{n} items in one {name}: a client takes at most {max}")).into());
         }
-        let uris = items.iter().flat_map(|it| [&it.target, &it.source, &it.target_parent, &it.source_parent]);
+        let uris = items.iter().flat_map(|it| {
+            [it.target.as_ref(), it.source.as_ref(), it.target_parent.as_deref(), it.source_parent.as_deref()]
+        });
         if let Some(l) = uris.flatten().find(|l| l.uri.len() > limits.max_uri_len) {
             let (n, max) = (l.uri.len(), limits.max_uri_len);
             return Err(UsageError(format!("a URI of {n} bytes: a client takes at most {max}")).into());

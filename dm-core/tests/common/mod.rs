@@ -123,8 +123,8 @@ pub fn item() -> BoxedStrategy<Item> {
         .prop_map(|(target, source, source_parent, target_parent, meta, data, more_data)| Item {
             target,
             source,
-            source_parent,
-            target_parent,
+            source_parent: source_parent.map(Box::new),
+            target_parent: target_parent.map(Box::new),
             meta: meta.map(Box::new),
             data,
             more_data,

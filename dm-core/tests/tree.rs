@@ -79,6 +79,23 @@ fn delete_removes_the_subtree_but_not_root_or_permanent_nodes() {
     assert_eq!(t.delete(SRV, "./Vendor/A"), Err(S::COMMAND_NOT_ALLOWED));
     assert_eq!(t.delete(SRV, "./Vendor"), Err(S::COMMAND_NOT_ALLOWED), "a permanent descendant protects the subtree");
     assert_eq!(t.delete(SRV, "./Vendor/Nope"), Err(S::NOT_FOUND));
+    // Permanence withdrawn deep down frees the subtree again.
+    t.set_permanent("./Vendor/A", false).unwrap();
+    t.delete(SRV, "./Vendor").unwrap();
+    assert!(t.totals_agree());
+}
+
+/// Nothing grows below a leaf: the device's own `set` and `set_interior` are refused there
+/// (405), and make no parents on the way.
+#[test]
+fn nothing_is_made_below_a_leaf() {
+    let mut t = tree();
+    let nodes = t.node_count();
+    assert_eq!(t.set("./Vendor/A/x/y", "v"), Err(S::COMMAND_NOT_ALLOWED));
+    assert_eq!(t.set_interior("./Vendor/A/x/y", None), Err(S::COMMAND_NOT_ALLOWED));
+    assert_eq!(t.add(SRV, "./Vendor/A/x/y", leaf("v")), Err(S::COMMAND_NOT_ALLOWED));
+    assert_eq!((t.node("./Vendor/A/x"), t.node_count()), (None, nodes));
+    assert!(t.totals_agree());
 }
 
 #[test]
@@ -581,6 +598,7 @@ mod journal {
         Acl(usize),
         Title(usize),
         Rename(usize, usize),
+        Permanent(usize),
     }
 
     const URIS: [&str; 6] = ["./Vendor/A", "./Vendor/B", "./Vendor/D", "./Vendor/D/E", "./Vendor/D/F/G", "./Vendor/H"];
@@ -596,6 +614,7 @@ mod journal {
             u.clone().prop_map(Op::Acl),
             u.clone().prop_map(Op::Title),
             (u.clone(), 0..3usize).prop_map(|(u, n)| Op::Rename(u, n)),
+            u.clone().prop_map(Op::Permanent),
         ]
     }
 
@@ -609,6 +628,7 @@ mod journal {
             Op::Acl(u) => t.replace_property(SRV, URIS[u], "ACL", "Get=*&Replace=*"),
             Op::Title(u) => t.replace_property(SRV, URIS[u], "Title", "t"),
             Op::Rename(u, n) => t.replace_property(SRV, URIS[u], "Name", ["X", "Y", "B"][n]),
+            Op::Permanent(u) => t.set_permanent(URIS[u], true),
         };
     }
 
@@ -638,10 +658,12 @@ mod journal {
             inside.iter().for_each(|op| apply(&mut t, op));
             prop_assert_eq!(t.leaf_bytes(), counted(&t));
             prop_assert_eq!(t.node_count(), t.uris().len());
+            prop_assert!(t.totals_agree());
             prop_assert!(t.leaf_bytes() <= capacity && t.node_count() <= max_nodes);
             t.rollback().unwrap();
             prop_assert_eq!(t.to_json(), json);
             prop_assert_eq!((t.leaf_bytes(), t.node_count()), (bytes, t.uris().len()));
+            prop_assert!(t.totals_agree());
         }
     }
 }

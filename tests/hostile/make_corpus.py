@@ -139,6 +139,15 @@ def cases():
         "application/vnd.syncml.dmtnds+xml</Type></Meta><Item><Target><LocURI>./Vendor</LocURI></Target><Data>"
         "<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>S</NodeName>" + nodes + "</Node></MgmtTree></Data></Item></Add>"
         + "".join(rename.format(3 + i, "ST"[i % 2], "TS"[i % 2]) for i in range(2_000)) + "<Final/>")
+    # The same 3 000 nodes, then 2 000 Atomics that each delete them and then fail: a Delete
+    # and its rollback move the subtree whole, and no step of either walks it.
+    delete = ("<Atomic><CmdID>{}</CmdID><Delete><CmdID>{}</CmdID><Item><Target><LocURI>./Vendor/S</LocURI></Target>"
+              "</Item></Delete><Delete><CmdID>{}</CmdID><Item><Target><LocURI>./Nope</LocURI></Target></Item></Delete></Atomic>")
+    yield "atomic_delete_subtree_2000.xml", "client", "ok", server_msg(
+        STATUS_HDR + "<Add><CmdID>2</CmdID><Meta><Format xmlns='syncml:metinf'>xml</Format><Type xmlns='syncml:metinf'>"
+        "application/vnd.syncml.dmtnds+xml</Type></Meta><Item><Target><LocURI>./Vendor</LocURI></Target><Data>"
+        "<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>S</NodeName>" + nodes + "</Node></MgmtTree></Data></Item></Add>"
+        + "".join(delete.format(3 + 3 * i, 4 + 3 * i, 5 + 3 * i) for i in range(2_000)) + "<Final/>")
     yield "max_msg_size_1.xml", "server", "protocol", client_msg(
         PKG1, meta="<Meta><MaxMsgSize xmlns='syncml:metinf'>1</MaxMsgSize></Meta>")
     yield "client_sends_add.xml", "server", "protocol", client_msg(

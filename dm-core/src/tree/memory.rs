@@ -94,6 +94,9 @@ struct Slot {
     entry: Entry,
     exec: Option<ExecHandler>,
     children: BTreeMap<String, Box<Slot>>,
+    /// What the subtree holds, this node included: kept up to date along the path of every
+    /// change, so that a Delete and its rollback never walk the subtree.
+    held: Held,
 }
 
 impl Slot {
@@ -112,24 +115,34 @@ impl Slot {
         segments(key)?.try_fold(self, |s, name| s.children.get_mut(name).map(|c| &mut **c))
     }
 
-    /// What the subtree holds, in one walk.
-    fn held(&self) -> Held {
-        let mut held = Held { bytes: 0, nodes: 0, permanent: false };
-        self.each(|s| {
-            held.bytes += s.entry.leaf.data.len();
-            held.nodes += 1;
-            held.permanent |= s.entry.permanent;
-        });
-        held
+    /// A new node without children.
+    fn new(id: u64, entry: Entry) -> Box<Slot> {
+        Box::new(Slot { id, held: Held::of(&entry), entry, exec: None, children: BTreeMap::new() })
     }
 }
 
-/// What a subtree holds: bytes of leaf values, nodes, and whether any of them is permanent.
-#[derive(Clone, Copy)]
+/// What a subtree holds: bytes of leaf values, nodes, and permanent nodes.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 struct Held {
     bytes: usize,
     nodes: usize,
-    permanent: bool,
+    permanent: usize,
+}
+
+impl Held {
+    /// What one node holds.
+    fn of(e: &Entry) -> Held {
+        Held { bytes: e.leaf.data.len(), nodes: 1, permanent: usize::from(e.permanent) }
+    }
+
+    /// `self` with `add` added and `sub` taken away.
+    fn changed(self, add: Held, sub: Held) -> Held {
+        Held {
+            bytes: self.bytes + add.bytes - sub.bytes,
+            nodes: self.nodes + add.nodes - sub.nodes,
+            permanent: self.permanent + add.permanent - sub.permanent,
+        }
+    }
 }
 
 /// Dropped a level at a time, without recursion.
@@ -150,11 +163,8 @@ pub struct MemoryTree {
     /// What an open transaction (Atomic) changed, to undo.
     journal: Option<Journal>,
     now: Option<String>,
-    /// Bytes of leaf values, and the most a server's commands may bring it to.
-    bytes: usize,
+    /// The most leaf bytes, and nodes, a server's commands may bring the tree to.
     capacity: usize,
-    /// Nodes, and the most a server's commands may bring them to.
-    nodes: usize,
     max_nodes: usize,
 }
 
@@ -178,8 +188,8 @@ enum Undo {
     Properties(String, Entry),
     /// The node at this key did not exist.
     Absent(String),
-    /// A deleted subtree, with its Exec handlers, to put back here, and what it holds.
-    Attach(String, Box<Slot>, Held),
+    /// A deleted subtree, with its Exec handlers, to put back here.
+    Attach(String, Box<Slot>),
     /// A subtree renamed from `from` to `to`, to move back.
     Move { from: String, to: String },
 }
@@ -192,7 +202,7 @@ pub const DEFAULT_MAX_NODES: usize = 100_000;
 
 impl std::fmt::Debug for MemoryTree {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemoryTree").field("nodes", &self.nodes).finish()
+        f.debug_struct("MemoryTree").field("nodes", &self.root.held.nodes).finish()
     }
 }
 
@@ -223,15 +233,12 @@ impl MemoryTree {
         let mut root = Entry::interior(None);
         root.acl = ROOT_ACL.into();
         root.permanent = true;
-        let root = Slot { id: 0, entry: root, exec: None, children: BTreeMap::new() };
         MemoryTree {
-            root,
+            root: *Slot::new(0, root),
             next_id: 1,
             journal: None,
             now: None,
-            bytes: 0,
             capacity: DEFAULT_CAPACITY,
-            nodes: 1,
             max_nodes: DEFAULT_MAX_NODES,
         }
     }
@@ -245,7 +252,7 @@ impl MemoryTree {
 
     /// Bytes of leaf values in the tree.
     pub fn leaf_bytes(&self) -> usize {
-        self.bytes
+        self.root.held.bytes
     }
 
     /// The most nodes a server's commands may bring the tree to ([`DEFAULT_MAX_NODES`] unless
@@ -257,7 +264,19 @@ impl MemoryTree {
 
     /// Nodes in the tree, the root included.
     pub fn node_count(&self) -> usize {
-        self.nodes
+        self.root.held.nodes
+    }
+
+    /// Whether every node's totals are those of its entry and its children's totals (for
+    /// tests: one walk of the tree).
+    #[doc(hidden)]
+    pub fn totals_agree(&self) -> bool {
+        let mut agree = true;
+        self.root.each(|s| {
+            let below = s.children.values().fold(Held::default(), |h, c| h.changed(c.held, Held::default()));
+            agree &= s.held == Held::of(&s.entry).changed(below, Held::default());
+        });
+        agree
     }
 
     fn find(&self, key: &str) -> Option<&Slot> {
@@ -277,19 +296,20 @@ impl MemoryTree {
     /// transaction can undo.
     fn put(&mut self, key: &str, entry: Entry) {
         let Some((parent, name)) = key.rsplit_once(is_slash) else { return };
-        let (len, id) = (entry.leaf.data.len(), self.next_id);
+        let (new, id) = (Held::of(&entry), self.next_id);
         let Some(p) = self.find_mut(parent) else { return };
         let (id, old) = match p.children.get_mut(name) {
             Some(s) => (s.id, Some(std::mem::replace(&mut s.entry, entry))),
             None => {
-                p.children
-                    .insert(name.to_string(), Box::new(Slot { id, entry, exec: None, children: BTreeMap::new() }));
+                p.children.insert(name.to_string(), Slot::new(id, entry));
                 self.next_id += 1;
-                self.nodes += 1;
                 (id, None)
             }
         };
-        self.bytes = self.bytes + len - old.as_ref().map_or(0, |o| o.leaf.data.len());
+        match &old {
+            Some(o) => self.adjust(key, new, Held::of(o)),
+            None => self.adjust(parent, new, Held::default()),
+        }
         if let Some(journal) = &mut self.journal {
             if journal.saved.insert(id) {
                 journal
@@ -299,43 +319,40 @@ impl MemoryTree {
         }
     }
 
-    /// Unlinks the subtree at `key`.
-    fn take(&mut self, key: &str) -> Option<Box<Slot>> {
-        let (parent, name) = key.rsplit_once(is_slash)?;
-        self.find_mut(parent)?.children.remove(name)
-    }
-
-    /// Links a subtree at `key`, under its existing parent, in place of any there (which is
-    /// dropped, its bytes and nodes with it).
-    fn link(&mut self, key: &str, slot: Box<Slot>) {
-        let Some((parent, name)) = key.rsplit_once(is_slash) else { return };
-        let Some(p) = self.find_mut(parent) else { return };
-        if let Some(replaced) = p.children.insert(name.to_string(), slot) {
-            self.forget(replaced.held());
+    /// Adds `add` to, and takes `sub` from, the totals of each node from the root to `key`.
+    fn adjust(&mut self, key: &str, add: Held, sub: Held) {
+        let mut slot = &mut self.root;
+        slot.held = slot.held.changed(add, sub);
+        for name in segments(key).into_iter().flatten() {
+            let Some(child) = slot.children.get_mut(name) else { return };
+            slot = child;
+            slot.held = slot.held.changed(add, sub);
         }
     }
 
-    /// Takes the subtree at `key` out of the tree, its bytes and nodes with it.
+    /// Takes the subtree at `key` out of the tree, its totals with it.
     fn detach(&mut self, key: &str) -> Option<Box<Slot>> {
-        let slot = self.take(key)?;
-        self.forget(slot.held());
+        let (parent, name) = key.rsplit_once(is_slash)?;
+        let slot = self.find_mut(parent)?.children.remove(name)?;
+        self.adjust(parent, Held::default(), slot.held);
         Some(slot)
     }
 
-    /// Puts a subtree that holds `held` at `key`.
-    fn attach(&mut self, key: &str, slot: Box<Slot>, held: Held) {
-        (self.bytes, self.nodes) = (self.bytes + held.bytes, self.nodes + held.nodes);
-        self.link(key, slot);
+    /// Links a subtree at `key`, which is free (a rename's target, or a deleted subtree's place
+    /// once the rollback has undone what came after), under its existing parent.
+    fn attach(&mut self, key: &str, slot: Box<Slot>) {
+        let Some((parent, name)) = key.rsplit_once(is_slash) else { return };
+        let held = slot.held;
+        let Some(p) = self.find_mut(parent) else { return };
+        let replaced = p.children.insert(name.to_string(), slot);
+        debug_assert!(replaced.is_none(), "a subtree attached over {key}");
+        self.adjust(parent, held, Held::default());
     }
 
-    fn forget(&mut self, held: Held) {
-        (self.bytes, self.nodes) = (self.bytes - held.bytes, self.nodes - held.nodes);
-    }
-
-    /// Moves the subtree at `from` to `to`, its bytes and nodes unchanged.
+    /// Moves the subtree at `from` to `to`.
     fn relink(&mut self, from: &str, to: &str) {
-        if let Some(slot) = self.take(from) {
-            self.link(to, slot);
+        if let Some(slot) = self.detach(from) {
+            self.attach(to, slot);
         }
     }
 
@@ -348,15 +365,19 @@ impl MemoryTree {
                 journal.undo.push(Undo::Properties(key.to_string(), slot.entry.clone_without_value()));
             }
         }
-        let value = std::mem::take(&mut slot.entry.leaf.data);
+        let (before, value) = (Held::of(&slot.entry), std::mem::take(&mut slot.entry.leaf.data));
         change(&mut slot.entry);
         slot.entry.leaf.data = value;
+        let after = Held::of(&slot.entry);
+        if after != before {
+            self.adjust(key, after, before);
+        }
         Ok(())
     }
 
     /// Whether a server's command may replace `old` leaf bytes with `new` ones (420 if not).
     fn room(&self, old: usize, new: usize) -> Result<(), StatusCode> {
-        if new <= old || self.bytes - old + new <= self.capacity { Ok(()) } else { Err(StatusCode::DEVICE_FULL) }
+        if new <= old || self.leaf_bytes() - old + new <= self.capacity { Ok(()) } else { Err(StatusCode::DEVICE_FULL) }
     }
 
     /// The time TStamp records, as ISO 8601 basic UTC (`20010711T163817Z`). The tree has no clock:
@@ -471,43 +492,54 @@ impl MemoryTree {
         self.find(key).into_iter().flat_map(|s| s.children.keys().map(String::as_str))
     }
 
-    /// Creates the missing interior ancestors of `key` (empty ACL: they inherit), in one descent.
+    /// Creates the missing interior ancestors of `key` (empty ACL: they inherit), in one descent
+    /// (405 below a leaf).
     fn make_parents(&mut self, key: &str) -> Result<(), StatusCode> {
-        let Some(names) = uri::parent(key).and_then(segments) else { return Ok(()) };
-        let (now, journal, next_id, nodes) = (&self.now, &mut self.journal, &mut self.next_id, &mut self.nodes);
+        let Some(parent) = uri::parent(key) else { return Ok(()) };
+        let (anchor, below) = self.nearest(parent);
+        if !below.entry.interior {
+            return Err(StatusCode::COMMAND_NOT_ALLOWED);
+        }
+        // Each node on the way holds the ones made below it.
+        let mut made = parent[anchor.len()..].bytes().filter(|&b| b == b'/').count();
+        if made == 0 {
+            return Ok(());
+        }
+        let (now, journal, next_id) = (&self.now, &mut self.journal, &mut self.next_id);
         let (mut slot, mut at) = (&mut self.root, ROOT.len());
-        for name in names {
+        slot.held.nodes += made;
+        for name in segments(parent).into_iter().flatten() {
             at += 1 + name.len();
             if !slot.children.contains_key(name) {
                 let mut entry = Entry::interior(None);
                 entry.tstamp.clone_from(now);
                 let id = *next_id;
                 *next_id += 1;
-                *nodes += 1;
-                slot.children
-                    .insert(name.to_string(), Box::new(Slot { id, entry, exec: None, children: BTreeMap::new() }));
+                let mut new = Slot::new(id, entry);
+                new.held.nodes = made;
+                slot.children.insert(name.to_string(), new);
                 if let Some(journal) = journal.as_mut() {
                     journal.saved.insert(id);
                     journal.undo.push(Undo::Absent(key[..at].to_string()));
                 }
+                made -= 1;
+            } else if made > 0 {
+                slot.children.get_mut(name).into_iter().for_each(|c| c.held.nodes += made);
             }
-            slot = slot.children.get_mut(name).ok_or(StatusCode::NOT_FOUND)?;
-            if !slot.entry.interior {
-                return Err(StatusCode::COMMAND_NOT_ALLOWED);
-            }
+            let Some(child) = slot.children.get_mut(name) else { break };
+            slot = child;
         }
         Ok(())
     }
 
-    /// The nearest existing node at or above `key`.
-    fn nearest<'k>(&self, key: &'k str) -> &'k str {
-        let (mut slot, mut at, mut found) = (&self.root, ROOT.len(), ROOT.len());
+    /// The nearest existing node at or above `key`: its key, and the node.
+    fn nearest<'k>(&self, key: &'k str) -> (&'k str, &Slot) {
+        let (mut slot, mut at) = (&self.root, ROOT.len());
         for name in segments(key).into_iter().flatten() {
             let Some(child) = slot.children.get(name) else { break };
             (slot, at) = (child, at + 1 + name.len());
-            found = at;
         }
-        &key[..found]
+        (&key[..at], slot)
     }
 
     /// The node at `key`, if any, and the ACL in force there: its own, or the nearest non-empty
@@ -560,9 +592,8 @@ impl MemoryTree {
             return Err(StatusCode::ALREADY_EXISTS);
         }
         let parent = Self::parent_acl_target(key);
-        let anchor = self.nearest(parent);
-        let anchor_entry = self.entry(anchor).ok_or(StatusCode::NOT_FOUND)?;
-        if !anchor_entry.interior || !anchor_entry.access.contains(Access::ADD) {
+        let (anchor, below) = self.nearest(parent);
+        if !below.entry.interior || !below.entry.access.contains(Access::ADD) {
             return Err(StatusCode::COMMAND_NOT_ALLOWED);
         }
         self.check(anchor, AclCommand::Add, server)?;
@@ -570,7 +601,7 @@ impl MemoryTree {
         self.room(0, len)?;
         // The node and the ancestors made for it: one per segment below the anchor.
         let made = key[anchor.len()..].bytes().filter(|&b| b == b'/').count();
-        if self.nodes + made > self.max_nodes {
+        if self.node_count() + made > self.max_nodes {
             return Err(StatusCode::DEVICE_FULL);
         }
         let mut entry = make(self);
@@ -673,17 +704,14 @@ impl Tree for MemoryTree {
 
     fn delete(&mut self, server: &str, key: &str) -> Result<(), StatusCode> {
         self.existing(key, Access::DELETE)?;
-        // One walk of the subtree: its permanent nodes, its bytes and nodes.
-        let held = self.find(key).map(Slot::held).ok_or(StatusCode::NOT_FOUND)?;
-        if held.permanent {
+        if self.find(key).is_some_and(|s| s.held.permanent > 0) {
             return Err(StatusCode::COMMAND_NOT_ALLOWED);
         }
         self.check(key, AclCommand::Delete, server)?;
         // The subtree goes whole, Exec handlers and all: kept by an open transaction, else dropped.
-        let slot = self.take(key).ok_or(StatusCode::NOT_FOUND)?;
-        self.forget(held);
+        let slot = self.detach(key).ok_or(StatusCode::NOT_FOUND)?;
         if let Some(journal) = &mut self.journal {
-            journal.undo.push(Undo::Attach(key.to_string(), slot, held));
+            journal.undo.push(Undo::Attach(key.to_string(), slot));
         }
         Ok(())
     }
@@ -786,7 +814,7 @@ impl Tree for MemoryTree {
                 Undo::Entry(key, entry) => self.put(&key, entry),
                 Undo::Properties(key, entry) => _ = self.modify(&key, |e| *e = entry),
                 Undo::Absent(key) => drop(self.detach(&key)),
-                Undo::Attach(key, slot, held) => self.attach(&key, slot, held),
+                Undo::Attach(key, slot) => self.attach(&key, slot),
                 Undo::Move { from, to } => self.relink(&to, &from),
             }
         }

@@ -186,9 +186,16 @@ pub fn check_messages(messages: &[(usize, Direction, Message)]) -> Vec<Violation
             }
         } else {
             let alerts_answered = prev.filter(|(pd, _)| *pd == Direction::ClientToServer).map(|(_, pm)| {
-                pm.commands.iter().filter(|c| matches!(c, Command::Alert(_))).all(|a| {
-                    m.commands.iter().any(|c| matches!(c, Command::Status(s) if s.cmd_ref == Some(a.cmd_id()) && s.msg_ref.unwrap_or(pm.header.msg_id) == pm.header.msg_id))
-                })
+                let pm_id = pm.header.msg_id;
+                let answered: HashSet<u32> = m
+                    .commands
+                    .iter()
+                    .filter_map(|c| match c {
+                        Command::Status(s) if s.msg_ref.unwrap_or(pm_id) == pm_id => s.cmd_ref,
+                        _ => None,
+                    })
+                    .collect();
+                pm.commands.iter().filter(|c| matches!(c, Command::Alert(_))).all(|a| answered.contains(&a.cmd_id()))
             });
             if alerts_answered == Some(false) {
                 v("R21", i, "no Status for a client Alert".into());

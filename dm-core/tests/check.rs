@@ -181,6 +181,16 @@ fn r20_package1_without_its_alert_or_devinfo_is_reported() {
 fn r21_server_package_without_a_status_for_synchdr_or_an_alert_is_reported() {
     broken("R21", |m| m[1].1.commands.retain(|c| !matches!(c, Command::Status(s) if s.cmd == "SyncHdr")));
     broken("R21", |m| m[1].1.commands.retain(|c| !matches!(c, Command::Status(s) if s.cmd == "Alert")));
+    // A Status with the Alert's CmdRef but another message's MsgRef answers something else.
+    broken("R21", |m| {
+        for c in &mut m[1].1.commands {
+            if let Command::Status(s) = c {
+                if s.cmd == "Alert" {
+                    s.msg_ref = Some(9);
+                }
+            }
+        }
+    });
 }
 
 #[test]

@@ -46,6 +46,24 @@ def wbxml_message(table, datas):
     return bytes([0x02, 0xA4, 0x01, 0x6A]) + mb_u_int32(len(table)) + table + head + items + b"\x01\x12\x01\x01"
 
 
+def wbxml_server_msg(body):
+    """A server message to the client in WBXML, strings inline: `body` is SyncBody's content,
+    made with `wb`."""
+    hdr = wb(0x2C, wb(0x31, "1.2") + wb(0x32, "DM/1.2") + wb(0x25, "1") + wb(0x1B, "1")
+             + wb(0x2E, wb(0x17, DEVICE)) + wb(0x27, wb(0x17, SERVER)))
+    return bytes([0x02, 0xA4, 0x01, 0x6A, 0x00]) + wb(0x2D, hdr + wb(0x2B, body))
+
+
+def wb(token, content=None):
+    """Element `token` of code page 0 with `content` (elements, or a string written inline);
+    empty without."""
+    if content is None:
+        return bytes([token])
+    if isinstance(content, str):
+        content = b"\x03" + content.encode() + b"\x00"
+    return bytes([token | 0x40]) + content + b"\x01"
+
+
 def literal_attributes(n, again=False):
     """A WBXML Replace whose Data holds `<Foo a0="" a1="" ...>`, its names in the string table;
     with `again`, the last attribute repeats the first."""
@@ -148,6 +166,11 @@ def cases():
         "application/vnd.syncml.dmtnds+xml</Type></Meta><Item><Target><LocURI>./Vendor</LocURI></Target><Data>"
         "<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>S</NodeName>" + nodes + "</Node></MgmtTree></Data></Item></Add>"
         + "".join(delete.format(3 + 3 * i, 4 + 3 * i, 5 + 3 * i) for i in range(2_000)) + "<Final/>")
+    # 9 990 Gets of a missing node, 18 bytes each in WBXML: a command costs a few hundred bytes
+    # while its message runs, however small it is on the wire (the limit on commands bounds it).
+    status = wb(0x69, wb(0x4B, "1") + wb(0x5C, "1") + wb(0x4C, "0") + wb(0x4A, "SyncHdr") + wb(0x4F, "200"))
+    gets = b"".join(wb(0x53, wb(0x4B, str(2 + i)) + wb(0x54, wb(0x6E, wb(0x57, "./N")))) for i in range(9_990))
+    yield "gets_9990.wbxml", "client", "ok", wbxml_server_msg(status + gets + wb(0x12))
     yield "max_msg_size_1.xml", "server", "protocol", client_msg(
         PKG1, meta="<Meta><MaxMsgSize xmlns='syncml:metinf'>1</MaxMsgSize></Meta>")
     yield "client_sends_add.xml", "server", "protocol", client_msg(

@@ -9,6 +9,22 @@ pub struct Message {
     pub is_final: bool,
 }
 
+impl Message {
+    /// Its commands, those inside Atomic and Sequence counted too (as the decoder's commands
+    /// limit counts them; each is owed a status).
+    pub fn command_count(&self) -> usize {
+        count(&self.commands)
+    }
+}
+
+fn count(commands: &[Command]) -> usize {
+    let inside = |c: &Command| match c {
+        Command::Atomic(g) | Command::Sequence(g) => count(&g.commands),
+        _ => 0,
+    };
+    commands.iter().map(|c| 1 + inside(c)).sum()
+}
+
 /// The versions a header announces. DM 1.2 is `1.2` / `DM/1.2`; DM 1.1.2 is `1.1` / `DM/1.1`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ProtocolVersion {

@@ -473,7 +473,7 @@ impl<T: Tree> ClientSession<T> {
         self.results_room = self.config.wire.limits.max_results_size.saturating_sub(owed);
         // One status a command, room made once: grown by doubling, the queue of a message of
         // thousands of commands would take up to three times the room they need.
-        self.core.statuses.reserve(counted(&m.commands));
+        self.core.statuses.reserve(m.command_count());
         for c in &m.commands {
             if !matches!(c, Command::Status(_) | Command::Results(_)) {
                 self.execute(msg_id, c, &mut events);
@@ -862,13 +862,4 @@ fn devinfo_of(tree: &mut impl Tree, server: &str) -> Vec<(String, String)> {
             }
         })
         .collect()
-}
-
-/// The commands of a message, those inside Atomic and Sequence counted too.
-fn counted(commands: &[Command]) -> usize {
-    let inside = |c: &Command| match c {
-        Command::Atomic(g) | Command::Sequence(g) => counted(&g.commands),
-        _ => 0,
-    };
-    commands.iter().map(|c| 1 + inside(c)).sum()
 }

@@ -397,11 +397,12 @@ impl MemoryTree {
 
     pub fn set_leaf(&mut self, uri: &str, leaf: Leaf) -> Result<(), StatusCode> {
         let key = Self::key(uri)?;
-        if self.entry(&key).is_some_and(|e| e.interior) {
-            return Err(StatusCode::COMMAND_NOT_ALLOWED);
-        }
+        let mut e = match self.entry(&key) {
+            Some(e) if e.interior => return Err(StatusCode::COMMAND_NOT_ALLOWED),
+            Some(e) => e.clone_without_value(),
+            None => Entry::leaf(Leaf::default()),
+        };
         self.make_parents(&key)?;
-        let mut e = self.entry(&key).map_or_else(|| Entry::leaf(Leaf::default()), Entry::clone_without_value);
         stamp(&self.now, &mut e, leaf);
         self.put(&key, e);
         Ok(())

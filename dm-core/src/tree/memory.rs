@@ -494,38 +494,34 @@ impl MemoryTree {
     }
 
     /// Creates the missing interior ancestors of `key` (empty ACL: they inherit), in one descent
-    /// (405 below a leaf).
+    /// past finding the nearest existing one (405 if that is a leaf).
     fn make_parents(&mut self, key: &str) -> Result<(), StatusCode> {
         let Some(parent) = uri::parent(key) else { return Ok(()) };
-        let (anchor, below) = self.nearest(parent);
-        if !below.entry.interior {
+        let (anchor, nearest) = self.nearest(parent);
+        if !nearest.entry.interior {
             return Err(StatusCode::COMMAND_NOT_ALLOWED);
         }
-        // Each node on the way holds the ones made below it.
-        let mut made = parent[anchor.len()..].bytes().filter(|&b| b == b'/').count();
-        if made == 0 {
+        // The nodes to make below each node of the path, which its totals take.
+        let mut below = parent[anchor.len()..].bytes().filter(|&b| b == b'/').count();
+        if below == 0 {
             return Ok(());
         }
         let (now, journal, next_id) = (&self.now, &mut self.journal, &mut self.next_id);
         let (mut slot, mut at) = (&mut self.root, ROOT.len());
-        slot.held.nodes += made;
         for name in segments(parent).into_iter().flatten() {
+            slot.held.nodes += below;
             at += 1 + name.len();
             if !slot.children.contains_key(name) {
                 let mut entry = Entry::interior(None);
                 entry.tstamp.clone_from(now);
                 let id = *next_id;
                 *next_id += 1;
-                let mut new = Slot::new(id, entry);
-                new.held.nodes = made;
-                slot.children.insert(name.to_string(), new);
+                slot.children.insert(name.to_string(), Slot::new(id, entry));
                 if let Some(journal) = journal.as_mut() {
                     journal.saved.insert(id);
                     journal.undo.push(Undo::Absent(key[..at].to_string()));
                 }
-                made -= 1;
-            } else if made > 0 {
-                slot.children.get_mut(name).into_iter().for_each(|c| c.held.nodes += made);
+                below -= 1;
             }
             let Some(child) = slot.children.get_mut(name) else { break };
             slot = child;
@@ -593,8 +589,8 @@ impl MemoryTree {
             return Err(StatusCode::ALREADY_EXISTS);
         }
         let parent = Self::parent_acl_target(key);
-        let (anchor, below) = self.nearest(parent);
-        if !below.entry.interior || !below.entry.access.contains(Access::ADD) {
+        let (anchor, nearest) = self.nearest(parent);
+        if !nearest.entry.interior || !nearest.entry.access.contains(Access::ADD) {
             return Err(StatusCode::COMMAND_NOT_ALLOWED);
         }
         self.check(anchor, AclCommand::Add, server)?;

@@ -337,6 +337,43 @@ fn deep_and_wide_subtrees_move_whole() {
     drop(t);
 }
 
+/// A listing of a subtree 2 000 levels deep walks it without recursing through its depth: on a
+/// thread with a 64 KiB stack, as a device agent may give a session.
+#[test]
+fn a_listing_of_a_deep_subtree_does_not_recurse() {
+    let mut t = tree();
+    t.set(&format!("./Vendor/S{}", "/d".repeat(2_000)), "bottom").unwrap();
+    let listed = std::thread::Builder::new()
+        .stack_size(64 << 10)
+        .spawn(move || {
+            let struct_ = tnds::list(&mut t, SRV, "./Vendor/S", ListKind::Struct, usize::MAX).map(|l| l.len());
+            let xml = tnds::tnds(&mut t, SRV, "./Vendor/S", &PropSelection::All, usize::MAX);
+            (struct_, xml.map(|x| x.matches("<Node>").count()))
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(listed, (Ok(2_001), Ok(2_001)));
+}
+
+/// A node's properties asked together (as a TNDS listing asks) are what each asked alone
+/// gives, errors included: 404 for a missing node, 425 where the ACL denies the Get.
+#[test]
+fn properties_asked_together_are_those_asked_alone() {
+    let mut t = tree();
+    t.set_time(Some("20261202T000000Z".into()));
+    t.set("./Vendor/Q/T", "stamped").unwrap();
+    t.set_acl("./Vendor/Q", &format!("Get={SRV}")).unwrap();
+    let names = ["ACL", "Format", "Name", "Size", "Title", "TStamp", "Type", "VerNo", "Nope"];
+    let mut codes = Vec::new();
+    for (server, uri) in [(SRV, "./Vendor/Q/T"), (SRV, "./Vendor"), (SRV, "./Nope"), ("other", "./Vendor/Q/T")] {
+        let alone: Vec<_> = names.iter().map(|n| t.get_property(server, uri, n)).collect();
+        assert_eq!(t.get_properties(server, uri, &names), alone, "{server} {uri}");
+        codes.extend(alone.iter().filter_map(|r| r.as_ref().err().copied()));
+    }
+    assert!(codes.contains(&S::NOT_FOUND) && codes.contains(&S::PERMISSION_DENIED));
+}
+
 /// Renaming a node (its Name property) keeps its Exec handler: Exec runs under the new name, and
 /// a node created later under the old name has none.
 #[test]

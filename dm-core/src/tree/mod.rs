@@ -76,6 +76,13 @@ pub trait Tree {
         Err(StatusCode::OPTIONAL_FEATURE_NOT_SUPPORTED)
     }
 
+    /// Several properties of one node, each as `get_property` gives it (a TNDS listing asks
+    /// for them node by node): a tree that can find the node and check its ACL once for all
+    /// of them overrides this.
+    fn get_properties(&mut self, server: &str, uri: &str, names: &[&str]) -> Vec<Result<String, StatusCode>> {
+        names.iter().map(|name| self.get_property(server, uri, name)).collect()
+    }
+
     fn replace_property(&mut self, server: &str, uri: &str, name: &str, value: &str) -> Result<(), StatusCode> {
         let _ = (server, uri, name, value);
         Err(StatusCode::OPTIONAL_FEATURE_NOT_SUPPORTED)
@@ -128,6 +135,9 @@ impl<T: Tree + ?Sized> Tree for Box<T> {
     fn get_property(&mut self, server: &str, uri: &str, name: &str) -> Result<String, StatusCode> {
         (**self).get_property(server, uri, name)
     }
+    fn get_properties(&mut self, server: &str, uri: &str, names: &[&str]) -> Vec<Result<String, StatusCode>> {
+        (**self).get_properties(server, uri, names)
+    }
     fn replace_property(&mut self, server: &str, uri: &str, name: &str, value: &str) -> Result<(), StatusCode> {
         (**self).replace_property(server, uri, name, value)
     }
@@ -174,6 +184,9 @@ impl<T: Tree> Tree for std::sync::Arc<std::sync::Mutex<T>> {
     }
     fn get_property(&mut self, server: &str, uri: &str, name: &str) -> Result<String, StatusCode> {
         lock(self).get_property(server, uri, name)
+    }
+    fn get_properties(&mut self, server: &str, uri: &str, names: &[&str]) -> Vec<Result<String, StatusCode>> {
+        lock(self).get_properties(server, uri, names)
     }
     fn replace_property(&mut self, server: &str, uri: &str, name: &str, value: &str) -> Result<(), StatusCode> {
         lock(self).replace_property(server, uri, name, value)

@@ -24,27 +24,27 @@ struct Listing {
     room: usize,
 }
 
-/// Nodes the server may not read are left out, as TND says.
+/// The nodes of the subtree at `uri` the server may read, in pre-order (others are left out,
+/// as TND says); without recursion, however deep the tree.
 fn visible(tree: &mut dyn Tree, server: &str, uri: &str, out: &mut Listing) -> Result<(), StatusCode> {
-    let mut node = match tree.get(server, uri) {
-        Ok(n) => n,
-        Err(StatusCode::PERMISSION_DENIED | StatusCode::COMMAND_NOT_ALLOWED) if !out.nodes.is_empty() => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    let children = match &mut node {
-        Node::Interior { children, .. } => children.clone(),
-        Node::Leaf(l) if out.kind == ListKind::Struct => {
-            l.data = Vec::new();
-            Vec::new()
+    let mut pending = vec![uri.to_string()];
+    while let Some(uri) = pending.pop() {
+        let mut node = match tree.get(server, &uri) {
+            Ok(n) => n,
+            Err(StatusCode::PERMISSION_DENIED | StatusCode::COMMAND_NOT_ALLOWED) if !out.nodes.is_empty() => continue,
+            Err(e) => return Err(e),
+        };
+        match &mut node {
+            Node::Interior { children, .. } => {
+                let child = |c: &String| if uri == "." { format!("./{c}") } else { format!("{uri}/{c}") };
+                pending.extend(children.iter().rev().map(child));
+            }
+            Node::Leaf(l) if out.kind == ListKind::Struct => l.data = Vec::new(),
+            Node::Leaf(_) => {}
         }
-        Node::Leaf(_) => Vec::new(),
-    };
-    let size = uri.len() + if let Node::Leaf(l) = &node { l.data.len() } else { 0 };
-    out.room = out.room.checked_sub(size).ok_or(StatusCode::REQUEST_ENTITY_TOO_LARGE)?;
-    out.nodes.push((uri.to_string(), node));
-    for c in children {
-        let child = if uri == "." { format!("./{c}") } else { format!("{uri}/{c}") };
-        visible(tree, server, &child, out)?;
+        let size = uri.len() + if let Node::Leaf(l) = &node { l.data.len() } else { 0 };
+        out.room = out.room.checked_sub(size).ok_or(StatusCode::REQUEST_ENTITY_TOO_LARGE)?;
+        out.nodes.push((uri, node));
     }
     Ok(())
 }
@@ -90,7 +90,7 @@ pub fn tnds(
     let mut xml = String::from("<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD>");
     let mut open: Vec<&str> = Vec::new();
     for (u, node) in &nodes {
-        while open.last().is_some_and(|o| !u.starts_with(&format!("{o}/"))) {
+        while open.last().is_some_and(|o| !super::uri::is_below(u, o)) {
             open.pop();
             xml.push_str("</Node>");
         }
@@ -125,16 +125,22 @@ pub fn tnds(
 }
 
 fn element(xml: &mut String, name: &str, text: &str) {
-    xml.push_str(&format!("<{name}>{}</{name}>", partial_escape(text)));
+    for piece in ["<", name, ">", &partial_escape(text), "</", name, ">"] {
+        xml.push_str(piece);
+    }
 }
 
 fn properties(tree: &mut dyn Tree, server: &str, uri: &str, node: &Node, props: &PropSelection, xml: &mut String) {
     let mut rt = String::new();
-    for name in PROPERTIES.into_iter().filter(|p| props.includes(p)) {
+    let selected: Vec<&str> = PROPERTIES.into_iter().filter(|p| props.includes(p)).collect();
+    // Format is the node's own; the others are asked of the tree, all in one call.
+    let asked: Vec<&str> = selected.iter().copied().filter(|&p| p != "Format").collect();
+    let mut answers = tree.get_properties(server, uri, &asked).into_iter();
+    for name in selected {
         let value = match (name, node) {
             ("Format", Node::Interior { .. }) => Ok("node".to_string()),
             ("Format", Node::Leaf(l)) => Ok(l.format.to_string()),
-            _ => tree.get_property(server, uri, name),
+            _ => answers.next().unwrap_or(Err(StatusCode::OPTIONAL_FEATURE_NOT_SUPPORTED)),
         };
         let Ok(value) = value else { continue };
         match name {

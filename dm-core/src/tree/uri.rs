@@ -119,6 +119,11 @@ pub fn parent(uri: &str) -> Option<&str> {
     uri.bytes().rposition(|b| b == b'/').map(|i| &uri[..i])
 }
 
+/// Whether normalized `uri` lies below `ancestor`.
+pub(crate) fn is_below(uri: &str, ancestor: &str) -> bool {
+    uri.strip_prefix(ancestor).is_some_and(|rest| rest.starts_with('/'))
+}
+
 /// The last segment of a normalized URI.
 pub fn name(uri: &str) -> &str {
     uri.rsplit('/').next().unwrap_or(uri)

@@ -125,9 +125,11 @@ pub fn tnds(
 }
 
 fn element(xml: &mut String, name: &str, text: &str) {
-    for piece in ["<", name, ">", &partial_escape(text), "</", name, ">"] {
-        xml.push_str(piece);
-    }
+    push_all(xml, ["<", name, ">", &partial_escape(text), "</", name, ">"]);
+}
+
+fn push_all<const N: usize>(xml: &mut String, pieces: [&str; N]) {
+    pieces.into_iter().for_each(|p| xml.push_str(p));
 }
 
 fn properties(tree: &mut dyn Tree, server: &str, uri: &str, node: &Node, props: &PropSelection, xml: &mut String) {
@@ -144,12 +146,12 @@ fn properties(tree: &mut dyn Tree, server: &str, uri: &str, node: &Node, props: 
         };
         let Ok(value) = value else { continue };
         match name {
-            "Format" => rt.push_str(&format!("<Format><{}/></Format>", if value.is_empty() { "chr" } else { &value })),
+            "Format" => push_all(&mut rt, ["<Format><", if value.is_empty() { "chr" } else { &value }, "/></Format>"]),
             "Type" if value.is_empty() => {}
             "Type" if matches!(node, Node::Interior { .. }) => {
-                rt.push_str(&format!("<Type><DDFName>{}</DDFName></Type>", partial_escape(&value)))
+                push_all(&mut rt, ["<Type><DDFName>", &partial_escape(&value), "</DDFName></Type>"])
             }
-            "Type" => rt.push_str(&format!("<Type><MIME>{}</MIME></Type>", partial_escape(&value))),
+            "Type" => push_all(&mut rt, ["<Type><MIME>", &partial_escape(&value), "</MIME></Type>"]),
             _ => element(&mut rt, name, &value),
         }
     }

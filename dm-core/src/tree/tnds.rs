@@ -87,6 +87,9 @@ pub fn tnds(
     max_len: usize,
 ) -> Result<String, StatusCode> {
     let nodes = list(tree, server, uri, ListKind::StructData, max_len)?;
+    // Format is each node's own; the other properties are asked of the tree.
+    let selected: Vec<&str> = PROPERTIES.into_iter().filter(|p| props.includes(p)).collect();
+    let asked: Vec<&str> = selected.iter().copied().filter(|&p| p != "Format").collect();
     let mut xml = String::from("<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD>");
     let mut open: Vec<&str> = Vec::new();
     for (u, node) in &nodes {
@@ -102,7 +105,7 @@ pub fn tnds(
                 element(&mut xml, "Path", p);
             }
         }
-        properties(tree, server, u, node, props, &mut xml);
+        properties(tree, server, u, node, (&selected, &asked), &mut xml);
         if let (Node::Leaf(l), true) = (node, props.includes("Value")) {
             let value =
                 if l.format == "bin" { B64.encode(&l.data) } else { String::from_utf8_lossy(&l.data).into_owned() };
@@ -132,13 +135,18 @@ fn push_all<const N: usize>(xml: &mut String, pieces: [&str; N]) {
     pieces.into_iter().for_each(|p| xml.push_str(p));
 }
 
-fn properties(tree: &mut dyn Tree, server: &str, uri: &str, node: &Node, props: &PropSelection, xml: &mut String) {
+/// The `selected` properties of the node at `uri`, those `asked` of the tree in one call.
+fn properties(
+    tree: &mut dyn Tree,
+    server: &str,
+    uri: &str,
+    node: &Node,
+    (selected, asked): (&[&str], &[&str]),
+    xml: &mut String,
+) {
     let mut rt = String::new();
-    let selected: Vec<&str> = PROPERTIES.into_iter().filter(|p| props.includes(p)).collect();
-    // Format is the node's own; the others are asked of the tree, all in one call.
-    let asked: Vec<&str> = selected.iter().copied().filter(|&p| p != "Format").collect();
-    let mut answers = tree.get_properties(server, uri, &asked).into_iter();
-    for name in selected {
+    let mut answers = tree.get_properties(server, uri, asked).into_iter();
+    for &name in selected {
         let value = match (name, node) {
             ("Format", Node::Interior { .. }) => Ok("node".to_string()),
             ("Format", Node::Leaf(l)) => Ok(l.format.to_string()),

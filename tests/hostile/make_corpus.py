@@ -151,21 +151,19 @@ def cases():
     # 3 000 nodes added in one TNDS document, then their parent renamed 2 000 times, back and
     # forth: a rename moves the subtree in one step, not node by node.
     nodes = "".join(f"<Node><NodeName>{i}</NodeName></Node>" for i in range(3_000))
+    add_subtree = (STATUS_HDR + "<Add><CmdID>2</CmdID><Meta><Format xmlns='syncml:metinf'>xml</Format><Type "
+                   "xmlns='syncml:metinf'>application/vnd.syncml.dmtnds+xml</Type></Meta><Item><Target><LocURI>./Vendor"
+                   "</LocURI></Target><Data><MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>S</NodeName>" + nodes
+                   + "</Node></MgmtTree></Data></Item></Add>")
     rename = "<Replace><CmdID>{}</CmdID><Item><Target><LocURI>./Vendor/{}?prop=Name</LocURI></Target><Data>{}</Data></Item></Replace>"
     yield "rename_subtree_2000.xml", "client", "ok", server_msg(
-        STATUS_HDR + "<Add><CmdID>2</CmdID><Meta><Format xmlns='syncml:metinf'>xml</Format><Type xmlns='syncml:metinf'>"
-        "application/vnd.syncml.dmtnds+xml</Type></Meta><Item><Target><LocURI>./Vendor</LocURI></Target><Data>"
-        "<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>S</NodeName>" + nodes + "</Node></MgmtTree></Data></Item></Add>"
-        + "".join(rename.format(3 + i, "ST"[i % 2], "TS"[i % 2]) for i in range(2_000)) + "<Final/>")
+        add_subtree + "".join(rename.format(3 + i, "ST"[i % 2], "TS"[i % 2]) for i in range(2_000)) + "<Final/>")
     # The same 3 000 nodes, then 2 000 Atomics that each delete them and then fail: a Delete
     # and its rollback move the subtree whole, and no step of either walks it.
     delete = ("<Atomic><CmdID>{}</CmdID><Delete><CmdID>{}</CmdID><Item><Target><LocURI>./Vendor/S</LocURI></Target>"
               "</Item></Delete><Delete><CmdID>{}</CmdID><Item><Target><LocURI>./Nope</LocURI></Target></Item></Delete></Atomic>")
     yield "atomic_delete_subtree_2000.xml", "client", "ok", server_msg(
-        STATUS_HDR + "<Add><CmdID>2</CmdID><Meta><Format xmlns='syncml:metinf'>xml</Format><Type xmlns='syncml:metinf'>"
-        "application/vnd.syncml.dmtnds+xml</Type></Meta><Item><Target><LocURI>./Vendor</LocURI></Target><Data>"
-        "<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>S</NodeName>" + nodes + "</Node></MgmtTree></Data></Item></Add>"
-        + "".join(delete.format(3 + 3 * i, 4 + 3 * i, 5 + 3 * i) for i in range(2_000)) + "<Final/>")
+        add_subtree + "".join(delete.format(3 + 3 * i, 4 + 3 * i, 5 + 3 * i) for i in range(2_000)) + "<Final/>")
     # 9 990 Gets of a missing node, 18 bytes each in WBXML: a command costs a few hundred bytes
     # while its message runs, however small it is on the wire (the limit on commands bounds it).
     status = wb(0x69, wb(0x4B, "1") + wb(0x5C, "1") + wb(0x4C, "0") + wb(0x4A, "SyncHdr") + wb(0x4F, "200"))

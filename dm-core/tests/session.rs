@@ -744,3 +744,38 @@ fn results_owed_at_once_are_bounded_and_gets_past_them_get_413() {
         ev.iter().any(|e| matches!(e, Event::Status { reference, code, .. } if *reference == listing && code.0 == 413))
     );
 }
+
+/// The deepest message the default limits let in (Sequences nested 8 deep around a Replace of
+/// an embedded document that fills the element depth) runs through a whole session, in WBXML,
+/// on a 128 KiB stack in a debug build: the decoder recurses only through Sequence and Atomic,
+/// with small frames, and reads embedded documents without recursion. (A release build runs
+/// it on 32 KiB; before, it took more than 64 KiB.)
+#[test]
+fn the_deepest_message_the_limits_let_in_runs_on_a_small_stack() {
+    let events = std::thread::Builder::new()
+        .stack_size(128 << 10)
+        .spawn(|| {
+            let (mut cc, mut sc) = (client_config(), server_config());
+            (cc.wire.encoding, sc.wire.encoding) = (Encoding::Wbxml, Encoding::Wbxml);
+            let mut p = Pair::with(cc, device_tree(), sc);
+            p.until_server_has_package();
+            for _ in 0..8 {
+                p.server.begin_sequence().unwrap();
+            }
+            // SyncML, SyncBody, 8 Sequences, Replace, Item and Data: 13 levels above the document.
+            let depth = dm_core::Limits::default().max_element_depth() - 13;
+            let doc = format!("{}x{}", "<a>".repeat(depth), "</a>".repeat(depth));
+            p.server.replace("./Vendor/Level", Data::Xml(doc), Some("xml"), None).unwrap();
+            for _ in 0..8 {
+                p.server.end_group().unwrap();
+            }
+            p.drive();
+            p.take_server_events()
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    let replaced = events.iter().any(|e| matches!(e, Event::Status { cmd, code, .. } if cmd == "Replace" && code.is_success()));
+    assert!(replaced, "{events:?}");
+}
+

@@ -213,6 +213,31 @@ fn embedded_xml_travels_as_literal_elements_when_that_is_no_longer() {
     }
 }
 
+/// An embedded document is read without recursing through its depth: 5 000 levels of LITERAL
+/// elements (the depth limit raised to let them in) decode on a 256 KiB stack.
+#[test]
+fn a_deep_embedded_document_is_read_without_recursion() {
+    use dm_core::model::*;
+    let doc = format!("{}x{}", "<a>".repeat(5_000), "</a>".repeat(5_000));
+    let mut m = lenient(&common::vector("oma_spec_examples/26_04_onestep_pkg4_server_close.xml"));
+    m.commands.push(Command::Replace(ItemCommand {
+        cmd_id: 9,
+        items: vec![Item { data: Some(Data::Xml(doc)), ..Item::default() }],
+        ..ItemCommand::default()
+    }));
+    let w = codec::encode(&m, Encoding::Wbxml);
+    assert!(w.windows(2).any(|x| x == [0x44, 0x00]), "a literal element");
+    let mut options = DecodeOptions::default();
+    options.limits.max_nesting = 3_000;
+    let decoded = std::thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(move || codec::decode_with(&w, &options).map(|back| back == m))
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(decoded.ok(), Some(true));
+}
+
 /// Strict decoding takes Data's embedded XML only as one document with nothing but white space
 /// beside it, from WBXML as from XML; lenient decoding keeps what it finds.
 #[test]

@@ -375,6 +375,9 @@ impl<'a, 'l> Parser<'l, 'a> {
         Ok((commands, is_final))
     }
 
+    /// One command. It recurses through Atomic and Sequence, so its frame stays small: the
+    /// readers of the larger commands are never inlined into it (a session runs on whatever
+    /// stack a device agent gives it).
     fn command(&mut self, tag: Tag) -> R<Command> {
         self.commands += 1;
         if self.commands > self.limits.max_commands {
@@ -454,6 +457,7 @@ impl<'a, 'l> Parser<'l, 'a> {
         Ok(c)
     }
 
+    #[inline(never)]
     fn alert(&mut self) -> R<Alert> {
         let (mut cmd_id, mut data, mut cred, mut correlator) = (None, None, None, None);
         let (mut no_resp, mut items) = (false, Vec::new());
@@ -513,6 +517,7 @@ impl<'a, 'l> Parser<'l, 'a> {
         Ok(g)
     }
 
+    #[inline(never)]
     fn status(&mut self) -> R<Status> {
         let (mut cmd_id, mut msg_ref, mut cmd_ref, mut cmd, mut data) = (None, None, None, None, None);
         let (mut cred, mut chal) = (None, None);
@@ -585,6 +590,7 @@ impl<'a, 'l> Parser<'l, 'a> {
         Ok(Chal { meta: req(meta, Tag::Meta, self)? })
     }
 
+    #[inline(never)]
     fn results(&mut self) -> R<Results> {
         let (mut cmd_id, mut cmd_ref, mut r) = (None, None, Results::default());
         self.children(|p, tag| match tag {

@@ -508,7 +508,7 @@ impl<'a> WbxmlSource<'a> {
                 Some(d)
             } else if !self.is_text_token() {
                 let mut x = String::new();
-                self.embedded(&mut x, true)?;
+                self.embedded(&mut x)?;
                 Some(x)
             } else {
                 bytes.extend_from_slice(self.text_run()?.as_bytes());
@@ -567,7 +567,7 @@ impl<'a> WbxmlSource<'a> {
                 std::mem::swap(&mut doc.stack, &mut self.stack);
                 doc.expanded += self.expanded;
                 let mut xml = String::new();
-                let r = doc.embedded(&mut xml, true);
+                let r = doc.embedded(&mut xml);
                 std::mem::swap(&mut doc.stack, &mut self.stack);
                 self.expanded = doc.expanded;
                 r.map_err(|e| self.relocate(e, start))?;
@@ -591,8 +591,38 @@ impl<'a> WbxmlSource<'a> {
     }
 
     /// An element embedded in Data, written out as XML text. The document must be DM DDF (code
-    /// page 2): SyncML elements inside Data have no meaning and could not travel back.
-    fn embedded(&mut self, xml: &mut String, top: bool) -> R<()> {
+    /// page 2): SyncML elements inside Data have no meaning and could not travel back. Its
+    /// elements are followed with a stack of their own, not by recursion, however deep they
+    /// nest (the depth limit aside).
+    fn embedded(&mut self, xml: &mut String) -> R<()> {
+        let mut open: Vec<&'a str> = Vec::new();
+        loop {
+            let name = self.embedded_start(xml, open.is_empty())?;
+            open.extend(name);
+            // The innermost open element's content, up to a child element or its end.
+            loop {
+                if xml.len() > self.limits.max_text_len {
+                    return Err(self.limit(Limit::TextLength, xml.len(), self.limits.max_text_len));
+                }
+                let Some(&name) = open.last() else { return Ok(()) };
+                if self.at_end()? {
+                    open.pop();
+                    self.stack.pop();
+                    for piece in ["</", name, ">"] {
+                        xml.push_str(piece);
+                    }
+                } else if self.is_text_token() {
+                    push_escaped(xml, &String::from_utf8_lossy(self.text_token()?.as_bytes()));
+                } else {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// The start tag of an embedded element, written out: its name when it has content (left
+    /// open), `None` when it is empty (closed already). `top`: the document's outermost element.
+    fn embedded_start(&mut self, xml: &mut String, top: bool) -> R<Option<&'a str>> {
         let (name, content, attributes, page) = match self.literal_tag()? {
             Some((name, content, attributes)) => (name, content, attributes, None),
             None => {
@@ -623,29 +653,13 @@ impl<'a> WbxmlSource<'a> {
         if attributes {
             self.literal_attributes(xml)?;
         }
-        if !content {
-            xml.push_str("/>");
-        } else {
+        if content {
             xml.push('>');
-            loop {
-                if self.at_end()? {
-                    break;
-                }
-                if self.is_text_token() {
-                    push_escaped(xml, &String::from_utf8_lossy(self.text_token()?.as_bytes()));
-                } else {
-                    self.embedded(xml, false)?;
-                }
-                if xml.len() > self.limits.max_text_len {
-                    return Err(self.limit(Limit::TextLength, xml.len(), self.limits.max_text_len));
-                }
-            }
-            xml.push_str("</");
-            xml.push_str(name);
-            xml.push('>');
+            return Ok(Some(name));
         }
+        xml.push_str("/>");
         self.stack.pop();
-        Ok(())
+        Ok(None)
     }
 }
 

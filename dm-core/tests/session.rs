@@ -775,7 +775,7 @@ fn the_deepest_message_the_limits_let_in_runs_on_a_small_stack() {
         .unwrap()
         .join()
         .unwrap();
-    let replaced = events.iter().any(|e| matches!(e, Event::Status { cmd, code, .. } if cmd == "Replace" && code.is_success()));
+    let replaced =
+        events.iter().any(|e| matches!(e, Event::Status { cmd, code, .. } if cmd == "Replace" && code.is_success()));
     assert!(replaced, "{events:?}");
 }
-

@@ -11,7 +11,7 @@ pub struct Message {
 
 impl Message {
     /// Its commands, those inside Atomic and Sequence counted too (as the decoder's commands
-    /// limit counts them; each is owed a status).
+    /// limit counts them).
     pub fn command_count(&self) -> usize {
         count(&self.commands)
     }

@@ -471,9 +471,10 @@ impl<T: Tree> ClientSession<T> {
         }
         let owed: usize = self.core.results.iter().flat_map(|u| u.command.items()).map(Item::data_len).sum();
         self.results_room = self.config.wire.limits.max_results_size.saturating_sub(owed);
-        // One status a command, room made once: grown by doubling, the queue of a message of
-        // thousands of commands would take up to three times the room they need.
-        self.core.statuses.reserve(m.command_count());
+        // One status a command but Status and Results, room made once: grown by doubling, the
+        // queue of a message of thousands of commands would take up to three times the room.
+        let answers = m.commands.iter().filter(|c| matches!(c, Command::Status(_) | Command::Results(_))).count();
+        self.core.statuses.reserve(m.command_count() - answers);
         for c in &m.commands {
             if !matches!(c, Command::Status(_) | Command::Results(_)) {
                 self.execute(msg_id, c, &mut events);

@@ -319,7 +319,8 @@ typedef struct {
 } dm_value;
 
 /**
- * The tree callbacks, each given the `userdata` passed with the table.
+ * The tree callbacks, each given the `userdata` passed with the table. Each returns a DM status
+ * code (200, 404, 425, ...); one outside 200–599, 0 say, is answered 500.
  */
 typedef struct {
   int (*get)(void *userdata, const char *uri, dm_value *out);

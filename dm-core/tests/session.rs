@@ -541,10 +541,12 @@ fn the_client_follows_the_servers_resp_uri() {
     assert_eq!(p.client.state(), State::Ended);
 }
 
-/// A tree that counts the reads of node values (`get`), over a `MemoryTree`.
-struct CountedReads(MemoryTree, std::rc::Rc<std::cell::Cell<usize>>);
+/// A `MemoryTree` that counts the reads of node values (`get`) and answers as a careless C
+/// tree might: a Replace of `./Vendor/Zero` with 0 (C's "success"), a Delete of `./Vendor/Ok`
+/// with 200 given as a failure.
+struct Quirky(MemoryTree, std::rc::Rc<std::cell::Cell<usize>>);
 
-impl Tree for CountedReads {
+impl Tree for Quirky {
     fn get(&mut self, server: &str, uri: &str) -> Result<Node, StatusCode> {
         self.1.set(self.1.get() + 1);
         self.0.get(server, uri)
@@ -553,9 +555,15 @@ impl Tree for CountedReads {
         self.0.add(server, uri, node)
     }
     fn replace(&mut self, server: &str, uri: &str, value: Leaf) -> Result<(), StatusCode> {
+        if uri == "./Vendor/Zero" {
+            return Err(StatusCode(0));
+        }
         self.0.replace(server, uri, value)
     }
     fn delete(&mut self, server: &str, uri: &str) -> Result<(), StatusCode> {
+        if uri == "./Vendor/Ok" {
+            return Err(StatusCode::OK);
+        }
         self.0.delete(server, uri)
     }
     fn copy(&mut self, server: &str, source: &str, target: &str) -> Result<(), StatusCode> {
@@ -572,6 +580,35 @@ impl Tree for CountedReads {
     }
 }
 
+/// A status a tree gives that no command can carry goes out as 500: a code outside 200–599
+/// (0, 7, 1000) or a success given as a failure. Before, the client sent Status 0 and 7.
+#[test]
+fn a_status_from_the_tree_that_is_no_dm_status_is_answered_500() {
+    let mut tree = device_tree();
+    for leaf in ["Seven", "Many", "Later"] {
+        tree.set(&format!("./Vendor/{leaf}"), "").unwrap();
+    }
+    tree.on_exec("./Vendor/Seven", Box::new(|_, _| StatusCode(7))).unwrap();
+    tree.on_exec("./Vendor/Many", Box::new(|_, _| StatusCode(1000))).unwrap();
+    tree.on_exec("./Vendor/Later", Box::new(|_, _| StatusCode::ACCEPTED)).unwrap();
+    let mut client = ClientSession::new(client_config(), Quirky(tree, Default::default())).unwrap();
+    let mut server = ServerSession::new(server_config());
+    server.receive(&client.next_message().unwrap().unwrap().body).unwrap();
+    let refs = [
+        server.replace("./Vendor/Zero", Data::Text("1".into()), None, None).unwrap(),
+        server.delete("./Vendor/Ok").unwrap(),
+        server.exec("./Vendor/Seven", None, None).unwrap(),
+        server.exec("./Vendor/Many", None, None).unwrap(),
+        server.exec("./Vendor/Later", None, None).unwrap(),
+        server.replace("./Vendor/Level", Data::Text("2".into()), None, None).unwrap(),
+        server.delete("./Vendor/Nope").unwrap(),
+    ];
+    client.receive(&server.next_message().unwrap().unwrap().body).unwrap();
+    let events = server.receive(&client.next_message().unwrap().unwrap().body).unwrap();
+    let codes = refs.map(|r| code_of(&events, &r));
+    assert_eq!(codes, [500, 500, 500, 500, 202, 200, 404].map(Some));
+}
+
 /// Once a Get has found no room for its results, every later Get of that message gets 413
 /// before the tree is read, even one with nothing to hold: else a message of thousands of Gets
 /// of a large value would copy it thousands of times (about 25 s of work for an 800 KB
@@ -584,7 +621,7 @@ fn gets_past_the_room_for_results_do_not_read_the_tree() {
     tree.set("./Vendor/Big", &"b".repeat(6_000)).unwrap();
     tree.set("./Vendor/Empty", "").unwrap();
     let reads = std::rc::Rc::new(std::cell::Cell::new(0));
-    let mut client = ClientSession::new(cc, CountedReads(tree, reads.clone())).unwrap();
+    let mut client = ClientSession::new(cc, Quirky(tree, reads.clone())).unwrap();
     let mut server = ServerSession::new(server_config());
     server.receive(&client.next_message().unwrap().unwrap().body).unwrap();
     reads.set(0); // package 1 read DevInfo

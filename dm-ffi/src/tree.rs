@@ -1,6 +1,7 @@
 //! A management tree kept in C, through a table of callbacks. Each callback returns the DM
-//! status code of the operation (200 OK, 404, 405, 418, 425, ...); a NULL callback means the
-//! tree does not support it (405, or 501 for transactions).
+//! status code of the operation (200 OK, 404, 405, 418, 425, ...; one outside 200–599, 0 say, is
+//! answered 500); a NULL callback means the tree does not support it (405, or 501 for
+//! transactions).
 
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
 
@@ -20,7 +21,8 @@ pub struct dm_value {
     pub len: usize,
 }
 
-/// The tree callbacks, each given the `userdata` passed with the table.
+/// The tree callbacks, each given the `userdata` passed with the table. Each returns a DM status
+/// code (200, 404, 425, ...); one outside 200–599, 0 say, is answered 500.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct dm_tree_ops {

@@ -11,7 +11,7 @@ static int passed, failed;
 
 /* A tiny tree: fixed leaves, one interior node. */
 struct node { const char *uri; char value[64]; };
-struct tree { struct node nodes[8]; int count; int execs; int fail_get; };
+struct tree { struct node nodes[8]; int count; int execs; int fail_get; int zero_replace; };
 
 static struct node *find(struct tree *t, const char *uri) {
     for (int i = 0; i < t->count; i++) if (strcmp(t->nodes[i].uri, uri) == 0) return &t->nodes[i];
@@ -37,7 +37,7 @@ static int tree_replace(void *ud, const char *uri, const dm_value *v) {
     if (!n) return 404;
     if (v->len >= sizeof n->value) return 413;
     memcpy(n->value, v->data, v->len); n->value[v->len] = 0;
-    return 200;
+    return ((struct tree *)ud)->zero_replace ? 0 : 200;
 }
 
 static int tree_exec(void *ud, const char *uri, const uint8_t *data, size_t len, const char *correlator) {
@@ -170,17 +170,23 @@ static void error_paths(void) {
     CHECK(dm_session_receive(s, data, len, NULL) == DM_OK);
     /* A client call on a server session. */
     CHECK(dm_client_generic_alert(s, NULL, NULL, "x", NULL, NULL, 0, NULL) == DM_ERR_USAGE);
-    /* A callback that fails: the Get is answered 500. */
-    uint32_t ref = 0; int saw500 = 0;
+    /* A callback that fails: the Get is answered 500; so is a Replace whose callback returns 0,
+     * which is no DM status code. */
+    uint32_t ref = 0, zero = 0; int saw500 = 0, zero500 = 0;
     CHECK(dm_server_get(s, "./DevInfo/Man", &ref) == DM_OK);
+    CHECK(dm_server_replace(s, "./Vendor/Level", (const uint8_t *)"2", 1, NULL, NULL, &zero) == DM_OK);
     CHECK(dm_session_next_message(s, &data, &len) == DM_OK);
-    t.fail_get = 1;
+    t.fail_get = 1; t.zero_replace = 1;
     CHECK(dm_session_receive(c, data, len, NULL) == DM_OK);
     CHECK(dm_session_next_message(c, &data, &len) == DM_OK);
     CHECK(dm_session_receive(s, data, len, NULL) == DM_OK);
     dm_event e;
-    while (dm_session_next_event(s, &e) == DM_OK) if (e.kind == DM_EVENT_STATUS && e.reference == ref && e.code == 500) saw500 = 1;
+    while (dm_session_next_event(s, &e) == DM_OK) {
+        if (e.kind == DM_EVENT_STATUS && e.reference == ref && e.code == 500) saw500 = 1;
+        if (e.kind == DM_EVENT_STATUS && e.reference == zero && e.code == 500) zero500 = 1;
+    }
     CHECK(saw500);
+    CHECK(zero500);
     CHECK(dm_session_abort(s) == DM_OK);
     dm_session_free(c);
     dm_session_free(s);

@@ -586,13 +586,15 @@ class DictTree:
             return ["DevId", "Man", "Mod", "DmV", "Lang"]
         if uri == "./Vendor/Broken":
             raise RuntimeError("the sensor is unplugged")
-        if uri == "./Vendor/Secret":
+        if uri in ("./Vendor/Secret", "./Vendor/Ok"):
             e = KeyError(uri)
-            e.status = 425
+            e.status = 425 if uri == "./Vendor/Secret" else 200  # a success given as a failure
             raise e
         return self.values.get(uri)
 
     def replace(self, uri, value, format, type):
+        if uri == "./Vendor/Zero":
+            return 0  # no DM status code
         if uri not in self.values:
             return 404
         self.values[uri] = value
@@ -613,6 +615,8 @@ def test_a_python_object_as_the_tree():
             refs["odd"] = s.get("./Vendor/Odd")
             refs["missing"] = s.replace("./Vendor/Nope", "x")
             refs["delete"] = s.delete("./Vendor/Level")
+            refs["zero"] = s.replace("./Vendor/Zero", "x")
+            refs["ok"] = s.get("./Vendor/Ok")
             s.replace("./Vendor/Level", "5")
 
     events = run(client, server, script)
@@ -620,6 +624,7 @@ def test_a_python_object_as_the_tree():
     assert codes[refs["mod"]] == 200 and codes[refs["broken"]] == 500 and codes[refs["secret"]] == 425
     assert codes[refs["missing"]] == 404 and codes[refs["delete"]] == 405
     assert codes[refs["count"]] == 200 and codes[refs["odd"]] == 500
+    assert codes[refs["zero"]] == 500 and codes[refs["ok"]] == 500
     results = {e.reference: e.items[0]["data"] for e in events if e.kind == "results"}
     assert results[refs["count"]] == "7"
     assert tree.values["./Vendor/Level"] == "5"

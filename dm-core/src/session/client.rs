@@ -794,8 +794,18 @@ impl<T: Tree> ClientSession<T> {
             }
             Ok(StatusCode::OK)
         })();
-        outcome.unwrap_or_else(|e| e)
+        answerable(outcome)
     }
+}
+
+/// What a tree answered, as a status a command can carry: a code outside 200–599 (a C callback
+/// returning 0 for success, say), or a success given as a failure, is answered 500.
+fn answerable(outcome: Result<StatusCode, StatusCode>) -> StatusCode {
+    let code = match outcome {
+        Err(code) if code.is_success() => StatusCode::COMMAND_FAILED,
+        Ok(code) | Err(code) => code,
+    };
+    if (200..600).contains(&code.0) { code } else { StatusCode::COMMAND_FAILED }
 }
 
 /// A Get result: data in the encoding's form for binary, Meta only when not the default.

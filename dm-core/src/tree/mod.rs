@@ -1,7 +1,8 @@
 //! The management tree a client session executes the server's commands against.
 //!
 //! [`Tree`] is what the session engine calls; each operation answers with the DM status code the
-//! specification gives (404, 405, 406, 418, 425, ...), never a Rust error the engine must map.
+//! specification gives (404, 405, 406, 418, 425, ...), never a Rust error the engine must map;
+//! a code outside 200–599, or a success given as an `Err`, is answered 500 (Command failed).
 //! URIs reach it normalized (`./A/B`, see [`uri`]); `?prop=` and `?list=` queries are split off by
 //! the engine, and `?list=` is answered for any tree by [`tnds`]. [`MemoryTree`] is the tree for
 //! everyone who does not bring their own.

@@ -543,13 +543,17 @@ fn the_client_follows_the_servers_resp_uri() {
 
 /// A `MemoryTree` that counts the reads of node values (`get`) and answers as a careless C
 /// tree might: a Replace of `./Vendor/Zero` with 0 (C's "success"), a Delete of `./Vendor/Ok`
-/// with 200 given as a failure.
+/// with 200 given as a failure, `./Vendor/Odd` with children named `ok` and `a/b`.
 struct Quirky(MemoryTree, std::rc::Rc<std::cell::Cell<usize>>);
 
 impl Tree for Quirky {
     fn get(&mut self, server: &str, uri: &str) -> Result<Node, StatusCode> {
         self.1.set(self.1.get() + 1);
-        self.0.get(server, uri)
+        match uri {
+            "./Vendor/Odd" => Ok(Node::Interior { children: vec!["ok".into(), "a/b".into()], type_: None }),
+            "./Vendor/Odd/ok" => Ok(Node::Leaf(Leaf::text("v"))),
+            _ => self.0.get(server, uri),
+        }
     }
     fn add(&mut self, server: &str, uri: &str, node: Node) -> Result<(), StatusCode> {
         self.0.add(server, uri, node)
@@ -607,6 +611,25 @@ fn a_status_from_the_tree_that_is_no_dm_status_is_answered_500() {
     let events = server.receive(&client.next_message().unwrap().unwrap().body).unwrap();
     let codes = refs.map(|r| code_of(&events, &r));
     assert_eq!(codes, [500, 500, 500, 500, 202, 200, 404].map(Some));
+}
+
+/// A node whose child names no URI can hold (`a/b` would go out as the URI of another node)
+/// is answered 500, whether it is read or listed: nothing of it is sent.
+#[test]
+fn children_no_uri_can_name_are_answered_500() {
+    let mut client = ClientSession::new(client_config(), Quirky(device_tree(), Default::default())).unwrap();
+    let mut server = ServerSession::new(server_config());
+    server.receive(&client.next_message().unwrap().unwrap().body).unwrap();
+    let targets =
+        ["./Vendor/Odd", "./Vendor/Odd?list=Struct", "./Vendor/Odd?list=StructData", "./Vendor/Odd?list=TNDS"];
+    let refs = targets.map(|t| server.get(t).unwrap());
+    let fine = server.get("./Vendor/Odd/ok").unwrap();
+    client.receive(&server.next_message().unwrap().unwrap().body).unwrap();
+    let events = server.receive(&client.next_message().unwrap().unwrap().body).unwrap();
+    assert_eq!(refs.map(|r| code_of(&events, &r)), [Some(500); 4]);
+    assert_eq!(code_of(&events, &fine), Some(200));
+    let results = events.iter().filter(|e| matches!(e, Event::Results { .. })).count();
+    assert_eq!(results, 1, "only the fine Get has Results");
 }
 
 /// Once a Get has found no room for its results, every later Get of that message gets 413

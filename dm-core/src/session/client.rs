@@ -726,7 +726,7 @@ impl<T: Tree> ClientSession<T> {
             let t = target(&item.target, limits)?;
             match (c, t) {
                 (Command::Get(_), Target::Node(u)) => {
-                    let node = tree.get(server, &u)?;
+                    let node = tree.get(server, &u).and_then(Node::well_named)?;
                     results.push(result_item(encoding, item_target(item), node));
                 }
                 (Command::Get(_), Target::Property { node, name }) => {
@@ -865,6 +865,7 @@ fn devinfo_of(tree: &mut impl Tree, server: &str) -> Vec<(String, String)> {
     let Ok(Node::Interior { children, .. }) = tree.get(server, "./DevInfo") else { return Vec::new() };
     children
         .into_iter()
+        .filter(|c| uri::is_segment(c.as_bytes()))
         .filter_map(|c| {
             let uri = format!("./DevInfo/{c}");
             match tree.get(server, &uri) {

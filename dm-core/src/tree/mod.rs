@@ -43,11 +43,25 @@ impl Leaf {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Node {
     Leaf(Leaf),
-    /// Child names in tree order; `type_` is the MO identifier, if the node has one.
+    /// Child names in tree order, each one URI segment (else a Get or listing of the node is
+    /// answered 500); `type_` is the MO identifier, if the node has one.
     Interior {
         children: Vec<String>,
         type_: Option<String>,
     },
+}
+
+impl Node {
+    /// The node, or 500 when it names a child no URI can hold (empty, `.`, `..`, or with `/`,
+    /// `?` or NUL), as a tree of the caller's might: such names would go out as other nodes' URIs.
+    pub(crate) fn well_named(self) -> Result<Node, StatusCode> {
+        match &self {
+            Node::Interior { children, .. } if !children.iter().all(|c| uri::is_segment(c.as_bytes())) => {
+                Err(StatusCode::COMMAND_FAILED)
+            }
+            _ => Ok(self),
+        }
+    }
 }
 
 /// The operations a server's commands become. `server` is the server id the ACL is checked

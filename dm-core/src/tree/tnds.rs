@@ -29,7 +29,7 @@ struct Listing {
 fn visible(tree: &mut dyn Tree, server: &str, uri: &str, out: &mut Listing) -> Result<(), StatusCode> {
     let mut pending = vec![uri.to_string()];
     while let Some(uri) = pending.pop() {
-        let mut node = match tree.get(server, &uri) {
+        let mut node = match tree.get(server, &uri).and_then(Node::well_named) {
             Ok(n) => n,
             Err(StatusCode::PERMISSION_DENIED | StatusCode::COMMAND_NOT_ALLOWED) if !out.nodes.is_empty() => continue,
             Err(e) => return Err(e),

@@ -58,7 +58,7 @@ pub fn normalize(uri: &str, limits: UriLimits) -> Result<Cow<'_, str>, StatusCod
     }
     let mut depth = 0;
     for seg in body.as_bytes().split(|&b| b == b'/') {
-        if matches!(seg, b"" | b"." | b"..") || seg.iter().any(|&b| b == b'?' || b == 0) {
+        if !is_segment(seg) {
             return Err(StatusCode::BAD_REQUEST);
         }
         if limits.max_seg_len > 0 && seg.len() > limits.max_seg_len {
@@ -77,6 +77,12 @@ pub fn normalize(uri: &str, limits: UriLimits) -> Result<Cow<'_, str>, StatusCod
     out.push_str("./");
     out.push_str(body);
     Ok(Cow::Owned(out))
+}
+
+/// Whether `seg` can be one segment of a node URI: not empty, `.` or `..`, and without `/`, `?`
+/// or NUL.
+pub(crate) fn is_segment(seg: &[u8]) -> bool {
+    !matches!(seg, b"" | b"." | b"..") && !seg.iter().any(|&b| matches!(b, b'/' | b'?' | 0))
 }
 
 /// Splits a target URI into node and query.

@@ -526,6 +526,7 @@ dm_result dm_server_get(dm_session *session, const char *uri, uint32_t *referenc
 
 /**
  * Server: queues a Replace of a leaf. `format` and `mime_type` may be NULL (chr, text/plain).
+ * Data that is not text XML can carry (not UTF-8, or with a control character) goes as binary.
  */
 dm_result dm_server_replace(dm_session *session,
                             const char *uri,
@@ -536,7 +537,8 @@ dm_result dm_server_replace(dm_session *session,
                             uint32_t *reference);
 
 /**
- * Server: queues an Add (format "node" for an interior node; data may then be NULL).
+ * Server: queues an Add (format "node" for an interior node; data may then be NULL). Data
+ * goes as `dm_server_replace` sends it.
  */
 dm_result dm_server_add(dm_session *session,
                         const char *uri,
@@ -552,7 +554,8 @@ dm_result dm_server_add(dm_session *session,
 dm_result dm_server_delete(dm_session *session, const char *uri, uint32_t *reference);
 
 /**
- * Server: queues an Exec, with optional data and correlator.
+ * Server: queues an Exec, with optional data (sent as `dm_server_replace` sends it) and
+ * correlator.
  */
 dm_result dm_server_exec(dm_session *session,
                          const char *uri,
@@ -594,8 +597,9 @@ dm_result dm_client_set_ui_handler(dm_session *session, dm_ui_handler handler, v
 
 /**
  * Client: queues a Generic Alert (1226) with one item: the source URI, its Meta Type and
- * Format (NULL: chr), data, and an optional correlator (from an Exec answered 202: queue it
- * once dm_session_receive has returned, not from the exec callback).
+ * Format (NULL: chr), data (UTF-8 text XML can carry: binary data goes base64 under format
+ * b64), and an optional correlator (from an Exec answered 202: queue it once
+ * dm_session_receive has returned, not from the exec callback).
  */
 dm_result dm_client_generic_alert(dm_session *session,
                                   const char *correlator,

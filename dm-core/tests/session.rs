@@ -613,6 +613,93 @@ fn a_status_from_the_tree_that_is_no_dm_status_is_answered_500() {
     assert_eq!(codes, [500, 500, 500, 500, 202, 200, 404].map(Some));
 }
 
+/// Neither side sends text XML cannot carry (a control character, U+FFFE, U+FFFF): a conforming
+/// peer refuses the whole message holding it. A tree's value goes as bytes (base64 under Format
+/// b64 in XML, bin in WBXML), a property as 500, and the caller's own text is a UsageError.
+/// Before, the client wrote NUL and control characters raw into its XML.
+#[test]
+fn text_xml_cannot_carry_is_never_sent() {
+    for encoding in [Encoding::Xml, Encoding::Wbxml] {
+        let mut tree = device_tree();
+        tree.set("./Vendor/Ctl", "a\u{0}b\u{1f}").unwrap();
+        tree.set("./Vendor/Title", "v").unwrap();
+        tree.replace_property("omadm-test", "./Vendor/Title", "Title", "t\u{FFFF}").unwrap();
+        let mut cc = client_config();
+        cc.wire.encoding = encoding;
+        let mut p = Pair::with(cc, tree, server_config());
+        p.until_server_has_package();
+        let value = p.server.get("./Vendor/Ctl").unwrap();
+        let title = p.server.get("./Vendor/Title?prop=Title").unwrap();
+        p.drive();
+        let ev = p.take_server_events();
+        assert_eq!([&value, &title].map(|r| code_of(&ev, r)), [Some(200), Some(500)]);
+        let item = ev.iter().find_map(|e| match e {
+            Event::Results { reference, items } if *reference == value => Some(items[0].clone()),
+            _ => None,
+        });
+        let item = item.unwrap();
+        let (format, data) = (item.meta.and_then(|m| m.format), item.data.unwrap());
+        match encoding {
+            Encoding::Xml => assert_eq!((format.as_deref(), data), (Some("b64"), Data::Text("YQBiHw==".into()))),
+            Encoding::Wbxml => assert_eq!((format.as_deref(), data.as_bytes()), (Some("bin"), &b"a\0b\x1f"[..])),
+        }
+        for (_, body) in &p.trace {
+            let xml = match codec::detect(body) {
+                Some(Encoding::Wbxml) => codec::wbxml_to_xml(body).unwrap(),
+                _ => String::from_utf8(body.clone()).unwrap(),
+            };
+            assert!(codec::is_xml_text(&xml), "{xml}");
+        }
+    }
+}
+
+/// Binary Exec data reaches the tree as the server gave it, in both encodings: over XML as
+/// base64 under Format b64, which the client decodes as it does a Replace's (before, the tree
+/// was handed the base64 text, and the server sent it without a Format).
+#[test]
+fn binary_exec_data_reaches_the_tree_as_given() {
+    for encoding in [Encoding::Xml, Encoding::Wbxml] {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let mut tree = device_tree();
+        tree.set("./Vendor/Run", "").unwrap();
+        let keep = seen.clone();
+        let handler = move |d: Option<&[u8]>, _: Option<&str>| {
+            *keep.lock().unwrap() = d.map(<[u8]>::to_vec);
+            StatusCode::OK
+        };
+        tree.on_exec("./Vendor/Run", Box::new(handler)).unwrap();
+        let mut sc = server_config();
+        sc.wire.encoding = encoding;
+        let mut p = Pair::with(client_config(), tree, sc);
+        p.until_server_has_package();
+        let run = p.server.exec("./Vendor/Run", Some(Data::Binary(vec![0, 1, 0xFF])), None).unwrap();
+        p.drive();
+        assert_eq!(code_of(&p.take_server_events(), &run), Some(200));
+        assert_eq!(*seen.lock().unwrap(), Some(vec![0, 1, 0xFF]), "{encoding:?}");
+    }
+}
+
+/// The caller's own text XML cannot carry is a UsageError, before anything is queued.
+#[test]
+fn the_callers_text_xml_cannot_carry_is_a_usage_error() {
+    let usage = |r: Result<dm_core::session::CommandRef, dm_core::Error>| matches!(r, Err(dm_core::Error::Usage(_)));
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    for bad in ["a\u{1}", "\u{FFFE}", "\u{0}"] {
+        assert!(usage(p.server.replace("./Vendor/Level", Data::Text(bad.into()), None, None)));
+        assert!(usage(
+            p.server.alert(AlertCode::DISPLAY, vec![Item { data: Some(Data::Text(bad.into())), ..Item::default() }])
+        ));
+        assert!(usage(p.client.generic_alert(Some(bad.into()), vec![])));
+    }
+    let fine = p.server.replace("./Vendor/Level", Data::Binary(vec![0, 1]), None, None).unwrap();
+    p.drive();
+    assert_eq!(code_of(&p.take_server_events(), &fine), Some(200));
+    let mut cc = client_config();
+    cc.devinfo = vec![("./DevInfo/Man".into(), "Acme\u{7}".into())];
+    assert!(matches!(ClientSession::new(cc, device_tree()), Err(dm_core::Error::Usage(_))));
+}
+
 /// A node whose child names no URI can hold (`a/b` would go out as the URI of another node)
 /// is answered 500, whether it is read or listed: nothing of it is sent.
 #[test]

@@ -542,6 +542,30 @@ fn tnds_output_parses_back_into_the_same_tree() {
     assert_eq!(tnds::parse("<MgmtTree><Node></MgmtTree>", ".", UriLimits::default()), Err(S::BAD_REQUEST));
 }
 
+/// A TNDS document never holds what XML cannot carry: a value that is not XML text (a control
+/// character, not UTF-8) goes as base64 under Format `bin` and reads back as the same bytes
+/// (before, it went raw, or altered); a Format that cannot be the element name the document
+/// writes it as, or a property that is not XML text, fails the listing (500).
+#[test]
+fn tnds_documents_hold_only_what_xml_carries() {
+    let mut t = tree();
+    t.set("./Vendor/Ctl", "a\u{1}b").unwrap();
+    t.set_leaf("./Vendor/Raw", Leaf { format: "chr".into(), type_: "text/plain".into(), data: vec![b'a', 0xFF] })
+        .unwrap();
+    let xml = tnds::tnds(&mut t, SRV, "./Vendor", &PropSelection::All, usize::MAX).unwrap();
+    assert!(dm_core::codec::is_xml_text(&xml), "{xml}");
+    let nodes = tnds::parse(&xml, ".", UriLimits::default()).unwrap();
+    let leaf = |uri: &str| nodes.iter().find(|n| n.uri == uri).map(|n| n.node.clone());
+    let bin = |data: &[u8]| Node::Leaf(Leaf { format: "bin".into(), type_: "text/plain".into(), data: data.to_vec() });
+    assert_eq!(leaf("./Vendor/Ctl"), Some(bin(b"a\x01b")));
+    assert_eq!(leaf("./Vendor/Raw"), Some(bin(&[b'a', 0xFF])));
+    t.set_leaf("./Vendor/Odd", Leaf { format: "x y".into(), type_: "text/plain".into(), data: b"v".to_vec() }).unwrap();
+    assert_eq!(tnds::tnds(&mut t, SRV, "./Vendor/Odd", &PropSelection::All, usize::MAX), Err(S::COMMAND_FAILED));
+    t.set("./Vendor/Odd", "v").unwrap();
+    t.replace_property(SRV, "./Vendor/Odd", "Title", "t\u{7}").unwrap();
+    assert_eq!(tnds::tnds(&mut t, SRV, "./Vendor/Odd", &PropSelection::All, usize::MAX), Err(S::COMMAND_FAILED));
+}
+
 /// A TNDS document's node URIs are held to the limit as they are built: one long Path with many
 /// children under it is refused (414) at the first URI past the limit, not made into many.
 #[test]

@@ -80,7 +80,12 @@ fn binary_data_and_nul_travel_as_opaque() {
     }));
     let w = codec::encode(&m, Encoding::Wbxml);
     assert!(w.windows(6).any(|x| x == [0xC3, 0x04, 0xFF, 0x00, 0xFE, 0x80]));
+    // Text XML cannot carry (a NUL) comes back as the same bytes, binary: as text, a conversion
+    // to XML would write what no XML reader takes.
+    let Some(Command::Replace(c)) = m.commands.last_mut() else { unreachable!() };
+    c.items[1].data = Some(Data::Binary(b"a\0b".to_vec()));
     assert_eq!(codec::decode(&w).unwrap(), m);
+    assert!(codec::is_xml_text(&codec::wbxml_to_xml(&w).unwrap()));
 }
 
 #[test]

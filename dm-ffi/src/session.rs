@@ -673,7 +673,17 @@ pub extern "C" fn dm_server_get(session: *mut dm_session, uri: *const c_char, re
     queue(session, reference, |s| s.get(uri))
 }
 
+/// Bytes from C as a value: text when they are text XML can carry, else binary (sent as base64
+/// over XML).
+fn value(data: &[u8]) -> Data {
+    match std::str::from_utf8(data) {
+        Ok(text) if dm_core::codec::is_xml_text(text) => Data::Text(text.to_string()),
+        _ => Data::Binary(data.to_vec()),
+    }
+}
+
 /// Server: queues a Replace of a leaf. `format` and `mime_type` may be NULL (chr, text/plain).
+/// Data that is not text XML can carry (not UTF-8, or with a control character) goes as binary.
 #[unsafe(no_mangle)]
 pub extern "C" fn dm_server_replace(
     session: *mut dm_session,
@@ -686,14 +696,11 @@ pub extern "C" fn dm_server_replace(
 ) -> dm_result {
     let (uri, data) = (tri!(unsafe { str_arg(uri) }), tri!(unsafe { bytes_arg(data, len) }));
     let (format, mime) = (tri!(unsafe { opt_str(format) }), tri!(unsafe { opt_str(mime_type) }));
-    let data = match String::from_utf8(data.to_vec()) {
-        Ok(t) => Data::Text(t),
-        Err(e) => Data::Binary(e.into_bytes()),
-    };
-    queue(session, reference, |s| s.replace(uri, data, format, mime))
+    queue(session, reference, |s| s.replace(uri, value(data), format, mime))
 }
 
-/// Server: queues an Add (format "node" for an interior node; data may then be NULL).
+/// Server: queues an Add (format "node" for an interior node; data may then be NULL). Data
+/// goes as `dm_server_replace` sends it.
 #[unsafe(no_mangle)]
 pub extern "C" fn dm_server_add(
     session: *mut dm_session,
@@ -706,7 +713,7 @@ pub extern "C" fn dm_server_add(
 ) -> dm_result {
     let (uri, data) = (tri!(unsafe { str_arg(uri) }), tri!(unsafe { bytes_arg(data, len) }));
     let (format, mime) = (tri!(unsafe { opt_str(format) }), tri!(unsafe { opt_str(mime_type) }));
-    let data = (!data.is_empty()).then(|| Data::Text(String::from_utf8_lossy(data).into_owned()));
+    let data = (!data.is_empty()).then(|| value(data));
     queue(session, reference, |s| s.add(uri, data, format, mime))
 }
 
@@ -717,7 +724,8 @@ pub extern "C" fn dm_server_delete(session: *mut dm_session, uri: *const c_char,
     queue(session, reference, |s| s.delete(uri))
 }
 
-/// Server: queues an Exec, with optional data and correlator.
+/// Server: queues an Exec, with optional data (sent as `dm_server_replace` sends it) and
+/// correlator.
 #[unsafe(no_mangle)]
 pub extern "C" fn dm_server_exec(
     session: *mut dm_session,
@@ -729,7 +737,7 @@ pub extern "C" fn dm_server_exec(
 ) -> dm_result {
     let (uri, data) = (tri!(unsafe { str_arg(uri) }), tri!(unsafe { bytes_arg(data, len) }));
     let correlator = tri!(unsafe { opt_str(correlator) });
-    let data = (!data.is_empty()).then(|| Data::Text(String::from_utf8_lossy(data).into_owned()));
+    let data = (!data.is_empty()).then(|| value(data));
     queue(session, reference, |s| s.exec(uri, data, correlator))
 }
 
@@ -874,8 +882,9 @@ pub extern "C" fn dm_client_set_ui_handler(
 }
 
 /// Client: queues a Generic Alert (1226) with one item: the source URI, its Meta Type and
-/// Format (NULL: chr), data, and an optional correlator (from an Exec answered 202: queue it
-/// once dm_session_receive has returned, not from the exec callback).
+/// Format (NULL: chr), data (UTF-8 text XML can carry: binary data goes base64 under format
+/// b64), and an optional correlator (from an Exec answered 202: queue it once
+/// dm_session_receive has returned, not from the exec callback).
 #[unsafe(no_mangle)]
 pub extern "C" fn dm_client_generic_alert(
     session: *mut dm_session,
@@ -894,6 +903,10 @@ pub extern "C" fn dm_client_generic_alert(
         let mime = tri!(unsafe { str_arg(mime_type) });
         let format = tri!(unsafe { opt_str(format) }).unwrap_or("chr");
         let data = tri!(unsafe { bytes_arg(data, len) });
+        let Ok(data) = std::str::from_utf8(data) else {
+            s.last_error = c("the data is not UTF-8 text (send binary data as base64 with format b64)");
+            return dm_result::DM_ERR_INVALID;
+        };
         let Role::Client(cl) = &mut s.role else {
             s.last_error = c("this call is for client sessions");
             return dm_result::DM_ERR_USAGE;
@@ -901,7 +914,7 @@ pub extern "C" fn dm_client_generic_alert(
         let item = Item {
             source: source.map(Location::new),
             meta: Some(Box::new(Meta::typed(format, mime))),
-            data: Some(Data::Text(String::from_utf8_lossy(data).into_owned())),
+            data: Some(Data::Text(data.to_string())),
             ..Item::default()
         };
         match cl.generic_alert(correlator.map(str::to_string), vec![item]) {

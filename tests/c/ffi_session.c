@@ -11,7 +11,7 @@ static int passed, failed;
 
 /* A tiny tree: fixed leaves, one interior node. */
 struct node { const char *uri; char value[64]; };
-struct tree { struct node nodes[8]; int count; int execs; int fail_get; int zero_replace; };
+struct tree { struct node nodes[8]; int count; int execs; int fail_get; int zero_replace; uint8_t exec_data[8]; size_t exec_len; };
 
 static struct node *find(struct tree *t, const char *uri) {
     for (int i = 0; i < t->count; i++) if (strcmp(t->nodes[i].uri, uri) == 0) return &t->nodes[i];
@@ -41,8 +41,11 @@ static int tree_replace(void *ud, const char *uri, const dm_value *v) {
 }
 
 static int tree_exec(void *ud, const char *uri, const uint8_t *data, size_t len, const char *correlator) {
-    (void)uri; (void)data; (void)len; (void)correlator;
-    ((struct tree *)ud)->execs++;
+    struct tree *t = ud;
+    (void)uri; (void)correlator;
+    t->execs++;
+    t->exec_len = len;
+    if (len <= sizeof t->exec_data) memcpy(t->exec_data, data, len);
     return 202;
 }
 
@@ -113,7 +116,8 @@ static void whole_session(dm_encoding enc, const char *server_nonce) {
             if (e.kind == DM_EVENT_PACKAGE_END && ++packages == 1) {
                 CHECK(dm_server_get(s, "./DevInfo/Mod", &get_ref) == DM_OK);
                 CHECK(dm_server_replace(s, "./Vendor/Level", (const uint8_t *)"7", 1, NULL, NULL, &rep_ref) == DM_OK);
-                CHECK(dm_server_exec(s, "./Vendor/Level", NULL, 0, "job", NULL) == DM_OK);
+                /* Binary data (not UTF-8, with NUL): it reaches the tree as it was given. */
+                CHECK(dm_server_exec(s, "./Vendor/Level", (const uint8_t *)"\x00\x01\xff", 3, "job", NULL) == DM_OK);
             }
         }
         CHECK(dm_session_next_message(s, &data, &len) == DM_OK);
@@ -136,6 +140,7 @@ static void whole_session(dm_encoding enc, const char *server_nonce) {
     CHECK(statuses_ok == 2);
     CHECK(strcmp(find(&t, "./Vendor/Level")->value, "7") == 0);
     CHECK(t.execs == 1);
+    CHECK(t.exec_len == 3 && memcmp(t.exec_data, "\x00\x01\xff", 3) == 0);
     CHECK(dm_session_state(c) == DM_STATE_ENDED);
     CHECK(dm_session_state(s) == DM_STATE_ENDED);
     CHECK(strstr(dm_session_content_type(c), enc == DM_ENCODING_WBXML ? "wbxml" : "+xml") != NULL);

@@ -633,6 +633,26 @@ def test_a_python_object_as_the_tree():
                                   "get: UsageError: a value is str, bytes or a number, not dict"]
 
 
+def test_text_xml_cannot_carry_goes_as_bytes_or_is_refused():
+    tree = DictTree()
+    tree.values["./Vendor/Ctl"] = "a\x00b"
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", tree)
+    server = omadm.ServerSession("srv")
+    refs = {}
+
+    def script(s, n):
+        if n == 1:
+            refs["ctl"] = s.get("./Vendor/Ctl")
+            with pytest.raises(omadm.UsageError, match="XML cannot carry"):
+                s.replace("./Vendor/Level", "a\x01")
+            s.replace("./Vendor/Level", b"a\x01")  # bytes go as bytes
+
+    events = run(client, server, script)
+    results = {e.reference: e.items[0] for e in events if e.kind == "results"}
+    assert (results[refs["ctl"]]["format"], results[refs["ctl"]]["data"]) == ("b64", "YQBi")
+    assert tree.values["./Vendor/Level"] == b"a\x01"
+
+
 def test_values_are_text_bytes_or_numbers_never_a_repr():
     t = omadm.MemoryTree({"./A/I": 5, "./A/F": 1.5, "./A/B": bytearray(b"\x00")})
     assert (t.get("./A/I"), t.get("./A/F"), t.get("./A/B")) == ("5", "1.5", b"\x00")

@@ -27,6 +27,7 @@ use crate::Limits;
 use crate::error::{DecodeError, DecodeErrorKind, Error, Limit, LimitError, Site};
 use crate::model::{Message, ProtocolVersion};
 use emit::{Counter, Out};
+pub use xml::is_xml_text;
 pub(crate) use xml::{escaped_prefix, reference};
 
 /// The two wire encodings of SyncML DM.
@@ -148,6 +149,36 @@ pub(crate) fn command_len(command: &crate::model::Command, encoding: Encoding) -
         }
     }
     counter.0
+}
+
+/// The element of `command` whose text XML cannot carry (`is_xml_text`), if one is.
+pub(crate) fn text_xml_cannot_carry(command: &crate::model::Command) -> Option<&'static str> {
+    struct Check(Option<tag::Tag>);
+    impl Check {
+        fn text(&mut self, tag: tag::Tag, text: &str) {
+            if self.0.is_none() && !is_xml_text(text) {
+                self.0 = Some(tag);
+            }
+        }
+    }
+    impl emit::Sink<'_> for Check {
+        fn start(&mut self, _: tag::Tag) {}
+        fn end(&mut self, _: tag::Tag) {}
+        fn empty(&mut self, _: tag::Tag) {}
+        fn number(&mut self, _: tag::Tag, _: u64) {}
+        fn leaf(&mut self, tag: tag::Tag, text: &str) {
+            self.text(tag, text);
+        }
+        fn data(&mut self, data: &crate::model::Data) {
+            use crate::model::Data;
+            if let Data::Text(text) | Data::Xml(text) = data {
+                self.text(tag::Tag::Data, text);
+            }
+        }
+    }
+    let mut check = Check(None);
+    emit::command(&mut check, command);
+    check.0.map(tag::Tag::name)
 }
 
 /// The length of `message` with every WBXML string inline: `encoded_len` never exceeds it (a

@@ -705,9 +705,12 @@ impl<'a> Source<'a> for WbxmlSource<'a> {
     }
 }
 
+/// OPAQUE data as text when it is text XML can carry (`is_xml_text`), else as bytes: XML text
+/// with a control character in it would be refused whole.
 fn text_or_binary(bytes: Vec<u8>) -> Data {
     match String::from_utf8(bytes) {
-        Ok(s) => Data::Text(s),
+        Ok(s) if super::is_xml_text(&s) => Data::Text(s),
+        Ok(s) => Data::Binary(s.into_bytes()),
         Err(e) => Data::Binary(e.into_bytes()),
     }
 }

@@ -381,6 +381,17 @@ fn stray_amps_escaped(xml: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Whether XML 1.0 can carry `text` as character data: no control character but tab, line feed
+/// and carriage return, and neither U+FFFE nor U+FFFF (not even as references). `encode`
+/// writes any text as it is; the sessions never send text that fails this.
+pub fn is_xml_text(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    // U+FFFE and U+FFFF are EF BF BE and EF BF BF in UTF-8.
+    let nonchar = |i: usize| bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF));
+    bytes.iter().all(|&b| b >= 0x20 || matches!(b, b'\t' | b'\n' | b'\r'))
+        && !memchr::memchr_iter(0xEF, bytes).any(nonchar)
+}
+
 /// The bytes `XmlSink` escapes in character data (`escape_of`), marked.
 const ESCAPED: [bool; 256] = {
     let mut t = [false; 256];

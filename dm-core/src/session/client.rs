@@ -6,15 +6,15 @@ use std::borrow::Cow;
 use base64::Engine;
 
 use super::chunk::{Chunk, Reassembly};
-use super::core::{Compose, Core, Unit};
+use super::core::{Compose, Core, Unit, carriable};
 use super::ui::{UiHandler, UiRequest};
 use super::{CommandRef, Event, Outgoing, State, Wire};
 use crate::auth::{self, AuthType, Credentials};
-use crate::codec::Encoding;
+use crate::codec::{Encoding, is_xml_text};
 use crate::error::{AuthError, Error, UsageError};
 use crate::model::*;
 use crate::tree::uri::{self, ListKind, Target};
-use crate::tree::{Leaf, Node, Tree, tnds};
+use crate::tree::{Leaf, Node, Tree, tnds, xml_text};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -125,9 +125,10 @@ impl<T: Tree> ClientSession<T> {
             .into_iter()
             .map(|(uri, v)| Item { source: Some(Location::new(uri)), data: Some(Data::Text(v)), ..Item::default() })
             .collect();
-        let replace = ItemCommand { items, ..ItemCommand::default() };
+        let replace = Command::Replace(ItemCommand { items, ..ItemCommand::default() });
+        carriable(&replace)?;
         let mut package1 = Vec::new();
-        for command in [Command::Alert(alert), Command::Replace(replace)] {
+        for command in [Command::Alert(alert), replace] {
             let r = core.new_ref();
             package1.push(Unit { command, refs: vec![r], offset: 0 });
         }
@@ -262,9 +263,10 @@ impl<T: Tree> ClientSession<T> {
         if matches!(self.core.state, State::Ended | State::Aborted) {
             return Err(UsageError("the session is over".into()).into());
         }
+        let alert = Command::Alert(Alert { cmd_id: 0, no_resp: false, cred: None, data: code, correlator, items });
+        carriable(&alert)?;
         let r = self.core.new_ref();
-        let alert = Alert { cmd_id: 0, no_resp: false, cred: None, data: code, correlator, items };
-        self.core.outbox.push_back(Unit { command: Command::Alert(alert), refs: vec![r], offset: 0 });
+        self.core.outbox.push_back(Unit { command: alert, refs: vec![r], offset: 0 });
         Ok(r)
     }
 
@@ -274,6 +276,7 @@ impl<T: Tree> ClientSession<T> {
         match command {
             Command::Alert(a) => self.alert(a.data, a.correlator, a.items),
             Command::Replace(_) | Command::Results(_) => {
+                carriable(&command)?;
                 let r = self.core.new_ref();
                 self.core.outbox.push_back(Unit { command, refs: vec![r], offset: 0 });
                 Ok(r)
@@ -726,11 +729,11 @@ impl<T: Tree> ClientSession<T> {
             let t = target(&item.target, limits)?;
             match (c, t) {
                 (Command::Get(_), Target::Node(u)) => {
-                    let node = tree.get(server, &u).and_then(Node::well_named)?;
+                    let node = tree.get(server, &u).and_then(Node::sendable)?;
                     results.push(result_item(encoding, item_target(item), node));
                 }
                 (Command::Get(_), Target::Property { node, name }) => {
-                    let v = tree.get_property(server, &node, &name)?;
+                    let v = tree.get_property(server, &node, &name).and_then(xml_text)?;
                     results.push(Item {
                         source: Some(Location::new(item_target(item))),
                         data: Some(Data::Text(v)),
@@ -786,8 +789,10 @@ impl<T: Tree> ClientSession<T> {
                     tree.copy(server, &from, &to)?;
                 }
                 (Command::Exec(_), Target::Node(u)) => {
-                    let data = moved.as_ref().or(item.data.as_ref()).map(Data::as_bytes);
-                    return tree.exec(server, &u, data, x.correlator.as_deref());
+                    // Data as a Replace reads it: Format b64 is decoded.
+                    let given = moved.is_some() || item.data.is_some();
+                    let data = given.then(|| leaf_of(item, moved, x.meta.as_deref())).transpose()?;
+                    return tree.exec(server, &u, data.as_ref().map(|l| &l.data[..]), x.correlator.as_deref());
                 }
                 // Properties cannot be added, deleted, copied or executed (TND §7).
                 _ => return Err(StatusCode::COMMAND_NOT_ALLOWED),
@@ -815,6 +820,8 @@ fn result_item(encoding: Encoding, uri: String, node: Node) -> Item {
         Node::Leaf(l) => {
             let text =
                 if l.format == "bin" { Err(l.data) } else { String::from_utf8(l.data).map_err(|e| e.into_bytes()) };
+            // Text XML cannot carry goes as bytes too.
+            let text = text.and_then(|t| if is_xml_text(&t) { Ok(t) } else { Err(t.into_bytes()) });
             let (format, data) = match (text, encoding) {
                 (Ok(text), _) => (l.format, Data::Text(text)),
                 (Err(bytes), Encoding::Xml) => ("b64".into(), Data::Text(B64.encode(bytes))),

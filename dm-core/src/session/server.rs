@@ -667,6 +667,7 @@ impl ServerSession {
             return Err(UsageError("the session is over".into()).into());
         }
         self.sendable(&command)?;
+        super::core::carriable(&command)?;
         let r = self.saved.core.new_ref();
         match self.saved.groups.last_mut() {
             Some(Unit { command: Command::Atomic(g) | Command::Sequence(g), refs, .. }) => {
@@ -710,7 +711,8 @@ impl ServerSession {
     }
 
     /// Binary data over XML travels as base64 with Format `b64` (facts §1).
-    fn wire_data(&self, data: Data, format: Option<&str>) -> Result<(Data, Option<String>), Error> {
+    fn wire_data(&self, data: Option<Data>, format: Option<&str>) -> Result<(Option<Data>, Option<String>), Error> {
+        let Some(data) = data else { return Ok((None, format.map(str::to_string))) };
         if let Some(max) = self.saved.core.peer_max_obj {
             if data.len() as u64 > max {
                 return Err(UsageError(format!(
@@ -720,11 +722,12 @@ impl ServerSession {
                 .into());
             }
         }
-        Ok(match (data, self.saved.core.encoding) {
+        let (data, format) = match (data, self.saved.core.encoding) {
             (Data::Binary(b), Encoding::Xml) => (Data::Text(B64.encode(b)), Some("b64".into())),
             (Data::Binary(b), Encoding::Wbxml) => (Data::Binary(b), Some(format.unwrap_or("bin").into())),
             (d, _) => (d, format.map(str::to_string)),
-        })
+        };
+        Ok((Some(data), format))
     }
 
     pub fn get(&mut self, uri: &str) -> Result<CommandRef, Error> {
@@ -738,8 +741,8 @@ impl ServerSession {
         format: Option<&str>,
         type_: Option<&str>,
     ) -> Result<CommandRef, Error> {
-        let (data, format) = self.wire_data(data, format)?;
-        self.queue(Command::Replace(Self::item_command(uri, Some(data), format.as_deref(), type_)))
+        let (data, format) = self.wire_data(Some(data), format)?;
+        self.queue(Command::Replace(Self::item_command(uri, data, format.as_deref(), type_)))
     }
 
     /// Adds a leaf (with data) or, with format `node`, an interior node.
@@ -750,13 +753,7 @@ impl ServerSession {
         format: Option<&str>,
         type_: Option<&str>,
     ) -> Result<CommandRef, Error> {
-        let (data, format) = match data {
-            Some(d) => {
-                let (d, f) = self.wire_data(d, format)?;
-                (Some(d), f)
-            }
-            None => (None, format.map(str::to_string)),
-        };
+        let (data, format) = self.wire_data(data, format)?;
         self.queue(Command::Add(Self::item_command(uri, data, format.as_deref(), type_)))
     }
 
@@ -765,7 +762,8 @@ impl ServerSession {
     }
 
     pub fn exec(&mut self, uri: &str, data: Option<Data>, correlator: Option<&str>) -> Result<CommandRef, Error> {
-        let mut c = Self::item_command(uri, data, None, None);
+        let (data, format) = self.wire_data(data, None)?;
+        let mut c = Self::item_command(uri, data, format.as_deref(), None);
         c.correlator = correlator.map(str::to_string);
         self.queue(Command::Exec(c))
     }

@@ -18,6 +18,7 @@ pub use memory::{Access, DEFAULT_CAPACITY, DEFAULT_MAX_NODES, ExecHandler, Memor
 
 use std::borrow::Cow;
 
+use crate::codec::is_xml_text;
 use crate::model::StatusCode;
 
 /// A leaf's value with its Format and Type properties.
@@ -52,16 +53,25 @@ pub enum Node {
 }
 
 impl Node {
-    /// The node, or 500 when it names a child no URI can hold (empty, `.`, `..`, or with `/`,
-    /// `?` or NUL), as a tree of the caller's might: such names would go out as other nodes' URIs.
-    pub(crate) fn well_named(self) -> Result<Node, StatusCode> {
-        match &self {
-            Node::Interior { children, .. } if !children.iter().all(|c| uri::is_segment(c.as_bytes())) => {
-                Err(StatusCode::COMMAND_FAILED)
+    /// The node, or 500 when a message cannot carry what it names, as a tree of the caller's
+    /// might give: a child name that is no URI segment (empty, `.`, `..`, or with `/`, `?` or
+    /// NUL; it would go out as another node's URI), or a name, Format or Type that is not XML
+    /// text. A leaf's value is no such fault: it goes as bytes.
+    pub(crate) fn sendable(self) -> Result<Node, StatusCode> {
+        let fine = match &self {
+            Node::Interior { children, type_ } => {
+                children.iter().all(|c| uri::is_segment(c.as_bytes()) && is_xml_text(c))
+                    && type_.as_deref().is_none_or(is_xml_text)
             }
-            _ => Ok(self),
-        }
+            Node::Leaf(l) => is_xml_text(&l.format) && is_xml_text(&l.type_),
+        };
+        if fine { Ok(self) } else { Err(StatusCode::COMMAND_FAILED) }
     }
+}
+
+/// A text of the tree's (a property's value) as a message carries it: 500 when XML cannot.
+pub(crate) fn xml_text(text: String) -> Result<String, StatusCode> {
+    if is_xml_text(&text) { Ok(text) } else { Err(StatusCode::COMMAND_FAILED) }
 }
 
 /// The operations a server's commands become. `server` is the server id the ACL is checked

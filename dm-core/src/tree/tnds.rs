@@ -6,7 +6,10 @@ use base64::Engine;
 use quick_xml::escape::partial_escape;
 
 use super::uri::{ListKind, PropSelection, UriLimits};
-use super::{Leaf, Node, Tree, property_value};
+use std::borrow::Cow;
+
+use super::{Leaf, Node, Tree, property_value, xml_text};
+use crate::codec::is_xml_text;
 use crate::model::StatusCode;
 
 pub const TNDS_XML: &str = "application/vnd.syncml.dmtnds+xml";
@@ -29,7 +32,7 @@ struct Listing {
 fn visible(tree: &mut dyn Tree, server: &str, uri: &str, out: &mut Listing) -> Result<(), StatusCode> {
     let mut pending = vec![uri.to_string()];
     while let Some(uri) = pending.pop() {
-        let mut node = match tree.get(server, &uri).and_then(Node::well_named) {
+        let mut node = match tree.get(server, &uri).and_then(Node::sendable) {
             Ok(n) => n,
             Err(StatusCode::PERMISSION_DENIED | StatusCode::COMMAND_NOT_ALLOWED) if !out.nodes.is_empty() => continue,
             Err(e) => return Err(e),
@@ -105,10 +108,17 @@ pub fn tnds(
                 element(&mut xml, "Path", p);
             }
         }
-        properties(tree, server, u, node, (&selected, &asked), &mut xml);
-        if let (Node::Leaf(l), true) = (node, props.includes("Value")) {
-            let value =
-                if l.format == "bin" { B64.encode(&l.data) } else { String::from_utf8_lossy(&l.data).into_owned() };
+        let value = match node {
+            Node::Leaf(l) if props.includes("Value") => Some(leaf_value(l)),
+            _ => None,
+        };
+        let format = match (node, &value) {
+            (Node::Interior { .. }, _) => "node",
+            (Node::Leaf(_), Some((format, _))) => format,
+            (Node::Leaf(l), None) => &l.format,
+        };
+        properties(tree, server, u, (format, node), (&selected, &asked), &mut xml)?;
+        if let Some((_, value)) = value {
             element(&mut xml, "Value", &value);
         }
         if matches!(node, Node::Interior { .. }) {
@@ -127,6 +137,21 @@ pub fn tnds(
     Ok(xml)
 }
 
+/// A leaf's Format and Value as a document carries them: base64 under Format `bin` when the
+/// value is binary or not XML text.
+fn leaf_value(l: &Leaf) -> (&str, Cow<'_, str>) {
+    match std::str::from_utf8(&l.data) {
+        Ok(text) if l.format != "bin" && is_xml_text(text) => (&l.format, Cow::Borrowed(text)),
+        _ => ("bin", Cow::Owned(B64.encode(&l.data))),
+    }
+}
+
+/// Whether a Format can be the element name TNDS writes it as (`<Format><chr/></Format>`).
+fn is_format_name(format: &str) -> bool {
+    format.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && format.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
 fn element(xml: &mut String, name: &str, text: &str) {
     push_all(xml, ["<", name, ">", &partial_escape(text), "</", name, ">"]);
 }
@@ -135,26 +160,29 @@ fn push_all<const N: usize>(xml: &mut String, pieces: [&str; N]) {
     pieces.into_iter().for_each(|p| xml.push_str(p));
 }
 
-/// The `selected` properties of the node at `uri`, those `asked` of the tree in one call.
+/// The `selected` properties of the node at `uri` (its Format as the document writes it), those
+/// `asked` of the tree in one call; 500 for a value a document cannot carry.
 fn properties(
     tree: &mut dyn Tree,
     server: &str,
     uri: &str,
-    node: &Node,
+    (format, node): (&str, &Node),
     (selected, asked): (&[&str], &[&str]),
     xml: &mut String,
-) {
+) -> Result<(), StatusCode> {
     let mut rt = String::new();
     let mut answers = tree.get_properties(server, uri, asked).into_iter();
     for &name in selected {
-        let value = match (name, node) {
-            ("Format", Node::Interior { .. }) => Ok("node".to_string()),
-            ("Format", Node::Leaf(l)) => Ok(l.format.to_string()),
+        let value = match name {
+            "Format" => Ok(format.to_string()),
             _ => answers.next().unwrap_or(Err(StatusCode::OPTIONAL_FEATURE_NOT_SUPPORTED)),
         };
         let Ok(value) = value else { continue };
+        let value = xml_text(value)?;
         match name {
-            "Format" => push_all(&mut rt, ["<Format><", if value.is_empty() { "chr" } else { &value }, "/></Format>"]),
+            "Format" if value.is_empty() => push_all(&mut rt, ["<Format><chr/></Format>"]),
+            "Format" if !is_format_name(&value) => return Err(StatusCode::COMMAND_FAILED),
+            "Format" => push_all(&mut rt, ["<Format><", &value, "/></Format>"]),
             "Type" if value.is_empty() => {}
             "Type" if matches!(node, Node::Interior { .. }) => {
                 push_all(&mut rt, ["<Type><DDFName>", &partial_escape(&value), "</DDFName></Type>"])
@@ -168,6 +196,7 @@ fn properties(
         xml.push_str(&rt);
         xml.push_str("</RTProperties>");
     }
+    Ok(())
 }
 
 /// A node read from a TNDS document, ready to add.

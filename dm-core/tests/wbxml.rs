@@ -88,6 +88,31 @@ fn binary_data_and_nul_travel_as_opaque() {
     assert!(codec::is_xml_text(&codec::wbxml_to_xml(&w).unwrap()));
 }
 
+/// A WBXML string may hold what XML cannot carry: as an Item's Data it is read as bytes (and
+/// converted to XML as base64, as the model is written); in any other element strict decoding
+/// and the conversion to XML refuse it.
+#[test]
+fn wbxml_text_xml_cannot_carry_is_bytes_in_data_and_refused_elsewhere() {
+    use dm_core::model::*;
+    let base = lenient(&common::vector("libdmclient_capture/xml_pkg1_client.xml"));
+    let with_item = |item: Item| {
+        let mut m = base.clone();
+        let command = ItemCommand { cmd_id: 99, items: vec![item], ..ItemCommand::default() };
+        m.commands.push(Command::Replace(command));
+        codec::encode(&m, Encoding::Wbxml)
+    };
+    let data = with_item(Item { data: Some(Data::Text("a\u{1}b".into())), ..Item::default() });
+    let m = codec::decode(&data).unwrap();
+    let Some(Command::Replace(c)) = m.commands.last() else { unreachable!() };
+    assert_eq!(c.items[0].data, Some(Data::Binary(b"a\x01b".to_vec())));
+    let xml = codec::wbxml_to_xml(&data).unwrap();
+    assert!(xml.contains("<Data>YQFi</Data>"), "{xml}");
+    let uri = with_item(Item { target: Some(Location::new("./a\u{1}")), ..Item::default() });
+    for err in [codec::decode(&uri).unwrap_err(), codec::wbxml_to_xml(&uri).unwrap_err()] {
+        assert!(err.to_string().starts_with("text XML cannot carry"), "{err}");
+    }
+}
+
 #[test]
 fn embedded_ddf_document_uses_code_page_2() {
     use dm_core::model::*;

@@ -398,3 +398,53 @@ fn a_leaf_reads_the_same_from_any_pieces() {
     let first = wrap("<Alert><CmdID>1</CmdID><Data>1226</Data><Correlator><Final/>a</Correlator></Alert>");
     assert_eq!(kind(&first), DecodeErrorKind::UnexpectedElement("Final"));
 }
+
+/// `is_xml_text` is XML 1.0's Char production (Rust strings hold no surrogates): checked on
+/// every one-byte and every three-byte character at each place of strings long and short, so
+/// that its eight-bytes-at-a-time scan misses none, and against the definition on any string.
+#[test]
+fn is_xml_text_is_xml_char_data() {
+    let char_ok =
+        |c: char| matches!(c, '\t' | '\n' | '\r' | ' '..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
+    let specials = (0u8..0x80).map(char::from).chain(['\u{FFFD}', '\u{FFFE}', '\u{FFFF}', '\u{EFFF}', '\u{FEFF}']);
+    for c in specials {
+        for len in [0, 1, 7, 8, 9, 15, 16, 17, 31] {
+            for at in 0..=len {
+                let s: String = (0..len).map(|i| if i == at { c } else { 'a' }).collect();
+                assert_eq!(codec::is_xml_text(&s), s.chars().all(char_ok), "{s:?}");
+            }
+        }
+    }
+    let mut seed = 0x2545F4914F6CDD1Du64;
+    for _ in 0..20_000 {
+        let s: String = (0..(seed % 40))
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                char::from_u32((seed % 0x11_0000) as u32)
+                    .filter(|_| seed % 3 > 0)
+                    .unwrap_or(char::from((seed % 0x30) as u8))
+            })
+            .collect();
+        assert_eq!(codec::is_xml_text(&s), s.chars().all(char_ok), "{s:?}");
+    }
+}
+
+/// Strictly read, text XML cannot carry is refused, raw or as a reference, as XML 1.0 says (a
+/// peer's URI could otherwise come back in a Status as a control character). Leniently read,
+/// it is kept.
+#[test]
+fn text_xml_cannot_carry_is_refused() {
+    for bad in ["\u{1}", "&#1;", "&#xFFFE;"] {
+        let uri = wrap(&format!("<Get><CmdID>1</CmdID><Item><Target><LocURI>./a{bad}</LocURI></Target></Item></Get>"));
+        let data = wrap(&format!(
+            "<Replace><CmdID>1</CmdID><Item><Target><LocURI>./a</LocURI></Target><Data>x{bad}</Data></Item></Replace>"
+        ));
+        for xml in [uri, data] {
+            let err = codec::decode(xml.as_bytes()).unwrap_err();
+            assert!(matches!(&err, Error::Decode(d) if d.kind == DecodeErrorKind::NotXmlText), "{err}");
+            assert!(codec::decode_with(xml.as_bytes(), &DecodeOptions::lenient()).is_ok());
+        }
+    }
+}

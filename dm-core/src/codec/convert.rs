@@ -6,9 +6,10 @@ use super::emit::Sink;
 use super::source::{R, Source};
 use super::tag::Tag;
 use super::wbxml::{Piece, Visit, WbxmlSource};
-use super::xml::XmlSink;
+use super::xml::{XmlSink, is_xml_bytes, is_xml_text};
 use crate::Limits;
 use crate::error::DecodeErrorKind as K;
+use crate::model::Data;
 use crate::model::ProtocolVersion::{Dm11, Dm12};
 
 // The root is written with the DM 1.2 namespace before the header says the version; a DM 1.1
@@ -93,6 +94,11 @@ impl<'a> Visit<'a> for ToXml<'_> {
             return Ok(());
         }
         match src.plain_data() {
+            // Text XML cannot carry is bytes, as decoding reads it (its UTF-8 is checked with
+            // the whole output).
+            Some(text) if std::str::from_utf8(text.as_bytes()).is_ok_and(|t| !is_xml_text(t)) => {
+                self.sink.data(&Data::Binary(text.as_bytes().to_vec()))
+            }
             Some(text) => {
                 self.sink.start(Tag::Data);
                 self.sink.text(text.as_bytes());
@@ -139,6 +145,9 @@ impl<'a> Visit<'a> for ToXml<'_> {
             checked = src.text_of(at, piece)?;
             checked.as_bytes()
         };
+        if !is_xml_bytes(text) {
+            return Err(src.error(K::NotXmlText));
+        }
         if matches!(self.inner, Some(Tag::VerDTD | Tag::VerProto)) {
             self.version.extend_from_slice(text);
         }

@@ -133,8 +133,28 @@ impl<'a, 'l> Parser<'l, 'a> {
         }
     }
 
+    /// A leaf's text as the model keeps it; strictly read, only text XML can carry (numbers and
+    /// flags, read apart, need no such check).
     fn text(&mut self) -> R<String> {
-        self.text_ref().map(Cow::into_owned)
+        let text = self.text_ref()?;
+        self.xml_text(&text)?;
+        Ok(text.into_owned())
+    }
+
+    /// A leaf's text as one of the common values `name` maps it to, or as itself (checked as
+    /// `text` checks it).
+    #[cfg_attr(feature = "inline-more", inline(always))]
+    fn named_text(&mut self, name: fn(&str) -> Cow<'static, str>) -> R<Cow<'static, str>> {
+        let v = name(&self.text_ref()?);
+        if let Cow::Owned(text) = &v {
+            self.xml_text(text)?;
+        }
+        Ok(v)
+    }
+
+    #[inline]
+    fn xml_text(&self, text: &str) -> R<()> {
+        if self.lenient || super::is_xml_text(text) { Ok(()) } else { Err(self.err(K::NotXmlText)) }
     }
 
     fn uri(&mut self) -> R<String> {
@@ -268,11 +288,11 @@ impl<'a, 'l> Parser<'l, 'a> {
         self.children(|p, tag| match tag {
             Tag::FieldLevel => p.set_flag(&mut m.field_level, tag),
             Tag::Format => {
-                let v = property_value(&p.text_ref()?);
+                let v = p.named_text(property_value)?;
                 set(&mut m.format, v, tag, p)
             }
             Tag::Type => {
-                let v = property_value(&p.text_ref()?);
+                let v = p.named_text(property_value)?;
                 set(&mut m.type_, v, tag, p)
             }
             Tag::Mark => {
@@ -536,7 +556,7 @@ impl<'a, 'l> Parser<'l, 'a> {
                 set(&mut cmd_ref, v, tag, p)
             }
             Tag::Cmd => {
-                let v = Status::cmd_name(&p.text_ref()?);
+                let v = p.named_text(Status::cmd_name)?;
                 set(&mut cmd, v, tag, p)
             }
             Tag::TargetRef => {

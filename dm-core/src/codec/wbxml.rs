@@ -497,7 +497,7 @@ impl<'a> WbxmlSource<'a> {
         }
         if let Some(text) = self.plain_data() {
             return Ok(match text {
-                Piece::Str(s) => Data::Text(s.into_owned()),
+                Piece::Str(s) => data_text(s.into_owned()),
                 other => text_or_binary(other.into_bytes()),
             });
         }
@@ -705,12 +705,17 @@ impl<'a> Source<'a> for WbxmlSource<'a> {
     }
 }
 
-/// OPAQUE data as text when it is text XML can carry (`is_xml_text`), else as bytes: XML text
-/// with a control character in it would be refused whole.
-fn text_or_binary(bytes: Vec<u8>) -> Data {
+/// Data as text when it is text XML can carry, else as bytes: WBXML strings may hold what XML
+/// cannot, and as text it would be written out so again.
+fn data_text(text: String) -> Data {
+    if super::is_xml_text(&text) { Data::Text(text) } else { Data::Binary(text.into_bytes()) }
+}
+
+/// Data read as bytes (OPAQUE, or strings joined) as `data_text` reads it, or as bytes when it
+/// is not UTF-8.
+pub(crate) fn text_or_binary(bytes: Vec<u8>) -> Data {
     match String::from_utf8(bytes) {
-        Ok(s) if super::is_xml_text(&s) => Data::Text(s),
-        Ok(s) => Data::Binary(s.into_bytes()),
+        Ok(s) => data_text(s),
         Err(e) => Data::Binary(e.into_bytes()),
     }
 }

@@ -302,6 +302,9 @@ impl<'a> Source<'a> for XmlSource<'a> {
             let xml = if self.lenient { stray_amps_escaped(xml) } else { Cow::Borrowed(xml) };
             return Ok(Data::Xml(xml.into_owned()));
         }
+        if !self.lenient && !is_xml_text(&text) {
+            return Err(self.error(K::NotXmlText));
+        }
         Ok(Data::Text(text))
     }
 
@@ -385,11 +388,34 @@ fn stray_amps_escaped(xml: &str) -> Cow<'_, str> {
 /// and carriage return, and neither U+FFFE nor U+FFFF (not even as references). `encode`
 /// writes any text as it is; the sessions never send text that fails this.
 pub fn is_xml_text(text: &str) -> bool {
-    let bytes = text.as_bytes();
+    is_xml_bytes(text.as_bytes())
+}
+
+/// `is_xml_text` of UTF-8 bytes.
+pub(crate) fn is_xml_bytes(bytes: &[u8]) -> bool {
+    if !has_control_or_ef(bytes) {
+        return true;
+    }
     // U+FFFE and U+FFFF are EF BF BE and EF BF BF in UTF-8.
     let nonchar = |i: usize| bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF));
-    bytes.iter().all(|&b| b >= 0x20 || matches!(b, b'\t' | b'\n' | b'\r'))
-        && !memchr::memchr_iter(0xEF, bytes).any(nonchar)
+    bytes.iter().enumerate().all(|(i, &b)| match b {
+        0xEF => !nonchar(i),
+        _ => b >= 0x20 || matches!(b, b'\t' | b'\n' | b'\r'),
+    })
+}
+
+/// Whether any byte is below space or is EF (the lead byte of U+FFFE and U+FFFF), which almost
+/// no text holds: eight bytes at a time.
+fn has_control_or_ef(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::MAX / 255;
+    // Some byte of `x` is below `n` (n ≤ 128): the bit trick of "hasless".
+    let less = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & (ONES * 0x80) != 0;
+    let mut words = bytes.chunks_exact(8);
+    let found = words.by_ref().any(|w| {
+        let x = u64::from_le_bytes(w.try_into().unwrap_or_default());
+        less(x, 0x20) || less(x ^ (ONES * 0xEF), 1)
+    });
+    found || words.remainder().iter().any(|&b| b < 0x20 || b == 0xEF)
 }
 
 /// The bytes `XmlSink` escapes in character data (`escape_of`), marked.

@@ -1,7 +1,8 @@
 //! What the targets share with `make_seeds.rs`: how several messages make one input (joined at
 //! `\xff--\xff`, a byte sequence neither encoding has in practice), and the credentials of the
 //! seeds' sessions, which a target must configure for their messages to authenticate; and the
-//! oracle that what a session sends fits the MaxMsgSize its peer announced.
+//! oracle of what a session sends: it fits the MaxMsgSize its peer announced, and strict
+//! decoding takes it (so it holds nothing a peer could refuse, such as text XML cannot carry).
 #![allow(dead_code)]
 
 use dm_core::auth::Credentials;
@@ -30,9 +31,12 @@ pub fn announced(body: &[u8], before: Option<u64>) -> Option<u64> {
     m.ok().and_then(|m| m.header.meta.and_then(|meta| meta.max_msg_size)).or(before)
 }
 
-/// A message sent never exceeds the peer's MaxMsgSize.
-pub fn assert_fits(sent: &[u8], max: Option<u64>) {
+/// A message sent never exceeds the peer's MaxMsgSize, and strict decoding takes it.
+pub fn assert_sendable(sent: &[u8], max: Option<u64>) {
     if let Some(max) = max {
         assert!(sent.len() as u64 <= max, "a message of {} bytes where the peer announced {max}", sent.len());
+    }
+    if let Err(e) = dm_core::codec::decode(sent) {
+        panic!("a message sent that strict decoding refuses: {e}");
     }
 }

@@ -295,6 +295,8 @@ fn ui_alerts_go_through_the_handler_and_answer_in_the_status() {
     let item = |s: &str| Item { data: Some(Data::Text(s.into())), ..Item::default() };
     p.client.set_ui_handler(Box::new(|req| match req.code {
         AlertCode::CONFIRM_OR_REJECT => UiResponse::No,
+        // A typed answer XML cannot carry fails the alert (500): it cannot be sent.
+        AlertCode::TEXT_INPUT if req.text == "Bell" => UiResponse::Text("\u{7}".into()),
         AlertCode::TEXT_INPUT => UiResponse::Text(format!("typed for {}", req.text)),
         AlertCode::MULTIPLE_CHOICE => UiResponse::Choices(vec![1, 3]),
         _ => UiResponse::Ok,
@@ -302,6 +304,7 @@ fn ui_alerts_go_through_the_handler_and_answer_in_the_status() {
     p.until_server_has_package();
     let confirm = p.server.alert(AlertCode::CONFIRM_OR_REJECT, vec![item("MAXDT=10"), item("Update?")]).unwrap();
     let input = p.server.alert(AlertCode::TEXT_INPUT, vec![item("MAXLEN=5"), item("Name")]).unwrap();
+    let bell = p.server.alert(AlertCode::TEXT_INPUT, vec![item(""), item("Bell")]).unwrap();
     let multi = p
         .server
         .alert(AlertCode::MULTIPLE_CHOICE, vec![item(""), item("Pick"), item("a"), item("b"), item("c")])
@@ -321,6 +324,7 @@ fn ui_alerts_go_through_the_handler_and_answer_in_the_status() {
     };
     assert_eq!(answer(confirm), (304, vec![]));
     assert_eq!(answer(input), (200, vec![Data::Text("typed for Name".into())]));
+    assert_eq!(answer(bell), (500, vec![]));
     assert_eq!(answer(multi), (200, vec![Data::Text("1".into()), Data::Text("3".into())]));
 }
 

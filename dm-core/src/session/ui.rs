@@ -91,12 +91,14 @@ pub enum UiResponse {
 }
 
 impl UiResponse {
-    /// The Status code and the Status items that carry the answer.
+    /// The Status code and the Status items that carry the answer; a text XML cannot carry
+    /// (`codec::is_xml_text`) fails the alert (500), for it cannot be sent.
     pub(crate) fn status(&self) -> (StatusCode, Vec<Item>) {
         let item = |s: String| Item { data: Some(Data::Text(s)), ..Item::default() };
         match self {
             UiResponse::Ok | UiResponse::Yes => (StatusCode::OK, vec![]),
             UiResponse::No => (StatusCode::NOT_MODIFIED, vec![]),
+            UiResponse::Text(t) if !crate::codec::is_xml_text(t) => (StatusCode::COMMAND_FAILED, vec![]),
             UiResponse::Text(t) => (StatusCode::OK, vec![item(t.clone())]),
             UiResponse::Choices(c) => (StatusCode::OK, c.iter().map(|n| item(n.to_string())).collect()),
             UiResponse::Cancel => (StatusCode::OPERATION_CANCELLED, vec![]),

@@ -860,8 +860,7 @@ fn leaf_of(item: &Item, moved: Option<Data>, cmd_meta: Option<&Meta>) -> Result<
     };
     let mut data = data.unwrap_or_default();
     if format == "b64" {
-        let text: Vec<u8> = data.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
-        data = B64.decode(text).map_err(|_| StatusCode::BAD_REQUEST)?;
+        data = super::from_b64(&data).ok_or(StatusCode::BAD_REQUEST)?;
         format = "bin".into();
     }
     Ok(Leaf { format, type_, data })

@@ -64,11 +64,12 @@ pub enum Event {
     DevInfo(Vec<(String, String)>),
     /// The peer's Status for a command this side sent.
     Status { reference: CommandRef, cmd: Cow<'static, str>, code: StatusCode, items: Vec<Item> },
-    /// Server: the Results of a Get (large objects already reassembled).
+    /// Server: the Results of a Get (large objects already reassembled; data sent as base64,
+    /// Format b64, decoded to bytes under Format bin, so that both encodings give the same).
     Results { reference: CommandRef, items: Vec<Item> },
     /// An alert from the peer: a client's 1224 Client Event, or a server alert the client answered.
     Alert { code: AlertCode, correlator: Option<String>, items: Vec<Item> },
-    /// Server: a Generic Alert (1226) from the client.
+    /// Server: a Generic Alert (1226) from the client (base64 data decoded as in `Results`).
     GenericAlert { correlator: Option<String>, items: Vec<Item> },
     /// Client: a server command was executed against the tree.
     Executed { cmd: &'static str, uri: String, code: StatusCode },
@@ -96,4 +97,12 @@ pub struct Outgoing {
     pub content_type: &'static str,
     /// The `x-syncml-hmac` header value, when HMAC authentication is in use.
     pub hmac: Option<String>,
+}
+
+/// Data sent as base64 (Format `b64`), decoded; white space in it is ignored. `None` when it is
+/// not base64.
+pub(crate) fn from_b64(text: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let compact: Vec<u8> = text.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(compact).ok()
 }

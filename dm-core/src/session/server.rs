@@ -208,6 +208,20 @@ impl Pairs {
     }
 }
 
+/// An item from the client as the device holds it: data sent as base64 (Format `b64`, on the
+/// item or its command) decoded, under Format `bin`, as the client decodes what a server sends;
+/// so events are the same in either encoding. Data that is not base64 is left as it came.
+fn as_held(mut item: Item, command_meta: Option<&Meta>) -> Item {
+    let formats = [item.meta.as_deref(), command_meta].map(|m| m.and_then(|m| m.format.as_deref()));
+    if formats[0].or(formats[1]) != Some("b64") {
+        return item;
+    }
+    let Some(bytes) = item.data.as_ref().and_then(|d| super::from_b64(d.as_bytes())) else { return item };
+    item.data = Some(Data::Binary(bytes));
+    item.meta.get_or_insert_default().format = Some("bin".into());
+    item
+}
+
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 impl ServerSession {
@@ -468,7 +482,8 @@ impl ServerSession {
                             StatusCode::OK
                         }
                         AlertCode::GENERIC_ALERT => {
-                            let (correlator, items) = (a.correlator.take(), std::mem::take(&mut a.items));
+                            let correlator = a.correlator.take();
+                            let items = std::mem::take(&mut a.items).into_iter().map(|i| as_held(i, None)).collect();
                             events.push(Event::GenericAlert { correlator, items });
                             StatusCode::OK
                         }
@@ -523,8 +538,8 @@ impl ServerSession {
                             max,
                             &mut interrupted,
                         ) {
-                            Chunk::Whole => whole.push(item),
-                            Chunk::Complete(i) => whole.push(*i),
+                            Chunk::Whole => whole.push(as_held(item, meta.as_deref())),
+                            Chunk::Complete(i) => whole.push(as_held(*i, meta.as_deref())),
                             Chunk::Buffered => ack = Some(StatusCode::CHUNKED_ITEM_ACCEPTED),
                             Chunk::Refused(code) => ack = Some(code),
                         }

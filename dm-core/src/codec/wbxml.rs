@@ -489,7 +489,8 @@ impl<'a> WbxmlSource<'a> {
     }
 
     /// Right after `Start(Data)`: text (OPAQUE included) is Data::Text, or Data::Binary when it
-    /// is not UTF-8 or not text XML can carry (`data_text`); elements make the whole content an embedded document, written out as XML.
+    /// is not UTF-8 or not text XML can carry (`data_text`); elements make the whole content an
+    /// embedded document, written out as XML.
     fn read_data(&mut self) -> R<Data> {
         // `<Data/>`: not open, nothing to read.
         if std::mem::take(&mut self.pending_end) {
@@ -713,7 +714,7 @@ fn data_text(text: String) -> Data {
 
 /// Data read as bytes (OPAQUE, or strings joined) as `data_text` reads it, or as bytes when it
 /// is not UTF-8.
-pub(crate) fn text_or_binary(bytes: Vec<u8>) -> Data {
+fn text_or_binary(bytes: Vec<u8>) -> Data {
     match String::from_utf8(bytes) {
         Ok(s) => data_text(s),
         Err(e) => Data::Binary(e.into_bytes()),

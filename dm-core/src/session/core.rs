@@ -807,7 +807,6 @@ impl SentLog {
     }
 }
 
-/// The key of a sent command: MsgID and CmdID in one number (JSON maps need scalar keys).
 /// A command of the caller's whose text XML cannot carry (`codec::is_xml_text`) is a local
 /// error, before anything is queued: a peer would refuse the whole message holding it.
 pub(crate) fn carriable(command: &Command) -> Result<(), Error> {
@@ -822,6 +821,7 @@ pub(crate) fn carriable(command: &Command) -> Result<(), Error> {
     }
 }
 
+/// The key of a sent command: MsgID and CmdID in one number (JSON maps need scalar keys).
 pub(crate) fn sent_key(msg_id: u32, cmd_id: u32) -> u64 {
     (u64::from(msg_id) << 32) | u64::from(cmd_id)
 }

@@ -2,12 +2,12 @@
 //! [`Tree`] from its Get and property operations, and TNDS documents read back (an Add whose
 //! Type is `application/vnd.syncml.dmtnds+xml` creates every node it holds).
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use quick_xml::escape::partial_escape;
 
 use super::uri::{ListKind, PropSelection, UriLimits};
-use std::borrow::Cow;
-
 use super::{Leaf, Node, Tree, property_value, xml_text};
 use crate::codec::is_xml_text;
 use crate::model::StatusCode;

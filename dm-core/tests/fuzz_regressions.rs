@@ -37,6 +37,16 @@ fn converts_as_decoded(name: &str) {
     }
 }
 
+/// A control character in a Status code: refused by decoding and by the conversion alike (the
+/// conversion wrote the Data as base64, decoding trimmed the form feed away and read 212).
+#[test]
+fn a_control_character_in_a_status_code_is_refused_by_both() {
+    let name = "wbxml_to_xml_control_character_in_status_data.bin";
+    converts_as_decoded(name);
+    let data = regression(name);
+    assert!(codec::decode(&data).is_err() && codec::wbxml_to_xml(&data).is_err());
+}
+
 #[test]
 fn binary_data_converts_to_its_base64_text() {
     converts_as_decoded("wbxml_to_xml_binary_data.bin");

@@ -93,10 +93,14 @@ impl<'a> Visit<'a> for ToXml<'_> {
             self.sink.start(tag);
             return Ok(());
         }
+        let in_item = src.parent() == Some(Tag::Item);
         match src.plain_data() {
-            // Text XML cannot carry is bytes, as decoding reads it (its UTF-8 is checked with
-            // the whole output).
+            // In an Item, text XML cannot carry is bytes, as decoding reads it (its UTF-8 is
+            // checked with the whole output); elsewhere it is refused, as any element's.
             Some(text) if std::str::from_utf8(text.as_bytes()).is_ok_and(|t| !is_xml_text(t)) => {
+                if !in_item {
+                    return Err(src.error(K::NotXmlText));
+                }
                 self.sink.data(&Data::Binary(text.as_bytes().to_vec()))
             }
             Some(text) => {

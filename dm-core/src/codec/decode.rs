@@ -110,9 +110,9 @@ impl<'a, 'l> Parser<'l, 'a> {
             (text, false) => self.text_pieces(text)?,
         };
         let trimmed = match out {
-            Cow::Borrowed(s) => Cow::Borrowed(s.trim_ascii()),
-            Cow::Owned(s) if s.trim_ascii().len() == s.len() => Cow::Owned(s),
-            Cow::Owned(s) => Cow::Owned(s.trim_ascii().to_string()),
+            Cow::Borrowed(s) => Cow::Borrowed(trim_xml_space(s)),
+            Cow::Owned(s) if trim_xml_space(&s).len() == s.len() => Cow::Owned(s),
+            Cow::Owned(s) => Cow::Owned(trim_xml_space(&s).to_string()),
         };
         if trimmed.len() > self.limits.max_text_len {
             return Err(self.src.limit(Limit::TextLength, trimmed.len(), self.limits.max_text_len));
@@ -670,6 +670,12 @@ impl<'a, 'l> Parser<'l, 'a> {
             _ => Err(p.unexpected(tag)),
         })
     }
+}
+
+/// `s` without XML's white space (space, tab, line feed, carriage return) at either end; a form
+/// feed, which XML cannot carry, stays to be refused.
+fn trim_xml_space(s: &str) -> &str {
+    s.trim_matches([' ', '\t', '\n', '\r'])
 }
 
 fn is_blank(s: &str) -> bool {

@@ -96,6 +96,11 @@ impl Stack {
         self.tags.pop()
     }
 
+    /// The element the innermost open one is in.
+    pub(crate) fn parent(&self) -> Option<Tag> {
+        self.tags.len().checked_sub(2).map(|i| self.tags[i])
+    }
+
     pub(crate) fn path(&self) -> String {
         self.tags.iter().map(|t| t.name()).collect::<Vec<_>>().join("/")
     }

@@ -179,6 +179,11 @@ impl<'a> WbxmlSource<'a> {
         self.stack.depth()
     }
 
+    /// The element the innermost open one is in.
+    pub(crate) fn parent(&self) -> Option<Tag> {
+        self.stack.parent()
+    }
+
     /// Whether a raw string began inside a character (see `split_char`).
     pub(crate) fn split_char(&self) -> bool {
         self.split_char

@@ -90,6 +90,10 @@ def cases():
     yield "nesting_100000.xml", "decode", "limit", client_msg(
         "<Sequence><CmdID>1</CmdID>" * 100_000 + "</Sequence>" * 100_000)
     yield "invalid_utf8.xml", "decode", "decode", client_msg("<Alert><CmdID>1</CmdID><Data>12\xff01</Data></Alert>".replace("\xff", "X")).replace(b"X", b"\xff")
+    # A URI holding a character XML cannot carry (as a reference): refused, so that it never
+    # comes back in the client's Status.
+    yield "control_character_in_uri.xml", "client", "decode", server_msg(
+        STATUS_HDR + "<Get><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/&#1;</LocURI></Target></Item></Get><Final/>")
     yield "mb_u_int32_overflow.wbxml", "decode", "decode", bytes([0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0x6A, 0x00])
     yield "strtbl_2gib.wbxml", "decode", "decode", bytes([0x02, 0xA4, 0x01, 0x6A, 0x88, 0x80, 0x80, 0x80, 0x00])
     yield "str_t_out_of_range.wbxml", "decode", "decode", bytes([0x02, 0xA4, 0x01, 0x6A, 0x01, 0x00, 0x6D, 0x6C, 0x71, 0x83, 0x7F])

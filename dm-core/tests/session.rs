@@ -707,6 +707,9 @@ fn the_callers_text_xml_cannot_carry_is_a_usage_error() {
     let mut cc = client_config();
     cc.devinfo = vec![("./DevInfo/Man".into(), "Acme\u{7}".into())];
     assert!(matches!(ClientSession::new(cc, device_tree()), Err(dm_core::Error::Usage(_))));
+    let mut cc = client_config();
+    cc.device_id = "IMEI:\u{1}".into();
+    assert!(matches!(ClientSession::new(cc, device_tree()), Err(dm_core::Error::Usage(_))));
 }
 
 /// A node whose child names no URI can hold (`a/b` would go out as the URI of another node)

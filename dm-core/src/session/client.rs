@@ -105,6 +105,10 @@ pub struct ClientSession<T> {
 impl<T: Tree> ClientSession<T> {
     /// A session ready to send package 1.
     pub fn new(config: ClientConfig, mut tree: T) -> Result<Self, Error> {
+        let header = [&config.device_id, &config.server_uri, &config.session_id];
+        if let Some(bad) = header.into_iter().find(|s| !is_xml_text(s)) {
+            return Err(UsageError(format!("{bad:?} holds a character XML cannot carry")).into());
+        }
         let mut core = Core::new(
             config.session_id.clone(),
             Location::new(&config.device_id),

@@ -675,7 +675,12 @@ impl<'a, 'l> Parser<'l, 'a> {
 /// `s` without XML's white space (space, tab, line feed, carriage return) at either end; a form
 /// feed, which XML cannot carry, stays to be refused.
 fn trim_xml_space(s: &str) -> &str {
-    s.trim_matches([' ', '\t', '\n', '\r'])
+    let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let bytes = s.as_bytes();
+    let start = bytes.iter().position(|b| !space(b)).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !space(b)).map_or(start, |last| last + 1);
+    // Only ASCII is cut off: both ends are character boundaries.
+    &s[start..end]
 }
 
 fn is_blank(s: &str) -> bool {

@@ -6,7 +6,7 @@ use super::emit::Sink;
 use super::source::{R, Source};
 use super::tag::Tag;
 use super::wbxml::{Piece, Visit, WbxmlSource};
-use super::xml::{XmlSink, is_xml_bytes, is_xml_text};
+use super::xml::{XmlSink, is_long_xml_text, is_xml_bytes};
 use crate::Limits;
 use crate::error::DecodeErrorKind as K;
 use crate::model::Data;
@@ -16,20 +16,25 @@ use crate::model::ProtocolVersion::{Dm11, Dm12};
 // header has it rewritten in place, which needs both to be the same length.
 const _: () = assert!(Dm11.namespace().len() == Dm12.namespace().len());
 
-/// Strings are copied unchecked and the whole text checked once at the end; only a document
-/// that fails that check, or that has a string starting inside a character (valid only joined
-/// to the one before), is converted again string by string, to say which string is not UTF-8.
+/// Strings are copied unchecked and the whole text checked once at the end (UTF-8, and text XML
+/// can carry); only a document that fails that check, or that has a string starting inside a
+/// character (valid only joined to the one before), is converted again string by string, to
+/// say which string fails.
 pub(crate) fn wbxml_to_xml(wbxml: &[u8], limits: &Limits) -> R<String> {
     let mut src = WbxmlSource::new(wbxml, limits)?.with_raw_text();
     let out = write(&mut src, wbxml.len())?;
     if !src.split_char() {
         if let Ok(xml) = String::from_utf8(out) {
-            return Ok(xml);
+            if is_long_xml_text(&xml) {
+                return Ok(xml);
+            }
         }
     }
     let mut src = WbxmlSource::new(wbxml, limits)?;
     let out = write(&mut src, wbxml.len())?;
-    String::from_utf8(out).map_err(|e| src.error(K::Syntax(e.to_string())))
+    let xml = String::from_utf8(out).map_err(|e| src.error(K::Syntax(e.to_string())))?;
+    // What no string holds alone: a U+FFFE split over two.
+    if is_long_xml_text(&xml) { Ok(xml) } else { Err(src.error(K::NotXmlText)) }
 }
 
 fn write(src: &mut WbxmlSource<'_>, wbxml_len: usize) -> R<Vec<u8>> {
@@ -93,15 +98,20 @@ impl<'a> Visit<'a> for ToXml<'_> {
             self.sink.start(tag);
             return Ok(());
         }
-        let in_item = src.parent() == Some(Tag::Item);
+        // The first pass leaves text XML cannot carry to the check of the whole output; the
+        // second writes it, in an Item, as bytes, as decoding reads it (its UTF-8 checked with
+        // the whole output), and refuses it elsewhere, as any element's.
+        let checked = !src.raw_text();
+        let in_item = checked && src.parent() == Some(Tag::Item);
         match src.plain_data() {
-            // In an Item, text XML cannot carry is bytes, as decoding reads it (its UTF-8 is
-            // checked with the whole output); elsewhere it is refused, as any element's.
-            Some(text) if std::str::from_utf8(text.as_bytes()).is_ok_and(|t| !is_xml_text(t)) => {
+            Some(text) if checked && !is_xml_bytes(text.as_bytes()) => {
                 if !in_item {
                     return Err(src.error(K::NotXmlText));
                 }
-                self.sink.data(&Data::Binary(text.as_bytes().to_vec()))
+                match std::str::from_utf8(text.as_bytes()) {
+                    Ok(_) => self.sink.data(&Data::Binary(text.as_bytes().to_vec())),
+                    Err(_) => self.sink.text(text.as_bytes()),
+                }
             }
             Some(text) => {
                 self.sink.start(Tag::Data);
@@ -149,7 +159,8 @@ impl<'a> Visit<'a> for ToXml<'_> {
             checked = src.text_of(at, piece)?;
             checked.as_bytes()
         };
-        if !is_xml_bytes(text) {
+        // The first pass leaves this to the check of the whole output.
+        if !src.raw_text() && !is_xml_bytes(text) {
             return Err(src.error(K::NotXmlText));
         }
         if matches!(self.inner, Some(Tag::VerDTD | Tag::VerProto)) {

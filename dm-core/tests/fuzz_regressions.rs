@@ -47,6 +47,16 @@ fn a_control_character_in_a_status_code_is_refused_by_both() {
     assert!(codec::decode(&data).is_err() && codec::wbxml_to_xml(&data).is_err());
 }
 
+/// An embedded document is XML: a control character in an attribute of it is refused by
+/// decoding (which took it) and by the conversion alike.
+#[test]
+fn a_control_character_in_an_embedded_document_is_refused_by_both() {
+    let name = "wbxml_control_character_in_an_embedded_attribute.bin";
+    converts_as_decoded(name);
+    let data = regression(name);
+    assert!(codec::decode(&data).is_err() && codec::wbxml_to_xml(&data).is_err());
+}
+
 #[test]
 fn binary_data_converts_to_its_base64_text() {
     converts_as_decoded("wbxml_to_xml_binary_data.bin");

@@ -530,6 +530,11 @@ impl<'a> WbxmlSource<'a> {
             if !bytes.iter().all(u8::is_ascii_whitespace) {
                 return Err(self.error(K::EmbeddedXml(TEXT_BESIDE_A_DOCUMENT)));
             }
+            // An embedded document is XML: its strings and attribute values may not hold what
+            // XML cannot carry.
+            if !super::is_xml_text(&d) {
+                return Err(self.error(K::NotXmlText));
+            }
             // Written piece by piece: up to twice its size in capacity, for as long as it is kept.
             d.shrink_to_fit();
             return Ok(Data::Xml(d));

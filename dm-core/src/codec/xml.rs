@@ -294,6 +294,9 @@ impl<'a> Source<'a> for XmlSource<'a> {
         let inner = &inner[..inner.rfind("</").unwrap_or(0)];
         if documents > 0 {
             let xml = inner.trim();
+            if !self.lenient && !is_xml_text(xml) {
+                return Err(self.error(K::NotXmlText));
+            }
             if xml.len() > self.limits.max_text_len {
                 return Err(self.limit(Limit::TextLength, xml.len(), self.limits.max_text_len));
             }

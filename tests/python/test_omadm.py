@@ -579,7 +579,8 @@ class DictTree:
     """A device tree kept by the test itself."""
 
     def __init__(self):
-        self.values = {**DEVINFO, "./Vendor/Level": "1", "./Vendor/Count": 7, "./Vendor/Odd": {"a": 1}}
+        self.values = {**DEVINFO, "./Vendor/Level": "1", "./Vendor/Count": 7, "./Vendor/Odd": {"a": 1},
+                       "./Vendor/Ctl": "a\x00b", "./Vendor/Raw": ""}
 
     def get(self, uri):
         if uri == "./DevInfo":
@@ -617,6 +618,10 @@ def test_a_python_object_as_the_tree():
             refs["delete"] = s.delete("./Vendor/Level")
             refs["zero"] = s.replace("./Vendor/Zero", "x")
             refs["ok"] = s.get("./Vendor/Ok")
+            refs["ctl"] = s.get("./Vendor/Ctl")  # text XML cannot carry goes as bytes
+            with pytest.raises(omadm.UsageError, match="XML cannot carry"):
+                s.replace("./Vendor/Raw", "a\x01")
+            s.replace("./Vendor/Raw", b"a\x01")
             s.replace("./Vendor/Level", "5")
 
     events = run(client, server, script)
@@ -627,31 +632,12 @@ def test_a_python_object_as_the_tree():
     assert codes[refs["zero"]] == 500 and codes[refs["ok"]] == 500
     results = {e.reference: e.items[0]["data"] for e in events if e.kind == "results"}
     assert results[refs["count"]] == "7"
-    assert tree.values["./Vendor/Level"] == "5"
+    # Sent as base64 (Format b64); the event holds the bytes, as a WBXML session's does.
+    assert results[refs["ctl"]] == b"a\x00b"
+    assert tree.values["./Vendor/Level"] == "5" and tree.values["./Vendor/Raw"] == b"a\x01"
     assert client.tree is tree
     assert client.tree_errors == ["get: RuntimeError: the sensor is unplugged",
                                   "get: UsageError: a value is str, bytes or a number, not dict"]
-
-
-def test_text_xml_cannot_carry_goes_as_bytes_or_is_refused():
-    tree = DictTree()
-    tree.values["./Vendor/Ctl"] = "a\x00b"
-    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", tree)
-    server = omadm.ServerSession("srv")
-    refs = {}
-
-    def script(s, n):
-        if n == 1:
-            refs["ctl"] = s.get("./Vendor/Ctl")
-            with pytest.raises(omadm.UsageError, match="XML cannot carry"):
-                s.replace("./Vendor/Level", "a\x01")
-            s.replace("./Vendor/Level", b"a\x01")  # bytes go as bytes
-
-    events = run(client, server, script)
-    results = {e.reference: e.items[0] for e in events if e.kind == "results"}
-    # Sent as base64 (Format b64); the event holds the bytes, as a WBXML session's does.
-    assert (results[refs["ctl"]]["format"], results[refs["ctl"]]["data"]) == ("bin", b"a\x00b")
-    assert tree.values["./Vendor/Level"] == b"a\x01"
 
 
 def test_values_are_text_bytes_or_numbers_never_a_repr():

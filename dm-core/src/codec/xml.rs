@@ -407,10 +407,12 @@ pub(crate) fn is_xml_bytes(bytes: &[u8]) -> bool {
     })
 }
 
+/// A one in each byte of a word: the "hasless" bit tricks below scale it.
+const ONES: u64 = u64::MAX / 255;
+
 /// Whether any byte is below space or is EF (the lead byte of U+FFFE and U+FFFF), which almost
 /// no text holds: eight bytes at a time.
 fn has_control_or_ef(bytes: &[u8]) -> bool {
-    const ONES: u64 = u64::MAX / 255;
     // Some byte of `x` is below `n` (n ≤ 128): the bit trick of "hasless".
     let less = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & (ONES * 0x80) != 0;
     let mut words = bytes.chunks_exact(8);
@@ -425,7 +427,6 @@ fn has_control_or_ef(bytes: &[u8]) -> bool {
 /// byte below space or above 127 found 32 bytes to a branch ("hasless" of 0x20, or'd with the
 /// high bits), and only then the text looked at closely.
 pub(crate) fn is_long_xml_text(text: &str) -> bool {
-    const ONES: u64 = u64::MAX / 255;
     let outside = |w: &[u8]| {
         let x = u64::from_le_bytes(w.try_into().unwrap_or_default());
         (x.wrapping_sub(ONES * 0x20) | x) & (ONES * 0x80)

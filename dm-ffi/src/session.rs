@@ -673,15 +673,6 @@ pub extern "C" fn dm_server_get(session: *mut dm_session, uri: *const c_char, re
     queue(session, reference, |s| s.get(uri))
 }
 
-/// Bytes from C as a value: text when they are text XML can carry, else binary (sent as base64
-/// over XML).
-fn value(data: &[u8]) -> Data {
-    match std::str::from_utf8(data) {
-        Ok(text) if dm_core::codec::is_xml_text(text) => Data::Text(text.to_string()),
-        _ => Data::Binary(data.to_vec()),
-    }
-}
-
 /// Server: queues a Replace of a leaf. `format` and `mime_type` may be NULL (chr, text/plain).
 /// Data that is not text XML can carry (not UTF-8, or with a control character) goes as binary.
 #[unsafe(no_mangle)]
@@ -696,7 +687,7 @@ pub extern "C" fn dm_server_replace(
 ) -> dm_result {
     let (uri, data) = (tri!(unsafe { str_arg(uri) }), tri!(unsafe { bytes_arg(data, len) }));
     let (format, mime) = (tri!(unsafe { opt_str(format) }), tri!(unsafe { opt_str(mime_type) }));
-    queue(session, reference, |s| s.replace(uri, value(data), format, mime))
+    queue(session, reference, |s| s.replace(uri, Data::from_bytes(data.to_vec()), format, mime))
 }
 
 /// Server: queues an Add (format "node" for an interior node; data may then be NULL). Data
@@ -713,7 +704,7 @@ pub extern "C" fn dm_server_add(
 ) -> dm_result {
     let (uri, data) = (tri!(unsafe { str_arg(uri) }), tri!(unsafe { bytes_arg(data, len) }));
     let (format, mime) = (tri!(unsafe { opt_str(format) }), tri!(unsafe { opt_str(mime_type) }));
-    let data = (!data.is_empty()).then(|| value(data));
+    let data = (!data.is_empty()).then(|| Data::from_bytes(data.to_vec()));
     queue(session, reference, |s| s.add(uri, data, format, mime))
 }
 
@@ -737,7 +728,7 @@ pub extern "C" fn dm_server_exec(
 ) -> dm_result {
     let (uri, data) = (tri!(unsafe { str_arg(uri) }), tri!(unsafe { bytes_arg(data, len) }));
     let correlator = tri!(unsafe { opt_str(correlator) });
-    let data = (!data.is_empty()).then(|| value(data));
+    let data = (!data.is_empty()).then(|| Data::from_bytes(data.to_vec()));
     queue(session, reference, |s| s.exec(uri, data, correlator))
 }
 

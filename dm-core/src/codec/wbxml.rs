@@ -494,7 +494,7 @@ impl<'a> WbxmlSource<'a> {
     }
 
     /// Right after `Start(Data)`: text (OPAQUE included) is Data::Text, or Data::Binary when it
-    /// is not UTF-8 or not text XML can carry (`data_text`); elements make the whole content an
+    /// is not UTF-8 or not text XML can carry (`Data::from_bytes`); elements make the whole content an
     /// embedded document, written out as XML.
     fn read_data(&mut self) -> R<Data> {
         // `<Data/>`: not open, nothing to read.
@@ -503,8 +503,8 @@ impl<'a> WbxmlSource<'a> {
         }
         if let Some(text) = self.plain_data() {
             return Ok(match text {
-                Piece::Str(s) => data_text(s.into_owned()),
-                other => text_or_binary(other.into_bytes()),
+                Piece::Str(s) => Data::from_text(s.into_owned()),
+                other => Data::from_bytes(other.into_bytes()),
             });
         }
         let mut bytes = Vec::new();
@@ -539,7 +539,7 @@ impl<'a> WbxmlSource<'a> {
             d.shrink_to_fit();
             return Ok(Data::Xml(d));
         }
-        Ok(text_or_binary(bytes))
+        Ok(Data::from_bytes(bytes))
     }
 
     /// Right after `Start(Data)`: content that is one UTF-8 string token, read with its END (the
@@ -713,21 +713,6 @@ impl<'a> Source<'a> for WbxmlSource<'a> {
 
     fn site(&self) -> Site {
         Site { path: self.stack.path(), offset: self.pos as u64, line: 0, column: 0 }
-    }
-}
-
-/// Data as text when it is text XML can carry, else as bytes: WBXML strings may hold what XML
-/// cannot, and as text it would be written out so again.
-fn data_text(text: String) -> Data {
-    if super::is_xml_text(&text) { Data::Text(text) } else { Data::Binary(text.into_bytes()) }
-}
-
-/// Data read as bytes (OPAQUE, or strings joined) as `data_text` reads it, or as bytes when it
-/// is not UTF-8.
-fn text_or_binary(bytes: Vec<u8>) -> Data {
-    match String::from_utf8(bytes) {
-        Ok(s) => data_text(s),
-        Err(e) => Data::Binary(e.into_bytes()),
     }
 }
 

@@ -180,6 +180,20 @@ pub enum Data {
 }
 
 impl Data {
+    /// Text as `Text` when XML can carry it (`codec::is_xml_text`), else its bytes as `Binary`:
+    /// as text it could not be written out again.
+    pub fn from_text(text: String) -> Data {
+        if crate::codec::is_xml_text(&text) { Data::Text(text) } else { Data::Binary(text.into_bytes()) }
+    }
+
+    /// Bytes as `from_text` takes them, or as `Binary` when they are not UTF-8.
+    pub fn from_bytes(bytes: Vec<u8>) -> Data {
+        match String::from_utf8(bytes) {
+            Ok(text) => Data::from_text(text),
+            Err(e) => Data::Binary(e.into_bytes()),
+        }
+    }
+
     /// The length of the data as it travels (`Meta/Size` counts this).
     pub fn len(&self) -> usize {
         match self {

@@ -822,14 +822,12 @@ fn result_item(encoding: Encoding, uri: String, node: Node) -> Item {
     let (format, type_, data) = match node {
         Node::Interior { children, type_ } => ("node".into(), type_.map(Cow::Owned), Data::Text(children.join("/"))),
         Node::Leaf(l) => {
-            let text =
-                if l.format == "bin" { Err(l.data) } else { String::from_utf8(l.data).map_err(|e| e.into_bytes()) };
             // Text XML cannot carry goes as bytes too.
-            let text = text.and_then(|t| if is_xml_text(&t) { Ok(t) } else { Err(t.into_bytes()) });
-            let (format, data) = match (text, encoding) {
-                (Ok(text), _) => (l.format, Data::Text(text)),
-                (Err(bytes), Encoding::Xml) => ("b64".into(), Data::Text(B64.encode(bytes))),
-                (Err(bytes), Encoding::Wbxml) => ("bin".into(), Data::Binary(bytes)),
+            let data = if l.format == "bin" { Data::Binary(l.data) } else { Data::from_bytes(l.data) };
+            let (format, data) = match (data, encoding) {
+                (Data::Binary(bytes), Encoding::Xml) => ("b64".into(), Data::Text(B64.encode(bytes))),
+                (Data::Binary(bytes), Encoding::Wbxml) => ("bin".into(), Data::Binary(bytes)),
+                (text, _) => (l.format, text),
             };
             (format, Some(l.type_), data)
         }

@@ -77,8 +77,9 @@ pub enum DecodeErrorKind {
     EmbeddedXml(&'static str),
     #[error("the message is neither XML nor WBXML")]
     UnknownEncoding,
-    /// Text XML cannot carry (`codec::is_xml_text`; strict decoding). In WBXML, whose strings
-    /// may hold it, an Item's Data that is such text is read as bytes instead.
+    /// Text XML cannot carry (`codec::is_xml_text`), refused in any element but Data however
+    /// leniently read, and in an embedded document. An Item's Data that is such text is read as
+    /// bytes from WBXML, whose strings may hold it, and kept as text by lenient XML decoding.
     #[error("text XML cannot carry (a control character, U+FFFE or U+FFFF)")]
     NotXmlText,
     #[error("bad package-0 notification: {0}")]

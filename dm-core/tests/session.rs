@@ -701,6 +701,10 @@ fn the_callers_text_xml_cannot_carry_is_a_usage_error() {
         ));
         assert!(usage(p.client.generic_alert(Some(bad.into()), vec![])));
     }
+    // A document naming such a character by reference is no more well-formed.
+    for bad in ["<a>&#1;</a>", "<a b=\"&#xFFFE;\"/>", "<a>&#99999999;</a>"] {
+        assert!(usage(p.server.replace("./Vendor/Level", Data::Xml(bad.into()), None, None)), "{bad}");
+    }
     let fine = p.server.replace("./Vendor/Level", Data::Binary(vec![0, 1]), None, None).unwrap();
     p.drive();
     assert_eq!(code_of(&p.take_server_events(), &fine), Some(200));
@@ -937,4 +941,32 @@ fn the_deepest_message_the_limits_let_in_runs_on_a_small_stack() {
     let replaced =
         events.iter().any(|e| matches!(e, Event::Status { cmd, code, .. } if cmd == "Replace" && code.is_success()));
     assert!(replaced, "{events:?}");
+}
+
+/// Leniently read, a peer's URI holding text XML cannot carry is refused all the same: it would
+/// come back in our Status (a TargetRef, the header's Target), and every peer would refuse that
+/// message. The refused message changes nothing; the one as sent is taken after it.
+#[test]
+fn leniently_read_text_xml_cannot_carry_is_refused_and_changes_nothing() {
+    use dm_core::error::DecodeErrorKind;
+    let not_xml_text =
+        |e: dm_core::Error| matches!(&e, dm_core::Error::Decode(d) if d.kind == DecodeErrorKind::NotXmlText);
+    let (mut cc, mut sc) = (client_config(), server_config());
+    for wire in [&mut cc.wire, &mut sc.wire] {
+        (wire.lenient, wire.encoding) = (true, Encoding::Xml);
+    }
+    let mut p = Pair::with(cc, device_tree(), sc);
+    let pkg1 = p.client.next_message().unwrap().unwrap().body;
+    let device = client_config().device_id;
+    let bad = String::from_utf8(pkg1.clone()).unwrap().replace(&device, &format!("{device}&#1;"));
+    assert!(not_xml_text(p.server.receive(bad.as_bytes()).unwrap_err()));
+    p.server.receive(&pkg1).unwrap();
+    let get = p.server.get("./DevInfo/Man").unwrap();
+    let pkg2 = p.server.next_message().unwrap().unwrap().body;
+    let bad = String::from_utf8(pkg2.clone()).unwrap().replace("./DevInfo/Man", "./DevInfo/Man\u{7}");
+    assert!(not_xml_text(p.client.receive(bad.as_bytes()).unwrap_err()));
+    p.client.receive(&pkg2).unwrap();
+    p.drive();
+    assert_eq!(code_of(&p.take_server_events(), &get), Some(200));
+    assert_eq!((p.client.state(), p.server.state()), (State::Ended, State::Ended));
 }

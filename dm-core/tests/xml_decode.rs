@@ -432,19 +432,39 @@ fn is_xml_text_is_xml_char_data() {
 }
 
 /// Strictly read, text XML cannot carry is refused, raw or as a reference, as XML 1.0 says (a
-/// peer's URI could otherwise come back in a Status as a control character). Leniently read,
-/// it is kept.
+/// peer's URI could otherwise come back in a Status as a control character). Leniently read, it
+/// is refused as well, but in Data, which is kept as it is (a session hands it to the tree or
+/// the caller, and never writes it back as text).
 #[test]
 fn text_xml_cannot_carry_is_refused() {
+    let not_xml_text =
+        |r: Result<_, Error>| matches!(r, Err(Error::Decode(d)) if d.kind == DecodeErrorKind::NotXmlText);
     for bad in ["\u{1}", "&#1;", "&#xFFFE;"] {
         let uri = wrap(&format!("<Get><CmdID>1</CmdID><Item><Target><LocURI>./a{bad}</LocURI></Target></Item></Get>"));
+        let id = uri.replace("<SessionID>1<", &format!("<SessionID>1{bad}<"));
+        assert_ne!(id, uri);
         let data = wrap(&format!(
             "<Replace><CmdID>1</CmdID><Item><Target><LocURI>./a</LocURI></Target><Data>x{bad}</Data></Item></Replace>"
         ));
-        for xml in [uri, data] {
-            let err = codec::decode(xml.as_bytes()).unwrap_err();
-            assert!(matches!(&err, Error::Decode(d) if d.kind == DecodeErrorKind::NotXmlText), "{err}");
-            assert!(codec::decode_with(xml.as_bytes(), &DecodeOptions::lenient()).is_ok());
+        // In an embedded document: in an attribute, in text, beside it (lenient decoding keeps
+        // text beside a document, not this).
+        let documents = [format!("<a b=\"c{bad}\"/>"), format!("<a>c{bad}</a>"), format!("{bad}<a/>")]
+            .map(|doc| data.replace(&format!("x{bad}"), &doc));
+        for xml in [&uri, &id, &data, &documents[0], &documents[1]] {
+            assert!(not_xml_text(codec::decode(xml.as_bytes())), "{xml}");
         }
+        for xml in [&uri, &id].into_iter().chain(&documents) {
+            assert!(not_xml_text(codec::decode_with(xml.as_bytes(), &DecodeOptions::lenient())), "{xml}");
+        }
+        let m = codec::decode_with(data.as_bytes(), &DecodeOptions::lenient()).unwrap();
+        let text = codec::decode_with(data.replace(bad, "").as_bytes(), &DecodeOptions::default()).unwrap();
+        assert_ne!(m, text, "the character is kept");
+    }
+    // Literal text in CDATA, and characters XML can carry.
+    for ok in ["<a><![CDATA[&#1;]]></a>", "<a b=\"&#9;&#x41;\">&#65;&#x10FFFF;</a>"] {
+        let xml = wrap(&format!(
+            "<Replace><CmdID>1</CmdID><Item><Target><LocURI>./a</LocURI></Target><Data>{ok}</Data></Item></Replace>"
+        ));
+        assert!(codec::decode(xml.as_bytes()).is_ok(), "{ok}");
     }
 }

@@ -94,6 +94,11 @@ def cases():
     # comes back in the client's Status.
     yield "control_character_in_uri.xml", "client", "decode", server_msg(
         STATUS_HDR + "<Get><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/&#1;</LocURI></Target></Item></Get><Final/>")
+    # The same in an embedded document's attribute: refused, so that our WBXML of the document
+    # is never one a decoder refuses.
+    yield "control_character_in_embedded_attribute.xml", "client", "decode", server_msg(
+        STATUS_HDR + "<Replace><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/Doc</LocURI></Target>"
+        "<Data><a b=\"&#1;\"/></Data></Item></Replace><Final/>")
     yield "mb_u_int32_overflow.wbxml", "decode", "decode", bytes([0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0x6A, 0x00])
     yield "strtbl_2gib.wbxml", "decode", "decode", bytes([0x02, 0xA4, 0x01, 0x6A, 0x88, 0x80, 0x80, 0x80, 0x00])
     yield "str_t_out_of_range.wbxml", "decode", "decode", bytes([0x02, 0xA4, 0x01, 0x6A, 0x01, 0x00, 0x6D, 0x6C, 0x71, 0x83, 0x7F])

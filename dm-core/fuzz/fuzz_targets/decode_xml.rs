@@ -2,7 +2,7 @@
 //! Any input: strict and lenient decoding never panic, and what decodes re-encodes in its own
 //! encoding to an equal message, which strict decoding takes too unless it holds what only
 //! lenient decoding takes (embedded XML with text beside it or two documents in one Data, or
-//! text XML cannot carry).
+//! text XML cannot carry in Data).
 use dm_core::Error;
 use dm_core::codec::{self, DecodeOptions};
 use dm_core::error::DecodeErrorKind as K;

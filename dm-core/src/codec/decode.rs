@@ -133,8 +133,9 @@ impl<'a, 'l> Parser<'l, 'a> {
         }
     }
 
-    /// A leaf's text as the model keeps it; strictly read, only text XML can carry (numbers and
-    /// flags, read apart, need no such check).
+    /// A leaf's text as the model keeps it: only text XML can carry, however leniently read
+    /// (numbers and flags, read apart, need no such check), so that no peer's URI, session id or
+    /// name comes back in a message of ours as text that makes every peer refuse it.
     fn text(&mut self) -> R<String> {
         let text = self.text_ref()?;
         self.xml_text(&text)?;
@@ -154,7 +155,7 @@ impl<'a, 'l> Parser<'l, 'a> {
 
     #[inline]
     fn xml_text(&self, text: &str) -> R<()> {
-        if self.lenient || super::is_xml_text(text) { Ok(()) } else { Err(self.err(K::NotXmlText)) }
+        if super::is_xml_text(text) { Ok(()) } else { Err(self.err(K::NotXmlText)) }
     }
 
     fn uri(&mut self) -> R<String> {

@@ -8,7 +8,7 @@ use quick_xml::events::{BytesStart, Event as X};
 use super::strtbl::{StringTable, mb_len, plain_len};
 use super::tag::ddf_token;
 use super::wbxml::is_literal_name;
-use super::xml::reference;
+use super::xml::{is_xml_text, reference};
 
 /// How WBXML carries a document in Data, given the message's string table.
 pub(crate) enum Form<'x> {
@@ -46,7 +46,7 @@ pub(crate) struct Document<'x>(pub(crate) Vec<Piece<'x>>);
 impl<'x> Document<'x> {
     /// `None` for what WBXML cannot carry as elements: markup that is not well formed, more than
     /// one root or text beside it (strict decoding refuses both), a DOCTYPE, an entity other
-    /// than XML's own, a NUL.
+    /// than XML's own, text XML cannot carry (`is_xml_text`).
     pub(crate) fn parse(xml: &'x str) -> Option<Self> {
         let mut reader = quick_xml::Reader::from_str(xml);
         let (mut pieces, mut depth, mut roots) = (Vec::new(), 0usize, 0);
@@ -73,7 +73,7 @@ impl<'x> Document<'x> {
                 _ => return None,
             };
             match (piece, pieces.last_mut()) {
-                (Piece::Text(t), _) if t.contains('\0') => return None,
+                (Piece::Text(t), _) if !is_xml_text(&t) => return None,
                 (Piece::Text(t), _) if depth == 0 => {
                     if !t.bytes().all(|b| b.is_ascii_whitespace()) {
                         return None;
@@ -135,7 +135,7 @@ fn start<'x>(xml: &'x str, s: &BytesStart<'_>, content: bool) -> Option<Piece<'x
     let attribute = |a: Result<quick_xml::events::attributes::Attribute<'_>, _>| {
         let a = a.ok()?;
         let value = a.normalized_value(XmlVersion::Implicit1_0).ok()?;
-        (!value.contains('\0')).then(|| Some((within(xml, a.key.as_ref())?, value.into_owned())))?
+        is_xml_text(&value).then(|| Some((within(xml, a.key.as_ref())?, value.into_owned())))?
     };
     let attributes = s.attributes().map(attribute).collect::<Option<_>>()?;
     Some(Piece::Start { name, attributes, content })

@@ -75,7 +75,9 @@ pub fn detect(bytes: &[u8]) -> Option<Encoding> {
 pub struct DecodeOptions {
     /// Accept what real peers send although it is not valid: a bare `&` in text, namespace
     /// values in typographic quotes, MetInf elements without their namespace, text between
-    /// elements, content in empty elements, unknown entities (kept as written).
+    /// elements, content in empty elements, unknown entities (kept as written). Never text XML
+    /// cannot carry but in Data (`DecodeErrorKind::NotXmlText`): a peer's URI or session id
+    /// holding it would come back in a message of ours that every peer refuses.
     pub lenient: bool,
     pub limits: Limits,
 }
@@ -151,7 +153,8 @@ pub(crate) fn command_len(command: &crate::model::Command, encoding: Encoding) -
     counter.0
 }
 
-/// The element of `command` whose text XML cannot carry (`is_xml_text`), if one is.
+/// The element of `command` whose text XML cannot carry (`is_xml_text`), if one is; in an
+/// embedded document, a character reference to such text too.
 pub(crate) fn text_xml_cannot_carry(command: &crate::model::Command) -> Option<&'static str> {
     struct Check(Option<tag::Tag>);
     impl Check {
@@ -171,8 +174,12 @@ pub(crate) fn text_xml_cannot_carry(command: &crate::model::Command) -> Option<&
         }
         fn data(&mut self, data: &crate::model::Data) {
             use crate::model::Data;
-            if let Data::Text(text) | Data::Xml(text) = data {
-                self.text(tag::Tag::Data, text);
+            match data {
+                Data::Text(text) => self.text(tag::Tag::Data, text),
+                // A reference is looked for anywhere, even where it would be none (CDATA).
+                Data::Xml(xml) if self.0.is_none() && xml::has_ref_outside_xml(xml) => self.0 = Some(tag::Tag::Data),
+                Data::Xml(xml) => self.text(tag::Tag::Data, xml),
+                Data::Binary(_) => {}
             }
         }
     }

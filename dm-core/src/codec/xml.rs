@@ -8,9 +8,9 @@
 use std::borrow::Cow;
 
 use base64::Engine;
-use quick_xml::Reader;
 use quick_xml::events::{BytesRef, BytesStart, Event as X};
 use quick_xml::name::{Namespace, NamespaceError, NamespaceResolver, PrefixDeclaration, ResolveResult};
+use quick_xml::{Reader, XmlVersion};
 
 use super::emit::{Out, Sink};
 use super::source::{Event, MORE_THAN_ONE_DOCUMENT, R, Source, Stack, TEXT_BESIDE_A_DOCUMENT};
@@ -260,14 +260,17 @@ impl<'a> Source<'a> for XmlSource<'a> {
                     if text.len() > self.limits.max_text_len {
                         return Err(self.limit(Limit::TextLength, text.len(), self.limits.max_text_len));
                     }
+                } else if !is_xml_text(&t) {
+                    return Err(self.error(K::NotXmlText));
                 }
                 continue;
             }
             match e {
-                X::Start(_) => {
+                X::Start(s) => {
                     documents += usize::from(depth == 0);
                     depth += 1;
                     self.push_foreign()?;
+                    self.embedded_attributes(&s)?;
                 }
                 X::End(_) if depth > 0 => {
                     depth -= 1;
@@ -294,7 +297,7 @@ impl<'a> Source<'a> for XmlSource<'a> {
         let inner = &inner[..inner.rfind("</").unwrap_or(0)];
         if documents > 0 {
             let xml = inner.trim();
-            if !self.lenient && !is_xml_text(xml) {
+            if !is_xml_text(xml) || !is_xml_text(&text) {
                 return Err(self.error(K::NotXmlText));
             }
             if xml.len() > self.limits.max_text_len {
@@ -313,6 +316,28 @@ impl<'a> Source<'a> for XmlSource<'a> {
 
     fn site(&self) -> Site {
         self.site_at(self.reader.buffer_position())
+    }
+}
+
+impl XmlSource<'_> {
+    /// An embedded element's attributes: values that name no character XML cannot carry, and,
+    /// strictly read, well-formed with no entity but XML's own.
+    fn embedded_attributes(&self, e: &BytesStart<'_>) -> R<()> {
+        let raw = e.attributes_raw();
+        if raw.bytes().all(is_xml_space) {
+            return Ok(());
+        }
+        if has_ref_outside_xml(raw) {
+            return Err(self.error(K::NotXmlText));
+        }
+        if self.lenient {
+            return Ok(());
+        }
+        for a in e.attributes() {
+            let a = a.map_err(|e| self.error(K::Syntax(e.to_string())))?;
+            a.normalized_value(XmlVersion::Implicit1_0).map_err(|e| self.error(K::Syntax(e.to_string())))?;
+        }
+        Ok(())
     }
 }
 
@@ -404,6 +429,24 @@ pub(crate) fn is_xml_bytes(bytes: &[u8]) -> bool {
     bytes.iter().enumerate().all(|(i, &b)| match b {
         0xEF => !nonchar(i),
         _ => b >= 0x20 || matches!(b, b'\t' | b'\n' | b'\r'),
+    })
+}
+
+/// Whether a numeric character reference in `xml` names a character XML cannot carry, or no
+/// character at all: `&#1;` is no more well-formed than the character itself.
+pub(crate) fn has_ref_outside_xml(xml: &str) -> bool {
+    memchr::memmem::find_iter(xml.as_bytes(), b"&#").any(|at| {
+        let rest = &xml[at + 2..];
+        let Some(end) = rest.find(';') else { return false };
+        let (digits, radix) = match rest[..end].strip_prefix('x') {
+            Some(hex) => (hex, 16),
+            None => (&rest[..end], 10),
+        };
+        if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+            return false;
+        }
+        let c = u32::from_str_radix(digits, radix).ok().and_then(char::from_u32);
+        c.is_none_or(|c| !is_xml_text(c.encode_utf8(&mut [0; 4])))
     })
 }
 

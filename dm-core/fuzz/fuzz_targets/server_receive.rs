@@ -1,7 +1,7 @@
 #![no_main]
-//! A server receives anything as package 1; a refused message leaves it waiting. One that is
-//! taken is answered, laid out in either encoding under whatever MaxMsgSize it announced, in a
-//! message strict decoding takes.
+//! A server receives anything as package 1, reading strictly and leniently; a refused message
+//! leaves it waiting. One that is taken is answered, laid out in either encoding under whatever
+//! MaxMsgSize it announced, in a message strict decoding takes.
 mod shared;
 
 use dm_core::codec::Encoding;
@@ -9,13 +9,14 @@ use dm_core::session::{ServerConfig, ServerSession, State};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    for encoding in [Encoding::Xml, Encoding::Wbxml] {
+    for (encoding, lenient) in [(Encoding::Xml, false), (Encoding::Wbxml, false), (Encoding::Xml, true)] {
         let mut config = ServerConfig::new("srv");
         config.wire.encoding = encoding;
+        config.wire.lenient = lenient;
         let mut s = ServerSession::new(config);
         if s.receive(data).is_err() {
             assert_eq!(s.state(), State::Waiting);
-            return;
+            continue;
         }
         let _ = s.get("./DevInfo/Mod");
         if let Ok(Some(out)) = s.next_message() {

@@ -468,3 +468,54 @@ fn text_xml_cannot_carry_is_refused() {
         assert!(codec::decode(xml.as_bytes()).is_ok(), "{ok}");
     }
 }
+
+/// What XML 1.0 asks that quick-xml's reader does not check is checked strictly, in the message
+/// and in an embedded document alike: `]]>` only ending CDATA, no `--` in a comment, one XML
+/// declaration (version 1.x, UTF-8) and only at the start, no other instruction named `xml`, a
+/// DOCTYPE only before the root, no `<` in an attribute value. Leniently read, each is taken.
+#[test]
+fn well_formedness_the_reader_leaves_is_checked_strictly() {
+    let replace = |data: &str| {
+        wrap(&format!(
+            "<Replace><CmdID>1</CmdID><Item><Target><LocURI>./a</LocURI></Target><Data>{data}</Data></Item></Replace>"
+        ))
+    };
+    let bad = [
+        wrap("").replace("<LocURI>T<", "<LocURI>T]]><"),
+        wrap("<!-- a -- b -->"),
+        wrap("<!-- a --->"),
+        wrap("<?xml version='1.0'?>"),
+        format!(" <?xml version='1.0'?>{}", wrap("")),
+        format!("<?xml version='1.0'?><?xml version='1.0'?>{}", wrap("")),
+        format!("<?xml version='2.0'?>{}", wrap("")),
+        format!("<?xml version='1.0' encoding='ISO-8859-1'?>{}", wrap("")),
+        wrap("<?XML x?>"),
+        wrap("<!DOCTYPE SyncML>"),
+        wrap("").replace("<SyncML xmlns='SYNCML:SYNCML1.2'>", "<SyncML xmlns='SYNCML:SYNCML1.2' a='<'>"),
+        replace("<a>]]></a>"),
+        replace("<a><!-- -- --></a>"),
+        replace("<?xml version='1.0'?><a/>"),
+        replace("<!DOCTYPE a><a/>"),
+        replace("<a b='<'/>"),
+        replace("<a b='&foo;'/>"),
+    ];
+    for xml in &bad {
+        let err = codec::decode(xml.as_bytes()).unwrap_err();
+        assert!(
+            matches!(&err, Error::Decode(d) if matches!(d.kind, DecodeErrorKind::Syntax(_) | DecodeErrorKind::Doctype)),
+            "{xml}: {err}"
+        );
+        assert!(codec::decode_with(xml.as_bytes(), &DecodeOptions::lenient()).is_ok(), "{xml}");
+    }
+    let fine = [
+        wrap("").replace("<LocURI>T<", "<LocURI>T]]&gt;<"),
+        wrap("").replace("<LocURI>T<", "<LocURI><![CDATA[T]]]]><"),
+        wrap("<!-- a - b -->"),
+        format!("\u{FEFF}<?xml version=\"1.0\" encoding=\"utf-8\"?><?app x?><!DOCTYPE SyncML><!-- c -->{}", wrap("")),
+        format!("<?xml version='1.1' encoding='US-ASCII'?>{}", wrap("")),
+        replace("<a b='x]]>y'><?xml-stylesheet x?><![CDATA[]]]]></a>"),
+    ];
+    for xml in &fine {
+        assert!(codec::decode(xml.as_bytes()).is_ok(), "{xml}");
+    }
+}

@@ -77,7 +77,10 @@ pub struct DecodeOptions {
     /// values in typographic quotes, MetInf elements without their namespace, text between
     /// elements, content in empty elements, unknown entities (kept as written). Never text XML
     /// cannot carry but in Data (`DecodeErrorKind::NotXmlText`): a peer's URI or session id
-    /// holding it would come back in a message of ours that every peer refuses.
+    /// holding it would come back in a message of ours that every peer refuses. Strictly read,
+    /// XML is also held to what quick-xml's reader does not check (`]]>` in text, `--` in a
+    /// comment, a misplaced or non-UTF-8 declaration, a DOCTYPE inside the root, `<` in an
+    /// attribute value).
     pub lenient: bool,
     pub limits: Limits,
 }

@@ -29,6 +29,8 @@ pub(crate) struct XmlSource<'a> {
     lenient: bool,
     /// No carriage return anywhere in the input: text needs no end-of-line normalization.
     no_cr: bool,
+    /// `]]>` somewhere in the input, which text may not hold (only a CDATA section's end).
+    cdata_end: bool,
     /// The element last opened (the one `tag` names next) has no attributes but a plain
     /// `xmlns="..."`: they are well-formed without a closer look.
     plain_attributes: bool,
@@ -67,6 +69,7 @@ impl<'a> XmlSource<'a> {
             limits,
             lenient,
             no_cr: memchr::memchr(b'\r', input.as_bytes()).is_none(),
+            cdata_end: memchr::memmem::find(input.as_bytes(), b"]]>").is_some(),
             plain_attributes: true,
         }
     }
@@ -86,7 +89,7 @@ impl<'a> XmlSource<'a> {
             return match self.reader.read_event() {
                 // A DOCTYPE naming the public DTD is what peers send; one with an internal subset
                 // could declare entities and is refused.
-                Ok(X::DocType(d)) if !d.contains('[') => continue,
+                Ok(X::DocType(d)) if !d.contains('[') && (self.lenient || self.stack.depth() == 0) => continue,
                 Ok(X::DocType(_)) => Err(self.error(K::Doctype)),
                 Ok(X::Start(s)) => {
                     self.open_scope(&s)?;
@@ -96,6 +99,13 @@ impl<'a> XmlSource<'a> {
                     self.namespaces.pop();
                     Ok(e)
                 }
+                Ok(X::Text(t)) if self.cdata_end && !self.lenient && t.contains("]]>") => {
+                    Err(self.error(K::Syntax("`]]>` in text".into())))
+                }
+                Ok(e @ (X::Decl(_) | X::PI(_) | X::Comment(_))) if !self.lenient => {
+                    self.check_markup(&e)?;
+                    Ok(e)
+                }
                 Ok(e) => Ok(e),
                 Err(e) => {
                     let site = self.site_at(self.reader.error_position());
@@ -103,6 +113,30 @@ impl<'a> XmlSource<'a> {
                 }
             };
         }
+    }
+
+    /// What XML 1.0 asks of declarations, processing instructions and comments, which the
+    /// reader does not check: one declaration, first in the document, of version 1.x and in
+    /// UTF-8 (the only encoding read); no other instruction named `xml`; no `--` in a comment.
+    #[cold]
+    fn check_markup(&self, e: &X<'a>) -> R<()> {
+        let why = match e {
+            X::Decl(d) => {
+                let start = (self.reader.buffer_position() as usize).checked_sub(d.len() + 4);
+                let version = d.version().ok().filter(|v| v.strip_prefix("1.").is_some_and(is_digits));
+                let encoding = d.encoding().map(|e| e.ok().filter(|e| is_utf8_name(e)));
+                match (start, version, encoding) {
+                    (Some(0), Some(_), None | Some(Some(_))) => return Ok(()),
+                    (Some(0), None, _) => "an XML declaration of a version other than 1.x",
+                    (Some(0), _, _) => "an XML declaration of an encoding other than UTF-8",
+                    _ => "an XML declaration anywhere but at the start",
+                }
+            }
+            X::PI(p) if p.target().eq_ignore_ascii_case("xml") => "a processing instruction named xml",
+            X::Comment(c) if c.contains("--") || c.ends_with('-') => "`--` in a comment",
+            _ => return Ok(()),
+        };
+        Err(self.error(K::Syntax(why.into())))
     }
 
     /// Opens an element's namespace scope with the declarations among its attributes.
@@ -154,9 +188,8 @@ impl<'a> XmlSource<'a> {
                 };
                 return Err(self.error(K::Namespace { element: tag.name(), expected, found }));
             }
-            let bad = if self.plain_attributes { None } else { e.attributes().find_map(Result::err) };
-            if let Some(e) = bad {
-                return Err(self.error(K::Syntax(e.to_string())));
+            if !self.plain_attributes {
+                check_attributes(e).map_err(|why| self.error(K::Syntax(why)))?;
             }
         }
         if !self.stack.push(tag) {
@@ -333,8 +366,8 @@ impl XmlSource<'_> {
         if self.lenient {
             return Ok(());
         }
-        for a in e.attributes() {
-            let a = a.map_err(|e| self.error(K::Syntax(e.to_string())))?;
+        check_attributes(e).map_err(|why| self.error(K::Syntax(why)))?;
+        for a in e.attributes().flatten() {
             a.normalized_value(XmlVersion::Implicit1_0).map_err(|e| self.error(K::Syntax(e.to_string())))?;
         }
         Ok(())
@@ -379,6 +412,24 @@ pub(crate) fn reference(r: &BytesRef<'_>) -> Option<Cow<'static, str>> {
         return r.resolve_char_ref().ok().flatten().map(|c| Cow::Owned(c.to_string()));
     }
     quick_xml::escape::resolve_predefined_entity(r).map(Cow::Borrowed)
+}
+
+/// An element's attributes well-formed: the reader checks their syntax, not that no value
+/// holds `<`.
+fn check_attributes(e: &BytesStart<'_>) -> Result<(), String> {
+    if let Some(bad) = e.attributes().find_map(Result::err) {
+        return Err(bad.to_string());
+    }
+    if e.attributes_raw().contains('<') { Err("`<` in an attribute value".into()) } else { Ok(()) }
+}
+
+fn is_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// UTF-8, or US-ASCII, which is UTF-8 too.
+fn is_utf8_name(name: &str) -> bool {
+    ["UTF-8", "UTF8", "US-ASCII", "ASCII"].iter().any(|n| name.eq_ignore_ascii_case(n))
 }
 
 /// XML's white space (`S`): space, tab, carriage return, line feed.

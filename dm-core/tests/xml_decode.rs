@@ -471,7 +471,7 @@ fn text_xml_cannot_carry_is_refused() {
 
 /// What XML 1.0 asks that quick-xml's reader does not check is checked strictly, in the message
 /// and in an embedded document alike: `]]>` only ending CDATA, no `--` in a comment, one XML
-/// declaration (version 1.x, UTF-8) and only at the start, no other instruction named `xml`, a
+/// declaration (version 1.x, an encoding read) and only at the start, no other instruction named `xml`, a
 /// DOCTYPE only before the root, no `<` in an attribute value. Leniently read, each is taken.
 #[test]
 fn well_formedness_the_reader_leaves_is_checked_strictly() {
@@ -488,7 +488,7 @@ fn well_formedness_the_reader_leaves_is_checked_strictly() {
         format!(" <?xml version='1.0'?>{}", wrap("")),
         format!("<?xml version='1.0'?><?xml version='1.0'?>{}", wrap("")),
         format!("<?xml version='2.0'?>{}", wrap("")),
-        format!("<?xml version='1.0' encoding='ISO-8859-1'?>{}", wrap("")),
+        format!("<?xml version='1.0' encoding='Shift_JIS'?>{}", wrap("")),
         wrap("<?XML x?>"),
         wrap("<!DOCTYPE SyncML>"),
         wrap("").replace("<SyncML xmlns='SYNCML:SYNCML1.2'>", "<SyncML xmlns='SYNCML:SYNCML1.2' a='<'>"),
@@ -513,9 +513,24 @@ fn well_formedness_the_reader_leaves_is_checked_strictly() {
         wrap("<!-- a - b -->"),
         format!("\u{FEFF}<?xml version=\"1.0\" encoding=\"utf-8\"?><?app x?><!DOCTYPE SyncML><!-- c -->{}", wrap("")),
         format!("<?xml version='1.1' encoding='US-ASCII'?>{}", wrap("")),
+        format!("<?xml version='1.0' encoding='iso-8859-1'?>{}", wrap("")),
         replace("<a b='x]]>y'><?xml-stylesheet x?><![CDATA[]]]]></a>"),
     ];
     for xml in &fine {
         assert!(codec::decode(xml.as_bytes()).is_ok(), "{xml}");
     }
+}
+
+/// A message its declaration says is ISO-8859-1 is read as that, each byte a character, as
+/// WBXML's charset 4 is; without the declaration the same bytes are not UTF-8.
+#[test]
+fn a_message_declared_iso_8859_1_is_read_as_latin_1() {
+    let body = wrap("<Get><CmdID>1</CmdID><Item><Target><LocURI>./caf\u{e9}</LocURI></Target></Item></Get>");
+    let latin1: Vec<u8> = body.chars().map(|c| c as u8).collect();
+    let declared = [b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>".as_slice(), &latin1].concat();
+    let m = codec::decode(&declared).unwrap();
+    assert_eq!(m, codec::decode(body.as_bytes()).unwrap());
+    assert_eq!(m.commands[0].items()[0].target.as_ref().unwrap().uri, "./caf\u{e9}");
+    let err = codec::decode(&latin1).unwrap_err();
+    assert!(matches!(&err, Error::Decode(d) if d.kind == DecodeErrorKind::InvalidUtf8), "{err}");
 }

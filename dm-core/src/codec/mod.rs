@@ -79,8 +79,8 @@ pub struct DecodeOptions {
     /// cannot carry but in Data (`DecodeErrorKind::NotXmlText`): a peer's URI or session id
     /// holding it would come back in a message of ours that every peer refuses. Strictly read,
     /// XML is also held to what quick-xml's reader does not check (`]]>` in text, `--` in a
-    /// comment, a misplaced or non-UTF-8 declaration, a DOCTYPE inside the root, `<` in an
-    /// attribute value).
+    /// comment, a misplaced declaration or one of an encoding not read, a DOCTYPE inside the
+    /// root, `<` in an attribute value).
     pub lenient: bool,
     pub limits: Limits,
 }
@@ -112,7 +112,7 @@ pub fn decode_with(bytes: &[u8], options: &DecodeOptions) -> Result<Message, Err
     match detect(bytes) {
         Some(Encoding::Xml) => {
             let text = xml::text_of(bytes)?;
-            let mut src = xml::XmlSource::new(text, limits, options.lenient);
+            let mut src = xml::XmlSource::new(&text, limits, options.lenient);
             Ok(decode::Parser::new(&mut src, limits, options.lenient).message()?)
         }
         Some(Encoding::Wbxml) => {

@@ -36,14 +36,35 @@ pub(crate) struct XmlSource<'a> {
     plain_attributes: bool,
 }
 
-/// Checks UTF-8 and strips a byte-order mark.
-pub(crate) fn text_of(bytes: &[u8]) -> Result<&str, Error> {
+/// The message's text: UTF-8 checked, a byte-order mark stripped; a message its declaration
+/// says is ISO-8859-1 (as some devices send) read as that, each byte a character.
+pub(crate) fn text_of(bytes: &[u8]) -> Result<Cow<'_, str>, Error> {
+    if declared_encoding(bytes).is_some_and(is_latin1_name) {
+        return Ok(match std::str::from_utf8(bytes) {
+            Ok(ascii) if bytes.is_ascii() => Cow::Borrowed(ascii),
+            _ => Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
+        });
+    }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    std::str::from_utf8(bytes).map_err(|e| {
+    std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|e| {
         let offset = e.valid_up_to() as u64;
         let (line, column) = line_col(&bytes[..e.valid_up_to()]);
         DecodeError { kind: K::InvalidUtf8, site: Site { path: String::new(), offset, line, column } }.into()
     })
+}
+
+/// The encoding an XML declaration at the start of `bytes` names, if it names one.
+fn declared_encoding(bytes: &[u8]) -> Option<&str> {
+    let decl = bytes.strip_prefix(b"<?xml")?;
+    let decl = &decl[..memchr::memmem::find(decl, b"?>")?];
+    let at = memchr::memmem::find(decl, b"encoding")? + "encoding".len();
+    let rest = std::str::from_utf8(&decl[at..]).ok()?.trim_start().strip_prefix('=')?.trim_start();
+    let quote = rest.chars().next().filter(|&q| q == '"' || q == '\'')?;
+    rest[1..].split(quote).next()
+}
+
+fn is_latin1_name(name: &str) -> bool {
+    ["ISO-8859-1", "ISO8859-1", "ISO_8859-1", "LATIN1"].iter().any(|n| name.eq_ignore_ascii_case(n))
 }
 
 fn line_col(before: &[u8]) -> (u32, u32) {
@@ -116,19 +137,19 @@ impl<'a> XmlSource<'a> {
     }
 
     /// What XML 1.0 asks of declarations, processing instructions and comments, which the
-    /// reader does not check: one declaration, first in the document, of version 1.x and in
-    /// UTF-8 (the only encoding read); no other instruction named `xml`; no `--` in a comment.
+    /// reader does not check: one declaration, first in the document, of version 1.x and in an
+    /// encoding read (`text_of`); no other instruction named `xml`; no `--` in a comment.
     #[cold]
     fn check_markup(&self, e: &X<'a>) -> R<()> {
         let why = match e {
             X::Decl(d) => {
                 let start = (self.reader.buffer_position() as usize).checked_sub(d.len() + 4);
                 let version = d.version().ok().filter(|v| v.strip_prefix("1.").is_some_and(is_digits));
-                let encoding = d.encoding().map(|e| e.ok().filter(|e| is_utf8_name(e)));
+                let encoding = d.encoding().map(|e| e.ok().filter(|e| is_read_encoding(e)));
                 match (start, version, encoding) {
                     (Some(0), Some(_), None | Some(Some(_))) => return Ok(()),
                     (Some(0), None, _) => "an XML declaration of a version other than 1.x",
-                    (Some(0), _, _) => "an XML declaration of an encoding other than UTF-8",
+                    (Some(0), _, _) => "an XML declaration of an encoding other than UTF-8 or ISO-8859-1",
                     _ => "an XML declaration anywhere but at the start",
                 }
             }
@@ -427,9 +448,9 @@ fn is_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// UTF-8, or US-ASCII, which is UTF-8 too.
-fn is_utf8_name(name: &str) -> bool {
-    ["UTF-8", "UTF8", "US-ASCII", "ASCII"].iter().any(|n| name.eq_ignore_ascii_case(n))
+/// An encoding the message is read in: UTF-8, US-ASCII (which is UTF-8 too), ISO-8859-1.
+fn is_read_encoding(name: &str) -> bool {
+    ["UTF-8", "UTF8", "US-ASCII", "ASCII"].iter().any(|n| name.eq_ignore_ascii_case(n)) || is_latin1_name(name)
 }
 
 /// XML's white space (`S`): space, tab, carriage return, line feed.

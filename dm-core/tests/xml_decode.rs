@@ -472,7 +472,8 @@ fn text_xml_cannot_carry_is_refused() {
 /// What XML 1.0 asks that quick-xml's reader does not check is checked strictly, in the message
 /// and in an embedded document alike: `]]>` only ending CDATA, no `--` in a comment, one XML
 /// declaration (version 1.x, an encoding read) and only at the start, no other instruction named `xml`, a
-/// DOCTYPE only before the root, no `<` in an attribute value. Leniently read, each is taken.
+/// DOCTYPE only before the root, no `<` in an attribute value, an embedded element's prefix
+/// declared. Leniently read, each is taken.
 #[test]
 fn well_formedness_the_reader_leaves_is_checked_strictly() {
     let replace = |data: &str| {
@@ -498,6 +499,7 @@ fn well_formedness_the_reader_leaves_is_checked_strictly() {
         replace("<!DOCTYPE a><a/>"),
         replace("<a b='<'/>"),
         replace("<a b='&foo;'/>"),
+        replace("<a><p:b/></a>"),
     ];
     for xml in &bad {
         let err = codec::decode(xml.as_bytes()).unwrap_err();
@@ -515,6 +517,7 @@ fn well_formedness_the_reader_leaves_is_checked_strictly() {
         format!("<?xml version='1.1' encoding='US-ASCII'?>{}", wrap("")),
         format!("<?xml version='1.0' encoding='iso-8859-1'?>{}", wrap("")),
         replace("<a b='x]]>y'><?xml-stylesheet x?><![CDATA[]]]]></a>"),
+        replace("<a xmlns:p='urn:p'><p:b/></a>"),
     ];
     for xml in &fine {
         assert!(codec::decode(xml.as_bytes()).is_ok(), "{xml}");

@@ -324,7 +324,7 @@ impl<'a> Source<'a> for XmlSource<'a> {
                     documents += usize::from(depth == 0);
                     depth += 1;
                     self.push_foreign()?;
-                    self.embedded_attributes(&s)?;
+                    self.embedded_start(&s)?;
                 }
                 X::End(_) if depth > 0 => {
                     depth -= 1;
@@ -374,9 +374,14 @@ impl<'a> Source<'a> for XmlSource<'a> {
 }
 
 impl XmlSource<'_> {
-    /// An embedded element's attributes: values that name no character XML cannot carry, and,
-    /// strictly read, well-formed with no entity but XML's own.
-    fn embedded_attributes(&self, e: &BytesStart<'_>) -> R<()> {
+    /// An embedded element's start: attribute values that name no character XML cannot carry,
+    /// and, strictly read, a bound prefix and attributes well-formed with no entity but XML's own.
+    fn embedded_start(&self, e: &BytesStart<'_>) -> R<()> {
+        if !self.lenient {
+            if let ResolveResult::Unknown(prefix) = self.namespaces.resolve_element(e.name()).0 {
+                return Err(self.error(K::Syntax(format!("the namespace prefix {prefix}: is not declared"))));
+            }
+        }
         let raw = e.attributes_raw();
         if raw.bytes().all(is_xml_space) {
             return Ok(());

@@ -89,8 +89,9 @@ fn binary_data_and_nul_travel_as_opaque() {
 }
 
 /// A WBXML string may hold what XML cannot carry: as an Item's Data it is read as bytes (and
-/// converted to XML as base64, as the model is written); in any other element strict decoding
-/// and the conversion to XML refuse it.
+/// converted to XML as base64, as the model is written); in any other element, or between
+/// elements (a form feed is not XML's white space), strict decoding and the conversion to XML
+/// refuse it.
 #[test]
 fn wbxml_text_xml_cannot_carry_is_bytes_in_data_and_refused_elsewhere() {
     use dm_core::model::*;
@@ -110,6 +111,17 @@ fn wbxml_text_xml_cannot_carry_is_bytes_in_data_and_refused_elsewhere() {
     let uri = with_item(Item { target: Some(Location::new("./a\u{1}")), ..Item::default() });
     for err in [codec::decode(&uri).unwrap_err(), codec::wbxml_to_xml(&uri).unwrap_err()] {
         assert!(err.to_string().starts_with("text XML cannot carry"), "{err}");
+    }
+    // Between elements only XML's white space is blank: a form feed is text out of place.
+    let plain = codec::encode(&base, Encoding::Wbxml);
+    // SyncHdr's END, back to page 0 from MetInf's, SyncBody.
+    let body = plain.windows(4).position(|w| w == [0x01, 0x00, 0x00, 0x6B]).expect("SyncBody") + 4;
+    for (text, blank) in [(b'\x0c', false), (b'\t', true)] {
+        let mut w = plain.clone();
+        w.splice(body..body, [0x03, text, 0x00]);
+        assert_eq!(codec::decode(&w).is_ok(), blank);
+        assert_eq!(codec::wbxml_to_xml(&w).is_ok(), blank);
+        assert!(codec::decode_with(&w, &DecodeOptions::lenient()).is_ok());
     }
 }
 

@@ -472,8 +472,9 @@ fn text_xml_cannot_carry_is_refused() {
 /// What XML 1.0 asks that quick-xml's reader does not check is checked strictly, in the message
 /// and in an embedded document alike: `]]>` only ending CDATA, no `--` in a comment, one XML
 /// declaration (version 1.x, an encoding read) and only at the start, no other instruction named `xml`, a
-/// DOCTYPE only before the root, no `<` in an attribute value, an embedded element's prefix
-/// declared. Leniently read, each is taken.
+/// well-formed DOCTYPE only before the root, no `<` in an attribute value, an embedded element's
+/// prefix declared, no character XML cannot carry in markup either. Leniently read, each is
+/// taken.
 #[test]
 fn well_formedness_the_reader_leaves_is_checked_strictly() {
     let replace = |data: &str| {
@@ -501,10 +502,30 @@ fn well_formedness_the_reader_leaves_is_checked_strictly() {
         replace("<a b='&foo;'/>"),
         replace("<a><p:b/></a>"),
     ];
-    for xml in &bad {
+    let syntax = |e: &DecodeErrorKind| matches!(e, DecodeErrorKind::Syntax(_) | DecodeErrorKind::Doctype);
+    // Markup holding a character XML cannot carry, which no text of the model holds.
+    let doctype = "<!DOCTYPE SyncML PUBLIC '-//SYNCML//DTD SyncML 1.2//EN' 'http://x/\u{1}.dtd'>";
+    let markup = [
+        format!("{doctype}{}", wrap("")),
+        wrap("<!-- \u{1} -->"),
+        wrap("<?app \u{1}?>"),
+        wrap("").replace("<SyncML xmlns='SYNCML:SYNCML1.2'>", "<SyncML xmlns='SYNCML:SYNCML1.2' a='\u{1}'>"),
+    ];
+    let malformed = [
+        format!("<?xml version='1.0' encodng='UTF-8'?>{}", wrap("")),
+        format!("<?xml version='1.0' standalone='maybe'?>{}", wrap("")),
+        format!("<?xml encoding='UTF-8' version='1.0'?>{}", wrap("")),
+        format!("<!DOCTYPE SyncML PUBLIC '-//SYNCML//DTD \\SyncML//EN' 'x.dtd'>{}", wrap("")),
+        format!("<!DOCTYPE SyncML PUBLIC 'x.dtd'>{}", wrap("")),
+        format!("<!DOCTYPE SyncML junk>{}", wrap("")),
+        format!("<!DOCTYPE SyncML><!DOCTYPE SyncML>{}", wrap("")),
+        format!("{}<!DOCTYPE SyncML>", wrap("")),
+    ];
+    for xml in bad.iter().chain(&malformed).chain(&markup) {
         let err = codec::decode(xml.as_bytes()).unwrap_err();
+        let not_xml_text = markup.contains(xml);
         assert!(
-            matches!(&err, Error::Decode(d) if matches!(d.kind, DecodeErrorKind::Syntax(_) | DecodeErrorKind::Doctype)),
+            matches!(&err, Error::Decode(d) if if not_xml_text { d.kind == DecodeErrorKind::NotXmlText } else { syntax(&d.kind) }),
             "{xml}: {err}"
         );
         assert!(codec::decode_with(xml.as_bytes(), &DecodeOptions::lenient()).is_ok(), "{xml}");
@@ -516,6 +537,9 @@ fn well_formedness_the_reader_leaves_is_checked_strictly() {
         format!("\u{FEFF}<?xml version=\"1.0\" encoding=\"utf-8\"?><?app x?><!DOCTYPE SyncML><!-- c -->{}", wrap("")),
         format!("<?xml version='1.1' encoding='US-ASCII'?>{}", wrap("")),
         format!("<?xml version='1.0' encoding='iso-8859-1'?>{}", wrap("")),
+        format!("<?xml version = \"1.0\" encoding='UTF-8' standalone='no' ?>{}", wrap("")),
+        format!("<!DOCTYPE SyncML SYSTEM \"x.dtd\">{}", wrap("")),
+        format!("<!DOCTYPE SyncML PUBLIC \"-//SYNCML//DTD SyncML 1.2//EN\" 'http://x/y.dtd' >{}", wrap("")),
         replace("<a b='x]]>y'><?xml-stylesheet x?><![CDATA[]]]]></a>"),
         replace("<a xmlns:p='urn:p'><p:b/></a>"),
     ];

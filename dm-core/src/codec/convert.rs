@@ -6,7 +6,7 @@ use super::emit::Sink;
 use super::source::{R, Source};
 use super::tag::Tag;
 use super::wbxml::{Piece, Visit, WbxmlSource};
-use super::xml::{XmlSink, is_long_xml_text, is_xml_bytes};
+use super::xml::{XmlSink, is_long_xml_text, is_xml_bytes, is_xml_space};
 use crate::Limits;
 use crate::error::DecodeErrorKind as K;
 use crate::model::Data;
@@ -84,7 +84,7 @@ impl ToXml<'_> {
 #[cold]
 #[inline(never)]
 fn outside_root(src: &WbxmlSource<'_>, piece: &Piece<'_>) -> R<()> {
-    if piece.as_bytes().iter().all(u8::is_ascii_whitespace) { Ok(()) } else { Err(src.error(K::UnexpectedText)) }
+    if piece.as_bytes().iter().all(|&b| is_xml_space(b)) { Ok(()) } else { Err(src.error(K::UnexpectedText)) }
 }
 
 impl<'a> Visit<'a> for ToXml<'_> {

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use super::source::{Event, R, Source};
 use super::tag::Tag;
+use super::xml::{is_xml_space, trim_xml_space};
 use crate::Limits;
 use crate::error::{DecodeErrorKind as K, Error, Limit};
 use crate::model::*;
@@ -673,17 +674,7 @@ impl<'a, 'l> Parser<'l, 'a> {
     }
 }
 
-/// `s` without XML's white space (space, tab, line feed, carriage return) at either end; a form
-/// feed, which XML cannot carry, stays to be refused.
-fn trim_xml_space(s: &str) -> &str {
-    let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
-    let bytes = s.as_bytes();
-    let start = bytes.iter().position(|b| !space(b)).unwrap_or(bytes.len());
-    let end = bytes.iter().rposition(|b| !space(b)).map_or(start, |last| last + 1);
-    // Only ASCII is cut off: both ends are character boundaries.
-    &s[start..end]
-}
-
+/// Only XML's white space: a form feed, which XML cannot carry, is text to be refused.
 fn is_blank(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_whitespace())
+    s.bytes().all(is_xml_space)
 }

@@ -8,7 +8,7 @@ use quick_xml::events::{BytesStart, Event as X};
 use super::strtbl::{StringTable, mb_len, plain_len};
 use super::tag::ddf_token;
 use super::wbxml::is_literal_name;
-use super::xml::{is_xml_text, reference};
+use super::xml::{is_xml_space, is_xml_text, reference};
 
 /// How WBXML carries a document in Data, given the message's string table.
 pub(crate) enum Form<'x> {
@@ -75,7 +75,7 @@ impl<'x> Document<'x> {
             match (piece, pieces.last_mut()) {
                 (Piece::Text(t), _) if !is_xml_text(&t) => return None,
                 (Piece::Text(t), _) if depth == 0 => {
-                    if !t.bytes().all(|b| b.is_ascii_whitespace()) {
+                    if !t.bytes().all(is_xml_space) {
                         return None;
                     }
                 }

@@ -113,7 +113,11 @@ pub fn decode_with(bytes: &[u8], options: &DecodeOptions) -> Result<Message, Err
         Some(Encoding::Xml) => {
             let text = xml::text_of(bytes)?;
             let mut src = xml::XmlSource::new(&text, limits, options.lenient);
-            Ok(decode::Parser::new(&mut src, limits, options.lenient).message()?)
+            let message = decode::Parser::new(&mut src, limits, options.lenient).message()?;
+            if !options.lenient {
+                xml::markup_chars(&text)?;
+            }
+            Ok(message)
         }
         Some(Encoding::Wbxml) => {
             let mut src = wbxml::WbxmlSource::new(bytes, limits)?;

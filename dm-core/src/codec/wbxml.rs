@@ -12,6 +12,7 @@ use super::emit::{Out, Sink};
 use super::source::{Event, MORE_THAN_ONE_DOCUMENT, R, Source, Stack, TEXT_BESIDE_A_DOCUMENT};
 use super::strtbl::{self, StringTable, mb_len};
 use super::tag::{NS_DDF, NS_METINF, NS_SYNCML12, Tag, ddf_name};
+use super::xml::is_xml_space;
 use crate::Limits;
 use crate::error::{DecodeErrorKind as K, Error, Limit, Site};
 use crate::model::Data;
@@ -527,7 +528,7 @@ impl<'a> WbxmlSource<'a> {
         }
         self.stack.pop();
         if let Some(mut d) = doc {
-            if !bytes.iter().all(u8::is_ascii_whitespace) {
+            if !bytes.iter().all(|&b| is_xml_space(b)) {
                 return Err(self.error(K::EmbeddedXml(TEXT_BESIDE_A_DOCUMENT)));
             }
             // An embedded document is XML: its strings and attribute values may not hold what

@@ -31,6 +31,8 @@ pub(crate) struct XmlSource<'a> {
     no_cr: bool,
     /// `]]>` somewhere in the input, which text may not hold (only a CDATA section's end).
     cdata_end: bool,
+    /// A DOCTYPE or the root has been read: a DOCTYPE may come no more.
+    past_doctype: bool,
     /// The element last opened (the one `tag` names next) has no attributes but a plain
     /// `xmlns="..."`: they are well-formed without a closer look.
     plain_attributes: bool,
@@ -67,6 +69,20 @@ fn is_latin1_name(name: &str) -> bool {
     ["ISO-8859-1", "ISO8859-1", "ISO_8859-1", "LATIN1"].iter().any(|n| name.eq_ignore_ascii_case(n))
 }
 
+/// Strictly read, a message holds only characters XML carries in its markup too (a DOCTYPE, a
+/// comment, an attribute value), not only in the text the model keeps, which is checked (with
+/// its element) as it is read.
+pub(crate) fn markup_chars(text: &str) -> Result<(), Error> {
+    if is_long_xml_text(text) {
+        return Ok(());
+    }
+    let outside = text.char_indices().find(|(_, c)| !is_xml_text(c.encode_utf8(&mut [0; 4])));
+    let offset = outside.map_or(0, |(at, _)| at);
+    let (line, column) = line_col(&text.as_bytes()[..offset]);
+    Err(DecodeError { kind: K::NotXmlText, site: Site { path: String::new(), offset: offset as u64, line, column } }
+        .into())
+}
+
 fn line_col(before: &[u8]) -> (u32, u32) {
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
     let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
@@ -91,6 +107,7 @@ impl<'a> XmlSource<'a> {
             lenient,
             no_cr: memchr::memchr(b'\r', input.as_bytes()).is_none(),
             cdata_end: memchr::memmem::find(input.as_bytes(), b"]]>").is_some(),
+            past_doctype: false,
             plain_attributes: true,
         }
     }
@@ -110,9 +127,16 @@ impl<'a> XmlSource<'a> {
             return match self.reader.read_event() {
                 // A DOCTYPE naming the public DTD is what peers send; one with an internal subset
                 // could declare entities and is refused.
-                Ok(X::DocType(d)) if !d.contains('[') && (self.lenient || self.stack.depth() == 0) => continue,
+                Ok(X::DocType(d)) if !d.contains('[') && (self.lenient || !self.past_doctype) => {
+                    self.past_doctype = true;
+                    if !self.lenient && !is_doctype(&d) {
+                        return Err(self.error(K::Syntax("a malformed DOCTYPE".into())));
+                    }
+                    continue;
+                }
                 Ok(X::DocType(_)) => Err(self.error(K::Doctype)),
                 Ok(X::Start(s)) => {
+                    self.past_doctype = true;
                     self.open_scope(&s)?;
                     Ok(X::Start(s))
                 }
@@ -147,7 +171,8 @@ impl<'a> XmlSource<'a> {
                 let version = d.version().ok().filter(|v| v.strip_prefix("1.").is_some_and(is_digits));
                 let encoding = d.encoding().map(|e| e.ok().filter(|e| is_read_encoding(e)));
                 match (start, version, encoding) {
-                    (Some(0), Some(_), None | Some(Some(_))) => return Ok(()),
+                    (Some(0), Some(_), None | Some(Some(_))) if is_declaration(d) => return Ok(()),
+                    (Some(0), Some(_), None | Some(Some(_))) => "a malformed XML declaration",
                     (Some(0), None, _) => "an XML declaration of a version other than 1.x",
                     (Some(0), _, _) => "an XML declaration of an encoding other than UTF-8 or ISO-8859-1",
                     _ => "an XML declaration anywhere but at the start",
@@ -350,7 +375,7 @@ impl<'a> Source<'a> for XmlSource<'a> {
         let inner = &self.input[start..end];
         let inner = &inner[..inner.rfind("</").unwrap_or(0)];
         if documents > 0 {
-            let xml = inner.trim();
+            let xml = trim_xml_space(inner);
             if !is_xml_text(xml) || !is_xml_text(&text) {
                 return Err(self.error(K::NotXmlText));
             }
@@ -449,6 +474,49 @@ fn check_attributes(e: &BytesStart<'_>) -> Result<(), String> {
     if e.attributes_raw().contains('<') { Err("`<` in an attribute value".into()) } else { Ok(()) }
 }
 
+/// An XML declaration's content (`xml version=...`) as XML 1.0 writes it: well-formed
+/// pseudo-attributes, `version` first, then `encoding` and `standalone` (`yes` or `no`), if any.
+fn is_declaration(d: &str) -> bool {
+    let mut names = ["version", "encoding", "standalone"].iter();
+    BytesStart::from_content(d, 3).attributes().all(|a| {
+        a.is_ok_and(|a| {
+            let key = a.key.as_ref();
+            names.any(|&n| n == key) && (key != "standalone" || matches!(&*a.value, "yes" | "no"))
+        })
+    })
+}
+
+/// A DOCTYPE's content without internal subset (the reader drops the white space before it)
+/// as XML 1.0 writes it: a name, and nothing more, `SYSTEM` and a literal, or `PUBLIC`, a public id literal and a literal.
+fn is_doctype(d: &str) -> bool {
+    fn literal(s: &str) -> Option<(&str, &str)> {
+        let quote = s.chars().next().filter(|&q| q == '"' || q == '\'')?;
+        let end = s[1..].find(quote)? + 1;
+        Some((&s[1..end], &s[end + 1..]))
+    }
+    let space = |c: char| c.is_ascii() && is_xml_space(c as u8);
+    let rest = d.trim_start_matches(space);
+    let name_end = rest.find(|c: char| space(c)).unwrap_or(rest.len());
+    let is_name_char = |c: char| !c.is_ascii() || c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '.' | '-');
+    let (name, rest) = rest.split_at(name_end);
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit() || c == '.' || c == '-') {
+        return false;
+    }
+    let external = rest.trim_start_matches(space);
+    let after = if let Some(s) = external.strip_prefix("SYSTEM") {
+        s.strip_prefix(space).and_then(|s| literal(s.trim_start_matches(space))).map(|(_, rest)| rest)
+    } else if let Some(s) = external.strip_prefix("PUBLIC") {
+        let public = s.strip_prefix(space).and_then(|s| literal(s.trim_start_matches(space)));
+        let pubid_char = |c: char| c.is_ascii_alphanumeric() || " \r\n-'()+,./:=?;!*#@$_%".contains(c);
+        public.filter(|(id, _)| id.chars().all(pubid_char)).and_then(|(_, s)| {
+            s.strip_prefix(space).and_then(|s| literal(s.trim_start_matches(space))).map(|(_, rest)| rest)
+        })
+    } else {
+        Some(external)
+    };
+    name.chars().all(is_name_char) && after.is_some_and(|s| s.trim_start_matches(space).is_empty())
+}
+
 fn is_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
@@ -458,9 +526,19 @@ fn is_read_encoding(name: &str) -> bool {
     ["UTF-8", "UTF8", "US-ASCII", "ASCII"].iter().any(|n| name.eq_ignore_ascii_case(n)) || is_latin1_name(name)
 }
 
-/// XML's white space (`S`): space, tab, carriage return, line feed.
-fn is_xml_space(b: u8) -> bool {
+/// XML's white space (`S`): space, tab, carriage return, line feed (not a form feed, which XML
+/// cannot carry).
+pub(crate) fn is_xml_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// `s` without XML's white space at either end.
+pub(crate) fn trim_xml_space(s: &str) -> &str {
+    let bytes = s.as_bytes();
+    let start = bytes.iter().position(|&b| !is_xml_space(b)).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|&b| !is_xml_space(b)).map_or(start, |last| last + 1);
+    // Only ASCII is cut off: both ends are character boundaries.
+    &s[start..end]
 }
 
 /// `xml` with each `&` that does not start a predefined entity or a character reference

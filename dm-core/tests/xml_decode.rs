@@ -471,10 +471,10 @@ fn text_xml_cannot_carry_is_refused() {
 
 /// What XML 1.0 asks that quick-xml's reader does not check is checked strictly, in the message
 /// and in an embedded document alike: `]]>` only ending CDATA, no `--` in a comment, one XML
-/// declaration (version 1.x, an encoding read) and only at the start, no other instruction named `xml`, a
-/// well-formed DOCTYPE only before the root, no `<` in an attribute value, an embedded element's
-/// prefix declared, no character XML cannot carry in markup either. Leniently read, each is
-/// taken.
+/// declaration (version 1.x, an encoding read) and only at the start, no other instruction
+/// named `xml`, a well-formed DOCTYPE only before the root, no `<` in an attribute value, an
+/// embedded element's prefix declared, names that are XML names, no character XML cannot carry
+/// in markup either. Leniently read, each is taken.
 #[test]
 fn well_formedness_the_reader_leaves_is_checked_strictly() {
     let replace = |data: &str| {
@@ -501,6 +501,9 @@ fn well_formedness_the_reader_leaves_is_checked_strictly() {
         replace("<a b='<'/>"),
         replace("<a b='&foo;'/>"),
         replace("<a><p:b/></a>"),
+        replace("<a\u{7f}/>"),
+        replace("<a b\u{7f}='1'/>"),
+        replace("<a><?\u{7f}x y?></a>"),
     ];
     let syntax = |e: &DecodeErrorKind| matches!(e, DecodeErrorKind::Syntax(_) | DecodeErrorKind::Doctype);
     // Markup holding a character XML cannot carry, which no text of the model holds.
@@ -542,6 +545,7 @@ fn well_formedness_the_reader_leaves_is_checked_strictly() {
         format!("<!DOCTYPE SyncML PUBLIC \"-//SYNCML//DTD SyncML 1.2//EN\" 'http://x/y.dtd' >{}", wrap("")),
         replace("<a b='x]]>y'><?xml-stylesheet x?><![CDATA[]]]]></a>"),
         replace("<a xmlns:p='urn:p'><p:b/></a>"),
+        replace("<_a-b.c\u{e9}\u{b7}1 \u{e9}t\u{e9}='1'/>"),
     ];
     for xml in &fine {
         assert!(codec::decode(xml.as_bytes()).is_ok(), "{xml}");

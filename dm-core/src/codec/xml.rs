@@ -179,6 +179,7 @@ impl<'a> XmlSource<'a> {
                 }
             }
             X::PI(p) if p.target().eq_ignore_ascii_case("xml") => "a processing instruction named xml",
+            X::PI(p) if !is_xml_name(p.target()) => "a processing instruction whose target is no name",
             X::Comment(c) if c.contains("--") || c.ends_with('-') => "`--` in a comment",
             _ => return Ok(()),
         };
@@ -403,6 +404,9 @@ impl XmlSource<'_> {
     /// and, strictly read, a bound prefix and attributes well-formed with no entity but XML's own.
     fn embedded_start(&self, e: &BytesStart<'_>) -> R<()> {
         if !self.lenient {
+            if !is_xml_name(e.name().as_ref()) {
+                return Err(self.error(K::Syntax(format!("{:?} is no element name", e.name().as_ref()))));
+            }
             if let ResolveResult::Unknown(prefix) = self.namespaces.resolve_element(e.name()).0 {
                 return Err(self.error(K::Syntax(format!("the namespace prefix {prefix}: is not declared"))));
             }
@@ -468,10 +472,31 @@ pub(crate) fn reference(r: &BytesRef<'_>) -> Option<Cow<'static, str>> {
 /// An element's attributes well-formed: the reader checks their syntax, not that no value
 /// holds `<`.
 fn check_attributes(e: &BytesStart<'_>) -> Result<(), String> {
-    if let Some(bad) = e.attributes().find_map(Result::err) {
-        return Err(bad.to_string());
+    for a in e.attributes() {
+        let key = a.map_err(|bad| bad.to_string())?.key;
+        if !is_xml_name(key.as_ref()) {
+            return Err(format!("{:?} is no attribute name", key.as_ref()));
+        }
     }
     if e.attributes_raw().contains('<') { Err("`<` in an attribute value".into()) } else { Ok(()) }
+}
+
+/// XML 1.0's `Name`.
+fn is_xml_name(name: &str) -> bool {
+    let start = |c: char| {
+        c.is_ascii_alphabetic()
+            || matches!(c, ':' | '_' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}')
+            || matches!(c, '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}')
+            || matches!(c, '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}')
+            || matches!(c, '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}' | '\u{10000}'..='\u{EFFFF}')
+    };
+    let more = |c: char| {
+        start(c)
+            || c.is_ascii_digit()
+            || matches!(c, '-' | '.' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+    };
+    let mut chars = name.chars();
+    chars.next().is_some_and(start) && chars.all(more)
 }
 
 /// An XML declaration's content (`xml version=...`) as XML 1.0 writes it: well-formed

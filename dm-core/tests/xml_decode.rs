@@ -504,6 +504,8 @@ fn well_formedness_the_reader_leaves_is_checked_strictly() {
         replace("<a\u{7f}/>"),
         replace("<a b\u{7f}='1'/>"),
         replace("<a><?\u{7f}x y?></a>"),
+        replace("<a b='1'c='2'/>"),
+        wrap("").replace("<SyncML xmlns='SYNCML:SYNCML1.2'>", "<SyncML xmlns='SYNCML:SYNCML1.2'a='1'>"),
     ];
     let syntax = |e: &DecodeErrorKind| matches!(e, DecodeErrorKind::Syntax(_) | DecodeErrorKind::Doctype);
     // Markup holding a character XML cannot carry, which no text of the model holds.
@@ -518,9 +520,11 @@ fn well_formedness_the_reader_leaves_is_checked_strictly() {
         format!("<?xml version='1.0' encodng='UTF-8'?>{}", wrap("")),
         format!("<?xml version='1.0' standalone='maybe'?>{}", wrap("")),
         format!("<?xml encoding='UTF-8' version='1.0'?>{}", wrap("")),
+        format!("<?xml version='1.0'encoding='UTF-8'?>{}", wrap("")),
         format!("<!DOCTYPE SyncML PUBLIC '-//SYNCML//DTD \\SyncML//EN' 'x.dtd'>{}", wrap("")),
         format!("<!DOCTYPE SyncML PUBLIC 'x.dtd'>{}", wrap("")),
         format!("<!DOCTYPE SyncML junk>{}", wrap("")),
+        format!("<!DOCTYPESyncML>{}", wrap("")),
         format!("<!DOCTYPE SyncML><!DOCTYPE SyncML>{}", wrap("")),
         format!("{}<!DOCTYPE SyncML>", wrap("")),
     ];
@@ -545,7 +549,7 @@ fn well_formedness_the_reader_leaves_is_checked_strictly() {
         format!("<!DOCTYPE SyncML PUBLIC \"-//SYNCML//DTD SyncML 1.2//EN\" 'http://x/y.dtd' >{}", wrap("")),
         replace("<a b='x]]>y'><?xml-stylesheet x?><![CDATA[]]]]></a>"),
         replace("<a xmlns:p='urn:p'><p:b/></a>"),
-        replace("<_a-b.c\u{e9}\u{b7}1 \u{e9}t\u{e9}='1'/>"),
+        replace("<_a-b.c\u{e9}\u{b7}1 \u{e9}t\u{e9}='1'\tb=\"'\"\nc='\"'/>"),
     ];
     for xml in &fine {
         assert!(codec::decode(xml.as_bytes()).is_ok(), "{xml}");

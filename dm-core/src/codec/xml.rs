@@ -129,7 +129,7 @@ impl<'a> XmlSource<'a> {
                 // could declare entities and is refused.
                 Ok(X::DocType(d)) if !d.contains('[') && (self.lenient || !self.past_doctype) => {
                     self.past_doctype = true;
-                    if !self.lenient && !is_doctype(&d) {
+                    if !(self.lenient || self.after_space(&d) && is_doctype(&d)) {
                         return Err(self.error(K::Syntax("a malformed DOCTYPE".into())));
                     }
                     continue;
@@ -184,6 +184,13 @@ impl<'a> XmlSource<'a> {
             _ => return Ok(()),
         };
         Err(self.error(K::Syntax(why.into())))
+    }
+
+    /// Whether white space comes right before `part` of the input (the reader drops it before a
+    /// DOCTYPE's name); true for a part that is not the input's.
+    fn after_space(&self, part: &str) -> bool {
+        let at = (part.as_ptr() as usize).wrapping_sub(self.input.as_ptr() as usize);
+        self.input.as_bytes().get(..at).is_none_or(|before| before.last().is_some_and(|&b| is_xml_space(b)))
     }
 
     /// Opens an element's namespace scope with the declarations among its attributes.
@@ -478,7 +485,32 @@ fn check_attributes(e: &BytesStart<'_>) -> Result<(), String> {
             return Err(format!("{:?} is no attribute name", key.as_ref()));
         }
     }
-    if e.attributes_raw().contains('<') { Err("`<` in an attribute value".into()) } else { Ok(()) }
+    let raw = e.attributes_raw();
+    if raw.contains('<') {
+        return Err("`<` in an attribute value".into());
+    }
+    if spaced(raw) { Ok(()) } else { Err("no white space between attributes".into()) }
+}
+
+/// Whether white space (or the end) follows each quoted value of `attributes`, which the
+/// reader does not check.
+fn spaced(attributes: &str) -> bool {
+    let mut quote = None;
+    let mut bytes = attributes.bytes().peekable();
+    while let Some(b) = bytes.next() {
+        match quote {
+            Some(q) if b == q => {
+                quote = None;
+                if bytes.peek().is_some_and(|&next| !is_xml_space(next)) {
+                    return false;
+                }
+            }
+            Some(_) => {}
+            None if b == b'"' || b == b'\'' => quote = Some(b),
+            None => {}
+        }
+    }
+    true
 }
 
 /// XML 1.0's `Name`.
@@ -503,12 +535,14 @@ fn is_xml_name(name: &str) -> bool {
 /// pseudo-attributes, `version` first, then `encoding` and `standalone` (`yes` or `no`), if any.
 fn is_declaration(d: &str) -> bool {
     let mut names = ["version", "encoding", "standalone"].iter();
-    BytesStart::from_content(d, 3).attributes().all(|a| {
-        a.is_ok_and(|a| {
-            let key = a.key.as_ref();
-            names.any(|&n| n == key) && (key != "standalone" || matches!(&*a.value, "yes" | "no"))
+    let content = BytesStart::from_content(d, 3);
+    spaced(content.attributes_raw())
+        && content.attributes().all(|a| {
+            a.is_ok_and(|a| {
+                let key = a.key.as_ref();
+                names.any(|&n| n == key) && (key != "standalone" || matches!(&*a.value, "yes" | "no"))
+            })
         })
-    })
 }
 
 /// A DOCTYPE's content without internal subset (the reader drops the white space before it)

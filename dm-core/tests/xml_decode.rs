@@ -504,6 +504,10 @@ fn well_formedness_the_reader_leaves_is_checked_strictly() {
         replace("<a\u{7f}/>"),
         replace("<a b\u{7f}='1'/>"),
         replace("<a><?\u{7f}x y?></a>"),
+        wrap("<?a:b c?>"),
+        replace("<a xmlns:p=''/>"),
+        replace("<a p:b='1'/>"),
+        wrap("").replace("<SyncBody>", "<SyncBody p:b='1'>"),
         replace("<a b='1'c='2'/>"),
         wrap("").replace("<SyncML xmlns='SYNCML:SYNCML1.2'>", "<SyncML xmlns='SYNCML:SYNCML1.2'a='1'>"),
     ];
@@ -548,7 +552,7 @@ fn well_formedness_the_reader_leaves_is_checked_strictly() {
         format!("<!DOCTYPE SyncML SYSTEM \"x.dtd\">{}", wrap("")),
         format!("<!DOCTYPE SyncML PUBLIC \"-//SYNCML//DTD SyncML 1.2//EN\" 'http://x/y.dtd' >{}", wrap("")),
         replace("<a b='x]]>y'><?xml-stylesheet x?><![CDATA[]]]]></a>"),
-        replace("<a xmlns:p='urn:p'><p:b/></a>"),
+        replace("<a xmlns:p='urn:p'><p:b p:c='1' xml:lang='en'/></a>"),
         replace("<_a-b.c\u{e9}\u{b7}1 \u{e9}t\u{e9}='1'\tb=\"'\"\nc='\"'/>"),
     ];
     for xml in &fine {

@@ -179,7 +179,10 @@ impl<'a> XmlSource<'a> {
                 }
             }
             X::PI(p) if p.target().eq_ignore_ascii_case("xml") => "a processing instruction named xml",
-            X::PI(p) if !is_xml_name(p.target()) => "a processing instruction whose target is no name",
+            // Namespaces in XML: no colon in a target.
+            X::PI(p) if !is_xml_name(p.target()) || p.target().contains(':') => {
+                "a processing instruction whose target is no name"
+            }
             X::Comment(c) if c.contains("--") || c.ends_with('-') => "`--` in a comment",
             _ => return Ok(()),
         };
@@ -243,7 +246,7 @@ impl<'a> XmlSource<'a> {
                 return Err(self.error(K::Namespace { element: tag.name(), expected, found }));
             }
             if !self.plain_attributes {
-                check_attributes(e).map_err(|why| self.error(K::Syntax(why)))?;
+                check_attributes(&self.namespaces, e).map_err(|why| self.error(K::Syntax(why)))?;
             }
         }
         if !self.stack.push(tag) {
@@ -428,7 +431,7 @@ impl XmlSource<'_> {
         if self.lenient {
             return Ok(());
         }
-        check_attributes(e).map_err(|why| self.error(K::Syntax(why)))?;
+        check_attributes(&self.namespaces, e).map_err(|why| self.error(K::Syntax(why)))?;
         for a in e.attributes().flatten() {
             a.normalized_value(XmlVersion::Implicit1_0).map_err(|e| self.error(K::Syntax(e.to_string())))?;
         }
@@ -476,13 +479,21 @@ pub(crate) fn reference(r: &BytesRef<'_>) -> Option<Cow<'static, str>> {
     quick_xml::escape::resolve_predefined_entity(r).map(Cow::Borrowed)
 }
 
-/// An element's attributes well-formed: the reader checks their syntax, not that no value
-/// holds `<`.
-fn check_attributes(e: &BytesStart<'_>) -> Result<(), String> {
+/// An element's attributes well-formed, as the reader does not check: XML names, namespace
+/// prefixes declared, no value holding `<`.
+fn check_attributes(ns: &NamespaceResolver, e: &BytesStart<'_>) -> Result<(), String> {
     for a in e.attributes() {
-        let key = a.map_err(|bad| bad.to_string())?.key;
-        if !is_xml_name(key.as_ref()) {
-            return Err(format!("{:?} is no attribute name", key.as_ref()));
+        let a = a.map_err(|bad| bad.to_string())?;
+        let key = a.key.as_ref();
+        if !is_xml_name(key) {
+            return Err(format!("{key:?} is no attribute name"));
+        }
+        if let ResolveResult::Unknown(prefix) = ns.resolve_attribute(a.key).0 {
+            return Err(format!("the namespace prefix {prefix}: is not declared"));
+        }
+        // Namespaces in XML 1.0: a prefix cannot be undeclared.
+        if key.starts_with("xmlns:") && a.value.is_empty() {
+            return Err(format!("{key} declares no namespace"));
         }
     }
     let raw = e.attributes_raw();

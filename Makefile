@@ -137,7 +137,7 @@ test-python: $(VENV)/.deps build/agent
 	$(PY) -m pytest -q tests/python
 
 # Fuzzing (not part of `make test`): each target for FUZZ_SECONDS, seeded from the vectors and
-# its own seeds (dm-core/fuzz/seeds/TARGET, written by dm-core/fuzz/make_seeds.rs).
+# its own seeds (dm-core/fuzz/seeds/TARGET: the session targets' written by make_seeds.rs).
 # cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP lets the stable toolchain build them.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := decode_xml decode_wbxml notification client_receive server_receive server_restore check client_session

@@ -196,6 +196,28 @@ fn a_literal_elements_attributes_read_as_xml_attributes() {
     assert!(matches!(&kind, DecodeErrorKind::Wbxml(w) if w.contains("entry 4 is not an element name")), "{kind:?}");
 }
 
+/// An embedded document carried as LITERAL elements is refused when, as XML, strict decoding
+/// would refuse its names: a namespace prefix that is not declared. The conversion refuses it
+/// too.
+#[test]
+fn a_literal_document_strict_xml_would_refuse_is_refused() {
+    let data = "<a xmlns:p='u'><p:b/><p:b/><p:b/><p:b/></a>";
+    let xml = format!(
+        "<SyncML xmlns='SYNCML:SYNCML1.2'><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto><SessionID>1\
+         </SessionID><MsgID>1</MsgID><Target><LocURI>T</LocURI></Target><Source><LocURI>S</LocURI></Source>\
+         </SyncHdr><SyncBody><Replace><CmdID>1</CmdID><Item><Target><LocURI>./a</LocURI></Target><Data>{data}\
+         </Data></Item></Replace></SyncBody></SyncML>"
+    );
+    let w = codec::xml_to_wbxml(xml.as_bytes()).unwrap();
+    assert!(codec::decode(&w).is_ok() && codec::wbxml_to_xml(&w).is_ok());
+    let at = w.windows(7).position(|x| x == b"xmlns:p").expect("the declaration, a LITERAL name");
+    let mut undeclared = w.clone();
+    undeclared[at + 6] = b'q';
+    for err in [codec::decode(&undeclared).unwrap_err(), codec::wbxml_to_xml(&undeclared).unwrap_err()] {
+        assert!(err.to_string().contains("the namespace prefix p: is not declared"), "{err}");
+    }
+}
+
 #[test]
 fn a_literal_element_with_no_element_name_is_refused() {
     for name in [*b"1oo", *b"F o", *b"F<o"] {

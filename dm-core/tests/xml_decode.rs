@@ -507,6 +507,8 @@ fn well_formedness_the_reader_leaves_is_checked_strictly() {
         wrap("<?a:b c?>"),
         replace("<a xmlns:p=''/>"),
         replace("<a p:b='1'/>"),
+        replace("<x xmlns:a='u'><a:b:c/></x>"),
+        replace("<x xmlns:a='u' a:b:c='1'/>"),
         wrap("").replace("<SyncBody>", "<SyncBody p:b='1'>"),
         replace("<a b='1'c='2'/>"),
         wrap("").replace("<SyncML xmlns='SYNCML:SYNCML1.2'>", "<SyncML xmlns='SYNCML:SYNCML1.2'a='1'>"),

@@ -1,7 +1,8 @@
 #![no_main]
 //! WBXML: after a SyncML 1.2 header, any body; never a panic, what decodes round-trips, and the
 //! streaming WBXML-to-XML conversion says what the decoder says: it converts what decodes, and
-//! what it converts has no fault in its tokens (only, maybe, in its SyncML structure).
+//! what it converts has no fault in its tokens (only, maybe, in its SyncML structure); what
+//! decodes converts to XML that strict decoding takes.
 use dm_core::codec::{self, Encoding};
 use dm_core::error::{DecodeErrorKind as K, Error};
 use dm_core::model::{Command, Data};
@@ -58,6 +59,8 @@ fuzz_target!(|data: &[u8]| {
             let lenient = codec::DecodeOptions::lenient();
             let via_model = codec::decode_with(m.to_xml().as_bytes(), &lenient).expect("our XML decodes");
             assert_eq!(codec::decode_with(xml.as_bytes(), &lenient).expect("the conversion decodes"), via_model);
+            // Strictly decoded, it is XML strict decoding takes, through the model or converted.
+            assert_eq!(codec::decode(xml.as_bytes()).expect("the conversion decodes strictly"), via_model);
         }
     }
 });

@@ -536,6 +536,11 @@ impl<'a> WbxmlSource<'a> {
             if !super::is_xml_text(&d) {
                 return Err(self.error(K::NotXmlText));
             }
+            // Nor names XML's namespaces refuse (a prefix not declared, say): as XML, it is
+            // taken by strict decoding.
+            if let Some(why) = super::xml::names_fault(&d) {
+                return Err(self.error(K::Syntax(why)));
+            }
             // Written piece by piece: up to twice its size in capacity, for as long as it is kept.
             d.shrink_to_fit();
             return Ok(Data::Xml(d));

@@ -414,12 +414,7 @@ impl XmlSource<'_> {
     /// and, strictly read, a bound prefix and attributes well-formed with no entity but XML's own.
     fn embedded_start(&self, e: &BytesStart<'_>) -> R<()> {
         if !self.lenient {
-            if !is_xml_name(e.name().as_ref()) {
-                return Err(self.error(K::Syntax(format!("{:?} is no element name", e.name().as_ref()))));
-            }
-            if let ResolveResult::Unknown(prefix) = self.namespaces.resolve_element(e.name()).0 {
-                return Err(self.error(K::Syntax(format!("the namespace prefix {prefix}: is not declared"))));
-            }
+            element_name_fault(&self.namespaces, e).map_or(Ok(()), |why| Err(self.error(K::Syntax(why))))?;
         }
         let raw = e.attributes_raw();
         if raw.bytes().all(is_xml_space) {
@@ -479,13 +474,60 @@ pub(crate) fn reference(r: &BytesRef<'_>) -> Option<Cow<'static, str>> {
     quick_xml::escape::resolve_predefined_entity(r).map(Cow::Borrowed)
 }
 
+/// What is wrong with an element's name, as the reader does not check: an XML name with at
+/// most one colon, its namespace prefix declared.
+fn element_name_fault(ns: &NamespaceResolver, e: &BytesStart<'_>) -> Option<String> {
+    let name = e.name();
+    if !is_qname(name.as_ref()) {
+        return Some(format!("{:?} is no element name", name.as_ref()));
+    }
+    match ns.resolve_element(name).0 {
+        ResolveResult::Unknown(prefix) => Some(format!("the namespace prefix {prefix}: is not declared")),
+        _ => None,
+    }
+}
+
+/// What strict decoding would find wrong with the names of an embedded document WBXML carried:
+/// its elements and attributes as `element_name_fault` and `check_attributes` see them.
+pub(crate) fn names_fault(xml: &str) -> Option<String> {
+    let mut reader = Reader::from_str(xml);
+    reader.config_mut().expand_empty_elements = true;
+    let mut ns = NamespaceResolver::default();
+    loop {
+        match reader.read_event() {
+            Ok(X::Start(s)) => {
+                if let Err(e) = ns.push(&s) {
+                    return Some(quick_xml::Error::from(e).to_string());
+                }
+                if let Some(why) = element_name_fault(&ns, &s).or_else(|| check_attributes(&ns, &s).err()) {
+                    return Some(why);
+                }
+            }
+            Ok(X::End(_)) => ns.pop(),
+            Ok(X::Eof) => return None,
+            Err(e) => return Some(e.to_string()),
+            Ok(_) => {}
+        }
+    }
+}
+
+/// An XML name as Namespaces in XML name elements and attributes: at most one colon, not at
+/// either end.
+fn is_qname(name: &str) -> bool {
+    is_xml_name(name)
+        && match name.split_once(':') {
+            Some((prefix, local)) => !prefix.is_empty() && !local.is_empty() && !local.contains(':'),
+            None => true,
+        }
+}
+
 /// An element's attributes well-formed, as the reader does not check: XML names, namespace
 /// prefixes declared, no value holding `<`.
 fn check_attributes(ns: &NamespaceResolver, e: &BytesStart<'_>) -> Result<(), String> {
     for a in e.attributes() {
         let a = a.map_err(|bad| bad.to_string())?;
         let key = a.key.as_ref();
-        if !is_xml_name(key) {
+        if !is_qname(key) {
             return Err(format!("{key:?} is no attribute name"));
         }
         if let ResolveResult::Unknown(prefix) = ns.resolve_attribute(a.key).0 {

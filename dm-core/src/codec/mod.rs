@@ -21,6 +21,7 @@ mod source;
 mod strtbl;
 mod tag;
 mod wbxml;
+mod wellformed;
 mod xml;
 
 use crate::Limits;
@@ -115,7 +116,7 @@ pub fn decode_with(bytes: &[u8], options: &DecodeOptions) -> Result<Message, Err
             let mut src = xml::XmlSource::new(&text, limits, options.lenient);
             let message = decode::Parser::new(&mut src, limits, options.lenient).message()?;
             if !options.lenient {
-                xml::markup_chars(&text)?;
+                wellformed::markup_chars(&text)?;
             }
             Ok(message)
         }
@@ -184,7 +185,9 @@ pub(crate) fn text_xml_cannot_carry(command: &crate::model::Command) -> Option<&
             match data {
                 Data::Text(text) => self.text(tag::Tag::Data, text),
                 // A reference is looked for anywhere, even where it would be none (CDATA).
-                Data::Xml(xml) if self.0.is_none() && xml::has_ref_outside_xml(xml) => self.0 = Some(tag::Tag::Data),
+                Data::Xml(xml) if self.0.is_none() && wellformed::has_ref_outside_xml(xml) => {
+                    self.0 = Some(tag::Tag::Data)
+                }
                 Data::Xml(xml) => self.text(tag::Tag::Data, xml),
                 Data::Binary(_) => {}
             }

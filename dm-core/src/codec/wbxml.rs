@@ -538,7 +538,7 @@ impl<'a> WbxmlSource<'a> {
             }
             // Nor names XML's namespaces refuse (a prefix not declared, say): as XML, it is
             // taken by strict decoding.
-            if let Some(why) = super::xml::names_fault(&d) {
+            if let Some(why) = super::wellformed::names_fault(&d) {
                 return Err(self.error(K::Syntax(why)));
             }
             // Written piece by piece: up to twice its size in capacity, for as long as it is kept.

@@ -482,15 +482,16 @@ fn well_formedness_the_reader_leaves_is_checked_strictly() {
             "<Replace><CmdID>1</CmdID><Item><Target><LocURI>./a</LocURI></Target><Data>{data}</Data></Item></Replace>"
         ))
     };
+    let prolog = |before: &str| format!("{before}{}", wrap(""));
     let bad = [
         wrap("").replace("<LocURI>T<", "<LocURI>T]]><"),
         wrap("<!-- a -- b -->"),
         wrap("<!-- a --->"),
         wrap("<?xml version='1.0'?>"),
-        format!(" <?xml version='1.0'?>{}", wrap("")),
-        format!("<?xml version='1.0'?><?xml version='1.0'?>{}", wrap("")),
-        format!("<?xml version='2.0'?>{}", wrap("")),
-        format!("<?xml version='1.0' encoding='Shift_JIS'?>{}", wrap("")),
+        prolog(" <?xml version='1.0'?>"),
+        prolog("<?xml version='1.0'?><?xml version='1.0'?>"),
+        prolog("<?xml version='2.0'?>"),
+        prolog("<?xml version='1.0' encoding='Shift_JIS'?>"),
         wrap("<?XML x?>"),
         wrap("<!DOCTYPE SyncML>"),
         wrap("").replace("<SyncML xmlns='SYNCML:SYNCML1.2'>", "<SyncML xmlns='SYNCML:SYNCML1.2' a='<'>"),
@@ -517,21 +518,21 @@ fn well_formedness_the_reader_leaves_is_checked_strictly() {
     // Markup holding a character XML cannot carry, which no text of the model holds.
     let doctype = "<!DOCTYPE SyncML PUBLIC '-//SYNCML//DTD SyncML 1.2//EN' 'http://x/\u{1}.dtd'>";
     let markup = [
-        format!("{doctype}{}", wrap("")),
+        prolog(doctype),
         wrap("<!-- \u{1} -->"),
         wrap("<?app \u{1}?>"),
         wrap("").replace("<SyncML xmlns='SYNCML:SYNCML1.2'>", "<SyncML xmlns='SYNCML:SYNCML1.2' a='\u{1}'>"),
     ];
     let malformed = [
-        format!("<?xml version='1.0' encodng='UTF-8'?>{}", wrap("")),
-        format!("<?xml version='1.0' standalone='maybe'?>{}", wrap("")),
-        format!("<?xml encoding='UTF-8' version='1.0'?>{}", wrap("")),
-        format!("<?xml version='1.0'encoding='UTF-8'?>{}", wrap("")),
-        format!("<!DOCTYPE SyncML PUBLIC '-//SYNCML//DTD \\SyncML//EN' 'x.dtd'>{}", wrap("")),
-        format!("<!DOCTYPE SyncML PUBLIC 'x.dtd'>{}", wrap("")),
-        format!("<!DOCTYPE SyncML junk>{}", wrap("")),
-        format!("<!DOCTYPESyncML>{}", wrap("")),
-        format!("<!DOCTYPE SyncML><!DOCTYPE SyncML>{}", wrap("")),
+        prolog("<?xml version='1.0' encodng='UTF-8'?>"),
+        prolog("<?xml version='1.0' standalone='maybe'?>"),
+        prolog("<?xml encoding='UTF-8' version='1.0'?>"),
+        prolog("<?xml version='1.0'encoding='UTF-8'?>"),
+        prolog("<!DOCTYPE SyncML PUBLIC '-//SYNCML//DTD \\SyncML//EN' 'x.dtd'>"),
+        prolog("<!DOCTYPE SyncML PUBLIC 'x.dtd'>"),
+        prolog("<!DOCTYPE SyncML junk>"),
+        prolog("<!DOCTYPESyncML>"),
+        prolog("<!DOCTYPE SyncML><!DOCTYPE SyncML>"),
         format!("{}<!DOCTYPE SyncML>", wrap("")),
     ];
     for xml in bad.iter().chain(&malformed).chain(&markup) {
@@ -547,12 +548,12 @@ fn well_formedness_the_reader_leaves_is_checked_strictly() {
         wrap("").replace("<LocURI>T<", "<LocURI>T]]&gt;<"),
         wrap("").replace("<LocURI>T<", "<LocURI><![CDATA[T]]]]><"),
         wrap("<!-- a - b -->"),
-        format!("\u{FEFF}<?xml version=\"1.0\" encoding=\"utf-8\"?><?app x?><!DOCTYPE SyncML><!-- c -->{}", wrap("")),
-        format!("<?xml version='1.1' encoding='US-ASCII'?>{}", wrap("")),
-        format!("<?xml version='1.0' encoding='iso-8859-1'?>{}", wrap("")),
-        format!("<?xml version = \"1.0\" encoding='UTF-8' standalone='no' ?>{}", wrap("")),
-        format!("<!DOCTYPE SyncML SYSTEM \"x.dtd\">{}", wrap("")),
-        format!("<!DOCTYPE SyncML PUBLIC \"-//SYNCML//DTD SyncML 1.2//EN\" 'http://x/y.dtd' >{}", wrap("")),
+        prolog("\u{FEFF}<?xml version=\"1.0\" encoding=\"utf-8\"?><?app x?><!DOCTYPE SyncML><!-- c -->"),
+        prolog("<?xml version='1.1' encoding='US-ASCII'?>"),
+        prolog("<?xml version='1.0' encoding='iso-8859-1'?>"),
+        prolog("<?xml version = \"1.0\" encoding='UTF-8' standalone='no' ?>"),
+        prolog("<!DOCTYPE SyncML SYSTEM \"x.dtd\">"),
+        prolog("<!DOCTYPE SyncML PUBLIC \"-//SYNCML//DTD SyncML 1.2//EN\" 'http://x/y.dtd' >"),
         replace("<a b='x]]>y'><?xml-stylesheet x?><![CDATA[]]]]></a>"),
         replace("<a xmlns:p='urn:p'><p:b p:c='1' xml:lang='en'/></a>"),
         replace("<_a-b.c\u{e9}\u{b7}1 \u{e9}t\u{e9}='1'\tb=\"'\"\nc='\"'/>"),

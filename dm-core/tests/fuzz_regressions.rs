@@ -123,3 +123,15 @@ fn embedded_xml_that_is_no_ddf_document_travels_in_wbxml_as_its_text() {
     alert_item(&mut expected).data = Some(Data::Text(text.into()));
     assert_eq!(again, expected);
 }
+
+/// A document of DDF element names in no namespace (`<One>`, read from LITERAL elements) went
+/// out again as a DDF document, which reads back in the DDF namespace: only a document as a DDF
+/// document reads back is written as one.
+#[test]
+fn a_document_of_ddf_names_in_no_namespace_round_trips() {
+    let name = "wbxml_ddf_names_in_no_namespace.bin";
+    let m = codec::decode(&regression(name)).unwrap();
+    assert!(matches!(&m.commands[0].items()[0].data, Some(dm_core::model::Data::Xml(x)) if x.starts_with("<One>")));
+    round_trips_or_is_refused(name);
+    converts_as_decoded(name);
+}

@@ -6,7 +6,7 @@ use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event as X};
 
 use super::strtbl::{StringTable, mb_len, plain_len};
-use super::tag::ddf_token;
+use super::tag::{NS_DDF, ddf_token};
 use super::wbxml::is_literal_name;
 use super::xml::{is_xml_space, is_xml_text, reference};
 
@@ -85,18 +85,23 @@ impl<'x> Document<'x> {
         }
     }
 
-    /// The DDF page tokens of its elements (with content or not, `None` for an end), if every
-    /// element is a DM DDF one with no attribute but namespace declarations.
+    /// The DDF page tokens of its elements (with content or not, `None` for an end), if it is a
+    /// DM DDF document written as a DDF document decodes: the root declaring the DDF namespace
+    /// as its one attribute, every element a DDF one with no prefix and no other attribute (so
+    /// that it reads back as it is: a document in no namespace, or another, is no DDF document).
     pub(crate) fn ddf_tokens(&self) -> Option<Vec<Option<(u8, bool)>>> {
-        let token = |piece: &Piece<'_>| match piece {
+        let mut root = true;
+        let mut token = |piece: &Piece<'_>| match piece {
             Piece::Start { name, attributes, content } => {
-                let plain = attributes.iter().all(|(k, _)| k.starts_with("xmlns"));
-                let local = name.rsplit(':').next().unwrap_or(name);
-                plain.then(|| ddf_token(local)).flatten().map(|t| Some((t, *content)))
+                let plain = match std::mem::take(&mut root) {
+                    true => matches!(attributes.as_slice(), [(k, v)] if *k == "xmlns" && v == NS_DDF),
+                    false => attributes.is_empty(),
+                };
+                plain.then(|| ddf_token(name)).flatten().map(|t| Some((t, *content)))
             }
             Piece::Text(_) | Piece::End => Some(None),
         };
-        self.0.iter().map(token).collect()
+        self.0.iter().map(&mut token).collect()
     }
 
     /// Element and attribute names, as the string table must hold them.

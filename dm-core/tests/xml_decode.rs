@@ -552,7 +552,7 @@ fn well_formedness_the_reader_leaves_is_checked_strictly() {
         prolog("<?xml version='1.1' encoding='US-ASCII'?>"),
         prolog("<?xml version='1.0' encoding='iso-8859-1'?>"),
         prolog("<?xml version = \"1.0\" encoding='UTF-8' standalone='no' ?>"),
-        prolog("<!DOCTYPE SyncML SYSTEM \"x.dtd\">"),
+        prolog("<!DOCTYPE SyncML SYSTEM \"x[1].dtd\">"),
         prolog("<!DOCTYPE SyncML PUBLIC \"-//SYNCML//DTD SyncML 1.2//EN\" 'http://x/y.dtd' >"),
         replace("<a b='x]]>y'><?xml-stylesheet x?><![CDATA[]]]]></a>"),
         replace("<a xmlns:p='urn:p'><p:b p:c='1' xml:lang='en'/></a>"),

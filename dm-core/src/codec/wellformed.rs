@@ -179,6 +179,24 @@ fn is_declaration(d: &str) -> bool {
         })
 }
 
+/// Whether a DOCTYPE's content has an internal subset: a `[` outside its quoted literals.
+pub(crate) fn has_internal_subset(d: &str) -> bool {
+    let mut quote = None;
+    d.bytes().any(|b| match quote {
+        Some(q) => {
+            if b == q {
+                quote = None;
+            }
+            false
+        }
+        None if b == b'"' || b == b'\'' => {
+            quote = Some(b);
+            false
+        }
+        None => b == b'[',
+    })
+}
+
 /// A DOCTYPE's content without internal subset (the reader drops the white space before it)
 /// as XML 1.0 writes it: a name, and nothing more, `SYSTEM` and a literal, or `PUBLIC`, a
 /// public id literal and a literal.

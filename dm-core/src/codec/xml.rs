@@ -16,8 +16,8 @@ use super::emit::{Out, Sink};
 use super::source::{Event, MORE_THAN_ONE_DOCUMENT, R, Source, Stack, TEXT_BESIDE_A_DOCUMENT};
 use super::tag::{NS_METINF, NS_SYNCML11, NS_SYNCML12, Tag};
 use super::wellformed::{
-    check_attributes, declared_encoding, element_name_fault, has_ref_outside_xml, is_doctype, is_latin1_name,
-    markup_fault,
+    check_attributes, declared_encoding, element_name_fault, has_internal_subset, has_ref_outside_xml, is_doctype,
+    is_latin1_name, markup_fault,
 };
 use crate::Limits;
 use crate::error::{DecodeError, DecodeErrorKind as K, Error, Limit, Site};
@@ -103,7 +103,7 @@ impl<'a> XmlSource<'a> {
             return match self.reader.read_event() {
                 // A DOCTYPE naming the public DTD is what peers send; one with an internal subset
                 // could declare entities and is refused.
-                Ok(X::DocType(d)) if !d.contains('[') && (self.lenient || !self.past_doctype) => {
+                Ok(X::DocType(d)) if !has_internal_subset(&d) && (self.lenient || !self.past_doctype) => {
                     self.past_doctype = true;
                     if !(self.lenient || self.after_space(&d) && is_doctype(&d)) {
                         return Err(self.error(K::Syntax("a malformed DOCTYPE".into())));

@@ -12,8 +12,8 @@ use crate::error::{DecodeError, DecodeErrorKind as K, Error, Site};
 /// The encoding an XML declaration at the start of `bytes` names, if it names one.
 pub(crate) fn declared_encoding(bytes: &[u8]) -> Option<&str> {
     let decl = bytes.strip_prefix(b"<?xml")?;
-    let decl = &decl[..memchr::memmem::find(decl, b"?>")?];
-    let at = memchr::memmem::find(decl, b"encoding")? + "encoding".len();
+    let decl = &decl[..decl.windows(2).position(|w| w == b"?>")?];
+    let at = decl.windows(8).position(|w| w == b"encoding")? + "encoding".len();
     let rest = std::str::from_utf8(&decl[at..]).ok()?.trim_start().strip_prefix('=')?.trim_start();
     let quote = rest.chars().next().filter(|&q| q == '"' || q == '\'')?;
     rest[1..].split(quote).next()
@@ -40,7 +40,8 @@ pub(crate) fn markup_chars(text: &str) -> Result<(), Error> {
 /// Whether a numeric character reference in `xml` names a character XML cannot carry, or no
 /// character at all: `&#1;` is no more well-formed than the character itself.
 pub(crate) fn has_ref_outside_xml(xml: &str) -> bool {
-    memchr::memmem::find_iter(xml.as_bytes(), b"&#").any(|at| {
+    let refs = memchr::memchr_iter(b'&', xml.as_bytes()).filter(|&at| xml.as_bytes().get(at + 1) == Some(&b'#'));
+    refs.into_iter().any(|at| {
         let rest = &xml[at + 2..];
         let Some(end) = rest.find(';') else { return false };
         let (digits, radix) = match rest[..end].strip_prefix('x') {

@@ -82,7 +82,7 @@ impl<'a> XmlSource<'a> {
             limits,
             lenient,
             no_cr: memchr::memchr(b'\r', input.as_bytes()).is_none(),
-            cdata_end: memchr::memmem::find(input.as_bytes(), b"]]>").is_some(),
+            cdata_end: memchr::memchr_iter(b']', input.as_bytes()).any(|at| input.as_bytes()[at..].starts_with(b"]]>")),
             past_doctype: false,
             plain_attributes: true,
         }

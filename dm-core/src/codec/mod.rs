@@ -92,6 +92,14 @@ impl DecodeOptions {
     }
 }
 
+/// ISO-8859-1 text: each byte a character (borrowed when it is all ASCII).
+pub(crate) fn from_latin1(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(ascii) if bytes.is_ascii() => std::borrow::Cow::Borrowed(ascii),
+        _ => std::borrow::Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
+    }
+}
+
 /// Decodes one message, XML or WBXML (detected), strictly and with the default limits.
 pub fn decode(bytes: &[u8]) -> Result<Message, Error> {
     decode_with(bytes, &DecodeOptions::default())

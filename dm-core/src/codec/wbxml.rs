@@ -270,10 +270,7 @@ impl<'a> WbxmlSource<'a> {
     #[cfg_attr(feature = "inline-more", inline(always))]
     fn decode_str(&self, bytes: &'a [u8], at: usize) -> R<Cow<'a, str>> {
         match self.charset {
-            Charset::Latin1 => Ok(match std::str::from_utf8(bytes) {
-                Ok(s) if bytes.is_ascii() => Cow::Borrowed(s),
-                _ => Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
-            }),
+            Charset::Latin1 => Ok(super::from_latin1(bytes)),
             Charset::Utf8 => std::str::from_utf8(bytes)
                 .map(Cow::Borrowed)
                 .map_err(|e| self.error_at(K::InvalidUtf8, at + e.valid_up_to())),

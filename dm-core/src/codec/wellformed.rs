@@ -19,6 +19,7 @@ pub(crate) fn declared_encoding(bytes: &[u8]) -> Option<&str> {
     rest[1..].split(quote).next()
 }
 
+/// ISO-8859-1, by the names declarations give it.
 pub(crate) fn is_latin1_name(name: &str) -> bool {
     ["ISO-8859-1", "ISO8859-1", "ISO_8859-1", "LATIN1"].iter().any(|n| name.eq_ignore_ascii_case(n))
 }
@@ -40,8 +41,8 @@ pub(crate) fn markup_chars(text: &str) -> Result<(), Error> {
 /// Whether a numeric character reference in `xml` names a character XML cannot carry, or no
 /// character at all: `&#1;` is no more well-formed than the character itself.
 pub(crate) fn has_ref_outside_xml(xml: &str) -> bool {
-    let refs = memchr::memchr_iter(b'&', xml.as_bytes()).filter(|&at| xml.as_bytes().get(at + 1) == Some(&b'#'));
-    refs.into_iter().any(|at| {
+    let mut refs = memchr::memchr_iter(b'&', xml.as_bytes()).filter(|&at| xml.as_bytes().get(at + 1) == Some(&b'#'));
+    refs.any(|at| {
         let rest = &xml[at + 2..];
         let Some(end) = rest.find(';') else { return false };
         let (digits, radix) = match rest[..end].strip_prefix('x') {

@@ -46,10 +46,7 @@ pub(crate) struct XmlSource<'a> {
 /// says is ISO-8859-1 (as some devices send) read as that, each byte a character.
 pub(crate) fn text_of(bytes: &[u8]) -> Result<Cow<'_, str>, Error> {
     if declared_encoding(bytes).is_some_and(is_latin1_name) {
-        return Ok(match std::str::from_utf8(bytes) {
-            Ok(ascii) if bytes.is_ascii() => Cow::Borrowed(ascii),
-            _ => Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
-        });
+        return Ok(super::from_latin1(bytes));
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|e| {

@@ -511,6 +511,7 @@ fn well_formedness_the_reader_leaves_is_checked_strictly() {
         replace("<x xmlns:a='u'><a:b:c/></x>"),
         replace("<x xmlns:a='u' a:b:c='1'/>"),
         wrap("").replace("<SyncBody>", "<SyncBody p:b='1'>"),
+        wrap("").replace("<SyncBody>", "<SyncBody b='&foo;'>"),
         replace("<a b='1'c='2'/>"),
         wrap("").replace("<SyncML xmlns='SYNCML:SYNCML1.2'>", "<SyncML xmlns='SYNCML:SYNCML1.2'a='1'>"),
     ];

@@ -2,9 +2,9 @@
 //! caller: names, declarations, DOCTYPEs, attributes, character references and characters in
 //! markup. Strict decoding asks it; WBXML's embedded documents are held to it as XML.
 
-use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event as X};
 use quick_xml::name::{NamespaceResolver, ResolveResult};
+use quick_xml::{Reader, XmlVersion};
 
 use super::xml::{is_long_xml_text, is_xml_space, is_xml_text, line_col};
 use crate::error::{DecodeError, DecodeErrorKind as K, Error, Site};
@@ -105,10 +105,11 @@ fn is_qname(name: &str) -> bool {
 }
 
 /// An element's attributes well-formed, as the reader does not check: XML names, namespace
-/// prefixes declared, no value holding `<`.
+/// prefixes declared, no entity but XML's own, no value holding `<`.
 pub(crate) fn check_attributes(ns: &NamespaceResolver, e: &BytesStart<'_>) -> Result<(), String> {
     for a in e.attributes() {
         let a = a.map_err(|bad| bad.to_string())?;
+        a.normalized_value(XmlVersion::Implicit1_0).map_err(|bad| bad.to_string())?;
         let key = a.key.as_ref();
         if !is_qname(key) {
             return Err(format!("{key:?} is no attribute name"));

@@ -8,9 +8,9 @@
 use std::borrow::Cow;
 
 use base64::Engine;
+use quick_xml::Reader;
 use quick_xml::events::{BytesRef, BytesStart, Event as X};
 use quick_xml::name::{Namespace, NamespaceError, NamespaceResolver, PrefixDeclaration, ResolveResult};
-use quick_xml::{Reader, XmlVersion};
 
 use super::emit::{Out, Sink};
 use super::source::{Event, MORE_THAN_ONE_DOCUMENT, R, Source, Stack, TEXT_BESIDE_A_DOCUMENT};
@@ -365,7 +365,7 @@ impl<'a> Source<'a> for XmlSource<'a> {
 
 impl XmlSource<'_> {
     /// An embedded element's start: attribute values that name no character XML cannot carry,
-    /// and, strictly read, a bound prefix and attributes well-formed with no entity but XML's own.
+    /// and, strictly read, its name and attributes well-formed (`wellformed`).
     fn embedded_start(&self, e: &BytesStart<'_>) -> R<()> {
         if !self.lenient {
             element_name_fault(&self.namespaces, e).map_or(Ok(()), |why| Err(self.error(K::Syntax(why))))?;
@@ -380,11 +380,7 @@ impl XmlSource<'_> {
         if self.lenient {
             return Ok(());
         }
-        check_attributes(&self.namespaces, e).map_err(|why| self.error(K::Syntax(why)))?;
-        for a in e.attributes().flatten() {
-            a.normalized_value(XmlVersion::Implicit1_0).map_err(|e| self.error(K::Syntax(e.to_string())))?;
-        }
-        Ok(())
+        check_attributes(&self.namespaces, e).map_err(|why| self.error(K::Syntax(why)))
     }
 }
 

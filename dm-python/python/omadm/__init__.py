@@ -87,7 +87,12 @@ class Message:
 
 
 def decode(data: bytes, lenient: bool = False) -> Message:
-    """Decodes XML or WBXML (detected). Raises DecodeError (or LimitError) with where and why."""
+    """Decodes XML or WBXML (detected). Raises DecodeError (or LimitError) with where and why.
+
+    Strictly read (the default), XML must be well-formed XML 1.0 with namespaces; lenient=True
+    takes what quirky peers send (a bare `&`, text between elements, a MetInf element without its
+    namespace, markup XML refuses inside Data), but never a control character outside Data.
+    """
     return Message(_native.decode(data, lenient))
 
 

@@ -24,6 +24,8 @@ mod wbxml;
 mod wellformed;
 mod xml;
 
+use std::borrow::Cow;
+
 use crate::Limits;
 use crate::error::{DecodeError, DecodeErrorKind, Error, Limit, LimitError, Site};
 use crate::model::{Message, ProtocolVersion};
@@ -93,10 +95,10 @@ impl DecodeOptions {
 }
 
 /// ISO-8859-1 text: each byte a character (borrowed when it is all ASCII).
-pub(crate) fn from_latin1(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+pub(crate) fn from_latin1(bytes: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(bytes) {
-        Ok(ascii) if bytes.is_ascii() => std::borrow::Cow::Borrowed(ascii),
-        _ => std::borrow::Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
+        Ok(ascii) if bytes.is_ascii() => Cow::Borrowed(ascii),
+        _ => Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
     }
 }
 

@@ -492,8 +492,8 @@ impl<'a> WbxmlSource<'a> {
     }
 
     /// Right after `Start(Data)`: text (OPAQUE included) is Data::Text, or Data::Binary when it
-    /// is not UTF-8 or not text XML can carry (`Data::from_bytes`); elements make the whole content an
-    /// embedded document, written out as XML.
+    /// is not UTF-8 or not text XML can carry (`Data::from_bytes`); elements make the whole
+    /// content an embedded document, written out as XML.
     fn read_data(&mut self) -> R<Data> {
         // `<Data/>`: not open, nothing to read.
         if std::mem::take(&mut self.pending_end) {

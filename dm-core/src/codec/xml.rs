@@ -33,7 +33,8 @@ pub(crate) struct XmlSource<'a> {
     lenient: bool,
     /// No carriage return anywhere in the input: text needs no end-of-line normalization.
     no_cr: bool,
-    /// `]]>` somewhere in the input, which text may not hold (only a CDATA section's end).
+    /// `]]>` somewhere in the input, which text may not hold (only a CDATA section's end);
+    /// looked for only when strictly read.
     cdata_end: bool,
     /// A DOCTYPE or the root has been read: a DOCTYPE may come no more.
     past_doctype: bool,
@@ -79,7 +80,8 @@ impl<'a> XmlSource<'a> {
             limits,
             lenient,
             no_cr: memchr::memchr(b'\r', input.as_bytes()).is_none(),
-            cdata_end: memchr::memchr_iter(b']', input.as_bytes()).any(|at| input.as_bytes()[at..].starts_with(b"]]>")),
+            cdata_end: !lenient
+                && memchr::memchr_iter(b']', input.as_bytes()).any(|at| input.as_bytes()[at..].starts_with(b"]]>")),
             past_doctype: false,
             plain_attributes: true,
         }
@@ -117,7 +119,7 @@ impl<'a> XmlSource<'a> {
                     self.namespaces.pop();
                     Ok(e)
                 }
-                Ok(X::Text(t)) if self.cdata_end && !self.lenient && t.contains("]]>") => {
+                Ok(X::Text(t)) if self.cdata_end && t.contains("]]>") => {
                     Err(self.error(K::Syntax("`]]>` in text".into())))
                 }
                 Ok(e @ (X::Decl(_) | X::PI(_) | X::Comment(_))) if !self.lenient => {

@@ -132,8 +132,9 @@ pub fn check_messages(messages: &[(usize, Direction, Message)]) -> Vec<Violation
                         Some(0) if s.cmd != "SyncHdr" => v("Ref", i, format!("CmdRef 0 for {}", s.cmd)),
                         Some(0) => {}
                         Some(r) => {
-                            if !peer.sent.contains(&(s.msg_ref.unwrap_or(peer.msg_id), r)) {
-                                v("Ref", i, format!("Status for MsgRef {:?} CmdRef {r}, never sent", s.msg_ref));
+                            let msg_ref = s.msg_ref.unwrap_or(peer.msg_id);
+                            if !peer.sent.contains(&(msg_ref, r)) {
+                                v("Ref", i, format!("Status for MsgRef {msg_ref} CmdRef {r}, never sent"));
                             }
                         }
                     }

@@ -103,9 +103,24 @@ pub enum Limit {
     TableExpansion,
 }
 
+/// The `Limits` setting's name, e.g. `max_uri_len`.
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Limit::MessageSize | Limit::TableExpansion => "max_message_size",
+            Limit::ObjectSize => "max_object_size",
+            Limit::Nesting => "max_nesting",
+            Limit::Commands => "max_commands",
+            Limit::Items => "max_items",
+            Limit::UriLength => "max_uri_len",
+            Limit::TextLength => "max_text_len",
+        })
+    }
+}
+
 /// Something a peer controls exceeded a configured limit ([`crate::Limits`]).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{limit:?} limit exceeded: {value} > {max} at {site}")]
+#[error("{limit} limit exceeded: {value} > {max} at {site}")]
 pub struct LimitError {
     pub limit: Limit,
     pub value: u64,
@@ -115,14 +130,35 @@ pub struct LimitError {
 
 /// A well-formed message from the peer that breaks a protocol rule of RULES.md.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{rule}: {reason} (MsgID {msg_id:?}, CmdID {cmd_id:?})")]
 pub struct RemoteError {
     /// Rule id from RULES.md, e.g. `R19`.
     pub rule: &'static str,
+    /// The message's MsgID; `None` when the fault is in what is left to send, not in one message.
     pub msg_id: Option<u32>,
+    /// The command at fault; `None` when it is the message as a whole.
     pub cmd_id: Option<u32>,
+    /// The element at fault, e.g. `MsgID` or `Status`.
     pub element: Option<&'static str>,
     pub reason: String,
+}
+
+/// `R19: MsgID 4 where 3 was due (MsgID 4, <MsgID>)`: the rule, why, and where.
+impl fmt::Display for RemoteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.rule, self.reason)?;
+        let mut sep = " (";
+        for (name, value) in [("MsgID", self.msg_id), ("CmdID", self.cmd_id)] {
+            if let Some(v) = value {
+                write!(f, "{sep}{name} {v}")?;
+                sep = ", ";
+            }
+        }
+        if let Some(e) = self.element {
+            write!(f, "{sep}<{e}>")?;
+            sep = ", ";
+        }
+        if sep == ", " { f.write_str(")") } else { Ok(()) }
+    }
 }
 
 /// Authentication of the peer failed, or the peer's challenge cannot be met.

@@ -194,6 +194,21 @@ fn r21_server_package_without_a_status_for_synchdr_or_an_alert_is_reported() {
 }
 
 #[test]
+fn a_status_for_a_command_never_sent_is_reported_by_its_refs() {
+    let mut msgs = session();
+    for c in &mut msgs[1].1.commands {
+        if let Command::Status(s) = c {
+            if s.cmd == "Alert" {
+                s.cmd_ref = Some(9);
+            }
+        }
+    }
+    let t: Vec<(Direction, Vec<u8>)> = msgs.iter().map(|(d, m)| (*d, codec::encode(m, Encoding::Xml))).collect();
+    let v = check(&t);
+    assert!(v.iter().any(|x| x.rule == "Ref" && x.detail == "Status for MsgRef 1 CmdRef 9, never sent"), "{v:#?}");
+}
+
+#[test]
 fn r22_results_without_source_are_reported() {
     broken("R22", |m| {
         for c in &mut m[2].1.commands {

@@ -557,10 +557,14 @@ fn r19_header_versions_session_id_and_msgid_sequence() {
     let pkg2 = p.server.next_message().unwrap().unwrap();
     let mut m = codec::decode(&pkg2.body).unwrap();
     m.header.msg_id = 5;
-    assert_eq!(rule_of(p.client.receive(&codec::encode(&m, Encoding::Xml)).unwrap_err()), "R19");
+    // The error names the rule, the message and the element at fault.
+    let e = p.client.receive(&codec::encode(&m, Encoding::Xml)).unwrap_err();
+    assert_eq!(e.to_string(), "R19: MsgID 5 where 1 was due (MsgID 5, <MsgID>)");
+    assert_eq!(rule_of(e), "R19");
     m.header.msg_id = 1;
     m.header.session_id = "77".into();
-    assert_eq!(rule_of(p.client.receive(&codec::encode(&m, Encoding::Xml)).unwrap_err()), "R19");
+    let e = p.client.receive(&codec::encode(&m, Encoding::Xml)).unwrap_err();
+    assert!(matches!(&e, Error::Remote(r) if r.element == Some("SessionID") && r.msg_id == Some(1)), "{e:?}");
     m.header.session_id = "1".into();
     m.header.ver_proto = "DM/1.3".into();
     assert_eq!(rule_of(p.client.receive(&codec::encode(&m, Encoding::Xml)).unwrap_err()), "R19");

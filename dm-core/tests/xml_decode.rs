@@ -282,6 +282,10 @@ fn each_limit_has_its_own_error() {
     let uri =
         wrap(&format!("<Get><CmdID>1</CmdID><Item><Target><LocURI>{}</LocURI></Target></Item></Get>", "a".repeat(20)));
     assert_eq!(limit_of(&uri, small(|l| l.max_uri_len = 10)), Limit::UriLength);
+    // The message names the setting to raise.
+    let options = DecodeOptions { limits: small(|l| l.max_uri_len = 10), ..Default::default() };
+    let e = codec::decode_with(uri.as_bytes(), &options).unwrap_err().to_string();
+    assert!(e.starts_with("max_uri_len limit exceeded: 20 > 10 at line 1"), "{e}");
     let text = wrap(&format!("<Get><CmdID>1</CmdID><Item><Data>{}</Data></Item></Get>", "a".repeat(20)));
     assert_eq!(limit_of(&text, small(|l| l.max_text_len = 10)), Limit::TextLength);
     // A leaf's text in one piece, as well as Data's.

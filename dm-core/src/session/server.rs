@@ -380,7 +380,12 @@ impl ServerSession {
                 matches!(c, Command::Alert(a) if matches!(a.data, AlertCode::CLIENT_INITIATED_MGMT | AlertCode::SERVER_INITIATED_MGMT))
             });
             if !opens {
-                return Err(core.remote_error("R20", Some(m), None, "package 1 without Alert 1200 or 1201".into()));
+                return Err(core.remote_error(
+                    "R20",
+                    m,
+                    (None, "SyncBody"),
+                    "package 1 without Alert 1200 or 1201".into(),
+                ));
             }
         }
         for c in &m.commands {
@@ -390,12 +395,12 @@ impl ServerSession {
                     let (msg_ref, cmd_ref) = (r.msg_ref.unwrap_or(core.msg_id), r.cmd_ref);
                     if core.sent.get(sent_key(msg_ref, cmd_ref)).is_none() && !core.lenient {
                         let why = format!("Results for MsgRef {msg_ref} CmdRef {cmd_ref}, a command never sent");
-                        return Err(core.remote_error("R22", Some(m), Some(r.cmd_id), why));
+                        return Err(core.remote_error("R22", m, (Some(r.cmd_id), "Results"), why));
                     }
                 }
                 other => {
                     let why = format!("a client may send Replace, Results, Alert and Status, not {}", other.name());
-                    return Err(core.remote_error("R14", Some(m), Some(other.cmd_id()), why));
+                    return Err(core.remote_error("R14", m, (Some(other.cmd_id()), other.name()), why));
                 }
             }
         }

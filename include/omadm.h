@@ -210,6 +210,47 @@ typedef struct {
 } dm_notification;
 
 /**
+ * Bounds on what the peer controls. dm_client_config_init and dm_server_config_init fill in
+ * the defaults; 0 in a field also means its default. A message past one is refused whole:
+ * dm_session_receive returns DM_ERR_LIMIT and dm_last_error names the field.
+ */
+typedef struct {
+  /**
+   * Bytes in one message (1 MiB).
+   */
+  size_t max_message_size;
+  /**
+   * Bytes in one reassembled large object (16 MiB).
+   */
+  size_t max_object_size;
+  /**
+   * Depth of nested Sequence/Atomic (8).
+   */
+  size_t max_nesting;
+  /**
+   * Commands in one message, nested ones included (10 000).
+   */
+  size_t max_commands;
+  /**
+   * Items in one command (1 000).
+   */
+  size_t max_items;
+  /**
+   * Bytes in a URI (1 024).
+   */
+  size_t max_uri_len;
+  /**
+   * Bytes of text in one element (1 MiB).
+   */
+  size_t max_text_len;
+  /**
+   * Client: bytes of data in the Results it owes at once (64 MiB); past it a Get is
+   * answered 413.
+   */
+  size_t max_results_size;
+} dm_limits;
+
+/**
  * Client settings. Fill with dm_client_config_init first, so that fields added later keep
  * their defaults.
  */
@@ -236,7 +277,7 @@ typedef struct {
   int server_initiated;
   dm_encoding encoding;
   /**
-   * MaxMsgSize / MaxObjSize to announce; 0: the defaults (1 MiB / 16 MiB).
+   * MaxMsgSize / MaxObjSize to announce; 0: limits.max_message_size / max_object_size.
    */
   uint64_t max_msg_size;
   uint64_t max_obj_size;
@@ -262,6 +303,19 @@ typedef struct {
    * The scheme a challenge asks of the server (default md5); a weaker Cred is challenged.
    */
   dm_auth server_auth;
+  /**
+   * What the server's messages may hold.
+   */
+  dm_limits limits;
+  /**
+   * Non-zero: take what real servers send that is not valid (a bare '&' in text, text
+   * between elements, ...), but never a control character outside Data.
+   */
+  int lenient;
+  /**
+   * Non-zero: take DM 1.1.2 headers (VerDTD 1.1, DM/1.1).
+   */
+  int accept_dm11;
 } dm_client_config;
 
 /**
@@ -273,6 +327,9 @@ typedef struct {
    */
   const char *server_id;
   dm_encoding encoding;
+  /**
+   * MaxMsgSize / MaxObjSize to announce; 0: limits.max_message_size / max_object_size.
+   */
   uint64_t max_msg_size;
   uint64_t max_obj_size;
   /**
@@ -296,6 +353,18 @@ typedef struct {
    */
   const uint8_t *server_nonce;
   size_t server_nonce_len;
+  /**
+   * What the client's messages may hold.
+   */
+  dm_limits limits;
+  /**
+   * Non-zero: take what real devices send that is not valid, as dm_client_config.lenient.
+   */
+  int lenient;
+  /**
+   * Non-zero: take DM 1.1.2 headers.
+   */
+  int accept_dm11;
 } dm_server_config;
 
 /**

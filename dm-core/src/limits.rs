@@ -1,5 +1,7 @@
 //! Bounds on everything a peer controls. Defaults are DESIGN.md's.
 
+use crate::error::UsageError;
+
 /// Limits applied when decoding and when reassembling large objects.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -46,9 +48,69 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The settings' names, as the fields are named.
+    pub const NAMES: [&'static str; 8] = [
+        "max_message_size",
+        "max_object_size",
+        "max_nesting",
+        "max_commands",
+        "max_items",
+        "max_uri_len",
+        "max_text_len",
+        "max_results_size",
+    ];
+
+    fn setting(&mut self, name: &str) -> Option<&mut usize> {
+        Some(match name {
+            "max_message_size" => &mut self.max_message_size,
+            "max_object_size" => &mut self.max_object_size,
+            "max_nesting" => &mut self.max_nesting,
+            "max_commands" => &mut self.max_commands,
+            "max_items" => &mut self.max_items,
+            "max_uri_len" => &mut self.max_uri_len,
+            "max_text_len" => &mut self.max_text_len,
+            "max_results_size" => &mut self.max_results_size,
+            _ => return None,
+        })
+    }
+
+    /// Each setting by name, in the order of `NAMES`: for the skins that name them.
+    pub fn settings(&self) -> impl Iterator<Item = (&'static str, usize)> {
+        let mut copy = self.clone();
+        Self::NAMES.into_iter().map(move |name| (name, copy.setting(name).map_or(0, |v| *v)))
+    }
+
+    /// Sets the setting `name` (one of `NAMES`).
+    pub fn set(&mut self, name: &str, value: usize) -> Result<(), UsageError> {
+        let unknown = || UsageError(format!("no limit is named {name:?} (limits: {})", Self::NAMES.join(", ")));
+        *self.setting(name).ok_or_else(unknown)? = value;
+        Ok(())
+    }
+
     /// The deepest element nesting a decoder accepts.
     #[inline]
     pub fn max_element_depth(&self) -> usize {
         ELEMENT_DEPTH_BASE + ELEMENT_DEPTH_PER_NESTING * self.max_nesting
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_setting_is_named_and_set_by_its_name() {
+        let defaults = Limits::default();
+        let mut limits = Limits::default();
+        for (i, (name, value)) in defaults.settings().enumerate() {
+            assert_eq!(name, Limits::NAMES[i]);
+            limits.set(name, value + 1 + i).unwrap();
+        }
+        let set: Vec<usize> = limits.settings().map(|(_, v)| v).collect();
+        let expected: Vec<usize> = defaults.settings().enumerate().map(|(i, (_, v))| v + 1 + i).collect();
+        assert_eq!(set, expected);
+        assert_eq!(limits.max_uri_len, defaults.max_uri_len + 6);
+        let e = limits.clone().set("max_uri", 1).unwrap_err();
+        assert!(e.0.contains("\"max_uri\"") && e.0.contains("max_uri_len"), "{e}");
     }
 }

@@ -6,12 +6,14 @@
 
 mod boundary;
 mod codec;
+mod limits;
 mod notification;
 mod result;
 mod session;
 mod tree;
 
 pub use codec::*;
+pub use limits::*;
 pub use notification::*;
 pub use result::*;
 pub use session::*;

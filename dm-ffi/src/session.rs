@@ -4,15 +4,17 @@ use std::cell::{Cell, UnsafeCell};
 use std::collections::VecDeque;
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
 
+use dm_core::Limits;
 use dm_core::auth::{AuthType, Credentials};
 use dm_core::codec::Encoding;
 use dm_core::model::{AlertCode, Data, Item, Location, Meta};
 use dm_core::session::{
     ClientConfig, ClientSession, Event, NonceSource, Outgoing, ServerConfig, ServerSession, State, UiRequest,
-    UiResponse,
+    UiResponse, Wire,
 };
 
 use crate::boundary::{bytes_arg, guard, opt_str, out, str_arg, thread_error, thread_failure, tri};
+use crate::limits::dm_limits;
 use crate::result::dm_result;
 use crate::tree::{CTree, dm_tree_ops};
 
@@ -64,7 +66,7 @@ pub struct dm_client_config {
     /// Non-zero: started by a package-0 notification (Alert 1200).
     pub server_initiated: c_int,
     pub encoding: dm_encoding,
-    /// MaxMsgSize / MaxObjSize to announce; 0: the defaults (1 MiB / 16 MiB).
+    /// MaxMsgSize / MaxObjSize to announce; 0: limits.max_message_size / max_object_size.
     pub max_msg_size: u64,
     pub max_obj_size: u64,
     pub auth: dm_auth,
@@ -81,6 +83,13 @@ pub struct dm_client_config {
     pub server_nonce_len: usize,
     /// The scheme a challenge asks of the server (default md5); a weaker Cred is challenged.
     pub server_auth: dm_auth,
+    /// What the server's messages may hold.
+    pub limits: dm_limits,
+    /// Non-zero: take what real servers send that is not valid (a bare '&' in text, text
+    /// between elements, ...), but never a control character outside Data.
+    pub lenient: c_int,
+    /// Non-zero: take DM 1.1.2 headers (VerDTD 1.1, DM/1.1).
+    pub accept_dm11: c_int,
 }
 
 /// Server settings. Fill with dm_server_config_init first.
@@ -89,6 +98,7 @@ pub struct dm_server_config {
     /// Required.
     pub server_id: *const c_char,
     pub encoding: dm_encoding,
+    /// MaxMsgSize / MaxObjSize to announce; 0: limits.max_message_size / max_object_size.
     pub max_msg_size: u64,
     pub max_obj_size: u64,
     /// What the client must authenticate with, and its credentials.
@@ -104,6 +114,12 @@ pub struct dm_server_config {
     /// The nonce the client gave for it.
     pub server_nonce: *const u8,
     pub server_nonce_len: usize,
+    /// What the client's messages may hold.
+    pub limits: dm_limits,
+    /// Non-zero: take what real devices send that is not valid, as dm_client_config.lenient.
+    pub lenient: c_int,
+    /// Non-zero: take DM 1.1.2 headers.
+    pub accept_dm11: c_int,
 }
 
 /// What happened, one at a time from dm_session_next_event.
@@ -317,8 +333,17 @@ fn auth_type(a: dm_auth) -> AuthType {
     }
 }
 
-fn size(v: u64) -> Option<u64> {
-    (v > 0).then_some(v)
+/// What both configurations say of the wire: the sizes to announce (0: the limits), limits,
+/// leniency.
+fn wire(e: dm_encoding, (msg, obj): (u64, u64), limits: &dm_limits, lenient: c_int, accept_dm11: c_int) -> Wire {
+    let mut w = Wire::default();
+    w.encoding = encoding(e);
+    w.max_msg_size = (msg > 0).then_some(msg);
+    w.max_obj_size = (obj > 0).then_some(obj);
+    w.limits = limits.into();
+    w.lenient = lenient != 0;
+    w.accept_dm11 = accept_dm11 != 0;
+    w
 }
 
 unsafe fn credentials(user: *const c_char, pass: *const c_char) -> Result<Option<Credentials>, dm_result> {
@@ -354,6 +379,9 @@ pub extern "C" fn dm_client_config_init(config: *mut dm_client_config) -> dm_res
             server_nonce: std::ptr::null(),
             server_nonce_len: 0,
             server_auth: dm_auth::DM_AUTH_MD5,
+            limits: (&Limits::default()).into(),
+            lenient: 0,
+            accept_dm11: 0,
         };
         tri!(unsafe { out(config, defaults) });
         dm_result::DM_OK
@@ -377,6 +405,9 @@ pub extern "C" fn dm_server_config_init(config: *mut dm_server_config) -> dm_res
             server_password: std::ptr::null(),
             server_nonce: std::ptr::null(),
             server_nonce_len: 0,
+            limits: (&Limits::default()).into(),
+            lenient: 0,
+            accept_dm11: 0,
         };
         tri!(unsafe { out(config, defaults) });
         dm_result::DM_OK
@@ -407,9 +438,7 @@ pub extern "C" fn dm_client_new(
             cc.session_id = id.into();
         }
         cc.server_initiated = cfg.server_initiated != 0;
-        cc.wire.encoding = encoding(cfg.encoding);
-        cc.wire.max_msg_size = size(cfg.max_msg_size);
-        cc.wire.max_obj_size = size(cfg.max_obj_size);
+        cc.wire = wire(cfg.encoding, (cfg.max_msg_size, cfg.max_obj_size), &cfg.limits, cfg.lenient, cfg.accept_dm11);
         cc.auth = auth_type(cfg.auth);
         cc.credentials = tri!(unsafe { credentials(cfg.username, cfg.password) });
         cc.nonce = tri!(unsafe { bytes_arg(cfg.nonce, cfg.nonce_len) }).to_vec();
@@ -434,9 +463,7 @@ pub extern "C" fn dm_server_new(config: *const dm_server_config, session: *mut *
         }
         let cfg = unsafe { &*config };
         let mut sc = ServerConfig::new(tri!(unsafe { str_arg(cfg.server_id) }));
-        sc.wire.encoding = encoding(cfg.encoding);
-        sc.wire.max_msg_size = size(cfg.max_msg_size);
-        sc.wire.max_obj_size = size(cfg.max_obj_size);
+        sc.wire = wire(cfg.encoding, (cfg.max_msg_size, cfg.max_obj_size), &cfg.limits, cfg.lenient, cfg.accept_dm11);
         sc.auth = auth_type(cfg.auth);
         sc.client_credentials = tri!(unsafe { credentials(cfg.username, cfg.password) });
         sc.client_nonce = tri!(unsafe { bytes_arg(cfg.nonce, cfg.nonce_len) }).to_vec();

@@ -18,16 +18,59 @@ create_exception!(omadm._native, AuthError, Error, "Authentication failed.");
 create_exception!(omadm._native, LimitError, Error, "The peer passed a configured limit.");
 create_exception!(omadm._native, UsageError, Error, "The API was misused.");
 
-/// The Python exception for an omadm error.
+/// The Python exception for an omadm error, with what and where as attributes: a
+/// ProtocolError's `rule`, `msg_id`, `cmd_id`, `element`, `reason`; a LimitError's `limit` (the
+/// setting's name), `value`, `max`; a DecodeError's and LimitError's `path`, `offset`, `line`,
+/// `column`.
 pub(crate) fn to_py(e: dm_core::Error) -> PyErr {
+    use dm_core::Error as E;
     let msg = e.to_string();
-    match e {
-        dm_core::Error::Decode(_) => DecodeError::new_err(msg),
-        dm_core::Error::Limit(_) => LimitError::new_err(msg),
-        dm_core::Error::Remote(_) => ProtocolError::new_err(msg),
-        dm_core::Error::Auth(_) => AuthError::new_err(msg),
-        dm_core::Error::Usage(_) => UsageError::new_err(msg),
+    let err = match &e {
+        E::Decode(_) => DecodeError::new_err(msg),
+        E::Limit(_) => LimitError::new_err(msg),
+        E::Remote(_) => ProtocolError::new_err(msg),
+        E::Auth(_) => AuthError::new_err(msg),
+        E::Usage(_) => UsageError::new_err(msg),
+    };
+    let attributes = |py: Python<'_>, err: &PyErr| -> PyResult<()> {
+        let value = err.value(py);
+        let site = |s: &dm_core::error::Site| -> PyResult<()> {
+            value.setattr("path", &s.path)?;
+            value.setattr("offset", s.offset)?;
+            value.setattr("line", s.line)?;
+            value.setattr("column", s.column)
+        };
+        match &e {
+            E::Decode(d) => site(&d.site),
+            E::Limit(l) => {
+                value.setattr("limit", l.limit.to_string())?;
+                value.setattr("value", l.value)?;
+                value.setattr("max", l.max)?;
+                site(&l.site)
+            }
+            E::Remote(r) => {
+                value.setattr("rule", r.rule)?;
+                value.setattr("msg_id", r.msg_id)?;
+                value.setattr("cmd_id", r.cmd_id)?;
+                value.setattr("element", r.element)?;
+                value.setattr("reason", &r.reason)
+            }
+            E::Auth(_) | E::Usage(_) => Ok(()),
+        }
+    };
+    Python::attach(|py| match attributes(py, &err) {
+        Ok(()) => err,
+        Err(failed) => failed,
+    })
+}
+
+/// Limits from the settings named (`dm_core::Limits::NAMES`); the rest keep their defaults.
+pub(crate) fn limits_of(settings: Option<Vec<(String, usize)>>) -> PyResult<dm_core::Limits> {
+    let mut limits = dm_core::Limits::default();
+    for (name, value) in settings.unwrap_or_default() {
+        limits.set(&name, value).map_err(|e| usage(e.0))?;
     }
+    Ok(limits)
 }
 
 pub(crate) fn usage(msg: impl Into<String>) -> PyErr {
@@ -62,8 +105,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("LimitError", py.get_type::<LimitError>())?;
     m.add("UsageError", py.get_type::<UsageError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    // The largest message a session takes (DESIGN's default limit): the HTTP glue reads no more.
-    m.add("MAX_MESSAGE_SIZE", dm_core::Limits::default().max_message_size)?;
+    // Limits' defaults, by name, for omadm.Limits.
+    let defaults: Vec<(&str, usize)> = dm_core::Limits::default().settings().collect();
+    m.add("DEFAULT_LIMITS", pyo3::types::PyDict::from_sequence(&defaults.into_pyobject(py)?)?)?;
     message::register(m)?;
     tree::register(m)?;
     session::register(m)?;

@@ -13,7 +13,7 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 
 use crate::pytree::{AnyTree, PyTree};
 use crate::tree::MemoryTree;
-use crate::{data_of, to_py, usage};
+use crate::{data_of, limits_of, to_py, usage};
 
 /// What the Python classes read alike of either engine.
 trait Engine {
@@ -85,8 +85,21 @@ fn state_name(st: State) -> &'static str {
     }
 }
 
-fn wire(encoding: &str, max_msg_size: Option<u64>, max_obj_size: Option<u64>) -> PyResult<Wire> {
+/// What Python names a session's limits: (name, value) pairs of those to change.
+type LimitSettings = Option<Vec<(String, usize)>>;
+
+fn wire(
+    encoding: &str,
+    max_msg_size: Option<u64>,
+    max_obj_size: Option<u64>,
+    limits: LimitSettings,
+    lenient: bool,
+    accept_dm11: bool,
+) -> PyResult<Wire> {
     let mut w = Wire::default();
+    w.limits = limits_of(limits)?;
+    w.lenient = lenient;
+    w.accept_dm11 = accept_dm11;
     w.encoding = match encoding {
         "xml" => Encoding::Xml,
         "wbxml" => Encoding::Wbxml,
@@ -212,7 +225,7 @@ impl ClientSession {
     #[pyo3(signature = (device_id, server_id, server_uri, tree, devinfo = None, username = None, password = None,
         auth = "none", nonce = b"".to_vec(), session_id = None, server_initiated = false, encoding = "xml",
         max_msg_size = None, max_obj_size = None, server_password = None, server_nonce = b"".to_vec(),
-        server_auth = "md5"))]
+        server_auth = "md5", limits = None, lenient = false, accept_dm11 = false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         device_id: &str,
@@ -232,6 +245,9 @@ impl ClientSession {
         server_password: Option<String>,
         server_nonce: Vec<u8>,
         server_auth: &str,
+        limits: LimitSettings,
+        lenient: bool,
+        accept_dm11: bool,
     ) -> PyResult<ClientSession> {
         let mut c = s::ClientConfig::new(device_id, server_id, server_uri);
         // The server's credentials (its id and password) check its Cred or HMAC; a server that
@@ -248,7 +264,7 @@ impl ClientSession {
             c.session_id = id;
         }
         c.server_initiated = server_initiated;
-        c.wire = wire(encoding, max_msg_size, max_obj_size)?;
+        c.wire = wire(encoding, max_msg_size, max_obj_size, limits, lenient, accept_dm11)?;
         let errors = Arc::new(Mutex::new(Vec::new()));
         let engine_tree = match tree.cast::<MemoryTree>() {
             Ok(m) => AnyTree::Memory(m.get().shared.clone()),
@@ -370,7 +386,7 @@ impl ServerSession {
     #[new]
     #[pyo3(signature = (server_id, username = None, password = None, auth = "none", nonce = b"".to_vec(),
         encoding = "xml", max_msg_size = None, max_obj_size = None, server_password = None, server_nonce = b"".to_vec(),
-        resp_uri = None))]
+        resp_uri = None, limits = None, lenient = false, accept_dm11 = false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         server_id: &str,
@@ -384,13 +400,16 @@ impl ServerSession {
         server_password: Option<String>,
         server_nonce: Vec<u8>,
         resp_uri: Option<String>,
+        limits: LimitSettings,
+        lenient: bool,
+        accept_dm11: bool,
     ) -> PyResult<ServerSession> {
         let mut c = s::ServerConfig::new(server_id);
         c.auth = self::auth(auth)?;
         c.client_credentials = username.map(|u| Credentials::new(u, password.unwrap_or_default()));
         c.client_nonce = nonce;
         c.nonce_source = Some(NonceSource::os());
-        c.wire = wire(encoding, max_msg_size, max_obj_size)?;
+        c.wire = wire(encoding, max_msg_size, max_obj_size, limits, lenient, accept_dm11)?;
         c.resp_uri = resp_uri;
         // The server's own credentials: md5/basic Cred in its first message, or an HMAC on each.
         if let Some(p) = server_password {

@@ -331,6 +331,65 @@ static void a_callback_calling_its_own_session(void) {
     dm_session_free(s);
 }
 
+/* `data` with its first `from` made `to`, in `out` (at most 4096 bytes); its length. */
+static size_t replaced(const uint8_t *data, size_t len, const char *from, const char *to, uint8_t *out) {
+    const uint8_t *at = memmem(data, len, from, strlen(from));
+    size_t head = at ? (size_t)(at - data) : len, tail = at ? len - head - strlen(from) : 0;
+    if (!at || head + strlen(to) + tail > 4096) return 0;
+    memcpy(out, data, head);
+    memcpy(out + head, to, strlen(to));
+    memcpy(out + head + strlen(to), at + strlen(from), tail);
+    return head + strlen(to) + tail;
+}
+
+/* The server's result for package 1 given `body`, with `set` applied to its configuration. */
+static dm_result server_takes(const uint8_t *body, size_t len, void (*set)(dm_server_config *), char *why) {
+    dm_server_config cfg;
+    CHECK(dm_server_config_init(&cfg) == DM_OK);
+    cfg.server_id = "srv";
+    cfg.auth = DM_AUTH_MD5; cfg.username = "dev"; cfg.password = "pw";
+    cfg.nonce = (const uint8_t *)"n0"; cfg.nonce_len = 2;
+    if (set) set(&cfg);
+    dm_session *s = NULL;
+    CHECK(dm_server_new(&cfg, &s) == DM_OK);
+    dm_result r = dm_session_receive(s, body, len, NULL);
+    if (why) snprintf(why, 256, "%s", r == DM_OK ? "" : dm_last_error(s));
+    if (r != DM_OK) CHECK(dm_session_state(s) == DM_STATE_WAITING);
+    dm_session_free(s);
+    return r;
+}
+
+static void one_command(dm_server_config *c) { c->limits.max_commands = 1; }
+static void zero_is_the_default(dm_server_config *c) { memset(&c->limits, 0, sizeof c->limits); }
+static void lenient(dm_server_config *c) { c->lenient = 1; }
+static void dm11(dm_server_config *c) { c->accept_dm11 = 1; }
+
+static void limits_and_leniency(void) {
+    dm_client_config cc;
+    CHECK(dm_client_config_init(&cc) == DM_OK);
+    CHECK(cc.limits.max_message_size == 1 << 20 && cc.limits.max_uri_len == 1024 && cc.limits.max_nesting == 8);
+    CHECK(cc.lenient == 0 && cc.accept_dm11 == 0);
+    struct tree t = make_tree();
+    dm_session *c = new_client(&t, DM_ENCODING_XML);
+    const uint8_t *data; size_t len;
+    CHECK(dm_session_next_message(c, &data, &len) == DM_OK);
+    char why[256];
+    CHECK(server_takes(data, len, one_command, why) == DM_ERR_LIMIT && strstr(why, "max_commands") != NULL);
+    CHECK(server_takes(data, len, zero_is_the_default, NULL) == DM_OK);
+    /* A bare '&': refused strictly, taken leniently. */
+    uint8_t quirky[4096];
+    size_t n = replaced(data, len, "X1", "X&Y", quirky);
+    CHECK(n > 0 && server_takes(quirky, n, NULL, NULL) == DM_ERR_DECODE);
+    CHECK(server_takes(quirky, n, lenient, NULL) == DM_OK);
+    /* DM 1.1.2 headers: taken only when asked for. */
+    uint8_t old[4096], older[4096];
+    n = replaced(data, len, "<VerDTD>1.2</VerDTD>", "<VerDTD>1.1</VerDTD>", old);
+    n = replaced(old, n, "DM/1.2", "DM/1.1", older);
+    CHECK(n > 0 && server_takes(older, n, NULL, why) == DM_ERR_PROTOCOL && strstr(why, "R19") != NULL);
+    CHECK(server_takes(older, n, dm11, NULL) == DM_OK);
+    dm_session_free(c);
+}
+
 int main(void) {
     whole_session(DM_ENCODING_XML, "sn");
     whole_session(DM_ENCODING_WBXML, "sn");
@@ -339,6 +398,7 @@ int main(void) {
     codec_helpers();
     ui_and_notification();
     a_callback_calling_its_own_session();
+    limits_and_leniency();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

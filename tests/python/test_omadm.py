@@ -422,6 +422,13 @@ def test_the_http_glue_reads_no_message_past_the_limit():
             conn.close()
         events = omadm.http.device(server.url, device_tree(), device_id="IMEI:1", server_id="srv")
         assert events[-1].kind == "ended", "the server still serves"
+    # The server's own limit, when it is given one.
+    with omadm.http.Server(inventory, server_id="srv", limits=omadm.Limits(max_message_size=300)) as server:
+        url = urllib.parse.urlsplit(server.url)
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        conn.request("POST", url.path, b"<" * 301, {"Content-Type": "application/vnd.syncml.dm+xml"})
+        assert conn.getresponse().status == 413
+        conn.close()
 
     class Endless(http.server.BaseHTTPRequestHandler):
         """A server whose reply never ends."""
@@ -444,7 +451,7 @@ def test_the_http_glue_reads_no_message_past_the_limit():
     endless = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Endless)
     threading.Thread(target=endless.serve_forever, daemon=True).start()
     try:
-        with pytest.raises(omadm.LimitError, match="MessageSize"):
+        with pytest.raises(omadm.LimitError, match="max_message_size"):
             omadm.http.device(f"http://127.0.0.1:{endless.server_address[1]}/dm", device_tree(), server_id="srv")
     finally:
         endless.shutdown()
@@ -557,11 +564,13 @@ def test_cli_serve_and_device_over_loopback(tmp_path):
     device_tree().save(str(tree))
     server = subprocess.Popen([sys.executable, "-m", "omadm.cli", "serve", "--port", "0", "--script", str(script),
                                "--auth", "md5", "--username", "u", "--password", "p", "--wbxml",
-                               "--trace-dir", str(tmp_path / "trace")], stdout=subprocess.PIPE, text=True)
+                               "--trace-dir", str(tmp_path / "trace"), "--lenient", "--accept-dm11"],
+                              stdout=subprocess.PIPE, text=True)
     try:
         url = server.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
-        common = ["--server", url, "--tree", str(tree), "--auth", "md5", "--username", "u", "--password", "p", "--wbxml"]
+        common = ["--server", url, "--tree", str(tree), "--auth", "md5", "--username", "u", "--password", "p", "--wbxml",
+                  "--lenient"]
         one = cli("device", *common)
         assert one.returncode == 0 and b"ended" in one.stdout
         many = cli("device", *common, "--count", "6", "--concurrency", "3")
@@ -898,3 +907,58 @@ def test_a_callback_calling_its_own_session_is_refused_not_a_deadlock():
     assert client.tree_errors == [f"exec: UsageError: {in_use}"]
     assert answers == [in_use]
     assert client.state == "ended"
+
+
+def package1(**options) -> bytes:
+    client = omadm.ClientSession("IMEI:1", "srv", "http://srv/dm", device_tree(), **options)
+    return client.next_message()
+
+
+def test_a_refused_message_raises_an_error_that_says_what_and_where():
+    body = package1()
+    server = omadm.ServerSession("srv")
+    server.receive(body)
+    server.get("./DevInfo/Man")
+    server.next_message()
+    with pytest.raises(omadm.ProtocolError) as e:
+        server.receive(body)  # MsgID 1 again
+    assert (e.value.rule, e.value.msg_id, e.value.cmd_id, e.value.element) == ("R19", 1, None, "MsgID")
+    assert e.value.reason == "MsgID 1 where 2 was due" and str(e.value).startswith("R19: MsgID 1 where 2 was due")
+    with pytest.raises(omadm.LimitError) as limit:
+        omadm.decode(body, limits=omadm.Limits(max_uri_len=5))
+    assert (limit.value.limit, limit.value.max, limit.value.path) == ("max_uri_len", 5, "SyncML/SyncHdr/Target")
+    assert limit.value.line == 1 and limit.value.offset > 0 and "max_uri_len limit exceeded" in str(limit.value)
+    with pytest.raises(omadm.DecodeError) as bad:
+        omadm.decode(body.replace(b"<MsgID>1</MsgID>", b"<MsgID>x</MsgID>"))
+    assert (bad.value.path, bad.value.line) == ("SyncML/SyncHdr", 1) and bad.value.column > 1
+
+
+def test_sessions_take_limits_leniency_and_dm11():
+    body = package1()
+    # A server that takes fewer commands or shorter URIs than the device sends refuses the
+    # message whole; the same message then goes through a session with the defaults.
+    for limits in (omadm.Limits(max_commands=1), omadm.Limits(max_uri_len=8)):
+        server = omadm.ServerSession("srv", limits=limits)
+        with pytest.raises(omadm.LimitError):
+            server.receive(body)
+        assert server.state == "waiting"
+    assert omadm.ServerSession("srv", limits=omadm.Limits()).receive(body)
+    with pytest.raises(omadm.UsageError, match="max_commands"):
+        omadm.Limits(max_commands=-1)
+    # A bare & in DevInfo: strictly refused, leniently taken.
+    quirky = body.replace(b"Acme", b"A & B")
+    with pytest.raises(omadm.DecodeError):
+        omadm.ServerSession("srv").receive(quirky)
+    lenient = omadm.ServerSession("srv", lenient=True)
+    lenient.receive(quirky)
+    assert lenient.devinfo["./DevInfo/Man"] == "A & B"
+    # DM 1.1.2 headers, taken only when asked for.
+    dm11 = body.replace(b"<VerDTD>1.2</VerDTD>", b"<VerDTD>1.1</VerDTD>").replace(b"DM/1.2", b"DM/1.1")
+    with pytest.raises(omadm.ProtocolError, match="R19"):
+        omadm.ServerSession("srv").receive(dm11)
+    assert any(e.kind == "devinfo" for e in omadm.ServerSession("srv", accept_dm11=True).receive(dm11))
+    # The client side takes the same options, and a restored server is given them again.
+    assert package1(limits=omadm.Limits(max_message_size=4096), lenient=True, accept_dm11=True)
+    server = omadm.ServerSession("srv", lenient=True)
+    restored = omadm.ServerSession.restore(server.snapshot(), "srv", lenient=True)
+    restored.receive(quirky)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, fields
 from typing import Any, Iterator
 
 from . import _native
@@ -28,10 +28,45 @@ from ._native import (
 __version__: str = _native.__version__
 
 __all__ = [
-    "AuthError", "ClientSession", "DecodeError", "Error", "Event", "GenericAlertItem", "LimitError", "MemoryTree",
-    "Message", "ProtocolError", "ServerSession", "UsageError", "Violation", "check", "decode", "notification",
-    "wbxml_to_xml", "xml_to_wbxml",
+    "AuthError", "ClientSession", "DecodeError", "Error", "Event", "GenericAlertItem", "LimitError", "Limits",
+    "MemoryTree", "Message", "Notification", "ProtocolError", "ServerSession", "UsageError", "Violation", "check",
+    "decode", "notification", "wbxml_to_xml", "xml_to_wbxml",
 ]
+
+_DEFAULT = _native.DEFAULT_LIMITS
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what a peer controls; each one passed raises ``LimitError`` naming it
+    (``e.limit``). Change some: ``Limits(max_message_size=64 * 1024, max_commands=200)``."""
+
+    max_message_size: int = _DEFAULT["max_message_size"]
+    """Bytes in one message (1 MiB)."""
+    max_object_size: int = _DEFAULT["max_object_size"]
+    """Bytes in one reassembled large object (16 MiB)."""
+    max_nesting: int = _DEFAULT["max_nesting"]
+    """Depth of nested Sequence/Atomic (8)."""
+    max_commands: int = _DEFAULT["max_commands"]
+    """Commands in one message, nested ones included (10 000)."""
+    max_items: int = _DEFAULT["max_items"]
+    """Items in one command (1 000)."""
+    max_uri_len: int = _DEFAULT["max_uri_len"]
+    """Bytes in a URI (1 024)."""
+    max_text_len: int = _DEFAULT["max_text_len"]
+    """Bytes of text in one element (1 MiB)."""
+    max_results_size: int = _DEFAULT["max_results_size"]
+    """Bytes of data in the Results a device owes at once (64 MiB); past it a Get is answered 413."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise UsageError(f"Limits.{f.name} is a count of 0 or more, not {value!r}")
+
+
+def _limits(limits: Limits | None) -> list[tuple[str, int]] | None:
+    return None if limits is None else list(zip((f.name for f in fields(limits)), astuple(limits)))
 
 
 class Message:
@@ -86,14 +121,15 @@ class Message:
         return repr(self._m)
 
 
-def decode(data: bytes, lenient: bool = False) -> Message:
-    """Decodes XML or WBXML (detected). Raises DecodeError (or LimitError) with where and why.
+def decode(data: bytes, lenient: bool = False, limits: Limits | None = None) -> Message:
+    """Decodes XML or WBXML (detected). Raises DecodeError (or LimitError) with where and why
+    (``e.path``, ``e.offset``, ``e.line``, ``e.column``).
 
     Strictly read (the default), XML must be well-formed XML 1.0 with namespaces; lenient=True
     takes what quirky peers send (a bare `&`, text between elements, a MetInf element without its
     namespace, markup XML refuses inside Data), but never a control character outside Data.
     """
-    return Message(_native.decode(data, lenient))
+    return Message(_native.decode(data, lenient, _limits(limits)))
 
 
 class Event:
@@ -134,7 +170,12 @@ def _events(raw: list[dict[str, Any]]) -> list[Event]:
 
 class _Session:
     """What both roles share: messages in and out, the state, the transport's headers, the
-    nonces to keep for the next session, abort."""
+    nonces to keep for the next session, abort.
+
+    Both take ``limits`` (``omadm.Limits``), ``lenient=True`` to take what real peers send that
+    is not valid (as ``decode`` does), and ``accept_dm11=True`` to take DM 1.1.2 headers. A
+    message the session refuses raises ``DecodeError``, ``LimitError``, ``AuthError`` or
+    ``ProtocolError`` (``e.rule``, ``e.msg_id``, ``e.cmd_id``, ``e.element``) and changes nothing."""
 
     _s: Any
 
@@ -189,7 +230,8 @@ class ClientSession(_Session):
                  session_id: str | None = None, server_initiated: bool = False, encoding: str = "xml",
                  max_msg_size: int | None = None, max_obj_size: int | None = None,
                  server_password: str | None = None, server_nonce: bytes = b"", server_auth: str = "md5",
-                 notification: bytes | Any = None) -> None:
+                 notification: bytes | Any = None, limits: Limits | None = None, lenient: bool = False,
+                 accept_dm11: bool = False) -> None:
         """``server_password``: the server must authenticate (``server_auth``: the scheme a
         challenge asks for; a weaker Cred is challenged). ``notification``: the package 0 that
         asked for this session (bytes, or what
@@ -206,7 +248,7 @@ class ClientSession(_Session):
         self._s = _native.ClientSession(
             device_id, server_id, server_uri, tree, list((devinfo or {}).items()) or None, username, password,
             auth, nonce, session_id, server_initiated, encoding, max_msg_size, max_obj_size, server_password,
-            server_nonce, server_auth)
+            server_nonce, server_auth, _limits(limits), lenient, accept_dm11)
 
     @property
     def tree(self) -> Any:
@@ -258,10 +300,11 @@ class ServerSession(_Session):
     def __init__(self, server_id: str, username: str | None = None, password: str | None = None,
                  auth: str = "none", nonce: bytes = b"", encoding: str = "xml",
                  max_msg_size: int | None = None, max_obj_size: int | None = None,
-                 server_password: str | None = None, server_nonce: bytes = b"", resp_uri: str | None = None) -> None:
+                 server_password: str | None = None, server_nonce: bytes = b"", resp_uri: str | None = None,
+                 limits: Limits | None = None, lenient: bool = False, accept_dm11: bool = False) -> None:
         self._s = _native.ServerSession(
             server_id, username, password, auth, nonce, encoding, max_msg_size, max_obj_size, server_password,
-            server_nonce, resp_uri)
+            server_nonce, resp_uri, _limits(limits), lenient, accept_dm11)
 
     def get(self, uri: str) -> int:
         return self._s.get(uri)
@@ -341,3 +384,4 @@ def check(messages: list[bytes], directions: list[str] | None = None) -> list[Vi
 
 
 from . import notification  # noqa: E402  (uses the names above)
+from .notification import Notification  # noqa: E402

@@ -3,17 +3,38 @@
 from typing import Any, final
 
 __all__ = ['Error', 'DecodeError', 'ProtocolError', 'AuthError', 'LimitError', 'UsageError', '__version__',
-           'MAX_MESSAGE_SIZE', 'Message', 'decode', 'xml_to_wbxml', 'wbxml_to_xml', 'notification_build', 'notification_parse',
+           'DEFAULT_LIMITS', 'Message', 'decode', 'xml_to_wbxml', 'wbxml_to_xml', 'notification_build', 'notification_parse',
            'notification_verify', 'check', 'MemoryTree', 'ClientSession', 'ServerSession']
 
 __version__: str
-MAX_MESSAGE_SIZE: int
+DEFAULT_LIMITS: dict[str, int]
 
 class Error(Exception): ...
-class DecodeError(Error): ...
-class ProtocolError(Error): ...
+
+class DecodeError(Error):
+    path: str
+    offset: int
+    line: int
+    column: int
+
+class ProtocolError(Error):
+    rule: str
+    msg_id: int | None
+    cmd_id: int | None
+    element: str | None
+    reason: str
+
 class AuthError(Error): ...
-class LimitError(Error): ...
+
+class LimitError(Error):
+    limit: str
+    value: int
+    max: int
+    path: str
+    offset: int
+    line: int
+    column: int
+
 class UsageError(Error): ...
 
 @final
@@ -35,7 +56,7 @@ class Message:
     @property
     def final(self) -> bool: ...
 
-def decode(data: bytes, lenient: bool = False) -> Message: ...
+def decode(data: bytes, lenient: bool = False, limits: list[tuple[str, int]] | None = None) -> Message: ...
 def xml_to_wbxml(data: bytes) -> bytes: ...
 def wbxml_to_xml(data: bytes) -> str: ...
 def notification_build(server_id: str, password: str, nonce: bytes, session_id: int, ui_mode: int = 0,
@@ -70,7 +91,8 @@ class ClientSession:
                 password: str | None = None, auth: str = "none", nonce: bytes = ..., session_id: str | None = None,
                 server_initiated: bool = False, encoding: str = "xml", max_msg_size: int | None = None,
                 max_obj_size: int | None = None, server_password: str | None = None,
-                server_nonce: bytes = ..., server_auth: str = ...) -> ClientSession: ...
+                server_nonce: bytes = ..., server_auth: str = ..., limits: list[tuple[str, int]] | None = None,
+                lenient: bool = False, accept_dm11: bool = False) -> ClientSession: ...
     def next_message(self) -> bytes | None: ...
     def receive(self, body: bytes, hmac: str | None = None) -> list[dict[str, Any]]: ...
     @property
@@ -91,7 +113,8 @@ class ServerSession:
     def __new__(cls, server_id: str, username: str | None = None, password: str | None = None, auth: str = "none",
                 nonce: bytes = ..., encoding: str = "xml", max_msg_size: int | None = None,
                 max_obj_size: int | None = None, server_password: str | None = None,
-                server_nonce: bytes = ..., resp_uri: str | None = None) -> ServerSession: ...
+                server_nonce: bytes = ..., resp_uri: str | None = None, limits: list[tuple[str, int]] | None = None,
+                lenient: bool = False, accept_dm11: bool = False) -> ServerSession: ...
     def receive(self, body: bytes, hmac: str | None = None) -> list[dict[str, Any]]: ...
     def next_message(self) -> bytes | None: ...
     def get(self, uri: str) -> int: ...

@@ -143,6 +143,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _auth_options(args: argparse.Namespace) -> dict:
     options: dict = {"max_msg_size": args.max_msg_size} if args.max_msg_size else {}
+    options.update({k: True for k in ("lenient", "accept_dm11") if getattr(args, k)})
     if args.auth != "none":
         options.update(auth=args.auth, username=args.username, password=args.password, nonce=args.nonce.encode())
     return options
@@ -288,6 +289,8 @@ def _auth_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--wbxml", action="store_true", help="speak WBXML (default: a device speaks XML, a server "
                    "answers in the encoding the device speaks)")
     p.add_argument("--max-msg-size", type=_positive, help="the MaxMsgSize to announce (larger objects go in chunks)")
+    p.add_argument("--lenient", action="store_true", help="take what real peers send that is not valid")
+    p.add_argument("--accept-dm11", action="store_true", help="take DM 1.1.2 headers (VerDTD 1.1, DM/1.1)")
 
 
 def main(argv: list[str] | None = None) -> int:

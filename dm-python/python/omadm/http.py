@@ -22,7 +22,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 import omadm
-from omadm import _native
 
 CONTENT_TYPES = {
     "application/vnd.syncml.dm+xml", "application/vnd.syncml.dm+wbxml",
@@ -186,6 +185,7 @@ class Server:
                  **session_options: Any) -> None:
         self.script, self.server_id, self.options, self.trace_dir = script, server_id, session_options, trace_dir
         self.idle_timeout = idle_timeout
+        self.max_message_size = (session_options.get("limits") or omadm.Limits()).max_message_size
         self.sessions: dict[tuple[str, str], ScriptSession] = {}
         self.by_token: dict[str, tuple[str, str]] = {}
         self._tokens: dict[tuple[str, str], str] = {}
@@ -217,8 +217,8 @@ class Server:
                 if not length.isdigit():
                     self.send_error(411, "a DM message needs its Content-Length")
                     return
-                if int(length) > _native.MAX_MESSAGE_SIZE:
-                    self.send_error(413, f"a DM message is at most {_native.MAX_MESSAGE_SIZE} bytes")
+                if int(length) > outer.max_message_size:
+                    self.send_error(413, f"a DM message is at most {outer.max_message_size} bytes")
                     return
                 body = self.rfile.read(int(length))
                 token = dict(p.split("=", 1) for p in self.path.partition("?")[2].split("&") if "=" in p).get("s")
@@ -356,6 +356,7 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
             devid = None
         device_id = devid if isinstance(devid, str) and devid else "IMEI:493005100592800"
     client = omadm.ClientSession(device_id, server_id, server_url, tree, **options)
+    max_message_size = (options.get("limits") or omadm.Limits()).max_message_size
     if setup is not None:
         setup(client)
     events: list[omadm.Event] = []
@@ -366,7 +367,7 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
             req.add_header("x-syncml-hmac", client.hmac_header)
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             # A reply past the limit is read no further: the session refuses it for its size.
-            body = resp.read(_native.MAX_MESSAGE_SIZE + 1)
+            body = resp.read(max_message_size + 1)
             got = client.receive(body, resp.headers.get("x-syncml-hmac"))
         events.extend(got)
         if received is not None:

@@ -257,6 +257,7 @@ def test_misuse_is_a_usage_error():
 def test_notification_round_trip():
     data = omadm.notification.build("com.mgmtsrv.manage", "pw", b"nonce", 0x1234, ui_mode=2)
     n = omadm.notification.parse(data)
+    assert isinstance(n, omadm.Notification)
     assert (n.session_id_hex, n.server_id, n.ui_mode) == ("1234", "com.mgmtsrv.manage", 2)
     assert omadm.notification.verify(data, "pw", b"nonce") == "nonce"
     assert omadm.notification.verify(data, "wrong", b"nonce") is None

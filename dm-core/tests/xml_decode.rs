@@ -549,6 +549,12 @@ fn well_formedness_the_reader_leaves_is_checked_strictly() {
         );
         assert!(codec::decode_with(xml.as_bytes(), &DecodeOptions::lenient()).is_ok(), "{xml}");
     }
+    // A character in markup is found by a scan of the whole text, and named by its element all the same.
+    let path = |xml: &String| match codec::decode(xml.as_bytes()) {
+        Err(Error::Decode(d)) => d.site.path,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(markup.each_ref().map(path), ["", "SyncML/SyncBody", "SyncML/SyncBody", "SyncML"]);
     let fine = [
         wrap("").replace("<LocURI>T<", "<LocURI>T]]&gt;<"),
         wrap("").replace("<LocURI>T<", "<LocURI><![CDATA[T]]]]><"),

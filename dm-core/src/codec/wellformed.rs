@@ -34,8 +34,26 @@ pub(crate) fn markup_chars(text: &str) -> Result<(), Error> {
     let outside = text.char_indices().find(|(_, c)| !is_xml_text(c.encode_utf8(&mut [0; 4])));
     let offset = outside.map_or(0, |(at, _)| at);
     let (line, column) = line_col(&text.as_bytes()[..offset]);
-    Err(DecodeError { kind: K::NotXmlText, site: Site { path: String::new(), offset: offset as u64, line, column } }
-        .into())
+    let path = path_at(text, offset);
+    Err(DecodeError { kind: K::NotXmlText, site: Site { path, offset: offset as u64, line, column } }.into())
+}
+
+/// The path of the element whose markup holds byte `offset` of `text` (a tag's own element
+/// included), read again up to there: for a fault found by a scan of the whole text.
+fn path_at(text: &str, offset: usize) -> String {
+    let mut reader = Reader::from_str(text);
+    let mut path: Vec<String> = Vec::new();
+    let name = |e: &BytesStart| e.local_name().as_ref().to_owned();
+    while reader.buffer_position() <= offset as u64 {
+        match reader.read_event() {
+            Ok(X::Start(e)) => path.push(name(&e)),
+            Ok(X::Empty(e)) if reader.buffer_position() > offset as u64 => path.push(name(&e)),
+            Ok(X::End(_)) if reader.buffer_position() <= offset as u64 => _ = path.pop(),
+            Ok(X::Eof) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    path.join("/")
 }
 
 /// Whether a numeric character reference in `xml` names a character XML cannot carry, or no

@@ -261,6 +261,9 @@ def test_notification_round_trip():
     assert (n.session_id_hex, n.server_id, n.ui_mode) == ("1234", "com.mgmtsrv.manage", 2)
     assert omadm.notification.verify(data, "pw", b"nonce") == "nonce"
     assert omadm.notification.verify(data, "wrong", b"nonce") is None
+    assert n.verified is None and omadm.notification.parse(data, "pw", b"nonce").verified == "nonce"
+    with pytest.raises(omadm.AuthError):
+        omadm.notification.parse(data, "wrong", b"nonce")
     with pytest.raises(omadm.DecodeError):
         omadm.notification.parse(data[:10])
     for session_id, ui_mode in [(70000, 0), (-1, 0), (5, 300)]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import _native
+from ._native import AuthError
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,9 @@ class Notification:
     server_id: str
     vendor: bytes
     digest: bytes
+    verified: str | None = None
+    """How the digest was checked by ``parse(data, password, nonce)``: ``"nonce"`` or ``"resync"``
+    (``verify``'s answers); None when no password was given."""
 
 
 def build(server_id: str, password: str, nonce: bytes, session_id: int, ui_mode: int = 0,
@@ -25,10 +29,17 @@ def build(server_id: str, password: str, nonce: bytes, session_id: int, ui_mode:
     return _native.notification_build(server_id, password, nonce, session_id, ui_mode, vendor)
 
 
-def parse(data: bytes) -> Notification:
-    """Raises omadm.DecodeError for a bad trigger."""
+def parse(data: bytes, password: str | None = None, nonce: bytes = b"") -> Notification:
+    """Raises omadm.DecodeError for a bad trigger. Given the server's ``password`` (and the
+    device's ``nonce`` for it), the digest is checked too, as ``verify`` does: omadm.AuthError
+    when it matches neither the nonce nor the resync nonce."""
     v, ui, init, sid, hexid, server, vendor, digest = _native.notification_parse(data)
-    return Notification(v, ui, init, sid, hexid, server, bytes(vendor), bytes(digest))
+    verified = None
+    if password is not None:
+        verified = verify(data, password, nonce)
+        if verified is None:
+            raise AuthError(f"the notification from {server!r} is not signed with that password and nonce")
+    return Notification(v, ui, init, sid, hexid, server, bytes(vendor), bytes(digest), verified)
 
 
 def verify(data: bytes, password: str, nonce: bytes) -> str | None:

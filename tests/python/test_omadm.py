@@ -947,8 +947,9 @@ def test_sessions_take_limits_leniency_and_dm11():
             server.receive(body)
         assert server.state == "waiting"
     assert omadm.ServerSession("srv", limits=omadm.Limits()).receive(body)
-    with pytest.raises(omadm.UsageError, match="max_commands"):
-        omadm.Limits(max_commands=-1)
+    for bad in (-1, 2**64, 1.5, True, None):
+        with pytest.raises(omadm.UsageError, match="max_commands"):
+            omadm.Limits(max_commands=bad)
     # A bare & in DevInfo: strictly refused, leniently taken.
     quirky = body.replace(b"Acme", b"A & B")
     with pytest.raises(omadm.DecodeError):

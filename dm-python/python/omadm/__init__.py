@@ -8,6 +8,7 @@ objects, context managers for Sequence and Atomic, and the ``omadm`` command-lin
 from __future__ import annotations
 
 import json
+import sys
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass, fields
 from typing import Any, Iterator
@@ -61,8 +62,8 @@ class Limits:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise UsageError(f"Limits.{f.name} is a count of 0 or more, not {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= sys.maxsize:
+                raise UsageError(f"Limits.{f.name} is a count from 0 to {sys.maxsize}, not {value!r}")
 
 
 def _limits(limits: Limits | None) -> list[tuple[str, int]] | None:

@@ -1,7 +1,8 @@
 #![no_main]
-//! A client that sent package 1 receives anything, reading strictly and leniently: an error
-//! leaves it waiting, unchanged; what it answers fits the MaxMsgSize the message announced, and
-//! strict decoding takes it (however leniently the client read what it answers).
+//! A client that sent package 1 receives anything, reading strictly, and leniently with DM 1.1
+//! headers taken too: an error leaves it waiting, unchanged; what it answers fits the MaxMsgSize
+//! the message announced, and strict decoding takes it (however leniently the client read what
+//! it answers).
 mod shared;
 
 use dm_core::session::{ClientConfig, ClientSession, State};
@@ -15,6 +16,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = tree.set_acl(".", "Add=*&Get=*&Replace=*&Delete=*&Exec=*");
         let mut config = ClientConfig::new("IMEI:1", "srv", "http://dm");
         config.wire.lenient = lenient;
+        config.wire.accept_dm11 = lenient;
         let mut c = ClientSession::new(config, tree).expect("client");
         let _ = c.next_message();
         if c.receive(data).is_err() {

@@ -1,7 +1,7 @@
 #![no_main]
-//! A server receives anything as package 1, reading strictly and leniently; a refused message
-//! leaves it waiting. One that is taken is answered, laid out in either encoding under whatever
-//! MaxMsgSize it announced, in a message strict decoding takes.
+//! A server receives anything as package 1, reading strictly, and leniently with DM 1.1 headers
+//! taken too; a refused message leaves it waiting. One that is taken is answered, laid out in
+//! either encoding under whatever MaxMsgSize it announced, in a message strict decoding takes.
 mod shared;
 
 use dm_core::codec::Encoding;
@@ -13,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
         let mut config = ServerConfig::new("srv");
         config.wire.encoding = encoding;
         config.wire.lenient = lenient;
+        config.wire.accept_dm11 = lenient;
         let mut s = ServerSession::new(config);
         if s.receive(data).is_err() {
             assert_eq!(s.state(), State::Waiting);

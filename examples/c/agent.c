@@ -188,6 +188,10 @@ int main(int argc, char **argv) {
     cfg.device_id = device; cfg.server_id = "omadm-demo"; cfg.server_uri = argv[1];
     cfg.auth = DM_AUTH_MD5; cfg.username = "device"; cfg.password = "secret";
     cfg.nonce = (const uint8_t *)"demo-nonce"; cfg.nonce_len = 10;
+    /* What one server message may make this device hold (a command costs about 560 bytes of heap
+     * while its message runs); the MaxMsgSize announced follows max_message_size. */
+    cfg.limits.max_message_size = 64 * 1024;
+    cfg.limits.max_commands = 1000;
     dm_tree_ops ops;
     memset(&ops, 0, sizeof ops);
     ops.get = tree_get; ops.replace = tree_replace; ops.add = tree_add; ops.exec = tree_exec;

@@ -141,7 +141,7 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if found else 0
 
 
-def _auth_options(args: argparse.Namespace) -> dict:
+def _session_options(args: argparse.Namespace) -> dict:
     options: dict = {"max_msg_size": args.max_msg_size} if args.max_msg_size else {}
     options.update({k: True for k in ("lenient", "accept_dm11") if getattr(args, k)})
     if args.auth != "none":
@@ -184,7 +184,7 @@ def _serve(args: argparse.Namespace) -> int:
     script = _load_script(args.script)
     options: dict[str, Any] = {"encoding": "wbxml"} if args.wbxml else {}
     server = omadm.http.Server(script, host=args.host, port=args.port, server_id=args.server_id,
-                               trace_dir=args.trace_dir, **options, **_auth_options(args))
+                               trace_dir=args.trace_dir, **options, **_session_options(args))
     print(server.url, flush=True)
     server.start()
     try:
@@ -233,7 +233,7 @@ def _device(args: argparse.Namespace) -> int:
         json_tree = base.to_json()
         make_tree = lambda: omadm.MemoryTree.from_json(json_tree)  # noqa: E731
     options = dict(server_id=args.server_id, encoding="wbxml" if args.wbxml else "xml", setup=setup,
-                   received=received, **_auth_options(args))
+                   received=received, **_session_options(args))
     if args.count == 1:
         events = omadm.http.device(args.server, make_tree(), **options)
         for e in events:
@@ -280,7 +280,7 @@ def _url(text: str) -> str:
     return text
 
 
-def _auth_arguments(p: argparse.ArgumentParser) -> None:
+def _session_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--auth", choices=["none", "basic", "md5", "hmac"], default="none")
     p.add_argument("--username")
     p.add_argument("--password")
@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--script", help="a Python file defining run(session)")
     sv.add_argument("--trace-dir", help="write every message there, one file each")
-    _auth_arguments(sv)
+    _session_arguments(sv)
     sv.set_defaults(run=_serve)
     dv = sub.add_parser("device", help="simulated device(s) against a DM server")
     dv.add_argument("--server", required=True, type=_url, help="the server URL")
@@ -337,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     dv.add_argument("--concurrency", type=_positive, default=1)
     dv.add_argument("--script", help="a Python file defining any of tree(), ui(code, options, text, choices), "
                     "setup(client), received(client, events)")
-    _auth_arguments(dv)
+    _session_arguments(dv)
     dv.set_defaults(run=_device)
     args = p.parse_args(argv)
     if args.command == "notify" and args.action == "build" and None in (args.server_id, args.password):

@@ -64,8 +64,11 @@ pub(crate) fn to_py(e: dm_core::Error) -> PyErr {
     })
 }
 
-/// Limits from the settings named (`dm_core::Limits::NAMES`); the rest keep their defaults.
-pub(crate) fn limits_of(settings: Option<Vec<(String, usize)>>) -> PyResult<dm_core::Limits> {
+/// How Python gives limits: (name, value) pairs of those to change (`dm_core::Limits::NAMES`).
+pub(crate) type LimitSettings = Option<Vec<(String, usize)>>;
+
+/// Limits from the settings named; the rest keep their defaults.
+pub(crate) fn limits_of(settings: LimitSettings) -> PyResult<dm_core::Limits> {
     let mut limits = dm_core::Limits::default();
     for (name, value) in settings.unwrap_or_default() {
         limits.set(&name, value).map_err(|e| usage(e.0))?;

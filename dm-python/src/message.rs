@@ -5,7 +5,7 @@ use dm_core::notification::{Notification, UiMode};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::{limits_of, to_py, usage};
+use crate::{LimitSettings, limits_of, to_py, usage};
 
 /// A decoded SyncML DM message.
 #[pyclass(module = "omadm._native", frozen)]
@@ -74,11 +74,10 @@ impl Message {
     }
 }
 
-/// Decodes XML or WBXML (detected); `lenient` accepts what real peers send that is not valid;
-/// `limits`: (name, value) pairs of the limits to change.
+/// Decodes XML or WBXML (detected); `lenient` accepts what real peers send that is not valid.
 #[pyfunction]
 #[pyo3(signature = (data, lenient = false, limits = None))]
-fn decode(data: &[u8], lenient: bool, limits: Option<Vec<(String, usize)>>) -> PyResult<Message> {
+fn decode(data: &[u8], lenient: bool, limits: LimitSettings) -> PyResult<Message> {
     let options = DecodeOptions { lenient, limits: limits_of(limits)? };
     codec::decode_with(data, &options).map(|inner| Message { inner }).map_err(to_py)
 }

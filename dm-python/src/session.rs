@@ -13,7 +13,7 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 
 use crate::pytree::{AnyTree, PyTree};
 use crate::tree::MemoryTree;
-use crate::{data_of, limits_of, to_py, usage};
+use crate::{LimitSettings, data_of, limits_of, to_py, usage};
 
 /// What the Python classes read alike of either engine.
 trait Engine {
@@ -84,9 +84,6 @@ fn state_name(st: State) -> &'static str {
         State::Aborted => "aborted",
     }
 }
-
-/// What Python names a session's limits: (name, value) pairs of those to change.
-type LimitSettings = Option<Vec<(String, usize)>>;
 
 fn wire(
     encoding: &str,

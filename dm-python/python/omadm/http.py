@@ -185,7 +185,7 @@ class Server:
                  **session_options: Any) -> None:
         self.script, self.server_id, self.options, self.trace_dir = script, server_id, session_options, trace_dir
         self.idle_timeout = idle_timeout
-        self.max_message_size = (session_options.get("limits") or omadm.Limits()).max_message_size
+        self.max_message_size = _message_limit(session_options)
         self.sessions: dict[tuple[str, str], ScriptSession] = {}
         self.by_token: dict[str, tuple[str, str]] = {}
         self._tokens: dict[tuple[str, str], str] = {}
@@ -335,6 +335,11 @@ class Server:
         self.stop()
 
 
+def _message_limit(session_options: dict[str, Any]) -> int:
+    """The most bytes a message to a session of these options may take: no more are read."""
+    return (session_options.get("limits") or omadm.Limits()).max_message_size
+
+
 def serve(script: Callable[[ScriptSession], Any], **options: Any) -> Server:
     """Starts a server in the background; `options` as for `Server`."""
     return Server(script, **options).start()
@@ -356,7 +361,7 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
             devid = None
         device_id = devid if isinstance(devid, str) and devid else "IMEI:493005100592800"
     client = omadm.ClientSession(device_id, server_id, server_url, tree, **options)
-    max_message_size = (options.get("limits") or omadm.Limits()).max_message_size
+    max_message_size = _message_limit(options)
     if setup is not None:
         setup(client)
     events: list[omadm.Event] = []

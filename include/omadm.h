@@ -210,42 +210,44 @@ typedef struct {
 } dm_notification;
 
 /**
- * Bounds on what the peer controls. dm_client_config_init and dm_server_config_init fill in
- * the defaults; 0 in a field also means its default. A message past one is refused whole:
- * dm_session_receive returns DM_ERR_LIMIT and dm_last_error names the field.
+ * Limits applied when decoding and when reassembling large objects. C has this very struct
+ * (`repr(C)`) as `dm_limits`.
  */
 typedef struct {
   /**
-   * Bytes in one message (1 MiB).
+   * Bytes in one message (default 1 MiB); also the most a WBXML message's string-table
+   * references may expand to, in all.
    */
   size_t max_message_size;
   /**
-   * Bytes in one reassembled large object (16 MiB).
+   * Bytes in one reassembled large object (default 16 MiB).
    */
   size_t max_object_size;
   /**
-   * Depth of nested Sequence/Atomic (8).
+   * Depth of nested Sequence/Atomic (default 8). Raw element depth, embedded documents
+   * included, is bounded by 64 + 2 × this.
    */
   size_t max_nesting;
   /**
-   * Commands in one message, nested ones included (10 000).
+   * Commands in one message, nested ones included (default 10 000).
    */
   size_t max_commands;
   /**
-   * Items in one command (1 000).
+   * Items in one command (default 1 000).
    */
   size_t max_items;
   /**
-   * Bytes in a URI (1 024).
+   * Bytes in a URI: LocURI, TargetRef, SourceRef (default 1 024).
    */
   size_t max_uri_len;
   /**
-   * Bytes of text in one element (1 MiB).
+   * Bytes of text in one element (default 1 MiB).
    */
   size_t max_text_len;
   /**
-   * Client: bytes of data in the Results it owes at once (64 MiB); past it a Get is
-   * answered 413.
+   * Bytes of data in the Results a client owes at once (default 64 MiB): a Get whose results
+   * would pass it is answered 413 and sends none, so that a few Gets of one large value
+   * cannot make a device hold it many times over.
    */
   size_t max_results_size;
 } dm_limits;
@@ -304,7 +306,9 @@ typedef struct {
    */
   dm_auth server_auth;
   /**
-   * What the server's messages may hold.
+   * What the server's messages may hold: dm_client_config_init fills in the defaults, and 0
+   * in a field also means its default. A message past one is refused whole: DM_ERR_LIMIT,
+   * and dm_last_error names the field.
    */
   dm_limits limits;
   /**
@@ -354,7 +358,7 @@ typedef struct {
   const uint8_t *server_nonce;
   size_t server_nonce_len;
   /**
-   * What the client's messages may hold.
+   * What the client's messages may hold, as dm_client_config.limits.
    */
   dm_limits limits;
   /**

@@ -2,17 +2,19 @@
 
 use crate::error::UsageError;
 
-/// Limits applied when decoding and when reassembling large objects.
+/// Limits applied when decoding and when reassembling large objects. C has this very struct
+/// (`repr(C)`) as `dm_limits`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[repr(C)]
 pub struct Limits {
     /// Bytes in one message (default 1 MiB); also the most a WBXML message's string-table
-    /// references may expand to, in all (`Limit::TableExpansion`).
+    /// references may expand to, in all.
     pub max_message_size: usize,
     /// Bytes in one reassembled large object (default 16 MiB).
     pub max_object_size: usize,
     /// Depth of nested Sequence/Atomic (default 8). Raw element depth, embedded documents
-    /// included, is bounded by `ELEMENT_DEPTH_PER_NESTING * max_nesting + ELEMENT_DEPTH_BASE`.
+    /// included, is bounded by 64 + 2 × this.
     pub max_nesting: usize,
     /// Commands in one message, nested ones included (default 10 000).
     pub max_commands: usize,

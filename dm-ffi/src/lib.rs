@@ -13,7 +13,6 @@ mod session;
 mod tree;
 
 pub use codec::*;
-pub use limits::*;
 pub use notification::*;
 pub use result::*;
 pub use session::*;

@@ -14,7 +14,7 @@ use dm_core::session::{
 };
 
 use crate::boundary::{bytes_arg, guard, opt_str, out, str_arg, thread_error, thread_failure, tri};
-use crate::limits::dm_limits;
+use crate::limits::with_defaults;
 use crate::result::dm_result;
 use crate::tree::{CTree, dm_tree_ops};
 
@@ -83,8 +83,10 @@ pub struct dm_client_config {
     pub server_nonce_len: usize,
     /// The scheme a challenge asks of the server (default md5); a weaker Cred is challenged.
     pub server_auth: dm_auth,
-    /// What the server's messages may hold.
-    pub limits: dm_limits,
+    /// What the server's messages may hold: dm_client_config_init fills in the defaults, and 0
+    /// in a field also means its default. A message past one is refused whole: DM_ERR_LIMIT,
+    /// and dm_last_error names the field.
+    pub limits: Limits,
     /// Non-zero: take what real servers send that is not valid (a bare '&' in text, text
     /// between elements, ...), but never a control character outside Data.
     pub lenient: c_int,
@@ -114,8 +116,8 @@ pub struct dm_server_config {
     /// The nonce the client gave for it.
     pub server_nonce: *const u8,
     pub server_nonce_len: usize,
-    /// What the client's messages may hold.
-    pub limits: dm_limits,
+    /// What the client's messages may hold, as dm_client_config.limits.
+    pub limits: Limits,
     /// Non-zero: take what real devices send that is not valid, as dm_client_config.lenient.
     pub lenient: c_int,
     /// Non-zero: take DM 1.1.2 headers.
@@ -335,12 +337,12 @@ fn auth_type(a: dm_auth) -> AuthType {
 
 /// What both configurations say of the wire: the sizes to announce (0: the limits), limits,
 /// leniency.
-fn wire(e: dm_encoding, (msg, obj): (u64, u64), limits: &dm_limits, lenient: c_int, accept_dm11: c_int) -> Wire {
+fn wire(e: dm_encoding, (msg, obj): (u64, u64), limits: &Limits, lenient: c_int, accept_dm11: c_int) -> Wire {
     let mut w = Wire::default();
     w.encoding = encoding(e);
     w.max_msg_size = (msg > 0).then_some(msg);
     w.max_obj_size = (obj > 0).then_some(obj);
-    w.limits = limits.into();
+    w.limits = with_defaults(limits);
     w.lenient = lenient != 0;
     w.accept_dm11 = accept_dm11 != 0;
     w
@@ -379,7 +381,7 @@ pub extern "C" fn dm_client_config_init(config: *mut dm_client_config) -> dm_res
             server_nonce: std::ptr::null(),
             server_nonce_len: 0,
             server_auth: dm_auth::DM_AUTH_MD5,
-            limits: (&Limits::default()).into(),
+            limits: Limits::default(),
             lenient: 0,
             accept_dm11: 0,
         };
@@ -405,7 +407,7 @@ pub extern "C" fn dm_server_config_init(config: *mut dm_server_config) -> dm_res
             server_password: std::ptr::null(),
             server_nonce: std::ptr::null(),
             server_nonce_len: 0,
-            limits: (&Limits::default()).into(),
+            limits: Limits::default(),
             lenient: 0,
             accept_dm11: 0,
         };

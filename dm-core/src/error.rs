@@ -146,18 +146,10 @@ pub struct RemoteError {
 impl fmt::Display for RemoteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.rule, self.reason)?;
-        let mut sep = " (";
-        for (name, value) in [("MsgID", self.msg_id), ("CmdID", self.cmd_id)] {
-            if let Some(v) = value {
-                write!(f, "{sep}{name} {v}")?;
-                sep = ", ";
-            }
-        }
-        if let Some(e) = self.element {
-            write!(f, "{sep}<{e}>")?;
-            sep = ", ";
-        }
-        if sep == ", " { f.write_str(")") } else { Ok(()) }
+        let ids = [("MsgID", self.msg_id), ("CmdID", self.cmd_id)].into_iter();
+        let mut at: Vec<String> = ids.filter_map(|(name, v)| Some(format!("{name} {}", v?))).collect();
+        at.extend(self.element.map(|e| format!("<{e}>")));
+        if at.is_empty() { Ok(()) } else { write!(f, " ({})", at.join(", ")) }
     }
 }
 

@@ -142,6 +142,19 @@ pub struct RemoteError {
     pub reason: String,
 }
 
+impl RemoteError {
+    /// The rule `m` breaks at `at` (the command's CmdID, if a command, and the element).
+    pub fn in_message(
+        rule: &'static str,
+        m: &crate::Message,
+        at: (Option<u32>, &'static str),
+        reason: String,
+    ) -> Error {
+        let (cmd_id, element) = at;
+        RemoteError { rule, msg_id: Some(m.header.msg_id), cmd_id, element: Some(element), reason }.into()
+    }
+}
+
 /// `R19: MsgID 4 where 3 was due (MsgID 4, <MsgID>)`: the rule, why, and where.
 impl fmt::Display for RemoteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -188,17 +188,6 @@ impl Core {
         CommandRef(self.next_ref)
     }
 
-    pub fn remote_error(
-        &self,
-        rule: &'static str,
-        m: &Message,
-        at: (Option<u32>, &'static str),
-        reason: String,
-    ) -> Error {
-        let (cmd_id, element) = at;
-        RemoteError { rule, msg_id: Some(m.header.msg_id), cmd_id, element: Some(element), reason }.into()
-    }
-
     fn usage(what: &str) -> Error {
         UsageError(what.to_string()).into()
     }
@@ -221,31 +210,31 @@ impl Core {
         };
         if !ok_version {
             let why = format!("VerDTD {:?} / VerProto {:?} is not DM 1.2", h.ver_dtd, h.ver_proto);
-            return Err(self.remote_error("R19", &m, (None, "VerDTD"), why));
+            return Err(RemoteError::in_message("R19", &m, (None, "VerDTD"), why));
         }
         if !self.session_id.is_empty() && h.session_id != self.session_id {
             let why = format!("SessionID changed from {:?} to {:?}", self.session_id, h.session_id);
-            return Err(self.remote_error("R19", &m, (None, "SessionID"), why));
+            return Err(RemoteError::in_message("R19", &m, (None, "SessionID"), why));
         }
         if h.msg_id != self.peer_msg_id + 1 {
             let why = format!("MsgID {} where {} was due", h.msg_id, self.peer_msg_id + 1);
-            return Err(self.remote_error("R19", &m, (None, "MsgID"), why));
+            return Err(RemoteError::in_message("R19", &m, (None, "MsgID"), why));
         }
         if let Some(n) = h.meta.as_ref().and_then(|m| m.max_msg_size) {
             if n < MIN_PEER_MSG_SIZE {
                 let why = format!("MaxMsgSize {n} is below the {MIN_PEER_MSG_SIZE} bytes any DM message needs");
-                return Err(self.remote_error("R07", &m, (None, "MaxMsgSize"), why));
+                return Err(RemoteError::in_message("R07", &m, (None, "MaxMsgSize"), why));
             }
         }
         let abort = m.commands.iter().any(|c| matches!(c, Command::Alert(a) if a.data == AlertCode::SESSION_ABORT));
         if self.our_open && !abort {
             if m.is_final {
                 let why = "Final while this side's package is still open".to_string();
-                return Err(self.remote_error("R02", &m, (None, "Final"), why));
+                return Err(RemoteError::in_message("R02", &m, (None, "Final"), why));
             }
             if let Some(c) = m.commands.iter().find(|c| !matches!(c, Command::Status(_) | Command::Alert(_))) {
                 let why = format!("{} in a Next Message response (only Status and Alert 1222 belong there)", c.name());
-                return Err(self.remote_error("R04", &m, (Some(c.cmd_id()), c.name()), why));
+                return Err(RemoteError::in_message("R04", &m, (Some(c.cmd_id()), c.name()), why));
             }
         }
         for c in &m.commands {
@@ -263,7 +252,7 @@ impl Core {
                         Some(r) => format!("Status for MsgRef {msg_ref} CmdRef {r}, a command never sent"),
                         None => format!("Status for MsgRef {msg_ref} without CmdRef"),
                     };
-                    return Err(self.remote_error("R21", &m, (Some(s.cmd_id), "Status"), why));
+                    return Err(RemoteError::in_message("R21", &m, (Some(s.cmd_id), "Status"), why));
                 }
             }
         }

@@ -11,7 +11,7 @@ use super::core::{Compose, Core, Unit, sent_key};
 use super::{CommandRef, Event, Outgoing, State, Wire};
 use crate::auth::{self, AuthType, Credentials};
 use crate::codec::Encoding;
-use crate::error::{AuthError, Error, UsageError};
+use crate::error::{AuthError, Error, RemoteError, UsageError};
 use crate::model::*;
 
 /// How a server session behaves.
@@ -380,7 +380,7 @@ impl ServerSession {
                 matches!(c, Command::Alert(a) if matches!(a.data, AlertCode::CLIENT_INITIATED_MGMT | AlertCode::SERVER_INITIATED_MGMT))
             });
             if !opens {
-                return Err(core.remote_error(
+                return Err(RemoteError::in_message(
                     "R20",
                     m,
                     (None, "SyncBody"),
@@ -395,12 +395,12 @@ impl ServerSession {
                     let (msg_ref, cmd_ref) = (r.msg_ref.unwrap_or(core.msg_id), r.cmd_ref);
                     if core.sent.get(sent_key(msg_ref, cmd_ref)).is_none() && !core.lenient {
                         let why = format!("Results for MsgRef {msg_ref} CmdRef {cmd_ref}, a command never sent");
-                        return Err(core.remote_error("R22", m, (Some(r.cmd_id), "Results"), why));
+                        return Err(RemoteError::in_message("R22", m, (Some(r.cmd_id), "Results"), why));
                     }
                 }
                 other => {
                     let why = format!("a client may send Replace, Results, Alert and Status, not {}", other.name());
-                    return Err(core.remote_error("R14", m, (Some(other.cmd_id()), other.name()), why));
+                    return Err(RemoteError::in_message("R14", m, (Some(other.cmd_id()), other.name()), why));
                 }
             }
         }

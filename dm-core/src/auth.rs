@@ -9,8 +9,11 @@ use crate::model::{Chal, Cred, Meta};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
+/// The Meta Type of basic credentials.
 pub const BASIC: &str = "syncml:auth-basic";
+/// The Meta Type of MD5 digest credentials.
 pub const MD5: &str = "syncml:auth-md5";
+/// The Meta Type of HMAC (`x-syncml-hmac`) authentication.
 pub const HMAC: &str = "syncml:auth-MAC";
 /// The header that carries the HMAC of a message.
 pub const HMAC_HEADER: &str = "x-syncml-hmac";
@@ -36,6 +39,7 @@ impl AuthType {
         }
     }
 
+    /// The auth type a Cred or Chal Meta Type names; `None` for one DM does not use.
     pub fn from_meta_type(t: &str) -> Option<AuthType> {
         [AuthType::Basic, AuthType::Md5, AuthType::Hmac].into_iter().find(|a| a.meta_type() == Some(t))
     }
@@ -66,6 +70,7 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl Credentials {
+    /// A user name and its password (or shared secret).
     pub fn new(username: impl Into<String>, password: impl Into<String>) -> Credentials {
         Credentials { username: username.into(), password: password.into() }
     }

@@ -38,6 +38,7 @@ pub struct DecodeError {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+/// Why bytes are not a message.
 #[non_exhaustive]
 pub enum DecodeErrorKind {
     #[error("not well-formed XML: {0}")]

@@ -15,6 +15,7 @@ pub const CONTENT_TYPE: &str = "application/vnd.syncml.notification";
 const DIGEST_LEN: usize = 16;
 const HEADER_LEN: usize = 8;
 
+/// How the device should involve its user before the session (the ui-mode field).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum UiMode {
     #[default]

@@ -89,6 +89,7 @@ pub struct DecodeOptions {
 }
 
 impl DecodeOptions {
+    /// Lenient decoding with the default limits.
     pub fn lenient() -> Self {
         DecodeOptions { lenient: true, ..DecodeOptions::default() }
     }

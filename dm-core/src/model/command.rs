@@ -50,6 +50,7 @@ impl Command {
         }
     }
 
+    /// The command's CmdID.
     pub fn cmd_id(&self) -> u32 {
         match self {
             Command::Add(c)
@@ -202,10 +203,12 @@ impl Data {
         }
     }
 
+    /// Whether the data is empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// The data as it travels (text as its UTF-8).
     pub fn as_bytes(&self) -> &[u8] {
         match self {
             Data::Text(s) | Data::Xml(s) => s.as_bytes(),
@@ -213,6 +216,7 @@ impl Data {
         }
     }
 
+    /// The data as bytes, without copying.
     pub fn into_bytes(self) -> Vec<u8> {
         match self {
             Data::Text(s) | Data::Xml(s) => s.into_bytes(),

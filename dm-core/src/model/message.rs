@@ -34,6 +34,7 @@ pub enum ProtocolVersion {
 }
 
 impl ProtocolVersion {
+    /// The SyncHdr `VerDTD` of this version.
     pub const fn ver_dtd(self) -> &'static str {
         match self {
             ProtocolVersion::Dm12 => "1.2",
@@ -41,6 +42,7 @@ impl ProtocolVersion {
         }
     }
 
+    /// The SyncHdr `VerProto` of this version.
     pub const fn ver_proto(self) -> &'static str {
         match self {
             ProtocolVersion::Dm12 => "DM/1.2",
@@ -80,6 +82,7 @@ impl Default for Header {
 }
 
 impl Header {
+    /// A header with no Cred, Meta or RespURI, and a response wanted.
     pub fn new(
         version: ProtocolVersion,
         session_id: impl Into<String>,
@@ -117,6 +120,7 @@ pub struct Location {
 }
 
 impl Location {
+    /// A location without a name.
     pub fn new(uri: impl Into<String>) -> Location {
         Location { uri: uri.into(), name: None }
     }

@@ -24,12 +24,14 @@ pub struct Meta {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// `Anchor (Last?, Next)`: a DS element that MetInf allows.
 pub struct Anchor {
     pub last: Option<String>,
     pub next: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// `Mem (SharedMem?, FreeMem, FreeID)`: the memory left on the device.
 pub struct Mem {
     pub shared_mem: bool,
     pub free_mem: String,

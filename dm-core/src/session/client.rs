@@ -55,6 +55,7 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
+    /// A configuration with no authentication, no DevInfo and the default wire settings.
     pub fn new(device_id: impl Into<String>, server_id: impl Into<String>, server_uri: impl Into<String>) -> Self {
         ClientConfig {
             device_id: device_id.into(),
@@ -236,22 +237,27 @@ impl<T: Tree> ClientSession<T> {
         self.ui = Some(handler);
     }
 
+    /// Where the session is (`Ready` at first: package 1 is to be sent).
     pub fn state(&self) -> State {
         self.core.state
     }
 
+    /// The content type of this session's messages, for the HTTP header.
     pub fn content_type(&self) -> &'static str {
         self.core.encoding.content_type()
     }
 
+    /// The management tree the server's commands run against.
     pub fn tree(&self) -> &T {
         &self.tree
     }
 
+    /// The tree, to change between messages.
     pub fn tree_mut(&mut self) -> &mut T {
         &mut self.tree
     }
 
+    /// The tree back, once the session is over.
     pub fn into_tree(self) -> T {
         self.tree
     }

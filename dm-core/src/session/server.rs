@@ -86,6 +86,7 @@ impl std::fmt::Debug for NonceSource {
 }
 
 impl ServerConfig {
+    /// A configuration with no authentication and the default wire settings.
     pub fn new(server_id: impl Into<String>) -> Self {
         ServerConfig {
             server_id: server_id.into(),
@@ -255,10 +256,12 @@ impl ServerSession {
         ServerSession { saved, config }
     }
 
+    /// Where the session is (`Waiting` for the client's message at first).
     pub fn state(&self) -> State {
         self.saved.core.state
     }
 
+    /// The content type of this session's messages, for the HTTP header.
     pub fn content_type(&self) -> &'static str {
         self.saved.core.encoding.content_type()
     }
@@ -268,6 +271,7 @@ impl ServerSession {
         self.saved.devinfo.iter()
     }
 
+    /// The SessionID the client chose.
     pub fn session_id(&self) -> &str {
         &self.saved.core.session_id
     }
@@ -277,6 +281,7 @@ impl ServerSession {
         &self.saved.core.remote.uri
     }
 
+    /// The configuration the session was created (or restored) with.
     pub fn config(&self) -> &ServerConfig {
         &self.config
     }
@@ -750,10 +755,13 @@ impl ServerSession {
         Ok((Some(data), format))
     }
 
+    /// Queues a Get; its Status and Results arrive as events with the returned reference.
     pub fn get(&mut self, uri: &str) -> Result<CommandRef, Error> {
         self.queue(Command::Get(Self::item_command(uri, None, None, None)))
     }
 
+    /// Queues a Replace. Binary data goes as `b64` text in XML, as `bin` in WBXML; a value
+    /// larger than a message holds goes in chunks (a large object).
     pub fn replace(
         &mut self,
         uri: &str,
@@ -777,10 +785,12 @@ impl ServerSession {
         self.queue(Command::Add(Self::item_command(uri, data, format.as_deref(), type_)))
     }
 
+    /// Queues a Delete of the node and its subtree.
     pub fn delete(&mut self, uri: &str) -> Result<CommandRef, Error> {
         self.queue(Command::Delete(Self::item_command(uri, None, None, None)))
     }
 
+    /// Queues an Exec; `correlator` comes back in the Generic Alert of a deferred result.
     pub fn exec(&mut self, uri: &str, data: Option<Data>, correlator: Option<&str>) -> Result<CommandRef, Error> {
         let (data, format) = self.wire_data(data, None)?;
         let mut c = Self::item_command(uri, data, format.as_deref(), None);
@@ -788,6 +798,7 @@ impl ServerSession {
         self.queue(Command::Exec(c))
     }
 
+    /// Queues a Copy of the leaf at `source` to `target`.
     pub fn copy(&mut self, source: &str, target: &str) -> Result<CommandRef, Error> {
         let mut c = Self::item_command(target, None, None, None);
         c.items[0].source = Some(Location::new(source));

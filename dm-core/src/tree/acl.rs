@@ -14,6 +14,7 @@ pub enum AclCommand {
 }
 
 impl AclCommand {
+    /// The command name as an ACL writes it (`Add=*&Get=*`).
     pub fn name(self) -> &'static str {
         match self {
             AclCommand::Add => "Add",

@@ -109,6 +109,7 @@ impl MemoryTree {
         MemoryTree::from_json(&text)
     }
 
+    /// Writes the tree as JSON, as `load` reads it.
     pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<(), UsageError> {
         let path = path.as_ref();
         std::fs::write(path, self.to_json()).map_err(|e| UsageError(format!("{}: {e}", path.display())))

@@ -26,10 +26,12 @@ impl Access {
     pub const REPLACE: Access = Access(32);
     pub const ALL: Access = Access(63);
 
+    /// These rights but `other`.
     pub const fn without(self, other: Access) -> Access {
         Access(self.0 & !other.0)
     }
 
+    /// Whether every right of `other` is among these.
     pub const fn contains(self, other: Access) -> bool {
         self.0 & other.0 == other.0
     }
@@ -157,6 +159,8 @@ impl Drop for Slot {
     }
 }
 
+/// A [`Tree`] held in memory, with ACLs, properties, Atomic snapshots and the DM tree rules
+/// (facts §7); `load`/`save` keep it as JSON.
 pub struct MemoryTree {
     root: Slot,
     next_id: u64,
@@ -395,6 +399,7 @@ impl MemoryTree {
         self.set_leaf(uri, Leaf::text(value))
     }
 
+    /// Sets a leaf as the device does, past ACLs, creating missing parents.
     pub fn set_leaf(&mut self, uri: &str, leaf: Leaf) -> Result<(), StatusCode> {
         let key = Self::key(uri)?;
         let mut e = match self.entry(&key) {
@@ -439,10 +444,12 @@ impl MemoryTree {
         self.modify_uri(uri, |e| e.permanent = permanent)
     }
 
+    /// Sets which commands a node's AccessType allows.
     pub fn set_access(&mut self, uri: &str, access: Access) -> Result<(), StatusCode> {
         self.modify_uri(uri, |e| e.access = access)
     }
 
+    /// Sets a node's Title property.
     pub fn set_title(&mut self, uri: &str, title: &str) -> Result<(), StatusCode> {
         self.modify_uri(uri, |e| e.title = Some(title.into()))
     }

@@ -77,10 +77,12 @@ pub(crate) fn xml_text(text: String) -> Result<String, StatusCode> {
 /// The operations a server's commands become. `server` is the server id the ACL is checked
 /// against. `Ok(())` is 200.
 pub trait Tree {
+    /// The node at `uri`: a leaf with its value, or an interior node with its children's names.
     fn get(&mut self, server: &str, uri: &str) -> Result<Node, StatusCode>;
     /// Adds a leaf or (with `Node::Interior`, children ignored) an interior node; missing
     /// interior parents are created.
     fn add(&mut self, server: &str, uri: &str, node: Node) -> Result<(), StatusCode>;
+    /// Replaces an existing leaf's value (404 when there is none).
     fn replace(&mut self, server: &str, uri: &str, value: Leaf) -> Result<(), StatusCode>;
     /// Deletes the node and its whole subtree.
     fn delete(&mut self, server: &str, uri: &str) -> Result<(), StatusCode>;
@@ -96,6 +98,8 @@ pub trait Tree {
         correlator: Option<&str>,
     ) -> Result<StatusCode, StatusCode>;
 
+    /// One property of a node (`ACL`, `Format`, `Name`, `Size`, `Title`, `TStamp`, `Type`,
+    /// `VerNo`), as `?prop=` Gets it; 406 unless the tree keeps properties.
     fn get_property(&mut self, server: &str, uri: &str, name: &str) -> Result<String, StatusCode> {
         let _ = (server, uri, name);
         Err(StatusCode::OPTIONAL_FEATURE_NOT_SUPPORTED)
@@ -108,6 +112,8 @@ pub trait Tree {
         names.iter().map(|name| self.get_property(server, uri, name)).collect()
     }
 
+    /// Replaces a property (`ACL`, `Name`, `Title`), as `?prop=` Replaces it; 406 unless the
+    /// tree keeps properties.
     fn replace_property(&mut self, server: &str, uri: &str, name: &str, value: &str) -> Result<(), StatusCode> {
         let _ = (server, uri, name, value);
         Err(StatusCode::OPTIONAL_FEATURE_NOT_SUPPORTED)
@@ -118,10 +124,12 @@ pub trait Tree {
         Err(StatusCode::NOT_IMPLEMENTED)
     }
 
+    /// Ends an Atomic whose commands all succeeded.
     fn commit(&mut self) -> Result<(), StatusCode> {
         Err(StatusCode::NOT_IMPLEMENTED)
     }
 
+    /// Undoes everything since `begin` (an Atomic with a failed command).
     fn rollback(&mut self) -> Result<(), StatusCode> {
         Err(StatusCode::ATOMIC_ROLLBACK_FAILED)
     }

@@ -31,6 +31,7 @@ impl DevInfo {
         ]
     }
 
+    /// Creates the object's nodes in `tree`, as the device holds them.
     pub fn install(&self, tree: &mut MemoryTree) -> Result<(), StatusCode> {
         tree.set_interior("./DevInfo", Some(Self::URN))?;
         tree.set_permanent("./DevInfo", true)?;
@@ -78,6 +79,7 @@ impl Default for DevDetail {
 impl DevDetail {
     pub const URN: &'static str = "urn:oma:mo:oma-dm-devdetail:1.0";
 
+    /// Creates the object's nodes in `tree`, as the device holds them.
     pub fn install(&self, tree: &mut MemoryTree) -> Result<(), StatusCode> {
         tree.set_interior("./DevDetail", Some(Self::URN))?;
         tree.set_permanent("./DevDetail", true)?;
@@ -154,6 +156,7 @@ pub struct DmAcc {
 impl DmAcc {
     pub const URN: &'static str = "urn:oma:mo:oma-dm-dmacc:1.0";
 
+    /// Creates the object's nodes in `tree`, as the device holds them.
     pub fn install(&self, tree: &mut MemoryTree) -> Result<(), StatusCode> {
         let base = format!("./DMAcc/{}", self.node);
         tree.set_interior(&base, Some(Self::URN))?;

@@ -12,6 +12,7 @@ use super::{Leaf, Node, Tree, property_value, xml_text};
 use crate::codec::is_xml_text;
 use crate::model::StatusCode;
 
+/// The MIME type of an XML TNDS document.
 pub const TNDS_XML: &str = "application/vnd.syncml.dmtnds+xml";
 const PROPERTIES: [&str; 8] = ["ACL", "Format", "Name", "Size", "Title", "TStamp", "Type", "VerNo"];
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;

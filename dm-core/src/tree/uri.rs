@@ -13,6 +13,7 @@ pub enum Target<'a> {
     List { node: Cow<'a, str>, kind: ListKind, props: PropSelection },
 }
 
+/// What `?list=` asks for: names only, names and values, or a TNDS document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ListKind {
     Struct,
@@ -30,6 +31,7 @@ pub enum PropSelection {
 }
 
 impl PropSelection {
+    /// Whether the property `name` is selected.
     pub fn includes(&self, name: &str) -> bool {
         match self {
             PropSelection::All => true,

@@ -17,3 +17,32 @@ proptest! {
         prop_assert_eq!(codec::decode(pretty.as_bytes()).unwrap(), m);
     }
 }
+
+#[test]
+fn a_message_holding_text_xml_cannot_carry_is_not_writable() {
+    use dm_core::model::{Command, Data, Item, ItemCommand};
+    let xml = br#"<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto>
+      <SessionID>1</SessionID><MsgID>1</MsgID><Target><LocURI>https://dm.example.com</LocURI></Target>
+      <Source><LocURI>IMEI:1</LocURI></Source></SyncHdr><SyncBody><Final/></SyncBody></SyncML>"#;
+    let decoded = codec::decode(xml).unwrap();
+    assert_eq!(codec::writable(&decoded), Ok(()));
+
+    let mut m = decoded.clone();
+    m.header.source.uri = "IMEI:\u{1}".into();
+    let e = codec::writable(&m).unwrap_err();
+    assert!(e.0.starts_with("the text of LocURI in SyncHdr holds a character XML cannot carry"), "{e}");
+
+    let replace = |data| {
+        Command::Replace(ItemCommand {
+            cmd_id: 2,
+            items: vec![Item { data: Some(data), ..Item::default() }],
+            ..ItemCommand::default()
+        })
+    };
+    let mut m = decoded;
+    m.commands.push(replace(Data::Text("a\u{FFFE}b".into())));
+    let e = codec::writable(&m).unwrap_err();
+    assert!(e.0.starts_with("the text of Data in Replace holds"), "{e}");
+    m.commands[0] = replace(Data::Binary("a\u{FFFE}b".into()));
+    assert_eq!(codec::writable(&m), Ok(()));
+}

@@ -20,9 +20,13 @@ impl Message {
         serde_json::to_string(&self.inner).map_err(|e| usage(e.to_string()))
     }
 
+    /// The message a dict describes; refused when it holds text XML cannot carry (it could not
+    /// be written out).
     #[staticmethod]
     fn from_json(text: &str) -> PyResult<Message> {
-        serde_json::from_str(text).map(|inner| Message { inner }).map_err(|e| usage(format!("not a message: {e}")))
+        let inner = serde_json::from_str(text).map_err(|e| usage(format!("not a message: {e}")))?;
+        codec::writable(&inner).map_err(|e| usage(e.0))?;
+        Ok(Message { inner })
     }
 
     fn to_xml(&self) -> String {

@@ -46,6 +46,19 @@ def test_decode_vectors_and_round_trip_through_dict(vectors):
         assert omadm.decode(m.to_xml().encode()) == m
 
 
+def test_a_message_from_a_dict_holds_only_text_it_can_be_written_with(vectors):
+    d = omadm.decode((vectors / "libdmclient_capture" / "xml_pkg1_client.xml").read_bytes()).to_dict()
+    d["header"]["source"]["uri"] = "DMC\x01test"
+    with pytest.raises(omadm.UsageError, match="the text of LocURI in SyncHdr holds a character XML cannot carry"):
+        omadm.Message.from_dict(d)
+    d["header"]["source"]["uri"] = "DMCtest"
+    d["commands"][-1]["Replace"]["items"][0]["data"] = {"Text": "a\x01b"}
+    with pytest.raises(omadm.UsageError, match="the text of Data in Replace"):
+        omadm.Message.from_dict(d)
+    d["commands"][-1]["Replace"]["items"][0]["data"] = {"Binary": [97, 1, 98]}
+    assert omadm.decode(omadm.Message.from_dict(d).to_wbxml()) == omadm.Message.from_dict(d)
+
+
 def test_xml_wbxml_conversions(vectors):
     xml = (vectors / "handwritten" / "dm12_pkg1.xml").read_bytes()
     wbxml = omadm.xml_to_wbxml(xml)

@@ -103,7 +103,7 @@ pub(crate) fn message<'m>(s: &mut impl Sink<'m>, m: &'m Message) {
     s.end(Tag::SyncML);
 }
 
-fn header<'m>(s: &mut impl Sink<'m>, h: &'m Header) {
+pub(crate) fn header<'m>(s: &mut impl Sink<'m>, h: &'m Header) {
     s.start(Tag::SyncHdr);
     s.leaf(Tag::VerDTD, &h.ver_dtd);
     s.leaf(Tag::VerProto, &h.ver_proto);

@@ -27,7 +27,7 @@ mod xml;
 use std::borrow::Cow;
 
 use crate::Limits;
-use crate::error::{DecodeError, DecodeErrorKind, Error, Limit, LimitError, Site};
+use crate::error::{DecodeError, DecodeErrorKind, Error, Limit, LimitError, Site, UsageError};
 use crate::model::{Message, ProtocolVersion};
 use emit::{Counter, Out};
 pub use xml::is_xml_text;
@@ -139,7 +139,7 @@ pub fn decode_with(bytes: &[u8], options: &DecodeOptions) -> Result<Message, Err
     }
 }
 
-/// Encodes a message, compact and deterministic.
+/// Encodes a message, compact and deterministic. It writes any model as it is: see `writable`.
 pub fn encode(message: &Message, encoding: Encoding) -> Vec<u8> {
     let mut out = Vec::with_capacity(1024);
     write(message, encoding, &mut out);
@@ -172,41 +172,67 @@ pub(crate) fn command_len(command: &crate::model::Command, encoding: Encoding) -
     counter.0
 }
 
-/// The element of `command` whose text XML cannot carry (`is_xml_text`), if one is; in an
-/// embedded document, a character reference to such text too.
-pub(crate) fn text_xml_cannot_carry(command: &crate::model::Command) -> Option<&'static str> {
-    struct Check(Option<tag::Tag>);
-    impl Check {
-        fn text(&mut self, tag: tag::Tag, text: &str) {
-            if self.0.is_none() && !is_xml_text(text) {
-                self.0 = Some(tag);
-            }
-        }
+/// Refuses a message that holds text XML cannot carry (`is_xml_text`): `encode` writes any
+/// model as it is, and no decoder would read such text back. A decoded message, or one a
+/// session composed, never holds any; check one built by hand before it is written.
+pub fn writable(message: &Message) -> Result<(), UsageError> {
+    match uncarriable(|check| emit::header(check, &message.header)) {
+        Some(element) => Err(not_carriable(element, "SyncHdr")),
+        None => message.commands.iter().try_for_each(carriable),
     }
-    impl emit::Sink<'_> for Check {
-        fn start(&mut self, _: tag::Tag) {}
-        fn end(&mut self, _: tag::Tag) {}
-        fn empty(&mut self, _: tag::Tag) {}
-        fn number(&mut self, _: tag::Tag, _: u64) {}
-        fn leaf(&mut self, tag: tag::Tag, text: &str) {
-            self.text(tag, text);
-        }
-        fn data(&mut self, data: &crate::model::Data) {
-            use crate::model::Data;
-            match data {
-                Data::Text(text) => self.text(tag::Tag::Data, text),
-                // A reference is looked for anywhere, even where it would be none (CDATA).
-                Data::Xml(xml) if self.0.is_none() && wellformed::has_ref_outside_xml(xml) => {
-                    self.0 = Some(tag::Tag::Data)
-                }
-                Data::Xml(xml) => self.text(tag::Tag::Data, xml),
-                Data::Binary(_) => {}
-            }
-        }
+}
+
+/// A command holding text XML cannot carry is refused, naming the element (in an embedded
+/// document, a character reference to such text counts too).
+pub(crate) fn carriable(command: &crate::model::Command) -> Result<(), UsageError> {
+    match uncarriable(|check| emit::command(check, command)) {
+        Some(element) => Err(not_carriable(element, command.name())),
+        None => Ok(()),
     }
+}
+
+fn not_carriable(element: &str, place: &str) -> UsageError {
+    UsageError(format!(
+        "the text of {element} in {place} holds a character XML cannot carry (a control character, U+FFFE or \
+         U+FFFF): give such a value as bytes"
+    ))
+}
+
+/// The first element whose text XML cannot carry among those `emit` writes.
+fn uncarriable(emit: impl FnOnce(&mut Check)) -> Option<&'static str> {
     let mut check = Check(None);
-    emit::command(&mut check, command);
+    emit(&mut check);
     check.0.map(tag::Tag::name)
+}
+
+struct Check(Option<tag::Tag>);
+
+impl Check {
+    fn text(&mut self, tag: tag::Tag, text: &str) {
+        if self.0.is_none() && !is_xml_text(text) {
+            self.0 = Some(tag);
+        }
+    }
+}
+
+impl emit::Sink<'_> for Check {
+    fn start(&mut self, _: tag::Tag) {}
+    fn end(&mut self, _: tag::Tag) {}
+    fn empty(&mut self, _: tag::Tag) {}
+    fn number(&mut self, _: tag::Tag, _: u64) {}
+    fn leaf(&mut self, tag: tag::Tag, text: &str) {
+        self.text(tag, text);
+    }
+    fn data(&mut self, data: &crate::model::Data) {
+        use crate::model::Data;
+        match data {
+            Data::Text(text) => self.text(tag::Tag::Data, text),
+            // A reference is looked for anywhere, even where it would be none (CDATA).
+            Data::Xml(xml) if self.0.is_none() && wellformed::has_ref_outside_xml(xml) => self.0 = Some(tag::Tag::Data),
+            Data::Xml(xml) => self.text(tag::Tag::Data, xml),
+            Data::Binary(_) => {}
+        }
+    }
 }
 
 /// The length of `message` with every WBXML string inline: `encoded_len` never exceeds it (a

@@ -6,11 +6,11 @@ use std::borrow::Cow;
 use base64::Engine;
 
 use super::chunk::{Chunk, Reassembly};
-use super::core::{Compose, Core, Unit, carriable};
+use super::core::{Compose, Core, Unit};
 use super::ui::{UiHandler, UiRequest};
 use super::{CommandRef, Event, Outgoing, State, Wire};
 use crate::auth::{self, AuthType, Credentials};
-use crate::codec::{Encoding, is_xml_text};
+use crate::codec::{Encoding, carriable, is_xml_text};
 use crate::error::{AuthError, Error, UsageError};
 use crate::model::*;
 use crate::tree::uri::{self, ListKind, Target};

@@ -813,20 +813,6 @@ impl SentLog {
     }
 }
 
-/// A command of the caller's whose text XML cannot carry (`codec::is_xml_text`) is a local
-/// error, before anything is queued: a peer would refuse the whole message holding it.
-pub(crate) fn carriable(command: &Command) -> Result<(), Error> {
-    match codec::text_xml_cannot_carry(command) {
-        None => Ok(()),
-        Some(element) => Err(UsageError(format!(
-            "the text of {element} in {} holds a character XML cannot carry (a control character, U+FFFE \
-             or U+FFFF): give such a value as bytes",
-            command.name()
-        ))
-        .into()),
-    }
-}
-
 /// The key of a sent command: MsgID and CmdID in one number (JSON maps need scalar keys).
 pub(crate) fn sent_key(msg_id: u32, cmd_id: u32) -> u64 {
     (u64::from(msg_id) << 32) | u64::from(cmd_id)

@@ -692,7 +692,7 @@ impl ServerSession {
             return Err(UsageError("the session is over".into()).into());
         }
         self.sendable(&command)?;
-        super::core::carriable(&command)?;
+        crate::codec::carriable(&command)?;
         let r = self.saved.core.new_ref();
         match self.saved.groups.last_mut() {
             Some(Unit { command: Command::Atomic(g) | Command::Sequence(g), refs, .. }) => {

@@ -113,6 +113,8 @@ class Message:
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> "Message":
+        """The message ``to_dict`` gave. ``UsageError`` if it holds text XML cannot carry (a
+        control character, U+FFFE, U+FFFF): such a value goes as bytes, ``{"Binary": [...]}``."""
         return Message(_native.Message.from_json(json.dumps(d)))
 
     def __eq__(self, other: object) -> bool:

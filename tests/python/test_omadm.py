@@ -592,6 +592,7 @@ def test_cli_serve_and_device_over_loopback(tmp_path):
         assert one.returncode == 0 and b"ended" in one.stdout
         many = cli("device", *common, "--count", "6", "--concurrency", "3")
         assert many.returncode == 0 and b"6 sessions ok, 0 failed" in many.stdout
+        assert many.stderr.splitlines() == [f"{n}/6 sessions".encode() for n in range(1, 7)]  # a log: lines, no bar
         bad = cli("device", "--server", url, "--tree", str(tree), "--auth", "md5", "--username", "u", "--password", "x",
                   "--wbxml", "--count", "2", "--concurrency", "2")
         assert bad.returncode == 1

@@ -240,10 +240,15 @@ def _device(args: argparse.Namespace) -> int:
             print(e)
         return 0
 
+    tty, step = sys.stderr.isatty(), max(1, args.count // 10)
+
     def progress(done: int) -> None:
-        width = 30
-        filled = width * done // args.count
-        print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{args.count}", end="", file=sys.stderr, flush=True)
+        """A bar on a terminal; in a log, a line at each tenth."""
+        if tty:
+            filled = 30 * done // args.count
+            print(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{args.count}", end="", file=sys.stderr, flush=True)
+        elif done % step == 0 or done == args.count:
+            print(f"{done}/{args.count} sessions", file=sys.stderr, flush=True)
 
     import collections
 
@@ -254,7 +259,8 @@ def _device(args: argparse.Namespace) -> int:
 
     ok, failed, seconds = omadm.http.devices(args.server, make_tree, args.count, args.concurrency, progress, failure,
                                              **options)
-    print(file=sys.stderr)
+    if tty:
+        print(file=sys.stderr)
     print(f"{ok} sessions ok, {failed} failed, {ok / seconds:.1f} sessions/s")
     for reason, n in why.most_common(5):
         print(f"  {n} failed with {reason}")

@@ -273,6 +273,16 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _session_id(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 0xFFFF:
+        raise argparse.ArgumentTypeError(f"not a session id (1..65535, or 0x1..0xFFFF): {text!r}")
+    return value
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"not a TCP port (0..65535): {text!r}")
@@ -315,12 +325,14 @@ def main(argv: list[str] | None = None) -> int:
     n = sub.add_parser("notify", help="build or parse a package-0 notification")
     n.add_argument("action", choices=["build", "parse"])
     n.add_argument("file", nargs="?", help="parse: the notification")
-    n.add_argument("--server-id")
-    n.add_argument("--password")
-    n.add_argument("--nonce", default="")
-    n.add_argument("--session-id", type=lambda s: int(s, 0), default=1)
-    n.add_argument("--ui-mode", type=int, default=0, choices=range(4))
-    n.add_argument("-o", "--output", default="notification.bin")
+    n.add_argument("--server-id", help="the server identifier it carries (build)")
+    n.add_argument("--password", help="the server's password: build signs with it, parse checks the digest")
+    n.add_argument("--nonce", default="", help="the nonce of the digest (default: empty)")
+    n.add_argument("--session-id", type=_session_id, default=1,
+                   help="1..65535, or 0x1..0xFFFF; package 1 carries it as upper-case hex (default: 1)")
+    n.add_argument("--ui-mode", type=int, default=0, choices=range(4),
+                   help="0 not specified, 1 background, 2 informative, 3 user interaction")
+    n.add_argument("-o", "--output", default="notification.bin", help="build: where to write it")
     n.set_defaults(run=_notify)
     c = sub.add_parser("check", help="the rules a captured session breaks, by rule id (exit 1 if any)")
     c.add_argument("paths", nargs="+", help="message files in order (c2s/s2c in their names), a directory, or .jsonl")

@@ -437,12 +437,39 @@ def test_the_http_glue_reads_no_message_past_the_limit():
             conn.close()
         events = omadm.http.device(server.url, device_tree(), device_id="IMEI:1", server_id="srv")
         assert events[-1].kind == "ended", "the server still serves"
+        # A body in the chunked transfer coding, as HTTP/1.1 devices may send one.
+        package1 = omadm.ClientSession("IMEI:2", "srv", server.url, device_tree()).next_message()
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        conn.request("POST", url.path, iter([package1[:100], package1[100:]]),
+                     {"Content-Type": "application/vnd.syncml.dm+xml"}, encode_chunked=True)
+        reply = conn.getresponse()
+        assert reply.status == 200
+        assert omadm.decode(reply.read()).commands[0]["Status"]["cmd"] == "SyncHdr"
+        conn.close()
+        for headers, body, status in [
+            ({"Transfer-Encoding": "chunked"}, b"zz\r\nhello\r\n0\r\n\r\n", 400),
+            ({"Transfer-Encoding": "chunked"}, b"9\r\nhello\r\n0\r\n\r\n", 400),
+            ({"Transfer-Encoding": "gzip"}, b"", 501),
+        ]:
+            conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+            conn.putrequest("POST", url.path)
+            conn.putheader("Content-Type", "application/vnd.syncml.dm+xml")
+            for k, v in headers.items():
+                conn.putheader(k, v)
+            conn.endheaders(body)
+            assert conn.getresponse().status == status, body
+            conn.close()
     # The server's own limit, when it is given one.
     with omadm.http.Server(inventory, server_id="srv", limits=omadm.Limits(max_message_size=300)) as server:
         url = urllib.parse.urlsplit(server.url)
         conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
         conn.request("POST", url.path, b"<" * 301, {"Content-Type": "application/vnd.syncml.dm+xml"})
         assert conn.getresponse().status == 413
+        conn.close()
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        conn.request("POST", url.path, iter([b"<" * 200] * 2), {"Content-Type": "application/vnd.syncml.dm+xml"},
+                     encode_chunked=True)
+        assert conn.getresponse().status == 413, "chunks past the limit"
         conn.close()
 
     class Endless(http.server.BaseHTTPRequestHandler):

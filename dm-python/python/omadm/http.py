@@ -175,6 +175,33 @@ class ScriptSession:
         threading.Thread(target=body, daemon=True).start()
 
 
+
+def _read_chunked(rfile: Any, limit: int) -> bytes | None:
+    """A chunked request body (RFC 9112 §7.1), or None once it would pass `limit` bytes (read no
+    further). ValueError names what is malformed; chunk extensions and trailers are skipped."""
+    body = bytearray()
+    while True:
+        line = rfile.readline(1026)
+        size = line.split(b";", 1)[0].strip()
+        if not line.endswith(b"\n") or not size or any(c not in b"0123456789abcdefABCDEF" for c in size):
+            raise ValueError(f"not a chunk size line: {line[:40]!r}")
+        n = int(size, 16)
+        if n == 0:
+            break
+        if len(body) + n > limit:
+            return None
+        chunk = rfile.read(n)
+        if len(chunk) != n or rfile.readline(3) not in (b"\r\n", b"\n"):
+            raise ValueError("a chunk shorter than its size")
+        body += chunk
+    for _ in range(100):
+        line = rfile.readline(8194)
+        if line in (b"\r\n", b"\n"):
+            return bytes(body)
+        if not line.endswith(b"\n"):
+            break
+    raise ValueError("the trailer does not end")
+
 class Server:
     """An HTTP DM server on `host:port` (port 0 picks one); `url` says where. Sessions that ended,
     or that no message came for in `idle_timeout` seconds (their scripts stop), go to `finished`,
@@ -210,17 +237,32 @@ class Server:
             def do_POST(self) -> None:
                 ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
                 length = self.headers.get("Content-Length") or ""
+                coding = (self.headers.get("Transfer-Encoding") or "").strip().lower()
+                too_large = f"a DM message is at most {outer.max_message_size} bytes"
                 # Refused before a byte of the body is read (send_error closes the connection).
                 if ctype not in CONTENT_TYPES:
                     self.send_error(415, "not a DM content type")
                     return
-                if not length.isdigit():
-                    self.send_error(411, "a DM message needs its Content-Length")
+                if coding and coding != "chunked":
+                    self.send_error(501, f"transfer coding {coding!r}: only chunked is understood")
                     return
-                if int(length) > outer.max_message_size:
-                    self.send_error(413, f"a DM message is at most {outer.max_message_size} bytes")
+                if coding:
+                    try:
+                        body = _read_chunked(self.rfile, outer.max_message_size)
+                    except ValueError as e:
+                        self.send_error(400, f"chunked body: {e}")
+                        return
+                    if body is None:
+                        self.send_error(413, too_large)
+                        return
+                elif not length.isdigit():
+                    self.send_error(411, "a DM message needs its Content-Length (or chunked transfer coding)")
                     return
-                body = self.rfile.read(int(length))
+                elif int(length) > outer.max_message_size:
+                    self.send_error(413, too_large)
+                    return
+                else:
+                    body = self.rfile.read(int(length))
                 token = dict(p.split("=", 1) for p in self.path.partition("?")[2].split("&") if "=" in p).get("s")
                 try:
                     reply, rtype, hmac = outer._handle(body, self.headers.get("x-syncml-hmac"), token, ctype)

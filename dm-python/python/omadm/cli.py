@@ -183,8 +183,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     script = _load_script(args.script)
     options: dict[str, Any] = {"encoding": "wbxml"} if args.wbxml else {}
+    tls = omadm.http.server_tls(args.cert, args.key) if args.cert else None
     server = omadm.http.Server(script, host=args.host, port=args.port, server_id=args.server_id,
-                               trace_dir=args.trace_dir, **options, **_session_options(args))
+                               trace_dir=args.trace_dir, tls=tls, **options, **_session_options(args))
     print(server.url, flush=True)
     server.start()
     try:
@@ -232,8 +233,11 @@ def _device(args: argparse.Namespace) -> int:
         base = omadm.MemoryTree.load(args.tree) if args.tree else omadm.MemoryTree(DEVICE_TREE)
         json_tree = base.to_json()
         make_tree = lambda: omadm.MemoryTree.from_json(json_tree)  # noqa: E731
+    tls = None
+    if args.cafile or args.insecure or args.cert:
+        tls = omadm.http.device_tls(args.cafile, not args.insecure, args.cert, args.key)
     options = dict(server_id=args.server_id, encoding="wbxml" if args.wbxml else "xml", setup=setup,
-                   received=received, **_session_options(args))
+                   received=received, tls=tls, **_session_options(args))
     if args.count == 1:
         events = omadm.http.device(args.server, make_tree(), **options)
         for e in events:
@@ -348,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     sv.add_argument("--script",
                     help="a Python file defining run(session) (default: read DevInfo/Mod and DevDetail/FwV)")
     sv.add_argument("--trace-dir", help="write every message there, one file each")
+    sv.add_argument("--cert", help="speak HTTPS with this certificate chain (PEM)")
+    sv.add_argument("--key", help="the certificate's private key (PEM), if not in --cert's file")
     _session_arguments(sv)
     sv.set_defaults(run=_serve)
     dv = sub.add_parser("device", help="simulated device(s) against a DM server")
@@ -357,6 +363,10 @@ def main(argv: list[str] | None = None) -> int:
     dv.add_argument("--concurrency", type=_positive, default=1, help="how many sessions at once (default: 1)")
     dv.add_argument("--script", help="a Python file defining any of tree(), ui(code, options, text, choices), "
                     "setup(client), received(client, events)")
+    dv.add_argument("--cafile", help="HTTPS: trust this authority (PEM) besides the system's")
+    dv.add_argument("--insecure", action="store_true", help="HTTPS: check no certificate (a test server's own)")
+    dv.add_argument("--cert", help="HTTPS: the device's certificate chain (PEM), for a server that asks for one")
+    dv.add_argument("--key", help="the device certificate's private key (PEM), if not in --cert's file")
     _session_arguments(dv)
     dv.set_defaults(run=_device)
     args = p.parse_args(argv)

@@ -12,9 +12,12 @@ Each device session runs its script in a thread of its own; many run at once.
 
 from __future__ import annotations
 
+import http.cookiejar
 import itertools
 import os
 import re
+import ssl
+import sys
 import threading
 import time
 import urllib.request
@@ -202,14 +205,23 @@ def _read_chunked(rfile: Any, limit: int) -> bytes | None:
             break
     raise ValueError("the trailer does not end")
 
+
+class _HTTPServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A connection the peer broke (a reset, a failed TLS handshake) is not the server's
+        fault: no traceback for it."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
 class Server:
     """An HTTP DM server on `host:port` (port 0 picks one); `url` says where. Sessions that ended,
     or that no message came for in `idle_timeout` seconds (their scripts stop), go to `finished`,
-    where they stay until taken."""
+    where they stay until taken. With `tls` (a server-side context holding its certificate, see
+    `server_tls`) it speaks HTTPS, as real devices often insist on."""
 
     def __init__(self, script: Callable[[ScriptSession], Any], host: str = "127.0.0.1", port: int = 0,
                  server_id: str = "omadm", trace_dir: str | None = None, idle_timeout: float = 600,
-                 **session_options: Any) -> None:
+                 tls: ssl.SSLContext | None = None, **session_options: Any) -> None:
         self.script, self.server_id, self.options, self.trace_dir = script, server_id, session_options, trace_dir
         self.idle_timeout = idle_timeout
         self.max_message_size = _message_limit(session_options)
@@ -222,8 +234,11 @@ class Server:
         self._trace_names: set[str] | None = None  # the trace directory's session names, read once
         self._lock = threading.Lock()
         handler = self._handler()
-        self.httpd = ThreadingHTTPServer((host, port), handler)
-        self.url = f"http://{host}:{self.httpd.server_address[1]}/dm"
+        self.httpd = _HTTPServer((host, port), handler)
+        if tls is not None:
+            # The handshake happens in each connection's own thread, at its first read.
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True, do_handshake_on_connect=False)
+        self.url = f"{'https' if tls else 'http'}://{host}:{self.httpd.server_address[1]}/dm"
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         outer = self
@@ -387,15 +402,37 @@ def serve(script: Callable[[ScriptSession], Any], **options: Any) -> Server:
     return Server(script, **options).start()
 
 
+def server_tls(certfile: str, keyfile: str | None = None) -> ssl.SSLContext:
+    """A context for `Server(tls=...)`: its certificate chain and private key (PEM)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certfile, keyfile)
+    return context
+
+
+def device_tls(cafile: str | None = None, verify: bool = True, certfile: str | None = None,
+               keyfile: str | None = None) -> ssl.SSLContext:
+    """A context for `device(tls=...)`: trust `cafile` (PEM) besides the system's authorities, or
+    nothing at all when not `verify` (a test server's self-signed certificate); `certfile` and
+    `keyfile` for a server that asks for a client certificate."""
+    context = ssl.create_default_context(cafile=cafile)
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if certfile:
+        context.load_cert_chain(certfile, keyfile)
+    return context
+
+
 def device(server_url: str, tree: Any, device_id: str | None = None, server_id: str = "omadm",
            timeout: float = 30, setup: Callable[[omadm.ClientSession], Any] | None = None,
            received: Callable[[omadm.ClientSession, list[omadm.Event]], Any] | None = None,
-           **options: Any) -> list[omadm.Event]:
+           tls: ssl.SSLContext | None = None, **options: Any) -> list[omadm.Event]:
     """Runs one session as a simulated device; returns the events it saw. ``setup(client)`` runs
     before package 1 (a UI handler, generic alerts to send, ...); ``received(client, events)``
     after each server message, where the device queues what its tree decided (a tree's own
     callbacks cannot call the session: a Generic Alert for an Exec answered 202, say). The device
-    is ``device_id``, by default the tree's ./DevInfo/DevId."""
+    is ``device_id``, by default the tree's ./DevInfo/DevId. It keeps the cookies the server sets
+    for the session (some servers route by them); ``tls`` (see `device_tls`) is for HTTPS."""
     if device_id is None:
         try:
             devid = tree.get("./DevInfo/DevId")
@@ -406,13 +443,17 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
     max_message_size = _message_limit(options)
     if setup is not None:
         setup(client)
+    handlers: list[urllib.request.BaseHandler] = [urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())]
+    if tls is not None:
+        handlers.append(urllib.request.HTTPSHandler(context=tls))
+    opener = urllib.request.build_opener(*handlers)
     events: list[omadm.Event] = []
     while (msg := client.next_message()) is not None:
         req = urllib.request.Request(client.respond_to, data=msg, method="POST")
         req.add_header("Content-Type", client.content_type)
         if client.hmac_header:
             req.add_header("x-syncml-hmac", client.hmac_header)
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with opener.open(req, timeout=timeout) as resp:
             # A reply past the limit is read no further: the session refuses it for its size.
             body = resp.read(max_message_size + 1)
             got = client.receive(body, resp.headers.get("x-syncml-hmac"))

@@ -1,0 +1,113 @@
+"""The HTTP glue as real peers meet it: HTTPS both ways, and servers that route by cookies."""
+
+import http.server
+import shutil
+import ssl
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+
+import omadm
+import omadm.http
+
+DEVINFO = {"./DevInfo/DevId": "IMEI:1", "./DevInfo/Man": "Acme", "./DevInfo/Mod": "X1", "./DevInfo/DmV": "1.2",
+           "./DevInfo/Lang": "en"}
+
+
+def read_model(session):
+    session.found = session.get("./DevInfo/Mod").value
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1: (certificate file, key file)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    d = tmp_path_factory.mktemp("tls")
+    cert, key = d / "cert.pem", d / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return str(cert), str(key)
+
+
+def test_https_server_and_device(certificate):
+    cert, key = certificate
+    with omadm.http.Server(read_model, server_id="srv", tls=omadm.http.server_tls(cert, key)) as server:
+        assert server.url.startswith("https://127.0.0.1:")
+        trusted = omadm.http.device(server.url, omadm.MemoryTree(DEVINFO), server_id="srv",
+                                    tls=omadm.http.device_tls(cafile=cert))
+        assert trusted[-1].kind == "ended"
+        with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+            omadm.http.device(server.url, omadm.MemoryTree(DEVINFO), server_id="srv")
+        unchecked = omadm.http.device(server.url, omadm.MemoryTree(DEVINFO), server_id="srv",
+                                      tls=omadm.http.device_tls(verify=False))
+        assert unchecked[-1].kind == "ended"
+        assert [s.found for s in server.finished] == ["X1", "X1"]
+
+
+def test_cli_serves_and_speaks_https(certificate, tmp_path):
+    cert, key = certificate
+    server = subprocess.Popen([sys.executable, "-m", "omadm.cli", "serve", "--port", "0", "--cert", cert, "--key", key],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = server.stdout.readline().strip()
+        assert url.startswith("https://127.0.0.1:")
+        device = [sys.executable, "-m", "omadm.cli", "device", "--server", url]
+        assert subprocess.run([*device, "--cafile", cert], capture_output=True).returncode == 0
+        assert subprocess.run([*device, "--insecure"], capture_output=True).returncode == 0
+        refused = subprocess.run(device, capture_output=True)
+        assert refused.returncode == 1 and b"CERTIFICATE_VERIFY_FAILED" in refused.stderr
+        with pytest.raises(OSError):  # plain HTTP to it: the handshake fails
+            urllib.request.urlopen(url.replace("https:", "http:"), b"x", timeout=10)
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=10)
+    assert "Traceback" not in err, "a peer's broken connection is no traceback"
+
+
+def test_the_device_keeps_the_cookies_a_server_routes_by():
+    """A server that knows its session only by the cookie it set with its first answer."""
+    sessions: dict[str, omadm.ServerSession] = {}
+
+    class CookieRouted(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            cookie = self.headers.get("Cookie")
+            if cookie is None:
+                cookie = f"sid={len(sessions) + 1}"
+                sessions[cookie] = omadm.ServerSession("srv")
+                sessions[cookie].receive(body)
+                sessions[cookie].get("./DevInfo/Mod")
+            elif cookie in sessions:
+                sessions[cookie].receive(body)
+            else:
+                self.send_error(403, "unknown session")
+                return
+            reply = sessions[cookie].next_message()
+            self.send_response(200)
+            self.send_header("Set-Cookie", f"{cookie}; Path=/")
+            self.send_header("Content-Type", sessions[cookie].content_type)
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), CookieRouted)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/dm"
+        for _ in range(2):
+            events = omadm.http.device(url, omadm.MemoryTree(DEVINFO), server_id="srv")
+            assert events[-1].kind == "ended"
+        assert sorted(sessions) == ["sid=1", "sid=2"], "each session its own cookie, none carried to the next"
+        assert all(s.state == "ended" for s in sessions.values())
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -111,3 +111,27 @@ def test_the_device_keeps_the_cookies_a_server_routes_by():
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_the_resp_uri_names_the_server_as_the_device_reached_it():
+    """A server listening on 0.0.0.0 must not tell a device to send to 0.0.0.0."""
+    import http.client
+    import urllib.parse
+
+    with omadm.http.Server(read_model, server_id="srv") as server:
+        port = urllib.parse.urlsplit(server.url).port
+        for n, (host, path, expected) in enumerate([
+            ("dm.example.test:8080", "/omadm/dm", "http://dm.example.test:8080/omadm/dm?s=1"),
+            ("bad host<", "/dm", f"{server.url}?s=2"),
+        ]):
+            package1 = omadm.ClientSession(f"IMEI:{n}", "srv", server.url, omadm.MemoryTree(DEVINFO)).next_message()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.putrequest("POST", path, skip_host=True)
+            conn.putheader("Host", host)
+            conn.putheader("Content-Type", "application/vnd.syncml.dm+xml")
+            conn.putheader("Content-Length", str(len(package1)))
+            conn.endheaders(package1)
+            reply = conn.getresponse()
+            assert reply.status == 200
+            assert omadm.decode(reply.read()).to_dict()["header"]["resp_uri"] == expected
+            conn.close()

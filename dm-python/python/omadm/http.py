@@ -206,6 +206,9 @@ def _read_chunked(rfile: Any, limit: int) -> bytes | None:
     raise ValueError("the trailer does not end")
 
 
+# A Host header and path fit to name this server in a RespURI.
+_URL_PART = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]+)?/[A-Za-z0-9._~/%\-]*")
+
 class _HTTPServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A connection the peer broke (a reset, a failed TLS handshake) is not the server's
@@ -278,9 +281,13 @@ class Server:
                     return
                 else:
                     body = self.rfile.read(int(length))
-                token = dict(p.split("=", 1) for p in self.path.partition("?")[2].split("&") if "=" in p).get("s")
+                path, _, query = self.path.partition("?")
+                token = dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("s")
+                # The RespURI names this server as the device reached it, not as it listens (0.0.0.0).
+                host = self.headers.get("Host") or ""
+                here = f"{outer.url.split(':')[0]}://{host}{path}" if _URL_PART.fullmatch(host + path) else None
                 try:
-                    reply, rtype, hmac = outer._handle(body, self.headers.get("x-syncml-hmac"), token, ctype)
+                    reply, rtype, hmac = outer._handle(body, self.headers.get("x-syncml-hmac"), token, ctype, here)
                 except omadm.Error as e:
                     self.send_error(400, str(e))
                     return
@@ -320,9 +327,11 @@ class Server:
             s._traced += 1
 
     def _handle(self, body: bytes, hmac: str | None, token: str | None = None,
-                content_type: str = "application/vnd.syncml.dm+xml") -> tuple[bytes, str, str | None]:
+                content_type: str = "application/vnd.syncml.dm+xml",
+                here: str | None = None) -> tuple[bytes, str, str | None]:
         """Routes by the RespURI token this server gave the session, else by device and SessionID.
-        A new session answers in the encoding the device spoke, unless the server was given one."""
+        A new session answers in the encoding the device spoke, unless the server was given one,
+        and gives the device a RespURI at `here` (the URL it reached), else at `url`."""
         now = time.monotonic()
         with self._lock:
             for gone in [k for k, s in self.sessions.items() if now - s.last_seen > self.idle_timeout]:
@@ -341,7 +350,8 @@ class Server:
                 token = str(next(self._serial))
                 self.by_token[token], self._tokens[key] = key, token
                 options = {"encoding": "wbxml" if content_type.endswith("wbxml") else "xml", **self.options}
-                s = ScriptSession(omadm.ServerSession(self.server_id, resp_uri=f"{self.url}?s={token}", **options))
+                s = ScriptSession(omadm.ServerSession(self.server_id, resp_uri=f"{here or self.url}?s={token}",
+                                                       **options))
                 s.trace_name = self._trace_name(key)
                 s._start(self.script)
                 self.sessions[key] = s

@@ -15,6 +15,10 @@ PREFIX ?= /usr/local
 VENV := .venv
 PY := $(VENV)/bin/python
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+# libomadm.so's SONAME (dm-ffi/build.rs): programs load libomadm.so.0, so each build directory
+# gets that name beside the library.
+SONAME := libomadm.so.0
+soname_link = ln -sf libomadm.so $(1)/$(SONAME)
 
 .PHONY: fuzz install all demo test test-rust test-c test-python check-header header deps-interop bench fmt FORCE
 
@@ -38,6 +42,7 @@ demo: build/agent $(VENV)/.deps
 
 build/agent: examples/c/agent.c include/omadm.h FORCE
 	$(CARGO) build -q -p dm-ffi
+	$(call soname_link,$(LIBDIR))
 	@mkdir -p build
 	$(CC) $(CFLAGS) examples/c/agent.c -L$(LIBDIR) -lomadm -o build/agent
 
@@ -68,6 +73,7 @@ bench: deps-interop $(VENV)/.deps
 	@mkdir -p build $(BENCH_DIR)
 	$(CARGO) run -q -p dm-core --example bench_inputs $(BENCH_DIR)
 	$(CARGO) build -q --profile fast -p dm-ffi --features dm-core/inline-more
+	$(call soname_link,target/fast)
 	$(CC) -O2 -Wall -Wextra -Werror -Iinclude $$(pkg-config --cflags libwbxml2) tests/bench/libwbxml_peer.c -lwbxml2 \
 	  -Ltarget/fast -lomadm -Wl,-rpath,$(CURDIR)/target/fast -o build/libwbxml_peer
 	build/libwbxml_peer $(BENCH_DIR) $(BENCH_INPUTS) > $(BENCH_DIR)/libwbxml.jsonl
@@ -102,6 +108,8 @@ check-header: $(CBINDGEN)
 # The C tests: linked against libomadm.so (run plain and under valgrind) and libomadm.a (ASan).
 test-c:
 	$(CARGO) build -p dm-ffi
+	$(call soname_link,$(LIBDIR))
+	readelf -d $(LIBDIR)/libomadm.so | grep -q 'SONAME.*\[$(SONAME)\]' || { echo "libomadm.so has no SONAME $(SONAME)"; exit 1; }
 	@mkdir -p build
 	$(CC) $(CFLAGS) examples/c/agent.c -L$(LIBDIR) -lomadm -o build/agent
 	$(CC) $(CFLAGS) tests/c/ffi_session.c -L$(LIBDIR) -lomadm -o build/ffi_session
@@ -113,11 +121,14 @@ test-c:
 	$(CC) $(CFLAGS) tests/c/hostile.c -L$(LIBDIR) -lomadm -o build/hostile_test
 	LD_LIBRARY_PATH=$(LIBDIR) valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/hostile_test build/hostile
 
-# The library (shared and static), the header and a pkg-config file under $(PREFIX).
+# The library (shared, as libomadm.so.VERSION with its SONAME and development links, and static),
+# the header and a pkg-config file under $(PREFIX).
 install:
 	$(CARGO) build -q --release -p dm-ffi
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
-	install -m 755 target/release/libomadm.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 target/release/libomadm.so $(DESTDIR)$(PREFIX)/lib/libomadm.so.$(VERSION)
+	ln -sf libomadm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libomadm.so
 	install -m 644 target/release/libomadm.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 include/omadm.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' dm-ffi/omadm.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/omadm.pc

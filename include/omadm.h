@@ -577,6 +577,13 @@ const char *dm_session_content_type(const dm_session *session);
 const char *dm_session_hmac_header(const dm_session *session);
 
 /**
+ * Client: the URL to send its messages to: the server's last RespURI (a server may name a new
+ * one in any message, and the client MUST follow it), else the configured server URI. NULL for
+ * a server session or NULL. Valid until the next call.
+ */
+const char *dm_session_respond_to(const dm_session *session);
+
+/**
  * A nonce to keep for the next session (persist it, and pass it as `nonce` / `server_nonce` of
  * the next configuration). *data / *len stay valid until the next call on the session;
  * DM_DONE when this session gave none.

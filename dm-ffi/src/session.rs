@@ -184,6 +184,8 @@ struct Session {
     role: Role,
     out: Vec<u8>,
     hmac: Option<CString>,
+    /// Client: where its next message goes (`ClientSession::respond_to`), as of the last call.
+    respond_to: Option<CString>,
     last_error: Option<CString>,
     events: VecDeque<Flat>,
     current: Option<Flat>,
@@ -300,7 +302,12 @@ unsafe fn session<'a>(s: *const dm_session) -> Result<InUse<'a>, dm_result> {
 }
 
 fn new_handle(role: Role, handle: *mut *mut dm_session) -> dm_result {
-    let s = Session { role, out: vec![], hmac: None, last_error: None, events: VecDeque::new(), current: None };
+    let respond_to = match &role {
+        Role::Client(c) => self::c(c.respond_to()),
+        Role::Server(_) => None,
+    };
+    let s =
+        Session { role, out: vec![], hmac: None, respond_to, last_error: None, events: VecDeque::new(), current: None };
     let p = Box::into_raw(Box::new(Handle { in_use: Cell::new(false), session: UnsafeCell::new(s) }));
     match unsafe { out(handle, p.cast::<dm_session>()) } {
         Ok(()) => dm_result::DM_OK,
@@ -541,6 +548,9 @@ pub extern "C" fn dm_session_receive(
                 for e in events {
                     flatten(e, &mut s.events);
                 }
+                if let Role::Client(c) = &s.role {
+                    s.respond_to = self::c(c.respond_to());
+                }
                 dm_result::DM_OK
             }
             Err(e) => s.fail(e),
@@ -622,6 +632,15 @@ pub extern "C" fn dm_session_content_type(session: *const dm_session) -> *const 
 pub extern "C" fn dm_session_hmac_header(session: *const dm_session) -> *const c_char {
     let Ok(s) = (unsafe { self::session(session) }) else { return std::ptr::null() };
     s.hmac.as_ref().map_or(std::ptr::null(), |h| h.as_ptr())
+}
+
+/// Client: the URL to send its messages to: the server's last RespURI (a server may name a new
+/// one in any message, and the client MUST follow it), else the configured server URI. NULL for
+/// a server session or NULL. Valid until the next call.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_session_respond_to(session: *const dm_session) -> *const c_char {
+    let Ok(s) = (unsafe { self::session(session) }) else { return std::ptr::null() };
+    s.respond_to.as_ref().map_or(std::ptr::null(), |u| u.as_ptr())
 }
 
 /// Which nonce `dm_session_next_nonce` gives.

@@ -118,11 +118,13 @@ static int send_all(int fd, const void *buf, size_t len) {
 
 /* POSTs one message and reads the response body into *body (malloc'd); *keep is cleared when the
  * server closes the connection after it. A reply claiming more than MAX_BODY is not read. */
-static int post(int fd, const char *host, const char *path, const char *type, const char *hmac,
+static int post(int fd, const char *host, const char *port, const char *path, const char *type, const char *hmac,
                 const uint8_t *data, size_t len, uint8_t **body, size_t *body_len, int *keep) {
     char head[1024];
-    int n = snprintf(head, sizeof head, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s\r\n",
-                     path, host, type, len, hmac ? "x-syncml-hmac: " : "", hmac ? hmac : "", hmac ? "\r\n" : "");
+    int n = snprintf(head, sizeof head,
+                     "POST %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s\r\n",
+                     path, host, port, type, len, hmac ? "x-syncml-hmac: " : "", hmac ? hmac : "", hmac ? "\r\n" : "");
+    if (n < 0 || (size_t)n >= sizeof head) return -1;
     if (send_all(fd, head, (size_t)n) || send_all(fd, data, len)) return -1;
     char buf[4096];
     size_t got = 0;
@@ -153,6 +155,20 @@ static int post(int fd, const char *host, const char *path, const char *type, co
     return 0;
 }
 
+/* An http:// URL's host, port (80 when it names none) and path with its query; 0 when it is one. */
+static int parse_url(const char *url, char host[256], char port[16], char path[512]) {
+    if (!url) return -1;
+    strcpy(port, "80");
+    strcpy(path, "/");
+    if (sscanf(url, "http://%255[^:/?]", host) != 1) return -1;
+    const char *rest = url + 7 + strlen(host);
+    if (*rest == ':' && sscanf(rest, ":%15[0-9]", port) != 1) return -1;
+    rest += *rest == ':' ? 1 + strlen(port) : 0;
+    if (*rest && sscanf(rest, "%511s", path) != 1) return -1;
+    if (path[0] != '/') return -1;
+    return 0;
+}
+
 static void show(const char *dir, const uint8_t *data, size_t len) {
     char *xml = NULL;
     size_t xl = 0;
@@ -170,8 +186,8 @@ static void show(const char *dir, const uint8_t *data, size_t len) {
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2) { fprintf(stderr, "usage: %s http://host:port/path [device-id]\n", argv[0]); return 2; }
-    char host[256], port[16] = "80", path[512] = "/";
-    if (sscanf(argv[1], "http://%255[^:/]:%15[0-9]%511s", host, port, path) < 1) { fprintf(stderr, "bad URL\n"); return 2; }
+    char host[256], port[16], path[512];
+    if (parse_url(argv[1], host, port, path)) { fprintf(stderr, "bad URL: %s\n", argv[1]); return 2; }
     const char *device = argc > 2 ? argv[2] : "IMEI:493005100592800";
 
     set("./DevInfo/DevId", device); set("./DevInfo/Man", "Acme"); set("./DevInfo/Mod", "C agent");
@@ -206,13 +222,23 @@ int main(int argc, char **argv) {
         show("-> agent ", msg, len);
         uint8_t *body;
         size_t body_len;
+        /* To the server's last RespURI (DM: the client follows it), else the server URI. */
+        char to_host[256], to_port[16];
+        if (parse_url(dm_session_respond_to(s), to_host, to_port, path)) {
+            fprintf(stderr, "agent: the server's RespURI is not an http:// URL: %s\n", dm_session_respond_to(s));
+            rc = 1; break;
+        }
+        if (strcmp(to_host, host) || strcmp(to_port, port)) {
+            if (fd >= 0) { close(fd); fd = -1; }
+            strcpy(host, to_host); strcpy(port, to_port);
+        }
         /* HTTP/1.1 keep-alive when the server keeps the connection; a new one otherwise, and
          * once more when a kept connection turns out closed. */
         int failed = 1;
         for (int attempt = 0; attempt < 2 && failed; attempt++) {
             if (fd < 0 && (fd = connect_to(host, port)) < 0) break;
-            failed = post(fd, host, path, dm_session_content_type(s), dm_session_hmac_header(s), msg, len, &body,
-                          &body_len, &keep);
+            failed = post(fd, host, port, path, dm_session_content_type(s), dm_session_hmac_header(s), msg, len,
+                          &body, &body_len, &keep);
             if (failed || !keep) { close(fd); fd = -1; }
         }
         if (failed) {

@@ -144,6 +144,9 @@ static void whole_session(dm_encoding enc, const char *server_nonce) {
     CHECK(dm_session_state(c) == DM_STATE_ENDED);
     CHECK(dm_session_state(s) == DM_STATE_ENDED);
     CHECK(strstr(dm_session_content_type(c), enc == DM_ENCODING_WBXML ? "wbxml" : "+xml") != NULL);
+    /* No RespURI from this server: the client sends on to the URI it was given. */
+    CHECK(strcmp(dm_session_respond_to(c), "http://127.0.0.1/dm") == 0);
+    CHECK(dm_session_respond_to(s) == NULL);
     dm_session_free(c);
     dm_session_free(s);
 }
@@ -197,6 +200,7 @@ static void error_paths(void) {
     dm_session_free(s);
     dm_session_free(NULL);
     CHECK(dm_session_state(NULL) == DM_STATE_ABORTED);
+    CHECK(dm_session_respond_to(NULL) == NULL);
 }
 
 static void codec_helpers(void) {

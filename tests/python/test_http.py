@@ -122,7 +122,8 @@ def test_the_resp_uri_names_the_server_as_the_device_reached_it():
         port = urllib.parse.urlsplit(server.url).port
         for n, (host, path, expected) in enumerate([
             ("dm.example.test:8080", "/omadm/dm", "http://dm.example.test:8080/omadm/dm?s=1"),
-            ("bad host<", "/dm", f"{server.url}?s=2"),
+            ("dm.example.test", "/dm", f"http://dm.example.test:{port}/dm?s=2"),  # the port left out
+            ("bad host<", "/dm", f"{server.url}?s=3"),
         ]):
             package1 = omadm.ClientSession(f"IMEI:{n}", "srv", server.url, omadm.MemoryTree(DEVINFO)).next_message()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -135,3 +136,21 @@ def test_the_resp_uri_names_the_server_as_the_device_reached_it():
             assert reply.status == 200
             assert omadm.decode(reply.read()).to_dict()["header"]["resp_uri"] == expected
             conn.close()
+
+
+def test_the_c_agent_follows_the_resp_uri():
+    """examples/c/agent.c sends each message to the server's last RespURI (dm_session_respond_to)."""
+    import os
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    agent = root / "build" / "agent"
+    assert agent.exists(), "make test-c builds build/agent"
+    with omadm.http.Server(read_model, server_id="omadm-demo", auth="md5", username="device", password="secret",
+                           nonce=b"demo-nonce") as server:
+        env = {**os.environ, "LD_LIBRARY_PATH": str(root / "target" / "debug")}
+        run = subprocess.run([str(agent), server.url], capture_output=True, text=True, env=env, timeout=60)
+        assert run.returncode == 0, run.stderr
+        sent = run.stdout.count("-> agent")
+        assert sent >= 2 and server.routed_by_resp_uri == sent - 1, "every message after the first by its RespURI"
+        assert [s.found for s in server.finished] == ["C agent"]

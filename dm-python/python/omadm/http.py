@@ -207,7 +207,7 @@ def _read_chunked(rfile: Any, limit: int) -> bytes | None:
 
 
 # A Host header and path fit to name this server in a RespURI.
-_URL_PART = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]+)?/[A-Za-z0-9._~/%\-]*")
+_URL_PART = re.compile(r"[A-Za-z0-9.\-]+:[0-9]+/[A-Za-z0-9._~/%\-]*")
 
 class _HTTPServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -283,8 +283,11 @@ class Server:
                     body = self.rfile.read(int(length))
                 path, _, query = self.path.partition("?")
                 token = dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("s")
-                # The RespURI names this server as the device reached it, not as it listens (0.0.0.0).
+                # The RespURI names this server as the device reached it, not as it listens (0.0.0.0);
+                # a Host without its port (some devices leave it out) gets the port listened on.
                 host = self.headers.get("Host") or ""
+                if ":" not in host:
+                    host += f":{outer.httpd.server_address[1]}"
                 here = f"{outer.url.split(':')[0]}://{host}{path}" if _URL_PART.fullmatch(host + path) else None
                 try:
                     reply, rtype, hmac = outer._handle(body, self.headers.get("x-syncml-hmac"), token, ctype, here)

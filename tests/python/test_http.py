@@ -154,3 +154,29 @@ def test_the_c_agent_follows_the_resp_uri():
         sent = run.stdout.count("-> agent")
         assert sent >= 2 and server.routed_by_resp_uri == sent - 1, "every message after the first by its RespURI"
         assert [s.found for s in server.finished] == ["C agent"]
+
+
+def test_a_silent_connection_is_closed_and_its_thread_ends():
+    """A device whose network went away mid-request, or between two messages, holds nothing."""
+    import socket
+    import time
+
+    with omadm.http.Server(read_model, server_id="srv", connection_timeout=1.0) as server:
+        before = threading.active_count()
+        port = int(server.url.split(":")[2].split("/")[0])
+        silent = socket.create_connection(("127.0.0.1", port))
+        halfway = socket.create_connection(("127.0.0.1", port))
+        halfway.sendall(b"POST /dm HTTP/1.1\r\nHost: x\r\nContent-Type: application/vnd.syncml.dm+xml\r\n"
+                        b"Content-Length: 100\r\n\r\n<SyncML")
+        time.sleep(0.2)
+        assert threading.active_count() == before + 2
+        for conn in (silent, halfway):
+            conn.settimeout(5)
+            assert conn.recv(100) == b"", "closed by the server"
+            conn.close()
+        for _ in range(50):
+            if threading.active_count() == before:
+                break
+            time.sleep(0.05)
+        assert threading.active_count() == before
+        assert omadm.http.device(server.url, omadm.MemoryTree(DEVINFO), server_id="srv")[-1].kind == "ended"

@@ -219,14 +219,17 @@ class _HTTPServer(ThreadingHTTPServer):
 class Server:
     """An HTTP DM server on `host:port` (port 0 picks one); `url` says where. Sessions that ended,
     or that no message came for in `idle_timeout` seconds (their scripts stop), go to `finished`,
-    where they stay until taken. With `tls` (a server-side context holding its certificate, see
-    `server_tls`) it speaks HTTPS, as real devices often insist on."""
+    where they stay until taken. A connection silent for `connection_timeout` seconds, mid-request
+    or between messages (a device whose network went away), is closed, and its thread ends. With
+    `tls` (a server-side context holding its certificate, see `server_tls`) it speaks HTTPS, as
+    real devices often insist on."""
 
     def __init__(self, script: Callable[[ScriptSession], Any], host: str = "127.0.0.1", port: int = 0,
                  server_id: str = "omadm", trace_dir: str | None = None, idle_timeout: float = 600,
-                 tls: ssl.SSLContext | None = None, **session_options: Any) -> None:
+                 connection_timeout: float = 60, tls: ssl.SSLContext | None = None,
+                 **session_options: Any) -> None:
         self.script, self.server_id, self.options, self.trace_dir = script, server_id, session_options, trace_dir
-        self.idle_timeout = idle_timeout
+        self.idle_timeout, self.connection_timeout = idle_timeout, connection_timeout
         self.max_message_size = _message_limit(session_options)
         self.sessions: dict[tuple[str, str], ScriptSession] = {}
         self.by_token: dict[str, tuple[str, str]] = {}
@@ -248,6 +251,7 @@ class Server:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive: a device may send a whole session on one connection
+            timeout = outer.connection_timeout
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include "omadm.h"
 
@@ -98,7 +99,11 @@ static int connect_to(const char *host, const char *port) {
     struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
     if (getaddrinfo(host, port, &hints, &res) != 0) return -1;
     int fd = socket(res->ai_family, res->ai_socktype, res->ai_protocol);
-    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) != 0) { close(fd); fd = -1; }
+    /* A server that goes silent must not hang the device: 30 s for each send and receive. */
+    struct timeval t = { .tv_sec = 30 };
+    if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &t, sizeof t)
+                    || setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &t, sizeof t)
+                    || connect(fd, res->ai_addr, res->ai_addrlen) != 0)) { close(fd); fd = -1; }
     freeaddrinfo(res);
     return fd;
 }

@@ -37,8 +37,8 @@ pub struct DecodeError {
     pub site: Site,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 /// Why bytes are not a message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeErrorKind {
     #[error("not well-formed XML: {0}")]
@@ -145,7 +145,7 @@ pub struct RemoteError {
 
 impl RemoteError {
     /// The rule `m` breaks at `at` (the command's CmdID, if a command, and the element).
-    pub fn in_message(
+    pub(crate) fn in_message(
         rule: &'static str,
         m: &crate::Message,
         at: (Option<u32>, &'static str),

@@ -178,7 +178,6 @@ class ScriptSession:
         threading.Thread(target=body, daemon=True).start()
 
 
-
 def _read_chunked(rfile: Any, limit: int) -> bytes | None:
     """A chunked request body (RFC 9112 §7.1), or None once it would pass `limit` bytes (read no
     further). ValueError names what is malformed; chunk extensions and trailers are skipped."""
@@ -209,12 +208,14 @@ def _read_chunked(rfile: Any, limit: int) -> bytes | None:
 # A Host header and path fit to name this server in a RespURI.
 _URL_PART = re.compile(r"[A-Za-z0-9.\-]+:[0-9]+/[A-Za-z0-9._~/%\-]*")
 
+
 class _HTTPServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A connection the peer broke (a reset, a failed TLS handshake) is not the server's
         fault: no traceback for it."""
         if not isinstance(sys.exc_info()[1], OSError):
             super().handle_error(request, client_address)
+
 
 class Server:
     """An HTTP DM server on `host:port` (port 0 picks one); `url` says where. Sessions that ended,
@@ -244,7 +245,8 @@ class Server:
         if tls is not None:
             # The handshake happens in each connection's own thread, at its first read.
             self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True, do_handshake_on_connect=False)
-        self.url = f"{'https' if tls else 'http'}://{host}:{self.httpd.server_address[1]}/dm"
+        self.scheme = "https" if tls else "http"
+        self.url = f"{self.scheme}://{host}:{self.httpd.server_address[1]}/dm"
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         outer = self
@@ -292,7 +294,7 @@ class Server:
                 host = self.headers.get("Host") or ""
                 if ":" not in host:
                     host += f":{outer.httpd.server_address[1]}"
-                here = f"{outer.url.split(':')[0]}://{host}{path}" if _URL_PART.fullmatch(host + path) else None
+                here = f"{outer.scheme}://{host}{path}" if _URL_PART.fullmatch(host + path) else None
                 try:
                     reply, rtype, hmac = outer._handle(body, self.headers.get("x-syncml-hmac"), token, ctype, here)
                 except omadm.Error as e:

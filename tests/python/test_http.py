@@ -162,21 +162,20 @@ def test_a_silent_connection_is_closed_and_its_thread_ends():
     import time
 
     with omadm.http.Server(read_model, server_id="srv", connection_timeout=1.0) as server:
-        before = threading.active_count()
+        before = set(threading.enumerate())
         port = int(server.url.split(":")[2].split("/")[0])
         silent = socket.create_connection(("127.0.0.1", port))
         halfway = socket.create_connection(("127.0.0.1", port))
         halfway.sendall(b"POST /dm HTTP/1.1\r\nHost: x\r\nContent-Type: application/vnd.syncml.dm+xml\r\n"
                         b"Content-Length: 100\r\n\r\n<SyncML")
         time.sleep(0.2)
-        assert threading.active_count() == before + 2
+        handlers = set(threading.enumerate()) - before
+        assert len(handlers) == 2, "a thread for each connection"
         for conn in (silent, halfway):
             conn.settimeout(5)
             assert conn.recv(100) == b"", "closed by the server"
             conn.close()
-        for _ in range(50):
-            if threading.active_count() == before:
-                break
-            time.sleep(0.05)
-        assert threading.active_count() == before
+        for t in handlers:
+            t.join(timeout=5)
+            assert not t.is_alive()
         assert omadm.http.device(server.url, omadm.MemoryTree(DEVINFO), server_id="srv")[-1].kind == "ended"

@@ -347,7 +347,8 @@ def main(argv: list[str] | None = None) -> int:
                        "device, printed as an annotated trace")
     m.set_defaults(run=_demo)
     sv = sub.add_parser("serve", help="an HTTP DM server that runs a script against each device")
-    sv.add_argument("--port", type=_port, default=8080, help="0 picks a free port; the URL is printed first (default: 8080)")
+    sv.add_argument("--port", type=_port, default=8080,
+                    help="0 picks a free port; the URL is printed first (default: 8080)")
     sv.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1, loopback)")
     sv.add_argument("--script",
                     help="a Python file defining run(session) (default: read DevInfo/Mod and DevDetail/FwV)")

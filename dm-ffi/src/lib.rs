@@ -1,5 +1,5 @@
 //! The C ABI of omadm. Every exported function is an `extern "C" fn` written out (so cbindgen
-//! sees it) whose body runs inside [`boundary::guard`]: a panic becomes `DM_ERR_PANIC`, never an
+//! sees it) whose body runs inside `boundary::guard`: a panic becomes `DM_ERR_PANIC`, never an
 //! abort. Pointers are checked for NULL; lengths are trusted only as far as C allows.
 // The C caller's pointers are its contract, documented on each function, as in rustls-ffi.
 #![allow(non_camel_case_types, clippy::missing_safety_doc, clippy::not_unsafe_ptr_arg_deref)]

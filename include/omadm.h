@@ -578,8 +578,9 @@ const char *dm_session_hmac_header(const dm_session *session);
 
 /**
  * Client: the URL to send its messages to: the server's last RespURI (a server may name a new
- * one in any message, and the client MUST follow it), else the configured server URI. NULL for
- * a server session or NULL. Valid until the next call.
+ * one in any message, and the client MUST follow it; a path or query alone is resolved against
+ * the URI in use), else the configured server URI. NULL for a server session or NULL. Valid
+ * until the next call.
  */
 const char *dm_session_respond_to(const dm_session *session);
 

@@ -552,6 +552,17 @@ fn the_client_follows_the_servers_resp_uri() {
     assert_eq!(p.client.state(), State::Ended);
 }
 
+#[test]
+fn a_resp_uri_without_scheme_and_host_is_resolved_against_the_server_uri() {
+    let mut sc = server_config();
+    sc.resp_uri = Some("/manage?s=42".into());
+    let mut p = Pair::with(client_config(), device_tree(), sc);
+    p.until_server_has_package();
+    p.server.get("./DevInfo/Man").unwrap();
+    p.step();
+    assert_eq!(p.client.respond_to(), "http://127.0.0.1/manage?s=42");
+}
+
 /// A `MemoryTree` that counts the reads of node values (`get`) and answers as a careless C
 /// tree might: a Replace of `./Vendor/Zero` with 0 (C's "success"), a Delete of `./Vendor/Ok`
 /// with 200 given as a failure, `./Vendor/Odd` with children named `ok` and `a/b`.

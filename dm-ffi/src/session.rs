@@ -635,8 +635,9 @@ pub extern "C" fn dm_session_hmac_header(session: *const dm_session) -> *const c
 }
 
 /// Client: the URL to send its messages to: the server's last RespURI (a server may name a new
-/// one in any message, and the client MUST follow it), else the configured server URI. NULL for
-/// a server session or NULL. Valid until the next call.
+/// one in any message, and the client MUST follow it; a path or query alone is resolved against
+/// the URI in use), else the configured server URI. NULL for a server session or NULL. Valid
+/// until the next call.
 #[unsafe(no_mangle)]
 pub extern "C" fn dm_session_respond_to(session: *const dm_session) -> *const c_char {
     let Ok(s) = (unsafe { self::session(session) }) else { return std::ptr::null() };

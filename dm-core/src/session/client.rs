@@ -161,8 +161,8 @@ impl<T: Tree> ClientSession<T> {
         })
     }
 
-    /// Where to send the next message: the URI of the server's last RespURI, else the server URI
-    /// (the SyncHdr Target stays the server URI).
+    /// Where to send the next message: the server's last RespURI (a path or query alone resolved
+    /// against the URI in use), else the server URI. The SyncHdr Target stays the server URI.
     pub fn respond_to(&self) -> &str {
         &self.respond_to
     }
@@ -446,7 +446,7 @@ impl<T: Tree> ClientSession<T> {
             events.push(Event::ServerAuthenticated);
         }
         if let Some(uri) = &m.header.resp_uri {
-            self.respond_to.clone_from(uri);
+            self.respond_to = resolve(&self.respond_to, uri);
         }
         let msg_id = m.header.msg_id;
         if self.follow_auth(&m, &mut events) {
@@ -849,6 +849,40 @@ fn result_item(encoding: Encoding, uri: String, node: Node) -> Item {
     Item { source: Some(Location::new(uri)), meta, data: Some(data), ..Item::default() }
 }
 
+/// A RespURI as a URI reference resolved against the URI in use (RFC 3986 §5.2, without
+/// removing dot segments): servers mostly send an absolute URI, some only a path or a query.
+fn resolve(base: &str, reference: &str) -> String {
+    let scheme_end = |s: &str| {
+        let end = s.find(':')?;
+        let scheme = &s[..end];
+        let ok = scheme.bytes().next()?.is_ascii_alphabetic()
+            && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+        ok.then_some(end)
+    };
+    let Some(scheme) = scheme_end(base) else { return reference.to_string() };
+    if scheme_end(reference).is_some() {
+        return reference.to_string();
+    }
+    let after_scheme = scheme + 1;
+    let path_start = if base[after_scheme..].starts_with("//") {
+        base[after_scheme + 2..].find(['/', '?', '#']).map_or(base.len(), |i| after_scheme + 2 + i)
+    } else {
+        after_scheme
+    };
+    let path_end = base[path_start..].find(['?', '#']).map_or(base.len(), |i| path_start + i);
+    let (head, path) = (&base[..path_start], &base[path_start..path_end]);
+    match reference.as_bytes().first() {
+        _ if reference.starts_with("//") => format!("{}{reference}", &base[..after_scheme]),
+        Some(b'/') => format!("{head}{reference}"),
+        Some(b'?') => format!("{head}{path}{reference}"),
+        Some(b'#') | None => base.to_string(),
+        Some(_) => {
+            let dir = path.rfind('/').map_or("/", |i| &path[..=i]);
+            format!("{head}{dir}{reference}")
+        }
+    }
+}
+
 fn item_target(item: &Item) -> String {
     item.target.as_ref().map(|l| l.uri.clone()).unwrap_or_default()
 }
@@ -888,4 +922,26 @@ fn devinfo_of(tree: &mut impl Tree, server: &str) -> Vec<(String, String)> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve;
+
+    #[test]
+    fn a_resp_uri_is_resolved_against_the_uri_in_use() {
+        let base = "http://dm.example:8080/dm/session?s=1";
+        for (reference, resolved) in [
+            ("https://other.example/x?y", "https://other.example/x?y"),
+            ("//other.example:81/x", "http://other.example:81/x"),
+            ("/manage?sid=7", "http://dm.example:8080/manage?sid=7"),
+            ("?s=2", "http://dm.example:8080/dm/session?s=2"),
+            ("next?s=3", "http://dm.example:8080/dm/next?s=3"),
+            ("", base),
+        ] {
+            assert_eq!(resolve(base, reference), resolved, "{reference}");
+        }
+        assert_eq!(resolve("http://h", "x"), "http://h/x");
+        assert_eq!(resolve("not a uri", "/x"), "/x");
+    }
 }

@@ -269,7 +269,8 @@ class ClientSession(_Session):
 
     @property
     def respond_to(self) -> str:
-        """Where to send the next message: the server's last RespURI, else the server URI."""
+        """Where to send the next message: the server's last RespURI (a path or query alone
+        resolved against the URI in use), else the server URI."""
         return self._s.respond_to
 
     def generic_alert(self, data: str | None = None, type: str | None = None, format: str = "chr",

@@ -179,3 +179,14 @@ def test_a_silent_connection_is_closed_and_its_thread_ends():
             t.join(timeout=5)
             assert not t.is_alive()
         assert omadm.http.device(server.url, omadm.MemoryTree(DEVINFO), server_id="srv")[-1].kind == "ended"
+
+
+def test_a_fault_of_the_servers_own_is_reported(tmp_path, capsys):
+    """Broken connections are the peer's affair and print nothing; a trace directory that cannot
+    be written is the server's, and its traceback is printed."""
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    with omadm.http.Server(read_model, server_id="srv", trace_dir=str(not_a_directory)) as server:
+        with pytest.raises(OSError):
+            omadm.http.device(server.url, omadm.MemoryTree(DEVINFO), server_id="srv")
+    assert "FileExistsError" in capsys.readouterr().err

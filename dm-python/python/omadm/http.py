@@ -212,8 +212,8 @@ _URL_PART = re.compile(r"[A-Za-z0-9.\-]+:[0-9]+/[A-Za-z0-9._~/%\-]*")
 class _HTTPServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A connection the peer broke (a reset, a failed TLS handshake) is not the server's
-        fault: no traceback for it."""
-        if not isinstance(sys.exc_info()[1], OSError):
+        fault: no traceback for it. Any other error (a trace directory it cannot write) has one."""
+        if not isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError, TimeoutError)):
             super().handle_error(request, client_address)
 
 

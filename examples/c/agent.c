@@ -121,43 +121,101 @@ static int send_all(int fd, const void *buf, size_t len) {
 /* The largest reply read: the library's default message limit. */
 #define MAX_BODY (1u << 20)
 
-/* POSTs one message and reads the response body into *body (malloc'd); *keep is cleared when the
- * server closes the connection after it. A reply claiming more than MAX_BODY is not read. */
-static int post(int fd, const char *host, const char *port, const char *path, const char *type, const char *hmac,
-                const uint8_t *data, size_t len, uint8_t **body, size_t *body_len, int *keep) {
-    char head[1024];
-    int n = snprintf(head, sizeof head,
-                     "POST %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s\r\n",
-                     path, host, port, type, len, hmac ? "x-syncml-hmac: " : "", hmac ? hmac : "", hmac ? "\r\n" : "");
-    if (n < 0 || (size_t)n >= sizeof head) return -1;
-    if (send_all(fd, head, (size_t)n) || send_all(fd, data, len)) return -1;
-    char buf[4096];
-    size_t got = 0;
-    char *end = NULL;
-    while (!end) {
-        ssize_t r = recv(fd, buf + got, sizeof buf - 1 - got, 0);
-        if (r <= 0) return -1;
-        got += (size_t)r;
-        buf[got] = 0;
-        end = strstr(buf, "\r\n\r\n");
-        if (!end && got == sizeof buf - 1) return -1;
+/* A connection's bytes read through a buffer. */
+struct reader { int fd; char buf[4096]; size_t pos, len; };
+
+static int fill(struct reader *r) {
+    r->pos = r->len = 0;
+    ssize_t n = recv(r->fd, r->buf, sizeof r->buf, 0);
+    if (n <= 0) return -1;
+    r->len = (size_t)n;
+    return 0;
+}
+
+/* One line, its CRLF dropped; -1 past cap - 1 bytes. */
+static int read_line(struct reader *r, char *line, size_t cap) {
+    for (size_t n = 0;;) {
+        if (r->pos == r->len && fill(r)) return -1;
+        char c = r->buf[r->pos++];
+        if (c == '\n') { line[n && line[n - 1] == '\r' ? n - 1 : n] = 0; return 0; }
+        if (n + 1 >= cap) return -1;
+        line[n++] = c;
     }
-    const char *cl = strcasestr(buf, "Content-Length:");
-    if (!cl) return -1;
-    *keep = strncmp(buf, "HTTP/1.1", 8) == 0 && !strcasestr(buf, "Connection: close");
-    *body_len = strtoul(cl + 15, NULL, 10);
-    if (*body_len > MAX_BODY) return -1;
-    *body = malloc(*body_len ? *body_len : 1);
-    if (!*body) return -1;
-    size_t have = got - (size_t)(end + 4 - buf);
-    if (have > *body_len) have = *body_len;
-    memcpy(*body, end + 4, have);
-    while (have < *body_len) {
-        ssize_t r = recv(fd, *body + have, *body_len - have, 0);
-        if (r <= 0) { free(*body); return -1; }
-        have += (size_t)r;
+}
+
+static int read_exact(struct reader *r, uint8_t *out, size_t len) {
+    while (len) {
+        if (r->pos == r->len && fill(r)) return -1;
+        size_t n = r->len - r->pos < len ? r->len - r->pos : len;
+        memcpy(out, r->buf + r->pos, n);
+        r->pos += n; out += n; len -= n;
     }
     return 0;
+}
+
+/* A response body, by its Content-Length or in chunks, into *body (malloc'd); none past MAX_BODY. */
+static int read_body(struct reader *r, int chunked, long long length, uint8_t **body, size_t *body_len) {
+    char line[256];
+    uint8_t *b = NULL;
+    size_t have = 0;
+    for (;;) {
+        unsigned long long n = (unsigned long long)length;  /* the whole body, or the next chunk */
+        if (chunked) {
+            char *end;
+            if (read_line(r, line, sizeof line)) break;
+            n = strtoull(line, &end, 16);
+            if (end == line) break;
+        } else if (length < 0) {
+            break;  /* neither a length nor chunks: not read */
+        }
+        if (n > MAX_BODY - have) break;
+        uint8_t *grown = realloc(b, have + n + 1);
+        if (!grown) break;
+        b = grown;
+        if (read_exact(r, b + have, n)) break;
+        have += n;
+        if (chunked && n) {  /* a chunk ends with CRLF; more follow */
+            if (read_line(r, line, sizeof line) || line[0]) break;
+            continue;
+        }
+        int rc = 0;
+        while (chunked && !(rc = read_line(r, line, sizeof line)) && line[0]) {}  /* the trailer */
+        if (rc) break;
+        *body = b; *body_len = have;
+        return 0;
+    }
+    free(b);
+    return -1;
+}
+
+/* POSTs one message and reads a 200 response's body into *body (malloc'd); *keep is cleared when
+ * the server closes the connection after it. -1 when the connection failed, -2 for an HTTP error
+ * status (not worth sending again). */
+static int post(int fd, const char *host, const char *port, const char *path, const char *type, const char *hmac,
+                const uint8_t *data, size_t len, uint8_t **body, size_t *body_len, int *keep) {
+    char line[1024];
+    int n = snprintf(line, sizeof line,
+                     "POST %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s\r\n",
+                     path, host, port, type, len, hmac ? "x-syncml-hmac: " : "", hmac ? hmac : "", hmac ? "\r\n" : "");
+    if (n < 0 || (size_t)n >= sizeof line) return -1;
+    if (send_all(fd, line, (size_t)n) || send_all(fd, data, len)) return -1;
+    struct reader r = { .fd = fd };
+    int status = 0, chunked = 0;
+    long long length = -1;
+    if (read_line(&r, line, sizeof line) || sscanf(line, "HTTP/1.%*d %d", &status) != 1) return -1;
+    *keep = strncmp(line, "HTTP/1.1", 8) == 0;
+    for (;;) {
+        if (read_line(&r, line, sizeof line)) return -1;
+        if (!line[0]) break;
+        if (!strncasecmp(line, "Content-Length:", 15)) length = strtoll(line + 15, NULL, 10);
+        if (!strncasecmp(line, "Transfer-Encoding:", 18)) chunked = strcasestr(line, "chunked") != NULL;
+        if (!strncasecmp(line, "Connection:", 11) && strcasestr(line, "close")) *keep = 0;
+    }
+    if (status != 200) {
+        fprintf(stderr, "agent: the server answered HTTP %d\n", status);
+        return -2;
+    }
+    return read_body(&r, chunked, length, body, body_len);
 }
 
 /* An http:// URL's host, port (80 when it names none) and path with its query; 0 when it is one. */
@@ -245,6 +303,7 @@ int main(int argc, char **argv) {
             failed = post(fd, host, port, path, dm_session_content_type(s), dm_session_hmac_header(s), msg, len,
                           &body, &body_len, &keep);
             if (failed || !keep) { close(fd); fd = -1; }
+            if (failed == -2) break;
         }
         if (failed) {
             fprintf(stderr, "agent: HTTP to %s:%s failed\n", host, port); rc = 1; break;

@@ -190,3 +190,52 @@ def test_a_fault_of_the_servers_own_is_reported(tmp_path, capsys):
         with pytest.raises(OSError):
             omadm.http.device(server.url, omadm.MemoryTree(DEVINFO), server_id="srv")
     assert "FileExistsError" in capsys.readouterr().err
+
+
+def test_the_c_agent_reads_chunked_replies_and_stops_at_an_http_error():
+    """Servers may answer in chunks (Java containers do, for large replies); an HTTP error is
+    reported, not fed to the session as a message."""
+    import os
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "LD_LIBRARY_PATH": str(root / "target" / "debug")}
+    server = omadm.ServerSession("omadm-demo", username="device", password="secret", auth="md5", nonce=b"demo-nonce")
+    answers = {"status": 200}
+
+    class Chunked(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if answers["status"] != 200:
+                self.send_error(answers["status"], "down for maintenance")
+                return
+            if any(e.kind == "package_end" for e in server.receive(body)) and not answers.get("asked"):
+                server.get("./DevInfo/Mod")
+                answers["asked"] = True
+            reply = server.next_message()
+            self.send_response(200)
+            self.send_header("Content-Type", server.content_type)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(0, len(reply), 100):
+                self.wfile.write(b"%x;ext=1\r\n%s\r\n" % (len(reply[i:i + 100]), reply[i:i + 100]))
+            self.wfile.write(b"0\r\nX-Trailer: t\r\n\r\n")
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Chunked)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/dm"
+        run = subprocess.run([str(root / "build" / "agent"), url], capture_output=True, text=True, env=env, timeout=60)
+        assert run.returncode == 0, run.stderr
+        assert "Get ./DevInfo/Mod: 200" in run.stdout and server.state == "ended"
+        answers["status"] = 503
+        run = subprocess.run([str(root / "build" / "agent"), url], capture_output=True, text=True, env=env, timeout=60)
+        assert run.returncode == 1 and "the server answered HTTP 503" in run.stderr
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -1,11 +1,24 @@
+import os
 import pathlib
+import subprocess
 
 import pytest
 
-VECTORS = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "vectors"
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+VECTORS = ROOT / ".." / "shared" / "vectors"
 
 
 @pytest.fixture
 def vectors() -> pathlib.Path:
     assert VECTORS.is_dir(), f"{VECTORS} is missing"
     return VECTORS
+
+
+@pytest.fixture
+def run_agent():
+    """Runs examples/c/agent.c (built by `make test-c`, with libomadm from target/debug) against a
+    server URL."""
+    agent = ROOT / "build" / "agent"
+    assert agent.exists(), "make test-c builds build/agent"
+    env = {**os.environ, "LD_LIBRARY_PATH": str(ROOT / "target" / "debug")}
+    return lambda url: subprocess.run([str(agent), url], capture_output=True, text=True, env=env, timeout=60)

@@ -1,8 +1,8 @@
 """The HTTP glue as real peers meet it: HTTPS both ways, and servers that route by cookies."""
 
+import contextlib
 import http.server
 import shutil
-import ssl
 import subprocess
 import sys
 import threading
@@ -16,6 +16,18 @@ import omadm.http
 
 DEVINFO = {"./DevInfo/DevId": "IMEI:1", "./DevInfo/Man": "Acme", "./DevInfo/Mod": "X1", "./DevInfo/DmV": "1.2",
            "./DevInfo/Lang": "en"}
+
+
+@contextlib.contextmanager
+def serving(handler):
+    """A plain HTTP server of the test's own on a loopback port: its URL."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/dm"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def read_model(session):
@@ -99,18 +111,12 @@ def test_the_device_keeps_the_cookies_a_server_routes_by():
             self.end_headers()
             self.wfile.write(reply)
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), CookieRouted)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{httpd.server_address[1]}/dm"
+    with serving(CookieRouted) as url:
         for _ in range(2):
             events = omadm.http.device(url, omadm.MemoryTree(DEVINFO), server_id="srv")
             assert events[-1].kind == "ended"
-        assert sorted(sessions) == ["sid=1", "sid=2"], "each session its own cookie, none carried to the next"
-        assert all(s.state == "ended" for s in sessions.values())
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    assert sorted(sessions) == ["sid=1", "sid=2"], "each session its own cookie, none carried to the next"
+    assert all(s.state == "ended" for s in sessions.values())
 
 
 def test_the_resp_uri_names_the_server_as_the_device_reached_it():
@@ -138,18 +144,11 @@ def test_the_resp_uri_names_the_server_as_the_device_reached_it():
             conn.close()
 
 
-def test_the_c_agent_follows_the_resp_uri():
+def test_the_c_agent_follows_the_resp_uri(run_agent):
     """examples/c/agent.c sends each message to the server's last RespURI (dm_session_respond_to)."""
-    import os
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[2]
-    agent = root / "build" / "agent"
-    assert agent.exists(), "make test-c builds build/agent"
     with omadm.http.Server(read_model, server_id="omadm-demo", auth="md5", username="device", password="secret",
                            nonce=b"demo-nonce") as server:
-        env = {**os.environ, "LD_LIBRARY_PATH": str(root / "target" / "debug")}
-        run = subprocess.run([str(agent), server.url], capture_output=True, text=True, env=env, timeout=60)
+        run = run_agent(server.url)
         assert run.returncode == 0, run.stderr
         sent = run.stdout.count("-> agent")
         assert sent >= 2 and server.routed_by_resp_uri == sent - 1, "every message after the first by its RespURI"
@@ -192,14 +191,9 @@ def test_a_fault_of_the_servers_own_is_reported(tmp_path, capsys):
     assert "FileExistsError" in capsys.readouterr().err
 
 
-def test_the_c_agent_reads_chunked_replies_and_stops_at_an_http_error():
+def test_the_c_agent_reads_chunked_replies_and_stops_at_an_http_error(run_agent):
     """Servers may answer in chunks (Java containers do, for large replies); an HTTP error is
     reported, not fed to the session as a message."""
-    import os
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "LD_LIBRARY_PATH": str(root / "target" / "debug")}
     server = omadm.ServerSession("omadm-demo", username="device", password="secret", auth="md5", nonce=b"demo-nonce")
     answers = {"status": 200}
 
@@ -226,16 +220,10 @@ def test_the_c_agent_reads_chunked_replies_and_stops_at_an_http_error():
                 self.wfile.write(b"%x;ext=1\r\n%s\r\n" % (len(reply[i:i + 100]), reply[i:i + 100]))
             self.wfile.write(b"0\r\nX-Trailer: t\r\n\r\n")
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Chunked)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{httpd.server_address[1]}/dm"
-        run = subprocess.run([str(root / "build" / "agent"), url], capture_output=True, text=True, env=env, timeout=60)
+    with serving(Chunked) as url:
+        run = run_agent(url)
         assert run.returncode == 0, run.stderr
         assert "Get ./DevInfo/Mod: 200" in run.stdout and server.state == "ended"
         answers["status"] = 503
-        run = subprocess.run([str(root / "build" / "agent"), url], capture_output=True, text=True, env=env, timeout=60)
+        run = run_agent(url)
         assert run.returncode == 1 and "the server answered HTTP 503" in run.stderr
-    finally:
-        httpd.shutdown()
-        httpd.server_close()

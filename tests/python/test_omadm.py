@@ -2,7 +2,6 @@
 
 import copy
 import json
-import os
 import pickle
 import subprocess
 import sys
@@ -866,12 +865,10 @@ def test_a_whole_session_on_one_keep_alive_connection():
     assert client.state == "ended" and len(sockets) == 1
 
 
-def test_the_c_agent_against_omadm_serve(tmp_path):
+def test_the_c_agent_against_omadm_serve(tmp_path, run_agent):
     """`make demo` as a test: examples/c/agent.c (built by `make test-c`) against `omadm serve`
     running examples/scripts/inventory.py, md5, a 100 KiB log in chunks of 8 KiB messages."""
     root = Path(__file__).resolve().parents[2]
-    agent = root / "build" / "agent"
-    assert agent.exists(), "make test-c builds build/agent"
     server = subprocess.Popen([sys.executable, "-m", "omadm.cli", "serve", "--port", "0", "--server-id", "omadm-demo",
                                "--script", str(root / "examples" / "scripts" / "inventory.py"), "--auth", "md5",
                                "--username", "device", "--password", "secret", "--nonce", "demo-nonce",
@@ -879,8 +876,7 @@ def test_the_c_agent_against_omadm_serve(tmp_path):
                               stdout=subprocess.PIPE, text=True)
     try:
         url = server.stdout.readline().strip()
-        env = {**os.environ, "LD_LIBRARY_PATH": str(root / "target" / "debug")}
-        run_ = subprocess.run([str(agent), url], capture_output=True, text=True, env=env, timeout=60)
+        run_ = run_agent(url)
         assert run_.returncode == 0, run_.stderr
         assert "session ended; ./Vendor/Settings/Level = 7" in run_.stdout
         assert "log 102400 bytes" in server.stdout.readline()

@@ -1,11 +1,12 @@
 //! `omadm._native`: the Rust engine for Python. The pure-Python package `omadm` re-exports it and
-//! adds the sugar (events as objects, context managers, the CLI, HTTP glue).
+//! adds the sugar (context managers, the CLI, HTTP glue).
 
 use dm_core::model::Data;
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
+mod event;
 mod message;
 mod pytree;
 mod session;
@@ -111,6 +112,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // Limits' defaults, by name, for omadm.Limits.
     let defaults: Vec<(&str, usize)> = dm_core::Limits::default().settings().collect();
     m.add("DEFAULT_LIMITS", pyo3::types::PyDict::from_sequence(&defaults.into_pyobject(py)?)?)?;
+    m.add_class::<event::Event>()?;
     message::register(m)?;
     tree::register(m)?;
     session::register(m)?;

@@ -1,16 +1,15 @@
-//! Client and server sessions for Python. Events come back as dicts (`kind` and fields); the
-//! Python layer makes objects of them.
+//! Client and server sessions for Python.
 
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use dm_core::auth::{AuthType, Credentials};
 use dm_core::codec::Encoding;
 use dm_core::model::{AlertCode, Data, Item, Location, Meta};
-use dm_core::session::{self as s, Event, NonceSource, Outgoing, State, Wire};
-use pyo3::intern;
+use dm_core::session::{self as s, NonceSource, Outgoing, State, Wire};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList};
+use pyo3::types::{PyBytes, PyList};
 
+use crate::event::events;
 use crate::pytree::{AnyTree, PyTree};
 use crate::tree::MemoryTree;
 use crate::{LimitSettings, data_of, limits_of, to_py, usage};
@@ -111,97 +110,6 @@ fn auth(name: &str) -> PyResult<AuthType> {
     AuthType::parse(name).ok_or_else(|| usage(format!("auth is none, basic, md5 or hmac, not {name:?}")))
 }
 
-fn data_value<'py>(py: Python<'py>, d: &Data) -> PyResult<Bound<'py, PyAny>> {
-    Ok(match d {
-        Data::Text(t) | Data::Xml(t) => t.into_pyobject(py)?.into_any(),
-        Data::Binary(b) => PyBytes::new(py, b).into_any(),
-    })
-}
-
-fn items<'py>(py: Python<'py>, list: &[Item]) -> PyResult<Bound<'py, PyList>> {
-    let out = PyList::empty(py);
-    for i in list {
-        let d = PyDict::new(py);
-        d.set_item(intern!(py, "uri"), i.source.as_ref().or(i.target.as_ref()).map(|l| l.uri.as_str()))?;
-        d.set_item(intern!(py, "format"), i.meta.as_ref().and_then(|m| m.format.as_deref()))?;
-        d.set_item(intern!(py, "type"), i.meta.as_ref().and_then(|m| m.type_.as_deref()))?;
-        d.set_item(intern!(py, "mark"), i.meta.as_ref().and_then(|m| m.mark.as_deref()))?;
-        d.set_item(intern!(py, "data"), i.data.as_ref().map(|x| data_value(py, x)).transpose()?)?;
-        out.append(d)?;
-    }
-    Ok(out)
-}
-
-fn event<'py>(py: Python<'py>, e: Event) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    let kind = match e {
-        Event::DevInfo(list) => {
-            let info = PyDict::new(py);
-            for (u, v) in list {
-                info.set_item(u, v)?;
-            }
-            d.set_item(intern!(py, "devinfo"), info)?;
-            intern!(py, "devinfo")
-        }
-        Event::Status { reference, cmd, code, items: list } => {
-            d.set_item(intern!(py, "reference"), reference.0)?;
-            d.set_item(intern!(py, "cmd"), cmd)?;
-            d.set_item(intern!(py, "code"), code.0)?;
-            d.set_item(intern!(py, "items"), items(py, &list)?)?;
-            intern!(py, "status")
-        }
-        Event::Results { reference, items: list } => {
-            d.set_item(intern!(py, "reference"), reference.0)?;
-            d.set_item(intern!(py, "items"), items(py, &list)?)?;
-            intern!(py, "results")
-        }
-        Event::Alert { code, correlator, items: list } => {
-            d.set_item(intern!(py, "code"), code.0)?;
-            d.set_item(intern!(py, "correlator"), correlator)?;
-            d.set_item(intern!(py, "items"), items(py, &list)?)?;
-            intern!(py, "alert")
-        }
-        Event::GenericAlert { correlator, items: list } => {
-            d.set_item(intern!(py, "correlator"), correlator)?;
-            d.set_item(intern!(py, "items"), items(py, &list)?)?;
-            intern!(py, "generic_alert")
-        }
-        Event::Executed { cmd, uri, code } => {
-            d.set_item(intern!(py, "cmd"), cmd)?;
-            d.set_item(intern!(py, "uri"), uri)?;
-            d.set_item(intern!(py, "code"), code.0)?;
-            intern!(py, "executed")
-        }
-        Event::PackageEnd => intern!(py, "package_end"),
-        Event::Ended => intern!(py, "ended"),
-        Event::Aborted { by_peer } => {
-            d.set_item(intern!(py, "by_peer"), by_peer)?;
-            intern!(py, "aborted")
-        }
-        Event::Authenticated => intern!(py, "authenticated"),
-        Event::AuthenticationFailed { code } => {
-            d.set_item(intern!(py, "code"), code.0)?;
-            intern!(py, "auth_failed")
-        }
-        Event::ServerAuthenticated => intern!(py, "server_authenticated"),
-        Event::ServerAuthenticationFailed { code } => {
-            d.set_item(intern!(py, "code"), code.0)?;
-            intern!(py, "server_auth_failed")
-        }
-        _ => intern!(py, "other"),
-    };
-    d.set_item(intern!(py, "kind"), kind)?;
-    Ok(d)
-}
-
-fn events<'py>(py: Python<'py>, list: Vec<Event>) -> PyResult<Bound<'py, PyList>> {
-    let out = PyList::empty(py);
-    for e in list {
-        out.append(event(py, e)?)?;
-    }
-    Ok(out)
-}
-
 /// The last outgoing message's extras, kept for `content_type` / `hmac_header`.
 fn take<'py>(py: Python<'py>, out: Option<Outgoing>, hmac: &mut Option<String>) -> Option<Bound<'py, PyBytes>> {
     let out = out?;
@@ -279,7 +187,7 @@ impl ClientSession {
         Ok(take(py, out, hmac))
     }
 
-    /// Takes a server message; returns the events it produced (dicts).
+    /// Takes a server message; returns the events it produced.
     #[pyo3(signature = (body, hmac = None))]
     fn receive<'py>(&self, py: Python<'py>, body: &[u8], hmac: Option<&str>) -> PyResult<Bound<'py, PyList>> {
         let list = lock(&self.inner)?.0.receive_with_hmac(body, hmac).map_err(to_py)?;
@@ -417,7 +325,7 @@ impl ServerSession {
         Ok(ServerSession { inner: Mutex::new((s::ServerSession::new(c), None)) })
     }
 
-    /// Takes a client message (and its x-syncml-hmac header); returns the events (dicts).
+    /// Takes a client message (and its x-syncml-hmac header); returns the events it produced.
     #[pyo3(signature = (body, hmac = None))]
     fn receive<'py>(&self, py: Python<'py>, body: &[u8], hmac: Option<&str>) -> PyResult<Bound<'py, PyList>> {
         let list = self.with(|s| s.receive_with_hmac(body, hmac))?;

@@ -141,6 +141,22 @@ def test_a_scripted_session_in_memory():
     assert copy.deepcopy(status) == status and pickle.loads(pickle.dumps(status)).code == status.code
 
 
+def test_an_event_makes_its_fields_once_and_equals_one_made_from_a_dict():
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree())
+    server = omadm.ServerSession("srv")
+    ref = []
+    events = run(client, server, lambda s, package: package == 1 and ref.append(s.get("./DevInfo/Mod")))
+    status = next(e for e in events if e.kind == "status" and e.reference == ref[0])
+    assert status.items is status.items and status.fields is status.fields
+    assert repr(status) == f"Event(status, reference={ref[0]}, cmd='Get', code=200, items=[])"
+    assert status == omadm.Event({"kind": "status", **status.fields})
+    assert status != omadm.Event({"kind": "results", **status.fields}) and status != status.fields
+    end = omadm.Event({"kind": "package_end"})
+    assert end in events and end.fields == {} and end.value is None and repr(end) == "Event(package_end)"
+    with pytest.raises(omadm.UsageError, match="names its kind"):
+        omadm.Event({"code": 200})
+
+
 def test_a_full_tree_answers_420_device_full():
     tree = device_tree()
     capacity = tree.leaf_bytes() + 2_500

@@ -18,6 +18,7 @@ from ._native import (
     AuthError,
     DecodeError,
     Error,
+    Event,
     LimitError,
     MemoryTree,
     ProtocolError,
@@ -135,42 +136,6 @@ def decode(data: bytes, lenient: bool = False, limits: Limits | None = None) -> 
     return Message(_native.decode(data, lenient, _limits(limits)))
 
 
-class Event:
-    """Something a received message meant: ``kind`` (``devinfo``, ``status``, ``results``,
-    ``alert``, ``generic_alert``, ``executed``, ``package_end``, ``ended``, ``aborted``,
-    ``authenticated``, ``auth_failed``: the client's credentials; ``server_authenticated``,
-    ``server_auth_failed``: the server's) and the fields of that kind as attributes."""
-
-    def __init__(self, fields: dict[str, Any]) -> None:
-        self.kind: str = fields.pop("kind")
-        self.fields = fields
-
-    def __getattr__(self, name: str) -> Any:
-        """The fields of the event's kind (``code``, ``items``, ``reference``, ...)."""
-        fields = self.__dict__.get("fields", {})
-        if name in fields:
-            return fields[name]
-        raise AttributeError(f"a {self.__dict__.get('kind')} event has no {name}")
-
-    @property
-    def value(self) -> Any:
-        """The data of the first item (results, alerts), if any."""
-        items = self.fields.get("items") or []
-        return items[0]["data"] if items else None
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Event) and (self.kind, self.fields) == (other.kind, other.fields)
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={v!r}" for k, v in self.fields.items())
-        return f"Event({self.kind}{', ' + inner if inner else ''})"
-
-
-def _events(raw: list[dict[str, Any]]) -> list[Event]:
-    # Each dict is new from the native layer: the event takes it as it is.
-    return [Event(e) for e in raw]
-
-
 class _Session:
     """What both roles share: messages in and out, the state, the transport's headers, the
     nonces to keep for the next session, abort.
@@ -188,7 +153,7 @@ class _Session:
 
     def receive(self, body: bytes, hmac: str | None = None) -> list[Event]:
         """Takes the peer's message (and its x-syncml-hmac header); returns what it meant."""
-        return _events(self._s.receive(body, hmac))
+        return self._s.receive(body, hmac)
 
     def abort(self) -> None:
         """The next message carries Alert 1223 (R15)."""

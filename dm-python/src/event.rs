@@ -60,12 +60,59 @@ impl Event {
         Ok(Some(items.get_item(0)?.get_item(intern!(py, "data"))?))
     }
 
-    /// The fields of the event's kind (`code`, `items`, `reference`, ...).
+    /// Status, results: the reference `get`, `replace`, ... returned for the command.
+    #[getter]
+    fn reference<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, intern!(py, "reference"))
+    }
+
+    /// Status: the name of the command answered; executed: of the command executed.
+    #[getter]
+    fn cmd<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, intern!(py, "cmd"))
+    }
+
+    /// Status, executed: the status code; alert: the alert code; auth_failed,
+    /// server_auth_failed: the code that ended the session.
+    #[getter]
+    fn code<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, intern!(py, "code"))
+    }
+
+    /// Status, results, alert, generic_alert: the items, as dicts (`uri`, `format`, `type`,
+    /// `mark`, `data`).
+    #[getter]
+    fn items<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, intern!(py, "items"))
+    }
+
+    /// Alert, generic_alert: the Correlator, if any.
+    #[getter]
+    fn correlator<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, intern!(py, "correlator"))
+    }
+
+    /// Executed: the node the command was executed on.
+    #[getter]
+    fn uri<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, intern!(py, "uri"))
+    }
+
+    /// Aborted: whether the peer aborted.
+    #[getter]
+    fn by_peer<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, intern!(py, "by_peer"))
+    }
+
+    /// Devinfo: the client's DevInfo values by URI.
+    #[getter]
+    fn devinfo<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, intern!(py, "devinfo"))
+    }
+
+    /// Any other field of an event made from a dict.
     fn __getattr__<'py>(&self, py: Python<'py>, name: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
-        match self.fields(py)?.get_item(name)? {
-            Some(value) => Ok(value),
-            None => Err(PyAttributeError::new_err(format!("a {} event has no {name}", self.kind.bind(py)))),
-        }
+        self.field(py, name)
     }
 
     fn __eq__<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<bool> {
@@ -90,6 +137,15 @@ impl Event {
         let d = me.fields(py)?.copy()?;
         d.set_item(intern!(py, "kind"), me.kind.bind(py))?;
         Ok((slf.get_type().into_any(), (d,)))
+    }
+}
+
+impl Event {
+    fn field<'py>(&self, py: Python<'py>, name: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
+        match self.fields(py)?.get_item(name)? {
+            Some(value) => Ok(value),
+            None => Err(PyAttributeError::new_err(format!("a {} event has no {name}", self.kind.bind(py)))),
+        }
     }
 }
 

@@ -153,6 +153,8 @@ def test_an_event_makes_its_fields_once_and_equals_one_made_from_a_dict():
     assert status != omadm.Event({"kind": "results", **status.fields}) and status != status.fields
     end = omadm.Event({"kind": "package_end"})
     assert end in events and end.fields == {} and end.value is None and repr(end) == "Event(package_end)"
+    with pytest.raises(AttributeError, match="a package_end event has no code"):
+        end.code
     with pytest.raises(omadm.UsageError, match="names its kind"):
         omadm.Event({"code": 200})
 

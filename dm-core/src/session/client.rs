@@ -32,11 +32,13 @@ pub struct ClientConfig {
     pub devinfo: Vec<(String, String)>,
     /// Encoding, announced sizes, limits, strictness.
     pub wire: Wire,
+    /// SessionID (default `1`); from a package-0 notification, the one it names.
     pub session_id: String,
     /// Started by a package-0 notification: Alert 1200 instead of 1201 (R20).
     pub server_initiated: bool,
     /// How this client authenticates (a server's challenge may change it).
     pub auth: AuthType,
+    /// The client's user name and password (or HMAC secret); `None`: no Cred is sent.
     pub credentials: Option<Credentials>,
     /// The nonce to digest with (md5, HMAC): what the server gave in the last session.
     pub nonce: Vec<u8>,

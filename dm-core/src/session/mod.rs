@@ -27,11 +27,13 @@ use crate::model::{AlertCode, Item, StatusCode};
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct Wire {
+    /// What this side sends (default XML); it receives either.
     pub encoding: Encoding,
     /// MaxMsgSize this side announces (default: `limits.max_message_size`).
     pub max_msg_size: Option<u64>,
     /// MaxObjSize this side announces (default: `limits.max_object_size`).
     pub max_obj_size: Option<u64>,
+    /// What a peer's message may hold at most.
     pub limits: Limits,
     /// Decode what real peers send although it is not valid (see `DecodeOptions::lenient`).
     pub lenient: bool,
@@ -63,35 +65,78 @@ pub enum Event {
     /// Server: the client's DevInfo (package 1), as (URI, value).
     DevInfo(Vec<(String, String)>),
     /// The peer's Status for a command this side sent.
-    Status { reference: CommandRef, cmd: Cow<'static, str>, code: StatusCode, items: Vec<Item> },
+    Status {
+        /// The command's reference, as queuing it returned.
+        reference: CommandRef,
+        /// The name of the command answered.
+        cmd: Cow<'static, str>,
+        /// The status code.
+        code: StatusCode,
+        /// The Status's items, if any.
+        items: Vec<Item>,
+    },
     /// Server: the Results of a Get (large objects already reassembled; data sent as base64,
     /// Format b64, decoded to bytes under Format bin, so that both encodings give the same).
-    Results { reference: CommandRef, items: Vec<Item> },
+    Results {
+        /// The Get's reference, as queuing it returned.
+        reference: CommandRef,
+        /// One item per node read: its Source, Meta and Data.
+        items: Vec<Item>,
+    },
     /// An alert from the peer: a client's 1224 Client Event, or a server alert the client answered.
-    Alert { code: AlertCode, correlator: Option<String>, items: Vec<Item> },
+    Alert {
+        /// The alert code.
+        code: AlertCode,
+        /// The Correlator it carried, if any.
+        correlator: Option<String>,
+        /// Its items (a UI alert's options, text and choices, say).
+        items: Vec<Item>,
+    },
     /// Server: a Generic Alert (1226) from the client (base64 data decoded as in `Results`).
-    GenericAlert { correlator: Option<String>, items: Vec<Item> },
+    GenericAlert {
+        /// The Correlator of the Exec it reports on, if any.
+        correlator: Option<String>,
+        /// What it reports: each item's Source, Meta (Type, Format, Mark) and Data.
+        items: Vec<Item>,
+    },
     /// Client: a server command was executed against the tree.
-    Executed { cmd: &'static str, uri: String, code: StatusCode },
+    Executed {
+        /// The command's name.
+        cmd: &'static str,
+        /// The node it was executed on.
+        uri: String,
+        /// The status the client answered with.
+        code: StatusCode,
+    },
     /// The peer's package is complete.
     PackageEnd,
     /// The session ended normally.
     Ended,
-    /// The session was aborted; `by_peer` tells who.
-    Aborted { by_peer: bool },
+    /// The session was aborted.
+    Aborted {
+        /// Whether the peer aborted it (else this side did).
+        by_peer: bool,
+    },
     /// The client's credentials were accepted (told to both sides).
     Authenticated,
     /// The client's authentication failed for good (past the attempts allowed); the session is over.
-    AuthenticationFailed { code: crate::model::StatusCode },
+    AuthenticationFailed {
+        /// The last status the server answered the client's credentials with.
+        code: crate::model::StatusCode,
+    },
     /// The server's credentials were accepted (told to both sides).
     ServerAuthenticated,
     /// The server's authentication failed for good (past the attempts allowed): the client aborts.
-    ServerAuthenticationFailed { code: crate::model::StatusCode },
+    ServerAuthenticationFailed {
+        /// The status the client answered the server's credentials with.
+        code: crate::model::StatusCode,
+    },
 }
 
 /// One message ready to go out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outgoing {
+    /// The message's bytes, encoded.
     pub body: Vec<u8>,
     /// `application/vnd.syncml.dm+xml` or `+wbxml`.
     pub content_type: &'static str,

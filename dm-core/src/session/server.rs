@@ -41,6 +41,7 @@ pub struct ServerConfig {
     /// Where the client is to send its next messages (SyncHdr RespURI in every answer), e.g.
     /// a URL that names this session for a fleet of front ends.
     pub resp_uri: Option<String>,
+    /// The nonce the client gave for the server's Cred (md5, HMAC) in the last session.
     pub server_nonce: Vec<u8>,
 }
 

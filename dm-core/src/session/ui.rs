@@ -6,10 +6,13 @@ use crate::model::{AlertCode, Data, Item, StatusCode};
 /// What the server asks the user.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UiRequest {
+    /// 1100 display, 1101 confirm or reject, 1102 text input, 1103 single, 1104 multiple choice.
     pub code: AlertCode,
     /// The options as sent, e.g. `MAXDT=30&DR=1`.
     pub options: String,
+    /// The text shown to the user.
     pub text: String,
+    /// The choices of 1103 and 1104, in order (choice 1 first).
     pub choices: Vec<String>,
 }
 
@@ -78,9 +81,11 @@ fn parse_choices(s: &str, n: usize) -> Vec<usize> {
 pub enum UiResponse {
     /// Display acknowledged.
     Ok,
+    /// Confirmed.
     Yes,
     /// Rejected: status 304.
     No,
+    /// The text the user entered.
     Text(String),
     /// Selected choices, numbered from 1.
     Choices(Vec<usize>),

@@ -10,8 +10,9 @@ pub struct Site {
     pub path: String,
     /// Byte offset into the message.
     pub offset: u64,
-    /// 1-based line and column for XML input; 0 for WBXML.
+    /// 1-based line for XML input; 0 for WBXML.
     pub line: u32,
+    /// 1-based column (in characters) for XML input; 0 for WBXML.
     pub column: u32,
 }
 
@@ -33,7 +34,9 @@ impl fmt::Display for Site {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{kind} at {site}")]
 pub struct DecodeError {
+    /// What is wrong.
     pub kind: DecodeErrorKind,
+    /// Where.
     pub site: Site,
 }
 
@@ -41,41 +44,57 @@ pub struct DecodeError {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeErrorKind {
+    /// XML that is not well-formed, as the reader says.
     #[error("not well-formed XML: {0}")]
     Syntax(String),
+    /// Bytes that are not UTF-8 where the message is.
     #[error("invalid UTF-8")]
     InvalidUtf8,
     /// WBXML OPAQUE bytes that are not UTF-8 where the model needs text (any element but an
     /// Item's Data, which holds them as binary).
     #[error("opaque bytes that are not text where text is required")]
     BinaryText,
+    /// A DOCTYPE with an internal subset (which could declare entities), or one after another
+    /// DOCTYPE or the root.
     #[error("a DOCTYPE is not allowed")]
     Doctype,
+    /// An entity reference other than the five XML predefines and character references.
     #[error("unknown entity &{0};")]
     UnknownEntity(String),
+    /// An element (or WBXML token) outside the DM element set.
     #[error("unknown element <{0}>")]
     UnknownElement(String),
+    /// A DM element in a place its parent does not have for it.
     #[error("element <{0}> is not allowed here")]
     UnexpectedElement(&'static str),
+    /// A second instance of an element its parent holds at most once.
     #[error("element <{0}> appears more than once")]
     DuplicateElement(&'static str),
+    /// An element its parent requires is absent.
     #[error("required element <{0}> is missing")]
     MissingElement(&'static str),
+    /// Text (other than white space) in an element that holds only elements.
     #[error("text is not allowed here")]
     UnexpectedText,
+    /// An element's text that is not a value it takes (a CmdID that is not a number, say).
     #[error("invalid value {value:?} for <{element}>")]
     InvalidValue { element: &'static str, value: String },
+    /// An element in another namespace than SyncML's (or MetInf's, for Meta's children).
     #[error("<{element}> in namespace {found:?}, expected {expected:?}")]
     Namespace { element: &'static str, expected: &'static str, found: String },
+    /// The bytes end inside the message.
     #[error("the message ends too early")]
     Truncated,
+    /// Bytes after the message's end.
     #[error("trailing bytes after the message")]
     TrailingData,
+    /// WBXML that breaks the WBXML 1.3 encoding (tokens, string table, version, public id).
     #[error("not WBXML: {0}")]
     Wbxml(String),
     /// Data that holds embedded XML beside text, or more than one document (strict decoding).
     #[error("Data holds {0}")]
     EmbeddedXml(&'static str),
+    /// Bytes that start like neither encoding.
     #[error("the message is neither XML nor WBXML")]
     UnknownEncoding,
     /// Text XML cannot carry (`codec::is_xml_text`), refused in any element but Data however
@@ -83,6 +102,7 @@ pub enum DecodeErrorKind {
     /// bytes from WBXML, whose strings may hold it, and kept as text by lenient XML decoding.
     #[error("text XML cannot carry (a control character, U+FFFE or U+FFFF)")]
     NotXmlText,
+    /// A package-0 notification that does not follow its format.
     #[error("bad package-0 notification: {0}")]
     Notification(String),
 }
@@ -91,12 +111,19 @@ pub enum DecodeErrorKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Limit {
+    /// The bytes of one message (`max_message_size`).
     MessageSize,
+    /// The bytes of one object, large objects reassembled (`max_object_size`).
     ObjectSize,
+    /// The depth of Atomic and Sequence, and of elements (`max_nesting`).
     Nesting,
+    /// The commands of one message, nested ones counted (`max_commands`).
     Commands,
+    /// The items of one command (`max_items`).
     Items,
+    /// The bytes of one URI (`max_uri_len`).
     UriLength,
+    /// The bytes of one element's text (`max_text_len`).
     TextLength,
     /// The bytes a WBXML message's string-table references expand to, in all: at most
     /// `Limits::max_message_size`, so that no small message decodes to gigabytes by referencing
@@ -123,9 +150,13 @@ impl fmt::Display for Limit {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{limit} limit exceeded: {value} > {max} at {site}")]
 pub struct LimitError {
+    /// Which limit.
     pub limit: Limit,
+    /// What the peer sent, as far as it was counted (at least `max + 1`).
     pub value: u64,
+    /// The limit's setting.
     pub max: u64,
+    /// Where.
     pub site: Site,
 }
 
@@ -140,6 +171,7 @@ pub struct RemoteError {
     pub cmd_id: Option<u32>,
     /// The element at fault, e.g. `MsgID` or `Status`.
     pub element: Option<&'static str>,
+    /// What is wrong, in words.
     pub reason: String,
 }
 
@@ -180,14 +212,19 @@ pub struct UsageError(pub String);
 /// Any error omadm returns.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
+    /// The peer's bytes are not a message.
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// The peer passed a configured limit.
     #[error(transparent)]
     Limit(#[from] LimitError),
+    /// The peer broke a protocol rule.
     #[error(transparent)]
     Remote(#[from] RemoteError),
+    /// Authentication failed.
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// The caller misused the API.
     #[error(transparent)]
     Usage(#[from] UsageError),
 }

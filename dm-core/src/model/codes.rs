@@ -11,7 +11,7 @@ macro_rules! code_type {
         pub struct $ty(pub u16);
 
         impl $ty {
-            $($(#[$cdoc])* pub const $name: $ty = $ty($value);)*
+            $($(#[$cdoc])* #[doc = concat!("`", stringify!($value), "` ", $text, ".")] pub const $name: $ty = $ty($value);)*
 
             /// The name the specification gives this code, if it gives one.
             pub fn name(self) -> Option<&'static str> {

@@ -3,7 +3,9 @@ use super::{Command, Meta};
 /// One SyncML message: `SyncML (SyncHdr, SyncBody)`, the body ending with an optional `Final`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Message {
+    /// `SyncHdr`.
     pub header: Header,
+    /// The commands of `SyncBody`, in order.
     pub commands: Vec<Command>,
     /// `<Final/>`: this message closes its package (R01).
     pub is_final: bool,
@@ -28,8 +30,10 @@ fn count(commands: &[Command]) -> usize {
 /// The versions a header announces. DM 1.2 is `1.2` / `DM/1.2`; DM 1.1.2 is `1.1` / `DM/1.1`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ProtocolVersion {
+    /// OMA DM 1.2 (and 1.2.1).
     #[default]
     Dm12,
+    /// OMA DM 1.1.2.
     Dm11,
 }
 
@@ -63,15 +67,25 @@ impl ProtocolVersion {
 /// VerDTD and VerProto are kept as sent so that a checker can see a wrong one.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Header {
+    /// `VerDTD`: `1.2` in DM 1.2.
     pub ver_dtd: String,
+    /// `VerProto`: `DM/1.2` in DM 1.2.
     pub ver_proto: String,
+    /// `SessionID`: the same in every message of a session.
     pub session_id: String,
+    /// `MsgID`: 1 for the sender's first message of the session, then one more each message.
     pub msg_id: u32,
+    /// `Target`: the receiver (the server's URI, or the device's id).
     pub target: Location,
+    /// `Source`: the sender.
     pub source: Location,
+    /// `RespURI`: where the client sends its next message (server only).
     pub resp_uri: Option<String>,
+    /// `NoResp`: the sender wants no Status for this header.
     pub no_resp: bool,
+    /// `Cred`: the sender's credentials.
     pub cred: Option<Cred>,
+    /// `Meta`: MaxMsgSize and MaxObjSize announced, say.
     pub meta: Option<Meta>,
 }
 
@@ -115,7 +129,9 @@ impl Header {
 /// `Target` / `Source` (and `SourceParent`, `TargetParent`): `(LocURI, LocName?)`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Location {
+    /// `LocURI`: a URI, or a node's path in the management tree.
     pub uri: String,
+    /// `LocName`: a display name, or a user name in a Cred's Source.
     pub name: Option<String>,
 }
 
@@ -129,7 +145,9 @@ impl Location {
 /// `Cred (Meta?, Data)`: credentials, only in SyncHdr in DM.
 #[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Cred {
+    /// The scheme (`Type` `syncml:auth-basic` or `syncml:auth-md5`) and `Format` `b64`.
     pub meta: Option<Meta>,
+    /// The credentials as sent: base64 of `user:password`, or of the MD5 digest.
     pub data: String,
 }
 
@@ -143,5 +161,6 @@ impl std::fmt::Debug for Cred {
 /// `Chal (Meta)`: an authentication challenge carried in a Status.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Chal {
+    /// The scheme asked for, the Format and the `NextNonce` to digest with.
     pub meta: Meta,
 }

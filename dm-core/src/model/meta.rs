@@ -6,35 +6,49 @@ use std::borrow::Cow;
 /// Meta information of a header, command or item.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Meta {
+    /// `<FieldLevel/>`: a DS flag MetInf allows.
     pub field_level: bool,
     /// `chr` (the default), `b64`, `bin`, `bool`, `int`, `node`, `null`, `xml`, ...
     pub format: Option<Cow<'static, str>>,
     /// MIME type; `text/plain` is the default.
     pub type_: Option<Cow<'static, str>>,
+    /// `Mark`: the importance of a Generic Alert (`fatal`, `critical`, `major`, `minor`, ...).
     pub mark: Option<String>,
     /// Size of the data in the message (for a large object: of the whole object, first chunk only).
     pub size: Option<u64>,
+    /// `Anchor`: a DS element MetInf allows.
     pub anchor: Option<Anchor>,
+    /// `Version` of the data.
     pub version: Option<String>,
+    /// `NextNonce` (base64): the nonce to digest the next credentials with.
     pub next_nonce: Option<String>,
+    /// `MaxMsgSize`: the largest message the sender takes, in bytes.
     pub max_msg_size: Option<u64>,
+    /// `MaxObjSize`: the largest object the sender takes, in bytes.
     pub max_obj_size: Option<u64>,
+    /// `EMI`: extensions, kept as sent.
     pub emi: Vec<String>,
+    /// `Mem`: the memory left on the device.
     pub mem: Option<Mem>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 /// `Anchor (Last?, Next)`: a DS element that MetInf allows.
 pub struct Anchor {
+    /// `Last`.
     pub last: Option<String>,
+    /// `Next`.
     pub next: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 /// `Mem (SharedMem?, FreeMem, FreeID)`: the memory left on the device.
 pub struct Mem {
+    /// `<SharedMem/>`.
     pub shared_mem: bool,
+    /// `FreeMem`: bytes free.
     pub free_mem: String,
+    /// `FreeID`: items that can still be added.
     pub free_id: String,
 }
 

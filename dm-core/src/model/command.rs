@@ -6,16 +6,28 @@ use super::{AlertCode, Chal, Cred, Location, Meta, StatusCode};
 /// and the other DS commands are refused by the decoder.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Command {
+    /// Adds a node (an interior node with Format `node`).
     Add(ItemCommand),
+    /// An alert: session start (1200/1201), next message (1222), abort (1223), user
+    /// interaction (1100–1104), Client Event (1224), Generic Alert (1226), ...
     Alert(Alert),
+    /// Its commands all or none.
     Atomic(Group),
+    /// Copies a node (Source) to another (Target).
     Copy(ItemCommand),
+    /// Deletes a node and its subtree.
     Delete(ItemCommand),
+    /// Executes a node (a firmware update, say).
     Exec(ItemCommand),
+    /// Reads nodes; the client answers with Results.
     Get(ItemCommand),
+    /// Replaces a node's value or properties.
     Replace(ItemCommand),
+    /// What a Get read.
     Results(Results),
+    /// Its commands in order.
     Sequence(Group),
+    /// The answer to a command or to the header.
     Status(Status),
 }
 
@@ -87,31 +99,47 @@ impl Command {
 /// `correlator` is only meaningful for Exec.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ItemCommand {
+    /// `CmdID`: unique in its message, from 1.
     pub cmd_id: u32,
+    /// `<NoResp/>`: the sender wants no Status for it.
     pub no_resp: bool,
+    /// `Cred`: credentials for this command alone.
     pub cred: Option<Box<Cred>>,
+    /// `Meta`: the Format and Type of every item that has none of its own.
     pub meta: Option<Box<Meta>>,
+    /// `Correlator`: carried back in the Generic Alert that reports an asynchronous Exec.
     pub correlator: Option<String>,
+    /// `Item`s: the nodes the command acts on.
     pub items: Vec<Item>,
 }
 
 /// `Alert (CmdID, NoResp?, Cred?, Data, Correlator?, Item*)`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Alert {
+    /// `CmdID`: unique in its message, from 1.
     pub cmd_id: u32,
+    /// `<NoResp/>`: the sender wants no Status for it.
     pub no_resp: bool,
+    /// `Cred`: credentials for this command alone.
     pub cred: Option<Box<Cred>>,
+    /// `Data`: the alert code.
     pub data: AlertCode,
+    /// `Correlator`: a Generic Alert's, naming the Exec it reports on.
     pub correlator: Option<String>,
+    /// `Item`s: a UI alert's options, text and choices; a Generic Alert's report.
     pub items: Vec<Item>,
 }
 
 /// Atomic and Sequence: `(CmdID, NoResp?, Meta?, commands+)`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Group {
+    /// `CmdID`: unique in its message, from 1.
     pub cmd_id: u32,
+    /// `<NoResp/>`: the sender wants no Status for it.
     pub no_resp: bool,
+    /// `Meta`.
     pub meta: Option<Box<Meta>>,
+    /// The commands inside, in order.
     pub commands: Vec<Command>,
 }
 
@@ -119,40 +147,61 @@ pub struct Group {
 /// `cmd_ref` is `Some(0)` for the status of a SyncHdr; it is `None` only when a peer left it out.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Status {
+    /// `CmdID`: unique in its message, from 1.
     pub cmd_id: u32,
+    /// `MsgRef`: the MsgID of the message the command answered was in.
     pub msg_ref: Option<u32>,
+    /// `CmdRef`: the CmdID of the command answered (0 for the header).
     pub cmd_ref: Option<u32>,
     /// The name of the command answered (`SyncHdr` for the header).
     pub cmd: Cow<'static, str>,
+    /// `TargetRef`s: the Targets of the items answered.
     pub target_refs: Vec<String>,
+    /// `SourceRef`s: the Sources of the items answered.
     pub source_refs: Vec<String>,
+    /// `Cred`, which the DTD allows here (the sessions send none).
     pub cred: Option<Box<Cred>>,
+    /// `Chal`: a challenge to authenticate (again), with the scheme and nonce.
     pub chal: Option<Box<Chal>>,
+    /// `Data`: the status code.
     pub data: StatusCode,
+    /// `Item`s: a user's answer to a UI alert, say.
     pub items: Vec<Item>,
 }
 
 /// `Results (CmdID, MsgRef?, CmdRef, Meta?, TargetRef?, SourceRef?, Item+)`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Results {
+    /// `CmdID`: unique in its message, from 1.
     pub cmd_id: u32,
+    /// `MsgRef`: the MsgID of the message the command answered was in.
     pub msg_ref: Option<u32>,
+    /// `CmdRef`: the CmdID of the Get answered.
     pub cmd_ref: u32,
+    /// `Meta`: the Format and Type of every item that has none of its own.
     pub meta: Option<Box<Meta>>,
+    /// `TargetRef`.
     pub target_ref: Option<String>,
+    /// `SourceRef`.
     pub source_ref: Option<String>,
+    /// `Item`s: one per node read, each with its Source, Meta and Data.
     pub items: Vec<Item>,
 }
 
 /// `Item (Target?, Source?, SourceParent?, TargetParent?, Meta?, Data?, MoreData?)`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Item {
+    /// `Target`: the node acted on.
     pub target: Option<Location>,
+    /// `Source`: the node read (Results), or copied from (Copy).
     pub source: Option<Location>,
     /// Rare in DM: boxed, so that the Items of a message of thousands take less room.
     pub source_parent: Option<Box<Location>>,
+    /// `TargetParent`: rare in DM, boxed too.
     pub target_parent: Option<Box<Location>>,
+    /// `Meta`: Format, Type, Size (of a large object), Mark.
     pub meta: Option<Box<Meta>>,
+    /// `Data`: the value.
     pub data: Option<Data>,
     /// `<MoreData/>`: a large-object chunk that is not the last.
     pub more_data: bool,

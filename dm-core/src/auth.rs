@@ -21,10 +21,14 @@ pub const HMAC_HEADER: &str = "x-syncml-hmac";
 /// How a party proves who it is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AuthType {
+    /// No credentials.
     #[default]
     None,
+    /// `syncml:auth-basic`: base64 of `user:password` (only over a secure transport).
     Basic,
+    /// `syncml:auth-md5`: an MD5 digest of the user, password and nonce.
     Md5,
+    /// `syncml:auth-MAC`: a digest of each message in its `x-syncml-hmac` HTTP header.
     Hmac,
 }
 
@@ -59,7 +63,9 @@ impl AuthType {
 /// A user name and password. Debug never shows the password.
 #[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Credentials {
+    /// The user name (a server's ServerID, a client's device account name).
     pub username: String,
+    /// The password (secret).
     pub password: String,
 }
 
@@ -164,8 +170,11 @@ pub fn hmac_header(c: &Credentials, nonce: &[u8], body: &[u8]) -> String {
 /// A parsed `x-syncml-hmac` header.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HmacHeader {
+    /// `algorithm`: `MD5`, the only one DM defines.
     pub algorithm: String,
+    /// `username`.
     pub username: String,
+    /// `mac`: base64 of the digest.
     pub mac: String,
 }
 

@@ -15,7 +15,9 @@ use crate::model::{AlertCode, Command, Data, Message, StatusCode};
 /// Who sent a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
+    /// From the client (packages 1 and 3).
     ClientToServer,
+    /// From the server (packages 2 and 4).
     ServerToClient,
 }
 
@@ -26,6 +28,7 @@ pub struct Violation {
     pub rule: &'static str,
     /// Index of the message in the trace.
     pub msg_index: usize,
+    /// What is wrong, in words.
     pub detail: String,
 }
 

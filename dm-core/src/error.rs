@@ -78,10 +78,22 @@ pub enum DecodeErrorKind {
     UnexpectedText,
     /// An element's text that is not a value it takes (a CmdID that is not a number, say).
     #[error("invalid value {value:?} for <{element}>")]
-    InvalidValue { element: &'static str, value: String },
+    InvalidValue {
+        /// The element.
+        element: &'static str,
+        /// Its text.
+        value: String,
+    },
     /// An element in another namespace than SyncML's (or MetInf's, for Meta's children).
     #[error("<{element}> in namespace {found:?}, expected {expected:?}")]
-    Namespace { element: &'static str, expected: &'static str, found: String },
+    Namespace {
+        /// The element.
+        element: &'static str,
+        /// The namespace it belongs in.
+        expected: &'static str,
+        /// The namespace it was in (empty: none; `p:` an undeclared prefix).
+        found: String,
+    },
     /// The bytes end inside the message.
     #[error("the message ends too early")]
     Truncated,

@@ -1,5 +1,6 @@
 #![doc = include_str!("../../README.md")]
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod auth;
 pub mod check;

@@ -18,10 +18,14 @@ const HEADER_LEN: usize = 8;
 /// How the device should involve its user before the session (the ui-mode field).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum UiMode {
+    /// 0: not specified; the device decides.
     #[default]
     NotSpecified,
+    /// 1: in the background, without telling the user.
     Background,
+    /// 2: telling the user.
     Informative,
+    /// 3: asking the user first.
     UserInteraction,
 }
 
@@ -38,13 +42,19 @@ impl UiMode {
 /// A notification, parsed or to build.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Notification {
+    /// The MD5 digest over the rest, with the server's credentials and nonce (facts §5).
     pub digest: [u8; DIGEST_LEN],
+    /// The version field: 11 (1.1), the only one DM 1.2 sends.
     pub version: u16,
+    /// How to involve the user.
     pub ui_mode: UiMode,
     /// true: the server initiated (initiator bit 1); false: client or user.
     pub server_initiated: bool,
+    /// The session's SessionID, which its header writes in hex (`session_id_hex`).
     pub session_id: u16,
+    /// The ServerID of the server asking for a session.
     pub server_id: String,
+    /// Vendor-specific bytes after the ServerID.
     pub vendor: Vec<u8>,
 }
 

@@ -36,8 +36,10 @@ pub(crate) use xml::{escaped_prefix, reference};
 /// The two wire encodings of SyncML DM.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Encoding {
+    /// XML text, `application/vnd.syncml.dm+xml`.
     #[default]
     Xml,
+    /// WBXML 1.3, `application/vnd.syncml.dm+wbxml`.
     Wbxml,
 }
 
@@ -85,6 +87,7 @@ pub struct DecodeOptions {
     /// comment, a misplaced declaration or one of an encoding not read, a DOCTYPE inside the
     /// root, `<` in an attribute value).
     pub lenient: bool,
+    /// What the message may hold at most.
     pub limits: Limits,
 }
 

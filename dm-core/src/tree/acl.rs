@@ -6,10 +6,15 @@ use crate::model::StatusCode;
 /// The commands an ACL entry can name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AclCommand {
+    /// Add.
     Add,
+    /// Delete.
     Delete,
+    /// Exec.
     Exec,
+    /// Get.
     Get,
+    /// Replace.
     Replace,
 }
 

@@ -18,12 +18,19 @@ use crate::model::StatusCode;
 pub struct Access(u8);
 
 impl Access {
+    /// Add.
     pub const ADD: Access = Access(1);
+    /// Copy.
     pub const COPY: Access = Access(2);
+    /// Delete.
     pub const DELETE: Access = Access(4);
+    /// Exec.
     pub const EXEC: Access = Access(8);
+    /// Get.
     pub const GET: Access = Access(16);
+    /// Replace.
     pub const REPLACE: Access = Access(32);
+    /// Every command.
     pub const ALL: Access = Access(63);
 
     /// These rights but `other`.

@@ -28,6 +28,7 @@ pub struct Leaf {
     pub format: Cow<'static, str>,
     /// MIME type, `text/plain` by default.
     pub type_: Cow<'static, str>,
+    /// The value's bytes (`bin` as they are; `chr` and the others as UTF-8 text).
     pub data: Vec<u8>,
 }
 
@@ -43,11 +44,14 @@ impl Leaf {
 /// What Get returns: a leaf's value, or an interior node's children (Format `node`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Node {
+    /// A leaf and its value.
     Leaf(Leaf),
     /// Child names in tree order, each one URI segment (else a Get or listing of the node is
     /// answered 500); `type_` is the MO identifier, if the node has one.
     Interior {
+        /// The children's names.
         children: Vec<String>,
+        /// The MO identifier.
         type_: Option<String>,
     },
 }

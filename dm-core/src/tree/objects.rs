@@ -10,14 +10,18 @@ use crate::model::StatusCode;
 pub struct DevInfo {
     /// A URN such as `IMEI:493005100592800`.
     pub dev_id: String,
+    /// `Man`: the manufacturer.
     pub man: String,
+    /// `Mod`: the model.
     pub model: String,
+    /// `DmV`: the DM client's version.
     pub dm_v: String,
     /// RFC 1766, e.g. `en-US`.
     pub lang: String,
 }
 
 impl DevInfo {
+    /// The management object's identifier, the Type of its interior node.
     pub const URN: &'static str = "urn:oma:mo:oma-dm-devinfo:1.0";
 
     /// The leaves in the order package 1 lists them.
@@ -48,15 +52,23 @@ impl DevInfo {
 /// address (414); 0 means unlimited.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DevDetail {
+    /// `DevTyp`: the device type, e.g. `phone`.
     pub dev_typ: String,
+    /// `OEM`: the original equipment manufacturer.
     pub oem: String,
+    /// `FwV`: the firmware version.
     pub fw_v: String,
+    /// `SwV`: the software version.
     pub sw_v: String,
+    /// `HwV`: the hardware version.
     pub hw_v: String,
     /// Large objects supported (`./DevDetail/LrgObj`).
     pub lrg_obj: bool,
+    /// `URI/MaxDepth`: the most segments a URI has.
     pub max_depth: u16,
+    /// `URI/MaxTotLen`: the most characters a URI has.
     pub max_tot_len: u16,
+    /// `URI/MaxSegLen`: the most characters a segment has.
     pub max_seg_len: u16,
 }
 
@@ -77,6 +89,7 @@ impl Default for DevDetail {
 }
 
 impl DevDetail {
+    /// The management object's identifier, the Type of its interior node.
     pub const URN: &'static str = "urn:oma:mo:oma-dm-devdetail:1.0";
 
     /// Creates the object's nodes in `tree`, as the device holds them.
@@ -117,11 +130,15 @@ fn bool_leaf(v: bool) -> super::Leaf {
 /// One `AppAuth/<X>` entry: credentials for one level (`CLCRED`, `SRVCRED`, ...).
 #[derive(Clone, PartialEq, Eq)]
 pub struct AppAuth {
+    /// `AAuthLevel`: `CLCRED` (the client's), `SRVCRED` (the server's), ...
     pub level: String,
     /// `BASIC`, `DIGEST`, `HMAC`, ...
     pub auth_type: String,
+    /// `AAuthName`: the user name.
     pub name: String,
+    /// `AAuthSecret`: the password.
     pub secret: String,
+    /// `AAuthData`: the nonce.
     pub data: Vec<u8>,
 }
 
@@ -143,17 +160,24 @@ impl std::fmt::Debug for AppAuth {
 pub struct DmAcc {
     /// The `<X>` node name.
     pub node: String,
+    /// `ServerID`.
     pub server_id: String,
+    /// `Name`: a name to show.
     pub name: String,
+    /// `AppAddr/<X>/Addr`: the server's address.
     pub addr: String,
     /// `URI`, `IPv4` or `IPv6`.
     pub addr_type: String,
+    /// `AppAddr/<X>/Port/<X>/PortNbr`, if not the scheme's.
     pub port: Option<u16>,
+    /// `AAuthPref`: the authentication type the server prefers.
     pub auth_pref: Option<String>,
+    /// `AppAuth/<X>`: the credentials, one entry per level.
     pub auth: Vec<AppAuth>,
 }
 
 impl DmAcc {
+    /// The management object's identifier, the Type of its interior node.
     pub const URN: &'static str = "urn:oma:mo:oma-dm-dmacc:1.0";
 
     /// Creates the object's nodes in `tree`, as the device holds them.

@@ -203,8 +203,11 @@ fn properties(
 /// A node read from a TNDS document, ready to add.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TndsNode {
+    /// The node's absolute URI.
     pub uri: String,
+    /// A leaf with its value, Format and Type, or an interior node.
     pub node: Node,
+    /// Its ACL, if the document gave one.
     pub acl: Option<String>,
 }
 

@@ -8,25 +8,46 @@ use crate::model::StatusCode;
 /// What a command's target asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target<'a> {
+    /// The node itself (its URI normalized).
     Node(Cow<'a, str>),
-    Property { node: Cow<'a, str>, name: String },
-    List { node: Cow<'a, str>, kind: ListKind, props: PropSelection },
+    /// `?prop=Name`: one property of the node.
+    Property {
+        /// The node.
+        node: Cow<'a, str>,
+        /// The property: `ACL`, `Format`, `Type`, `Size`, `Name`, `Title`, `TStamp`, `VerNo`.
+        name: String,
+    },
+    /// `?list=`: the node's subtree.
+    List {
+        /// The subtree's root.
+        node: Cow<'a, str>,
+        /// How the subtree is listed.
+        kind: ListKind,
+        /// The properties listed with each node (TNDS).
+        props: PropSelection,
+    },
 }
 
 /// What `?list=` asks for: names only, names and values, or a TNDS document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ListKind {
+    /// `Struct`: the nodes' names.
     Struct,
+    /// `StructData`: the nodes' names and the leaves' values.
     StructData,
+    /// `TNDS`: a TNDS document of the subtree.
     Tnds,
 }
 
 /// `?list=TNDS+Value+ACL` selects, `?list=TNDS-ACL` excludes; the two cannot be mixed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum PropSelection {
+    /// Every property (`?list=TNDS`).
     #[default]
     All,
+    /// These properties only (`+Value+ACL`).
     Only(Vec<String>),
+    /// Every property but these (`-ACL`).
     Except(Vec<String>),
 }
 
@@ -44,8 +65,11 @@ impl PropSelection {
 /// The segment limits of `./DevDetail/URI` (0 means unlimited).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct UriLimits {
+    /// The most segments a URI has.
     pub max_depth: usize,
+    /// The most characters a URI has.
     pub max_tot_len: usize,
+    /// The most characters a segment has.
     pub max_seg_len: usize,
 }
 

@@ -79,15 +79,39 @@ typedef uint32_t dm_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+/**
+ * What a session sends; it receives either.
+ */
 typedef enum {
+  /**
+   * XML text, application/vnd.syncml.dm+xml.
+   */
   DM_ENCODING_XML = 0,
+  /**
+   * WBXML, application/vnd.syncml.dm+wbxml.
+   */
   DM_ENCODING_WBXML = 1,
 } dm_encoding;
 
+/**
+ * How a party proves who it is.
+ */
 typedef enum {
+  /**
+   * No credentials.
+   */
   DM_AUTH_NONE = 0,
+  /**
+   * syncml:auth-basic: base64 of user:password (only over a secure transport).
+   */
   DM_AUTH_BASIC = 1,
+  /**
+   * syncml:auth-md5: an MD5 digest of the user, password and nonce.
+   */
   DM_AUTH_MD5 = 2,
+  /**
+   * syncml:auth-MAC: a digest of each message in its x-syncml-hmac HTTP header.
+   */
   DM_AUTH_HMAC = 3,
 } dm_auth;
 
@@ -119,12 +143,21 @@ typedef enum {
    * Client: a server command ran against the tree: cmd, uri, code.
    */
   DM_EVENT_EXECUTED = 5,
+  /**
+   * The peer's package is complete.
+   */
   DM_EVENT_PACKAGE_END = 6,
+  /**
+   * The session ended normally.
+   */
   DM_EVENT_ENDED = 7,
   /**
    * code is 1 when the peer aborted, 0 when this side did.
    */
   DM_EVENT_ABORTED = 8,
+  /**
+   * The client's credentials were accepted.
+   */
   DM_EVENT_AUTHENTICATED = 9,
   /**
    * The client's authentication failed for good: code is the last status.
@@ -140,6 +173,9 @@ typedef enum {
   DM_EVENT_SERVER_AUTH_FAILED = 12,
 } dm_event_kind;
 
+/**
+ * Where a session stands (dm_session_state).
+ */
 typedef enum {
   /**
    * dm_session_next_message has a message.
@@ -149,7 +185,13 @@ typedef enum {
    * A message from the peer is expected.
    */
   DM_STATE_WAITING = 1,
+  /**
+   * The session is over.
+   */
   DM_STATE_ENDED = 2,
+  /**
+   * The session was aborted, by either side.
+   */
   DM_STATE_ABORTED = 3,
 } dm_state;
 
@@ -190,6 +232,9 @@ typedef struct {
    * 1 when the server initiated.
    */
   uint8_t server_initiated;
+  /**
+   * The session's SessionID as a number.
+   */
   uint16_t session_id;
   /**
    * The SessionID package 1 must carry (upper-case hex), NUL-terminated: put it in
@@ -200,7 +245,13 @@ typedef struct {
    * NUL-terminated; longer ids are cut.
    */
   char server_id[256];
+  /**
+   * Vendor-specific bytes after the server id (NULL when none).
+   */
   const uint8_t *vendor;
+  /**
+   * The bytes at vendor.
+   */
   size_t vendor_len;
   /**
    * 1: the digest matches the nonce given; 2: it matches the resync nonce "0x00000000";
@@ -277,19 +328,37 @@ typedef struct {
    * Non-zero: started by a package-0 notification (Alert 1200).
    */
   int server_initiated;
+  /**
+   * What the client sends (it receives either).
+   */
   dm_encoding encoding;
   /**
    * MaxMsgSize / MaxObjSize to announce; 0: limits.max_message_size / max_object_size.
    */
   uint64_t max_msg_size;
+  /**
+   * See max_msg_size.
+   */
   uint64_t max_obj_size;
+  /**
+   * How the client authenticates.
+   */
   dm_auth auth;
+  /**
+   * The client's user name; NULL: no credentials.
+   */
   const char *username;
+  /**
+   * The client's password.
+   */
   const char *password;
   /**
    * The nonce for md5/HMAC digests (from the last session).
    */
   const uint8_t *nonce;
+  /**
+   * The bytes at nonce.
+   */
   size_t nonce_len;
   /**
    * The server's password (its user name is server_id): when set, the server must
@@ -300,6 +369,9 @@ typedef struct {
    * The nonce the server digests its Cred with.
    */
   const uint8_t *server_nonce;
+  /**
+   * The bytes at server_nonce.
+   */
   size_t server_nonce_len;
   /**
    * The scheme a challenge asks of the server (default md5); a weaker Cred is challenged.
@@ -330,22 +402,37 @@ typedef struct {
    * Required.
    */
   const char *server_id;
+  /**
+   * What the server sends (it receives either).
+   */
   dm_encoding encoding;
   /**
    * MaxMsgSize / MaxObjSize to announce; 0: limits.max_message_size / max_object_size.
    */
   uint64_t max_msg_size;
+  /**
+   * See max_msg_size.
+   */
   uint64_t max_obj_size;
   /**
    * What the client must authenticate with, and its credentials.
    */
   dm_auth auth;
+  /**
+   * The client's user name.
+   */
   const char *username;
+  /**
+   * The client's password.
+   */
   const char *password;
   /**
    * The nonce the client digests with now.
    */
   const uint8_t *nonce;
+  /**
+   * The bytes at nonce.
+   */
   size_t nonce_len;
   /**
    * This server's own password (user name server_id), sent as a Cred of type `auth` (basic
@@ -356,6 +443,9 @@ typedef struct {
    * The nonce the client gave for it.
    */
   const uint8_t *server_nonce;
+  /**
+   * The bytes at server_nonce.
+   */
   size_t server_nonce_len;
   /**
    * What the client's messages may hold, as dm_client_config.limits.
@@ -388,6 +478,9 @@ typedef struct {
    * The value; for an interior node its children's names joined by '/'.
    */
   const uint8_t *data;
+  /**
+   * The bytes at data.
+   */
   size_t len;
 } dm_value;
 
@@ -396,23 +489,54 @@ typedef struct {
  * code (200, 404, 425, ...); one outside 200–599, 0 say, is answered 500.
  */
 typedef struct {
+  /**
+   * Get: fills *out with the node's value (or an interior node's children).
+   */
   int (*get)(void *userdata, const char *uri, dm_value *out);
+  /**
+   * Add: a new leaf with *value, or an interior node (format "node").
+   */
   int (*add)(void *userdata, const char *uri, const dm_value *value);
+  /**
+   * Replace: a leaf's value, format and type.
+   */
   int (*replace)(void *userdata, const char *uri, const dm_value *value);
   /**
    * Delete (the whole subtree).
    */
   int (*remove)(void *userdata, const char *uri);
+  /**
+   * Exec with the command's data (len may be 0) and Correlator (NULL without one); 202
+   * accepts it to run later, its outcome then sent in a Generic Alert (dm_client_generic_alert).
+   */
   int (*exec)(void *userdata,
               const char *uri,
               const uint8_t *data,
               size_t len,
               const char *correlator);
+  /**
+   * Copy the node at source to target.
+   */
   int (*copy)(void *userdata, const char *source, const char *target);
+  /**
+   * Get a property of a node (?prop=name): fills *out with its value.
+   */
   int (*get_property)(void *userdata, const char *uri, const char *name, dm_value *out);
+  /**
+   * Replace a property of a node (?prop=name) with value.
+   */
   int (*replace_property)(void *userdata, const char *uri, const char *name, const char *value);
+  /**
+   * Atomic: starts a transaction of the changes that follow.
+   */
   int (*atomic_begin)(void *userdata);
+  /**
+   * Atomic: keeps the transaction's changes.
+   */
   int (*atomic_commit)(void *userdata);
+  /**
+   * Atomic: undoes the transaction's changes.
+   */
   int (*atomic_rollback)(void *userdata);
 } dm_tree_ops;
 
@@ -420,12 +544,33 @@ typedef struct {
  * One event. The pointers stay valid until the next call on the session; any may be NULL.
  */
 typedef struct {
+  /**
+   * What happened; it says which fields are set.
+   */
   dm_event_kind kind;
+  /**
+   * Status, results: the reference the queuing call returned.
+   */
   uint32_t reference;
+  /**
+   * A status or alert code (aborted: 1 when by the peer).
+   */
   uint16_t code;
+  /**
+   * A command's name (a generic alert's correlator).
+   */
   const char *cmd;
+  /**
+   * A node's URI.
+   */
   const char *uri;
+  /**
+   * An item's data.
+   */
   const uint8_t *data;
+  /**
+   * The bytes at data.
+   */
   size_t len;
 } dm_event;
 

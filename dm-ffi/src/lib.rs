@@ -3,6 +3,7 @@
 //! abort. Pointers are checked for NULL; lengths are trusted only as far as C allows.
 // The C caller's pointers are its contract, documented on each function, as in rustls-ffi.
 #![allow(non_camel_case_types, clippy::missing_safety_doc, clippy::not_unsafe_ptr_arg_deref)]
+#![warn(missing_docs)]
 
 mod boundary;
 mod codec;

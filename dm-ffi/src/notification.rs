@@ -17,13 +17,16 @@ pub struct dm_notification {
     pub ui_mode: u8,
     /// 1 when the server initiated.
     pub server_initiated: u8,
+    /// The session's SessionID as a number.
     pub session_id: u16,
     /// The SessionID package 1 must carry (upper-case hex), NUL-terminated: put it in
     /// dm_client_config.session_id, with server_initiated = 1.
     pub session_id_hex: [c_char; 8],
     /// NUL-terminated; longer ids are cut.
     pub server_id: [c_char; 256],
+    /// Vendor-specific bytes after the server id (NULL when none).
     pub vendor: *const u8,
+    /// The bytes at vendor.
     pub vendor_len: usize,
     /// 1: the digest matches the nonce given; 2: it matches the resync nonce "0x00000000";
     /// 0: it matches neither (do not start a session).

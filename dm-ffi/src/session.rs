@@ -24,22 +24,31 @@ pub struct dm_session {
     _private: [u8; 0],
 }
 
+/// What a session sends; it receives either.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum dm_encoding {
+    /// XML text, application/vnd.syncml.dm+xml.
     DM_ENCODING_XML = 0,
+    /// WBXML, application/vnd.syncml.dm+wbxml.
     DM_ENCODING_WBXML = 1,
 }
 
+/// How a party proves who it is.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum dm_auth {
+    /// No credentials.
     DM_AUTH_NONE = 0,
+    /// syncml:auth-basic: base64 of user:password (only over a secure transport).
     DM_AUTH_BASIC = 1,
+    /// syncml:auth-md5: an MD5 digest of the user, password and nonce.
     DM_AUTH_MD5 = 2,
+    /// syncml:auth-MAC: a digest of each message in its x-syncml-hmac HTTP header.
     DM_AUTH_HMAC = 3,
 }
 
+/// Where a session stands (dm_session_state).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum dm_state {
@@ -47,7 +56,9 @@ pub enum dm_state {
     DM_STATE_READY = 0,
     /// A message from the peer is expected.
     DM_STATE_WAITING = 1,
+    /// The session is over.
     DM_STATE_ENDED = 2,
+    /// The session was aborted, by either side.
     DM_STATE_ABORTED = 3,
 }
 
@@ -65,21 +76,28 @@ pub struct dm_client_config {
     pub session_id: *const c_char,
     /// Non-zero: started by a package-0 notification (Alert 1200).
     pub server_initiated: c_int,
+    /// What the client sends (it receives either).
     pub encoding: dm_encoding,
     /// MaxMsgSize / MaxObjSize to announce; 0: limits.max_message_size / max_object_size.
     pub max_msg_size: u64,
+    /// See max_msg_size.
     pub max_obj_size: u64,
+    /// How the client authenticates.
     pub auth: dm_auth,
+    /// The client's user name; NULL: no credentials.
     pub username: *const c_char,
+    /// The client's password.
     pub password: *const c_char,
     /// The nonce for md5/HMAC digests (from the last session).
     pub nonce: *const u8,
+    /// The bytes at nonce.
     pub nonce_len: usize,
     /// The server's password (its user name is server_id): when set, the server must
     /// authenticate, and is challenged (md5) when it does not. NULL: not checked.
     pub server_password: *const c_char,
     /// The nonce the server digests its Cred with.
     pub server_nonce: *const u8,
+    /// The bytes at server_nonce.
     pub server_nonce_len: usize,
     /// The scheme a challenge asks of the server (default md5); a weaker Cred is challenged.
     pub server_auth: dm_auth,
@@ -99,22 +117,28 @@ pub struct dm_client_config {
 pub struct dm_server_config {
     /// Required.
     pub server_id: *const c_char,
+    /// What the server sends (it receives either).
     pub encoding: dm_encoding,
     /// MaxMsgSize / MaxObjSize to announce; 0: limits.max_message_size / max_object_size.
     pub max_msg_size: u64,
+    /// See max_msg_size.
     pub max_obj_size: u64,
     /// What the client must authenticate with, and its credentials.
     pub auth: dm_auth,
+    /// The client's user name.
     pub username: *const c_char,
+    /// The client's password.
     pub password: *const c_char,
     /// The nonce the client digests with now.
     pub nonce: *const u8,
+    /// The bytes at nonce.
     pub nonce_len: usize,
     /// This server's own password (user name server_id), sent as a Cred of type `auth` (basic
     /// when `auth` is none) in its first message. NULL: none.
     pub server_password: *const c_char,
     /// The nonce the client gave for it.
     pub server_nonce: *const u8,
+    /// The bytes at server_nonce.
     pub server_nonce_len: usize,
     /// What the client's messages may hold, as dm_client_config.limits.
     pub limits: Limits,
@@ -140,10 +164,13 @@ pub enum dm_event_kind {
     DM_EVENT_GENERIC_ALERT = 4,
     /// Client: a server command ran against the tree: cmd, uri, code.
     DM_EVENT_EXECUTED = 5,
+    /// The peer's package is complete.
     DM_EVENT_PACKAGE_END = 6,
+    /// The session ended normally.
     DM_EVENT_ENDED = 7,
     /// code is 1 when the peer aborted, 0 when this side did.
     DM_EVENT_ABORTED = 8,
+    /// The client's credentials were accepted.
     DM_EVENT_AUTHENTICATED = 9,
     /// The client's authentication failed for good: code is the last status.
     DM_EVENT_AUTH_FAILED = 10,
@@ -156,12 +183,19 @@ pub enum dm_event_kind {
 /// One event. The pointers stay valid until the next call on the session; any may be NULL.
 #[repr(C)]
 pub struct dm_event {
+    /// What happened; it says which fields are set.
     pub kind: dm_event_kind,
+    /// Status, results: the reference the queuing call returned.
     pub reference: u32,
+    /// A status or alert code (aborted: 1 when by the peer).
     pub code: u16,
+    /// A command's name (a generic alert's correlator).
     pub cmd: *const c_char,
+    /// A node's URI.
     pub uri: *const c_char,
+    /// An item's data.
     pub data: *const u8,
+    /// The bytes at data.
     pub len: usize,
 }
 

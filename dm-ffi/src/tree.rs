@@ -18,6 +18,7 @@ pub struct dm_value {
     pub mime_type: *const c_char,
     /// The value; for an interior node its children's names joined by '/'.
     pub data: *const u8,
+    /// The bytes at data.
     pub len: usize,
 }
 
@@ -26,12 +27,17 @@ pub struct dm_value {
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct dm_tree_ops {
+    /// Get: fills *out with the node's value (or an interior node's children).
     pub get: Option<unsafe extern "C" fn(userdata: *mut c_void, uri: *const c_char, out: *mut dm_value) -> c_int>,
+    /// Add: a new leaf with *value, or an interior node (format "node").
     pub add: Option<unsafe extern "C" fn(userdata: *mut c_void, uri: *const c_char, value: *const dm_value) -> c_int>,
+    /// Replace: a leaf's value, format and type.
     pub replace:
         Option<unsafe extern "C" fn(userdata: *mut c_void, uri: *const c_char, value: *const dm_value) -> c_int>,
     /// Delete (the whole subtree).
     pub remove: Option<unsafe extern "C" fn(userdata: *mut c_void, uri: *const c_char) -> c_int>,
+    /// Exec with the command's data (len may be 0) and Correlator (NULL without one); 202
+    /// accepts it to run later, its outcome then sent in a Generic Alert (dm_client_generic_alert).
     pub exec: Option<
         unsafe extern "C" fn(
             userdata: *mut c_void,
@@ -41,8 +47,10 @@ pub struct dm_tree_ops {
             correlator: *const c_char,
         ) -> c_int,
     >,
+    /// Copy the node at source to target.
     pub copy:
         Option<unsafe extern "C" fn(userdata: *mut c_void, source: *const c_char, target: *const c_char) -> c_int>,
+    /// Get a property of a node (?prop=name): fills *out with its value.
     pub get_property: Option<
         unsafe extern "C" fn(
             userdata: *mut c_void,
@@ -51,6 +59,7 @@ pub struct dm_tree_ops {
             out: *mut dm_value,
         ) -> c_int,
     >,
+    /// Replace a property of a node (?prop=name) with value.
     pub replace_property: Option<
         unsafe extern "C" fn(
             userdata: *mut c_void,
@@ -59,8 +68,11 @@ pub struct dm_tree_ops {
             value: *const c_char,
         ) -> c_int,
     >,
+    /// Atomic: starts a transaction of the changes that follow.
     pub atomic_begin: Option<unsafe extern "C" fn(userdata: *mut c_void) -> c_int>,
+    /// Atomic: keeps the transaction's changes.
     pub atomic_commit: Option<unsafe extern "C" fn(userdata: *mut c_void) -> c_int>,
+    /// Atomic: undoes the transaction's changes.
     pub atomic_rollback: Option<unsafe extern "C" fn(userdata: *mut c_void) -> c_int>,
 }
 

@@ -325,6 +325,8 @@ def test_cli_decode_encode_notify_demo(vectors, tmp_path):
     demo = cli("demo")
     assert demo.returncode == 0 and b"session ended" in demo.stdout
     assert cli("--help").returncode == 0
+    version = cli("--version")
+    assert version.returncode == 0 and version.stdout.decode().strip() == f"omadm {omadm.__version__}"
 
 
 def test_cli_usage_errors_are_one_line_and_a_closed_pipe_is_no_error(vectors, tmp_path):

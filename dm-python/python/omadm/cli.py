@@ -316,6 +316,7 @@ def _session_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="omadm", description="OMA DM 1.2.1 (SyncML DM) tools")
+    p.add_argument("--version", action="version", version=f"omadm {omadm.__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("decode", help="print a message (XML or WBXML) as pretty XML or JSON")
     d.add_argument("file", help="a file, or - for standard input")

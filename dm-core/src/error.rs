@@ -47,7 +47,7 @@ pub enum DecodeErrorKind {
     /// XML that is not well-formed, as the reader says.
     #[error("not well-formed XML: {0}")]
     Syntax(String),
-    /// Bytes that are not UTF-8 where the message is.
+    /// An XML message, or a WBXML string, that is not valid UTF-8.
     #[error("invalid UTF-8")]
     InvalidUtf8,
     /// WBXML OPAQUE bytes that are not UTF-8 where the model needs text (any element but an

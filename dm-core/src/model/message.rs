@@ -131,7 +131,7 @@ impl Header {
 pub struct Location {
     /// `LocURI`: a URI, or a node's path in the management tree.
     pub uri: String,
-    /// `LocName`: a display name, or a user name in a Cred's Source.
+    /// `LocName`: a name for the location.
     pub name: Option<String>,
 }
 

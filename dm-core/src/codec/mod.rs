@@ -17,6 +17,7 @@ mod convert;
 mod decode;
 mod embedded;
 mod emit;
+mod plain;
 mod source;
 mod strtbl;
 mod tag;
@@ -127,8 +128,7 @@ pub fn decode_with(bytes: &[u8], options: &DecodeOptions) -> Result<Message, Err
     match detect(bytes) {
         Some(Encoding::Xml) => {
             let text = xml::text_of(bytes)?;
-            let mut src = xml::XmlSource::new(&text, limits, options.lenient);
-            let message = decode::Parser::new(&mut src, limits, options.lenient).message()?;
+            let message = xml::decode(&text, limits, options.lenient)?;
             if !options.lenient {
                 wellformed::markup_chars(&text)?;
             }

@@ -12,7 +12,9 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesRef, BytesStart, Event as X};
 use quick_xml::name::{Namespace, NamespaceError, NamespaceResolver, PrefixDeclaration, ResolveResult};
 
+use super::decode::Parser;
 use super::emit::{Out, Sink};
+use super::plain::{PlainLexer, Unplain};
 use super::source::{Event, MORE_THAN_ONE_DOCUMENT, R, Source, Stack, TEXT_BESIDE_A_DOCUMENT};
 use super::tag::{NS_METINF, NS_SYNCML11, NS_SYNCML12, Tag};
 use super::wellformed::{
@@ -21,11 +23,11 @@ use super::wellformed::{
 };
 use crate::Limits;
 use crate::error::{DecodeError, DecodeErrorKind as K, Error, Limit, Site};
-use crate::model::Data;
+use crate::model::{Data, Message};
 
 pub(crate) struct XmlSource<'a> {
     input: &'a str,
-    reader: Reader<&'a [u8]>,
+    reader: Lexer<'a>,
     namespaces: NamespaceResolver,
     peeked: Option<X<'a>>,
     stack: Stack,
@@ -64,13 +66,65 @@ pub(crate) fn line_col(before: &[u8]) -> (u32, u32) {
     (line as u32, column as u32)
 }
 
+/// The events of the text: the plain lexer's, or, where it gives up, quick-xml's Reader's.
+enum Lexer<'a> {
+    Plain(PlainLexer<'a>),
+    Quick(Reader<&'a [u8]>),
+}
+
+impl<'a> Lexer<'a> {
+    #[cfg_attr(feature = "inline-more", inline(always))]
+    fn read_event(&mut self) -> Result<X<'a>, LexError> {
+        match self {
+            Lexer::Plain(lexer) => lexer.read_event().map_err(|Unplain| LexError::Unplain),
+            Lexer::Quick(reader) => reader.read_event().map_err(LexError::Quick),
+        }
+    }
+
+    fn buffer_position(&self) -> u64 {
+        match self {
+            Lexer::Plain(lexer) => lexer.buffer_position(),
+            Lexer::Quick(reader) => reader.buffer_position(),
+        }
+    }
+
+    fn error_position(&self) -> u64 {
+        match self {
+            Lexer::Plain(lexer) => lexer.buffer_position(),
+            Lexer::Quick(reader) => reader.error_position(),
+        }
+    }
+}
+
+enum LexError {
+    Unplain,
+    Quick(quick_xml::Error),
+}
+
+/// Decodes the message in `input`: over the plain lexer, and again over quick-xml's Reader when
+/// that fails, so that the Reader has the last word on what is not plain and on every fault.
+pub(crate) fn decode(input: &str, limits: &Limits, lenient: bool) -> Result<Message, Error> {
+    let over = |plain| Parser::new(&mut XmlSource::new(input, limits, lenient, plain), limits, lenient).message();
+    let message = over(true).or_else(|_| over(false)).map_err(|e| *e);
+    #[cfg(fuzzing)]
+    if let Ok(m) = &message {
+        assert_eq!(over(false).as_ref().ok(), Some(m), "the plain lexer and quick-xml's Reader disagree");
+    }
+    message
+}
+
 impl<'a> XmlSource<'a> {
-    pub(crate) fn new(input: &'a str, limits: &'a Limits, lenient: bool) -> Self {
-        let mut reader = Reader::from_str(input);
-        let config = reader.config_mut();
-        config.expand_empty_elements = true;
-        config.check_end_names = true;
-        config.allow_dangling_amp = lenient;
+    pub(crate) fn new(input: &'a str, limits: &'a Limits, lenient: bool, plain: bool) -> Self {
+        let reader = if plain {
+            Lexer::Plain(PlainLexer::new(input))
+        } else {
+            let mut reader = Reader::from_str(input);
+            let config = reader.config_mut();
+            config.expand_empty_elements = true;
+            config.check_end_names = true;
+            config.allow_dangling_amp = lenient;
+            Lexer::Quick(reader)
+        };
         XmlSource {
             input,
             reader,
@@ -129,7 +183,11 @@ impl<'a> XmlSource<'a> {
                 Ok(e) => Ok(e),
                 Err(e) => {
                     let site = self.site_at(self.reader.error_position());
-                    Err(Box::new(DecodeError { kind: K::Syntax(e.to_string()), site }.into()))
+                    let why = match e {
+                        LexError::Quick(e) => e.to_string(),
+                        LexError::Unplain => "not plain XML".into(),
+                    };
+                    Err(Box::new(DecodeError { kind: K::Syntax(why), site }.into()))
                 }
             };
         }
@@ -785,10 +843,10 @@ mod tests {
         }
     }
 
-    /// The same through our reader.
-    fn namespaces_by_source(xml: &str) -> Vec<String> {
+    /// The same through our reader, over the plain lexer or quick-xml's Reader.
+    fn namespaces_by_source(xml: &str, plain: bool) -> Vec<String> {
         let limits = Limits::default();
-        let mut src = XmlSource::new(xml, &limits, true);
+        let mut src = XmlSource::new(xml, &limits, true, plain);
         let mut seen = Vec::new();
         loop {
             match src.raw() {
@@ -831,7 +889,8 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn namespaces_resolve_as_quick_xmls_nsreader_resolves_them(xml in element()) {
-            proptest::prop_assert_eq!(namespaces_by_source(&xml), namespaces_by_nsreader(&xml));
+            proptest::prop_assert_eq!(namespaces_by_source(&xml, true), namespaces_by_nsreader(&xml));
+            proptest::prop_assert_eq!(namespaces_by_source(&xml, false), namespaces_by_nsreader(&xml));
         }
     }
 }

@@ -1,0 +1,266 @@
+//! A lexer for the plain XML almost every message is: elements, attributes, text, references and
+//! an XML declaration. It yields exactly the events and positions quick-xml's `Reader` yields as
+//! `XmlSource` sets it up, without the Reader's second UTF-8 check of every event and its copy of
+//! every element name, and gives up (`Unplain`) at anything else: a comment, CDATA, a DOCTYPE, a
+//! processing instruction, a bare `&`, a mismatched end tag. The decode then starts
+//! again over the Reader, which also reports every fault. `tests::plain_lexer_yields_what_the_reader_yields`
+//! and the `decode_xml` fuzz target hold it to the Reader.
+
+use quick_xml::events::{BytesDecl, BytesEnd, BytesRef, BytesStart, BytesText, Event as X};
+
+use super::xml::is_xml_space;
+
+/// The lexer met what it leaves to quick-xml's Reader.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Unplain;
+
+pub(crate) struct PlainLexer<'a> {
+    input: &'a str,
+    pos: usize,
+    /// The names of the open elements.
+    open: Vec<&'a str>,
+    /// The last start tag was `<name/>`: its end comes next, at the same position.
+    in_empty: bool,
+}
+
+impl<'a> PlainLexer<'a> {
+    pub(crate) fn new(input: &'a str) -> Self {
+        PlainLexer { input, pos: 0, open: Vec::with_capacity(16), in_empty: false }
+    }
+
+    /// The offset right after the last event read, as `Reader::buffer_position` gives it.
+    pub(crate) fn buffer_position(&self) -> u64 {
+        self.pos as u64
+    }
+
+    #[cfg_attr(feature = "inline-more", inline(always))]
+    pub(crate) fn read_event(&mut self) -> Result<X<'a>, Unplain> {
+        if self.in_empty {
+            self.in_empty = false;
+            let name = self.open.pop().ok_or(Unplain)?;
+            return Ok(X::End(BytesEnd::new(name)));
+        }
+        let input = self.input;
+        let rest = &input.as_bytes()[self.pos..];
+        // The Reader drops a byte-order mark: left to it.
+        if self.pos == 0 && rest.starts_with(b"\xEF\xBB\xBF") {
+            return Err(Unplain);
+        }
+        match text_end(rest) {
+            None if rest.is_empty() => Ok(X::Eof),
+            None => {
+                self.pos = input.len();
+                Ok(X::Text(BytesText::from_escaped(&input[input.len() - rest.len()..])))
+            }
+            Some(0) if rest[0] == b'&' => self.reference(rest),
+            Some(0) => self.markup(rest),
+            Some(at) => {
+                let text = &input[self.pos..self.pos + at];
+                self.pos += at;
+                Ok(X::Text(BytesText::from_escaped(text)))
+            }
+        }
+    }
+
+    /// `&name;`, at `rest`.
+    fn reference(&mut self, rest: &[u8]) -> Result<X<'a>, Unplain> {
+        match memchr::memchr3(b';', b'&', b'<', &rest[1..]) {
+            Some(end) if rest[end + 1] == b';' => {
+                let name = &self.input[self.pos + 1..self.pos + 1 + end];
+                self.pos += end + 2;
+                Ok(X::GeneralRef(BytesRef::new(name)))
+            }
+            _ => Err(Unplain),
+        }
+    }
+
+    /// A tag or declaration, at `rest` (which starts with `<`).
+    #[cfg_attr(feature = "inline-more", inline(always))]
+    fn markup(&mut self, rest: &[u8]) -> Result<X<'a>, Unplain> {
+        let start = self.pos;
+        match rest.get(1) {
+            Some(b'/') => {
+                // `</name>` for the open element's name, almost always.
+                if let Some(&name) = self.open.last()
+                    && rest.get(2..2 + name.len()) == Some(name.as_bytes())
+                    && rest.get(2 + name.len()) == Some(&b'>')
+                {
+                    self.open.pop();
+                    self.pos += name.len() + 3;
+                    return Ok(X::End(BytesEnd::new(name)));
+                }
+                let end = tag_end(rest).ok_or(Unplain)?;
+                let content = &self.input[start + 2..start + end];
+                let name_end = content.bytes().rposition(|b| !is_xml_space(b)).map_or(0, |at| at + 1);
+                let name = &content[..name_end];
+                if self.open.pop() != Some(name) {
+                    return Err(Unplain);
+                }
+                self.pos += end + 1;
+                Ok(X::End(BytesEnd::new(name)))
+            }
+            Some(b'?') => {
+                let end = memchr::memchr_iter(b'>', rest).find(|&at| at > 0 && rest[at - 1] == b'?').ok_or(Unplain)?;
+                let content = self.input.get(start + 2..start + end - 1).ok_or(Unplain)?;
+                let after_xml = content.as_bytes().get(3).copied();
+                if !content.starts_with("xml") || after_xml.is_some_and(|b| !is_xml_space(b)) {
+                    return Err(Unplain);
+                }
+                self.pos += end + 1;
+                Ok(X::Decl(BytesDecl::from_start(BytesStart::from_content(content, 3))))
+            }
+            Some(&b) if b.is_ascii_alphabetic() || b == b'_' => {
+                let end = plain_tag_end(rest).or_else(|| tag_end(rest)).ok_or(Unplain)?;
+                let empty = rest[end - 1] == b'/';
+                let content = &self.input[start + 1..start + end - usize::from(empty)];
+                let name_len = content.bytes().position(is_xml_space).unwrap_or(content.len());
+                self.open.push(&content[..name_len]);
+                self.in_empty = empty;
+                self.pos += end + 1;
+                Ok(X::Start(BytesStart::from_content(content, name_len)))
+            }
+            _ => Err(Unplain),
+        }
+    }
+}
+
+/// Where the tag at the start of `tag` ends when it is only a name: `<name>` or `<name/>`.
+#[cfg_attr(feature = "inline-more", inline(always))]
+fn plain_tag_end(tag: &[u8]) -> Option<usize> {
+    let at = 1 + tag[1..].iter().position(|&b| matches!(b, b'>' | b'/' | b'\'' | b'"') || is_xml_space(b))?;
+    match tag[at] {
+        b'>' => Some(at),
+        b'/' if tag.get(at + 1) == Some(&b'>') => Some(at + 1),
+        _ => None,
+    }
+}
+
+/// Where text at the start of `rest` ends: at the first `<` or `&`. A word at a time for the
+/// first bytes, as most text is short.
+#[cfg_attr(feature = "inline-more", inline(always))]
+fn text_end(rest: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::MAX / 255;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & (ONES * 0x80);
+    for (n, word) in rest.chunks_exact(8).take(4).enumerate() {
+        let x = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        let found = has_zero(x ^ (ONES * u64::from(b'<'))) | has_zero(x ^ (ONES * u64::from(b'&')));
+        if found != 0 {
+            return Some(n * 8 + found.trailing_zeros() as usize / 8);
+        }
+    }
+    let from = (rest.len() / 8).min(4) * 8;
+    memchr::memchr2(b'<', b'&', &rest[from..]).map(|at| from + at)
+}
+
+/// Where the tag at the start of `tag` ends: its `>` outside quoted values, as the Reader finds it.
+#[cfg_attr(feature = "inline-more", inline(always))]
+fn tag_end(tag: &[u8]) -> Option<usize> {
+    let mut quote = None;
+    for at in memchr::memchr3_iter(b'>', b'\'', b'"', tag) {
+        match (quote, tag[at]) {
+            (None, b'>') => return Some(at),
+            (None, q) => quote = Some(q),
+            (Some(q), b) if q == b => quote = None,
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quick_xml::Reader;
+
+    /// Every event the lexer yields, and the position after it, is the Reader's.
+    fn same_as_reader(xml: &str, lenient: bool) -> bool {
+        let mut reader = Reader::from_str(xml);
+        let config = reader.config_mut();
+        config.expand_empty_elements = true;
+        config.check_end_names = true;
+        config.allow_dangling_amp = lenient;
+        let mut lexer = PlainLexer::new(xml);
+        loop {
+            let Ok(plain) = lexer.read_event() else { return false };
+            let quick = reader.read_event();
+            assert_eq!(quick.as_ref().ok(), Some(&plain), "in {xml:?}");
+            assert_eq!(reader.buffer_position(), lexer.buffer_position(), "after {plain:?} in {xml:?}");
+            if plain == X::Eof {
+                return true;
+            }
+        }
+    }
+
+    #[test]
+    fn plain_lexer_yields_what_the_reader_yields() {
+        let plain = [
+            "<a/>",
+            "<?xml version=\"1.0\"?>\n<a x='>' y=\"'\">t&amp;&#65;u<b  /><c></c ></a>\n",
+            "<?xml?><a>é&lt;</a>",
+            "<a xmlns=\"SYNCML:SYNCML1.2\"><b>1</b>\r\n<c/></a>",
+            "<a>t",
+            "",
+        ];
+        for xml in plain {
+            assert!(same_as_reader(xml, false) && same_as_reader(xml, true), "{xml:?}");
+        }
+        let unplain = [
+            "\u{FEFF}<a/>",
+            "<a><!-- c --></a>",
+            "<a><![CDATA[x]]></a>",
+            "<!DOCTYPE a><a/>",
+            "<?pi?><a/>",
+            "<a>&amp</a>",
+            "<a></b>",
+            "</a>",
+            "<a x='>",
+            "< a/>",
+            "<?>",
+        ];
+        for xml in unplain {
+            assert!(!same_as_reader(xml, false) && !same_as_reader(xml, true), "{xml:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_lexer_yields_what_the_reader_yields_of_any_markup(parts in proptest::collection::vec(0..PARTS.len(), 0..14)) {
+            let xml: String = parts.iter().map(|&p| PARTS[p]).collect();
+            same_as_reader(&xml, false);
+            same_as_reader(&xml, true);
+        }
+    }
+
+    const PARTS: [&str; 30] = [
+        "<a>",
+        "</a>",
+        "<b x='1>'>",
+        "</b >",
+        "<c/>",
+        "<d\t/>",
+        "<e y=\"/\"/>",
+        "text",
+        "&amp;",
+        "&#65;",
+        "&",
+        ";",
+        "<!-- c -->",
+        "<?xml version='1.0'?>",
+        "<?xml?>",
+        "<?pi x?>",
+        "<![CDATA[z]]>",
+        "<!DOCTYPE a>",
+        ">",
+        "'",
+        "\"",
+        " ",
+        "\r\n",
+        "é",
+        "<",
+        "/>",
+        "</",
+        "<a",
+        "\u{FEFF}",
+        "?>",
+    ];
+}

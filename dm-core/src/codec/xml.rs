@@ -398,7 +398,8 @@ impl<'a> Source<'a> for XmlSource<'a> {
         let end = self.reader.buffer_position() as usize;
         self.stack.pop();
         let inner = &self.input[start..end];
-        let inner = &inner[..inner.rfind("</").unwrap_or(0)];
+        // The end tag, `</Data>`, holds no other `<`.
+        let inner = &inner[..memchr::memrchr(b'<', inner.as_bytes()).unwrap_or(0)];
         if documents > 0 {
             let xml = trim_xml_space(inner);
             if !is_xml_text(xml) || !is_xml_text(&text) {

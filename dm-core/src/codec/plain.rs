@@ -1,8 +1,8 @@
 //! A lexer for the plain XML almost every message is: elements, attributes, text, references and
-//! an XML declaration. It yields exactly the events and positions quick-xml's `Reader` yields as
+//! an XML declaration or DOCTYPE. It yields exactly the events and positions quick-xml's `Reader` yields as
 //! `XmlSource` sets it up, without the Reader's second UTF-8 check of every event and its copy of
-//! every element name, and gives up (`Unplain`) at anything else: a comment, CDATA, a DOCTYPE, a
-//! processing instruction, a bare `&`, a mismatched end tag. The decode then starts
+//! every element name, and gives up (`Unplain`) at anything else: a comment, CDATA, a DOCTYPE's
+//! internal subset, a processing instruction, a bare `&`, a mismatched end tag. The decode then starts
 //! again over the Reader, which also reports every fault. `tests::plain_lexer_yields_what_the_reader_yields`
 //! and the `decode_xml` fuzz target hold it to the Reader.
 
@@ -109,6 +109,13 @@ impl<'a> PlainLexer<'a> {
                 self.pos += end + 1;
                 Ok(X::Decl(BytesDecl::from_start(BytesStart::from_content(content, 3))))
             }
+            // A DOCTYPE without an internal subset, as peers send it to name the DTD.
+            Some(b'!') if rest.starts_with(b"<!DOCTYPE") => {
+                let end = tag_end(rest).filter(|&end| !rest[..end].contains(&b'[')).ok_or(Unplain)?;
+                let name_at = 9 + rest[9..end].iter().position(|&b| !is_xml_space(b)).ok_or(Unplain)?;
+                self.pos += end + 1;
+                Ok(X::DocType(BytesText::from_escaped(&self.input[start + name_at..start + end])))
+            }
             Some(&b) if b.is_ascii_alphabetic() || b == b'_' => {
                 let end = plain_tag_end(rest).or_else(|| tag_end(rest)).ok_or(Unplain)?;
                 let empty = rest[end - 1] == b'/';
@@ -197,6 +204,7 @@ mod tests {
             "<a/>",
             "<?xml version=\"1.0\"?>\n<a x='>' y=\"'\">t&amp;&#65;u<b  /><c></c ></a>\n",
             "<?xml?><a>é&lt;</a>",
+            "<?xml version=\"1.0\"?><!DOCTYPE SyncML PUBLIC \"-//SYNCML//DTD SyncML 1.2//EN\" 'x>'><SyncML/>",
             "<a xmlns=\"SYNCML:SYNCML1.2\"><b>1</b>\r\n<c/></a>",
             "<a>t",
             "",
@@ -208,7 +216,9 @@ mod tests {
             "\u{FEFF}<a/>",
             "<a><!-- c --></a>",
             "<a><![CDATA[x]]></a>",
-            "<!DOCTYPE a><a/>",
+            "<!DOCTYPE a [<!ENTITY e 'x'>]><a/>",
+            "<!doctype a><a/>",
+            "<!DOCTYPE ><a/>",
             "<?pi?><a/>",
             "<a>&amp</a>",
             "<a></b>",
@@ -231,7 +241,7 @@ mod tests {
         }
     }
 
-    const PARTS: [&str; 30] = [
+    const PARTS: [&str; 36] = [
         "<a>",
         "</a>",
         "<b x='1>'>",
@@ -262,5 +272,11 @@ mod tests {
         "<a",
         "\u{FEFF}",
         "?>",
+        "<!DOCTYPE a PUBLIC \"-//x\" 'y>'>",
+        "<!DOCTYPE a [<!ENTITY e 'x'>]>",
+        "<!DOCTYPE>",
+        "<!DOCTYPE\t>",
+        "<!doctype a>",
+        "[",
     ];
 }

@@ -104,27 +104,30 @@ enum LexError {
 /// Decodes the message in `input`: over the plain lexer, and again over quick-xml's Reader when
 /// that fails, so that the Reader has the last word on what is not plain and on every fault.
 pub(crate) fn decode(input: &str, limits: &Limits, lenient: bool) -> Result<Message, Error> {
-    let over = |plain| Parser::new(&mut XmlSource::new(input, limits, lenient, plain), limits, lenient).message();
-    let message = over(true).or_else(|_| over(false)).map_err(|e| *e);
+    let over = |lexer| Parser::new(&mut XmlSource::new(input, limits, lenient, lexer), limits, lenient).message();
+    let plain = PlainLexer::new(input).map(|lexer| over(Lexer::Plain(lexer)));
+    let quick = || over(Lexer::Quick(quick_reader(input, lenient)));
+    let message = match plain {
+        Some(Ok(m)) => m,
+        _ => quick().map_err(|e| *e)?,
+    };
     #[cfg(fuzzing)]
-    if let Ok(m) = &message {
-        assert_eq!(over(false).as_ref().ok(), Some(m), "the plain lexer and quick-xml's Reader disagree");
-    }
-    message
+    assert_eq!(quick().ok().as_ref(), Some(&message), "the plain lexer and quick-xml's Reader disagree");
+    Ok(message)
+}
+
+/// quick-xml's Reader, set up as the decoder reads with it.
+fn quick_reader(input: &str, lenient: bool) -> Reader<&[u8]> {
+    let mut reader = Reader::from_str(input);
+    let config = reader.config_mut();
+    config.expand_empty_elements = true;
+    config.check_end_names = true;
+    config.allow_dangling_amp = lenient;
+    reader
 }
 
 impl<'a> XmlSource<'a> {
-    pub(crate) fn new(input: &'a str, limits: &'a Limits, lenient: bool, plain: bool) -> Self {
-        let reader = if plain {
-            Lexer::Plain(PlainLexer::new(input))
-        } else {
-            let mut reader = Reader::from_str(input);
-            let config = reader.config_mut();
-            config.expand_empty_elements = true;
-            config.check_end_names = true;
-            config.allow_dangling_amp = lenient;
-            Lexer::Quick(reader)
-        };
+    fn new(input: &'a str, limits: &'a Limits, lenient: bool, reader: Lexer<'a>) -> Self {
         XmlSource {
             input,
             reader,
@@ -847,7 +850,11 @@ mod tests {
     /// The same through our reader, over the plain lexer or quick-xml's Reader.
     fn namespaces_by_source(xml: &str, plain: bool) -> Vec<String> {
         let limits = Limits::default();
-        let mut src = XmlSource::new(xml, &limits, true, plain);
+        let lexer = match plain {
+            true => Lexer::Plain(PlainLexer::new(xml).unwrap()),
+            false => Lexer::Quick(quick_reader(xml, true)),
+        };
+        let mut src = XmlSource::new(xml, &limits, true, lexer);
         let mut seen = Vec::new();
         loop {
             match src.raw() {

@@ -38,9 +38,9 @@ fn conversions(c: &mut Criterion) {
     g.finish();
 }
 
-/// The ceiling the XML decoder stands under: quick-xml's plain reader (which the decoder reads
-/// with, resolving namespaces beside it) alone, walking the same bytes without building
-/// anything; and, for reference, its namespace-aware reader.
+/// The peer for the XML decoder: quick-xml's plain reader (which the decoder falls back to for
+/// what its own plain lexer leaves, and whose events that lexer yields) alone, walking the same
+/// bytes without building anything; and, for reference, its namespace-aware reader.
 fn quick_xml_events(c: &mut Criterion) {
     let mut g = c.benchmark_group("xml");
     for (name, m) in [("package2", package2()), ("package3", package3(10))] {

@@ -60,6 +60,33 @@ impl<'a> PlainLexer<'a> {
         }
     }
 
+    /// A leaf's text and end tag in one step, when the text holds no reference and the end tag
+    /// is `</name>` for the open element: what `read_event` would yield as `Text` (unless the
+    /// text is empty) and `End`, in that order.
+    #[cfg_attr(feature = "inline-more", inline(always))]
+    pub(crate) fn leaf(&mut self) -> Option<&'a str> {
+        if self.in_empty {
+            return None;
+        }
+        let rest = &self.input.as_bytes()[self.pos..];
+        let at = text_end(rest)?;
+        let name = self.closes_open(&rest[at..])?;
+        let text = &self.input[self.pos..self.pos + at];
+        self.open.pop();
+        self.pos += at + name.len() + 3;
+        Some(text)
+    }
+
+    /// The open element's name when `rest` starts with its end tag written `</name>`, as it
+    /// almost always is.
+    #[cfg_attr(feature = "inline-more", inline(always))]
+    fn closes_open(&self, rest: &[u8]) -> Option<&'a str> {
+        let name = *self.open.last()?;
+        let end = rest.get(..name.len() + 3)?;
+        (end.starts_with(b"</") && &end[2..2 + name.len()] == name.as_bytes() && end[2 + name.len()] == b'>')
+            .then_some(name)
+    }
+
     /// `&name;`, at `rest`.
     fn reference(&mut self, rest: &[u8]) -> Result<X<'a>, Unplain> {
         match memchr::memchr3(b';', b'&', b'<', &rest[1..]) {
@@ -78,11 +105,7 @@ impl<'a> PlainLexer<'a> {
         let start = self.pos;
         match rest.get(1) {
             Some(b'/') => {
-                // `</name>` for the open element's name, almost always.
-                if let Some(&name) = self.open.last()
-                    && rest.get(2..2 + name.len()) == Some(name.as_bytes())
-                    && rest.get(2 + name.len()) == Some(&b'>')
-                {
+                if let Some(name) = self.closes_open(rest) {
                     self.open.pop();
                     self.pos += name.len() + 3;
                     return Ok(X::End(BytesEnd::new(name)));
@@ -196,6 +219,30 @@ mod tests {
         }
     }
 
+    /// The same, with `leaf` tried after each start tag: its text and end tag are the Reader's
+    /// next events.
+    fn same_as_reader_by_leaves(xml: &str) {
+        let mut reader = Reader::from_str(xml);
+        reader.config_mut().expand_empty_elements = true;
+        reader.config_mut().check_end_names = true;
+        let Some(mut lexer) = PlainLexer::new(xml) else { return };
+        while let Ok(plain) = lexer.read_event() {
+            assert_eq!(reader.read_event().ok().as_ref(), Some(&plain), "in {xml:?}");
+            if plain == X::Eof {
+                return;
+            }
+            if !matches!(plain, X::Start(_)) {
+                continue;
+            }
+            let Some(text) = lexer.leaf() else { continue };
+            if !text.is_empty() {
+                assert_eq!(reader.read_event().ok(), Some(X::Text(BytesText::from_escaped(text))), "in {xml:?}");
+            }
+            assert!(matches!(reader.read_event(), Ok(X::End(_))), "in {xml:?}");
+            assert_eq!(reader.buffer_position(), lexer.buffer_position(), "after {text:?} in {xml:?}");
+        }
+    }
+
     #[test]
     fn plain_lexer_yields_what_the_reader_yields() {
         let plain = [
@@ -236,6 +283,7 @@ mod tests {
             let xml: String = parts.iter().map(|&p| PARTS[p]).collect();
             same_as_reader(&xml, false);
             same_as_reader(&xml, true);
+            same_as_reader_by_leaves(&xml);
         }
     }
 

@@ -335,6 +335,14 @@ impl<'a> Source<'a> for XmlSource<'a> {
     }
 
     fn leaf(&mut self) -> R<(Cow<'a, str>, bool)> {
+        // The plain lexer's leaf is the `Text` and `End` below, with nothing to normalize or refuse.
+        if let (Lexer::Plain(lexer), None, true, false) = (&mut self.reader, &self.peeked, self.no_cr, self.cdata_end)
+            && let Some(text) = lexer.leaf()
+        {
+            self.namespaces.pop();
+            self.stack.pop();
+            return Ok((Cow::Borrowed(text), true));
+        }
         let e = self.raw()?;
         let text = match self.piece(&e)? {
             Some(first) => self.text_run(first)?,

@@ -117,7 +117,7 @@ pub(crate) fn decode(input: &str, limits: &Limits, lenient: bool) -> Result<Mess
 }
 
 /// quick-xml's Reader, set up as the decoder reads with it.
-fn quick_reader(input: &str, lenient: bool) -> Reader<&[u8]> {
+pub(crate) fn quick_reader(input: &str, lenient: bool) -> Reader<&[u8]> {
     let mut reader = Reader::from_str(input);
     let config = reader.config_mut();
     config.expand_empty_elements = true;

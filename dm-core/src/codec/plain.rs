@@ -1,12 +1,13 @@
-//! A lexer for the plain XML almost every message is: elements, attributes, text, references and
-//! an XML declaration or DOCTYPE. It yields exactly the events and positions quick-xml's `Reader` yields as
-//! `XmlSource` sets it up, without the Reader's second UTF-8 check of every event and its copy of
-//! every element name, and gives up (`Unplain`) at anything else: a comment, CDATA, a DOCTYPE's
-//! internal subset, a processing instruction, a bare `&`, a mismatched end tag. The decode then starts
-//! again over the Reader, which also reports every fault. `tests::plain_lexer_yields_what_the_reader_yields`
-//! and the `decode_xml` fuzz target hold it to the Reader.
+//! A lexer for the plain XML almost every message is: elements, attributes, text, references,
+//! comments, CDATA sections, an XML declaration and a DOCTYPE. It yields exactly the events and
+//! positions quick-xml's `Reader` yields as `XmlSource` sets it up, without the Reader's second
+//! UTF-8 check of every event and its copy of every element name, and gives up (`Unplain`) at
+//! anything else: a DOCTYPE's internal subset, a processing instruction, a bare `&`, a mismatched
+//! end tag, markup left open. The decode then starts again over the Reader, which also reports
+//! every fault. The tests below and the fuzz targets (`cfg(fuzzing)` in `xml::decode`) hold it
+//! to the Reader.
 
-use quick_xml::events::{BytesDecl, BytesEnd, BytesRef, BytesStart, BytesText, Event as X};
+use quick_xml::events::{BytesCData, BytesDecl, BytesEnd, BytesRef, BytesStart, BytesText, Event as X};
 
 use super::xml::is_xml_space;
 
@@ -130,6 +131,17 @@ impl<'a> PlainLexer<'a> {
                 self.pos += end + 1;
                 Ok(X::Decl(BytesDecl::from_start(BytesStart::from_content(content, 3))))
             }
+            Some(b'!') if rest.starts_with(b"<!--") => {
+                let end = memchr::memchr_iter(b'>', rest).find(|&at| at > 5 && rest[..at].ends_with(b"--"));
+                let end = end.ok_or(Unplain)?;
+                self.pos += end + 1;
+                Ok(X::Comment(BytesText::from_escaped(&self.input[start + 4..start + end - 2])))
+            }
+            Some(b'!') if rest.starts_with(b"<![CDATA[") => {
+                let end = memchr::memchr_iter(b'>', rest).find(|&at| rest[..at].ends_with(b"]]")).ok_or(Unplain)?;
+                self.pos += end + 1;
+                Ok(X::CData(BytesCData::new(&self.input[start + 9..start + end - 2])))
+            }
             // A DOCTYPE without an internal subset, as peers send it to name the DTD.
             Some(b'!') if rest.starts_with(b"<!DOCTYPE") => {
                 let end = tag_end(rest).filter(|&end| !rest[..end].contains(&b'[')).ok_or(Unplain)?;
@@ -236,14 +248,19 @@ mod tests {
             "<a xmlns=\"SYNCML:SYNCML1.2\"><b>1</b>\r\n<c/></a>",
             "<a>t",
             "",
+            "<!----><a><!-- c -- d ---><![CDATA[]]><![CDATA[x]>]]>y</a>",
         ];
         for xml in plain {
             assert!(same_as_reader(xml, false, false) && same_as_reader(xml, true, true), "{xml:?}");
         }
         let unplain = [
             "\u{FEFF}<a/>",
-            "<a><!-- c --></a>",
-            "<a><![CDATA[x]]></a>",
+            "<!-x --><a/>",
+            "<!--><a/>",
+            "<!---><a/>",
+            "<a><!-- c</a>",
+            "<a><![CDATA]]></a>",
+            "<a><![CDATA[x</a>",
             "<!DOCTYPE a [<!ENTITY e 'x'>]><a/>",
             "<!doctype a><a/>",
             "<!DOCTYPE ><a/>",
@@ -270,7 +287,7 @@ mod tests {
         }
     }
 
-    const PARTS: [&str; 36] = [
+    const PARTS: [&str; 42] = [
         "<a>",
         "</a>",
         "<b x='1>'>",
@@ -307,5 +324,11 @@ mod tests {
         "<!DOCTYPE\t>",
         "<!doctype a>",
         "[",
+        "-->",
+        "]]>",
+        "<!--",
+        "<![CDATA[",
+        "-",
+        "]",
     ];
 }

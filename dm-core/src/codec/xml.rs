@@ -840,6 +840,35 @@ mod tests {
         }
     }
 
+    /// Each XML vector of ../shared/vectors, strictly and leniently: what decodes over the plain
+    /// lexer decodes to the same message over the Reader, and most vectors are plain.
+    #[test]
+    fn vectors_decode_the_same_over_the_plain_lexer_as_over_the_reader() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors");
+        let (mut files, mut plain) = (0, 0);
+        for sub in std::fs::read_dir(&dir).expect("../shared/vectors is missing").flatten() {
+            for file in std::fs::read_dir(sub.path()).into_iter().flatten().flatten() {
+                if file.path().extension().is_none_or(|e| e != "xml") {
+                    continue;
+                }
+                let bytes = std::fs::read(file.path()).unwrap();
+                let Ok(text) = text_of(&bytes) else { continue };
+                files += 1;
+                for lenient in [false, true] {
+                    let limits = Limits::default();
+                    let over = |lexer| {
+                        Parser::new(&mut XmlSource::new(&text, &limits, lenient, lexer), &limits, lenient).message()
+                    };
+                    let Some(Ok(m)) = PlainLexer::new(&text).map(|lexer| over(Lexer::Plain(lexer))) else { continue };
+                    plain += 1;
+                    let quick = over(Lexer::Quick(quick_reader(&text, lenient)));
+                    assert_eq!(quick.ok().as_ref(), Some(&m), "{}", file.path().display());
+                }
+            }
+        }
+        assert!(files >= 20 && plain >= files, "{plain} plain decodings of {files} vectors");
+    }
+
     /// Each start tag's namespace as quick-xml's `NsReader` resolves it, up to the first error.
     fn namespaces_by_nsreader(xml: &str) -> Vec<String> {
         let mut reader = quick_xml::NsReader::from_str(xml);

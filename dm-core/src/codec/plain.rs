@@ -2,9 +2,9 @@
 //! comments, CDATA sections, an XML declaration and a DOCTYPE. It yields exactly the events and
 //! positions quick-xml's `Reader` yields as `XmlSource` sets it up, without the Reader's second
 //! UTF-8 check of every event and its copy of every element name, and gives up (`Unplain`) at
-//! anything else: a DOCTYPE's internal subset, a processing instruction, a bare `&`, a mismatched
-//! end tag, markup left open. The decode then starts again over the Reader, which also reports
-//! every fault. The tests below and the fuzz targets (`cfg(fuzzing)` in `xml::decode`) hold it
+//! anything else: a DOCTYPE's internal subset, a processing instruction, a bare `&` (unless read
+//! leniently), a mismatched end tag, markup left open. The decode then starts again over the
+//! Reader, which also reports every fault. The tests below and the fuzz targets (`cfg(fuzzing)` in `xml::decode`) hold it
 //! to the Reader.
 
 use quick_xml::events::{BytesCData, BytesDecl, BytesEnd, BytesRef, BytesStart, BytesText, Event as X};
@@ -22,12 +22,14 @@ pub(crate) struct PlainLexer<'a> {
     open: Vec<&'a str>,
     /// The last start tag was `<name/>`: its end comes next, at the same position.
     in_empty: bool,
+    /// A bare `&` is text, as the Reader reads it with `allow_dangling_amp`.
+    lenient: bool,
 }
 
 impl<'a> PlainLexer<'a> {
     /// A lexer of `input`, unless it starts with a byte-order mark, which the Reader drops.
-    pub(crate) fn new(input: &'a str) -> Option<Self> {
-        let lexer = PlainLexer { input, pos: 0, open: Vec::with_capacity(16), in_empty: false };
+    pub(crate) fn new(input: &'a str, lenient: bool) -> Option<Self> {
+        let lexer = PlainLexer { input, pos: 0, open: Vec::with_capacity(16), in_empty: false, lenient };
         (!input.starts_with('\u{FEFF}')).then_some(lexer)
     }
 
@@ -88,16 +90,20 @@ impl<'a> PlainLexer<'a> {
             .then_some(name)
     }
 
-    /// `&name;`, at `rest`.
+    /// `&name;`, at `rest`; read leniently, a bare `&` is text up to the next `&` or `<`.
     fn reference(&mut self, rest: &[u8]) -> Result<X<'a>, Unplain> {
-        match memchr::memchr3(b';', b'&', b'<', &rest[1..]) {
+        let start = self.pos;
+        let end = match memchr::memchr3(b';', b'&', b'<', &rest[1..]) {
             Some(end) if rest[end + 1] == b';' => {
-                let name = &self.input[self.pos + 1..self.pos + 1 + end];
                 self.pos += end + 2;
-                Ok(X::GeneralRef(BytesRef::new(name)))
+                return Ok(X::GeneralRef(BytesRef::new(&self.input[start + 1..start + 1 + end])));
             }
-            _ => Err(Unplain),
-        }
+            _ if !self.lenient => return Err(Unplain),
+            Some(end) => end + 1,
+            None => rest.len(),
+        };
+        self.pos += end;
+        Ok(X::Text(BytesText::from_escaped(&self.input[start..start + end])))
     }
 
     /// A tag or declaration, at `rest` (which starts with `<`).
@@ -217,7 +223,7 @@ mod tests {
     /// events. True when the lexer reads to the end.
     fn same_as_reader(xml: &str, lenient: bool, leaves: bool) -> bool {
         let mut reader = quick_reader(xml, lenient);
-        let Some(mut lexer) = PlainLexer::new(xml) else { return false };
+        let Some(mut lexer) = PlainLexer::new(xml, lenient) else { return false };
         loop {
             let Ok(plain) = lexer.read_event() else { return false };
             assert_eq!(reader.read_event().ok().as_ref(), Some(&plain), "in {xml:?}");
@@ -265,13 +271,15 @@ mod tests {
             "<!doctype a><a/>",
             "<!DOCTYPE ><a/>",
             "<?pi?><a/>",
-            "<a>&amp</a>",
             "<a></b>",
             "</a>",
             "<a x='>",
             "< a/>",
             "<?>",
         ];
+        for xml in ["<a>&amp</a>", "<a>x & y&z;&&</a>", "<a>&", "&x&y;&x<a/>"] {
+            assert!(!same_as_reader(xml, false, false) && same_as_reader(xml, true, true), "{xml:?}");
+        }
         for xml in unplain {
             assert!(!same_as_reader(xml, false, false) && !same_as_reader(xml, true, true), "{xml:?}");
         }

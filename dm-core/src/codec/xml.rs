@@ -105,7 +105,7 @@ enum LexError {
 /// that fails, so that the Reader has the last word on what is not plain and on every fault.
 pub(crate) fn decode(input: &str, limits: &Limits, lenient: bool) -> Result<Message, Error> {
     let over = |lexer| Parser::new(&mut XmlSource::new(input, limits, lenient, lexer), limits, lenient).message();
-    let plain = PlainLexer::new(input).map(|lexer| over(Lexer::Plain(lexer)));
+    let plain = PlainLexer::new(input, lenient).map(|lexer| over(Lexer::Plain(lexer)));
     let quick = || over(Lexer::Quick(quick_reader(input, lenient)));
     let message = match plain {
         Some(Ok(m)) => m,
@@ -859,7 +859,9 @@ mod tests {
                     let over = |lexer| {
                         Parser::new(&mut XmlSource::new(&text, &limits, lenient, lexer), &limits, lenient).message()
                     };
-                    let Some(Ok(m)) = PlainLexer::new(&text).map(|lexer| over(Lexer::Plain(lexer))) else { continue };
+                    let Some(Ok(m)) = PlainLexer::new(&text, lenient).map(|lexer| over(Lexer::Plain(lexer))) else {
+                        continue;
+                    };
                     plain += 1;
                     let quick = over(Lexer::Quick(quick_reader(&text, lenient)));
                     assert_eq!(quick.ok().as_ref(), Some(&m), "{}", file.path().display());
@@ -888,7 +890,7 @@ mod tests {
     fn namespaces_by_source(xml: &str, plain: bool) -> Vec<String> {
         let limits = Limits::default();
         let lexer = match plain {
-            true => Lexer::Plain(PlainLexer::new(xml).unwrap()),
+            true => Lexer::Plain(PlainLexer::new(xml, true).unwrap()),
             false => Lexer::Quick(quick_reader(xml, true)),
         };
         let mut src = XmlSource::new(xml, &limits, true, lexer);

@@ -4,8 +4,8 @@
 //! UTF-8 check of every event and its copy of every element name, and gives up (`Unplain`) at
 //! anything else: a DOCTYPE's internal subset, a processing instruction, a bare `&` (unless read
 //! leniently), a mismatched end tag, markup left open. The decode then starts again over the
-//! Reader, which also reports every fault. The tests below and the fuzz targets (`cfg(fuzzing)` in `xml::decode`) hold it
-//! to the Reader.
+//! Reader, which also reports every fault. The tests below and the fuzz targets (`cfg(fuzzing)`
+//! in `xml::decode`) hold it to the Reader.
 
 use quick_xml::events::{BytesCData, BytesDecl, BytesEnd, BytesRef, BytesStart, BytesText, Event as X};
 
@@ -38,6 +38,7 @@ impl<'a> PlainLexer<'a> {
         self.pos as u64
     }
 
+    /// The next event, as the Reader would yield it.
     #[cfg_attr(feature = "inline-more", inline(always))]
     pub(crate) fn read_event(&mut self) -> Result<X<'a>, Unplain> {
         if self.in_empty {

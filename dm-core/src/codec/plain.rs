@@ -9,7 +9,7 @@
 
 use quick_xml::events::{BytesCData, BytesDecl, BytesEnd, BytesRef, BytesStart, BytesText, Event as X};
 
-use super::xml::is_xml_space;
+use super::xml::{ONES, bytes_below, is_xml_space, word};
 
 /// The lexer met what it leaves to quick-xml's Reader.
 #[derive(Debug, PartialEq)]
@@ -186,11 +186,9 @@ fn plain_tag_end(tag: &[u8]) -> Option<usize> {
 /// first bytes, as most text is short.
 #[cfg_attr(feature = "inline-more", inline(always))]
 fn text_end(rest: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::MAX / 255;
-    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & (ONES * 0x80);
-    for (n, word) in rest.chunks_exact(8).take(4).enumerate() {
-        let x = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        let found = has_zero(x ^ (ONES * u64::from(b'<'))) | has_zero(x ^ (ONES * u64::from(b'&')));
+    for (n, w) in rest.chunks_exact(8).take(4).enumerate() {
+        let x = word(w);
+        let found = bytes_below(x ^ (ONES * u64::from(b'<')), 1) | bytes_below(x ^ (ONES * u64::from(b'&')), 1);
         if found != 0 {
             return Some(n * 8 + found.trailing_zeros() as usize / 8);
         }

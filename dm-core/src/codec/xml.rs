@@ -561,19 +561,27 @@ pub(crate) fn is_xml_bytes(bytes: &[u8]) -> bool {
     })
 }
 
-/// A one in each byte of a word: the "hasless" bit tricks below scale it.
-const ONES: u64 = u64::MAX / 255;
+/// A one in each byte of a word: the "hasless" bit tricks scale it.
+pub(crate) const ONES: u64 = u64::MAX / 255;
+
+/// Eight bytes as one word, the first the lowest.
+#[inline]
+pub(crate) fn word(bytes: &[u8]) -> u64 {
+    u64::from_le_bytes(bytes.try_into().unwrap_or_default())
+}
+
+/// The high bit of each byte of `x` below `n` (n ≤ 128), exact up to the first such byte: the
+/// bit trick "hasless". Nonzero when any byte is below `n`.
+#[inline]
+pub(crate) fn bytes_below(x: u64, n: u64) -> u64 {
+    x.wrapping_sub(ONES * n) & !x & (ONES * 0x80)
+}
 
 /// Whether any byte is below space or is EF (the lead byte of U+FFFE and U+FFFF), which almost
 /// no text holds: eight bytes at a time.
 fn has_control_or_ef(bytes: &[u8]) -> bool {
-    // Some byte of `x` is below `n` (n ≤ 128): the bit trick of "hasless".
-    let less = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & (ONES * 0x80) != 0;
     let mut words = bytes.chunks_exact(8);
-    let found = words.by_ref().any(|w| {
-        let x = u64::from_le_bytes(w.try_into().unwrap_or_default());
-        less(x, 0x20) || less(x ^ (ONES * 0xEF), 1)
-    });
+    let found = words.by_ref().any(|w| bytes_below(word(w), 0x20) | bytes_below(word(w) ^ (ONES * 0xEF), 1) != 0);
     found || words.remainder().iter().any(|&b| b < 0x20 || b == 0xEF)
 }
 
@@ -581,10 +589,7 @@ fn has_control_or_ef(bytes: &[u8]) -> bool {
 /// byte below space or above 127 found 32 bytes to a branch ("hasless" of 0x20, or'd with the
 /// high bits), and only then the text looked at closely.
 pub(crate) fn is_long_xml_text(text: &str) -> bool {
-    let outside = |w: &[u8]| {
-        let x = u64::from_le_bytes(w.try_into().unwrap_or_default());
-        (x.wrapping_sub(ONES * 0x20) | x) & (ONES * 0x80)
-    };
+    let outside = |w: &[u8]| (word(w).wrapping_sub(ONES * 0x20) | word(w)) & (ONES * 0x80);
     let mut blocks = text.as_bytes().chunks_exact(32);
     let printable = !blocks.by_ref().any(|b| b.chunks_exact(8).fold(0, |found, w| found | outside(w)) != 0)
         && blocks.remainder().iter().all(|&b| (0x20..0x80).contains(&b));

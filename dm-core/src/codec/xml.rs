@@ -1,6 +1,6 @@
-//! XML: a streaming reader over quick-xml's `Reader` and `NamespaceResolver` (what its
-//! `NsReader` does, without looking for declarations in elements that have no attributes) and a
-//! writer straight into the output.
+//! XML: a streaming reader over the plain lexer (`plain.rs`), or quick-xml's `Reader` for what
+//! is not plain, and quick-xml's `NamespaceResolver` (what its `NsReader` does, without looking
+//! for declarations in elements that have no attributes); and a writer straight into the output.
 //! No DTD is processed: a DOCTYPE is refused, so no entity is ever expanded but the five
 //! predefined ones and character references. A DOCTYPE with an internal subset is refused; one
 //! that only names the public DTD, as real peers send it, is skipped.

@@ -11,6 +11,12 @@ use quick_xml::events::{BytesCData, BytesDecl, BytesEnd, BytesRef, BytesStart, B
 
 use super::xml::{ONES, bytes_below, is_xml_space, word};
 
+/// A tag `bare_tag` read.
+pub(crate) enum Bare<'a> {
+    Start(&'a str),
+    End,
+}
+
 /// The lexer met what it leaves to quick-xml's Reader.
 #[derive(Debug, PartialEq)]
 pub(crate) struct Unplain;
@@ -79,6 +85,29 @@ impl<'a> PlainLexer<'a> {
         self.open.pop();
         self.pos += at + name.len() + 3;
         Some(text)
+    }
+
+    /// The tag at the position when it is a start tag `<name>` without attributes, or the end
+    /// tag `</name>` of the open element: what `read_event` would yield as `Start` or `End`.
+    #[cfg_attr(feature = "inline-more", inline(always))]
+    pub(crate) fn bare_tag(&mut self) -> Option<Bare<'a>> {
+        let rest = self.input.as_bytes().get(self.pos..).filter(|_| !self.in_empty)?;
+        match *rest.get(1)? {
+            b'/' => {
+                let name = self.closes_open(rest)?;
+                self.open.pop();
+                self.pos += name.len() + 3;
+                Some(Bare::End)
+            }
+            b if rest[0] == b'<' && (b.is_ascii_alphabetic() || b == b'_') => {
+                let end = plain_tag_end(rest).filter(|&end| rest[end - 1] != b'/')?;
+                let name = &self.input[self.pos + 1..self.pos + end];
+                self.open.push(name);
+                self.pos += end + 1;
+                Some(Bare::Start(name))
+            }
+            _ => None,
+        }
     }
 
     /// The open element's name when `rest` starts with its end tag written `</name>`, as it
@@ -217,19 +246,39 @@ mod tests {
     use super::*;
     use crate::codec::xml::quick_reader;
 
-    /// Every event the lexer yields, and the position after it, is the Reader's; with `leaves`,
-    /// `leaf` is tried after each start tag, and its text and end tag are the Reader's next
-    /// events. True when the lexer reads to the end.
-    fn same_as_reader(xml: &str, lenient: bool, leaves: bool) -> bool {
+    /// How the lexer is read in `same_as_reader`.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Steps {
+        /// `read_event` alone.
+        Events,
+        /// `leaf` tried after each start tag, as `XmlSource::leaf` does.
+        Leaves,
+        /// As `XmlSource` reads: `bare_tag` tried before each event, and `leaf` after each start.
+        Bare,
+    }
+
+    /// Every event the lexer yields, and the position after it, is the Reader's, read in
+    /// `steps`: a leaf's text and end tag, and a bare tag, are the Reader's next events. True
+    /// when the lexer reads to the end.
+    fn same_as_reader(xml: &str, lenient: bool, steps: Steps) -> bool {
         let mut reader = quick_reader(xml, lenient);
         let Some(mut lexer) = PlainLexer::new(xml, lenient) else { return false };
         loop {
-            let Ok(plain) = lexer.read_event() else { return false };
+            let open = lexer.open.last().copied().unwrap_or_default();
+            let bare = if steps == Steps::Bare { lexer.bare_tag() } else { None };
+            let plain = match bare {
+                Some(Bare::Start(name)) => X::Start(BytesStart::new(name)),
+                Some(Bare::End) => X::End(BytesEnd::new(open)),
+                None => {
+                    let Ok(plain) = lexer.read_event() else { return false };
+                    plain
+                }
+            };
             assert_eq!(reader.read_event().ok().as_ref(), Some(&plain), "in {xml:?}");
             assert_eq!(reader.buffer_position(), lexer.buffer_position(), "after {plain:?} in {xml:?}");
             match plain {
                 X::Eof => return true,
-                X::Start(_) if leaves => {
+                X::Start(_) if steps != Steps::Events => {
                     let Some(text) = lexer.leaf() else { continue };
                     if !text.is_empty() {
                         let text = Some(X::Text(BytesText::from_escaped(text)));
@@ -256,7 +305,9 @@ mod tests {
             "<!----><a><!-- c -- d ---><![CDATA[]]><![CDATA[x]>]]>y</a>",
         ];
         for xml in plain {
-            assert!(same_as_reader(xml, false, false) && same_as_reader(xml, true, true), "{xml:?}");
+            for steps in [Steps::Events, Steps::Leaves, Steps::Bare] {
+                assert!(same_as_reader(xml, false, steps) && same_as_reader(xml, true, steps), "{xml:?}");
+            }
         }
         let unplain = [
             "\u{FEFF}<a/>",
@@ -277,10 +328,10 @@ mod tests {
             "<?>",
         ];
         for xml in ["<a>&amp</a>", "<a>x & y&z;&&</a>", "<a>&", "&x&y;&x<a/>"] {
-            assert!(!same_as_reader(xml, false, false) && same_as_reader(xml, true, true), "{xml:?}");
+            assert!(!same_as_reader(xml, false, Steps::Events) && same_as_reader(xml, true, Steps::Bare), "{xml:?}");
         }
         for xml in unplain {
-            assert!(!same_as_reader(xml, false, false) && !same_as_reader(xml, true, true), "{xml:?}");
+            assert!(!same_as_reader(xml, false, Steps::Bare) && !same_as_reader(xml, true, Steps::Leaves), "{xml:?}");
         }
     }
 
@@ -288,9 +339,10 @@ mod tests {
         #[test]
         fn plain_lexer_yields_what_the_reader_yields_of_any_markup(parts in proptest::collection::vec(0..PARTS.len(), 0..14)) {
             let xml: String = parts.iter().map(|&p| PARTS[p]).collect();
-            same_as_reader(&xml, false, false);
-            same_as_reader(&xml, true, false);
-            same_as_reader(&xml, false, true);
+            for steps in [Steps::Events, Steps::Leaves, Steps::Bare] {
+                same_as_reader(&xml, false, steps);
+                same_as_reader(&xml, true, steps);
+            }
         }
     }
 

@@ -14,7 +14,7 @@ use quick_xml::name::{Namespace, NamespaceError, NamespaceResolver, PrefixDeclar
 
 use super::decode::Parser;
 use super::emit::{Out, Sink};
-use super::plain::{PlainLexer, Unplain};
+use super::plain::{Bare, PlainLexer, Unplain};
 use super::source::{Event, MORE_THAN_ONE_DOCUMENT, R, Source, Stack, TEXT_BESIDE_A_DOCUMENT};
 use super::tag::{NS_METINF, NS_SYNCML11, NS_SYNCML12, Tag};
 use super::wellformed::{
@@ -221,15 +221,24 @@ impl<'a> XmlSource<'a> {
     #[cfg_attr(feature = "inline-more", inline(always))]
     fn open_scope(&mut self, e: &BytesStart<'a>) -> R<()> {
         let raw = e.attributes_raw();
-        let pushed = if raw.bytes().all(is_xml_space) {
-            self.plain_attributes = true;
-            open_level(&mut self.namespaces)
-        } else {
-            let plain = one_plain_xmlns(raw);
-            self.plain_attributes = plain.is_some();
-            open_with_attributes(&mut self.namespaces, e, plain)
-        };
-        pushed.map_err(|e| self.error(K::Syntax(quick_xml::Error::from(e).to_string())))
+        if raw.bytes().all(is_xml_space) {
+            return self.open_bare_scope();
+        }
+        let plain = one_plain_xmlns(raw);
+        self.plain_attributes = plain.is_some();
+        open_with_attributes(&mut self.namespaces, e, plain).map_err(|e| self.namespace_error(e))
+    }
+
+    /// Opens the namespace scope of an element without attributes: it declares nothing.
+    #[cfg_attr(feature = "inline-more", inline(always))]
+    fn open_bare_scope(&mut self) -> R<()> {
+        self.plain_attributes = true;
+        open_level(&mut self.namespaces).map_err(|e| self.namespace_error(e))
+    }
+
+    #[cold]
+    fn namespace_error(&self, e: NamespaceError) -> Box<Error> {
+        self.error(K::Syntax(quick_xml::Error::from(e).to_string()))
     }
 
     fn push_foreign(&mut self) -> R<()> {
@@ -320,6 +329,23 @@ impl<'a> XmlSource<'a> {
 
 impl<'a> Source<'a> for XmlSource<'a> {
     fn next(&mut self) -> R<Event<'a>> {
+        if let (Lexer::Plain(lexer), None) = (&mut self.reader, &self.peeked)
+            && let Some(bare) = lexer.bare_tag()
+        {
+            // What `raw` and the loop below do with the same tag as `Start` or `End`.
+            return match bare {
+                Bare::Start(name) => {
+                    self.past_doctype = true;
+                    self.open_bare_scope()?;
+                    Ok(Event::Start(self.tag(&BytesStart::from_content(name, name.len()))?))
+                }
+                Bare::End => {
+                    self.namespaces.pop();
+                    self.stack.pop();
+                    Ok(Event::End)
+                }
+            };
+        }
         loop {
             let e = self.raw()?;
             match e {

@@ -587,3 +587,49 @@ fn a_message_declared_iso_8859_1_is_read_as_latin_1() {
     let err = codec::decode(&latin1).unwrap_err();
     assert!(matches!(&err, Error::Decode(d) if d.kind == DecodeErrorKind::InvalidUtf8), "{err}");
 }
+
+/// The first element whose namespace, as quick-xml's `NsReader` resolves it, is not its own:
+/// MetInf's for `Type` and `Format`, SyncML's for the rest.
+fn first_out_of_namespace(xml: &str) -> Option<String> {
+    use quick_xml::events::Event;
+    use quick_xml::name::{Namespace, ResolveResult};
+    let mut reader = quick_xml::NsReader::from_str(xml);
+    loop {
+        match reader.read_resolved_event().unwrap() {
+            (ns, Event::Start(e) | Event::Empty(e)) => {
+                let name = e.local_name().as_ref().to_string();
+                let own = if matches!(name.as_str(), "Type" | "Format") { "syncml:metinf" } else { "SYNCML:SYNCML1.2" };
+                if !matches!(ns, ResolveResult::Bound(Namespace(ns)) if ns == own) {
+                    return Some(name);
+                }
+            }
+            (_, Event::Eof) => return None,
+            _ => {}
+        }
+    }
+}
+
+proptest::proptest! {
+    /// Each element is read in the namespace its own and its ancestors' declarations give it,
+    /// however they nest: an element without attributes is in its parent's.
+    #[test]
+    fn an_elements_namespace_is_the_one_quick_xmls_nsreader_resolves(slots in proptest::collection::vec(0..5usize, 10)) {
+        const DECLARED: [&str; 5] = ["", " xmlns='SYNCML:SYNCML1.2'", " xmlns='syncml:metinf'", " xmlns=''", " xmlns='urn:x'"];
+        let a = |i: usize| DECLARED[slots[i]];
+        let xml = format!(
+            "<SyncML xmlns='SYNCML:SYNCML1.2'><SyncHdr{}><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto>\
+             <SessionID>1</SessionID><MsgID>1</MsgID><Target><LocURI>T</LocURI></Target>\
+             <Source><LocURI>S</LocURI></Source></SyncHdr><SyncBody{}><Get{}><CmdID{}>1</CmdID>\
+             <Meta{}><Type{}>x</Type><Format{}>chr</Format></Meta><Item{}><Target{}><LocURI>./a</LocURI>\
+             </Target></Item></Get><Final{}/></SyncBody></SyncML>",
+            a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9)
+        );
+        match (first_out_of_namespace(&xml), decode(&xml)) {
+            (None, Ok(m)) => proptest::prop_assert_eq!(m.commands.len(), 1),
+            (Some(name), Err(Error::Decode(e))) => {
+                proptest::prop_assert!(matches!(e.kind, DecodeErrorKind::Namespace { element, .. } if element == name), "{e}")
+            }
+            (expected, got) => proptest::prop_assert!(false, "expected {expected:?} out of namespace, got {got:?}"),
+        }
+    }
+}

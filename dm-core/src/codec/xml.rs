@@ -1,6 +1,7 @@
 //! XML: a streaming reader over the plain lexer (`plain.rs`), or quick-xml's `Reader` for what
-//! is not plain, and quick-xml's `NamespaceResolver` (what its `NsReader` does, without looking
-//! for declarations in elements that have no attributes); and a writer straight into the output.
+//! is not plain, and quick-xml's `NamespaceResolver` (what its `NsReader` does, but with a scope
+//! only for an element that has attributes: one without declares nothing); and a writer straight
+//! into the output.
 //! No DTD is processed: a DOCTYPE is refused, so no entity is ever expanded but the five
 //! predefined ones and character references. A DOCTYPE with an internal subset is refused; one
 //! that only names the public DTD, as real peers send it, is skipped.
@@ -43,6 +44,29 @@ pub(crate) struct XmlSource<'a> {
     /// The element last opened (the one `tag` names next) has no attributes but a plain
     /// `xmlns="..."`: they are well-formed without a closer look.
     plain_attributes: bool,
+    /// The depths of the open elements that opened a scope of `namespaces`: those with
+    /// attributes. An element without declares nothing; its scope is its parent's.
+    scopes: Vec<usize>,
+    /// What the default namespace in scope is to `tag`, known until a scope opens or closes.
+    default_ns: Option<NsKind>,
+}
+
+/// A namespace, as an element's name needs it.
+#[derive(Clone, Copy, PartialEq)]
+enum NsKind {
+    SyncMl,
+    MetInf,
+    Other,
+}
+
+impl NsKind {
+    fn of(ns: &ResolveResult<'_>) -> NsKind {
+        match ns {
+            ResolveResult::Bound(Namespace(ns)) if *ns == NS_METINF => NsKind::MetInf,
+            ResolveResult::Bound(Namespace(ns)) if *ns == NS_SYNCML12 || *ns == NS_SYNCML11 => NsKind::SyncMl,
+            _ => NsKind::Other,
+        }
+    }
 }
 
 /// The message's text: UTF-8 checked, a byte-order mark stripped; a message its declaration
@@ -145,6 +169,8 @@ impl<'a> XmlSource<'a> {
                 && memchr::memchr_iter(b']', input.as_bytes()).any(|at| input.as_bytes()[at..].starts_with(b"]]>")),
             past_doctype: false,
             plain_attributes: true,
+            scopes: Vec::new(),
+            default_ns: None,
         }
     }
 
@@ -177,7 +203,7 @@ impl<'a> XmlSource<'a> {
                     Ok(X::Start(s))
                 }
                 Ok(e @ X::End(_)) => {
-                    self.namespaces.pop();
+                    self.close_scope();
                     Ok(e)
                 }
                 Ok(X::Text(t)) if self.cdata_end && t.contains("]]>") => {
@@ -222,18 +248,25 @@ impl<'a> XmlSource<'a> {
     fn open_scope(&mut self, e: &BytesStart<'a>) -> R<()> {
         let raw = e.attributes_raw();
         if raw.bytes().all(is_xml_space) {
-            return self.open_bare_scope();
+            // An element without attributes declares nothing: it opens no scope of its own.
+            self.plain_attributes = true;
+            return Ok(());
         }
         let plain = one_plain_xmlns(raw);
         self.plain_attributes = plain.is_some();
+        self.scopes.push(self.stack.depth() + 1);
+        self.default_ns = None;
         open_with_attributes(&mut self.namespaces, e, plain).map_err(|e| self.namespace_error(e))
     }
 
-    /// Opens the namespace scope of an element without attributes: it declares nothing.
+    /// Closes the innermost open element's scope, if it opened one (before it leaves `stack`).
     #[cfg_attr(feature = "inline-more", inline(always))]
-    fn open_bare_scope(&mut self) -> R<()> {
-        self.plain_attributes = true;
-        open_level(&mut self.namespaces).map_err(|e| self.namespace_error(e))
+    fn close_scope(&mut self) {
+        if self.scopes.last() == Some(&self.stack.depth()) {
+            self.scopes.pop();
+            self.namespaces.pop();
+            self.default_ns = None;
+        }
     }
 
     #[cold]
@@ -250,30 +283,18 @@ impl<'a> XmlSource<'a> {
         // No element name has a colon: a name found as it stands has no prefix, and takes the
         // default namespace without being searched for one.
         let (ns, tag) = match Tag::from_name(e.name().as_ref()) {
-            Some(tag) => (self.namespaces.resolve_prefix(None, true), Some(tag)),
+            Some(tag) => (self.default_ns(), Some(tag)),
             None => {
                 let (ns, local) = self.namespaces.resolve_element(e.name());
-                (ns, Tag::from_name(local.as_ref()))
+                (NsKind::of(&ns), Tag::from_name(local.as_ref()))
             }
         };
         let Some(tag) = tag else {
             return Err(self.error(K::UnknownElement(e.local_name().as_ref().to_string())));
         };
         if !self.lenient {
-            let expected = if tag.is_metinf() { NS_METINF } else { NS_SYNCML12 };
-            // Compared with each constant apart, so that each comparison is inlined.
-            let ok = match ns {
-                ResolveResult::Bound(Namespace(ns)) if tag.is_metinf() => ns == NS_METINF,
-                ResolveResult::Bound(Namespace(ns)) => ns == NS_SYNCML12 || ns == NS_SYNCML11,
-                _ => false,
-            };
-            if !ok {
-                let found = match ns {
-                    ResolveResult::Bound(Namespace(ns)) => ns.to_string(),
-                    ResolveResult::Unbound => String::new(),
-                    ResolveResult::Unknown(p) => format!("{p}:"),
-                };
-                return Err(self.error(K::Namespace { element: tag.name(), expected, found }));
+            if ns != if tag.is_metinf() { NsKind::MetInf } else { NsKind::SyncMl } {
+                return Err(self.namespace_refused(e, tag));
             }
             if !self.plain_attributes {
                 check_attributes(&self.namespaces, e).map_err(|why| self.error(K::Syntax(why)))?;
@@ -283,6 +304,27 @@ impl<'a> XmlSource<'a> {
             return Err(self.stack.too_deep(self.site()));
         }
         Ok(tag)
+    }
+
+    #[cfg_attr(feature = "inline-more", inline(always))]
+    fn default_ns(&mut self) -> NsKind {
+        *self.default_ns.get_or_insert_with(|| NsKind::of(&self.namespaces.resolve_prefix(None, true)))
+    }
+
+    /// The error for an element `e` (`tag`) in a namespace other than its own.
+    #[cold]
+    fn namespace_refused(&self, e: &BytesStart<'_>, tag: Tag) -> Box<Error> {
+        let ns = match Tag::from_name(e.name().as_ref()) {
+            Some(_) => self.namespaces.resolve_prefix(None, true),
+            None => self.namespaces.resolve_element(e.name()).0,
+        };
+        let found = match ns {
+            ResolveResult::Bound(Namespace(ns)) => ns.to_string(),
+            ResolveResult::Unbound => String::new(),
+            ResolveResult::Unknown(p) => format!("{p}:"),
+        };
+        let expected = if tag.is_metinf() { NS_METINF } else { NS_SYNCML12 };
+        self.error(K::Namespace { element: tag.name(), expected, found })
     }
 
     fn entity(&self, r: &BytesRef<'_>) -> R<Cow<'static, str>> {
@@ -336,11 +378,11 @@ impl<'a> Source<'a> for XmlSource<'a> {
             return match bare {
                 Bare::Start(name) => {
                     self.past_doctype = true;
-                    self.open_bare_scope()?;
+                    self.plain_attributes = true;
                     Ok(Event::Start(self.tag(&BytesStart::from_content(name, name.len()))?))
                 }
                 Bare::End => {
-                    self.namespaces.pop();
+                    self.close_scope();
                     self.stack.pop();
                     Ok(Event::End)
                 }
@@ -369,7 +411,7 @@ impl<'a> Source<'a> for XmlSource<'a> {
         if let (Lexer::Plain(lexer), None, true, false) = (&mut self.reader, &self.peeked, self.no_cr, self.cdata_end)
             && let Some(text) = lexer.leaf()
         {
-            self.namespaces.pop();
+            self.close_scope();
             self.stack.pop();
             return Ok((Cow::Borrowed(text), true));
         }
@@ -916,7 +958,8 @@ mod tests {
         }
     }
 
-    /// The same through our reader, over the plain lexer or quick-xml's Reader.
+    /// The same through our reader, over the plain lexer or quick-xml's Reader, each element
+    /// on the stack while it is open, as the decoder keeps it.
     fn namespaces_by_source(xml: &str, plain: bool) -> Vec<String> {
         let limits = Limits::default();
         let lexer = match plain {
@@ -930,7 +973,9 @@ mod tests {
                 Ok(X::Start(e)) => {
                     let (ns, local) = src.namespaces.resolve_element(e.name());
                     seen.push(format!("{ns:?} {local:?}"));
+                    src.push_foreign().unwrap();
                 }
+                Ok(X::End(_)) => _ = src.stack.pop(),
                 Ok(X::Eof) => return seen,
                 Ok(_) => {}
                 Err(_) => return [seen, vec!["error".into()]].concat(),

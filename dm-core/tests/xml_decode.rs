@@ -588,9 +588,9 @@ fn a_message_declared_iso_8859_1_is_read_as_latin_1() {
     assert!(matches!(&err, Error::Decode(d) if d.kind == DecodeErrorKind::InvalidUtf8), "{err}");
 }
 
-/// The first element whose namespace, as quick-xml's `NsReader` resolves it, is not its own:
-/// MetInf's for `Type` and `Format`, SyncML's for the rest.
-fn first_out_of_namespace(xml: &str) -> Option<String> {
+/// The first element whose namespace, as quick-xml's `NsReader` resolves it, is not its own
+/// (MetInf's for `Type` and `Format`, SyncML's for the rest), and the namespace it is in.
+fn first_out_of_namespace(xml: &str) -> Option<(String, String)> {
     use quick_xml::events::Event;
     use quick_xml::name::{Namespace, ResolveResult};
     let mut reader = quick_xml::NsReader::from_str(xml);
@@ -599,8 +599,10 @@ fn first_out_of_namespace(xml: &str) -> Option<String> {
             (ns, Event::Start(e) | Event::Empty(e)) => {
                 let name = e.local_name().as_ref().to_string();
                 let own = if matches!(name.as_str(), "Type" | "Format") { "syncml:metinf" } else { "SYNCML:SYNCML1.2" };
-                if !matches!(ns, ResolveResult::Bound(Namespace(ns)) if ns == own) {
-                    return Some(name);
+                match ns {
+                    ResolveResult::Bound(Namespace(ns)) if ns == own => {}
+                    ResolveResult::Bound(Namespace(ns)) => return Some((name, ns.to_string())),
+                    _ => return Some((name, String::new())),
                 }
             }
             (_, Event::Eof) => return None,
@@ -626,9 +628,10 @@ proptest::proptest! {
         );
         match (first_out_of_namespace(&xml), decode(&xml)) {
             (None, Ok(m)) => proptest::prop_assert_eq!(m.commands.len(), 1),
-            (Some(name), Err(Error::Decode(e))) => {
-                proptest::prop_assert!(matches!(e.kind, DecodeErrorKind::Namespace { element, .. } if element == name), "{e}")
-            }
+            (Some((name, ns)), Err(Error::Decode(e))) => proptest::prop_assert!(
+                matches!(&e.kind, DecodeErrorKind::Namespace { element, found, .. } if *element == name && *found == ns),
+                "{e}"
+            ),
             (expected, got) => proptest::prop_assert!(false, "expected {expected:?} out of namespace, got {got:?}"),
         }
     }

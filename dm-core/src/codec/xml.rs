@@ -314,11 +314,7 @@ impl<'a> XmlSource<'a> {
     /// The error for an element `e` (`tag`) in a namespace other than its own.
     #[cold]
     fn namespace_refused(&self, e: &BytesStart<'_>, tag: Tag) -> Box<Error> {
-        let ns = match Tag::from_name(e.name().as_ref()) {
-            Some(_) => self.namespaces.resolve_prefix(None, true),
-            None => self.namespaces.resolve_element(e.name()).0,
-        };
-        let found = match ns {
+        let found = match self.namespaces.resolve_element(e.name()).0 {
             ResolveResult::Bound(Namespace(ns)) => ns.to_string(),
             ResolveResult::Unbound => String::new(),
             ResolveResult::Unknown(p) => format!("{p}:"),

@@ -293,7 +293,8 @@ impl<'a> XmlSource<'a> {
             return Err(self.error(K::UnknownElement(e.local_name().as_ref().to_string())));
         };
         if !self.lenient {
-            if ns != if tag.is_metinf() { NsKind::MetInf } else { NsKind::SyncMl } {
+            let own = if tag.is_metinf() { NsKind::MetInf } else { NsKind::SyncMl };
+            if ns != own {
                 return Err(self.namespace_refused(e, tag));
             }
             if !self.plain_attributes {

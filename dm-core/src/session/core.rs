@@ -379,25 +379,27 @@ impl Core {
     /// where the string table decides the rest): the length of all but the last command is
     /// kept, and grown, from one call to the next.
     fn bound(&self, m: &mut Message, tail: Option<&Command>) -> Option<usize> {
-        let last = m.commands.pop()?;
         let enc = self.encoding;
-        let n = m.commands.len();
+        let n = m.commands.len().checked_sub(1)?;
         let prefix = match self.laid_len.get().kept {
             (k, len) if k != u32::MAX && k as usize <= n => {
-                len as usize + m.commands[k as usize..].iter().map(|c| codec::command_len(c, enc)).sum::<usize>()
+                len as usize + m.commands[k as usize..n].iter().map(|c| codec::command_len(c, enc)).sum::<usize>()
             }
-            _ => Self::sized(m, None, |m| codec::plain_len(m, enc)),
+            _ => {
+                let last = m.commands.pop()?;
+                let len = Self::sized(m, None, |m| codec::plain_len(m, enc));
+                m.commands.push(last);
+                len
+            }
         };
-        let with_last = prefix + codec::command_len(&last, enc);
+        let with_last = prefix + codec::command_len(&m.commands[n], enc);
         let memo = self.laid_len.get();
         self.laid_len.set(LaidLen {
             kept: LaidLen::pair(n, prefix),
             with_last: LaidLen::pair(n + 1, with_last),
             ..memo
         });
-        let bound = with_last + tail.map_or(0, |t| codec::command_len(t, enc));
-        m.commands.push(last);
-        Some(bound)
+        Some(with_last + tail.map_or(0, |t| codec::command_len(t, enc)))
     }
 
     /// Tells `bound` that the last command it sized stays in the message: the next call starts

@@ -93,12 +93,7 @@ impl<'a> PlainLexer<'a> {
     pub(crate) fn bare_tag(&mut self) -> Option<Bare<'a>> {
         let rest = self.input.as_bytes().get(self.pos..).filter(|_| !self.in_empty)?;
         match *rest.get(1)? {
-            b'/' => {
-                let name = self.closes_open(rest)?;
-                self.open.pop();
-                self.pos += name.len() + 3;
-                Some(Bare::End)
-            }
+            b'/' => self.read_close(rest).map(|_| Bare::End),
             b if rest[0] == b'<' && (b.is_ascii_alphabetic() || b == b'_') => {
                 let end = plain_tag_end(rest).filter(|&end| rest[end - 1] != b'/')?;
                 let name = &self.input[self.pos + 1..self.pos + end];
@@ -108,6 +103,15 @@ impl<'a> PlainLexer<'a> {
             }
             _ => None,
         }
+    }
+
+    /// Reads the open element's end tag at `rest` when it is written `</name>`: its name.
+    #[cfg_attr(feature = "inline-more", inline(always))]
+    fn read_close(&mut self, rest: &[u8]) -> Option<&'a str> {
+        let name = self.closes_open(rest)?;
+        self.open.pop();
+        self.pos += name.len() + 3;
+        Some(name)
     }
 
     /// The open element's name when `rest` starts with its end tag written `</name>`, as it
@@ -142,9 +146,7 @@ impl<'a> PlainLexer<'a> {
         let start = self.pos;
         match rest.get(1) {
             Some(b'/') => {
-                if let Some(name) = self.closes_open(rest) {
-                    self.open.pop();
-                    self.pos += name.len() + 3;
+                if let Some(name) = self.read_close(rest) {
                     return Ok(X::End(BytesEnd::new(name)));
                 }
                 let end = tag_end(rest).ok_or(Unplain)?;

@@ -4,8 +4,10 @@
 //! UTF-8 check of every event and its copy of every element name, and gives up (`Unplain`) at
 //! anything else: a DOCTYPE's internal subset, a processing instruction, a bare `&` (unless read
 //! leniently), a mismatched end tag, markup left open. The decode then starts again over the
-//! Reader, which also reports every fault. The tests below and the fuzz targets (`cfg(fuzzing)`
-//! in `xml::decode`) hold it to the Reader.
+//! Reader, which also reports every fault. The commonest steps also come in one piece, with no
+//! event built: a leaf's text and end tag (`leaf`), a start tag without attributes or an end
+//! tag (`bare_tag`). The tests below and the fuzz targets (`cfg(fuzzing)` in `xml::decode`) hold
+//! it to the Reader.
 
 use quick_xml::events::{BytesCData, BytesDecl, BytesEnd, BytesRef, BytesStart, BytesText, Event as X};
 

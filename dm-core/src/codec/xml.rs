@@ -269,6 +269,13 @@ impl<'a> XmlSource<'a> {
         }
     }
 
+    /// Closes the innermost open element read in one step: its scope, then its place on `stack`.
+    #[cfg_attr(feature = "inline-more", inline(always))]
+    fn close_element(&mut self) {
+        self.close_scope();
+        self.stack.pop();
+    }
+
     #[cold]
     fn namespace_error(&self, e: NamespaceError) -> Box<Error> {
         self.error(K::Syntax(quick_xml::Error::from(e).to_string()))
@@ -379,8 +386,7 @@ impl<'a> Source<'a> for XmlSource<'a> {
                     Ok(Event::Start(self.tag(&BytesStart::from_content(name, name.len()))?))
                 }
                 Bare::End => {
-                    self.close_scope();
-                    self.stack.pop();
+                    self.close_element();
                     Ok(Event::End)
                 }
             };
@@ -408,8 +414,7 @@ impl<'a> Source<'a> for XmlSource<'a> {
         if let (Lexer::Plain(lexer), None, true, false) = (&mut self.reader, &self.peeked, self.no_cr, self.cdata_end)
             && let Some(text) = lexer.leaf()
         {
-            self.close_scope();
-            self.stack.pop();
+            self.close_element();
             return Ok((Cow::Borrowed(text), true));
         }
         let e = self.raw()?;

@@ -403,6 +403,27 @@ fn a_leaf_reads_the_same_from_any_pieces() {
     assert_eq!(kind(&first), DecodeErrorKind::UnexpectedElement("Final"));
 }
 
+/// Data's text reads the same in one plain piece (read with its end tag in one step) and in
+/// several; text XML cannot carry is refused strictly either way, and kept leniently.
+#[test]
+fn data_text_reads_the_same_from_one_piece_or_several() {
+    let data = |inner: &str, options: &DecodeOptions| {
+        let xml = wrap(&format!("<Get><CmdID>1</CmdID><Item><Data>{inner}</Data></Item></Get>"));
+        codec::decode_with(xml.as_bytes(), options).map(|m| m.commands[0].items()[0].data.clone())
+    };
+    let (strict, lenient) = (DecodeOptions::default(), DecodeOptions::lenient());
+    for options in [&strict, &lenient] {
+        assert_eq!(data("a b", options).unwrap(), Some(Data::Text("a b".into())));
+        assert_eq!(data("a&#x20;b", options).unwrap(), Some(Data::Text("a b".into())));
+        assert_eq!(data("", options).unwrap(), Some(Data::Text("".into())));
+    }
+    for control in ["a\u{1}b", "a&#x20;\u{1}b", "\u{1}<!-- -->"] {
+        let refused = data(control, &strict).unwrap_err();
+        assert!(matches!(&refused, Error::Decode(e) if e.kind == DecodeErrorKind::NotXmlText), "{control:?}: {refused}");
+        assert!(data(control, &lenient).unwrap().is_some_and(|d| d.as_bytes().contains(&1)), "{control:?}");
+    }
+}
+
 /// `is_xml_text` is XML 1.0's Char production (Rust strings hold no surrogates): checked on
 /// every one-byte and every three-byte character at each place of strings long and short, so
 /// that its eight-bytes-at-a-time scan misses none, and against the definition on any string.

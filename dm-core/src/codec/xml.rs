@@ -276,6 +276,16 @@ impl<'a> XmlSource<'a> {
         self.stack.pop();
     }
 
+    /// A leaf's text and end tag read by the plain lexer in one step, the element closed: what
+    /// `raw` would yield as `Text` and `End`, with nothing to normalize or refuse.
+    #[cfg_attr(feature = "inline-more", inline(always))]
+    fn plain_leaf(&mut self) -> Option<&'a str> {
+        let Lexer::Plain(lexer) = &mut self.reader else { return None };
+        let text = (self.peeked.is_none() && self.no_cr && !self.cdata_end).then(|| lexer.leaf())??;
+        self.close_element();
+        Some(text)
+    }
+
     #[cold]
     fn namespace_error(&self, e: NamespaceError) -> Box<Error> {
         self.error(K::Syntax(quick_xml::Error::from(e).to_string()))
@@ -410,11 +420,7 @@ impl<'a> Source<'a> for XmlSource<'a> {
     }
 
     fn leaf(&mut self) -> R<(Cow<'a, str>, bool)> {
-        // The plain lexer's leaf is the `Text` and `End` below, with nothing to normalize or refuse.
-        if let (Lexer::Plain(lexer), None, true, false) = (&mut self.reader, &self.peeked, self.no_cr, self.cdata_end)
-            && let Some(text) = lexer.leaf()
-        {
-            self.close_element();
+        if let Some(text) = self.plain_leaf() {
             return Ok((Cow::Borrowed(text), true));
         }
         let e = self.raw()?;
@@ -438,6 +444,16 @@ impl<'a> Source<'a> for XmlSource<'a> {
     }
 
     fn data(&mut self) -> R<Data> {
+        if let Some(text) = self.plain_leaf() {
+            // What the loop below makes of one text piece and the end tag.
+            if text.len() > self.limits.max_text_len {
+                return Err(self.limit(Limit::TextLength, text.len(), self.limits.max_text_len));
+            }
+            if !self.lenient && !is_xml_text(text) {
+                return Err(self.error(K::NotXmlText));
+            }
+            return Ok(Data::Text(text.to_owned()));
+        }
         let start = self.reader.buffer_position() as usize;
         let mut text = String::new();
         let (mut depth, mut documents) = (0usize, 0usize);

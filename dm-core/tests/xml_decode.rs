@@ -419,7 +419,10 @@ fn data_text_reads_the_same_from_one_piece_or_several() {
     }
     for control in ["a\u{1}b", "a&#x20;\u{1}b", "\u{1}<!-- -->"] {
         let refused = data(control, &strict).unwrap_err();
-        assert!(matches!(&refused, Error::Decode(e) if e.kind == DecodeErrorKind::NotXmlText), "{control:?}: {refused}");
+        assert!(
+            matches!(&refused, Error::Decode(e) if e.kind == DecodeErrorKind::NotXmlText),
+            "{control:?}: {refused}"
+        );
         assert!(data(control, &lenient).unwrap().is_some_and(|d| d.as_bytes().contains(&1)), "{control:?}");
     }
 }

@@ -19,6 +19,7 @@ pub(crate) struct Parser<'l, 'a> {
     groups: usize,
 }
 
+/// Puts an element's value, read whole first, into `slot`; a second such element is refused.
 fn set<T>(slot: &mut Option<T>, value: T, tag: Tag, src: &impl Src) -> R<()> {
     if slot.is_some() {
         return Err(src.err(K::DuplicateElement(tag.name())));
@@ -55,14 +56,8 @@ impl<'a, 'l> Parser<'l, 'a> {
         }
         let (mut header, mut body) = (None, None);
         self.children(|p, tag| match tag {
-            Tag::SyncHdr => {
-                let h = p.header()?;
-                set(&mut header, h, tag, p)
-            }
-            Tag::SyncBody => {
-                let b = p.body()?;
-                set(&mut body, b, tag, p)
-            }
+            Tag::SyncHdr => set(&mut header, p.header()?, tag, p),
+            Tag::SyncBody => set(&mut body, p.body()?, tag, p),
             _ => Err(p.unexpected(tag)),
         })?;
         let header = req(header, Tag::SyncHdr, &self)?;
@@ -195,43 +190,16 @@ impl<'a, 'l> Parser<'l, 'a> {
         let (mut target, mut source, mut resp_uri, mut cred, mut meta) = (None, None, None, None, None);
         let mut no_resp = false;
         self.children(|p, tag| match tag {
-            Tag::VerDTD => {
-                let v = p.text()?;
-                set(&mut ver_dtd, v, tag, p)
-            }
-            Tag::VerProto => {
-                let v = p.text()?;
-                set(&mut ver_proto, v, tag, p)
-            }
-            Tag::SessionID => {
-                let v = p.text()?;
-                set(&mut session_id, v, tag, p)
-            }
-            Tag::MsgID => {
-                let v = p.number(tag)?;
-                set(&mut msg_id, v, tag, p)
-            }
-            Tag::Target => {
-                let v = p.location()?;
-                set(&mut target, v, tag, p)
-            }
-            Tag::Source => {
-                let v = p.location()?;
-                set(&mut source, v, tag, p)
-            }
-            Tag::RespURI => {
-                let v = p.uri()?;
-                set(&mut resp_uri, v, tag, p)
-            }
+            Tag::VerDTD => set(&mut ver_dtd, p.text()?, tag, p),
+            Tag::VerProto => set(&mut ver_proto, p.text()?, tag, p),
+            Tag::SessionID => set(&mut session_id, p.text()?, tag, p),
+            Tag::MsgID => set(&mut msg_id, p.number(tag)?, tag, p),
+            Tag::Target => set(&mut target, p.location()?, tag, p),
+            Tag::Source => set(&mut source, p.location()?, tag, p),
+            Tag::RespURI => set(&mut resp_uri, p.uri()?, tag, p),
             Tag::NoResp => p.set_flag(&mut no_resp, tag),
-            Tag::Cred => {
-                let v = p.cred()?;
-                set(&mut cred, v, tag, p)
-            }
-            Tag::Meta => {
-                let v = p.meta()?;
-                set(&mut meta, v, tag, p)
-            }
+            Tag::Cred => set(&mut cred, p.cred()?, tag, p),
+            Tag::Meta => set(&mut meta, p.meta()?, tag, p),
             _ => Err(p.unexpected(tag)),
         })?;
         Ok(Header {
@@ -251,14 +219,8 @@ impl<'a, 'l> Parser<'l, 'a> {
     fn location(&mut self) -> R<Location> {
         let (mut uri, mut name) = (None, None);
         self.children(|p, tag| match tag {
-            Tag::LocURI => {
-                let v = p.uri()?;
-                set(&mut uri, v, tag, p)
-            }
-            Tag::LocName => {
-                let v = p.text()?;
-                set(&mut name, v, tag, p)
-            }
+            Tag::LocURI => set(&mut uri, p.uri()?, tag, p),
+            Tag::LocName => set(&mut name, p.text()?, tag, p),
             _ => Err(p.unexpected(tag)),
         })?;
         Ok(Location { uri: req(uri, Tag::LocURI, self)?, name })
@@ -267,14 +229,8 @@ impl<'a, 'l> Parser<'l, 'a> {
     fn cred(&mut self) -> R<Cred> {
         let (mut meta, mut data) = (None, None);
         self.children(|p, tag| match tag {
-            Tag::Meta => {
-                let v = p.meta()?;
-                set(&mut meta, v, tag, p)
-            }
-            Tag::Data => {
-                let v = p.text()?;
-                set(&mut data, v, tag, p)
-            }
+            Tag::Meta => set(&mut meta, p.meta()?, tag, p),
+            Tag::Data => set(&mut data, p.text()?, tag, p),
             _ => Err(p.unexpected(tag)),
         })?;
         Ok(Cred { meta, data: req(data, Tag::Data, self)? })
@@ -289,51 +245,17 @@ impl<'a, 'l> Parser<'l, 'a> {
     fn meta_into(&mut self, m: &mut Meta) -> R<()> {
         self.children(|p, tag| match tag {
             Tag::FieldLevel => p.set_flag(&mut m.field_level, tag),
-            Tag::Format => {
-                let v = p.named_text(property_value)?;
-                set(&mut m.format, v, tag, p)
-            }
-            Tag::Type => {
-                let v = p.named_text(property_value)?;
-                set(&mut m.type_, v, tag, p)
-            }
-            Tag::Mark => {
-                let v = p.text()?;
-                set(&mut m.mark, v, tag, p)
-            }
-            Tag::Size => {
-                let v = p.number(tag)?;
-                set(&mut m.size, v, tag, p)
-            }
-            Tag::Anchor => {
-                let v = p.anchor()?;
-                set(&mut m.anchor, v, tag, p)
-            }
-            Tag::Version => {
-                let v = p.text()?;
-                set(&mut m.version, v, tag, p)
-            }
-            Tag::NextNonce => {
-                let v = p.text()?;
-                set(&mut m.next_nonce, v, tag, p)
-            }
-            Tag::MaxMsgSize => {
-                let v = p.number(tag)?;
-                set(&mut m.max_msg_size, v, tag, p)
-            }
-            Tag::MaxObjSize => {
-                let v = p.number(tag)?;
-                set(&mut m.max_obj_size, v, tag, p)
-            }
-            Tag::EMI => {
-                let v = p.text()?;
-                m.emi.push(v);
-                Ok(())
-            }
-            Tag::Mem => {
-                let v = p.mem()?;
-                set(&mut m.mem, v, tag, p)
-            }
+            Tag::Format => set(&mut m.format, p.named_text(property_value)?, tag, p),
+            Tag::Type => set(&mut m.type_, p.named_text(property_value)?, tag, p),
+            Tag::Mark => set(&mut m.mark, p.text()?, tag, p),
+            Tag::Size => set(&mut m.size, p.number(tag)?, tag, p),
+            Tag::Anchor => set(&mut m.anchor, p.anchor()?, tag, p),
+            Tag::Version => set(&mut m.version, p.text()?, tag, p),
+            Tag::NextNonce => set(&mut m.next_nonce, p.text()?, tag, p),
+            Tag::MaxMsgSize => set(&mut m.max_msg_size, p.number(tag)?, tag, p),
+            Tag::MaxObjSize => set(&mut m.max_obj_size, p.number(tag)?, tag, p),
+            Tag::EMI => p.text().map(|v| m.emi.push(v)),
+            Tag::Mem => set(&mut m.mem, p.mem()?, tag, p),
             // Some peers wrap the MetInf children in <MetInf>; its content is the same.
             Tag::MetInf if p.lenient => {
                 *m = p.meta()?;
@@ -346,14 +268,8 @@ impl<'a, 'l> Parser<'l, 'a> {
     fn anchor(&mut self) -> R<Anchor> {
         let (mut last, mut next) = (None, None);
         self.children(|p, tag| match tag {
-            Tag::Last => {
-                let v = p.text()?;
-                set(&mut last, v, tag, p)
-            }
-            Tag::Next => {
-                let v = p.text()?;
-                set(&mut next, v, tag, p)
-            }
+            Tag::Last => set(&mut last, p.text()?, tag, p),
+            Tag::Next => set(&mut next, p.text()?, tag, p),
             _ => Err(p.unexpected(tag)),
         })?;
         Ok(Anchor { last, next: req(next, Tag::Next, self)? })
@@ -363,14 +279,8 @@ impl<'a, 'l> Parser<'l, 'a> {
         let (mut shared_mem, mut free_mem, mut free_id) = (false, None, None);
         self.children(|p, tag| match tag {
             Tag::SharedMem => p.set_flag(&mut shared_mem, tag),
-            Tag::FreeMem => {
-                let v = p.text()?;
-                set(&mut free_mem, v, tag, p)
-            }
-            Tag::FreeID => {
-                let v = p.text()?;
-                set(&mut free_id, v, tag, p)
-            }
+            Tag::FreeMem => set(&mut free_mem, p.text()?, tag, p),
+            Tag::FreeID => set(&mut free_id, p.text()?, tag, p),
             _ => Err(p.unexpected(tag)),
         })?;
         Ok(Mem { shared_mem, free_mem: req(free_mem, Tag::FreeMem, self)?, free_id: req(free_id, Tag::FreeID, self)? })
@@ -458,20 +368,11 @@ impl<'a, 'l> Parser<'l, 'a> {
     fn item_command(&mut self) -> R<ItemCommand> {
         let (mut cmd_id, mut c) = (None, ItemCommand::default());
         self.children(|p, tag| match tag {
-            Tag::CmdID => {
-                let v = p.number(tag)?;
-                set(&mut cmd_id, v, tag, p)
-            }
+            Tag::CmdID => set(&mut cmd_id, p.number(tag)?, tag, p),
             Tag::NoResp => p.set_flag(&mut c.no_resp, tag),
-            Tag::Cred => {
-                let v = p.cred()?;
-                set(&mut c.cred, Box::new(v), tag, p)
-            }
+            Tag::Cred => set(&mut c.cred, Box::new(p.cred()?), tag, p),
             Tag::Meta => p.fill(&mut c.meta, tag, |p, m| p.meta_into(m)),
-            Tag::Correlator => {
-                let v = p.text()?;
-                set(&mut c.correlator, v, tag, p)
-            }
+            Tag::Correlator => set(&mut c.correlator, p.text()?, tag, p),
             Tag::Item => p.push_item(&mut c.items),
             _ => Err(p.unexpected(tag)),
         })?;
@@ -484,23 +385,11 @@ impl<'a, 'l> Parser<'l, 'a> {
         let (mut cmd_id, mut data, mut cred, mut correlator) = (None, None, None, None);
         let (mut no_resp, mut items) = (false, Vec::new());
         self.children(|p, tag| match tag {
-            Tag::CmdID => {
-                let v = p.number(tag)?;
-                set(&mut cmd_id, v, tag, p)
-            }
+            Tag::CmdID => set(&mut cmd_id, p.number(tag)?, tag, p),
             Tag::NoResp => p.set_flag(&mut no_resp, tag),
-            Tag::Cred => {
-                let v = p.cred()?;
-                set(&mut cred, v, tag, p)
-            }
-            Tag::Data => {
-                let v = p.number(tag)?;
-                set(&mut data, AlertCode(v), tag, p)
-            }
-            Tag::Correlator => {
-                let v = p.text()?;
-                set(&mut correlator, v, tag, p)
-            }
+            Tag::Cred => set(&mut cred, p.cred()?, tag, p),
+            Tag::Data => set(&mut data, AlertCode(p.number(tag)?), tag, p),
+            Tag::Correlator => set(&mut correlator, p.text()?, tag, p),
             Tag::Item => p.push_item(&mut items),
             _ => Err(p.unexpected(tag)),
         })?;
@@ -521,10 +410,7 @@ impl<'a, 'l> Parser<'l, 'a> {
         }
         let (mut cmd_id, mut g) = (None, Group::default());
         self.children(|p, tag| match tag {
-            Tag::CmdID => {
-                let v = p.number(tag)?;
-                set(&mut cmd_id, v, tag, p)
-            }
+            Tag::CmdID => set(&mut cmd_id, p.number(tag)?, tag, p),
             Tag::NoResp => p.set_flag(&mut g.no_resp, tag),
             Tag::Meta => p.fill(&mut g.meta, tag, |p, m| p.meta_into(m)),
             _ => {
@@ -545,44 +431,15 @@ impl<'a, 'l> Parser<'l, 'a> {
         let (mut cred, mut chal) = (None, None);
         let (mut target_refs, mut source_refs, mut items) = (Vec::new(), Vec::new(), Vec::new());
         self.children(|p, tag| match tag {
-            Tag::CmdID => {
-                let v = p.number(tag)?;
-                set(&mut cmd_id, v, tag, p)
-            }
-            Tag::MsgRef => {
-                let v = p.number(tag)?;
-                set(&mut msg_ref, v, tag, p)
-            }
-            Tag::CmdRef => {
-                let v = p.number(tag)?;
-                set(&mut cmd_ref, v, tag, p)
-            }
-            Tag::Cmd => {
-                let v = p.named_text(Status::cmd_name)?;
-                set(&mut cmd, v, tag, p)
-            }
-            Tag::TargetRef => {
-                let v = p.uri()?;
-                target_refs.push(v);
-                Ok(())
-            }
-            Tag::SourceRef => {
-                let v = p.uri()?;
-                source_refs.push(v);
-                Ok(())
-            }
-            Tag::Cred => {
-                let v = p.cred()?;
-                set(&mut cred, v, tag, p)
-            }
-            Tag::Chal => {
-                let v = p.chal()?;
-                set(&mut chal, v, tag, p)
-            }
-            Tag::Data => {
-                let v = p.number(tag)?;
-                set(&mut data, StatusCode(v), tag, p)
-            }
+            Tag::CmdID => set(&mut cmd_id, p.number(tag)?, tag, p),
+            Tag::MsgRef => set(&mut msg_ref, p.number(tag)?, tag, p),
+            Tag::CmdRef => set(&mut cmd_ref, p.number(tag)?, tag, p),
+            Tag::Cmd => set(&mut cmd, p.named_text(Status::cmd_name)?, tag, p),
+            Tag::TargetRef => p.uri().map(|v| target_refs.push(v)),
+            Tag::SourceRef => p.uri().map(|v| source_refs.push(v)),
+            Tag::Cred => set(&mut cred, p.cred()?, tag, p),
+            Tag::Chal => set(&mut chal, p.chal()?, tag, p),
+            Tag::Data => set(&mut data, StatusCode(p.number(tag)?), tag, p),
             Tag::Item => p.push_item(&mut items),
             _ => Err(p.unexpected(tag)),
         })?;
@@ -603,10 +460,7 @@ impl<'a, 'l> Parser<'l, 'a> {
     fn chal(&mut self) -> R<Chal> {
         let mut meta = None;
         self.children(|p, tag| match tag {
-            Tag::Meta => {
-                let v = p.meta()?;
-                set(&mut meta, v, tag, p)
-            }
+            Tag::Meta => set(&mut meta, p.meta()?, tag, p),
             _ => Err(p.unexpected(tag)),
         })?;
         Ok(Chal { meta: req(meta, Tag::Meta, self)? })
@@ -616,27 +470,12 @@ impl<'a, 'l> Parser<'l, 'a> {
     fn results(&mut self) -> R<Results> {
         let (mut cmd_id, mut cmd_ref, mut r) = (None, None, Results::default());
         self.children(|p, tag| match tag {
-            Tag::CmdID => {
-                let v = p.number(tag)?;
-                set(&mut cmd_id, v, tag, p)
-            }
-            Tag::MsgRef => {
-                let v = p.number(tag)?;
-                set(&mut r.msg_ref, v, tag, p)
-            }
-            Tag::CmdRef => {
-                let v = p.number(tag)?;
-                set(&mut cmd_ref, v, tag, p)
-            }
+            Tag::CmdID => set(&mut cmd_id, p.number(tag)?, tag, p),
+            Tag::MsgRef => set(&mut r.msg_ref, p.number(tag)?, tag, p),
+            Tag::CmdRef => set(&mut cmd_ref, p.number(tag)?, tag, p),
             Tag::Meta => p.fill(&mut r.meta, tag, |p, m| p.meta_into(m)),
-            Tag::TargetRef => {
-                let v = p.uri()?;
-                set(&mut r.target_ref, v, tag, p)
-            }
-            Tag::SourceRef => {
-                let v = p.uri()?;
-                set(&mut r.source_ref, v, tag, p)
-            }
+            Tag::TargetRef => set(&mut r.target_ref, p.uri()?, tag, p),
+            Tag::SourceRef => set(&mut r.source_ref, p.uri()?, tag, p),
             Tag::Item => p.push_item(&mut r.items),
             _ => Err(p.unexpected(tag)),
         })?;
@@ -647,27 +486,12 @@ impl<'a, 'l> Parser<'l, 'a> {
 
     fn item(&mut self, it: &mut Item) -> R<()> {
         self.children(|p, tag| match tag {
-            Tag::Target => {
-                let v = p.location()?;
-                set(&mut it.target, v, tag, p)
-            }
-            Tag::Source => {
-                let v = p.location()?;
-                set(&mut it.source, v, tag, p)
-            }
-            Tag::SourceParent => {
-                let v = p.location()?;
-                set(&mut it.source_parent, Box::new(v), tag, p)
-            }
-            Tag::TargetParent => {
-                let v = p.location()?;
-                set(&mut it.target_parent, Box::new(v), tag, p)
-            }
+            Tag::Target => set(&mut it.target, p.location()?, tag, p),
+            Tag::Source => set(&mut it.source, p.location()?, tag, p),
+            Tag::SourceParent => set(&mut it.source_parent, Box::new(p.location()?), tag, p),
+            Tag::TargetParent => set(&mut it.target_parent, Box::new(p.location()?), tag, p),
             Tag::Meta => p.fill(&mut it.meta, tag, |p, m| p.meta_into(m)),
-            Tag::Data => {
-                let v = p.src.data()?;
-                set(&mut it.data, v, tag, p)
-            }
+            Tag::Data => set(&mut it.data, p.src.data()?, tag, p),
             Tag::MoreData => p.set_flag(&mut it.more_data, tag),
             _ => Err(p.unexpected(tag)),
         })

@@ -383,46 +383,10 @@ impl<'a> XmlSource<'a> {
     }
 }
 
-impl<'a> Source<'a> for XmlSource<'a> {
-    fn next(&mut self) -> R<Event<'a>> {
-        if let (Lexer::Plain(lexer), None) = (&mut self.reader, &self.peeked)
-            && let Some(bare) = lexer.bare_tag()
-        {
-            // What `raw` and the loop below do with the same tag as `Start` or `End`.
-            return match bare {
-                Bare::Start(name) => {
-                    self.past_doctype = true;
-                    self.plain_attributes = true;
-                    Ok(Event::Start(self.tag(&BytesStart::from_content(name, name.len()))?))
-                }
-                Bare::End => {
-                    self.close_element();
-                    Ok(Event::End)
-                }
-            };
-        }
-        loop {
-            let e = self.raw()?;
-            match e {
-                X::Start(s) => return Ok(Event::Start(self.tag(&s)?)),
-                X::End(_) => {
-                    self.stack.pop();
-                    return Ok(Event::End);
-                }
-                X::Eof => return Ok(Event::Eof),
-                _ => {
-                    if let Some(t) = self.piece(&e)? {
-                        return Ok(Event::Text(self.text_run(t)?));
-                    }
-                }
-            }
-        }
-    }
-
-    fn leaf(&mut self) -> R<(Cow<'a, str>, bool)> {
-        if let Some(text) = self.plain_leaf() {
-            return Ok((Cow::Borrowed(text), true));
-        }
+impl<'a> XmlSource<'a> {
+    /// A leaf read through `raw`: whatever the plain lexer does not read in one step.
+    #[inline(never)]
+    fn leaf_of_events(&mut self) -> R<(Cow<'a, str>, bool)> {
         let e = self.raw()?;
         let text = match self.piece(&e)? {
             Some(first) => self.text_run(first)?,
@@ -441,6 +405,56 @@ impl<'a> Source<'a> for XmlSource<'a> {
         self.peeked = None;
         self.stack.pop();
         Ok((text, true))
+    }
+
+    /// The next event read through `raw`: whatever is not a bare tag.
+    #[inline(never)]
+    fn next_of_events(&mut self) -> R<Event<'a>> {
+        loop {
+            let e = self.raw()?;
+            match e {
+                X::Start(s) => return Ok(Event::Start(self.tag(&s)?)),
+                X::End(_) => {
+                    self.stack.pop();
+                    return Ok(Event::End);
+                }
+                X::Eof => return Ok(Event::Eof),
+                _ => {
+                    if let Some(t) = self.piece(&e)? {
+                        return Ok(Event::Text(self.text_run(t)?));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<'a> Source<'a> for XmlSource<'a> {
+    fn next(&mut self) -> R<Event<'a>> {
+        if let (Lexer::Plain(lexer), None) = (&mut self.reader, &self.peeked)
+            && let Some(bare) = lexer.bare_tag()
+        {
+            // What `raw` and the loop below do with the same tag as `Start` or `End`.
+            return match bare {
+                Bare::Start(name) => {
+                    self.past_doctype = true;
+                    self.plain_attributes = true;
+                    Ok(Event::Start(self.tag(&BytesStart::from_content(name, name.len()))?))
+                }
+                Bare::End => {
+                    self.close_element();
+                    Ok(Event::End)
+                }
+            };
+        }
+        self.next_of_events()
+    }
+
+    fn leaf(&mut self) -> R<(Cow<'a, str>, bool)> {
+        match self.plain_leaf() {
+            Some(text) => Ok((Cow::Borrowed(text), true)),
+            None => self.leaf_of_events(),
+        }
     }
 
     fn data(&mut self) -> R<Data> {

@@ -326,7 +326,16 @@ impl<'a> XmlSource<'a> {
 
     #[cfg_attr(feature = "inline-more", inline(always))]
     fn default_ns(&mut self) -> NsKind {
-        *self.default_ns.get_or_insert_with(|| NsKind::of(&self.namespaces.resolve_prefix(None, true)))
+        match self.default_ns {
+            Some(kind) => kind,
+            None => self.resolve_default_ns(),
+        }
+    }
+
+    /// The default namespace's kind looked up in the bindings in force, and kept.
+    #[inline(never)]
+    fn resolve_default_ns(&mut self) -> NsKind {
+        *self.default_ns.insert(NsKind::of(&self.namespaces.resolve_prefix(None, true)))
     }
 
     /// The error for an element `e` (`tag`) in a namespace other than its own.

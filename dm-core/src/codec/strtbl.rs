@@ -114,7 +114,9 @@ fn dir_prefix(s: &str) -> Option<&str> {
 
 impl<'m> StringTable<'m> {
     pub(crate) fn build(message: &'m Message) -> Self {
-        let n = 8 * message.commands.len() + 16;
+        // Room for the header's leaves and about two a command (a session's messages hold
+        // 1.5 to 2.5; fewer distinct): more is a larger allocation every message pays for.
+        let n = 2 * message.commands.len() + 16;
         let mut strings = Strings { leaves: Vec::with_capacity(n), ..Strings::with_capacity(n) };
         super::emit::message(&mut strings, message);
         let mut table = StringTable::default();

@@ -11,6 +11,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use super::embedded::{Document, Form};
 use super::emit::Sink;
 use super::tag::Tag;
+use super::xml::{bytes_below, word};
 use crate::model::{Data, Message};
 
 const MIN_WORD: usize = 4;
@@ -29,10 +30,13 @@ impl Hasher for Fx {
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
         for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().unwrap_or_default()));
+            self.add(word(c));
         }
-        for &b in chunks.remainder() {
-            self.add(u64::from(b));
+        match chunks.remainder() {
+            [] => {}
+            // The last eight bytes, overlapping the word before: one step instead of one a byte.
+            _ if bytes.len() >= 8 => self.add(word(&bytes[bytes.len() - 8..])),
+            rest => rest.iter().for_each(|&b| self.add(u64::from(b))),
         }
     }
 }
@@ -45,13 +49,8 @@ impl Fx {
 
 /// Whether `bytes` holds a NUL, which a WBXML string cannot carry: eight bytes at a time.
 pub(crate) fn has_nul(bytes: &[u8]) -> bool {
-    const LOW: u64 = 0x0101_0101_0101_0101;
     let mut words = bytes.chunks_exact(8);
-    let nul_in = |w: &[u8]| {
-        let w = u64::from_le_bytes(w.try_into().unwrap_or_default());
-        w.wrapping_sub(LOW) & !w & (LOW << 7) != 0
-    };
-    words.any(nul_in) || words.remainder().contains(&0)
+    words.any(|w| bytes_below(word(w), 1) != 0) || words.remainder().contains(&0)
 }
 
 type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;

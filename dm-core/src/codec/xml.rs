@@ -390,9 +390,7 @@ impl<'a> XmlSource<'a> {
         }
         Ok(text)
     }
-}
 
-impl<'a> XmlSource<'a> {
     /// A leaf read through `raw`: whatever the plain lexer does not read in one step.
     #[inline(never)]
     fn leaf_of_events(&mut self) -> R<(Cow<'a, str>, bool)> {
@@ -443,7 +441,7 @@ impl<'a> Source<'a> for XmlSource<'a> {
         if let (Lexer::Plain(lexer), None) = (&mut self.reader, &self.peeked)
             && let Some(bare) = lexer.bare_tag()
         {
-            // What `raw` and the loop below do with the same tag as `Start` or `End`.
+            // What `next_of_events` does with the same tag as `Start` or `End`.
             return match bare {
                 Bare::Start(name) => {
                     self.past_doctype = true;

@@ -726,6 +726,16 @@ const fn escape_of(b: u8) -> Option<&'static [u8]> {
 }
 
 /// True when no byte of `block` is escaped: checked without a branch per byte.
+/// Whether short text holds a byte `XmlSink` escapes: eight bytes at a time.
+#[cfg_attr(feature = "inline-more", inline(always))]
+fn has_escaped(bytes: &[u8]) -> bool {
+    let escaped_in = |w: u64| {
+        [b'&', b'<', b'>', b'\r'].iter().fold(0, |found, &c| found | bytes_below(w ^ (ONES * u64::from(c)), 1))
+    };
+    let mut words = bytes.chunks_exact(8);
+    words.by_ref().any(|w| escaped_in(word(w)) != 0) || words.remainder().iter().any(|&b| ESCAPED[usize::from(b)])
+}
+
 fn plain_block(block: &[u8]) -> bool {
     !block.iter().fold(false, |any, &b| any | escape_of(b).is_some())
 }
@@ -825,8 +835,8 @@ impl<O: Out> XmlSink<O> {
     /// and are checked without a branch per byte.
     #[cfg_attr(feature = "inline-more", inline(always))]
     fn escaped(&mut self, bytes: &[u8]) {
-        // Short text (most leaves) is checked byte by byte, in line.
-        if bytes.len() < 16 && !bytes.iter().any(|&b| ESCAPED[usize::from(b)]) {
+        // Short text (most leaves) is checked a word at a time, in line.
+        if bytes.len() < 64 && !has_escaped(bytes) {
             self.out.put(bytes);
         } else {
             self.escaped_blocks(bytes);
@@ -917,6 +927,25 @@ mod tests {
         let mut sink = XmlSink::new(Vec::new(), "", false);
         sink.text(text);
         sink.out.len()
+    }
+
+    /// Text is escaped byte for byte as `escape_of` says, whatever its length (in line a word
+    /// at a time, or in blocks) and wherever the byte to escape stands.
+    #[test]
+    fn text_is_escaped_the_same_at_any_length_and_place() {
+        for len in [0, 1, 7, 8, 9, 15, 16, 17, 31, 63, 64, 65, 127, 128, 150] {
+            for c in [b'&', b'<', b'>', b'\r', b'"', 0x26 ^ 0x80, 0x3C + 1] {
+                for at in 0..len {
+                    let mut text = vec![b'a'; len];
+                    text[at] = c;
+                    let mut sink = XmlSink::new(Vec::new(), "", false);
+                    sink.text(&text);
+                    let expected: Vec<u8> =
+                        text.iter().flat_map(|&b| escape_of(b).map_or(vec![b], <[u8]>::to_vec)).collect();
+                    assert_eq!(sink.out, expected, "{len} {c} {at}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -286,6 +286,15 @@ impl<'a> XmlSource<'a> {
         Some(text)
     }
 
+    /// Data's text, which strictly read holds only text XML can carry.
+    #[cfg_attr(feature = "inline-more", inline(always))]
+    fn data_text(&self, text: String) -> R<Data> {
+        if !self.lenient && !is_xml_text(&text) {
+            return Err(self.error(K::NotXmlText));
+        }
+        Ok(Data::Text(text))
+    }
+
     #[cold]
     fn namespace_error(&self, e: NamespaceError) -> Box<Error> {
         self.error(K::Syntax(quick_xml::Error::from(e).to_string()))
@@ -470,10 +479,7 @@ impl<'a> Source<'a> for XmlSource<'a> {
             if text.len() > self.limits.max_text_len {
                 return Err(self.limit(Limit::TextLength, text.len(), self.limits.max_text_len));
             }
-            if !self.lenient && !is_xml_text(text) {
-                return Err(self.error(K::NotXmlText));
-            }
-            return Ok(Data::Text(text.to_owned()));
+            return self.data_text(text.to_owned());
         }
         let start = self.reader.buffer_position() as usize;
         let mut text = String::new();
@@ -535,10 +541,7 @@ impl<'a> Source<'a> for XmlSource<'a> {
             let xml = if self.lenient { stray_amps_escaped(xml) } else { Cow::Borrowed(xml) };
             return Ok(Data::Xml(xml.into_owned()));
         }
-        if !self.lenient && !is_xml_text(&text) {
-            return Err(self.error(K::NotXmlText));
-        }
-        Ok(Data::Text(text))
+        self.data_text(text)
     }
 
     fn site(&self) -> Site {
@@ -725,7 +728,6 @@ const fn escape_of(b: u8) -> Option<&'static [u8]> {
     }
 }
 
-/// True when no byte of `block` is escaped: checked without a branch per byte.
 /// Whether short text holds a byte `XmlSink` escapes: eight bytes at a time.
 #[cfg_attr(feature = "inline-more", inline(always))]
 fn has_escaped(bytes: &[u8]) -> bool {
@@ -736,6 +738,7 @@ fn has_escaped(bytes: &[u8]) -> bool {
     words.by_ref().any(|w| escaped_in(word(w)) != 0) || words.remainder().iter().any(|&b| ESCAPED[usize::from(b)])
 }
 
+/// True when no byte of `block` is escaped: checked without a branch per byte.
 fn plain_block(block: &[u8]) -> bool {
     !block.iter().fold(false, |any, &b| any | escape_of(b).is_some())
 }

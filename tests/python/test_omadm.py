@@ -418,6 +418,24 @@ def test_a_session_over_real_http(encoding, auth, tmp_path):
     assert len(list(tmp_path.iterdir())) >= 4
 
 
+def test_a_script_has_every_command_of_the_server_session_copy_and_abort_too():
+    import omadm.http
+
+    def script(session):
+        session.copied = session.copy("./DevInfo/Man", "./Vendor/Maker").status
+        session.abort()
+        session.get("./DevInfo/Mod").status  # never answered: the session ends first
+
+    with omadm.http.Server(script, server_id="srv") as server:
+        tree = device_tree()
+        with pytest.raises(omadm.Error, match="the session was aborted"):
+            omadm.http.device(server.url, tree, device_id="IMEI:1", server_id="srv")
+        assert tree.get("./Vendor/Maker") == "Acme"
+        done = server.finished[0]
+        assert done.copied == 200
+        assert isinstance(done.error, omadm.Error) and "ended before the device answered" in str(done.error)
+
+
 def test_the_http_server_answers_in_the_devices_encoding_unless_told_one(tmp_path):
     import omadm.http
 

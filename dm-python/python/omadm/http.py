@@ -113,6 +113,9 @@ class ScriptSession:
              correlator: str | None = None) -> Pending:
         return self._queue(self.server.exec(uri, data, correlator))
 
+    def copy(self, source: str, target: str) -> Pending:
+        return self._queue(self.server.copy(source, target))
+
     def alert(self, code: int, items: list[str] | None = None) -> Pending:
         return self._queue(self.server.alert(code, items))
 
@@ -121,6 +124,10 @@ class ScriptSession:
 
     def atomic(self) -> Any:
         return self.server.atomic()
+
+    def abort(self) -> None:
+        """Ends the session with Alert 1223 in the next reply; what is still pending is never answered."""
+        self.server.abort()
 
     # -- used by the HTTP thread --
     def _deliver(self, events: list[omadm.Event]) -> None:

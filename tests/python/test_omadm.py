@@ -252,6 +252,21 @@ def test_snapshot_restore_continues_the_session():
     assert any(e.kind == "results" and e.reference == ref for e in events)
 
 
+def test_a_python_tree_gives_devinfo_through_its_devinfo_node():
+    class Tree:
+        values = {"./DevInfo/DevId": "IMEI:9", "./DevInfo/Man": "Acme"}
+
+        def get(self, uri):
+            return self.values.get(uri)
+
+    with pytest.raises(omadm.UsageError, match="configure devinfo, or give a tree whose ./DevInfo node lists"):
+        omadm.ClientSession("IMEI:9", "srv", "http://dm", Tree())
+    Tree.values["./DevInfo"] = ["DevId", "Man"]
+    server = omadm.ServerSession("srv")
+    server.receive(omadm.ClientSession("IMEI:9", "srv", "http://dm", Tree()).next_message())
+    assert server.devinfo == {"./DevInfo/DevId": "IMEI:9", "./DevInfo/Man": "Acme"}
+
+
 def test_a_tampered_snapshot_is_refused_as_a_usage_error():
     client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree())
     server = omadm.ServerSession("srv")

@@ -126,7 +126,7 @@ impl<T: Tree> ClientSession<T> {
         let devinfo =
             if config.devinfo.is_empty() { devinfo_of(&mut tree, &config.server_id) } else { config.devinfo.clone() };
         if devinfo.is_empty() {
-            return Err(UsageError("no DevInfo: give ClientConfig::devinfo or a tree with ./DevInfo".into()).into());
+            return Err(UsageError("no DevInfo: configure devinfo, or give a tree whose ./DevInfo node lists its leaves".into()).into());
         }
         let items = devinfo
             .into_iter()

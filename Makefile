@@ -15,9 +15,9 @@ PREFIX ?= /usr/local
 VENV := .venv
 PY := $(VENV)/bin/python
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
-# libomadm.so's SONAME (dm-ffi/build.rs): programs load libomadm.so.0, so each build directory
-# gets that name beside the library.
-SONAME := libomadm.so.0
+# libomadm.so's SONAME is libomadm.so.ABI, ABI the C ABI version in dm-ffi/build.rs: programs load
+# that name, so each build directory gets it beside the library.
+SONAME := libomadm.so.$(shell sed -n 's/^const ABI: u32 = \([0-9]*\);/\1/p' dm-ffi/build.rs)
 soname_link = ln -sf libomadm.so $(1)/$(SONAME)
 
 .PHONY: fuzz install all demo test test-rust test-c test-python check-header header deps-interop bench fmt FORCE

@@ -679,6 +679,33 @@ def test_cli_serve_and_device_over_loopback(tmp_path):
         server.wait(timeout=10)
 
 
+def test_cli_device_answers_a_notification_and_checks_the_server(tmp_path):
+    pkg0 = tmp_path / "pkg0.bin"
+    assert cli("notify", "build", "--server-id", "srv", "--password", "sp", "--nonce", "sn", "--session-id", "0x1234",
+               "-o", str(pkg0)).returncode == 0
+    tree = tmp_path / "tree.json"
+    device_tree().save(str(tree))
+    server = subprocess.Popen([sys.executable, "-m", "omadm.cli", "serve", "--port", "0", "--server-id", "srv",
+                               "--server-password", "sp", "--server-nonce", "sn", "--trace-dir", str(tmp_path / "t")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        url = server.stdout.readline().strip()
+        ok = cli("device", "--server", url, "--tree", str(tree), "--notification", str(pkg0),
+                 "--server-password", "sp", "--server-nonce", "sn")
+        assert ok.returncode == 0 and b"Event(server_authenticated)" in ok.stdout, ok.stderr
+        first = omadm.decode((tmp_path / "t" / "IMEI_1-1234-0000-c2s.msg").read_bytes())
+        assert first.session_id == "1234" and first.commands[0]["Alert"]["data"] == 1200
+        forged = cli("device", "--server", url, "--tree", str(tree), "--notification", str(pkg0),
+                     "--server-password", "other", "--server-nonce", "sn")
+        assert forged.returncode == 1
+        assert forged.stderr == b"omadm device: the notification from 'srv' is not signed with that password and nonce\n"
+        impostor = cli("device", "--server", url, "--tree", str(tree), "--server-id", "srv", "--server-password", "x")
+        assert impostor.returncode == 1 and b"server_auth_failed" in impostor.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 class DictTree:
     """A device tree kept by the test itself."""
 

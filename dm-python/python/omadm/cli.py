@@ -146,6 +146,8 @@ def _session_options(args: argparse.Namespace) -> dict:
     options.update({k: True for k in ("lenient", "accept_dm11") if getattr(args, k)})
     if args.auth != "none":
         options.update(auth=args.auth, username=args.username, password=args.password, nonce=args.nonce.encode())
+    if args.server_password is not None:
+        options.update(server_password=args.server_password, server_nonce=args.server_nonce.encode())
     return options
 
 
@@ -184,7 +186,7 @@ def _serve(args: argparse.Namespace) -> int:
     script = _load_script(args.script)
     options: dict[str, Any] = {"encoding": "wbxml"} if args.wbxml else {}
     tls = omadm.http.server_tls(args.cert, args.key) if args.cert else None
-    server = omadm.http.Server(script, host=args.host, port=args.port, server_id=args.server_id,
+    server = omadm.http.Server(script, host=args.host, port=args.port, server_id=args.server_id or "omadm",
                                trace_dir=args.trace_dir, tls=tls, **options, **_session_options(args))
     print(server.url, flush=True)
     server.start()
@@ -236,8 +238,12 @@ def _device(args: argparse.Namespace) -> int:
     tls = None
     if args.cafile or args.insecure or args.cert:
         tls = omadm.http.device_tls(args.cafile, not args.insecure, args.cert, args.key)
-    options = dict(server_id=args.server_id, encoding="wbxml" if args.wbxml else "xml", setup=setup,
+    options = dict(server_id=args.server_id or "omadm", encoding="wbxml" if args.wbxml else "xml", setup=setup,
                    received=received, tls=tls, **_session_options(args))
+    if args.notification:
+        # Its digest is checked first when the server's password is known (AuthError otherwise).
+        pkg0 = omadm.notification.parse(_read(args.notification), args.server_password, args.server_nonce.encode())
+        options.update(notification=pkg0, server_id=args.server_id or pkg0.server_id)
     if args.count == 1:
         events = omadm.http.device(args.server, make_tree(), **options)
         for e in events:
@@ -306,7 +312,11 @@ def _session_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--username", help="the client's user name: the device's own, or the one the server expects")
     p.add_argument("--password", help="the client's password (the HMAC secret too)")
     p.add_argument("--nonce", default="", help="the nonce md5/HMAC digests start with")
-    p.add_argument("--server-id", default="omadm", help="the server's identifier (default: omadm)")
+    p.add_argument("--server-id", help="the server's identifier (default: a device's notification's, else omadm)")
+    p.add_argument("--server-password", help="the server authenticates itself with its identifier and this "
+                   "password, and the device checks it (a notification's digest too)")
+    p.add_argument("--server-nonce", default="", help="the nonce the server's md5 digest starts with (a "
+                   "notification's too)")
     p.add_argument("--wbxml", action="store_true", help="speak WBXML (default: a device speaks XML, a server "
                    "answers in the encoding the device speaks)")
     p.add_argument("--max-msg-size", type=_positive, help="the MaxMsgSize to announce (larger objects go in chunks)")
@@ -365,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     dv.add_argument("--concurrency", type=_positive, default=1, help="how many sessions at once (default: 1)")
     dv.add_argument("--script", help="a Python file defining any of tree(), ui(code, options, text, choices), "
                     "setup(client), received(client, events)")
+    dv.add_argument("--notification", help="the package 0 asking for the session: the device answers it "
+                    "(Alert 1200, its SessionID)")
     dv.add_argument("--cafile", help="HTTPS: trust this authority (PEM) besides the system's")
     dv.add_argument("--insecure", action="store_true", help="HTTPS: check no certificate (a test server's own)")
     dv.add_argument("--cert", help="HTTPS: the device's certificate chain (PEM), for a server that asks for one")

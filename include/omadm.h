@@ -780,6 +780,14 @@ dm_result dm_server_add(dm_session *session,
 dm_result dm_server_delete(dm_session *session, const char *uri, uint32_t *reference);
 
 /**
+ * Server: queues a Copy of the node at `source` to `target`, both on the device.
+ */
+dm_result dm_server_copy(dm_session *session,
+                         const char *source,
+                         const char *target,
+                         uint32_t *reference);
+
+/**
  * Server: queues an Exec, with optional data (sent as `dm_server_replace` sends it) and
  * correlator.
  */

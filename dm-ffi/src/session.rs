@@ -798,6 +798,18 @@ pub extern "C" fn dm_server_delete(session: *mut dm_session, uri: *const c_char,
     queue(session, reference, |s| s.delete(uri))
 }
 
+/// Server: queues a Copy of the node at `source` to `target`, both on the device.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_server_copy(
+    session: *mut dm_session,
+    source: *const c_char,
+    target: *const c_char,
+    reference: *mut u32,
+) -> dm_result {
+    let (source, target) = (tri!(unsafe { str_arg(source) }), tri!(unsafe { str_arg(target) }));
+    queue(session, reference, |s| s.copy(source, target))
+}
+
 /// Server: queues an Exec, with optional data (sent as `dm_server_replace` sends it) and
 /// correlator.
 #[unsafe(no_mangle)]

@@ -49,6 +49,14 @@ static int tree_exec(void *ud, const char *uri, const uint8_t *data, size_t len,
     return 202;
 }
 
+/* Copies onto an existing leaf only: the tree has no room for new nodes. */
+static int tree_copy(void *ud, const char *source, const char *target) {
+    struct node *from = find(ud, source), *to = find(ud, target);
+    if (!from || !to) return 404;
+    memcpy(to->value, from->value, sizeof to->value);
+    return 200;
+}
+
 static struct tree make_tree(void) {
     struct tree t = { .count = 6 };
     const char *uris[] = { "./DevInfo/DevId", "./DevInfo/Man", "./DevInfo/Mod", "./DevInfo/DmV", "./DevInfo/Lang", "./Vendor/Level" };
@@ -59,7 +67,7 @@ static struct tree make_tree(void) {
 
 static dm_tree_ops ops(void) {
     dm_tree_ops o; memset(&o, 0, sizeof o);
-    o.get = tree_get; o.replace = tree_replace; o.exec = tree_exec;
+    o.get = tree_get; o.replace = tree_replace; o.exec = tree_exec; o.copy = tree_copy;
     return o;
 }
 
@@ -229,6 +237,33 @@ static void codec_helpers(void) {
     CHECK(dm_xml_to_wbxml(NULL, 3, &w, &wl) == DM_ERR_NULL);
     CHECK(strlen(dm_version()) > 0);
     CHECK(strcmp(dm_result_name(DM_ERR_PANIC), "internal error (panic caught)") == 0);
+}
+
+static void server_copy(void) {
+    struct tree t = make_tree();
+    dm_session *c = new_client(&t, DM_ENCODING_WBXML), *s = new_server(DM_ENCODING_WBXML, "sn");
+    const uint8_t *data; size_t len;
+    CHECK(dm_session_next_message(c, &data, &len) == DM_OK);
+    CHECK(dm_session_receive(s, data, len, NULL) == DM_OK);
+    uint32_t copied = 0, missing = 0;
+    CHECK(dm_server_copy(s, "./DevInfo/Man", "./Vendor/Level", &copied) == DM_OK);
+    CHECK(dm_server_copy(s, "./DevInfo/Nope", "./Vendor/Level", &missing) == DM_OK && missing != copied);
+    CHECK(dm_server_copy(s, NULL, "./Vendor/Level", NULL) == DM_ERR_NULL);
+    CHECK(dm_server_copy(c, "./DevInfo/Man", "./Vendor/Level", NULL) == DM_ERR_USAGE);
+    CHECK(dm_session_next_message(s, &data, &len) == DM_OK);
+    CHECK(dm_session_receive(c, data, len, NULL) == DM_OK);
+    CHECK(dm_session_next_message(c, &data, &len) == DM_OK);
+    CHECK(dm_session_receive(s, data, len, NULL) == DM_OK);
+    dm_event e;
+    int ok = 0, not_found = 0;
+    while (dm_session_next_event(s, &e) == DM_OK) {
+        if (e.kind == DM_EVENT_STATUS && e.reference == copied && e.code == 200 && strcmp(e.cmd, "Copy") == 0) ok++;
+        if (e.kind == DM_EVENT_STATUS && e.reference == missing && e.code == 404) not_found++;
+    }
+    CHECK(ok == 1 && not_found == 1);
+    CHECK(strcmp(find(&t, "./Vendor/Level")->value, "Acme") == 0);
+    dm_session_free(c);
+    dm_session_free(s);
 }
 
 static int ui_calls;
@@ -401,6 +436,7 @@ int main(void) {
     error_paths();
     codec_helpers();
     ui_and_notification();
+    server_copy();
     a_callback_calling_its_own_session();
     limits_and_leniency();
     printf("%d passed, %d failed\n", passed, failed);

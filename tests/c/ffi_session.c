@@ -71,6 +71,13 @@ static dm_tree_ops ops(void) {
     return o;
 }
 
+/* Moves one message from `from` to `to`. */
+static void deliver(dm_session *from, dm_session *to) {
+    const uint8_t *data; size_t len;
+    CHECK(dm_session_next_message(from, &data, &len) == DM_OK);
+    CHECK(dm_session_receive(to, data, len, NULL) == DM_OK);
+}
+
 /* Both sides know the server's password "spw"; the client expects the server to digest it
  * with the nonce "sn". */
 static dm_session *new_client(struct tree *t, dm_encoding enc) {
@@ -128,8 +135,7 @@ static void whole_session(dm_encoding enc, const char *server_nonce) {
                 CHECK(dm_server_exec(s, "./Vendor/Level", (const uint8_t *)"\x00\x01\xff", 3, "job", NULL) == DM_OK);
             }
         }
-        CHECK(dm_session_next_message(s, &data, &len) == DM_OK);
-        CHECK(dm_session_receive(c, data, len, NULL) == DM_OK);
+        deliver(s, c);
         while (dm_session_next_event(c, &e) == DM_OK) {
             if (e.kind == DM_EVENT_SERVER_AUTHENTICATED) server_authenticated++;
         }
@@ -194,8 +200,7 @@ static void error_paths(void) {
     CHECK(dm_session_next_message(s, &data, &len) == DM_OK);
     t.fail_get = 1; t.zero_replace = 1;
     CHECK(dm_session_receive(c, data, len, NULL) == DM_OK);
-    CHECK(dm_session_next_message(c, &data, &len) == DM_OK);
-    CHECK(dm_session_receive(s, data, len, NULL) == DM_OK);
+    deliver(c, s);
     dm_event e;
     while (dm_session_next_event(s, &e) == DM_OK) {
         if (e.kind == DM_EVENT_STATUS && e.reference == ref && e.code == 500) saw500 = 1;
@@ -242,18 +247,14 @@ static void codec_helpers(void) {
 static void server_copy(void) {
     struct tree t = make_tree();
     dm_session *c = new_client(&t, DM_ENCODING_WBXML), *s = new_server(DM_ENCODING_WBXML, "sn");
-    const uint8_t *data; size_t len;
-    CHECK(dm_session_next_message(c, &data, &len) == DM_OK);
-    CHECK(dm_session_receive(s, data, len, NULL) == DM_OK);
+    deliver(c, s);
     uint32_t copied = 0, missing = 0;
     CHECK(dm_server_copy(s, "./DevInfo/Man", "./Vendor/Level", &copied) == DM_OK);
     CHECK(dm_server_copy(s, "./DevInfo/Nope", "./Vendor/Level", &missing) == DM_OK && missing != copied);
     CHECK(dm_server_copy(s, NULL, "./Vendor/Level", NULL) == DM_ERR_NULL);
     CHECK(dm_server_copy(c, "./DevInfo/Man", "./Vendor/Level", NULL) == DM_ERR_USAGE);
-    CHECK(dm_session_next_message(s, &data, &len) == DM_OK);
-    CHECK(dm_session_receive(c, data, len, NULL) == DM_OK);
-    CHECK(dm_session_next_message(c, &data, &len) == DM_OK);
-    CHECK(dm_session_receive(s, data, len, NULL) == DM_OK);
+    deliver(s, c);
+    deliver(c, s);
     dm_event e;
     int ok = 0, not_found = 0;
     while (dm_session_next_event(s, &e) == DM_OK) {
@@ -282,18 +283,14 @@ static void ui_and_notification(void) {
     dm_session *c = new_client(&t, DM_ENCODING_XML), *s = new_server(DM_ENCODING_XML, "sn");
     CHECK(dm_client_set_ui_handler(c, ui, NULL) == DM_OK);
     CHECK(dm_client_set_ui_handler(s, ui, NULL) == DM_ERR_USAGE);
-    const uint8_t *data; size_t len;
-    CHECK(dm_session_next_message(c, &data, &len) == DM_OK);
-    CHECK(dm_session_receive(s, data, len, NULL) == DM_OK);
+    deliver(c, s);
     /* UI alerts: the handler's answers travel back in their statuses. */
     uint32_t confirm = 0, pick = 0;
     const char *choices[] = { "first", "second" };
     CHECK(dm_server_alert(s, 1101, "MAXDT=10", "Update now?", NULL, 0, &confirm) == DM_OK);
     CHECK(dm_server_alert(s, 1103, "", "Pick", choices, 2, &pick) == DM_OK);
-    CHECK(dm_session_next_message(s, &data, &len) == DM_OK);
-    CHECK(dm_session_receive(c, data, len, NULL) == DM_OK);
-    CHECK(dm_session_next_message(c, &data, &len) == DM_OK);
-    CHECK(dm_session_receive(s, data, len, NULL) == DM_OK);
+    deliver(s, c);
+    deliver(c, s);
     dm_event e;
     int no = 0, picked = 0;
     while (dm_session_next_event(s, &e) == DM_OK) {
@@ -357,8 +354,7 @@ static void a_callback_calling_its_own_session(void) {
                 CHECK(dm_server_exec(s, "./Vendor/Level", NULL, 0, "job", NULL) == DM_OK);
             if (e.kind == DM_EVENT_GENERIC_ALERT && e.len == 2 && memcmp(e.data, "ok", 2) == 0) generic_alerts++;
         }
-        CHECK(dm_session_next_message(s, &data, &len) == DM_OK);
-        CHECK(dm_session_receive(c, data, len, NULL) == DM_OK);
+        deliver(s, c);
         /* What the Exec decided goes out once receive has returned. */
         if (st.refused && rounds == 1)
             CHECK(dm_client_generic_alert(c, "job", "./Vendor", "urn:x", NULL, (const uint8_t *)"ok", 2, NULL) == DM_OK);

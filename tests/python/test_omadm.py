@@ -923,6 +923,20 @@ def test_a_notification_starts_the_client_session():
         omadm.ClientSession("IMEI:1", "other", "http://dm", device_tree(), notification=trigger)
 
 
+def test_r23_a_notification_is_verified_when_the_server_password_is_given():
+    trigger = omadm.notification.build("srv", "sp", b"n", session_id=0x2A)
+    ok = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree(), notification=trigger,
+                             server_password="sp", server_nonce=b"n")
+    assert omadm.decode(ok.next_message()).session_id == "2A"
+    for password, nonce in (("forged", b"n"), ("sp", b"stale")):
+        with pytest.raises(omadm.AuthError, match="not signed with that password and nonce"):
+            omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree(), notification=trigger,
+                                server_password=password, server_nonce=nonce)
+    resync = omadm.notification.build("srv", "sp", b"0x00000000", session_id=0x2B)  # the resync nonce
+    assert omadm.decode(omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree(), notification=resync,
+                                            server_password="sp", server_nonce=b"n").next_message()).session_id == "2B"
+
+
 def test_a_whole_session_on_one_keep_alive_connection():
     """Device agents (examples/c/agent.c) keep one HTTP/1.1 connection for the session."""
     import http.client

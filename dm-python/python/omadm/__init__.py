@@ -202,13 +202,14 @@ class ClientSession(_Session):
                  accept_dm11: bool = False) -> None:
         """``server_password``: the server must authenticate (``server_auth``: the scheme a
         challenge asks for; a weaker Cred is challenged). ``notification``: the package 0 that
-        asked for this session (bytes, or what
-        ``omadm.notification.parse`` gives): Alert 1200 and its SessionID (verify its digest first
-        with ``omadm.notification.verify``)."""
+        asked for this session (bytes, or what ``omadm.notification.parse`` gives): Alert 1200 and
+        its SessionID. Given as bytes with ``server_password``, its digest is checked first (with
+        ``server_nonce``, then the resync nonce; AuthError when neither matches), as R23 asks."""
         if notification is not None:
             from . import notification as package0
 
-            n = package0.parse(notification) if isinstance(notification, bytes) else notification
+            n = (package0.parse(notification, server_password, server_nonce) if isinstance(notification, bytes)
+                 else notification)
             if n.server_id != server_id:
                 raise UsageError(f"the notification is from {n.server_id!r}, not {server_id!r}")
             session_id, server_initiated = n.session_id_hex, True

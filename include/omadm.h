@@ -677,23 +677,6 @@ dm_result dm_client_new(const dm_client_config *config,
 dm_result dm_server_new(const dm_server_config *config, dm_session **session);
 
 /**
- * Server: the session saved as bytes (*data / *len stay valid until the next call on the
- * session), for `dm_server_restore` in this process or another: a fleet of stateless front
- * ends can keep sessions in any shared store between a device's messages.
- */
-dm_result dm_server_snapshot(dm_session *session, const uint8_t **data, size_t *len);
-
-/**
- * A server session from `dm_server_snapshot`'s bytes, with the configuration it was created
- * with (the snapshot holds the session, not its configuration). A snapshot that no session
- * could have written is DM_ERR_USAGE (dm_last_error(NULL) says why).
- */
-dm_result dm_server_restore(const dm_server_config *config,
-                            const uint8_t *data,
-                            size_t len,
-                            dm_session **session);
-
-/**
  * Releases a session. NULL does nothing, and so does a session's own callback freeing it.
  */
 void dm_session_free(dm_session *session);

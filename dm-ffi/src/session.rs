@@ -353,12 +353,6 @@ fn new_handle(role: Role, handle: *mut *mut dm_session) -> dm_result {
 }
 
 impl Session {
-    /// A call for the other role's sessions.
-    fn wrong_role(&mut self, role: &str) -> dm_result {
-        self.last_error = c(&format!("this call is for {role} sessions"));
-        dm_result::DM_ERR_USAGE
-    }
-
     /// Keeps the error for dm_last_error and maps it to a result code.
     fn fail(&mut self, e: dm_core::Error) -> dm_result {
         self.last_error = c(&e.to_string());
@@ -503,68 +497,24 @@ pub extern "C" fn dm_client_new(
     })
 }
 
-/// The server configuration `config` describes.
-fn server_config(config: *const dm_server_config) -> Result<ServerConfig, dm_result> {
-    if config.is_null() {
-        return Err(dm_result::DM_ERR_NULL);
-    }
-    let cfg = unsafe { &*config };
-    let mut sc = ServerConfig::new(unsafe { str_arg(cfg.server_id) }?);
-    sc.wire = wire(cfg.encoding, (cfg.max_msg_size, cfg.max_obj_size), &cfg.limits, cfg.lenient, cfg.accept_dm11);
-    sc.auth = auth_type(cfg.auth);
-    sc.client_credentials = unsafe { credentials(cfg.username, cfg.password) }?;
-    sc.client_nonce = unsafe { bytes_arg(cfg.nonce, cfg.nonce_len) }?.to_vec();
-    sc.nonce_source = Some(NonceSource::os());
-    let kind = if sc.auth == AuthType::None { AuthType::Basic } else { sc.auth };
-    sc.credentials = unsafe { password_of(cfg.server_id, cfg.server_password) }?.map(|c| (kind, c));
-    sc.server_nonce = unsafe { bytes_arg(cfg.server_nonce, cfg.server_nonce_len) }?.to_vec();
-    Ok(sc)
-}
-
 /// A server session, waiting for the client's package 1. Nonces come from /dev/urandom.
 #[unsafe(no_mangle)]
 pub extern "C" fn dm_server_new(config: *const dm_server_config, session: *mut *mut dm_session) -> dm_result {
     guard(|| {
-        let sc = tri!(server_config(config));
-        new_handle(Role::Server(Box::new(ServerSession::new(sc))), session)
-    })
-}
-
-/// Server: the session saved as bytes (*data / *len stay valid until the next call on the
-/// session), for `dm_server_restore` in this process or another: a fleet of stateless front
-/// ends can keep sessions in any shared store between a device's messages.
-#[unsafe(no_mangle)]
-pub extern "C" fn dm_server_snapshot(session: *mut dm_session, data: *mut *const u8, len: *mut usize) -> dm_result {
-    guard(|| {
-        let mut s = tri!(unsafe { self::session(session) });
-        if data.is_null() || len.is_null() {
+        if config.is_null() {
             return dm_result::DM_ERR_NULL;
         }
-        let Role::Server(server) = &s.role else { return s.wrong_role("server") };
-        s.out = server.snapshot();
-        tri!(unsafe { out(data, s.out.as_ptr()) });
-        tri!(unsafe { out(len, s.out.len()) });
-        dm_result::DM_OK
-    })
-}
-
-/// A server session from `dm_server_snapshot`'s bytes, with the configuration it was created
-/// with (the snapshot holds the session, not its configuration). A snapshot that no session
-/// could have written is DM_ERR_USAGE (dm_last_error(NULL) says why).
-#[unsafe(no_mangle)]
-pub extern "C" fn dm_server_restore(
-    config: *const dm_server_config,
-    data: *const u8,
-    len: usize,
-    session: *mut *mut dm_session,
-) -> dm_result {
-    guard(|| {
-        let sc = tri!(server_config(config));
-        let data = tri!(unsafe { bytes_arg(data, len) });
-        match ServerSession::restore(data, sc) {
-            Ok(server) => new_handle(Role::Server(Box::new(server)), session),
-            Err(e) => thread_failure(&e),
-        }
+        let cfg = unsafe { &*config };
+        let mut sc = ServerConfig::new(tri!(unsafe { str_arg(cfg.server_id) }));
+        sc.wire = wire(cfg.encoding, (cfg.max_msg_size, cfg.max_obj_size), &cfg.limits, cfg.lenient, cfg.accept_dm11);
+        sc.auth = auth_type(cfg.auth);
+        sc.client_credentials = tri!(unsafe { credentials(cfg.username, cfg.password) });
+        sc.client_nonce = tri!(unsafe { bytes_arg(cfg.nonce, cfg.nonce_len) }).to_vec();
+        sc.nonce_source = Some(NonceSource::os());
+        let kind = if sc.auth == AuthType::None { AuthType::Basic } else { sc.auth };
+        sc.credentials = tri!(unsafe { password_of(cfg.server_id, cfg.server_password) }).map(|c| (kind, c));
+        sc.server_nonce = tri!(unsafe { bytes_arg(cfg.server_nonce, cfg.server_nonce_len) }).to_vec();
+        new_handle(Role::Server(Box::new(ServerSession::new(sc))), session)
     })
 }
 
@@ -784,7 +734,8 @@ fn queue(
     guard(|| {
         let mut s = tri!(unsafe { self::session(session) });
         let Role::Server(v) = &mut s.role else {
-            return s.wrong_role("server");
+            s.last_error = c("this call is for server sessions");
+            return dm_result::DM_ERR_USAGE;
         };
         match f(v) {
             Ok(r) => {
@@ -1002,7 +953,8 @@ pub extern "C" fn dm_client_set_ui_handler(
     guard(|| {
         let mut s = tri!(unsafe { self::session(session) });
         let Role::Client(cl) = &mut s.role else {
-            return s.wrong_role("client");
+            s.last_error = c("this call is for client sessions");
+            return dm_result::DM_ERR_USAGE;
         };
         match handler {
             Some(f) => {
@@ -1042,7 +994,8 @@ pub extern "C" fn dm_client_generic_alert(
             return dm_result::DM_ERR_INVALID;
         };
         let Role::Client(cl) = &mut s.role else {
-            return s.wrong_role("client");
+            s.last_error = c("this call is for client sessions");
+            return dm_result::DM_ERR_USAGE;
         };
         let item = Item {
             source: source.map(Location::new),

@@ -95,18 +95,14 @@ static dm_session *new_client(struct tree *t, dm_encoding enc) {
 }
 
 /* With a stale nonce the client challenges the server, which sends its package again. */
-static void server_config(dm_server_config *cfg, dm_encoding enc, const char *server_nonce) {
-    CHECK(dm_server_config_init(cfg) == DM_OK);
-    cfg->server_id = "srv"; cfg->encoding = enc;
-    cfg->server_password = "spw";
-    cfg->server_nonce = (const uint8_t *)server_nonce; cfg->server_nonce_len = strlen(server_nonce);
-    cfg->auth = DM_AUTH_MD5; cfg->username = "dev"; cfg->password = "pw";
-    cfg->nonce = (const uint8_t *)"n0"; cfg->nonce_len = 2;
-}
-
 static dm_session *new_server(dm_encoding enc, const char *server_nonce) {
     dm_server_config cfg;
-    server_config(&cfg, enc, server_nonce);
+    CHECK(dm_server_config_init(&cfg) == DM_OK);
+    cfg.server_id = "srv"; cfg.encoding = enc;
+    cfg.server_password = "spw";
+    cfg.server_nonce = (const uint8_t *)server_nonce; cfg.server_nonce_len = strlen(server_nonce);
+    cfg.auth = DM_AUTH_MD5; cfg.username = "dev"; cfg.password = "pw";
+    cfg.nonce = (const uint8_t *)"n0"; cfg.nonce_len = 2;
     dm_session *s = NULL;
     CHECK(dm_server_new(&cfg, &s) == DM_OK && s);
     return s;
@@ -267,42 +263,6 @@ static void server_copy(void) {
     }
     CHECK(ok == 1 && not_found == 1);
     CHECK(strcmp(find(&t, "./Vendor/Level")->value, "Acme") == 0);
-    dm_session_free(c);
-    dm_session_free(s);
-}
-
-/* A server saved between two of the device's messages and restored from the bytes alone, as a
- * stateless front end does. */
-static void snapshot_and_restore(void) {
-    struct tree t = make_tree();
-    dm_session *c = new_client(&t, DM_ENCODING_XML), *s = new_server(DM_ENCODING_XML, "sn"), *bad = NULL;
-    deliver(c, s);
-    uint32_t get = 0;
-    CHECK(dm_server_get(s, "./DevInfo/Mod", &get) == DM_OK);
-    const uint8_t *data; size_t len;
-    CHECK(dm_server_snapshot(s, &data, &len) == DM_OK && len > 0);
-    uint8_t *saved = malloc(len);
-    memcpy(saved, data, len);
-    size_t saved_len = len;
-    CHECK(dm_server_snapshot(s, NULL, &len) == DM_ERR_NULL);
-    CHECK(dm_server_snapshot(c, &data, &len) == DM_ERR_USAGE && strstr(dm_last_error(c), "server sessions"));
-    dm_session_free(s);
-    dm_server_config cfg;
-    server_config(&cfg, DM_ENCODING_XML, "sn");
-    s = NULL;
-    CHECK(dm_server_restore(&cfg, saved, saved_len, &s) == DM_OK && s);
-    CHECK(dm_session_state(s) == DM_STATE_READY);
-    deliver(s, c);
-    deliver(c, s);
-    dm_event e;
-    int results = 0;
-    while (dm_session_next_event(s, &e) == DM_OK)
-        if (e.kind == DM_EVENT_RESULTS && e.reference == get && e.len == 2 && memcmp(e.data, "X1", 2) == 0) results++;
-    CHECK(results == 1);
-    saved[0] ^= 0x55;
-    CHECK(dm_server_restore(&cfg, saved, saved_len, &bad) == DM_ERR_USAGE && bad == NULL && dm_last_error(NULL));
-    CHECK(dm_server_restore(NULL, saved, saved_len, &bad) == DM_ERR_NULL);
-    free(saved);
     dm_session_free(c);
     dm_session_free(s);
 }
@@ -473,7 +433,6 @@ int main(void) {
     codec_helpers();
     ui_and_notification();
     server_copy();
-    snapshot_and_restore();
     a_callback_calling_its_own_session();
     limits_and_leniency();
     printf("%d passed, %d failed\n", passed, failed);

@@ -451,6 +451,19 @@ def test_a_script_has_every_command_of_the_server_session_copy_and_abort_too():
         assert isinstance(done.error, omadm.Error) and "ended before the device answered" in str(done.error)
 
 
+def test_simulated_devices_each_name_themselves_in_their_devinfo():
+    import omadm.http
+
+    seen = []
+    with omadm.http.Server(lambda session: seen.append((session.server.device_id, session.devinfo)),
+                           server_id="srv") as server:
+        ok, failed, _ = omadm.http.devices(server.url, device_tree().to_json(), count=3, concurrency=2,
+                                           server_id="srv")
+    assert (ok, failed) == (3, 0)
+    assert sorted(d["./DevInfo/DevId"] for _, d in seen) == [f"IMEI:{i:015d}" for i in range(3)]
+    assert all(source == d["./DevInfo/DevId"] for source, d in seen)
+
+
 def test_the_http_server_answers_in_the_devices_encoding_unless_told_one(tmp_path):
     import omadm.http
 

@@ -498,8 +498,10 @@ def devices(server_url: str, tree: str | Callable[[], Any], count: int, concurre
             progress: Callable[[int], None] | None = None,
             failure: Callable[[str, BaseException], None] | None = None, **options: Any) -> tuple[int, int, float]:
     """Runs `count` simulated devices, `concurrency` at a time: (sessions ok, failures, seconds).
-    Each gets its own tree: from ``tree`` as MemoryTree JSON, or what ``tree()`` returns.
-    ``failure(device_id, error)`` hears why each failed session failed."""
+    Each gets its own tree: from ``tree`` as MemoryTree JSON, or what ``tree()`` returns, and
+    its own id, ``IMEI:000000000000000`` and up: a MemoryTree's ./DevInfo/DevId is set to it, so
+    that its DevInfo names the device its messages come from (a tree of another kind keeps its
+    own). ``failure(device_id, error)`` hears why each failed session failed."""
     ok = failed = done = 0
     lock = threading.Lock()
     started = time.monotonic()
@@ -515,6 +517,8 @@ def devices(server_url: str, tree: str | Callable[[], Any], count: int, concurre
             device_id = f"IMEI:{i:015d}"
             try:
                 own = tree() if callable(tree) else omadm.MemoryTree.from_json(tree)
+                if isinstance(own, omadm.MemoryTree):
+                    own.set("./DevInfo/DevId", device_id)
                 device(server_url, own, device_id=device_id, **options)
                 good = True
             except Exception as e:

@@ -645,6 +645,16 @@ fn dmacc_secrets_are_never_readable() {
     assert!(!xml.contains("new") && !xml.contains("s3cret"), "{xml}");
 }
 
+#[test]
+fn a_dmacc_node_name_is_one_segment() {
+    let mut t = tree();
+    for node in ["a/b", "", "..", "a?b"] {
+        let acc = DmAcc { node: node.into(), server_id: SRV.into(), ..DmAcc::default() };
+        assert_eq!(acc.install(&mut t), Err(S::BAD_REQUEST), "{node:?}");
+    }
+    assert!(t.node("./DMAcc").is_none(), "nothing installed");
+}
+
 mod journal {
     use super::*;
     use proptest::prelude::*;

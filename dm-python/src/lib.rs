@@ -81,6 +81,11 @@ pub(crate) fn usage(msg: impl Into<String>) -> PyErr {
     UsageError::new_err(msg.into())
 }
 
+/// A 16-bit argument from a Python int: UsageError past the range, not OverflowError.
+pub(crate) fn u16_arg(name: &str, v: i64) -> PyResult<u16> {
+    u16::try_from(v).map_err(|_| usage(format!("{name} is 0..65535")))
+}
+
 /// A value from Python as DM data: bytes (or a bytearray) are binary; a str, or an int or float
 /// as its text, is text. Anything else (None, a bool, a container) is refused, never sent as
 /// its repr.

@@ -5,7 +5,7 @@ use dm_core::notification::{Notification, UiMode};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::{LimitSettings, limits_of, to_py, usage};
+use crate::{LimitSettings, limits_of, to_py, u16_arg, usage};
 
 /// A decoded SyncML DM message.
 #[pyclass(module = "omadm._native", frozen)]
@@ -108,7 +108,7 @@ fn notification_build<'py>(
     ui_mode: i64,
     vendor: Vec<u8>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let session_id = u16::try_from(session_id).map_err(|_| usage("session_id is 0..65535 (16 bits in package 0)"))?;
+    let session_id = u16_arg("session_id", session_id)?;
     let mode = match ui_mode {
         0 => UiMode::NotSpecified,
         1 => UiMode::Background,

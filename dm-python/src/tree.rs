@@ -3,11 +3,11 @@
 use std::sync::{Arc, Mutex};
 
 use dm_core::model::Data;
-use dm_core::tree::{self as dmtree, Leaf, Node};
+use dm_core::tree::{self as dmtree, Leaf, Node, objects};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use crate::{data_of, usage};
+use crate::{data_of, u16_arg, usage};
 
 /// A tree Python and a session share: Python reads what the server changed.
 pub(crate) type Shared = Arc<Mutex<dmtree::MemoryTree>>;
@@ -111,6 +111,100 @@ impl MemoryTree {
 
     fn uris(&self) -> Vec<String> {
         dmtree::lock(&self.shared).uris()
+    }
+
+    /// Installs ./DevInfo (urn:oma:mo:oma-dm-devinfo:1.0) as a device holds it: its five leaves,
+    /// permanent and readable by any server, and an empty Ext.
+    #[pyo3(signature = (dev_id, man, model, dm_v = "1.2", lang = "en-US"))]
+    fn install_devinfo(&self, dev_id: &str, man: &str, model: &str, dm_v: &str, lang: &str) -> PyResult<()> {
+        let o = objects::DevInfo {
+            dev_id: dev_id.into(),
+            man: man.into(),
+            model: model.into(),
+            dm_v: dm_v.into(),
+            lang: lang.into(),
+        };
+        self.install("./DevInfo", |t| o.install(t))
+    }
+
+    /// Installs ./DevDetail (urn:oma:mo:oma-dm-devdetail:1.0), readable by any server. The URI
+    /// limits (0: none) bound what a server may address (414).
+    #[pyo3(signature = (fw_v = "", sw_v = "", hw_v = "", dev_typ = "", oem = "", lrg_obj = true, max_depth = 0,
+        max_tot_len = 0, max_seg_len = 0))]
+    #[allow(clippy::too_many_arguments)]
+    fn install_devdetail(
+        &self,
+        fw_v: &str,
+        sw_v: &str,
+        hw_v: &str,
+        dev_typ: &str,
+        oem: &str,
+        lrg_obj: bool,
+        max_depth: i64,
+        max_tot_len: i64,
+        max_seg_len: i64,
+    ) -> PyResult<()> {
+        let (max_depth, max_tot_len, max_seg_len) = (
+            u16_arg("max_depth", max_depth)?,
+            u16_arg("max_tot_len", max_tot_len)?,
+            u16_arg("max_seg_len", max_seg_len)?,
+        );
+        let o = objects::DevDetail {
+            dev_typ: dev_typ.into(),
+            oem: oem.into(),
+            fw_v: fw_v.into(),
+            sw_v: sw_v.into(),
+            hw_v: hw_v.into(),
+            lrg_obj,
+            max_depth,
+            max_tot_len,
+            max_seg_len,
+        };
+        self.install("./DevDetail", |t| o.install(t))
+    }
+
+    /// Installs the account ./DMAcc/<node> (urn:oma:mo:oma-dm-dmacc:1.0; node: the server id
+    /// unless given) that only `server_id` may read or change. `auth`: one (level, type, name,
+    /// secret, data) per AppAuth entry, e.g. ("CLCRED", "DIGEST", "dev", "pw", b"nonce"); no
+    /// server can read the secrets.
+    #[pyo3(signature = (server_id, addr, node = None, name = "", addr_type = "URI", port = None, auth_pref = None,
+        auth = Vec::new()))]
+    #[allow(clippy::too_many_arguments)]
+    fn install_dmacc(
+        &self,
+        server_id: &str,
+        addr: &str,
+        node: Option<&str>,
+        name: &str,
+        addr_type: &str,
+        port: Option<i64>,
+        auth_pref: Option<String>,
+        auth: Vec<(String, String, String, String, Vec<u8>)>,
+    ) -> PyResult<()> {
+        let o = objects::DmAcc {
+            node: node.unwrap_or(server_id).into(),
+            server_id: server_id.into(),
+            name: name.into(),
+            addr: addr.into(),
+            addr_type: addr_type.into(),
+            port: port.map(|p| u16_arg("port", p)).transpose()?,
+            auth_pref,
+            auth: auth
+                .into_iter()
+                .map(|(level, auth_type, name, secret, data)| objects::AppAuth { level, auth_type, name, secret, data })
+                .collect(),
+        };
+        self.install("./DMAcc", |t| o.install(t))
+    }
+}
+
+impl MemoryTree {
+    fn install(
+        &self,
+        object: &str,
+        install: impl FnOnce(&mut dmtree::MemoryTree) -> Result<(), dm_core::model::StatusCode>,
+    ) -> PyResult<()> {
+        install(&mut dmtree::lock(&self.shared)).map_err(|c| usage(format!("cannot install {object}: status {c}")))
     }
 }
 

@@ -252,6 +252,24 @@ def test_snapshot_restore_continues_the_session():
     assert any(e.kind == "results" and e.reference == ref for e in events)
 
 
+def test_a_memory_tree_installs_the_standard_objects():
+    t = omadm.MemoryTree()
+    t.install_devinfo("IMEI:1", "Acme", "X1")
+    t.install_devdetail(fw_v="2.1", max_depth=8)
+    t.install_dmacc("srv", "https://dm.example/dm", port=8443, auth=[("CLCRED", "DIGEST", "dev", "pw", b"n")])
+    d = t.to_dict()
+    assert d["./DevInfo"]["type"] == "urn:oma:mo:oma-dm-devinfo:1.0" and d["./DevInfo"]["permanent"]
+    assert d["./DevDetail/URI/MaxDepth"]["format"] == "int" and t.get("./DevDetail/FwV") == "2.1"
+    assert d["./DMAcc/srv"]["acl"] == "Get=srv&Replace=srv&Delete=srv"
+    assert t.get("./DMAcc/srv/AppAddr/1/Port/1/PortNbr") == "8443"
+    assert "Get" not in d["./DMAcc/srv/AppAuth/1/AAuthSecret"]["access"]
+    for install, refused in ((lambda: t.install_devdetail(max_tot_len=1 << 16), "max_tot_len is 0..65535"),
+                             (lambda: t.install_dmacc("srv", "x", port=-1), "port is 0..65535"),
+                             (lambda: t.install_dmacc("a/b", "x"), "cannot install ./DMAcc: status 400")):
+        with pytest.raises(omadm.UsageError, match=refused):
+            install()
+
+
 def test_a_python_tree_gives_devinfo_through_its_devinfo_node():
     class Tree:
         values = {"./DevInfo/DevId": "IMEI:9", "./DevInfo/Man": "Acme"}
@@ -714,6 +732,27 @@ def test_cli_device_answers_a_notification_and_checks_the_server(tmp_path):
         assert forged.stderr == b"omadm device: the notification from 'srv' is not signed with that password and nonce\n"
         impostor = cli("device", "--server", url, "--tree", str(tree), "--server-id", "srv", "--server-password", "x")
         assert impostor.returncode == 1 and b"server_auth_failed" in impostor.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_cli_device_holds_the_standard_objects_and_an_account_for_its_server(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(
+        "def run(session):\n"
+        "    got = [session.get(u) for u in ('./DevDetail?prop=Type', './DevDetail/LrgObj', './DMAcc/srv/ServerID',\n"
+        "           './DMAcc/srv/AppAddr/1/Addr', './DMAcc/srv/AppAuth/1/AAuthType', './DMAcc/srv/AppAuth/1/AAuthSecret')]\n"
+        "    print('seen', [p.value if p.status == 200 else p.status for p in got], flush=True)\n")
+    server = subprocess.Popen([sys.executable, "-m", "omadm.cli", "serve", "--port", "0", "--script", str(script),
+                               "--server-id", "srv", "--auth", "md5", "--username", "dev", "--password", "pw"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        url = server.stdout.readline().strip()
+        r = cli("device", "--server", url, "--server-id", "srv", "--auth", "md5", "--username", "dev", "--password", "pw")
+        assert r.returncode == 0, r.stderr
+        assert server.stdout.readline().strip() == (
+            f"seen ['urn:oma:mo:oma-dm-devdetail:1.0', 'true', 'srv', '{url}', 'DIGEST', 405]")
     finally:
         server.terminate()
         server.wait(timeout=10)

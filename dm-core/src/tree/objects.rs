@@ -180,8 +180,12 @@ impl DmAcc {
     /// The management object's identifier, the Type of its interior node.
     pub const URN: &'static str = "urn:oma:mo:oma-dm-dmacc:1.0";
 
-    /// Creates the object's nodes in `tree`, as the device holds them.
+    /// Creates the object's nodes in `tree`, as the device holds them. A node name that is not
+    /// one URI segment is 400.
     pub fn install(&self, tree: &mut MemoryTree) -> Result<(), StatusCode> {
+        if !super::uri::is_segment(self.node.as_bytes()) {
+            return Err(StatusCode::BAD_REQUEST);
+        }
         let base = format!("./DMAcc/{}", self.node);
         tree.set_interior(&base, Some(Self::URN))?;
         // Only the account's own server may read or change it.

@@ -202,8 +202,22 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-DEVICE_TREE = {"./DevInfo/DevId": "IMEI:493005100592800", "./DevInfo/Man": "omadm", "./DevInfo/Mod": "simulated",
-               "./DevInfo/DmV": "1.2", "./DevInfo/Lang": "en-US", "./DevDetail/FwV": "1.0"}
+AAUTH_TYPES = {"basic": "BASIC", "md5": "DIGEST", "hmac": "HMAC"}
+
+
+def _device_tree(args: argparse.Namespace, server_id: str) -> omadm.MemoryTree:
+    """A device as a server finds a real one: DevInfo, DevDetail, and the DMAcc account for the
+    server it is told to reach, with the credentials it is given."""
+    tree = omadm.MemoryTree()
+    tree.install_devinfo("IMEI:493005100592800", "omadm", "simulated")
+    tree.install_devdetail(fw_v="1.0", sw_v=omadm.__version__, hw_v="1.0", dev_typ="simulated", oem="omadm")
+    auth = []
+    if args.auth != "none":
+        auth.append(("CLCRED", AAUTH_TYPES[args.auth], args.username or "", args.password or "", args.nonce.encode()))
+    if args.server_password is not None:
+        auth.append(("SRVCRED", "DIGEST", server_id, args.server_password, args.server_nonce.encode()))
+    tree.install_dmacc(server_id, args.server, auth_pref=AAUTH_TYPES.get(args.auth), auth=auth)
+    return tree
 
 
 def _device_script(path: str | None) -> tuple[Any, Any, Any]:
@@ -231,10 +245,6 @@ def _device(args: argparse.Namespace) -> int:
     import omadm.http
 
     make_tree, setup, received = _device_script(args.script)
-    if make_tree is None:
-        base = omadm.MemoryTree.load(args.tree) if args.tree else omadm.MemoryTree(DEVICE_TREE)
-        json_tree = base.to_json()
-        make_tree = lambda: omadm.MemoryTree.from_json(json_tree)  # noqa: E731
     tls = None
     if args.cafile or args.insecure or args.cert:
         tls = omadm.http.device_tls(args.cafile, not args.insecure, args.cert, args.key)
@@ -244,6 +254,10 @@ def _device(args: argparse.Namespace) -> int:
         # Its digest is checked first when the server's password is known (AuthError otherwise).
         pkg0 = omadm.notification.parse(_read(args.notification), args.server_password, args.server_nonce.encode())
         options.update(notification=pkg0, server_id=args.server_id or pkg0.server_id)
+    if make_tree is None:
+        base = omadm.MemoryTree.load(args.tree) if args.tree else _device_tree(args, options["server_id"])
+        json_tree = base.to_json()
+        make_tree = lambda: omadm.MemoryTree.from_json(json_tree)  # noqa: E731
     if args.count == 1:
         events = omadm.http.device(args.server, make_tree(), **options)
         for e in events:
@@ -370,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     sv.set_defaults(run=_serve)
     dv = sub.add_parser("device", help="simulated device(s) against a DM server")
     dv.add_argument("--server", required=True, type=_url, help="the server URL")
-    dv.add_argument("--tree", help="the device tree as JSON")
+    dv.add_argument("--tree", help="the device tree as JSON (default: DevInfo, DevDetail and a DMAcc account for the "
+                    "server, with the credentials given)")
     dv.add_argument("--count", type=_positive, default=1, help="how many devices, a session each (default: 1)")
     dv.add_argument("--concurrency", type=_positive, default=1, help="how many sessions at once (default: 1)")
     dv.add_argument("--script", help="a Python file defining any of tree(), ui(code, options, text, choices), "

@@ -416,6 +416,21 @@ fn r13_sequence_in_order_atomic_all_or_nothing() {
     assert_eq!(code(added), Some(StatusCode::ATOMIC_ROLLBACK_OK));
     assert_eq!(code(missing), Some(StatusCode::NOT_FOUND));
     assert_eq!(p.client.tree().value("./Vendor/New"), None, "the Add was rolled back");
+    let executed: Vec<_> = p
+        .client_events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Executed { cmd, uri, code } if *cmd == "Add" || uri == "./Vendor/Missing" => {
+                Some((uri.as_str(), *code))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        executed,
+        [("./Vendor/New", StatusCode::ATOMIC_ROLLBACK_OK), ("./Vendor/Missing", StatusCode::NOT_FOUND)],
+        "the client's events say what it answered"
+    );
     // Get inside Atomic, or Atomic inside Atomic: 500.
     let outer = p.server.begin_atomic().unwrap();
     let inner = p.server.get("./Vendor/Level").unwrap();

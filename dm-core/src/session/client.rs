@@ -126,7 +126,10 @@ impl<T: Tree> ClientSession<T> {
         let devinfo =
             if config.devinfo.is_empty() { devinfo_of(&mut tree, &config.server_id) } else { config.devinfo.clone() };
         if devinfo.is_empty() {
-            return Err(UsageError("no DevInfo: configure devinfo, or give a tree whose ./DevInfo node lists its leaves".into()).into());
+            return Err(UsageError(
+                "no DevInfo: configure devinfo, or give a tree whose ./DevInfo node lists its leaves".into(),
+            )
+            .into());
         }
         let items = devinfo
             .into_iter()
@@ -584,7 +587,7 @@ impl<T: Tree> ClientSession<T> {
             return code;
         }
         self.core.owe_status(msg_id, c, StatusCode::OK, vec![], vec![]);
-        let mut failed = false;
+        let (mut failed, first_event) = (false, events.len());
         for member in &g.commands {
             failed |= !self.execute(msg_id, member, events).is_success();
         }
@@ -592,9 +595,15 @@ impl<T: Tree> ClientSession<T> {
             self.tree.commit().map_or(StatusCode::ATOMIC_FAILED, |_| StatusCode::OK)
         } else {
             let undone = self.tree.rollback().is_ok();
-            for s in self.core.statuses.iter_mut().skip(at + 1) {
-                if s.data.is_success() {
-                    s.data = if undone { StatusCode::ATOMIC_ROLLBACK_OK } else { StatusCode::ATOMIC_ROLLBACK_FAILED };
+            let rolled_back = if undone { StatusCode::ATOMIC_ROLLBACK_OK } else { StatusCode::ATOMIC_ROLLBACK_FAILED };
+            // What succeeded is answered, and told to the caller, as rolled back.
+            let executed = events[first_event..].iter_mut().filter_map(|e| match e {
+                Event::Executed { code, .. } => Some(code),
+                _ => None,
+            });
+            for code in self.core.statuses.iter_mut().skip(at + 1).map(|s| &mut s.data).chain(executed) {
+                if code.is_success() {
+                    *code = rolled_back;
                 }
             }
             if undone { StatusCode::ATOMIC_FAILED } else { StatusCode::ATOMIC_ROLLBACK_FAILED }

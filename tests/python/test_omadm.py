@@ -362,6 +362,20 @@ def test_cli_decode_encode_notify_demo(vectors, tmp_path):
     assert version.returncode == 0 and version.stdout.decode().strip() == f"omadm {omadm.__version__}"
 
 
+def test_cli_decodes_a_file_past_the_message_limit_a_peer_is_held_to(tmp_path):
+    big = tmp_path / "big.xml"
+    big.write_text('<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto>'
+                   "<SessionID>1</SessionID><MsgID>1</MsgID><Target><LocURI>a</LocURI></Target><Source><LocURI>b"
+                   "</LocURI></Source></SyncHdr><SyncBody><Replace><CmdID>1</CmdID><Item><Target><LocURI>./a</LocURI>"
+                   f"</Target><Data>{'x' * (2 << 20)}</Data></Item></Replace><Final/></SyncBody></SyncML>")
+    with pytest.raises(omadm.LimitError):
+        omadm.decode(big.read_bytes())
+    out = tmp_path / "big.wbxml"
+    assert cli("encode", str(big), "--to", "wbxml", "-o", str(out)).returncode == 0
+    r = cli("decode", str(out))
+    assert r.returncode == 0 and b">" + b"x" * (2 << 20) + b"<" in r.stdout
+
+
 def test_cli_usage_errors_are_one_line_and_a_closed_pipe_is_no_error(vectors, tmp_path):
     for args, said in [
         (("notify", "build", "--password", "p"), b"omadm notify: error: build needs --server-id and --password"),

@@ -20,14 +20,21 @@ def _read(path: str) -> bytes:
         return f.read()
 
 
+def _message(path: str, lenient: bool) -> omadm.Message:
+    """A message from a file: the user's own, so taken whatever its size (a peer's are bounded)."""
+    data = _read(path)
+    room = max(len(data), omadm.Limits().max_message_size)
+    return omadm.decode(data, lenient=lenient, limits=omadm.Limits(max_message_size=room, max_text_len=room))
+
+
 def _decode(args: argparse.Namespace) -> int:
-    m = omadm.decode(_read(args.file), lenient=args.lenient)
+    m = _message(args.file, args.lenient)
     print(json.dumps(m.to_dict(), indent=2) if args.json else m.to_xml(pretty=True), end="" if not args.json else "\n")
     return 0
 
 
 def _encode(args: argparse.Namespace) -> int:
-    m = omadm.decode(_read(args.file), lenient=True)
+    m = _message(args.file, lenient=True)
     out = m.to_wbxml() if args.to == "wbxml" else m.to_xml(pretty=False).encode()
     if args.output:
         with open(args.output, "wb") as f:

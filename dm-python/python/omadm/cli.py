@@ -333,7 +333,8 @@ def _session_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--username", help="the client's user name: the device's own, or the one the server expects")
     p.add_argument("--password", help="the client's password (the HMAC secret too)")
     p.add_argument("--nonce", default="", help="the nonce md5/HMAC digests start with")
-    p.add_argument("--server-id", help="the server's identifier (default: a device's notification's, else omadm)")
+    p.add_argument("--server-id", help="the server's identifier (default: omadm; for a device given a "
+                   "--notification, the notification's)")
     p.add_argument("--server-password", help="the server authenticates itself with its identifier and this "
                    "password, and the device checks it (a notification's digest too)")
     p.add_argument("--server-nonce", default="", help="the nonce the server's md5 digest starts with (a "

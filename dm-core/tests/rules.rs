@@ -286,10 +286,10 @@ fn r07_a_command_that_cannot_fit_is_a_local_error_and_a_tiny_max_msg_size_a_remo
     // it is laid into the message first, and must come back whole when the message is undone.
     let first = p.server.add("./Vendor/First", Some(text("1")), None, None).unwrap();
     let big = ItemCommand { items: vec![item(1), item(2)], ..ItemCommand::default() };
-    p.server.command(Command::Add(big)).unwrap();
+    let dropped = p.server.command(Command::Add(big)).unwrap();
     let small = p.server.add("./Vendor/Small", Some(text("1")), None, None).unwrap();
     match p.server.next_message() {
-        Err(Error::Usage(e)) => assert!(e.0.contains("MaxMsgSize"), "{e}"),
+        Err(Error::Usage(e)) => assert!(e.0.contains("MaxMsgSize") && e.0.contains("dropped"), "{e}"),
         other => panic!("{other:?}"),
     }
     // The error changed nothing else: the next message carries the rest, whole.
@@ -306,6 +306,7 @@ fn r07_a_command_that_cannot_fit_is_a_local_error_and_a_tiny_max_msg_size_a_remo
         );
     }
     assert_eq!(p.client.tree().value("./Vendor/First"), Some("1"));
+    assert!(!p.server_events.iter().any(|e| matches!(e, Event::Status { reference, .. } if *reference == dropped)));
 
     let mut cc = client_config();
     cc.wire.max_msg_size = Some(100);

@@ -625,7 +625,10 @@ impl Core {
                 None if self.never_fits(m, &unit.command, tail) => {
                     let max = self.peer_max_msg.unwrap_or_default();
                     let what = unit.command.name();
-                    let why = format!("{what} does not fit in the peer's MaxMsgSize {max} and cannot be chunked");
+                    let why = format!(
+                        "{what} does not fit in the peer's MaxMsgSize {max} and cannot be chunked: it is dropped, \
+                         and no status will answer it"
+                    );
                     return Err(UsageError(why).into());
                 }
                 None => {

@@ -326,13 +326,19 @@ impl Core {
         })
     }
 
-    /// The largest object the peer takes, if it said.
+    /// The header of the next message, which it numbers.
     fn header(&mut self) -> Header {
+        let h = self.next_header();
         self.msg_id += 1;
-        let mut h =
-            Header::new(self.version, self.session_id.clone(), self.msg_id, self.remote.clone(), self.local.clone());
+        h
+    }
+
+    /// The header the next message will have.
+    fn next_header(&self) -> Header {
+        let msg_id = self.msg_id + 1;
+        let mut h = Header::new(self.version, self.session_id.clone(), msg_id, self.remote.clone(), self.local.clone());
         // MaxMsgSize and MaxObjSize hold for the whole session once sent (facts §6).
-        if self.msg_id == 1 {
+        if msg_id == 1 {
             h.meta = self.announce.map(|(msg, obj)| Meta {
                 max_msg_size: Some(msg),
                 max_obj_size: Some(obj),
@@ -665,6 +671,22 @@ impl Core {
         self.exceeds(&mut probe, tail)
     }
 
+    /// Whether `command`, queued now, could never be sent (R07), as `never_fits` judges while
+    /// composing. False, and left to composing to judge, when the peer announced no MaxMsgSize,
+    /// when no SyncHdr status is owed to judge the emptiest message by, or when the command's
+    /// data and URIs take less than half the MaxMsgSize (sizing every command when queued would
+    /// cost a session a third more).
+    pub fn never_sendable(&self, command: &Command) -> bool {
+        let Some(max) = self.peer_max_msg else { return false };
+        let Some(synchdr) = self.statuses.front().filter(|s| s.cmd == "SyncHdr") else { return false };
+        if max > 2 * payload(command) as u64 {
+            return false;
+        }
+        let m =
+            Message { header: self.next_header(), commands: vec![Command::Status(synchdr.clone())], is_final: true };
+        self.never_fits(&m, command, None)
+    }
+
     fn record(&mut self, ids: impl IntoIterator<Item = u32>, refs: &[CommandRef]) {
         for (i, id) in ids.into_iter().enumerate() {
             self.sent.insert(sent_key(self.msg_id, id), refs.get(i).copied());
@@ -908,6 +930,16 @@ fn single_item(c: &mut Command) -> Option<&mut Item> {
         _ => return None,
     };
     if items.len() == 1 { items.first_mut() } else { None }
+}
+
+/// The bytes of data and URIs `command` carries (its members' for a group): what makes a
+/// command large.
+fn payload(command: &Command) -> usize {
+    let uris = |it: &Item| [&it.target, &it.source].into_iter().flatten().map(|l| l.uri.len()).sum::<usize>();
+    match command {
+        Command::Atomic(g) | Command::Sequence(g) => g.commands.iter().map(payload).sum(),
+        c => c.items().iter().map(|it| it.data_len() + uris(it)).sum(),
+    }
 }
 
 /// The data of a command that may travel as a large object: Add, Replace or Results with one

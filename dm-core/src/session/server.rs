@@ -694,6 +694,9 @@ impl ServerSession {
         }
         self.sendable(&command)?;
         crate::codec::carriable(&command)?;
+        if self.saved.groups.is_empty() {
+            self.fits(&command, "it is not queued")?;
+        }
         let r = self.saved.core.new_ref();
         match self.saved.groups.last_mut() {
             Some(Unit { command: Command::Atomic(g) | Command::Sequence(g), refs, .. }) => {
@@ -840,7 +843,8 @@ impl ServerSession {
         Ok(r)
     }
 
-    /// Closes the innermost open group and queues it.
+    /// Closes the innermost open group and queues it. An outermost group that could never fit
+    /// in a message to the client is a `UsageError`, and dropped: none of it is sent (R07).
     pub fn end_group(&mut self) -> Result<(), Error> {
         let unit = self.saved.groups.pop().ok_or_else(|| UsageError("end_group without an open group".into()))?;
         match self.saved.groups.last_mut() {
@@ -848,8 +852,23 @@ impl ServerSession {
                 refs.extend(unit.refs);
                 g.commands.push(unit.command);
             }
-            _ => self.saved.core.outbox.push_back(unit),
+            _ => {
+                self.fits(&unit.command, "none of it is sent")?;
+                self.saved.core.outbox.push_back(unit)
+            }
         }
         Ok(())
+    }
+
+    /// A command (or outermost group) too large for any message to this client, chunks aside
+    /// (R07): a local error when it is queued, where the client's MaxMsgSize is known; `then`
+    /// says what becomes of it.
+    fn fits(&self, command: &Command, then: &str) -> Result<(), Error> {
+        if !self.saved.core.never_sendable(command) {
+            return Ok(());
+        }
+        let (name, max) = (command.name(), self.saved.core.peer_max_msg.unwrap_or_default());
+        let why = format!("{name} does not fit in the client's MaxMsgSize {max} and cannot be chunked (R07): {then}");
+        Err(UsageError(why).into())
     }
 }

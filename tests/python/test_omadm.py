@@ -496,6 +496,40 @@ def test_simulated_devices_each_name_themselves_in_their_devinfo():
     assert all(source == d["./DevInfo/DevId"] for source, d in seen)
 
 
+def test_a_group_is_closed_however_its_block_ends():
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree())
+    server = omadm.ServerSession("srv")
+    server.receive(client.next_message())
+    with pytest.raises(KeyError):
+        with server.sequence():
+            server.replace("./Vendor/Level", "2")
+            raise KeyError("the script's own fault")
+    server.get("./Vendor/Level")
+    commands = omadm.decode(server.next_message()).commands
+    assert [next(iter(c)) for c in commands][-2:] == ["Sequence", "Get"], commands
+
+
+def test_a_script_command_that_can_never_fit_is_the_scripts_error_not_the_devices():
+    import omadm.http
+
+    def script(session):
+        with pytest.raises(omadm.UsageError, match="none of it is sent"):  # refused when queued
+            with session.atomic():
+                session.add("./Vendor/A", "a" * 800)
+        with session.atomic():  # small as queued, but its escapes make it too large: dropped later
+            session.add("./Vendor/B", "&" * 300)
+            session.add("./Vendor/C", "&" * 300)
+        session.found = session.get("./DevInfo/Man").value
+
+    with omadm.http.Server(script, server_id="srv") as server:
+        tree = device_tree()
+        events = omadm.http.device(server.url, tree, device_id="IMEI:1", server_id="srv", max_msg_size=1500)
+        assert events[-1].kind == "ended" and tree.get("./Vendor/B") is None
+        done = server.finished[0]
+        assert done.found == "Acme"
+        assert isinstance(done.error, omadm.UsageError) and "dropped" in str(done.error)
+
+
 def test_the_http_server_answers_in_the_devices_encoding_unless_told_one(tmp_path):
     import omadm.http
 

@@ -301,17 +301,21 @@ class ServerSession(_Session):
 
     @contextmanager
     def sequence(self) -> Iterator[int]:
-        """Commands queued inside run in order."""
+        """Commands queued inside run in order. The group is closed, and queued, however the block ends."""
         ref = self._s.begin_sequence()
-        yield ref
-        self._s.end_group()
+        try:
+            yield ref
+        finally:
+            self._s.end_group()
 
     @contextmanager
     def atomic(self) -> Iterator[int]:
-        """Commands queued inside run all or none."""
+        """Commands queued inside run all or none. The group is closed, and queued, however the block ends."""
         ref = self._s.begin_atomic()
-        yield ref
-        self._s.end_group()
+        try:
+            yield ref
+        finally:
+            self._s.end_group()
 
     @property
     def devinfo(self) -> dict[str, str]:

@@ -384,8 +384,7 @@ class Server:
         s._deliver(events)
         if any(e.kind == "package_end" for e in events):
             s._run_until_blocked()
-        reply = s.server.next_message()
-        assert reply is not None, "a server answers every client message"
+        reply = self._reply(s)
         self._trace(s, "s2c", reply)
         if s.server.state in ("ended", "aborted"):
             with s._cond:
@@ -395,6 +394,20 @@ class Server:
                 if self.sessions.get(key) is s:  # not already dropped, nor replaced by a new start
                     self._finish(key)
         return reply, s.server.content_type, s.server.hmac_header
+
+    @staticmethod
+    def _reply(s: ScriptSession) -> bytes:
+        """The answer to the device's message. A command the script queued that can never fit in
+        a message to the device is dropped as the message is composed (UsageError): the script's
+        error, not the device's, which still gets its answer."""
+        for _ in range(64):
+            try:
+                reply = s.server.next_message()
+                assert reply is not None, "a server answers every client message"
+                return reply
+            except omadm.UsageError as e:
+                s.error = s.error or e
+        raise omadm.UsageError(f"no message could be composed for the device: {s.error}")
 
     def _finish(self, key: tuple[str, str]) -> ScriptSession:
         """Moves a session to `finished` (under the lock): its RespURI token routes no more."""

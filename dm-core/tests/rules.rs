@@ -326,6 +326,15 @@ fn r07_a_command_that_cannot_fit_is_a_local_error_and_a_tiny_max_msg_size_a_remo
     assert_eq!(status(&p, dropped), None);
     assert_eq!(p.client.tree().value("./Vendor/First"), Some("1"));
 
+    // A client's alert likewise, once the server's MaxMsgSize is known.
+    let mut p = Pair::with_max_msg_sizes(None, Some(1024));
+    p.until_server_has_package();
+    p.server.get("./Vendor/Level").unwrap();
+    p.step();
+    let report = |n| Item { data: Some(text(&"r".repeat(n))), ..Item::default() };
+    usage(p.client.generic_alert(None, vec![report(2000)]).map(drop), "it is not queued");
+    p.client.generic_alert(None, vec![report(10)]).unwrap();
+
     let mut cc = client_config();
     cc.wire.max_msg_size = Some(100);
     let mut client = ClientSession::new(cc, device_tree()).unwrap();

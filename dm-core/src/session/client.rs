@@ -280,6 +280,7 @@ impl<T: Tree> ClientSession<T> {
         }
         let alert = Command::Alert(Alert { cmd_id: 0, no_resp: false, cred: None, data: code, correlator, items });
         carriable(&alert)?;
+        self.core.check_sendable(&alert, "it is not queued")?;
         let r = self.core.new_ref();
         self.core.outbox.push_back(Unit { command: alert, refs: vec![r], offset: 0 });
         Ok(r)

@@ -676,7 +676,7 @@ impl Core {
     /// when no SyncHdr status is owed to judge the emptiest message by, or when the command's
     /// data and URIs take less than half the MaxMsgSize (sizing every command when queued would
     /// cost a session a third more).
-    pub fn never_sendable(&self, command: &Command) -> bool {
+    fn never_sendable(&self, command: &Command) -> bool {
         let Some(max) = self.peer_max_msg else { return false };
         let Some(synchdr) = self.statuses.front().filter(|s| s.cmd == "SyncHdr") else { return false };
         if max > 2 * payload(command) as u64 {
@@ -685,6 +685,17 @@ impl Core {
         let m =
             Message { header: self.next_header(), commands: vec![Command::Status(synchdr.clone())], is_final: true };
         self.never_fits(&m, command, None)
+    }
+
+    /// R07 judged when `command` is queued (see `never_sendable`): a local error, `then`
+    /// saying what becomes of the command.
+    pub fn check_sendable(&self, command: &Command, then: &str) -> Result<(), Error> {
+        if !self.never_sendable(command) {
+            return Ok(());
+        }
+        let (name, max) = (command.name(), self.peer_max_msg.unwrap_or_default());
+        let why = format!("{name} does not fit in the peer's MaxMsgSize {max} and cannot be chunked (R07): {then}");
+        Err(UsageError(why).into())
     }
 
     fn record(&mut self, ids: impl IntoIterator<Item = u32>, refs: &[CommandRef]) {

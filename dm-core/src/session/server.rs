@@ -695,7 +695,7 @@ impl ServerSession {
         self.sendable(&command)?;
         crate::codec::carriable(&command)?;
         if self.saved.groups.is_empty() {
-            self.fits(&command, "it is not queued")?;
+            self.saved.core.check_sendable(&command, "it is not queued")?;
         }
         let r = self.saved.core.new_ref();
         match self.saved.groups.last_mut() {
@@ -853,22 +853,10 @@ impl ServerSession {
                 g.commands.push(unit.command);
             }
             _ => {
-                self.fits(&unit.command, "none of it is sent")?;
+                self.saved.core.check_sendable(&unit.command, "none of it is sent")?;
                 self.saved.core.outbox.push_back(unit)
             }
         }
         Ok(())
-    }
-
-    /// A command (or outermost group) too large for any message to this client, chunks aside
-    /// (R07): a local error when it is queued, where the client's MaxMsgSize is known; `then`
-    /// says what becomes of it.
-    fn fits(&self, command: &Command, then: &str) -> Result<(), Error> {
-        if !self.saved.core.never_sendable(command) {
-            return Ok(());
-        }
-        let (name, max) = (command.name(), self.saved.core.peer_max_msg.unwrap_or_default());
-        let why = format!("{name} does not fit in the client's MaxMsgSize {max} and cannot be chunked (R07): {then}");
-        Err(UsageError(why).into())
     }
 }

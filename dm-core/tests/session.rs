@@ -79,6 +79,11 @@ fn large_object_both_ways(encoding: Encoding) {
     p.exchange();
     assert_eq!(p.client.tree().value("./Vendor/Level").map(str::len), Some(MIB));
     assert!(p.client.tree().value("./Vendor/Level") == Some(object.as_str()));
+    let executed: Vec<_> = p.client_events.iter().filter(|e| matches!(e, Event::Executed { .. })).collect();
+    assert!(
+        matches!(executed[..], [Event::Executed { cmd: "Replace", code: StatusCode::OK, .. }]),
+        "one Executed, for the whole object: {executed:?}"
+    );
     let ev = p.take_server_events();
     assert!(
         ev.iter().any(

@@ -641,8 +641,11 @@ impl<T: Tree> ClientSession<T> {
                 Chunk::Complete(whole) => self.run(c, x, Cow::Owned(*whole), &mut results),
             };
             let code = if gets > 0 { self.take_results_room(&mut results, before, code) } else { code };
-            let uri = super::chunk::item_uri(item);
-            events.push(Event::Executed { cmd: c.name(), uri: uri.to_string(), code });
+            // A chunk held for the rest of its object has not reached the tree yet.
+            if code != StatusCode::CHUNKED_ITEM_ACCEPTED {
+                let uri = super::chunk::item_uri(item);
+                events.push(Event::Executed { cmd: c.name(), uri: uri.to_string(), code });
+            }
             match first {
                 None => first = Some(code),
                 Some(f) if f == code && codes.is_empty() => {}

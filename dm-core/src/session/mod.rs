@@ -99,7 +99,7 @@ pub enum Event {
         /// What it reports: each item's Source, Meta (Type, Format, Mark) and Data.
         items: Vec<Item>,
     },
-    /// Client: a server command was executed against the tree.
+    /// Client: a server command was executed against the tree (a large object once, when whole).
     Executed {
         /// The command's name.
         cmd: &'static str,

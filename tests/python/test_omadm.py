@@ -475,8 +475,9 @@ def test_a_script_has_every_command_of_the_server_session_copy_and_abort_too():
 
     with omadm.http.Server(script, server_id="srv") as server:
         tree = device_tree()
-        with pytest.raises(omadm.Error, match="the session was aborted"):
+        with pytest.raises(omadm.Error, match="the session was aborted") as refused:
             omadm.http.device(server.url, tree, device_id="IMEI:1", server_id="srv")
+        assert [e.by_peer for e in refused.value.events if e.kind == "aborted"] == [True]
         assert tree.get("./Vendor/Maker") == "Acme"
         done = server.finished[0]
         assert done.copied == 200
@@ -780,6 +781,7 @@ def test_cli_device_answers_a_notification_and_checks_the_server(tmp_path):
         assert forged.stderr == b"omadm device: the notification from 'srv' is not signed with that password and nonce\n"
         impostor = cli("device", "--server", url, "--tree", str(tree), "--server-id", "srv", "--server-password", "x")
         assert impostor.returncode == 1 and b"server_auth_failed" in impostor.stderr
+        assert b"Event(server_auth_failed, code=" in impostor.stdout, "the events before the failure are shown"
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -266,9 +266,14 @@ def _device(args: argparse.Namespace) -> int:
         json_tree = base.to_json()
         make_tree = lambda: omadm.MemoryTree.from_json(json_tree)  # noqa: E731
     if args.count == 1:
-        events = omadm.http.device(args.server, make_tree(), **options)
-        for e in events:
-            print(e)
+        try:
+            events = omadm.http.device(args.server, make_tree(), **options)
+        except omadm.Error as e:  # what the session saw up to its end, then why it failed
+            for seen in getattr(e, "events", []):
+                print(seen)
+            raise
+        for event in events:
+            print(event)
         return 0
 
     tty, step = sys.stderr.isatty(), max(1, args.count // 10)

@@ -470,7 +470,9 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
     before package 1 (a UI handler, generic alerts to send, ...); ``received(client, events)``
     after each server message, where the device queues what its tree decided (a tree's own
     callbacks cannot call the session: a Generic Alert for an Exec answered 202, say). The device
-    is ``device_id``, by default the tree's ./DevInfo/DevId. It keeps the cookies the server sets
+    is ``device_id``, by default the tree's ./DevInfo/DevId. A session that did not end well
+    raises omadm.Error (AuthError when the server refused the device) with the events it saw
+    as its ``events``. It keeps the cookies the server sets
     for the session (some servers route by them); ``tls`` (see `device_tls`) is for HTTPS."""
     if device_id is None:
         try:
@@ -499,11 +501,15 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
         events.extend(got)
         if received is not None:
             received(client, got)
-    if client.state != "ended":
-        raise omadm.Error(f"the session was {client.state} ({', '.join(e.kind for e in events[-3:])})")
+    failure: omadm.Error | None = None
     verdicts = [e for e in events if e.kind in ("authenticated", "auth_failed")]
-    if verdicts and verdicts[-1].kind == "auth_failed":
-        raise omadm.AuthError(f"the server refused the device's credentials ({verdicts[-1].code})")
+    if client.state != "ended":
+        failure = omadm.Error(f"the session was {client.state} ({', '.join(e.kind for e in events[-3:])})")
+    elif verdicts and verdicts[-1].kind == "auth_failed":
+        failure = omadm.AuthError(f"the server refused the device's credentials ({verdicts[-1].code})")
+    if failure is not None:
+        failure.events = events  # type: ignore[attr-defined]
+        raise failure
     return events
 
 

@@ -629,13 +629,7 @@ impl Core {
                     return Ok(false);
                 }
                 None if self.never_fits(m, &unit.command, tail) => {
-                    let max = self.peer_max_msg.unwrap_or_default();
-                    let what = unit.command.name();
-                    let why = format!(
-                        "{what} does not fit in the peer's MaxMsgSize {max} and cannot be chunked: it is dropped, \
-                         and no status will answer it"
-                    );
-                    return Err(UsageError(why).into());
+                    return Err(self.unsendable(&unit.command, "it is dropped, and no status will answer it"));
                 }
                 None => {
                     queue_back(self, unit);
@@ -690,12 +684,14 @@ impl Core {
     /// R07 judged when `command` is queued (see `never_sendable`): a local error, `then`
     /// saying what becomes of the command.
     pub fn check_sendable(&self, command: &Command, then: &str) -> Result<(), Error> {
-        if !self.never_sendable(command) {
-            return Ok(());
-        }
+        if self.never_sendable(command) { Err(self.unsendable(command, then)) } else { Ok(()) }
+    }
+
+    /// The local error for a command that can never be sent, `then` saying what becomes of it.
+    fn unsendable(&self, command: &Command, then: &str) -> Error {
         let (name, max) = (command.name(), self.peer_max_msg.unwrap_or_default());
-        let why = format!("{name} does not fit in the peer's MaxMsgSize {max} and cannot be chunked (R07): {then}");
-        Err(UsageError(why).into())
+        UsageError(format!("{name} does not fit in the peer's MaxMsgSize {max} and cannot be chunked (R07): {then}"))
+            .into()
     }
 
     fn record(&mut self, ids: impl IntoIterator<Item = u32>, refs: &[CommandRef]) {

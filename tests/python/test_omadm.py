@@ -1061,6 +1061,33 @@ def test_a_whole_session_on_one_keep_alive_connection():
     assert client.state == "ended" and len(sockets) == 1
 
 
+@pytest.mark.parametrize("auth", ["none", "hmac"])
+def test_a_message_the_device_sends_again_gets_the_same_answer(auth, tmp_path):
+    """A device that lost an answer (a timeout, a dropped connection) sends its message again."""
+    import urllib.request
+
+    import omadm.http
+
+    creds = {} if auth == "none" else {"username": "u", "password": "p", "auth": auth, "nonce": b"n"}
+    with omadm.http.Server(inventory, server_id="srv", trace_dir=str(tmp_path), **creds) as server:
+        client = omadm.ClientSession("IMEI:1", "srv", server.url, device_tree(), **creds)
+
+        def post(msg: bytes, hmac: str | None) -> tuple[bytes, str | None]:
+            headers = {"Content-Type": client.content_type, **({"x-syncml-hmac": hmac} if hmac else {})}
+            with urllib.request.urlopen(urllib.request.Request(client.respond_to, msg, headers)) as resp:
+                return resp.read(), resp.headers.get("x-syncml-hmac")
+
+        sent = 0
+        while (msg := client.next_message()) is not None:
+            answer = post(msg, client.hmac_header)
+            if (sent := sent + 1) == 2:
+                assert post(msg, client.hmac_header) == answer, "the same answer, as the first time"
+            client.receive(*answer)
+        assert client.state == "ended" and sent >= 3
+        assert server.finished[0].error is None and server.finished[0].found == "seen X1"
+    assert omadm.check([f.read_bytes() for f in sorted(tmp_path.iterdir())]) == []
+
+
 def test_the_c_agent_against_omadm_serve(tmp_path, run_agent):
     """`make demo` as a test: examples/c/agent.c (built by `make test-c`) against `omadm serve`
     running examples/scripts/inventory.py, md5, a 100 KiB log in chunks of 8 KiB messages."""

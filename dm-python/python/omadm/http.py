@@ -75,6 +75,8 @@ class ScriptSession:
         self.last_seen = time.monotonic()  # when its device last sent a message
         self.trace_name: str | None = None  # its messages' file names in the trace directory start so
         self._traced = 0
+        # The device's last message and what answered it, for a device that sends it again.
+        self.last_exchange: tuple[bytes, bytes, str, str | None] | None = None
 
     # -- used by the script thread --
     def _queue(self, reference: int) -> Pending:
@@ -372,6 +374,10 @@ class Server:
                 s._start(self.script)
                 self.sessions[key] = s
             s.last_seen = now
+        if s.last_exchange is not None and s.last_exchange[0] == body:
+            # The device lost the answer and sent its message again: the same answer, the
+            # session as it was.
+            return s.last_exchange[1:]
         self._trace(s, "c2s", body)
         try:
             events = s.server.receive(body, hmac)
@@ -385,6 +391,7 @@ class Server:
         if any(e.kind == "package_end" for e in events):
             s._run_until_blocked()
         reply = self._reply(s)
+        s.last_exchange = exchange = (body, reply, s.server.content_type, s.server.hmac_header)
         self._trace(s, "s2c", reply)
         if s.server.state in ("ended", "aborted"):
             with s._cond:
@@ -393,7 +400,7 @@ class Server:
             with self._lock:
                 if self.sessions.get(key) is s:  # not already dropped, nor replaced by a new start
                     self._finish(key)
-        return reply, s.server.content_type, s.server.hmac_header
+        return exchange[1:]
 
     @staticmethod
     def _reply(s: ScriptSession) -> bytes:

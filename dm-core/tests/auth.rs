@@ -193,6 +193,8 @@ fn hmac_over_xml_and_wbxml_and_tampering_is_caught() {
             .collect();
         assert!(nonces.len() >= 2 && nonces[0] != nonces[1], "{nonces:?}");
         assert!(p.messages(Dir::C2S).iter().all(|m| m.header.cred.is_none()));
+        let told = |events: &[Event]| events.iter().filter(|e| matches!(e, Event::Authenticated)).count();
+        assert_eq!((told(&p.client_events), told(&p.server_events)), (1, 1), "both sides told once");
     }
     // A body changed after signing fails the HMAC.
     let mut p = pair_with(AuthType::Hmac, "pw", Encoding::Xml);

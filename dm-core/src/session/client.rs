@@ -91,6 +91,8 @@ pub struct ClientSession<T> {
     /// Package 1 as queued, to send again when the server challenges it.
     package1: Vec<Unit>,
     auth_attempts: u32,
+    /// The server accepted this side's credentials: 212, or with HMAC a 200 to a signed message.
+    authenticated: bool,
     /// How the server proved itself, once it has.
     server_verified: Option<AuthType>,
     /// Server messages challenged for their credentials.
@@ -157,6 +159,7 @@ impl<T: Tree> ClientSession<T> {
             ui: None,
             package1,
             auth_attempts: 0,
+            authenticated: false,
             server_verified: None,
             server_failures: 0,
             next_nonce: None,
@@ -206,6 +209,7 @@ impl<T: Tree> ClientSession<T> {
                 // No more credentials this session; a nonce now is for the next one.
                 self.core.cred = None;
                 self.next_nonce = nonce;
+                self.authenticated = true;
                 events.push(Event::Authenticated);
                 false
             }
@@ -227,10 +231,16 @@ impl<T: Tree> ClientSession<T> {
                 self.core.cred = cred.flatten().map(Box::new);
                 true
             }
-            _ => {
-                // HMAC: a new nonce with every message.
-                if let (AuthType::Hmac, Some(n)) = (self.config.auth, nonce) {
-                    self.config.nonce = n;
+            code => {
+                if self.config.auth == AuthType::Hmac {
+                    // HMAC: 200 to a signed message accepts it (told once), and a new nonce
+                    // comes with every message.
+                    if code == StatusCode::OK && !std::mem::replace(&mut self.authenticated, true) {
+                        events.push(Event::Authenticated);
+                    }
+                    if let Some(n) = nonce {
+                        self.config.nonce = n;
+                    }
                 }
                 false
             }

@@ -1088,6 +1088,39 @@ def test_a_message_the_device_sends_again_gets_the_same_answer(auth, tmp_path):
     assert omadm.check([f.read_bytes() for f in sorted(tmp_path.iterdir())]) == []
 
 
+def test_a_message_sent_again_while_the_first_is_answered_waits_for_that_answer():
+    """A device that gave up on a slow answer sends its message again before the first is done."""
+    import concurrent.futures
+    import time
+    import urllib.request
+
+    import omadm.http
+
+    def slow(session):
+        session.get("./DevInfo/Man").value
+        time.sleep(0.5)  # the script is slow to decide what follows package 3
+
+    with omadm.http.Server(slow, server_id="srv") as server:
+        client = omadm.ClientSession("IMEI:1", "srv", server.url, device_tree())
+
+        def post(msg: bytes) -> bytes:
+            req = urllib.request.Request(client.respond_to, msg, {"Content-Type": client.content_type})
+            with urllib.request.urlopen(req) as resp:
+                return resp.read()
+
+        client.receive(post(client.next_message()))
+        package3 = client.next_message()
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            first = pool.submit(post, package3)
+            time.sleep(0.2)
+            again = pool.submit(post, package3)
+            assert again.result() == first.result()
+        client.receive(first.result())
+        while (msg := client.next_message()) is not None:
+            client.receive(post(msg))
+        assert client.state == "ended" and server.finished[0].error is None
+
+
 def test_the_c_agent_against_omadm_serve(tmp_path, run_agent):
     """`make demo` as a test: examples/c/agent.c (built by `make test-c`) against `omadm serve`
     running examples/scripts/inventory.py, md5, a 100 KiB log in chunks of 8 KiB messages."""

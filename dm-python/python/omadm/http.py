@@ -77,6 +77,7 @@ class ScriptSession:
         self._traced = 0
         # The device's last message and what answered it, for a device that sends it again.
         self.last_exchange: tuple[bytes, bytes, str, str | None] | None = None
+        self.exchange_lock = threading.Lock()
 
     # -- used by the script thread --
     def _queue(self, reference: int) -> Pending:
@@ -374,33 +375,35 @@ class Server:
                 s._start(self.script)
                 self.sessions[key] = s
             s.last_seen = now
-        if s.last_exchange is not None and s.last_exchange[0] == body:
-            # The device lost the answer and sent its message again: the same answer, the
-            # session as it was.
-            return s.last_exchange[1:]
-        self._trace(s, "c2s", body)
-        try:
-            events = s.server.receive(body, hmac)
-        except omadm.Error as e:
-            if new:  # refused at its first message: nothing to wait for, no script to keep
+        # One message of a session at a time: a message sent again waits for the first one's answer.
+        with s.exchange_lock:
+            if s.last_exchange is not None and s.last_exchange[0] == body:
+                # The device lost the answer and sent its message again: the same answer, the
+                # session as it was.
+                return s.last_exchange[1:]
+            self._trace(s, "c2s", body)
+            try:
+                events = s.server.receive(body, hmac)
+            except omadm.Error as e:
+                if new:  # refused at its first message: nothing to wait for, no script to keep
+                    with self._lock:
+                        if self.sessions.get(key) is s:
+                            self._finish(key)._abandon(f"its first message was refused: {e}")
+                raise
+            s._deliver(events)
+            if any(e.kind == "package_end" for e in events):
+                s._run_until_blocked()
+            reply = self._reply(s)
+            s.last_exchange = exchange = (body, reply, s.server.content_type, s.server.hmac_header)
+            self._trace(s, "s2c", reply)
+            if s.server.state in ("ended", "aborted"):
+                with s._cond:
+                    s._done = True
+                    s._cond.notify_all()
                 with self._lock:
-                    if self.sessions.get(key) is s:
-                        self._finish(key)._abandon(f"its first message was refused: {e}")
-            raise
-        s._deliver(events)
-        if any(e.kind == "package_end" for e in events):
-            s._run_until_blocked()
-        reply = self._reply(s)
-        s.last_exchange = exchange = (body, reply, s.server.content_type, s.server.hmac_header)
-        self._trace(s, "s2c", reply)
-        if s.server.state in ("ended", "aborted"):
-            with s._cond:
-                s._done = True
-                s._cond.notify_all()
-            with self._lock:
-                if self.sessions.get(key) is s:  # not already dropped, nor replaced by a new start
-                    self._finish(key)
-        return exchange[1:]
+                    if self.sessions.get(key) is s:  # not already dropped, nor replaced by a new start
+                        self._finish(key)
+            return exchange[1:]
 
     @staticmethod
     def _reply(s: ScriptSession) -> bytes:

@@ -409,7 +409,8 @@ class Server:
     def _reply(s: ScriptSession) -> bytes:
         """The answer to the device's message. A command the script queued that can never fit in
         a message to the device is dropped as the message is composed (UsageError): the script's
-        error, not the device's, which still gets its answer."""
+        error, not the device's, which still gets its answer. Each such error drops one command;
+        the bound is for an error of another kind, which would come again."""
         for _ in range(64):
             try:
                 reply = s.server.next_message()

@@ -480,6 +480,7 @@ def test_a_script_has_every_command_of_the_server_session_copy_and_abort_too():
         assert [e.by_peer for e in refused.value.events if e.kind == "aborted"] == [True]
         assert tree.get("./Vendor/Maker") == "Acme"
         done = server.finished[0]
+        done.wait(5)
         assert done.copied == 200
         assert isinstance(done.error, omadm.Error) and "ended before the device answered" in str(done.error)
 

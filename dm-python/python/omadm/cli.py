@@ -202,6 +202,7 @@ def _serve(args: argparse.Namespace) -> int:
             time.sleep(0.2)
             while server.finished:  # taken, so that a server running for days keeps none
                 s = server.finished.pop(0)
+                s.wait(5)  # its script's last error, if it raises on the way out
                 state = f"failed: {s.error!r}" if s.error else s.server.state
                 print(f"session with {s.server.device_id}: {state}", flush=True)
     except KeyboardInterrupt:

@@ -75,6 +75,7 @@ class ScriptSession:
         self.last_seen = time.monotonic()  # when its device last sent a message
         self.trace_name: str | None = None  # its messages' file names in the trace directory start so
         self._traced = 0
+        self._thread: threading.Thread | None = None  # the script's, once started
         # The device's last message and what answered it, for a device that sends it again.
         self.last_exchange: tuple[bytes, bytes, str, str | None] | None = None
         self.exchange_lock = threading.Lock()
@@ -185,7 +186,14 @@ class ScriptSession:
                     self._script_turn = False
                     self._cond.notify_all()
 
-        threading.Thread(target=body, daemon=True).start()
+        self._thread = threading.Thread(target=body, daemon=True)
+        self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Waits for the script to return: a finished session's script may still be on its way
+        out (raising that the device is gone, say) when the session is handed over."""
+        if self._thread is not None:
+            self._thread.join(timeout)
 
 
 def _read_chunked(rfile: Any, limit: int) -> bytes | None:

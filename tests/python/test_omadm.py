@@ -511,6 +511,22 @@ def test_a_group_is_closed_however_its_block_ends():
     assert [next(iter(c)) for c in commands][-2:] == ["Sequence", "Get"], commands
 
 
+def test_a_script_reads_what_the_user_answered_its_ui_alerts():
+    import omadm.http
+
+    def script(session):
+        name, pick = session.alert(1102, ["MINDT=10", "Your name?"]), session.alert(1103, ["", "Pick", "a", "b"])
+        session.answers = (name.status, name.value, pick.value)
+
+    def user(code, options, text, choices):
+        return "Bob" if code == 1102 else [2]
+
+    with omadm.http.Server(script, server_id="srv") as server:
+        omadm.http.device(server.url, device_tree(), device_id="IMEI:1", server_id="srv",
+                          setup=lambda client: client.set_ui_handler(user))
+        assert server.finished[0].answers == (200, "Bob", "2")
+
+
 def test_a_script_command_that_can_never_fit_is_the_scripts_error_not_the_devices():
     import omadm.http
 

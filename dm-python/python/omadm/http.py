@@ -33,7 +33,8 @@ CONTENT_TYPES = {
 
 
 class Pending:
-    """A queued command: ``status`` and ``value`` (first result item) block until answered."""
+    """A queued command: ``status`` and ``value`` (its first result item, or the answer to a UI
+    alert) block until answered."""
 
     def __init__(self, owner: "ScriptSession", reference: int) -> None:
         self._owner, self.reference = owner, reference
@@ -150,6 +151,7 @@ class ScriptSession:
                     continue
                 if e.kind == "status":
                     answered._seen = e.code
+                    answered._items.extend(e.items)  # a UI alert's answer comes in its status
                 elif e.kind == "results":
                     answered._items.extend(e.items)
             self._cond.notify_all()

@@ -124,7 +124,8 @@ typedef enum {
    */
   DM_EVENT_DEVINFO = 0,
   /**
-   * The peer's status for command `reference`: code, cmd.
+   * The peer's status for command `reference`: code, cmd; one event per item when it has
+   * items (data: a UI alert's answer, the text typed or a choice picked).
    */
   DM_EVENT_STATUS = 1,
   /**

@@ -154,7 +154,8 @@ pub struct dm_server_config {
 pub enum dm_event_kind {
     /// Server: one DevInfo node (uri, data).
     DM_EVENT_DEVINFO = 0,
-    /// The peer's status for command `reference`: code, cmd.
+    /// The peer's status for command `reference`: code, cmd; one event per item when it has
+    /// items (data: a UI alert's answer, the text typed or a choice picked).
     DM_EVENT_STATUS = 1,
     /// Server: one result item of Get `reference`: uri, data.
     DM_EVENT_RESULTS = 2,
@@ -252,6 +253,10 @@ fn flatten(e: Event, out: &mut VecDeque<Flat>) {
                     data: v.into_bytes(),
                 });
             }
+        }
+        // A status with items (a UI alert's answer) gives one event per item.
+        Event::Status { reference, cmd, code, items: list } if !list.is_empty() => {
+            items(DM_EVENT_STATUS, reference.0, code.0, Some(&cmd), &list, out)
         }
         Event::Status { reference, cmd, code, .. } => out.push_back(Flat {
             kind: DM_EVENT_STATUS,

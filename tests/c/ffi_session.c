@@ -295,7 +295,9 @@ static void ui_and_notification(void) {
     int no = 0, picked = 0;
     while (dm_session_next_event(s, &e) == DM_OK) {
         if (e.kind == DM_EVENT_STATUS && e.reference == confirm && e.code == 304) no = 1;
-        if (e.kind == DM_EVENT_STATUS && e.reference == pick && e.code == 200) picked = 1;
+        /* The choice the user picked comes as the status's data. */
+        if (e.kind == DM_EVENT_STATUS && e.reference == pick && e.code == 200 && e.len == 1 && e.data[0] == '2')
+            picked = 1;
     }
     CHECK(ui_calls == 2 && no && picked);
     dm_session_free(c);

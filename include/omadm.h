@@ -703,6 +703,17 @@ dm_result dm_session_receive(dm_session *session,
 dm_result dm_session_next_event(dm_session *session, dm_event *event);
 
 /**
+ * The Format, Type and Mark of the item the last dm_session_next_event gave (a Results,
+ * Generic Alert, Alert or Status item): a FUMO result's Type, an alert's severity. Each is NULL
+ * when the item had none, and stays valid until the next call on the session; any out-pointer
+ * may be NULL.
+ */
+dm_result dm_session_event_meta(dm_session *session,
+                                const char **format,
+                                const char **type_,
+                                const char **mark);
+
+/**
  * Where the session stands (DM_STATE_ABORTED for NULL).
  */
 dm_state dm_session_state(const dm_session *session);

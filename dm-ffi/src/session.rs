@@ -213,6 +213,8 @@ struct Flat {
     cmd: Option<CString>,
     uri: Option<CString>,
     data: Vec<u8>,
+    /// The item's Format, Type and Mark (dm_session_event_meta).
+    meta: [Option<CString>; 3],
 }
 
 struct Session {
@@ -234,13 +236,21 @@ fn items(kind: dm_event_kind, reference: u32, code: u16, cmd: Option<&str>, list
     for i in list {
         let uri = i.source.as_ref().or(i.target.as_ref()).map(|l| l.uri.as_str());
         let data = i.data.as_ref().map(|d| d.as_bytes().to_vec()).unwrap_or_default();
-        out.push_back(Flat { kind, reference, code, cmd: cmd.and_then(c), uri: uri.and_then(c), data });
+        let m = i.meta.as_deref();
+        let meta = [
+            m.and_then(|m| m.format.as_deref()),
+            m.and_then(|m| m.type_.as_deref()),
+            m.and_then(|m| m.mark.as_deref()),
+        ]
+        .map(|v| v.and_then(c));
+        out.push_back(Flat { kind, reference, code, cmd: cmd.and_then(c), uri: uri.and_then(c), data, meta });
     }
 }
 
 fn flatten(e: Event, out: &mut VecDeque<Flat>) {
     use dm_event_kind::*;
-    let bare = |kind, code| Flat { kind, reference: 0, code, cmd: None, uri: None, data: vec![] };
+    let bare =
+        |kind, code| Flat { kind, reference: 0, code, cmd: None, uri: None, data: vec![], meta: Default::default() };
     match e {
         Event::DevInfo(d) => {
             for (u, v) in d {
@@ -251,6 +261,7 @@ fn flatten(e: Event, out: &mut VecDeque<Flat>) {
                     cmd: None,
                     uri: c(&u),
                     data: v.into_bytes(),
+                    meta: Default::default(),
                 });
             }
         }
@@ -265,6 +276,7 @@ fn flatten(e: Event, out: &mut VecDeque<Flat>) {
             cmd: c(&cmd),
             uri: None,
             data: vec![],
+            meta: Default::default(),
         }),
         Event::Results { reference, items: list } => items(DM_EVENT_RESULTS, reference.0, 0, None, &list, out),
         Event::Alert { code, items: list, .. } if list.is_empty() => out.push_back(bare(DM_EVENT_ALERT, code.0)),
@@ -279,6 +291,7 @@ fn flatten(e: Event, out: &mut VecDeque<Flat>) {
             cmd: c(cmd),
             uri: c(&uri),
             data: vec![],
+            meta: Default::default(),
         }),
         Event::PackageEnd => out.push_back(bare(DM_EVENT_PACKAGE_END, 0)),
         Event::Ended => out.push_back(bare(DM_EVENT_ENDED, 0)),
@@ -618,6 +631,30 @@ pub extern "C" fn dm_session_next_event(session: *mut dm_session, event: *mut dm
             len: f.data.len(),
         };
         tri!(unsafe { out(event, e) });
+        dm_result::DM_OK
+    })
+}
+
+/// The Format, Type and Mark of the item the last dm_session_next_event gave (a Results,
+/// Generic Alert, Alert or Status item): a FUMO result's Type, an alert's severity. Each is NULL
+/// when the item had none, and stays valid until the next call on the session; any out-pointer
+/// may be NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_session_event_meta(
+    session: *mut dm_session,
+    format: *mut *const c_char,
+    type_: *mut *const c_char,
+    mark: *mut *const c_char,
+) -> dm_result {
+    guard(|| {
+        let s = tri!(unsafe { self::session(session) });
+        let meta = s.current.as_ref().map(|f| &f.meta);
+        for (i, at) in [format, type_, mark].into_iter().enumerate() {
+            if !at.is_null() {
+                let value = meta.and_then(|m| m[i].as_ref()).map_or(std::ptr::null(), |v| v.as_ptr());
+                unsafe { at.write(value) };
+            }
+        }
         dm_result::DM_OK
     })
 }

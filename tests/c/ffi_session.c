@@ -354,8 +354,14 @@ static void a_callback_calling_its_own_session(void) {
         while (dm_session_next_event(s, &e) == DM_OK) {
             if (e.kind == DM_EVENT_PACKAGE_END && rounds == 1)
                 CHECK(dm_server_exec(s, "./Vendor/Level", NULL, 0, "job", NULL) == DM_OK);
-            if (e.kind == DM_EVENT_GENERIC_ALERT && e.len == 2 && memcmp(e.data, "ok", 2) == 0) generic_alerts++;
+            if (e.kind == DM_EVENT_GENERIC_ALERT && e.len == 2 && memcmp(e.data, "ok", 2) == 0) {
+                /* The alert's Type (and Mark, when it has one) tells what it reports. */
+                const char *type = NULL, *mark = "unset";
+                CHECK(dm_session_event_meta(s, NULL, &type, &mark) == DM_OK);
+                if (type && strcmp(type, "urn:x") == 0 && mark == NULL) generic_alerts++;
+            }
         }
+        CHECK(dm_session_event_meta(NULL, NULL, NULL, NULL) == DM_ERR_NULL);
         deliver(s, c);
         /* What the Exec decided goes out once receive has returned. */
         if (st.refused && rounds == 1)

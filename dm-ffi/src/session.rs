@@ -217,6 +217,20 @@ struct Flat {
     meta: [Option<CString>; 3],
 }
 
+impl Flat {
+    /// An event whose item, if any, has no Meta.
+    fn new(
+        kind: dm_event_kind,
+        reference: u32,
+        code: u16,
+        cmd: Option<CString>,
+        uri: Option<CString>,
+        data: Vec<u8>,
+    ) -> Flat {
+        Flat { kind, reference, code, cmd, uri, data, meta: Default::default() }
+    }
+}
+
 struct Session {
     role: Role,
     out: Vec<u8>,
@@ -232,6 +246,11 @@ fn c(s: &str) -> Option<CString> {
     CString::new(s.replace('\0', " ")).ok()
 }
 
+/// The string for C, or NULL.
+fn c_ptr(s: &Option<CString>) -> *const c_char {
+    s.as_ref().map_or(std::ptr::null(), |s| s.as_ptr())
+}
+
 fn items(kind: dm_event_kind, reference: u32, code: u16, cmd: Option<&str>, list: &[Item], out: &mut VecDeque<Flat>) {
     for i in list {
         let uri = i.source.as_ref().or(i.target.as_ref()).map(|l| l.uri.as_str());
@@ -243,56 +262,35 @@ fn items(kind: dm_event_kind, reference: u32, code: u16, cmd: Option<&str>, list
             m.and_then(|m| m.mark.as_deref()),
         ]
         .map(|v| v.and_then(c));
-        out.push_back(Flat { kind, reference, code, cmd: cmd.and_then(c), uri: uri.and_then(c), data, meta });
+        out.push_back(Flat { meta, ..Flat::new(kind, reference, code, cmd.and_then(c), uri.and_then(c), data) });
     }
 }
 
 fn flatten(e: Event, out: &mut VecDeque<Flat>) {
     use dm_event_kind::*;
-    let bare =
-        |kind, code| Flat { kind, reference: 0, code, cmd: None, uri: None, data: vec![], meta: Default::default() };
+    let bare = |kind, code| Flat::new(kind, 0, code, None, None, vec![]);
     match e {
         Event::DevInfo(d) => {
             for (u, v) in d {
-                out.push_back(Flat {
-                    kind: DM_EVENT_DEVINFO,
-                    reference: 0,
-                    code: 0,
-                    cmd: None,
-                    uri: c(&u),
-                    data: v.into_bytes(),
-                    meta: Default::default(),
-                });
+                out.push_back(Flat::new(DM_EVENT_DEVINFO, 0, 0, None, c(&u), v.into_bytes()));
             }
         }
         // A status with items (a UI alert's answer) gives one event per item.
         Event::Status { reference, cmd, code, items: list } if !list.is_empty() => {
             items(DM_EVENT_STATUS, reference.0, code.0, Some(&cmd), &list, out)
         }
-        Event::Status { reference, cmd, code, .. } => out.push_back(Flat {
-            kind: DM_EVENT_STATUS,
-            reference: reference.0,
-            code: code.0,
-            cmd: c(&cmd),
-            uri: None,
-            data: vec![],
-            meta: Default::default(),
-        }),
+        Event::Status { reference, cmd, code, .. } => {
+            out.push_back(Flat::new(DM_EVENT_STATUS, reference.0, code.0, c(&cmd), None, vec![]))
+        }
         Event::Results { reference, items: list } => items(DM_EVENT_RESULTS, reference.0, 0, None, &list, out),
         Event::Alert { code, items: list, .. } if list.is_empty() => out.push_back(bare(DM_EVENT_ALERT, code.0)),
         Event::Alert { code, items: list, .. } => items(DM_EVENT_ALERT, 0, code.0, None, &list, out),
         Event::GenericAlert { correlator, items: list } => {
             items(DM_EVENT_GENERIC_ALERT, 0, 1226, correlator.as_deref(), &list, out)
         }
-        Event::Executed { cmd, uri, code } => out.push_back(Flat {
-            kind: DM_EVENT_EXECUTED,
-            reference: 0,
-            code: code.0,
-            cmd: c(cmd),
-            uri: c(&uri),
-            data: vec![],
-            meta: Default::default(),
-        }),
+        Event::Executed { cmd, uri, code } => {
+            out.push_back(Flat::new(DM_EVENT_EXECUTED, 0, code.0, c(cmd), c(&uri), vec![]))
+        }
         Event::PackageEnd => out.push_back(bare(DM_EVENT_PACKAGE_END, 0)),
         Event::Ended => out.push_back(bare(DM_EVENT_ENDED, 0)),
         Event::Aborted { by_peer } => out.push_back(bare(DM_EVENT_ABORTED, u16::from(by_peer))),
@@ -620,13 +618,12 @@ pub extern "C" fn dm_session_next_event(session: *mut dm_session, event: *mut dm
         }
         s.current = s.events.pop_front();
         let Some(f) = &s.current else { return dm_result::DM_DONE };
-        let ptr = |o: &Option<CString>| o.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
         let e = dm_event {
             kind: f.kind,
             reference: f.reference,
             code: f.code,
-            cmd: ptr(&f.cmd),
-            uri: ptr(&f.uri),
+            cmd: c_ptr(&f.cmd),
+            uri: c_ptr(&f.uri),
             data: if f.data.is_empty() { std::ptr::null() } else { f.data.as_ptr() },
             len: f.data.len(),
         };
@@ -651,8 +648,7 @@ pub extern "C" fn dm_session_event_meta(
         let meta = s.current.as_ref().map(|f| &f.meta);
         for (i, at) in [format, type_, mark].into_iter().enumerate() {
             if !at.is_null() {
-                let value = meta.and_then(|m| m[i].as_ref()).map_or(std::ptr::null(), |v| v.as_ptr());
-                unsafe { at.write(value) };
+                unsafe { at.write(meta.map_or(std::ptr::null(), |m| c_ptr(&m[i]))) };
             }
         }
         dm_result::DM_OK
@@ -707,7 +703,7 @@ pub extern "C" fn dm_session_content_type(session: *const dm_session) -> *const 
 #[unsafe(no_mangle)]
 pub extern "C" fn dm_session_hmac_header(session: *const dm_session) -> *const c_char {
     let Ok(s) = (unsafe { self::session(session) }) else { return std::ptr::null() };
-    s.hmac.as_ref().map_or(std::ptr::null(), |h| h.as_ptr())
+    c_ptr(&s.hmac)
 }
 
 /// Client: the URL to send its messages to: the server's last RespURI (a server may name a new
@@ -717,7 +713,7 @@ pub extern "C" fn dm_session_hmac_header(session: *const dm_session) -> *const c
 #[unsafe(no_mangle)]
 pub extern "C" fn dm_session_respond_to(session: *const dm_session) -> *const c_char {
     let Ok(s) = (unsafe { self::session(session) }) else { return std::ptr::null() };
-    s.respond_to.as_ref().map_or(std::ptr::null(), |u| u.as_ptr())
+    c_ptr(&s.respond_to)
 }
 
 /// Which nonce `dm_session_next_nonce` gives.
@@ -761,7 +757,7 @@ pub extern "C" fn dm_session_next_nonce(
 #[unsafe(no_mangle)]
 pub extern "C" fn dm_last_error(session: *const dm_session) -> *const c_char {
     match unsafe { self::session(session) } {
-        Ok(s) => s.last_error.as_ref().map_or(std::ptr::null(), |e| e.as_ptr()),
+        Ok(s) => c_ptr(&s.last_error),
         Err(dm_result::DM_ERR_USAGE) => IN_USE.as_ptr(),
         Err(_) => thread_error(),
     }

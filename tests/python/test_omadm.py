@@ -1,5 +1,6 @@
 """The Python package as a test engineer uses it."""
 
+import contextlib
 import copy
 import json
 import pickle
@@ -34,6 +35,18 @@ def run(client: omadm.ClientSession, server: omadm.ServerSession, script) -> lis
         assert reply is not None
         client.receive(reply, server.hmac_header)
     return seen
+
+
+@contextlib.contextmanager
+def omadm_serve(*args: str):
+    """`omadm serve --port 0 ARGS` running: its process (stdout as text, after the URL line) and URL."""
+    server = subprocess.Popen([sys.executable, "-m", "omadm.cli", "serve", "--port", "0", *args],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        yield server, server.stdout.readline().strip()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def test_decode_vectors_and_round_trip_through_dict(vectors):
@@ -753,12 +766,8 @@ def test_cli_serve_and_device_over_loopback(tmp_path):
     script.write_text("def run(session):\n    session.replace('./Vendor/Level', session.get('./DevInfo/Man').value)\n")
     tree = tmp_path / "tree.json"
     device_tree().save(str(tree))
-    server = subprocess.Popen([sys.executable, "-m", "omadm.cli", "serve", "--port", "0", "--script", str(script),
-                               "--auth", "md5", "--username", "u", "--password", "p", "--wbxml",
-                               "--trace-dir", str(tmp_path / "trace"), "--lenient", "--accept-dm11"],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        url = server.stdout.readline().strip()
+    with omadm_serve("--script", str(script), "--auth", "md5", "--username", "u", "--password", "p", "--wbxml",
+                     "--trace-dir", str(tmp_path / "trace"), "--lenient", "--accept-dm11") as (server, url):
         assert url.startswith("http://127.0.0.1:")
         common = ["--server", url, "--tree", str(tree), "--auth", "md5", "--username", "u", "--password", "p", "--wbxml",
                   "--lenient"]
@@ -771,9 +780,6 @@ def test_cli_serve_and_device_over_loopback(tmp_path):
                   "--wbxml", "--count", "2", "--concurrency", "2")
         assert bad.returncode == 1
         assert len(list((tmp_path / "trace").iterdir())) >= 4
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_cli_device_answers_a_notification_and_checks_the_server(tmp_path):
@@ -782,11 +788,8 @@ def test_cli_device_answers_a_notification_and_checks_the_server(tmp_path):
                "-o", str(pkg0)).returncode == 0
     tree = tmp_path / "tree.json"
     device_tree().save(str(tree))
-    server = subprocess.Popen([sys.executable, "-m", "omadm.cli", "serve", "--port", "0", "--server-id", "srv",
-                               "--server-password", "sp", "--server-nonce", "sn", "--trace-dir", str(tmp_path / "t")],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        url = server.stdout.readline().strip()
+    with omadm_serve("--server-id", "srv", "--server-password", "sp", "--server-nonce", "sn", "--trace-dir",
+                     str(tmp_path / "t")) as (server, url):
         ok = cli("device", "--server", url, "--tree", str(tree), "--notification", str(pkg0),
                  "--server-password", "sp", "--server-nonce", "sn")
         assert ok.returncode == 0 and b"Event(server_authenticated)" in ok.stdout, ok.stderr
@@ -799,9 +802,6 @@ def test_cli_device_answers_a_notification_and_checks_the_server(tmp_path):
         impostor = cli("device", "--server", url, "--tree", str(tree), "--server-id", "srv", "--server-password", "x")
         assert impostor.returncode == 1 and b"server_auth_failed" in impostor.stderr
         assert b"Event(server_auth_failed, code=" in impostor.stdout, "the events before the failure are shown"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_cli_device_holds_the_standard_objects_and_an_account_for_its_server(tmp_path):
@@ -811,18 +811,12 @@ def test_cli_device_holds_the_standard_objects_and_an_account_for_its_server(tmp
         "    got = [session.get(u) for u in ('./DevDetail?prop=Type', './DevDetail/LrgObj', './DMAcc/srv/ServerID',\n"
         "           './DMAcc/srv/AppAddr/1/Addr', './DMAcc/srv/AppAuth/1/AAuthType', './DMAcc/srv/AppAuth/1/AAuthSecret')]\n"
         "    print('seen', [p.value if p.status == 200 else p.status for p in got], flush=True)\n")
-    server = subprocess.Popen([sys.executable, "-m", "omadm.cli", "serve", "--port", "0", "--script", str(script),
-                               "--server-id", "srv", "--auth", "md5", "--username", "dev", "--password", "pw"],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        url = server.stdout.readline().strip()
+    with omadm_serve("--script", str(script), "--server-id", "srv", "--auth", "md5", "--username", "dev",
+                     "--password", "pw") as (server, url):
         r = cli("device", "--server", url, "--server-id", "srv", "--auth", "md5", "--username", "dev", "--password", "pw")
         assert r.returncode == 0, r.stderr
         assert server.stdout.readline().strip() == (
             f"seen ['urn:oma:mo:oma-dm-devdetail:1.0', 'true', 'srv', '{url}', 'DIGEST', 405]")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 class DictTree:
@@ -994,10 +988,7 @@ def test_cli_device_script_answers_ui_and_sends_a_generic_alert(tmp_path):
         "    return False\n"
         "def setup(client):\n"
         "    client.generic_alert('done', 'Reversed-Domain-Name: com.acme.job', mark='warning')\n")
-    server = subprocess.Popen([sys.executable, "-m", "omadm.cli", "serve", "--port", "0", "--script", str(serve),
-                               "--trace-dir", str(tmp_path / "trace")], stdout=subprocess.PIPE, text=True)
-    try:
-        url = server.stdout.readline().strip()
+    with omadm_serve("--script", str(serve), "--trace-dir", str(tmp_path / "trace")) as (server, url):
         run_ = cli("device", "--server", url, "--script", str(device))
         assert run_.returncode == 0, run_.stderr
         # The user said no: the confirmation was answered 304, and the server wrote that down.
@@ -1006,9 +997,6 @@ def test_cli_device_script_answers_ui_and_sends_a_generic_alert(tmp_path):
         shown = cli("check", "--show", str(tmp_path / "trace"))
         assert shown.returncode == 0 and b"device -> server" in shown.stdout and b"no violations" in shown.stdout
         assert cli("device", "--server", url, "--script", str(serve)).returncode == 1
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_nonces_for_the_next_session_are_handed_back():
@@ -1142,20 +1130,13 @@ def test_the_c_agent_against_omadm_serve(tmp_path, run_agent):
     """`make demo` as a test: examples/c/agent.c (built by `make test-c`) against `omadm serve`
     running examples/scripts/inventory.py, md5, a 100 KiB log in chunks of 8 KiB messages."""
     root = Path(__file__).resolve().parents[2]
-    server = subprocess.Popen([sys.executable, "-m", "omadm.cli", "serve", "--port", "0", "--server-id", "omadm-demo",
-                               "--script", str(root / "examples" / "scripts" / "inventory.py"), "--auth", "md5",
-                               "--username", "device", "--password", "secret", "--nonce", "demo-nonce",
-                               "--max-msg-size", "8192", "--trace-dir", str(tmp_path / "trace")],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        url = server.stdout.readline().strip()
+    with omadm_serve("--server-id", "omadm-demo", "--script", str(root / "examples" / "scripts" / "inventory.py"),
+                     "--auth", "md5", "--username", "device", "--password", "secret", "--nonce", "demo-nonce",
+                     "--max-msg-size", "8192", "--trace-dir", str(tmp_path / "trace")) as (server, url):
         run_ = run_agent(url)
         assert run_.returncode == 0, run_.stderr
         assert "session ended; ./Vendor/Settings/Level = 7" in run_.stdout
         assert "log 102400 bytes" in server.stdout.readline()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     shown = cli("check", str(tmp_path / "trace"))
     assert shown.returncode == 0 and b"no violations" in shown.stdout
 
@@ -1166,19 +1147,12 @@ def test_the_firmware_update_examples_against_each_other(tmp_path):
     device queued once the server's message was taken (`received`)."""
     root = Path(__file__).resolve().parents[2]
     scripts = root / "examples" / "scripts"
-    server = subprocess.Popen([sys.executable, "-m", "omadm.cli", "serve", "--port", "0", "--script",
-                               str(scripts / "firmware_update.py"), "--trace-dir", str(tmp_path / "trace")],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        url = server.stdout.readline().strip()
+    with omadm_serve("--script", str(scripts / "firmware_update.py"), "--trace-dir", str(tmp_path / "trace")) as (server, url):
         run_ = cli("device", "--server", url, "--script", str(scripts / "fumo_device.py"))
         assert run_.returncode == 0, run_.stderr
         assert b"Event(executed, cmd='Exec', uri='./FUMO/Update/DownloadAndUpdate', code=202)" in run_.stdout
         assert server.stdout.readline().strip() == (
             "[firmware] IMEI:356938035643809: 4.2.0 -> 4.3.0, DownloadAndUpdate 202, result 200")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     assert cli("check", str(tmp_path / "trace")).returncode == 0
     # The device is its tree's ./DevInfo/DevId unless told another.
     assert {f.name.split("-")[0] for f in (tmp_path / "trace").iterdir()} == {"IMEI_356938035643809"}

@@ -918,6 +918,9 @@ def test_check_finds_the_spec_examples_slips_and_nothing_in_our_sessions(vectors
         (tmp_path / f"{i:02d}-{'c2s' if i % 2 == 0 else 's2c'}.xml").write_bytes(spec[i])
     r = cli("check", *sorted(str(p) for p in tmp_path.glob("*.xml")))
     assert r.returncode == 1 and b"Ref message" in r.stdout
+    one_step = sorted((vectors / "oma_spec_examples").glob("26_0[1-4]_*.xml"))
+    r = cli("check", *map(str, one_step))
+    assert r.returncode == 1 and r.stdout.startswith(b"files: 4 messages, 1 violation\n"), r.stdout
 
 
 def test_ui_alerts_through_a_python_handler():

@@ -142,7 +142,7 @@ def _check(args: argparse.Namespace) -> int:
                 print(f"{i:3} {arrow:16} {len(body):6} bytes  {omadm.decode(body, lenient=True)!r}")
         violations = omadm.check(bodies, dirs)
         found += len(violations)
-        print(f"{name}: {len(bodies)} messages, {len(violations) or 'no'} violations")
+        print(f"{name}: {_count(len(bodies), 'message')}, {_count(len(violations), 'violation')}")
         for v in violations:
             print(f"  {v}")
     return 1 if found else 0
@@ -298,7 +298,7 @@ def _device(args: argparse.Namespace) -> int:
                                              **options)
     if tty:
         print(file=sys.stderr)
-    print(f"{ok} sessions ok, {failed} failed, {ok / seconds:.1f} sessions/s")
+    print(f"{_count(ok, 'session')} ok, {failed} failed, {ok / seconds:.1f} sessions/s")
     for reason, n in why.most_common(5):
         print(f"  {n} failed with {reason}")
     return 1 if failed else 0
@@ -333,18 +333,22 @@ def _url(text: str) -> str:
     return text
 
 
-def _session_arguments(p: argparse.ArgumentParser) -> None:
+def _count(n: int, noun: str) -> str:
+    return f"{n or 'no'} {noun}{'' if n == 1 else 's'}"
+
+
+def _session_arguments(p: argparse.ArgumentParser, device: bool) -> None:
     p.add_argument("--auth", choices=["none", "basic", "md5", "hmac"], default="none",
                    help="how the client authenticates (default: none)")
     p.add_argument("--username", help="the client's user name: the device's own, or the one the server expects")
     p.add_argument("--password", help="the client's password (the HMAC secret too)")
     p.add_argument("--nonce", default="", help="the nonce md5/HMAC digests start with")
-    p.add_argument("--server-id", help="the server's identifier (default: omadm; for a device given a "
-                   "--notification, the notification's)")
+    p.add_argument("--server-id", help="the server's identifier (default: omadm"
+                   + ("; with --notification, the notification's)" if device else ")"))
     p.add_argument("--server-password", help="the server authenticates itself with its identifier and this "
-                   "password, and the device checks it (a notification's digest too)")
-    p.add_argument("--server-nonce", default="", help="the nonce the server's md5 digest starts with (a "
-                   "notification's too)")
+                   "password, and the device checks it" + (" (a notification's digest too)" if device else ""))
+    p.add_argument("--server-nonce", default="", help="the nonce the server's md5 digest starts with"
+                   + (" (a notification's too)" if device else ""))
     p.add_argument("--wbxml", action="store_true", help="speak WBXML (default: a device speaks XML, a server "
                    "answers in the encoding the device speaks)")
     p.add_argument("--max-msg-size", type=_positive, help="the MaxMsgSize to announce (larger objects go in chunks)")
@@ -394,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     sv.add_argument("--trace-dir", help="write every message there, one file each")
     sv.add_argument("--cert", help="speak HTTPS with this certificate chain (PEM)")
     sv.add_argument("--key", help="the certificate's private key (PEM), if not in --cert's file")
-    _session_arguments(sv)
+    _session_arguments(sv, device=False)
     sv.set_defaults(run=_serve)
     dv = sub.add_parser("device", help="simulated device(s) against a DM server")
     dv.add_argument("--server", required=True, type=_url, help="the server URL")
@@ -410,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     dv.add_argument("--insecure", action="store_true", help="HTTPS: check no certificate (a test server's own)")
     dv.add_argument("--cert", help="HTTPS: the device's certificate chain (PEM), for a server that asks for one")
     dv.add_argument("--key", help="the device certificate's private key (PEM), if not in --cert's file")
-    _session_arguments(dv)
+    _session_arguments(dv, device=True)
     dv.set_defaults(run=_device)
     args = p.parse_args(argv)
     if args.command == "notify" and args.action == "build" and None in (args.server_id, args.password):

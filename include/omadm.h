@@ -589,6 +589,38 @@ typedef int (*dm_ui_handler)(void *userdata,
                              char *answer,
                              size_t cap);
 
+/**
+ * One item of an alert a client sends (dm_client_alert).
+ */
+typedef struct {
+  /**
+   * The URI of the node it reports on (NULL: none).
+   */
+  const char *source_uri;
+  /**
+   * Its Meta Type, required: a Generic Alert's "Reversed-Domain-Name: ..." or a Client
+   * Event's type.
+   */
+  const char *mime_type;
+  /**
+   * Its Meta Format (NULL: chr).
+   */
+  const char *format;
+  /**
+   * Its severity (NULL: none): fatal, critical, minor, warning, informational, harmless or
+   * indeterminate.
+   */
+  const char *mark;
+  /**
+   * The data: UTF-8 text XML can carry (binary data goes base64 under format b64).
+   */
+  const uint8_t *data;
+  /**
+   * Its length in bytes.
+   */
+  size_t len;
+} dm_alert_item;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -842,10 +874,21 @@ dm_result dm_server_end_group(dm_session *session);
 dm_result dm_client_set_ui_handler(dm_session *session, dm_ui_handler handler, void *userdata);
 
 /**
- * Client: queues a Generic Alert (1226) with one item: the source URI, its Meta Type and
- * Format (NULL: chr), data (UTF-8 text XML can carry: binary data goes base64 under format
- * b64), and an optional correlator (from an Exec answered 202: queue it once
- * dm_session_receive has returned, not from the exec callback).
+ * Client: queues an alert of `count` items (at least one): a Generic Alert (1226, with an
+ * optional correlator from an Exec answered 202: queue it once dm_session_receive has
+ * returned, not from the exec callback) or a Client Event (1224). It goes out with the next
+ * package; its Status arrives as an event with `reference`.
+ */
+dm_result dm_client_alert(dm_session *session,
+                          uint16_t code,
+                          const char *correlator,
+                          const dm_alert_item *items,
+                          size_t count,
+                          uint32_t *reference);
+
+/**
+ * Client: queues a Generic Alert (1226) with one item, as dm_client_alert does: the source
+ * URI, its Meta Type and Format (NULL: chr), data, and an optional correlator.
  */
 dm_result dm_client_generic_alert(dm_session *session,
                                   const char *correlator,

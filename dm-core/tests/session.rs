@@ -536,9 +536,22 @@ fn client_event_reaches_the_server_as_an_alert_event() {
         data: Some(Data::Text("low".into())),
         ..Item::default()
     };
-    p.client.alert(AlertCode::CLIENT_EVENT, None, vec![item]).unwrap();
+    let blob = Item {
+        meta: Some(Box::new(Meta::typed("b64", "org.example.dump"))),
+        data: Some(Data::Text("AAEC".into())),
+        ..Item::default()
+    };
+    p.client.alert(AlertCode::CLIENT_EVENT, None, vec![item, blob]).unwrap();
     p.until_server_has_package();
-    assert!(p.server_events.iter().any(|e| matches!(e, Event::Alert { code, items, .. } if *code == AlertCode::CLIENT_EVENT && items[0].data == Some(Data::Text("low".into())))));
+    let items = p.server_events.iter().find_map(|e| match e {
+        Event::Alert { code: AlertCode::CLIENT_EVENT, items, .. } => Some(items),
+        _ => None,
+    });
+    let items = items.expect("a Client Event");
+    assert_eq!(items[0].data, Some(Data::Text("low".into())));
+    // Binary data, sent as base64 over XML, comes as the device holds it (as in Results).
+    assert_eq!(items[1].data, Some(Data::Binary(vec![0, 1, 2])));
+    assert_eq!(items[1].meta.as_ref().and_then(|m| m.format.as_deref()), Some("bin"));
 }
 
 #[test]

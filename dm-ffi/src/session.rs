@@ -1005,10 +1005,99 @@ pub extern "C" fn dm_client_set_ui_handler(
     })
 }
 
-/// Client: queues a Generic Alert (1226) with one item: the source URI, its Meta Type and
-/// Format (NULL: chr), data (UTF-8 text XML can carry: binary data goes base64 under format
-/// b64), and an optional correlator (from an Exec answered 202: queue it once
-/// dm_session_receive has returned, not from the exec callback).
+/// One item of an alert a client sends (dm_client_alert).
+#[repr(C)]
+pub struct dm_alert_item {
+    /// The URI of the node it reports on (NULL: none).
+    pub source_uri: *const c_char,
+    /// Its Meta Type, required: a Generic Alert's "Reversed-Domain-Name: ..." or a Client
+    /// Event's type.
+    pub mime_type: *const c_char,
+    /// Its Meta Format (NULL: chr).
+    pub format: *const c_char,
+    /// Its severity (NULL: none): fatal, critical, minor, warning, informational, harmless or
+    /// indeterminate.
+    pub mark: *const c_char,
+    /// The data: UTF-8 text XML can carry (binary data goes base64 under format b64).
+    pub data: *const u8,
+    /// Its length in bytes.
+    pub len: usize,
+}
+
+/// Client: queues an alert of `count` items (at least one): a Generic Alert (1226, with an
+/// optional correlator from an Exec answered 202: queue it once dm_session_receive has
+/// returned, not from the exec callback) or a Client Event (1224). It goes out with the next
+/// package; its Status arrives as an event with `reference`.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_client_alert(
+    session: *mut dm_session,
+    code: u16,
+    correlator: *const c_char,
+    items: *const dm_alert_item,
+    count: usize,
+    reference: *mut u32,
+) -> dm_result {
+    guard(|| {
+        let mut s = tri!(unsafe { self::session(session) });
+        let correlator = tri!(unsafe { opt_str(correlator) });
+        if items.is_null() {
+            return dm_result::DM_ERR_NULL;
+        }
+        if count == 0 {
+            s.last_error = c("an alert needs at least one item");
+            return dm_result::DM_ERR_INVALID;
+        }
+        let mut list = Vec::with_capacity(count);
+        for i in unsafe { std::slice::from_raw_parts(items, count) } {
+            match unsafe { alert_item(i) } {
+                Ok(item) => list.push(item),
+                Err((code, why)) => {
+                    if let Some(why) = why {
+                        s.last_error = c(why);
+                    }
+                    return code;
+                }
+            }
+        }
+        let Role::Client(cl) = &mut s.role else {
+            s.last_error = c("this call is for client sessions");
+            return dm_result::DM_ERR_USAGE;
+        };
+        match cl.alert(AlertCode(code), correlator.map(str::to_string), list) {
+            Ok(r) => {
+                if !reference.is_null() {
+                    unsafe { reference.write(r.0) };
+                }
+                dm_result::DM_OK
+            }
+            Err(e) => s.fail(e),
+        }
+    })
+}
+
+/// The item a C alert item describes, or the result (and why) refusing it.
+unsafe fn alert_item(i: &dm_alert_item) -> Result<Item, (dm_result, Option<&'static str>)> {
+    let source = unsafe { opt_str(i.source_uri) }.map_err(|r| (r, None))?;
+    let mime = unsafe { str_arg(i.mime_type) }.map_err(|r| (r, None))?;
+    let format = unsafe { opt_str(i.format) }.map_err(|r| (r, None))?.unwrap_or("chr");
+    let mark = unsafe { opt_str(i.mark) }.map_err(|r| (r, None))?;
+    let data = unsafe { bytes_arg(i.data, i.len) }.map_err(|r| (r, None))?;
+    let Ok(data) = std::str::from_utf8(data) else {
+        return Err((
+            dm_result::DM_ERR_INVALID,
+            Some("the data is not UTF-8 text (send binary data as base64 with format b64)"),
+        ));
+    };
+    Ok(Item {
+        source: source.map(Location::new),
+        meta: Some(Box::new(Meta { mark: mark.map(str::to_string), ..Meta::typed(format, mime) })),
+        data: Some(Data::Text(data.to_string())),
+        ..Item::default()
+    })
+}
+
+/// Client: queues a Generic Alert (1226) with one item, as dm_client_alert does: the source
+/// URI, its Meta Type and Format (NULL: chr), data, and an optional correlator.
 #[unsafe(no_mangle)]
 pub extern "C" fn dm_client_generic_alert(
     session: *mut dm_session,
@@ -1020,35 +1109,6 @@ pub extern "C" fn dm_client_generic_alert(
     len: usize,
     reference: *mut u32,
 ) -> dm_result {
-    guard(|| {
-        let mut s = tri!(unsafe { self::session(session) });
-        let correlator = tri!(unsafe { opt_str(correlator) });
-        let source = tri!(unsafe { opt_str(source_uri) });
-        let mime = tri!(unsafe { str_arg(mime_type) });
-        let format = tri!(unsafe { opt_str(format) }).unwrap_or("chr");
-        let data = tri!(unsafe { bytes_arg(data, len) });
-        let Ok(data) = std::str::from_utf8(data) else {
-            s.last_error = c("the data is not UTF-8 text (send binary data as base64 with format b64)");
-            return dm_result::DM_ERR_INVALID;
-        };
-        let Role::Client(cl) = &mut s.role else {
-            s.last_error = c("this call is for client sessions");
-            return dm_result::DM_ERR_USAGE;
-        };
-        let item = Item {
-            source: source.map(Location::new),
-            meta: Some(Box::new(Meta::typed(format, mime))),
-            data: Some(Data::Text(data.to_string())),
-            ..Item::default()
-        };
-        match cl.generic_alert(correlator.map(str::to_string), vec![item]) {
-            Ok(r) => {
-                if !reference.is_null() {
-                    unsafe { reference.write(r.0) };
-                }
-                dm_result::DM_OK
-            }
-            Err(e) => s.fail(e),
-        }
-    })
+    let item = dm_alert_item { source_uri, mime_type, format, mark: std::ptr::null(), data, len };
+    dm_client_alert(session, AlertCode::GENERIC_ALERT.0, correlator, &item, 1, reference)
 }

@@ -252,11 +252,10 @@ impl ClientSession {
         Ok(())
     }
 
-    /// Queues a Generic Alert (1226): `items` are (source uri, type, format, data).
-    #[pyo3(signature = (items, correlator = None))]
-    /// One Generic Alert (1226) of one or more items, each (source URI, type, format, data,
-    /// mark).
-    fn generic_alert(&self, items: Vec<GenericAlertItem>, correlator: Option<String>) -> PyResult<u32> {
+    /// One alert of one or more items, each (source URI, type, format, data, mark): a Generic
+    /// Alert (1226) or a Client Event (1224).
+    #[pyo3(signature = (code, items, correlator = None))]
+    fn alert(&self, code: u16, items: Vec<GenericAlertItem>, correlator: Option<String>) -> PyResult<u32> {
         let items = items
             .into_iter()
             .map(|(uri, t, f, d, mark)| Item {
@@ -267,11 +266,11 @@ impl ClientSession {
             })
             .collect();
         let mut g = lock(&self.inner)?;
-        g.0.generic_alert(correlator, items).map(|r| r.0).map_err(to_py)
+        g.0.alert(AlertCode(code), correlator, items).map(|r| r.0).map_err(to_py)
     }
 }
 
-/// A Generic Alert item from Python: (source URI, type, format, data, mark).
+/// An alert item from Python: (source URI, type, format, data, mark).
 type GenericAlertItem = (Option<String>, String, String, String, Option<String>);
 
 #[pyclass(module = "omadm._native", frozen)]

@@ -267,6 +267,55 @@ static void server_copy(void) {
     dm_session_free(s);
 }
 
+/* A device reports with alerts of several items: a Generic Alert with each item's severity,
+ * and a Client Event (1224). The server reads each item with its Meta. */
+static void client_alerts(void) {
+    struct tree t = make_tree();
+    dm_session *c = new_client(&t, DM_ENCODING_XML), *s = new_server(DM_ENCODING_XML, "sn");
+    dm_alert_item report[2] = {
+        { .source_uri = "./FwUpdate/1", .mime_type = "org.openmobilealliance.dm.firmwareupdate.status",
+          .mark = "critical", .data = (const uint8_t *)"410", .len = 3 },
+        { .mime_type = "com.acme.disk", .format = "int", .mark = "warning", .data = (const uint8_t *)"95", .len = 2 },
+    };
+    uint32_t generic = 0, event = 0;
+    CHECK(dm_client_alert(c, 1226, "job-7", report, 2, &generic) == DM_OK);
+    dm_alert_item battery = { .mime_type = "com.acme.battery", .data = (const uint8_t *)"low", .len = 3 };
+    CHECK(dm_client_alert(c, 1224, NULL, &battery, 1, &event) == DM_OK && event != generic);
+    /* Refused, nothing queued. */
+    CHECK(dm_client_alert(c, 1226, NULL, report, 0, NULL) == DM_ERR_INVALID && strstr(dm_last_error(c), "item"));
+    CHECK(dm_client_alert(c, 1226, NULL, NULL, 1, NULL) == DM_ERR_NULL);
+    dm_alert_item untyped = { .data = (const uint8_t *)"x", .len = 1 };
+    CHECK(dm_client_alert(c, 1226, NULL, &untyped, 1, NULL) == DM_ERR_NULL);
+    dm_alert_item binary = { .mime_type = "x", .data = (const uint8_t *)"\xff", .len = 1 };
+    CHECK(dm_client_alert(c, 1226, NULL, &binary, 1, NULL) == DM_ERR_INVALID && strstr(dm_last_error(c), "b64"));
+    CHECK(dm_client_alert(s, 1226, NULL, report, 2, NULL) == DM_ERR_USAGE);
+    deliver(c, s);
+    dm_event e;
+    int items = 0, events = 0;
+    while (dm_session_next_event(s, &e) == DM_OK) {
+        const char *format = NULL, *type = NULL, *mark = NULL;
+        if (e.kind == DM_EVENT_GENERIC_ALERT) {
+            CHECK(dm_session_event_meta(s, &format, &type, &mark) == DM_OK && strcmp(e.cmd, "job-7") == 0);
+            if (items == 0)
+                items += strcmp(e.uri, "./FwUpdate/1") == 0 && strcmp(mark, "critical") == 0 && e.len == 3;
+            else
+                items += e.uri == NULL && strcmp(mark, "warning") == 0 && strcmp(format, "int") == 0;
+        }
+        if (e.kind == DM_EVENT_ALERT && e.code == 1224) {
+            CHECK(dm_session_event_meta(s, &format, &type, &mark) == DM_OK);
+            events += strcmp(type, "com.acme.battery") == 0 && e.len == 3 && memcmp(e.data, "low", 3) == 0;
+        }
+    }
+    CHECK(items == 2 && events == 1);
+    deliver(s, c);
+    int answered = 0;
+    while (dm_session_next_event(c, &e) == DM_OK)
+        answered += e.kind == DM_EVENT_STATUS && (e.reference == generic || e.reference == event) && e.code == 200;
+    CHECK(answered == 2);
+    dm_session_free(c);
+    dm_session_free(s);
+}
+
 static int ui_calls;
 static int ui(void *ud, uint16_t code, const char *options, const char *text, const char *const *choices,
               size_t n_choices, char *answer, size_t cap) {
@@ -441,6 +490,7 @@ int main(void) {
     codec_helpers();
     ui_and_notification();
     server_copy();
+    client_alerts();
     a_callback_calling_its_own_session();
     limits_and_leniency();
     printf("%d passed, %d failed\n", passed, failed);

@@ -970,6 +970,24 @@ def test_generic_alert_with_several_items_and_marks():
         client.generic_alert(data="x")
 
 
+def test_client_event_reaches_the_server_as_an_alert_1224():
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree())
+    server = omadm.ServerSession("srv")
+    client.client_event("battery 5%", "urn:acme:battery", source="./Ext/Battery", mark="warning")
+    client.client_event(items=[omadm.GenericAlertItem("AAEC", "urn:acme:blob", format="b64"),
+                               omadm.GenericAlertItem("2", "urn:acme:count", format="int")])
+    events = run(client, server, lambda s, n: None)
+    alerts = [e for e in events if e.kind == "alert"]
+    assert [a.code for a in alerts] == [1224, 1224]
+    assert [(i["uri"], i["type"], i["data"], i["mark"]) for i in alerts[0].items] == [
+        ("./Ext/Battery", "urn:acme:battery", "battery 5%", "warning")]
+    # Binary data, sent as base64 over XML, comes as bytes under Format bin, as in results.
+    assert [(i["format"], i["data"]) for i in alerts[1].items] == [("bin", b"\x00\x01\x02"), ("int", "2")]
+    assert not [e for e in events if e.kind == "generic_alert"]
+    with pytest.raises(omadm.UsageError, match="a client event needs data and type"):
+        client.client_event(data="x")
+
+
 def test_cli_device_script_answers_ui_and_sends_a_generic_alert(tmp_path):
     """`omadm device --script`: the script's tree, UI answers and setup; `check --show` prints
     the annotated trace the server wrote."""

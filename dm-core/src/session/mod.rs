@@ -83,7 +83,8 @@ pub enum Event {
         /// One item per node read: its Source, Meta and Data.
         items: Vec<Item>,
     },
-    /// An alert from the peer: a client's 1224 Client Event, or a server alert the client answered.
+    /// An alert from the peer: a client's 1224 Client Event (base64 data decoded as in `Results`),
+    /// or a server alert the client answered.
     Alert {
         /// The alert code.
         code: AlertCode,

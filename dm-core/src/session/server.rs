@@ -224,6 +224,10 @@ fn as_held(mut item: Item, command_meta: Option<&Meta>) -> Item {
     item
 }
 
+fn held_items(items: &mut Vec<Item>) -> Vec<Item> {
+    std::mem::take(items).into_iter().map(|i| as_held(i, None)).collect()
+}
+
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 impl ServerSession {
@@ -494,8 +498,7 @@ impl ServerSession {
                         }
                         AlertCode::GENERIC_ALERT => {
                             let correlator = a.correlator.take();
-                            let items = std::mem::take(&mut a.items).into_iter().map(|i| as_held(i, None)).collect();
-                            events.push(Event::GenericAlert { correlator, items });
+                            events.push(Event::GenericAlert { correlator, items: held_items(&mut a.items) });
                             StatusCode::OK
                         }
                         AlertCode::CLIENT_INITIATED_MGMT
@@ -504,8 +507,8 @@ impl ServerSession {
                         | AlertCode::CLIENT_EVENT
                         | AlertCode::NO_END_OF_DATA => {
                             if matches!(a.data, AlertCode::CLIENT_EVENT | AlertCode::NO_END_OF_DATA) {
-                                let (correlator, items) = (a.correlator.take(), std::mem::take(&mut a.items));
-                                events.push(Event::Alert { code: a.data, correlator, items });
+                                let correlator = a.correlator.take();
+                                events.push(Event::Alert { code: a.data, correlator, items: held_items(&mut a.items) });
                             }
                             StatusCode::OK
                         }

@@ -244,16 +244,28 @@ class ClientSession(_Session):
                       items: list[GenericAlertItem] | None = None) -> int:
         """Queues one Generic Alert (1226): one item from ``data``/``type``/``format``/``source``/
         ``mark``, or several from ``items``. Returns its reference."""
+        return self._alert(1226, "a generic alert", correlator, items, data, type, format, source, mark)
+
+    def client_event(self, data: str | None = None, type: str | None = None, format: str = "chr",
+                     source: str | None = None, mark: str | None = None,
+                     items: list[GenericAlertItem] | None = None) -> int:
+        """Queues one Client Event alert (1224), which a server sees as an ``alert`` event of code
+        1224: one item from ``data``/``type`` (each item's Meta Type)/``format``/``source``/
+        ``mark``, or several from ``items``. Returns its reference."""
+        return self._alert(1224, "a client event", None, items, data, type, format, source, mark)
+
+    def _alert(self, code: int, what: str, correlator: str | None, items: list[GenericAlertItem] | None,
+               data: str | None, type: str | None, format: str, source: str | None, mark: str | None) -> int:
         if items is None:
             if data is None or type is None:
-                raise UsageError("a generic alert needs data and type, or items")
+                raise UsageError(f"{what} needs data and type, or items")
             items = [GenericAlertItem(data, type, format, source, mark)]
-        return self._s.generic_alert([(i.source, i.type, i.format, i.data, i.mark) for i in items], correlator)
+        return self._s.alert(code, [(i.source, i.type, i.format, i.data, i.mark) for i in items], correlator)
 
 
 @dataclass(frozen=True)
 class GenericAlertItem:
-    """One item of a Generic Alert: the data, its type URN (``Reversed-Domain-Name: ...``),
+    """One item of a Generic Alert (or of a Client Event): the data, its type URN (``Reversed-Domain-Name: ...``),
     format, the source MO's URI, and the severity ``mark`` (``fatal``, ``critical``, ``minor``,
     ``warning``, ``informational``, ``harmless``, ``indeterminate``)."""
 

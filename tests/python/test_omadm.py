@@ -370,6 +370,11 @@ def test_cli_decode_encode_notify_demo(vectors, tmp_path):
     assert bad_digest.returncode == 1 and b"digest: does not match" in bad_digest.stdout
     demo = cli("demo")
     assert demo.returncode == 0 and b"session ended" in demo.stdout
+    # An annotated trace: each server message followed by what the device did with it.
+    lines = demo.stdout.decode().splitlines()
+    at = next(i for i, line in enumerate(lines) if "server -> device" in line)
+    assert "Get" in lines[at] and "Event(executed, cmd='Get'" in "".join(lines[at + 1:at + 6])
+    assert "checker: 4 messages, no violations" in lines
     assert cli("--help").returncode == 0
     version = cli("--version")
     assert version.returncode == 0 and version.stdout.decode().strip() == f"omadm {omadm.__version__}"

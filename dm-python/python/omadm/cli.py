@@ -79,13 +79,17 @@ def _demo(_: argparse.Namespace) -> int:
         level = session.replace("./Vendor/Level", "7")
         print(f"[script] model {model.value!r}, Replace {level.status}", flush=True)
 
+    replies: list[list[Any]] = []  # the device's events, for each server message in turn
     with tempfile.TemporaryDirectory() as trace:
         with omadm.http.Server(run, server_id="omadm-demo", trace_dir=trace) as server:
             print(f"server {server.url}")
-            events = omadm.http.device(server.url, tree, device_id="IMEI:1", server_id="omadm-demo")
-        for e in events:
-            print(f"     device: {e!r}")
-        found = _check(argparse.Namespace(paths=[trace], show=True))
+            omadm.http.device(server.url, tree, device_id="IMEI:1", server_id="omadm-demo",
+                              received=lambda _, events: replies.append(events))
+        print("annotated trace (each server message with what the device did with it):")
+        [(bodies, dirs)] = _traces([trace]).values()
+        s2c = [i for i, d in enumerate(dirs or []) if d == "s2c"]
+        _show(bodies, dirs, {i: [repr(e) for e in events] for i, events in zip(s2c, replies)})
+        found = _verdict("checker", bodies, dirs)
     print(f"session ended; ./Vendor/Level = {tree.get('./Vendor/Level')!r}")
     return found
 
@@ -137,15 +141,27 @@ def _check(args: argparse.Namespace) -> int:
     found = 0
     for name, (bodies, dirs) in _traces(args.paths).items():
         if args.show:
-            for i, body in enumerate(bodies):
-                arrow = {"c2s": "device -> server", "s2c": "server -> device"}.get((dirs or [""] * len(bodies))[i], "")
-                print(f"{i:3} {arrow:16} {len(body):6} bytes  {omadm.decode(body, lenient=True)!r}")
-        violations = omadm.check(bodies, dirs)
-        found += len(violations)
-        print(f"{name}: {_count(len(bodies), 'message')}, {_count(len(violations), 'violation')}")
-        for v in violations:
-            print(f"  {v}")
+            _show(bodies, dirs, {})
+        found += _verdict(name, bodies, dirs)
     return 1 if found else 0
+
+
+def _show(bodies: list[bytes], dirs: list[str] | None, notes: dict[int, list[str]]) -> None:
+    """One line a message, each followed by its ``notes``."""
+    for i, body in enumerate(bodies):
+        arrow = {"c2s": "device -> server", "s2c": "server -> device"}.get((dirs or [""] * len(bodies))[i], "")
+        print(f"{i:3} {arrow:16} {len(body):6} bytes  {omadm.decode(body, lenient=True)!r}")
+        for note in notes.get(i, []):
+            print(f"{'':26}{note}")
+
+
+def _verdict(name: str, bodies: list[bytes], dirs: list[str] | None) -> int:
+    """Prints the checker's verdict on a session; how many violations it found."""
+    violations = omadm.check(bodies, dirs)
+    print(f"{name}: {_count(len(bodies), 'message')}, {_count(len(violations), 'violation')}")
+    for v in violations:
+        print(f"  {v}")
+    return len(violations)
 
 
 def _session_options(args: argparse.Namespace) -> dict:

@@ -17,7 +17,8 @@
 #include "omadm.h"
 
 /* ---- the tree ---- */
-struct node { char uri[96]; char value[256]; const char *big; int exec; };
+/* `pending`: an Exec accepted (202) whose outcome is still to be reported, with its correlator. */
+struct node { char uri[96]; char value[256]; const char *big; int pending; char correlator[64]; };
 static struct node nodes[32];
 static int n_nodes;
 
@@ -90,8 +91,25 @@ static int tree_exec(void *ud, const char *uri, const uint8_t *data, size_t len,
     struct node *n = find(uri);
     if (!n) return 404;
     printf("      [agent] exec %s (correlator %s): will report later\n", uri, correlator ? correlator : "-");
-    n->exec++;
+    n->pending = 1;
+    snprintf(n->correlator, sizeof n->correlator, "%s", correlator ? correlator : "");
     return 202;
+}
+
+/* The outcome of each Exec answered 202, in a Generic Alert that goes out with the next package.
+ * A callback cannot call its own session: this runs once dm_session_receive has returned. */
+static void report_execs(dm_session *s) {
+    for (int i = 0; i < n_nodes; i++) {
+        struct node *n = &nodes[i];
+        if (!n->pending) continue;
+        dm_alert_item outcome = { .source_uri = n->uri, .mime_type = "Reversed-Domain-Name: com.acme.exec",
+                                  .mark = "informational", .data = (const uint8_t *)"200", .len = 3 };
+        if (dm_client_alert(s, 1226, n->correlator[0] ? n->correlator : NULL, &outcome, 1, NULL) == DM_OK)
+            printf("      [agent] exec %s done: Generic Alert queued\n", n->uri);
+        else
+            fprintf(stderr, "agent: %s\n", dm_last_error(s));
+        n->pending = 0;
+    }
 }
 
 /* ---- HTTP ---- */
@@ -315,6 +333,7 @@ int main(int argc, char **argv) {
         dm_event e;
         while (dm_session_next_event(s, &e) == DM_OK)
             if (e.kind == DM_EVENT_EXECUTED) printf("      [agent] %s %s: %u\n", e.cmd, e.uri, e.code);
+        report_execs(s);
     }
     if (r != DM_OK && r != DM_DONE) { fprintf(stderr, "agent: %s: %s\n", dm_result_name(r), dm_last_error(s)); rc = 1; }
     printf("agent: session %s; ./Vendor/Settings/Level = %s\n",

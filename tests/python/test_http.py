@@ -155,6 +155,22 @@ def test_the_c_agent_follows_the_resp_uri(run_agent):
         assert [s.found for s in server.finished] == ["C agent"]
 
 
+def test_the_c_agent_reports_an_exec_it_accepted_in_a_generic_alert(run_agent):
+    """examples/c/agent.c answers an Exec 202 and sends its outcome (dm_client_alert) once
+    dm_session_receive has returned, with the Exec's correlator and a severity."""
+    def reboot(session):
+        session.status = session.exec("./Vendor/Reboot", correlator="r-1").status
+        session.reports = [(e.correlator, e.items[0]["uri"], e.items[0]["mark"]) for e in session.events
+                           if e.kind == "generic_alert"]
+
+    with omadm.http.Server(reboot, server_id="omadm-demo", auth="md5", username="device", password="secret",
+                           nonce=b"demo-nonce") as server:
+        run = run_agent(server.url)
+        assert run.returncode == 0, run.stderr
+        [session] = server.finished
+        assert session.status == 202 and session.reports == [("r-1", "./Vendor/Reboot", "informational")]
+
+
 def test_a_silent_connection_is_closed_and_its_thread_ends():
     """A device whose network went away mid-request, or between two messages, holds nothing."""
     import socket

@@ -744,6 +744,48 @@ def test_the_trace_directory_keeps_a_devices_sessions_apart_when_their_session_i
     ]
 
 
+def test_cli_check_reads_an_http_capture_in_har_form(tmp_path):
+    """A HAR file (mitmproxy, browsers and proxies export one): each SyncML POST and its answer,
+    grouped by device and SessionID, whatever else the capture holds."""
+    import base64
+    import json
+
+    import omadm.http
+
+    with omadm.http.Server(inventory, server_id="srv", trace_dir=str(tmp_path / "t")) as server:
+        omadm.http.device(server.url, device_tree(), device_id="IMEI:1", server_id="srv")
+        omadm.http.device(server.url, device_tree(), device_id="IMEI:2", server_id="srv", encoding="wbxml")
+    entries = [{"startedDateTime": "2026-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/"},
+                "response": {"content": {"mimeType": "text/html", "text": "<html/>"}}}]
+    files = sorted((tmp_path / "t").iterdir())
+    for n, (c2s, s2c) in enumerate(zip(files[::2], files[1::2])):
+        wbxml = c2s.read_bytes()[:1] != b"<"
+        kind = "application/vnd.syncml.dm+" + ("wbxml" if wbxml else "xml")
+        part = ({"encoding": "base64", "text": base64.b64encode(s2c.read_bytes()).decode()} if wbxml
+                else {"text": s2c.read_text()})
+        sent = ({"text": base64.b64encode(c2s.read_bytes()).decode(), "encoding": "base64"} if wbxml
+                else {"text": c2s.read_text()})
+        entries.append({"startedDateTime": f"2026-01-01T00:00:{n + 1:02d}Z",
+                        "request": {"method": "POST", "url": "http://dm/", "postData": {"mimeType": kind, **sent}},
+                        "response": {"content": {"mimeType": kind, **part}}})
+    entries.reverse()  # taken in the order they were sent, not the order written
+    har = tmp_path / "capture.har"
+    har.write_text(json.dumps({"log": {"version": "1.2", "entries": entries}}))
+    r = cli("check", str(har))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sorted(r.stdout.decode().splitlines()) == [
+        f"{har}#IMEI:1-1: 6 messages, no violations", f"{har}#IMEI:2-1: 6 messages, no violations"]
+    # A session's messages out of order break rules; the checker says so.
+    entries[-2], entries[-3] = entries[-3], entries[-2]
+    for i, e in enumerate(entries):
+        e["startedDateTime"] = f"2026-01-01T00:01:{99 - i:02d}Z"
+    har.write_text(json.dumps({"log": {"entries": entries}}))
+    assert cli("check", str(har)).returncode == 1
+    har.write_text('{"log": {}}')
+    r = cli("check", str(har))
+    assert r.returncode == 1 and b"not an HTTP capture in HAR form" in r.stderr
+
+
 def test_a_failing_script_is_reported_and_the_session_still_ends():
     import omadm.http
 

@@ -95,9 +95,9 @@ def _demo(_: argparse.Namespace) -> int:
 
 
 def _traces(paths: list[str]) -> dict[str, tuple[list[bytes], list[str] | None]]:
-    """Sessions to check: JSON Lines files ({"dir", "body_b64"} a line), or message files named
-    in order with c2s/s2c in the name (a directory's files grouped by session, as `omadm serve
-    --trace-dir` writes them)."""
+    """Sessions to check: HTTP captures (.har), JSON Lines files ({"dir", "body_b64"} a line),
+    or message files named in order with c2s/s2c in the name (a directory's files grouped by
+    session, as `omadm serve --trace-dir` writes them)."""
     import base64
     import os
     import re
@@ -107,6 +107,8 @@ def _traces(paths: list[str]) -> dict[str, tuple[list[bytes], list[str] | None]]
     for p in paths:
         if os.path.isdir(p):
             files += sorted(os.path.join(p, f) for f in os.listdir(p))
+        elif p.endswith(".har"):
+            sessions.update(_har_sessions(p))
         elif p.endswith(".jsonl"):
             bodies: list[bytes] = []
             dirs: list[str | None] = []
@@ -135,6 +137,39 @@ def _traces(paths: list[str]) -> dict[str, tuple[list[bytes], list[str] | None]]
         raise omadm.UsageError(f"no messages in {' '.join(paths)}")
     # Directions for a session only when every message has one.
     return {k: (b, None if None in d else [x for x in d if x]) for k, (b, d) in sessions.items()}
+
+
+def _har_sessions(path: str) -> dict[str, tuple[list[bytes], list[str | None]]]:
+    """The DM exchanges of an HTTP capture in HAR form (what mitmproxy, browsers and most proxies
+    export): each POST of a SyncML body and its answer, in the order sent, grouped by device and
+    SessionID."""
+    import base64
+
+    def body(part: dict[str, Any]) -> bytes:
+        text = part.get("text") or ""
+        return base64.b64decode(text) if part.get("encoding") == "base64" else text.encode("utf-8")
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            entries = json.load(f)["log"]["entries"]
+        sessions: dict[str, tuple[list[bytes], list[str | None]]] = {}
+        for entry in sorted(entries, key=lambda e: e.get("startedDateTime", "")):
+            sent = entry["request"].get("postData") or {}
+            if "syncml" not in sent.get("mimeType", "").lower():
+                continue
+            request = body(sent)
+            header = omadm.decode(request, lenient=True).to_dict()["header"]
+            key = f"{path}#{header['source']['uri']}-{header['session_id']}"
+            bodies, dirs = sessions.setdefault(key, ([], []))
+            bodies.append(request)
+            dirs.append("c2s")
+            answer = entry["response"].get("content") or {}
+            if answer.get("text"):
+                bodies.append(body(answer))
+                dirs.append("s2c")
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise omadm.UsageError(f"{path}: not an HTTP capture in HAR form ({type(e).__name__}: {e})") from None
+    return sessions
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -399,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
     n.add_argument("-o", "--output", default="notification.bin", help="build: where to write it")
     n.set_defaults(run=_notify)
     c = sub.add_parser("check", help="the rules a captured session breaks, by rule id (exit 1 if any)")
-    c.add_argument("paths", nargs="+", help="message files in order (c2s/s2c in their names), a directory, or .jsonl")
+    c.add_argument("paths", nargs="+", help="message files in order (c2s/s2c in their names), a directory, .jsonl, "
+                   "or an HTTP capture (.har)")
     c.add_argument("--show", action="store_true", help="print each message first: an annotated trace")
     c.set_defaults(run=_check)
     m = sub.add_parser("demo", help="a whole session over loopback HTTP between the built-in server and a simulated "

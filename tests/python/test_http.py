@@ -144,6 +144,31 @@ def test_the_resp_uri_names_the_server_as_the_device_reached_it():
             conn.close()
 
 
+def test_a_device_is_taken_at_once_with_the_nonces_its_last_session_gave_it():
+    """A device digests its next session with the NextNonce the server gave it (and checks the
+    server's with the one it gave the server); the server keeps them per device, so that
+    session needs no challenge."""
+    creds = dict(auth="md5", username="u", password="p", server_password="sp")
+    kept: dict[str, object] = {}
+
+    def keep(client, events):
+        kept.update(nonce=client.next_nonce, server_nonce=client.next_server_nonce, messages=kept["messages"] + 1)
+
+    with omadm.http.Server(read_model, server_id="srv", nonce=b"n0", server_nonce=b"s0", **creds) as server:
+        kept["messages"] = 0
+        omadm.http.device(server.url, omadm.MemoryTree(DEVINFO), server_id="srv", nonce=b"n0", server_nonce=b"s0",
+                          received=keep, **creds)
+        first = kept["messages"]
+        assert kept["nonce"] not in (None, b"n0") and kept["server_nonce"] not in (None, b"s0")
+        kept["messages"] = 0
+        events = omadm.http.device(server.url, omadm.MemoryTree(DEVINFO), server_id="srv", nonce=kept["nonce"],
+                                   server_nonce=kept["server_nonce"], received=keep, **creds)
+        # As many messages as the first session: no challenge; both sides authenticated.
+        assert kept["messages"] == first
+        assert [e.kind for e in events].count("authenticated") == 1
+        assert [s.found for s in server.finished] == ["X1", "X1"]
+
+
 def test_the_c_agent_follows_the_resp_uri(run_agent):
     """examples/c/agent.c sends each message to the server's last RespURI (dm_session_respond_to)."""
     with omadm.http.Server(read_model, server_id="omadm-demo", auth="md5", username="device", password="secret",

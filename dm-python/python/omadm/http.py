@@ -255,6 +255,9 @@ class Server:
         self.sessions: dict[tuple[str, str], ScriptSession] = {}
         self.by_token: dict[str, tuple[str, str]] = {}
         self._tokens: dict[tuple[str, str], str] = {}
+        # Each device's nonces for its next session (the NextNonce each side was given), as a
+        # device keeps them: its next session authenticates at once, not after a challenge.
+        self._nonces: dict[str, dict[str, bytes]] = {}
         self.routed_by_resp_uri = 0
         self._serial = itertools.count(1)
         self.finished: list[ScriptSession] = []
@@ -378,7 +381,8 @@ class Server:
             if s is None:
                 token = str(next(self._serial))
                 self.by_token[token], self._tokens[key] = key, token
-                options = {"encoding": "wbxml" if content_type.endswith("wbxml") else "xml", **self.options}
+                options = {"encoding": "wbxml" if content_type.endswith("wbxml") else "xml", **self.options,
+                           **self._nonces.get(key[0], {})}
                 s = ScriptSession(omadm.ServerSession(self.server_id, resp_uri=f"{here or self.url}?s={token}",
                                                        **options))
                 s.trace_name = self._trace_name(key)
@@ -405,6 +409,7 @@ class Server:
                 s._run_until_blocked()
             reply = self._reply(s)
             s.last_exchange = exchange = (body, reply, s.server.content_type, s.server.hmac_header)
+            self._keep_nonces(key[0], s.server)
             self._trace(s, "s2c", reply)
             if s.server.state in ("ended", "aborted"):
                 with s._cond:
@@ -414,6 +419,14 @@ class Server:
                     if self.sessions.get(key) is s:  # not already dropped, nor replaced by a new start
                         self._finish(key)
             return exchange[1:]
+
+    def _keep_nonces(self, device: str, server: omadm.ServerSession) -> None:
+        """The nonces a device was given, kept for its next session as soon as it has them."""
+        given = {"nonce": server.next_nonce, "server_nonce": server.next_server_nonce}
+        kept = {k: v for k, v in given.items() if v is not None}
+        if kept:
+            with self._lock:
+                self._nonces.setdefault(device, {}).update(kept)
 
     @staticmethod
     def _reply(s: ScriptSession) -> bytes:

@@ -374,7 +374,9 @@ class Server:
             else:
                 head = omadm.decode(body, lenient=True)
                 key = (head.source, head.session_id)
-                if head.msg_id == 1 and key in self.sessions:  # the device started over
+                held = self.sessions.get(key)
+                sent_again = held is not None and held.last_exchange is not None and held.last_exchange[0] == body
+                if head.msg_id == 1 and held is not None and not sent_again:  # the device started over
                     self._finish(key)._abandon(f"the device started a new session {head.session_id}")
             s = self.sessions.get(key)
             new = s is None

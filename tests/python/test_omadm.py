@@ -380,6 +380,18 @@ def test_cli_decode_encode_notify_demo(vectors, tmp_path):
     assert version.returncode == 0 and version.stdout.decode().strip() == f"omadm {omadm.__version__}"
 
 
+def test_cli_device_says_in_one_line_why_it_could_not_reach_the_server():
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/dm"
+    one = cli("device", "--server", url)
+    assert one.returncode == 1 and one.stderr == b"omadm device: cannot reach the server: Connection refused\n"
+    many = cli("device", "--server", url, "--count", "2")
+    assert many.returncode == 1 and b"2 failed with cannot reach the server: Connection refused" in many.stdout
+
+
 def test_cli_decodes_a_file_past_the_message_limit_a_peer_is_held_to(tmp_path):
     big = tmp_path / "big.xml"
     big.write_text('<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto>'

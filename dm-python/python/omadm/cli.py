@@ -343,7 +343,7 @@ def _device(args: argparse.Namespace) -> int:
     why: collections.Counter[str] = collections.Counter()
 
     def failure(device_id: str, error: BaseException) -> None:
-        why[f"{type(error).__name__}: {error}"] += 1
+        why[_reason(error) if isinstance(error, OSError) else f"{type(error).__name__}: {error}"] += 1
 
     ok, failed, seconds = omadm.http.devices(args.server, make_tree, args.count, args.concurrency, progress, failure,
                                              **options)
@@ -479,8 +479,20 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except (omadm.Error, OSError) as err:  # one clear line, non-zero exit
-        print(f"omadm {args.command}: {err}", file=sys.stderr)
+        print(f"omadm {args.command}: {_reason(err)}", file=sys.stderr)
         return 1
+
+
+def _reason(err: BaseException) -> str:
+    """What went wrong, in words: an HTTP failure says so rather than as urllib's repr."""
+    import urllib.error
+
+    if isinstance(err, urllib.error.HTTPError):
+        return f"the server answered HTTP {err.code} {err.reason} ({err.url})"
+    if isinstance(err, urllib.error.URLError):
+        reason = err.reason.strerror if isinstance(err.reason, OSError) and err.reason.strerror else err.reason
+        return f"cannot reach the server: {reason}"
+    return str(err)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 import contextlib
 import http.server
+import json
 import shutil
 import subprocess
 import sys
@@ -167,6 +168,30 @@ def test_a_device_is_taken_at_once_with_the_nonces_its_last_session_gave_it():
         assert kept["messages"] == first
         assert [e.kind for e in events].count("authenticated") == 1
         assert [s.found for s in server.finished] == ["X1", "X1"]
+
+
+def test_nonces_outlive_the_server_and_the_device_in_their_files(tmp_path):
+    """`omadm serve --nonce-file` and `omadm device --nonce-file`: a restarted server, and a
+    device run again, take up where the last session left the nonces."""
+    creds = dict(auth="md5", username="u", password="p", nonce=b"n0")
+
+    for run in range(2):  # a server process each time, with the file the last one wrote
+        nonces = omadm.http.Nonces(str(tmp_path / "server.json"))
+        with omadm.http.Server(read_model, server_id="srv", trace_dir=str(tmp_path / f"t{run}"), nonces=nonces,
+                               **creds) as server:
+            r = subprocess.run([sys.executable, "-m", "omadm.cli", "device", "--server", server.url, "--server-id",
+                                "srv", "--auth", "md5", "--username", "u", "--password", "p", "--nonce", "n0",
+                                "--nonce-file", str(tmp_path / "device.json")], capture_output=True, text=True)
+            assert r.returncode == 0, r.stderr
+        nonces.save()
+    first, again = (len(list((tmp_path / f"t{run}").iterdir())) for run in range(2))
+    assert first == again == 4, "no challenge in the second session"
+    kept = json.loads((tmp_path / "device.json").read_text())
+    assert list(kept) == ["IMEI:493005100592800"] and set(kept["IMEI:493005100592800"]) == {"nonce"}
+    assert omadm.http.Nonces(str(tmp_path / "server.json")).options("IMEI:493005100592800")["nonce"] != b"n0"
+    (tmp_path / "bad.json").write_text("[1]")
+    with pytest.raises(omadm.UsageError, match="not a nonce file"):
+        omadm.http.Nonces(str(tmp_path / "bad.json"))
 
 
 def test_the_c_agent_follows_the_resp_uri(run_agent):

@@ -206,6 +206,10 @@ def _session_options(args: argparse.Namespace) -> dict:
         options.update(auth=args.auth, username=args.username, password=args.password, nonce=args.nonce.encode())
     if args.server_password is not None:
         options.update(server_password=args.server_password, server_nonce=args.server_nonce.encode())
+    if args.nonce_file:
+        import omadm.http
+
+        options.update(nonces=omadm.http.Nonces(args.nonce_file))
     return options
 
 
@@ -256,8 +260,10 @@ def _serve(args: argparse.Namespace) -> int:
                 s.wait(5)  # its script's last error, if it raises on the way out
                 state = f"failed: {s.error!r}" if s.error else s.server.state
                 print(f"session with {s.server.device_id}: {state}", flush=True)
+                server.nonces.save()
     except KeyboardInterrupt:
         server.stop()
+        server.nonces.save()
     return 0
 
 
@@ -301,6 +307,15 @@ def _device_script(path: str | None) -> tuple[Any, Any, Any]:
 
 
 def _device(args: argparse.Namespace) -> int:
+    options = _session_options(args)
+    try:
+        return _devices(args, options)
+    finally:
+        if "nonces" in options:
+            options["nonces"].save()
+
+
+def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
     import omadm.http
 
     make_tree, setup, received = _device_script(args.script)
@@ -308,7 +323,7 @@ def _device(args: argparse.Namespace) -> int:
     if args.cafile or args.insecure or args.cert:
         tls = omadm.http.device_tls(args.cafile, not args.insecure, args.cert, args.key)
     options = dict(server_id=args.server_id or "omadm", encoding="wbxml" if args.wbxml else "xml", setup=setup,
-                   received=received, tls=tls, **_session_options(args))
+                   received=received, tls=tls, **session_options)
     if args.notification:
         # Its digest is checked first when the server's password is known (AuthError otherwise).
         pkg0 = omadm.notification.parse(_read(args.notification), args.server_password, args.server_nonce.encode())
@@ -403,6 +418,9 @@ def _session_arguments(p: argparse.ArgumentParser, device: bool) -> None:
     p.add_argument("--wbxml", action="store_true", help="speak WBXML (default: a device speaks XML, a server "
                    "answers in the encoding the device speaks)")
     p.add_argument("--max-msg-size", type=_positive, help="the MaxMsgSize to announce (larger objects go in chunks)")
+    p.add_argument("--nonce-file", help="keep each device's nonces for its next session (the NextNonce each side was "
+                   "given) in this JSON file, across runs, as " + ("a device" if device else "a server")
+                   + " that stores them: the next session needs no challenge")
     p.add_argument("--lenient", action="store_true", help="take what real peers send that is not valid")
     p.add_argument("--accept-dm11", action="store_true", help="take DM 1.1.2 headers (VerDTD 1.1, DM/1.1)")
 

@@ -237,27 +237,74 @@ class _HTTPServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+class Nonces:
+    """Each device's nonces for its next session: the NextNonce each side was given (md5,
+    HMAC), as a device and a server that stores them keep them, so that the next session is
+    taken without a challenge. Kept in memory, and in the JSON file ``path`` when given one
+    (read now, written by ``save``), so that they outlive the process."""
+
+    def __init__(self, path: str | None = None) -> None:
+        import base64
+        import json
+
+        self.path, self._lock = path, threading.Lock()
+        self._kept: dict[str, dict[str, bytes]] = {}
+        if path is not None and os.path.exists(path):
+            try:
+                with open(path, encoding="utf-8") as f:
+                    self._kept = {device: {k: base64.b64decode(v, validate=True) for k, v in kept.items()}
+                                  for device, kept in json.load(f).items()}
+            except (ValueError, AttributeError, TypeError) as e:
+                raise omadm.UsageError(f"{path}: not a nonce file ({type(e).__name__}: {e})") from None
+
+    def options(self, device: str) -> dict[str, bytes]:
+        """The session options (``nonce``, ``server_nonce``) ``device`` has nonces for."""
+        with self._lock:
+            return dict(self._kept.get(device, {}))
+
+    def keep(self, device: str, session: omadm.ClientSession | omadm.ServerSession) -> None:
+        """The nonces ``session`` was given, as soon as it has them."""
+        given = {"nonce": session.next_nonce, "server_nonce": session.next_server_nonce}
+        kept = {k: v for k, v in given.items() if v is not None}
+        if kept:
+            with self._lock:
+                self._kept.setdefault(device, {}).update(kept)
+
+    def save(self) -> None:
+        """Writes them to ``path`` (whole, or not at all)."""
+        import base64
+        import json
+
+        if self.path is None:
+            return
+        with self._lock:
+            text = json.dumps({device: {k: base64.b64encode(v).decode() for k, v in kept.items()}
+                               for device, kept in self._kept.items()}, indent=1, sort_keys=True)
+        with open(f"{self.path}.tmp", "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(f"{self.path}.tmp", self.path)
+
+
 class Server:
     """An HTTP DM server on `host:port` (port 0 picks one); `url` says where. Sessions that ended,
     or that no message came for in `idle_timeout` seconds (their scripts stop), go to `finished`,
     where they stay until taken. A connection silent for `connection_timeout` seconds, mid-request
     or between messages (a device whose network went away), is closed, and its thread ends. With
     `tls` (a server-side context holding its certificate, see `server_tls`) it speaks HTTPS, as
-    real devices often insist on."""
+    real devices often insist on. The nonces each device was given for its next session are kept
+    in `nonces` (a `Nonces`, in memory by default)."""
 
     def __init__(self, script: Callable[[ScriptSession], Any], host: str = "127.0.0.1", port: int = 0,
                  server_id: str = "omadm", trace_dir: str | None = None, idle_timeout: float = 600,
                  connection_timeout: float = 60, tls: ssl.SSLContext | None = None,
-                 **session_options: Any) -> None:
+                 nonces: Nonces | None = None, **session_options: Any) -> None:
         self.script, self.server_id, self.options, self.trace_dir = script, server_id, session_options, trace_dir
         self.idle_timeout, self.connection_timeout = idle_timeout, connection_timeout
         self.max_message_size = _message_limit(session_options)
         self.sessions: dict[tuple[str, str], ScriptSession] = {}
         self.by_token: dict[str, tuple[str, str]] = {}
         self._tokens: dict[tuple[str, str], str] = {}
-        # Each device's nonces for its next session (the NextNonce each side was given), as a
-        # device keeps them: its next session authenticates at once, not after a challenge.
-        self._nonces: dict[str, dict[str, bytes]] = {}
+        self.nonces = nonces if nonces is not None else Nonces()
         self.routed_by_resp_uri = 0
         self._serial = itertools.count(1)
         self.finished: list[ScriptSession] = []
@@ -384,7 +431,7 @@ class Server:
                 token = str(next(self._serial))
                 self.by_token[token], self._tokens[key] = key, token
                 options = {"encoding": "wbxml" if content_type.endswith("wbxml") else "xml", **self.options,
-                           **self._nonces.get(key[0], {})}
+                           **self.nonces.options(key[0])}
                 s = ScriptSession(omadm.ServerSession(self.server_id, resp_uri=f"{here or self.url}?s={token}",
                                                        **options))
                 s.trace_name = self._trace_name(key)
@@ -411,7 +458,7 @@ class Server:
                 s._run_until_blocked()
             reply = self._reply(s)
             s.last_exchange = exchange = (body, reply, s.server.content_type, s.server.hmac_header)
-            self._keep_nonces(key[0], s.server)
+            self.nonces.keep(key[0], s.server)
             self._trace(s, "s2c", reply)
             if s.server.state in ("ended", "aborted"):
                 with s._cond:
@@ -421,14 +468,6 @@ class Server:
                     if self.sessions.get(key) is s:  # not already dropped, nor replaced by a new start
                         self._finish(key)
             return exchange[1:]
-
-    def _keep_nonces(self, device: str, server: omadm.ServerSession) -> None:
-        """The nonces a device was given, kept for its next session as soon as it has them."""
-        given = {"nonce": server.next_nonce, "server_nonce": server.next_server_nonce}
-        kept = {k: v for k, v in given.items() if v is not None}
-        if kept:
-            with self._lock:
-                self._nonces.setdefault(device, {}).update(kept)
 
     @staticmethod
     def _reply(s: ScriptSession) -> bytes:
@@ -501,7 +540,7 @@ def device_tls(cafile: str | None = None, verify: bool = True, certfile: str | N
 def device(server_url: str, tree: Any, device_id: str | None = None, server_id: str = "omadm",
            timeout: float = 30, setup: Callable[[omadm.ClientSession], Any] | None = None,
            received: Callable[[omadm.ClientSession, list[omadm.Event]], Any] | None = None,
-           tls: ssl.SSLContext | None = None, **options: Any) -> list[omadm.Event]:
+           tls: ssl.SSLContext | None = None, nonces: Nonces | None = None, **options: Any) -> list[omadm.Event]:
     """Runs one session as a simulated device; returns the events it saw. ``setup(client)`` runs
     before package 1 (a UI handler, generic alerts to send, ...); ``received(client, events)``
     after each server message, where the device queues what its tree decided (a tree's own
@@ -509,13 +548,17 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
     is ``device_id``, by default the tree's ./DevInfo/DevId. A session that did not end well
     raises omadm.Error (AuthError when the server refused the device) with the events it saw
     as its ``events``. It keeps the cookies the server sets
-    for the session (some servers route by them); ``tls`` (see `device_tls`) is for HTTPS."""
+    for the session (some servers route by them); ``tls`` (see `device_tls`) is for HTTPS. With
+    ``nonces`` (a `Nonces`) it digests with the nonces its last session was given, and keeps
+    those this one gives."""
     if device_id is None:
         try:
             devid = tree.get("./DevInfo/DevId")
         except Exception:  # a tree of the caller's that has none, or no get: the default id
             devid = None
         device_id = devid if isinstance(devid, str) and devid else "IMEI:493005100592800"
+    if nonces is not None:
+        options = {**options, **nonces.options(device_id)}
     client = omadm.ClientSession(device_id, server_id, server_url, tree, **options)
     max_message_size = _message_limit(options)
     if setup is not None:
@@ -535,6 +578,8 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
             body = resp.read(max_message_size + 1)
             got = client.receive(body, resp.headers.get("x-syncml-hmac"))
         events.extend(got)
+        if nonces is not None:
+            nonces.keep(device_id, client)
         if received is not None:
             received(client, got)
     failure: omadm.Error | None = None

@@ -145,10 +145,42 @@ fn a_wrong_password_ends_the_session_after_the_attempts_allowed() {
     assert!(p.server_events.iter().any(|e| matches!(e, Event::AuthenticationFailed { .. })));
     assert_eq!(p.server.state(), State::Aborted);
     assert_eq!(p.client.state(), State::Aborted, "the last refusal carries Alert 1223");
+    // The client is told why: its credentials were refused, then the server aborted.
+    let told: Vec<&Event> = p.client_events.iter().rev().take(2).collect();
+    assert!(matches!(told[..], [Event::Aborted { by_peer: true }, Event::AuthenticationFailed { code }] if code.0 == 401));
     let c2s = p.messages(Dir::C2S).len();
     assert_eq!(c2s, 3, "three attempts");
     // No DevInfo was taken from an unauthenticated client.
     assert!(!p.server_events.iter().any(|e| matches!(e, Event::DevInfo(_))));
+}
+
+#[test]
+fn a_server_finds_each_devices_password_by_its_user_name() {
+    use std::sync::Mutex;
+    for auth in [AuthType::Basic, AuthType::Md5, AuthType::Hmac] {
+        for (user, password, accepted) in [("dev", "pw", true), ("dev", "wrong", false), ("eve", "pw", false)] {
+            let asked = Arc::new(Mutex::new(Vec::new()));
+            let seen = asked.clone();
+            let mut sc = server_config();
+            sc.auth = auth;
+            sc.lookup = Some(dm_core::session::PasswordLookup(Arc::new(move |name: &str| {
+                seen.lock().unwrap().push(name.to_string());
+                (name == "dev").then(|| "pw".to_string())
+            })));
+            sc.client_nonce = b"first".to_vec();
+            sc.nonce_source = Some(counter_nonces());
+            let mut cc = client_config();
+            cc.auth = auth;
+            cc.credentials = Some(Credentials::new(user, password));
+            cc.nonce = b"first".to_vec();
+            let mut p = Pair::with(cc, device_tree(), sc);
+            p.drive();
+            let ok = p.server_events.contains(&Event::Authenticated);
+            assert_eq!((ok, p.server.state() == State::Ended), (accepted, accepted), "{auth:?} {user} {password}");
+            assert!(asked.lock().unwrap().iter().all(|n| n == user), "looked up by the client's user name");
+            assert!(!asked.lock().unwrap().is_empty(), "{auth:?}");
+        }
+    }
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Client and server sessions for Python.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use dm_core::auth::{AuthType, Credentials};
@@ -7,7 +8,7 @@ use dm_core::codec::Encoding;
 use dm_core::model::{AlertCode, Data, Item, Location, Meta};
 use dm_core::session::{self as s, NonceSource, Outgoing, State, Wire};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList};
+use pyo3::types::{PyBytes, PyDict, PyList};
 
 use crate::event::events;
 use crate::pytree::{AnyTree, PyTree};
@@ -290,9 +291,10 @@ impl ServerSession {
     #[new]
     #[pyo3(signature = (server_id, username = None, password = None, auth = "none", nonce = b"".to_vec(),
         encoding = "xml", max_msg_size = None, max_obj_size = None, server_password = None, server_nonce = b"".to_vec(),
-        resp_uri = None, limits = None, lenient = false, accept_dm11 = false))]
+        resp_uri = None, limits = None, lenient = false, accept_dm11 = false, passwords = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         server_id: &str,
         username: Option<String>,
         password: Option<String>,
@@ -307,10 +309,12 @@ impl ServerSession {
         limits: LimitSettings,
         lenient: bool,
         accept_dm11: bool,
+        passwords: Option<Py<PyAny>>,
     ) -> PyResult<ServerSession> {
         let mut c = s::ServerConfig::new(server_id);
         c.auth = self::auth(auth)?;
         c.client_credentials = username.map(|u| Credentials::new(u, password.unwrap_or_default()));
+        c.lookup = passwords.map(|p| password_lookup(py, p)).transpose()?;
         c.client_nonce = nonce;
         c.nonce_source = Some(NonceSource::os());
         c.wire = wire(encoding, max_msg_size, max_obj_size, limits, lenient, accept_dm11)?;
@@ -431,6 +435,30 @@ impl ServerSession {
         *g = (s::ServerSession::restore(data, config).map_err(to_py)?, None);
         Ok(())
     }
+}
+
+/// A server's client passwords by user name: a dict, or a callable `(user) -> str | None`. An
+/// exception from the callable is reported as unraisable and the user is unknown (401).
+fn password_lookup(py: Python<'_>, passwords: Py<PyAny>) -> PyResult<s::PasswordLookup> {
+    if let Ok(table) = passwords.bind(py).cast::<PyDict>() {
+        let table: HashMap<String, String> = table.extract()?;
+        return Ok(s::PasswordLookup(Arc::new(move |user| table.get(user).cloned())));
+    }
+    if !passwords.bind(py).is_callable() {
+        return Err(usage("passwords: a dict of user name to password, or a callable (user) -> str | None"));
+    }
+    Ok(s::PasswordLookup(Arc::new(move |user| {
+        Python::attach(|py| {
+            let lookup = passwords.bind(py);
+            match lookup.call1((user,)).and_then(|v| v.extract::<Option<String>>()) {
+                Ok(found) => found,
+                Err(e) => {
+                    e.write_unraisable(py, Some(lookup));
+                    None
+                }
+            }
+        })
+    })))
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

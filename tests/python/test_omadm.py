@@ -798,6 +798,43 @@ def test_cli_check_reads_an_http_capture_in_har_form(tmp_path):
     assert r.returncode == 1 and b"not an HTTP capture in HAR form" in r.stderr
 
 
+@pytest.mark.parametrize("auth", ["basic", "md5", "hmac"])
+def test_a_server_takes_each_device_with_its_own_password(auth, tmp_path):
+    """`passwords=` (a dict or a callable) and `omadm serve --passwords FILE`: a fleet of devices,
+    each with its own credentials; one the server does not know, or with a wrong password, fails."""
+    import omadm.http
+
+    fleet = {"dev1": "one", "dev2": "two"}
+    asked = []
+
+    def lookup(user):
+        asked.append(user)
+        return fleet.get(user)
+
+    def attempt(url, user, password):
+        return omadm.http.device(url, device_tree(), device_id=f"IMEI:{user}", server_id="srv",
+                                 auth=auth, username=user, password=password, nonce=b"n")
+
+    for passwords in (fleet, lookup):
+        with omadm.http.Server(inventory, server_id="srv", auth=auth, nonce=b"n", passwords=passwords) as server:
+            for user, password in fleet.items():
+                assert attempt(server.url, user, password)[-1].kind == "ended"
+            for user, password in [("dev1", "two"), ("eve", "one")]:
+                with pytest.raises(omadm.AuthError):
+                    attempt(server.url, user, password)
+    assert set(asked) == {"dev1", "dev2", "eve"}
+    (tmp_path / "passwords.json").write_text(json.dumps(fleet))
+    with omadm_serve("--auth", auth, "--nonce", "n", "--server-id", "srv", "--passwords",
+                     str(tmp_path / "passwords.json")) as (_, url):
+        for user, password in fleet.items():
+            r = cli("device", "--server", url, "--server-id", "srv", "--auth", auth, "--username", user,
+                    "--password", password, "--nonce", "n")
+            assert r.returncode == 0, r.stderr
+    (tmp_path / "passwords.json").write_text('["dev1"]')
+    r = cli("serve", "--port", "0", "--passwords", str(tmp_path / "passwords.json"))
+    assert r.returncode == 1 and b"not a JSON object of user name to password" in r.stderr
+
+
 def test_a_failing_script_is_reported_and_the_session_still_ends():
     import omadm.http
 

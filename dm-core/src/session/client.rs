@@ -196,12 +196,7 @@ impl<T: Tree> ClientSession<T> {
     /// Follows the server's verdict on this side's credentials (its SyncHdr status). Returns
     /// true when the client must send package 1 again.
     fn follow_auth(&mut self, m: &Message, events: &mut Vec<Event>) -> bool {
-        let Some(st) = m.commands.iter().find_map(|c| match c {
-            Command::Status(s) if s.cmd_ref == Some(0) && s.msg_ref == Some(self.core.msg_id) => Some(s),
-            _ => None,
-        }) else {
-            return false;
-        };
+        let Some(st) = self.header_status(m) else { return false };
         let meta = st.chal.as_ref().map(|c| &c.meta);
         let nonce = meta.and_then(|m| m.next_nonce.as_deref()).and_then(auth::decode_nonce);
         match st.data {
@@ -245,6 +240,14 @@ impl<T: Tree> ClientSession<T> {
                 false
             }
         }
+    }
+
+    /// The server's Status for the SyncHdr of this side's last message, if `m` holds one.
+    fn header_status<'m>(&self, m: &'m Message) -> Option<&'m Status> {
+        m.commands.iter().find_map(|c| match c {
+            Command::Status(s) if s.cmd_ref == Some(0) && s.msg_ref == Some(self.core.msg_id) => Some(s),
+            _ => None,
+        })
     }
 
     /// Answers UI alerts (1100–1104); without one the defaults of `UiRequest::default_response`.
@@ -432,6 +435,11 @@ impl<T: Tree> ClientSession<T> {
             // R17: no answer to an abort.
             self.core.peer_msg_id = m.header.msg_id;
             self.core.state = State::Aborted;
+            // A server that gives up on this side's credentials says so with its last refusal.
+            let refused = self.header_status(&m).map(|s| s.data).filter(|code| {
+                matches!(*code, StatusCode::INVALID_CREDENTIALS | StatusCode::MISSING_CREDENTIALS)
+            });
+            events.extend(refused.map(|code| Event::AuthenticationFailed { code }));
             events.push(Event::Aborted { by_peer: true });
             return events;
         }

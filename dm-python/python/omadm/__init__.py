@@ -11,7 +11,7 @@ import json
 import sys
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass, fields
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from . import _native
 from ._native import (
@@ -283,10 +283,14 @@ class ServerSession(_Session):
                  auth: str = "none", nonce: bytes = b"", encoding: str = "xml",
                  max_msg_size: int | None = None, max_obj_size: int | None = None,
                  server_password: str | None = None, server_nonce: bytes = b"", resp_uri: str | None = None,
-                 limits: Limits | None = None, lenient: bool = False, accept_dm11: bool = False) -> None:
+                 limits: Limits | None = None, lenient: bool = False, accept_dm11: bool = False,
+                 passwords: dict[str, str] | Callable[[str], str | None] | None = None) -> None:
+        """``username``/``password`` is the one device's credentials; ``passwords`` finds any
+        device's password by its user name (the Cred's, or the Source LocName md5 and HMAC
+        devices send): a dict, or a callable returning None for a user it does not know."""
         self._s = _native.ServerSession(
             server_id, username, password, auth, nonce, encoding, max_msg_size, max_obj_size, server_password,
-            server_nonce, resp_uri, _limits(limits), lenient, accept_dm11)
+            server_nonce, resp_uri, _limits(limits), lenient, accept_dm11, passwords)
 
     def get(self, uri: str) -> int:
         return self._s.get(uri)

@@ -1,6 +1,6 @@
 """Stubs of the native module (checked against it with mypy.stubtest)."""
 
-from typing import Any, final
+from typing import Any, Callable, final
 
 __all__ = ['Error', 'DecodeError', 'ProtocolError', 'AuthError', 'LimitError', 'UsageError', '__version__',
            'DEFAULT_LIMITS', 'Message', 'decode', 'xml_to_wbxml', 'wbxml_to_xml', 'notification_build', 'notification_parse',
@@ -151,7 +151,8 @@ class ServerSession:
                 nonce: bytes = ..., encoding: str = "xml", max_msg_size: int | None = None,
                 max_obj_size: int | None = None, server_password: str | None = None,
                 server_nonce: bytes = ..., resp_uri: str | None = None, limits: list[tuple[str, int]] | None = None,
-                lenient: bool = False, accept_dm11: bool = False) -> ServerSession: ...
+                lenient: bool = False, accept_dm11: bool = False,
+                passwords: dict[str, str] | Callable[[str], str | None] | None = None) -> ServerSession: ...
     def receive(self, body: bytes, hmac: str | None = None) -> list[Event]: ...
     def next_message(self) -> bytes | None: ...
     def get(self, uri: str) -> int: ...

@@ -247,6 +247,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     script = _load_script(args.script)
     options: dict[str, Any] = {"encoding": "wbxml"} if args.wbxml else {}
+    if args.passwords:
+        options["passwords"] = _passwords(args.passwords)
     tls = omadm.http.server_tls(args.cert, args.key) if args.cert else None
     server = omadm.http.Server(script, host=args.host, port=args.port, server_id=args.server_id or "omadm",
                                trace_dir=args.trace_dir, tls=tls, **options, **_session_options(args))
@@ -265,6 +267,17 @@ def _serve(args: argparse.Namespace) -> int:
         server.stop()
         server.nonces.save()
     return 0
+
+
+def _passwords(path: str) -> dict[str, str]:
+    """The devices' passwords by user name, from a JSON object."""
+    try:
+        passwords = json.loads(_read(path))
+    except ValueError:
+        passwords = None
+    if not isinstance(passwords, dict) or not all(isinstance(v, str) for v in passwords.values()):
+        raise omadm.UsageError(f'{path}: not a JSON object of user name to password ({{"dev1": "secret", ...}})')
+    return passwords
 
 
 AAUTH_TYPES = {"basic": "BASIC", "md5": "DIGEST", "hmac": "HMAC"}
@@ -468,6 +481,8 @@ def main(argv: list[str] | None = None) -> int:
     sv.add_argument("--trace-dir", help="write every message there, one file each")
     sv.add_argument("--cert", help="speak HTTPS with this certificate chain (PEM)")
     sv.add_argument("--key", help="the certificate's private key (PEM), if not in --cert's file")
+    sv.add_argument("--passwords", help="the devices' passwords by user name, a JSON object (with --auth): "
+                    "each device listed may connect with its own")
     _session_arguments(sv, device=False)
     sv.set_defaults(run=_serve)
     dv = sub.add_parser("device", help="simulated device(s) against a DM server")

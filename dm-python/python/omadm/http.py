@@ -584,10 +584,10 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
             received(client, got)
     failure: omadm.Error | None = None
     verdicts = [e for e in events if e.kind in ("authenticated", "auth_failed")]
-    if client.state != "ended":
-        failure = omadm.Error(f"the session was {client.state} ({', '.join(e.kind for e in events[-3:])})")
-    elif verdicts and verdicts[-1].kind == "auth_failed":
+    if verdicts and verdicts[-1].kind == "auth_failed":
         failure = omadm.AuthError(f"the server refused the device's credentials ({verdicts[-1].code})")
+    elif client.state != "ended":
+        failure = omadm.Error(f"the session was {client.state} ({', '.join(e.kind for e in events[-3:])})")
     if failure is not None:
         failure.events = events  # type: ignore[attr-defined]
         raise failure

@@ -147,7 +147,9 @@ fn a_wrong_password_ends_the_session_after_the_attempts_allowed() {
     assert_eq!(p.client.state(), State::Aborted, "the last refusal carries Alert 1223");
     // The client is told why: its credentials were refused, then the server aborted.
     let told: Vec<&Event> = p.client_events.iter().rev().take(2).collect();
-    assert!(matches!(told[..], [Event::Aborted { by_peer: true }, Event::AuthenticationFailed { code }] if code.0 == 401));
+    assert!(
+        matches!(told[..], [Event::Aborted { by_peer: true }, Event::AuthenticationFailed { code }] if code.0 == 401)
+    );
     let c2s = p.messages(Dir::C2S).len();
     assert_eq!(c2s, 3, "three attempts");
     // No DevInfo was taken from an unauthenticated client.

@@ -436,9 +436,10 @@ impl<T: Tree> ClientSession<T> {
             self.core.peer_msg_id = m.header.msg_id;
             self.core.state = State::Aborted;
             // A server that gives up on this side's credentials says so with its last refusal.
-            let refused = self.header_status(&m).map(|s| s.data).filter(|code| {
-                matches!(*code, StatusCode::INVALID_CREDENTIALS | StatusCode::MISSING_CREDENTIALS)
-            });
+            let refused = self
+                .header_status(&m)
+                .map(|s| s.data)
+                .filter(|code| matches!(*code, StatusCode::INVALID_CREDENTIALS | StatusCode::MISSING_CREDENTIALS));
             events.extend(refused.map(|code| Event::AuthenticationFailed { code }));
             events.push(Event::Aborted { by_peer: true });
             return events;

@@ -835,6 +835,16 @@ def test_a_server_takes_each_device_with_its_own_password(auth, tmp_path):
     assert r.returncode == 1 and b"not a JSON object of user name to password" in r.stderr
 
 
+def test_cli_serve_shows_each_message_as_it_passes():
+    with omadm_serve("--show") as (server, url):
+        assert cli("device", "--server", url).returncode == 0
+        lines = [server.stdout.readline().strip() for _ in range(7)]
+    device = "IMEI:493005100592800"
+    assert [line.split()[:2] for line in lines[:6]] == [[device, "->"], [device, "<-"]] * 3
+    assert "msg_id=1 Alert,Replace final>" in lines[0] and "Get" in lines[1]
+    assert lines[6] == f"session with {device}: ended"
+
+
 def test_a_failing_script_is_reported_and_the_session_still_ends():
     import omadm.http
 

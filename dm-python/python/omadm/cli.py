@@ -249,6 +249,8 @@ def _serve(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {"encoding": "wbxml"} if args.wbxml else {}
     if args.passwords:
         options["passwords"] = _passwords(args.passwords)
+    if args.show:
+        options["watch"] = _watch
     tls = omadm.http.server_tls(args.cert, args.key) if args.cert else None
     server = omadm.http.Server(script, host=args.host, port=args.port, server_id=args.server_id or "omadm",
                                trace_dir=args.trace_dir, tls=tls, **options, **_session_options(args))
@@ -267,6 +269,16 @@ def _serve(args: argparse.Namespace) -> int:
         server.stop()
         server.nonces.save()
     return 0
+
+
+def _watch(device: str, direction: str, body: bytes) -> None:
+    """A message as it passes, in one line."""
+    arrow = "->" if direction == "c2s" else "<-"
+    try:
+        seen = repr(omadm.decode(body, lenient=True))
+    except omadm.Error as e:
+        seen = f"not a message: {e}"
+    print(f"{device} {arrow} {len(body):6} bytes  {seen}", flush=True)
 
 
 def _passwords(path: str) -> dict[str, str]:
@@ -479,6 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     sv.add_argument("--script",
                     help="a Python file defining run(session) (default: read DevInfo/Mod and DevDetail/FwV)")
     sv.add_argument("--trace-dir", help="write every message there, one file each")
+    sv.add_argument("--show", action="store_true", help="print each message as it passes, in one line")
     sv.add_argument("--cert", help="speak HTTPS with this certificate chain (PEM)")
     sv.add_argument("--key", help="the certificate's private key (PEM), if not in --cert's file")
     sv.add_argument("--passwords", help="the devices' passwords by user name, a JSON object (with --auth): "

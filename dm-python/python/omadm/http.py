@@ -65,8 +65,9 @@ class Pending:
 class ScriptSession:
     """What a server script sees: the session's commands, each returning a Pending."""
 
-    def __init__(self, server: omadm.ServerSession) -> None:
+    def __init__(self, server: omadm.ServerSession, device: str = "") -> None:
         self.server = server
+        self.device = device  # the Source its messages come from
         self.events: list[omadm.Event] = []
         self._pending: dict[int, Pending] = {}
         self._cond = threading.Condition()
@@ -292,12 +293,14 @@ class Server:
     or between messages (a device whose network went away), is closed, and its thread ends. With
     `tls` (a server-side context holding its certificate, see `server_tls`) it speaks HTTPS, as
     real devices often insist on. The nonces each device was given for its next session are kept
-    in `nonces` (a `Nonces`, in memory by default)."""
+    in `nonces` (a `Nonces`, in memory by default). `watch(device, direction, body)` sees each
+    message as it passes ("c2s" from the device, "s2c" to it)."""
 
     def __init__(self, script: Callable[[ScriptSession], Any], host: str = "127.0.0.1", port: int = 0,
                  server_id: str = "omadm", trace_dir: str | None = None, idle_timeout: float = 600,
                  connection_timeout: float = 60, tls: ssl.SSLContext | None = None,
-                 nonces: Nonces | None = None, **session_options: Any) -> None:
+                 nonces: Nonces | None = None, watch: Callable[[str, str, bytes], Any] | None = None,
+                 **session_options: Any) -> None:
         self.script, self.server_id, self.options, self.trace_dir = script, server_id, session_options, trace_dir
         self.idle_timeout, self.connection_timeout = idle_timeout, connection_timeout
         self.max_message_size = _message_limit(session_options)
@@ -305,6 +308,7 @@ class Server:
         self.by_token: dict[str, tuple[str, str]] = {}
         self._tokens: dict[tuple[str, str], str] = {}
         self.nonces = nonces if nonces is not None else Nonces()
+        self.watch = watch
         self.routed_by_resp_uri = 0
         self._serial = itertools.count(1)
         self.finished: list[ScriptSession] = []
@@ -400,6 +404,8 @@ class Server:
         return name
 
     def _trace(self, s: ScriptSession, direction: str, body: bytes) -> None:
+        if self.watch is not None:
+            self.watch(s.device, direction, body)
         if self.trace_dir and s.trace_name:
             with open(os.path.join(self.trace_dir, f"{s.trace_name}-{s._traced:04d}-{direction}.msg"), "wb") as f:
                 f.write(body)
@@ -433,7 +439,7 @@ class Server:
                 options = {"encoding": "wbxml" if content_type.endswith("wbxml") else "xml", **self.options,
                            **self.nonces.options(key[0])}
                 s = ScriptSession(omadm.ServerSession(self.server_id, resp_uri=f"{here or self.url}?s={token}",
-                                                       **options))
+                                                       **options), key[0])
                 s.trace_name = self._trace_name(key)
                 s._start(self.script)
                 self.sessions[key] = s

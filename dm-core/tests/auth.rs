@@ -290,6 +290,11 @@ fn hmac_in_both_directions_with_a_new_nonce_every_message() {
         })
         .collect();
     assert!(nonces.len() >= 2 && nonces.windows(2).all(|w| w[0] != w[1]), "{nonces:?}");
+    // The last nonce each side was given is the one both keep for the next session.
+    assert!(p.client.next_nonce().is_some() && p.client.next_nonce() == p.server.next_client_nonce());
+    let last = nonces.last().and_then(|n| auth::decode_nonce(n));
+    assert_eq!(p.client.next_server_nonce(), last.as_deref());
+    assert_eq!(Some(p.server.next_server_nonce()), last.as_deref());
 }
 
 #[test]

@@ -145,11 +145,12 @@ def test_the_resp_uri_names_the_server_as_the_device_reached_it():
             conn.close()
 
 
-def test_a_device_is_taken_at_once_with_the_nonces_its_last_session_gave_it():
-    """A device digests its next session with the NextNonce the server gave it (and checks the
-    server's with the one it gave the server); the server keeps them per device, so that
-    session needs no challenge."""
-    creds = dict(auth="md5", username="u", password="p", server_password="sp")
+@pytest.mark.parametrize("auth", ["md5", "hmac"])
+def test_a_device_is_taken_at_once_with_the_nonces_its_last_session_gave_it(auth):
+    """A device digests its next session with the NextNonce the server gave it (with HMAC, the
+    last one; and checks the server's with the one it gave the server); the server keeps them
+    per device, so that session needs no challenge."""
+    creds = dict(auth=auth, username="u", password="p", server_password="sp")
     kept: dict[str, object] = {}
 
     def keep(client, events):

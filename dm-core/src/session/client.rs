@@ -175,13 +175,14 @@ impl<T: Tree> ClientSession<T> {
         &self.respond_to
     }
 
-    /// The nonce the server gave for the next session (md5): keep it for `ClientConfig::nonce`.
+    /// The nonce the server gave for the next session (md5; with HMAC the last one it gave, which
+    /// signs the next message, in this session or the next): keep it for `ClientConfig::nonce`.
     pub fn next_nonce(&self) -> Option<&[u8]> {
         self.next_nonce.as_deref()
     }
 
-    /// The nonce given the server for its next session (md5, once its Cred was accepted): keep
-    /// it for `ClientConfig::server_nonce`.
+    /// The nonce given the server for its next session (md5, once its Cred was accepted; with
+    /// HMAC the last one given): keep it for `ClientConfig::server_nonce`.
     pub fn next_server_nonce(&self) -> Option<&[u8]> {
         self.next_server_nonce.as_deref()
     }
@@ -234,6 +235,7 @@ impl<T: Tree> ClientSession<T> {
                         events.push(Event::Authenticated);
                     }
                     if let Some(n) = nonce {
+                        self.next_nonce = Some(n.clone());
                         self.config.nonce = n;
                     }
                 }
@@ -346,6 +348,11 @@ impl<T: Tree> ClientSession<T> {
         let (m, done) = self.core.compose(mode, self.config.wire.limits.max_commands)?;
         let mut out = self.core.encode(&m);
         self.sign(&mut out);
+        if self.server_verified == Some(AuthType::Hmac) {
+            // The server signs its next message, in this session or the next, with the nonce
+            // this one gives it.
+            self.next_server_nonce = Some(self.config.server_nonce.clone());
+        }
         match mode {
             Compose::Abort => self.core.state = State::Aborted,
             Compose::Package => {

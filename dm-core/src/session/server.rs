@@ -307,7 +307,8 @@ impl ServerSession {
         Ok(ServerSession { saved, config })
     }
 
-    /// The nonce given the client for its next session (md5): keep it for `client_nonce`.
+    /// The nonce given the client for its next session (md5; with HMAC the last one given): keep
+    /// it for `client_nonce`.
     pub fn next_client_nonce(&self) -> Option<&[u8]> {
         self.saved.next_nonce.as_deref()
     }
@@ -470,7 +471,12 @@ impl ServerSession {
             events.push(Event::Authenticated);
         }
         if let Some(n) = nonce {
-            if auth == AuthType::Hmac { saved.nonce = n.into() } else { saved.next_nonce = Some(n.into()) }
+            // With HMAC each answer's nonce signs the client's next message, in this session or
+            // the next; with md5 it is for the next session.
+            if auth == AuthType::Hmac {
+                saved.nonce = n.clone().into();
+            }
+            saved.next_nonce = Some(n.into());
         }
         let challenged = self.follow_client_verdict(&m, &mut events);
         let saved = &mut self.saved;

@@ -576,6 +576,13 @@ typedef struct {
 } dm_event;
 
 /**
+ * Finds a client's password by its user name (the Cred's, or the Source LocName md5 and HMAC
+ * clients send): the password (NUL-terminated, copied at once), or NULL for a user it does not
+ * know.
+ */
+typedef const char *(*dm_password_lookup)(void *userdata, const char *user);
+
+/**
  * Answers a UI alert (1100 display, 1101 confirm, 1102 text input, 1103/1104 choices):
  * returns 200 (OK / yes; for text input write the text into `answer`, for choices the chosen
  * numbers as "1,3"), 304 (no), 214 (cancelled) or 408 (timed out). `answer` holds `cap` bytes.
@@ -867,6 +874,14 @@ dm_result dm_server_begin_atomic(dm_session *session, uint32_t *reference);
  * Server: closes the innermost Sequence or Atomic.
  */
 dm_result dm_server_end_group(dm_session *session);
+
+/**
+ * Server: finds each client's password with `lookup` (a fleet of devices, each with its own;
+ * the configuration's username/password, if any, is tried first). A NULL lookup: DM_ERR_NULL.
+ */
+dm_result dm_server_set_password_lookup(dm_session *session,
+                                        dm_password_lookup lookup,
+                                        void *userdata);
 
 /**
  * Client: answers UI alerts with `handler` (NULL: the defaults the alert's options give).

@@ -9,8 +9,8 @@ use dm_core::auth::{AuthType, Credentials};
 use dm_core::codec::Encoding;
 use dm_core::model::{AlertCode, Data, Item, Location, Meta};
 use dm_core::session::{
-    ClientConfig, ClientSession, Event, NonceSource, Outgoing, ServerConfig, ServerSession, State, UiRequest,
-    UiResponse, Wire,
+    ClientConfig, ClientSession, Event, NonceSource, Outgoing, PasswordLookup, ServerConfig, ServerSession, State,
+    UiRequest, UiResponse, Wire,
 };
 
 use crate::boundary::{bytes_arg, guard, opt_str, out, str_arg, thread_error, thread_failure, tri};
@@ -926,6 +926,50 @@ pub type dm_ui_handler = Option<
         cap: usize,
     ) -> c_int,
 >;
+
+/// Finds a client's password by its user name (the Cred's, or the Source LocName md5 and HMAC
+/// clients send): the password (NUL-terminated, copied at once), or NULL for a user it does not
+/// know.
+pub type dm_password_lookup = Option<unsafe extern "C" fn(userdata: *mut c_void, user: *const c_char) -> *const c_char>;
+
+/// The lookup and its userdata, carried into the engine.
+struct LookupCall {
+    f: unsafe extern "C" fn(*mut c_void, *const c_char) -> *const c_char,
+    userdata: *mut c_void,
+}
+
+// The lookup runs inside dm_session_receive, on the thread that drives the session.
+unsafe impl Send for LookupCall {}
+unsafe impl Sync for LookupCall {}
+
+impl LookupCall {
+    fn password(&self, user: &str) -> Option<String> {
+        let user = CString::new(user).ok()?;
+        let found = unsafe { (self.f)(self.userdata, user.as_ptr()) };
+        (!found.is_null()).then(|| unsafe { CStr::from_ptr(found) }.to_string_lossy().into_owned())
+    }
+}
+
+/// Server: finds each client's password with `lookup` (a fleet of devices, each with its own;
+/// the configuration's username/password, if any, is tried first). A NULL lookup: DM_ERR_NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_server_set_password_lookup(
+    session: *mut dm_session,
+    lookup: dm_password_lookup,
+    userdata: *mut c_void,
+) -> dm_result {
+    guard(|| {
+        let mut s = tri!(unsafe { self::session(session) });
+        let Role::Server(sv) = &mut s.role else {
+            s.last_error = c("this call is for server sessions");
+            return dm_result::DM_ERR_USAGE;
+        };
+        let Some(f) = lookup else { return dm_result::DM_ERR_NULL };
+        let call = LookupCall { f, userdata };
+        sv.set_password_lookup(PasswordLookup(std::sync::Arc::new(move |user: &str| call.password(user))));
+        dm_result::DM_OK
+    })
+}
 
 /// The handler and its userdata, carried into the engine's UI callback.
 struct UiCall {

@@ -316,6 +316,62 @@ static void client_alerts(void) {
     dm_session_free(s);
 }
 
+/* A server for a fleet: each device's password found by its user name. */
+struct fleet { int asked; };
+
+static const char *fleet_password(void *ud, const char *user) {
+    ((struct fleet *)ud)->asked++;
+    if (strcmp(user, "dev") == 0) return "pw";
+    if (strcmp(user, "dev2") == 0) return "pw2";
+    return NULL;
+}
+
+static int fleet_session(const char *user, const char *password, struct fleet *f) {
+    struct tree t = make_tree();
+    dm_client_config cc;
+    CHECK(dm_client_config_init(&cc) == DM_OK);
+    cc.device_id = "IMEI:1"; cc.server_id = "srv"; cc.server_uri = "http://127.0.0.1/dm";
+    cc.auth = DM_AUTH_MD5; cc.username = user; cc.password = password;
+    cc.nonce = (const uint8_t *)"n0"; cc.nonce_len = 2;
+    dm_session *c = NULL, *s = NULL;
+    CHECK(dm_client_new(&cc, &(dm_tree_ops){ .get = tree_get }, &t, &c) == DM_OK);
+    dm_server_config sc;
+    CHECK(dm_server_config_init(&sc) == DM_OK);
+    sc.server_id = "srv"; sc.auth = DM_AUTH_MD5;
+    sc.nonce = (const uint8_t *)"n0"; sc.nonce_len = 2;
+    CHECK(dm_server_new(&sc, &s) == DM_OK);
+    CHECK(dm_server_set_password_lookup(s, fleet_password, f) == DM_OK);
+    const uint8_t *data; size_t len;
+    int authenticated = 0, rounds = 0;
+    while (dm_session_next_message(c, &data, &len) == DM_OK && rounds++ < 10) {
+        CHECK(dm_session_receive(s, data, len, NULL) == DM_OK);
+        dm_event e;
+        while (dm_session_next_event(s, &e) == DM_OK) authenticated |= e.kind == DM_EVENT_AUTHENTICATED;
+        if (dm_session_next_message(s, &data, &len) != DM_OK) break;
+        CHECK(dm_session_receive(c, data, len, NULL) == DM_OK);
+    }
+    dm_session_free(c);
+    dm_session_free(s);
+    return authenticated;
+}
+
+static void server_password_lookup(void) {
+    struct fleet f = { 0 };
+    CHECK(fleet_session("dev", "pw", &f) == 1);
+    CHECK(fleet_session("dev2", "pw2", &f) == 1);
+    CHECK(fleet_session("dev2", "pw", &f) == 0);
+    CHECK(fleet_session("eve", "pw", &f) == 0);
+    CHECK(f.asked >= 4);
+    dm_session *s = new_server(DM_ENCODING_XML, "sn");
+    CHECK(dm_server_set_password_lookup(s, NULL, NULL) == DM_ERR_NULL);
+    CHECK(dm_server_set_password_lookup(NULL, fleet_password, &f) == DM_ERR_NULL);
+    dm_session_free(s);
+    struct tree t = make_tree();
+    dm_session *c = new_client(&t, DM_ENCODING_XML);
+    CHECK(dm_server_set_password_lookup(c, fleet_password, &f) == DM_ERR_USAGE);
+    dm_session_free(c);
+}
+
 static int ui_calls;
 static int ui(void *ud, uint16_t code, const char *options, const char *text, const char *const *choices,
               size_t n_choices, char *answer, size_t cap) {
@@ -491,6 +547,7 @@ int main(void) {
     ui_and_notification();
     server_copy();
     client_alerts();
+    server_password_lookup();
     a_callback_calling_its_own_session();
     limits_and_leniency();
     printf("%d passed, %d failed\n", passed, failed);

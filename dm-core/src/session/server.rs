@@ -291,6 +291,12 @@ impl ServerSession {
         &self.config
     }
 
+    /// Finds client passwords with `lookup` from now on (`ServerConfig::lookup`), for a caller
+    /// that sets it once the session exists (the C ABI).
+    pub fn set_password_lookup(&mut self, lookup: PasswordLookup) {
+        Arc::make_mut(&mut self.config).lookup = Some(lookup);
+    }
+
     /// The session as bytes, to be restored (in this or another process) with `restore`.
     pub fn snapshot(&self) -> Vec<u8> {
         serde_json::to_vec(&self.saved).unwrap_or_default()

@@ -687,6 +687,16 @@ dm_result dm_notification_build(const char *server_id,
                                 size_t *out_len);
 
 /**
+ * The notification a WAP push holds (a WSP Push PDU, as a device's SMS or push stack hands it
+ * over, without the SMS user data header): *notification points into `pdu`, nothing to free.
+ * Anything else gives DM_ERR_DECODE (dm_last_error(NULL) says why).
+ */
+dm_result dm_notification_from_wap_push(const uint8_t *pdu,
+                                        size_t len,
+                                        const uint8_t **notification,
+                                        size_t *notification_len);
+
+/**
  * A short static description of a result code. Never free it.
  */
 const char *dm_result_name(dm_result result);

@@ -11,6 +11,7 @@ pub mod model;
 pub mod notification;
 pub mod session;
 pub mod tree;
+pub mod wap_push;
 
 pub use codec::{DecodeOptions, Encoding};
 pub use error::Error;

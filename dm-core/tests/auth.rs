@@ -519,6 +519,12 @@ fn package0_spec_example_parses() {
     assert_eq!(n.server_id, "com.mgmtsrv.manage");
     assert_eq!(n.session_id_hex(), "1234");
     assert_eq!(n.trigger(), trigger);
+    // As the example sends it: a WAP push to WDP port 2948 in one SMS, and back.
+    let pdu = dm_core::wap_push::wrap(0x01, &bytes);
+    let [sms] = &dm_core::wap_push::sms_user_data(&pdu, 0).unwrap()[..] else { panic!("one SMS") };
+    assert_eq!(sms[..13], [0x06, 0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0, 0x01, 0x06, 0x03, 0xC4, 0xAF, 0x87]);
+    let received = dm_core::wap_push::unwrap(&sms[7..]).unwrap();
+    assert_eq!(Notification::parse(received).unwrap(), n);
 }
 
 #[test]

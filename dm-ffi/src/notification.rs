@@ -121,3 +121,32 @@ pub extern "C" fn dm_notification_build(
         dm_result::DM_OK
     })
 }
+
+/// The notification a WAP push holds (a WSP Push PDU, as a device's SMS or push stack hands it
+/// over, without the SMS user data header): *notification points into `pdu`, nothing to free.
+/// Anything else gives DM_ERR_DECODE (dm_last_error(NULL) says why).
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_notification_from_wap_push(
+    pdu: *const u8,
+    len: usize,
+    notification: *mut *const u8,
+    notification_len: *mut usize,
+) -> dm_result {
+    guard(|| {
+        let bytes = tri!(unsafe { bytes_arg(pdu, len) });
+        if notification.is_null() || notification_len.is_null() {
+            return dm_result::DM_ERR_NULL;
+        }
+        match dm_core::wap_push::unwrap(bytes) {
+            Ok(body) => {
+                tri!(unsafe { out(notification, body.as_ptr()) });
+                tri!(unsafe { out(notification_len, body.len()) });
+                dm_result::DM_OK
+            }
+            Err(e) => {
+                set_thread_error(&e.to_string());
+                dm_result::DM_ERR_DECODE
+            }
+        }
+    })
+}

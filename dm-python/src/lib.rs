@@ -83,7 +83,16 @@ pub(crate) fn usage(msg: impl Into<String>) -> PyErr {
 
 /// A 16-bit argument from a Python int: UsageError past the range, not OverflowError.
 pub(crate) fn u16_arg(name: &str, v: i64) -> PyResult<u16> {
-    u16::try_from(v).map_err(|_| usage(format!("{name} is 0..65535")))
+    int_arg(name, v, "0..65535")
+}
+
+/// A byte-sized integer argument: UsageError past 0..255.
+pub(crate) fn u8_arg(name: &str, v: i64) -> PyResult<u8> {
+    int_arg(name, v, "0..255")
+}
+
+fn int_arg<T: TryFrom<i64>>(name: &str, v: i64, range: &str) -> PyResult<T> {
+    T::try_from(v).map_err(|_| usage(format!("{name} is {range}")))
 }
 
 /// A value from Python as DM data: bytes (or a bytearray) are binary; a str, or an int or float

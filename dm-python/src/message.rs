@@ -5,7 +5,7 @@ use dm_core::notification::{Notification, UiMode};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::{LimitSettings, limits_of, to_py, u16_arg, usage};
+use crate::{LimitSettings, limits_of, to_py, u8_arg, u16_arg, usage};
 
 /// A decoded SyncML DM message.
 #[pyclass(module = "omadm._native", frozen)]
@@ -140,6 +140,28 @@ fn notification_verify(data: &[u8], password: &str, nonce: &[u8]) -> PyResult<Op
     Ok(n.verify_with_resync(&creds, nonce).map(|used| if used == nonce { "nonce" } else { "resync" }))
 }
 
+/// A notification as a WAP push: the WSP Push PDU, with transaction id `tid`.
+#[pyfunction]
+#[pyo3(signature = (notification, tid = 0))]
+fn wap_push<'py>(py: Python<'py>, notification: &[u8], tid: i64) -> PyResult<Bound<'py, PyBytes>> {
+    Ok(PyBytes::new(py, &dm_core::wap_push::wrap(u8_arg("tid", tid)?, notification)))
+}
+
+/// The notification a WAP push (a WSP Push PDU) holds.
+#[pyfunction]
+fn from_wap_push<'py>(py: Python<'py>, pdu: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    let body = dm_core::wap_push::unwrap(pdu).map_err(|e| to_py(e.into()))?;
+    Ok(PyBytes::new(py, body))
+}
+
+/// The SMS user data (user data header included) a WAP push travels in, one item per SMS.
+#[pyfunction]
+#[pyo3(signature = (pdu, reference = 0))]
+fn sms_user_data<'py>(py: Python<'py>, pdu: &[u8], reference: i64) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+    let parts = dm_core::wap_push::sms_user_data(pdu, u8_arg("reference", reference)?).map_err(|e| to_py(e.into()))?;
+    Ok(parts.iter().map(|p| PyBytes::new(py, p)).collect())
+}
+
 /// Checks a captured session against the rules: (rule, message index, reason) for each
 /// violation. `directions` ("c2s"/"s2c" per message) is inferred from the Sources when absent.
 #[pyfunction]
@@ -171,5 +193,8 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(notification_build, m)?)?;
     m.add_function(wrap_pyfunction!(notification_parse, m)?)?;
     m.add_function(wrap_pyfunction!(notification_verify, m)?)?;
+    m.add_function(wrap_pyfunction!(wap_push, m)?)?;
+    m.add_function(wrap_pyfunction!(from_wap_push, m)?)?;
+    m.add_function(wrap_pyfunction!(sms_user_data, m)?)?;
     Ok(())
 }

@@ -416,6 +416,18 @@ static void ui_and_notification(void) {
     CHECK(strcmp(n.session_id_hex, "1234") == 0 && strcmp(n.server_id, "com.mgmtsrv.manage") == 0);
     CHECK(dm_notification_parse(note, note_len, "wrong", (const uint8_t *)"n1", 2, &n) == DM_OK && n.digest_ok == 0);
     CHECK(dm_notification_parse(note, 10, "srvpwd", NULL, 0, &n) == DM_ERR_DECODE);
+    /* As a device's SMS stack hands it over: in a WAP push (WSP Push PDU). */
+    uint8_t push[512] = { 0x01, 0x06, 0x03, 0xC4, 0xAF, 0x87 };
+    CHECK(note_len + 6 <= sizeof push);
+    memcpy(push + 6, note, note_len);
+    const uint8_t *inner = NULL; size_t inner_len = 0;
+    CHECK(dm_notification_from_wap_push(push, note_len + 6, &inner, &inner_len) == DM_OK);
+    CHECK(inner == push + 6 && inner_len == note_len);
+    CHECK(dm_notification_parse(inner, inner_len, "srvpwd", (const uint8_t *)"n1", 2, &n) == DM_OK && n.digest_ok == 1);
+    push[3] = 0xAE; /* a Service Indication, not a notification */
+    CHECK(dm_notification_from_wap_push(push, note_len + 6, &inner, &inner_len) == DM_ERR_DECODE);
+    CHECK(strstr(dm_last_error(NULL), "content type") != NULL);
+    CHECK(dm_notification_from_wap_push(push, note_len + 6, NULL, &inner_len) == DM_ERR_NULL);
     dm_buffer_free(note, note_len);
 }
 

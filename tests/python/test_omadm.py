@@ -408,8 +408,9 @@ def test_cli_decodes_a_file_past_the_message_limit_a_peer_is_held_to(tmp_path):
 
 def test_cli_usage_errors_are_one_line_and_a_closed_pipe_is_no_error(vectors, tmp_path):
     for args, said in [
-        (("notify", "build", "--password", "p"), b"omadm notify: error: build needs --server-id and --password"),
-        (("notify", "parse"), b"omadm notify: error: parse needs the notification's file"),
+        (("notify", "build", "--password", "p"),
+         b"omadm notify build: error: the following arguments are required: --server-id"),
+        (("notify", "parse"), b"omadm notify parse: error: the following arguments are required: file"),
         (("device", "--server", "127.0.0.1:8080/dm"), b"not an http:// or https:// URL: '127.0.0.1:8080/dm'"),
         (("device", "--server", "http://h/dm", "--max-msg-size", "-5"), b"not a positive whole number: '-5'"),
         (("device", "--server", "http://h/dm", "--count", "0"), b"not a positive whole number: '0'"),
@@ -886,6 +887,36 @@ def test_cli_serve_and_device_over_loopback(tmp_path):
                   "--wbxml", "--count", "2", "--concurrency", "2")
         assert bad.returncode == 1
         assert len(list((tmp_path / "trace").iterdir())) >= 4
+
+
+def test_a_notification_travels_as_a_wap_push_in_sms(vectors, tmp_path):
+    """What a server sends a device: the notification in a WSP Push PDU (Content-Type 0x44,
+    X-WAP-Application-ID syncml.dm), in the user data of one SMS or more, to WDP port 2948."""
+    note = omadm.notification.build("com.mgmtsrv.manage", "srvpwd", b"n", session_id=0x1234, ui_mode=1)
+    pdu = omadm.notification.wap_push(note, tid=1)
+    assert pdu[:6] == bytes([0x01, 0x06, 0x03, 0xC4, 0xAF, 0x87]) and pdu[6:] == note
+    assert omadm.notification.from_wap_push(pdu) == note
+    [sms] = omadm.notification.sms_user_data(pdu)
+    assert sms[:7] == bytes.fromhex("0605040B8423F0") and sms[7:] == pdu
+    long = omadm.notification.wap_push(omadm.notification.build("s" * 200, "p", b"", session_id=1))
+    parts = omadm.notification.sms_user_data(long, reference=7)
+    assert len(parts) == 2 and all(len(p) <= 140 and p[:6] == bytes([0x0B, 0x00, 0x03, 7, 2, n])
+                                   for n, p in enumerate(parts, 1))
+    assert b"".join(p[12:] for p in parts) == long
+    with pytest.raises(omadm.DecodeError, match="content type"):
+        omadm.notification.from_wap_push(bytes([0x01, 0x06, 0x01, 0xAE]) + note)  # a Service Indication
+    with pytest.raises(omadm.UsageError, match="tid is 0..255"):
+        omadm.notification.wap_push(note, tid=256)
+    # The CLI: build it as a push with its SMS, and read a push back (as captured).
+    out = tmp_path / "push.bin"
+    built = cli("notify", "build", "--server-id", "com.mgmtsrv.manage", "--password", "srvpwd", "--nonce", "n",
+                "--session-id", "0x1234", "--ui-mode", "1", "--wap-push", "--sms", "-o", str(out))
+    assert built.returncode == 0 and omadm.notification.from_wap_push(out.read_bytes()) == note
+    [sms0] = omadm.notification.sms_user_data(omadm.notification.wap_push(note))  # transaction id 0
+    assert f"SMS 1 user data (UDH included): {sms0.hex().upper()}".encode() in built.stdout
+    read = cli("notify", "parse", str(out), "--password", "srvpwd", "--nonce", "n")
+    assert read.returncode == 0 and read.stdout.startswith(b"a WAP push (WSP Push PDU) holding:\nversion 1.1")
+    assert b"digest: matches" in read.stdout
 
 
 def test_cli_device_answers_a_notification_and_checks_the_server(tmp_path):

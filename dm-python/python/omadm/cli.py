@@ -47,12 +47,19 @@ def _encode(args: argparse.Namespace) -> int:
 def _notify(args: argparse.Namespace) -> int:
     if args.action == "build":
         data = omadm.notification.build(args.server_id, args.password, args.nonce.encode(), args.session_id, args.ui_mode)
+        pdu = omadm.notification.wap_push(data)
+        written = pdu if args.wap_push else data
         with open(args.output, "wb") as f:
-            f.write(data)
-        print(f"{len(data)} bytes written to {args.output}")
+            f.write(written)
+        print(f"{len(written)} bytes written to {args.output}" + (" (a WAP push: WSP Push PDU)" if args.wap_push else ""))
+        if args.sms:
+            for i, part in enumerate(omadm.notification.sms_user_data(pdu), 1):
+                print(f"SMS {i} user data (UDH included): {part.hex().upper()}")
         return 0
-    data = _read(args.file)
+    data, pushed = _package0(_read(args.file))
     n = omadm.notification.parse(data)
+    if pushed:
+        print("a WAP push (WSP Push PDU) holding:")
     print(f"version {n.version // 10}.{n.version % 10}, ui-mode {n.ui_mode}, session {n.session_id_hex}, "
           f"server {n.server_id!r}, {'server' if n.server_initiated else 'client'}-initiated, vendor {len(n.vendor)} bytes")
     if args.password is not None:
@@ -61,6 +68,19 @@ def _notify(args: argparse.Namespace) -> int:
         print(f"digest: {said.get(verdict or '', 'does not match')}")
         return 0 if verdict else 1
     return 0
+
+
+def _package0(data: bytes) -> tuple[bytes, bool]:
+    """A notification, bare or taken out of the WAP push that holds it (as captured from a push
+    proxy or an SMS); whether it was in one."""
+    try:
+        omadm.notification.parse(data)
+        return data, False
+    except omadm.DecodeError as bare:
+        try:
+            return omadm.notification.from_wap_push(data), True
+        except omadm.DecodeError:
+            raise bare from None
 
 
 def _demo(_: argparse.Namespace) -> int:
@@ -351,7 +371,8 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
                    received=received, tls=tls, **session_options)
     if args.notification:
         # Its digest is checked first when the server's password is known (AuthError otherwise).
-        pkg0 = omadm.notification.parse(_read(args.notification), args.server_password, args.server_nonce.encode())
+        data, _ = _package0(_read(args.notification))
+        pkg0 = omadm.notification.parse(data, args.server_password, args.server_nonce.encode())
         options.update(notification=pkg0, server_id=args.server_id or pkg0.server_id)
     if make_tree is None:
         base = omadm.MemoryTree.load(args.tree) if args.tree else _device_tree(args, options["server_id"])
@@ -465,16 +486,23 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("-o", "--output", help="where to write it (default: standard output)")
     e.set_defaults(run=_encode)
     n = sub.add_parser("notify", help="build or parse a package-0 notification")
-    n.add_argument("action", choices=["build", "parse"])
-    n.add_argument("file", nargs="?", help="parse: the notification")
-    n.add_argument("--server-id", help="the server identifier it carries (build)")
-    n.add_argument("--password", help="the server's password: build signs with it, parse checks the digest")
-    n.add_argument("--nonce", default="", help="the nonce of the digest (default: empty)")
-    n.add_argument("--session-id", type=_session_id, default=1,
-                   help="1..65535, or 0x1..0xFFFF; package 1 carries it as upper-case hex (default: 1)")
-    n.add_argument("--ui-mode", type=int, default=0, choices=range(4),
-                   help="0 not specified, 1 background, 2 informative, 3 user interaction")
-    n.add_argument("-o", "--output", default="notification.bin", help="build: where to write it")
+    actions = n.add_subparsers(dest="action", required=True)
+    signed = argparse.ArgumentParser(add_help=False)
+    signed.add_argument("--nonce", default="", help="the nonce of the digest (default: empty)")
+    nb = actions.add_parser("build", parents=[signed], help="a notification signed with the server's password")
+    nb.add_argument("--server-id", required=True, help="the server identifier it carries")
+    nb.add_argument("--password", required=True, help="the server's password, which signs it")
+    nb.add_argument("--session-id", type=_session_id, default=1,
+                    help="1..65535, or 0x1..0xFFFF; package 1 carries it as upper-case hex (default: 1)")
+    nb.add_argument("--ui-mode", type=int, default=0, choices=range(4),
+                    help="0 not specified, 1 background, 2 informative, 3 user interaction")
+    nb.add_argument("-o", "--output", default="notification.bin", help="where to write it")
+    nb.add_argument("--wap-push", action="store_true", help="write it as a WAP push (WSP Push PDU)")
+    nb.add_argument("--sms", action="store_true",
+                    help="print the user data (UDH included, hex) of each SMS the WAP push takes, to WDP port 2948")
+    np = actions.add_parser("parse", parents=[signed], help="what a notification says, and whether its digest matches")
+    np.add_argument("file", help="the notification, bare or in a WAP push (WSP Push PDU)")
+    np.add_argument("--password", help="the server's password: the digest is checked with it")
     n.set_defaults(run=_notify)
     c = sub.add_parser("check", help="the rules a captured session breaks, by rule id (exit 1 if any)")
     c.add_argument("paths", nargs="+", help="message files in order (c2s/s2c in their names), a directory, .jsonl, "
@@ -506,8 +534,8 @@ def main(argv: list[str] | None = None) -> int:
     dv.add_argument("--concurrency", type=_positive, default=1, help="how many sessions at once (default: 1)")
     dv.add_argument("--script", help="a Python file defining any of tree(), ui(code, options, text, choices), "
                     "setup(client), received(client, events)")
-    dv.add_argument("--notification", help="the package 0 asking for the session: the device answers it "
-                    "(Alert 1200, its SessionID)")
+    dv.add_argument("--notification", help="the package 0 asking for the session, bare or in a WAP push: the "
+                    "device answers it (Alert 1200, its SessionID)")
     dv.add_argument("--cafile", help="HTTPS: trust this authority (PEM) besides the system's")
     dv.add_argument("--insecure", action="store_true", help="HTTPS: check no certificate (a test server's own)")
     dv.add_argument("--cert", help="HTTPS: the device's certificate chain (PEM), for a server that asks for one")
@@ -515,10 +543,6 @@ def main(argv: list[str] | None = None) -> int:
     _session_arguments(dv, device=True)
     dv.set_defaults(run=_device)
     args = p.parse_args(argv)
-    if args.command == "notify" and args.action == "build" and None in (args.server_id, args.password):
-        n.error("build needs --server-id and --password")
-    if args.command == "notify" and args.action == "parse" and args.file is None:
-        n.error("parse needs the notification's file")
     try:
         return args.run(args)
     except BrokenPipeError:  # the reader went away (`omadm decode ... | head`): nothing to say

@@ -45,3 +45,22 @@ def parse(data: bytes, password: str | None = None, nonce: bytes = b"") -> Notif
 def verify(data: bytes, password: str, nonce: bytes) -> str | None:
     """``"nonce"`` when the digest matches, ``"resync"`` when the 0x00000000 nonce does, else None."""
     return _native.notification_verify(data, password, nonce)
+
+
+def wap_push(data: bytes, tid: int = 0) -> bytes:
+    """The notification as a WAP push, as a push proxy or SMS gateway takes it: the WSP Push PDU
+    (transaction id ``tid``, Content-Type 0x44, X-WAP-Application-ID x-wap-application:syncml.dm)."""
+    return _native.wap_push(data, tid)
+
+
+def from_wap_push(pdu: bytes) -> bytes:
+    """The notification a WAP push holds (a Push or ConfirmedPush PDU of its content type, in any
+    of WSP's forms); omadm.DecodeError for anything else."""
+    return _native.from_wap_push(pdu)
+
+
+def sms_user_data(pdu: bytes, reference: int = 0) -> list[bytes]:
+    """The SMS user data a WAP push travels in, one item per SMS of at most 140 bytes: a user
+    data header addressing WDP port 2948 (from 9200), and, for more than one SMS, a
+    concatenation element with ``reference``."""
+    return _native.sms_user_data(pdu, reference)

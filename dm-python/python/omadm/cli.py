@@ -178,8 +178,11 @@ def _har_sessions(path: str) -> dict[str, tuple[list[bytes], list[str | None]]]:
             if "syncml" not in sent.get("mimeType", "").lower():
                 continue
             request = body(sent)
-            header = omadm.decode(request, lenient=True).to_dict()["header"]
-            key = f"{path}#{header['source']['uri']}-{header['session_id']}"
+            try:
+                header = omadm.decode(request, lenient=True).to_dict()["header"]
+                key = f"{path}#{header['source']['uri']}-{header['session_id']}"
+            except omadm.Error:  # the checker says what is wrong with it
+                key = f"{path}#not a message"
             bodies, dirs = sessions.setdefault(key, ([], []))
             bodies.append(request)
             dirs.append("c2s")
@@ -205,9 +208,18 @@ def _show(bodies: list[bytes], dirs: list[str] | None, notes: dict[int, list[str
     """One line a message, each followed by its ``notes``."""
     for i, body in enumerate(bodies):
         arrow = {"c2s": "device -> server", "s2c": "server -> device"}.get((dirs or [""] * len(bodies))[i], "")
-        print(f"{i:3} {arrow:16} {len(body):6} bytes  {omadm.decode(body, lenient=True)!r}")
+        print(f"{i:3} {arrow:16} {_summary(body)}")
         for note in notes.get(i, []):
             print(f"{'':26}{note}")
+
+
+def _summary(body: bytes) -> str:
+    """A message in one line: its size and commands, or why it is none."""
+    try:
+        seen = repr(omadm.decode(body, lenient=True))
+    except omadm.Error as e:
+        seen = f"not a message: {e}"
+    return f"{len(body):6} bytes  {seen}"
 
 
 def _verdict(name: str, bodies: list[bytes], dirs: list[str] | None) -> int:
@@ -293,12 +305,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _watch(device: str, direction: str, body: bytes) -> None:
     """A message as it passes, in one line."""
-    arrow = "->" if direction == "c2s" else "<-"
-    try:
-        seen = repr(omadm.decode(body, lenient=True))
-    except omadm.Error as e:
-        seen = f"not a message: {e}"
-    print(f"{device} {arrow} {len(body):6} bytes  {seen}", flush=True)
+    print(f"{device} {'->' if direction == 'c2s' else '<-'} {_summary(body)}", flush=True)
 
 
 def _passwords(path: str) -> dict[str, str]:

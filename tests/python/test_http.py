@@ -171,6 +171,29 @@ def test_a_device_is_taken_at_once_with_the_nonces_its_last_session_gave_it(auth
         assert [s.found for s in server.finished] == ["X1", "X1"]
 
 
+def test_a_server_holding_its_most_sessions_answers_a_new_device_503():
+    """`max_sessions` bounds what devices make a server hold: one more waits (503, Retry-After),
+    and is served once a session ends."""
+    def post(url, client):
+        req = urllib.request.Request(url, client.next_message(), {"Content-Type": client.content_type})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.read()
+
+    with omadm.http.Server(read_model, server_id="srv", max_sessions=1) as server:
+        first = omadm.ClientSession("IMEI:1", "srv", server.url, omadm.MemoryTree(DEVINFO))
+        first.receive(post(server.url, first))  # its session is held, waiting for package 3
+        second = omadm.ClientSession("IMEI:2", "srv", server.url, omadm.MemoryTree(DEVINFO))
+        with pytest.raises(urllib.error.HTTPError) as busy:
+            post(server.url, second)
+        assert busy.value.code == 503 and busy.value.headers["Retry-After"] == "30"
+        assert list(server.sessions) == [("IMEI:1", "1")]
+        while first.state != "ended":
+            first.receive(post(first.respond_to, first))
+        events = omadm.http.device(server.url, omadm.MemoryTree({**DEVINFO, "./DevInfo/DevId": "IMEI:2"}),
+                                   server_id="srv")
+        assert events[-1].kind == "ended" and [s.found for s in server.finished] == ["X1", "X1"]
+
+
 def test_nonces_outlive_the_server_and_the_device_in_their_files(tmp_path):
     """`omadm serve --nonce-file` and `omadm device --nonce-file`: a restarted server, and a
     device run again, take up where the last session left the nonces."""

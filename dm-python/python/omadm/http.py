@@ -238,6 +238,10 @@ class _HTTPServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+class _Busy(Exception):
+    """The server holds as many sessions as it may: a new one waits (HTTP 503)."""
+
+
 class Nonces:
     """Each device's nonces for its next session: the NextNonce each side was given (md5,
     HMAC), as a device and a server that stores them keep them, so that the next session is
@@ -294,13 +298,15 @@ class Server:
     `tls` (a server-side context holding its certificate, see `server_tls`) it speaks HTTPS, as
     real devices often insist on. The nonces each device was given for its next session are kept
     in `nonces` (a `Nonces`, in memory by default). `watch(device, direction, body)` sees each
-    message as it passes ("c2s" from the device, "s2c" to it)."""
+    message as it passes ("c2s" from the device, "s2c" to it). A device that would start a
+    session past `max_sessions` at once is answered 503 with Retry-After, and nothing of it is
+    kept."""
 
     def __init__(self, script: Callable[[ScriptSession], Any], host: str = "127.0.0.1", port: int = 0,
                  server_id: str = "omadm", trace_dir: str | None = None, idle_timeout: float = 600,
                  connection_timeout: float = 60, tls: ssl.SSLContext | None = None,
                  nonces: Nonces | None = None, watch: Callable[[str, str, bytes], Any] | None = None,
-                 **session_options: Any) -> None:
+                 max_sessions: int = 1000, **session_options: Any) -> None:
         self.script, self.server_id, self.options, self.trace_dir = script, server_id, session_options, trace_dir
         self.idle_timeout, self.connection_timeout = idle_timeout, connection_timeout
         self.max_message_size = _message_limit(session_options)
@@ -308,7 +314,7 @@ class Server:
         self.by_token: dict[str, tuple[str, str]] = {}
         self._tokens: dict[tuple[str, str], str] = {}
         self.nonces = nonces if nonces is not None else Nonces()
-        self.watch = watch
+        self.watch, self.max_sessions = watch, max_sessions
         self.routed_by_resp_uri = 0
         self._serial = itertools.count(1)
         self.finished: list[ScriptSession] = []
@@ -371,6 +377,14 @@ class Server:
                 here = f"{outer.scheme}://{host}{path}" if _URL_PART.fullmatch(host + path) else None
                 try:
                     reply, rtype, hmac = outer._handle(body, self.headers.get("x-syncml-hmac"), token, ctype, here)
+                except _Busy as e:
+                    self.send_response(503, str(e))
+                    self.send_header("Retry-After", "30")
+                    self.send_header("Content-Length", "0")
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.close_connection = True
+                    return
                 except omadm.Error as e:
                     self.send_error(400, str(e))
                     return
@@ -433,6 +447,8 @@ class Server:
                     self._finish(key)._abandon(f"the device started a new session {head.session_id}")
             s = self.sessions.get(key)
             new = s is None
+            if s is None and len(self.sessions) >= self.max_sessions:
+                raise _Busy(f"{self.max_sessions} sessions at once, the most this server holds")
             if s is None:
                 token = str(next(self._serial))
                 self.by_token[token], self._tokens[key] = key, token

@@ -58,7 +58,8 @@ pub struct Notification {
     pub vendor: Vec<u8>,
 }
 
-fn bad(offset: usize, why: impl Into<String>) -> DecodeError {
+/// A notification's fault (or its WAP push's) at `offset`.
+pub(crate) fn bad(offset: usize, why: impl Into<String>) -> DecodeError {
     DecodeError {
         kind: DecodeErrorKind::Notification(why.into()),
         site: Site { offset: offset as u64, ..Site::default() },

@@ -2,8 +2,8 @@
 //! connectionless Push PDU that holds a notification (Content-Type 0x44, X-WAP-Application-ID
 //! `x-wap-application:syncml.dm`), and the SMS user data that carries it to WDP port 2948.
 
-use crate::error::{DecodeError, DecodeErrorKind, Site, UsageError};
-use crate::notification::CONTENT_TYPE;
+use crate::error::{DecodeError, UsageError};
+use crate::notification::{CONTENT_TYPE, bad};
 
 /// WSP's code for `application/vnd.syncml.notification`.
 pub const CONTENT_TYPE_CODE: u8 = 0x44;
@@ -106,16 +106,10 @@ pub fn sms_user_data(pdu: &[u8], reference: u8) -> Result<Vec<Vec<u8>>, UsageErr
         .collect())
 }
 
-fn bad(offset: usize, why: impl Into<String>) -> DecodeError {
-    DecodeError {
-        kind: DecodeErrorKind::Notification(why.into()),
-        site: Site { offset: offset as u64, ..Site::default() },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::DecodeErrorKind;
 
     #[test]
     fn a_push_holds_the_notification_behind_the_spec_examples_headers() {

@@ -194,6 +194,39 @@ def test_a_server_holding_its_most_sessions_answers_a_new_device_503():
         assert events[-1].kind == "ended" and [s.found for s in server.finished] == ["X1", "X1"]
 
 
+def test_a_device_authenticates_with_its_dmacc_account_and_keeps_its_nonces_there(tmp_path):
+    """Given no credentials, a MemoryTree device takes them from its DMAcc account for the
+    server (CLCRED and SRVCRED), and writes the nonces it is given into AAuthData, as a device
+    does; `omadm device --tree FILE --save-tree` keeps the tree, and the server's changes, across runs."""
+    tree = omadm.MemoryTree({**DEVINFO, "./Vendor/Level": "1"})
+    tree.set_acl("./Vendor", "Get=*&Replace=*")
+    tree.install_dmacc("srv", "http://dm", auth=[("CLCRED", "DIGEST", "u", "p", b"n0"),
+                                                 ("SRVCRED", "DIGEST", "srv", "sp", b"s0")])
+    creds = dict(auth="md5", username="u", password="p", nonce=b"n0", server_password="sp", server_nonce=b"s0")
+
+    served = iter(range(1, 10))
+
+    def level(session):  # the device's Level is the number of its sessions
+        assert session.replace("./Vendor/Level", str(next(served))).status == 200
+
+    with omadm.http.Server(level, server_id="srv", trace_dir=str(tmp_path / "t"), **creds) as server:
+        events = omadm.http.device(server.url, tree, server_id="srv")
+        assert {"authenticated", "server_authenticated"} <= {e.kind for e in events}
+        kept = tree.get("./DMAcc/srv/AppAuth/1/AAuthData")
+        assert isinstance(kept, bytes) and kept != b"n0", "the next nonce, where the device keeps it"
+        path = tmp_path / "device.json"
+        tree.save(str(path))
+        for _ in range(2):
+            r = subprocess.run([sys.executable, "-m", "omadm.cli", "device", "--server", server.url, "--server-id",
+                                "srv", "--tree", str(path), "--save-tree"], capture_output=True, text=True)
+            assert r.returncode == 0, r.stderr
+    # Each session 4 messages: none was challenged.
+    assert len(list((tmp_path / "t").iterdir())) == 3 * 4
+    saved = omadm.MemoryTree.load(str(path))
+    assert saved.get("./Vendor/Level") == "3"
+    assert saved.get("./DMAcc/srv/AppAuth/1/AAuthData") not in (kept, b"n0")
+
+
 def test_nonces_outlive_the_server_and_the_device_in_their_files(tmp_path):
     """`omadm serve --nonce-file` and `omadm device --nonce-file`: a restarted server, and a
     device run again, take up where the last session left the nonces."""

@@ -387,12 +387,16 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
         json_tree = base.to_json()
         make_tree = lambda: omadm.MemoryTree.from_json(json_tree)  # noqa: E731
     if args.count == 1:
+        tree = make_tree()
         try:
-            events = omadm.http.device(args.server, make_tree(), **options)
+            events = omadm.http.device(args.server, tree, **options)
         except omadm.Error as e:  # what the session saw up to its end, then why it failed
             for seen in getattr(e, "events", []):
                 print(seen)
             raise
+        finally:
+            if args.save_tree:  # the device keeps what the server did to it, and its next nonces
+                tree.save(args.tree)
         for event in events:
             print(event)
         return 0
@@ -539,7 +543,10 @@ def main(argv: list[str] | None = None) -> int:
     dv = sub.add_parser("device", help="simulated device(s) against a DM server")
     dv.add_argument("--server", required=True, type=_url, help="the server URL")
     dv.add_argument("--tree", help="the device tree as JSON (default: DevInfo, DevDetail and a DMAcc account for the "
-                    "server, with the credentials given)")
+                    "server, with the credentials given); without --auth, the credentials of its DMAcc account for "
+                    "the server")
+    dv.add_argument("--save-tree", action="store_true", help="write the tree back to --tree's file after the "
+                    "session, as a device keeps its state: what the server changed, its DMAcc nonces")
     dv.add_argument("--count", type=_positive, default=1, help="how many devices, a session each (default: 1)")
     dv.add_argument("--concurrency", type=_positive, default=1, help="how many sessions at once (default: 1)")
     dv.add_argument("--script", help="a Python file defining any of tree(), ui(code, options, text, choices), "
@@ -553,6 +560,8 @@ def main(argv: list[str] | None = None) -> int:
     _session_arguments(dv, device=True)
     dv.set_defaults(run=_device)
     args = p.parse_args(argv)
+    if args.command == "device" and args.save_tree and (args.tree is None or args.count != 1 or args.script):
+        dv.error("--save-tree needs --tree, one device and no --script")
     try:
         return args.run(args)
     except BrokenPipeError:  # the reader went away (`omadm decode ... | head`): nothing to say

@@ -290,6 +290,43 @@ class Nonces:
         os.replace(f"{self.path}.tmp", self.path)
 
 
+class Account:
+    """A device's DMAcc account for a server, as its tree holds it (the DM 1.2 layout): the
+    session options its AppAuth entries give (its own credentials, AAuthLevel CLCRED: AAuthType,
+    AAuthName, AAuthSecret and the nonce in AAuthData; the server's, SRVCRED: AAuthSecret and
+    AAuthData), and where the next nonces go, as a device keeps them (``keep``)."""
+
+    SCHEMES = {"BASIC": "basic", "DIGEST": "md5", "HMAC": "hmac"}
+
+    def __init__(self, tree: omadm.MemoryTree, server_id: str) -> None:
+        self.tree = tree
+        self.options: dict[str, Any] = {}
+        self._nonce_at: dict[str, str] = {}
+        ids = [u for u in tree.to_dict() if re.fullmatch(r"\./DMAcc/[^/]+/ServerID", u)]
+        account = next((u.rsplit("/", 1)[0] for u in ids if tree.get(u) == server_id), None)
+        if account is None:
+            return
+        entries = {u.rsplit("/", 1)[0] for u in tree.to_dict() if u.startswith(f"{account}/AppAuth/")}
+        for entry in sorted(entries):
+            level, scheme = tree.get(f"{entry}/AAuthLevel"), tree.get(f"{entry}/AAuthType")
+            secret, data = tree.get(f"{entry}/AAuthSecret"), tree.get(f"{entry}/AAuthData")
+            nonce = data if isinstance(data, bytes) else (data or "").encode()
+            if level == "CLCRED" and scheme in self.SCHEMES:
+                self.options.update(auth=self.SCHEMES[scheme], username=tree.get(f"{entry}/AAuthName") or "",
+                                    password=secret or "", nonce=nonce)
+                self._nonce_at["nonce"] = f"{entry}/AAuthData"
+            elif level == "SRVCRED" and scheme in self.SCHEMES and secret:
+                self.options.update(server_password=secret, server_nonce=nonce)
+                self._nonce_at["server_nonce"] = f"{entry}/AAuthData"
+
+    def keep(self, client: omadm.ClientSession) -> None:
+        """The nonces ``client`` was given, into AAuthData, as soon as it has them."""
+        given = {"nonce": client.next_nonce, "server_nonce": client.next_server_nonce}
+        for key, uri in self._nonce_at.items():
+            if (nonce := given[key]) is not None:
+                self.tree.set(uri, nonce)
+
+
 class Server:
     """An HTTP DM server on `host:port` (port 0 picks one); `url` says where. Sessions that ended,
     or that no message came for in `idle_timeout` seconds (their scripts stop), go to `finished`,
@@ -572,13 +609,18 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
     as its ``events``. It keeps the cookies the server sets
     for the session (some servers route by them); ``tls`` (see `device_tls`) is for HTTPS. With
     ``nonces`` (a `Nonces`) it digests with the nonces its last session was given, and keeps
-    those this one gives."""
+    those this one gives. Given no credentials, a MemoryTree device takes them from its DMAcc
+    account for the server (`Account`), as a device does, and keeps its next nonces there."""
     if device_id is None:
         try:
             devid = tree.get("./DevInfo/DevId")
         except Exception:  # a tree of the caller's that has none, or no get: the default id
             devid = None
         device_id = devid if isinstance(devid, str) and devid else "IMEI:493005100592800"
+    account = None
+    if isinstance(tree, omadm.MemoryTree) and not {"auth", "username", "server_password"} & options.keys():
+        account = Account(tree, server_id)
+        options = {**account.options, **options}
     if nonces is not None:
         options = {**options, **nonces.options(device_id)}
     client = omadm.ClientSession(device_id, server_id, server_url, tree, **options)
@@ -602,6 +644,8 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
         events.extend(got)
         if nonces is not None:
             nonces.keep(device_id, client)
+        if account is not None:
+            account.keep(client)
         if received is not None:
             received(client, got)
     failure: omadm.Error | None = None

@@ -320,12 +320,11 @@ def _passwords(path: str) -> dict[str, str]:
     return passwords
 
 
-AAUTH_TYPES = {"basic": "BASIC", "md5": "DIGEST", "hmac": "HMAC"}
-
-
 def _device_tree(args: argparse.Namespace, server_id: str) -> omadm.MemoryTree:
     """A device as a server finds a real one: DevInfo, DevDetail, and the DMAcc account for the
     server it is told to reach, with the credentials it is given."""
+    from omadm.http import AAUTH_TYPES
+
     tree = omadm.MemoryTree()
     tree.install_devinfo("IMEI:493005100592800", "omadm", "simulated")
     tree.install_devdetail(fw_v="1.0", sw_v=omadm.__version__, hw_v="1.0", dev_typ="simulated", oem="omadm")

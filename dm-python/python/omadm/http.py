@@ -290,23 +290,29 @@ class Nonces:
         os.replace(f"{self.path}.tmp", self.path)
 
 
+# A DMAcc AppAuth entry's AAuthType for each auth a session takes (facts §4).
+AAUTH_TYPES = {"basic": "BASIC", "md5": "DIGEST", "hmac": "HMAC"}
+
+
 class Account:
     """A device's DMAcc account for a server, as its tree holds it (the DM 1.2 layout): the
     session options its AppAuth entries give (its own credentials, AAuthLevel CLCRED: AAuthType,
     AAuthName, AAuthSecret and the nonce in AAuthData; the server's, SRVCRED: AAuthSecret and
     AAuthData), and where the next nonces go, as a device keeps them (``keep``)."""
 
-    SCHEMES = {"BASIC": "basic", "DIGEST": "md5", "HMAC": "hmac"}
+    # The session's auth names by AAuthType (the types a DMAcc holds by auth name: AAUTH_TYPES).
+    SCHEMES = {aauth: name for name, aauth in AAUTH_TYPES.items()}
 
     def __init__(self, tree: omadm.MemoryTree, server_id: str) -> None:
         self.tree = tree
         self.options: dict[str, Any] = {}
         self._nonce_at: dict[str, str] = {}
-        ids = [u for u in tree.to_dict() if re.fullmatch(r"\./DMAcc/[^/]+/ServerID", u)]
+        uris = list(tree.to_dict())
+        ids = [u for u in uris if re.fullmatch(r"\./DMAcc/[^/]+/ServerID", u)]
         account = next((u.rsplit("/", 1)[0] for u in ids if tree.get(u) == server_id), None)
         if account is None:
             return
-        entries = {u.rsplit("/", 1)[0] for u in tree.to_dict() if u.startswith(f"{account}/AppAuth/")}
+        entries = {u.rsplit("/", 1)[0] for u in uris if u.startswith(f"{account}/AppAuth/")}
         for entry in sorted(entries):
             level, scheme = tree.get(f"{entry}/AAuthLevel"), tree.get(f"{entry}/AAuthType")
             secret, data = tree.get(f"{entry}/AAuthSecret"), tree.get(f"{entry}/AAuthData")

@@ -374,6 +374,45 @@ impl Session {
         self.last_error = c(&e.to_string());
         (&e).into()
     }
+
+    /// The server session, or DM_ERR_USAGE (dm_last_error says why) for a client's.
+    fn server(&mut self) -> Result<&mut ServerSession, dm_result> {
+        match &mut self.role {
+            Role::Server(v) => Ok(v),
+            Role::Client(_) => {
+                self.last_error = c("this call is for server sessions");
+                Err(dm_result::DM_ERR_USAGE)
+            }
+        }
+    }
+
+    /// The client session, or DM_ERR_USAGE (dm_last_error says why) for a server's.
+    fn client(&mut self) -> Result<&mut ClientSession<CTree>, dm_result> {
+        match &mut self.role {
+            Role::Client(c) => Ok(c),
+            Role::Server(_) => {
+                self.last_error = c("this call is for client sessions");
+                Err(dm_result::DM_ERR_USAGE)
+            }
+        }
+    }
+
+    /// A queued command's outcome: its reference written (when asked for), or the error kept.
+    fn queued(
+        &mut self,
+        queued: Result<dm_core::session::CommandRef, dm_core::Error>,
+        reference: *mut u32,
+    ) -> dm_result {
+        match queued {
+            Ok(r) => {
+                if !reference.is_null() {
+                    unsafe { reference.write(r.0) };
+                }
+                dm_result::DM_OK
+            }
+            Err(e) => self.fail(e),
+        }
+    }
 }
 
 fn encoding(e: dm_encoding) -> Encoding {
@@ -771,19 +810,8 @@ fn queue(
 ) -> dm_result {
     guard(|| {
         let mut s = tri!(unsafe { self::session(session) });
-        let Role::Server(v) = &mut s.role else {
-            s.last_error = c("this call is for server sessions");
-            return dm_result::DM_ERR_USAGE;
-        };
-        match f(v) {
-            Ok(r) => {
-                if !reference.is_null() {
-                    unsafe { reference.write(r.0) };
-                }
-                dm_result::DM_OK
-            }
-            Err(e) => s.fail(e),
-        }
+        let queued = f(tri!(s.server()));
+        s.queued(queued, reference)
     })
 }
 
@@ -960,10 +988,7 @@ pub extern "C" fn dm_server_set_password_lookup(
 ) -> dm_result {
     guard(|| {
         let mut s = tri!(unsafe { self::session(session) });
-        let Role::Server(sv) = &mut s.role else {
-            s.last_error = c("this call is for server sessions");
-            return dm_result::DM_ERR_USAGE;
-        };
+        let sv = tri!(s.server());
         let Some(f) = lookup else { return dm_result::DM_ERR_NULL };
         let call = LookupCall { f, userdata };
         sv.set_password_lookup(PasswordLookup(std::sync::Arc::new(move |user: &str| call.password(user))));
@@ -1034,10 +1059,7 @@ pub extern "C" fn dm_client_set_ui_handler(
 ) -> dm_result {
     guard(|| {
         let mut s = tri!(unsafe { self::session(session) });
-        let Role::Client(cl) = &mut s.role else {
-            s.last_error = c("this call is for client sessions");
-            return dm_result::DM_ERR_USAGE;
-        };
+        let cl = tri!(s.client());
         match handler {
             Some(f) => {
                 let call = UiCall { f, userdata };
@@ -1103,19 +1125,8 @@ pub extern "C" fn dm_client_alert(
                 }
             }
         }
-        let Role::Client(cl) = &mut s.role else {
-            s.last_error = c("this call is for client sessions");
-            return dm_result::DM_ERR_USAGE;
-        };
-        match cl.alert(AlertCode(code), correlator.map(str::to_string), list) {
-            Ok(r) => {
-                if !reference.is_null() {
-                    unsafe { reference.write(r.0) };
-                }
-                dm_result::DM_OK
-            }
-            Err(e) => s.fail(e),
-        }
+        let queued = tri!(s.client()).alert(AlertCode(code), correlator.map(str::to_string), list);
+        s.queued(queued, reference)
     })
 }
 

@@ -999,3 +999,43 @@ fn leniently_read_text_xml_cannot_carry_is_refused_and_changes_nothing() {
     assert_eq!(code_of(&p.take_server_events(), &get), Some(200));
     assert_eq!((p.client.state(), p.server.state()), (State::Ended, State::Ended));
 }
+
+#[test]
+fn the_server_queues_any_command_but_statuses_results_and_whole_groups() {
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    let get = p.server.command(Command::Get(ItemCommand {
+        items: ["./DevInfo/Man", "./DevInfo/Mod"]
+            .map(|uri| Item { target: Some(Location::new(uri)), ..Item::default() })
+            .to_vec(),
+        ..ItemCommand::default()
+    }));
+    let get = get.unwrap();
+    for refused in [
+        Command::Status(Status {
+            cmd_id: 0,
+            msg_ref: Some(1),
+            cmd_ref: Some(1),
+            cmd: "Get".into(),
+            target_refs: vec![],
+            source_refs: vec![],
+            cred: None,
+            chal: None,
+            data: StatusCode::OK,
+            items: vec![],
+        }),
+        Command::Results(Results::default()),
+        Command::Sequence(Group::default()),
+        Command::Atomic(Group::default()),
+    ] {
+        let name = refused.name();
+        let e = p.server.command(refused).unwrap_err();
+        assert!(matches!(e, dm_core::Error::Usage(_)) && e.to_string().contains(name), "{e}");
+    }
+    p.drive();
+    let read = p.server_events.iter().find_map(|e| match e {
+        Event::Results { reference, items } if *reference == get => Some(items.len()),
+        _ => None,
+    });
+    assert_eq!(read, Some(2), "one Get, both nodes read");
+}

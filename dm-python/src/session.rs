@@ -346,6 +346,12 @@ impl ServerSession {
         self.with(|s| s.get(uri)).map(|r| r.0)
     }
 
+    /// Queues a command given as JSON in `Message.to_dict`'s shape, as it is.
+    fn command(&self, json: &str) -> PyResult<u32> {
+        let c = serde_json::from_str(json).map_err(|e| usage(format!("not a command: {e}")))?;
+        self.with(|s| s.command(c)).map(|r| r.0)
+    }
+
     #[pyo3(signature = (uri, data, format = None, r#type = None))]
     fn replace(&self, uri: &str, data: &Bound<'_, PyAny>, format: Option<&str>, r#type: Option<&str>) -> PyResult<u32> {
         let d = data_of(data)?;

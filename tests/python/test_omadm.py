@@ -1107,6 +1107,23 @@ def test_generic_alert_with_several_items_and_marks():
         client.generic_alert(data="x")
 
 
+def test_a_server_queues_any_command_as_a_dict():
+    """ServerSession.command: what get/replace/... do not cover, in Message.to_dict's shape with
+    the fields it needs: a Get of several nodes, Meta on the command."""
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree())
+    server = omadm.ServerSession("srv")
+    get = server.command({"Get": {"items": [{"target": {"uri": "./DevInfo/Man"}},
+                                            {"target": {"uri": "./DevInfo/Mod"}}]}})
+    events = run(client, server, lambda s, n: None)
+    [results] = [e for e in events if e.kind == "results" and e.reference == get]
+    assert [(i["uri"], i["data"]) for i in results.items] == [("./DevInfo/Man", "Acme"), ("./DevInfo/Mod", "X1")]
+    with pytest.raises(omadm.UsageError, match="not a command"):
+        server.command({"Get": {"items": "./DevInfo/Man"}})
+    with pytest.raises(omadm.UsageError, match="does not queue a Status"):
+        server.command({"Status": {"cmd_id": 0, "msg_ref": 1, "cmd_ref": 1, "cmd": "Get", "target_refs": [],
+                                   "source_refs": [], "cred": None, "chal": None, "data": 200, "items": []}})
+
+
 def test_client_event_reaches_the_server_as_an_alert_1224():
     client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree())
     server = omadm.ServerSession("srv")

@@ -98,6 +98,7 @@ impl Command {
 /// Add, Copy, Delete, Exec, Get, Replace: `(CmdID, NoResp?, Cred?, Meta?, Correlator?, Item+)`.
 /// `correlator` is only meaningful for Exec.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ItemCommand {
     /// `CmdID`: unique in its message, from 1.
     pub cmd_id: u32,
@@ -190,6 +191,7 @@ pub struct Results {
 
 /// `Item (Target?, Source?, SourceParent?, TargetParent?, Meta?, Data?, MoreData?)`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Item {
     /// `Target`: the node acted on.
     pub target: Option<Location>,

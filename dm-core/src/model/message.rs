@@ -128,6 +128,7 @@ impl Header {
 
 /// `Target` / `Source` (and `SourceParent`, `TargetParent`): `(LocURI, LocName?)`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Location {
     /// `LocURI`: a URI, or a node's path in the management tree.
     pub uri: String,

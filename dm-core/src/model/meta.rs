@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 /// Meta information of a header, command or item.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Meta {
     /// `<FieldLevel/>`: a DS flag MetInf allows.
     pub field_level: bool,

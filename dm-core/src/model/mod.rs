@@ -1,7 +1,8 @@
 //! The SyncML DM 1.2 message model (RepPro 1.2 as DM uses it, facts/FACTS.md §1).
 //!
 //! Plain owned data: build it by hand, decode it with [`crate::codec`], encode it back.
-//! Identifiers that the DTD types as numbers (MsgID, CmdID, MsgRef, CmdRef) are `u32`.
+//! Identifiers that the DTD types as numbers (MsgID, CmdID, MsgRef, CmdRef) are `u32`. In serde's
+//! form an item command, an item, a location or a Meta need name only the fields they hold.
 
 mod codes;
 mod command;

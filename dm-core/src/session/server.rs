@@ -825,8 +825,14 @@ impl ServerSession {
     }
 
     /// Queues a command as it is (its CmdIDs are set when it is sent), for what the helpers
-    /// do not cover: several items, Meta on the command, NoResp.
+    /// do not cover: several items, Meta on the command, NoResp. Statuses and Results are the
+    /// session's to send, and a Sequence or Atomic is built with `begin_sequence` /
+    /// `begin_atomic`, so that each member has its reference.
     pub fn command(&mut self, command: Command) -> Result<CommandRef, Error> {
+        if let Command::Status(_) | Command::Results(_) | Command::Sequence(_) | Command::Atomic(_) = command {
+            let hint = "statuses and results are the session's; groups take begin_sequence / begin_atomic";
+            return Err(UsageError(format!("command() does not queue a {}: {hint}", command.name())).into());
+        }
         self.queue(command)
     }
 

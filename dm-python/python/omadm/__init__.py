@@ -295,6 +295,13 @@ class ServerSession(_Session):
     def get(self, uri: str) -> int:
         return self._s.get(uri)
 
+    def command(self, command: dict[str, Any]) -> int:
+        """Queues a command as it is, in ``Message.to_dict``'s shape (``{"Get": {"items": [{"target":
+        {"uri": "./DevInfo/Man"}}, ...]}}``; fields left out take their defaults), for what the
+        other calls do not cover: several items, Meta on the command, NoResp. Its CmdID is set
+        when it is sent."""
+        return self._s.command(json.dumps(command))
+
     def replace(self, uri: str, data: str | bytes | int | float, format: str | None = None,
                 type: str | None = None) -> int:
         return self._s.replace(uri, data, format, type)

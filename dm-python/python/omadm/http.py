@@ -119,6 +119,10 @@ class ScriptSession:
              correlator: str | None = None) -> Pending:
         return self._queue(self.server.exec(uri, data, correlator))
 
+    def command(self, command: dict[str, Any]) -> Pending:
+        """Any command, as ``ServerSession.command`` takes it (several items, say)."""
+        return self._queue(self.server.command(command))
+
     def copy(self, source: str, target: str) -> Pending:
         return self._queue(self.server.copy(source, target))
 

@@ -419,6 +419,8 @@ def test_cli_usage_errors_are_one_line_and_a_closed_pipe_is_no_error(vectors, tm
         (("notify", "build", "--server-id", "s", "--password", "p", "--session-id", "0x10000"),
          b"not a session id (1..65535, or 0x1..0xFFFF): '0x10000'"),
         (("serve", "--port", "99999"), b"not a TCP port (0..65535): '99999'"),
+        (("serve", "--passwords", "p.json"), b"--passwords needs --auth basic, md5 or hmac: without it any device is taken"),
+        (("device", "--server", "http://h/dm", "--save-tree"), b"--save-tree needs --tree, one device and no --script"),
     ]:
         r = cli(*args)
         assert r.returncode == 2 and b"Traceback" not in r.stderr, r.stderr

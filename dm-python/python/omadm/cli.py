@@ -561,6 +561,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.command == "device" and args.save_tree and (args.tree is None or args.count != 1 or args.script):
         dv.error("--save-tree needs --tree, one device and no --script")
+    if args.command == "serve" and args.passwords and args.auth == "none":
+        sv.error("--passwords needs --auth basic, md5 or hmac: without it any device is taken")
     try:
         return args.run(args)
     except BrokenPipeError:  # the reader went away (`omadm decode ... | head`): nothing to say

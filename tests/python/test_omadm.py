@@ -834,7 +834,7 @@ def test_a_server_takes_each_device_with_its_own_password(auth, tmp_path):
                     "--password", password, "--nonce", "n")
             assert r.returncode == 0, r.stderr
     (tmp_path / "passwords.json").write_text('["dev1"]')
-    r = cli("serve", "--port", "0", "--passwords", str(tmp_path / "passwords.json"))
+    r = cli("serve", "--port", "0", "--auth", auth, "--passwords", str(tmp_path / "passwords.json"))
     assert r.returncode == 1 and b"not a JSON object of user name to password" in r.stderr
 
 

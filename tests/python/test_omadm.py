@@ -826,6 +826,8 @@ def test_a_server_takes_each_device_with_its_own_password(auth, tmp_path):
                 with pytest.raises(omadm.AuthError):
                     attempt(server.url, user, password)
     assert set(asked) == {"dev1", "dev2", "eve"}
+    with pytest.raises(omadm.UsageError, match="passwords needs auth"):
+        omadm.ServerSession("srv", passwords=fleet)
     (tmp_path / "passwords.json").write_text(json.dumps(fleet))
     with omadm_serve("--auth", auth, "--nonce", "n", "--server-id", "srv", "--passwords",
                      str(tmp_path / "passwords.json")) as (_, url):

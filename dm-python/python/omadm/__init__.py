@@ -288,6 +288,8 @@ class ServerSession(_Session):
         """``username``/``password`` is the one device's credentials; ``passwords`` finds any
         device's password by its user name (the Cred's, or the Source LocName md5 and HMAC
         devices send): a dict, or a callable returning None for a user it does not know."""
+        if passwords is not None and auth == "none":
+            raise UsageError("passwords needs auth basic, md5 or hmac: without it any device is taken")
         self._s = _native.ServerSession(
             server_id, username, password, auth, nonce, encoding, max_msg_size, max_obj_size, server_password,
             server_nonce, resp_uri, _limits(limits), lenient, accept_dm11, passwords)

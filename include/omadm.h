@@ -899,7 +899,7 @@ dm_result dm_server_set_password_lookup(dm_session *session,
 dm_result dm_client_set_ui_handler(dm_session *session, dm_ui_handler handler, void *userdata);
 
 /**
- * Client: queues an alert of `count` items (at least one): a Generic Alert (1226, with an
+ * Client: queues an alert of `count` items (1 to 1000): a Generic Alert (1226, with an
  * optional correlator from an Exec answered 202: queue it once dm_session_receive has
  * returned, not from the exec callback) or a Client Event (1224). It goes out with the next
  * package; its Status arrives as an event with `reference`.

@@ -1090,7 +1090,7 @@ pub struct dm_alert_item {
     pub len: usize,
 }
 
-/// Client: queues an alert of `count` items (at least one): a Generic Alert (1226, with an
+/// Client: queues an alert of `count` items (1 to 1000): a Generic Alert (1226, with an
 /// optional correlator from an Exec answered 202: queue it once dm_session_receive has
 /// returned, not from the exec callback) or a Client Event (1224). It goes out with the next
 /// package; its Status arrives as an event with `reference`.
@@ -1109,8 +1109,9 @@ pub extern "C" fn dm_client_alert(
         if items.is_null() {
             return dm_result::DM_ERR_NULL;
         }
-        if count == 0 {
-            s.last_error = c("an alert needs at least one item");
+        let most = Limits::default().max_items;
+        if count == 0 || count > most {
+            s.last_error = c(&format!("an alert holds 1 to {most} items, not {count}"));
             return dm_result::DM_ERR_INVALID;
         }
         let mut list = Vec::with_capacity(count);

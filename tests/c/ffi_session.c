@@ -283,6 +283,7 @@ static void client_alerts(void) {
     CHECK(dm_client_alert(c, 1224, NULL, &battery, 1, &event) == DM_OK && event != generic);
     /* Refused, nothing queued. */
     CHECK(dm_client_alert(c, 1226, NULL, report, 0, NULL) == DM_ERR_INVALID && strstr(dm_last_error(c), "item"));
+    CHECK(dm_client_alert(c, 1226, NULL, report, SIZE_MAX / 2, NULL) == DM_ERR_INVALID); /* never read */
     CHECK(dm_client_alert(c, 1226, NULL, NULL, 1, NULL) == DM_ERR_NULL);
     dm_alert_item untyped = { .data = (const uint8_t *)"x", .len = 1 };
     CHECK(dm_client_alert(c, 1226, NULL, &untyped, 1, NULL) == DM_ERR_NULL);

@@ -904,21 +904,21 @@ pub extern "C" fn dm_server_alert(
     n_choices: usize,
     reference: *mut u32,
 ) -> dm_result {
-    let options = tri!(unsafe { opt_str(options) }).unwrap_or_default();
-    let text = tri!(unsafe { opt_str(text) }).unwrap_or_default();
-    let mut items: Vec<Item> = Vec::with_capacity(2 + n_choices);
-    let item = |s: &str| Item { data: Some(Data::Text(s.to_string())), ..Item::default() };
-    items.push(item(options));
-    items.push(item(text));
-    if n_choices > 0 {
-        if choices.is_null() {
-            return dm_result::DM_ERR_NULL;
+    guard(|| {
+        let options = tri!(unsafe { opt_str(options) }).unwrap_or_default();
+        let text = tri!(unsafe { opt_str(text) }).unwrap_or_default();
+        let item = |s: &str| Item { data: Some(Data::Text(s.to_string())), ..Item::default() };
+        let mut items = vec![item(options), item(text)];
+        if n_choices > 0 {
+            if choices.is_null() {
+                return dm_result::DM_ERR_NULL;
+            }
+            for i in 0..n_choices {
+                items.push(item(tri!(unsafe { str_arg(*choices.add(i)) })));
+            }
         }
-        for i in 0..n_choices {
-            items.push(item(tri!(unsafe { str_arg(*choices.add(i)) })));
-        }
-    }
-    queue(session, reference, |s| s.alert(AlertCode(code), items))
+        queue(session, reference, |s| s.alert(AlertCode(code), items))
+    })
 }
 
 /// Server: starts a Sequence; commands queued until dm_server_end_group go into it.

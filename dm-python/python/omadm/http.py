@@ -246,6 +246,12 @@ class _Busy(Exception):
     """The server holds as many sessions as it may: a new one waits (HTTP 503)."""
 
 
+def _next_nonces(session: omadm.ClientSession | omadm.ServerSession) -> dict[str, bytes]:
+    """The nonces a session was given for the next one, by the session option that takes each."""
+    given = {"nonce": session.next_nonce, "server_nonce": session.next_server_nonce}
+    return {k: v for k, v in given.items() if v is not None}
+
+
 class Nonces:
     """Each device's nonces for its next session: the NextNonce each side was given (md5,
     HMAC), as a device and a server that stores them keep them, so that the next session is
@@ -273,8 +279,7 @@ class Nonces:
 
     def keep(self, device: str, session: omadm.ClientSession | omadm.ServerSession) -> None:
         """The nonces ``session`` was given, as soon as it has them."""
-        given = {"nonce": session.next_nonce, "server_nonce": session.next_server_nonce}
-        kept = {k: v for k, v in given.items() if v is not None}
+        kept = _next_nonces(session)
         if kept:
             with self._lock:
                 self._kept.setdefault(device, {}).update(kept)
@@ -331,10 +336,10 @@ class Account:
 
     def keep(self, client: omadm.ClientSession) -> None:
         """The nonces ``client`` was given, into AAuthData, as soon as it has them."""
-        given = {"nonce": client.next_nonce, "server_nonce": client.next_server_nonce}
+        given = _next_nonces(client)
         for key, uri in self._nonce_at.items():
-            if (nonce := given[key]) is not None:
-                self.tree.set(uri, nonce)
+            if key in given:
+                self.tree.set(uri, given[key])
 
 
 class Server:

@@ -1,11 +1,17 @@
 import os
 import pathlib
 import subprocess
+import sys
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 VECTORS = ROOT / ".." / "shared" / "vectors"
+
+
+def cli(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
+    """The ``omadm`` tool run as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "omadm.cli", *args], input=stdin, capture_output=True)
 
 
 @pytest.fixture

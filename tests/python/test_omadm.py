@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import omadm
+from conftest import cli
 
 DEVINFO = {"./DevInfo/DevId": "IMEI:1", "./DevInfo/Man": "Acme", "./DevInfo/Mod": "X1",
            "./DevInfo/DmV": "1.2", "./DevInfo/Lang": "en"}
@@ -345,10 +346,6 @@ def test_notification_round_trip():
     for session_id, ui_mode in [(70000, 0), (-1, 0), (5, 300)]:
         with pytest.raises(omadm.UsageError, match="session_id is 0..65535|ui_mode is 0..3"):
             omadm.notification.build("srv", "pw", b"nonce", session_id, ui_mode)
-
-
-def cli(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "omadm.cli", *args], input=stdin, capture_output=True)
 
 
 def test_cli_decode_encode_notify_demo(vectors, tmp_path):

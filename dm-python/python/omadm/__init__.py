@@ -31,8 +31,8 @@ __version__: str = _native.__version__
 
 __all__ = [
     "AuthError", "ClientSession", "DecodeError", "Error", "Event", "GenericAlertItem", "LimitError", "Limits",
-    "MemoryTree", "Message", "Notification", "ProtocolError", "ServerSession", "UsageError", "Violation", "check",
-    "decode", "notification", "wbxml_to_xml", "xml_to_wbxml",
+    "MemoryTree", "Message", "Notification", "ProtocolError", "ServerSession", "UsageError", "Violation", "capture",
+    "check", "decode", "notification", "wbxml_to_xml", "xml_to_wbxml",
 ]
 
 _DEFAULT = _native.DEFAULT_LIMITS
@@ -382,5 +382,5 @@ def check(messages: list[bytes], directions: list[str] | None = None) -> list[Vi
     return [Violation(*v) for v in _native.check(messages, directions)]
 
 
-from . import notification  # noqa: E402  (uses the names above)
+from . import capture, notification  # noqa: E402  (uses the names above)
 from .notification import Notification  # noqa: E402

@@ -11,6 +11,7 @@ import urllib.parse
 from typing import Any
 
 import omadm
+import omadm.capture
 
 
 def _read(path: str) -> bytes:
@@ -106,101 +107,20 @@ def _demo(_: argparse.Namespace) -> int:
             omadm.http.device(server.url, tree, device_id="IMEI:1", server_id="omadm-demo",
                               received=lambda _, events: replies.append(events))
         print("annotated trace (each server message with what the device did with it):")
-        [(bodies, dirs)] = _traces([trace]).values()
-        s2c = [i for i, d in enumerate(dirs or []) if d == "s2c"]
-        _show(bodies, dirs, {i: [repr(e) for e in events] for i, events in zip(s2c, replies)})
-        found = _verdict("checker", bodies, dirs)
+        [session] = omadm.capture.read([trace])
+        s2c = [i for i, d in enumerate(session.directions or []) if d == "s2c"]
+        _show(session.messages, session.directions, {i: [repr(e) for e in events] for i, events in zip(s2c, replies)})
+        found = _verdict("checker", session.messages, session.directions)
     print(f"session ended; ./Vendor/Level = {tree.get('./Vendor/Level')!r}")
     return found
 
 
-def _traces(paths: list[str]) -> dict[str, tuple[list[bytes], list[str] | None]]:
-    """Sessions to check: HTTP captures (.har), JSON Lines files ({"dir", "body_b64"} a line),
-    or message files named in order with c2s/s2c in the name (a directory's files grouped by
-    session, as `omadm serve --trace-dir` writes them)."""
-    import base64
-    import os
-    import re
-
-    files: list[str] = []
-    sessions: dict[str, tuple[list[bytes], list[str | None]]] = {}
-    for p in paths:
-        if os.path.isdir(p):
-            files += sorted(os.path.join(p, f) for f in os.listdir(p))
-        elif p.endswith(".har"):
-            sessions.update(_har_sessions(p))
-        elif p.endswith(".jsonl"):
-            bodies: list[bytes] = []
-            dirs: list[str | None] = []
-            with open(p) as lines:
-                for n, line in enumerate(lines, 1):
-                    if line.strip():
-                        try:
-                            rec = json.loads(line)
-                            bodies.append(base64.b64decode(rec["body_b64"], validate=True))
-                            dirs.append({"c2s": "c2s", "s2c": "s2c"}[rec["dir"]])
-                        except (ValueError, KeyError, TypeError) as e:
-                            raise omadm.UsageError(f'{p} line {n}: not {{"dir": "c2s"|"s2c", "body_b64": ...}} '
-                                                   f"({type(e).__name__}: {e})") from None
-            sessions[p] = (bodies, dirs)
-        else:
-            files.append(p)
-    for f in files:
-        name = os.path.basename(f)
-        m = re.match(r"(.*)-\d{4}-(c2s|s2c)\.", name)
-        key = os.path.join(os.path.dirname(f), m.group(1)) if m else "files"
-        d = "c2s" if "c2s" in name else "s2c" if "s2c" in name else None
-        found_bodies, found_dirs = sessions.setdefault(key, ([], []))
-        found_bodies.append(_read(f))
-        found_dirs.append(d)
-    if not any(b for b, _ in sessions.values()):
-        raise omadm.UsageError(f"no messages in {' '.join(paths)}")
-    # Directions for a session only when every message has one.
-    return {k: (b, None if None in d else [x for x in d if x]) for k, (b, d) in sessions.items()}
-
-
-def _har_sessions(path: str) -> dict[str, tuple[list[bytes], list[str | None]]]:
-    """The DM exchanges of an HTTP capture in HAR form (what mitmproxy, browsers and most proxies
-    export): each POST of a SyncML body and its answer, in the order sent, grouped by device and
-    SessionID."""
-    import base64
-
-    def body(part: dict[str, Any]) -> bytes:
-        text = part.get("text") or ""
-        return base64.b64decode(text) if part.get("encoding") == "base64" else text.encode("utf-8")
-
-    try:
-        with open(path, encoding="utf-8") as f:
-            entries = json.load(f)["log"]["entries"]
-        sessions: dict[str, tuple[list[bytes], list[str | None]]] = {}
-        for entry in sorted(entries, key=lambda e: e.get("startedDateTime", "")):
-            sent = entry["request"].get("postData") or {}
-            if "syncml" not in sent.get("mimeType", "").lower():
-                continue
-            request = body(sent)
-            try:
-                header = omadm.decode(request, lenient=True).to_dict()["header"]
-                key = f"{path}#{header['source']['uri']}-{header['session_id']}"
-            except omadm.Error:  # the checker says what is wrong with it
-                key = f"{path}#not a message"
-            bodies, dirs = sessions.setdefault(key, ([], []))
-            bodies.append(request)
-            dirs.append("c2s")
-            answer = entry["response"].get("content") or {}
-            if answer.get("text"):
-                bodies.append(body(answer))
-                dirs.append("s2c")
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise omadm.UsageError(f"{path}: not an HTTP capture in HAR form ({type(e).__name__}: {e})") from None
-    return sessions
-
-
 def _check(args: argparse.Namespace) -> int:
     found = 0
-    for name, (bodies, dirs) in _traces(args.paths).items():
+    for trace in omadm.capture.read(args.paths):
         if args.show:
-            _show(bodies, dirs, {})
-        found += _verdict(name, bodies, dirs)
+            _show(trace.messages, trace.directions, {})
+        found += _verdict(trace.name, trace.messages, trace.directions)
     return 1 if found else 0
 
 
@@ -517,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     n.set_defaults(run=_notify)
     c = sub.add_parser("check", help="the rules a captured session breaks, by rule id (exit 1 if any)")
     c.add_argument("paths", nargs="+", help="message files in order (c2s/s2c in their names), a directory, .jsonl, "
-                   "or an HTTP capture (.har)")
+                   "a network capture (pcap, pcapng: plain HTTP) or an HTTP capture (.har)")
     c.add_argument("--show", action="store_true", help="print each message first: an annotated trace")
     c.set_defaults(run=_check)
     m = sub.add_parser("demo", help="a whole session over loopback HTTP between the built-in server and a simulated "

@@ -1,0 +1,299 @@
+"""omadm.capture: DM sessions read back from network captures (pcap, pcapng) and HTTP captures.
+
+The captures in tests/captures were written by tcpdump and dumpcap (SOURCES.txt); tshark, an
+independent reader, gave the bodies they must yield. The rest are built here, frame by frame, for
+what those do not show: segments out of order, lost or sent again, ports used again, other link
+types and byte orders."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import random
+import socket
+import struct
+
+import omadm
+import omadm.capture
+import pytest
+from conftest import cli
+
+CAPTURES = pathlib.Path(__file__).resolve().parents[1] / "captures"
+SYN, ACK, FIN, PSH = 0x02, 0x10, 0x01, 0x08
+
+
+def test_a_capture_yields_the_bodies_tshark_reads():
+    expected = json.loads((CAPTURES / "tshark_bodies.json").read_text())
+    for name, bodies in expected.items():
+        [trace] = omadm.capture.read([str(CAPTURES / name)])
+        assert trace.messages == [bytes.fromhex(b) for b in bodies], name
+        assert trace.directions == ["c2s", "s2c"] * (len(bodies) // 2)
+        assert trace.name == f"{CAPTURES / name}#IMEI:{'42' if 'ipv6' in name else '493005100592800'}-1"
+        assert omadm.check(trace.messages, trace.directions) == []
+
+
+def test_a_capture_cut_to_a_snapshot_length_says_where():
+    with pytest.raises(omadm.UsageError) as e:
+        omadm.capture.read([str(CAPTURES / "snaplen-200.pcap")])
+    assert "127.0.0.1:" in str(e.value) and "-> 127.0.0.1:18083" in str(e.value)
+    assert "lacks some of its bytes (at frame 4: " in str(e.value) and "capture with -s 0" in str(e.value)
+
+
+def test_cli_check_reads_network_captures():
+    r = cli("check", "--show", str(CAPTURES / "wbxml-md5.pcapng"), str(CAPTURES / "xml-ethernet.pcap"))
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert "device -> server    334 bytes  <Message session=1 msg_id=1 Alert,Replace final>" in out
+    assert out.count(": 6 messages, no violations") == 2
+    r = cli("check", str(CAPTURES / "snaplen-200.pcap"))
+    assert r.returncode == 1 and b"capture with -s 0" in r.stderr and len(r.stderr.splitlines()) == 1
+
+
+# Captures built here: a DM session's real messages, laid into TCP segments as a test needs.
+
+CLIENT, SERVER = (bytes([10, 0, 0, 1]), 40000), (bytes([10, 0, 0, 2]), 80)
+
+
+def session_messages() -> list[bytes]:
+    """A whole session, device and server in memory: its messages in the order sent."""
+    server = omadm.ServerSession("srv")
+    server.get("./DevInfo/Mod")
+    tree = omadm.MemoryTree({"./DevInfo/Mod": "X1", "./DevInfo/Man": "Acme", "./DevInfo/Lang": "en",
+                             "./DevInfo/DmV": "1.2", "./DevInfo/DevId": "IMEI:7"})
+    client = omadm.ClientSession("IMEI:7", "srv", "http://dm/", tree)
+    sent = []
+    while (body := client.next_message()) is not None:
+        server.receive(body)
+        answer = server.next_message()
+        assert answer is not None
+        client.receive(answer)
+        sent += [body, answer]
+    return sent
+
+
+def request(body: bytes) -> bytes:
+    return (b"POST /dm HTTP/1.1\r\nHost: dm\r\nContent-Type: application/vnd.syncml.dm+xml\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+
+def response(body: bytes, headers: bytes = b"") -> bytes:
+    return (b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.syncml.dm+xml\r\n%sContent-Length: %d\r\n\r\n%s"
+            % (headers, len(body), body))
+
+
+class Conversation:
+    """TCP segments between two endpoints, with their sequence numbers, as frames."""
+
+    def __init__(self, client=CLIENT, server=SERVER, v6=False):
+        self.ends = {"c": client, "s": server}
+        self.seq = {"c": 1000, "s": 5000}
+        self.v6 = v6
+        self.frames: list[bytes] = []
+
+    def handshake(self):
+        self.segment("c", b"", SYN)
+        self.segment("s", b"", SYN | ACK)
+        return self
+
+    def segment(self, side: str, payload: bytes, flags: int = ACK | PSH, seq: int | None = None) -> bytes:
+        (src, sport), (dst, dport) = self.ends[side], self.ends["s" if side == "c" else "c"]
+        at = self.seq[side] if seq is None else seq
+        if seq is None:
+            self.seq[side] = (at + len(payload) + (1 if flags & (SYN | FIN) else 0)) & 0xFFFFFFFF
+        tcp = struct.pack(">HHIIBBHHH", sport, dport, at, 0, 5 << 4, flags, 65535, 0, 0) + payload
+        if self.v6:
+            src6, dst6 = b"\xfd" + bytes(11) + src, b"\xfd" + bytes(11) + dst
+            ip = struct.pack(">IHBB", 6 << 28, len(tcp), 6, 64) + src6 + dst6 + tcp
+        else:
+            ip = struct.pack(">BBHHHBBH", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0) + src + dst + tcp
+        frame = bytes(12) + struct.pack(">H", 0x86DD if self.v6 else 0x0800) + ip
+        self.frames.append(frame)
+        return frame
+
+    def send(self, side: str, data: bytes, size: int = 1000) -> list[bytes]:
+        return [self.segment(side, data[i:i + size]) for i in range(0, len(data), size)]
+
+
+def pcap(frames: list[bytes], endian: str = "<", linktype: int = 1, snaplen: int = 65535) -> bytes:
+    out = struct.pack(endian + "IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, snaplen, linktype)
+    for n, f in enumerate(frames):
+        out += struct.pack(endian + "4I", 1_700_000_000 + n, 0, min(len(f), snaplen), len(f)) + f[:snaplen]
+    return out
+
+
+def read(tmp_path: pathlib.Path, data: bytes, name: str = "c.pcap") -> list[omadm.capture.Trace]:
+    (tmp_path / name).write_bytes(data)
+    return omadm.capture.read([str(tmp_path / name)])
+
+
+def whole_session(conv: Conversation, messages: list[bytes], size: int = 1000) -> Conversation:
+    for c2s, s2c in zip(messages[::2], messages[1::2]):
+        conv.send("c", request(c2s), size)
+        conv.send("s", response(s2c), size)
+    return conv
+
+
+def test_segments_out_of_order_sent_again_or_overlapping_are_put_back_in_order(tmp_path):
+    messages = session_messages()
+    conv = Conversation().handshake()
+    frames = list(conv.frames)
+    for c2s, s2c in zip(messages[::2], messages[1::2]):
+        frames += conv.send("c", request(c2s), 97)[::-1]  # each message's segments in reverse
+        frames += conv.send("s", response(s2c), 97)[::-1]
+    frames += conv.frames[5:9]  # sent again
+    # One overlapping the next two, with the same bytes as they do.
+    at = 1001 + len(request(messages[0])) - 150
+    stream = b"".join(request(c) for c in messages[::2])
+    frames.append(conv.segment("c", stream[at - 1001:at - 1001 + 150], seq=at))
+    [trace] = read(tmp_path, pcap(frames))
+    assert trace.messages == messages and trace.directions == ["c2s", "s2c"] * (len(messages) // 2)
+
+
+def test_a_lost_segment_is_named_by_the_frame_after_it(tmp_path):
+    conv = whole_session(Conversation().handshake(), session_messages(), size=200)
+    del conv.frames[3]  # the second segment of the first request: frame 4 is the third now
+    with pytest.raises(omadm.UsageError, match=r"10\.0\.0\.1:40000 -> 10\.0\.0\.2:80: an HTTP body at byte 97 "
+                       r"of the stream cannot be read whole: the capture lacks some of its bytes \(at frame 4: "):
+        read(tmp_path, pcap(conv.frames))
+    # A frame cut to the snapshot length.
+    with pytest.raises(omadm.UsageError, match=r"\(at frame 3: lost, or cut to the snapshot length; capture with -s 0"):
+        read(tmp_path, pcap(conv.frames, snaplen=120))
+
+
+def test_each_http_exchange_is_one_message_each_way_whatever_the_connections(tmp_path):
+    """One connection a message, ports used again, and a capture begun in the middle of a body."""
+    messages = session_messages()
+    frames = []
+    for i, (c2s, s2c) in enumerate(zip(messages[::2], messages[1::2])):
+        conv = Conversation()  # the same ports each time, new sequence numbers
+        conv.seq = {"c": 1000 + 7 * i, "s": 5000 + 11 * i}
+        conv.handshake()
+        conv.send("c", request(c2s))
+        conv.send("s", response(s2c))
+        conv.segment("c", b"", FIN | ACK)
+        conv.segment("s", b"", FIN | ACK)
+        frames += conv.frames
+    [trace] = read(tmp_path, pcap(frames))
+    assert trace.messages == messages
+    # Begun after the first request's first segment: its rest, then the session from its answer on.
+    conv = whole_session(Conversation().handshake(), messages, size=300)
+    [trace] = read(tmp_path, pcap(conv.frames[3:]))
+    assert trace.messages == messages[2:]
+
+
+def test_link_types_byte_orders_vlans_and_ipv6(tmp_path):
+    messages = session_messages()
+    conv = whole_session(Conversation(v6=True).handshake(), messages)
+    for endian in "<>":
+        [trace] = read(tmp_path, pcap(conv.frames, endian))
+        assert trace.messages == messages
+    vlan = [f[:12] + b"\x81\x00\x00\x05" + f[12:] for f in conv.frames]
+    loop = [struct.pack("<I", 30) + f[14:] for f in conv.frames]  # BSD loopback, IPv6
+    raw = [f[14:] for f in conv.frames]
+    sll = [struct.pack(">HHH8sH", 0, 772, 6, b"", 0x86DD) + f[14:] for f in conv.frames]
+    sll2 = [struct.pack(">HHIHBB8s", 0x86DD, 0, 1, 772, 0, 6, b"") + f[14:] for f in conv.frames]
+    for frames, linktype in [(vlan, 1), (loop, 0), (raw, 101), (sll, 113), (sll2, 276)]:
+        [trace] = read(tmp_path, pcap(frames, linktype=linktype))
+        assert trace.messages == messages, linktype
+    with pytest.raises(omadm.UsageError, match="no TCP over link type 147 can be read"):
+        read(tmp_path, pcap(raw, linktype=147))
+
+
+def pcapng_block(kind: int, body: bytes, endian: str = "<") -> bytes:
+    body += bytes(-len(body) % 4)
+    return struct.pack(endian + "II", kind, len(body) + 12) + body + struct.pack(endian + "I", len(body) + 12)
+
+
+def test_pcapng_sections_interfaces_and_packet_blocks(tmp_path):
+    """Two sections of opposite byte orders, each with its own interfaces; enhanced, simple and
+    obsolete packet blocks."""
+    messages = session_messages()
+    conv = whole_session(Conversation().handshake(), messages)
+    half = len(conv.frames) // 2
+    out = b""
+    for endian, frames in [("<", conv.frames[:half]), (">", conv.frames[half:])]:
+        out += pcapng_block(0x0A0D0D0A, struct.pack(endian + "IHHq", 0x1A2B3C4D, 1, 0, -1), endian)
+        nanoseconds = struct.pack(endian + "HHB3x", 9, 1, 9) + bytes(4)  # if_tsresol, then the end
+        out += pcapng_block(1, struct.pack(endian + "HHI", 147, 0, 0), endian)  # a link type not read
+        out += pcapng_block(1, struct.pack(endian + "HHI", 1, 0, 0) + nanoseconds, endian)
+        for n, f in enumerate(frames):
+            if n % 3 == 0:
+                out += pcapng_block(6, struct.pack(endian + "5I", 1, 0, n, len(f), len(f)) + f, endian)
+            elif n % 3 == 1:
+                out += pcapng_block(2, struct.pack(endian + "HH4I", 1, 0, 0, n, len(f), len(f)) + f, endian)
+            else:  # a simple packet block: the first interface's, which is not Ethernet
+                out += pcapng_block(3, struct.pack(endian + "I", len(f)) + f, endian)
+    # Simple packet blocks are on interface 0 (link type 147): their segments are lost.
+    with pytest.raises(omadm.UsageError, match=r"lacks some of its bytes \(at frame \d+: "):
+        read(tmp_path, out, "c.pcapng")
+    out = out.replace(struct.pack("<HHI", 147, 0, 0), struct.pack("<HHI", 1, 0, 0)).replace(
+        struct.pack(">HHI", 147, 0, 0), struct.pack(">HHI", 1, 0, 0))
+    [trace] = read(tmp_path, out, "c.pcapng")
+    assert trace.messages == messages
+
+
+def test_pipelined_requests_chunked_bodies_and_answers_without_a_body(tmp_path):
+    messages = session_messages()
+    conv = Conversation().handshake()
+    conv.send("c", b"HEAD /dm HTTP/1.1\r\nHost: dm\r\n\r\n" + request(messages[0])
+              + b"OPTIONS * HTTP/1.1\r\nHost: dm\r\n\r\n")
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(messages[1][i:i + 64]), messages[1][i:i + 64])
+                       for i in range(0, len(messages[1]), 64))
+    conv.send("s", b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 120\r\n\r\n"  # HEAD's: no body
+              b"HTTP/1.1 100 Continue\r\n\r\n"
+              b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.syncml.dm+xml\r\nTransfer-Encoding: chunked\r\n\r\n"
+              + chunked + b"0\r\n\r\n"
+              b"HTTP/1.1 204 No Content\r\n\r\n")
+    [trace] = read(tmp_path, pcap(conv.frames))
+    assert trace.messages == messages[:2]
+
+
+def test_a_capture_without_dm_over_http_says_so(tmp_path):
+    conv = Conversation().handshake()
+    conv.send("c", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(500))  # a TLS ClientHello
+    conv.send("s", b"\x16\x03\x03\x00\x5a" + bytes(90))
+    web = Conversation(client=(bytes([10, 0, 0, 3]), 40001))  # a web page, cut short: not a DM message
+    web.send("c", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    web.send("s", b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 9999\r\n\r\n<html>")
+    with pytest.raises(omadm.UsageError, match="no SyncML over HTTP in it .HTTPS cannot be read"):
+        read(tmp_path, pcap(conv.frames + web.frames))
+    for data in [pcap([])[:30], b"\x0a\x0d\x0d\x0a" + bytes(8), pcapng_block(0x0A0D0D0A, bytes(16))]:
+        with pytest.raises(omadm.UsageError, match="c.pcap: "):
+            read(tmp_path, data)
+
+
+def test_any_damage_to_a_capture_is_a_usage_error_or_a_reading(tmp_path):
+    """Captures cut, flipped and spliced 3000 ways: each is read, or refused as a UsageError."""
+    rng = random.Random(7)
+    originals = [(CAPTURES / n).read_bytes() for n in json.loads((CAPTURES / "tshark_bodies.json").read_text())]
+    path = tmp_path / "damaged.pcap"
+    read_whole = 0
+    for _ in range(3000):
+        data = bytearray(rng.choice(originals))
+        for _ in range(rng.randint(1, 8)):
+            at = rng.randrange(len(data))
+            choice = rng.random()
+            if choice < 0.6:
+                data[at] = rng.randrange(256)
+            elif choice < 0.8:
+                del data[at:at + rng.randint(1, 64)]
+            else:
+                data[at:at] = data[rng.randrange(len(data)):][:rng.randint(1, 64)]
+        path.write_bytes(bytes(data))
+        try:
+            read_whole += len(omadm.capture.read([str(path)])) > 0
+        except omadm.UsageError:
+            pass
+    assert read_whole > 100  # damage away from the messages leaves them readable
+
+
+def test_ipv6_endpoints_are_written_as_usual(tmp_path):
+    conv = Conversation(v6=True).handshake()
+    conv.send("c", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    with pytest.raises(omadm.UsageError) as e:
+        conv.send("c", request(b"<SyncML"))
+        conv.frames.append(conv.frames[-1][:-3])
+        del conv.frames[-2]
+        read(tmp_path, pcap(conv.frames))
+    shown = socket.inet_ntop(socket.AF_INET6, b"\xfd" + bytes(11) + CLIENT[0])
+    assert f"[{shown}]:40000 -> " in str(e.value)

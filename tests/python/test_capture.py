@@ -297,3 +297,37 @@ def test_ipv6_endpoints_are_written_as_usual(tmp_path):
         read(tmp_path, pcap(conv.frames))
     shown = socket.inet_ntop(socket.AF_INET6, b"\xfd" + bytes(11) + CLIENT[0])
     assert f"[{shown}]:40000 -> " in str(e.value)
+
+
+def test_sessions_of_one_device_and_session_id_are_told_apart(tmp_path):
+    """A device that starts each session at SessionID 1: its message 1 begins a new session, but
+    not when it is the same message 1 sent again (its answer lost)."""
+    messages = session_messages()
+    lost = Conversation(client=(CLIENT[0], 39999)).handshake()
+    lost.send("c", request(messages[0]))  # its answer never comes: sent again on a new connection
+    conv = whole_session(whole_session(Conversation().handshake(), messages), messages)
+    first, second = read(tmp_path, pcap(lost.frames + conv.frames))
+    assert first.name.endswith("#IMEI:7-1") and second.name.endswith("#IMEI:7-1.2")
+    assert first.messages == [messages[0]] + messages and second.messages == messages
+    # Saved as `omadm serve --trace-dir` writes them, and read back.
+    out = tmp_path / "out"
+    assert [pathlib.Path(p).name for p in second.save(str(out))] == [
+        f"IMEI_7-1.2-{n:04d}-{d}.msg" for n, d in enumerate(["c2s", "s2c"] * (len(messages) // 2))]
+    first.save(str(out))
+    assert pathlib.Path(first.save(str(out))[0]).name == "IMEI_7-1.3-0000-c2s.msg"  # never over another
+    back = {t.name: t for t in omadm.capture.read([str(out)])}
+    assert back[str(out / "IMEI_7-1.2")].messages == second.messages
+    assert back[str(out / "IMEI_7-1")].directions == back[str(out / "IMEI_7-1.3")].directions == first.directions
+
+
+def test_cli_extract_writes_each_message_of_a_capture_to_a_file(tmp_path):
+    out = tmp_path / "out"
+    capture = CAPTURES / "wbxml-md5.pcapng"
+    r = cli("extract", str(capture), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode() == f"{capture}#IMEI:493005100592800-1: 6 messages -> {out}/IMEI_493005100592800-1-*.msg\n"
+    bodies = json.loads((CAPTURES / "tshark_bodies.json").read_text())[capture.name]
+    assert [p.read_bytes().hex() for p in sorted(out.iterdir())] == bodies
+    assert cli("check", str(out)).returncode == 0
+    r = cli("extract", str(CAPTURES / "snaplen-200.pcap"), "-o", str(out))
+    assert r.returncode == 1 and b"capture with -s 0" in r.stderr

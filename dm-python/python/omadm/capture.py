@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import itertools
 import json
 import os
 import re
@@ -24,7 +25,7 @@ import socket
 import struct
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Container, Iterable, Iterator
 
 from . import Error, UsageError, decode
 
@@ -39,6 +40,19 @@ class Trace:
     name: str
     messages: list[bytes] = field(default_factory=list)
     directions: list[str] | None = field(default_factory=list)
+
+    def save(self, directory: str) -> list[str]:
+        """Writes each message to a file of its own in ``directory``, as ``omadm serve
+        --trace-dir`` does (NAME-0000-c2s.msg, ...; ``read`` takes them back), under a NAME no
+        session there has yet; the paths written."""
+        os.makedirs(directory, exist_ok=True)
+        base = unused(file_name(os.path.basename(self.name.rpartition("#")[2])), saved_sessions(directory))
+        paths = []
+        for n, (message, direction) in enumerate(zip(self.messages, self.directions or ["msg"] * len(self.messages))):
+            paths.append(os.path.join(directory, f"{base}-{n:04d}-{direction}.msg"))
+            with open(paths[-1], "wb") as f:
+                f.write(message)
+        return paths
 
 
 def read(paths: Iterable[str]) -> list[Trace]:
@@ -63,7 +77,7 @@ def read(paths: Iterable[str]) -> list[Trace]:
                 files.append(p)
     for f in files:
         name = os.path.basename(f)
-        m = re.match(r"(.*)-\d{4}-(c2s|s2c)\.", name)
+        m = _SAVED.match(name)
         key = os.path.join(os.path.dirname(f), m.group(1)) if m else "files"
         trace = traces.setdefault(key, Trace(key))
         with open(f, "rb") as message:
@@ -74,6 +88,23 @@ def read(paths: Iterable[str]) -> list[Trace]:
     if not any(t.messages for t in traces.values()):
         raise UsageError(f"no messages in {' '.join(paths)}")
     return list(traces.values())
+
+
+_SAVED = re.compile(r"(.*)-\d{4}-(c2s|s2c|msg)\.")
+
+
+def saved_sessions(directory: str) -> set[str]:
+    """The names of the sessions whose messages are in ``directory``, one file each."""
+    return {m.group(1) for f in os.listdir(directory) if (m := _SAVED.match(f))}
+
+
+def unused(name: str, taken: Container[str]) -> str:
+    """``name``, or the first of NAME.2, NAME.3, ... not ``taken``."""
+    return next(n for n in itertools.chain([name], (f"{name}.{k}" for k in itertools.count(2))) if n not in taken)
+
+
+def file_name(name: str) -> str:
+    return re.sub(r"[^\w.-]", "_", name)
 
 
 def _jsonl(path: str) -> Trace:
@@ -102,16 +133,23 @@ class _Exchange:
 
 
 def _captured(path: str, exchanges: list[_Exchange]) -> dict[str, Trace]:
-    """The SyncML exchanges of a capture, in the order sent, grouped by device and SessionID."""
+    """The SyncML exchanges of a capture, in the order sent, grouped by device and SessionID. A
+    message 1 of a device and SessionID seen before (not the same message sent again) begins a
+    new session, NAME.2, NAME.3, ...: a device that starts each session at SessionID 1."""
     traces: dict[str, Trace] = {}
+    latest: dict[str, str] = {}  # the name of the last session of each device and SessionID
     for x in sorted(exchanges, key=lambda x: x.at):
         if "syncml" not in x.content_type.lower():
             continue
         try:
-            header = decode(x.request, lenient=True).to_dict()["header"]
-            key = f"{path}#{header['source']['uri']}-{header['session_id']}"
+            m = decode(x.request, lenient=True)
+            base, first = f"{path}#{m.source}-{m.session_id}", m.msg_id == 1
         except Error:  # the checker says what is wrong with it
-            key = f"{path}#not a message"
+            base, first = f"{path}#not a message", False
+        key = latest.get(base, base)
+        if first and key in traces and x.request not in traces[key].messages[-2:]:
+            key = unused(base, traces)
+        latest[base] = key
         trace = traces.setdefault(key, Trace(key))
         assert trace.directions is not None
         trace.messages.append(x.request)

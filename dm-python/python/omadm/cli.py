@@ -124,6 +124,14 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if found else 0
 
 
+def _extract(args: argparse.Namespace) -> int:
+    for trace in omadm.capture.read(args.paths):
+        paths = trace.save(args.output)
+        name = os.path.basename(paths[0]).rsplit("-", 2)[0]
+        print(f"{trace.name}: {_count(len(paths), 'message')} -> {os.path.join(args.output, name)}-*.msg")
+    return 0
+
+
 def _show(bodies: list[bytes], dirs: list[str] | None, notes: dict[int, list[str]]) -> None:
     """One line a message, each followed by its ``notes``."""
     for i, body in enumerate(bodies):
@@ -440,6 +448,11 @@ def main(argv: list[str] | None = None) -> int:
                    "a network capture (pcap, pcapng: plain HTTP) or an HTTP capture (.har)")
     c.add_argument("--show", action="store_true", help="print each message first: an annotated trace")
     c.set_defaults(run=_check)
+    x = sub.add_parser("extract", help="write the messages of captured sessions to files, one each, as serve "
+                       "--trace-dir does")
+    x.add_argument("paths", nargs="+", help="what check reads: a network capture (pcap, pcapng), .har, .jsonl, ...")
+    x.add_argument("-o", "--output", required=True, help="the directory to write them to")
+    x.set_defaults(run=_extract)
     m = sub.add_parser("demo", help="a whole session over loopback HTTP between the built-in server and a simulated "
                        "device, printed as an annotated trace")
     m.set_defaults(run=_demo)

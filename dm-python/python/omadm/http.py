@@ -459,13 +459,8 @@ class Server:
             return None
         os.makedirs(self.trace_dir, exist_ok=True)
         if self._trace_names is None:
-            files = os.listdir(self.trace_dir)
-            self._trace_names = {m.group(1) for f in files if (m := re.match(r"(.*)-\d{4}-(?:c2s|s2c)\.msg$", f))}
-        base = f"{key[0]}-{key[1]}".replace(":", "_").replace("/", "_")
-        name, k = base, 1
-        while name in self._trace_names:
-            k += 1
-            name = f"{base}.{k}"
+            self._trace_names = omadm.capture.saved_sessions(self.trace_dir)
+        name = omadm.capture.unused(omadm.capture.file_name(f"{key[0]}-{key[1]}"), self._trace_names)
         self._trace_names.add(name)
         return name
 

@@ -350,3 +350,55 @@ def test_the_c_agent_reads_chunked_replies_and_stops_at_an_http_error(run_agent)
         answers["status"] = 503
         run = run_agent(url)
         assert run.returncode == 1 and "the server answered HTTP 503" in run.stderr
+
+
+def test_a_device_sends_again_what_a_busy_server_answered_503_or_429_after_its_retry_after():
+    """`busy_retries`: a message the server is too busy for goes again after the Retry-After it
+    gave, as a device does; once the retries are spent, the last answer is the error."""
+    import email.utils
+    import time
+
+    busy = []  # what the server answers to the POSTs to come, before it serves them
+    dm = {}
+
+    class Busy(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if busy:
+                code, retry_after = busy.pop(0)
+                self.send_response(code)
+                self.send_header("Retry-After", retry_after)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            dm["session"].receive(body)
+            reply = dm["session"].next_message()
+            self.send_response(200)
+            self.send_header("Content-Type", dm["session"].content_type)
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+    past = email.utils.formatdate(time.time() - 60, usegmt=True)
+    with serving(Busy) as url:
+        for retries, answers, ends in [(2, [(503, "0"), (429, past)], True), (1, [(503, "0"), (503, "0")], False)]:
+            busy[:] = answers
+            dm["session"] = omadm.ServerSession("srv")
+            dm["session"].get("./DevInfo/Mod")
+            if ends:
+                events = omadm.http.device(url, omadm.MemoryTree(DEVINFO), server_id="srv", busy_retries=retries)
+                assert events[-1].kind == "ended" and dm["session"].state == "ended" and not busy
+            else:
+                with pytest.raises(urllib.error.HTTPError) as e:
+                    omadm.http.device(url, omadm.MemoryTree(DEVINFO), server_id="srv", busy_retries=retries)
+                assert e.value.code == 503 and not busy
+        busy[:] = [(503, "0")]
+        dm["session"] = omadm.ServerSession("srv")
+        r = subprocess.run([sys.executable, "-m", "omadm.cli", "device", "--server", url, "--server-id", "srv",
+                            "--busy-retries", "1"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and "Event(ended)" in r.stdout, r.stderr
+    assert [omadm.http._retry_after(v) for v in ("7", None, "soon", "99999", past)] == [7, 1, 1, 600, 0]
+    assert 28 < omadm.http._retry_after(email.utils.formatdate(time.time() + 30, usegmt=True)) <= 30

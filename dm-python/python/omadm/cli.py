@@ -303,7 +303,7 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
     if args.cafile or args.insecure or args.cert:
         tls = omadm.http.device_tls(args.cafile, not args.insecure, args.cert, args.key)
     options = dict(server_id=args.server_id or "omadm", encoding="wbxml" if args.wbxml else "xml", setup=setup,
-                   received=received, tls=tls, **session_options)
+                   received=received, tls=tls, busy_retries=args.busy_retries, **session_options)
     if args.notification:
         # Its digest is checked first when the server's password is known (AuthError otherwise).
         data, _ = _package0(_read(args.notification))
@@ -358,6 +358,12 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) == 0:
         raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
+    return int(text)
+
+
+def _count_arg(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
     return int(text)
 
 
@@ -485,6 +491,9 @@ def main(argv: list[str] | None = None) -> int:
                     "setup(client), received(client, events)")
     dv.add_argument("--notification", help="the package 0 asking for the session, bare or in a WAP push: the "
                     "device answers it (Alert 1200, its SessionID)")
+    dv.add_argument("--busy-retries", type=_count_arg, default=0,
+                    help="send a message the server is too busy for (HTTP 503, 429) again, up to this many times, "
+                    "after the Retry-After it gives (default: 0, fail at once)")
     dv.add_argument("--cafile", help="HTTPS: trust this authority (PEM) besides the system's")
     dv.add_argument("--insecure", action="store_true", help="HTTPS: check no certificate (a test server's own)")
     dv.add_argument("--cert", help="HTTPS: the device's certificate chain (PEM), for a server that asks for one")

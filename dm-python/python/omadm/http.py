@@ -20,6 +20,7 @@ import ssl
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
@@ -609,7 +610,8 @@ def device_tls(cafile: str | None = None, verify: bool = True, certfile: str | N
 def device(server_url: str, tree: Any, device_id: str | None = None, server_id: str = "omadm",
            timeout: float = 30, setup: Callable[[omadm.ClientSession], Any] | None = None,
            received: Callable[[omadm.ClientSession, list[omadm.Event]], Any] | None = None,
-           tls: ssl.SSLContext | None = None, nonces: Nonces | None = None, **options: Any) -> list[omadm.Event]:
+           tls: ssl.SSLContext | None = None, nonces: Nonces | None = None, busy_retries: int = 0,
+           **options: Any) -> list[omadm.Event]:
     """Runs one session as a simulated device; returns the events it saw. ``setup(client)`` runs
     before package 1 (a UI handler, generic alerts to send, ...); ``received(client, events)``
     after each server message, where the device queues what its tree decided (a tree's own
@@ -620,7 +622,10 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
     for the session (some servers route by them); ``tls`` (see `device_tls`) is for HTTPS. With
     ``nonces`` (a `Nonces`) it digests with the nonces its last session was given, and keeps
     those this one gives. Given no credentials, a MemoryTree device takes them from its DMAcc
-    account for the server (`Account`), as a device does, and keeps its next nonces there."""
+    account for the server (`Account`), as a device does, and keeps its next nonces there. A
+    message the server is too busy for (HTTP 503 or 429) is sent again up to ``busy_retries``
+    times, each after the Retry-After the server gave (seconds or a date; 1 s without one, 10
+    minutes at most), as a device does; the HTTPError of the last answer otherwise."""
     if device_id is None:
         try:
             devid = tree.get("./DevInfo/DevId")
@@ -647,7 +652,7 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
         req.add_header("Content-Type", client.content_type)
         if client.hmac_header:
             req.add_header("x-syncml-hmac", client.hmac_header)
-        with opener.open(req, timeout=timeout) as resp:
+        with _post(opener, req, timeout, busy_retries) as resp:
             # A reply past the limit is read no further: the session refuses it for its size.
             body = resp.read(max_message_size + 1)
             got = client.receive(body, resp.headers.get("x-syncml-hmac"))
@@ -668,6 +673,33 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
         failure.events = events  # type: ignore[attr-defined]
         raise failure
     return events
+
+
+def _post(opener: urllib.request.OpenerDirector, req: urllib.request.Request, timeout: float, busy_retries: int) -> Any:
+    """The server's answer to ``req``, sent again while the server says it is busy and retries
+    are left."""
+    for retry in itertools.count(1):
+        try:
+            return opener.open(req, timeout=timeout)
+        except urllib.error.HTTPError as e:
+            if e.code not in (429, 503) or retry > busy_retries:
+                raise
+            wait = _retry_after(e.headers.get("Retry-After"))
+            e.close()
+            time.sleep(wait)
+
+
+def _retry_after(value: str | None) -> float:
+    """Seconds to wait from a Retry-After header: a number of seconds or an HTTP date; 1 s when
+    it says neither, 10 minutes at most."""
+    import email.utils
+
+    try:
+        seconds = float(value) if value and value.strip().isdigit() else (
+            email.utils.parsedate_to_datetime(value).timestamp() - time.time() if value else 1.0)
+    except (TypeError, ValueError):
+        seconds = 1.0
+    return min(max(seconds, 0.0), 600.0)
 
 
 def devices(server_url: str, tree: str | Callable[[], Any], count: int, concurrency: int,

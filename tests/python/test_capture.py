@@ -255,8 +255,10 @@ def test_a_capture_without_dm_over_http_says_so(tmp_path):
     web = Conversation(client=(bytes([10, 0, 0, 3]), 40001))  # a web page, cut short: not a DM message
     web.send("c", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     web.send("s", b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 9999\r\n\r\n<html>")
+    itself = Conversation(client=SERVER)  # an endpoint talking to itself: one flow, no answers
+    itself.send("c", request(b"<SyncML/>"))
     with pytest.raises(omadm.UsageError, match="no SyncML over HTTP in it .HTTPS cannot be read"):
-        read(tmp_path, pcap(conv.frames + web.frames))
+        read(tmp_path, pcap(conv.frames + web.frames + itself.frames))
     for data in [pcap([])[:30], b"\x0a\x0d\x0d\x0a" + bytes(8), pcapng_block(0x0A0D0D0A, bytes(16))]:
         with pytest.raises(omadm.UsageError, match="c.pcap: "):
             read(tmp_path, data)

@@ -458,7 +458,8 @@ def _messages(stream: _Stream, start: re.Pattern[bytes],
         elif "chunked" in headers.get("transfer-encoding", "").lower():
             body, at = _unchunk(data, at)
         elif "content-length" in headers:
-            size = int(headers["content-length"]) if headers["content-length"].isdigit() else -1
+            length = headers["content-length"]
+            size = int(length) if length.isascii() and length.isdigit() else -1
             body, at = (data[at:at + size], at + size) if 0 <= size <= len(data) - at else (None, at)
         elif methods is None:  # a request without a length has no body
             body = b""

@@ -7,6 +7,7 @@ types and byte orders."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import pathlib
 import random
@@ -30,6 +31,16 @@ def test_a_capture_yields_the_bodies_tshark_reads():
         assert trace.directions == ["c2s", "s2c"] * (len(bodies) // 2)
         assert trace.name == f"{CAPTURES / name}#IMEI:{'42' if 'ipv6' in name else '493005100592800'}-1"
         assert omadm.check(trace.messages, trace.directions) == []
+
+
+def test_a_capture_kept_gzip_compressed_is_read_as_it_is(tmp_path):
+    capture = CAPTURES / "wbxml-md5.pcapng"
+    (tmp_path / "c.pcapng.gz").write_bytes(gzip.compress(capture.read_bytes()))
+    [trace] = omadm.capture.read([str(tmp_path / "c.pcapng.gz")])
+    assert trace.messages == omadm.capture.read([str(capture)])[0].messages
+    (tmp_path / "c.pcapng.gz").write_bytes(gzip.compress(capture.read_bytes())[:-9])
+    with pytest.raises(omadm.UsageError, match="c.pcapng.gz: not gzip that can be read"):
+        omadm.capture.read([str(tmp_path / "c.pcapng.gz")])
 
 
 def test_a_capture_cut_to_a_snapshot_length_says_where():

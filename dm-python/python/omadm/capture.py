@@ -1,7 +1,7 @@
 """Captured DM traffic, read back as sessions.
 
 ``read(paths)`` takes network captures (pcap and pcapng, as tcpdump, dumpcap and Wireshark write
-them), HTTP captures in HAR form (mitmproxy, browsers, proxies), JSON Lines traces and message
+them, gzip-compressed or not), HTTP captures in HAR form (mitmproxy, browsers, proxies), JSON Lines traces and message
 files (``omadm serve --trace-dir``), and gives one ``Trace`` a session: its messages in the order
 sent, with their directions when they are known. From a network or HTTP capture, each POST of a
 SyncML body and its answer are a session's messages, grouped by device and SessionID.
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import gzip
 import itertools
 import json
 import os
@@ -46,7 +47,7 @@ class Trace:
         --trace-dir`` does (NAME-0000-c2s.msg, ...; ``read`` takes them back), under a NAME no
         session there has yet; the paths written."""
         os.makedirs(directory, exist_ok=True)
-        base = unused(file_name(os.path.basename(self.name.rpartition("#")[2])), saved_sessions(directory))
+        base = _unused(_file_name(os.path.basename(self.name.rpartition("#")[2])), _saved_sessions(directory))
         paths = []
         for n, (message, direction) in enumerate(zip(self.messages, self.directions or ["msg"] * len(self.messages))):
             paths.append(os.path.join(directory, f"{base}-{n:04d}-{direction}.msg"))
@@ -71,6 +72,11 @@ def read(paths: Iterable[str]) -> list[Trace]:
         else:
             with open(p, "rb") as file:
                 data = file.read()
+            if data[:2] == b"\x1f\x8b":  # gzip: a capture kept compressed, as Wireshark reads them
+                try:
+                    data = gzip.decompress(data)
+                except (OSError, EOFError, zlib.error) as e:
+                    raise UsageError(f"{p}: not gzip that can be read ({e})") from None
             if data[:4] in _PCAP or data[:4] == _PCAPNG:
                 traces.update(_captured(p, _pcap_exchanges(p, data)))
             else:
@@ -93,17 +99,17 @@ def read(paths: Iterable[str]) -> list[Trace]:
 _SAVED = re.compile(r"(.*)-\d{4}-(c2s|s2c|msg)\.")
 
 
-def saved_sessions(directory: str) -> set[str]:
+def _saved_sessions(directory: str) -> set[str]:
     """The names of the sessions whose messages are in ``directory``, one file each."""
     return {m.group(1) for f in os.listdir(directory) if (m := _SAVED.match(f))}
 
 
-def unused(name: str, taken: Container[str]) -> str:
+def _unused(name: str, taken: Container[str]) -> str:
     """``name``, or the first of NAME.2, NAME.3, ... not ``taken``."""
     return next(n for n in itertools.chain([name], (f"{name}.{k}" for k in itertools.count(2))) if n not in taken)
 
 
-def file_name(name: str) -> str:
+def _file_name(name: str) -> str:
     return re.sub(r"[^\w.-]", "_", name)
 
 
@@ -148,7 +154,7 @@ def _captured(path: str, exchanges: list[_Exchange]) -> dict[str, Trace]:
             base, first = f"{path}#not a message", False
         key = latest.get(base, base)
         if first and key in traces and x.request not in traces[key].messages[-2:]:
-            key = unused(base, traces)
+            key = _unused(base, traces)
         latest[base] = key
         trace = traces.setdefault(key, Trace(key))
         assert trace.directions is not None

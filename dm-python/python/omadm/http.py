@@ -460,8 +460,8 @@ class Server:
             return None
         os.makedirs(self.trace_dir, exist_ok=True)
         if self._trace_names is None:
-            self._trace_names = omadm.capture.saved_sessions(self.trace_dir)
-        name = omadm.capture.unused(omadm.capture.file_name(f"{key[0]}-{key[1]}"), self._trace_names)
+            self._trace_names = omadm.capture._saved_sessions(self.trace_dir)
+        name = omadm.capture._unused(omadm.capture._file_name(f"{key[0]}-{key[1]}"), self._trace_names)
         self._trace_names.add(name)
         return name
 

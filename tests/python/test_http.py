@@ -402,3 +402,13 @@ def test_a_device_sends_again_what_a_busy_server_answered_503_or_429_after_its_r
         assert r.returncode == 0 and "Event(ended)" in r.stdout, r.stderr
     assert [omadm.http._retry_after(v) for v in ("7", None, "soon", "99999", past)] == [7, 1, 1, 600, 0]
     assert 28 < omadm.http._retry_after(email.utils.formatdate(time.time() + 30, usegmt=True)) <= 30
+
+
+def test_a_server_takes_many_devices_connecting_at_once():
+    """Devices that connect together are all served: the kernel's queue of connections waiting
+    to be accepted had room for 5, and it reset some of the rest."""
+    with omadm.http.Server(read_model, server_id="srv") as server:
+        failures = []
+        ok, failed, _ = omadm.http.devices(server.url, json.dumps(DEVINFO), count=400, concurrency=64,
+                                           server_id="srv", failure=lambda device, e: failures.append(repr(e)))
+        assert (ok, failed) == (400, 0), failures[:3]

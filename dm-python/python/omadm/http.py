@@ -236,6 +236,10 @@ _URL_PART = re.compile(r"[A-Za-z0-9.\-]+:[0-9]+/[A-Za-z0-9._~/%\-]*")
 
 
 class _HTTPServer(ThreadingHTTPServer):
+    # Connections waiting to be accepted: socketserver's 5 overflow under devices that connect
+    # at once, and the kernel then resets some of them.
+    request_queue_size = 1024
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A connection the peer broke (a reset, a failed TLS handshake) is not the server's
         fault: no traceback for it. Any other error (a trace directory it cannot write) has one."""

@@ -205,7 +205,7 @@ def _load_script(path: str | None):
 def _serve(args: argparse.Namespace) -> int:
     import omadm.http
 
-    script = _load_script(args.script)
+    script = _replay(args.replay) if args.replay else _load_script(args.script)
     options: dict[str, Any] = {"encoding": "wbxml"} if args.wbxml else {}
     if args.passwords:
         options["passwords"] = _passwords(args.passwords)
@@ -230,6 +230,16 @@ def _serve(args: argparse.Namespace) -> int:
         server.stop()
         server.nonces.save()
     return 0
+
+
+def _replay(path: str) -> Any:
+    import omadm.replay
+
+    traces = omadm.capture.read([path])
+    if len(traces) != 1:
+        raise omadm.UsageError(f"{path} holds {len(traces)} sessions ({', '.join(t.name for t in traces)}): "
+                               "keep the one to play again (omadm extract), and give its files")
+    return omadm.replay.Replay(traces[0])
 
 
 def _watch(device: str, direction: str, body: bytes) -> None:
@@ -468,6 +478,9 @@ def main(argv: list[str] | None = None) -> int:
     sv.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1, loopback)")
     sv.add_argument("--script",
                     help="a Python file defining run(session) (default: read DevInfo/Mod and DevDetail/FwV)")
+    sv.add_argument("--replay", help="instead of a script, play the server side of a captured session again (a "
+                    "capture, trace directory or message files of one session) and print what each device answers "
+                    "differently")
     sv.add_argument("--trace-dir", help="write every message there, one file each")
     sv.add_argument("--show", action="store_true", help="print each message as it passes, in one line")
     sv.add_argument("--max-sessions", type=_positive, default=1000,
@@ -503,6 +516,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.command == "device" and args.save_tree and (args.tree is None or args.count != 1 or args.script):
         dv.error("--save-tree needs --tree, one device and no --script")
+    if args.command == "serve" and args.replay and args.script:
+        sv.error("--replay plays a captured session: it takes no --script")
     if args.command == "serve" and args.passwords and args.auth == "none":
         sv.error("--passwords needs --auth basic, md5 or hmac: without it any device is taken")
     try:

@@ -12,6 +12,7 @@ Each device session runs its script in a thread of its own; many run at once.
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import itertools
 import os
@@ -23,7 +24,7 @@ import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import omadm
 
@@ -130,11 +131,17 @@ class ScriptSession:
     def alert(self, code: int, items: list[str] | None = None) -> Pending:
         return self._queue(self.server.alert(code, items))
 
-    def sequence(self) -> Any:
-        return self.server.sequence()
+    @contextlib.contextmanager
+    def sequence(self) -> Iterator[Pending]:
+        """Commands queued inside run in order; ``as group`` gives the Sequence's own answer."""
+        with self.server.sequence() as reference:
+            yield self._queue(reference)
 
-    def atomic(self) -> Any:
-        return self.server.atomic()
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[Pending]:
+        """Commands queued inside run all or none; ``as group`` gives the Atomic's own answer."""
+        with self.server.atomic() as reference:
+            yield self._queue(reference)
 
     def abort(self) -> None:
         """Ends the session with Alert 1223 in the next reply; what is still pending is never answered."""

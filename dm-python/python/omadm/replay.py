@@ -1,0 +1,187 @@
+"""A captured session's server side, played again against a device, and what the device now
+answers differently: a regression test of a device (a new firmware against the session an
+old one had) or of a device of another make.
+
+``Replay(trace)`` is a server script (``omadm.http.Server(Replay(trace))``, ``omadm serve
+--replay CAPTURE``): it sends the captured server's commands package by package, as the
+server sent them (large objects whole: the session splits them again for this device), waits
+for the device's answers, and compares them with the captured ones: each command's status,
+what each Get gave, and the DevInfo of package 1. The differences are printed, returned by the
+call, and kept on the script's session as ``differences``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import UsageError, decode
+from .capture import Trace
+
+__all__ = ["Replay"]
+
+# Alerts that steer the session itself, not the device: more messages (1222), abort (1223).
+_SESSION_ALERTS = (1222, 1223)
+
+
+@dataclass
+class _Step:
+    """A captured server command and what the device answered it."""
+
+    kind: str
+    body: dict[str, Any]
+    where: tuple[int, int] = (0, 0)  # MsgID and CmdID it was sent with (its last chunk's)
+    status: int | None = None
+    results: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)  # items, their Results
+    members: list[_Step] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        items = self.body.get("items") or [{}]
+        uri = ((items[0].get("target") or items[0].get("source") or {}).get("uri")) or ""
+        return f"{self.kind} {uri}".strip() if self.kind != "Alert" else f"Alert {self.body.get('data')}"
+
+    def steps(self) -> list[_Step]:
+        return [self] + [s for m in self.members for s in m.steps()]
+
+
+class Replay:
+    """The server script playing ``trace``'s server side again; see the module's doc."""
+
+    def __init__(self, trace: Trace) -> None:
+        directions = trace.directions or ["c2s", "s2c"] * (len(trace.messages) // 2 + 1)
+        messages = [(d, decode(m, lenient=True).to_dict()) for d, m in zip(directions, trace.messages)]
+        self.name = trace.name
+        self.packages: list[list[_Step]] = []
+        self.devinfo: dict[str | None, Any] = {}
+        sent: dict[tuple[int, int], _Step] = {}
+        package: list[_Step] = []
+        chunks: dict[tuple[str, str], _Step] = {}  # a large object's first chunk, by command and URI
+        for direction, m in messages:
+            msg_id = m["header"]["msg_id"]
+            if direction == "s2c":
+                for command in m["commands"]:
+                    step = _step(command, msg_id, chunks)
+                    if step is not None:
+                        package.append(step)
+                        sent.update({s.where: s for s in step.steps()})
+                if m["is_final"] and package:
+                    self.packages.append(package)
+                    package = []
+                continue
+            for command in m["commands"]:
+                [(kind, body)] = command.items()
+                if kind == "Status" and (answered := sent.get((body["msg_ref"], body["cmd_ref"]))):
+                    answered.status = body["data"]
+                elif kind == "Results" and (answered := sent.get((body["msg_ref"], body["cmd_ref"]))):
+                    _gather(answered.results, body)
+                elif kind == "Replace" and msg_id == 1:  # package 1's DevInfo
+                    self.devinfo.update({(i.get("source") or {}).get("uri"): _value(i, body) for i in body["items"]})
+        if package:
+            self.packages.append(package)
+        if not self.packages:
+            raise UsageError(f"{trace.name}: the server sent no command to play again")
+
+    def __call__(self, session: Any) -> list[str]:
+        differences = [f"DevInfo {uri}: {was!r} in the capture, {now!r} now"
+                       for uri, was in self.devinfo.items() if (now := session.devinfo.get(uri)) != was]
+        for package in self.packages:
+            queued = [(step, pending) for step in package for step, pending in _queue(session, step)]
+            for step, pending in queued:
+                if pending.status != step.status:
+                    differences.append(f"{step.name}: {step.status} in the capture, {pending.status} now")
+                elif step.kind == "Get" and (now := [i["data"] for i in pending.items]) != (
+                        was := [_value(item, results) for item, results in step.results]):
+                    differences.append(f"{step.name}: {_show(was)} in the capture, {_show(now)} now")
+        count = sum(len(step.steps()) for package in self.packages for step in package)
+        device = getattr(session, "device", "") or "the device"
+        print(f"[replay] {device}: {count} commands of {self.name}, "
+              + (f"{len(differences)} answered differently:" if differences else "all answered as captured"),
+              flush=True)
+        for d in differences:
+            print(f"[replay]   {d}", flush=True)
+        session.differences = differences
+        return differences
+
+
+def _step(command: dict[str, Any], msg_id: int, chunks: dict[tuple[str, str], _Step]) -> _Step | None:
+    """A captured server command to send again; None for what the session itself sends, and for
+    a large object's chunks but the last (then the whole object, under the last's MsgID and CmdID)."""
+    [(kind, body)] = command.items()
+    if kind in ("Status", "Results") or (kind == "Alert" and body.get("data") in _SESSION_ALERTS):
+        return None
+    body = {k: v for k, v in body.items() if k != "cmd_id"}
+    step = _Step(kind, body, (msg_id, command[kind]["cmd_id"]))
+    if kind in ("Sequence", "Atomic"):
+        step.members = [s for c in body.pop("commands") if (s := _step(c, msg_id, chunks)) is not None]
+        return step
+    items = body.get("items") or []
+    if len(items) == 1 and (items[0].get("more_data") or (kind, _uri(items[0])) in chunks):
+        first = chunks.setdefault((kind, _uri(items[0])), step)
+        if first is not step:
+            whole = first.body["items"][0]
+            whole["data"] = _joined(whole.get("data"), items[0].get("data"))
+        if items[0].get("more_data"):
+            return None
+        del chunks[(kind, _uri(items[0]))]
+        first.body["items"][0].update(more_data=False)
+        if first.body["items"][0].get("meta"):
+            first.body["items"][0]["meta"]["size"] = None  # the session sizes the chunks it sends
+        first.where = step.where
+        return first
+    return step
+
+
+def _uri(item: dict[str, Any]) -> str:
+    return ((item.get("target") or item.get("source") or {}).get("uri")) or ""
+
+
+def _joined(data: Any, more: Any) -> Any:
+    """Two chunks' data as one: Text with Text, bytes with bytes."""
+    [(kind, value)] = (data or {"Text": ""}).items()
+    return {kind: value + (more or {}).get(kind, type(value)())}
+
+
+def _queue(session: Any, step: _Step) -> list[tuple[_Step, Any]]:
+    """Queues the step (a group with its members): each step with its Pending."""
+    if step.kind in ("Sequence", "Atomic"):
+        with (session.sequence() if step.kind == "Sequence" else session.atomic()) as group:
+            members = [queued for m in step.members for queued in _queue(session, m)]
+        return [(step, group)] + members
+    return [(step, session.command({step.kind: step.body}))]
+
+
+def _gather(results: list[tuple[dict[str, Any], dict[str, Any]]], body: dict[str, Any]) -> None:
+    """A Results' items, each with the command it came in, added to what a Get gave: a chunk
+    joins the item before it."""
+    for item in body["items"]:
+        if results and results[-1][0].get("more_data"):
+            last = results[-1][0]
+            last.update(data=_joined(last.get("data"), item.get("data")), more_data=item.get("more_data"))
+        else:
+            results.append((dict(item), body))
+
+
+def _value(item: dict[str, Any], command: dict[str, Any]) -> Any:
+    """An item's data as a session's event gives it: base64 (Format b64) decoded to bytes."""
+    data = item.get("data")
+    if data is None:
+        return None
+    [(kind, value)] = data.items()
+    formats = [(m or {}).get("format") for m in (item.get("meta"), command.get("meta"))]
+    if kind == "Binary":
+        return bytes(value)
+    if "b64" in formats[:1] or (formats[0] is None and formats[1] == "b64"):
+        try:
+            return base64.b64decode(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _show(values: list[Any]) -> str:
+    """Values in short: long bytes by their size and a digest's first bytes."""
+    return ", ".join(f"<{len(v)} bytes, sha256 {hashlib.sha256(v).hexdigest()[:8]}>"
+                     if isinstance(v, bytes) and len(v) > 16 else repr(v) for v in values) or "nothing"

@@ -1,0 +1,118 @@
+"""omadm.replay: a captured session's server side played again against a device, and what the
+device answers differently."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+import omadm
+import omadm.capture
+import omadm.http
+import omadm.replay
+from conftest import cli
+
+LOG = bytes(range(256)) * 40  # 10 KiB: a large object in messages of 4 KiB, both ways
+
+
+def device(level: str = "1", log: bytes = LOG, firmware: str | None = "1.0") -> omadm.MemoryTree:
+    tree = omadm.MemoryTree({"./DevInfo/DevId": "IMEI:9", "./DevInfo/Man": "Acme", "./DevInfo/Mod": "X1",
+                             "./DevInfo/DmV": "1.2", "./DevInfo/Lang": "en", "./Vendor/Level": level,
+                             "./Vendor/Log": log})
+    if firmware is not None:
+        tree.set("./DevDetail/FwV", firmware)
+    tree.set_acl(".", "Add=*&Get=*&Replace=*&Delete=*&Exec=*")
+    return tree
+
+
+def inventory(session):
+    """Two packages: reads, a setting replaced, a large object each way, an Atomic, a Sequence."""
+    session.get("./DevDetail/FwV")
+    session.replace("./Vendor/Level", "7", format="int")
+    session.replace("./Vendor/Image", bytes(reversed(LOG)), format="bin")
+    log = session.get("./Vendor/Log")
+    with session.atomic():
+        session.add("./Vendor/New", "x")
+        session.replace("./Vendor/Level", "8", format="int")
+    with session.sequence():
+        session.get("./Vendor/Level")
+        session.delete("./Vendor/New")
+    assert log.value == LOG
+    session.get("./Vendor/Image").value
+
+
+def recorded(tmp_path) -> omadm.capture.Trace:
+    with omadm.http.Server(inventory, server_id="srv", trace_dir=str(tmp_path / "t"), max_msg_size=4096) as server:
+        omadm.http.device(server.url, device(), server_id="srv", max_msg_size=4096)
+    [session] = server.finished
+    session.wait()
+    assert session.error is None
+    [trace] = omadm.capture.read([str(tmp_path / "t")])
+    return trace
+
+
+def replayed(trace: omadm.capture.Trace, tree: omadm.MemoryTree) -> list[str]:
+    with omadm.http.Server(omadm.replay.Replay(trace), server_id="srv", max_msg_size=4096) as server:
+        omadm.http.device(server.url, tree, server_id="srv", max_msg_size=4096)
+    [session] = server.finished
+    session.wait()
+    assert session.error is None, session.error
+    return session.differences
+
+
+def test_a_device_answering_as_the_captured_one_did_has_no_differences(tmp_path, capsys):
+    trace = recorded(tmp_path)
+    replay = omadm.replay.Replay(trace)
+    assert [[step.name for step in package] for package in replay.packages] == [
+        ["Get ./DevDetail/FwV", "Replace ./Vendor/Level", "Replace ./Vendor/Image", "Get ./Vendor/Log", "Atomic",
+         "Sequence"], ["Get ./Vendor/Image"]]
+    chunked = {d for d, body in zip(trace.directions, trace.messages)
+               if any(item["more_data"] for c in omadm.decode(body).commands for v in c.values()
+                      for item in v.get("items", []) if isinstance(item, dict) and "more_data" in item)}
+    assert chunked == {"c2s", "s2c"}  # the large objects took several messages each way
+    assert replayed(trace, device()) == []
+    assert "[replay] IMEI:9: 11 commands of " in capsys.readouterr().out
+
+
+def test_what_a_device_answers_differently_is_listed(tmp_path, capsys):
+    trace = recorded(tmp_path)
+    other_log = LOG[:-1] + b"!"
+    differences = replayed(trace, device(log=other_log, firmware=None))
+    assert differences == [
+        "Get ./DevDetail/FwV: 200 in the capture, 404 now",
+        f"Get ./Vendor/Log: <10240 bytes, sha256 {hashlib.sha256(LOG).hexdigest()[:8]}> in the capture, "
+        f"<10240 bytes, sha256 {hashlib.sha256(other_log).hexdigest()[:8]}> now",
+    ]
+    out = capsys.readouterr().out
+    assert "11 commands of " in out and "2 answered differently:" in out and "[replay]   Get ./DevDetail/FwV" in out
+    tree = device(firmware="2.0")
+    tree.set("./DevInfo/Mod", "X2")
+    assert replayed(trace, tree) == ["DevInfo ./DevInfo/Mod: 'X1' in the capture, 'X2' now",
+                                     "Get ./DevDetail/FwV: '1.0' in the capture, '2.0' now"]
+
+
+def test_a_capture_without_server_commands_cannot_be_replayed(tmp_path):
+    trace = recorded(tmp_path)
+    with pytest.raises(omadm.UsageError, match="the server sent no command to play again"):
+        omadm.replay.Replay(omadm.capture.Trace("x", trace.messages[:1], ["c2s"]))
+
+
+def test_cli_serve_replays_a_network_capture(tmp_path):
+    """`omadm serve --replay CAPTURE`: the session tcpdump captured, played against a device."""
+    from test_omadm import omadm_serve
+    from test_capture import CAPTURES
+
+    with omadm_serve("--replay", str(CAPTURES / "xml-ethernet.pcap")) as (server, url):
+        r = cli("device", "--server", url)
+        assert r.returncode == 0, r.stderr
+        said = server.stdout.readline()
+        assert said.startswith(f"[replay] IMEI:493005100592800: 2 commands of {CAPTURES}/xml-ethernet.pcap#"), said
+        assert said.strip().endswith("all answered as captured"), said
+    r = cli("serve", "--port", "0", "--replay", str(CAPTURES / "xml-ethernet.pcap"), "--script", "x.py")
+    assert r.returncode == 2 and b"--replay plays a captured session: it takes no --script" in r.stderr
+    trace = tmp_path / "two"
+    for t in omadm.capture.read([str(CAPTURES / "xml-ethernet.pcap"), str(CAPTURES / "wbxml-md5.pcapng")]):
+        t.save(str(trace))
+    r = cli("serve", "--port", "0", "--replay", str(trace))
+    assert r.returncode == 1 and b"holds 2 sessions" in r.stderr and b"omadm extract" in r.stderr

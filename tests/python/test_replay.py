@@ -116,3 +116,4 @@ def test_cli_serve_replays_a_network_capture(tmp_path):
         t.save(str(trace))
     r = cli("serve", "--port", "0", "--replay", str(trace))
     assert r.returncode == 1 and b"holds 2 sessions" in r.stderr and b"omadm extract" in r.stderr
+

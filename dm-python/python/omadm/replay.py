@@ -77,8 +77,9 @@ class Replay:
                     answered.status = body["data"]
                 elif kind == "Results" and (answered := sent.get((body["msg_ref"], body["cmd_ref"]))):
                     _gather(answered.results, body)
-                elif kind == "Replace" and msg_id == 1:  # package 1's DevInfo
-                    self.devinfo.update({(i.get("source") or {}).get("uri"): _value(i, body) for i in body["items"]})
+                elif kind == "Replace":  # package 1's DevInfo, sent again after a challenge
+                    for item in body["items"]:
+                        self.devinfo.setdefault((item.get("source") or {}).get("uri"), _value(item, body))
         if package:
             self.packages.append(package)
         if not self.packages:

@@ -20,7 +20,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 SONAME := libomadm.so.$(shell sed -n 's/^const ABI: u32 = \([0-9]*\);/\1/p' dm-ffi/build.rs)
 soname_link = ln -sf libomadm.so $(1)/$(SONAME)
 
-.PHONY: fuzz install all demo test test-rust test-c test-python check-header header deps-interop bench fmt FORCE
+.PHONY: fuzz install all demo test test-rust test-c test-python check-header header abi deps-interop bench fmt FORCE
 
 all: test
 
@@ -105,11 +105,17 @@ check-header: $(CBINDGEN)
 	$(CBINDGEN) --quiet --config dm-ffi/cbindgen.toml --crate dm-ffi --output build/omadm.h dm-ffi
 	@diff -u include/omadm.h build/omadm.h || { echo "include/omadm.h is stale: run make header"; exit 1; }
 
+# The C ABI programs built against the header depend on, recorded in dm-ffi/abi.txt (see tests/c/abi.py).
+abi:
+	$(CARGO) build -p dm-ffi
+	python3 tests/c/abi.py write $(LIBDIR)/libomadm.so
+
 # The C tests: linked against libomadm.so (run plain and under valgrind) and libomadm.a (ASan).
 test-c:
 	$(CARGO) build -p dm-ffi
 	$(call soname_link,$(LIBDIR))
 	readelf -d $(LIBDIR)/libomadm.so | grep -q 'SONAME.*\[$(SONAME)\]' || { echo "libomadm.so has no SONAME $(SONAME)"; exit 1; }
+	[ "$$(uname -m)" != x86_64 ] || python3 tests/c/abi.py check $(LIBDIR)/libomadm.so
 	@mkdir -p build
 	$(CC) $(CFLAGS) examples/c/agent.c -L$(LIBDIR) -lomadm -o build/agent
 	$(CC) $(CFLAGS) tests/c/ffi_session.c -L$(LIBDIR) -lomadm -o build/ffi_session

@@ -110,7 +110,8 @@ abi:
 	$(CARGO) build -p dm-ffi
 	python3 tests/c/abi.py write $(LIBDIR)/libomadm.so
 
-# The C tests: linked against libomadm.so (run plain and under valgrind) and libomadm.a (ASan).
+# The C tests: linked against libomadm.so (run plain and under valgrind) and libomadm.a (ASan);
+# sessions on several threads at once under helgrind.
 test-c:
 	$(CARGO) build -p dm-ffi
 	$(call soname_link,$(LIBDIR))
@@ -123,6 +124,8 @@ test-c:
 	LD_LIBRARY_PATH=$(LIBDIR) valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/ffi_session
 	$(CC) $(CFLAGS) -fsanitize=address -fno-omit-frame-pointer tests/c/ffi_session.c $(LIBDIR)/libomadm.a -lpthread -ldl -lm -o build/ffi_session_asan
 	build/ffi_session_asan
+	$(CC) $(CFLAGS) tests/c/threads.c -L$(LIBDIR) -lomadm -lpthread -o build/threads
+	LD_LIBRARY_PATH=$(LIBDIR) valgrind --tool=helgrind --quiet --error-exitcode=1 --suppressions=tests/c/helgrind.supp build/threads
 	python3 tests/hostile/make_corpus.py build/hostile
 	$(CC) $(CFLAGS) tests/c/hostile.c -L$(LIBDIR) -lomadm -o build/hostile_test
 	LD_LIBRARY_PATH=$(LIBDIR) valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/hostile_test build/hostile

@@ -1039,3 +1039,38 @@ fn the_server_queues_any_command_but_statuses_results_and_whole_groups() {
     });
     assert_eq!(read, Some(2), "one Get, both nodes read");
 }
+
+/// A server of many devices moves sessions between threads (a pool, async tasks), behind a
+/// Mutex or not, and shares one configuration among them: sessions are `Send` whatever the
+/// handlers (Exec, password lookup) they hold, the configuration `Send + Sync`.
+#[test]
+fn sessions_move_between_threads() {
+    use dm_core::session::{ClientConfig, ClientSession, PasswordLookup, ServerConfig, ServerSession};
+    use dm_core::tree::{MemoryTree, objects::DevInfo};
+    use std::sync::Arc;
+    fn movable<T: Send + 'static>(value: T) -> T {
+        std::thread::spawn(move || value).join().unwrap()
+    }
+    let mut tree = MemoryTree::new();
+    DevInfo { dev_id: "IMEI:1".into(), man: "Acme".into(), model: "X1".into(), dm_v: "1.2".into(), lang: "en".into() }
+        .install(&mut tree)
+        .unwrap();
+    tree.on_exec("./DevInfo", Box::new(|_, _| StatusCode::OK)).unwrap();
+    let mut client = ClientSession::new(ClientConfig::new("IMEI:1", "srv", "http://dm"), tree).unwrap();
+    let config = movable(Arc::new(ServerConfig::new("srv")));
+    let mut server = ServerSession::new(Arc::clone(&config));
+    server.set_password_lookup(PasswordLookup(Arc::new(|_: &str| None)));
+    let body = client.next_message().unwrap().unwrap().body;
+    let mut server = movable(server);
+    server.receive(&body).unwrap();
+    let get = server.get("./DevInfo/Mod").unwrap();
+    let reply = movable(server.next_message().unwrap().unwrap()).body;
+    let mut client = movable(client);
+    client.receive(&reply).unwrap();
+    let events = movable(std::sync::Mutex::new(server))
+        .into_inner()
+        .unwrap()
+        .receive(&client.next_message().unwrap().unwrap().body)
+        .unwrap();
+    assert!(events.iter().any(|e| matches!(e, Event::Results { reference, .. } if *reference == get)));
+}

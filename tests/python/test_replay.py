@@ -117,3 +117,20 @@ def test_cli_serve_replays_a_network_capture(tmp_path):
     r = cli("serve", "--port", "0", "--replay", str(trace))
     assert r.returncode == 1 and b"holds 2 sessions" in r.stderr and b"omadm extract" in r.stderr
 
+
+
+def test_the_captured_device_s_tree_stands_in_for_it(tmp_path):
+    """`device_tree(trace)`: what the session shows of the device's tree, as it was left; played
+    the same session again, a device with that tree answers as the captured one did."""
+    trace = recorded(tmp_path)
+    tree = omadm.replay.device_tree(trace)
+    nodes = tree.to_dict()
+    assert tree.get("./DevDetail/FwV") == "1.0" and tree.get("./DevInfo/Mod") == "X1"
+    assert tree.get("./Vendor/Log") == LOG and nodes["./Vendor/Log"]["format"] == "bin"
+    assert tree.get("./Vendor/Level") == "8" and nodes["./Vendor/Level"]["format"] == "int"
+    assert "./Vendor/New" not in nodes  # added in the Atomic, deleted in the Sequence
+    assert "./Vendor/Image" not in nodes  # the device had no such node to replace (404)
+    assert replayed(trace, tree) == []
+    r = cli("extract", str(tmp_path / "t"), "--tree", str(tmp_path / "twin.json"))
+    assert r.returncode == 0 and r.stdout.decode().endswith(f"-> {tmp_path / 'twin.json'}\n"), r.stderr
+    assert omadm.MemoryTree.load(str(tmp_path / "twin.json")).to_dict() == nodes

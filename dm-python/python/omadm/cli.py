@@ -125,11 +125,27 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _extract(args: argparse.Namespace) -> int:
+    if args.tree:
+        import omadm.replay
+
+        [trace] = _one_session(args.paths)
+        tree = omadm.replay.device_tree(trace)
+        tree.save(args.tree)
+        print(f"{trace.name}: {_count(len(tree.uris()), 'node')} -> {args.tree}")
+        return 0
     for trace in omadm.capture.read(args.paths):
         paths = trace.save(args.output)
         name = os.path.basename(paths[0]).rsplit("-", 2)[0]
         print(f"{trace.name}: {_count(len(paths), 'message')} -> {os.path.join(args.output, name)}-*.msg")
     return 0
+
+
+def _one_session(paths: list[str]) -> list[omadm.capture.Trace]:
+    traces = omadm.capture.read(paths)
+    if len(traces) != 1:
+        raise omadm.UsageError(f"{' '.join(paths)} holds {len(traces)} sessions ({', '.join(t.name for t in traces)}): "
+                               "keep the one wanted (omadm extract -o DIR), and give its files")
+    return traces
 
 
 def _show(bodies: list[bytes], dirs: list[str] | None, notes: dict[int, list[str]]) -> None:
@@ -235,11 +251,8 @@ def _serve(args: argparse.Namespace) -> int:
 def _replay(path: str) -> Any:
     import omadm.replay
 
-    traces = omadm.capture.read([path])
-    if len(traces) != 1:
-        raise omadm.UsageError(f"{path} holds {len(traces)} sessions ({', '.join(t.name for t in traces)}): "
-                               "keep the one to play again (omadm extract), and give its files")
-    return omadm.replay.Replay(traces[0])
+    [trace] = _one_session([path])
+    return omadm.replay.Replay(trace)
 
 
 def _watch(device: str, direction: str, body: bytes) -> None:
@@ -465,9 +478,12 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--show", action="store_true", help="print each message first: an annotated trace")
     c.set_defaults(run=_check)
     x = sub.add_parser("extract", help="write the messages of captured sessions to files, one each, as serve "
-                       "--trace-dir does")
+                       "--trace-dir does; or the device's tree as a session shows it")
     x.add_argument("paths", nargs="+", help="what check reads: a network capture (pcap, pcapng), .har, .jsonl, ...")
-    x.add_argument("-o", "--output", required=True, help="the directory to write them to")
+    into = x.add_mutually_exclusive_group(required=True)
+    into.add_argument("-o", "--output", help="the directory to write the messages to")
+    into.add_argument("--tree", help="write the device's tree (DevInfo, what Gets read, what the server replaced "
+                      "or added) as JSON to this file instead, for omadm device --tree: a device to stand in for it")
     x.set_defaults(run=_extract)
     m = sub.add_parser("demo", help="a whole session over loopback HTTP between the built-in server and a simulated "
                        "device, printed as an annotated trace")

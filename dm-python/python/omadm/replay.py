@@ -8,6 +8,9 @@ server sent them (large objects whole: the session splits them again for this de
 for the device's answers, and compares them with the captured ones: each command's status,
 what each Get gave, and the DevInfo of package 1. The differences are printed, returned by the
 call, and kept on the script's session as ``differences``.
+
+``device_tree(trace)`` is the other side: the captured device's tree as the session shows it,
+for a simulated device that stands in for it (``omadm.http.device``, ``omadm device --tree``).
 """
 
 from __future__ import annotations
@@ -17,10 +20,10 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import UsageError, decode
+from . import MemoryTree, UsageError, decode
 from .capture import Trace
 
-__all__ = ["Replay"]
+__all__ = ["Replay", "device_tree"]
 
 # Alerts that steer the session itself, not the device: more messages (1222), abort (1223).
 _SESSION_ALERTS = (1222, 1223)
@@ -56,6 +59,7 @@ class Replay:
         self.name = trace.name
         self.packages: list[list[_Step]] = []
         self.devinfo: dict[str | None, Any] = {}
+        self.reported: dict[str, Any] = {}  # package 1's nodes as MemoryTree takes them
         sent: dict[tuple[int, int], _Step] = {}
         package: list[_Step] = []
         chunks: dict[tuple[str, str], _Step] = {}  # a large object's first chunk, by command and URI
@@ -80,6 +84,7 @@ class Replay:
                 elif kind == "Replace":  # package 1's DevInfo, sent again after a challenge
                     for item in body["items"]:
                         self.devinfo.setdefault((item.get("source") or {}).get("uri"), _value(item, body))
+                        self.reported.setdefault(_uri(item), _node(item, body))
         if package:
             self.packages.append(package)
         if not self.packages:
@@ -105,6 +110,41 @@ class Replay:
             print(f"[replay]   {d}", flush=True)
         session.differences = differences
         return differences
+
+
+def device_tree(trace: Trace) -> MemoryTree:
+    """The captured device's tree as its session shows it: the DevInfo of package 1, what each
+    Get read, and what the server replaced, added or deleted and the device took (200), in the
+    order of the session; interior nodes where Gets found them or leaves imply them. Its root ACL lets a
+    server do anything, as on a device under test; secrets it never gave are not in it."""
+    replay = Replay(trace)
+    nodes = dict(replay.reported)
+    for step in (s for package in replay.packages for top in package for s in top.steps()):
+        if step.kind == "Get":
+            nodes.update((_uri(item), _node(item, results)) for item, results in step.results
+                         if (item.get("data") or {}).keys() != {"Xml"})
+        elif step.kind in ("Replace", "Add") and step.status == 200:
+            nodes.update((_uri(item), _node(item, step.body)) for item in step.body.get("items") or [])
+        elif step.kind == "Delete" and step.status == 200:
+            gone = [_uri(item) for item in step.body.get("items") or []]
+            nodes = {uri: n for uri, n in nodes.items() if not any(uri == g or uri.startswith(g + "/") for g in gone)}
+    tree = MemoryTree({uri: node for uri, node in nodes.items() if uri.startswith("./")})
+    tree.set_acl(".", "Add=*&Delete=*&Exec=*&Get=*&Replace=*")
+    return tree
+
+
+def _node(item: dict[str, Any], command: dict[str, Any]) -> dict[str, Any]:
+    """An item as a MemoryTree node: its value, Format and Type (the command's when it has none)."""
+    metas = [item.get("meta") or {}, command.get("meta") or {}]
+    format, type_ = (next((m[k] for m in metas if m.get(k)), None) for k in ("format", "type_"))
+    if format == "node":
+        return {"format": "node"}
+    value = _value(item, command)
+    if isinstance(value, bytes):  # as MemoryTree's JSON holds binary leaves
+        value, format = base64.b64encode(value).decode(), "bin"
+    node: dict[str, Any] = {"value": value if value is not None else ""}
+    node.update({k: v for k, v in (("format", format), ("type", type_)) if v})
+    return node
 
 
 def _step(command: dict[str, Any], msg_id: int, chunks: dict[tuple[str, str], _Step]) -> _Step | None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import omadm
 import omadm.capture
+import omadm.replay
 
 
 def _read(path: str) -> bytes:
@@ -126,8 +127,6 @@ def _check(args: argparse.Namespace) -> int:
 
 def _extract(args: argparse.Namespace) -> int:
     if args.tree:
-        import omadm.replay
-
         [trace] = _one_session(args.paths)
         tree = omadm.replay.device_tree(trace)
         tree.save(args.tree)
@@ -249,8 +248,6 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _replay(path: str) -> Any:
-    import omadm.replay
-
     [trace] = _one_session([path])
     return omadm.replay.Replay(trace)
 

@@ -43,8 +43,7 @@ class _Step:
     @property
     def name(self) -> str:
         items = self.body.get("items") or [{}]
-        uri = ((items[0].get("target") or items[0].get("source") or {}).get("uri")) or ""
-        return f"{self.kind} {uri}".strip() if self.kind != "Alert" else f"Alert {self.body.get('data')}"
+        return f"{self.kind} {_uri(items[0])}".strip() if self.kind != "Alert" else f"Alert {self.body.get('data')}"
 
     def steps(self) -> list[_Step]:
         return [self] + [s for m in self.members for s in m.steps()]
@@ -58,8 +57,7 @@ class Replay:
         messages = [(d, decode(m, lenient=True).to_dict()) for d, m in zip(directions, trace.messages)]
         self.name = trace.name
         self.packages: list[list[_Step]] = []
-        self.devinfo: dict[str | None, Any] = {}
-        self.reported: dict[str, Any] = {}  # package 1's nodes as MemoryTree takes them
+        self.devinfo: dict[str, dict[str, Any]] = {}  # package 1's nodes, as MemoryTree takes them
         sent: dict[tuple[int, int], _Step] = {}
         package: list[_Step] = []
         chunks: dict[tuple[str, str], _Step] = {}  # a large object's first chunk, by command and URI
@@ -83,19 +81,17 @@ class Replay:
                     _gather(answered.results, body)
                 elif kind == "Replace":  # package 1's DevInfo, sent again after a challenge
                     for item in body["items"]:
-                        self.devinfo.setdefault((item.get("source") or {}).get("uri"), _value(item, body))
-                        self.reported.setdefault(_uri(item), _node(item, body))
+                        self.devinfo.setdefault(_uri(item), _node(item, body))
         if package:
             self.packages.append(package)
         if not self.packages:
             raise UsageError(f"{trace.name}: the server sent no command to play again")
 
     def __call__(self, session: Any) -> list[str]:
-        differences = [f"DevInfo {uri}: {was!r} in the capture, {now!r} now"
-                       for uri, was in self.devinfo.items() if (now := session.devinfo.get(uri)) != was]
+        differences = [f"DevInfo {uri}: {node['value']!r} in the capture, {now!r} now"
+                       for uri, node in self.devinfo.items() if (now := session.devinfo.get(uri)) != node.get("value")]
         for package in self.packages:
-            queued = [(step, pending) for step in package for step, pending in _queue(session, step)]
-            for step, pending in queued:
+            for step, pending in [queued for step in package for queued in _queue(session, step)]:
                 if pending.status != step.status:
                     differences.append(f"{step.name}: {step.status} in the capture, {pending.status} now")
                 elif step.kind == "Get" and (now := [i["data"] for i in pending.items]) != (
@@ -115,10 +111,10 @@ class Replay:
 def device_tree(trace: Trace) -> MemoryTree:
     """The captured device's tree as its session shows it: the DevInfo of package 1, what each
     Get read, and what the server replaced, added or deleted and the device took (200), in the
-    order of the session; interior nodes where Gets found them or leaves imply them. Its root ACL lets a
-    server do anything, as on a device under test; secrets it never gave are not in it."""
+    order of the session; interior nodes where Gets found them or leaves imply them. Its root
+    ACL lets a server do anything, as on a device under test; secrets it never gave are not in it."""
     replay = Replay(trace)
-    nodes = dict(replay.reported)
+    nodes = dict(replay.devinfo)
     for step in (s for package in replay.packages for top in package for s in top.steps()):
         if step.kind == "Get":
             nodes.update((_uri(item), _node(item, results)) for item, results in step.results

@@ -26,7 +26,7 @@ import socket
 import struct
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Container, Iterable, Iterator
+from typing import Any, Container, Iterable, Iterator, NamedTuple
 
 from . import Error, UsageError, decode
 
@@ -284,7 +284,7 @@ _LINKS: dict[int, tuple[int, int | None]] = {
     101: (0, None), 12: (0, None), 14: (0, None), 228: (0, None), 229: (0, None),  # raw IP
 }
 _IP_TYPES = (0x0800, 0x86DD)
-_SYN, _ACK, _FIN, _RST = 0x02, 0x10, 0x01, 0x04
+_SYN, _ACK = 0x02, 0x10
 
 
 def _segment(linktype: int, frame: bytes, cut: int) -> tuple[bytes, int, bytes, int, int, int, bytes, int] | None:
@@ -406,19 +406,18 @@ class _Connection:
         if server is None:  # an endpoint talking to itself
             return []
         requests = list(_messages(client, _REQUEST))
-        first = requests[0][0] if requests else 0
-        responses = [r for r in _messages(server, _RESPONSE, [m for _, m, _, _, _ in requests])
-                     if not r[1].startswith(b"1") and r[0] > first]  # not interim, not to a request unseen
+        first = requests[0].frame if requests else 0
+        responses = [r for r in _messages(server, _RESPONSE, [r.start for r in requests])
+                     if not r.start.startswith(b"1") and r.frame > first]  # not interim, not to a request unseen
         exchanges = []
-        for i, (frame, _, headers, body, fault) in enumerate(requests):
-            content_type = headers.get("content-type", "")
-            answer = responses[i] if i < len(responses) else None
+        for request, answer in itertools.zip_longest(requests, responses[:len(requests)]):
+            content_type = request.headers.get("content-type", "")
             syncml = "syncml" in content_type.lower()
-            if fault and (syncml or not headers):  # a request that may be a DM message, unread
-                raise _Bad(fault)
-            if answer and answer[4] and syncml:
-                raise _Bad(answer[4])
-            exchanges.append(_Exchange(frame, content_type, body, answer[3] if answer else None))
+            if request.fault and (syncml or not request.headers):  # a request that may be a DM message, unread
+                raise _Bad(request.fault)
+            if answer and answer.fault and syncml:
+                raise _Bad(answer.fault)
+            exchanges.append(_Exchange(request.frame, content_type, request.body, answer.body if answer else None))
         return exchanges
 
 
@@ -432,11 +431,20 @@ _REQUEST = re.compile(rb"([A-Z]+) (\S+) HTTP/1\.[01]\r\n")
 _RESPONSE = re.compile(rb"HTTP/1\.[01] (\d{3})[^\r\n]*\r\n")
 
 
-def _messages(stream: _Stream, start: re.Pattern[bytes],
-              methods: list[bytes] | None = None) -> Iterator[tuple[int, bytes, dict[str, str], bytes, str | None]]:
-    """The HTTP messages of one direction: the frame each begins in, its method or status code,
-    headers, body, and what keeps it from being read whole (None when nothing does). ``methods``:
-    those of the requests answered, for responses (a HEAD's answer has no body)."""
+class _Http(NamedTuple):
+    """An HTTP message: the frame it begins in, its method or status code, headers, body, and
+    what keeps it from being read whole (None when nothing does)."""
+
+    frame: int
+    start: bytes
+    headers: dict[str, str]
+    body: bytes
+    fault: str | None
+
+
+def _messages(stream: _Stream, start: re.Pattern[bytes], methods: list[bytes] | None = None) -> Iterator[_Http]:
+    """The HTTP messages of one direction. ``methods``: those of the requests answered, for
+    responses (a HEAD's answer has no body)."""
     data = stream.data
     found = start.search(data)
     at = found.start() if found else len(data)
@@ -446,7 +454,7 @@ def _messages(stream: _Stream, start: re.Pattern[bytes],
         line = start.match(data, at)
         end = data.find(b"\r\n\r\n", at)
         if line is None or end < 0:
-            yield frame, b"", {}, b"", _unread(stream, at, "an HTTP header")
+            yield _Http(frame, b"", {}, b"", _unread(stream, at, "an HTTP header"))
             return
         headers: dict[str, str] = {}
         for raw in filter(None, data[line.end():end].split(b"\r\n")):
@@ -472,9 +480,9 @@ def _messages(stream: _Stream, start: re.Pattern[bytes],
         else:  # the answer runs to the end of the connection
             body, at = (data[at:], len(data)) if stream.gap is None else (None, at)
         if body is None:
-            yield frame, code, headers, b"", _unread(stream, at, "an HTTP body")
+            yield _Http(frame, code, headers, b"", _unread(stream, at, "an HTTP body"))
             return
-        yield frame, code, headers, _inflate(body, headers.get("content-encoding", "").lower()), None
+        yield _Http(frame, code, headers, _inflate(body, headers.get("content-encoding", "").lower()), None)
 
 
 def _inflate(body: bytes, encoding: str) -> bytes:

@@ -57,15 +57,14 @@ class Trace:
 
 
 def read(paths: Iterable[str]) -> list[Trace]:
-    """The sessions of captures, traces and message files; see the module's doc. A capture or
-    trace that cannot be read is a ``UsageError`` saying where."""
+    """The sessions of captures, traces and message files, or of the files of directories; see
+    the module's doc. A capture or trace that cannot be read is a ``UsageError`` saying where."""
     paths = list(paths)
-    files: list[str] = []
+    files: list[tuple[str, bytes]] = []
     traces: dict[str, Trace] = {}
-    for p in paths:
-        if os.path.isdir(p):
-            files += sorted(os.path.join(p, f) for f in os.listdir(p))
-        elif p.endswith(".har"):
+    listed = (sorted(os.path.join(p, e) for e in os.listdir(p)) if os.path.isdir(p) else [p] for p in paths)
+    for p in itertools.chain.from_iterable(listed):  # a directory's files each read as a path given
+        if p.endswith(".har"):
             traces.update(_captured(p, _har_exchanges(p)))
         elif p.endswith(".jsonl"):
             traces[p] = _jsonl(p)
@@ -80,14 +79,13 @@ def read(paths: Iterable[str]) -> list[Trace]:
             if data[:4] in _PCAP or data[:4] == _PCAPNG:
                 traces.update(_captured(p, _pcap_exchanges(p, data)))
             else:
-                files.append(p)
-    for f in files:
+                files.append((p, data))
+    for f, message in files:
         name = os.path.basename(f)
         m = _SAVED.match(name)
         key = os.path.join(os.path.dirname(f), m.group(1)) if m else "files"
         trace = traces.setdefault(key, Trace(key))
-        with open(f, "rb") as message:
-            trace.messages.append(message.read())
+        trace.messages.append(message)
         direction = "c2s" if "c2s" in name else "s2c" if "s2c" in name else None
         if trace.directions is not None:  # directions for a session only when every message has one
             trace.directions = None if direction is None else trace.directions + [direction]

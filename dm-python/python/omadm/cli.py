@@ -127,7 +127,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _extract(args: argparse.Namespace) -> int:
     if args.tree:
-        [trace] = _one_session(args.paths)
+        trace = _one_session(args.paths)
         tree = omadm.replay.device_tree(trace)
         tree.save(args.tree)
         print(f"{trace.name}: {_count(len(tree.uris()), 'node')} -> {args.tree}")
@@ -139,12 +139,12 @@ def _extract(args: argparse.Namespace) -> int:
     return 0
 
 
-def _one_session(paths: list[str]) -> list[omadm.capture.Trace]:
+def _one_session(paths: list[str]) -> omadm.capture.Trace:
     traces = omadm.capture.read(paths)
     if len(traces) != 1:
         raise omadm.UsageError(f"{' '.join(paths)} holds {len(traces)} sessions ({', '.join(t.name for t in traces)}): "
                                "keep the one wanted (omadm extract -o DIR), and give its files")
-    return traces
+    return traces[0]
 
 
 def _show(bodies: list[bytes], dirs: list[str] | None, notes: dict[int, list[str]]) -> None:
@@ -248,8 +248,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _replay(path: str) -> Any:
-    [trace] = _one_session([path])
-    return omadm.replay.Replay(trace)
+    return omadm.replay.Replay(_one_session([path]))
 
 
 def _watch(device: str, direction: str, body: bytes) -> None:
@@ -375,16 +374,14 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
     return 1 if failed else 0
 
 
+def _whole(text: str, least: int = 0) -> int:
+    if not text.isascii() or not text.isdigit() or int(text) < least:
+        raise argparse.ArgumentTypeError(f"not a {'positive ' if least else ''}whole number: {text!r}")
+    return int(text)
+
+
 def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) == 0:
-        raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
-    return int(text)
-
-
-def _count_arg(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
-    return int(text)
+    return _whole(text, least=1)
 
 
 def _session_id(text: str) -> int:
@@ -517,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
                     "setup(client), received(client, events)")
     dv.add_argument("--notification", help="the package 0 asking for the session, bare or in a WAP push: the "
                     "device answers it (Alert 1200, its SessionID)")
-    dv.add_argument("--busy-retries", type=_count_arg, default=0,
+    dv.add_argument("--busy-retries", type=_whole, default=0,
                     help="send a message the server is too busy for (HTTP 503, 429) again, up to this many times, "
                     "after the Retry-After it gives (default: 0, fail at once)")
     dv.add_argument("--cafile", help="HTTPS: trust this authority (PEM) besides the system's")

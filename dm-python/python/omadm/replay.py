@@ -155,20 +155,21 @@ def _step(command: dict[str, Any], msg_id: int, chunks: dict[tuple[str, str], _S
         step.members = [s for c in body.pop("commands") if (s := _step(c, msg_id, chunks)) is not None]
         return step
     items = body.get("items") or []
-    if len(items) == 1 and (items[0].get("more_data") or (kind, _uri(items[0])) in chunks):
-        first = chunks.setdefault((kind, _uri(items[0])), step)
-        if first is not step:
-            whole = first.body["items"][0]
-            whole["data"] = _joined(whole.get("data"), items[0].get("data"))
-        if items[0].get("more_data"):
-            return None
-        del chunks[(kind, _uri(items[0]))]
-        first.body["items"][0].update(more_data=False)
-        if first.body["items"][0].get("meta"):
-            first.body["items"][0]["meta"]["size"] = None  # the session sizes the chunks it sends
-        first.where = step.where
-        return first
-    return step
+    key = (kind, _uri(items[0])) if len(items) == 1 else None
+    if key is None or not (items[0].get("more_data") or key in chunks):
+        return step
+    first = chunks.setdefault(key, step)
+    whole = first.body["items"][0]
+    if first is not step:
+        whole["data"] = _joined(whole.get("data"), items[0].get("data"))
+    if items[0].get("more_data"):
+        return None
+    del chunks[key]
+    whole["more_data"] = False
+    if whole.get("meta"):
+        whole["meta"]["size"] = None  # the session sizes the chunks it sends
+    first.where = step.where
+    return first
 
 
 def _uri(item: dict[str, Any]) -> str:

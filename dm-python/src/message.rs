@@ -184,8 +184,16 @@ fn check(messages: Vec<Vec<u8>>, directions: Option<Vec<String>>) -> PyResult<Ve
     Ok(c::check(&trace).into_iter().map(|v| (v.rule.to_string(), v.msg_index, v.detail)).collect())
 }
 
+/// The Content-Type the bytes of a message call for: that of their encoding, detected; None
+/// when they are neither XML nor WBXML.
+#[pyfunction]
+fn content_type_of(data: &[u8]) -> Option<&'static str> {
+    dm_core::codec::detect(data).map(dm_core::Encoding::content_type)
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Message>()?;
+    m.add_function(wrap_pyfunction!(content_type_of, m)?)?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
     m.add_function(wrap_pyfunction!(decode, m)?)?;
     m.add_function(wrap_pyfunction!(xml_to_wbxml, m)?)?;

@@ -30,7 +30,7 @@ def test_a_capture_yields_the_bodies_tshark_reads():
         assert trace.messages == [bytes.fromhex(b) for b in bodies], name
         assert trace.directions == ["c2s", "s2c"] * (len(bodies) // 2)
         assert trace.name == f"{CAPTURES / name}#IMEI:{'42' if 'ipv6' in name else '493005100592800'}-1"
-        assert omadm.check(trace.messages, trace.directions) == []
+        assert omadm.check(trace.messages, trace.directions) == [] and trace.http == []
 
 
 def test_a_capture_kept_gzip_compressed_is_read_as_it_is(tmp_path):
@@ -355,3 +355,33 @@ def test_a_directory_of_captures_is_read_capture_by_capture(tmp_path):
     assert [t.name for t in traces] == [f"{tmp_path / n}#IMEI:493005100592800-1"
                                         for n in ("wbxml-md5.pcapng", "xml-ethernet.pcap")]
     assert all(omadm.check(t.messages, t.directions) == [] for t in traces)
+
+
+def test_what_the_http_shows_wrong_is_said_with_the_violations(tmp_path):
+    """A Content-Type other than the one the body's encoding calls for, and an answer other than
+    200, as a capture shows them (rule "HTTP"), beside the checker's violations."""
+    messages = session_messages()
+    wbxml = omadm.xml_to_wbxml(messages[0])
+    conv = Conversation().handshake()
+    conv.send("c", request(wbxml))  # WBXML said to be XML
+    conv.send("s", response(omadm.xml_to_wbxml(messages[1]), b"").replace(b"dm+xml", b"dm+wbxml; charset=x"))
+    conv.send("c", request(messages[2]).replace(b"vnd.syncml.dm+xml", b"vnd.syncml+xml"))  # SyncML DS's type
+    conv.send("s", b"HTTP/1.1 500 Oops\r\nContent-Type: text/html\r\nContent-Length: 7\r\n\r\n<html/>")
+    [trace] = read(tmp_path, pcap(conv.frames))
+    assert [str(v) for v in trace.http] == [
+        "HTTP message 0: the request has Content-Type application/vnd.syncml.dm+xml, not application/vnd.syncml.dm+wbxml",
+        "HTTP message 2: the request has Content-Type application/vnd.syncml+xml, not application/vnd.syncml.dm+xml",
+        "HTTP message 3: the answer has Content-Type text/html, not application/vnd.syncml.dm+xml",
+        "HTTP message 2: the server answered HTTP 500",
+    ]
+    (tmp_path / "c.pcap").write_bytes(pcap(conv.frames))
+    r = cli("check", str(tmp_path / "c.pcap"))
+    out = r.stdout.decode()
+    assert r.returncode == 1 and "  HTTP message 2: the server answered HTTP 500" in out and "Decode message 3" in out
+    # A HAR says the same.
+    entries = [{"startedDateTime": "2026-01-01T00:00:01Z",
+                "request": {"postData": {"mimeType": "application/vnd.syncml.dm+xml", "text": messages[0].decode()}},
+                "response": {"status": 503, "content": {"mimeType": "text/plain", "text": ""}}}]
+    (tmp_path / "c.har").write_text(json.dumps({"log": {"entries": entries}}))
+    [trace] = omadm.capture.read([str(tmp_path / "c.har")])
+    assert [str(v) for v in trace.http] == ["HTTP message 0: the server answered HTTP 503"]

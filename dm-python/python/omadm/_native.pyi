@@ -3,7 +3,7 @@
 from typing import Any, Callable, final
 
 __all__ = ['Error', 'DecodeError', 'ProtocolError', 'AuthError', 'LimitError', 'UsageError', '__version__',
-           'DEFAULT_LIMITS', 'Message', 'decode', 'xml_to_wbxml', 'wbxml_to_xml', 'notification_build', 'notification_parse',
+           'DEFAULT_LIMITS', 'Message', 'content_type_of', 'decode', 'xml_to_wbxml', 'wbxml_to_xml', 'notification_build', 'notification_parse',
            'notification_verify', 'wap_push', 'from_wap_push', 'sms_user_data', 'check', 'Event', 'MemoryTree', 'ClientSession', 'ServerSession']
 
 __version__: str
@@ -58,6 +58,7 @@ class Message:
 
 def decode(data: bytes, lenient: bool = False, limits: list[tuple[str, int]] | None = None) -> Message: ...
 def xml_to_wbxml(data: bytes) -> bytes: ...
+def content_type_of(data: bytes) -> str | None: ...
 def wbxml_to_xml(data: bytes) -> str: ...
 def notification_build(server_id: str, password: str, nonce: bytes, session_id: int, ui_mode: int = 0,
                        vendor: bytes = ...) -> bytes: ...

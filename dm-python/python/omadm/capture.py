@@ -28,7 +28,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any, Container, Iterable, Iterator, NamedTuple
 
-from . import Error, UsageError, decode
+from . import Error, UsageError, Violation, decode
+from ._native import content_type_of
 
 __all__ = ["Trace", "read"]
 
@@ -41,6 +42,10 @@ class Trace:
     name: str
     messages: list[bytes] = field(default_factory=list)
     directions: list[str] | None = field(default_factory=list)
+    http: list[Violation] = field(default_factory=list)
+    """What a network or HTTP capture shows wrong in the HTTP that carried the messages (rule
+    "HTTP"): a Content-Type that is not the one the body's encoding calls for, an answer other
+    than 200."""
 
     def save(self, directory: str) -> list[str]:
         """Writes each message to a file of its own in ``directory``, as ``omadm serve
@@ -134,6 +139,23 @@ class _Exchange:
     content_type: str
     request: bytes
     response: bytes | None
+    status: int | None = None  # the answer's
+    response_type: str = ""
+
+    def findings(self, index: int) -> list[Violation]:
+        """What is wrong in the HTTP of the exchange; ``index``: the request's place in its trace
+        (the answer's is the next)."""
+        found = [Violation("HTTP", at, f"{what} has Content-Type {declared or 'none'}, not {wanted}")
+                 for at, what, declared, body in [(index, "the request", self.content_type, self.request),
+                                                  (index + 1, "the answer", self.response_type, self.response)]
+                 if body and (wanted := content_type_of(body)) and _media_type(declared) != wanted]
+        if self.status not in (None, 200):
+            found.append(Violation("HTTP", index, f"the server answered HTTP {self.status}"))
+        return found
+
+
+def _media_type(content_type: str) -> str:
+    return content_type.split(";")[0].strip().lower()
 
 
 def _captured(path: str, exchanges: list[_Exchange]) -> dict[str, Trace]:
@@ -156,6 +178,7 @@ def _captured(path: str, exchanges: list[_Exchange]) -> dict[str, Trace]:
         latest[base] = key
         trace = traces.setdefault(key, Trace(key))
         assert trace.directions is not None
+        trace.http += x.findings(len(trace.messages))
         trace.messages.append(x.request)
         trace.directions.append("c2s")
         if x.response:
@@ -178,8 +201,10 @@ def _har_exchanges(path: str) -> list[_Exchange]:
         exchanges = []
         for entry in entries:
             sent = entry["request"].get("postData") or {}
+            answer = entry["response"]
             exchanges.append(_Exchange(entry.get("startedDateTime", ""), sent.get("mimeType", ""), body(sent),
-                                       body(entry["response"].get("content") or {})))
+                                       body(answer.get("content") or {}), answer.get("status") or None,
+                                       (answer.get("content") or {}).get("mimeType", "")))
         return exchanges
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise UsageError(f"{path}: not an HTTP capture in HAR form ({type(e).__name__}: {e})") from None
@@ -415,7 +440,9 @@ class _Connection:
                 raise _Bad(request.fault)
             if answer and answer.fault and syncml:
                 raise _Bad(answer.fault)
-            exchanges.append(_Exchange(request.frame, content_type, request.body, answer.body if answer else None))
+            exchanges.append(_Exchange(request.frame, content_type, request.body, answer.body if answer else None,
+                                       int(answer.start) if answer else None,
+                                       answer.headers.get("content-type", "") if answer else ""))
         return exchanges
 
 

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 import urllib.parse
-from typing import Any
+from typing import Any, Iterable
 
 import omadm
 import omadm.capture
@@ -121,7 +121,7 @@ def _check(args: argparse.Namespace) -> int:
     for trace in omadm.capture.read(args.paths):
         if args.show:
             _show(trace.messages, trace.directions, {})
-        found += _verdict(trace.name, trace.messages, trace.directions)
+        found += _verdict(trace.name, trace.messages, trace.directions, trace.http)
     return 1 if found else 0
 
 
@@ -165,9 +165,10 @@ def _summary(body: bytes) -> str:
     return f"{len(body):6} bytes  {seen}"
 
 
-def _verdict(name: str, bodies: list[bytes], dirs: list[str] | None) -> int:
-    """Prints the checker's verdict on a session; how many violations it found."""
-    violations = omadm.check(bodies, dirs)
+def _verdict(name: str, bodies: list[bytes], dirs: list[str] | None, http: Iterable[omadm.Violation] = ()) -> int:
+    """Prints the checker's verdict on a session, with what its capture shows wrong in the HTTP
+    that carried it; how many violations it found."""
+    violations = sorted([*omadm.check(bodies, dirs), *http], key=lambda v: v.msg_index)
     print(f"{name}: {_count(len(bodies), 'message')}, {_count(len(violations), 'violation')}")
     for v in violations:
         print(f"  {v}")

@@ -351,7 +351,8 @@ def test_cli_extract_writes_each_message_of_a_capture_to_a_file(tmp_path):
 def test_a_directory_of_captures_is_read_capture_by_capture(tmp_path):
     for name in ("xml-ethernet.pcap", "wbxml-md5.pcapng"):
         (tmp_path / name).write_bytes((CAPTURES / name).read_bytes())
-    traces = omadm.capture.read([str(tmp_path)])
+    traces = omadm.capture.read(tmp_path)  # a path alone, not a list of them
+    assert [t.name for t in traces] == [t.name for t in omadm.capture.read([str(tmp_path)])]
     assert [t.name for t in traces] == [f"{tmp_path / n}#IMEI:493005100592800-1"
                                         for n in ("wbxml-md5.pcapng", "xml-ethernet.pcap")]
     assert all(omadm.check(t.messages, t.directions) == [] for t in traces)

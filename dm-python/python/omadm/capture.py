@@ -61,13 +61,14 @@ class Trace:
         return paths
 
 
-def read(paths: Iterable[str]) -> list[Trace]:
-    """The sessions of captures, traces and message files, or of the files of directories; see
-    the module's doc. A capture or trace that cannot be read is a ``UsageError`` saying where."""
-    paths = list(paths)
+def read(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Trace]:
+    """The sessions of captures, traces and message files, or of the files of directories (a
+    path, or several); see the module's doc. A capture or trace that cannot be read is a
+    ``UsageError`` saying where."""
+    given = [os.fspath(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
     files: list[tuple[str, bytes]] = []
     traces: dict[str, Trace] = {}
-    listed = (sorted(os.path.join(p, e) for e in os.listdir(p)) if os.path.isdir(p) else [p] for p in paths)
+    listed = (sorted(os.path.join(p, e) for e in os.listdir(p)) if os.path.isdir(p) else [p] for p in given)
     for p in itertools.chain.from_iterable(listed):  # a directory's files each read as a path given
         if p.endswith(".har"):
             traces.update(_captured(p, _har_exchanges(p)))
@@ -95,7 +96,7 @@ def read(paths: Iterable[str]) -> list[Trace]:
         if trace.directions is not None:  # directions for a session only when every message has one
             trace.directions = None if direction is None else trace.directions + [direction]
     if not any(t.messages for t in traces.values()):
-        raise UsageError(f"no messages in {' '.join(paths)}")
+        raise UsageError(f"no messages in {' '.join(given)}")
     return list(traces.values())
 
 

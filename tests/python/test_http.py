@@ -412,3 +412,26 @@ def test_a_server_takes_many_devices_connecting_at_once():
         ok, failed, _ = omadm.http.devices(server.url, json.dumps(DEVINFO), count=400, concurrency=64,
                                            server_id="srv", failure=lambda device, e: failures.append(repr(e)))
         assert (ok, failed) == (400, 0), failures[:3]
+
+
+def test_a_server_holding_its_most_connections_answers_one_more_503():
+    """`max_connections` bounds the threads devices make a server hold: a connection past it is
+    answered 503 with Retry-After and closed, before a byte of it is read."""
+    import socket
+    import time
+
+    with omadm.http.Server(read_model, server_id="srv", max_connections=2) as server:
+        idle = [socket.create_connection(server.httpd.server_address[:2]) for _ in range(2)]
+        with pytest.raises(urllib.error.HTTPError) as busy:
+            omadm.http.device(server.url, omadm.MemoryTree(DEVINFO), server_id="srv")
+        assert busy.value.code == 503 and busy.value.headers["Retry-After"] == "30"
+        assert not server.sessions
+        for s in idle:
+            s.close()
+        for _ in range(50):  # the connections' threads see them closed, and give their places back
+            try:
+                events = omadm.http.device(server.url, omadm.MemoryTree(DEVINFO), server_id="srv")
+                break
+            except urllib.error.HTTPError:
+                time.sleep(0.1)
+        assert events[-1].kind == "ended"

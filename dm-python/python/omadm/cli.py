@@ -229,7 +229,8 @@ def _serve(args: argparse.Namespace) -> int:
         options["watch"] = _watch
     tls = omadm.http.server_tls(args.cert, args.key) if args.cert else None
     server = omadm.http.Server(script, host=args.host, port=args.port, server_id=args.server_id or "omadm",
-                               trace_dir=args.trace_dir, tls=tls, max_sessions=args.max_sessions, **options,
+                               trace_dir=args.trace_dir, tls=tls, max_sessions=args.max_sessions,
+                               max_connections=args.max_connections, **options,
                                **_session_options(args))
     print(server.url, flush=True)
     server.start()
@@ -496,6 +497,8 @@ def main(argv: list[str] | None = None) -> int:
     sv.add_argument("--show", action="store_true", help="print each message as it passes, in one line")
     sv.add_argument("--max-sessions", type=_positive, default=1000,
                     help="sessions held at once; a device that would start one more is answered 503 (default: 1000)")
+    sv.add_argument("--max-connections", type=_positive, default=2000,
+                    help="connections open at once, a thread each; one more is answered 503 and closed (default: 2000)")
     sv.add_argument("--cert", help="speak HTTPS with this certificate chain (PEM)")
     sv.add_argument("--key", help="the certificate's private key (PEM), if not in --cert's file")
     sv.add_argument("--passwords", help="the devices' passwords by user name, a JSON object (with --auth): "

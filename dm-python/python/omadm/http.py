@@ -246,6 +246,26 @@ class _HTTPServer(ThreadingHTTPServer):
     # Connections waiting to be accepted: socketserver's 5 overflow under devices that connect
     # at once, and the kernel then resets some of them.
     request_queue_size = 1024
+    # Each connection held has a thread; one past the most is answered 503 and closed.
+    slots: threading.BoundedSemaphore
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if self.slots.acquire(blocking=False):
+            super().process_request(request, client_address)
+            return
+        try:
+            request.settimeout(1)
+            request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 30\r\nContent-Length: 0\r\n"
+                            b"Connection: close\r\n\r\n")
+        except OSError:  # a TLS handshake that fails, a peer already gone: it is closed all the same
+            pass
+        self.shutdown_request(request)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A connection the peer broke (a reset, a failed TLS handshake) is not the server's
@@ -364,13 +384,14 @@ class Server:
     in `nonces` (a `Nonces`, in memory by default). `watch(device, direction, body)` sees each
     message as it passes ("c2s" from the device, "s2c" to it). A device that would start a
     session past `max_sessions` at once is answered 503 with Retry-After, and nothing of it is
-    kept."""
+    kept; so is a connection past `max_connections` open at once (each holds a thread), before
+    a byte of it is read."""
 
     def __init__(self, script: Callable[[ScriptSession], Any], host: str = "127.0.0.1", port: int = 0,
                  server_id: str = "omadm", trace_dir: str | None = None, idle_timeout: float = 600,
                  connection_timeout: float = 60, tls: ssl.SSLContext | None = None,
                  nonces: Nonces | None = None, watch: Callable[[str, str, bytes], Any] | None = None,
-                 max_sessions: int = 1000, **session_options: Any) -> None:
+                 max_sessions: int = 1000, max_connections: int = 2000, **session_options: Any) -> None:
         self.script, self.server_id, self.options, self.trace_dir = script, server_id, session_options, trace_dir
         self.idle_timeout, self.connection_timeout = idle_timeout, connection_timeout
         self.max_message_size = _message_limit(session_options)
@@ -386,6 +407,7 @@ class Server:
         self._lock = threading.Lock()
         handler = self._handler()
         self.httpd = _HTTPServer((host, port), handler)
+        self.httpd.slots = threading.BoundedSemaphore(max_connections)
         if tls is not None:
             # The handshake happens in each connection's own thread, at its first read.
             self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True, do_handshake_on_connect=False)

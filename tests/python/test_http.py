@@ -435,3 +435,31 @@ def test_a_server_holding_its_most_connections_answers_one_more_503():
             except urllib.error.HTTPError:
                 time.sleep(0.1)
         assert events[-1].kind == "ended"
+
+
+def test_a_simulated_device_writes_and_shows_its_messages(tmp_path):
+    """`trace_dir` (`omadm device --trace-dir`): the device's own record of its session, as the
+    server writes its own, kept however the session ends; `watch` (`--show`) sees each message."""
+    seen = []
+    with omadm.http.Server(read_model, server_id="srv", auth="md5", username="u", password="p") as server:
+        omadm.http.device(server.url, omadm.MemoryTree(DEVINFO), server_id="srv", auth="md5", username="u",
+                          password="p", trace_dir=str(tmp_path / "ok"),
+                          watch=lambda direction, body: seen.append(direction))
+        with pytest.raises(omadm.AuthError):
+            omadm.http.device(server.url, omadm.MemoryTree(DEVINFO), server_id="srv", auth="md5", username="u",
+                              password="wrong", trace_dir=str(tmp_path / "refused"))
+        r = subprocess.run([sys.executable, "-m", "omadm.cli", "device", "--server", server.url, "--server-id", "srv",
+                            "--auth", "md5", "--username", "u", "--password", "p", "--show", "--trace-dir",
+                            str(tmp_path / "cli")], capture_output=True, text=True, timeout=60)
+    [trace] = omadm.capture.read(tmp_path / "ok")
+    assert trace.name == str(tmp_path / "ok" / "IMEI_1-1") and trace.directions == seen == ["c2s", "s2c"] * 2
+    assert omadm.check(trace.messages, trace.directions) == []
+    [refused] = omadm.capture.read(tmp_path / "refused")
+    assert len(refused.messages) >= 4 and b"<Data>401</Data>" in refused.messages[-1]
+    assert r.returncode == 0, r.stderr
+    shown = [line for line in r.stdout.splitlines() if line.startswith("device ")]
+    assert [line.split()[1] for line in shown] == ["->", "<-"] * 2 and "msg_id=1 Alert,Replace" in shown[0]
+    assert len(omadm.capture.read(tmp_path / "cli")[0].messages) == 4
+    r = subprocess.run([sys.executable, "-m", "omadm.cli", "device", "--server", "http://h/", "--show", "--count", "2"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "--show prints one device's messages" in r.stderr

@@ -324,7 +324,10 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
     if args.cafile or args.insecure or args.cert:
         tls = omadm.http.device_tls(args.cafile, not args.insecure, args.cert, args.key)
     options = dict(server_id=args.server_id or "omadm", encoding="wbxml" if args.wbxml else "xml", setup=setup,
-                   received=received, tls=tls, busy_retries=args.busy_retries, **session_options)
+                   received=received, tls=tls, busy_retries=args.busy_retries, trace_dir=args.trace_dir,
+                   **session_options)
+    if args.show:
+        options["watch"] = lambda direction, body: _watch("device", direction, body)
     if args.notification:
         # Its digest is checked first when the server's password is known (AuthError otherwise).
         data, _ = _package0(_read(args.notification))
@@ -518,6 +521,9 @@ def main(argv: list[str] | None = None) -> int:
                     "setup(client), received(client, events)")
     dv.add_argument("--notification", help="the package 0 asking for the session, bare or in a WAP push: the "
                     "device answers it (Alert 1200, its SessionID)")
+    dv.add_argument("--trace-dir", help="write every message of each session there, one file each, however the "
+                    "session ends (omadm check DIR reads them)")
+    dv.add_argument("--show", action="store_true", help="print each message as it passes, in one line")
     dv.add_argument("--busy-retries", type=_whole, default=0,
                     help="send a message the server is too busy for (HTTP 503, 429) again, up to this many times, "
                     "after the Retry-After it gives (default: 0, fail at once)")
@@ -530,6 +536,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.command == "device" and args.save_tree and (args.tree is None or args.count != 1 or args.script):
         dv.error("--save-tree needs --tree, one device and no --script")
+    if args.command == "device" and args.show and args.count != 1:
+        dv.error("--show prints one device's messages: it takes no --count")
     if args.command == "serve" and args.replay and args.script:
         sv.error("--replay plays a captured session: it takes no --script")
     if args.command == "serve" and args.passwords and args.auth == "none":

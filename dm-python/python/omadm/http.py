@@ -644,6 +644,7 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
            timeout: float = 30, setup: Callable[[omadm.ClientSession], Any] | None = None,
            received: Callable[[omadm.ClientSession, list[omadm.Event]], Any] | None = None,
            tls: ssl.SSLContext | None = None, nonces: Nonces | None = None, busy_retries: int = 0,
+           watch: Callable[[str, bytes], Any] | None = None, trace_dir: str | None = None,
            **options: Any) -> list[omadm.Event]:
     """Runs one session as a simulated device; returns the events it saw. ``setup(client)`` runs
     before package 1 (a UI handler, generic alerts to send, ...); ``received(client, events)``
@@ -658,7 +659,10 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
     account for the server (`Account`), as a device does, and keeps its next nonces there. A
     message the server is too busy for (HTTP 503 or 429) is sent again up to ``busy_retries``
     times, each after the Retry-After the server gave (seconds or a date; 1 s without one, 10
-    minutes at most), as a device does; the HTTPError of the last answer otherwise."""
+    minutes at most), as a device does; the HTTPError of the last answer otherwise.
+    ``watch(direction, body)`` sees each message as it passes ("c2s" from the device, "s2c" to
+    it); with ``trace_dir`` the session's messages are written there as ``omadm serve
+    --trace-dir`` writes them, however the session ends (``omadm check DIR`` reads them)."""
     if device_id is None:
         try:
             devid = tree.get("./DevInfo/DevId")
@@ -680,22 +684,37 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
         handlers.append(urllib.request.HTTPSHandler(context=tls))
     opener = urllib.request.build_opener(*handlers)
     events: list[omadm.Event] = []
-    while (msg := client.next_message()) is not None:
-        req = urllib.request.Request(client.respond_to, data=msg, method="POST")
-        req.add_header("Content-Type", client.content_type)
-        if client.hmac_header:
-            req.add_header("x-syncml-hmac", client.hmac_header)
-        with _post(opener, req, timeout, busy_retries) as resp:
-            # A reply past the limit is read no further: the session refuses it for its size.
-            body = resp.read(max_message_size + 1)
-            got = client.receive(body, resp.headers.get("x-syncml-hmac"))
-        events.extend(got)
-        if nonces is not None:
-            nonces.keep(device_id, client)
-        if account is not None:
-            account.keep(client)
-        if received is not None:
-            received(client, got)
+    trace = omadm.capture.Trace(device_id)
+
+    def seen(direction: str, body: bytes) -> None:
+        if watch is not None:
+            watch(direction, body)
+        trace.messages.append(body)
+        trace.directions.append(direction)  # type: ignore[union-attr]
+
+    try:
+        while (msg := client.next_message()) is not None:
+            req = urllib.request.Request(client.respond_to, data=msg, method="POST")
+            req.add_header("Content-Type", client.content_type)
+            if client.hmac_header:
+                req.add_header("x-syncml-hmac", client.hmac_header)
+            seen("c2s", msg)
+            with _post(opener, req, timeout, busy_retries) as resp:
+                # A reply past the limit is read no further: the session refuses it for its size.
+                body = resp.read(max_message_size + 1)
+                seen("s2c", body)
+                got = client.receive(body, resp.headers.get("x-syncml-hmac"))
+            events.extend(got)
+            if nonces is not None:
+                nonces.keep(device_id, client)
+            if account is not None:
+                account.keep(client)
+            if received is not None:
+                received(client, got)
+    finally:
+        if trace_dir is not None and trace.messages:
+            trace.name = f"{device_id}-{omadm.decode(trace.messages[0], lenient=True).session_id}"
+            trace.save(trace_dir)
     failure: omadm.Error | None = None
     verdicts = [e for e in events if e.kind in ("authenticated", "auth_failed")]
     if verdicts and verdicts[-1].kind == "auth_failed":

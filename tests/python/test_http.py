@@ -422,9 +422,13 @@ def test_a_server_holding_its_most_connections_answers_one_more_503():
 
     with omadm.http.Server(read_model, server_id="srv", max_connections=2) as server:
         idle = [socket.create_connection(server.httpd.server_address[:2]) for _ in range(2)]
-        with pytest.raises(urllib.error.HTTPError) as busy:
-            omadm.http.device(server.url, omadm.MemoryTree(DEVINFO), server_id="srv")
-        assert busy.value.code == 503 and busy.value.headers["Retry-After"] == "30"
+        client = omadm.ClientSession("IMEI:1", "srv", server.url, omadm.MemoryTree(DEVINFO))
+        body = client.next_message()
+        with socket.create_connection(server.httpd.server_address[:2]) as one_more:
+            one_more.sendall(b"POST /dm HTTP/1.1\r\nHost: x\r\nContent-Type: application/vnd.syncml.dm+xml\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            answer = one_more.makefile("rb").read()
+        assert answer.startswith(b"HTTP/1.1 503 ") and b"\r\nRetry-After: 30\r\n" in answer
         assert not server.sessions
         for s in idle:
             s.close()

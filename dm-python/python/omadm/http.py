@@ -253,11 +253,14 @@ class _HTTPServer(ThreadingHTTPServer):
         if self.slots.acquire(blocking=False):
             super().process_request(request, client_address)
             return
+        # Refused here, in a fifth of a second at most: what the device sent so far is read first,
+        # so that closing does not reset the connection before it reads the answer.
         try:
-            request.settimeout(1)
+            request.settimeout(0.2)
+            request.recv(65536)
             request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 30\r\nContent-Length: 0\r\n"
                             b"Connection: close\r\n\r\n")
-        except OSError:  # a TLS handshake that fails, a peer already gone: it is closed all the same
+        except OSError:  # silent, a TLS handshake that fails, a peer already gone: closed all the same
             pass
         self.shutdown_request(request)
 

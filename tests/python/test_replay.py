@@ -134,3 +134,20 @@ def test_the_captured_device_s_tree_stands_in_for_it(tmp_path):
     r = cli("extract", str(tmp_path / "t"), "--tree", str(tmp_path / "twin.json"))
     assert r.returncode == 0 and r.stdout.decode().endswith(f"-> {tmp_path / 'twin.json'}\n"), r.stderr
     assert omadm.MemoryTree.load(str(tmp_path / "twin.json")).to_dict() == nodes
+
+
+def test_a_status_without_msgref_answers_the_server_s_last_message():
+    """MsgRef is optional: a Status or Results without it answers the message before it."""
+    import re
+    from test_capture import CAPTURES
+
+    [trace] = omadm.capture.read(CAPTURES / "xml-ethernet.pcap")
+    bare = omadm.capture.Trace("bare", [re.sub(rb"<MsgRef>\d+</MsgRef>", b"", m) if d == "c2s" else m
+                                        for m, d in zip(trace.messages, trace.directions)], trace.directions)
+    assert b"<MsgRef>" not in b"".join(bare.messages[::2])
+
+    def answers(t):
+        return [(s.status, [item["data"] for item, _ in s.results])
+                for package in omadm.replay.Replay(t).packages for top in package for s in top.steps()]
+
+    assert answers(bare) == answers(trace) == [(200, [{"Text": "simulated"}]), (200, [{"Text": "1.0"}])]

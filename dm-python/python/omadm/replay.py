@@ -61,9 +61,11 @@ class Replay:
         sent: dict[tuple[int, int], _Step] = {}
         package: list[_Step] = []
         chunks: dict[tuple[str, str], _Step] = {}  # a large object's first chunk, by command and URI
+        answered_msg = 0  # the MsgID a Status or Results without MsgRef answers: the server's last
         for direction, m in messages:
             msg_id = m["header"]["msg_id"]
             if direction == "s2c":
+                answered_msg = msg_id
                 for command in m["commands"]:
                     step = _step(command, msg_id, chunks)
                     if step is not None:
@@ -75,9 +77,10 @@ class Replay:
                 continue
             for command in m["commands"]:
                 [(kind, body)] = command.items()
-                if kind == "Status" and (answered := sent.get((body["msg_ref"], body["cmd_ref"]))):
+                answered = sent.get((body.get("msg_ref") or answered_msg, body.get("cmd_ref")))
+                if kind == "Status" and answered:
                     answered.status = body["data"]
-                elif kind == "Results" and (answered := sent.get((body["msg_ref"], body["cmd_ref"]))):
+                elif kind == "Results" and answered:
                     _gather(answered.results, body)
                 elif kind == "Replace":  # package 1's DevInfo, sent again after a challenge
                     for item in body["items"]:

@@ -275,6 +275,8 @@ def test_a_capture_without_dm_over_http_says_so(tmp_path):
     for data in [pcap([])[:30], b"\x0a\x0d\x0d\x0a" + bytes(8), pcapng_block(0x0A0D0D0A, bytes(16))]:
         with pytest.raises(omadm.UsageError, match="c.pcap: "):
             read(tmp_path, data)
+    with pytest.raises(omadm.UsageError, match="c.pcap: a pcap file of 11 bytes, shorter than its header"):
+        read(tmp_path, pcap([])[:11])
 
 
 def test_any_damage_to_a_capture_is_a_usage_error_or_a_reading(tmp_path):

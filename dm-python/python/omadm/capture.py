@@ -248,7 +248,7 @@ def _pcap_exchanges(path: str, data: bytes) -> list[_Exchange]:
     except _Bad as e:
         raise UsageError(f"{path}: {e}") from None
     except (struct.error, IndexError) as e:
-        raise UsageError(f"{path}: not a capture that can be read ({e})") from None
+        raise UsageError(f"{path}: not a capture that can be read: damaged or cut short ({e})") from None
     if not exchanges and linktypes - _LINKS.keys():
         raise UsageError(f"{path}: no TCP over link type {', '.join(map(str, sorted(linktypes - _LINKS.keys())))} "
                          "can be read (Ethernet, Linux cooked, loopback and raw IP can)")
@@ -259,6 +259,8 @@ def _frames(data: bytes) -> Iterator[tuple[int, bytes, int]]:
     """Each frame of a pcap or pcapng capture, in the order captured: its link type, its bytes,
     and how many of its bytes were not captured (cut to the snapshot length)."""
     if data[:4] in _PCAP:
+        if len(data) < 24:
+            raise _Bad(f"a pcap file of {len(data)} bytes, shorter than its header")
         e = _PCAP[data[:4]]
         linktype = struct.unpack_from(e + "I", data, 20)[0] & 0xFFFF
         at = 24

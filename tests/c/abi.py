@@ -1,6 +1,7 @@
 """The C ABI as programs built against include/omadm.h depend on it: the functions libomadm.so
-exports, and the size and field offsets of every struct and the value of every constant the
-header declares (as the C compiler lays them out here, x86_64).
+exports, the signatures of its functions and callbacks, and the size and field offsets of every
+struct and the value of every constant the header declares (as the C compiler lays them out
+here, x86_64).
 
   python3 tests/c/abi.py check LIB   fails when the ABI differs from dm-ffi/abi.txt (make test-c)
   python3 tests/c/abi.py write LIB   records it there (make abi)
@@ -36,6 +37,21 @@ def declared(header: str) -> tuple[dict[str, list[str]], list[str], list[str]]:
     return structs, constants, functions
 
 
+def signatures(header: str) -> list[str]:
+    """The signature of each function, callback type and callback field: return and parameter
+    types, without the parameters' names (renaming one changes nothing for a program)."""
+    text = re.sub(r"/\*.*?\*/|//[^\n]*", "", header, flags=re.S)
+    for body, struct in re.findall(r"typedef struct \{(.*?)\} (\w+);", text, flags=re.S):  # callbacks as fields
+        text += "".join(f"\n{ret} (*{struct}.{field})({params});"
+                        for ret, field, params in re.findall(r"([\w\s*]+?)\(\*(\w+)\)\(([^)]*)\)", body))
+    found = []
+    for ret, name, params in re.findall(r"^\s*((?:typedef )?[\w\s*]+?)(?:\(\*)?(dm_[\w.]+)\)?\(([^)]*)\);", text, flags=re.M):
+        types = [re.sub(r"\s*\b\w+$", "", " ".join(p.split())) if p.strip() != "void" else "void"
+                 for p in params.split(",")]
+        found.append(f"signature {' '.join(ret.split())} {name}({', '.join(types)})")
+    return sorted(found)
+
+
 def measured(lib: str) -> list[str]:
     """The ABI's lines: compiled and run against the header, and read from the library."""
     structs, constants, functions = declared(open(HEADER).read())
@@ -57,7 +73,7 @@ def measured(lib: str) -> list[str]:
     exported_names = sorted(line.split()[-1] for line in exported.splitlines() if line.split()[-1].startswith("dm_"))
     if exported_names != functions:
         sys.exit(f"{lib} exports {sorted(set(exported_names) ^ set(functions))} unlike include/omadm.h declares")
-    return [f"function {f}" for f in functions] + layout.splitlines()
+    return [f"function {f}" for f in functions] + signatures(open(HEADER).read()) + layout.splitlines()
 
 
 def abi_version() -> str:

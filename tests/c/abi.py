@@ -45,7 +45,8 @@ def signatures(header: str) -> list[str]:
         text += "".join(f"\n{ret} (*{struct}.{field})({params});"
                         for ret, field, params in re.findall(r"([\w\s*]+?)\(\*(\w+)\)\(([^)]*)\)", body))
     found = []
-    for ret, name, params in re.findall(r"^\s*((?:typedef )?[\w\s*]+?)(?:\(\*)?(dm_[\w.]+)\)?\(([^)]*)\);", text, flags=re.M):
+    declaration = r"^\s*((?:typedef )?[\w\s*]+?)(?:\(\*)?(dm_[\w.]+)\)?\(([^)]*)\);"
+    for ret, name, params in re.findall(declaration, text, flags=re.M):
         types = [re.sub(r"\s*\b\w+$", "", " ".join(p.split())) if p.strip() != "void" else "void"
                  for p in params.split(",")]
         found.append(f"signature {' '.join(ret.split())} {name}({', '.join(types)})")

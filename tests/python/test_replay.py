@@ -151,3 +151,16 @@ def test_a_status_without_msgref_answers_the_server_s_last_message():
                 for package in omadm.replay.Replay(t).packages for top in package for s in top.steps()]
 
     assert answers(bare) == answers(trace) == [(200, [{"Text": "simulated"}]), (200, [{"Text": "1.0"}])]
+
+
+def test_a_device_that_ends_the_session_early_is_a_difference_too(tmp_path, capsys):
+    trace = recorded(tmp_path)
+    with omadm.http.Server(omadm.replay.Replay(trace), server_id="srv", max_msg_size=4096) as server:
+        with pytest.raises(omadm.Error, match="aborted"):
+            omadm.http.device(server.url, device(), server_id="srv", max_msg_size=4096,
+                              received=lambda client, events: client.abort())
+    [session] = server.finished
+    session.wait(5)
+    assert session.error is None and session.differences == [
+        "Get ./DevDetail/FwV: answered in the capture, not now (the session ended before the device answered)"]
+    assert "1 answered differently:" in capsys.readouterr().out

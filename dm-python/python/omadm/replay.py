@@ -20,7 +20,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import MemoryTree, UsageError, decode
+from . import Error, MemoryTree, UsageError, decode
 from .capture import Trace
 
 __all__ = ["Replay", "device_tree"]
@@ -93,13 +93,18 @@ class Replay:
     def __call__(self, session: Any) -> list[str]:
         differences = [f"DevInfo {uri}: {node['value']!r} in the capture, {now!r} now"
                        for uri, node in self.devinfo.items() if (now := session.devinfo.get(uri)) != node.get("value")]
-        for package in self.packages:
-            for step, pending in [queued for step in package for queued in _queue(session, step)]:
-                if pending.status != step.status:
-                    differences.append(f"{step.name}: {step.status} in the capture, {pending.status} now")
-                elif step.kind == "Get" and (now := [i["data"] for i in pending.items]) != (
-                        was := [_value(item, results) for item, results in step.results]):
-                    differences.append(f"{step.name}: {_show(was)} in the capture, {_show(now)} now")
+        waiting = "its first command"
+        try:
+            for package in self.packages:
+                for step, pending in [queued for step in package for queued in _queue(session, step)]:
+                    waiting = step.name
+                    if pending.status != step.status:
+                        differences.append(f"{step.name}: {step.status} in the capture, {pending.status} now")
+                    elif step.kind == "Get" and (now := [i["data"] for i in pending.items]) != (
+                            was := [_value(item, results) for item, results in step.results]):
+                        differences.append(f"{step.name}: {_show(was)} in the capture, {_show(now)} now")
+        except Error as e:  # the device aborted, or went away
+            differences.append(f"{waiting}: answered in the capture, not now ({e})")
         count = sum(len(step.steps()) for package in self.packages for step in package)
         device = getattr(session, "device", "") or "the device"
         print(f"[replay] {device}: {count} commands of {self.name}, "

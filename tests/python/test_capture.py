@@ -388,3 +388,19 @@ def test_what_the_http_shows_wrong_is_said_with_the_violations(tmp_path):
     (tmp_path / "c.har").write_text(json.dumps({"log": {"entries": entries}}))
     [trace] = omadm.capture.read([str(tmp_path / "c.har")])
     assert [str(v) for v in trace.http] == ["HTTP message 0: the server answered HTTP 503"]
+
+
+def test_cli_check_json_gives_each_session_s_verdict_for_a_pipeline(tmp_path):
+    conv = Conversation().handshake()
+    messages = session_messages()
+    conv.send("c", request(messages[0]))
+    conv.send("s", b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n")
+    (tmp_path / "c.pcap").write_bytes(pcap(conv.frames))
+    r = cli("check", "--json", str(CAPTURES / "xml-ethernet.pcap"), str(tmp_path / "c.pcap"))
+    assert r.returncode == 1, r.stderr
+    assert json.loads(r.stdout) == [
+        {"session": f"{CAPTURES / 'xml-ethernet.pcap'}#IMEI:493005100592800-1", "messages": 6, "violations": []},
+        {"session": f"{tmp_path / 'c.pcap'}#IMEI:7-1", "messages": 1,
+         "violations": [{"rule": "R11", "msg_index": 0, "detail": "the last client message got no answer"},
+                        {"rule": "HTTP", "msg_index": 0, "detail": "the server answered HTTP 500"}]}]
+    assert cli("check", "--json", str(CAPTURES / "xml-ethernet.pcap")).returncode == 0

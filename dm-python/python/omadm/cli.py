@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -117,8 +118,15 @@ def _demo(_: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    traces = omadm.capture.read(args.paths)
+    if args.json:  # for a pipeline: each session with its messages' count and its violations
+        verdicts = [{"session": t.name, "messages": len(t.messages),
+                     "violations": [dataclasses.asdict(v) for v in _violations(t.messages, t.directions, t.http)]}
+                    for t in traces]
+        print(json.dumps(verdicts, indent=2))
+        return 1 if any(v["violations"] for v in verdicts) else 0
     found = 0
-    for trace in omadm.capture.read(args.paths):
+    for trace in traces:
         if args.show:
             _show(trace.messages, trace.directions, {})
         found += _verdict(trace.name, trace.messages, trace.directions, trace.http)
@@ -165,10 +173,16 @@ def _summary(body: bytes) -> str:
     return f"{len(body):6} bytes  {seen}"
 
 
+def _violations(bodies: list[bytes], dirs: list[str] | None,
+                http: Iterable[omadm.Violation] = ()) -> list[omadm.Violation]:
+    """The checker's violations and the capture's HTTP findings, in message order."""
+    return sorted([*omadm.check(bodies, dirs), *http], key=lambda v: v.msg_index)
+
+
 def _verdict(name: str, bodies: list[bytes], dirs: list[str] | None, http: Iterable[omadm.Violation] = ()) -> int:
     """Prints the checker's verdict on a session, with what its capture shows wrong in the HTTP
     that carried it; how many violations it found."""
-    violations = sorted([*omadm.check(bodies, dirs), *http], key=lambda v: v.msg_index)
+    violations = _violations(bodies, dirs, http)
     print(f"{name}: {_count(len(bodies), 'message')}, {_count(len(violations), 'violation')}")
     for v in violations:
         print(f"  {v}")
@@ -475,6 +489,8 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("paths", nargs="+", help="message files in order (c2s/s2c in their names), a directory, .jsonl, "
                    "a network capture (pcap, pcapng: plain HTTP) or an HTTP capture (.har)")
     c.add_argument("--show", action="store_true", help="print each message first: an annotated trace")
+    c.add_argument("--json", action="store_true", help="the verdicts as JSON: each session's name, how many messages, "
+                   "its violations (rule, msg_index, detail)")
     c.set_defaults(run=_check)
     x = sub.add_parser("extract", help="write the messages of captured sessions to files, one each, as serve "
                        "--trace-dir does; or the device's tree as a session shows it")

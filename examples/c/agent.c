@@ -208,9 +208,10 @@ static int read_body(struct reader *r, int chunked, long long length, uint8_t **
 
 /* POSTs one message and reads a 200 response's body into *body (malloc'd); *keep is cleared when
  * the server closes the connection after it. -1 when the connection failed, -2 for an HTTP error
- * status (not worth sending again). */
+ * status (not worth sending again), -3 when the server is busy (503) and says in *retry_after how
+ * many seconds to wait before sending it again. */
 static int post(int fd, const char *host, const char *port, const char *path, const char *type, const char *hmac,
-                const uint8_t *data, size_t len, uint8_t **body, size_t *body_len, int *keep) {
+                const uint8_t *data, size_t len, uint8_t **body, size_t *body_len, int *keep, long *retry_after) {
     char line[1024];
     int n = snprintf(line, sizeof line,
                      "POST %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s\r\n",
@@ -220,6 +221,7 @@ static int post(int fd, const char *host, const char *port, const char *path, co
     struct reader r = { .fd = fd };
     int status = 0, chunked = 0;
     long long length = -1;
+    *retry_after = -1;
     if (read_line(&r, line, sizeof line) || sscanf(line, "HTTP/1.%*d %d", &status) != 1) return -1;
     *keep = strncmp(line, "HTTP/1.1", 8) == 0;
     for (;;) {
@@ -228,6 +230,11 @@ static int post(int fd, const char *host, const char *port, const char *path, co
         if (!strncasecmp(line, "Content-Length:", 15)) length = strtoll(line + 15, NULL, 10);
         if (!strncasecmp(line, "Transfer-Encoding:", 18)) chunked = strcasestr(line, "chunked") != NULL;
         if (!strncasecmp(line, "Connection:", 11) && strcasestr(line, "close")) *keep = 0;
+        if (!strncasecmp(line, "Retry-After:", 12)) *retry_after = strtol(line + 12, NULL, 10);
+    }
+    if (status == 503 && *retry_after >= 0) {  /* a busy server: the body is read no further */
+        *keep = 0;
+        return -3;
     }
     if (status != 200) {
         fprintf(stderr, "agent: the server answered HTTP %d\n", status);
@@ -314,14 +321,23 @@ int main(int argc, char **argv) {
             strcpy(host, to_host); strcpy(port, to_port);
         }
         /* HTTP/1.1 keep-alive when the server keeps the connection; a new one otherwise, and
-         * once more when a kept connection turns out closed. */
-        int failed = 1;
+         * once more when a kept connection turns out closed. A busy server (503) gets the message
+         * again after the Retry-After it gives, up to 3 times and 60 s a wait. */
+        int failed = 1, busy = 0;
+        long retry_after;
         for (int attempt = 0; attempt < 2 && failed; attempt++) {
             if (fd < 0 && (fd = connect_to(host, port)) < 0) break;
             failed = post(fd, host, port, path, dm_session_content_type(s), dm_session_hmac_header(s), msg, len,
-                          &body, &body_len, &keep);
+                          &body, &body_len, &keep, &retry_after);
             if (failed || !keep) { close(fd); fd = -1; }
-            if (failed == -2) break;
+            if (failed == -3 && busy < 3 && retry_after <= 60) {
+                fprintf(stderr, "agent: the server is busy; again in %ld s\n", retry_after);
+                sleep((unsigned)retry_after);
+                busy++, attempt--;
+                continue;
+            }
+            if (failed == -3) fprintf(stderr, "agent: the server answered HTTP 503, busy still\n");
+            if (failed == -2 || failed == -3) break;
         }
         if (failed) {
             fprintf(stderr, "agent: HTTP to %s:%s failed\n", host, port); rc = 1; break;

@@ -316,7 +316,8 @@ def test_a_fault_of_the_servers_own_is_reported(tmp_path, capsys):
 
 def test_the_c_agent_reads_chunked_replies_and_stops_at_an_http_error(run_agent):
     """Servers may answer in chunks (Java containers do, for large replies); an HTTP error is
-    reported, not fed to the session as a message."""
+    reported, not fed to the session as a message; a busy server's 503 with Retry-After is waited
+    for and the message sent again, 3 times at most."""
     server = omadm.ServerSession("omadm-demo", username="device", password="secret", auth="md5", nonce=b"demo-nonce")
     answers = {"status": 200}
 
@@ -328,6 +329,13 @@ def test_the_c_agent_reads_chunked_replies_and_stops_at_an_http_error(run_agent)
 
         def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
+            if answers.get("busy"):  # this many messages are answered 503, Retry-After 0, before one is taken
+                answers["busy"] -= 1
+                self.send_response(503)
+                self.send_header("Retry-After", "0")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if answers["status"] != 200:
                 self.send_error(answers["status"], "down for maintenance")
                 return
@@ -350,6 +358,15 @@ def test_the_c_agent_reads_chunked_replies_and_stops_at_an_http_error(run_agent)
         answers["status"] = 503
         run = run_agent(url)
         assert run.returncode == 1 and "the server answered HTTP 503" in run.stderr
+        # A busy server (503 with Retry-After) gets the message again, 3 times at most.
+        answers.update(status=200, busy=2, asked=False)
+        server = omadm.ServerSession("omadm-demo", username="device", password="secret", auth="md5",
+                                     nonce=b"demo-nonce")
+        run = run_agent(url)
+        assert run.returncode == 0 and run.stderr.count("the server is busy; again in 0 s") == 2, run.stderr
+        answers["busy"] = 4
+        run = run_agent(url)
+        assert run.returncode == 1 and "the server answered HTTP 503, busy still" in run.stderr, run.stderr
 
 
 def test_a_device_sends_again_what_a_busy_server_answered_503_or_429_after_its_retry_after():

@@ -186,6 +186,7 @@ def test_a_server_holding_its_most_sessions_answers_a_new_device_503():
         with pytest.raises(urllib.error.HTTPError) as busy:
             post(server.url, second)
         assert busy.value.code == 503 and busy.value.headers["Retry-After"] == "30"
+        busy.value.close()
         assert list(server.sessions) == [("IMEI:1", "1")]
         while first.state != "ended":
             first.receive(post(first.respond_to, first))
@@ -412,6 +413,7 @@ def test_a_device_sends_again_what_a_busy_server_answered_503_or_429_after_its_r
                 with pytest.raises(urllib.error.HTTPError) as e:
                     omadm.http.device(url, omadm.MemoryTree(DEVINFO), server_id="srv", busy_retries=retries)
                 assert e.value.code == 503 and not busy
+                e.value.close()
         busy[:] = [(503, "0")]
         dm["session"] = omadm.ServerSession("srv")
         r = subprocess.run([sys.executable, "-m", "omadm.cli", "device", "--server", url, "--server-id", "srv",

@@ -20,11 +20,19 @@ HEADER = os.path.join(ROOT, "include", "omadm.h")
 RECORD = os.path.join(ROOT, "dm-ffi", "abi.txt")
 
 
-def declared(header: str) -> tuple[dict[str, list[str]], list[str], list[str]]:
-    """The header's structs (their fields), constants and functions."""
-    text = re.sub(r"/\*.*?\*/|//[^\n]*", "", header, flags=re.S)
+# A struct of the header: its body, its name.
+STRUCT = re.compile(r"typedef struct \{(.*?)\} (\w+);", flags=re.S)
+
+
+def code(header: str) -> str:
+    """The header without its comments."""
+    return re.sub(r"/\*.*?\*/|//[^\n]*", "", header, flags=re.S)
+
+
+def declared(text: str) -> tuple[dict[str, list[str]], list[str], list[str]]:
+    """The structs (their fields), constants and functions of the header's code."""
     structs = {}
-    for body, name in re.findall(r"typedef struct \{(.*?)\} (\w+);", text, flags=re.S):
+    for body, name in STRUCT.findall(text):
         fields = []
         for decl in filter(str.strip, body.split(";")):
             pointer = re.search(r"\(\s*\*\s*(\w+)\s*\)", decl)  # a function pointer
@@ -37,11 +45,10 @@ def declared(header: str) -> tuple[dict[str, list[str]], list[str], list[str]]:
     return structs, constants, functions
 
 
-def signatures(header: str) -> list[str]:
-    """The signature of each function, callback type and callback field: return and parameter
-    types, without the parameters' names (renaming one changes nothing for a program)."""
-    text = re.sub(r"/\*.*?\*/|//[^\n]*", "", header, flags=re.S)
-    for body, struct in re.findall(r"typedef struct \{(.*?)\} (\w+);", text, flags=re.S):  # callbacks as fields
+def signatures(text: str) -> list[str]:
+    """The signature of each function, callback type and callback field of the header's code:
+    return and parameter types, without the parameters' names (renaming one changes nothing)."""
+    for body, struct in STRUCT.findall(text):  # callbacks as fields
         text += "".join(f"\n{ret} (*{struct}.{field})({params});"
                         for ret, field, params in re.findall(r"([\w\s*]+?)\(\*(\w+)\)\(([^)]*)\)", body))
     found = []
@@ -55,7 +62,9 @@ def signatures(header: str) -> list[str]:
 
 def measured(lib: str) -> list[str]:
     """The ABI's lines: compiled and run against the header, and read from the library."""
-    structs, constants, functions = declared(open(HEADER).read())
+    with open(HEADER) as f:
+        text = code(f.read())
+    structs, constants, functions = declared(text)
     lines = []
     for name, fields in structs.items():
         lines.append(f'printf("struct {name} size %zu align %zu\\n", sizeof({name}), _Alignof({name}));')
@@ -74,7 +83,7 @@ def measured(lib: str) -> list[str]:
     exported_names = sorted(line.split()[-1] for line in exported.splitlines() if line.split()[-1].startswith("dm_"))
     if exported_names != functions:
         sys.exit(f"{lib} exports {sorted(set(exported_names) ^ set(functions))} unlike include/omadm.h declares")
-    return [f"function {f}" for f in functions] + signatures(open(HEADER).read()) + layout.splitlines()
+    return [f"function {f}" for f in functions] + signatures(text) + layout.splitlines()
 
 
 def abi_version() -> str:

@@ -7,10 +7,10 @@
 //! R07 (commands never split), R12 (no timeouts), R13 (execution order), R18 (silent drops) and
 //! R23 (package 0) leave no mark in a captured DM session, so the checker cannot see them.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::codec::{self, DecodeOptions};
-use crate::model::{AlertCode, Command, Data, Message, StatusCode};
+use crate::model::{AlertCode, Command, Data, Message, StatusCode, refers_to};
 
 /// Who sent a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,8 +58,35 @@ fn aborts(m: &Message) -> bool {
     m.commands.iter().any(|c| is_alert(c, AlertCode::SESSION_ABORT))
 }
 
+/// A Status or Results of a trace, and the command it answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// Index in the trace of the message it is in.
+    pub msg_index: usize,
+    /// Its CmdID.
+    pub cmd_id: u32,
+    /// Index in the trace of the message holding the command answered, and that command's
+    /// CmdID (0: the message's SyncHdr); `None` when the trace holds no such command.
+    pub answers: Option<(usize, u32)>,
+}
+
 /// Decodes (leniently: the checker judges rules, not syntax) and checks a trace.
 pub fn check(trace: &[(Direction, Vec<u8>)]) -> Vec<Violation> {
+    let (messages, mut out) = decode_trace(trace);
+    out.extend(check_messages(&messages));
+    out.sort_by_key(|v| v.msg_index);
+    out
+}
+
+/// Decodes a trace as `check` does and pairs its answers (`answers`); a message that does not
+/// decode answers nothing, and holds nothing answered.
+pub fn trace_answers(trace: &[(Direction, Vec<u8>)]) -> Vec<Answer> {
+    answers(&decode_trace(trace).0)
+}
+
+/// The messages of a trace that decode, each with its index, and a `Decode` violation for each
+/// that does not.
+fn decode_trace(trace: &[(Direction, Vec<u8>)]) -> (Vec<(usize, Direction, Message)>, Vec<Violation>) {
     let mut out = Vec::new();
     let mut messages = Vec::new();
     for (i, (d, body)) in trace.iter().enumerate() {
@@ -68,11 +95,45 @@ pub fn check(trace: &[(Direction, Vec<u8>)]) -> Vec<Violation> {
             Err(e) => out.push(Violation { rule: "Decode", msg_index: i, detail: e.to_string() }),
         }
     }
-    out.extend(check_messages(&messages));
-    out.sort_by_key(|v| v.msg_index);
+    (messages, out)
+}
+
+/// Pairs every Status and Results of decoded messages (each with its index in the trace) with
+/// the command it answers: the peer's by MsgRef (without one, `model::refers_to`) and CmdRef.
+pub fn answers(messages: &[(usize, Direction, Message)]) -> Vec<Answer> {
+    let mut out = Vec::new();
+    let mut client = Side::default();
+    let mut server = Side::default();
+    // Where each side's messages are in the trace, by MsgID.
+    let (mut client_at, mut server_at) = (HashMap::new(), HashMap::new());
+    for (i, d, m) in messages {
+        let (me, peer, my_at, peer_at) = match d {
+            Direction::ClientToServer => (&mut client, &server, &mut client_at, &server_at),
+            Direction::ServerToClient => (&mut server, &client, &mut server_at, &client_at),
+        };
+        for c in &m.commands {
+            let (cmd_id, msg_ref, cmd_ref) = match c {
+                Command::Status(s) => (s.cmd_id, s.msg_ref, s.cmd_ref),
+                Command::Results(r) => (r.cmd_id, r.msg_ref, Some(r.cmd_ref)),
+                _ => continue,
+            };
+            let answers = cmd_ref.and_then(|r| {
+                let msg = peer.answered_msg(msg_ref, r);
+                let at = *peer_at.get(&msg)?;
+                (r == 0 || peer.sent.contains(&(msg, r))).then_some((at, r))
+            });
+            out.push(Answer { msg_index: *i, cmd_id, answers });
+        }
+        let mut ids = Vec::new();
+        collect_ids(&m.commands, &mut ids);
+        me.sent.extend(ids.into_iter().map(|id| (m.header.msg_id, id)));
+        me.msg_id = m.header.msg_id;
+        my_at.insert(m.header.msg_id, *i);
+    }
     out
 }
 
+#[derive(Default)]
 struct Side {
     msg_id: u32,
     /// Its package is open: it sent a message of it without Final.
@@ -82,12 +143,19 @@ struct Side {
     answered: HashSet<(u32, u32)>,
 }
 
+impl Side {
+    /// The MsgID of this side's message the other's Status or Results for `cmd_ref` refers to.
+    fn answered_msg(&self, msg_ref: Option<u32>, cmd_ref: u32) -> u32 {
+        refers_to(msg_ref, self.msg_id, |m| self.sent.contains(&(m, cmd_ref)))
+    }
+}
+
 /// Checks decoded messages, each with its index in the trace.
 pub fn check_messages(messages: &[(usize, Direction, Message)]) -> Vec<Violation> {
     let mut out = Vec::new();
     let mut v = |rule: &'static str, i: usize, detail: String| out.push(Violation { rule, msg_index: i, detail });
-    let mut client = Side { msg_id: 0, open: false, sent: HashSet::new(), answered: HashSet::new() };
-    let mut server = Side { msg_id: 0, open: false, sent: HashSet::new(), answered: HashSet::new() };
+    let mut client = Side::default();
+    let mut server = Side::default();
     let session = messages.first().map(|(_, _, m)| m.header.session_id.clone());
     let mut prev: Option<(Direction, &Message)> = None;
     for (i, d, m) in messages {
@@ -135,21 +203,21 @@ pub fn check_messages(messages: &[(usize, Direction, Message)]) -> Vec<Violation
                         Some(0) if s.cmd != "SyncHdr" => v("Ref", i, format!("CmdRef 0 for {}", s.cmd)),
                         Some(0) => {}
                         Some(r) => {
-                            let msg_ref = s.msg_ref.unwrap_or(peer.msg_id);
+                            let msg_ref = peer.answered_msg(s.msg_ref, r);
                             if !peer.sent.contains(&(msg_ref, r)) {
                                 v("Ref", i, format!("Status for MsgRef {msg_ref} CmdRef {r}, never sent"));
                             }
                         }
                     }
                     if let Some(r) = s.cmd_ref {
-                        me.answered.insert((s.msg_ref.unwrap_or(peer.msg_id), r));
+                        me.answered.insert((peer.answered_msg(s.msg_ref, r), r));
                     }
                     if s.cmd == "Status" || (s.cmd == "Results" && s.data == StatusCode::OK) {
                         v("R06", i, format!("a {} Status for a {}", s.data.0, s.cmd));
                     }
                 }
                 Command::Results(r) => {
-                    if !me.answered.contains(&(r.msg_ref.unwrap_or(peer.msg_id), r.cmd_ref)) {
+                    if !me.answered.contains(&(peer.answered_msg(r.msg_ref, r.cmd_ref), r.cmd_ref)) {
                         v(
                             "ResultsOrder",
                             i,
@@ -195,7 +263,7 @@ pub fn check_messages(messages: &[(usize, Direction, Message)]) -> Vec<Violation
                     .commands
                     .iter()
                     .filter_map(|c| match c {
-                        Command::Status(s) if s.msg_ref.unwrap_or(pm_id) == pm_id => s.cmd_ref,
+                        Command::Status(s) => s.cmd_ref.filter(|&r| peer.answered_msg(s.msg_ref, r) == pm_id),
                         _ => None,
                     })
                     .collect();

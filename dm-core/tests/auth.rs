@@ -5,7 +5,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use common::pair::{Dir, Flight, Pair, client_config, device_tree, server_config};
+use common::pair::{Dir, Flight, Pair, client_config, device_tree, server_config, without_msg_refs};
 use dm_core::auth::{self, AuthType, Credentials};
 use dm_core::codec::{self, Encoding};
 use dm_core::error::{DecodeErrorKind, Error};
@@ -136,6 +136,39 @@ fn a_challenge_sends_the_client_back_to_package_1() {
     );
     assert!(retry.commands.iter().any(|c| c.name() == "Replace"));
     assert!(p.server_events.contains(&Event::Authenticated));
+}
+
+/// A challenge in a SyncHdr Status without MsgRef (it is optional) is a challenge still, either
+/// way: the server's to a client with a stale nonce, the client's to a server with one.
+#[test]
+fn challenges_in_statuses_without_msg_ref_are_followed() {
+    let mut p = pair_with(AuthType::Md5, "pw", Encoding::Xml);
+    p.client = {
+        let mut cc = client_config();
+        cc.auth = AuthType::Md5;
+        cc.credentials = Some(Credentials::new("dev", "pw"));
+        cc.nonce = b"stale".to_vec();
+        ClientSession::new(cc, device_tree()).unwrap()
+    };
+    p.hook = Some(without_msg_refs(Dir::S2C));
+    p.until_server_has_package();
+    assert!(p.server_events.contains(&Event::Authenticated));
+    let c2s = p.messages(Dir::C2S);
+    assert_eq!(c2s.len(), 2, "package 1 again, with the nonce of the challenge");
+    assert!(p.messages(Dir::S2C)[0].commands.iter().all(|c| !matches!(c, Command::Status(s) if s.msg_ref.is_some())));
+
+    let mut p = server_auth_pair(Some("spw"), b"old");
+    p.hook = Some(without_msg_refs(Dir::C2S));
+    p.until_server_has_package();
+    p.server.get("./DevInfo/Man").unwrap();
+    p.exchange();
+    p.exchange();
+    p.drive();
+    assert_eq!(synchdr_code(&p.messages(Dir::C2S)[1]), 401);
+    assert_eq!((executed(&p), p.client.state(), p.server.state()), (1, State::Ended, State::Ended));
+    assert!(p.server_events.contains(&Event::ServerAuthenticated));
+    let statuses = p.server_events.iter().filter(|e| matches!(e, Event::Status { .. })).count();
+    assert_eq!(statuses, 1, "the Get's 401 goes unreported: the Get goes again");
 }
 
 #[test]

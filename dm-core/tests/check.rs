@@ -2,7 +2,7 @@
 mod common;
 
 use common::pair::{Dir, Pair, client_config, device_tree, server_config};
-use dm_core::check::{Direction, Violation, check, infer_directions};
+use dm_core::check::{Answer, Direction, Violation, answers, check, infer_directions};
 use dm_core::codec::{self, Encoding};
 use dm_core::model::*;
 
@@ -33,6 +33,101 @@ fn silent_on_sessions_our_engines_produce() {
     p.drive();
     let v = check(&trace(&p));
     assert!(v.is_empty(), "{v:#?}");
+}
+
+/// MsgRef is optional: without it a Status or Results answers the message its sender received
+/// last (so the client's message 3 answers the server's message 2), as the checker reads it.
+#[test]
+fn silent_on_statuses_and_results_without_msg_ref() {
+    let mut msgs = two_packages();
+    without_msg_refs(&mut msgs);
+    assert_eq!(check_msgs(&msgs), Vec::<&str>::new());
+    // The Results of the second Get, moved before its Status: out of order in that message.
+    let c3 = &mut msgs[4].1.commands;
+    let at = c3.iter().position(|c| c.name() == "Results").unwrap();
+    let results = c3.remove(at);
+    c3.insert(1, results);
+    for (c, id) in c3.iter_mut().zip(1..) {
+        match c {
+            Command::Status(s) => s.cmd_id = id,
+            Command::Results(r) => r.cmd_id = id,
+            _ => unreachable!("the client's package 3 holds Status and Results"),
+        }
+    }
+    assert_eq!(check_msgs(&msgs), ["ResultsOrder"]);
+}
+
+/// Packages 1 to 5: two Gets and a Replace, the client's answers in its messages 2 and 3.
+fn two_packages() -> Vec<(Direction, Message)> {
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    p.server.get("./DevInfo/Man").unwrap();
+    p.exchange();
+    p.server.get("./Vendor/Level").unwrap();
+    p.server.replace("./Vendor/Level", Data::Text("2".into()), None, None).unwrap();
+    p.exchange();
+    p.drive();
+    let msgs: Vec<(Direction, Message)> = trace(&p).into_iter().map(|(d, b)| (d, codec::decode(&b).unwrap())).collect();
+    assert_eq!(msgs.len(), 6);
+    msgs
+}
+
+fn without_msg_refs(msgs: &mut [(Direction, Message)]) {
+    for (_, m) in msgs {
+        for c in &mut m.commands {
+            match c {
+                Command::Status(s) => s.msg_ref = None,
+                Command::Results(r) => r.msg_ref = None,
+                _ => {}
+            }
+        }
+    }
+}
+
+fn indexed(msgs: &[(Direction, Message)]) -> Vec<(usize, Direction, Message)> {
+    msgs.iter().cloned().enumerate().map(|(i, (d, m))| (i, d, m)).collect()
+}
+
+#[test]
+fn answers_pair_each_status_and_results_with_the_command_it_answers() {
+    let mut msgs = two_packages();
+    let paired = answers(&indexed(&msgs));
+    let count = |kind| msgs.iter().flat_map(|(_, m)| &m.commands).filter(|c| c.name() == kind).count();
+    assert_eq!(paired.len(), count("Status") + count("Results"));
+    for a in &paired {
+        let (at, cmd_ref) = a.answers.unwrap_or_else(|| panic!("{a:?} answers nothing"));
+        assert_ne!(msgs[at].0, msgs[a.msg_index].0, "{a:?} answers its own side");
+        assert!(at < a.msg_index);
+        let answer = msgs[a.msg_index].1.commands.iter().find(|c| c.cmd_id() == a.cmd_id).unwrap();
+        let answered = msgs[at].1.commands.iter().find(|c| c.cmd_id() == cmd_ref).map_or("SyncHdr", Command::name);
+        match answer {
+            Command::Status(s) => assert_eq!(s.cmd, answered),
+            _ => assert_eq!(answered, "Get"),
+        }
+    }
+    // The client's third message answers the server's second, the one it received last.
+    let third: Vec<usize> =
+        paired.iter().filter(|a| a.msg_index == 4).filter_map(|a| a.answers).map(|(at, _)| at).collect();
+    assert_eq!((third.len(), third.iter().all(|&at| at == 3)), (4, true), "{third:?}");
+    without_msg_refs(&mut msgs);
+    assert_eq!(answers(&indexed(&msgs)), paired, "the same without MsgRef");
+    let Some(Command::Status(s)) = msgs[4].1.commands.iter_mut().find(|c| c.name() == "Status" && c.cmd_id() > 1)
+    else {
+        panic!()
+    };
+    s.cmd_ref = Some(40);
+    let cmd_id = s.cmd_id;
+    let unmatched: Vec<Answer> = answers(&indexed(&msgs)).into_iter().filter(|a| a.answers.is_none()).collect();
+    assert_eq!(unmatched, [Answer { msg_index: 4, cmd_id, answers: None }]);
+}
+
+#[test]
+fn a_missing_msg_ref_is_the_message_received_last_or_else_message_1() {
+    let sent = |ids: &'static [u32]| move |m: u32| ids.contains(&m);
+    assert_eq!(refers_to(Some(5), 3, sent(&[3])), 5, "a MsgRef given is the MsgRef");
+    assert_eq!(refers_to(None, 3, sent(&[1, 3])), 3);
+    assert_eq!(refers_to(None, 3, sent(&[1])), 1, "the SyncML schema's default");
+    assert_eq!(refers_to(None, 3, sent(&[])), 3, "neither holds it: the one it answers");
 }
 
 fn spec(names: &[&str]) -> Vec<(Direction, Vec<u8>)> {

@@ -2,11 +2,11 @@
 //! hand-written peer messages.
 mod common;
 
-use common::pair::{Dir, Flight, Pair, client_config, device_tree, server_config};
+use common::pair::{Dir, Flight, Pair, client_config, device_tree, server_config, without_msg_refs};
 use dm_core::codec::{self, Encoding};
 use dm_core::error::Error;
 use dm_core::model::*;
-use dm_core::session::{ClientSession, Event, ServerSession, State, UiResponse};
+use dm_core::session::{ClientSession, CommandRef, Event, ServerSession, State, UiResponse};
 
 fn text(s: &str) -> Data {
     Data::Text(s.into())
@@ -226,6 +226,44 @@ fn r22_results_for_a_command_never_sent_are_refused() {
         assert_eq!(rule_of(e), "R22", "Results for MsgRef {msg_ref} CmdRef {cmd_ref}");
     }
     p.server.receive(&answer(id, get)).expect("Results for the Get sent");
+}
+
+/// Statuses and Results without MsgRef (it is optional) answer the message their sender
+/// received last: the client's in message 3 are for the server's message 2, not 3.
+#[test]
+fn r22_statuses_and_results_without_msg_ref_answer_the_message_received_last() {
+    let mut p = Pair::new();
+    p.hook = Some(without_msg_refs(Dir::C2S));
+    p.until_server_has_package();
+    let get = p.server.get("./DevInfo/Man").unwrap();
+    let replace = p.server.replace("./Vendor/Level", text("2"), None, None).unwrap();
+    p.exchange();
+    let again = p.server.get("./Vendor/Level").unwrap();
+    p.exchange();
+    p.drive();
+    assert!(p.messages(Dir::C2S).iter().all(|m| m.commands.iter().all(|c| match c {
+        Command::Status(s) => s.msg_ref.is_none(),
+        Command::Results(r) => r.msg_ref.is_none(),
+        _ => true,
+    })));
+    assert_eq!(p.messages(Dir::C2S).len(), 3);
+    let status = |r| {
+        p.server_events.iter().find_map(|e| match e {
+            Event::Status { reference, code, .. } if *reference == r => Some(code.0),
+            _ => None,
+        })
+    };
+    assert_eq!((status(get), status(replace), status(again)), (Some(200), Some(200), Some(200)));
+    let results: Vec<(CommandRef, Option<Data>)> = p
+        .server_events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Results { reference, items } => Some((*reference, items[0].data.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(results, [(get, Some(text("Acme"))), (again, Some(text("2")))]);
+    assert_eq!((p.client.state(), p.server.state()), (State::Ended, State::Ended));
 }
 
 #[test]

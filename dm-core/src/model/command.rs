@@ -170,6 +170,17 @@ pub struct Status {
     pub items: Vec<Item>,
 }
 
+/// The MsgID a Status or Results refers to (MsgRef is optional). Without MsgRef it answers the
+/// message its sender received last, `last`; or message 1, the SyncML schema's default, when
+/// only that one holds the command `sent(msg_id)` tells of.
+pub fn refers_to(msg_ref: Option<u32>, last: u32, sent: impl Fn(u32) -> bool) -> u32 {
+    match msg_ref {
+        Some(m) => m,
+        None if last != 1 && !sent(last) && sent(1) => 1,
+        None => last,
+    }
+}
+
 /// `Results (CmdID, MsgRef?, CmdRef, Meta?, TargetRef?, SourceRef?, Item+)`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Results {

@@ -197,7 +197,7 @@ impl<T: Tree> ClientSession<T> {
     /// Follows the server's verdict on this side's credentials (its SyncHdr status). Returns
     /// true when the client must send package 1 again.
     fn follow_auth(&mut self, m: &Message, events: &mut Vec<Event>) -> bool {
-        let Some(st) = self.header_status(m) else { return false };
+        let Some(st) = self.core.header_status(m) else { return false };
         let meta = st.chal.as_ref().map(|c| &c.meta);
         let nonce = meta.and_then(|m| m.next_nonce.as_deref()).and_then(auth::decode_nonce);
         match st.data {
@@ -242,14 +242,6 @@ impl<T: Tree> ClientSession<T> {
                 false
             }
         }
-    }
-
-    /// The server's Status for the SyncHdr of this side's last message, if `m` holds one.
-    fn header_status<'m>(&self, m: &'m Message) -> Option<&'m Status> {
-        m.commands.iter().find_map(|c| match c {
-            Command::Status(s) if s.cmd_ref == Some(0) && s.msg_ref == Some(self.core.msg_id) => Some(s),
-            _ => None,
-        })
     }
 
     /// Answers UI alerts (1100–1104); without one the defaults of `UiRequest::default_response`.
@@ -423,7 +415,7 @@ impl<T: Tree> ClientSession<T> {
         let msg_id = m.header.msg_id;
         for c in &mut m.commands {
             match c {
-                Command::Status(s) => events.extend(self.core.peer_status(msg_id, s)),
+                Command::Status(s) => events.extend(self.core.peer_status(s)),
                 Command::Results(_) => {}
                 _ => self.core.owe_status(msg_id, c, code, vec![], vec![]),
             }
@@ -444,6 +436,7 @@ impl<T: Tree> ClientSession<T> {
             self.core.state = State::Aborted;
             // A server that gives up on this side's credentials says so with its last refusal.
             let refused = self
+                .core
                 .header_status(&m)
                 .map(|s| s.data)
                 .filter(|code| matches!(*code, StatusCode::INVALID_CREDENTIALS | StatusCode::MISSING_CREDENTIALS));
@@ -501,7 +494,7 @@ impl<T: Tree> ClientSession<T> {
         }
         for c in &mut m.commands {
             if let Command::Status(s) = c {
-                events.extend(self.core.peer_status(msg_id, s));
+                events.extend(self.core.peer_status(s));
             }
         }
         if self.core.our_open {

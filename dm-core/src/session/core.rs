@@ -239,7 +239,7 @@ impl Core {
         }
         for c in &m.commands {
             if let Command::Status(s) = c {
-                let msg_ref = s.msg_ref.unwrap_or(h.msg_id);
+                let msg_ref = self.answered_msg(s.msg_ref, s.cmd_ref.unwrap_or(0));
                 let known = match s.cmd_ref {
                     Some(0) => msg_ref >= 1 && msg_ref <= self.msg_id,
                     Some(r) => self.sent.get(sent_key(msg_ref, r)).is_some(),
@@ -309,14 +309,28 @@ impl Core {
         });
     }
 
-    /// The peer's Status (in its message `msg_id`) for something this side sent, as an event
+    /// The MsgID of this side's message a peer's Status or Results for `cmd_ref` refers to.
+    pub fn answered_msg(&self, msg_ref: Option<u32>, cmd_ref: u32) -> u32 {
+        refers_to(msg_ref, self.msg_id, |m| self.sent.get(sent_key(m, cmd_ref)).is_some())
+    }
+
+    /// The peer's Status for the SyncHdr of this side's last message, if `m` holds one.
+    pub fn header_status<'m>(&self, m: &'m Message) -> Option<&'m Status> {
+        m.commands.iter().find_map(|c| match c {
+            Command::Status(s) if s.cmd_ref == Some(0) && self.answered_msg(s.msg_ref, 0) == self.msg_id => Some(s),
+            _ => None,
+        })
+    }
+
+    /// The peer's Status for something this side sent, as an event
     /// that takes the status's command name and items (chunk acknowledgements and statuses of
     /// the SyncHdr are this layer's business).
-    pub fn peer_status(&self, msg_id: u32, s: &mut Status) -> Option<Event> {
+    pub fn peer_status(&self, s: &mut Status) -> Option<Event> {
         if s.data == StatusCode::CHUNKED_ITEM_ACCEPTED {
             return None;
         }
-        let key = sent_key(s.msg_ref.unwrap_or(msg_id), s.cmd_ref?);
+        let cmd_ref = s.cmd_ref?;
+        let key = sent_key(self.answered_msg(s.msg_ref, cmd_ref), cmd_ref);
         let reference = self.sent.get(key)??;
         Some(Event::Status {
             reference,

@@ -409,7 +409,7 @@ impl ServerSession {
             match c {
                 Command::Alert(_) | Command::Replace(_) | Command::Status(_) => {}
                 Command::Results(r) => {
-                    let (msg_ref, cmd_ref) = (r.msg_ref.unwrap_or(core.msg_id), r.cmd_ref);
+                    let (msg_ref, cmd_ref) = (core.answered_msg(r.msg_ref, r.cmd_ref), r.cmd_ref);
                     if core.sent.get(sent_key(msg_ref, cmd_ref)).is_none() && !core.lenient {
                         let why = format!("Results for MsgRef {msg_ref} CmdRef {cmd_ref}, a command never sent");
                         return Err(RemoteError::in_message("R22", m, (Some(r.cmd_id), "Results"), why));
@@ -491,7 +491,7 @@ impl ServerSession {
         for mut c in std::mem::take(&mut m.commands) {
             match &mut c {
                 // The client did not execute a challenged message's commands: they go again.
-                Command::Status(s) if challenged.is_some() && s.msg_ref == challenged => {}
+                Command::Status(s) if Some(core.answered_msg(s.msg_ref, s.cmd_ref.unwrap_or(0))) == challenged => {}
                 Command::Status(s) => {
                     // The client's challenge on this server's header: the nonce to sign with next.
                     let next =
@@ -499,7 +499,7 @@ impl ServerSession {
                     if let Some(n) = next.and_then(auth::decode_nonce) {
                         saved.sign_nonce = n.into();
                     }
-                    events.extend(core.peer_status(msg_id, s));
+                    events.extend(core.peer_status(s));
                 }
                 Command::Alert(a) => {
                     let code = match a.data {
@@ -549,7 +549,8 @@ impl ServerSession {
                     core.owe_status(msg_id, &c, StatusCode::OK, vec![], vec![]);
                 }
                 Command::Results(r) => {
-                    let reference = core.sent.get(sent_key(r.msg_ref.unwrap_or(core.msg_id), r.cmd_ref)).flatten();
+                    let reference =
+                        core.sent.get(sent_key(core.answered_msg(r.msg_ref, r.cmd_ref), r.cmd_ref)).flatten();
                     let (meta, items) = (r.meta.take(), std::mem::take(&mut r.items));
                     let mut whole = Vec::with_capacity(items.len());
                     let mut ack = None;
@@ -600,10 +601,7 @@ impl ServerSession {
     /// client's nonce; returns that message's id.
     fn follow_client_verdict(&mut self, m: &Message, events: &mut Vec<Event>) -> Option<u32> {
         let saved = &mut self.saved;
-        let st = m.commands.iter().find_map(|c| match c {
-            Command::Status(s) if s.cmd_ref == Some(0) && s.msg_ref == Some(saved.core.msg_id) => Some(s),
-            _ => None,
-        })?;
+        let st = saved.core.header_status(m)?;
         if st.data.is_success() {
             if !saved.server_verified && self.config.credentials.is_some() {
                 saved.server_verified = true;
@@ -622,7 +620,7 @@ impl ServerSession {
         let Some((configured, creds)) = self.config.credentials.as_ref().filter(|_| attempts_left) else {
             events.push(Event::ServerAuthenticationFailed { code: st.data });
             core.abort = true;
-            return st.msg_ref;
+            return Some(core.msg_id);
         };
         let meta = st.chal.as_ref().map(|c| &c.meta);
         let kind = meta.and_then(|m| m.type_.as_deref()).and_then(AuthType::from_meta_type).unwrap_or(*configured);
@@ -634,7 +632,7 @@ impl ServerSession {
             core.outbox = before;
             core.outbox.extend(newer);
         }
-        st.msg_ref
+        Some(core.msg_id)
     }
 
     /// The answer to the client's last message (R11). A final message without commands ends

@@ -1,5 +1,6 @@
 //! Messages: decode, encode, and the JSON form (the model's serde form) Python turns into dicts.
 
+use dm_core::check::Direction;
 use dm_core::codec::{self, DecodeOptions, Encoding};
 use dm_core::notification::{Notification, UiMode};
 use pyo3::prelude::*;
@@ -167,9 +168,29 @@ fn sms_user_data<'py>(py: Python<'py>, pdu: &[u8], reference: i64) -> PyResult<V
 #[pyfunction]
 #[pyo3(signature = (messages, directions = None))]
 fn check(messages: Vec<Vec<u8>>, directions: Option<Vec<String>>) -> PyResult<Vec<(String, usize, String)>> {
-    use dm_core::check::{self as c, Direction};
-    let trace = match directions {
-        None => c::infer_directions(messages),
+    let trace = trace(messages, directions)?;
+    Ok(dm_core::check::check(&trace).into_iter().map(|v| (v.rule.to_string(), v.msg_index, v.detail)).collect())
+}
+
+/// A Status or Results, (message index, CmdID), and the command it answers, (message index,
+/// CmdID; 0 for a SyncHdr) or None.
+type Answer = (usize, u32, Option<(usize, u32)>);
+
+/// Each Status and Results of a trace with the command it answers.
+#[pyfunction]
+#[pyo3(signature = (messages, directions = None))]
+fn answers(
+    messages: Vec<Vec<u8>>,
+    directions: Option<Vec<String>>,
+) -> PyResult<Vec<Answer>> {
+    let trace = trace(messages, directions)?;
+    Ok(dm_core::check::trace_answers(&trace).into_iter().map(|a| (a.msg_index, a.cmd_id, a.answers)).collect())
+}
+
+/// The messages with their directions, given ("c2s"/"s2c" each) or inferred.
+fn trace(messages: Vec<Vec<u8>>, directions: Option<Vec<String>>) -> PyResult<Vec<(Direction, Vec<u8>)>> {
+    match directions {
+        None => Ok(dm_core::check::infer_directions(messages)),
         Some(d) if d.len() == messages.len() => d
             .iter()
             .zip(messages)
@@ -178,10 +199,9 @@ fn check(messages: Vec<Vec<u8>>, directions: Option<Vec<String>>) -> PyResult<Ve
                 "s2c" => Ok((Direction::ServerToClient, m)),
                 other => Err(usage(format!("a direction is c2s or s2c, not {other:?}"))),
             })
-            .collect::<PyResult<_>>()?,
-        Some(_) => return Err(usage("one direction per message")),
-    };
-    Ok(c::check(&trace).into_iter().map(|v| (v.rule.to_string(), v.msg_index, v.detail)).collect())
+            .collect(),
+        Some(_) => Err(usage("one direction per message")),
+    }
 }
 
 /// The Content-Type the bytes of a message call for: that of their encoding, detected; None
@@ -195,6 +215,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Message>()?;
     m.add_function(wrap_pyfunction!(content_type_of, m)?)?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
+    m.add_function(wrap_pyfunction!(answers, m)?)?;
     m.add_function(wrap_pyfunction!(decode, m)?)?;
     m.add_function(wrap_pyfunction!(xml_to_wbxml, m)?)?;
     m.add_function(wrap_pyfunction!(wbxml_to_xml, m)?)?;

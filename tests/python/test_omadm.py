@@ -4,6 +4,7 @@ import contextlib
 import copy
 import json
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -1059,6 +1060,36 @@ def test_check_finds_the_spec_examples_slips_and_nothing_in_our_sessions(vectors
     one_step = sorted((vectors / "oma_spec_examples").glob("26_0[1-4]_*.xml"))
     r = cli("check", *map(str, one_step))
     assert r.returncode == 1 and r.stdout.startswith(b"files: 4 messages, 1 violation\n"), r.stdout
+
+
+def test_answers_pair_each_status_and_results_with_the_command_it_answers():
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree())
+    server = omadm.ServerSession("srv")
+    sent: list[bytes] = []
+    while (msg := client.next_message()) is not None:
+        if any(e.kind == "package_end" for e in server.receive(msg)) and len(sent) < 4:
+            server.get("./DevInfo/Mod")
+            server.replace("./Vendor/Level", "2")
+        reply = server.next_message()
+        assert reply is not None
+        client.receive(reply)
+        sent += [msg, reply]
+    assert len(sent) == 6
+    found = omadm.answers(sent)
+    commands = [{body["cmd_id"]: (kind, body) for c in omadm.decode(m).to_dict()["commands"]
+                 for kind, body in c.items()} for m in sent]
+    assert len(found) == sum(kind in ("Status", "Results") for c in commands for kind, _ in c.values())
+    for a in found:
+        assert a.answers is not None, a
+        at, cmd_ref = a.answers
+        kind, body = commands[a.msg_index][a.cmd_id]
+        answered = commands[at][cmd_ref][0] if cmd_ref else "SyncHdr"
+        assert (body["cmd"] if kind == "Status" else "Get") == answered and at == a.msg_index - 1, a
+    # MsgRef is optional: without it, the message its sender received last.
+    assert omadm.answers([re.sub(rb"<MsgRef>\d+</MsgRef>", b"", m) for m in sent]) == found
+    assert omadm.answers(sent, ["c2s", "s2c"] * 3) == found
+    with pytest.raises(omadm.UsageError, match="one direction per message"):
+        omadm.answers(sent, ["c2s"])
 
 
 def test_ui_alerts_through_a_python_handler():

@@ -30,9 +30,9 @@ from ._native import (
 __version__: str = _native.__version__
 
 __all__ = [
-    "AuthError", "ClientSession", "DecodeError", "Error", "Event", "GenericAlertItem", "LimitError", "Limits",
+    "Answer", "AuthError", "ClientSession", "DecodeError", "Error", "Event", "GenericAlertItem", "LimitError", "Limits",
     "MemoryTree", "Message", "Notification", "ProtocolError", "ServerSession", "UsageError", "Violation", "capture",
-    "check", "decode", "notification", "wbxml_to_xml", "xml_to_wbxml",
+    "answers", "check", "decode", "notification", "wbxml_to_xml", "xml_to_wbxml",
 ]
 
 _DEFAULT = _native.DEFAULT_LIMITS
@@ -380,6 +380,24 @@ def check(messages: list[bytes], directions: list[str] | None = None) -> list[Vi
     """Every rule the session (messages in order) breaks. `directions`, "c2s" or "s2c" per
     message, is inferred when absent (the first message is the client's)."""
     return [Violation(*v) for v in _native.check(messages, directions)]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A Status or Results of a captured session (the index of its message, its CmdID) and the
+    command it answers (the index of that message and the command's CmdID, 0 for the message's
+    SyncHdr), or None when the session holds no such command."""
+
+    msg_index: int
+    cmd_id: int
+    answers: tuple[int, int] | None
+
+
+def answers(messages: list[bytes], directions: list[str] | None = None) -> list[Answer]:
+    """Every Status and Results of the session (messages in order, `directions` as `check`
+    takes them) paired with the command it answers, by MsgRef and CmdRef (without MsgRef: the
+    message its sender received last)."""
+    return [Answer(*a) for a in _native.answers(messages, directions)]
 
 
 from . import capture, notification  # noqa: E402  (uses the names above)

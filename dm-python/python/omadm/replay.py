@@ -20,7 +20,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import Error, MemoryTree, UsageError, decode
+from . import Error, MemoryTree, UsageError, answers, decode
 from .capture import Trace
 
 __all__ = ["Replay", "device_tree"]
@@ -35,7 +35,7 @@ class _Step:
 
     kind: str
     body: dict[str, Any]
-    where: tuple[int, int] = (0, 0)  # MsgID and CmdID it was sent with (its last chunk's)
+    where: tuple[int, int] = (0, 0)  # the index of the message it was sent in and its CmdID (its last chunk's)
     status: int | None = None
     results: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)  # items, their Results
     members: list[_Step] = field(default_factory=list)
@@ -53,21 +53,19 @@ class Replay:
     """The server script playing ``trace``'s server side again; see the module's doc."""
 
     def __init__(self, trace: Trace) -> None:
-        directions = trace.directions or ["c2s", "s2c"] * (len(trace.messages) // 2 + 1)
+        directions = trace.directions or (["c2s", "s2c"] * len(trace.messages))[:len(trace.messages)]
         messages = [(d, decode(m, lenient=True).to_dict()) for d, m in zip(directions, trace.messages)]
+        answered_by = {(a.msg_index, a.cmd_id): a.answers for a in answers(trace.messages, directions)}
         self.name = trace.name
         self.packages: list[list[_Step]] = []
         self.devinfo: dict[str, dict[str, Any]] = {}  # package 1's nodes, as MemoryTree takes them
         sent: dict[tuple[int, int], _Step] = {}
         package: list[_Step] = []
         chunks: dict[tuple[str, str], _Step] = {}  # a large object's first chunk, by command and URI
-        answered_msg = 0  # the MsgID a Status or Results without MsgRef answers: the server's last
-        for direction, m in messages:
-            msg_id = m["header"]["msg_id"]
+        for index, (direction, m) in enumerate(messages):
             if direction == "s2c":
-                answered_msg = msg_id
                 for command in m["commands"]:
-                    step = _step(command, msg_id, chunks)
+                    step = _step(command, index, chunks)
                     if step is not None:
                         package.append(step)
                         sent.update({s.where: s for s in step.steps()})
@@ -77,7 +75,8 @@ class Replay:
                 continue
             for command in m["commands"]:
                 [(kind, body)] = command.items()
-                answered = sent.get((body.get("msg_ref") or answered_msg, body.get("cmd_ref")))
+                to = answered_by.get((index, body.get("cmd_id")))
+                answered = sent.get(to) if to else None
                 if kind == "Status" and answered:
                     answered.status = body["data"]
                 elif kind == "Results" and answered:
@@ -151,16 +150,17 @@ def _node(item: dict[str, Any], command: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
-def _step(command: dict[str, Any], msg_id: int, chunks: dict[tuple[str, str], _Step]) -> _Step | None:
-    """A captured server command to send again; None for what the session itself sends, and for
-    a large object's chunks but the last (then the whole object, under the last's MsgID and CmdID)."""
+def _step(command: dict[str, Any], index: int, chunks: dict[tuple[str, str], _Step]) -> _Step | None:
+    """A captured server command (in message `index`) to send again; None for what the session
+    itself sends, and for a large object's chunks but the last (then the whole object, where the
+    last was sent)."""
     [(kind, body)] = command.items()
     if kind in ("Status", "Results") or (kind == "Alert" and body.get("data") in _SESSION_ALERTS):
         return None
     body = {k: v for k, v in body.items() if k != "cmd_id"}
-    step = _Step(kind, body, (msg_id, command[kind]["cmd_id"]))
+    step = _Step(kind, body, (index, command[kind]["cmd_id"]))
     if kind in ("Sequence", "Atomic"):
-        step.members = [s for c in body.pop("commands") if (s := _step(c, msg_id, chunks)) is not None]
+        step.members = [s for c in body.pop("commands") if (s := _step(c, index, chunks)) is not None]
         return step
     items = body.get("items") or []
     key = (kind, _uri(items[0])) if len(items) == 1 else None

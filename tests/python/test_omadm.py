@@ -5,6 +5,7 @@ import copy
 import json
 import pickle
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -941,6 +942,56 @@ def test_cli_device_answers_a_notification_and_checks_the_server(tmp_path):
         impostor = cli("device", "--server", url, "--tree", str(tree), "--server-id", "srv", "--server-password", "x")
         assert impostor.returncode == 1 and b"server_auth_failed" in impostor.stderr
         assert b"Event(server_auth_failed, code=" in impostor.stdout, "the events before the failure are shown"
+
+
+def test_notifications_pushed_over_udp_reach_a_listening_device():
+    pkg0 = omadm.notification.build("srv", "sp", b"sn", 0x1234)
+    with omadm.notification.Listener(port=0) as listener:
+        assert omadm.notification.send(pkg0, port=listener.port) == len(omadm.notification.wap_push(pkg0))
+        data, sender = listener.receive(timeout=5)
+        assert data == pkg0 and sender[0] == "127.0.0.1"
+        omadm.notification.send(omadm.notification.wap_push(pkg0, tid=7), port=listener.port)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as junk:
+            junk.sendto(b"not a push", ("127.0.0.1", listener.port))
+        assert listener.receive(timeout=5)[0] == pkg0
+        with pytest.raises(TimeoutError):
+            listener.receive(timeout=0.2)
+        # The datagram that held no notification was dropped, with why.
+        assert [why for _, why in listener.dropped] == ["bad package-0 notification: 10 bytes, at least 24 needed at "
+                                                        "byte 10"]
+    with pytest.raises(omadm.DecodeError):
+        omadm.notification.send(b"not a notification", port=9)
+
+
+def test_cli_device_listens_for_package_0_and_answers_each_with_a_session(tmp_path):
+    good, forged = tmp_path / "good.bin", tmp_path / "forged.bin"
+    for path, password, sid in ((good, "sp", "0x1234"), (forged, "other", "0x99")):
+        assert cli("notify", "build", "--server-id", "srv", "--password", password, "--nonce", "sn", "--session-id",
+                   sid, "-o", str(path)).returncode == 0
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:  # a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with omadm_serve("--server-id", "srv", "--server-password", "sp", "--server-nonce", "sn", "--trace-dir",
+                     str(tmp_path / "t")) as (server, url):
+        device = subprocess.Popen([sys.executable, "-m", "omadm.cli", "device", "--server", url, "--listen", str(port),
+                                   "--count", "2", "--server-password", "sp", "--server-nonce", "sn"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert device.stdout.readline() == f"listening for package 0 on udp 127.0.0.1:{port}\n"
+            for pkg0 in (forged, good):
+                sent = cli("notify", "send", str(pkg0), "--to", str(port))
+                assert sent.returncode == 0 and sent.stdout == f"33 bytes (a WAP push) sent to udp 127.0.0.1:{port}\n".encode()
+            out, err = device.communicate(timeout=60)
+        finally:
+            device.kill()
+    assert device.returncode == 1, "a notification it could not take"
+    assert err == "[listen] session 99: the notification from 'srv' is not signed with that password and nonce\n"
+    assert "session 1234 for 'srv'" in out and "Event(ended)" in out, out
+    first = omadm.decode((tmp_path / "t" / "IMEI_493005100592800-1234-0000-c2s.msg").read_bytes())
+    assert first.commands[0]["Alert"]["data"] == 1200
+    assert {p.name.split("-")[1] for p in (tmp_path / "t").iterdir()} == {"1234"}, "no session for the forged one"
+    bad = cli("device", "--server", url, "--listen", "host:port")
+    assert bad.returncode == 2 and b"not [HOST:]PORT with a UDP port" in bad.stderr
 
 
 def test_cli_device_holds_the_standard_objects_and_an_account_for_its_server(tmp_path):

@@ -1,16 +1,20 @@
 #![no_main]
-//! A captured trace (messages split as `shared.rs` says): the checker never panics, and every
-//! violation names a message of the trace.
+//! A captured trace (messages split as `shared.rs` says): the checker never panics, every
+//! violation names a message of the trace, and every answer one before its own.
 mod shared;
 
-use dm_core::check::{check, infer_directions};
+use dm_core::check::{check, infer_directions, trace_answers};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let messages: Vec<Vec<u8>> = shared::split(data).into_iter().map(<[u8]>::to_vec).collect();
     let n = messages.len();
-    for v in check(&infer_directions(messages)) {
+    let trace = infer_directions(messages);
+    for v in check(&trace) {
         assert!(v.msg_index < n, "{v} names no message of {n}");
         let _ = v.to_string();
+    }
+    for a in trace_answers(&trace) {
+        assert!(a.msg_index < n && a.answers.is_none_or(|(at, _)| at < a.msg_index), "{a:?} in {n} messages");
     }
 });

@@ -14,6 +14,7 @@ from typing import Any, Iterable
 import omadm
 import omadm.capture
 import omadm.replay
+from omadm.notification import PUSH_PORT
 
 
 def _read(path: str) -> bytes:
@@ -59,7 +60,14 @@ def _notify(args: argparse.Namespace) -> int:
             for i, part in enumerate(omadm.notification.sms_user_data(pdu), 1):
                 print(f"SMS {i} user data (UDH included): {part.hex().upper()}")
         return 0
-    data, pushed = _package0(_read(args.file))
+    raw = _read(args.file)
+    if args.action == "send":
+        host, port = args.to
+        sent = omadm.notification.send(raw, host, port)
+        print(f"{sent} bytes (a WAP push) sent to udp {host}:{port}")
+        return 0
+    data = omadm.notification.unwrap(raw)
+    pushed = data is not raw
     n = omadm.notification.parse(data)
     if pushed:
         print("a WAP push (WSP Push PDU) holding:")
@@ -71,19 +79,6 @@ def _notify(args: argparse.Namespace) -> int:
         print(f"digest: {said.get(verdict or '', 'does not match')}")
         return 0 if verdict else 1
     return 0
-
-
-def _package0(data: bytes) -> tuple[bytes, bool]:
-    """A notification, bare or taken out of the WAP push that holds it (as captured from a push
-    proxy or an SMS); whether it was in one."""
-    try:
-        omadm.notification.parse(data)
-        return data, False
-    except omadm.DecodeError as bare:
-        try:
-            return omadm.notification.from_wap_push(data), True
-        except omadm.DecodeError:
-            raise bare from None
 
 
 def _demo(_: argparse.Namespace) -> int:
@@ -321,6 +316,49 @@ def _device_script(path: str | None) -> tuple[Any, Any, Any]:
     return tree, setup, received
 
 
+def _one_device(args: argparse.Namespace, tree: Any, options: dict[str, Any]) -> None:
+    """One session of a simulated device, its events printed."""
+    import omadm.http
+
+    try:
+        events = omadm.http.device(args.server, tree, **options)
+    except omadm.Error as e:  # what the session saw up to its end, then why it failed
+        for seen in getattr(e, "events", []):
+            print(seen)
+        raise
+    finally:
+        if args.save_tree:  # the device keeps what the server did to it, and its next nonces
+            tree.save(args.tree)
+    for event in events:
+        print(event)
+
+
+def _listen(args: argparse.Namespace, tree: Any, options: dict[str, Any]) -> int:
+    """A device on an IP network: it waits for package 0 (WAP push over UDP) and answers each
+    with its session, ``--count`` of them, one after the other, with one tree."""
+    host, port = args.listen
+    failed = 0
+    with omadm.notification.Listener(host, port) as listener:
+        print(f"listening for package 0 on udp {host}:{listener.port}", flush=True)
+        for _ in range(args.count):
+            try:
+                data, (peer, peer_port) = listener.receive()
+            except KeyboardInterrupt:
+                break
+            for sender, why in listener.dropped:
+                print(f"[listen] dropped a datagram from {sender[0]}:{sender[1]}: {why}", file=sys.stderr)
+            listener.dropped.clear()
+            n = omadm.notification.parse(data)
+            print(f"[listen] package 0 from {peer}:{peer_port}: session {n.session_id_hex} for {n.server_id!r}",
+                  flush=True)
+            try:  # its digest is checked with the server's password and nonce the device holds
+                _one_device(args, tree, {**options, "notification": data, "server_id": args.server_id or n.server_id})
+            except (omadm.Error, OSError) as e:
+                failed += 1
+                print(f"[listen] session {n.session_id_hex}: {_reason(e)}", file=sys.stderr, flush=True)
+    return 1 if failed else 0
+
+
 def _device(args: argparse.Namespace) -> int:
     options = _session_options(args)
     try:
@@ -344,26 +382,17 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
         options["watch"] = lambda direction, body: _watch("device", direction, body)
     if args.notification:
         # Its digest is checked first when the server's password is known (AuthError otherwise).
-        data, _ = _package0(_read(args.notification))
+        data = omadm.notification.unwrap(_read(args.notification))
         pkg0 = omadm.notification.parse(data, args.server_password, args.server_nonce.encode())
         options.update(notification=pkg0, server_id=args.server_id or pkg0.server_id)
     if make_tree is None:
         base = omadm.MemoryTree.load(args.tree) if args.tree else _device_tree(args, options["server_id"])
         json_tree = base.to_json()
         make_tree = lambda: omadm.MemoryTree.from_json(json_tree)  # noqa: E731
+    if args.listen:
+        return _listen(args, make_tree(), options)
     if args.count == 1:
-        tree = make_tree()
-        try:
-            events = omadm.http.device(args.server, tree, **options)
-        except omadm.Error as e:  # what the session saw up to its end, then why it failed
-            for seen in getattr(e, "events", []):
-                print(seen)
-            raise
-        finally:
-            if args.save_tree:  # the device keeps what the server did to it, and its next nonces
-                tree.save(args.tree)
-        for event in events:
-            print(event)
+        _one_device(args, make_tree(), options)
         return 0
 
     tty, step = sys.stderr.isatty(), max(1, args.count // 10)
@@ -417,6 +446,14 @@ def _port(text: str) -> int:
     if not text.isdigit() or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"not a TCP port (0..65535): {text!r}")
     return int(text)
+
+
+def _udp_address(text: str) -> tuple[str, int]:
+    """[HOST:]PORT (an IPv6 HOST in brackets); the host is 127.0.0.1 without one."""
+    host, _, port = text.rpartition(":")
+    if not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"not [HOST:]PORT with a UDP port (0..65535): {text!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 def _url(text: str) -> str:
@@ -484,6 +521,11 @@ def main(argv: list[str] | None = None) -> int:
     np = actions.add_parser("parse", parents=[signed], help="what a notification says, and whether its digest matches")
     np.add_argument("file", help="the notification, bare or in a WAP push (WSP Push PDU)")
     np.add_argument("--password", help="the server's password: the digest is checked with it")
+    ns = actions.add_parser("send", help="push a notification to a device on an IP network: a WAP push in a UDP "
+                            "datagram (device --listen receives it)")
+    ns.add_argument("file", help="the notification, bare (it goes in a WAP push) or in a WAP push")
+    ns.add_argument("--to", type=_udp_address, default=("127.0.0.1", PUSH_PORT), metavar="[HOST:]PORT",
+                    help=f"the device's address (default: 127.0.0.1:{PUSH_PORT}, WDP's push port)")
     n.set_defaults(run=_notify)
     c = sub.add_parser("check", help="the rules a captured session breaks, by rule id (exit 1 if any)")
     c.add_argument("paths", nargs="+", help="message files in order (c2s/s2c in their names), a directory, .jsonl, "
@@ -531,12 +573,16 @@ def main(argv: list[str] | None = None) -> int:
                     "the server")
     dv.add_argument("--save-tree", action="store_true", help="write the tree back to --tree's file after the "
                     "session, as a device keeps its state: what the server changed, its DMAcc nonces")
-    dv.add_argument("--count", type=_positive, default=1, help="how many devices, a session each (default: 1)")
+    dv.add_argument("--count", type=_positive, default=1, help="how many devices, a session each (default: 1); with --listen, how many notifications one device answers")
     dv.add_argument("--concurrency", type=_positive, default=1, help="how many sessions at once (default: 1)")
     dv.add_argument("--script", help="a Python file defining any of tree(), ui(code, options, text, choices), "
                     "setup(client), received(client, events)")
     dv.add_argument("--notification", help="the package 0 asking for the session, bare or in a WAP push: the "
                     "device answers it (Alert 1200, its SessionID)")
+    dv.add_argument("--listen", type=_udp_address, metavar="[HOST:]PORT",
+                    help=f"wait for package 0 pushed over UDP (a WAP push, as WDP over IP carries it to port "
+                    f"{PUSH_PORT}; notify send pushes one) and answer each with a session, --count of them in turn, "
+                    "with one tree; on 127.0.0.1 without a HOST")
     dv.add_argument("--trace-dir", help="write every message of each session there, one file each, however the "
                     "session ends (omadm check DIR reads them)")
     dv.add_argument("--show", action="store_true", help="print each message as it passes, in one line")
@@ -550,9 +596,13 @@ def main(argv: list[str] | None = None) -> int:
     _session_arguments(dv, device=True)
     dv.set_defaults(run=_device)
     args = p.parse_args(argv)
-    if args.command == "device" and args.save_tree and (args.tree is None or args.count != 1 or args.script):
+    if args.command == "device" and args.save_tree and (
+            args.tree is None or (args.count != 1 and not args.listen) or args.script):
         dv.error("--save-tree needs --tree, one device and no --script")
-    if args.command == "device" and args.show and args.count != 1:
+    if args.command == "device" and args.listen and (args.notification or args.concurrency != 1):
+        dv.error("--listen answers the notifications it receives, one after the other: it takes no --notification "
+                 "and no --concurrency")
+    if args.command == "device" and args.show and args.count != 1 and not args.listen:
         dv.error("--show prints one device's messages: it takes no --count")
     if args.command == "serve" and args.replay and args.script:
         sv.error("--replay plays a captured session: it takes no --script")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import socket
+from dataclasses import dataclass, field
 
 from . import _native
-from ._native import AuthError
+from ._native import AuthError, DecodeError
+
+PUSH_PORT = 2948
+"""The WDP port of connectionless WAP push: over UDP on an IP network, as in an SMS."""
 
 
 @dataclass(frozen=True)
@@ -64,3 +68,64 @@ def sms_user_data(pdu: bytes, reference: int = 0) -> list[bytes]:
     data header addressing WDP port 2948 (from 9200), and, for more than one SMS, a
     concatenation element with ``reference``."""
     return _native.sms_user_data(pdu, reference)
+
+
+def unwrap(data: bytes) -> bytes:
+    """A notification, bare or taken out of the WAP push that holds it (as captured from a push
+    proxy or an SMS, or received over UDP); omadm.DecodeError for anything else (the bare
+    notification's error)."""
+    try:
+        _native.notification_parse(data)
+        return data
+    except DecodeError as bare:
+        try:
+            return from_wap_push(data)
+        except DecodeError:
+            raise bare from None
+
+
+def send(data: bytes, host: str = "127.0.0.1", port: int = PUSH_PORT) -> int:
+    """Pushes a notification (bare: it goes in a WAP push) to a device on an IP network: one UDP
+    datagram, a connectionless WSP Push PDU, to its WDP push port. Returns the bytes sent."""
+    bare = unwrap(data)
+    pdu = wap_push(bare) if bare is data else data
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0][0]
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        return s.sendto(pdu, (host, port))
+
+
+@dataclass
+class Listener:
+    """Where a device on an IP network receives package 0: WAP pushes in UDP datagrams to
+    ``port`` (WDP's push port, 2948, by default; 0 picks a free one). A datagram that holds no
+    notification is dropped, as a device drops it, and kept in ``dropped`` with why."""
+
+    host: str = "127.0.0.1"
+    port: int = PUSH_PORT
+    dropped: list[tuple[tuple[str, int], str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        family = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_DGRAM)[0][0]
+        self._socket = socket.socket(family, socket.SOCK_DGRAM)
+        self._socket.bind((self.host, self.port))
+        self.port = self._socket.getsockname()[1]
+
+    def receive(self, timeout: float | None = None) -> tuple[bytes, tuple[str, int]]:
+        """The next notification pushed, out of its WAP push (for ``parse``), and who sent it;
+        TimeoutError when none came within ``timeout`` seconds."""
+        self._socket.settimeout(timeout)
+        while True:
+            pdu, sender = self._socket.recvfrom(65535)
+            try:
+                return unwrap(pdu), sender[:2]
+            except DecodeError as e:
+                self.dropped.append((sender[:2], str(e)))
+
+    def close(self) -> None:
+        self._socket.close()
+
+    def __enter__(self) -> Listener:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,12 +1,16 @@
 /* A small OMA DM device agent in C: the management tree lives here (callbacks), libomadm does
  * the protocol, and this file speaks HTTP/1.1 over plain POSIX sockets.
  *
- *   agent http://127.0.0.1:8080/dm [device-id]
+ *   agent http://127.0.0.1:8080/dm [device-id] [--listen PORT]
  *
  * It runs one session (md5 authentication as user "device" / "secret") and prints each
- * package it sends and receives. */
+ * package it sends and receives. With --listen it first waits for the server to ask for the
+ * session: package 0 in a WAP push, in a UDP datagram to PORT (WDP's push port is 2948), signed
+ * with the server's password (SERVER_PASSWORD); it drops any other datagram. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,12 +275,51 @@ static void show(const char *dir, const uint8_t *data, size_t len) {
     printf("%s %6zu bytes, %d commands%s\n", dir, len, cmds, final ? ", Final" : "");
 }
 
+/* ---- package 0 ---- */
+#define SERVER_ID "omadm-demo"
+/* The server's password (its DMAcc SRVCRED secret): what signs its notifications. */
+#define SERVER_PASSWORD "server-secret"
+
+/* Waits on UDP `port` for a notification from SERVER_ID that its digest shows the server sent;
+ * fills `n` (its SessionID and UI mode). Returns 0, or -1 when the socket fails. */
+static int await_notification(const char *port, dm_notification *n) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in at = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
+    at.sin_addr.s_addr = htonl(INADDR_ANY);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&at, sizeof at) < 0) { perror("agent: udp"); return -1; }
+    printf("agent: waiting for package 0 on udp port %s\n", port);
+    static uint8_t pdu[1500];
+    for (;;) {
+        ssize_t got = recv(fd, pdu, sizeof pdu, 0);
+        if (got < 0) { perror("agent: udp"); close(fd); return -1; }
+        /* A WAP push holds it (a bare one is taken too). */
+        const uint8_t *data = pdu;
+        size_t len = (size_t)got;
+        dm_notification_from_wap_push(pdu, (size_t)got, &data, &len);
+        dm_result r = dm_notification_parse(data, len, SERVER_PASSWORD, NULL, 0, n);
+        if (r != DM_OK) printf("agent: dropped a datagram: %s\n", dm_last_error(NULL));
+        else if (strcmp(n->server_id, SERVER_ID) != 0) printf("agent: dropped package 0 from %s\n", n->server_id);
+        else if (!n->digest_ok) printf("agent: dropped package 0 that %s did not sign\n", SERVER_ID);
+        else break;
+    }
+    close(fd);
+    printf("agent: package 0 from %s: session %s, ui-mode %u\n", n->server_id, n->session_id_hex, n->ui_mode);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (argc < 2) { fprintf(stderr, "usage: %s http://host:port/path [device-id]\n", argv[0]); return 2; }
+    const char *url = NULL, *device = "IMEI:493005100592800", *listen_port = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) listen_port = argv[++i];
+        else if (!url) url = argv[i];
+        else device = argv[i];
+    }
+    if (!url) { fprintf(stderr, "usage: %s http://host:port/path [device-id] [--listen PORT]\n", argv[0]); return 2; }
     char host[256], port[16], path[512];
-    if (parse_url(argv[1], host, port, path)) { fprintf(stderr, "bad URL: %s\n", argv[1]); return 2; }
-    const char *device = argc > 2 ? argv[2] : "IMEI:493005100592800";
+    if (parse_url(url, host, port, path)) { fprintf(stderr, "bad URL: %s\n", url); return 2; }
+    dm_notification pkg0;
+    if (listen_port && await_notification(listen_port, &pkg0)) return 1;
 
     set("./DevInfo/DevId", device); set("./DevInfo/Man", "Acme"); set("./DevInfo/Mod", "C agent");
     set("./DevInfo/DmV", "1.2"); set("./DevInfo/Lang", "en-US");
@@ -289,7 +332,8 @@ int main(int argc, char **argv) {
 
     dm_client_config cfg;
     dm_client_config_init(&cfg);
-    cfg.device_id = device; cfg.server_id = "omadm-demo"; cfg.server_uri = argv[1];
+    cfg.device_id = device; cfg.server_id = SERVER_ID; cfg.server_uri = url;
+    if (listen_port) { cfg.session_id = pkg0.session_id_hex; cfg.server_initiated = 1; } /* Alert 1200 */
     cfg.auth = DM_AUTH_MD5; cfg.username = "device"; cfg.password = "secret";
     cfg.nonce = (const uint8_t *)"demo-nonce"; cfg.nonce_len = 10;
     /* What one server message may make this device hold (a command costs about 560 bytes of heap

@@ -2,6 +2,7 @@ import os
 import pathlib
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -27,4 +28,11 @@ def run_agent():
     agent = ROOT / "build" / "agent"
     assert agent.exists(), "make test-c builds build/agent"
     env = {**os.environ, "LD_LIBRARY_PATH": str(ROOT / "target" / "debug")}
-    return lambda url: subprocess.run([str(agent), url], capture_output=True, text=True, env=env, timeout=60)
+
+    def run(url: str, *args: str, background: bool = False) -> Any:
+        command = [str(agent), url, *args]
+        if background:
+            return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+
+    return run

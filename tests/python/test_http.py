@@ -14,6 +14,7 @@ import pytest
 
 import omadm
 import omadm.http
+import omadm.notification
 
 DEVINFO = {"./DevInfo/DevId": "IMEI:1", "./DevInfo/Man": "Acme", "./DevInfo/Mod": "X1", "./DevInfo/DmV": "1.2",
            "./DevInfo/Lang": "en"}
@@ -277,6 +278,37 @@ def test_the_c_agent_reports_an_exec_it_accepted_in_a_generic_alert(run_agent):
         assert run.returncode == 0, run.stderr
         [session] = server.finished
         assert session.status == 202 and session.reports == [("r-1", "./Vendor/Reboot", "informational")]
+
+
+def test_the_c_agent_answers_package_0_pushed_over_udp(run_agent, tmp_path):
+    """examples/c/agent.c --listen PORT waits for a WAP push over UDP, drops what its server did
+    not sign (dm_notification_from_wap_push, dm_notification_parse) and starts the session the
+    notification asks for: Alert 1200 and its SessionID."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:  # a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with omadm.http.Server(read_model, server_id="omadm-demo", auth="md5", username="device", password="secret",
+                           nonce=b"demo-nonce", trace_dir=str(tmp_path)) as server:
+        agent = run_agent(server.url, "--listen", str(port), background=True)
+        try:
+            assert agent.stdout.readline() == f"agent: waiting for package 0 on udp port {port}\n"
+            forged = omadm.notification.build("omadm-demo", "guess", b"", 0x77)
+            for pkg0 in (b"junk", forged, omadm.notification.build("omadm-demo", "server-secret", b"", 0xBEE, 2)):
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                    s.sendto(omadm.notification.wap_push(pkg0) if pkg0 != b"junk" else pkg0, ("127.0.0.1", port))
+            out, err = agent.communicate(timeout=60)
+        finally:
+            agent.kill()
+    assert agent.returncode == 0, err
+    lines = out.splitlines()
+    assert lines[:3] == ["agent: dropped a datagram: bad package-0 notification: 4 bytes, at least 24 needed at byte 4",
+                         "agent: dropped package 0 that omadm-demo did not sign",
+                         "agent: package 0 from omadm-demo: session BEE, ui-mode 2"], lines[:3]
+    assert [s.found for s in server.finished] == ["C agent"]
+    first = omadm.decode((tmp_path / "IMEI_493005100592800-BEE-0000-c2s.msg").read_bytes())
+    assert first.commands[0]["Alert"]["data"] == 1200
 
 
 def test_a_silent_connection_is_closed_and_its_thread_ends():

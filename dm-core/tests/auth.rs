@@ -99,9 +99,8 @@ fn basic_and_md5_sessions_authenticate_with_212() {
     }
 }
 
-#[test]
-fn a_challenge_sends_the_client_back_to_package_1() {
-    // The client starts with a stale nonce: 401 + Chal, then the retry with the new nonce.
+/// An md5 pair whose client starts with a nonce the server no longer holds.
+fn stale_client_nonce_pair() -> Pair {
     let mut p = pair_with(AuthType::Md5, "pw", Encoding::Xml);
     p.client = {
         let mut cc = client_config();
@@ -110,6 +109,13 @@ fn a_challenge_sends_the_client_back_to_package_1() {
         cc.nonce = b"stale".to_vec();
         ClientSession::new(cc, device_tree()).unwrap()
     };
+    p
+}
+
+#[test]
+fn a_challenge_sends_the_client_back_to_package_1() {
+    // The client starts with a stale nonce: 401 + Chal, then the retry with the new nonce.
+    let mut p = stale_client_nonce_pair();
     p.until_server_has_package();
     let msgs = p.all_messages();
     assert_eq!(synchdr_code(&msgs[1].1), 401);
@@ -142,14 +148,7 @@ fn a_challenge_sends_the_client_back_to_package_1() {
 /// way: the server's to a client with a stale nonce, the client's to a server with one.
 #[test]
 fn challenges_in_statuses_without_msg_ref_are_followed() {
-    let mut p = pair_with(AuthType::Md5, "pw", Encoding::Xml);
-    p.client = {
-        let mut cc = client_config();
-        cc.auth = AuthType::Md5;
-        cc.credentials = Some(Credentials::new("dev", "pw"));
-        cc.nonce = b"stale".to_vec();
-        ClientSession::new(cc, device_tree()).unwrap()
-    };
+    let mut p = stale_client_nonce_pair();
     p.hook = Some(without_msg_refs(Dir::S2C));
     p.until_server_has_package();
     assert!(p.server_events.contains(&Event::Authenticated));

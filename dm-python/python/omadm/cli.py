@@ -13,6 +13,7 @@ from typing import Any, Iterable
 
 import omadm
 import omadm.capture
+import omadm.conformance
 import omadm.replay
 from omadm.notification import PUSH_PORT
 
@@ -230,7 +231,8 @@ def _load_script(path: str | None):
 def _serve(args: argparse.Namespace) -> int:
     import omadm.http
 
-    script = _replay(args.replay) if args.replay else _load_script(args.script)
+    script = (_replay(args.replay) if args.replay else omadm.conformance.Conformance(args.conformance)
+              if args.conformance else _load_script(args.script))
     options: dict[str, Any] = {"encoding": "wbxml"} if args.wbxml else {}
     if args.passwords:
         options["passwords"] = _passwords(args.passwords)
@@ -252,6 +254,9 @@ def _serve(args: argparse.Namespace) -> int:
                 state = f"failed: {s.error!r}" if s.error else s.server.state
                 print(f"session with {s.server.device_id}: {state}", flush=True)
                 server.nonces.save()
+                if args.once:  # what the session found: its error, or what its script returned
+                    server.stop()
+                    return 1 if s.error or s.server.state != "ended" or s.result else 0
     except KeyboardInterrupt:
         server.stop()
         server.nonces.save()
@@ -554,6 +559,13 @@ def main(argv: list[str] | None = None) -> int:
     sv.add_argument("--replay", help="instead of a script, play the server side of a captured session again (a "
                     "capture, trace directory or message files of one session) and print what each device answers "
                     "differently")
+    sv.add_argument("--conformance", nargs="?", const=".", metavar="ROOT",
+                    help="instead of a script, check each device's conformance to OMA DM 1.2.1 and print a verdict "
+                    "for each check: DevInfo, Get, properties, Add, Replace, Delete, Atomic, Sequence, large objects, "
+                    "UI alerts; what it writes goes below ROOT/omadm-conformance, removed at the end (default ROOT: .)")
+    sv.add_argument("--once", action="store_true",
+                    help="serve one session, then exit: 1 when it failed, did not end, or its script returned "
+                    "what it found wrong (a replay's differences, the checks a conformance run failed)")
     sv.add_argument("--trace-dir", help="write every message there, one file each")
     sv.add_argument("--show", action="store_true", help="print each message as it passes, in one line")
     sv.add_argument("--max-sessions", type=_positive, default=1000,
@@ -604,8 +616,8 @@ def main(argv: list[str] | None = None) -> int:
                  "and no --concurrency")
     if args.command == "device" and args.show and args.count != 1 and not args.listen:
         dv.error("--show prints one device's messages: it takes no --count")
-    if args.command == "serve" and args.replay and args.script:
-        sv.error("--replay plays a captured session: it takes no --script")
+    if args.command == "serve" and sum(map(bool, (args.replay, args.script, args.conformance))) > 1:
+        sv.error("--script, --replay and --conformance each give the server its script: one of them")
     if args.command == "serve" and args.passwords and args.auth == "none":
         sv.error("--passwords needs --auth basic, md5 or hmac: without it any device is taken")
     try:

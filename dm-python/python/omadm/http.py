@@ -76,6 +76,7 @@ class ScriptSession:
         self._script_turn = False
         self._done = False
         self.error: BaseException | None = None
+        self.result: Any = None  # what the script returned
         self.last_seen = time.monotonic()  # when its device last sent a message
         self.trace_name: str | None = None  # its messages' file names in the trace directory start so
         self._traced = 0
@@ -192,7 +193,7 @@ class ScriptSession:
                 if self._done:
                     return
             try:
-                script(self)
+                self.result = script(self)
             except BaseException as e:  # reported by the server, never lost
                 self.error = self.error or e
             finally:

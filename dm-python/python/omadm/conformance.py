@@ -1,0 +1,169 @@
+"""A device's conformance to OMA DM 1.2.1 as a server finds it: ``Conformance()`` is a server
+script (``omadm.http.Server(Conformance())``, ``omadm serve --conformance``) that runs a set of
+checks against the device that connects and gives each a verdict: passed, failed, not supported
+(an answer the spec lets a device give for what it leaves out: 406 for an optional feature, 501
+for a command it does not implement, 413 for an object past its MaxObjSize), or skipped (the
+device does not let this server add nodes). The properties every node MUST have (Format, ACL,
+Type) and the tree's commands (Get, Add, Replace, Delete) are not optional.
+
+It changes nothing outside its own scratch node: it reads DevInfo, and adds, changes and deletes
+only below ``{root}/omadm-conformance``, removed at the end. The rules every message must keep
+are the trace checker's: serve with ``trace_dir`` and run ``omadm check`` on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import Error
+
+__all__ = ["Conformance", "Verdict"]
+
+PASS, FAIL, UNSUPPORTED, SKIPPED = "pass", "fail", "unsupported", "skipped"
+DEVINFO = ("DevId", "Man", "Mod", "DmV", "Lang")
+# The ACL the scratch leaf is given: a node the server adds without Replace rights on its
+# parent gets Add, Delete and Replace for that server, not Get (facts §ACL).
+LEAF_ACL = "Get=*&Replace=*&Delete=*"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One check: its name, ``pass``, ``fail``, ``unsupported`` or ``skipped``, and what the
+    device answered."""
+
+    check: str
+    outcome: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.outcome.upper():<11} {self.check}: {self.detail}"
+
+
+def _said(p: Any) -> str:
+    """A command's answer in short: its status, and its value when it has one."""
+    value = p.value if p.status == 200 and p.items else None
+    if isinstance(value, (str, bytes)) and len(value) > 40:
+        value = f"<{len(value)} bytes>"
+    return f"{p.status}" + (f" {value!r}" if value is not None else "")
+
+
+class Conformance:
+    """The server script; see the module's doc. ``root`` is where the scratch node goes (the
+    device must let this server add there: the tree's root does by default, ACL ``Add=*&Get=*``);
+    ``large_object`` the size of the value that goes in chunks both ways."""
+
+    def __init__(self, root: str = ".", large_object: int = 24 * 1024) -> None:
+        self.scratch = f"{root.rstrip('/')}/omadm-conformance"
+        self.large_object = large_object
+
+    def __call__(self, session: Any) -> list[Verdict]:
+        """Runs the checks; prints them, keeps them on the session as ``verdicts``, and returns
+        those that failed."""
+        verdicts: list[Verdict] = []
+        session.verdicts = verdicts
+        try:
+            for check in (self._devinfo, self._reads, self._writes, self._ui):
+                check(session, verdicts)
+        except Error as e:  # the device ended the session, or went away
+            verdicts.append(Verdict("session", FAIL, f"ended before the checks did: {e}"))
+        counts = {o: sum(v.outcome == o for v in verdicts) for o in (PASS, FAIL, UNSUPPORTED, SKIPPED)}
+        device = getattr(session, "device", "") or "the device"
+        print(f"[conformance] {device}: " + ", ".join(f"{n} {o}" for o, n in counts.items() if n), flush=True)
+        for v in verdicts:
+            print(f"[conformance]   {v}", flush=True)
+        return [v for v in verdicts if v.outcome == FAIL]
+
+    @staticmethod
+    def _devinfo(session: Any, out: list[Verdict]) -> None:
+        missing = [n for n in DEVINFO if f"./DevInfo/{n}" not in session.devinfo]
+        out.append(Verdict("devinfo", FAIL if missing else PASS,
+                           f"package 1 lacked {', '.join(missing)}" if missing else "package 1 held " + ", ".join(DEVINFO)))
+
+    @staticmethod
+    def _reads(session: Any, out: list[Verdict]) -> None:
+        man = session.get("./DevInfo/Man")
+        missing = session.get("./DevInfo/omadm-no-such-node")
+        interior = session.get("./DevInfo")
+        props = {name: session.get(uri) for name, uri in
+                 (("Format", "./DevInfo/Man?prop=Format"), ("ACL", "./DevInfo/Man?prop=ACL"),
+                  ("Type", "./DevInfo?prop=Type"))}
+        struct = session.get("./DevInfo?list=Struct")
+        said = session.devinfo.get("./DevInfo/Man")
+        out.append(_expect("get-leaf", man, man.status == 200 and man.value == said,
+                           f"package 1 said {said!r}"))
+        out.append(_expect("get-missing", missing, missing.status == 404, "a missing node gives 404"))
+        children = str(interior.value or "").split("/")
+        known = [n for n in DEVINFO if f"./DevInfo/{n}" in session.devinfo]
+        node = interior.status == 200 and bool(interior.items) and interior.items[0].get("format") == "node"
+        out.append(_expect("get-interior", interior, node and all(n in children for n in known),
+                           "an interior node gives its children's names, Format node"))
+        for name, p in props.items():
+            ok = p.status == 200 and (name != "Format" or p.value == "chr")
+            out.append(_expect(f"property-{name.lower()}", p, ok, f"{name} is a property every node MUST have"))
+        listed = [i.get("uri") for i in struct.items] if struct.status == 200 else []
+        out.append(_expect("list-struct", struct, "./DevInfo/Man" in listed, "a node per item, ./DevInfo/Man among them",
+                           optional=True))
+
+    def _writes(self, session: Any, out: list[Verdict]) -> None:
+        s, leaf, missing = self.scratch, f"{self.scratch}/Leaf", f"{self.scratch}/Missing"
+        added = session.add(s, None, format="node")
+        if added.status == 418:  # left by a run that did not finish
+            session.delete(s)
+            added = session.add(s, None, format="node")
+        if added.status in (405, 425):
+            out.append(Verdict("writes", SKIPPED, f"the device does not let this server add {s} ({added.status})"))
+            return
+        out.append(_expect("add-interior", added, added.status == 200, f"Add {s}"))
+        if added.status != 200:
+            return
+        first, again = session.add(leaf, "omadm"), session.add(leaf, "again")
+        acl, read = session.replace(f"{leaf}?prop=ACL", LEAF_ACL), session.get(leaf)
+        out.append(_expect("add-leaf", first, first.status == 200, f"Add {leaf}"))
+        out.append(_expect("add-existing", again, again.status == 418, "an existing node gives 418"))
+        out.append(_expect("replace-acl", acl, acl.status == 200, "Replace rights on the parent let its ACL change"))
+        out.append(_expect("get-added", read, read.status == 200 and read.value == "omadm", "the value added"))
+        changed, read = session.replace(leaf, "changed"), session.get(leaf)
+        nowhere, created = session.replace(missing, "x"), session.delete(missing)
+        out.append(_expect("replace-leaf", changed, changed.status == 200 and read.value == "changed",
+                           f"then Get gave {_said(read)}"))
+        out.append(_expect("replace-missing", nowhere, nowhere.status == 404 and created.status != 200,
+                           f"Replace MUST NOT create a node (Delete of it then gave {created.status})"))
+        with session.atomic() as group:
+            kept, failing = session.replace(leaf, "atomic"), session.replace(missing, "x")
+        read = session.get(leaf)
+        out.append(_expect("atomic-rollback", group, group.status == 507 and kept.status == 216 and read.value == "changed",
+                           f"members {kept.status}, {failing.status} (216 rolled back, 404); then Get gave {_said(read)}",
+                           optional=True))
+        with session.sequence() as group:
+            session.replace(leaf, "sequence")
+            read = session.get(leaf)
+        out.append(_expect("sequence", group, group.status == 200 and read.value == "sequence",
+                           f"its Get gave {_said(read)}", optional=True))
+        big = "".join(chr(ord("a") + i % 26) for i in range(self.large_object))
+        stored, read = session.replace(leaf, big), session.get(leaf)
+        verdict = _expect("large-object", stored, stored.status == 200 and read.value == big,
+                          f"{len(big)} bytes in chunks both ways; Get gave {_said(read)}", optional=True)
+        out.append(verdict if stored.status != 413 else Verdict("large-object", UNSUPPORTED,
+                                                                 f"413: past the device's MaxObjSize ({len(big)} bytes)"))
+        deleted, after = session.delete(leaf), session.replace(leaf, "x")
+        out.append(_expect("delete-leaf", deleted, deleted.status == 200 and after.status == 404,
+                           f"then Replace gave {after.status}"))
+        gone = session.delete(s)
+        out.append(_expect("delete-interior", gone, gone.status == 200, f"Delete {s} and all below it"))
+
+    @staticmethod
+    def _ui(session: Any, out: list[Verdict]) -> None:
+        shown = session.alert(1100, ["MINDT=1", "omadm conformance: a notice to display"])
+        asked = session.alert(1101, ["MAXDT=10", "omadm conformance: yes or no?"])
+        out.append(_expect("alert-display", shown, shown.status == 200, "Alert 1100", optional=True))
+        out.append(_expect("alert-confirm", asked, asked.status in (200, 214, 304),
+                           "Alert 1101: 200 yes, 304 no, 214 cancelled", optional=True))
+
+
+def _expect(check: str, p: Any, ok: bool, why: str, optional: bool = False) -> Verdict:
+    """A check's verdict from its answer: passed when ``ok``, not supported when ``optional``
+    and the device answered 406 (optional feature) or 501 (command not implemented), failed
+    otherwise."""
+    outcome = PASS if ok else UNSUPPORTED if optional and p.status in (406, 501) else FAIL
+    return Verdict(check, outcome, f"{_said(p)}: {why}")

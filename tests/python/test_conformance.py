@@ -1,0 +1,111 @@
+"""omadm.conformance: a device's conformance as a server finds it, check by check."""
+
+import subprocess
+import sys
+
+import omadm
+import omadm.http
+from conftest import cli
+from omadm.conformance import Conformance, Verdict
+
+DEVINFO = {"./DevInfo/DevId": "IMEI:1", "./DevInfo/Man": "Acme", "./DevInfo/Mod": "X1", "./DevInfo/DmV": "1.2",
+           "./DevInfo/Lang": "en"}
+CHECKS = ["devinfo", "get-leaf", "get-missing", "get-interior", "property-format", "property-acl", "property-type",
+          "list-struct", "add-interior", "add-leaf", "add-existing", "replace-acl", "get-added", "replace-leaf",
+          "replace-missing", "atomic-rollback", "sequence", "large-object", "delete-leaf", "delete-interior",
+          "alert-display", "alert-confirm"]
+
+
+def conformance(tree, **options) -> list[Verdict]:
+    """The verdicts of a conformance run against a simulated device with this tree."""
+    with omadm.http.Server(Conformance(**options), server_id="srv") as server:
+        omadm.http.device(server.url, tree, server_id="srv")
+        [session] = server.finished
+        session.wait(5)
+    assert session.error is None, session.error
+    assert session.result == [v for v in session.verdicts if v.outcome == "fail"]
+    return session.verdicts
+
+
+def test_a_conformant_device_passes_every_check_and_keeps_no_scratch_node(capsys):
+    tree = omadm.MemoryTree(DEVINFO)
+    verdicts = conformance(tree, large_object=9000)
+    assert [(v.check, v.outcome) for v in verdicts] == [(c, "pass") for c in CHECKS]
+    assert sorted(tree.to_dict()) == sorted(DEVINFO), "what it added is gone"
+    printed = capsys.readouterr().out
+    assert "[conformance] IMEI:1: 22 pass\n" in printed
+    assert "PASS        atomic-rollback: 507: members 216, 404" in printed
+
+
+class Sloppy:
+    """A device tree that breaks the rules a conformance run checks: no properties, a Replace
+    that creates what is missing, no Delete, a Get of a missing node that gives an empty value,
+    no transactions (so no Atomic)."""
+
+    def __init__(self):
+        self.values = dict(DEVINFO)
+
+    def get(self, uri):
+        if "?" in uri:
+            e = KeyError(uri)
+            e.status = 406
+            raise e
+        if uri == "./DevInfo":
+            return ["DevId", "Man", "Mod", "DmV", "Lang"]
+        return self.values.get(uri, "")
+
+    def add(self, uri, value, format, type):
+        if uri in self.values:
+            return 418
+        self.values[uri] = value
+
+    def replace(self, uri, value, format, type):
+        self.values[uri] = value
+
+
+def test_a_device_that_breaks_rules_fails_those_checks_and_lacks_the_optional_ones():
+    verdicts = {v.check: v for v in conformance(Sloppy(), root="./Vendor")}
+    failed = sorted(c for c, v in verdicts.items() if v.outcome == "fail")
+    assert failed == ["delete-interior", "delete-leaf", "get-missing", "property-acl", "property-format",
+                      "property-type", "replace-acl", "replace-missing"], verdicts
+    assert verdicts["get-missing"].detail == "200 '': a missing node gives 404"
+    assert [c for c, v in verdicts.items() if v.outcome == "unsupported"] == ["atomic-rollback"]
+    assert verdicts["atomic-rollback"].detail.startswith("501: members 215, 215"), "a tree without transactions"
+    assert verdicts["replace-missing"].detail.startswith("200: Replace MUST NOT create a node")
+
+
+def test_a_device_that_lets_this_server_add_nothing_skips_the_writes():
+    tree = omadm.MemoryTree(DEVINFO)
+    tree.set_acl(".", "Get=*")
+    verdicts = conformance(tree)
+    assert [(v.check, v.outcome) for v in verdicts if v.outcome != "pass"] == [("writes", "skipped")]
+    assert verdicts[8].detail == "the device does not let this server add ./omadm-conformance (425)"
+
+
+def test_cli_serve_conformance_once_exits_with_the_verdict(run_agent):
+    for device, code in (("omadm", 0), ("agent", 1)):
+        server = subprocess.Popen([sys.executable, "-m", "omadm.cli", "serve", "--port", "0", "--conformance",
+                                   "./Vendor", "--once", "--server-id", "omadm-demo", "--auth", "md5",
+                                   "--username", "device", "--password", "secret", "--nonce", "demo-nonce"],
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            url = server.stdout.readline().strip()
+            if device == "omadm":
+                tree = omadm.MemoryTree(DEVINFO)
+                tree.set("./Vendor/Level", "1")
+                tree.set_acl("./Vendor", "Add=*&Get=*&Replace=*&Delete=*")
+                omadm.http.device(url, tree, server_id="omadm-demo", auth="md5", username="device",
+                                  password="secret", nonce=b"demo-nonce")
+            else:
+                assert run_agent(url).returncode == 0
+            out, _ = server.communicate(timeout=30)
+        finally:
+            server.kill()
+        assert server.returncode == code, out
+        # The C agent is a small example: no properties, no Delete, no Atomic.
+        if device == "agent":
+            assert "FAIL        property-format: 406" in out and "UNSUPPORTED atomic-rollback: 501" in out, out
+        else:
+            assert "22 pass\n" in out, out
+    bad = cli("serve", "--conformance", "--replay", "x.pcap")
+    assert bad.returncode == 2 and b"--script, --replay and --conformance each give the server its script" in bad.stderr

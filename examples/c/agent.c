@@ -21,10 +21,18 @@
 #include "omadm.h"
 
 /* ---- the tree ---- */
-/* `pending`: an Exec accepted (202) whose outcome is still to be reported, with its correlator. */
-struct node { char uri[96]; char value[256]; const char *big; int pending; char correlator[64]; };
+/* Leaves, and the interior nodes a server added (`interior`); the others (./DevInfo, ...) are
+ * implied by their children. `acl` empty: the parent's applies. `pending`: an Exec accepted
+ * (202) whose outcome is still to be reported, with its correlator. */
+struct node {
+    char uri[96]; char value[256]; const char *big; int interior; char acl[128];
+    int pending; char correlator[64];
+};
 static struct node nodes[32];
 static int n_nodes;
+/* What an Atomic rolls back to. */
+static struct node saved[32];
+static int n_saved;
 
 static void set(const char *uri, const char *value) {
     snprintf(nodes[n_nodes].uri, sizeof nodes[n_nodes].uri, "%s", uri);
@@ -59,13 +67,13 @@ static char listing[1024];
 static int tree_get(void *ud, const char *uri, dm_value *out) {
     (void)ud;
     struct node *n = find(uri);
-    if (n) {
+    if (n && !n->interior) {
         const char *v = n->big ? n->big : n->value;
         out->data = (const uint8_t *)v;
         out->len = strlen(v);
         return 200;
     }
-    if (children(uri, listing, sizeof listing) == 0) return 404;
+    if (children(uri, listing, sizeof listing) == 0 && !n) return 404;
     out->format = "node";
     out->data = (const uint8_t *)listing;
     out->len = strlen(listing);
@@ -76,6 +84,7 @@ static int tree_replace(void *ud, const char *uri, const dm_value *v) {
     (void)ud;
     struct node *n = find(uri);
     if (!n) return 404;
+    if (n->interior) return 405;
     if (v->len >= sizeof n->value) return 413;
     memcpy(n->value, v->data, v->len);
     n->value[v->len] = 0;
@@ -87,8 +96,58 @@ static int tree_add(void *ud, const char *uri, const dm_value *v) {
     if (find(uri)) return 418;
     if (n_nodes == (int)(sizeof nodes / sizeof nodes[0]) || v->len >= sizeof nodes[0].value) return 420;
     set(uri, "");
+    if (v->format && strcmp(v->format, "node") == 0) return nodes[n_nodes - 1].interior = 1, 200;
     return tree_replace(ud, uri, v);
 }
+
+/* Delete: the node and all below it. */
+static int tree_remove(void *ud, const char *uri) {
+    (void)ud;
+    size_t len = strlen(uri);
+    int kept = 0, gone = 0;
+    for (int i = 0; i < n_nodes; i++) {
+        const char *u = nodes[i].uri;
+        if (strncmp(u, uri, len) == 0 && (u[len] == 0 || u[len] == '/')) gone++;
+        else nodes[kept++] = nodes[i];
+    }
+    n_nodes = kept;
+    return gone ? 200 : 404;
+}
+
+static char property[256];
+
+/* The properties every node has: Format, Type, ACL, Name. */
+static int tree_get_property(void *ud, const char *uri, const char *name, dm_value *out) {
+    (void)ud;
+    struct node *n = find(uri);
+    int interior = n ? n->interior : children(uri, listing, sizeof listing) > 0;
+    const char *last = strrchr(uri, '/');
+    if (!n && !interior) return 404;
+    if (strcmp(name, "Format") == 0) snprintf(property, sizeof property, "%s", interior ? "node" : "chr");
+    else if (strcmp(name, "Type") == 0) snprintf(property, sizeof property, "%s", interior ? "" : "text/plain");
+    else if (strcmp(name, "ACL") == 0) snprintf(property, sizeof property, "%s", n ? n->acl : "");
+    else if (strcmp(name, "Name") == 0) snprintf(property, sizeof property, "%s", last ? last + 1 : uri);
+    else return 406;
+    out->data = (const uint8_t *)property;
+    out->len = strlen(property);
+    return 200;
+}
+
+static int tree_replace_property(void *ud, const char *uri, const char *name, const char *value) {
+    (void)ud;
+    struct node *n = find(uri);
+    if (!n) return children(uri, listing, sizeof listing) ? 405 : 404; /* ./DevInfo and the like */
+    int known = !strcmp(name, "Format") || !strcmp(name, "Type") || !strcmp(name, "Name");
+    if (strcmp(name, "ACL") != 0) return known ? 405 : 406; /* only the ACL changes here */
+    if (strlen(value) >= sizeof n->acl) return 413;
+    snprintf(n->acl, sizeof n->acl, "%s", value);
+    return 200;
+}
+
+/* Atomic: the whole (small) tree kept, and put back on a rollback. */
+static int tree_begin(void *ud) { (void)ud; memcpy(saved, nodes, sizeof nodes); n_saved = n_nodes; return 200; }
+static int tree_commit(void *ud) { (void)ud; return 200; }
+static int tree_rollback(void *ud) { (void)ud; memcpy(nodes, saved, sizeof nodes); n_nodes = n_saved; return 200; }
 
 static int tree_exec(void *ud, const char *uri, const uint8_t *data, size_t len, const char *correlator) {
     (void)ud; (void)data; (void)len;
@@ -342,7 +401,9 @@ int main(int argc, char **argv) {
     cfg.limits.max_commands = 1000;
     dm_tree_ops ops;
     memset(&ops, 0, sizeof ops);
-    ops.get = tree_get; ops.replace = tree_replace; ops.add = tree_add; ops.exec = tree_exec;
+    ops.get = tree_get; ops.replace = tree_replace; ops.add = tree_add; ops.remove = tree_remove; ops.exec = tree_exec;
+    ops.get_property = tree_get_property; ops.replace_property = tree_replace_property;
+    ops.atomic_begin = tree_begin; ops.atomic_commit = tree_commit; ops.atomic_rollback = tree_rollback;
     dm_session *s = NULL;
     if (dm_client_new(&cfg, &ops, NULL, &s) != DM_OK) { fprintf(stderr, "agent: %s\n", dm_last_error(NULL)); return 1; }
 

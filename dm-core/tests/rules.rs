@@ -764,6 +764,27 @@ fn r07_an_empty_value_with_no_room_left_waits_for_the_next_message() {
     }
 }
 
+/// A header that leaves no room for the SyncHdr status (a client taking 512 bytes, the least it
+/// may announce, and a server with a RespURI): a remote error, and the session as it was; it
+/// once dropped the statuses, and the next message went out empty, ending the session.
+#[test]
+fn r07_no_room_for_the_synchdr_status_is_reported_and_nothing_is_lost() {
+    let mut sc = server_config();
+    sc.resp_uri = Some(format!("http://127.0.0.1:8080/dm?session={}", "s".repeat(64)));
+    let mut cc = client_config();
+    cc.wire.max_msg_size = Some(512);
+    let mut p = Pair::with(cc, device_tree(), sc);
+    p.step();
+    for _ in 0..2 {
+        let e = p.server.next_message().unwrap_err();
+        assert_eq!(rule_of(e), "R07");
+        assert_eq!(p.server.state(), State::Ready);
+    }
+    let snapshot = p.server.snapshot();
+    assert!(p.server.next_message().is_err());
+    assert_eq!(p.server.snapshot(), snapshot, "the failed call changed nothing");
+}
+
 #[test]
 fn r07_a_max_msg_size_too_small_to_progress_is_reported_not_looped() {
     let mut p = Pair::with_max_msg_sizes(Some(1500), Some(700));

@@ -1,13 +1,16 @@
 """omadm.conformance: a device's conformance as a server finds it, check by check."""
 
 import contextlib
+import http.server
+import re
 import subprocess
 import sys
+import threading
 
 import omadm
 import omadm.http
 from conftest import cli
-from omadm.conformance import Conformance, Verdict
+from omadm.conformance import Conformance, Verdict, check_server
 
 DEVINFO = {"./DevInfo/DevId": "IMEI:1", "./DevInfo/Man": "Acme", "./DevInfo/Mod": "X1", "./DevInfo/DmV": "1.2",
            "./DevInfo/Lang": "en"}
@@ -108,3 +111,56 @@ def test_cli_serve_conformance_once_exits_with_the_verdict(run_agent):
         assert device != "agent" or "UNSUPPORTED large-object: 413" in out, out
     bad = cli("serve", "--conformance", "--replay", "x.pcap")
     assert bad.returncode == 2 and b"--script, --replay and --conformance each give the server its script" in bad.stderr
+
+
+def test_a_server_s_conformance_as_a_device_finds_it():
+    def script(session):
+        session.get("./DevInfo/Man").status
+
+    with omadm.http.Server(script, server_id="srv") as server:
+        verdicts = check_server(server.url, lambda: omadm.MemoryTree(DEVINFO), server_id="srv")
+    assert [(v.check, v.outcome) for v in verdicts] == [
+        (c, "pass") for c in ("session", "wbxml", "small-messages", "generic-alert", "device-abort")]
+    assert verdicts[4].detail == "a device that aborts after package 2 (Alert 1223): 4 messages, as the rules ask"
+
+
+class Forgetful(http.server.BaseHTTPRequestHandler):
+    """A DM server that answers no client Alert in XML (R21 asks for a Status for each)."""
+
+    sessions: dict = {}
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        m = omadm.decode(body)
+        if m.msg_id == 1:
+            wbxml = self.headers["Content-Type"].endswith("+wbxml")
+            self.sessions[m.source] = omadm.ServerSession("srv", encoding="wbxml" if wbxml else "xml")
+        server = self.sessions[m.source]
+        server.receive(body)
+        reply = server.next_message()
+        if server.content_type == "application/vnd.syncml.dm+xml":
+            reply = re.sub(rb"<Status><CmdID>\d+</CmdID>(?:(?!</Status>).)*<Cmd>Alert</Cmd>.*?</Status>", b"", reply)
+        self.send_response(200)
+        self.send_header("Content-Type", server.content_type)
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+
+def test_a_server_that_breaks_a_rule_fails_the_checks_that_meet_it(tmp_path):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Forgetful)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/dm"
+    try:
+        verdicts = {v.check: v for v in check_server(url, lambda: omadm.MemoryTree(DEVINFO), server_id="srv")}
+        r = cli("device", "--server", url, "--server-id", "srv", "--conformance")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert {c: v.outcome for c, v in verdicts.items()} == {
+        "session": "fail", "wbxml": "pass", "small-messages": "fail", "generic-alert": "fail", "device-abort": "fail"}
+    assert verdicts["generic-alert"].detail.endswith("R21 message 1, its Status for the Generic Alert: none")
+    assert r.returncode == 1 and b"[conformance] " + url.encode() + b": 1 pass, 4 fail\n" in r.stdout, r.stdout

@@ -548,11 +548,13 @@ impl Core {
             m.commands.push(Command::Status(s));
             if next_id as usize > most || self.too_big(m, tail.as_ref()) {
                 let Some(Command::Status(s)) = m.commands.pop() else { break };
+                self.statuses.push_front(s);
                 if m.commands.is_empty() {
                     let max = self.peer_max_msg.unwrap_or_default();
-                    return Err(UsageError(format!("MaxMsgSize {max} cannot hold even the SyncHdr status")).into());
+                    let why = format!("the peer's MaxMsgSize {max} cannot hold even the SyncHdr status");
+                    let e = RemoteError { rule: "R07", msg_id: None, cmd_id: None, element: Some("MaxMsgSize"), reason: why };
+                    return Err(e.into());
                 }
-                self.statuses.push_front(s);
                 break;
             }
             self.keep_last();

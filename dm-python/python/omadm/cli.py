@@ -396,6 +396,13 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
         make_tree = lambda: omadm.MemoryTree.from_json(json_tree)  # noqa: E731
     if args.listen:
         return _listen(args, make_tree(), options)
+    if args.conformance:
+        verdicts = omadm.conformance.check_server(args.server, make_tree, **options)
+        print(f"[conformance] {args.server}: " + ", ".join(
+            f"{n} {o}" for o in ("pass", "fail") if (n := sum(v.outcome == o for v in verdicts))), flush=True)
+        for v in verdicts:
+            print(f"[conformance]   {v}", flush=True)
+        return 1 if any(v.outcome == "fail" for v in verdicts) else 0
     if args.count == 1:
         _one_device(args, make_tree(), options)
         return 0
@@ -595,6 +602,9 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"wait for package 0 pushed over UDP (a WAP push, as WDP over IP carries it to port "
                     f"{PUSH_PORT}; notify send pushes one) and answer each with a session, --count of them in turn, "
                     "with one tree; on 127.0.0.1 without a HOST")
+    dv.add_argument("--conformance", action="store_true",
+                    help="check the server's conformance to OMA DM 1.2.1 instead: a session for each check (XML, WBXML, "
+                    "a small MaxMsgSize, a Generic Alert, a device abort), each held to the rules; exit 1 if one fails")
     dv.add_argument("--trace-dir", help="write every message of each session there, one file each, however the "
                     "session ends (omadm check DIR reads them)")
     dv.add_argument("--show", action="store_true", help="print each message as it passes, in one line")
@@ -611,6 +621,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "device" and args.save_tree and (
             args.tree is None or (args.count != 1 and not args.listen) or args.script):
         dv.error("--save-tree needs --tree, one device and no --script")
+    if args.command == "device" and args.conformance and (args.listen or args.notification or args.count != 1):
+        dv.error("--conformance runs its own sessions: it takes no --listen, --notification or --count")
     if args.command == "device" and args.listen and (args.notification or args.concurrency != 1):
         dv.error("--listen answers the notifications it receives, one after the other: it takes no --notification "
                  "and no --concurrency")

@@ -1,4 +1,6 @@
-"""A device's conformance to OMA DM 1.2.1 as a server finds it: ``Conformance()`` is a server
+"""Conformance to OMA DM 1.2.1, either way.
+
+A device's, as a server finds it: ``Conformance()`` is a server
 script (``omadm.http.Server(Conformance())``, ``omadm serve --conformance``) that runs a set of
 checks against the device that connects and gives each a verdict: passed, failed, not supported
 (an answer the spec lets a device give for what it leaves out: 406 for an optional feature, 501
@@ -9,16 +11,20 @@ Type) and the tree's commands (Get, Add, Replace, Delete) are not optional.
 It changes nothing outside its own scratch node: it reads DevInfo, and adds, changes and deletes
 only below ``{root}/omadm-conformance``, removed at the end. The rules every message must keep
 are the trace checker's: serve with ``trace_dir`` and run ``omadm check`` on it.
+
+A server's, as a device finds it: ``check_server(url, tree)`` runs sessions against it as a
+simulated device, each with a turn a device may give it (WBXML, a small MaxMsgSize, a Generic
+Alert, an abort), and checks each session with the trace checker and for what its turn asks.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
-from . import Error
+from . import Error, check, decode
 
-__all__ = ["Conformance", "Verdict"]
+__all__ = ["Conformance", "Verdict", "check_server"]
 
 PASS, FAIL, UNSUPPORTED, SKIPPED = "pass", "fail", "unsupported", "skipped"
 DEVINFO = ("DevId", "Man", "Mod", "DmV", "Lang")
@@ -167,3 +173,74 @@ def _expect(check: str, p: Any, ok: bool, why: str, optional: bool = False) -> V
     otherwise."""
     outcome = PASS if ok else UNSUPPORTED if optional and p.status in (406, 501) else FAIL
     return Verdict(check, outcome, f"{_said(p)}: {why}")
+
+
+# A small MaxMsgSize, as constrained devices announce: the server must split what it sends.
+SMALL_MESSAGES = 1024
+
+
+def check_server(url: str, tree: Callable[[], Any], **options: Any) -> list[Verdict]:
+    """A DM server's conformance as a device finds it (see the module's doc): a session a check,
+    each with a fresh tree from ``tree()`` and ``options`` for ``omadm.http.device`` (the
+    server's id, credentials, TLS, ...). The server's script decides what it sends; each check
+    holds whatever it sends to the rules."""
+    import omadm.http
+
+    watch = options.pop("watch", None)
+
+    def session(name: str, why: str, expect: Callable[[list[Any], list[bytes], list[str]], str | None] | None = None,
+                **twist: Any) -> Verdict:
+        messages: list[bytes] = []
+        directions: list[str] = []
+
+        def seen(direction: str, body: bytes) -> None:
+            if watch is not None:
+                watch(direction, body)
+            messages.append(body)
+            directions.append(direction)
+
+        try:
+            events = omadm.http.device(url, tree(), watch=seen, **{**options, **twist})
+        except Error as e:
+            events = list(getattr(e, "events", []))
+            if not twist.get("received"):  # only the abort ends its session early
+                return Verdict(name, FAIL, f"{why}: the session failed: {e}")
+        except OSError as e:
+            return Verdict(name, FAIL, f"{why}: {e}")
+        broken = [f"{v.rule} message {v.msg_index}" for v in check(messages, directions)]
+        wrong = expect(events, messages, directions) if expect else None
+        problems = broken + ([wrong] if wrong else [])
+        detail = f"{why}: {len(messages)} messages" + (f"; {', '.join(problems)}" if problems else ", as the rules ask")
+        return Verdict(name, FAIL if problems else PASS, detail)
+
+    def alert_answered(events: list[Any], *_: Any) -> str | None:
+        codes = [e.code for e in events if e.kind == "status" and e.cmd == "Alert" and e.reference == alerted[-1]]
+        return None if codes == [200] else f"its Status for the Generic Alert: {codes or 'none'}"
+
+    def small(_: list[Any], messages: list[bytes], directions: list[str]) -> str | None:
+        sizes = [len(m) for m, d in zip(messages, directions) if d == "s2c"]
+        return f"a message of {max(sizes)} bytes" if sizes and max(sizes) > SMALL_MESSAGES else None
+
+    def quiet_after_abort(_: list[Any], messages: list[bytes], directions: list[str]) -> str | None:
+        answers = [decode(m, lenient=True) for m, d in zip(messages[2:], directions[2:]) if d == "s2c"]
+        new = [k for m in answers for c in m.commands for k in c if k not in ("Status", "Results")]
+        return f"it answered the abort with {', '.join(new)}" if new else None
+
+    alerted: list[int] = []
+
+    def generic_alert(client: Any) -> None:
+        alerted.append(client.generic_alert("omadm conformance", type="org.omadm.conformance", source="./DevInfo"))
+
+    def abort(client: Any, _: list[Any]) -> None:
+        if client.state == "ready":
+            client.abort()
+
+    return [
+        session("session", "a client-initiated session, XML"),
+        session("wbxml", "the same in WBXML, which servers MUST accept", encoding="wbxml"),
+        session("small-messages", f"a device that takes messages of {SMALL_MESSAGES} bytes at most", small,
+                max_msg_size=SMALL_MESSAGES),
+        session("generic-alert", "a Generic Alert in package 1, answered 200", alert_answered, setup=generic_alert),
+        session("device-abort", "a device that aborts after package 2 (Alert 1223)", quiet_after_abort,
+                received=abort),
+    ]

@@ -234,6 +234,8 @@ def _serve(args: argparse.Namespace) -> int:
     script = (_replay(args.replay) if args.replay else omadm.conformance.Conformance(args.conformance)
               if args.conformance else _load_script(args.script))
     options: dict[str, Any] = {"encoding": "wbxml"} if args.wbxml else {}
+    if args.conformance and not args.max_msg_size:  # so that a device's Results of a large object come in chunks
+        options["max_msg_size"] = omadm.conformance.SERVER_MESSAGES
     if args.passwords:
         options["passwords"] = _passwords(args.passwords)
     if args.show:
@@ -569,7 +571,8 @@ def main(argv: list[str] | None = None) -> int:
     sv.add_argument("--conformance", nargs="?", const=".", metavar="ROOT",
                     help="instead of a script, check each device's conformance to OMA DM 1.2.1 and print a verdict "
                     "for each check: DevInfo, Get, properties, Add, Replace, Delete, Atomic, Sequence, large objects, "
-                    "UI alerts; what it writes goes below ROOT/omadm-conformance, removed at the end (default ROOT: .)")
+                    "UI alerts; what it writes goes below ROOT/omadm-conformance, removed at the end (default ROOT: .); "
+                    "the server takes messages of 8 KiB unless --max-msg-size says otherwise")
     sv.add_argument("--once", action="store_true",
                     help="serve one session, then exit: 1 when it failed, did not end, or its script returned "
                     "what it found wrong (a replay's differences, the checks a conformance run failed)")

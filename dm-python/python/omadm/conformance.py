@@ -31,6 +31,9 @@ DEVINFO = ("DevId", "Man", "Mod", "DmV", "Lang")
 # The ACL the scratch leaf is given: a node the server adds without Replace rights on its
 # parent gets Add, Delete and Replace for that server, not Get (facts §ACL).
 LEAF_ACL = "Get=*&Replace=*&Delete=*"
+# The MaxMsgSize a server checking a device announces (``omadm serve --conformance``), below
+# the large object's size: the device's Results of it come in chunks.
+SERVER_MESSAGES = 8 * 1024
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,9 @@ def _said(p: Any) -> str:
 class Conformance:
     """The server script; see the module's doc. ``root`` is where the scratch node goes (the
     device must let this server add there: the tree's root does by default, ACL ``Add=*&Get=*``);
-    ``large_object`` the size of the value that goes in chunks both ways."""
+    ``large_object`` the size of the value that goes each way, in chunks where it is larger than
+    the receiver's MaxMsgSize (give the server ``max_msg_size=SERVER_MESSAGES``, as ``omadm serve
+    --conformance`` does)."""
 
     def __init__(self, root: str = ".", large_object: int = 24 * 1024) -> None:
         self.scratch = f"{root.rstrip('/')}/omadm-conformance"
@@ -149,7 +154,7 @@ class Conformance:
         big = "".join(chr(ord("a") + i % 26) for i in range(self.large_object))
         stored, read = session.replace(leaf, big), session.get(leaf)
         verdict = _expect("large-object", stored, stored.status == 200 and read.value == big,
-                          f"{len(big)} bytes in chunks both ways; Get gave {_said(read)}", optional=True)
+                          f"{len(big)} bytes each way; Get gave {_said(read)}", optional=True)
         out.append(verdict if stored.status != 413 else Verdict("large-object", UNSUPPORTED,
                                                                  f"413: past the device's MaxObjSize ({len(big)} bytes)"))
         deleted, after = session.delete(leaf), session.replace(leaf, "x")

@@ -6,11 +6,12 @@ import re
 import subprocess
 import sys
 import threading
+import xml.etree.ElementTree as ET
 
 import omadm
 import omadm.http
 from conftest import cli
-from omadm.conformance import Conformance, Verdict, check_server
+from omadm.conformance import Conformance, Verdict, check_server, junit
 
 DEVINFO = {"./DevInfo/DevId": "IMEI:1", "./DevInfo/Man": "Acme", "./DevInfo/Mod": "X1", "./DevInfo/DmV": "1.2",
            "./DevInfo/Lang": "en"}
@@ -86,12 +87,13 @@ def test_a_device_that_lets_this_server_add_nothing_skips_the_writes():
     assert verdicts[8].detail == "the device does not let this server add ./omadm-conformance (425)"
 
 
-def test_cli_serve_conformance_once_exits_with_the_verdict(run_agent):
+def test_cli_serve_conformance_once_exits_with_the_verdict(run_agent, tmp_path):
     """The C agent example passes what it supports (its values are small: no large objects); a
-    device that fails a check makes the exit 1."""
+    device that fails a check makes the exit 1. Each run is a JUnit report too."""
     for device, code in (("agent", 0), ("sloppy", 1)):
+        report = tmp_path / f"{device}.xml"
         server = subprocess.Popen([sys.executable, "-m", "omadm.cli", "serve", "--port", "0", "--conformance",
-                                   "./Vendor", "--once", "--server-id", "omadm-demo", "--auth", "md5",
+                                   "./Vendor", "--once", "--junit", str(report), "--server-id", "omadm-demo", "--auth", "md5",
                                    "--username", "device", "--password", "secret", "--nonce", "demo-nonce"],
                                   stdout=subprocess.PIPE, text=True)
         try:
@@ -109,6 +111,12 @@ def test_cli_serve_conformance_once_exits_with_the_verdict(run_agent):
         summary = {"agent": "21 pass, 1 unsupported\n", "sloppy": "13 pass, 8 fail, 1 unsupported\n"}[device]
         assert summary in out, out
         assert device != "agent" or "UNSUPPORTED large-object: 413" in out, out
+        [suite] = ET.parse(report).getroot()
+        cases = {c.get("name"): [e.tag for e in c] for c in suite}
+        assert suite.get("name") == {"agent": "IMEI:493005100592800", "sloppy": "IMEI:1"}[device] and len(cases) == 22
+        assert (suite.get("failures"), suite.get("skipped")) == {"agent": ("0", "1"), "sloppy": ("8", "1")}[device]
+        assert cases["large-object" if device == "agent" else "atomic-rollback"] == ["skipped"]
+        assert cases["get-leaf"] == ["system-out"] and (device == "agent" or cases["get-missing"] == ["failure"])
     bad = cli("serve", "--conformance", "--replay", "x.pcap")
     assert bad.returncode == 2 and b"--script, --replay and --conformance each give the server its script" in bad.stderr
 
@@ -164,3 +172,8 @@ def test_a_server_that_breaks_a_rule_fails_the_checks_that_meet_it(tmp_path):
         "session": "fail", "wbxml": "pass", "small-messages": "fail", "generic-alert": "fail", "device-abort": "fail"}
     assert verdicts["generic-alert"].detail.endswith("R21 message 1, its Status for the Generic Alert: none")
     assert r.returncode == 1 and b"[conformance] " + url.encode() + b": 1 pass, 4 fail\n" in r.stdout, r.stdout
+    report = ET.fromstring(junit([(url, list(verdicts.values()))]))
+    assert [(c.get("name"), [e.tag for e in c]) for c in report[0]][:2] == [("session", ["failure"]),
+                                                                           ("wbxml", ["system-out"])]
+    lonely = cli("device", "--server", url, "--junit", str(tmp_path / "r.xml"))
+    assert lonely.returncode == 2 and b"--junit reports the checks of --conformance" in lonely.stderr

@@ -25,6 +25,11 @@ def _read(path: str) -> bytes:
         return f.read()
 
 
+def _write(path: str, data: bytes | str) -> None:
+    with open(path, "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+
+
 def _message(path: str, lenient: bool) -> omadm.Message:
     """A message from a file: the user's own, so taken whatever its size (a peer's are bounded)."""
     data = _read(path)
@@ -42,8 +47,7 @@ def _encode(args: argparse.Namespace) -> int:
     m = _message(args.file, lenient=True)
     out = m.to_wbxml() if args.to == "wbxml" else m.to_xml(pretty=False).encode()
     if args.output:
-        with open(args.output, "wb") as f:
-            f.write(out)
+        _write(args.output, out)
     else:
         sys.stdout.buffer.write(out)
     return 0
@@ -54,8 +58,7 @@ def _notify(args: argparse.Namespace) -> int:
         data = omadm.notification.build(args.server_id, args.password, args.nonce.encode(), args.session_id, args.ui_mode)
         pdu = omadm.notification.wap_push(data)
         written = pdu if args.wap_push else data
-        with open(args.output, "wb") as f:
-            f.write(written)
+        _write(args.output, written)
         print(f"{len(written)} bytes written to {args.output}" + (" (a WAP push: WSP Push PDU)" if args.wap_push else ""))
         if args.sms:
             for i, part in enumerate(omadm.notification.sms_user_data(pdu), 1):
@@ -247,6 +250,7 @@ def _serve(args: argparse.Namespace) -> int:
                                **_session_options(args))
     print(server.url, flush=True)
     server.start()
+    runs: list[tuple[str, list[omadm.conformance.Verdict]]] = []
     try:
         while True:
             time.sleep(0.2)
@@ -256,6 +260,10 @@ def _serve(args: argparse.Namespace) -> int:
                 state = f"failed: {s.error!r}" if s.error else s.server.state
                 print(f"session with {s.server.device_id}: {state}", flush=True)
                 server.nonces.save()
+                verdicts = getattr(s, "verdicts", None)  # a conformance run's
+                if args.junit and verdicts is not None:  # every run so far, each a suite
+                    runs.append((s.server.device_id, verdicts))
+                    _write(args.junit, omadm.conformance.junit(runs))
                 if args.once:  # what the session found: its error, or what its script returned
                     server.stop()
                     return 1 if s.error or s.server.state != "ended" or s.result else 0
@@ -404,6 +412,8 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
             f"{n} {o}" for o in ("pass", "fail") if (n := sum(v.outcome == o for v in verdicts))), flush=True)
         for v in verdicts:
             print(f"[conformance]   {v}", flush=True)
+        if args.junit:
+            _write(args.junit, omadm.conformance.junit([(args.server, verdicts)]))
         return 1 if any(v.outcome == "fail" for v in verdicts) else 0
     if args.count == 1:
         _one_device(args, make_tree(), options)
@@ -573,6 +583,8 @@ def main(argv: list[str] | None = None) -> int:
                     "for each check: DevInfo, Get, properties, Add, Replace, Delete, Atomic, Sequence, large objects, "
                     "UI alerts; what it writes goes below ROOT/omadm-conformance, removed at the end (default ROOT: .); "
                     "the server takes messages of 8 KiB unless --max-msg-size says otherwise")
+    sv.add_argument("--junit", metavar="FILE", help="with --conformance: write the verdicts there as a JUnit XML "
+                    "report (a test suite a device, a test case a check), rewritten after each session")
     sv.add_argument("--once", action="store_true",
                     help="serve one session, then exit: 1 when it failed, did not end, or its script returned "
                     "what it found wrong (a replay's differences, the checks a conformance run failed)")
@@ -608,6 +620,7 @@ def main(argv: list[str] | None = None) -> int:
     dv.add_argument("--conformance", action="store_true",
                     help="check the server's conformance to OMA DM 1.2.1 instead: a session for each check (XML, WBXML, "
                     "a small MaxMsgSize, a Generic Alert, a device abort), each held to the rules; exit 1 if one fails")
+    dv.add_argument("--junit", metavar="FILE", help="with --conformance: write the verdicts there as a JUnit XML report")
     dv.add_argument("--trace-dir", help="write every message of each session there, one file each, however the "
                     "session ends (omadm check DIR reads them)")
     dv.add_argument("--show", action="store_true", help="print each message as it passes, in one line")
@@ -624,6 +637,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "device" and args.save_tree and (
             args.tree is None or (args.count != 1 and not args.listen) or args.script):
         dv.error("--save-tree needs --tree, one device and no --script")
+    if args.command in ("device", "serve") and args.junit and not args.conformance:
+        (dv if args.command == "device" else sv).error("--junit reports the checks of --conformance: give it too")
     if args.command == "device" and args.conformance and (args.listen or args.notification or args.count != 1):
         dv.error("--conformance runs its own sessions: it takes no --listen, --notification or --count")
     if args.command == "device" and args.listen and (args.notification or args.concurrency != 1):

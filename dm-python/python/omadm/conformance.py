@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 from . import Error, check, decode
 
-__all__ = ["Conformance", "Verdict", "check_server"]
+__all__ = ["Conformance", "Verdict", "check_server", "junit"]
 
 PASS, FAIL, UNSUPPORTED, SKIPPED = "pass", "fail", "unsupported", "skipped"
 DEVINFO = ("DevId", "Man", "Mod", "DmV", "Lang")
@@ -249,3 +249,24 @@ def check_server(url: str, tree: Callable[[], Any], **options: Any) -> list[Verd
         session("device-abort", "a device that aborts after package 2 (Alert 1223)", quiet_after_abort,
                 received=abort),
     ]
+
+
+def junit(runs: list[tuple[str, list[Verdict]]]) -> str:
+    """Conformance runs as a JUnit XML report, for a CI server to show: a test suite a run (its
+    name: the device, or the server's URL), a test case a check; a failed check is a failure, one
+    not supported or skipped is skipped."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.Element("testsuites", name="omadm conformance")
+    for name, verdicts in runs:
+        counted = {o: str(sum(v.outcome == o for v in verdicts)) for o in (FAIL, UNSUPPORTED, SKIPPED)}
+        suite = ET.SubElement(root, "testsuite", name=name, tests=str(len(verdicts)), failures=counted[FAIL],
+                              skipped=str(int(counted[UNSUPPORTED]) + int(counted[SKIPPED])))
+        for v in verdicts:
+            case = ET.SubElement(suite, "testcase", classname=name, name=v.check)
+            if v.outcome != PASS:
+                ET.SubElement(case, "failure" if v.outcome == FAIL else "skipped", message=f"{v.outcome}: {v.detail}")
+            else:
+                ET.SubElement(case, "system-out").text = v.detail
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

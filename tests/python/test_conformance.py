@@ -3,6 +3,7 @@
 import contextlib
 import http.server
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -177,3 +178,29 @@ def test_a_server_that_breaks_a_rule_fails_the_checks_that_meet_it(tmp_path):
                                                                            ("wbxml", ["system-out"])]
     lonely = cli("device", "--server", url, "--junit", str(tmp_path / "r.xml"))
     assert lonely.returncode == 2 and b"--junit reports the checks of --conformance" in lonely.stderr
+
+
+def free_port(kind: int) -> int:
+    with socket.socket(socket.AF_INET, kind) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_cli_serve_notifies_a_listening_device_and_checks_it(run_agent):
+    """A server-initiated conformance run: omadm serve --notify pushes package 0 over UDP to the
+    C agent waiting with --listen, which starts the session it asks for."""
+    port, udp = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
+    agent = run_agent(f"http://127.0.0.1:{port}/dm", "--listen", str(udp), background=True)
+    try:
+        assert agent.stdout.readline() == f"agent: waiting for package 0 on udp port {udp}\n"
+        served = cli("serve", "--port", str(port), "--conformance", "./Vendor", "--once", "--notify", str(udp),
+                     "--server-id", "omadm-demo", "--server-password", "server-secret", "--auth", "md5",
+                     "--username", "device", "--password", "secret", "--nonce", "demo-nonce")
+        out, err = agent.communicate(timeout=60)
+    finally:
+        agent.kill()
+    lines = served.stdout.decode().splitlines()
+    assert served.returncode == 0 and lines[1].startswith("package 0 for session "), served.stdout
+    session = lines[1].split()[4]
+    assert f"agent: package 0 from omadm-demo: session {session}, ui-mode 0" in out and agent.returncode == 0, err
+    assert "[conformance] IMEI:493005100592800: 21 pass, 1 unsupported" in lines

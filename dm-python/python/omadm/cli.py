@@ -250,6 +250,8 @@ def _serve(args: argparse.Namespace) -> int:
                                **_session_options(args))
     print(server.url, flush=True)
     server.start()
+    if args.notify:
+        _push(args, args.server_id or "omadm")
     runs: list[tuple[str, list[omadm.conformance.Verdict]]] = []
     try:
         while True:
@@ -271,6 +273,18 @@ def _serve(args: argparse.Namespace) -> int:
         server.stop()
         server.nonces.save()
     return 0
+
+
+def _push(args: argparse.Namespace, server_id: str) -> None:
+    """Package 0 for a new session, signed with the server's password, to a device that waits
+    for one on UDP: a server-initiated session."""
+    import secrets
+
+    host, port = args.notify
+    session_id = secrets.randbelow(0xFFFF) + 1
+    data = omadm.notification.build(server_id, args.server_password or "", args.server_nonce.encode(), session_id)
+    omadm.notification.send(data, host, port)
+    print(f"package 0 for session {session_id:X} sent to udp {host}:{port}", flush=True)
 
 
 def _replay(path: str) -> Any:
@@ -583,6 +597,9 @@ def main(argv: list[str] | None = None) -> int:
                     "for each check: DevInfo, Get, properties, Add, Replace, Delete, Atomic, Sequence, large objects, "
                     "UI alerts; what it writes goes below ROOT/omadm-conformance, removed at the end (default ROOT: .); "
                     "the server takes messages of 8 KiB unless --max-msg-size says otherwise")
+    sv.add_argument("--notify", type=_udp_address, metavar="[HOST:]PORT",
+                    help="once listening, push package 0 (a WAP push over UDP, signed with --server-password and "
+                    "--server-nonce) to a device that waits for one (device --listen): a server-initiated session")
     sv.add_argument("--junit", metavar="FILE", help="with --conformance: write the verdicts there as a JUnit XML "
                     "report (a test suite a device, a test case a check), rewritten after each session")
     sv.add_argument("--once", action="store_true",

@@ -422,10 +422,7 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
         return _listen(args, make_tree(), options)
     if args.conformance:
         verdicts = omadm.conformance.check_server(args.server, make_tree, **options)
-        print(f"[conformance] {args.server}: " + ", ".join(
-            f"{n} {o}" for o in ("pass", "fail") if (n := sum(v.outcome == o for v in verdicts))), flush=True)
-        for v in verdicts:
-            print(f"[conformance]   {v}", flush=True)
+        print(omadm.conformance.report(args.server, verdicts), flush=True)
         if args.junit:
             _write(args.junit, omadm.conformance.junit([(args.server, verdicts)]))
         return 1 if any(v.outcome == "fail" for v in verdicts) else 0
@@ -624,7 +621,8 @@ def main(argv: list[str] | None = None) -> int:
                     "the server")
     dv.add_argument("--save-tree", action="store_true", help="write the tree back to --tree's file after the "
                     "session, as a device keeps its state: what the server changed, its DMAcc nonces")
-    dv.add_argument("--count", type=_positive, default=1, help="how many devices, a session each (default: 1); with --listen, how many notifications one device answers")
+    dv.add_argument("--count", type=_positive, default=1, help="how many devices, a session each (default: 1); "
+                    "with --listen, how many notifications one device answers")
     dv.add_argument("--concurrency", type=_positive, default=1, help="how many sessions at once (default: 1)")
     dv.add_argument("--script", help="a Python file defining any of tree(), ui(code, options, text, choices), "
                     "setup(client), received(client, events)")

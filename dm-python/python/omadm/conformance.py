@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 from . import Error, check, decode
 
-__all__ = ["Conformance", "Verdict", "check_server", "junit"]
+__all__ = ["Conformance", "Verdict", "check_server", "junit", "report"]
 
 PASS, FAIL, UNSUPPORTED, SKIPPED = "pass", "fail", "unsupported", "skipped"
 DEVINFO = ("DevId", "Man", "Mod", "DmV", "Lang")
@@ -47,6 +47,13 @@ class Verdict:
 
     def __str__(self) -> str:
         return f"{self.outcome.upper():<11} {self.check}: {self.detail}"
+
+
+def report(name: str, verdicts: list[Verdict]) -> str:
+    """A run's verdicts as the tool prints them: how many of each outcome, then a line a check."""
+    counts = {o: sum(v.outcome == o for v in verdicts) for o in (PASS, FAIL, UNSUPPORTED, SKIPPED)}
+    head = f"[conformance] {name}: " + ", ".join(f"{n} {o}" for o, n in counts.items() if n)
+    return "\n".join([head] + [f"[conformance]   {v}" for v in verdicts])
 
 
 def _said(p: Any) -> str:
@@ -78,11 +85,7 @@ class Conformance:
                 check(session, verdicts)
         except Error as e:  # the device ended the session, or went away
             verdicts.append(Verdict("session", FAIL, f"ended before the checks did: {e}"))
-        counts = {o: sum(v.outcome == o for v in verdicts) for o in (PASS, FAIL, UNSUPPORTED, SKIPPED)}
-        device = getattr(session, "device", "") or "the device"
-        print(f"[conformance] {device}: " + ", ".join(f"{n} {o}" for o, n in counts.items() if n), flush=True)
-        for v in verdicts:
-            print(f"[conformance]   {v}", flush=True)
+        print(report(getattr(session, "device", "") or "the device", verdicts), flush=True)
         return [v for v in verdicts if v.outcome == FAIL]
 
     @staticmethod

@@ -54,6 +54,12 @@ fn new_commands(m: &Message) -> bool {
     !next_message_response(m)
 }
 
+/// An authentication challenge: a Status 401 or 407 with Chal, which asks for an answer (R10).
+fn challenges(m: &Message) -> bool {
+    let refused = [StatusCode::INVALID_CREDENTIALS, StatusCode::MISSING_CREDENTIALS];
+    m.commands.iter().any(|c| matches!(c, Command::Status(s) if s.chal.is_some() && refused.contains(&s.data)))
+}
+
 fn aborts(m: &Message) -> bool {
     m.commands.iter().any(|c| is_alert(c, AlertCode::SESSION_ABORT))
 }
@@ -158,6 +164,8 @@ pub fn check_messages(messages: &[(usize, Direction, Message)]) -> Vec<Violation
     let mut server = Side::default();
     let session = messages.first().map(|(_, _, m)| m.header.session_id.clone());
     let mut prev: Option<(Direction, &Message)> = None;
+    // The client's Alerts (MsgID, CmdID) the server has not answered yet (R21).
+    let mut unanswered: Vec<(u32, u32)> = Vec::new();
     for (i, d, m) in messages {
         let (i, d) = (*i, *d);
         let h = &m.header;
@@ -239,6 +247,8 @@ pub fn check_messages(messages: &[(usize, Direction, Message)]) -> Vec<Violation
             v("R15", i, "Alert 1223 without Final".into());
         }
         if d == Direction::ClientToServer {
+            let alerts = m.commands.iter().filter(|c| matches!(c, Command::Alert(_)));
+            unanswered.extend(alerts.map(|a| (h.msg_id, a.cmd_id())));
             if let Some(c) = m.commands.iter().find(|c| {
                 !matches!(c, Command::Replace(_) | Command::Results(_) | Command::Alert(_) | Command::Status(_))
             }) {
@@ -257,20 +267,16 @@ pub fn check_messages(messages: &[(usize, Direction, Message)]) -> Vec<Violation
                 }
             }
         } else {
-            let alerts_answered = prev.filter(|(pd, _)| *pd == Direction::ClientToServer).map(|(_, pm)| {
-                let pm_id = pm.header.msg_id;
-                let answered: HashSet<u32> = m
-                    .commands
-                    .iter()
-                    .filter_map(|c| match c {
-                        Command::Status(s) => s.cmd_ref.filter(|&r| peer.answered_msg(s.msg_ref, r) == pm_id),
-                        _ => None,
-                    })
-                    .collect();
-                pm.commands.iter().filter(|c| matches!(c, Command::Alert(_))).all(|a| answered.contains(&a.cmd_id()))
+            // Statuses for the client's Alerts may span the server's messages; its package
+            // ends with all of them given.
+            unanswered.retain(|&(msg, id)| {
+                !m.commands.iter().any(|c| {
+                    matches!(c, Command::Status(s) if s.cmd_ref == Some(id) && peer.answered_msg(s.msg_ref, id) == msg)
+                })
             });
-            if alerts_answered == Some(false) {
+            if m.is_final && !unanswered.is_empty() {
                 v("R21", i, "no Status for a client Alert".into());
+                unanswered.clear();
             }
             if !m.commands.iter().any(|c| matches!(c, Command::Status(s) if s.cmd_ref == Some(0))) && prev.is_some() {
                 v("R21", i, "no Status for the client's SyncHdr".into());
@@ -302,7 +308,7 @@ pub fn check_messages(messages: &[(usize, Direction, Message)]) -> Vec<Violation
                 }
                 if d == Direction::ClientToServer && pm.is_final && !aborts(pm) && !me.open {
                     let only_status = pm.commands.iter().all(|c| matches!(c, Command::Status(_)));
-                    if only_status && !peer.open {
+                    if only_status && !peer.open && !challenges(pm) {
                         v("R09", i, "the client answered a server package that held only Status".into());
                     }
                 }
@@ -337,7 +343,7 @@ pub fn check_messages(messages: &[(usize, Direction, Message)]) -> Vec<Violation
     }
     // R10: a server package that asks for an answer gets one; R11: a client message gets one.
     if let Some((i, d, m)) = messages.last() {
-        if *d == Direction::ServerToClient && m.is_final && new_commands(m) && !aborts(m) {
+        if *d == Direction::ServerToClient && m.is_final && (new_commands(m) || challenges(m)) && !aborts(m) {
             v("R10", *i, "the session ends on a server package that needs an answer".into());
         }
         if *d == Direction::ClientToServer && !aborts(m) {

@@ -11,7 +11,9 @@ use dm_core::codec::{self, Encoding};
 use dm_core::error::{DecodeErrorKind, Error};
 use dm_core::model::*;
 use dm_core::notification::{Notification, RESYNC_NONCE, UiMode};
-use dm_core::session::{ClientConfig, ClientSession, Event, NonceSource, ServerConfig, ServerSession, State};
+use dm_core::session::{
+    ClientConfig, ClientSession, CommandRef, Event, NonceSource, ServerConfig, ServerSession, State,
+};
 
 #[test]
 fn spec_vectors_basic_and_md5() {
@@ -142,6 +144,45 @@ fn a_challenge_sends_the_client_back_to_package_1() {
     );
     assert!(retry.commands.iter().any(|c| c.name() == "Replace"));
     assert!(p.server_events.contains(&Event::Authenticated));
+}
+
+/// What the device queued before package 1 went (a Generic Alert reporting an update, a Client
+/// Event) is part of package 1: challenged, it goes again with it, and the server hears it once.
+#[test]
+fn a_challenged_package_1_goes_again_with_the_alerts_queued_for_it() {
+    let mut p = stale_client_nonce_pair();
+    let item = |data: &str| Item { data: Some(Data::Text(data.into())), ..Item::default() };
+    let report = p.client.generic_alert(Some("job-7".into()), vec![item("updated")]).unwrap();
+    let event = p.client.alert(AlertCode(1224), None, vec![item("rebooted")]).unwrap();
+    p.until_server_has_package();
+    let c2s = p.messages(Dir::C2S);
+    assert_eq!((c2s.len(), synchdr_code(&p.messages(Dir::S2C)[0])), (2, 401));
+    let alerts = |m: &Message| -> Vec<u16> {
+        m.commands.iter().filter_map(|c| if let Command::Alert(a) = c { Some(a.data.0) } else { None }).collect()
+    };
+    assert_eq!(alerts(&c2s[0]), alerts(&c2s[1]), "package 1 again, whole");
+    assert_eq!(alerts(&c2s[1]), [1201, 1226, 1224]);
+    let heard: Vec<&str> = p
+        .server_events
+        .iter()
+        .filter_map(|e| match e {
+            Event::GenericAlert { correlator, .. } => correlator.as_deref(),
+            Event::Alert { code, .. } if code.0 == 1224 => Some("client event"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(heard, ["job-7", "client event"]);
+    p.exchange();
+    p.drive();
+    let answered: Vec<(CommandRef, u16)> = p
+        .client_events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Status { reference, code, .. } if [report, event].contains(reference) => Some((*reference, code.0)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(answered, [(report, 200), (event, 200)]);
 }
 
 /// A challenge in a SyncHdr Status without MsgRef (it is optional) is a challenge still, either

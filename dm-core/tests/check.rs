@@ -288,6 +288,38 @@ fn r21_server_package_without_a_status_for_synchdr_or_an_alert_is_reported() {
     });
 }
 
+/// Statuses for the client's Alerts may span the server's messages (a small MaxMsgSize): R21
+/// holds of the server's package, which ends with each of them given.
+#[test]
+fn r21_statuses_for_client_alerts_may_span_the_server_s_messages() {
+    let mut p = Pair::with_max_msg_sizes(Some(1024), None);
+    for i in 0..8 {
+        let item = Item { data: Some(Data::Text(format!("report {i}"))), ..Item::default() };
+        p.client.generic_alert(None, vec![item]).unwrap();
+    }
+    p.drive();
+    let t = trace(&p);
+    let server_messages = p.messages(Dir::S2C);
+    assert!(!server_messages[0].is_final, "package 2 spans messages");
+    let v = check(&t);
+    assert!(v.is_empty(), "{v:#?}");
+    // Without a Status for one of them in the whole package, R21 at its last message.
+    let mut msgs: Vec<(Direction, Message)> = t.iter().map(|(d, b)| (*d, codec::decode(b).unwrap())).collect();
+    let last = msgs.iter().rposition(|(d, m)| *d == Direction::ServerToClient && m.is_final).unwrap();
+    let at = msgs
+        .iter()
+        .position(|(d, m)| {
+            *d == Direction::ServerToClient
+                && m.commands.iter().any(|c| matches!(c, Command::Status(s) if s.cmd == "Alert"))
+        })
+        .unwrap();
+    let gone = msgs[at].1.commands.iter().rposition(|c| matches!(c, Command::Status(s) if s.cmd == "Alert")).unwrap();
+    msgs[at].1.commands.remove(gone);
+    let found = check(&msgs.iter().map(|(d, m)| (*d, codec::encode(m, Encoding::Xml))).collect::<Vec<_>>());
+    let r21: Vec<usize> = found.iter().filter(|v| v.rule == "R21").map(|v| v.msg_index).collect();
+    assert!(r21.iter().all(|&i| i <= last) && !r21.is_empty(), "{found:#?}");
+}
+
 #[test]
 fn a_status_for_a_command_never_sent_is_reported_by_its_refs() {
     let mut msgs = session();
@@ -389,6 +421,35 @@ fn silent_on_a_challenged_server_sending_its_package_again() {
     assert_eq!(p.trace.len(), 6, "package 1, 2, the challenge, 2 again, 3, and the close");
     let v = check(&trace(&p));
     assert!(v.is_empty(), "{v:#?}");
+}
+
+/// A client challenged by the server (401 and Chal on its header, 401 on each command: a
+/// package of statuses alone) sends package 1 again: R10 asks for that answer, and R09 does
+/// not forbid it. Without the answer the session ends on a package that needs one (R10).
+#[test]
+fn r09_r10_a_challenged_client_sends_package_1_again() {
+    use dm_core::auth::{AuthType, Credentials};
+    let mut cc = client_config();
+    cc.auth = AuthType::Md5;
+    cc.credentials = Some(Credentials::new("dev", "pw"));
+    cc.nonce = b"stale".to_vec();
+    let mut sc = server_config();
+    sc.auth = AuthType::Md5;
+    sc.client_credentials = Some(Credentials::new("dev", "pw"));
+    sc.client_nonce = b"first".to_vec();
+    sc.nonce_source = Some(dm_core::session::NonceSource(std::sync::Arc::new(|| b"n1".to_vec())));
+    let mut p = Pair::with(cc, device_tree(), sc);
+    p.until_server_has_package();
+    p.server.get("./DevInfo/Man").unwrap();
+    p.exchange();
+    p.drive();
+    let t = trace(&p);
+    let challenge = codec::decode(&t[1].1).unwrap();
+    assert!(challenge.commands.iter().all(|c| matches!(c, Command::Status(s) if s.data.0 == 401)), "{challenge:?}");
+    assert_eq!(t.len(), 6, "package 1, the challenge, package 1 again, 2, 3, and the close");
+    let v = check(&t);
+    assert!(v.is_empty(), "{v:#?}");
+    assert_eq!(rules(&check(&t[..2])), ["R10"]);
 }
 
 #[test]

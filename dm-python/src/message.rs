@@ -179,10 +179,7 @@ type Answer = (usize, u32, Option<(usize, u32)>);
 /// Each Status and Results of a trace with the command it answers.
 #[pyfunction]
 #[pyo3(signature = (messages, directions = None))]
-fn answers(
-    messages: Vec<Vec<u8>>,
-    directions: Option<Vec<String>>,
-) -> PyResult<Vec<Answer>> {
+fn answers(messages: Vec<Vec<u8>>, directions: Option<Vec<String>>) -> PyResult<Vec<Answer>> {
     let trace = trace(messages, directions)?;
     Ok(dm_core::check::trace_answers(&trace).into_iter().map(|a| (a.msg_index, a.cmd_id, a.answers)).collect())
 }

@@ -288,9 +288,19 @@ impl<T: Tree> ClientSession<T> {
         let alert = Command::Alert(Alert { cmd_id: 0, no_resp: false, cred: None, data: code, correlator, items });
         carriable(&alert)?;
         self.core.check_sendable(&alert, "it is not queued")?;
+        Ok(self.enqueue(alert))
+    }
+
+    /// Queues a checked command; one queued before package 1 goes is part of it, and goes
+    /// again with it when the server challenges it.
+    fn enqueue(&mut self, command: Command) -> CommandRef {
         let r = self.core.new_ref();
-        self.core.outbox.push_back(Unit { command: alert, refs: vec![r], offset: 0 });
-        Ok(r)
+        let unit = Unit { command, refs: vec![r], offset: 0 };
+        if self.core.msg_id == 0 {
+            self.package1.push(unit.clone());
+        }
+        self.core.outbox.push_back(unit);
+        r
     }
 
     /// Queues any command for the server. A client may send only Replace (DevInfo), Results and
@@ -300,9 +310,7 @@ impl<T: Tree> ClientSession<T> {
             Command::Alert(a) => self.alert(a.data, a.correlator, a.items),
             Command::Replace(_) | Command::Results(_) => {
                 carriable(&command)?;
-                let r = self.core.new_ref();
-                self.core.outbox.push_back(Unit { command, refs: vec![r], offset: 0 });
-                Ok(r)
+                Ok(self.enqueue(command))
             }
             other => Err(UsageError(format!("R14: a client may not send {}", other.name())).into()),
         }

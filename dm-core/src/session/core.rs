@@ -552,7 +552,13 @@ impl Core {
                 if m.commands.is_empty() {
                     let max = self.peer_max_msg.unwrap_or_default();
                     let why = format!("the peer's MaxMsgSize {max} cannot hold even the SyncHdr status");
-                    let e = RemoteError { rule: "R07", msg_id: None, cmd_id: None, element: Some("MaxMsgSize"), reason: why };
+                    let e = RemoteError {
+                        rule: "R07",
+                        msg_id: None,
+                        cmd_id: None,
+                        element: Some("MaxMsgSize"),
+                        reason: why,
+                    };
                     return Err(e.into());
                 }
                 break;

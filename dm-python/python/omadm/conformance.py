@@ -14,7 +14,8 @@ are the trace checker's: serve with ``trace_dir`` and run ``omadm check`` on it.
 
 A server's, as a device finds it: ``check_server(url, tree)`` runs sessions against it as a
 simulated device, each with a turn a device may give it (WBXML, a small MaxMsgSize, a Generic
-Alert, an abort), and checks each session with the trace checker and for what its turn asks.
+Alert, an abort; a stale nonce and the server's own credentials when the options hold them),
+and checks each session with the trace checker and for what its turn asks.
 """
 
 from __future__ import annotations
@@ -243,6 +244,20 @@ def check_server(url: str, tree: Callable[[], Any], **options: Any) -> list[Verd
         if client.state == "ready":
             client.abort()
 
+    def challenged(events: list[Any], messages: list[bytes], directions: list[str]) -> str | None:
+        first = next((decode(m, lenient=True) for m, d in zip(messages, directions) if d == "s2c"), None)
+        header = next((c["Status"] for c in first.commands if c.get("Status", {}).get("cmd") == "SyncHdr"), {}) if first else {}
+        if header.get("data") not in (401, 407) or not header.get("chal"):
+            return f"its first answer to a stale nonce: {header.get('data')}, {'a' if header.get('chal') else 'no'} Chal"
+        return None if any(e.kind == "authenticated" for e in events) else "the device was not taken after the challenge"
+
+    def server_authenticated(events: list[Any], *_: Any) -> str | None:
+        return None if any(e.kind == "server_authenticated" for e in events) else "no credentials the device could take"
+
+    auth = [session("stale-nonce", f"a device whose {options['auth']} nonce is stale: challenged (401 and Chal), "
+                    "then taken", challenged, nonce=b"omadm-stale-nonce")] if options.get("auth") in ("md5", "hmac") else []
+    if options.get("server_password"):
+        auth.append(session("server-auth", "a device that checks the server's credentials", server_authenticated))
     return [
         session("session", "a client-initiated session, XML"),
         session("wbxml", "the same in WBXML, which servers MUST accept", encoding="wbxml"),
@@ -251,7 +266,7 @@ def check_server(url: str, tree: Callable[[], Any], **options: Any) -> list[Verd
         session("generic-alert", "a Generic Alert in package 1, answered 200", alert_answered, setup=generic_alert),
         session("device-abort", "a device that aborts after package 2 (Alert 1223)", quiet_after_abort,
                 received=abort),
-    ]
+    ] + auth
 
 
 def junit(runs: list[tuple[str, list[Verdict]]]) -> str:

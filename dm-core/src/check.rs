@@ -166,6 +166,8 @@ pub fn check_messages(messages: &[(usize, Direction, Message)]) -> Vec<Violation
     let mut prev: Option<(Direction, &Message)> = None;
     // The client's Alerts (MsgID, CmdID) the server has not answered yet (R21).
     let mut unanswered: Vec<(u32, u32)> = Vec::new();
+    // Whether the server's package so far, and its last whole one, challenged the client (R10).
+    let (mut challenging, mut challenged) = (false, false);
     for (i, d, m) in messages {
         let (i, d) = (*i, *d);
         let h = &m.header;
@@ -278,6 +280,10 @@ pub fn check_messages(messages: &[(usize, Direction, Message)]) -> Vec<Violation
                 v("R21", i, "no Status for a client Alert".into());
                 unanswered.clear();
             }
+            challenging |= challenges(m);
+            if m.is_final {
+                challenged = std::mem::take(&mut challenging);
+            }
             if !m.commands.iter().any(|c| matches!(c, Command::Status(s) if s.cmd_ref == Some(0))) && prev.is_some() {
                 v("R21", i, "no Status for the client's SyncHdr".into());
             }
@@ -308,7 +314,7 @@ pub fn check_messages(messages: &[(usize, Direction, Message)]) -> Vec<Violation
                 }
                 if d == Direction::ClientToServer && pm.is_final && !aborts(pm) && !me.open {
                     let only_status = pm.commands.iter().all(|c| matches!(c, Command::Status(_)));
-                    if only_status && !peer.open && !challenges(pm) {
+                    if only_status && !peer.open && !challenged {
                         v("R09", i, "the client answered a server package that held only Status".into());
                     }
                 }
@@ -343,7 +349,7 @@ pub fn check_messages(messages: &[(usize, Direction, Message)]) -> Vec<Violation
     }
     // R10: a server package that asks for an answer gets one; R11: a client message gets one.
     if let Some((i, d, m)) = messages.last() {
-        if *d == Direction::ServerToClient && m.is_final && (new_commands(m) || challenges(m)) && !aborts(m) {
+        if *d == Direction::ServerToClient && m.is_final && (new_commands(m) || challenged) && !aborts(m) {
             v("R10", *i, "the session ends on a server package that needs an answer".into());
         }
         if *d == Direction::ClientToServer && !aborts(m) {

@@ -185,6 +185,57 @@ fn a_challenged_package_1_goes_again_with_the_alerts_queued_for_it() {
     assert_eq!(answered, [(report, 200), (event, 200)]);
 }
 
+/// A challenge that takes more than one message (a small MaxMsgSize, a package 1 of many
+/// commands): the client asks for the rest of it (R03) before package 1 goes again, and the
+/// server sends the rest and nothing new; the session then goes on as the rules ask.
+#[test]
+fn r03_a_challenge_in_several_messages_is_taken_whole_before_package_1_goes_again() {
+    let mut p = stale_client_nonce_pair();
+    let mut cc = client_config();
+    cc.auth = AuthType::Md5;
+    cc.credentials = Some(Credentials::new("dev", "pw"));
+    cc.nonce = b"stale".to_vec();
+    cc.wire.max_msg_size = Some(1024);
+    p.client = ClientSession::new(cc, device_tree()).unwrap();
+    for i in 0..6 {
+        let item = Item { data: Some(Data::Text(format!("report {i}"))), ..Item::default() };
+        p.client.generic_alert(Some(format!("job-{i}")), vec![item]).unwrap();
+    }
+    p.until_server_has_package();
+    p.server.get("./DevInfo/Man").unwrap();
+    p.exchange();
+    p.drive();
+    let all = p.all_messages();
+    let (s2c, c2s) = (p.messages(Dir::S2C), p.messages(Dir::C2S));
+    assert!(!s2c[0].is_final && synchdr_code(&s2c[0]) == 401, "the challenge spans messages");
+    assert!(!c2s[1].is_final && c2s[1].commands.iter().all(|c| matches!(c, Command::Status(_) | Command::Alert(_))));
+    let again = all.iter().position(|(d, m)| {
+        *d == Dir::C2S
+            && m.header.msg_id > 1
+            && m.commands.iter().any(|c| matches!(c, Command::Alert(a) if a.data == AlertCode::CLIENT_INITIATED_MGMT))
+    });
+    let last_of_challenge = all.iter().position(|(d, m)| *d == Dir::S2C && m.is_final).unwrap();
+    assert!(again.unwrap() > last_of_challenge, "package 1 again after the whole challenge");
+    let heard = p.server_events.iter().filter(|e| matches!(e, Event::GenericAlert { .. })).count();
+    assert_eq!(heard, 6, "each report heard once");
+    assert!(p.client_events.iter().any(|e| matches!(e, Event::Executed { .. })));
+    assert_eq!((p.client.state(), p.server.state()), (State::Ended, State::Ended));
+    let trace: Vec<(dm_core::check::Direction, Vec<u8>)> = p
+        .trace
+        .iter()
+        .map(|(d, b)| {
+            let d = if *d == Dir::C2S {
+                dm_core::check::Direction::ClientToServer
+            } else {
+                dm_core::check::Direction::ServerToClient
+            };
+            (d, b.clone())
+        })
+        .collect();
+    let v = dm_core::check::check(&trace);
+    assert!(v.is_empty(), "{v:#?}");
+}
+
 /// A challenge in a SyncHdr Status without MsgRef (it is optional) is a challenge still, either
 /// way: the server's to a client with a stale nonce, the client's to a server with one.
 #[test]

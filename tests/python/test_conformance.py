@@ -133,6 +133,15 @@ def test_a_server_s_conformance_as_a_device_finds_it():
     assert verdicts[4].detail == "a device that aborts after package 2 (Alert 1223): 4 messages, as the rules ask"
 
 
+def test_a_server_with_credentials_is_checked_for_its_challenge_and_its_own_credentials():
+    credentials = dict(auth="md5", username="dev", password="pw", server_password="spw")
+    with omadm.http.Server(lambda s: s.get("./DevInfo/Man").status, server_id="srv", **credentials) as server:
+        verdicts = check_server(server.url, lambda: omadm.MemoryTree(DEVINFO), server_id="srv", **credentials)
+    assert [(v.check, v.outcome) for v in verdicts][-2:] == [("stale-nonce", "pass"), ("server-auth", "pass")]
+    assert all(v.outcome == "pass" for v in verdicts), verdicts
+    assert verdicts[-2].detail.startswith("a device whose md5 nonce is stale: challenged (401 and Chal), then taken")
+
+
 class Forgetful(http.server.BaseHTTPRequestHandler):
     """A DM server that answers no client Alert in XML (R21 asks for a Status for each)."""
 

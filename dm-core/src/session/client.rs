@@ -105,6 +105,9 @@ pub struct ClientSession<T> {
     respond_to: String,
     /// Bytes of Results data this client may still take on (`Limits::max_results_size`).
     results_room: usize,
+    /// Challenged in a message of a server package that goes on: package 1 goes again once
+    /// the package is whole (R03).
+    challenged: bool,
 }
 
 impl<T: Tree> ClientSession<T> {
@@ -162,6 +165,7 @@ impl<T: Tree> ClientSession<T> {
             authenticated: false,
             server_verified: None,
             server_failures: 0,
+            challenged: false,
             next_nonce: None,
             next_server_nonce: None,
             respond_to,
@@ -482,13 +486,18 @@ impl<T: Tree> ClientSession<T> {
             self.respond_to = resolve(&self.respond_to, uri);
         }
         let msg_id = m.header.msg_id;
-        if self.follow_auth(&m, &mut events) {
-            // Challenged (R10): package 1 again, with credentials; the rest waits.
+        self.challenged |= self.follow_auth(&m, &mut events);
+        if self.challenged {
+            // Challenged (R10): package 1 again, with credentials, once the server's package is
+            // whole (its statuses for package 1 refuse it); till then, the next message of it.
             self.core.results.clear();
             self.core.our_open = false;
-            self.core.peer_open = false;
-            for u in self.package1.iter().rev() {
-                self.core.outbox.push_front(u.clone());
+            self.core.peer_open = !m.is_final;
+            if m.is_final {
+                self.challenged = false;
+                for u in self.package1.iter().rev() {
+                    self.core.outbox.push_front(u.clone());
+                }
             }
             self.core.state = State::Ready;
             return events;

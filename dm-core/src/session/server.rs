@@ -453,8 +453,11 @@ impl ServerSession {
         core.take_header(&m, code, chal);
         core.state = State::Ready;
         let msg_id = m.header.msg_id;
-        saved.challenging = !code.is_success();
-        if saved.challenging {
+        // The client asks for the rest of a challenge that took more than one message (R03):
+        // the rest, and still nothing new, whatever its credentials now.
+        let rest_of_challenge = saved.challenging && core.our_open && code.is_success();
+        saved.challenging = !code.is_success() || rest_of_challenge;
+        if saved.challenging && !rest_of_challenge {
             // The package is answered with a status for every command and nothing else.
             saved.auth_failures += u32::from(code == StatusCode::INVALID_CREDENTIALS);
             if let Some(n) = nonce {
@@ -483,6 +486,12 @@ impl ServerSession {
                 saved.nonce = n.clone().into();
             }
             saved.next_nonce = Some(n.into());
+        }
+        if rest_of_challenge {
+            for c in m.commands.iter().filter(|c| matches!(c, Command::Alert(_))) {
+                core.owe_status(msg_id, c, StatusCode::OK, vec![], vec![]);
+            }
+            return events;
         }
         let challenged = self.follow_client_verdict(&m, &mut events);
         let saved = &mut self.saved;
@@ -653,7 +662,9 @@ impl ServerSession {
             let mode = if self.saved.auth_failed { Compose::Abort } else { Compose::Package };
             let composed = core.compose(mode, self.config.wire.limits.max_commands);
             (core.outbox, core.results) = held;
-            let (m, _) = composed?;
+            let (m, done) = composed?;
+            core.our_open = !done && !self.saved.auth_failed;
+            core.cred = None; // it went in the first message of the answer
             core.state =
                 if self.saved.peer_aborted || self.saved.auth_failed { State::Aborted } else { State::Waiting };
             return Ok(Some(core.encode(&m)));

@@ -246,7 +246,8 @@ def check_server(url: str, tree: Callable[[], Any], **options: Any) -> list[Verd
 
     def challenged(events: list[Any], messages: list[bytes], directions: list[str]) -> str | None:
         first = next((decode(m, lenient=True) for m, d in zip(messages, directions) if d == "s2c"), None)
-        header = next((c["Status"] for c in first.commands if c.get("Status", {}).get("cmd") == "SyncHdr"), {}) if first else {}
+        statuses = [c["Status"] for c in first.commands if "Status" in c] if first else []
+        header: dict[str, Any] = next((s for s in statuses if s.get("cmd") == "SyncHdr"), {})
         if header.get("data") not in (401, 407) or not header.get("chal"):
             return f"its first answer to a stale nonce: {header.get('data')}, {'a' if header.get('chal') else 'no'} Chal"
         return None if any(e.kind == "authenticated" for e in events) else "the device was not taken after the challenge"

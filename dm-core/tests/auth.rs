@@ -236,6 +236,41 @@ fn r03_a_challenge_in_several_messages_is_taken_whole_before_package_1_goes_agai
     assert!(v.is_empty(), "{v:#?}");
 }
 
+/// A server that does not prove itself but has nothing to send: its last package of statuses
+/// alone ends the session (R09), with nothing of its run; the client does not challenge it and
+/// send a message the server no longer waits for.
+#[test]
+fn r09_a_server_not_proved_that_sends_nothing_ends_the_session() {
+    let mut p = server_auth_pair(Some("wrong"), b"sn");
+    p.drive();
+    assert_eq!(p.trace.len(), 2, "package 1 and the server's statuses");
+    assert_eq!((p.client.state(), p.server.state()), (State::Ended, State::Ended));
+    assert!(!p.client_events.contains(&Event::ServerAuthenticated));
+}
+
+/// A command is judged never to fit against a message with no Cred in its header: the server
+/// authenticates itself in its first message only (and again when challenged: here its basic
+/// Cred is, the client asking for md5), so a Get that does not fit beside its Cred goes in the
+/// next one (it was dropped as unsendable, R07).
+#[test]
+fn r07_a_command_that_fits_but_beside_the_servers_cred_goes_in_the_next_message() {
+    let mut cc = client_config();
+    cc.server_credentials = Some(Credentials::new("srv", "spw"));
+    cc.server_nonce = b"sn".to_vec();
+    cc.nonce_source = Some(counter_nonces());
+    cc.wire.max_msg_size = Some(900);
+    let mut sc = server_config();
+    sc.credentials = Some((AuthType::Basic, Credentials::new("srv", "spw")));
+    sc.resp_uri = Some("http://127.0.0.1:39179/dm?s=1".into());
+    let mut p = Pair::with(cc, device_tree(), sc);
+    let get = p.server.get("./DevInfo/Man").unwrap();
+    p.drive();
+    let s2c = p.messages(Dir::S2C);
+    assert!(s2c[0].header.cred.is_some() && !s2c[0].commands.iter().any(|c| c.name() == "Get"), "no room beside Cred");
+    assert!(p.server_events.iter().any(|e| matches!(e, Event::Results { reference, .. } if *reference == get)));
+    assert_eq!((p.client.state(), p.server.state()), (State::Ended, State::Ended));
+}
+
 /// A challenge in a SyncHdr Status without MsgRef (it is optional) is a challenge still, either
 /// way: the server's to a client with a stale nonce, the client's to a server with one.
 #[test]

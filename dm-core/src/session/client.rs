@@ -505,10 +505,13 @@ impl<T: Tree> ClientSession<T> {
         if self.core.state == State::Ended {
             return events;
         }
-        if challenge {
+        let statuses_only = m.commands.iter().all(|c| matches!(c, Command::Status(_)));
+        if challenge && !(m.is_final && statuses_only && !self.core.our_open) {
             self.challenge_server(&mut m, code, &mut events);
             return events;
         }
+        // A server that did not prove itself but sends a last package of statuses alone: the
+        // session ends (R09), with nothing of its run; its statuses are still heard.
         for c in &mut m.commands {
             if let Command::Status(s) = c {
                 events.extend(self.core.peer_status(s));

@@ -662,12 +662,13 @@ impl Core {
     }
 
     /// True when `command` (for a large object: its smallest chunk) does not fit even in the
-    /// emptiest message of a package: the SyncHdr status and the status of the peer's Alert
+    /// emptiest message of a package (no Cred in its header): the SyncHdr status and the status of the peer's Alert
     /// 1222 (two SyncHdr statuses stand in for them, the larger of the two). Anything that
     /// fits there is sent sooner or later; anything else would have the peers ask for the next
     /// message forever.
     fn never_fits(&self, m: &Message, command: &Command, tail: Option<&Command>) -> bool {
         let mut probe = Message { header: m.header.clone(), commands: Vec::with_capacity(3), is_final: true };
+        probe.header.cred = None; // credentials go in a package's first message, not in every one
         let synchdr = m.commands.first().filter(|c| matches!(c, Command::Status(_)));
         probe.commands.extend(synchdr.cloned());
         probe.commands.extend(synchdr.cloned());

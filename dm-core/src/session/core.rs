@@ -662,16 +662,24 @@ impl Core {
     }
 
     /// True when `command` (for a large object: its smallest chunk) does not fit even in the
-    /// emptiest message of a package (no Cred in its header): the SyncHdr status and the status of the peer's Alert
-    /// 1222 (two SyncHdr statuses stand in for them, the larger of the two). Anything that
-    /// fits there is sent sooner or later; anything else would have the peers ask for the next
-    /// message forever.
+    /// emptiest message of a package (no Cred in its header): the SyncHdr status and the status
+    /// of the peer's Alert 1222. Anything that fits there is sent sooner or later; anything else
+    /// would have the peers ask for the next message forever.
     fn never_fits(&self, m: &Message, command: &Command, tail: Option<&Command>) -> bool {
         let mut probe = Message { header: m.header.clone(), commands: Vec::with_capacity(3), is_final: true };
         probe.header.cred = None; // credentials go in a package's first message, not in every one
-        let synchdr = m.commands.first().filter(|c| matches!(c, Command::Status(_)));
-        probe.commands.extend(synchdr.cloned());
-        probe.commands.extend(synchdr.cloned());
+        if let Some(Command::Status(synchdr)) = m.commands.first() {
+            // The status of the peer's Alert 1222: the SyncHdr status's references, no Chal.
+            let alert = Status {
+                cmd: "Alert".into(),
+                cmd_ref: Some(1),
+                target_refs: vec![],
+                source_refs: vec![],
+                chal: None,
+                ..synchdr.clone()
+            };
+            probe.commands.extend([Command::Status(synchdr.clone()), Command::Status(alert)]);
+        }
         let smallest = match single_data(command) {
             Some(data) => {
                 let mut c = without_data(command);

@@ -271,6 +271,25 @@ fn r07_a_command_that_fits_but_beside_the_servers_cred_goes_in_the_next_message(
     assert_eq!((p.client.state(), p.server.state()), (State::Ended, State::Ended));
 }
 
+/// The emptiest message a command is judged against holds the SyncHdr status and a plain status
+/// for the peer's Alert 1222: with md5 the SyncHdr status carries a Chal (212 and the next
+/// session's nonce), and two of them left a small Get no room: it was dropped as unsendable.
+#[test]
+fn r07_a_small_get_to_a_device_of_small_messages_is_sent_with_md5() {
+    let mut p = pair_with(AuthType::Md5, "pw", Encoding::Xml);
+    let mut cc = client_config();
+    cc.auth = AuthType::Md5;
+    cc.credentials = Some(Credentials::new("dev", "pw"));
+    cc.nonce = b"first".to_vec();
+    cc.wire.max_msg_size = Some(1024);
+    p.client = ClientSession::new(cc, device_tree()).unwrap();
+    p.until_server_has_package();
+    let get = p.server.get("./DevInfo/Man").unwrap();
+    p.exchange();
+    p.drive();
+    assert!(p.server_events.iter().any(|e| matches!(e, Event::Results { reference, .. } if *reference == get)));
+}
+
 /// A challenge in a SyncHdr Status without MsgRef (it is optional) is a challenge still, either
 /// way: the server's to a client with a stale nonce, the client's to a server with one.
 #[test]

@@ -104,14 +104,18 @@ fn basic_and_md5_sessions_authenticate_with_212() {
 /// An md5 pair whose client starts with a nonce the server no longer holds.
 fn stale_client_nonce_pair() -> Pair {
     let mut p = pair_with(AuthType::Md5, "pw", Encoding::Xml);
-    p.client = {
-        let mut cc = client_config();
-        cc.auth = AuthType::Md5;
-        cc.credentials = Some(Credentials::new("dev", "pw"));
-        cc.nonce = b"stale".to_vec();
-        ClientSession::new(cc, device_tree()).unwrap()
-    };
+    p.client = md5_client(b"stale", None);
     p
+}
+
+/// An md5 client ("dev"/"pw") that digests with `nonce` and takes messages of `max_msg_size`.
+fn md5_client(nonce: &[u8], max_msg_size: Option<u64>) -> ClientSession<dm_core::tree::MemoryTree> {
+    let mut cc = client_config();
+    cc.auth = AuthType::Md5;
+    cc.credentials = Some(Credentials::new("dev", "pw"));
+    cc.nonce = nonce.to_vec();
+    cc.wire.max_msg_size = max_msg_size.or(cc.wire.max_msg_size);
+    ClientSession::new(cc, device_tree()).unwrap()
 }
 
 #[test]
@@ -191,12 +195,7 @@ fn a_challenged_package_1_goes_again_with_the_alerts_queued_for_it() {
 #[test]
 fn r03_a_challenge_in_several_messages_is_taken_whole_before_package_1_goes_again() {
     let mut p = stale_client_nonce_pair();
-    let mut cc = client_config();
-    cc.auth = AuthType::Md5;
-    cc.credentials = Some(Credentials::new("dev", "pw"));
-    cc.nonce = b"stale".to_vec();
-    cc.wire.max_msg_size = Some(1024);
-    p.client = ClientSession::new(cc, device_tree()).unwrap();
+    p.client = md5_client(b"stale", Some(1024));
     for i in 0..6 {
         let item = Item { data: Some(Data::Text(format!("report {i}"))), ..Item::default() };
         p.client.generic_alert(Some(format!("job-{i}")), vec![item]).unwrap();
@@ -277,12 +276,7 @@ fn r07_a_command_that_fits_but_beside_the_servers_cred_goes_in_the_next_message(
 #[test]
 fn r07_a_small_get_to_a_device_of_small_messages_is_sent_with_md5() {
     let mut p = pair_with(AuthType::Md5, "pw", Encoding::Xml);
-    let mut cc = client_config();
-    cc.auth = AuthType::Md5;
-    cc.credentials = Some(Credentials::new("dev", "pw"));
-    cc.nonce = b"first".to_vec();
-    cc.wire.max_msg_size = Some(1024);
-    p.client = ClientSession::new(cc, device_tree()).unwrap();
+    p.client = md5_client(b"first", Some(1024));
     p.until_server_has_package();
     let get = p.server.get("./DevInfo/Man").unwrap();
     p.exchange();

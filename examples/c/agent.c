@@ -96,13 +96,17 @@ static int tree_add(void *ud, const char *uri, const dm_value *v) {
     if (find(uri)) return 418;
     if (n_nodes == (int)(sizeof nodes / sizeof nodes[0]) || v->len >= sizeof nodes[0].value) return 420;
     set(uri, "");
-    if (v->format && strcmp(v->format, "node") == 0) return nodes[n_nodes - 1].interior = 1, 200;
+    if (v->format && strcmp(v->format, "node") == 0) {
+        nodes[n_nodes - 1].interior = 1;
+        return 200;
+    }
     return tree_replace(ud, uri, v);
 }
 
-/* Delete: the node and all below it. */
+/* Delete: the node and all below it; not the root (405). */
 static int tree_remove(void *ud, const char *uri) {
     (void)ud;
+    if (strcmp(uri, ".") == 0) return 405;
     size_t len = strlen(uri);
     int kept = 0, gone = 0;
     for (int i = 0; i < n_nodes; i++) {
@@ -345,7 +349,11 @@ static int await_notification(const char *port, dm_notification *n) {
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in at = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
     at.sin_addr.s_addr = htonl(INADDR_ANY);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&at, sizeof at) < 0) { perror("agent: udp"); return -1; }
+    if (fd < 0 || bind(fd, (struct sockaddr *)&at, sizeof at) < 0) {
+        perror("agent: udp");
+        if (fd >= 0) close(fd);
+        return -1;
+    }
     printf("agent: waiting for package 0 on udp port %s\n", port);
     static uint8_t pdu[1500];
     for (;;) {

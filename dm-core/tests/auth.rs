@@ -194,11 +194,30 @@ fn a_challenged_package_1_goes_again_with_the_alerts_queued_for_it() {
 /// server sends the rest and nothing new; the session then goes on as the rules ask.
 #[test]
 fn r03_a_challenge_in_several_messages_is_taken_whole_before_package_1_goes_again() {
+    for without_cred in [false, true] {
+        challenge_in_several_messages(without_cred);
+    }
+}
+
+/// A device may ask for the rest of a challenge without credentials (ours sends the new ones):
+/// the server answers it, without taking it as proof, and nothing runs till package 1 again.
+fn challenge_in_several_messages(without_cred: bool) {
     let mut p = stale_client_nonce_pair();
     p.client = md5_client(b"stale", Some(1024));
     for i in 0..6 {
         let item = Item { data: Some(Data::Text(format!("report {i}"))), ..Item::default() };
         p.client.generic_alert(Some(format!("job-{i}")), vec![item]).unwrap();
+    }
+    if without_cred {
+        p.hook = Some(Box::new(|dir, body| {
+            let text = String::from_utf8(body.clone()).unwrap();
+            if let (Dir::C2S, true, Some(start), Some(end)) =
+                (dir, text.contains("<Data>1222</Data>"), text.find("<Cred>"), text.find("</Cred>"))
+            {
+                *body = format!("{}{}", &text[..start], &text[end + "</Cred>".len()..]).into_bytes();
+            }
+            Flight::Deliver
+        }));
     }
     p.until_server_has_package();
     p.server.get("./DevInfo/Man").unwrap();
@@ -208,6 +227,10 @@ fn r03_a_challenge_in_several_messages_is_taken_whole_before_package_1_goes_agai
     let (s2c, c2s) = (p.messages(Dir::S2C), p.messages(Dir::C2S));
     assert!(!s2c[0].is_final && synchdr_code(&s2c[0]) == 401, "the challenge spans messages");
     assert!(!c2s[1].is_final && c2s[1].commands.iter().all(|c| matches!(c, Command::Status(_) | Command::Alert(_))));
+    assert_eq!(c2s[1].header.cred.is_none(), without_cred);
+    // Asked for the rest with the new Cred, the server takes it (212); without, it only answers.
+    assert_eq!(synchdr_code(&s2c[1]), if without_cred { 200 } else { 212 });
+    assert_eq!(p.server_events.iter().filter(|e| **e == Event::Authenticated).count(), 1);
     let again = all.iter().position(|(d, m)| {
         *d == Dir::C2S
             && m.header.msg_id > 1

@@ -370,6 +370,14 @@ impl ServerSession {
         if self.saved.authenticated {
             return Ok(AuthCheck::Accepted(StatusCode::OK));
         }
+        // Asking for the rest of this server's challenge needs no credentials: nothing runs, and
+        // nothing new is sent (R03).
+        let asks_more = m.commands.iter().all(|c| {
+            matches!(c, Command::Status(_)) || matches!(c, Command::Alert(a) if a.data == AlertCode::NEXT_MESSAGE)
+        });
+        if m.header.cred.is_none() && self.saved.challenging && self.saved.core.our_open && asks_more {
+            return Ok(AuthCheck::Accepted(StatusCode::OK));
+        }
         let Some(cred) = &m.header.cred else { return Ok(AuthCheck::Challenge(StatusCode::MISSING_CREDENTIALS)) };
         let user = match auth {
             AuthType::Basic => auth::basic_username(cred),
@@ -475,7 +483,9 @@ impl ServerSession {
             core.peer_open = false;
             return events;
         }
-        if !saved.authenticated {
+        // A request for the rest of a challenge without credentials proves nothing.
+        let unproved = rest_of_challenge && code == StatusCode::OK && auth != AuthType::Hmac;
+        if !saved.authenticated && !unproved {
             saved.authenticated = true;
             events.push(Event::Authenticated);
         }

@@ -550,16 +550,7 @@ impl Core {
                 let Some(Command::Status(s)) = m.commands.pop() else { break };
                 self.statuses.push_front(s);
                 if m.commands.is_empty() {
-                    let max = self.peer_max_msg.unwrap_or_default();
-                    let why = format!("the peer's MaxMsgSize {max} cannot hold even the SyncHdr status");
-                    let e = RemoteError {
-                        rule: "R07",
-                        msg_id: None,
-                        cmd_id: None,
-                        element: Some("MaxMsgSize"),
-                        reason: why,
-                    };
-                    return Err(e.into());
+                    return Err(self.too_small("cannot hold even the SyncHdr status"));
                 }
                 break;
             }
@@ -579,16 +570,7 @@ impl Core {
         let laid_own = m.commands.len() > statuses_sent;
         let left = self.statuses.len() + self.results.len() + self.outbox.len();
         if mode == Compose::Package && self.our_open && !done && !laid_own && left >= self.left {
-            let max = self.peer_max_msg.unwrap_or_default();
-            let why = format!("the peer's MaxMsgSize {max} leaves no room to make progress");
-            return Err(RemoteError {
-                rule: "R07",
-                msg_id: None,
-                cmd_id: None,
-                element: Some("MaxMsgSize"),
-                reason: why,
-            }
-            .into());
+            return Err(self.too_small("leaves no room to make progress"));
         }
         self.left = left;
         if let Some(Command::Alert(mut a)) = tail {
@@ -602,6 +584,13 @@ impl Core {
             Compose::Package => done,
         };
         Ok(done)
+    }
+
+    /// The peer's MaxMsgSize is too small for what must be sent (R07): `what` it fails to do.
+    fn too_small(&self, what: &str) -> Error {
+        let max = self.peer_max_msg.unwrap_or_default();
+        let reason = format!("the peer's MaxMsgSize {max} {what}");
+        RemoteError { rule: "R07", msg_id: None, cmd_id: None, element: Some("MaxMsgSize"), reason }.into()
     }
 
     /// Lays owed results (`results`) or own commands into `m`; true when the queue emptied.

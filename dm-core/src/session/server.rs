@@ -345,6 +345,16 @@ impl ServerSession {
         }
     }
 
+    /// Whether `m` asks for the rest of this server's challenge, which took more than one
+    /// message: statuses and Alert 1222 alone (R03, R04).
+    fn asks_rest_of_challenge(&self, m: &Message) -> bool {
+        self.saved.challenging
+            && self.saved.core.our_open
+            && m.commands.iter().all(|c| {
+                matches!(c, Command::Status(_)) || matches!(c, Command::Alert(a) if a.data == AlertCode::NEXT_MESSAGE)
+            })
+    }
+
     /// The SyncHdr status this message earns, by the client's Cred or HMAC header.
     fn authenticate(&self, m: &Message, body: &[u8], hmac: Option<&str>) -> Result<AuthCheck, Error> {
         let auth = self.config.auth;
@@ -372,10 +382,7 @@ impl ServerSession {
         }
         // Asking for the rest of this server's challenge needs no credentials: nothing runs, and
         // nothing new is sent (R03).
-        let asks_more = m.commands.iter().all(|c| {
-            matches!(c, Command::Status(_)) || matches!(c, Command::Alert(a) if a.data == AlertCode::NEXT_MESSAGE)
-        });
-        if m.header.cred.is_none() && self.saved.challenging && self.saved.core.our_open && asks_more {
+        if m.header.cred.is_none() && self.asks_rest_of_challenge(m) {
             return Ok(AuthCheck::Accepted(StatusCode::OK));
         }
         let Some(cred) = &m.header.cred else { return Ok(AuthCheck::Challenge(StatusCode::MISSING_CREDENTIALS)) };
@@ -448,6 +455,7 @@ impl ServerSession {
             AuthCheck::Challenge(_) => auth::chal(auth, nonce.as_deref().unwrap_or(&self.saved.nonce)),
             AuthCheck::Accepted(_) => nonce.as_deref().and_then(|n| auth::chal(auth, n)),
         };
+        let asks_rest = self.asks_rest_of_challenge(&m);
         let saved = &mut self.saved;
         let core = &mut saved.core;
         if core.peer_msg_id == 0 {
@@ -463,7 +471,7 @@ impl ServerSession {
         let msg_id = m.header.msg_id;
         // The client asks for the rest of a challenge that took more than one message (R03):
         // the rest, and still nothing new, whatever its credentials now.
-        let rest_of_challenge = saved.challenging && core.our_open && code.is_success();
+        let rest_of_challenge = code.is_success() && asks_rest;
         saved.challenging = !code.is_success() || rest_of_challenge;
         if saved.challenging && !rest_of_challenge {
             // The package is answered with a status for every command and nothing else.

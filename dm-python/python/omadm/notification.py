@@ -89,9 +89,13 @@ def send(data: bytes, host: str = "127.0.0.1", port: int = PUSH_PORT) -> int:
     datagram, a connectionless WSP Push PDU, to its WDP push port. Returns the bytes sent."""
     bare = unwrap(data)
     pdu = wap_push(bare) if bare is data else data
-    family = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0][0]
-    with socket.socket(family, socket.SOCK_DGRAM) as s:
+    with _udp_socket(host, port) as s:
         return s.sendto(pdu, (host, port))
+
+
+def _udp_socket(host: str, port: int) -> socket.socket:
+    """A UDP socket of the address family `host` is in (IPv4 or IPv6)."""
+    return socket.socket(socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0][0], socket.SOCK_DGRAM)
 
 
 @dataclass
@@ -105,8 +109,7 @@ class Listener:
     dropped: list[tuple[tuple[str, int], str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        family = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_DGRAM)[0][0]
-        self._socket = socket.socket(family, socket.SOCK_DGRAM)
+        self._socket = _udp_socket(self.host, self.port)
         self._socket.bind((self.host, self.port))
         self.port = self._socket.getsockname()[1]
 

@@ -44,9 +44,7 @@ fn is_alert(c: &Command, code: AlertCode) -> bool {
 
 /// Only Status and Alert 1222/1223: a "Next Message" response.
 fn next_message_response(m: &Message) -> bool {
-    m.commands.iter().all(|c| {
-        matches!(c, Command::Status(_)) || is_alert(c, AlertCode::NEXT_MESSAGE) || is_alert(c, AlertCode::SESSION_ABORT)
-    })
+    m.commands.iter().all(Command::is_next_message_response)
 }
 
 /// Anything but Status and Alert 1222/1223: commands that ask for an answer.

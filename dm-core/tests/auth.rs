@@ -258,6 +258,40 @@ fn challenge_in_several_messages(without_cred: bool) {
     assert!(v.is_empty(), "{v:#?}");
 }
 
+/// A client that sends package 1 again, with good credentials, at the first message of a
+/// challenge that takes several (omadm's own client did before session 27) breaks R04 (a Next
+/// Message response holds statuses and Alert 1222 alone), or R02 when the message is Final: it
+/// is refused, and the server is as it was, its challenge still to finish.
+#[test]
+fn r02_r04_package_1_again_before_the_challenge_is_whole_is_refused() {
+    for (is_final, rule) in [(false, "R04"), (true, "R02")] {
+        let mut p = stale_client_nonce_pair();
+        p.client = md5_client(b"stale", Some(1024));
+        for i in 0..6 {
+            let item = Item { data: Some(Data::Text(format!("report {i}"))), ..Item::default() };
+            p.client.generic_alert(Some(format!("job-{i}")), vec![item]).unwrap();
+        }
+        p.step();
+        p.step();
+        let challenge = &p.messages(Dir::S2C)[0];
+        assert!(!challenge.is_final && synchdr_code(challenge) == 401, "the challenge spans messages");
+        // Where our client asks for the rest, this one sends package 1 again with its new Cred.
+        let first = &p.messages(Dir::C2S)[0];
+        let asks_rest = p.client.next_message().unwrap().unwrap().body;
+        let header = codec::decode(&asks_rest).unwrap().header;
+        let header = Header { msg_id: header.msg_id, cred: header.cred, ..first.header.clone() };
+        let again = codec::encode(&Message { header, is_final, ..first.clone() }, Encoding::Xml);
+        let before = p.server.snapshot();
+        let e = p.server.receive(&again).unwrap_err();
+        assert!(matches!(e, Error::Remote(ref r) if r.rule == rule), "{e}");
+        assert_eq!(p.server.snapshot(), before, "nothing changed");
+        // The request for the rest is still answered with it.
+        p.server.receive(&asks_rest).unwrap();
+        let rest = codec::decode(&p.server.next_message().unwrap().unwrap().body).unwrap();
+        assert!(rest.commands.iter().all(|c| matches!(c, Command::Status(_))), "the rest and nothing new");
+    }
+}
+
 /// A server that does not prove itself but has nothing to send: its last package of statuses
 /// alone ends the session (R09), with nothing of its run; the client does not challenge it and
 /// send a message the server no longer waits for.

@@ -191,6 +191,15 @@ fn r04_next_message_response_has_status_and_1222_only_no_final() {
     let sent = last.commands.iter().find(|c| matches!(c, Command::Add(_))).expect("an Add went out").cmd_id();
     let e = p.server.receive(&client_results(last, last.header.msg_id, sent, false)).unwrap_err();
     assert_eq!(rule_of(e), "R04");
+    // Nor may an Alert but 1222 (and 1223, which ends the session) stand there: a Generic Alert.
+    let mut header = p.messages(Dir::C2S).last().unwrap().header.clone();
+    header.msg_id += 1;
+    let alert =
+        |code| Command::Alert(Alert { cmd_id: 1, no_resp: false, cred: None, data: AlertCode(code), correlator: None, items: vec![] });
+    let message = |code| Message { header: header.clone(), commands: vec![alert(code)], is_final: false };
+    let e = p.server.receive(&codec::encode(&message(1226), Encoding::Xml)).unwrap_err();
+    assert_eq!((rule_of(e.clone()), e.to_string().contains("Alert 1226")), ("R04", true), "{e}");
+    p.server.receive(&codec::encode(&message(1222), Encoding::Xml)).expect("Alert 1222 belongs there");
 }
 
 /// The client's message 2 answering the server's `last` with one Results for `cmd_ref` of the

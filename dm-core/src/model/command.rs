@@ -62,6 +62,15 @@ impl Command {
         }
     }
 
+    /// Whether it may stand in a "Next Message" response (R04): a Status, or Alert 1222 or 1223.
+    pub fn is_next_message_response(&self) -> bool {
+        match self {
+            Command::Status(_) => true,
+            Command::Alert(a) => matches!(a.data, AlertCode::NEXT_MESSAGE | AlertCode::SESSION_ABORT),
+            _ => false,
+        }
+    }
+
     /// The command's CmdID.
     pub fn cmd_id(&self) -> u32 {
         match self {

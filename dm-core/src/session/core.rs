@@ -232,8 +232,12 @@ impl Core {
                 let why = "Final while this side's package is still open".to_string();
                 return Err(RemoteError::in_message("R02", &m, (None, "Final"), why));
             }
-            if let Some(c) = m.commands.iter().find(|c| !matches!(c, Command::Status(_) | Command::Alert(_))) {
-                let why = format!("{} in a Next Message response (only Status and Alert 1222 belong there)", c.name());
+            if let Some(c) = m.commands.iter().find(|c| !c.is_next_message_response()) {
+                let what = match c {
+                    Command::Alert(a) => format!("Alert {}", a.data.0),
+                    _ => c.name().to_string(),
+                };
+                let why = format!("{what} in a Next Message response (only Status and Alert 1222 belong there)");
                 return Err(RemoteError::in_message("R04", &m, (Some(c.cmd_id()), c.name()), why));
             }
         }

@@ -1,6 +1,6 @@
 //! The trace checker: a captured session in, every rule it breaks out, by rule id (RULES.md),
 //! message index and a one-line reason; plus the spec's other MUSTs a trace shows: CmdIDs
-//! present, unique and increasing (`CmdID`), the SyncHdr status first (`SyncHdrFirst`),
+//! present, unique and not 0 (`CmdID`), the SyncHdr status first (`SyncHdrFirst`),
 //! Results after their Status (`ResultsOrder`), references to real commands (`Ref`), and Meta
 //! where the defaults do not hold (`MetaDefaults`: data that is not character text needs a
 //! Format, since the default is `chr`).
@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::codec::{self, DecodeOptions};
-use crate::model::{AlertCode, Command, Data, Message, StatusCode, refers_to};
+use crate::model::{AlertCode, Command, Data, Message, StatusCode, cmd_ids, misnumbered, refers_to};
 
 /// Who sent a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +45,11 @@ fn is_alert(c: &Command, code: AlertCode) -> bool {
 /// Only Status and Alert 1222/1223: a "Next Message" response.
 fn next_message_response(m: &Message) -> bool {
     m.commands.iter().all(Command::is_next_message_response)
+}
+
+/// The CmdIDs of `m` a Status may answer: all but its statuses' (R06).
+fn answerable(m: &Message) -> impl Iterator<Item = u32> {
+    cmd_ids(m.commands.iter().filter(|c| !matches!(c, Command::Status(_)))).into_iter()
 }
 
 /// Anything but Status and Alert 1222/1223: commands that ask for an answer.
@@ -128,9 +133,7 @@ pub fn answers(messages: &[(usize, Direction, Message)]) -> Vec<Answer> {
             });
             out.push(Answer { msg_index: *i, cmd_id, answers });
         }
-        let mut ids = Vec::new();
-        collect_ids(&m.commands, &mut ids);
-        me.sent.extend(ids.into_iter().map(|id| (m.header.msg_id, id)));
+        me.sent.extend(answerable(m).map(|id| (m.header.msg_id, id)));
         me.msg_id = m.header.msg_id;
         my_at.insert(m.header.msg_id, *i);
     }
@@ -185,13 +188,8 @@ pub fn check_messages(messages: &[(usize, Direction, Message)]) -> Vec<Violation
         }
         me.msg_id = h.msg_id;
         // The spec's other MUSTs on every message.
-        let mut ids = Vec::new();
-        collect_ids(&m.commands, &mut ids);
-        if ids.contains(&0) {
-            v("CmdID", i, "a CmdID of 0".into());
-        }
-        if ids.windows(2).any(|w| w[1] <= w[0]) {
-            v("CmdID", i, format!("CmdIDs not increasing: {ids:?}"));
+        if let Some((id, why)) = misnumbered(&cmd_ids(&m.commands)) {
+            v("CmdID", i, format!("{why}: {id}"));
         }
         let statuses: Vec<usize> =
             m.commands.iter().enumerate().filter(|(_, c)| matches!(c, Command::Status(_))).map(|(k, _)| k).collect();
@@ -209,7 +207,12 @@ pub fn check_messages(messages: &[(usize, Direction, Message)]) -> Vec<Violation
                     match s.cmd_ref {
                         None => v("Ref", i, format!("Status {} for {} without CmdRef", s.cmd_id, s.cmd)),
                         Some(0) if s.cmd != "SyncHdr" => v("Ref", i, format!("CmdRef 0 for {}", s.cmd)),
-                        Some(0) => {}
+                        Some(0) => {
+                            let msg_ref = peer.answered_msg(s.msg_ref, 0);
+                            if msg_ref == 0 || msg_ref > peer.msg_id {
+                                v("Ref", i, format!("Status for the SyncHdr of message {msg_ref}, never sent"));
+                            }
+                        }
                         Some(r) => {
                             let msg_ref = peer.answered_msg(s.msg_ref, r);
                             if !peer.sent.contains(&(msg_ref, r)) {
@@ -239,9 +242,7 @@ pub fn check_messages(messages: &[(usize, Direction, Message)]) -> Vec<Violation
                 _ => {}
             }
         }
-        for id in &ids {
-            me.sent.insert((h.msg_id, *id));
-        }
+        me.sent.extend(answerable(m).map(|id| (h.msg_id, id)));
         // Rules of the flow, message by message.
         if aborts(m) && !m.is_final {
             v("R15", i, "Alert 1223 without Final".into());
@@ -387,15 +388,6 @@ fn meta_defaults(cmds: &[Command]) -> Vec<String> {
         }
     }
     out
-}
-
-fn collect_ids(cmds: &[Command], out: &mut Vec<u32>) {
-    for c in cmds {
-        out.push(c.cmd_id());
-        if let Command::Atomic(g) | Command::Sequence(g) = c {
-            collect_ids(&g.commands, out);
-        }
-    }
 }
 
 /// Tells the direction of each message of a trace without one: the first message is the

@@ -175,7 +175,8 @@ pub struct LimitError {
 /// A well-formed message from the peer that breaks a protocol rule of RULES.md.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub struct RemoteError {
-    /// Rule id from RULES.md, e.g. `R19`.
+    /// Rule id from RULES.md, e.g. `R19`; or `CmdID`, the spec's own MUST that a message's
+    /// CmdIDs are unique and not 0.
     pub rule: &'static str,
     /// The message's MsgID; `None` when the fault is in what is left to send, not in one message.
     pub msg_id: Option<u32>,

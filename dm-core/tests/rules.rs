@@ -194,12 +194,50 @@ fn r04_next_message_response_has_status_and_1222_only_no_final() {
     // Nor may an Alert but 1222 (and 1223, which ends the session) stand there: a Generic Alert.
     let mut header = p.messages(Dir::C2S).last().unwrap().header.clone();
     header.msg_id += 1;
-    let alert =
-        |code| Command::Alert(Alert { cmd_id: 1, no_resp: false, cred: None, data: AlertCode(code), correlator: None, items: vec![] });
+    let alert = |code| {
+        Command::Alert(Alert {
+            cmd_id: 1,
+            no_resp: false,
+            cred: None,
+            data: AlertCode(code),
+            correlator: None,
+            items: vec![],
+        })
+    };
     let message = |code| Message { header: header.clone(), commands: vec![alert(code)], is_final: false };
     let e = p.server.receive(&codec::encode(&message(1226), Encoding::Xml)).unwrap_err();
     assert_eq!((rule_of(e.clone()), e.to_string().contains("Alert 1226")), ("R04", true), "{e}");
     p.server.receive(&codec::encode(&message(1222), Encoding::Xml)).expect("Alert 1222 belongs there");
+}
+
+/// A message's CmdIDs are unique and not 0 (facts §1), in any order: one that breaks this is
+/// refused, the session as it was; a lenient session takes it.
+#[test]
+fn a_message_whose_cmd_ids_repeat_or_are_0_is_refused() {
+    let mut client = ClientSession::new(client_config(), device_tree()).unwrap();
+    let package_1 = codec::decode(&client.next_message().unwrap().unwrap().body).unwrap();
+    let renumbered = |ids: &[u32]| {
+        let mut m = package_1.clone();
+        for (c, id) in m.commands.iter_mut().zip(ids) {
+            match c {
+                Command::Alert(a) => a.cmd_id = *id,
+                Command::Replace(r) => r.cmd_id = *id,
+                other => panic!("{}", other.name()),
+            }
+        }
+        codec::encode(&m, Encoding::Xml)
+    };
+    for ids in [[1, 1], [0, 1]] {
+        let mut server = ServerSession::new(server_config());
+        let before = server.snapshot();
+        let e = server.receive(&renumbered(&ids)).unwrap_err();
+        assert!(matches!(&e, Error::Remote(r) if r.rule == "CmdID"), "{ids:?}: {e}");
+        assert_eq!(server.snapshot(), before);
+        let mut config = server_config();
+        config.wire.lenient = true;
+        ServerSession::new(config).receive(&renumbered(&ids)).expect("lenient");
+    }
+    ServerSession::new(server_config()).receive(&renumbered(&[2, 1])).expect("out of order is fine");
 }
 
 /// The client's message 2 answering the server's `last` with one Results for `cmd_ref` of the
@@ -235,6 +273,15 @@ fn r22_results_for_a_command_never_sent_are_refused() {
         assert_eq!(rule_of(e), "R22", "Results for MsgRef {msg_ref} CmdRef {cmd_ref}");
     }
     p.server.receive(&answer(id, get)).expect("Results for the Get sent");
+    // A client sends no Get: Results from the server answer nothing it sent.
+    let mut p = Pair::new();
+    p.until_server_has_package();
+    let mut m = codec::decode(&p.server.next_message().unwrap().unwrap().body).unwrap();
+    let results =
+        Results { cmd_id: 90, msg_ref: Some(1), cmd_ref: 9, items: vec![Item::default()], ..Results::default() };
+    m.commands.push(Command::Results(results));
+    let e = p.client.receive(&codec::encode(&m, Encoding::Xml)).unwrap_err();
+    assert_eq!(rule_of(e), "R22");
 }
 
 /// Statuses and Results without MsgRef (it is optional) answer the message their sender

@@ -1110,7 +1110,8 @@ def test_check_finds_the_spec_examples_slips_and_nothing_in_our_sessions(vectors
     assert r.returncode == 1 and b"Ref message" in r.stdout
     one_step = sorted((vectors / "oma_spec_examples").glob("26_0[1-4]_*.xml"))
     r = cli("check", *map(str, one_step))
-    assert r.returncode == 1 and r.stdout.startswith(b"files: 4 messages, 1 violation\n"), r.stdout
+    # Its CmdIDs are out of order but unique, all the spec asks: clean.
+    assert r.returncode == 0 and r.stdout.startswith(b"files: 4 messages, no violations\n"), r.stdout
 
 
 def test_answers_pair_each_status_and_results_with_the_command_it_answers():

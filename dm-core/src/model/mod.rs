@@ -10,7 +10,7 @@ mod message;
 mod meta;
 
 pub use codes::{AlertCode, StatusCode};
-pub use command::{Alert, Command, Data, Group, Item, ItemCommand, Results, Status, refers_to};
+pub use command::{Alert, Command, Data, Group, Item, ItemCommand, Results, Status, cmd_ids, misnumbered, refers_to};
 pub use message::{Chal, Cred, Header, Location, Message, ProtocolVersion};
 pub(crate) use meta::property_value;
 pub use meta::{Anchor, Mem, Meta};

@@ -241,23 +241,37 @@ impl Core {
                 return Err(RemoteError::in_message("R04", &m, (Some(c.cmd_id()), c.name()), why));
             }
         }
-        for c in &m.commands {
-            if let Command::Status(s) = c {
-                let msg_ref = self.answered_msg(s.msg_ref, s.cmd_ref.unwrap_or(0));
-                let known = match s.cmd_ref {
-                    Some(0) => msg_ref >= 1 && msg_ref <= self.msg_id,
-                    Some(r) => self.sent.get(sent_key(msg_ref, r)).is_some(),
-                    None => false,
-                };
-                // Leniently, a status for something never sent is only ignored (the spec's own
-                // examples number their commands differently from what they answer).
-                if !known && !self.lenient {
-                    let why = match s.cmd_ref {
-                        Some(r) => format!("Status for MsgRef {msg_ref} CmdRef {r}, a command never sent"),
-                        None => format!("Status for MsgRef {msg_ref} without CmdRef"),
+        if let Some((id, why)) = misnumbered(&cmd_ids(&m.commands)).filter(|_| !self.lenient) {
+            let why = format!("{why} (each command's CmdID is its own, from 1)");
+            return Err(RemoteError::in_message("CmdID", &m, (Some(id), "CmdID"), why));
+        }
+        // Leniently, a status or results for something never sent is only ignored (the spec's
+        // own examples number their commands differently from what they answer).
+        for c in m.commands.iter().filter(|_| !self.lenient) {
+            match c {
+                Command::Status(s) => {
+                    let msg_ref = self.answered_msg(s.msg_ref, s.cmd_ref.unwrap_or(0));
+                    let known = match s.cmd_ref {
+                        Some(0) => msg_ref >= 1 && msg_ref <= self.msg_id,
+                        Some(r) => self.sent.get(sent_key(msg_ref, r)).is_some(),
+                        None => false,
                     };
-                    return Err(RemoteError::in_message("R21", &m, (Some(s.cmd_id), "Status"), why));
+                    if !known {
+                        let why = match s.cmd_ref {
+                            Some(r) => format!("Status for MsgRef {msg_ref} CmdRef {r}, a command never sent"),
+                            None => format!("Status for MsgRef {msg_ref} without CmdRef"),
+                        };
+                        return Err(RemoteError::in_message("R21", &m, (Some(s.cmd_id), "Status"), why));
+                    }
                 }
+                Command::Results(r) => {
+                    let msg_ref = self.answered_msg(r.msg_ref, r.cmd_ref);
+                    if self.sent.get(sent_key(msg_ref, r.cmd_ref)).is_none() {
+                        let why = format!("Results for MsgRef {msg_ref} CmdRef {}, a command never sent", r.cmd_ref);
+                        return Err(RemoteError::in_message("R22", &m, (Some(r.cmd_id), "Results"), why));
+                    }
+                }
+                _ => {}
             }
         }
         Ok(m)

@@ -420,21 +420,12 @@ impl ServerSession {
                 ));
             }
         }
-        for c in &m.commands {
-            match c {
-                Command::Alert(_) | Command::Replace(_) | Command::Status(_) => {}
-                Command::Results(r) => {
-                    let (msg_ref, cmd_ref) = (core.answered_msg(r.msg_ref, r.cmd_ref), r.cmd_ref);
-                    if core.sent.get(sent_key(msg_ref, cmd_ref)).is_none() && !core.lenient {
-                        let why = format!("Results for MsgRef {msg_ref} CmdRef {cmd_ref}, a command never sent");
-                        return Err(RemoteError::in_message("R22", m, (Some(r.cmd_id), "Results"), why));
-                    }
-                }
-                other => {
-                    let why = format!("a client may send Replace, Results, Alert and Status, not {}", other.name());
-                    return Err(RemoteError::in_message("R14", m, (Some(other.cmd_id()), other.name()), why));
-                }
-            }
+        let allowed = |c: &&Command| {
+            matches!(c, Command::Alert(_) | Command::Replace(_) | Command::Status(_) | Command::Results(_))
+        };
+        if let Some(other) = m.commands.iter().find(|c| !allowed(c)) {
+            let why = format!("a client may send Replace, Results, Alert and Status, not {}", other.name());
+            return Err(RemoteError::in_message("R14", m, (Some(other.cmd_id()), other.name()), why));
         }
         Ok(())
     }

@@ -4,8 +4,9 @@
 //! Results after their Status (`ResultsOrder`), references to real commands (`Ref`), and Meta
 //! where the defaults do not hold (`MetaDefaults`: data that is not character text needs a
 //! Format, since the default is `chr`).
-//! R07 (commands never split), R12 (no timeouts), R13 (execution order), R18 (silent drops) and
-//! R23 (package 0) leave no mark in a captured DM session, so the checker cannot see them.
+//! Of R07 a trace shows a message past the MaxMsgSize its receiver announced. R12 (no
+//! timeouts), R13 (execution order), R18 (silent drops) and R23 (package 0) leave no mark in a
+//! captured DM session, so the checker cannot see them.
 
 use std::collections::{HashMap, HashSet};
 
@@ -83,7 +84,29 @@ pub struct Answer {
 pub fn check(trace: &[(Direction, Vec<u8>)]) -> Vec<Violation> {
     let (messages, mut out) = decode_trace(trace);
     out.extend(check_messages(&messages));
+    out.extend(oversized(trace, &messages));
     out.sort_by_key(|v| v.msg_index);
+    out
+}
+
+/// R07's mark on a trace: a message larger than the MaxMsgSize its receiver announced last.
+fn oversized(trace: &[(Direction, Vec<u8>)], messages: &[(usize, Direction, Message)]) -> Vec<Violation> {
+    let (mut by_client, mut by_server) = (None, None);
+    let mut out = Vec::new();
+    for (i, d, m) in messages {
+        let (mine, theirs) = match d {
+            Direction::ClientToServer => (&mut by_client, by_server),
+            Direction::ServerToClient => (&mut by_server, by_client),
+        };
+        let len = trace[*i].1.len() as u64;
+        if let Some(max) = theirs.filter(|max| len > *max) {
+            let detail = format!("a message of {len} bytes, past the MaxMsgSize {max} its receiver announced");
+            out.push(Violation { rule: "R07", msg_index: *i, detail });
+        }
+        if let Some(n) = m.header.meta.as_ref().and_then(|meta| meta.max_msg_size) {
+            *mine = Some(n);
+        }
+    }
     out
 }
 

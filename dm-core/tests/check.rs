@@ -214,6 +214,19 @@ fn statuses_for_a_synchdr_never_sent_or_for_a_status_are_reported() {
     });
 }
 
+/// A message larger than the MaxMsgSize its receiver announced last (servers that ignore a
+/// device's are a classic of interop).
+#[test]
+fn r07_a_message_past_the_max_msg_size_its_receiver_announced_is_reported() {
+    let announce = |m: &mut Message, n| m.header.meta.get_or_insert_with(Default::default).max_msg_size = Some(n);
+    broken("R07", |m| announce(&mut m[0].1, 512));
+    let mut msgs = session();
+    announce(&mut msgs[0].1, 512);
+    announce(&mut msgs[2].1, 100_000);
+    let found = check_msgs(&msgs);
+    assert_eq!(found.iter().filter(|r| **r == "R07").count(), 1, "only message 1 is past it: {found:?}");
+}
+
 /// CmdIDs are unique in their message and not 0 (facts §1); in any order.
 #[test]
 fn cmd_ids_used_twice_or_0_are_reported_and_their_order_is_free() {

@@ -3,11 +3,16 @@
 //! split as `shared.rs` says, are delivered one by one. A refused message leaves the client waiting
 //! for another; whatever it is told, the client never panics. The client is the seeds' one
 //! (`make_seeds.rs`), so that their messages fit. What the client sends fits the MaxMsgSize the
-//! server announced, and strict decoding takes it.
+//! server announced, and strict decoding takes it. The checker judges each message as the client
+//! did (`judgement.rs`).
+#[path = "../../tests/common/judgement.rs"]
+mod judgement;
 #[path = "../../tests/common/pair.rs"]
 mod pair;
 mod shared;
 
+use dm_core::check::{Direction, check};
+use dm_core::error::Error;
 use dm_core::session::{ClientSession, State};
 use libfuzzer_sys::fuzz_target;
 
@@ -20,10 +25,14 @@ fn client() -> ClientSession<dm_core::tree::MemoryTree> {
 fuzz_target!(|data: &[u8]| {
     let mut c = client();
     let mut max = None;
+    let mut trace = Vec::new();
     for message in shared::split(data) {
         if c.state() == State::Ready {
             match c.next_message() {
-                Ok(Some(out)) => shared::assert_sendable(&out.body, max),
+                Ok(Some(out)) => {
+                    shared::assert_sendable(&out.body, max);
+                    trace.push((Direction::ClientToServer, out.body));
+                }
                 Ok(None) => {}
                 Err(_) => return,
             }
@@ -31,9 +40,20 @@ fuzz_target!(|data: &[u8]| {
         if c.state() != State::Waiting {
             return;
         }
-        match c.receive(message) {
+        trace.push((Direction::ServerToClient, message.to_vec()));
+        let result = c.receive(message);
+        let at = trace.len() - 1;
+        let reported: Vec<_> = check(&trace).into_iter().filter(|v| v.msg_index == at).collect();
+        match &result {
+            Err(Error::Decode(_) | Error::Limit(_)) => {}
+            _ => assert!(judgement::agree(result.as_ref().err(), &reported), "{result:?}\n{reported:#?}"),
+        }
+        match result {
             Ok(_) => max = shared::announced(message, max),
-            Err(_) => assert_eq!(c.state(), State::Waiting, "a refused message changed the client's state"),
+            Err(_) => {
+                assert_eq!(c.state(), State::Waiting, "a refused message changed the client's state");
+                trace.pop();
+            }
         }
     }
 });

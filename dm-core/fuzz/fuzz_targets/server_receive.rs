@@ -2,9 +2,14 @@
 //! A server receives anything as package 1, reading strictly, and leniently with DM 1.1 headers
 //! taken too; a refused message leaves it waiting. One that is taken is answered, laid out in
 //! either encoding under whatever MaxMsgSize it announced, in a message strict decoding takes.
+//! Reading strictly, the checker judges the message as the server did (`judgement.rs`).
+#[path = "../../tests/common/judgement.rs"]
+mod judgement;
 mod shared;
 
+use dm_core::check::{Direction, check};
 use dm_core::codec::Encoding;
+use dm_core::error::Error;
 use dm_core::session::{ServerConfig, ServerSession, State};
 use libfuzzer_sys::fuzz_target;
 
@@ -15,7 +20,12 @@ fuzz_target!(|data: &[u8]| {
         config.wire.lenient = lenient;
         config.wire.accept_dm11 = lenient;
         let mut s = ServerSession::new(config);
-        if s.receive(data).is_err() {
+        let result = s.receive(data);
+        if !lenient && !matches!(result, Err(Error::Decode(_) | Error::Limit(_))) {
+            let reported = check(&[(Direction::ClientToServer, data.to_vec())]);
+            assert!(judgement::agree(result.as_ref().err(), &reported), "{result:?}\n{reported:#?}");
+        }
+        if result.is_err() {
             assert_eq!(s.state(), State::Waiting);
             continue;
         }

@@ -8,6 +8,7 @@ use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
 
+pub mod judgement;
 pub mod pair;
 
 /// `../shared/vectors` beside the repository (CI lays a copy there).

@@ -211,7 +211,7 @@ pub fn check_messages(messages: &[(usize, Direction, Message)]) -> Vec<Violation
         }
         me.msg_id = h.msg_id;
         // The spec's other MUSTs on every message.
-        if let Some((id, why)) = misnumbered(&cmd_ids(&m.commands)) {
+        if let Some((id, why)) = misnumbered(&m.commands) {
             v("CmdID", i, format!("{why}: {id}"));
         }
         let statuses: Vec<usize> =

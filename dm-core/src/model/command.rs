@@ -192,27 +192,37 @@ pub fn refers_to(msg_ref: Option<u32>, last: u32, sent: impl Fn(u32) -> bool) ->
 
 /// Every CmdID of `commands`, each group's members after the group's own.
 pub fn cmd_ids<'a>(commands: impl IntoIterator<Item = &'a Command>) -> Vec<u32> {
-    fn walk<'a>(commands: impl IntoIterator<Item = &'a Command>, out: &mut Vec<u32>) {
-        for c in commands {
-            out.push(c.cmd_id());
-            if let Command::Atomic(g) | Command::Sequence(g) = c {
-                walk(&g.commands, out);
-            }
-        }
-    }
     let mut out = Vec::new();
-    walk(commands, &mut out);
+    each_cmd_id(commands, &mut |id| out.push(id));
     out
 }
 
-/// A CmdID of a message's `ids` that breaks "unique within the message and not 0" (facts §1),
-/// and why; `None` when they keep it.
-pub fn misnumbered(ids: &[u32]) -> Option<(u32, &'static str)> {
-    if ids.contains(&0) {
+fn each_cmd_id<'a>(commands: impl IntoIterator<Item = &'a Command>, f: &mut impl FnMut(u32)) {
+    for c in commands {
+        f(c.cmd_id());
+        if let Command::Atomic(g) | Command::Sequence(g) = c {
+            each_cmd_id(&g.commands, f);
+        }
+    }
+}
+
+/// A CmdID of a message's `commands` that breaks "unique within the message and not 0"
+/// (facts §1), and why; `None` when they keep it.
+pub fn misnumbered(commands: &[Command]) -> Option<(u32, &'static str)> {
+    // Nearly always increasing from 1, and then unique.
+    let (mut last, mut increasing) = (0, true);
+    each_cmd_id(commands, &mut |id| {
+        increasing &= id > last;
+        last = id;
+    });
+    if increasing {
+        return None;
+    }
+    let mut sorted = cmd_ids(commands);
+    sorted.sort_unstable();
+    if sorted.first() == Some(&0) {
         return Some((0, "a CmdID of 0"));
     }
-    let mut sorted = ids.to_vec();
-    sorted.sort_unstable();
     sorted.windows(2).find(|w| w[0] == w[1]).map(|w| (w[0], "a CmdID used twice"))
 }
 

@@ -241,7 +241,7 @@ impl Core {
                 return Err(RemoteError::in_message("R04", &m, (Some(c.cmd_id()), c.name()), why));
             }
         }
-        if let Some((id, why)) = misnumbered(&cmd_ids(&m.commands)).filter(|_| !self.lenient) {
+        if let Some((id, why)) = misnumbered(&m.commands).filter(|_| !self.lenient) {
             let why = format!("{why} (each command's CmdID is its own, from 1)");
             return Err(RemoteError::in_message("CmdID", &m, (Some(id), "CmdID"), why));
         }

@@ -2,7 +2,8 @@
 //! through the Pair (chunking both ways under a MaxMsgSize of 1500, Sequence, Atomic with a
 //! rollback, Exec, Copy, a UI alert, Struct and TNDS lists), in XML and WBXML, without
 //! authentication, md5 and HMAC. `server_restore`: each server snapshot with the client message
-//! that came next; `check`: each session as a trace; `client_session`: the server's messages.
+//! that came next; `check`: each session as a trace; `client_session`: the server's messages;
+//! `server_session`: the client's.
 #[path = "../tests/common/pair.rs"]
 mod pair;
 #[path = "fuzz_targets/shared.rs"]
@@ -12,47 +13,19 @@ use std::path::Path;
 
 use dm_core::auth::AuthType;
 use dm_core::codec::Encoding;
-use dm_core::model::{AlertCode, Data, Item};
-use dm_core::session::{Event, NonceSource, ServerSession, State};
+use dm_core::session::{Event, NonceSource, State};
 use pair::{Pair, client_config, device_tree, server_config};
-
-/// What the server asks for in each of its packages.
-fn queue(s: &mut ServerSession, package: usize) {
-    let text = |t: &str| Data::Text(t.into());
-    let item = |t: &str| Item { data: Some(text(t)), ..Item::default() };
-    if package % 2 == 1 {
-        s.get("./DevInfo/Mod").unwrap();
-        s.replace("./Vendor/Level", text(&"0123456789abcdef".repeat(150)), None, None).unwrap();
-        s.begin_atomic().unwrap();
-        s.add("./Vendor/New", Some(text("x")), None, None).unwrap();
-        s.end_group().unwrap();
-    } else {
-        s.get("./Vendor/Level").unwrap();
-        s.begin_sequence().unwrap();
-        s.exec("./Vendor/Level", None, Some("corr-1")).unwrap();
-        s.delete("./Vendor/New").unwrap();
-        s.end_group().unwrap();
-        s.copy("./Vendor/Level", "./Vendor/Copy").unwrap();
-        s.alert(AlertCode::CONFIRM_OR_REJECT, vec![item("MINDT=10"), item("Proceed?")]).unwrap();
-        s.begin_atomic().unwrap();
-        s.add("./Vendor/A", Some(text("a")), None, None).unwrap();
-        s.replace("./Nope/X", text("x"), None, None).unwrap();
-        s.end_group().unwrap();
-        s.get("./Vendor?list=Struct").unwrap();
-        s.get("./DevInfo?list=TNDS+Format+Type").unwrap();
-    }
-}
 
 fn joined(messages: &[Vec<u8>]) -> Vec<u8> {
     messages.join(shared::SEP)
 }
 
 fn session(name: &str, mut p: Pair, seeds: &Path) {
-    let (mut both_ways, mut from_server) = (Vec::new(), Vec::new());
+    let (mut both_ways, mut from_server, mut from_client) = (Vec::new(), Vec::new(), Vec::new());
     let mut snapshots = 0;
     for package in 0..4 {
         if package > 0 {
-            queue(&mut p.server, package);
+            shared::queue(&mut p.server, package);
         }
         loop {
             if p.client.state() == State::Ready {
@@ -62,6 +35,7 @@ fn session(name: &str, mut p: Pair, seeds: &Path) {
                 std::fs::write(seeds.join(format!("server_restore/{name}_{snapshots:02}")), seed).unwrap();
                 snapshots += 1;
                 both_ways.push(msg.body.clone());
+                from_client.push(msg.body.clone());
                 let events = p.server.receive_with_hmac(&msg.body, msg.hmac.as_deref()).unwrap();
                 if events.contains(&Event::PackageEnd) {
                     break;
@@ -79,12 +53,13 @@ fn session(name: &str, mut p: Pair, seeds: &Path) {
     std::fs::write(seeds.join(format!("check/{name}")), joined(&both_ways)).unwrap();
     if name.starts_with("plain") {
         std::fs::write(seeds.join(format!("client_session/{name}")), joined(&from_server)).unwrap();
+        std::fs::write(seeds.join(format!("server_session/{name}")), joined(&from_client)).unwrap();
     }
 }
 
 fn main() {
     let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
-    for target in ["server_restore", "check", "client_session"] {
+    for target in ["server_restore", "check", "client_session", "server_session"] {
         std::fs::create_dir_all(seeds.join(target)).unwrap();
     }
     for (encoding, e) in [(Encoding::Xml, "xml"), (Encoding::Wbxml, "wbxml")] {

@@ -1,11 +1,14 @@
 //! What the targets share with `make_seeds.rs`: how several messages make one input (joined at
-//! `\xff--\xff`, a byte sequence neither encoding has in practice), and the credentials of the
-//! seeds' sessions, which a target must configure for their messages to authenticate; and the
-//! oracle of what a session sends: it fits the MaxMsgSize its peer announced, and strict
-//! decoding takes it (so it holds nothing a peer could refuse, such as text XML cannot carry).
+//! `\xff--\xff`, a byte sequence neither encoding has in practice); the credentials of the
+//! seeds' sessions, which a target must configure for their messages to authenticate; what the
+//! seeds' server queues for each package; and the oracle of what a session sends: it fits the
+//! MaxMsgSize its peer announced, and strict decoding takes it (so it holds nothing a peer could
+//! refuse, such as text XML cannot carry).
 #![allow(dead_code)]
 
 use dm_core::auth::Credentials;
+use dm_core::model::{AlertCode, Data, Item};
+use dm_core::session::ServerSession;
 
 pub const SEP: &[u8] = b"\xff--\xff";
 
@@ -38,5 +41,32 @@ pub fn assert_sendable(sent: &[u8], max: Option<u64>) {
     }
     if let Err(e) = dm_core::codec::decode(sent) {
         panic!("a message sent that strict decoding refuses: {e}");
+    }
+}
+
+/// What the server asks for in each of its packages.
+pub fn queue(s: &mut ServerSession, package: usize) {
+    let text = |t: &str| Data::Text(t.into());
+    let item = |t: &str| Item { data: Some(text(t)), ..Item::default() };
+    if package % 2 == 1 {
+        s.get("./DevInfo/Mod").unwrap();
+        s.replace("./Vendor/Level", text(&"0123456789abcdef".repeat(150)), None, None).unwrap();
+        s.begin_atomic().unwrap();
+        s.add("./Vendor/New", Some(text("x")), None, None).unwrap();
+        s.end_group().unwrap();
+    } else {
+        s.get("./Vendor/Level").unwrap();
+        s.begin_sequence().unwrap();
+        s.exec("./Vendor/Level", None, Some("corr-1")).unwrap();
+        s.delete("./Vendor/New").unwrap();
+        s.end_group().unwrap();
+        s.copy("./Vendor/Level", "./Vendor/Copy").unwrap();
+        s.alert(AlertCode::CONFIRM_OR_REJECT, vec![item("MINDT=10"), item("Proceed?")]).unwrap();
+        s.begin_atomic().unwrap();
+        s.add("./Vendor/A", Some(text("a")), None, None).unwrap();
+        s.replace("./Nope/X", text("x"), None, None).unwrap();
+        s.end_group().unwrap();
+        s.get("./Vendor?list=Struct").unwrap();
+        s.get("./DevInfo?list=TNDS+Format+Type").unwrap();
     }
 }

@@ -25,7 +25,7 @@ fn session(name: &str, mut p: Pair, seeds: &Path) {
     let mut snapshots = 0;
     for package in 0..4 {
         if package > 0 {
-            shared::queue(&mut p.server, package);
+            shared::queue(&mut p.server, package).unwrap();
         }
         loop {
             if p.client.state() == State::Ready {

@@ -38,7 +38,7 @@ fuzz_target!(|data: &[u8]| {
         max = shared::announced(message, max);
         if events.contains(&Event::PackageEnd) {
             package += 1;
-            shared::queue(&mut s, package);
+            let _ = shared::queue(&mut s, package);
         }
         while s.state() == State::Ready {
             match s.next_message() {

@@ -44,29 +44,31 @@ pub fn assert_sendable(sent: &[u8], max: Option<u64>) {
     }
 }
 
-/// What the server asks for in each of its packages.
-pub fn queue(s: &mut ServerSession, package: usize) {
+/// What the server asks for in each of its packages; a client's small MaxMsgSize or MaxObjSize
+/// may leave a command unsendable, and the rest unqueued.
+pub fn queue(s: &mut ServerSession, package: usize) -> Result<(), dm_core::error::Error> {
     let text = |t: &str| Data::Text(t.into());
     let item = |t: &str| Item { data: Some(text(t)), ..Item::default() };
     if package % 2 == 1 {
-        s.get("./DevInfo/Mod").unwrap();
-        s.replace("./Vendor/Level", text(&"0123456789abcdef".repeat(150)), None, None).unwrap();
-        s.begin_atomic().unwrap();
-        s.add("./Vendor/New", Some(text("x")), None, None).unwrap();
-        s.end_group().unwrap();
+        s.get("./DevInfo/Mod")?;
+        s.replace("./Vendor/Level", text(&"0123456789abcdef".repeat(150)), None, None)?;
+        s.begin_atomic()?;
+        s.add("./Vendor/New", Some(text("x")), None, None)?;
+        s.end_group()?;
     } else {
-        s.get("./Vendor/Level").unwrap();
-        s.begin_sequence().unwrap();
-        s.exec("./Vendor/Level", None, Some("corr-1")).unwrap();
-        s.delete("./Vendor/New").unwrap();
-        s.end_group().unwrap();
-        s.copy("./Vendor/Level", "./Vendor/Copy").unwrap();
-        s.alert(AlertCode::CONFIRM_OR_REJECT, vec![item("MINDT=10"), item("Proceed?")]).unwrap();
-        s.begin_atomic().unwrap();
-        s.add("./Vendor/A", Some(text("a")), None, None).unwrap();
-        s.replace("./Nope/X", text("x"), None, None).unwrap();
-        s.end_group().unwrap();
-        s.get("./Vendor?list=Struct").unwrap();
-        s.get("./DevInfo?list=TNDS+Format+Type").unwrap();
+        s.get("./Vendor/Level")?;
+        s.begin_sequence()?;
+        s.exec("./Vendor/Level", None, Some("corr-1"))?;
+        s.delete("./Vendor/New")?;
+        s.end_group()?;
+        s.copy("./Vendor/Level", "./Vendor/Copy")?;
+        s.alert(AlertCode::CONFIRM_OR_REJECT, vec![item("MINDT=10"), item("Proceed?")])?;
+        s.begin_atomic()?;
+        s.add("./Vendor/A", Some(text("a")), None, None)?;
+        s.replace("./Nope/X", text("x"), None, None)?;
+        s.end_group()?;
+        s.get("./Vendor?list=Struct")?;
+        s.get("./DevInfo?list=TNDS+Format+Type")?;
     }
+    Ok(())
 }

@@ -1114,6 +1114,25 @@ def test_check_finds_the_spec_examples_slips_and_nothing_in_our_sessions(vectors
     assert r.returncode == 0 and r.stdout.startswith(b"files: 4 messages, no violations\n"), r.stdout
 
 
+def test_check_reports_a_server_that_ignores_the_device_s_max_msg_size():
+    # The device announces 4 KiB; a server answer is rewritten as if it had announced 512 bytes.
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree(), max_msg_size=4096)
+    server = omadm.ServerSession("srv")
+    first = client.next_message()
+    assert first is not None
+    server.receive(first)
+    server.get("./DevInfo/Mod")
+    server.replace("./Vendor/Level", "2")
+    reply = server.next_message()
+    assert reply is not None and 512 < len(reply) <= 4096
+    assert [v.rule for v in omadm.check([first, reply])] == ["R10"], "the session is cut short, no more"
+    d = omadm.decode(first).to_dict()
+    d["header"]["meta"]["max_msg_size"] = 512
+    small = omadm.Message.from_dict(d).to_xml().encode()
+    found = [v for v in omadm.check([small, reply]) if v.rule == "R07"]
+    assert [v.msg_index for v in found] == [1] and "past the MaxMsgSize 512" in found[0].detail, found
+
+
 def test_answers_pair_each_status_and_results_with_the_command_it_answers():
     client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree())
     server = omadm.ServerSession("srv")

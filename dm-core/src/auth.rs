@@ -152,9 +152,14 @@ pub fn basic_username(cred: &Cred) -> Option<String> {
 pub fn chal(auth: AuthType, nonce: &[u8]) -> Option<Chal> {
     let mut meta = cred_meta(auth.meta_type()?);
     if auth != AuthType::Basic {
-        meta.next_nonce = Some(B64.encode(nonce));
+        meta.next_nonce = Some(encode_nonce(nonce));
     }
     Some(Chal { meta })
+}
+
+/// A NextNonce's text: the nonce in base64.
+pub fn encode_nonce(nonce: &[u8]) -> String {
+    B64.encode(nonce)
 }
 
 /// The nonce a NextNonce carries (base64-decoded, as libdmclient uses it).

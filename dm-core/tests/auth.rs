@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use common::pair::{Dir, Flight, Pair, client_config, device_tree, server_config, without_msg_refs};
 use dm_core::auth::{self, AuthType, Credentials};
+use dm_core::check::{Secrets, Violation, credentials};
 use dm_core::codec::{self, Encoding};
 use dm_core::error::{DecodeErrorKind, Error};
 use dm_core::model::*;
@@ -242,19 +243,7 @@ fn challenge_in_several_messages(without_cred: bool) {
     assert_eq!(heard, 6, "each report heard once");
     assert!(p.client_events.iter().any(|e| matches!(e, Event::Executed { .. })));
     assert_eq!((p.client.state(), p.server.state()), (State::Ended, State::Ended));
-    let trace: Vec<(dm_core::check::Direction, Vec<u8>)> = p
-        .trace
-        .iter()
-        .map(|(d, b)| {
-            let d = if *d == Dir::C2S {
-                dm_core::check::Direction::ClientToServer
-            } else {
-                dm_core::check::Direction::ServerToClient
-            };
-            (d, b.clone())
-        })
-        .collect();
-    let v = dm_core::check::check(&trace);
+    let v = dm_core::check::check(&p.checker_trace());
     assert!(v.is_empty(), "{v:#?}");
 }
 
@@ -820,4 +809,74 @@ fn md5_server_needs_a_nonce_source() {
     // Missing credentials: challenged, with whatever nonce there is.
     let answer = codec::decode(&server.next_message().unwrap().unwrap().body).unwrap();
     assert_eq!(synchdr_code(&answer), 407);
+}
+
+/// The checker verifies a trace's credentials with the passwords it is given: silent on the
+/// sessions our engines have, whatever the nonce known before the trace.
+#[test]
+fn the_checker_verifies_credentials_with_the_passwords_it_is_given() {
+    let secrets = |nonce: Option<&[u8]>| Secrets {
+        client: Some(Credentials::new("dev", "pw")),
+        client_nonce: nonce.map(<[u8]>::to_vec),
+        ..Secrets::default()
+    };
+    let mut p = pair_with(AuthType::Md5, "pw", Encoding::Xml);
+    p.drive();
+    for nonce in [Some(&b"first"[..]), None] {
+        assert_eq!(credentials(&p.checker_trace(), &secrets(nonce)), [], "{nonce:?}");
+    }
+    // A stale nonce is challenged; only package 1's first Cred does not match.
+    let mut p = stale_client_nonce_pair();
+    p.drive();
+    let found = credentials(&p.checker_trace(), &secrets(Some(b"first")));
+    assert_eq!(found.iter().map(|v| v.msg_index).collect::<Vec<_>>(), [0], "{found:#?}");
+    assert!(found[0].detail.contains("given before the trace"), "{}", found[0].detail);
+    // A wrong password, challenged every time: each Cred, and no acceptance.
+    let mut p = pair_with(AuthType::Basic, "bad", Encoding::Xml);
+    p.drive();
+    let found = credentials(&p.checker_trace(), &secrets(None));
+    assert!(found.len() >= 2 && found.iter().all(|v| v.detail.contains("another password")), "{found:#?}");
+}
+
+/// Why a Cred does not match, of the usual slips; and a server that accepts one.
+#[test]
+fn the_checker_says_why_a_cred_does_not_match_and_who_accepted_it() {
+    let dev = Credentials::new("dev", "pw");
+    let secrets = Secrets { client: Some(dev.clone()), client_nonce: Some(b"first".to_vec()), ..Secrets::default() };
+    // Package 1 with a stale nonce, the challenge (a new nonce), package 1 again.
+    let mut p = stale_client_nonce_pair();
+    p.drive();
+    let trace = p.checker_trace();
+    let chal = p.messages(Dir::S2C)[0]
+        .commands
+        .iter()
+        .find_map(|c| match c {
+            Command::Status(s) if s.cmd_ref == Some(0) => s.chal.as_ref()?.meta.next_nonce.clone(),
+            _ => None,
+        })
+        .unwrap();
+    let new_nonce = auth::decode_nonce(&chal).unwrap();
+    let with_cred = |at: usize, nonce: &[u8]| {
+        let mut trace = trace.clone();
+        let mut m = codec::decode(&trace[at].1).unwrap();
+        m.header.cred = auth::cred(AuthType::Md5, &dev, nonce);
+        trace[at].1 = codec::encode(&m, Encoding::Xml);
+        credentials(&trace, &secrets)
+    };
+    let again = 2;
+    assert_eq!(with_cred(again, &new_nonce).len(), 1, "package 1 again matches: only message 0 is found");
+    let why = |found: Vec<Violation>| {
+        found.into_iter().filter(|v| v.msg_index == again).map(|v| v.detail).collect::<Vec<_>>()
+    };
+    for (nonce, slip) in [
+        (b"first".to_vec(), "stale nonce given before the trace"),
+        (chal.clone().into_bytes(), "base64 text"),
+        (vec![], "an empty nonce"),
+    ] {
+        let found = why(with_cred(again, &nonce));
+        assert!(found.len() == 1 && found[0].contains(slip), "{slip}: {found:?}");
+    }
+    // The server's 212 to a Cred that does not match is found too.
+    let found = with_cred(again, b"other");
+    assert!(found.iter().any(|v| v.msg_index == again + 1 && v.detail.starts_with("answered 212")), "{found:#?}");
 }

@@ -7,10 +7,7 @@ use dm_core::codec::{self, Encoding};
 use dm_core::model::*;
 
 fn trace(p: &Pair) -> Vec<(Direction, Vec<u8>)> {
-    p.trace
-        .iter()
-        .map(|(d, b)| (if *d == Dir::C2S { Direction::ClientToServer } else { Direction::ServerToClient }, b.clone()))
-        .collect()
+    p.checker_trace()
 }
 
 fn rules(v: &[Violation]) -> Vec<&'static str> {

@@ -1,6 +1,7 @@
 //! Messages: decode, encode, and the JSON form (the model's serde form) Python turns into dicts.
 
-use dm_core::check::Direction;
+use dm_core::auth::Credentials;
+use dm_core::check::{Direction, Secrets};
 use dm_core::codec::{self, DecodeOptions, Encoding};
 use dm_core::notification::{Notification, UiMode};
 use pyo3::prelude::*;
@@ -172,6 +173,26 @@ fn check(messages: Vec<Vec<u8>>, directions: Option<Vec<String>>) -> PyResult<Ve
     Ok(dm_core::check::check(&trace).into_iter().map(|v| (v.rule.to_string(), v.msg_index, v.detail)).collect())
 }
 
+/// Each Cred of a captured session that does not prove the (user name, password) given for its
+/// sender, with the nonce the sender was given last (`client_nonce`/`server_nonce`: before the
+/// session), and each accepted although it does not: (rule, message index, reason).
+#[pyfunction]
+#[pyo3(signature = (messages, directions = None, client = None, server = None, client_nonce = None, server_nonce = None))]
+fn credentials(
+    messages: Vec<Vec<u8>>,
+    directions: Option<Vec<String>>,
+    client: Option<(String, String)>,
+    server: Option<(String, String)>,
+    client_nonce: Option<Vec<u8>>,
+    server_nonce: Option<Vec<u8>>,
+) -> PyResult<Vec<(String, usize, String)>> {
+    let trace = trace(messages, directions)?;
+    let pair = |c: Option<(String, String)>| c.map(|(user, password)| Credentials::new(user, password));
+    let secrets = Secrets { client: pair(client), server: pair(server), client_nonce, server_nonce };
+    let found = dm_core::check::credentials(&trace, &secrets);
+    Ok(found.into_iter().map(|v| (v.rule.to_string(), v.msg_index, v.detail)).collect())
+}
+
 /// A Status or Results, (message index, CmdID), and the command it answers, (message index,
 /// CmdID; 0 for a SyncHdr) or None.
 type Answer = (usize, u32, Option<(usize, u32)>);
@@ -212,6 +233,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Message>()?;
     m.add_function(wrap_pyfunction!(content_type_of, m)?)?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
+    m.add_function(wrap_pyfunction!(credentials, m)?)?;
     m.add_function(wrap_pyfunction!(answers, m)?)?;
     m.add_function(wrap_pyfunction!(decode, m)?)?;
     m.add_function(wrap_pyfunction!(xml_to_wbxml, m)?)?;

@@ -1295,6 +1295,34 @@ def test_nonces_for_the_next_session_are_handed_back():
     assert any(e.kind == "authenticated" for e in events) and again_c.state == "ended"
 
 
+def test_check_verifies_the_credentials_of_a_session(tmp_path):
+    both = dict(username="u", password="p", auth="md5", nonce=b"n", server_password="sp", server_nonce=b"s")
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree(), **both)  # type: ignore[arg-type]
+    server = omadm.ServerSession("srv", **both)  # type: ignore[arg-type]
+    messages: list[bytes] = []
+    while (msg := client.next_message()) is not None:
+        server.receive(msg)
+        reply = server.next_message()
+        assert reply is not None
+        client.receive(reply)
+        messages += [msg, reply]
+    assert omadm.check(messages, client=("u", "p"), server=("srv", "sp"), client_nonce=b"n", server_nonce=b"s") == []
+    found = omadm.check(messages, client=("u", "wrong"), client_nonce=b"n")
+    assert [(v.rule, v.msg_index) for v in found] == [("Cred", 0), ("Cred", 1)], found
+    assert "answered 212" in found[1].detail
+    files = []
+    for i, m in enumerate(messages):
+        files.append(tmp_path / f"{i:02d}-{'c2s' if i % 2 == 0 else 's2c'}.xml")
+        files[-1].write_bytes(m)
+    r = cli("check", "--client-cred", "u:wrong", "--client-nonce", "n", *map(str, files))
+    assert r.returncode == 1 and b"Cred message 0: an md5 Cred that does not match" in r.stdout, r.stdout
+    r = cli("check", "--client-cred", "u:p", "--server-cred", "srv:sp", "--client-nonce", "n", "--server-nonce", "s",
+            *map(str, files))
+    assert r.returncode == 0 and b"no violations" in r.stdout, r.stdout
+    r = cli("check", "--client-cred", "u", *map(str, files))
+    assert r.returncode != 0 and b"USER:PASSWORD" in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
+
+
 def test_a_notification_starts_the_client_session():
     trigger = omadm.notification.build("srv", "sp", b"n", session_id=0x2A, ui_mode=1)
     client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree(), notification=trigger)

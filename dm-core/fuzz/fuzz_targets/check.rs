@@ -1,16 +1,23 @@
 #![no_main]
 //! A captured trace (messages split as `shared.rs` says): the checker never panics, every
-//! violation names a message of the trace, and every answer one before its own.
+//! violation (of the rules, and of the seeds' credentials) names a message of the trace, and
+//! every answer one before its own.
 mod shared;
 
-use dm_core::check::{check, infer_directions, trace_answers};
+use dm_core::check::{Secrets, check, credentials, infer_directions, trace_answers};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let messages: Vec<Vec<u8>> = shared::split(data).into_iter().map(<[u8]>::to_vec).collect();
     let n = messages.len();
     let trace = infer_directions(messages);
-    for v in check(&trace) {
+    let secrets = Secrets {
+        client: Some(shared::credentials()),
+        server: Some(shared::credentials()),
+        client_nonce: Some(b"seed-nonce".to_vec()),
+        server_nonce: None,
+    };
+    for v in check(&trace).into_iter().chain(credentials(&trace, &secrets)) {
         assert!(v.msg_index < n, "{v} names no message of {n}");
         let _ = v.to_string();
     }

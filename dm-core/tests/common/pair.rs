@@ -2,6 +2,7 @@
 //! tamper with what is in flight and a record of every message for the checks.
 #![allow(dead_code)]
 
+use dm_core::check::Direction;
 use dm_core::codec;
 use dm_core::model::Message;
 use dm_core::session::{ClientConfig, ClientSession, Event, ServerConfig, ServerSession, State};
@@ -169,6 +170,12 @@ impl Pair {
 
     pub fn messages(&self, dir: Dir) -> Vec<Message> {
         self.trace.iter().filter(|(d, _)| *d == dir).map(|(_, b)| codec::decode(b).unwrap()).collect()
+    }
+
+    /// The trace as the checker takes it.
+    pub fn checker_trace(&self) -> Vec<(Direction, Vec<u8>)> {
+        let direction = |d| if d == Dir::C2S { Direction::ClientToServer } else { Direction::ServerToClient };
+        self.trace.iter().map(|(d, b)| (direction(*d), b.clone())).collect()
     }
 
     pub fn all_messages(&self) -> Vec<(Dir, Message)> {

@@ -366,7 +366,7 @@ class ServerSession(_Session):
 @dataclass(frozen=True)
 class Violation:
     """A rule a captured session breaks: its id (R01–R22 of RULES.md, or CmdID, SyncHdrFirst,
-    ResultsOrder, Ref, Decode), the index of the message, and why."""
+    ResultsOrder, Ref, MetaDefaults, Decode, Cred, HTTP), the index of the message, and why."""
 
     rule: str
     msg_index: int
@@ -376,10 +376,22 @@ class Violation:
         return f"{self.rule} message {self.msg_index}: {self.detail}"
 
 
-def check(messages: list[bytes], directions: list[str] | None = None) -> list[Violation]:
+def check(messages: list[bytes], directions: list[str] | None = None, *, client: tuple[str, str] | None = None,
+          server: tuple[str, str] | None = None, client_nonce: bytes | None = None,
+          server_nonce: bytes | None = None) -> list[Violation]:
     """Every rule the session (messages in order) breaks. `directions`, "c2s" or "s2c" per
-    message, is inferred when absent (the first message is the client's)."""
-    return [Violation(*v) for v in _native.check(messages, directions)]
+    message, is inferred when absent (the first message is the client's).
+
+    Given a side's (user name, password), `client` or `server`, each Cred it sends is verified
+    too (rule "Cred"): a basic one, and an md5 one against the nonce it was given last in the
+    session (`client_nonce`/`server_nonce`: given before the session, for its first Cred), with
+    why it does not match (a stale nonce, the NextNonce's base64 text digested, an empty nonce,
+    another user); and a peer that accepted one that does not."""
+    found = [Violation(*v) for v in _native.check(messages, directions)]
+    if client or server:
+        secrets = _native.credentials(messages, directions, client, server, client_nonce, server_nonce)
+        found = sorted(found + [Violation(*v) for v in secrets], key=lambda v: v.msg_index)
+    return found
 
 
 @dataclass(frozen=True)

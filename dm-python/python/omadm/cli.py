@@ -120,7 +120,8 @@ def _check(args: argparse.Namespace) -> int:
     traces = omadm.capture.read(args.paths)
     if args.json:  # for a pipeline: each session with its messages' count and its violations
         verdicts = [{"session": t.name, "messages": len(t.messages),
-                     "violations": [dataclasses.asdict(v) for v in _violations(t.messages, t.directions, t.http)]}
+                     "violations": [dataclasses.asdict(v)
+                                    for v in _violations(t.messages, t.directions, t.http, _secrets(args))]}
                     for t in traces]
         print(json.dumps(verdicts, indent=2))
         return 1 if any(v["violations"] for v in verdicts) else 0
@@ -128,8 +129,24 @@ def _check(args: argparse.Namespace) -> int:
     for trace in traces:
         if args.show:
             _show(trace.messages, trace.directions, {})
-        found += _verdict(trace.name, trace.messages, trace.directions, trace.http)
+        found += _verdict(trace.name, trace.messages, trace.directions, trace.http, _secrets(args))
     return 1 if found else 0
+
+
+def _secrets(args: argparse.Namespace) -> dict:
+    """What `omadm.check` verifies Creds with, from --client-cred USER:PASSWORD and the rest."""
+    def pair(option: str, value: str | None) -> tuple[str, str] | None:
+        if value is None:
+            return None
+        user, colon, password = value.partition(":")
+        if not colon:
+            raise omadm.UsageError(f"{option} takes USER:PASSWORD, not {value!r}")
+        return user, password
+
+    def nonce(text: str | None) -> bytes | None:
+        return None if text is None else text.encode()
+    return {"client": pair("--client-cred", args.client_cred), "server": pair("--server-cred", args.server_cred),
+            "client_nonce": nonce(args.client_nonce), "server_nonce": nonce(args.server_nonce)}
 
 
 def _extract(args: argparse.Namespace) -> int:
@@ -172,16 +189,18 @@ def _summary(body: bytes) -> str:
     return f"{len(body):6} bytes  {seen}"
 
 
-def _violations(bodies: list[bytes], dirs: list[str] | None,
-                http: Iterable[omadm.Violation] = ()) -> list[omadm.Violation]:
-    """The checker's violations and the capture's HTTP findings, in message order."""
-    return sorted([*omadm.check(bodies, dirs), *http], key=lambda v: v.msg_index)
+def _violations(bodies: list[bytes], dirs: list[str] | None, http: Iterable[omadm.Violation] = (),
+                secrets: dict | None = None) -> list[omadm.Violation]:
+    """The checker's violations (its Cred findings with `secrets`) and the capture's HTTP
+    findings, in message order."""
+    return sorted([*omadm.check(bodies, dirs, **(secrets or {})), *http], key=lambda v: v.msg_index)
 
 
-def _verdict(name: str, bodies: list[bytes], dirs: list[str] | None, http: Iterable[omadm.Violation] = ()) -> int:
+def _verdict(name: str, bodies: list[bytes], dirs: list[str] | None, http: Iterable[omadm.Violation] = (),
+             secrets: dict | None = None) -> int:
     """Prints the checker's verdict on a session, with what its capture shows wrong in the HTTP
     that carried it; how many violations it found."""
-    violations = _violations(bodies, dirs, http)
+    violations = _violations(bodies, dirs, http, secrets)
     print(f"{name}: {_count(len(bodies), 'message')}, {_count(len(violations), 'violation')}")
     for v in violations:
         print(f"  {v}")
@@ -568,6 +587,12 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--show", action="store_true", help="print each message first: an annotated trace")
     c.add_argument("--json", action="store_true", help="the verdicts as JSON: each session's name, how many messages, "
                    "its violations (rule, msg_index, detail)")
+    c.add_argument("--client-cred", metavar="USER:PASSWORD", help="verify the device's Cred (basic, md5) with these "
+                   "(rule Cred: why one does not match, and a server that accepted it)")
+    c.add_argument("--server-cred", metavar="USER:PASSWORD", help="verify the server's Cred with these")
+    c.add_argument("--client-nonce", metavar="TEXT", help="the nonce the device's first md5 Cred uses (given in an "
+                   "earlier session); without it that one is not judged")
+    c.add_argument("--server-nonce", metavar="TEXT", help="the nonce the server's first md5 Cred uses")
     c.set_defaults(run=_check)
     x = sub.add_parser("extract", help="write the messages of captured sessions to files, one each, as serve "
                        "--trace-dir does; or the device's tree as a session shows it")

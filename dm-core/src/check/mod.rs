@@ -8,10 +8,14 @@
 //! timeouts), R13 (execution order), R18 (silent drops) and R23 (package 0) leave no mark in a
 //! captured DM session, so the checker cannot see them.
 
+mod cred;
+
 use std::collections::{HashMap, HashSet};
 
 use crate::codec::{self, DecodeOptions};
 use crate::model::{AlertCode, Command, Data, Message, StatusCode, cmd_ids, misnumbered, refers_to};
+
+pub use cred::{Secrets, credentials};
 
 /// Who sent a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,122 @@
+//! Credentials a trace carries, verified with the passwords the caller knows: each Cred (basic
+//! or md5) against the nonce its sender was given last, and why one does not match (a stale
+//! nonce, the NextNonce's base64 text digested instead of its bytes, an empty nonce, another
+//! user), and a peer that accepted a Cred that does not match. HMAC travels in an HTTP header a
+//! trace of bodies does not hold.
+
+use super::{Direction, Violation, decode_trace};
+use crate::auth::{self, AuthType, Credentials};
+use crate::model::{Command, Cred, Message, StatusCode};
+
+/// What verifying a trace's credentials takes: each side's user name and password, and the
+/// nonce each side's first md5 Cred is digested with (given in an earlier session, so not in
+/// the trace; without it the first one is not judged).
+#[derive(Clone, Debug, Default)]
+pub struct Secrets {
+    /// The client's credentials, which its Cred proves.
+    pub client: Option<Credentials>,
+    /// The server's credentials, which its Cred proves.
+    pub server: Option<Credentials>,
+    /// The nonce the server gave the client before the trace.
+    pub client_nonce: Option<Vec<u8>>,
+    /// The nonce the client gave the server before the trace.
+    pub server_nonce: Option<Vec<u8>>,
+}
+
+/// Every Cred of the trace that does not match what `secrets` says (rule `Cred`), and every
+/// one a peer accepted although it does not match.
+pub fn credentials(trace: &[(Direction, Vec<u8>)], secrets: &Secrets) -> Vec<Violation> {
+    let (messages, _) = decode_trace(trace);
+    let mut out = Vec::new();
+    // Per side: the nonces it was given in the trace (message index, nonce), the last in force.
+    let mut given: [Vec<(Option<usize>, Vec<u8>)>; 2] = [
+        secrets.client_nonce.iter().map(|n| (None, n.clone())).collect(),
+        secrets.server_nonce.iter().map(|n| (None, n.clone())).collect(),
+    ];
+    // The message index of a Cred that does not match, by (side, MsgID), for its peer's verdict.
+    let mut wrong: Vec<(usize, u32, usize)> = Vec::new();
+    for (i, d, m) in &messages {
+        let side = side(*d);
+        let peer = 1 - side;
+        for c in &m.commands {
+            let Command::Status(s) = c else { continue };
+            if s.cmd_ref != Some(0) {
+                continue;
+            }
+            let accepted = matches!(s.data, StatusCode::OK | StatusCode::AUTHENTICATION_ACCEPTED);
+            if let Some(k) = wrong.iter().position(|&(p, msg, _)| p == peer && s.msg_ref.is_none_or(|r| r == msg)) {
+                let (_, _, at) = wrong.remove(k);
+                if accepted {
+                    let detail = format!("answered {} to the Cred of message {at}, which does not match", s.data.0);
+                    out.push(Violation { rule: "Cred", msg_index: *i, detail });
+                }
+            }
+            if let Some(n) = s.chal.as_ref().and_then(|c| c.meta.next_nonce.as_deref()).and_then(auth::decode_nonce) {
+                given[peer].push((Some(*i), n));
+            }
+        }
+        let (Some(cred), Some(who)) = (&m.header.cred, [&secrets.client, &secrets.server][side]) else { continue };
+        if let Some(why) = judge(m, cred, who, &given[side]) {
+            out.push(Violation { rule: "Cred", msg_index: *i, detail: why });
+            wrong.push((side, m.header.msg_id, *i));
+        }
+    }
+    out
+}
+
+fn side(d: Direction) -> usize {
+    match d {
+        Direction::ClientToServer => 0,
+        Direction::ServerToClient => 1,
+    }
+}
+
+/// Why `cred` does not prove `who` with the last nonce `given`, or `None` when it does (or
+/// cannot be judged: md5 without a nonce known).
+fn judge(m: &Message, cred: &Cred, who: &Credentials, given: &[(Option<usize>, Vec<u8>)]) -> Option<String> {
+    let kind = cred.meta.as_ref().and_then(|m| m.type_.as_deref()).and_then(AuthType::from_meta_type);
+    match kind {
+        Some(AuthType::Basic) => {
+            let user = auth::basic_username(cred);
+            if auth::verify_cred(cred, AuthType::Basic, who, b"") {
+                None
+            } else if user.as_deref() != Some(who.username.as_str()) {
+                Some(format!("a basic Cred for user {user:?}, not {:?}", who.username))
+            } else {
+                Some(format!("a basic Cred for {:?} with another password", who.username))
+            }
+        }
+        Some(AuthType::Md5) => {
+            let (at, nonce) = given.last()?;
+            if auth::verify_cred(cred, AuthType::Md5, who, nonce) {
+                return None;
+            }
+            let named = m.header.source.name.as_deref();
+            if named.is_some_and(|n| n != who.username) {
+                return Some(format!("an md5 Cred named for user {named:?}, not {:?}", who.username));
+            }
+            Some(format!("an md5 Cred that does not match the nonce {}: {}", given_at(*at), why_md5(cred, who, given)))
+        }
+        _ => Some("a Cred without a Type this checker knows (syncml:auth-basic or syncml:auth-md5)".into()),
+    }
+}
+
+fn given_at(at: Option<usize>) -> String {
+    at.map_or("given before the trace".into(), |i| format!("of message {i}"))
+}
+
+/// What an md5 Cred that does not match the last nonce was digested with, of the usual slips.
+fn why_md5(cred: &Cred, who: &Credentials, given: &[(Option<usize>, Vec<u8>)]) -> String {
+    let matches = |nonce: &[u8]| auth::verify_cred(cred, AuthType::Md5, who, nonce);
+    let (last, earlier) = given.split_last().expect("a nonce");
+    if let Some((at, _)) = earlier.iter().rev().find(|(_, n)| matches(n)) {
+        return format!("it is digested with the stale nonce {}", given_at(*at));
+    }
+    if matches(auth::encode_nonce(&last.1).as_bytes()) {
+        return "it is digested with the NextNonce's base64 text, not the bytes it decodes to".into();
+    }
+    if matches(b"") {
+        return "it is digested with an empty nonce".into();
+    }
+    "another password, or a nonce not in the trace".into()
+}

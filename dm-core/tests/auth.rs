@@ -823,18 +823,18 @@ fn the_checker_verifies_credentials_with_the_passwords_it_is_given() {
     let mut p = pair_with(AuthType::Md5, "pw", Encoding::Xml);
     p.drive();
     for nonce in [Some(&b"first"[..]), None] {
-        assert_eq!(credentials(&p.checker_trace(), &secrets(nonce)), [], "{nonce:?}");
+        assert_eq!(credentials(&p.checker_trace(), &[], &secrets(nonce)), [], "{nonce:?}");
     }
     // A stale nonce is challenged; only package 1's first Cred does not match.
     let mut p = stale_client_nonce_pair();
     p.drive();
-    let found = credentials(&p.checker_trace(), &secrets(Some(b"first")));
+    let found = credentials(&p.checker_trace(), &[], &secrets(Some(b"first")));
     assert_eq!(found.iter().map(|v| v.msg_index).collect::<Vec<_>>(), [0], "{found:#?}");
     assert!(found[0].detail.contains("given before the trace"), "{}", found[0].detail);
     // A wrong password, challenged every time: each Cred, and no acceptance.
     let mut p = pair_with(AuthType::Basic, "bad", Encoding::Xml);
     p.drive();
-    let found = credentials(&p.checker_trace(), &secrets(None));
+    let found = credentials(&p.checker_trace(), &[], &secrets(None));
     assert!(found.len() >= 2 && found.iter().all(|v| v.detail.contains("another password")), "{found:#?}");
 }
 
@@ -861,7 +861,7 @@ fn the_checker_says_why_a_cred_does_not_match_and_who_accepted_it() {
         let mut m = codec::decode(&trace[at].1).unwrap();
         m.header.cred = auth::cred(AuthType::Md5, &dev, nonce);
         trace[at].1 = codec::encode(&m, Encoding::Xml);
-        credentials(&trace, &secrets)
+        credentials(&trace, &[], &secrets)
     };
     let again = 2;
     assert_eq!(with_cred(again, &new_nonce).len(), 1, "package 1 again matches: only message 0 is found");
@@ -878,5 +878,44 @@ fn the_checker_says_why_a_cred_does_not_match_and_who_accepted_it() {
     }
     // The server's 212 to a Cred that does not match is found too.
     let found = with_cred(again, b"other");
-    assert!(found.iter().any(|v| v.msg_index == again + 1 && v.detail.starts_with("answered 212")), "{found:#?}");
+    assert!(
+        found.iter().any(|v| v.msg_index == again + 1 && v.detail.starts_with("answered 212 to message 2")),
+        "{found:#?}"
+    );
+}
+
+/// With the `x-syncml-hmac` headers a capture keeps, each HMAC is verified too: an HMAC session
+/// checks clean; a header signed with a stale nonce or for another user, one that does not
+/// parse, and a body changed after it was signed are found, with the server's 200 to it.
+#[test]
+fn the_checker_verifies_hmac_headers_with_the_nonce_given_last() {
+    let mut p = pair_with(AuthType::Hmac, "pw", Encoding::Xml);
+    p.until_server_has_package();
+    p.server.get("./DevInfo/Man").unwrap();
+    p.drive();
+    let dev = Credentials::new("dev", "pw");
+    let secrets = Secrets { client: Some(dev.clone()), client_nonce: Some(b"first".to_vec()), ..Secrets::default() };
+    let trace = p.checker_trace();
+    assert!(p.hmacs.iter().filter(|h| h.is_some()).count() >= 2);
+    assert_eq!(credentials(&trace, &p.hmacs, &secrets), []);
+    // The client's second message signed with the nonce it was given before the session.
+    let at = 2;
+    let mut hmacs = p.hmacs.clone();
+    hmacs[at] = Some(auth::hmac_header(&dev, b"first", &trace[at].1));
+    let found = credentials(&trace, &hmacs, &secrets);
+    assert!(found.len() == 2 && found[0].msg_index == at, "{found:#?}");
+    assert!(found[0].detail.contains("stale nonce given before the trace"), "{}", found[0].detail);
+    assert!(found[1].msg_index == at + 1 && found[1].detail.starts_with("answered 200"), "{found:#?}");
+    // Another user, and a header that does not parse.
+    hmacs[at] = Some(auth::hmac_header(&Credentials::new("eve", "pw"), b"first", &trace[at].1));
+    assert!(credentials(&trace, &hmacs, &secrets)[0].detail.contains("user \"eve\""));
+    hmacs[at] = Some("mac=".into());
+    assert!(credentials(&trace, &hmacs, &secrets)[0].detail.contains("does not parse"));
+    let mut changed = trace.clone();
+    changed[at].1.extend_from_slice(b"\n");
+    let found = credentials(&changed, &p.hmacs, &secrets);
+    assert!(
+        found.len() == 2 && found[0].detail.contains("another password, or a nonce not in the trace"),
+        "{found:#?}"
+    );
 }

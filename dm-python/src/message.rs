@@ -173,14 +173,17 @@ fn check(messages: Vec<Vec<u8>>, directions: Option<Vec<String>>) -> PyResult<Ve
     Ok(dm_core::check::check(&trace).into_iter().map(|v| (v.rule.to_string(), v.msg_index, v.detail)).collect())
 }
 
-/// Each Cred of a captured session that does not prove the (user name, password) given for its
-/// sender, with the nonce the sender was given last (`client_nonce`/`server_nonce`: before the
-/// session), and each accepted although it does not: (rule, message index, reason).
+/// Each Cred and HMAC (`hmac`: each message's x-syncml-hmac header, or None) of a captured
+/// session that does not prove the (user name, password) given for its sender, with the nonce
+/// the sender was given last (`client_nonce`/`server_nonce`: before the session), and each
+/// accepted although it does not: (rule, message index, reason).
 #[pyfunction]
-#[pyo3(signature = (messages, directions = None, client = None, server = None, client_nonce = None, server_nonce = None))]
+#[pyo3(signature = (messages, directions = None, hmac = None, client = None, server = None, client_nonce = None, server_nonce = None))]
+#[allow(clippy::too_many_arguments)]
 fn credentials(
     messages: Vec<Vec<u8>>,
     directions: Option<Vec<String>>,
+    hmac: Option<Vec<Option<String>>>,
     client: Option<(String, String)>,
     server: Option<(String, String)>,
     client_nonce: Option<Vec<u8>>,
@@ -189,7 +192,7 @@ fn credentials(
     let trace = trace(messages, directions)?;
     let pair = |c: Option<(String, String)>| c.map(|(user, password)| Credentials::new(user, password));
     let secrets = Secrets { client: pair(client), server: pair(server), client_nonce, server_nonce };
-    let found = dm_core::check::credentials(&trace, &secrets);
+    let found = dm_core::check::credentials(&trace, &hmac.unwrap_or_default(), &secrets);
     Ok(found.into_iter().map(|v| (v.rule.to_string(), v.msg_index, v.detail)).collect())
 }
 

@@ -404,3 +404,45 @@ def test_cli_check_json_gives_each_session_s_verdict_for_a_pipeline(tmp_path):
          "violations": [{"rule": "R11", "msg_index": 0, "detail": "the last client message got no answer"},
                         {"rule": "HTTP", "msg_index": 0, "detail": "the server answered HTTP 500"}]}]
     assert cli("check", "--json", str(CAPTURES / "xml-ethernet.pcap")).returncode == 0
+
+
+def test_hmac_headers_a_capture_shows_are_verified_with_the_passwords_given(tmp_path):
+    """An HMAC session's x-syncml-hmac headers, from a network capture and from a HAR, are kept
+    (Trace.hmac) and verified by omadm check --client-cred / --server-cred."""
+    both = dict(username="dev", password="pw", auth="hmac", nonce=b"n0", server_password="spw", server_nonce=b"s0")
+    tree = omadm.MemoryTree({"./DevInfo/Mod": "X1", "./DevInfo/Man": "Acme", "./DevInfo/Lang": "en",
+                             "./DevInfo/DmV": "1.2", "./DevInfo/DevId": "IMEI:7"})
+    client = omadm.ClientSession("IMEI:7", "srv", "http://dm/", tree, **both)  # type: ignore[arg-type]
+    server = omadm.ServerSession("srv", **both)  # type: ignore[arg-type]
+    server.get("./DevInfo/Mod")
+    sent: list[tuple[bytes, str | None]] = []
+    while (body := client.next_message()) is not None:
+        sent.append((body, client.hmac_header))
+        server.receive(body, client.hmac_header)
+        answer = server.next_message()
+        assert answer is not None
+        sent.append((answer, server.hmac_header))
+        client.receive(answer, server.hmac_header)
+    assert all(h for _, h in sent)
+    conv = Conversation().handshake()
+    for (c2s, hc), (s2c, hs) in zip(sent[::2], sent[1::2]):
+        conv.send("c", request(c2s).replace(b"\r\n\r\n", b"\r\nx-syncml-hmac: %s\r\n\r\n" % hc.encode(), 1))
+        conv.send("s", response(s2c, b"X-SyncML-HMAC: %s\r\n" % hs.encode()))
+    (trace,) = read(tmp_path, pcap(conv.frames))
+    assert trace.hmac == [h for _, h in sent]
+    secrets = ["--client-cred", "dev:pw", "--server-cred", "srv:spw", "--client-nonce", "n0", "--server-nonce", "s0"]
+    r = cli("check", *secrets, str(tmp_path / "c.pcap"))
+    assert r.returncode == 0 and b"no violations" in r.stdout, r.stdout
+    r = cli("check", "--client-cred", "dev:other", "--client-nonce", "n0", str(tmp_path / "c.pcap"))
+    assert r.returncode == 1 and b"Cred message 0: an HMAC that does not match" in r.stdout, r.stdout
+    # The same from a HAR: headers as name/value pairs.
+    entries = [{"startedDateTime": f"2026-01-01T00:00:{n:02d}Z",
+                "request": {"method": "POST", "url": "http://dm/", "headers": [{"name": "x-syncml-hmac", "value": hc}],
+                            "postData": {"mimeType": "application/vnd.syncml.dm+xml", "text": c2s.decode()}},
+                "response": {"status": 200, "headers": [{"name": "x-syncml-hmac", "value": hs}],
+                             "content": {"mimeType": "application/vnd.syncml.dm+xml", "text": s2c.decode()}}}
+               for n, ((c2s, hc), (s2c, hs)) in enumerate(zip(sent[::2], sent[1::2]))]
+    (tmp_path / "c.har").write_text(json.dumps({"log": {"entries": entries}}))
+    (har,) = omadm.capture.read(str(tmp_path / "c.har"))
+    assert har.hmac == trace.hmac
+    assert omadm.check(har.messages, har.directions, client=("dev", "pw"), client_nonce=b"n0", hmac=har.hmac) == []

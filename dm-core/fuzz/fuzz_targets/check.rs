@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
         client_nonce: Some(b"seed-nonce".to_vec()),
         server_nonce: None,
     };
-    for v in check(&trace).into_iter().chain(credentials(&trace, &secrets)) {
+    for v in check(&trace).into_iter().chain(credentials(&trace, &[], &secrets)) {
         assert!(v.msg_index < n, "{v} names no message of {n}");
         let _ = v.to_string();
     }

@@ -1,8 +1,8 @@
 //! Credentials a trace carries, verified with the passwords the caller knows: each Cred (basic
-//! or md5) against the nonce its sender was given last, and why one does not match (a stale
-//! nonce, the NextNonce's base64 text digested instead of its bytes, an empty nonce, another
-//! user), and a peer that accepted a Cred that does not match. HMAC travels in an HTTP header a
-//! trace of bodies does not hold.
+//! or md5) and each HMAC (the `x-syncml-hmac` header, where the capture kept it) against the
+//! nonce its sender was given last, and why one does not match (a stale nonce, the NextNonce's
+//! base64 text digested instead of its bytes, an empty nonce, another user), and a peer that
+//! accepted one that does not match.
 
 use super::{Direction, Violation, decode_trace};
 use crate::auth::{self, AuthType, Credentials};
@@ -23,9 +23,10 @@ pub struct Secrets {
     pub server_nonce: Option<Vec<u8>>,
 }
 
-/// Every Cred of the trace that does not match what `secrets` says (rule `Cred`), and every
-/// one a peer accepted although it does not match.
-pub fn credentials(trace: &[(Direction, Vec<u8>)], secrets: &Secrets) -> Vec<Violation> {
+/// Every Cred and HMAC of the trace that does not match what `secrets` says (rule `Cred`), and
+/// every one a peer accepted although it does not match. `hmac`: each message's `x-syncml-hmac`
+/// header, where known (it may be shorter than the trace, or empty).
+pub fn credentials(trace: &[(Direction, Vec<u8>)], hmac: &[Option<String>], secrets: &Secrets) -> Vec<Violation> {
     let (messages, _) = decode_trace(trace);
     let mut out = Vec::new();
     // Per side: the nonces it was given in the trace (message index, nonce), the last in force.
@@ -33,7 +34,7 @@ pub fn credentials(trace: &[(Direction, Vec<u8>)], secrets: &Secrets) -> Vec<Vio
         secrets.client_nonce.iter().map(|n| (None, n.clone())).collect(),
         secrets.server_nonce.iter().map(|n| (None, n.clone())).collect(),
     ];
-    // The message index of a Cred that does not match, by (side, MsgID), for its peer's verdict.
+    // Messages whose credentials do not match, (side, MsgID, index), for their peer's verdict.
     let mut wrong: Vec<(usize, u32, usize)> = Vec::new();
     for (i, d, m) in &messages {
         let side = side(*d);
@@ -47,7 +48,7 @@ pub fn credentials(trace: &[(Direction, Vec<u8>)], secrets: &Secrets) -> Vec<Vio
             if let Some(k) = wrong.iter().position(|&(p, msg, _)| p == peer && s.msg_ref.is_none_or(|r| r == msg)) {
                 let (_, _, at) = wrong.remove(k);
                 if accepted {
-                    let detail = format!("answered {} to the Cred of message {at}, which does not match", s.data.0);
+                    let detail = format!("answered {} to message {at}, whose credentials do not match", s.data.0);
                     out.push(Violation { rule: "Cred", msg_index: *i, detail });
                 }
             }
@@ -55,11 +56,14 @@ pub fn credentials(trace: &[(Direction, Vec<u8>)], secrets: &Secrets) -> Vec<Vio
                 given[peer].push((Some(*i), n));
             }
         }
-        let (Some(cred), Some(who)) = (&m.header.cred, [&secrets.client, &secrets.server][side]) else { continue };
-        if let Some(why) = judge(m, cred, who, &given[side]) {
-            out.push(Violation { rule: "Cred", msg_index: *i, detail: why });
+        let Some(who) = [&secrets.client, &secrets.server][side] else { continue };
+        let cred = m.header.cred.as_ref().and_then(|cred| judge_cred(m, cred, who, &given[side]));
+        let header = hmac.get(*i).and_then(Option::as_deref);
+        let mac = header.and_then(|h| judge_hmac(h, &trace[*i].1, who, &given[side]));
+        if cred.is_some() || mac.is_some() {
             wrong.push((side, m.header.msg_id, *i));
         }
+        out.extend([cred, mac].into_iter().flatten().map(|detail| Violation { rule: "Cred", msg_index: *i, detail }));
     }
     out
 }
@@ -73,7 +77,7 @@ fn side(d: Direction) -> usize {
 
 /// Why `cred` does not prove `who` with the last nonce `given`, or `None` when it does (or
 /// cannot be judged: md5 without a nonce known).
-fn judge(m: &Message, cred: &Cred, who: &Credentials, given: &[(Option<usize>, Vec<u8>)]) -> Option<String> {
+fn judge_cred(m: &Message, cred: &Cred, who: &Credentials, given: &[(Option<usize>, Vec<u8>)]) -> Option<String> {
     let kind = cred.meta.as_ref().and_then(|m| m.type_.as_deref()).and_then(AuthType::from_meta_type);
     match kind {
         Some(AuthType::Basic) => {
@@ -95,7 +99,8 @@ fn judge(m: &Message, cred: &Cred, who: &Credentials, given: &[(Option<usize>, V
             if named.is_some_and(|n| n != who.username) {
                 return Some(format!("an md5 Cred named for user {named:?}, not {:?}", who.username));
             }
-            Some(format!("an md5 Cred that does not match the nonce {}: {}", given_at(*at), why_md5(cred, who, given)))
+            let slip = slip(|n| auth::verify_cred(cred, AuthType::Md5, who, n), given);
+            Some(format!("an md5 Cred that does not match the nonce {}: {slip}", given_at(*at)))
         }
         _ => Some("a Cred without a Type this checker knows (syncml:auth-basic or syncml:auth-md5)".into()),
     }
@@ -105,9 +110,25 @@ fn given_at(at: Option<usize>) -> String {
     at.map_or("given before the trace".into(), |i| format!("of message {i}"))
 }
 
-/// What an md5 Cred that does not match the last nonce was digested with, of the usual slips.
-fn why_md5(cred: &Cred, who: &Credentials, given: &[(Option<usize>, Vec<u8>)]) -> String {
-    let matches = |nonce: &[u8]| auth::verify_cred(cred, AuthType::Md5, who, nonce);
+/// Why the HMAC `header` of `body` does not prove `who` with the last nonce `given`, or `None`
+/// when it does (or cannot be judged: no nonce known).
+fn judge_hmac(header: &str, body: &[u8], who: &Credentials, given: &[(Option<usize>, Vec<u8>)]) -> Option<String> {
+    let Some(parsed) = auth::parse_hmac_header(header) else {
+        return Some(format!("an x-syncml-hmac header that does not parse: {header:?}"));
+    };
+    let (at, nonce) = given.last()?;
+    if auth::verify_hmac(header, who, nonce, body) {
+        return None;
+    }
+    if parsed.username != who.username {
+        return Some(format!("an HMAC for user {:?}, not {:?}", parsed.username, who.username));
+    }
+    let slip = slip(|n| auth::verify_hmac(header, who, n, body), given);
+    Some(format!("an HMAC that does not match the nonce {}: {slip}", given_at(*at)))
+}
+
+/// What a digest that does not match the last nonce `given` was made with, of the usual slips.
+fn slip(matches: impl Fn(&[u8]) -> bool, given: &[(Option<usize>, Vec<u8>)]) -> String {
     let (last, earlier) = given.split_last().expect("a nonce");
     if let Some((at, _)) = earlier.iter().rev().find(|(_, n)| matches(n)) {
         return format!("it is digested with the stale nonce {}", given_at(*at));

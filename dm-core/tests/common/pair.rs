@@ -27,6 +27,8 @@ pub struct Pair {
     pub client: ClientSession<MemoryTree>,
     pub server: ServerSession,
     pub trace: Vec<(Dir, Vec<u8>)>,
+    /// The `x-syncml-hmac` header of each message of `trace`.
+    pub hmacs: Vec<Option<String>>,
     /// Whether `trace` keeps every message (the default); a bench may measure without it.
     pub record: bool,
     pub hook: Option<Hook>,
@@ -77,6 +79,7 @@ impl Pair {
             client: ClientSession::new(cc, tree).unwrap(),
             server: ServerSession::new(sc),
             trace: Vec::new(),
+            hmacs: Vec::new(),
             record: true,
             hook: None,
             client_events: Vec::new(),
@@ -107,6 +110,7 @@ impl Pair {
         }
         let unrecorded;
         let body = if self.record {
+            self.hmacs.push(hmac.clone());
             self.trace.push((dir, body));
             &self.trace[self.trace.len() - 1].1
         } else {

@@ -378,18 +378,20 @@ class Violation:
 
 def check(messages: list[bytes], directions: list[str] | None = None, *, client: tuple[str, str] | None = None,
           server: tuple[str, str] | None = None, client_nonce: bytes | None = None,
-          server_nonce: bytes | None = None) -> list[Violation]:
+          server_nonce: bytes | None = None, hmac: list[str | None] | None = None) -> list[Violation]:
     """Every rule the session (messages in order) breaks. `directions`, "c2s" or "s2c" per
     message, is inferred when absent (the first message is the client's).
 
     Given a side's (user name, password), `client` or `server`, each Cred it sends is verified
     too (rule "Cred"): a basic one, and an md5 one against the nonce it was given last in the
-    session (`client_nonce`/`server_nonce`: given before the session, for its first Cred), with
-    why it does not match (a stale nonce, the NextNonce's base64 text digested, an empty nonce,
-    another user); and a peer that accepted one that does not."""
+    session (`client_nonce`/`server_nonce`: given before the session, for its first Cred), and
+    so is each HMAC `hmac` holds (each message's x-syncml-hmac header or None, as
+    `capture.Trace.hmac` keeps them), with why it does not match (a stale nonce, the
+    NextNonce's base64 text digested, an empty nonce, another user); and a peer that accepted
+    one that does not."""
     found = [Violation(*v) for v in _native.check(messages, directions)]
     if client or server:
-        secrets = _native.credentials(messages, directions, client, server, client_nonce, server_nonce)
+        secrets = _native.credentials(messages, directions, hmac, client, server, client_nonce, server_nonce)
         found = sorted(found + [Violation(*v) for v in secrets], key=lambda v: v.msg_index)
     return found
 

@@ -46,6 +46,9 @@ class Trace:
     """What a network or HTTP capture shows wrong in the HTTP that carried the messages (rule
     "HTTP"): a Content-Type that is not the one the body's encoding calls for, an answer other
     than 200."""
+    hmac: list[str | None] = field(default_factory=list)
+    """Each message's ``x-syncml-hmac`` header (None where it had none), as a network or HTTP
+    capture shows it; empty when the source keeps no headers. ``omadm.check(..., hmac=)`` takes it."""
 
     def save(self, directory: str) -> list[str]:
         """Writes each message to a file of its own in ``directory``, as ``omadm serve
@@ -142,6 +145,8 @@ class _Exchange:
     response: bytes | None
     status: int | None = None  # the answer's
     response_type: str = ""
+    request_hmac: str | None = None  # the x-syncml-hmac headers
+    response_hmac: str | None = None
 
     def findings(self, index: int) -> list[Violation]:
         """What is wrong in the HTTP of the exchange; ``index``: the request's place in its trace
@@ -182,9 +187,11 @@ def _captured(path: str, exchanges: list[_Exchange]) -> dict[str, Trace]:
         trace.http += x.findings(len(trace.messages))
         trace.messages.append(x.request)
         trace.directions.append("c2s")
+        trace.hmac.append(x.request_hmac)
         if x.response:
             trace.messages.append(x.response)
             trace.directions.append("s2c")
+            trace.hmac.append(x.response_hmac)
     if not traces:
         raise UsageError(f"{path}: no SyncML over HTTP in it (HTTPS cannot be read from a network capture: "
                          "export a HAR from the proxy that terminates it)")
@@ -192,6 +199,9 @@ def _captured(path: str, exchanges: list[_Exchange]) -> dict[str, Trace]:
 
 
 def _har_exchanges(path: str) -> list[_Exchange]:
+    def hmac(part: dict[str, Any]) -> str | None:
+        return next((h["value"] for h in part.get("headers") or [] if h["name"].lower() == "x-syncml-hmac"), None)
+
     def body(part: dict[str, Any]) -> bytes:
         text = part.get("text") or ""
         return base64.b64decode(text) if part.get("encoding") == "base64" else text.encode("utf-8")
@@ -205,7 +215,8 @@ def _har_exchanges(path: str) -> list[_Exchange]:
             answer = entry["response"]
             exchanges.append(_Exchange(entry.get("startedDateTime", ""), sent.get("mimeType", ""), body(sent),
                                        body(answer.get("content") or {}), answer.get("status") or None,
-                                       (answer.get("content") or {}).get("mimeType", "")))
+                                       (answer.get("content") or {}).get("mimeType", ""),
+                                       hmac(entry["request"]), hmac(answer)))
         return exchanges
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise UsageError(f"{path}: not an HTTP capture in HAR form ({type(e).__name__}: {e})") from None
@@ -445,7 +456,9 @@ class _Connection:
                 raise _Bad(answer.fault)
             exchanges.append(_Exchange(request.frame, content_type, request.body, answer.body if answer else None,
                                        int(answer.start) if answer else None,
-                                       answer.headers.get("content-type", "") if answer else ""))
+                                       answer.headers.get("content-type", "") if answer else "",
+                                       request.headers.get("x-syncml-hmac"),
+                                       answer.headers.get("x-syncml-hmac") if answer else None))
         return exchanges
 
 

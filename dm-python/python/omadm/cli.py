@@ -121,7 +121,7 @@ def _check(args: argparse.Namespace) -> int:
     if args.json:  # for a pipeline: each session with its messages' count and its violations
         verdicts = [{"session": t.name, "messages": len(t.messages),
                      "violations": [dataclasses.asdict(v)
-                                    for v in _violations(t.messages, t.directions, t.http, _secrets(args))]}
+                                    for v in _violations(t.messages, t.directions, t.http, _secrets(args, t))]}
                     for t in traces]
         print(json.dumps(verdicts, indent=2))
         return 1 if any(v["violations"] for v in verdicts) else 0
@@ -129,12 +129,13 @@ def _check(args: argparse.Namespace) -> int:
     for trace in traces:
         if args.show:
             _show(trace.messages, trace.directions, {})
-        found += _verdict(trace.name, trace.messages, trace.directions, trace.http, _secrets(args))
+        found += _verdict(trace.name, trace.messages, trace.directions, trace.http, _secrets(args, trace))
     return 1 if found else 0
 
 
-def _secrets(args: argparse.Namespace) -> dict:
-    """What `omadm.check` verifies Creds with, from --client-cred USER:PASSWORD and the rest."""
+def _secrets(args: argparse.Namespace, trace: omadm.capture.Trace) -> dict:
+    """What `omadm.check` verifies a session's Creds and HMACs with: --client-cred USER:PASSWORD
+    and the rest, and the x-syncml-hmac headers its capture shows."""
     def pair(option: str, value: str | None) -> tuple[str, str] | None:
         if value is None:
             return None
@@ -146,7 +147,7 @@ def _secrets(args: argparse.Namespace) -> dict:
     def nonce(text: str | None) -> bytes | None:
         return None if text is None else text.encode()
     return {"client": pair("--client-cred", args.client_cred), "server": pair("--server-cred", args.server_cred),
-            "client_nonce": nonce(args.client_nonce), "server_nonce": nonce(args.server_nonce)}
+            "client_nonce": nonce(args.client_nonce), "server_nonce": nonce(args.server_nonce), "hmac": trace.hmac}
 
 
 def _extract(args: argparse.Namespace) -> int:
@@ -587,7 +588,8 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--show", action="store_true", help="print each message first: an annotated trace")
     c.add_argument("--json", action="store_true", help="the verdicts as JSON: each session's name, how many messages, "
                    "its violations (rule, msg_index, detail)")
-    c.add_argument("--client-cred", metavar="USER:PASSWORD", help="verify the device's Cred (basic, md5) with these "
+    c.add_argument("--client-cred", metavar="USER:PASSWORD", help="verify the device's Cred (basic, md5) and HMAC "
+                   "(x-syncml-hmac, where a capture shows it) with these "
                    "(rule Cred: why one does not match, and a server that accepted it)")
     c.add_argument("--server-cred", metavar="USER:PASSWORD", help="verify the server's Cred with these")
     c.add_argument("--client-nonce", metavar="TEXT", help="the nonce the device's first md5 Cred uses (given in an "

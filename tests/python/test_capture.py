@@ -446,3 +446,10 @@ def test_hmac_headers_a_capture_shows_are_verified_with_the_passwords_given(tmp_
     (har,) = omadm.capture.read(str(tmp_path / "c.har"))
     assert har.hmac == trace.hmac
     assert omadm.check(har.messages, har.directions, client=("dev", "pw"), client_nonce=b"n0", hmac=har.hmac) == []
+    # And from JSON Lines, a record's "hmac".
+    import base64
+    lines = [json.dumps({"dir": d, "body_b64": base64.b64encode(m).decode(), "hmac": h})
+             for d, m, h in zip(har.directions or [], har.messages, har.hmac)]
+    (tmp_path / "c.jsonl").write_text("\n".join(lines))
+    (jsonl,) = omadm.capture.read(str(tmp_path / "c.jsonl"))
+    assert jsonl.hmac == trace.hmac

@@ -4,8 +4,9 @@
 them, gzip-compressed or not), HTTP captures in HAR form (mitmproxy, browsers, proxies), JSON Lines traces and message
 files (``omadm serve --trace-dir``), and gives one ``Trace`` a session: its messages in the order
 sent, with their directions when they are known. From a network or HTTP capture, each POST of a
-SyncML body and its answer are a session's messages, grouped by device and SessionID.
-``omadm.check(t.messages, t.directions)`` checks one; ``omadm.decode`` reads a message.
+SyncML body and its answer are a session's messages, grouped by device and SessionID; their
+``x-syncml-hmac`` headers are kept (``Trace.hmac``; a JSON Lines record may give one as
+``"hmac"``). ``omadm.check(t.messages, t.directions)`` checks one; ``omadm.decode`` reads a message.
 
 Network captures are read over plain HTTP/1.x on TCP (IPv4 or IPv6, on Ethernet, Linux cooked,
 loopback or raw IP links): TCP streams are put back together in sequence order, chunked and
@@ -129,8 +130,9 @@ def _jsonl(path: str) -> Trace:
                     rec = json.loads(line)
                     trace.messages.append(base64.b64decode(rec["body_b64"], validate=True))
                     trace.directions.append({"c2s": "c2s", "s2c": "s2c"}[rec["dir"]])  # type: ignore[union-attr]
-                except (ValueError, KeyError, TypeError) as e:
-                    raise UsageError(f'{path} line {n}: not {{"dir": "c2s"|"s2c", "body_b64": ...}} '
+                    trace.hmac.append(str(rec["hmac"]) if rec.get("hmac") is not None else None)
+                except (ValueError, KeyError, TypeError, AttributeError) as e:
+                    raise UsageError(f'{path} line {n}: not {{"dir": "c2s"|"s2c", "body_b64": ..., "hmac"?: ...}} '
                                      f"({type(e).__name__}: {e})") from None
     return trace
 

@@ -1,7 +1,7 @@
 //! The trace checker: silent on what our engines produce, loud on every rule broken.
 mod common;
 
-use common::pair::{Dir, Pair, client_config, device_tree, server_config};
+use common::pair::{Dir, Pair, client_config, device_tree, server_config, stale_md5_pair};
 use dm_core::check::{Answer, Direction, Violation, answers, check, infer_directions};
 use dm_core::codec::{self, Encoding};
 use dm_core::model::*;
@@ -242,11 +242,7 @@ fn cmd_ids_used_twice_or_0_are_reported_and_their_order_is_free() {
 }
 
 fn renumbered(mut c: Command, id: u32) -> Command {
-    match &mut c {
-        Command::Status(s) => s.cmd_id = id,
-        Command::Get(x) | Command::Replace(x) => x.cmd_id = id,
-        other => panic!("{}", other.name()),
-    }
+    c.set_cmd_id(id);
     c
 }
 
@@ -482,17 +478,8 @@ fn silent_on_a_challenged_server_sending_its_package_again() {
 /// not forbid it. Without the answer the session ends on a package that needs one (R10).
 #[test]
 fn r09_r10_a_challenged_client_sends_package_1_again() {
-    use dm_core::auth::{AuthType, Credentials};
-    let mut cc = client_config();
-    cc.auth = AuthType::Md5;
-    cc.credentials = Some(Credentials::new("dev", "pw"));
-    cc.nonce = b"stale".to_vec();
-    let mut sc = server_config();
-    sc.auth = AuthType::Md5;
-    sc.client_credentials = Some(Credentials::new("dev", "pw"));
-    sc.client_nonce = b"first".to_vec();
-    sc.nonce_source = Some(dm_core::session::NonceSource(std::sync::Arc::new(|| b"n1".to_vec())));
-    let mut p = Pair::with(cc, device_tree(), sc);
+    let nonces = dm_core::session::NonceSource(std::sync::Arc::new(|| b"n1".to_vec()));
+    let mut p = stale_md5_pair(nonces);
     p.until_server_has_package();
     p.server.get("./DevInfo/Man").unwrap();
     p.exchange();

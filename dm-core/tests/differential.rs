@@ -6,7 +6,7 @@
 mod common;
 
 use common::judgement::agree;
-use common::pair::{Pair, client_config, device_tree, server_config};
+use common::pair::{Pair, client_config, device_tree, server_config, stale_md5_pair};
 use dm_core::auth::{AuthType, Credentials};
 use dm_core::check::{self, Direction};
 use dm_core::codec::{self, Encoding};
@@ -48,18 +48,9 @@ fn pair(shape: Shape) -> Pair {
         Shape::SmallMessages => Pair::with_max_msg_sizes(Some(1024), Some(1024)),
         Shape::Md5Challenge => {
             let nonces = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(0));
-            let mut cc = client_config();
-            cc.auth = AuthType::Md5;
-            cc.credentials = Some(Credentials::new("dev", "pw"));
-            cc.nonce = b"stale".to_vec();
-            let mut sc = server_config();
-            sc.auth = AuthType::Md5;
-            sc.client_credentials = Some(Credentials::new("dev", "pw"));
-            sc.client_nonce = b"first".to_vec();
-            sc.nonce_source = Some(NonceSource(std::sync::Arc::new(move || {
+            stale_md5_pair(NonceSource(std::sync::Arc::new(move || {
                 vec![nonces.fetch_add(1, std::sync::atomic::Ordering::Relaxed); 16]
-            })));
-            Pair::with(cc, device_tree(), sc)
+            })))
         }
         Shape::LargeObjects => {
             let mut cc = client_config();
@@ -111,7 +102,7 @@ fn mutate(m: &mut Message, mutation: &Mutation) -> bool {
         }
         Mutation::Duplicate(i) if i < m.commands.len() => {
             let mut c = m.commands[i].clone();
-            set_cmd_id(&mut c, next_id);
+            c.set_cmd_id(next_id);
             m.commands.push(c);
         }
         Mutation::MsgRef(i, delta) => {
@@ -139,7 +130,7 @@ fn mutate(m: &mut Message, mutation: &Mutation) -> bool {
             ..Results::default()
         })),
         Mutation::SwapWithNext(i) if i + 1 < m.commands.len() => m.commands.swap(i, i + 1),
-        Mutation::CmdId(i, id) if i < m.commands.len() => set_cmd_id(&mut m.commands[i], id),
+        Mutation::CmdId(i, id) if i < m.commands.len() => m.commands[i].set_cmd_id(id),
         Mutation::MsgId(d) => m.header.msg_id = (i64::from(m.header.msg_id) + d).max(0) as u32,
         Mutation::SessionId => m.header.session_id.push('9'),
         Mutation::StatusCode(i, code) => {
@@ -172,21 +163,6 @@ fn items(m: &mut Message, i: usize) -> Option<&mut Vec<Item>> {
 
 fn status(m: &mut Message, i: usize) -> Option<&mut Status> {
     m.commands.iter_mut().filter_map(|c| if let Command::Status(s) = c { Some(s) } else { None }).nth(i)
-}
-
-fn set_cmd_id(c: &mut Command, id: u32) {
-    match c {
-        Command::Add(x)
-        | Command::Copy(x)
-        | Command::Delete(x)
-        | Command::Exec(x)
-        | Command::Get(x)
-        | Command::Replace(x) => x.cmd_id = id,
-        Command::Alert(x) => x.cmd_id = id,
-        Command::Atomic(x) | Command::Sequence(x) => x.cmd_id = id,
-        Command::Results(x) => x.cmd_id = id,
-        Command::Status(x) => x.cmd_id = id,
-    }
 }
 
 /// A trace, and what the receiver of its last message made of it.

@@ -219,11 +219,7 @@ fn a_message_whose_cmd_ids_repeat_or_are_0_is_refused() {
     let renumbered = |ids: &[u32]| {
         let mut m = package_1.clone();
         for (c, id) in m.commands.iter_mut().zip(ids) {
-            match c {
-                Command::Alert(a) => a.cmd_id = *id,
-                Command::Replace(r) => r.cmd_id = *id,
-                other => panic!("{}", other.name()),
-            }
+            c.set_cmd_id(*id);
         }
         codec::encode(&m, Encoding::Xml)
     };

@@ -87,6 +87,22 @@ impl Command {
         }
     }
 
+    /// Sets the command's CmdID.
+    pub fn set_cmd_id(&mut self, id: u32) {
+        match self {
+            Command::Add(c)
+            | Command::Copy(c)
+            | Command::Delete(c)
+            | Command::Exec(c)
+            | Command::Get(c)
+            | Command::Replace(c) => c.cmd_id = id,
+            Command::Alert(c) => c.cmd_id = id,
+            Command::Atomic(c) | Command::Sequence(c) => c.cmd_id = id,
+            Command::Results(c) => c.cmd_id = id,
+            Command::Status(c) => c.cmd_id = id,
+        }
+    }
+
     /// The items a command carries (none for Atomic and Sequence).
     pub fn items(&self) -> &[Item] {
         match self {

@@ -758,7 +758,7 @@ impl Core {
                 item.meta.get_or_insert_with(Box::default).size = (unit.offset == 0).then_some(total as u64);
                 item.data = Some(piece);
             }
-            set_cmd_id(&mut c, id);
+            c.set_cmd_id(id);
             c
         };
         // The largest piece that fits: XML text is sized by counting its escapes, anything else
@@ -902,7 +902,7 @@ fn taken() -> Command {
 /// Numbers a command and its members from `next` in pre-order, returning the CmdIDs used.
 fn number(c: &mut Command, next: &mut u32) -> std::ops::Range<u32> {
     let first = *next;
-    set_cmd_id(c, *next);
+    c.set_cmd_id(*next);
     *next += 1;
     if let Command::Atomic(g) | Command::Sequence(g) = c {
         for member in &mut g.commands {
@@ -910,21 +910,6 @@ fn number(c: &mut Command, next: &mut u32) -> std::ops::Range<u32> {
         }
     }
     first..*next
-}
-
-fn set_cmd_id(c: &mut Command, id: u32) {
-    match c {
-        Command::Add(x)
-        | Command::Copy(x)
-        | Command::Delete(x)
-        | Command::Exec(x)
-        | Command::Get(x)
-        | Command::Replace(x) => x.cmd_id = id,
-        Command::Alert(x) => x.cmd_id = id,
-        Command::Atomic(x) | Command::Sequence(x) => x.cmd_id = id,
-        Command::Results(x) => x.cmd_id = id,
-        Command::Status(x) => x.cmd_id = id,
-    }
 }
 
 /// A copy of a large-object command without its data.

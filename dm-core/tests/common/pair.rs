@@ -2,10 +2,11 @@
 //! tamper with what is in flight and a record of every message for the checks.
 #![allow(dead_code)]
 
+use dm_core::auth::{AuthType, Credentials};
 use dm_core::check::Direction;
 use dm_core::codec;
 use dm_core::model::Message;
-use dm_core::session::{ClientConfig, ClientSession, Event, ServerConfig, ServerSession, State};
+use dm_core::session::{ClientConfig, ClientSession, Event, NonceSource, ServerConfig, ServerSession, State};
 use dm_core::tree::MemoryTree;
 use dm_core::tree::objects::DevInfo;
 
@@ -59,6 +60,18 @@ pub fn client_config() -> ClientConfig {
 
 pub fn server_config() -> ServerConfig {
     ServerConfig::new("omadm-test")
+}
+
+/// An md5 pair ("dev"/"pw") whose client digests with a nonce the server no longer holds
+/// ("stale"; the server's is "first"), so that package 1 is challenged; the server's new nonces
+/// come from `nonces`.
+pub fn stale_md5_pair(nonces: NonceSource) -> Pair {
+    let mut cc = client_config();
+    (cc.auth, cc.credentials, cc.nonce) = (AuthType::Md5, Some(Credentials::new("dev", "pw")), b"stale".to_vec());
+    let mut sc = server_config();
+    (sc.auth, sc.client_credentials) = (AuthType::Md5, Some(Credentials::new("dev", "pw")));
+    (sc.client_nonce, sc.nonce_source) = (b"first".to_vec(), Some(nonces));
+    Pair::with(cc, device_tree(), sc)
 }
 
 impl Pair {

@@ -202,7 +202,7 @@ def _captured(path: str, exchanges: list[_Exchange]) -> dict[str, Trace]:
 
 def _har_exchanges(path: str) -> list[_Exchange]:
     def hmac(part: dict[str, Any]) -> str | None:
-        return next((h["value"] for h in part.get("headers") or [] if h["name"].lower() == "x-syncml-hmac"), None)
+        return next((str(h["value"]) for h in part.get("headers") or [] if h["name"].lower() == "x-syncml-hmac"), None)
 
     def body(part: dict[str, Any]) -> bytes:
         text = part.get("text") or ""

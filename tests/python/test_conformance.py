@@ -141,9 +141,21 @@ def test_a_server_with_credentials_is_checked_for_its_challenge_and_its_own_cred
     credentials = dict(auth="md5", username="dev", password="pw", server_password="spw")
     with omadm.http.Server(lambda s: s.get("./DevInfo/Man").status, server_id="srv", **credentials) as server:
         verdicts = check_server(server.url, lambda: omadm.MemoryTree(DEVINFO), server_id="srv", **credentials)
-    assert [(v.check, v.outcome) for v in verdicts][-2:] == [("stale-nonce", "pass"), ("server-auth", "pass")]
+    assert [(v.check, v.outcome) for v in verdicts][-3:] == [
+        ("stale-nonce", "pass"), ("wrong-password", "pass"), ("server-auth", "pass")]
     assert all(v.outcome == "pass" for v in verdicts), verdicts
-    assert verdicts[-2].detail.startswith("a device whose md5 nonce is stale: challenged (401 and Chal), then taken")
+    assert verdicts[-3].detail.startswith("a device whose md5 nonce is stale: challenged (401 and Chal), then taken")
+
+
+@pytest.mark.parametrize("auth", ["basic", "md5", "hmac"])
+def test_a_server_that_takes_any_password_fails_the_wrong_password_check(auth):
+    """A server that asks for no credentials at all takes a wrong password as well as the right
+    one: the device finds it out (200 to the SyncHdr, its commands run)."""
+    credentials = dict(auth=auth, username="dev", password="pw")
+    with omadm.http.Server(lambda s: s.get("./DevInfo/Man").status, server_id="srv") as server:
+        verdicts = check_server(server.url, lambda: omadm.MemoryTree(DEVINFO), server_id="srv", **credentials)
+    wrong = next(v for v in verdicts if v.check == "wrong-password")
+    assert wrong.outcome == "fail" and "the server took a wrong password (200" in wrong.detail, wrong
 
 
 class Forgetful(http.server.BaseHTTPRequestHandler):
@@ -244,7 +256,7 @@ def test_omadm_s_own_server_passes_check_server_whatever_its_auth(auth, server_p
     with omadm.http.Server(script, server_id="srv", encoding=encoding, max_msg_size=2048, **credentials) as server:
         verdicts = check_server(server.url, tree, server_id="srv", **credentials)
     assert [v for v in verdicts if v.outcome != "pass"] == []
-    assert len(verdicts) == 5 + (auth in ("md5", "hmac")) + bool(server_password)
+    assert len(verdicts) == 5 + (auth in ("md5", "hmac")) + (auth != "none") + bool(server_password)
 
 
 @pytest.mark.parametrize("auth", ["none", "md5", "hmac"])

@@ -14,7 +14,8 @@ are the trace checker's: serve with ``trace_dir`` and run ``omadm check`` on it.
 
 A server's, as a device finds it: ``check_server(url, tree)`` runs sessions against it as a
 simulated device, each with a turn a device may give it (WBXML, a small MaxMsgSize, a Generic
-Alert, an abort; a stale nonce and the server's own credentials when the options hold them),
+Alert, an abort; with credentials in the options, a stale nonce, a wrong password, which the
+server must never take, and the server's own credentials),
 and checks each session with the trace checker and for what its turn asks.
 """
 
@@ -204,7 +205,7 @@ def check_server(url: str, tree: Callable[[], Any], **options: Any) -> list[Verd
     watch = options.pop("watch", None)
 
     def session(name: str, why: str, expect: Callable[[list[Any], list[bytes], list[str]], str | None] | None = None,
-                **twist: Any) -> Verdict:
+                refused: bool = False, **twist: Any) -> Verdict:
         messages: list[bytes] = []
         directions: list[str] = []
 
@@ -218,7 +219,7 @@ def check_server(url: str, tree: Callable[[], Any], **options: Any) -> list[Verd
             events = omadm.http.device(url, tree(), watch=seen, **{**options, **twist})
         except Error as e:
             events = list(getattr(e, "events", []))
-            if not twist.get("received"):  # only the abort ends its session early
+            if not (twist.get("received") or refused):  # only these end their sessions early
                 return Verdict(name, FAIL, f"{why}: the session failed: {e}")
         except OSError as e:
             return Verdict(name, FAIL, f"{why}: {e}")
@@ -258,11 +259,24 @@ def check_server(url: str, tree: Callable[[], Any], **options: Any) -> list[Verd
             return f"its first answer to a stale nonce: {header.get('data')}, {'a' if header.get('chal') else 'no'} Chal"
         return None if any(e.kind == "authenticated" for e in events) else "the device was not taken after the challenge"
 
+    def not_taken(events: list[Any], messages: list[bytes], directions: list[str]) -> str | None:
+        answers = [decode(m, lenient=True) for m, d in zip(messages, directions) if d == "s2c"]
+        statuses = [c["Status"] for m in answers for c in m.commands if "Status" in c]
+        codes = [s.get("data") for s in statuses if s.get("cmd") == "SyncHdr"]
+        if taken := [c for c in codes if c in (200, 212)]:
+            return f"the server took a wrong password ({', '.join(map(str, taken))})"
+        ran = sum(e.kind == "executed" for e in events)
+        return f"the device ran {ran} of the server's commands" if ran else None if codes else "no answer"
+
     def server_authenticated(events: list[Any], *_: Any) -> str | None:
         return None if any(e.kind == "server_authenticated" for e in events) else "no credentials the device could take"
 
     auth = [session("stale-nonce", f"a device whose {options['auth']} nonce is stale: challenged (401 and Chal), "
                     "then taken", challenged, nonce=b"omadm-stale-nonce")] if options.get("auth") in ("md5", "hmac") else []
+    if options.get("auth", "none") != "none" and options.get("password"):
+        auth.append(session("wrong-password", f"a device with a wrong {options['auth']} password: refused (401 or "
+                            "407), never taken, nothing run", not_taken, refused=True,
+                            password=options["password"] + "-wrong"))
     if options.get("server_password"):
         auth.append(session("server-auth", "a device that checks the server's credentials", server_authenticated))
     return [

@@ -591,10 +591,10 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--client-cred", metavar="USER:PASSWORD", help="verify the device's Cred (basic, md5) and HMAC "
                    "(x-syncml-hmac, where a capture shows it) with these "
                    "(rule Cred: why one does not match, and a server that accepted it)")
-    c.add_argument("--server-cred", metavar="USER:PASSWORD", help="verify the server's Cred with these")
-    c.add_argument("--client-nonce", metavar="TEXT", help="the nonce the device's first md5 Cred uses (given in an "
-                   "earlier session); without it that one is not judged")
-    c.add_argument("--server-nonce", metavar="TEXT", help="the nonce the server's first md5 Cred uses")
+    c.add_argument("--server-cred", metavar="USER:PASSWORD", help="verify the server's Cred and HMAC with these")
+    c.add_argument("--client-nonce", metavar="TEXT", help="the nonce the device's first md5 Cred or HMAC uses (given "
+                   "in an earlier session); without it that one is not judged")
+    c.add_argument("--server-nonce", metavar="TEXT", help="the nonce the server's first md5 Cred or HMAC uses")
     c.set_defaults(run=_check)
     x = sub.add_parser("extract", help="write the messages of captured sessions to files, one each, as serve "
                        "--trace-dir does; or the device's tree as a session shows it")

@@ -5,10 +5,10 @@
 //! purpose (`common::judgement::tolerated`).
 mod common;
 
-use common::judgement::agree;
+use common::judgement::disagreement;
 use common::pair::{Pair, client_config, device_tree, server_config, stale_md5_pair};
 use dm_core::auth::{AuthType, Credentials};
-use dm_core::check::{self, Direction};
+use dm_core::check::Direction;
 use dm_core::codec::{self, Encoding};
 use dm_core::error::Error;
 use dm_core::model::*;
@@ -253,18 +253,8 @@ fn the_engines_and_the_checker_agree_on_every_changed_message() {
             for mutation in &mutations {
                 let Ok((trace, result)) = run(shape, at, mutation) else { continue };
                 cases += 1;
-                let reported: Vec<_> = check::check(&trace).into_iter().filter(|v| v.msg_index == at).collect();
-                let refused = match &result {
-                    Err(Error::Decode(_)) => continue,
-                    Err(e) => Some(e),
-                    Ok(_) => None,
-                };
-                if !agree(refused, &reported) {
-                    disagreements.push(format!(
-                        "{shape:?} message {at} {mutation:?}: engine {:?}, checker {:?}",
-                        refused.map(|e| e.to_string()),
-                        reported.iter().map(|v| v.to_string()).collect::<Vec<_>>()
-                    ));
+                if let Some(why) = disagreement(&trace, &result) {
+                    disagreements.push(format!("{shape:?} message {at} {mutation:?}: {why}"));
                 }
             }
         }

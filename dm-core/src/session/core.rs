@@ -241,13 +241,23 @@ impl Core {
                 return Err(RemoteError::in_message("R04", &m, (Some(c.cmd_id()), c.name()), why));
             }
         }
-        if let Some((id, why)) = misnumbered(&m.commands).filter(|_| !self.lenient) {
-            let why = format!("{why} (each command's CmdID is its own, from 1)");
-            return Err(RemoteError::in_message("CmdID", &m, (Some(id), "CmdID"), why));
+        // Leniently, misnumbered CmdIDs are taken, and a status or results for something never
+        // sent is only ignored (the spec's own examples number their commands differently from
+        // what they answer).
+        if !self.lenient {
+            self.check_references(&m)?;
         }
-        // Leniently, a status or results for something never sent is only ignored (the spec's
-        // own examples number their commands differently from what they answer).
-        for c in m.commands.iter().filter(|_| !self.lenient) {
+        Ok(m)
+    }
+
+    /// A received message's CmdIDs are its own, and its statuses and results answer what this
+    /// side sent.
+    fn check_references(&self, m: &Message) -> Result<(), Error> {
+        if let Some((id, why)) = misnumbered(&m.commands) {
+            let why = format!("{why} (each command's CmdID is its own, from 1)");
+            return Err(RemoteError::in_message("CmdID", m, (Some(id), "CmdID"), why));
+        }
+        for c in &m.commands {
             match c {
                 Command::Status(s) => {
                     let msg_ref = self.answered_msg(s.msg_ref, s.cmd_ref.unwrap_or(0));
@@ -261,20 +271,20 @@ impl Core {
                             Some(r) => format!("Status for MsgRef {msg_ref} CmdRef {r}, a command never sent"),
                             None => format!("Status for MsgRef {msg_ref} without CmdRef"),
                         };
-                        return Err(RemoteError::in_message("R21", &m, (Some(s.cmd_id), "Status"), why));
+                        return Err(RemoteError::in_message("R21", m, (Some(s.cmd_id), "Status"), why));
                     }
                 }
                 Command::Results(r) => {
                     let msg_ref = self.answered_msg(r.msg_ref, r.cmd_ref);
                     if self.sent.get(sent_key(msg_ref, r.cmd_ref)).is_none() {
                         let why = format!("Results for MsgRef {msg_ref} CmdRef {}, a command never sent", r.cmd_ref);
-                        return Err(RemoteError::in_message("R22", &m, (Some(r.cmd_id), "Results"), why));
+                        return Err(RemoteError::in_message("R22", m, (Some(r.cmd_id), "Results"), why));
                     }
                 }
                 _ => {}
             }
         }
-        Ok(m)
+        Ok(())
     }
 
     /// Takes the header of an accepted message: the peer's sizes, and the SyncHdr status owed

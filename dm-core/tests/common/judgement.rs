@@ -3,8 +3,29 @@
 //! engines get past on purpose. Shared by `tests/differential.rs` and the session fuzz targets.
 #![allow(dead_code)]
 
-use dm_core::check::Violation;
+use dm_core::check::{Direction, Violation, check};
 use dm_core::error::Error;
+use dm_core::session::Event;
+
+/// What is amiss when the engine that received the last message of `trace` made `result` of it
+/// and the checker judges that message otherwise; `None` when they agree, or when the message
+/// does not decode (the checker then says only that).
+pub fn disagreement(trace: &[(Direction, Vec<u8>)], result: &Result<Vec<Event>, Error>) -> Option<String> {
+    let at = trace.len().checked_sub(1)?;
+    let refused = match result {
+        Err(Error::Decode(_)) => return None,
+        Err(e) => Some(e),
+        Ok(_) => None,
+    };
+    let reported: Vec<_> = check(trace).into_iter().filter(|v| v.msg_index == at).collect();
+    let said = |v: &Violation| v.to_string();
+    let why = format!(
+        "engine {:?}, checker {:?}",
+        refused.map(Error::to_string),
+        reported.iter().map(said).collect::<Vec<_>>()
+    );
+    (!agree(refused, &reported)).then_some(why)
+}
 
 /// Whether an engine that `refused` a message (or took it) agrees with what the checker
 /// `reported` at that message (rules of how a session ends, R09 to R11, left out).

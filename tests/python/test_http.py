@@ -229,6 +229,33 @@ def test_a_device_authenticates_with_its_dmacc_account_and_keeps_its_nonces_ther
     assert saved.get("./DMAcc/srv/AppAuth/1/AAuthData") not in (kept, b"n0")
 
 
+def test_hmac_headers_are_kept_in_trace_directories_and_verified_by_check(tmp_path):
+    """`omadm serve --trace-dir` and `omadm device --trace-dir` keep each message's
+    x-syncml-hmac header beside it (NNNN-c2s.hmac), so `omadm check --client-cred` verifies an
+    HMAC session they recorded; Trace.save and capture.read keep them too."""
+    creds = dict(auth="hmac", username="u", password="p", nonce=b"n0", server_password="sp", server_nonce=b"s0")
+    with omadm.http.Server(read_model, server_id="srv", trace_dir=str(tmp_path / "server"), **creds) as server:
+        omadm.http.device(server.url, omadm.MemoryTree(DEVINFO), server_id="srv", trace_dir=str(tmp_path / "device"),
+                          **creds)  # type: ignore[arg-type]
+    secrets = ["--client-cred", "u:p", "--client-nonce", "n0", "--server-cred", "srv:sp", "--server-nonce", "s0"]
+    for side in ("server", "device"):
+        [trace] = omadm.capture.read(tmp_path / side)
+        assert len(trace.hmac) == len(trace.messages) == 4 and all(trace.hmac), side
+        r = subprocess.run([sys.executable, "-m", "omadm.cli", "check", *secrets, str(tmp_path / side)],
+                           capture_output=True, text=True)
+        assert r.returncode == 0 and "no violations" in r.stdout, r.stdout
+        r = subprocess.run([sys.executable, "-m", "omadm.cli", "check", "--client-cred", "u:other", "--client-nonce",
+                            "n0", str(tmp_path / side)], capture_output=True, text=True)
+        assert r.returncode == 1 and "Cred message 0: an HMAC that does not match" in r.stdout, r.stdout
+        trace.save(str(tmp_path / "again"))
+    again = omadm.capture.read(tmp_path / "again")
+    assert [t.hmac for t in again] == [trace.hmac, trace.hmac]
+    # A session of message files with no header beside any keeps none.
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "x-0000-c2s.msg").write_bytes(trace.messages[0])
+    assert omadm.capture.read(tmp_path / "plain")[0].hmac == []
+
+
 def test_nonces_outlive_the_server_and_the_device_in_their_files(tmp_path):
     """`omadm serve --nonce-file` and `omadm device --nonce-file`: a restarted server, and a
     device run again, take up where the last session left the nonces."""

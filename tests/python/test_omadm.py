@@ -1397,7 +1397,7 @@ def test_a_message_the_device_sends_again_gets_the_same_answer(auth, tmp_path):
         assert client.state == "ended" and sent >= 3
         [session] = server.finished
         assert session.error is None and session.found == "seen X1"
-    assert omadm.check([f.read_bytes() for f in sorted(tmp_path.iterdir())]) == []
+    assert omadm.check([f.read_bytes() for f in sorted(tmp_path.glob("*.msg"))]) == []
 
 
 def test_a_message_sent_again_while_the_first_is_answered_waits_for_that_answer():

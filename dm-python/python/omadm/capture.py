@@ -6,7 +6,7 @@ files (``omadm serve --trace-dir``), and gives one ``Trace`` a session: its mess
 sent, with their directions when they are known. From a network or HTTP capture, each POST of a
 SyncML body and its answer are a session's messages, grouped by device and SessionID; their
 ``x-syncml-hmac`` headers are kept (``Trace.hmac``; a JSON Lines record may give one as
-``"hmac"``). ``omadm.check(t.messages, t.directions)`` checks one; ``omadm.decode`` reads a message.
+``"hmac"``, a message file FILE.msg as the text of FILE.hmac beside it). ``omadm.check(t.messages, t.directions)`` checks one; ``omadm.decode`` reads a message.
 
 Network captures are read over plain HTTP/1.x on TCP (IPv4 or IPv6, on Ethernet, Linux cooked,
 loopback or raw IP links): TCP streams are put back together in sequence order, chunked and
@@ -53,16 +53,15 @@ class Trace:
 
     def save(self, directory: str) -> list[str]:
         """Writes each message to a file of its own in ``directory``, as ``omadm serve
-        --trace-dir`` does (NAME-0000-c2s.msg, ...; ``read`` takes them back), under a NAME no
-        session there has yet; the paths written."""
+        --trace-dir`` does (NAME-0000-c2s.msg, ..., and NAME-0000-c2s.hmac beside a message that
+        had an x-syncml-hmac header; ``read`` takes them back), under a NAME no session there has
+        yet; the paths of the messages written."""
         os.makedirs(directory, exist_ok=True)
         base = _unused(_file_name(os.path.basename(self.name.rpartition("#")[2])), _saved_sessions(directory))
-        paths = []
-        for n, (message, direction) in enumerate(zip(self.messages, self.directions or ["msg"] * len(self.messages))):
-            paths.append(os.path.join(directory, f"{base}-{n:04d}-{direction}.msg"))
-            with open(paths[-1], "wb") as f:
-                f.write(message)
-        return paths
+        directions = self.directions or ["msg"] * len(self.messages)
+        hmac = self.hmac or [None] * len(self.messages)
+        return [_save_message(os.path.join(directory, f"{base}-{n:04d}-{direction}"), message, header)
+                for n, (message, direction, header) in enumerate(zip(self.messages, directions, hmac))]
 
 
 def read(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Trace]:
@@ -71,6 +70,7 @@ def read(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> li
     ``UsageError`` saying where."""
     given = [os.fspath(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
     files: list[tuple[str, bytes]] = []
+    headers: dict[str, str] = {}  # x-syncml-hmac headers kept beside message files, by their stem
     traces: dict[str, Trace] = {}
     listed = (sorted(os.path.join(p, e) for e in os.listdir(p)) if os.path.isdir(p) else [p] for p in given)
     for p in itertools.chain.from_iterable(listed):  # a directory's files each read as a path given
@@ -78,6 +78,9 @@ def read(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> li
             traces.update(_captured(p, _har_exchanges(p)))
         elif p.endswith(".jsonl"):
             traces[p] = _jsonl(p)
+        elif p.endswith(".hmac"):
+            with open(p) as file:
+                headers[p[:-len(".hmac")]] = file.read().strip()
         else:
             with open(p, "rb") as file:
                 data = file.read()
@@ -90,21 +93,36 @@ def read(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> li
                 traces.update(_captured(p, _pcap_exchanges(p, data)))
             else:
                 files.append((p, data))
+    kept: dict[str, list[str | None]] = {}  # each file session's headers, None where it has none
     for f, message in files:
         name = os.path.basename(f)
         m = _SAVED.match(name)
         key = os.path.join(os.path.dirname(f), m.group(1)) if m else "files"
         trace = traces.setdefault(key, Trace(key))
         trace.messages.append(message)
+        kept.setdefault(key, []).append(headers.get(os.path.splitext(f)[0]))
         direction = "c2s" if "c2s" in name else "s2c" if "s2c" in name else None
         if trace.directions is not None:  # directions for a session only when every message has one
             trace.directions = None if direction is None else trace.directions + [direction]
+    for key, hmac in kept.items():
+        if any(hmac):  # else the session's files keep no headers
+            traces[key].hmac = hmac
     if not any(t.messages for t in traces.values()):
         raise UsageError(f"no messages in {' '.join(given)}")
     return list(traces.values())
 
 
 _SAVED = re.compile(r"(.*)-\d{4}-(c2s|s2c|msg)\.")
+
+
+def _save_message(stem: str, message: bytes, hmac: str | None) -> str:
+    """Writes STEM.msg, and STEM.hmac with the message's x-syncml-hmac header if it had one."""
+    if hmac is not None:
+        with open(stem + ".hmac", "w") as f:
+            f.write(hmac)
+    with open(stem + ".msg", "wb") as f:
+        f.write(message)
+    return stem + ".msg"
 
 
 def _saved_sessions(directory: str) -> set[str]:

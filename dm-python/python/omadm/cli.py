@@ -589,7 +589,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--json", action="store_true", help="the verdicts as JSON: each session's name, how many messages, "
                    "its violations (rule, msg_index, detail)")
     c.add_argument("--client-cred", metavar="USER:PASSWORD", help="verify the device's Cred (basic, md5) and HMAC "
-                   "(x-syncml-hmac, where a capture shows it) with these "
+                   "(x-syncml-hmac, where a capture or a trace directory kept it) with these "
                    "(rule Cred: why one does not match, and a server that accepted it)")
     c.add_argument("--server-cred", metavar="USER:PASSWORD", help="verify the server's Cred and HMAC with these")
     c.add_argument("--client-nonce", metavar="TEXT", help="the nonce the device's first md5 Cred or HMAC uses (given "

@@ -502,12 +502,12 @@ class Server:
         self._trace_names.add(name)
         return name
 
-    def _trace(self, s: ScriptSession, direction: str, body: bytes) -> None:
+    def _trace(self, s: ScriptSession, direction: str, body: bytes, hmac: str | None) -> None:
         if self.watch is not None:
             self.watch(s.device, direction, body)
         if self.trace_dir and s.trace_name:
-            with open(os.path.join(self.trace_dir, f"{s.trace_name}-{s._traced:04d}-{direction}.msg"), "wb") as f:
-                f.write(body)
+            omadm.capture._save_message(os.path.join(self.trace_dir, f"{s.trace_name}-{s._traced:04d}-{direction}"),
+                                        body, hmac)
             s._traced += 1
 
     def _handle(self, body: bytes, hmac: str | None, token: str | None = None,
@@ -551,7 +551,7 @@ class Server:
                 # The device lost the answer and sent its message again: the same answer, the
                 # session as it was.
                 return s.last_exchange[1:]
-            self._trace(s, "c2s", body)
+            self._trace(s, "c2s", body, hmac)
             try:
                 events = s.server.receive(body, hmac)
             except omadm.Error as e:
@@ -566,7 +566,7 @@ class Server:
             reply = self._reply(s)
             s.last_exchange = exchange = (body, reply, s.server.content_type, s.server.hmac_header)
             self.nonces.keep(key[0], s.server)
-            self._trace(s, "s2c", reply)
+            self._trace(s, "s2c", reply, s.server.hmac_header)
             if s.server.state in ("ended", "aborted"):
                 with s._cond:
                     s._done = True
@@ -690,11 +690,12 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
     events: list[omadm.Event] = []
     trace = omadm.capture.Trace(device_id)
 
-    def seen(direction: str, body: bytes) -> None:
+    def seen(direction: str, body: bytes, hmac: str | None) -> None:
         if watch is not None:
             watch(direction, body)
         trace.messages.append(body)
         trace.directions.append(direction)  # type: ignore[union-attr]
+        trace.hmac.append(hmac)
 
     try:
         while (msg := client.next_message()) is not None:
@@ -702,11 +703,11 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
             req.add_header("Content-Type", client.content_type)
             if client.hmac_header:
                 req.add_header("x-syncml-hmac", client.hmac_header)
-            seen("c2s", msg)
+            seen("c2s", msg, client.hmac_header)
             with _post(opener, req, timeout, busy_retries) as resp:
                 # A reply past the limit is read no further: the session refuses it for its size.
                 body = resp.read(max_message_size + 1)
-                seen("s2c", body)
+                seen("s2c", body, resp.headers.get("x-syncml-hmac"))
                 got = client.receive(body, resp.headers.get("x-syncml-hmac"))
             events.extend(got)
             if nonces is not None:

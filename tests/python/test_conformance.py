@@ -93,12 +93,14 @@ def test_a_device_that_lets_this_server_add_nothing_skips_the_writes():
 
 
 def test_cli_serve_conformance_once_exits_with_the_verdict(run_agent, tmp_path):
-    """The C agent example passes what it supports (its values are small: no large objects); a
-    device that fails a check makes the exit 1. Each run is a JUnit report too."""
+    """The C agent example passes what it supports (its values are small: no large objects), and
+    its messages keep the checker's rules (--check: the check "rules"); a device that fails a
+    check makes the exit 1. Each run is a JUnit report too."""
     for device, code in (("agent", 0), ("sloppy", 1)):
         report = tmp_path / f"{device}.xml"
         server = subprocess.Popen([sys.executable, "-m", "omadm.cli", "serve", "--port", "0", "--conformance",
-                                   "./Vendor", "--once", "--junit", str(report), "--server-id", "omadm-demo", "--auth", "md5",
+                                   "./Vendor", "--once", "--check", "--junit", str(report), "--server-id", "omadm-demo",
+                                   "--auth", "md5",
                                    "--username", "device", "--password", "secret", "--nonce", "demo-nonce"],
                                   stdout=subprocess.PIPE, text=True)
         try:
@@ -118,10 +120,11 @@ def test_cli_serve_conformance_once_exits_with_the_verdict(run_agent, tmp_path):
         assert device != "agent" or "UNSUPPORTED large-object: 413" in out, out
         [suite] = ET.parse(report).getroot()
         cases = {c.get("name"): [e.tag for e in c] for c in suite}
-        assert suite.get("name") == {"agent": "IMEI:493005100592800", "sloppy": "IMEI:1"}[device] and len(cases) == 22
+        assert suite.get("name") == {"agent": "IMEI:493005100592800", "sloppy": "IMEI:1"}[device] and len(cases) == 23
         assert (suite.get("failures"), suite.get("skipped")) == {"agent": ("0", "1"), "sloppy": ("8", "1")}[device]
         assert cases["large-object" if device == "agent" else "atomic-rollback"] == ["skipped"]
         assert cases["get-leaf"] == ["system-out"] and (device == "agent" or cases["get-missing"] == ["failure"])
+        assert cases["rules"] == ["system-out"] and "[check] " in out, out
     bad = cli("serve", "--conformance", "--replay", "x.pcap")
     assert bad.returncode == 2 and b"--script, --replay and --conformance each give the server its script" in bad.stderr
 

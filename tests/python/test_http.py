@@ -7,12 +7,14 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 
 import pytest
 
 import omadm
+import omadm.conformance
 import omadm.http
 import omadm.notification
 
@@ -256,6 +258,50 @@ def test_hmac_headers_are_kept_in_trace_directories_and_verified_by_check(tmp_pa
     assert omadm.capture.read(tmp_path / "plain")[0].hmac == []
 
 
+def test_a_checking_server_reports_the_rules_a_device_s_session_breaks(tmp_path):
+    """`omadm.http.Server(check=True)` (`omadm serve --check`): each finished session holds the
+    rules its messages break (`violations`), the slips the engine takes from a device included
+    (package 1 without DevInfo here, R20); `--once` exits 1 on any."""
+    import re
+
+    client = omadm.ClientSession("IMEI:9", "srv", "http://dm", omadm.MemoryTree(DEVINFO))
+    package1 = client.next_message()
+    assert package1 is not None
+    slip = re.sub(rb"<Replace>.*</Replace>", b"", package1, flags=re.S)
+
+    def post(url: str, body: bytes) -> bytes:
+        request = urllib.request.Request(url, body, {"Content-Type": "application/vnd.syncml.dm+xml"})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.read()
+
+    with omadm.http.Server(lambda session: None, server_id="srv", check=True) as server:
+        omadm.http.device(server.url, omadm.MemoryTree(DEVINFO), server_id="srv")
+        assert b"<Final" in post(server.url, slip)
+        deadline = time.monotonic() + 30
+        while len(server.finished) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    clean, slipped = server.finished
+    assert clean.violations == [] and len(clean.trace.messages) == 2  # type: ignore[union-attr]
+    assert [v.rule for v in slipped.violations] == ["R20"], slipped.violations
+    assert slipped.trace.directions == ["c2s", "s2c"]  # type: ignore[union-attr]
+    verdict = omadm.conformance.rules(slipped.violations)  # as serve --conformance --check reports it
+    assert (verdict.check, verdict.outcome) == ("rules", "fail") and "R20 message 0" in verdict.detail
+    assert omadm.conformance.rules(clean.violations).outcome == "pass"
+    (tmp_path / "run.py").write_text("def run(session):\n    pass\n")
+    for body, expected in ((package1, 0), (slip, 1)):
+        serve = subprocess.Popen([sys.executable, "-m", "omadm.cli", "serve", "--port", "0", "--script",
+                                  str(tmp_path / "run.py"), "--server-id", "srv", "--check", "--once"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            post(serve.stdout.readline().strip(), body)  # type: ignore[union-attr]
+            out, err = serve.communicate(timeout=30)
+        finally:
+            serve.kill()
+        assert serve.returncode == expected, (out, err)
+        assert ("[check] IMEI:9: no violations" in out) == (expected == 0), out
+        assert ("[check]   R20 message 0: " in out) == (expected == 1), out
+
+
 def test_nonces_outlive_the_server_and_the_device_in_their_files(tmp_path):
     """`omadm serve --nonce-file` and `omadm device --nonce-file`: a restarted server, and a
     device run again, take up where the last session left the nonces."""
@@ -341,7 +387,6 @@ def test_the_c_agent_answers_package_0_pushed_over_udp(run_agent, tmp_path):
 def test_a_silent_connection_is_closed_and_its_thread_ends():
     """A device whose network went away mid-request, or between two messages, holds nothing."""
     import socket
-    import time
 
     with omadm.http.Server(read_model, server_id="srv", connection_timeout=1.0) as server:
         before = set(threading.enumerate())
@@ -433,7 +478,6 @@ def test_a_device_sends_again_what_a_busy_server_answered_503_or_429_after_its_r
     """`busy_retries`: a message the server is too busy for goes again after the Retry-After it
     gave, as a device does; once the retries are spent, the last answer is the error."""
     import email.utils
-    import time
 
     busy = []  # what the server answers to the POSTs to come, before it serves them
     dm = {}
@@ -496,7 +540,6 @@ def test_a_server_holding_its_most_connections_answers_one_more_503():
     """`max_connections` bounds the threads devices make a server hold: a connection past it is
     answered 503 with Retry-After and closed, before a byte of it is read."""
     import socket
-    import time
 
     with omadm.http.Server(read_model, server_id="srv", max_connections=2) as server:
         idle = [socket.create_connection(server.httpd.server_address[:2]) for _ in range(2)]

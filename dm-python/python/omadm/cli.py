@@ -266,7 +266,7 @@ def _serve(args: argparse.Namespace) -> int:
     tls = omadm.http.server_tls(args.cert, args.key) if args.cert else None
     server = omadm.http.Server(script, host=args.host, port=args.port, server_id=args.server_id or "omadm",
                                trace_dir=args.trace_dir, tls=tls, max_sessions=args.max_sessions,
-                               max_connections=args.max_connections, **options,
+                               max_connections=args.max_connections, check=args.check, **options,
                                **_session_options(args))
     print(server.url, flush=True)
     server.start()
@@ -281,14 +281,20 @@ def _serve(args: argparse.Namespace) -> int:
                 s.wait(5)  # its script's last error, if it raises on the way out
                 state = f"failed: {s.error!r}" if s.error else s.server.state
                 print(f"session with {s.server.device_id}: {state}", flush=True)
+                if args.check:
+                    print(f"[check] {s.server.device_id}: {_count(len(s.violations), 'violation')}", flush=True)
+                    for v in s.violations:
+                        print(f"[check]   {v}", flush=True)
                 server.nonces.save()
                 verdicts = getattr(s, "verdicts", None)  # a conformance run's
+                if args.check and verdicts is not None:  # the rules, one more check of the run
+                    verdicts = [*verdicts, omadm.conformance.rules(s.violations)]
                 if args.junit and verdicts is not None:  # every run so far, each a suite
                     runs.append((s.server.device_id, verdicts))
                     _write(args.junit, omadm.conformance.junit(runs))
                 if args.once:  # what the session found: its error, or what its script returned
                     server.stop()
-                    return 1 if s.error or s.server.state != "ended" or s.result else 0
+                    return 1 if s.error or s.server.state != "ended" or s.result or s.violations else 0
     except KeyboardInterrupt:
         server.stop()
         server.nonces.save()
@@ -627,8 +633,12 @@ def main(argv: list[str] | None = None) -> int:
     sv.add_argument("--junit", metavar="FILE", help="with --conformance: write the verdicts there as a JUnit XML "
                     "report (a test suite a device, a test case a check), rewritten after each session")
     sv.add_argument("--once", action="store_true",
-                    help="serve one session, then exit: 1 when it failed, did not end, or its script returned "
-                    "what it found wrong (a replay's differences, the checks a conformance run failed)")
+                    help="serve one session, then exit: 1 when it failed, did not end, its script returned "
+                    "what it found wrong (a replay's differences, the checks a conformance run failed), or "
+                    "--check found a rule broken")
+    sv.add_argument("--check", action="store_true", help="hold each session's messages to the trace checker's rules "
+                    "as omadm check does, and print what they break once it is over: the slips a device's "
+                    "session is taken with too")
     sv.add_argument("--trace-dir", help="write every message there, one file each")
     sv.add_argument("--show", action="store_true", help="print each message as it passes, in one line")
     sv.add_argument("--max-sessions", type=_positive, default=1000,

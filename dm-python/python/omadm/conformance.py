@@ -10,7 +10,8 @@ Type) and the tree's commands (Get, Add, Replace, Delete) are not optional.
 
 It changes nothing outside its own scratch node: it reads DevInfo, and adds, changes and deletes
 only below ``{root}/omadm-conformance``, removed at the end. The rules every message must keep
-are the trace checker's: serve with ``trace_dir`` and run ``omadm check`` on it.
+are the trace checker's: serve with ``check=True`` (``omadm serve --conformance --check``), and
+``rules(session.violations)`` is their verdict, one more check of the run.
 
 A server's, as a device finds it: ``check_server(url, tree)`` runs sessions against it as a
 simulated device, each with a turn a device may give it (WBXML, a small MaxMsgSize, a Generic
@@ -26,7 +27,7 @@ from typing import Any, Callable
 
 from . import Error, UsageError, check, decode
 
-__all__ = ["Conformance", "Verdict", "check_server", "junit", "report"]
+__all__ = ["Conformance", "Verdict", "check_server", "junit", "report", "rules"]
 
 PASS, FAIL, UNSUPPORTED, SKIPPED = "pass", "fail", "unsupported", "skipped"
 DEVINFO = ("DevId", "Man", "Mod", "DmV", "Lang")
@@ -49,6 +50,14 @@ class Verdict:
 
     def __str__(self) -> str:
         return f"{self.outcome.upper():<11} {self.check}: {self.detail}"
+
+
+def rules(violations: list[Any]) -> Verdict:
+    """The trace checker's verdict on a session's messages (``omadm.check``'s violations, as a
+    server with ``check=True`` keeps them): a check named ``rules``, failed by any."""
+    if not violations:
+        return Verdict("rules", PASS, "every message keeps the rules omadm check holds it to")
+    return Verdict("rules", FAIL, "; ".join(str(v) for v in violations))
 
 
 def report(name: str, verdicts: list[Verdict]) -> str:

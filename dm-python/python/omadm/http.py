@@ -80,6 +80,10 @@ class ScriptSession:
         self.last_seen = time.monotonic()  # when its device last sent a message
         self.trace_name: str | None = None  # its messages' file names in the trace directory start so
         self._traced = 0
+        # Its messages, kept when the server checks them (`check=True`), and what they break once
+        # the session is finished.
+        self.trace: omadm.capture.Trace | None = None
+        self.violations: list[omadm.Violation] = []
         self._thread: threading.Thread | None = None  # the script's, once started
         # The device's last message and what answered it, for a device that sends it again.
         self.last_exchange: tuple[bytes, bytes, str, str | None] | None = None
@@ -386,7 +390,9 @@ class Server:
     `tls` (a server-side context holding its certificate, see `server_tls`) it speaks HTTPS, as
     real devices often insist on. The nonces each device was given for its next session are kept
     in `nonces` (a `Nonces`, in memory by default). `watch(device, direction, body)` sees each
-    message as it passes ("c2s" from the device, "s2c" to it). A device that would start a
+    message as it passes ("c2s" from the device, "s2c" to it). With `check`, each session keeps
+    its messages (`trace`) and, once finished, the rules they break (`violations`, as
+    ``omadm.check`` finds them: the slips a session takes from a device too). A device that would start a
     session past `max_sessions` at once is answered 503 with Retry-After, and nothing of it is
     kept; so is a connection past `max_connections` open at once (each holds a thread), before
     a byte of it is read."""
@@ -395,8 +401,10 @@ class Server:
                  server_id: str = "omadm", trace_dir: str | None = None, idle_timeout: float = 600,
                  connection_timeout: float = 60, tls: ssl.SSLContext | None = None,
                  nonces: Nonces | None = None, watch: Callable[[str, str, bytes], Any] | None = None,
-                 max_sessions: int = 1000, max_connections: int = 2000, **session_options: Any) -> None:
+                 max_sessions: int = 1000, max_connections: int = 2000, check: bool = False,
+                 **session_options: Any) -> None:
         self.script, self.server_id, self.options, self.trace_dir = script, server_id, session_options, trace_dir
+        self.check = check
         self.idle_timeout, self.connection_timeout = idle_timeout, connection_timeout
         self.max_message_size = _message_limit(session_options)
         self.sessions: dict[tuple[str, str], ScriptSession] = {}
@@ -509,6 +517,10 @@ class Server:
             omadm.capture._save_message(os.path.join(self.trace_dir, f"{s.trace_name}-{s._traced:04d}-{direction}"),
                                         body, hmac)
             s._traced += 1
+        if s.trace is not None:
+            s.trace.messages.append(body)
+            s.trace.directions.append(direction)  # type: ignore[union-attr]
+            s.trace.hmac.append(hmac)
 
     def _handle(self, body: bytes, hmac: str | None, token: str | None = None,
                 content_type: str = "application/vnd.syncml.dm+xml",
@@ -542,6 +554,7 @@ class Server:
                 s = ScriptSession(omadm.ServerSession(self.server_id, resp_uri=f"{here or self.url}?s={token}",
                                                        **options), key[0])
                 s.trace_name = self._trace_name(key)
+                s.trace = omadm.capture.Trace(f"{key[0]}-{key[1]}") if self.check else None
                 s._start(self.script)
                 self.sessions[key] = s
             s.last_seen = now
@@ -594,6 +607,8 @@ class Server:
     def _finish(self, key: tuple[str, str]) -> ScriptSession:
         """Moves a session to `finished` (under the lock): its RespURI token routes no more."""
         s = self.sessions.pop(key)
+        if s.trace is not None:
+            s.violations = omadm.check(s.trace.messages, s.trace.directions)
         self.by_token.pop(self._tokens.pop(key, ""), None)
         self.finished.append(s)
         return s

@@ -302,6 +302,44 @@ def test_a_checking_server_reports_the_rules_a_device_s_session_breaks(tmp_path)
         assert ("[check]   R20 message 0: " in out) == (expected == 1), out
 
 
+def test_a_checking_device_reports_the_rules_a_server_s_session_breaks():
+    """`omadm device --check`: the rules the session's messages break, the slips the device
+    takes from a server included (its SyncHdr status after another, here); exit 1 on any."""
+    import re
+
+    class Slipping(http.server.BaseHTTPRequestHandler):
+        slip = False
+
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            server = omadm.ServerSession("srv")
+            server.receive(self.rfile.read(int(self.headers["Content-Length"])))
+            reply = server.next_message()
+            assert reply is not None
+            if Slipping.slip:  # the SyncHdr's status after the next one
+                reply = re.sub(rb"(<Status>.*?<Cmd>SyncHdr</Cmd>.*?</Status>)(<Status>.*?</Status>)",
+                               rb"\2\1", reply, count=1, flags=re.S)
+            self.send_response(200)
+            self.send_header("Content-Type", server.content_type)
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+    with serving(Slipping) as url:
+        for slip, expected in ((False, 0), (True, 1)):
+            Slipping.slip = slip
+            r = subprocess.run([sys.executable, "-m", "omadm.cli", "device", "--server", url, "--server-id", "srv",
+                                "--check"], capture_output=True, text=True, timeout=60)
+            assert r.returncode == expected, (r.stdout, r.stderr)
+            assert ("no violations" in r.stdout) == (not slip) and "Event(ended" in r.stdout, r.stdout
+            assert ("[check]   SyncHdrFirst message 1: " in r.stdout) == slip, r.stdout
+    r = subprocess.run([sys.executable, "-m", "omadm.cli", "device", "--server", url, "--check", "--count", "2"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "--check checks one device's messages" in r.stderr
+
+
 def test_nonces_outlive_the_server_and_the_device_in_their_files(tmp_path):
     """`omadm serve --nonce-file` and `omadm device --nonce-file`: a restarted server, and a
     device run again, take up where the last session left the nonces."""

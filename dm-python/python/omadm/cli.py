@@ -371,10 +371,21 @@ def _device_script(path: str | None) -> tuple[Any, Any, Any]:
     return tree, setup, received
 
 
-def _one_device(args: argparse.Namespace, tree: Any, options: dict[str, Any]) -> None:
-    """One session of a simulated device, its events printed."""
+def _one_device(args: argparse.Namespace, tree: Any, options: dict[str, Any]) -> bool:
+    """One session of a simulated device, its events printed; with --check, the rules its
+    messages break too, however it ends. Whether they break any."""
     import omadm.http
 
+    messages: list[tuple[str, bytes]] = []
+    if args.check:
+        watch = options.get("watch")
+
+        def keep(direction: str, body: bytes) -> None:
+            messages.append((direction, body))
+            if watch is not None:
+                watch(direction, body)
+
+        options = {**options, "watch": keep}
     try:
         events = omadm.http.device(args.server, tree, **options)
     except omadm.Error as e:  # what the session saw up to its end, then why it failed
@@ -384,8 +395,14 @@ def _one_device(args: argparse.Namespace, tree: Any, options: dict[str, Any]) ->
     finally:
         if args.save_tree:  # the device keeps what the server did to it, and its next nonces
             tree.save(args.tree)
+        violations = omadm.check([b for _, b in messages], [d for d, _ in messages]) if messages else []
+        if args.check:
+            print(f"[check] {args.server}: {_count(len(violations), 'violation')}", flush=True)
+            for v in violations:
+                print(f"[check]   {v}", flush=True)
     for event in events:
         print(event)
+    return bool(violations)
 
 
 def _listen(args: argparse.Namespace, tree: Any, options: dict[str, Any]) -> int:
@@ -407,7 +424,8 @@ def _listen(args: argparse.Namespace, tree: Any, options: dict[str, Any]) -> int
             print(f"[listen] package 0 from {peer}:{peer_port}: session {n.session_id_hex} for {n.server_id!r}",
                   flush=True)
             try:  # its digest is checked with the server's password and nonce the device holds
-                _one_device(args, tree, {**options, "notification": data, "server_id": args.server_id or n.server_id})
+                failed += _one_device(args, tree, {**options, "notification": data,
+                                                   "server_id": args.server_id or n.server_id})
             except (omadm.Error, OSError) as e:
                 failed += 1
                 print(f"[listen] session {n.session_id_hex}: {_reason(e)}", file=sys.stderr, flush=True)
@@ -453,8 +471,7 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
             _write(args.junit, omadm.conformance.junit([(args.server, verdicts)]))
         return 1 if any(v.outcome == "fail" for v in verdicts) else 0
     if args.count == 1:
-        _one_device(args, make_tree(), options)
-        return 0
+        return 1 if _one_device(args, make_tree(), options) else 0
 
     tty, step = sys.stderr.isatty(), max(1, args.count // 10)
 
@@ -676,6 +693,8 @@ def main(argv: list[str] | None = None) -> int:
     dv.add_argument("--trace-dir", help="write every message of each session there, one file each, however the "
                     "session ends (omadm check DIR reads them)")
     dv.add_argument("--show", action="store_true", help="print each message as it passes, in one line")
+    dv.add_argument("--check", action="store_true", help="hold each session's messages to the trace checker's rules "
+                    "as omadm check does, print what they break, and exit 1 on any (--conformance always does)")
     dv.add_argument("--busy-retries", type=_whole, default=0,
                     help="send a message the server is too busy for (HTTP 503, 429) again, up to this many times, "
                     "after the Retry-After it gives (default: 0, fail at once)")
@@ -696,8 +715,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "device" and args.listen and (args.notification or args.concurrency != 1):
         dv.error("--listen answers the notifications it receives, one after the other: it takes no --notification "
                  "and no --concurrency")
-    if args.command == "device" and args.show and args.count != 1 and not args.listen:
-        dv.error("--show prints one device's messages: it takes no --count")
+    if args.command == "device" and (args.show or args.check) and args.count != 1 and not args.listen:
+        dv.error(f"{'--show prints' if args.show else '--check checks'} one device's messages: it takes no --count")
     if args.command == "serve" and sum(map(bool, (args.replay, args.script, args.conformance))) > 1:
         sv.error("--script, --replay and --conformance each give the server its script: one of them")
     if args.command == "serve" and args.passwords and args.auth == "none":

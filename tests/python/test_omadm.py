@@ -865,10 +865,15 @@ def test_a_failing_script_is_reported_and_the_session_still_ends():
 def test_many_devices_at_once():
     import omadm.http
 
+    timed: dict[str, tuple[float, list[float]]] = {}
     with omadm.http.Server(lambda s: s.get("./DevInfo/Man").value, server_id="srv") as server:
         ok, failed, seconds = omadm.http.devices(server.url, device_tree().to_json(), count=20, concurrency=5,
+                                                 timing=lambda d, t, trips: timed.setdefault(d, (t, trips)),
                                                  server_id="srv")
     assert (ok, failed) == (20, 0)
+    # Each session's time, and its two exchanges' (packages 1-2 and 3-4), which it holds.
+    assert sorted(timed) == [f"IMEI:{i:015d}" for i in range(20)]
+    assert all(len(trips) == 2 and 0 < sum(trips) <= t <= seconds for t, trips in timed.values())
 
 
 def test_cli_serve_and_device_over_loopback(tmp_path):
@@ -885,6 +890,8 @@ def test_cli_serve_and_device_over_loopback(tmp_path):
         assert one.returncode == 0 and b"ended" in one.stdout
         many = cli("device", *common, "--count", "6", "--concurrency", "3")
         assert many.returncode == 0 and b"6 sessions ok, 0 failed" in many.stdout
+        assert re.search(rb"\n  session p50 [\d.]+ ms, p95 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms\n  exchange p50 ",
+                         many.stdout), many.stdout
         assert many.stderr.splitlines() == [f"{n}/6 sessions".encode() for n in range(1, 7)]  # a log: lines, no bar
         bad = cli("device", "--server", url, "--tree", str(tree), "--auth", "md5", "--username", "u", "--password", "x",
                   "--wbxml", "--count", "2", "--concurrency", "2")

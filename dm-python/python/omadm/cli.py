@@ -490,14 +490,31 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
     def failure(device_id: str, error: BaseException) -> None:
         why[_reason(error) if isinstance(error, OSError) else f"{type(error).__name__}: {error}"] += 1
 
+    sessions: list[float] = []
+    exchanges: list[float] = []
+
+    def timing(device_id: str, seconds: float, round_trips: list[float]) -> None:
+        sessions.append(seconds)
+        exchanges.extend(round_trips)
+
     ok, failed, seconds = omadm.http.devices(args.server, make_tree, args.count, args.concurrency, progress, failure,
-                                             **options)
+                                             timing, **options)
     if tty:
         print(file=sys.stderr)
     print(f"{_count(ok, 'session')} ok, {failed} failed, {ok / seconds:.1f} sessions/s")
+    for name, times in (("session", sessions), ("exchange", exchanges)):
+        if times:
+            print(f"  {name} {_percentiles(times)}")
     for reason, n in why.most_common(5):
         print(f"  {n} failed with {reason}")
     return 1 if failed else 0
+
+
+def _percentiles(seconds: list[float]) -> str:
+    """The median, 95th and 99th percentiles (nearest rank) and the longest, in milliseconds."""
+    ordered = sorted(seconds)
+    rank = {q: ordered[max(0, -(-q * len(ordered) // 100) - 1)] for q in (50, 95, 99)}
+    return ", ".join(f"p{q} {t * 1000:.1f} ms" for q, t in rank.items()) + f", max {ordered[-1] * 1000:.1f} ms"
 
 
 def _whole(text: str, least: int = 0) -> int:

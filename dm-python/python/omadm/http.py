@@ -776,12 +776,15 @@ def _retry_after(value: str | None) -> float:
 
 def devices(server_url: str, tree: str | Callable[[], Any], count: int, concurrency: int,
             progress: Callable[[int], None] | None = None,
-            failure: Callable[[str, BaseException], None] | None = None, **options: Any) -> tuple[int, int, float]:
+            failure: Callable[[str, BaseException], None] | None = None,
+            timing: Callable[[str, float, list[float]], None] | None = None, **options: Any) -> tuple[int, int, float]:
     """Runs `count` simulated devices, `concurrency` at a time: (sessions ok, failures, seconds).
     Each gets its own tree: from ``tree`` as MemoryTree JSON, or what ``tree()`` returns, and
     its own id, ``IMEI:000000000000000`` and up: a MemoryTree's ./DevInfo/DevId is set to it, so
     that its DevInfo names the device its messages come from (a tree of another kind keeps its
-    own). ``failure(device_id, error)`` hears why each failed session failed."""
+    own). ``failure(device_id, error)`` hears why each failed session failed, and
+    ``timing(device_id, seconds, round_trips)`` how long each session took, ok or not, and each of
+    its exchanges (a message posted to its answer read), in seconds."""
     ok = failed = done = 0
     lock = threading.Lock()
     started = time.monotonic()
@@ -795,16 +798,30 @@ def devices(server_url: str, tree: str | Callable[[], Any], count: int, concurre
             if i is None:
                 return
             device_id = f"IMEI:{i:015d}"
+            round_trips: list[float] = []
+            posted = began = time.monotonic()
+
+            def clock(direction: str, body: bytes) -> None:
+                nonlocal posted
+                if direction == "c2s":
+                    posted = time.monotonic()
+                else:
+                    round_trips.append(time.monotonic() - posted)
+                if "watch" in options:
+                    options["watch"](direction, body)
+
             try:
                 own = tree() if callable(tree) else omadm.MemoryTree.from_json(tree)
                 if isinstance(own, omadm.MemoryTree):
                     own.set("./DevInfo/DevId", device_id)
-                device(server_url, own, device_id=device_id, **options)
+                device(server_url, own, device_id=device_id, **{**options, "watch": clock})
                 good = True
             except Exception as e:
                 good = False
                 if failure:
                     failure(device_id, e)
+            if timing:
+                timing(device_id, time.monotonic() - began, round_trips)
             with lock:
                 ok, failed, done = ok + good, failed + (not good), done + 1
                 if progress:

@@ -1,6 +1,8 @@
 //! The DM tree: every status code path of MemoryTree, ACL inheritance and enforcement, properties,
 //! Atomic rollback, tree exchange (Struct, StructData, TNDS) and JSON.
 
+mod common;
+
 use std::borrow::Cow;
 
 use dm_core::model::StatusCode as S;
@@ -518,17 +520,8 @@ fn tnds_output_parses_back_into_the_same_tree() {
     );
     assert!(xml.contains("<Value>a&lt;b&amp;c</Value>"), "{xml}");
     assert!(xml.contains("<Format><bin/></Format>"), "{xml}");
-    let nodes = tnds::parse(&xml, ".", UriLimits::default()).unwrap();
     let mut copy = MemoryTree::new();
-    for n in &nodes {
-        match &n.node {
-            Node::Leaf(l) => copy.set_leaf(&n.uri, l.clone()).unwrap(),
-            Node::Interior { type_, .. } => copy.set_interior(&n.uri, type_.as_deref()).unwrap(),
-        }
-        if let Some(acl) = &n.acl {
-            copy.set_acl(&n.uri, acl).unwrap();
-        }
-    }
+    copy.extend_from_tnds(&xml, ".").unwrap();
     let uris: Vec<String> = t.uris().into_iter().filter(|u| u.starts_with("./Vendor")).collect();
     for u in &uris {
         assert_eq!(copy.node(u), t.node(u), "{u}");
@@ -821,4 +814,52 @@ fn a_rename_needs_replace_rights_keeps_its_parent_and_spares_permanent_nodes() {
     assert_eq!(t.replace_property(SRV, "./Vendor/A", "Name", "B"), Err(S::COMMAND_NOT_ALLOWED));
     assert_eq!(t.value("./Vendor/A"), Some("a"));
     assert!(t.node("./Vendor/Locked").is_some() && t.node("./Vendor/Open").is_none() && t.node("./Vendor/B").is_none());
+}
+
+/// A device's tree from a TNDS document, as a vendor ships one or `?list=TNDS` gives it
+/// (`MemoryTree::extend_from_tnds`, and `MemoryTree::load` of a file holding one): each node
+/// below the base when it has no Path, with its Format, Type and value; the DOCTYPE naming the
+/// DTD is skipped, one declaring entities refused.
+#[test]
+fn a_tnds_document_becomes_the_device_s_own_nodes() {
+    let ddf = std::fs::read_to_string(common::vectors().join("libwbxml/ddf-001.ddf")).unwrap();
+    assert!(ddf.contains("<!DOCTYPE MgmtTree PUBLIC"));
+    let mut t = MemoryTree::new();
+    t.extend_from_tnds(&ddf, "./Vendor").unwrap();
+    assert_eq!(t.value("./Vendor/E-Mail/POP3/POPServer"), Some("mail.Operatorx.com"));
+    assert_eq!(t.value("./Vendor/E-Mail/POP3/PWD"), Some("4571F7C34A9876B3"));
+    let email = t.node("./Vendor/E-Mail").unwrap();
+    assert!(matches!(email, Node::Interior { type_: Some(ref d), .. } if d == "com.operatorX.dm/1.0/EMail"));
+    assert_eq!(t.get_property(SRV, "./Vendor/E-Mail/POP3/PWD", "Type"), Ok("text/plain".into()));
+    // A file of it, read as the root's.
+    let path = std::env::temp_dir().join(format!("omadm-tnds-{}.xml", std::process::id()));
+    std::fs::write(&path, &ddf).unwrap();
+    let loaded = MemoryTree::load(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(loaded.value("./E-Mail/POP3/UserID"), Some("UserName"));
+    // Entities declared, a second DOCTYPE, or no document: refused, saying what.
+    let declaring = ddf.replace("dm_ddf-v1_2.dtd\">", "dm_ddf-v1_2.dtd\" [<!ENTITY x \"y\">]>");
+    let late = ddf.replace("<VerDTD>", "<!DOCTYPE MgmtTree><VerDTD>");
+    for bad in [declaring.as_str(), late.as_str(), "{}", "<MgmtTree>"] {
+        let e = MemoryTree::new().extend_from_tnds(bad, ".").unwrap_err();
+        assert!(e.0.starts_with("not a TNDS document that can be read (400"), "{e}");
+    }
+}
+
+/// A listing of the whole tree (`.?list=TNDS`) names the root `.`: read back, it is the root,
+/// and the tree is the same (it was refused, 400).
+#[test]
+fn a_tnds_listing_of_the_root_reads_back_as_the_same_tree() {
+    let mut t = tree();
+    t.set("./Vendor/B/C", "x").unwrap();
+    t.set_acl("./Vendor/B", "Get=*&Replace=srv1").unwrap();
+    let xml = tnds::tnds(&mut t, SRV, ".", &PropSelection::All, usize::MAX).unwrap();
+    assert!(xml.contains("<Node><NodeName>.</NodeName><RTProperties>"), "{xml}");
+    let mut copy = MemoryTree::new();
+    copy.extend_from_tnds(&xml, ".").unwrap();
+    for u in t.uris() {
+        assert_eq!(copy.node(&u), t.node(&u), "{u}");
+        assert_eq!(copy.get_property(SRV, &u, "ACL"), t.get_property(SRV, &u, "ACL"), "{u}");
+    }
+    assert_eq!(copy.uris(), t.uris());
 }

@@ -83,6 +83,12 @@ impl MemoryTree {
             .map_err(|c| usage(format!("cannot set the ACL of {uri}: status {c}")))
     }
 
+    /// Sets the nodes of a TNDS document as the tree's own: each at its Path, or below `base`.
+    #[pyo3(signature = (document, base = "."))]
+    fn set_tnds(&self, document: &str, base: &str) -> PyResult<()> {
+        dmtree::lock(&self.shared).extend_from_tnds(document, base).map_err(|e| usage(e.0))
+    }
+
     /// The JSON form (see the README).
     fn to_json(&self) -> String {
         dmtree::lock(&self.shared).to_json()

@@ -110,6 +110,42 @@ def test_memory_tree(tmp_path):
         omadm.MemoryTree.from_json("[1]")
 
 
+def test_a_tnds_document_is_a_device_s_tree(vectors, tmp_path):
+    """`tree.set_tnds(document, base)` takes a TNDS document's nodes as the tree's own, and
+    `MemoryTree.load` (so `omadm device --tree FILE`) a file holding one: a device's dump of
+    its whole tree (`.?list=TNDS`) is a simulated device that answers as it did."""
+    import omadm.http
+
+    ddf = (vectors / "libwbxml" / "ddf-001.ddf").read_text()
+    t = omadm.MemoryTree()
+    t.set_tnds(ddf, "./Vendor")
+    assert t.get("./Vendor/E-Mail/POP3/POPServer") == "mail.Operatorx.com"
+    with pytest.raises(omadm.UsageError, match="not a TNDS document that can be read"):
+        t.set_tnds("<MgmtTree/>")
+    # A device's dump of its tree, taken by a server, then a device of its own.
+    real = device_tree()
+    real.set("./Vendor/Net/Apn", "internet")
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", real)
+    server = omadm.ServerSession("srv")
+    server.receive(client.next_message())
+    server.get(".?list=TNDS+ACL+Format+Type+Value")
+    client.receive(server.next_message())
+    [dump] = [e for e in server.receive(client.next_message()) if e.kind == "results"]
+    (tmp_path / "dump.xml").write_text(dump.items[0]["data"])
+    assert omadm.MemoryTree.load(str(tmp_path / "dump.xml")).to_dict() == real.to_dict()
+
+    def read(session):
+        session.apn = session.get("./Vendor/Net/Apn").value
+
+    with omadm.http.Server(read, server_id="srv") as http_server:
+        r = cli("device", "--server", http_server.url, "--server-id", "srv", "--tree", str(tmp_path / "dump.xml"))
+    assert r.returncode == 0, r.stderr
+    assert [s.apn for s in http_server.finished] == ["internet"]
+    r = cli("device", "--server", "http://127.0.0.1:9/", "--tree", str(tmp_path / "dump.xml"), "--save-tree")
+    assert r.returncode == 1 and b"is a TNDS document, and --save-tree writes JSON" in r.stderr
+    assert (tmp_path / "dump.xml").read_text() == dump.items[0]["data"]
+
+
 def test_memory_tree_to_dict_is_what_its_constructor_takes():
     t = omadm.MemoryTree({
         "./A/B": "b",

@@ -136,6 +136,29 @@ def test_the_captured_device_s_tree_stands_in_for_it(tmp_path):
     assert omadm.MemoryTree.load(str(tmp_path / "twin.json")).to_dict() == nodes
 
 
+def test_the_captured_device_s_tree_holds_what_its_tnds_listings_show():
+    """A Get of `?list=TNDS` shows a whole subtree: the twin holds its nodes, their Format,
+    Type, value and ACL; a Get of a property (`?prop=`) is no node."""
+    tree = device()
+    tree.set("./Vendor/Net/Apn", "internet")
+    tree.set_acl("./Vendor/Net", "Get=srv&Replace=srv")
+
+    def listing(session):
+        session.get("./Vendor?list=TNDS+ACL+Format+Type+Value")
+        session.get("./Vendor/Level?prop=Format")
+
+    with omadm.http.Server(listing, server_id="srv", check=True) as server:  # check: it keeps the trace
+        omadm.http.device(server.url, tree, server_id="srv")
+    [session] = server.finished
+    assert session.trace is not None and session.violations == []
+    twin = omadm.replay.device_tree(session.trace)
+    nodes = twin.to_dict()
+    assert twin.get("./Vendor/Net/Apn") == "internet" and twin.get("./Vendor/Level") == "1"
+    assert twin.get("./Vendor/Log") == LOG and nodes["./Vendor/Log"]["format"] == "bin"
+    assert nodes["./Vendor/Net"]["acl"] == "Get=srv&Replace=srv"
+    assert not [uri for uri in nodes if "?" in uri]
+
+
 def test_a_status_without_msgref_answers_the_server_s_last_message():
     """MsgRef is optional: a Status or Results without it answers the message before it."""
     import re

@@ -31,6 +31,7 @@ use crate::Limits;
 use crate::error::{DecodeError, DecodeErrorKind, Error, Limit, LimitError, Site, UsageError};
 use crate::model::{Message, ProtocolVersion};
 use emit::{Counter, Out};
+pub(crate) use wellformed::has_internal_subset;
 pub use xml::is_xml_text;
 pub(crate) use xml::{escaped_prefix, reference};
 

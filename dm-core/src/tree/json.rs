@@ -102,11 +102,18 @@ impl MemoryTree {
         serde_json::to_string_pretty(&Value::Object(doc)).unwrap_or_default()
     }
 
-    /// Reads a tree from a JSON file.
+    /// Reads a tree from a file of its JSON form, or of a TNDS document (one that starts with
+    /// `<`: its nodes at their `Path`, else below the root).
     pub fn load(path: impl AsRef<std::path::Path>) -> Result<MemoryTree, UsageError> {
         let path = path.as_ref();
+        let in_file = |e: UsageError| UsageError(format!("{}: {}", path.display(), e.0));
         let text = std::fs::read_to_string(path).map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
-        MemoryTree::from_json(&text)
+        if !text.trim_start().starts_with('<') {
+            return MemoryTree::from_json(&text).map_err(in_file);
+        }
+        let mut tree = MemoryTree::new();
+        tree.extend_from_tnds(&text, ".").map_err(in_file)?;
+        Ok(tree)
     }
 
     /// Writes the tree as JSON, as `load` reads it.

@@ -1,15 +1,18 @@
 //! Tree exchange (TND §8 and TNDS): `Get URI?list=Struct|StructData|TNDS`, answered for any
 //! [`Tree`] from its Get and property operations, and TNDS documents read back (an Add whose
-//! Type is `application/vnd.syncml.dmtnds+xml` creates every node it holds).
+//! Type is `application/vnd.syncml.dmtnds+xml` creates every node it holds; a [`MemoryTree`]
+//! takes one as its own nodes, a device's tree as a listing or a vendor's dump gives it).
 
 use std::borrow::Cow;
 
 use base64::Engine;
 use quick_xml::escape::partial_escape;
 
+use super::memory::MemoryTree;
 use super::uri::{ListKind, PropSelection, UriLimits};
 use super::{Leaf, Node, Tree, property_value, xml_text};
 use crate::codec::is_xml_text;
+use crate::error::UsageError;
 use crate::model::StatusCode;
 
 /// The MIME type of an XML TNDS document.
@@ -271,7 +274,12 @@ pub fn parse(xml: &str, base: &str, limits: UriLimits) -> Result<Vec<TndsNode>, 
                 }
             }
             X::Eof => break,
-            X::DocType(_) => return Err(BAD),
+            // A DOCTYPE naming the DTD, as DDF and TNDS files begin; one declaring entities is refused.
+            X::DocType(d) => {
+                if !elements.is_empty() || crate::codec::has_internal_subset(&d) {
+                    return Err(BAD);
+                }
+            }
             _ => {}
         }
     }
@@ -281,6 +289,28 @@ pub fn parse(xml: &str, base: &str, limits: UriLimits) -> Result<Vec<TndsNode>, 
     // Parents before children; document order otherwise.
     out.sort_by_key(|n| n.uri.matches('/').count());
     Ok(out)
+}
+
+impl MemoryTree {
+    /// Sets the nodes of a TNDS document as this tree's own (as `set_leaf` and `set_interior`
+    /// do: no ACL is asked): each at its `Path`, or below `base` when the document gives none,
+    /// with its Format, Type, value and ACL; the parents they need are made.
+    pub fn extend_from_tnds(&mut self, xml: &str, base: &str) -> Result<(), UsageError> {
+        let nodes = parse(xml, base, UriLimits::default())
+            .map_err(|c| UsageError(format!("not a TNDS document that can be read ({c})")))?;
+        for n in nodes {
+            let code = |c: StatusCode| UsageError(format!("TNDS document, node {:?}: status {c}", n.uri));
+            match &n.node {
+                Node::Interior { type_, .. } => self.set_interior(&n.uri, type_.as_deref()),
+                Node::Leaf(leaf) => self.set_leaf(&n.uri, leaf.clone()),
+            }
+            .map_err(code)?;
+            if let Some(acl) = &n.acl {
+                self.set_acl(&n.uri, acl).map_err(code)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Default)]
@@ -307,6 +337,11 @@ fn resolve(frames: &mut [Frame], base: &str, limits: UriLimits) -> Result<(), St
         (_, None) => frames[i - 1].uri.clone().ok_or(StatusCode::BAD_REQUEST)?,
     };
     let name = frames[i].name.as_deref().ok_or(StatusCode::BAD_REQUEST)?;
+    if (i, name, &frames[i].path) == (0, ".", &None) {
+        // The root, as a listing of `.?list=TNDS` names it.
+        frames[i].uri = Some(".".into());
+        return Ok(());
+    }
     frames[i].uri = Some(super::uri::normalize(&format!("{parent}/{name}"), limits)?.into_owned());
     Ok(())
 }

@@ -459,6 +459,9 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
         pkg0 = omadm.notification.parse(data, args.server_password, args.server_nonce.encode())
         options.update(notification=pkg0, server_id=args.server_id or pkg0.server_id)
     if make_tree is None:
+        if args.save_tree and _read(args.tree).lstrip().startswith(b"<"):
+            raise omadm.UsageError(f"{args.tree} is a TNDS document, and --save-tree writes JSON: save the tree as "
+                                   "JSON first (omadm.MemoryTree.load(FILE).save(FILE.json)) and give that")
         base = omadm.MemoryTree.load(args.tree) if args.tree else _device_tree(args, options["server_id"])
         json_tree = base.to_json()
         make_tree = lambda: omadm.MemoryTree.from_json(json_tree)  # noqa: E731
@@ -687,9 +690,9 @@ def main(argv: list[str] | None = None) -> int:
     sv.set_defaults(run=_serve)
     dv = sub.add_parser("device", help="simulated device(s) against a DM server")
     dv.add_argument("--server", required=True, type=_url, help="the server URL")
-    dv.add_argument("--tree", help="the device tree as JSON (default: DevInfo, DevDetail and a DMAcc account for the "
-                    "server, with the credentials given); without --auth, the credentials of its DMAcc account for "
-                    "the server")
+    dv.add_argument("--tree", help="the device tree, as JSON or a TNDS document (default: DevInfo, DevDetail and a "
+                    "DMAcc account for the server, with the credentials given); without --auth, the credentials of "
+                    "its DMAcc account for the server")
     dv.add_argument("--save-tree", action="store_true", help="write the tree back to --tree's file after the "
                     "session, as a device keeps its state: what the server changed, its DMAcc nonces")
     dv.add_argument("--count", type=_positive, default=1, help="how many devices, a session each (default: 1); "

@@ -117,15 +117,20 @@ class Replay:
 
 def device_tree(trace: Trace) -> MemoryTree:
     """The captured device's tree as its session shows it: the DevInfo of package 1, what each
-    Get read, and what the server replaced, added or deleted and the device took (200), in the
+    Get read (a TNDS listing's nodes with their ACLs too), and what the server replaced, added
+    or deleted and the device took (200), in the
     order of the session; interior nodes where Gets found them or leaves imply them. Its root
     ACL lets a server do anything, as on a device under test; secrets it never gave are not in it."""
     replay = Replay(trace)
     nodes = dict(replay.devinfo)
     for step in (s for package in replay.packages for top in package for s in top.steps()):
         if step.kind == "Get":
-            nodes.update((_uri(item), _node(item, results)) for item, results in step.results
-                         if (item.get("data") or {}).keys() != {"Xml"})
+            for item, results in step.results:
+                uri, data = _uri(item).partition("?")[0], item.get("data") or {}
+                if data.keys() == {"Xml"}:  # a subtree listed as a TNDS document, or some other document
+                    nodes.update(_listed(data["Xml"], uri))
+                elif "?" not in _uri(item):  # a property is no node
+                    nodes[uri] = _node(item, results)
         elif step.kind in ("Replace", "Add") and step.status == 200:
             nodes.update((_uri(item), _node(item, step.body)) for item in step.body.get("items") or [])
         elif step.kind == "Delete" and step.status == 200:
@@ -134,6 +139,17 @@ def device_tree(trace: Trace) -> MemoryTree:
     tree = MemoryTree({uri: node for uri, node in nodes.items() if uri.startswith("./")})
     tree.set_acl(".", "Add=*&Delete=*&Exec=*&Get=*&Replace=*")
     return tree
+
+
+def _listed(document: str, uri: str) -> dict[str, Any]:
+    """The nodes of a TNDS listing of `uri` (at their Path, else below its parent) by URI; none
+    from a document that is no TNDS."""
+    listing = MemoryTree()
+    try:
+        listing.set_tnds(document, uri.rpartition("/")[0] or ".")
+    except UsageError:
+        return {}
+    return listing.to_dict()
 
 
 def _node(item: dict[str, Any], command: dict[str, Any]) -> dict[str, Any]:

@@ -160,7 +160,7 @@ test-python: $(VENV)/.deps build/agent
 # its own seeds (dm-core/fuzz/seeds/TARGET: the session targets' written by make_seeds.rs).
 # cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP lets the stable toolchain build them.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := decode_xml decode_wbxml notification client_receive server_receive server_restore check client_session server_session
+FUZZ_TARGETS := decode_xml decode_wbxml notification client_receive server_receive server_restore check client_session server_session tnds
 CARGO_FUZZ := $(TOOLS)/bin/cargo-fuzz
 
 $(CARGO_FUZZ):
@@ -171,7 +171,7 @@ $(CARGO_FUZZ):
 fuzz: $(CARGO_FUZZ)
 	@crashed=0; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p dm-core/fuzz/corpus/$$t; \
-	  cp $(VECTORS)/*/*.xml $(VECTORS)/*/*.wbxml dm-core/fuzz/corpus/$$t/ 2>/dev/null; \
+	  cp $(VECTORS)/*/*.xml $(VECTORS)/*/*.wbxml $(VECTORS)/*/*.ddf dm-core/fuzz/corpus/$$t/ 2>/dev/null; \
 	  cp $(VECTORS)/pkg0/*.bin dm-core/fuzz/seeds/$$t/* dm-core/fuzz/corpus/$$t/ 2>/dev/null; \
 	  echo "fuzz $$t:"; out=$$(cd dm-core && RUSTC_BOOTSTRAP=1 $(CARGO_FUZZ) run $$t -- -max_total_time=$(FUZZ_SECONDS) \
 	    -max_len=65536 2>&1); echo "$$out" | grep -E "^(Done|==|INFO: Running|#[0-9]+ *DONE)"; \

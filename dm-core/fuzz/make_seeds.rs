@@ -3,7 +3,7 @@
 //! rollback, Exec, Copy, a UI alert, Struct and TNDS lists), in XML and WBXML, without
 //! authentication, md5 and HMAC. `server_restore`: each server snapshot with the client message
 //! that came next; `check`: each session as a trace; `client_session`: the server's messages;
-//! `server_session`: the client's.
+//! `server_session`: the client's; `tnds`: listings of the device's tree, whole and in part.
 #[path = "../tests/common/pair.rs"]
 mod pair;
 #[path = "fuzz_targets/shared.rs"]
@@ -59,8 +59,16 @@ fn session(name: &str, mut p: Pair, seeds: &Path) {
 
 fn main() {
     let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
-    for target in ["server_restore", "check", "client_session", "server_session"] {
+    for target in ["server_restore", "check", "client_session", "server_session", "tnds"] {
         std::fs::create_dir_all(seeds.join(target)).unwrap();
+    }
+    let mut tree = device_tree();
+    tree.set_leaf("./Vendor/Bin", dm_core::tree::Leaf { format: "bin".into(), type_: "a/b".into(), data: vec![0, 255] })
+        .unwrap();
+    for (i, uri) in [".", "./DevInfo", "./Vendor"].iter().enumerate() {
+        let all = dm_core::tree::uri::PropSelection::All;
+        let listing = dm_core::tree::tnds::tnds(&mut tree, "omadm-test", uri, &all, usize::MAX).unwrap();
+        std::fs::write(seeds.join(format!("tnds/listing_{i}")), listing).unwrap();
     }
     for (encoding, e) in [(Encoding::Xml, "xml"), (Encoding::Wbxml, "wbxml")] {
         let mut cc = client_config();

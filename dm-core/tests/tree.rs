@@ -863,3 +863,76 @@ fn a_tnds_listing_of_the_root_reads_back_as_the_same_tree() {
     }
     assert_eq!(copy.uris(), t.uris());
 }
+
+const FUMO_DDF: &str = r#"<!DOCTYPE MgmtTree PUBLIC "-//OMA//DTD-DM-DDF 1.2//EN" "http://www.openmobilealliance.org/tech/DTD/dm_ddf-v1_2.dtd">
+<MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD><Man>Acme</Man><Mod>X1</Mod>
+<Node><NodeName/><DFProperties><AccessType><Get/></AccessType><DFFormat><node/></DFFormat>
+  <Occurrence><One/></Occurrence><DFType><DDFName>urn:oma:mo:oma-fumo:1.0</DDFName></DFType></DFProperties>
+  <Node><NodeName>PkgName</NodeName><DFProperties><DFFormat><chr/></DFFormat><Occurrence><ZeroOrOne/></Occurrence></DFProperties></Node>
+  <Node><NodeName>State</NodeName><DFProperties><DFFormat><int/></DFFormat></DFProperties></Node>
+  <Node><NodeName>Update</NodeName><DFProperties><DFFormat><node/></DFFormat></DFProperties>
+    <Node><NodeName>PkgURL</NodeName><DFProperties><DFFormat><chr/></DFFormat><DFType><MIME>text/plain</MIME></DFType></DFProperties></Node>
+  </Node>
+  <Node><NodeName>Ext</NodeName><DFProperties><DFFormat><node/></DFFormat><Occurrence><ZeroOrOne/></Occurrence></DFProperties>
+    <Node><NodeName/><DFProperties><DFFormat><chr/></DFFormat><Occurrence><ZeroOrN>2</ZeroOrN></Occurrence></DFProperties></Node>
+  </Node>
+</Node></MgmtTree>"#;
+
+fn fumo(pkg_url: bool) -> MemoryTree {
+    let mut t = MemoryTree::new();
+    t.set_interior("./FUMO", Some("urn:oma:mo:oma-fumo:1.0")).unwrap();
+    t.set_leaf("./FUMO/State", Leaf { format: "int".into(), type_: "text/plain".into(), data: b"10".to_vec() })
+        .unwrap();
+    t.set_interior("./FUMO/Update", None).unwrap();
+    if pkg_url {
+        t.set("./FUMO/Update/PkgURL", "http://fw").unwrap();
+    }
+    t.set("./FUMO/Ext/a", "1").unwrap();
+    t.set("./FUMO/Ext/b", "2").unwrap();
+    t
+}
+
+/// A tree held to a DDF (`ddf::Ddf::check`): named nodes where the DDF places them, unnamed ones
+/// counted against their Occurrence, Format and Type compared; each mismatch says where and why.
+#[test]
+fn a_tree_is_held_to_its_ddf() {
+    use dm_core::tree::ddf::{Ddf, Occurrence};
+    let ddf = Ddf::parse(FUMO_DDF).unwrap();
+    let [mo] = &ddf.nodes[..] else { panic!("{ddf:?}") };
+    assert_eq!((mo.name.as_deref(), mo.children.len()), (None, 4));
+    assert_eq!(mo.children[3].children[0].occurrence, Occurrence::ZeroOrN(2));
+    assert_eq!(ddf.check(&fumo(true), "./FUMO"), vec![]);
+    let mut t = fumo(false);
+    t.set("./FUMO/State", "ten").unwrap(); // chr, where the DDF has int
+    t.set("./FUMO/Extra", "x").unwrap();
+    t.set("./FUMO/Ext/c", "3").unwrap();
+    let found: Vec<(String, String)> = ddf.check(&t, "./FUMO").into_iter().map(|m| (m.uri, m.detail)).collect();
+    let expected = [
+        ("./FUMO/State", "Format chr, where the DDF has int"),
+        ("./FUMO/Update/PkgURL", "missing (the DDF's Occurrence: One)"),
+        ("./FUMO/Ext", "3 unnamed nodes, where the DDF's Occurrence is ZeroOrN(2)"),
+        ("./FUMO/Extra", "a node the DDF does not describe"),
+    ];
+    assert_eq!(found, expected.map(|(u, d)| (u.to_string(), d.to_string())), "{found:#?}");
+    // The MO where it is not: missing; without its MO identifier: another Type.
+    assert_eq!(ddf.check(&t, "./Nowhere")[0].detail, "missing (the DDF's Occurrence: One)");
+    t.set_interior("./FUMO", None).unwrap();
+    assert_eq!(ddf.check(&t, "./FUMO")[0].detail, "Type none, where the DDF has urn:oma:mo:oma-fumo:1.0");
+}
+
+#[test]
+fn a_ddf_that_cannot_be_read_is_refused_saying_why() {
+    use dm_core::tree::ddf::Ddf;
+    let deep = format!("<MgmtTree>{}{}</MgmtTree>", "<Node>".repeat(65), "</Node>".repeat(65));
+    for (bad, why) in [
+        (FUMO_DDF.replace("<ZeroOrN>2", "<ZeroOrN>two"), "ZeroOrN of \"two\", not a number"),
+        (FUMO_DDF.replace("<One/>", "<Once/>"), "an Occurrence of Once"),
+        (FUMO_DDF.replace("dm_ddf-v1_2.dtd\">", "dm_ddf-v1_2.dtd\" [<!ENTITY e \"x\">]>"), "a DOCTYPE"),
+        (deep, "nodes nested past 64"),
+        ("<MgmtTree/>".to_string(), "no Node"),
+        ("<MgmtTree><Node>".to_string(), "a Node left open"),
+    ] {
+        let e = Ddf::parse(&bad).unwrap_err();
+        assert!(e.0.starts_with("not a DDF document that can be read: ") && e.0.contains(why), "{e}");
+    }
+}

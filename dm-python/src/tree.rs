@@ -89,6 +89,14 @@ impl MemoryTree {
         dmtree::lock(&self.shared).extend_from_tnds(document, base).map_err(|e| usage(e.0))
     }
 
+    /// Where the tree does not keep a DDF document: (URI, why) for each node (see
+    /// `dm_core::tree::ddf`); its top nodes at their Path, else below `base`.
+    #[pyo3(signature = (ddf, base = "."))]
+    fn check_ddf(&self, ddf: &str, base: &str) -> PyResult<Vec<(String, String)>> {
+        let ddf = dmtree::ddf::Ddf::parse(ddf).map_err(|e| usage(e.0))?;
+        Ok(ddf.check(&dmtree::lock(&self.shared), base).into_iter().map(|m| (m.uri, m.detail)).collect())
+    }
+
     /// The JSON form (see the README).
     fn to_json(&self) -> String {
         dmtree::lock(&self.shared).to_json()

@@ -146,6 +146,31 @@ def test_a_tnds_document_is_a_device_s_tree(vectors, tmp_path):
     assert (tmp_path / "dump.xml").read_text() == dump.items[0]["data"]
 
 
+def test_a_device_s_tree_is_held_to_a_ddf(tmp_path):
+    """`tree.check_ddf(ddf, base)` and `omadm ddf DDF TREE`: each node that is missing, not
+    described, or of another Format or Type, with why (exit 1 if any)."""
+    ddf = ('<MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD><Node><NodeName/><DFProperties><DFFormat><node/>'
+           '</DFFormat><DFType><DDFName>urn:oma:mo:oma-fumo:1.0</DDFName></DFType></DFProperties>'
+           '<Node><NodeName>State</NodeName><DFProperties><DFFormat><int/></DFFormat></DFProperties></Node>'
+           '<Node><NodeName>PkgURL</NodeName><DFProperties><DFFormat><chr/></DFFormat></DFProperties></Node>'
+           '</Node></MgmtTree>')
+    tree = omadm.MemoryTree({"./FUMO": {"format": "node", "type": "urn:oma:mo:oma-fumo:1.0"},
+                             "./FUMO/State": {"value": "10", "format": "int"}, "./FUMO/PkgURL": "http://fw"})
+    assert tree.check_ddf(ddf, "./FUMO") == []
+    tree.set("./FUMO/State", "ten")
+    tree.set("./FUMO/Extra", "x")
+    assert tree.check_ddf(ddf, "./FUMO") == [("./FUMO/State", "Format chr, where the DDF has int"),
+                                             ("./FUMO/Extra", "a node the DDF does not describe")]
+    with pytest.raises(omadm.UsageError, match="not a DDF document that can be read: an Occurrence of Twice"):
+        tree.check_ddf(ddf.replace("<DFFormat><int/>", "<Occurrence><Twice/></Occurrence><DFFormat><int/>"))
+    (tmp_path / "fumo.ddf").write_text(ddf)
+    tree.save(str(tmp_path / "tree.json"))
+    r = cli("ddf", str(tmp_path / "fumo.ddf"), str(tmp_path / "tree.json"), "--base", "./FUMO")
+    assert r.returncode == 1 and r.stdout.decode().splitlines() == [
+        "./FUMO/State: Format chr, where the DDF has int", "./FUMO/Extra: a node the DDF does not describe",
+        f"{tmp_path / 'tree.json'}: 2 nodes not as {tmp_path / 'fumo.ddf'} describes"], r.stdout
+
+
 def test_memory_tree_to_dict_is_what_its_constructor_takes():
     t = omadm.MemoryTree({
         "./A/B": "b",

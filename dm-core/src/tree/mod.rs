@@ -8,6 +8,7 @@
 //! everyone who does not bring their own.
 
 pub mod acl;
+pub mod ddf;
 mod json;
 mod memory;
 pub mod objects;

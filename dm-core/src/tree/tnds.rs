@@ -275,11 +275,8 @@ pub fn parse(xml: &str, base: &str, limits: UriLimits) -> Result<Vec<TndsNode>, 
             }
             X::Eof => break,
             // A DOCTYPE naming the DTD, as DDF and TNDS files begin; one declaring entities is refused.
-            X::DocType(d) => {
-                if !elements.is_empty() || crate::codec::has_internal_subset(&d) {
-                    return Err(BAD);
-                }
-            }
+            X::DocType(d) if elements.is_empty() && !crate::codec::has_internal_subset(&d) => {}
+            X::DocType(_) => return Err(BAD),
             _ => {}
         }
     }

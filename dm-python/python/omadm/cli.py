@@ -164,6 +164,17 @@ def _extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ddf(args: argparse.Namespace) -> int:
+    """Where a device's tree does not keep a DDF: a line a node, exit 1 if any."""
+    ddf = _read(args.ddf).decode("utf-8", errors="replace")
+    tree = omadm.MemoryTree.load(args.tree)
+    found = tree.check_ddf(ddf, args.base)
+    for uri, why in found:
+        print(f"{uri}: {why}")
+    print(f"{args.tree}: {_count(len(found), 'node')} not as {args.ddf} describes")
+    return 1 if found else 0
+
+
 def _one_session(paths: list[str]) -> omadm.capture.Trace:
     traces = omadm.capture.read(paths)
     if len(traces) != 1:
@@ -647,6 +658,12 @@ def main(argv: list[str] | None = None) -> int:
     into.add_argument("--tree", help="write the device's tree (DevInfo, what Gets read, what the server replaced "
                       "or added) as JSON to this file instead, for omadm device --tree: a device to stand in for it")
     x.set_defaults(run=_extract)
+    d = sub.add_parser("ddf", help="the nodes of a device's tree that do not keep a DDF (exit 1 if any)")
+    d.add_argument("ddf", help="the DDF document (an MO's, or the device vendor's)")
+    d.add_argument("tree", help="the device's tree: JSON (omadm extract --tree) or a TNDS document (.?list=TNDS)")
+    d.add_argument("--base", default=".", help="where the DDF's top nodes without a Path are (default: the root; "
+                   "for an MO whose top node has no name, the node it is at, ./FUMO say)")
+    d.set_defaults(run=_ddf)
     m = sub.add_parser("demo", help="a whole session over loopback HTTP between the built-in server and a simulated "
                        "device, printed as an annotated trace")
     m.set_defaults(run=_demo)

@@ -3,7 +3,8 @@
 //! rollback, Exec, Copy, a UI alert, Struct and TNDS lists), in XML and WBXML, without
 //! authentication, md5 and HMAC. `server_restore`: each server snapshot with the client message
 //! that came next; `check`: each session as a trace; `client_session`: the server's messages;
-//! `server_session`: the client's; `tnds`: listings of the device's tree, whole and in part.
+//! `server_session`: the client's; `tnds`: listings of the device's tree, whole and in part (beside
+//! `fumo.ddf`, written by hand, a DDF as `tests/tree.rs` holds a tree to it).
 #[path = "../tests/common/pair.rs"]
 mod pair;
 #[path = "fuzz_targets/shared.rs"]

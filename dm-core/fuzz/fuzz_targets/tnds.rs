@@ -1,6 +1,8 @@
 #![no_main]
-//! TNDS documents: reading one into a tree never panics, and a tree that took one lists
-//! (`.?list=TNDS`) as a document that reads back as the same nodes, with the same ACLs.
+//! TNDS and DDF documents: reading one never panics, a tree that took a TNDS document lists
+//! (`.?list=TNDS`) as one that reads back as the same nodes, with the same ACLs, and a DDF
+//! holds a tree to it without panicking.
+use dm_core::tree::ddf::Ddf;
 use dm_core::tree::uri::PropSelection;
 use dm_core::tree::{MemoryTree, Tree, tnds};
 use libfuzzer_sys::fuzz_target;
@@ -10,7 +12,11 @@ const SERVER: &str = "srv";
 fuzz_target!(|data: &[u8]| {
     let Ok(xml) = std::str::from_utf8(data) else { return };
     let mut tree = MemoryTree::new();
-    if tree.extend_from_tnds(xml, "./Vendor").is_err() {
+    let read = tree.extend_from_tnds(xml, "./Vendor");
+    if let Ok(ddf) = Ddf::parse(xml) {
+        ddf.check(&tree, "./Vendor");
+    }
+    if read.is_err() {
         return;
     }
     // A listing the server may not read, or of a value no document holds (500), is no listing.

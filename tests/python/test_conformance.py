@@ -25,10 +25,10 @@ CHECKS = ["devinfo", "get-leaf", "get-missing", "get-interior", "property-format
           "alert-display", "alert-confirm"]
 
 
-def conformance(tree, root=".", large_object=24 * 1024, device=None, **server_options) -> list[Verdict]:
+def conformance(tree, root=".", large_object=24 * 1024, device=None, ddfs=(), **server_options) -> list[Verdict]:
     """The verdicts of a conformance run against a simulated device with this tree (``device``:
     its session options)."""
-    with omadm.http.Server(Conformance(root, large_object), server_id="srv", **server_options) as server:
+    with omadm.http.Server(Conformance(root, large_object, ddfs), server_id="srv", **server_options) as server:
         omadm.http.device(server.url, tree, server_id="srv", **(device or {}))
         [session] = server.finished
         session.wait(5)
@@ -45,6 +45,35 @@ def test_a_conformant_device_passes_every_check_and_keeps_no_scratch_node(capsys
     printed = capsys.readouterr().out
     assert "[conformance] IMEI:1: 22 pass\n" in printed
     assert "PASS        atomic-rollback: 507: members 216, 404" in printed
+
+
+FUMO_DDF = ('<MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD><Node><NodeName/><DFProperties><DFFormat><node/>'
+            '</DFFormat><DFType><DDFName>urn:oma:mo:oma-fumo:1.0</DDFName></DFType></DFProperties>'
+            '<Node><NodeName>State</NodeName><DFProperties><DFFormat><int/></DFFormat></DFProperties></Node>'
+            '<Node><NodeName>PkgName</NodeName><DFProperties><DFFormat><chr/></DFFormat><Occurrence><ZeroOrOne/>'
+            '</Occurrence></DFProperties></Node></Node></MgmtTree>')
+
+
+def test_a_device_s_management_objects_are_held_to_their_ddf(tmp_path):
+    """`Conformance(ddfs=[(URI, DDF)])` (`omadm serve --conformance --ddf URI=FILE`): a check
+    `ddf URI` each, the subtree as the device lists it (TNDS) against the DDF."""
+    tree = omadm.MemoryTree({**DEVINFO, "./FUMO": {"format": "node", "type": "urn:oma:mo:oma-fumo:1.0"},
+                             "./FUMO/State": {"value": "10", "format": "int"}})
+    verdicts = conformance(tree, large_object=9000, ddfs=[("./FUMO", FUMO_DDF), ("./Missing", FUMO_DDF)])
+    by_check = {v.check: v for v in verdicts}
+    assert (by_check["ddf ./FUMO"].outcome, by_check["ddf ./FUMO"].detail) == ("pass", "2 nodes as the DDF describes")
+    assert by_check["ddf ./Missing"].outcome == "fail" and by_check["ddf ./Missing"].detail.startswith("404: ")
+    tree.set("./FUMO/State", "ten")
+    tree.set("./FUMO/Extra", "x")
+    [broken] = [v for v in conformance(tree, large_object=9000, ddfs=[("./FUMO", FUMO_DDF)]) if v.check == "ddf ./FUMO"]
+    assert (broken.outcome, broken.detail) == ("fail", "./FUMO/State: Format chr, where the DDF has int; "
+                                                       "./FUMO/Extra: a node the DDF does not describe")
+    (tmp_path / "fumo.ddf").write_text(FUMO_DDF)
+    bad = cli("serve", "--ddf", f"./FUMO={tmp_path / 'fumo.ddf'}")
+    assert bad.returncode == 2 and b"--ddf is a check of --conformance" in bad.stderr
+    for given, why in (("FUMO", b"not URI=FILE"), ("./FUMO=nowhere.ddf", b"nowhere.ddf: No such file")):
+        bad = cli("serve", "--conformance", "--ddf", given)
+        assert bad.returncode == 2 and why in bad.stderr, bad.stderr
 
 
 class Sloppy:

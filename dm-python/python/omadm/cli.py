@@ -175,6 +175,17 @@ def _ddf(args: argparse.Namespace) -> int:
     return 1 if found else 0
 
 
+def _ddf_argument(text: str) -> tuple[str, str]:
+    """URI=FILE: the URI, and the DDF document the file holds."""
+    uri, eq, path = text.partition("=")
+    if not (eq and uri.startswith(".") and path):
+        raise argparse.ArgumentTypeError(f"not URI=FILE (./FUMO=fumo.ddf, say): {text!r}")
+    try:
+        return uri, _read(path).decode("utf-8", errors="replace")
+    except OSError as e:
+        raise argparse.ArgumentTypeError(f"{path}: {e.strerror}") from None
+
+
 def _one_session(paths: list[str]) -> omadm.capture.Trace:
     traces = omadm.capture.read(paths)
     if len(traces) != 1:
@@ -265,7 +276,7 @@ def _load_script(path: str | None):
 def _serve(args: argparse.Namespace) -> int:
     import omadm.http
 
-    script = (_replay(args.replay) if args.replay else omadm.conformance.Conformance(args.conformance)
+    script = (_replay(args.replay) if args.replay else omadm.conformance.Conformance(args.conformance, ddfs=args.ddf)
               if args.conformance else _load_script(args.script))
     options: dict[str, Any] = {"encoding": "wbxml"} if args.wbxml else {}
     if args.conformance and not args.max_msg_size:  # so that a device's Results of a large object come in chunks
@@ -681,6 +692,9 @@ def main(argv: list[str] | None = None) -> int:
                     "for each check: DevInfo, Get, properties, Add, Replace, Delete, Atomic, Sequence, large objects, "
                     "UI alerts; what it writes goes below ROOT/omadm-conformance, removed at the end (default ROOT: .); "
                     "the server takes messages of 8 KiB unless --max-msg-size says otherwise")
+    sv.add_argument("--ddf", action="append", default=[], type=_ddf_argument, metavar="URI=FILE",
+                    help="with --conformance: hold the management object at URI, as the device lists it, to the DDF "
+                    "in FILE (a check 'ddf URI'; its top node without a name is the node at URI); again for another")
     sv.add_argument("--notify", type=_udp_address, metavar="[HOST:]PORT",
                     help="once listening, push package 0 (a WAP push over UDP, signed with --server-password and "
                     "--server-nonce) to a device that waits for one (device --listen): a server-initiated session")
@@ -745,6 +759,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "device" and args.save_tree and (
             args.tree is None or (args.count != 1 and not args.listen) or args.script):
         dv.error("--save-tree needs --tree, one device and no --script")
+    if args.command == "serve" and args.ddf and not args.conformance:
+        sv.error("--ddf is a check of --conformance: give it too")
     if args.command in ("device", "serve") and args.junit and not args.conformance:
         (dv if args.command == "device" else sv).error("--junit reports the checks of --conformance: give it too")
     if args.command == "device" and args.conformance and (args.listen or args.notification or args.count != 1):

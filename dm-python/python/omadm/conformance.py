@@ -8,8 +8,9 @@ for a command it does not implement, 413 for an object past its MaxObjSize), or 
 device does not let this server add nodes). The properties every node MUST have (Format, ACL,
 Type) and the tree's commands (Get, Add, Replace, Delete) are not optional.
 
-It changes nothing outside its own scratch node: it reads DevInfo, and adds, changes and deletes
-only below ``{root}/omadm-conformance``, removed at the end. The rules every message must keep
+It changes nothing outside its own scratch node: it reads DevInfo (and lists the management
+objects given with their DDFs, each held to its DDF), and adds, changes and deletes only below
+``{root}/omadm-conformance``, removed at the end. The rules every message must keep
 are the trace checker's: serve with ``check=True`` (``omadm serve --conformance --check``), and
 ``rules(session.violations)`` is their verdict, one more check of the run.
 
@@ -23,9 +24,9 @@ and checks each session with the trace checker and for what its turn asks.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
-from . import Error, UsageError, check, decode
+from . import Error, MemoryTree, UsageError, check, decode
 
 __all__ = ["Conformance", "Verdict", "check_server", "junit", "report", "rules"]
 
@@ -80,11 +81,16 @@ class Conformance:
     device must let this server add there: the tree's root does by default, ACL ``Add=*&Get=*``);
     ``large_object`` the size of the value that goes each way, in chunks where it is larger than
     the receiver's MaxMsgSize (give the server ``max_msg_size=SERVER_MESSAGES``, as ``omadm serve
-    --conformance`` does)."""
+    --conformance`` does); ``ddfs``, (URI, DDF document) pairs, the management objects to hold
+    to their DDF (a check ``ddf URI`` each): the subtree at URI as the device lists it
+    (``?list=TNDS+Format+Type``), against the DDF with its top nodes at URI (see
+    ``MemoryTree.check_ddf``: an MO's top node without a name, as OMA's are, is the node at URI)."""
 
-    def __init__(self, root: str = ".", large_object: int = 24 * 1024) -> None:
+    def __init__(self, root: str = ".", large_object: int = 24 * 1024,
+                 ddfs: Iterable[tuple[str, str]] = ()) -> None:
         self.scratch = f"{root.rstrip('/')}/omadm-conformance"
         self.large_object = large_object
+        self.ddfs = list(ddfs)
 
     def __call__(self, session: Any) -> list[Verdict]:
         """Runs the checks; prints them, keeps them on the session as ``verdicts``, and returns
@@ -92,7 +98,7 @@ class Conformance:
         verdicts: list[Verdict] = []
         session.verdicts = verdicts
         try:
-            for check in (self._devinfo, self._reads, self._writes, self._ui):
+            for check in (self._devinfo, self._reads, self._writes, self._ui, self._described):
                 check(session, verdicts)
         except Error as e:  # the device ended the session, or went away
             verdicts.append(Verdict("session", FAIL, f"ended before the checks did: {e}"))
@@ -190,6 +196,24 @@ class Conformance:
         out.append(_expect("alert-display", shown, shown.status == 200, "Alert 1100", optional=True))
         out.append(_expect("alert-confirm", asked, asked.status in (200, 214, 304),
                            "Alert 1101: 200 yes, 304 no, 214 cancelled", optional=True))
+
+
+    def _described(self, session: Any, out: list[Verdict]) -> None:
+        for uri, ddf in self.ddfs:
+            listed = session.get(f"{uri}?list=TNDS+Format+Type")
+            if listed.status != 200 or not isinstance(listed.value, str):
+                out.append(_expect(f"ddf {uri}", listed, False, "a TNDS listing of the subtree", optional=True))
+                continue
+            tree = MemoryTree()
+            try:
+                tree.set_tnds(listed.value, uri.rpartition("/")[0] or ".")
+            except UsageError as e:
+                out.append(Verdict(f"ddf {uri}", FAIL, f"its TNDS listing: {e}"))
+                continue
+            found = tree.check_ddf(ddf, uri)
+            held = sum(u == uri or u.startswith(f"{uri}/") for u in tree.uris())
+            detail = "; ".join(f"{u}: {why}" for u, why in found) or f"{held} nodes as the DDF describes"
+            out.append(Verdict(f"ddf {uri}", FAIL if found else PASS, detail))
 
 
 def _expect(check: str, p: Any, ok: bool, why: str, optional: bool = False) -> Verdict:

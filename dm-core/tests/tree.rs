@@ -831,9 +831,9 @@ fn a_tnds_document_becomes_the_device_s_own_nodes() {
     let email = t.node("./Vendor/E-Mail").unwrap();
     assert!(matches!(email, Node::Interior { type_: Some(ref d), .. } if d == "com.operatorX.dm/1.0/EMail"));
     assert_eq!(t.get_property(SRV, "./Vendor/E-Mail/POP3/PWD", "Type"), Ok("text/plain".into()));
-    // A file of it, read as the root's.
+    // A file of it (a byte order mark first, as some editors write), read as the root's.
     let path = std::env::temp_dir().join(format!("omadm-tnds-{}.xml", std::process::id()));
-    std::fs::write(&path, &ddf).unwrap();
+    std::fs::write(&path, format!("\u{feff}{ddf}")).unwrap();
     let loaded = MemoryTree::load(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
     assert_eq!(loaded.value("./E-Mail/POP3/UserID"), Some("UserName"));
@@ -935,4 +935,24 @@ fn a_ddf_that_cannot_be_read_is_refused_saying_why() {
         let e = Ddf::parse(&bad).unwrap_err();
         assert!(e.0.starts_with("not a DDF document that can be read: ") && e.0.contains(why), "{e}");
     }
+}
+
+/// Found by fuzzing: a TNDS NodeName holding `/` made nodes the document does not show (now
+/// 400), and a value's white space at either end was lost on the way back (now kept; names and
+/// properties are trimmed).
+#[test]
+fn tnds_names_are_one_segment_and_values_keep_their_white_space() {
+    let doc = |name: &str, value: &str| {
+        format!("<MgmtTree><Node><NodeName>{name}</NodeName><Path>.</Path><Value>{value}</Value></Node></MgmtTree>")
+    };
+    for name in ["a/b", "..", "a?b"] {
+        assert_eq!(tnds::parse(&doc(name, "x"), ".", UriLimits::default()), Err(S::BAD_REQUEST), "{name}");
+    }
+    let mut t = MemoryTree::new();
+    t.extend_from_tnds(&doc("\n  Padded  ", "  two spaces each side  "), ".").unwrap();
+    assert_eq!(t.value("./Padded"), Some("  two spaces each side  "));
+    let listed = tnds::tnds(&mut t, SRV, "./Padded", &PropSelection::All, usize::MAX).unwrap();
+    let mut again = MemoryTree::new();
+    again.extend_from_tnds(&listed, ".").unwrap();
+    assert_eq!(again.node("./Padded"), t.node("./Padded"));
 }

@@ -108,11 +108,12 @@ impl MemoryTree {
         let path = path.as_ref();
         let in_file = |e: UsageError| UsageError(format!("{}: {}", path.display(), e.0));
         let text = std::fs::read_to_string(path).map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+        let text = text.trim_start_matches('\u{feff}');
         if !text.trim_start().starts_with('<') {
-            return MemoryTree::from_json(&text).map_err(in_file);
+            return MemoryTree::from_json(text).map_err(in_file);
         }
         let mut tree = MemoryTree::new();
-        tree.extend_from_tnds(&text, ".").map_err(in_file)?;
+        tree.extend_from_tnds(text, ".").map_err(in_file)?;
         Ok(tree)
     }
 

@@ -221,7 +221,6 @@ pub fn parse(xml: &str, base: &str, limits: UriLimits) -> Result<Vec<TndsNode>, 
     use quick_xml::events::Event as X;
     const BAD: StatusCode = StatusCode::BAD_REQUEST;
     let mut reader = quick_xml::Reader::from_str(xml);
-    reader.config_mut().trim_text(true);
     let mut frames: Vec<Frame> = Vec::new();
     let mut out: Vec<TndsNode> = Vec::new();
     let mut elements: Vec<String> = Vec::new();
@@ -264,11 +263,12 @@ pub fn parse(xml: &str, base: &str, limits: UriLimits) -> Result<Vec<TndsNode>, 
                     continue;
                 }
                 let Some(f) = frames.last_mut() else { continue };
+                // A value as it is, white space and all; names and properties trimmed.
                 match n.as_str() {
-                    "NodeName" => f.name = Some(t),
-                    "Path" => f.path = Some(t),
-                    "MIME" | "DDFName" => f.mime = t,
-                    "ACL" => f.acl = Some(t),
+                    "NodeName" => f.name = Some(t.trim().to_string()),
+                    "Path" => f.path = Some(t.trim().to_string()),
+                    "MIME" | "DDFName" => f.mime = t.trim().to_string(),
+                    "ACL" => f.acl = Some(t.trim().to_string()),
                     "Value" => f.value = Some(t),
                     _ => {}
                 }
@@ -338,6 +338,10 @@ fn resolve(frames: &mut [Frame], base: &str, limits: UriLimits) -> Result<(), St
         // The root, as a listing of `.?list=TNDS` names it.
         frames[i].uri = Some(".".into());
         return Ok(());
+    }
+    // One segment: a name with `/` would make nodes the document does not show.
+    if !super::uri::is_segment(name.as_bytes()) {
+        return Err(StatusCode::BAD_REQUEST);
     }
     frames[i].uri = Some(super::uri::normalize(&format!("{parent}/{name}"), limits)?.into_owned());
     Ok(())

@@ -6,7 +6,8 @@ files (``omadm serve --trace-dir``), and gives one ``Trace`` a session: its mess
 sent, with their directions when they are known. From a network or HTTP capture, each POST of a
 SyncML body and its answer are a session's messages, grouped by device and SessionID; their
 ``x-syncml-hmac`` headers are kept (``Trace.hmac``; a JSON Lines record may give one as
-``"hmac"``, a message file FILE.msg as the text of FILE.hmac beside it). ``omadm.check(t.messages, t.directions)`` checks one; ``omadm.decode`` reads a message.
+``"hmac"``, a message file FILE.msg as the text of FILE.hmac beside it).
+``omadm.check(t.messages, t.directions)`` checks one; ``omadm.decode`` reads a message.
 
 Network captures are read over plain HTTP/1.x on TCP (IPv4 or IPv6, on Ethernet, Linux cooked,
 loopback or raw IP links): TCP streams are put back together in sequence order, chunked and

@@ -80,10 +80,9 @@ class ScriptSession:
         self.last_seen = time.monotonic()  # when its device last sent a message
         self.trace_name: str | None = None  # its messages' file names in the trace directory start so
         self._traced = 0
-        # Its messages, kept when the server checks them (`check=True`), and what they break once
-        # the session is finished.
+        # Its messages, kept when the server checks them (`check=True`).
         self.trace: omadm.capture.Trace | None = None
-        self.violations: list[omadm.Violation] = []
+        self._checked: tuple[int, list[omadm.Violation]] = (0, [])  # the violations of its first N messages
         self._thread: threading.Thread | None = None  # the script's, once started
         # The device's last message and what answered it, for a device that sends it again.
         self.last_exchange: tuple[bytes, bytes, str, str | None] | None = None
@@ -107,6 +106,14 @@ class ScriptSession:
     @property
     def devinfo(self) -> dict[str, str]:
         return self.server.devinfo
+
+    @property
+    def violations(self) -> list[omadm.Violation]:
+        """The rules its messages so far break, as ``omadm.check`` finds them, when the server
+        keeps them (``check=True``); checked again only when a message came since."""
+        if self.trace is not None and self._checked[0] != len(self.trace.messages):
+            self._checked = (len(self.trace.messages), omadm.check(self.trace.messages, self.trace.directions))
+        return self._checked[1]
 
     def get(self, uri: str) -> Pending:
         return self._queue(self.server.get(uri))
@@ -391,8 +398,8 @@ class Server:
     real devices often insist on. The nonces each device was given for its next session are kept
     in `nonces` (a `Nonces`, in memory by default). `watch(device, direction, body)` sees each
     message as it passes ("c2s" from the device, "s2c" to it). With `check`, each session keeps
-    its messages (`trace`) and, once finished, the rules they break (`violations`, as
-    ``omadm.check`` finds them: the slips a session takes from a device too). A device that would start a
+    its messages (`trace`) and tells the rules they break (`violations`, as ``omadm.check``
+    finds them: the slips a session takes from a device too). A device that would start a
     session past `max_sessions` at once is answered 503 with Retry-After, and nothing of it is
     kept; so is a connection past `max_connections` open at once (each holds a thread), before
     a byte of it is read."""
@@ -607,8 +614,6 @@ class Server:
     def _finish(self, key: tuple[str, str]) -> ScriptSession:
         """Moves a session to `finished` (under the lock): its RespURI token routes no more."""
         s = self.sessions.pop(key)
-        if s.trace is not None:
-            s.violations = omadm.check(s.trace.messages, s.trace.directions)
         self.by_token.pop(self._tokens.pop(key, ""), None)
         self.finished.append(s)
         return s

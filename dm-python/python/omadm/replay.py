@@ -118,9 +118,9 @@ class Replay:
 def device_tree(trace: Trace) -> MemoryTree:
     """The captured device's tree as its session shows it: the DevInfo of package 1, what each
     Get read (a TNDS listing's nodes with their ACLs too), and what the server replaced, added
-    or deleted and the device took (200), in the
-    order of the session; interior nodes where Gets found them or leaves imply them. Its root
-    ACL lets a server do anything, as on a device under test; secrets it never gave are not in it."""
+    or deleted and the device took (200), in the order of the session; interior nodes where Gets
+    found them or leaves imply them. Its root ACL lets a server do anything, as on a device
+    under test; secrets it never gave are not in it."""
     replay = Replay(trace)
     nodes = dict(replay.devinfo)
     for step in (s for package in replay.packages for top in package for s in top.steps()):

@@ -26,10 +26,16 @@ fuzz_target!(|data: &[u8]| {
     again.extend_from_tnds(&listing, ".").unwrap_or_else(|e| panic!("{e}: {listing}"));
     for uri in again.uris() {
         let (read, listed) = (tree.node(&uri), again.node(&uri));
-        // A value that is not XML text is listed as bytes (Format bin), the same bytes.
         let as_listed = match read {
+            // A value that is not XML text is listed as bytes (Format bin), the same bytes.
             Some(Node::Leaf(l)) if !std::str::from_utf8(&l.data).is_ok_and(is_xml_text) => {
                 Some(Node::Leaf(Leaf { format: "bin".into(), ..l }))
+            }
+            // Children the server may not read are not listed.
+            Some(Node::Interior { children, type_ }) => {
+                let Some(Node::Interior { children: shown, .. }) = &listed else { panic!("{uri} in {listing}") };
+                assert!(shown.iter().all(|c| children.contains(c)), "{uri} in {listing}");
+                Some(Node::Interior { children: shown.clone(), type_ })
             }
             other => other,
         };

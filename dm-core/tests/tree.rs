@@ -920,6 +920,51 @@ fn a_tree_is_held_to_its_ddf() {
     assert_eq!(ddf.check(&t, "./FUMO")[0].detail, "Type none, where the DDF has urn:oma:mo:oma-fumo:1.0");
 }
 
+/// A DDF gives a tree the nodes it describes (`Ddf::instantiate`): those it requires, an
+/// unnamed one named `1`, optional named ones with a DefaultValue, each with its Format, Type,
+/// value, AccessType and Scope; the tree then keeps the DDF.
+#[test]
+fn a_ddf_gives_a_simulated_device_its_management_object() {
+    use dm_core::tree::ddf::Ddf;
+    let with_defaults = FUMO_DDF
+        .replace(
+            "<NodeName>PkgName</NodeName><DFProperties>",
+            "<NodeName>PkgName</NodeName><DFProperties><DefaultValue>fw-1.0</DefaultValue>",
+        )
+        .replace(
+            "<NodeName>State</NodeName><DFProperties>",
+            "<NodeName>State</NodeName><DFProperties><AccessType><Get/></AccessType><Scope><Permanent/></Scope>\
+             <DefaultValue>10</DefaultValue>",
+        );
+    let ddf = Ddf::parse(&with_defaults).unwrap();
+    let mut t = MemoryTree::new();
+    t.set_acl(".", "Get=*&Replace=*&Delete=*").unwrap();
+    ddf.instantiate(&mut t, "./FUMO").unwrap();
+    let made: Vec<String> = t.uris().into_iter().filter(|u| u.starts_with("./FUMO")).collect();
+    assert_eq!(made, ["./FUMO", "./FUMO/PkgName", "./FUMO/State", "./FUMO/Update", "./FUMO/Update/PkgURL"]);
+    assert_eq!((t.value("./FUMO/PkgName"), t.value("./FUMO/State")), (Some("fw-1.0"), Some("10")));
+    assert_eq!(t.get_property(SRV, "./FUMO/State", "Format"), Ok("int".into()));
+    assert_eq!(t.replace(SRV, "./FUMO/State", Leaf::text("11")), Err(S::COMMAND_NOT_ALLOWED), "AccessType Get");
+    assert_eq!(Tree::delete(&mut t, SRV, "./FUMO/State"), Err(S::COMMAND_NOT_ALLOWED), "Scope Permanent");
+    assert_eq!(ddf.check(&t, "./FUMO"), vec![]);
+    // An unnamed node it requires is made once, named 1.
+    let required = FUMO_DDF.replace("<ZeroOrN>2</ZeroOrN>", "<OneOrMore/>").replace(
+        "<NodeName>Ext</NodeName><DFProperties><DFFormat><node/></DFFormat><Occurrence><ZeroOrOne/>",
+        "<NodeName>Ext</NodeName><DFProperties><DFFormat><node/></DFFormat><Occurrence><One/>",
+    );
+    let ddf = Ddf::parse(&required).unwrap();
+    let mut t = MemoryTree::new();
+    ddf.instantiate(&mut t, "./FUMO").unwrap();
+    assert_eq!(t.value("./FUMO/Ext/1"), Some(""));
+    assert_eq!(ddf.check(&t, "./FUMO"), vec![]);
+    let binary = FUMO_DDF.replace(
+        "<chr/></DFFormat><Occurrence><ZeroOrOne/>",
+        "<bin/></DFFormat><DefaultValue>%</DefaultValue><Occurrence><ZeroOrOne/>",
+    );
+    let e = Ddf::parse(&binary).unwrap().instantiate(&mut MemoryTree::new(), "./FUMO").unwrap_err();
+    assert!(e.0.starts_with("DDF node ./FUMO/PkgName: a DefaultValue that is not base64"), "{e}");
+}
+
 #[test]
 fn a_ddf_that_cannot_be_read_is_refused_saying_why() {
     use dm_core::tree::ddf::Ddf;

@@ -89,6 +89,14 @@ impl MemoryTree {
         dmtree::lock(&self.shared).extend_from_tnds(document, base).map_err(|e| usage(e.0))
     }
 
+    /// Gives the tree the nodes a DDF document requires (see `dm_core::tree::ddf`), as the
+    /// device's own: a simulated device that holds the management object.
+    #[pyo3(signature = (ddf, base = "."))]
+    fn set_ddf(&self, ddf: &str, base: &str) -> PyResult<()> {
+        let ddf = dmtree::ddf::Ddf::parse(ddf).map_err(|e| usage(e.0))?;
+        ddf.instantiate(&mut dmtree::lock(&self.shared), base).map_err(|e| usage(e.0))
+    }
+
     /// Where the tree does not keep a DDF document: (URI, why) for each node (see
     /// `dm_core::tree::ddf`); its top nodes at their Path, else below `base`.
     #[pyo3(signature = (ddf, base = "."))]

@@ -169,6 +169,16 @@ def test_a_device_s_tree_is_held_to_a_ddf(tmp_path):
     assert r.returncode == 1 and r.stdout.decode().splitlines() == [
         "./FUMO/State: Format chr, where the DDF has int", "./FUMO/Extra: a node the DDF does not describe",
         f"{tmp_path / 'tree.json'}: 2 nodes not as {tmp_path / 'fumo.ddf'} describes"], r.stdout
+    # The other way: a DDF gives a simulated device the MO (tree.set_ddf, omadm device --ddf), and
+    # a server checking the device's conformance finds it as the DDF describes.
+    made = omadm.MemoryTree()
+    made.set_ddf(ddf, "./FUMO")
+    assert sorted(made.to_dict()) == ["./FUMO", "./FUMO/PkgURL", "./FUMO/State"] and made.check_ddf(ddf, "./FUMO") == []
+    with omadm_serve("--conformance", "--once", "--ddf", f"./FUMO={tmp_path / 'fumo.ddf'}") as (server, url):
+        device = cli("device", "--server", url, "--ddf", f"./FUMO={tmp_path / 'fumo.ddf'}")
+        out, _ = server.communicate(timeout=30)
+    assert device.returncode == 0, device.stderr
+    assert "PASS        ddf ./FUMO: 3 nodes as the DDF describes" in out, out
 
 
 def test_memory_tree_to_dict_is_what_its_constructor_takes():

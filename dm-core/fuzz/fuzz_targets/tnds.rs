@@ -1,7 +1,7 @@
 #![no_main]
 //! TNDS and DDF documents: reading one never panics, a tree that took a TNDS document lists
 //! (`.?list=TNDS`) as one that reads back as the same nodes, with the same ACLs, and a DDF
-//! holds a tree to it without panicking.
+//! holds a tree to it, and gives one the nodes it describes, without panicking.
 use dm_core::tree::ddf::Ddf;
 use dm_core::tree::uri::PropSelection;
 use dm_core::codec::is_xml_text;
@@ -16,6 +16,10 @@ fuzz_target!(|data: &[u8]| {
     let read = tree.extend_from_tnds(xml, "./Vendor");
     if let Ok(ddf) = Ddf::parse(xml) {
         ddf.check(&tree, "./Vendor");
+        let mut made = MemoryTree::new();
+        if ddf.instantiate(&mut made, "./Vendor").is_ok() {
+            ddf.check(&made, "./Vendor");
+        }
     }
     if read.is_err() {
         return;

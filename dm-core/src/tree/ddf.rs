@@ -1,13 +1,16 @@
 //! DDF (TND §7, the Device Description Framework): what a management object's nodes are (their
 //! names, Format, Type and Occurrence; a node without a name stands for those the device or the
-//! server names), and a tree held to it: a device's dump of its tree (`?list=TNDS`), a simulated
-//! device's, or a vendor's, against the MO's DDF.
+//! server names), a tree held to it (a device's dump of its tree, `?list=TNDS`, a simulated
+//! device's, or a vendor's, against the MO's DDF), and a tree given the nodes it describes (a
+//! simulated device that holds the MO).
 
 use quick_xml::events::Event as X;
 
-use super::memory::MemoryTree;
+use base64::Engine;
+
+use super::memory::{Access, MemoryTree};
 use super::uri::{UriLimits, normalize};
-use super::{Node, property_value};
+use super::{Leaf, Node, property_value};
 use crate::error::UsageError;
 
 /// How deep a DDF's nodes may nest: far past any management object, short of any stack.
@@ -58,8 +61,21 @@ pub struct DdfNode {
     pub occurrence: Occurrence,
     /// `DFType`: a leaf's MIME type, or an interior node's MO identifier (`DDFName`).
     pub type_: Option<String>,
+    /// `AccessType`: the commands it supports; `None` when the DDF says none.
+    pub access: Option<Access>,
+    /// `DefaultValue`.
+    pub default: Option<String>,
+    /// `Scope` Permanent: the server cannot delete it.
+    pub permanent: bool,
     /// The nodes below it.
     pub children: Vec<DdfNode>,
+}
+
+impl DdfNode {
+    /// Whether it is an interior node: Format node, or nodes below it.
+    fn is_interior(&self) -> bool {
+        self.format == "node" || !self.children.is_empty()
+    }
 }
 
 /// A DDF document: its top nodes.
@@ -110,6 +126,12 @@ impl Ddf {
                         match elements.last().map(String::as_str) {
                             Some("DFFormat") => node.format = name,
                             Some("Occurrence") => node.occurrence = occurrence(&name, "").map_err(bad)?,
+                            Some("AccessType") => {
+                                let right =
+                                    Access::NAMED.iter().find(|(n, _)| *n == name).map_or(Access::NONE, |r| r.1);
+                                node.access = Some(node.access.unwrap_or(Access::NONE).with(right));
+                            }
+                            Some("Scope") => node.permanent = name == "Permanent",
                             _ => {}
                         }
                     }
@@ -133,6 +155,7 @@ impl Ddf {
                         (Some("Node"), "NodeName") => node.name = Some(value).filter(|n| !n.is_empty()),
                         (Some("Node"), "Path") => node.path = Some(value),
                         (Some("DFType"), "MIME" | "DDFName") => node.type_ = Some(value),
+                        (Some("DFProperties"), "DefaultValue") => node.default = Some(value),
                         (Some("Occurrence"), n @ ("ZeroOrN" | "OneOrN")) => {
                             node.occurrence = occurrence(n, &value).map_err(bad)?
                         }
@@ -171,6 +194,51 @@ impl Ddf {
         }
         out
     }
+
+    /// Gives `tree` the nodes the description requires, and the optional named ones it gives a
+    /// DefaultValue, as the device's own, with their Format, Type, DefaultValue, AccessType and
+    /// Scope (placed as `check` places them): a simulated device that holds the MO. An unnamed
+    /// node the DDF requires is made once, named `1`. A DefaultValue of Format bin is base64.
+    pub fn instantiate(&self, tree: &mut MemoryTree, base: &str) -> Result<(), UsageError> {
+        for d in &self.nodes {
+            let parent = d.path.as_deref().unwrap_or(base);
+            let uri = d.name.as_ref().map_or_else(|| parent.to_string(), |name| format!("{parent}/{name}"));
+            make(d, &uri, tree)?;
+        }
+        Ok(())
+    }
+}
+
+/// Makes `d` at `uri`, and the nodes below it the DDF requires or gives a value.
+fn make(d: &DdfNode, uri: &str, tree: &mut MemoryTree) -> Result<(), UsageError> {
+    let code = |c| UsageError(format!("DDF node {uri}: status {c}"));
+    if d.is_interior() {
+        tree.set_interior(uri, d.type_.as_deref()).map_err(code)?;
+    } else {
+        let format = if d.format.is_empty() { "chr" } else { &d.format };
+        let value = d.default.as_deref().unwrap_or_default();
+        let data = match format {
+            "bin" => base64::engine::general_purpose::STANDARD
+                .decode(value.trim())
+                .map_err(|e| UsageError(format!("DDF node {uri}: a DefaultValue that is not base64 ({e})")))?,
+            _ => value.as_bytes().to_vec(),
+        };
+        let type_ = property_value(d.type_.as_deref().unwrap_or("text/plain"));
+        tree.set_leaf(uri, Leaf { format: property_value(format), type_, data }).map_err(code)?;
+    }
+    if let Some(access) = d.access {
+        tree.set_access(uri, access).map_err(code)?;
+    }
+    if d.permanent {
+        tree.set_permanent(uri, true).map_err(code)?;
+    }
+    for c in &d.children {
+        let wanted = !c.occurrence.allows(0) || (c.name.is_some() && c.default.is_some());
+        if wanted {
+            make(c, &format!("{uri}/{}", c.name.as_deref().unwrap_or("1")), tree)?;
+        }
+    }
+    Ok(())
 }
 
 fn occurrence(name: &str, n: &str) -> Result<Occurrence, String> {

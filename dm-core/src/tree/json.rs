@@ -11,14 +11,6 @@ use super::memory::{Access, Entry, MemoryTree};
 use super::{Leaf, property_value};
 use crate::error::UsageError;
 
-const ACCESS: [(&str, Access); 6] = [
-    ("Add", Access::ADD),
-    ("Copy", Access::COPY),
-    ("Delete", Access::DELETE),
-    ("Exec", Access::EXEC),
-    ("Get", Access::GET),
-    ("Replace", Access::REPLACE),
-];
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 fn err(uri: &str, what: impl std::fmt::Display) -> UsageError {
@@ -78,7 +70,7 @@ impl MemoryTree {
         if let Some(list) = obj.get("access") {
             let names = list.as_array().ok_or_else(|| err(uri, "access must be a list"))?;
             let mut access = Access::ALL;
-            for (name, bit) in ACCESS {
+            for (name, bit) in Access::NAMED {
                 if !names.iter().any(|n| n == name) {
                     access = access.without(bit);
                 }
@@ -169,7 +161,7 @@ fn entry_json(e: &Entry, default: Option<&Entry>, implied: bool) -> Option<Value
     }
     if e.access != Access::ALL {
         let names: Vec<Value> =
-            ACCESS.iter().filter(|(_, b)| e.access.contains(*b)).map(|(n, _)| (*n).into()).collect();
+            Access::NAMED.iter().filter(|(_, b)| e.access.contains(*b)).map(|(n, _)| (*n).into()).collect();
         o.insert("access".into(), names.into());
     }
     Some(Value::Object(o))

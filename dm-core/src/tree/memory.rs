@@ -32,6 +32,23 @@ impl Access {
     pub const REPLACE: Access = Access(32);
     /// Every command.
     pub const ALL: Access = Access(63);
+    /// Each right by the name of its command, as AccessType names it.
+    pub const NAMED: [(&'static str, Access); 6] = [
+        ("Add", Access::ADD),
+        ("Copy", Access::COPY),
+        ("Delete", Access::DELETE),
+        ("Exec", Access::EXEC),
+        ("Get", Access::GET),
+        ("Replace", Access::REPLACE),
+    ];
+
+    /// No command.
+    pub const NONE: Access = Access(0);
+
+    /// These rights and `other`.
+    pub const fn with(self, other: Access) -> Access {
+        Access(self.0 | other.0)
+    }
 
     /// These rights but `other`.
     pub const fn without(self, other: Access) -> Access {

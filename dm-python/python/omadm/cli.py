@@ -480,11 +480,16 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
         data = omadm.notification.unwrap(_read(args.notification))
         pkg0 = omadm.notification.parse(data, args.server_password, args.server_nonce.encode())
         options.update(notification=pkg0, server_id=args.server_id or pkg0.server_id)
+    if make_tree is not None and args.ddf:
+        raise omadm.UsageError(f"{args.script} makes the device's tree (tree()): --ddf gives the tree of --tree, or "
+                               "the default one, its management objects")
     if make_tree is None:
         if args.save_tree and _read(args.tree).lstrip().startswith(b"<"):
             raise omadm.UsageError(f"{args.tree} is a TNDS document, and --save-tree writes JSON: save the tree as "
                                    "JSON first (omadm.MemoryTree.load(FILE).save(FILE.json)) and give that")
         base = omadm.MemoryTree.load(args.tree) if args.tree else _device_tree(args, options["server_id"])
+        for uri, ddf in args.ddf:  # the management objects it holds as their DDFs describe them
+            base.set_ddf(ddf, uri)
         json_tree = base.to_json()
         make_tree = lambda: omadm.MemoryTree.from_json(json_tree)  # noqa: E731
     if args.listen:
@@ -744,6 +749,9 @@ def main(argv: list[str] | None = None) -> int:
     dv.add_argument("--trace-dir", help="write every message of each session there, one file each, however the "
                     "session ends (omadm check DIR reads them)")
     dv.add_argument("--show", action="store_true", help="print each message as it passes, in one line")
+    dv.add_argument("--ddf", action="append", default=[], type=_ddf_argument, metavar="URI=FILE",
+                    help="give the device the management object the DDF in FILE describes, at URI (the nodes it "
+                    "requires, and the named ones it gives a DefaultValue); again for another")
     dv.add_argument("--check", action="store_true", help="hold each session's messages to the trace checker's rules "
                     "as omadm check does, print what they break, and exit 1 on any (--conformance always does)")
     dv.add_argument("--busy-retries", type=_whole, default=0,

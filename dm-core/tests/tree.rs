@@ -957,6 +957,14 @@ fn a_ddf_gives_a_simulated_device_its_management_object() {
     ddf.instantiate(&mut t, "./FUMO").unwrap();
     assert_eq!(t.value("./FUMO/Ext/1"), Some(""));
     assert_eq!(ddf.check(&t, "./FUMO"), vec![]);
+    // What the tree has is left as it is: a value, an unnamed node of its own (no `1` beside it).
+    let mut t = MemoryTree::new();
+    t.set_leaf("./FUMO/State", Leaf { format: "int".into(), type_: "text/plain".into(), data: b"50".to_vec() })
+        .unwrap();
+    t.set("./FUMO/Ext/mine", "x").unwrap();
+    ddf.instantiate(&mut t, "./FUMO").unwrap();
+    assert_eq!((t.value("./FUMO/State"), t.value("./FUMO/Ext/1")), (Some("50"), None));
+    assert!(t.node("./FUMO/Update/PkgURL").is_some());
     let binary = FUMO_DDF.replace(
         "<chr/></DFFormat><Occurrence><ZeroOrOne/>",
         "<bin/></DFFormat><DefaultValue>%</DefaultValue><Occurrence><ZeroOrOne/>",

@@ -197,8 +197,9 @@ impl Ddf {
 
     /// Gives `tree` the nodes the description requires, and the optional named ones it gives a
     /// DefaultValue, as the device's own, with their Format, Type, DefaultValue, AccessType and
-    /// Scope (placed as `check` places them): a simulated device that holds the MO. An unnamed
-    /// node the DDF requires is made once, named `1`. A DefaultValue of Format bin is base64.
+    /// Scope (placed as `check` places them): a simulated device that holds the MO. What the
+    /// tree has already is left as it is; an unnamed node the DDF requires is made, named `1`,
+    /// only where the tree has none. A DefaultValue of Format bin is base64.
     pub fn instantiate(&self, tree: &mut MemoryTree, base: &str) -> Result<(), UsageError> {
         for d in &self.nodes {
             let parent = d.path.as_deref().unwrap_or(base);
@@ -209,33 +210,47 @@ impl Ddf {
     }
 }
 
-/// Makes `d` at `uri`, and the nodes below it the DDF requires or gives a value.
+/// Makes `d` at `uri` unless the tree has it (which is left as it is), and the nodes below it
+/// the DDF requires or gives a value: for an unnamed one, those the tree has already, or else one
+/// named `1` when it is required.
 fn make(d: &DdfNode, uri: &str, tree: &mut MemoryTree) -> Result<(), UsageError> {
     let code = |c| UsageError(format!("DDF node {uri}: status {c}"));
-    if d.is_interior() {
-        tree.set_interior(uri, d.type_.as_deref()).map_err(code)?;
-    } else {
-        let format = if d.format.is_empty() { "chr" } else { &d.format };
-        let value = d.default.as_deref().unwrap_or_default();
-        let data = match format {
-            "bin" => base64::engine::general_purpose::STANDARD
-                .decode(value.trim())
-                .map_err(|e| UsageError(format!("DDF node {uri}: a DefaultValue that is not base64 ({e})")))?,
-            _ => value.as_bytes().to_vec(),
-        };
-        let type_ = property_value(d.type_.as_deref().unwrap_or("text/plain"));
-        tree.set_leaf(uri, Leaf { format: property_value(format), type_, data }).map_err(code)?;
+    let had = match tree.node(uri) {
+        Some(Node::Interior { children, .. }) => Some(children),
+        Some(Node::Leaf(_)) => Some(Vec::new()),
+        None => None,
+    };
+    if had.is_none() {
+        if d.is_interior() {
+            tree.set_interior(uri, d.type_.as_deref()).map_err(code)?;
+        } else {
+            let format = if d.format.is_empty() { "chr" } else { &d.format };
+            let value = d.default.as_deref().unwrap_or_default();
+            let data = match format {
+                "bin" => base64::engine::general_purpose::STANDARD
+                    .decode(value.trim())
+                    .map_err(|e| UsageError(format!("DDF node {uri}: a DefaultValue that is not base64 ({e})")))?,
+                _ => value.as_bytes().to_vec(),
+            };
+            let type_ = property_value(d.type_.as_deref().unwrap_or("text/plain"));
+            tree.set_leaf(uri, Leaf { format: property_value(format), type_, data }).map_err(code)?;
+        }
+        if let Some(access) = d.access {
+            tree.set_access(uri, access).map_err(code)?;
+        }
+        if d.permanent {
+            tree.set_permanent(uri, true).map_err(code)?;
+        }
     }
-    if let Some(access) = d.access {
-        tree.set_access(uri, access).map_err(code)?;
-    }
-    if d.permanent {
-        tree.set_permanent(uri, true).map_err(code)?;
-    }
+    let unnamed_ones: Vec<String> = (had.unwrap_or_default().into_iter())
+        .filter(|child| !d.children.iter().any(|c| c.name.as_ref() == Some(child)))
+        .collect();
     for c in &d.children {
-        let wanted = !c.occurrence.allows(0) || (c.name.is_some() && c.default.is_some());
-        if wanted {
-            make(c, &format!("{uri}/{}", c.name.as_deref().unwrap_or("1")), tree)?;
+        match &c.name {
+            Some(name) if !c.occurrence.allows(0) || c.default.is_some() => make(c, &format!("{uri}/{name}"), tree)?,
+            Some(_) => {}
+            None if unnamed_ones.is_empty() && !c.occurrence.allows(0) => make(c, &format!("{uri}/1"), tree)?,
+            None => unnamed_ones.iter().try_for_each(|child| make(c, &format!("{uri}/{child}"), tree))?,
         }
     }
     Ok(())

@@ -182,11 +182,7 @@ impl Ddf {
     pub fn check(&self, tree: &MemoryTree, base: &str) -> Vec<Mismatch> {
         let mut out = Vec::new();
         for d in &self.nodes {
-            let parent = d.path.as_deref().unwrap_or(base);
-            let uri = match &d.name {
-                Some(name) => format!("{parent}/{name}"),
-                None => parent.to_string(),
-            };
+            let uri = placed(d, base);
             match normalize(&uri, UriLimits::default()) {
                 Ok(uri) => check_present(d, &uri, tree, &mut out),
                 Err(code) => out.push(Mismatch { uri, detail: format!("not a URI the tree can hold ({code})") }),
@@ -201,13 +197,14 @@ impl Ddf {
     /// tree has already is left as it is; an unnamed node the DDF requires is made, named `1`,
     /// only where the tree has none. A DefaultValue of Format bin is base64.
     pub fn instantiate(&self, tree: &mut MemoryTree, base: &str) -> Result<(), UsageError> {
-        for d in &self.nodes {
-            let parent = d.path.as_deref().unwrap_or(base);
-            let uri = d.name.as_ref().map_or_else(|| parent.to_string(), |name| format!("{parent}/{name}"));
-            make(d, &uri, tree)?;
-        }
-        Ok(())
+        self.nodes.iter().try_for_each(|d| make(d, &placed(d, base), tree))
     }
+}
+
+/// Where a top node goes: below its `Path`, else below `base`; at `base` when it has no name.
+fn placed(d: &DdfNode, base: &str) -> String {
+    let parent = d.path.as_deref().unwrap_or(base);
+    d.name.as_ref().map_or_else(|| parent.to_string(), |name| format!("{parent}/{name}"))
 }
 
 /// Makes `d` at `uri` unless the tree has it (which is left as it is), and the nodes below it

@@ -74,6 +74,10 @@ def test_a_device_s_management_objects_are_held_to_their_ddf(tmp_path):
     for given, why in (("FUMO", b"not URI=FILE"), ("./FUMO=nowhere.ddf", b"nowhere.ddf: No such file")):
         bad = cli("serve", "--conformance", "--ddf", given)
         assert bad.returncode == 2 and why in bad.stderr, bad.stderr
+    # A DDF that cannot be read is refused before a device is served.
+    (tmp_path / "bad.ddf").write_text("<MgmtTree/>")
+    bad = cli("serve", "--conformance", "--ddf", f"./FUMO={tmp_path / 'bad.ddf'}")
+    assert bad.returncode == 1 and b"not a DDF document that can be read: no Node" in bad.stderr, bad.stderr
 
 
 class Sloppy:

@@ -91,6 +91,8 @@ class Conformance:
         self.scratch = f"{root.rstrip('/')}/omadm-conformance"
         self.large_object = large_object
         self.ddfs = list(ddfs)
+        for _, ddf in self.ddfs:  # a DDF that cannot be read is the caller's error, said now
+            MemoryTree().check_ddf(ddf)
 
     def __call__(self, session: Any) -> list[Verdict]:
         """Runs the checks; prints them, keeps them on the session as ``verdicts``, and returns
@@ -196,7 +198,6 @@ class Conformance:
         out.append(_expect("alert-display", shown, shown.status == 200, "Alert 1100", optional=True))
         out.append(_expect("alert-confirm", asked, asked.status in (200, 214, 304),
                            "Alert 1101: 200 yes, 304 no, 214 cancelled", optional=True))
-
 
     def _described(self, session: Any, out: list[Verdict]) -> None:
         for uri, ddf in self.ddfs:

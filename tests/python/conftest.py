@@ -15,6 +15,20 @@ def cli(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "omadm.cli", *args], input=stdin, capture_output=True)
 
 
+def exchanged(client: Any, server: Any) -> list[tuple[bytes, str | None]]:
+    """A whole session, device and server in memory: each message in the order sent, with its
+    x-syncml-hmac header (None without HMAC)."""
+    sent: list[tuple[bytes, str | None]] = []
+    while (body := client.next_message()) is not None:
+        sent.append((body, client.hmac_header))
+        server.receive(body, client.hmac_header)
+        answer = server.next_message()
+        assert answer is not None
+        sent.append((answer, server.hmac_header))
+        client.receive(answer, server.hmac_header)
+    return sent
+
+
 @pytest.fixture
 def vectors() -> pathlib.Path:
     assert VECTORS.is_dir(), f"{VECTORS} is missing"

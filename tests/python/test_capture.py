@@ -13,11 +13,12 @@ import pathlib
 import random
 import socket
 import struct
+from typing import Any
 
 import omadm
 import omadm.capture
 import pytest
-from conftest import cli
+from conftest import cli, exchanged
 
 CAPTURES = pathlib.Path(__file__).resolve().parents[1] / "captures"
 SYN, ACK, FIN, PSH = 0x02, 0x10, 0x01, 0x08
@@ -65,21 +66,19 @@ def test_cli_check_reads_network_captures():
 CLIENT, SERVER = (bytes([10, 0, 0, 1]), 40000), (bytes([10, 0, 0, 2]), 80)
 
 
-def session_messages() -> list[bytes]:
-    """A whole session, device and server in memory: its messages in the order sent."""
-    server = omadm.ServerSession("srv")
+def session(**options: Any) -> list[tuple[bytes, str | None]]:
+    """A whole session of IMEI:7 reading ./DevInfo/Mod, device and server in memory (both with
+    `options`): its messages in the order sent, with their x-syncml-hmac headers."""
+    server = omadm.ServerSession("srv", **options)
     server.get("./DevInfo/Mod")
     tree = omadm.MemoryTree({"./DevInfo/Mod": "X1", "./DevInfo/Man": "Acme", "./DevInfo/Lang": "en",
                              "./DevInfo/DmV": "1.2", "./DevInfo/DevId": "IMEI:7"})
-    client = omadm.ClientSession("IMEI:7", "srv", "http://dm/", tree)
-    sent = []
-    while (body := client.next_message()) is not None:
-        server.receive(body)
-        answer = server.next_message()
-        assert answer is not None
-        client.receive(answer)
-        sent += [body, answer]
-    return sent
+    return exchanged(omadm.ClientSession("IMEI:7", "srv", "http://dm/", tree, **options), server)
+
+
+def session_messages() -> list[bytes]:
+    """A whole session, device and server in memory: its messages in the order sent."""
+    return [body for body, _ in session()]
 
 
 def request(body: bytes) -> bytes:
@@ -409,20 +408,8 @@ def test_cli_check_json_gives_each_session_s_verdict_for_a_pipeline(tmp_path):
 def test_hmac_headers_a_capture_shows_are_verified_with_the_passwords_given(tmp_path):
     """An HMAC session's x-syncml-hmac headers, from a network capture and from a HAR, are kept
     (Trace.hmac) and verified by omadm check --client-cred / --server-cred."""
-    both = dict(username="dev", password="pw", auth="hmac", nonce=b"n0", server_password="spw", server_nonce=b"s0")
-    tree = omadm.MemoryTree({"./DevInfo/Mod": "X1", "./DevInfo/Man": "Acme", "./DevInfo/Lang": "en",
-                             "./DevInfo/DmV": "1.2", "./DevInfo/DevId": "IMEI:7"})
-    client = omadm.ClientSession("IMEI:7", "srv", "http://dm/", tree, **both)  # type: ignore[arg-type]
-    server = omadm.ServerSession("srv", **both)  # type: ignore[arg-type]
-    server.get("./DevInfo/Mod")
-    sent: list[tuple[bytes, str | None]] = []
-    while (body := client.next_message()) is not None:
-        sent.append((body, client.hmac_header))
-        server.receive(body, client.hmac_header)
-        answer = server.next_message()
-        assert answer is not None
-        sent.append((answer, server.hmac_header))
-        client.receive(answer, server.hmac_header)
+    sent = session(username="dev", password="pw", auth="hmac", nonce=b"n0", server_password="spw",
+                   server_nonce=b"s0")
     assert all(h for _, h in sent)
     conv = Conversation().handshake()
     for (c2s, hc), (s2c, hs) in zip(sent[::2], sent[1::2]):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import omadm
-from conftest import cli
+from conftest import cli, exchanged
 
 DEVINFO = {"./DevInfo/DevId": "IMEI:1", "./DevInfo/Man": "Acme", "./DevInfo/Mod": "X1",
            "./DevInfo/DmV": "1.2", "./DevInfo/Lang": "en"}
@@ -1377,13 +1377,7 @@ def test_check_verifies_the_credentials_of_a_session(tmp_path):
     both = dict(username="u", password="p", auth="md5", nonce=b"n", server_password="sp", server_nonce=b"s")
     client = omadm.ClientSession("IMEI:1", "srv", "http://dm", device_tree(), **both)  # type: ignore[arg-type]
     server = omadm.ServerSession("srv", **both)  # type: ignore[arg-type]
-    messages: list[bytes] = []
-    while (msg := client.next_message()) is not None:
-        server.receive(msg)
-        reply = server.next_message()
-        assert reply is not None
-        client.receive(reply)
-        messages += [msg, reply]
+    messages = [body for body, _ in exchanged(client, server)]
     assert omadm.check(messages, client=("u", "p"), server=("srv", "sp"), client_nonce=b"n", server_nonce=b"s") == []
     found = omadm.check(messages, client=("u", "wrong"), client_nonce=b"n")
     assert [(v.rule, v.msg_index) for v in found] == [("Cred", 0), ("Cred", 1)], found

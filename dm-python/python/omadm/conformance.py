@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from . import Error, MemoryTree, UsageError, check, decode
+from .replay import _listing
 
 __all__ = ["Conformance", "Verdict", "check_server", "junit", "report", "rules"]
 
@@ -205,9 +206,8 @@ class Conformance:
             if listed.status != 200 or not isinstance(listed.value, str):
                 out.append(_expect(f"ddf {uri}", listed, False, "a TNDS listing of the subtree", optional=True))
                 continue
-            tree = MemoryTree()
             try:
-                tree.set_tnds(listed.value, uri.rpartition("/")[0] or ".")
+                tree = _listing(listed.value, uri)
             except UsageError as e:
                 out.append(Verdict(f"ddf {uri}", FAIL, f"its TNDS listing: {e}"))
                 continue

@@ -141,15 +141,21 @@ def device_tree(trace: Trace) -> MemoryTree:
     return tree
 
 
+def _listing(document: str, uri: str) -> MemoryTree:
+    """A TNDS listing of `uri` (``uri?list=TNDS``) as a tree: its nodes at their Path, else below
+    the parent of `uri`, the node the listing starts at. ``UsageError`` for a document that is no
+    TNDS."""
+    tree = MemoryTree()
+    tree.set_tnds(document, uri.rpartition("/")[0] or ".")
+    return tree
+
+
 def _listed(document: str, uri: str) -> dict[str, Any]:
-    """The nodes of a TNDS listing of `uri` (at their Path, else below its parent) by URI; none
-    from a document that is no TNDS."""
-    listing = MemoryTree()
+    """The nodes of a TNDS listing of `uri` by URI; none from a document that is no TNDS."""
     try:
-        listing.set_tnds(document, uri.rpartition("/")[0] or ".")
+        return _listing(document, uri).to_dict()
     except UsageError:
         return {}
-    return listing.to_dict()
 
 
 def _node(item: dict[str, Any], command: dict[str, Any]) -> dict[str, Any]:

@@ -134,6 +134,39 @@ fn exec_runs_the_registered_handler() {
 }
 
 #[test]
+fn a_shared_tree_runs_its_exec_handlers_unlocked_so_that_they_can_use_the_tree() {
+    let shared = std::sync::Arc::new(std::sync::Mutex::new(tree()));
+    shared.lock().unwrap().set("./Vendor/Run", "").unwrap();
+    let inside = shared.clone();
+    let handler: dm_core::tree::ExecHandler = Box::new(move |_, _| match inside.try_lock() {
+        Ok(mut t) => {
+            t.set("./Vendor/Ran", "yes").unwrap();
+            S::ACCEPTED
+        }
+        Err(_) => S::COMMAND_FAILED, // locked: it would have deadlocked
+    });
+    shared.lock().unwrap().on_exec("./Vendor/Run", handler).unwrap();
+    let mut session_side = shared.clone();
+    for _ in 0..2 {
+        assert_eq!(session_side.exec(SRV, "./Vendor/Run", None, None), Ok(S::ACCEPTED), "and back in its node");
+    }
+    let mut t = shared.lock().unwrap();
+    assert_eq!(t.value("./Vendor/Ran"), Some("yes"));
+    let run = t.take_exec(SRV, "./Vendor/Run").unwrap();
+    assert_eq!(t.exec(SRV, "./Vendor/Run", None, None), Err(S::COMMAND_NOT_ALLOWED), "taken");
+    t.return_exec("./Vendor/Run", run);
+    assert!(t.take_exec(SRV, "./Vendor/A").is_err_and(|c| c == S::COMMAND_NOT_ALLOWED));
+    t.set_acl("./Vendor/Run", "Exec=other").unwrap();
+    assert!(t.take_exec(SRV, "./Vendor/Run").is_err_and(|c| c == S::PERMISSION_DENIED));
+    t.set_acl("./Vendor/Run", "").unwrap();
+    let run = t.take_exec(SRV, "./Vendor/Run").unwrap();
+    Tree::delete(&mut *t, SRV, "./Vendor/Run").unwrap();
+    t.return_exec("./Vendor/Run", run); // its node has gone: so has it
+    t.set("./Vendor/Run", "").unwrap();
+    assert_eq!(t.exec(SRV, "./Vendor/Run", None, None), Err(S::COMMAND_NOT_ALLOWED));
+}
+
+#[test]
 fn access_type_limits_commands_with_405() {
     let mut t = tree();
     t.set_access("./Vendor/A", Access::GET).unwrap();

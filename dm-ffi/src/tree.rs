@@ -84,7 +84,7 @@ pub(crate) struct CTree {
 
 fn code(c: c_int) -> Result<(), StatusCode> {
     let s = StatusCode(u16::try_from(c).unwrap_or(500));
-    if s.is_success() { Ok(()) } else { Err(s) }
+    s.result().map(drop)
 }
 
 fn cstr(s: &str) -> Result<CString, StatusCode> {

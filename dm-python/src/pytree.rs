@@ -34,13 +34,7 @@ impl PyTree {
             let result = args(py).and_then(|a| obj.call_method1(method, a));
             match result {
                 Ok(v) => read(&v),
-                Err(e) => {
-                    let status = e.value(py).getattr("status").ok().and_then(|s| s.extract::<u16>().ok());
-                    if let Some(code) = status {
-                        return Err(StatusCode(code));
-                    }
-                    Err(self.failed(method, &e))
-                }
+                Err(e) => Err(raised_status(py, &e).unwrap_or_else(|| self.failed(method, &e))),
             }
         })
     }
@@ -54,11 +48,7 @@ impl PyTree {
     }
 
     fn done(v: &Bound<'_, PyAny>) -> Result<(), StatusCode> {
-        if v.is_none() {
-            return Ok(());
-        }
-        let code = StatusCode(v.extract::<u16>().map_err(|_| StatusCode::COMMAND_FAILED)?);
-        if code.is_success() { Ok(()) } else { Err(code) }
+        answered(v).map(drop)
     }
 
     fn value_args<'py>(py: Python<'py>, uri: &str, leaf: &Leaf) -> PyResult<Bound<'py, PyTuple>> {
@@ -137,15 +127,22 @@ impl Tree for PyTree {
                     .unwrap_or_else(|| py.None().into_bound(py));
                 PyTuple::new(py, [uri.into_pyobject(py)?.into_any(), d, c])
             },
-            |v| {
-                if v.is_none() {
-                    return Ok(StatusCode::OK);
-                }
-                let code = StatusCode(v.extract::<u16>().map_err(|_| StatusCode::COMMAND_FAILED)?);
-                if code.is_success() { Ok(code) } else { Err(code) }
-            },
+            answered,
         )
     }
+}
+
+/// A Python command's answer: None is 200, an int that status, anything else 500.
+pub(crate) fn answered(v: &Bound<'_, PyAny>) -> Result<StatusCode, StatusCode> {
+    if v.is_none() {
+        return Ok(StatusCode::OK);
+    }
+    StatusCode(v.extract::<u16>().map_err(|_| StatusCode::COMMAND_FAILED)?).result()
+}
+
+/// The status an exception carries in an int `status` attribute, if it does.
+pub(crate) fn raised_status(py: Python<'_>, e: &PyErr) -> Option<StatusCode> {
+    e.value(py).getattr("status").ok().and_then(|s| s.extract::<u16>().ok()).map(StatusCode)
 }
 
 /// The tree a Python client session runs against: ours, or the caller's object.

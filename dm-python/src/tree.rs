@@ -2,11 +2,12 @@
 
 use std::sync::{Arc, Mutex};
 
-use dm_core::model::Data;
+use dm_core::model::{Data, StatusCode};
 use dm_core::tree::{self as dmtree, Leaf, Node, objects};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
+use crate::pytree::{answered, raised_status};
 use crate::{data_of, u16_arg, usage};
 
 /// A tree Python and a session share: Python reads what the server changed.
@@ -81,6 +82,27 @@ impl MemoryTree {
         dmtree::lock(&self.shared)
             .set_acl(uri, acl)
             .map_err(|c| usage(format!("cannot set the ACL of {uri}: status {c}")))
+    }
+
+    /// Runs `handler(data, correlator)` for an Exec on the node at `uri`: data is bytes or None;
+    /// it returns None (200), 202 (the result comes later, in a Generic Alert) or another
+    /// status. An exception with an int `status` attribute gives that status; any other is 500,
+    /// reported as an unraisable exception. The tree is not locked while it runs: it may read
+    /// and change the tree.
+    fn on_exec(&self, uri: &str, handler: Py<PyAny>) -> PyResult<()> {
+        let run: dmtree::ExecHandler = Box::new(move |data, correlator| {
+            Python::attach(|py| {
+                let handler = handler.bind(py);
+                match handler.call1((data.map(|d| PyBytes::new(py, d)), correlator)) {
+                    Ok(v) => answered(&v).unwrap_or_else(|code| code),
+                    Err(e) => raised_status(py, &e).unwrap_or_else(|| {
+                        e.write_unraisable(py, Some(handler));
+                        StatusCode::COMMAND_FAILED
+                    }),
+                }
+            })
+        });
+        dmtree::lock(&self.shared).on_exec(uri, run).map_err(|c| usage(format!("cannot run Exec on {uri}: status {c}")))
     }
 
     /// Sets the nodes of a TNDS document as the tree's own: each at its Path, or below `base`.

@@ -1574,6 +1574,47 @@ def test_a_callback_calling_its_own_session_is_refused_not_a_deadlock():
     assert client.state == "ended"
 
 
+def test_a_memory_tree_runs_exec_handlers_that_read_and_change_it(monkeypatch):
+    tree = device_tree()
+    tree.set("./Vendor/Reboot", "")
+    tree.set("./Vendor/Broken", "")
+    tree.set("./Vendor/Plain", "")
+    runs = []
+
+    def reboot(data, correlator):
+        runs.append((data, correlator, tree.get("./Vendor/Level")))  # the tree is not locked meanwhile
+        tree.set("./Vendor/Level", "2")
+        return 202
+
+    class Refused(Exception):
+        status = 406
+
+    def refuse(data, correlator):
+        raise Refused()
+
+    tree.on_exec("./Vendor/Reboot", reboot)
+    tree.on_exec("./Vendor/Level", refuse)
+    tree.on_exec("./Vendor/Broken", lambda data, correlator: 1 / 0)
+    with pytest.raises(omadm.UsageError, match="cannot run Exec on ./Vendor/Nope: status 404"):
+        tree.on_exec("./Vendor/Nope", reboot)
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    refs = {}
+
+    def script(s, n):
+        if n == 1:
+            refs.update(reboot=s.exec("./Vendor/Reboot", "now", correlator="c1"), again=s.exec("./Vendor/Reboot"),
+                        level=s.exec("./Vendor/Level"), broken=s.exec("./Vendor/Broken"),
+                        plain=s.exec("./Vendor/Plain"))
+
+    client = omadm.ClientSession("IMEI:1", "srv", "http://srv/dm", tree)
+    events = run(client, omadm.ServerSession("srv"), script)
+    codes = {e.reference: e.code for e in events if e.kind == "status"}
+    assert [codes[refs[k]] for k in ("reboot", "again", "level", "broken", "plain")] == [202, 202, 406, 500, 405]
+    assert runs == [(b"now", "c1", "1"), (None, None, "2")] and tree.get("./Vendor/Level") == "2"
+    assert [type(u.exc_value) for u in unraisable] == [ZeroDivisionError]
+
+
 def package1(**options) -> bytes:
     client = omadm.ClientSession("IMEI:1", "srv", "http://srv/dm", device_tree(), **options)
     return client.next_message()

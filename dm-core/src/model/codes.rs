@@ -92,6 +92,11 @@ impl StatusCode {
     pub fn is_success(self) -> bool {
         (200..300).contains(&self.0)
     }
+
+    /// `Ok` for 2xx, `Err` otherwise: a tree's answer to a command.
+    pub fn result(self) -> Result<StatusCode, StatusCode> {
+        if self.is_success() { Ok(self) } else { Err(self) }
+    }
 }
 
 code_type! {

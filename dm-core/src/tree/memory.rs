@@ -7,10 +7,11 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
 
 use super::acl::{self, AclCommand};
 use super::uri::{self, UriLimits};
-use super::{Leaf, Node, Tree, property_value};
+use super::{Leaf, Node, Tree, lock, property_value};
 use crate::model::StatusCode;
 
 /// The commands a node supports (its DDF AccessType). Outside it a command gets 405.
@@ -487,6 +488,28 @@ impl MemoryTree {
         Ok(())
     }
 
+    /// What an Exec by `server` on `uri` runs, taken out of the node after the checks the Exec
+    /// gets (404, 405 without a handler or AccessType Exec, 425 by ACL), so that a tree shared
+    /// behind a lock can run it unlocked, the handler free to use the tree. Give it back with
+    /// `return_exec`.
+    pub fn take_exec(&mut self, server: &str, uri: &str) -> Result<ExecHandler, StatusCode> {
+        self.exec_slot(server, &Self::key(uri)?)?.take().ok_or(StatusCode::COMMAND_NOT_ALLOWED)
+    }
+
+    /// Where the handler an Exec by `server` on `key` runs is kept, after the Exec's checks.
+    fn exec_slot(&mut self, server: &str, key: &str) -> Result<&mut Option<ExecHandler>, StatusCode> {
+        self.existing(key, Access::EXEC)?;
+        self.check(key, AclCommand::Exec, server)?;
+        self.find_mut(key).map(|s| &mut s.exec).ok_or(StatusCode::NOT_FOUND)
+    }
+
+    /// Puts back a handler `take_exec` took, unless the node has gone or has a new one.
+    pub fn return_exec(&mut self, uri: &str, handler: ExecHandler) {
+        if let Some(slot) = Self::key(uri).ok().and_then(|key| self.find_mut(&key)) {
+            slot.exec.get_or_insert(handler);
+        }
+    }
+
     /// A leaf's value as text, or `None` (missing, interior, or not UTF-8). Device side.
     pub fn value(&self, uri: &str) -> Option<&str> {
         let e = self.entry(&Self::key(uri).ok()?)?;
@@ -790,11 +813,21 @@ impl Tree for MemoryTree {
         data: Option<&[u8]>,
         correlator: Option<&str>,
     ) -> Result<StatusCode, StatusCode> {
-        self.existing(key, Access::EXEC)?;
-        self.check(key, AclCommand::Exec, server)?;
-        let handler = self.find_mut(key).and_then(|s| s.exec.as_mut()).ok_or(StatusCode::COMMAND_NOT_ALLOWED)?;
+        let handler = self.exec_slot(server, key)?.as_mut().ok_or(StatusCode::COMMAND_NOT_ALLOWED)?;
+        handler(data, correlator).result()
+    }
+
+    fn exec_shared(
+        shared: &Mutex<Self>,
+        server: &str,
+        uri: &str,
+        data: Option<&[u8]>,
+        correlator: Option<&str>,
+    ) -> Result<StatusCode, StatusCode> {
+        let mut handler = lock(shared).take_exec(server, uri)?;
         let status = handler(data, correlator);
-        if status.is_success() { Ok(status) } else { Err(status) }
+        lock(shared).return_exec(uri, handler);
+        status.result()
     }
 
     fn get_property(&mut self, server: &str, key: &str, name: &str) -> Result<String, StatusCode> {

@@ -103,6 +103,22 @@ pub trait Tree {
         correlator: Option<&str>,
     ) -> Result<StatusCode, StatusCode>;
 
+    /// `exec` on a tree shared behind a lock (a shared tree's `Tree`). By default it runs
+    /// locked; a tree whose Exec runs code of the caller's (MemoryTree's handlers) runs that
+    /// unlocked, so that the code can use the tree.
+    fn exec_shared(
+        shared: &std::sync::Mutex<Self>,
+        server: &str,
+        uri: &str,
+        data: Option<&[u8]>,
+        correlator: Option<&str>,
+    ) -> Result<StatusCode, StatusCode>
+    where
+        Self: Sized,
+    {
+        lock(shared).exec(server, uri, data, correlator)
+    }
+
     /// One property of a node (`ACL`, `Format`, `Name`, `Size`, `Title`, `TStamp`, `Type`,
     /// `VerNo`), as `?prop=` Gets it; 406 unless the tree keeps properties.
     fn get_property(&mut self, server: &str, uri: &str, name: &str) -> Result<String, StatusCode> {
@@ -218,7 +234,7 @@ impl<T: Tree> Tree for std::sync::Arc<std::sync::Mutex<T>> {
         data: Option<&[u8]>,
         correlator: Option<&str>,
     ) -> Result<StatusCode, StatusCode> {
-        lock(self).exec(server, uri, data, correlator)
+        T::exec_shared(self, server, uri, data, correlator)
     }
     fn get_property(&mut self, server: &str, uri: &str, name: &str) -> Result<String, StatusCode> {
         lock(self).get_property(server, uri, name)

@@ -34,15 +34,19 @@ impl MemoryTree {
                 let text: String = py.import("json")?.call_method1("dumps", (node,))?.extract()?;
                 dmtree::lock(&t.shared).extend_from_json(&text).map_err(|e| usage(e.0))?;
             } else {
-                t.set(&k.extract::<String>()?, &v)?;
+                t.set(&k.extract::<String>()?, &v, None, None)?;
             }
         }
         Ok(t)
     }
 
-    /// Sets a leaf (str: chr; bytes: bin), creating parents.
-    fn set(&self, uri: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let leaf = leaf_of(value)?;
+    /// Sets a leaf (str: chr; bytes: bin; unless `format` and `type` say otherwise), creating
+    /// parents.
+    #[pyo3(signature = (uri, value, format = None, r#type = None))]
+    fn set(&self, uri: &str, value: &Bound<'_, PyAny>, format: Option<&str>, r#type: Option<&str>) -> PyResult<()> {
+        let mut leaf = leaf_of(value)?;
+        leaf.format = format.map_or(leaf.format, |f| f.to_string().into());
+        leaf.type_ = r#type.map_or(leaf.type_, |t| t.to_string().into());
         dmtree::lock(&self.shared).set_leaf(uri, leaf).map_err(|c| usage(format!("cannot set {uri}: status {c}")))
     }
 

@@ -1,3 +1,4 @@
+import contextlib
 import os
 import pathlib
 import subprocess
@@ -27,6 +28,18 @@ def exchanged(client: Any, server: Any) -> list[tuple[bytes, str | None]]:
         sent.append((answer, server.hmac_header))
         client.receive(answer, server.hmac_header)
     return sent
+
+
+@contextlib.contextmanager
+def omadm_serve(*args: str):
+    """`omadm serve --port 0 ARGS` running: its process (stdout as text, after the URL line) and URL."""
+    server = subprocess.Popen([sys.executable, "-m", "omadm.cli", "serve", "--port", "0", *args],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        yield server, server.stdout.readline().strip()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """The Python package as a test engineer uses it."""
 
-import contextlib
 import copy
 import json
 import pickle
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import omadm
-from conftest import cli, exchanged
+from conftest import cli, exchanged, omadm_serve
 
 DEVINFO = {"./DevInfo/DevId": "IMEI:1", "./DevInfo/Man": "Acme", "./DevInfo/Mod": "X1",
            "./DevInfo/DmV": "1.2", "./DevInfo/Lang": "en"}
@@ -38,18 +37,6 @@ def run(client: omadm.ClientSession, server: omadm.ServerSession, script) -> lis
         assert reply is not None
         client.receive(reply, server.hmac_header)
     return seen
-
-
-@contextlib.contextmanager
-def omadm_serve(*args: str):
-    """`omadm serve --port 0 ARGS` running: its process (stdout as text, after the URL line) and URL."""
-    server = subprocess.Popen([sys.executable, "-m", "omadm.cli", "serve", "--port", "0", *args],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        yield server, server.stdout.readline().strip()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_decode_vectors_and_round_trip_through_dict(vectors):

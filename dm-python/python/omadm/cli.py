@@ -276,9 +276,13 @@ def _load_script(path: str | None):
 def _serve(args: argparse.Namespace) -> int:
     import omadm.http
 
-    script = (_replay(args.replay) if args.replay else omadm.conformance.Conformance(args.conformance, ddfs=args.ddf)
-              if args.conformance else _load_script(args.script))
+    campaign = _campaign(args) if args.fumo else None
+    script = (campaign if campaign is not None else _replay(args.replay) if args.replay else
+              omadm.conformance.Conformance(args.conformance, ddfs=args.ddf) if args.conformance else
+              _load_script(args.script))
     options: dict[str, Any] = {"encoding": "wbxml"} if args.wbxml else {}
+    if campaign is not None:
+        options["files"] = campaign.files
     if args.conformance and not args.max_msg_size:  # so that a device's Results of a large object come in chunks
         options["max_msg_size"] = omadm.conformance.SERVER_MESSAGES
     if args.passwords:
@@ -314,6 +318,8 @@ def _serve(args: argparse.Namespace) -> int:
                 if args.junit and verdicts is not None:  # every run so far, each a suite
                     runs.append((s.server.device_id, verdicts))
                     _write(args.junit, omadm.conformance.junit(runs))
+                if args.once and getattr(s, "fumo_job", None) is not None:
+                    continue  # it started an update: the session that reports it is the one
                 if args.once:  # what the session found: its error, or what its script returned
                     server.stop()
                     return 1 if s.error or s.server.state != "ended" or s.result or s.violations else 0
@@ -321,6 +327,17 @@ def _serve(args: argparse.Namespace) -> int:
         server.stop()
         server.nonces.save()
     return 0
+
+
+def _campaign(args: argparse.Namespace) -> Any:
+    import omadm.fumo
+
+    is_url = args.fumo.startswith(("http://", "https://"))
+    if args.fumo_operation == "Update" and is_url:
+        raise omadm.UsageError("--fumo-operation Update sends the package itself: give a file, not a URL")
+    package = args.fumo if is_url else _read(args.fumo)
+    return omadm.fumo.Campaign(package, args.fumo_base, args.fumo_operation,
+                               f"/fumo/{os.path.basename(args.fumo) or 'package.bin'}")
 
 
 def _push(args: argparse.Namespace, server_id: str) -> None:
@@ -398,6 +415,12 @@ def _one_device(args: argparse.Namespace, tree: Any, options: dict[str, Any]) ->
     messages break too, however it ends. Whether they break any."""
     import omadm.http
 
+    firmware = None
+    if args.fumo:
+        import omadm.fumo
+
+        firmware = omadm.fumo.Firmware(tree, args.fumo, args.fumo_result, args.fumo_version, options.get("tls"))
+        options = {**options, "firmware": firmware}
     messages: list[tuple[str, bytes]] = []
     if args.check:
         watch = options.get("watch")
@@ -417,14 +440,30 @@ def _one_device(args: argparse.Namespace, tree: Any, options: dict[str, Any]) ->
     finally:
         if args.save_tree:  # the device keeps what the server did to it, and its next nonces
             tree.save(args.tree)
-        violations = omadm.check([b for _, b in messages], [d for d, _ in messages]) if messages else []
+        violations = [v for one in _sessions(messages) for v in omadm.check(*zip(*one))]  # type: ignore[arg-type]
         if args.check:
             print(f"[check] {args.server}: {_count(len(violations), 'violation')}", flush=True)
             for v in violations:
                 print(f"[check]   {v}", flush=True)
     for event in events:
         print(event)
+    for report in firmware.done if firmware else ():
+        print(f"[fumo] {report}", flush=True)
     return bool(violations)
+
+
+def _sessions(messages: list[tuple[str, bytes]]) -> list[list[tuple[bytes, str]]]:
+    """Messages of sessions one after the other, split where a device's message 1 starts one."""
+    sessions: list[list[tuple[bytes, str]]] = []
+    for direction, body in messages:
+        try:
+            first = direction == "c2s" and omadm.decode(body, lenient=True).msg_id == 1
+        except omadm.Error:  # the checker says what is wrong with it
+            first = False
+        if first or not sessions:
+            sessions.append([])
+        sessions[-1].append((body, direction))
+    return sessions
 
 
 def _listen(args: argparse.Namespace, tree: Any, options: dict[str, Any]) -> int:
@@ -545,6 +584,13 @@ def _percentiles(seconds: list[float]) -> str:
     ordered = sorted(seconds)
     rank = {q: ordered[max(0, -(-q * len(ordered) // 100) - 1)] for q in (50, 95, 99)}
     return ", ".join(f"p{q} {t * 1000:.1f} ms" for q, t in rank.items()) + f", max {ordered[-1] * 1000:.1f} ms"
+
+
+def _fumo_result(text: str) -> int:
+    code = _whole(text)
+    if not 200 <= code <= 599:
+        raise argparse.ArgumentTypeError(f"a FUMO result code is 200-599, not {code}")
+    return code
 
 
 def _whole(text: str, least: int = 0) -> int:
@@ -700,6 +746,15 @@ def main(argv: list[str] | None = None) -> int:
     sv.add_argument("--ddf", action="append", default=[], type=_ddf_argument, metavar="URI=FILE",
                     help="with --conformance: hold the management object at URI, as the device lists it, to the DDF "
                     "in FILE (a check 'ddf URI'; its top node without a name is the node at URI); again for another")
+    sv.add_argument("--fumo", metavar="PACKAGE",
+                    help="instead of a script, update each device's firmware (OMA FUMO): PACKAGE is a URL, or a file "
+                    "this server serves for the download; a device that reports the outcome (its Generic Alert) has "
+                    "it printed, and ./DevDetail/FwV read")
+    sv.add_argument("--fumo-base", default="./FUMO", metavar="URI", help="where the device's FUMO object is "
+                    "(default: ./FUMO)")
+    sv.add_argument("--fumo-operation", choices=["DownloadAndUpdate", "Download", "Update"],
+                    default="DownloadAndUpdate", help="the operation to Exec (default: DownloadAndUpdate); Update "
+                    "sends the package file itself, in PkgData")
     sv.add_argument("--notify", type=_udp_address, metavar="[HOST:]PORT",
                     help="once listening, push package 0 (a WAP push over UDP, signed with --server-password and "
                     "--server-nonce) to a device that waits for one (device --listen): a server-initiated session")
@@ -707,8 +762,9 @@ def main(argv: list[str] | None = None) -> int:
                     "report (a test suite a device, a test case a check), rewritten after each session")
     sv.add_argument("--once", action="store_true",
                     help="serve one session, then exit: 1 when it failed, did not end, its script returned "
-                    "what it found wrong (a replay's differences, the checks a conformance run failed), or "
-                    "--check found a rule broken")
+                    "what it found wrong (a replay's differences, the checks a conformance run failed, a failed "
+                    "firmware update), or --check found a rule broken; with --fumo, the session the device reports "
+                    "its update in")
     sv.add_argument("--check", action="store_true", help="hold each session's messages to the trace checker's rules "
                     "as omadm check does, and print what they break once it is over: the slips a device's "
                     "session is taken with too")
@@ -754,6 +810,14 @@ def main(argv: list[str] | None = None) -> int:
                     "requires, and the named ones it gives a DefaultValue); again for another")
     dv.add_argument("--check", action="store_true", help="hold each session's messages to the trace checker's rules "
                     "as omadm check does, print what they break, and exit 1 on any (--conformance always does)")
+    dv.add_argument("--fumo", nargs="?", const="./FUMO", metavar="URI",
+                    help="update firmware as the server asks (OMA FUMO): the object at URI (default: ./FUMO), made "
+                    "where the tree has none; an Exec on Download, Update or DownloadAndUpdate is answered 202, done "
+                    "after the session (the package fetched from PkgURL) and reported in a session of its own")
+    dv.add_argument("--fumo-result", type=_fumo_result, default=200, metavar="CODE",
+                    help="the result the update reports (default: 200, Successful; 402 Corrupted Firmware Update "
+                    "Package, 410 Firmware Update Failed, ...)")
+    dv.add_argument("--fumo-version", metavar="V", help="./DevDetail/FwV after a successful update")
     dv.add_argument("--busy-retries", type=_whole, default=0,
                     help="send a message the server is too busy for (HTTP 503, 429) again, up to this many times, "
                     "after the Retry-After it gives (default: 0, fail at once)")
@@ -767,6 +831,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "device" and args.save_tree and (
             args.tree is None or (args.count != 1 and not args.listen) or args.script):
         dv.error("--save-tree needs --tree, one device and no --script")
+    if args.command == "device" and args.fumo and (args.conformance or args.count != 1 and not args.listen):
+        dv.error("--fumo updates one device (or each session of --listen): not with --conformance or --count")
     if args.command == "serve" and args.ddf and not args.conformance:
         sv.error("--ddf is a check of --conformance: give it too")
     if args.command in ("device", "serve") and args.junit and not args.conformance:
@@ -778,8 +844,8 @@ def main(argv: list[str] | None = None) -> int:
                  "and no --concurrency")
     if args.command == "device" and (args.show or args.check) and args.count != 1 and not args.listen:
         dv.error(f"{'--show prints' if args.show else '--check checks'} one device's messages: it takes no --count")
-    if args.command == "serve" and sum(map(bool, (args.replay, args.script, args.conformance))) > 1:
-        sv.error("--script, --replay and --conformance each give the server its script: one of them")
+    if args.command == "serve" and sum(map(bool, (args.replay, args.script, args.conformance, args.fumo))) > 1:
+        sv.error("--script, --replay, --conformance and --fumo each give the server its script: one of them")
     if args.command == "serve" and args.passwords and args.auth == "none":
         sv.error("--passwords needs --auth basic, md5 or hmac: without it any device is taken")
     try:

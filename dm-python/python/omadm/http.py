@@ -24,9 +24,12 @@ import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import omadm
+
+if TYPE_CHECKING:
+    import omadm.fumo
 
 CONTENT_TYPES = {
     "application/vnd.syncml.dm+xml", "application/vnd.syncml.dm+wbxml",
@@ -70,6 +73,7 @@ class ScriptSession:
     def __init__(self, server: omadm.ServerSession, device: str = "") -> None:
         self.server = server
         self.device = device  # the Source its messages come from
+        self.origin = ""  # the server as the device reached it: scheme://host:port
         self.events: list[omadm.Event] = []
         self._pending: dict[int, Pending] = {}
         self._cond = threading.Condition()
@@ -402,15 +406,17 @@ class Server:
     finds them: the slips a session takes from a device too). A device that would start a
     session past `max_sessions` at once is answered 503 with Retry-After, and nothing of it is
     kept; so is a connection past `max_connections` open at once (each holds a thread), before
-    a byte of it is read."""
+    a byte of it is read. It answers a GET of a path in `files` with its bytes, as a download
+    server does (a firmware package, say: a script's PkgURL is ``session.origin + path``)."""
 
     def __init__(self, script: Callable[[ScriptSession], Any], host: str = "127.0.0.1", port: int = 0,
                  server_id: str = "omadm", trace_dir: str | None = None, idle_timeout: float = 600,
                  connection_timeout: float = 60, tls: ssl.SSLContext | None = None,
                  nonces: Nonces | None = None, watch: Callable[[str, str, bytes], Any] | None = None,
                  max_sessions: int = 1000, max_connections: int = 2000, check: bool = False,
-                 **session_options: Any) -> None:
+                 files: dict[str, bytes] | None = None, **session_options: Any) -> None:
         self.script, self.server_id, self.options, self.trace_dir = script, server_id, session_options, trace_dir
+        self.files = files or {}
         self.check = check
         self.idle_timeout, self.connection_timeout = idle_timeout, connection_timeout
         self.max_message_size = _message_limit(session_options)
@@ -442,6 +448,17 @@ class Server:
 
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def do_GET(self) -> None:
+                body = outer.files.get(self.path.partition("?")[0])
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def do_POST(self) -> None:
                 ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
@@ -560,6 +577,7 @@ class Server:
                            **self.nonces.options(key[0])}
                 s = ScriptSession(omadm.ServerSession(self.server_id, resp_uri=f"{here or self.url}?s={token}",
                                                        **options), key[0])
+                s.origin = "/".join((here or self.url).split("/")[:3])
                 s.trace_name = self._trace_name(key)
                 s.trace = omadm.capture.Trace(f"{key[0]}-{key[1]}") if self.check else None
                 s._start(self.script)
@@ -669,7 +687,7 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
            received: Callable[[omadm.ClientSession, list[omadm.Event]], Any] | None = None,
            tls: ssl.SSLContext | None = None, nonces: Nonces | None = None, busy_retries: int = 0,
            watch: Callable[[str, bytes], Any] | None = None, trace_dir: str | None = None,
-           **options: Any) -> list[omadm.Event]:
+           firmware: omadm.fumo.Firmware | None = None, **options: Any) -> list[omadm.Event]:
     """Runs one session as a simulated device; returns the events it saw. ``setup(client)`` runs
     before package 1 (a UI handler, generic alerts to send, ...); ``received(client, events)``
     after each server message, where the device queues what its tree decided (a tree's own
@@ -686,7 +704,35 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
     minutes at most), as a device does; the HTTPError of the last answer otherwise.
     ``watch(direction, body)`` sees each message as it passes ("c2s" from the device, "s2c" to
     it); with ``trace_dir`` the session's messages are written there as ``omadm serve
-    --trace-dir`` writes them, however the session ends (``omadm check DIR`` reads them)."""
+    --trace-dir`` writes them, however the session ends (``omadm check DIR`` reads them). With
+    ``firmware`` (an `omadm.fumo.Firmware` on ``tree``), an update the server started is done
+    after the session and reported in a session of its own (SessionID 2, 3, ...), and so on while
+    the server starts more, up to 8: the events of them all."""
+    events = _session(server_url, tree, device_id, server_id, timeout, setup, received, tls, nonces, busy_retries,
+                      watch, trace_dir, **options)
+    options.pop("notification", None)  # a report goes in a session of the device's own
+    for n in range(2, 10):
+        if firmware is None or not firmware.pending:
+            break
+        firmware.run()
+
+        def report(client: omadm.ClientSession) -> None:
+            if setup is not None:
+                setup(client)
+            firmware.report(client)
+
+        events += _session(server_url, tree, device_id, server_id, timeout, report, received, tls, nonces,
+                           busy_retries, watch, trace_dir, **{**options, "session_id": f"{n:X}"})
+        firmware.reports.clear()
+    return events
+
+
+def _session(server_url: str, tree: Any, device_id: str | None, server_id: str, timeout: float,
+             setup: Callable[[omadm.ClientSession], Any] | None,
+             received: Callable[[omadm.ClientSession, list[omadm.Event]], Any] | None,
+             tls: ssl.SSLContext | None, nonces: Nonces | None, busy_retries: int,
+             watch: Callable[[str, bytes], Any] | None, trace_dir: str | None, **options: Any) -> list[omadm.Event]:
+    """One session of `device`."""
     if device_id is None:
         try:
             devid = tree.get("./DevInfo/DevId")

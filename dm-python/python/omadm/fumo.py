@@ -1,0 +1,299 @@
+"""Firmware update over DM (OMA FUMO 1.0), both sides.
+
+A device: `Firmware(tree)` gives a MemoryTree the FUMO object (`./FUMO` by default) and answers
+a server's Exec on Download, Update or DownloadAndUpdate with 202, as a device that does the work
+after the session; `run()` then does it (the package fetched from PkgURL over HTTP, or taken
+from PkgData), moving State as the spec does, and `report(client)` queues the outcome as the
+Generic Alert a device sends in its next session. `omadm.http.device(..., firmware=fw)` runs
+those sessions; `omadm device --fumo` is the same from the command line.
+
+A server script: `update(session, url)` points the device to a package and starts the update;
+`reports(session.events)` reads the outcomes devices report (`omadm serve --fumo PACKAGE`).
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+import socket
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+import omadm
+
+if TYPE_CHECKING:
+    from omadm.http import Pending, ScriptSession
+
+MO_TYPE = "urn:oma:mo:oma-fumo:1.0"
+OPERATIONS = ("Download", "Update", "DownloadAndUpdate")
+ALERT_TYPE = "org.openmobilealliance.dm.firmwareupdate."  # + the operation, in lower case
+
+STATES = {
+    10: "Idle / Start", 20: "Download Failed", 30: "Download Progressing", 40: "Download Complete",
+    50: "Ready to Update", 60: "Update Progressing", 70: "Update Failed / Have Data",
+    80: "Update Failed / No Data", 90: "Update Successful / Have Data", 100: "Update Successful / No Data",
+}
+
+RESULTS = {
+    200: "Successful", 400: "Management Client Error", 401: "User Cancelled",
+    402: "Corrupted Firmware Update Package", 403: "Firmware Update Package - Device Mismatch",
+    404: "Failed Firmware Update Package Validation", 405: "Firmware Update Package Not Acceptable",
+    406: "Alternate Download Authentication Failure", 407: "Alternate Download Request Time-Out",
+    408: "Not Implemented", 409: "Undefined Error", 410: "Firmware Update Failed", 411: "Malformed or Bad URL",
+    412: "Alternate Download Server Unavailable", 500: "Alternate Download Server Error",
+    501: "Download Fails due to Device is Out of Memory", 502: "Firmware Update Fails due to Device Out of Memory",
+    503: "Download Fails due to Network Issues",
+}
+
+# The object as omadm's device holds it: all three operations, AccessTypes as the spec gives them.
+DDF = f"""<MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD>
+<Node><NodeName/><DFProperties><AccessType><Get/></AccessType><DFFormat><node/></DFFormat>
+  <Occurrence><One/></Occurrence><DFType><DDFName>{MO_TYPE}</DDFName></DFType></DFProperties>
+  <Node><NodeName>PkgName</NodeName><DFProperties><AccessType><Get/><Replace/></AccessType>
+    <DefaultValue></DefaultValue><DFFormat><chr/></DFFormat><Occurrence><ZeroOrOne/></Occurrence></DFProperties></Node>
+  <Node><NodeName>PkgVersion</NodeName><DFProperties><AccessType><Get/><Replace/></AccessType>
+    <DefaultValue></DefaultValue><DFFormat><chr/></DFFormat><Occurrence><ZeroOrOne/></Occurrence></DFProperties></Node>
+  <Node><NodeName>Download</NodeName><DFProperties><AccessType><Exec/><Get/></AccessType><DFFormat><node/></DFFormat>
+    <Occurrence><One/></Occurrence></DFProperties>
+    <Node><NodeName>PkgURL</NodeName><DFProperties><AccessType><Get/><Replace/></AccessType><DFFormat><chr/></DFFormat>
+      <Occurrence><One/></Occurrence></DFProperties></Node></Node>
+  <Node><NodeName>Update</NodeName><DFProperties><AccessType><Exec/><Get/></AccessType><DFFormat><node/></DFFormat>
+    <Occurrence><One/></Occurrence></DFProperties>
+    <Node><NodeName>PkgData</NodeName><DFProperties><AccessType><Replace/></AccessType><DFFormat><bin/></DFFormat>
+      <Occurrence><One/></Occurrence></DFProperties></Node></Node>
+  <Node><NodeName>DownloadAndUpdate</NodeName><DFProperties><AccessType><Exec/><Get/></AccessType>
+    <DFFormat><node/></DFFormat><Occurrence><One/></Occurrence></DFProperties>
+    <Node><NodeName>PkgURL</NodeName><DFProperties><AccessType><Get/><Replace/></AccessType><DFFormat><chr/></DFFormat>
+      <Occurrence><One/></Occurrence></DFProperties></Node></Node>
+  <Node><NodeName>State</NodeName><DFProperties><AccessType><Get/></AccessType><DefaultValue>10</DefaultValue>
+    <DFFormat><int/></DFFormat><Occurrence><One/></Occurrence></DFProperties></Node>
+</Node></MgmtTree>"""
+
+
+def meaning(code: int) -> str:
+    """What a FUMO result code says."""
+    if code in RESULTS:
+        return RESULTS[code]
+    for low, what in ((250, "Successful - Vendor Specified"), (450, "Client Error - Vendor Specified"),
+                      (550, "Alternate Download Server Error - Vendor Specified")):
+        if low <= code < low + 50:
+            return what
+    return "not a FUMO result code"
+
+
+def succeeded(code: int) -> bool:
+    """200, or a vendor's 250-299."""
+    return code == 200 or 250 <= code < 300
+
+
+@dataclass(frozen=True)
+class Report:
+    """The outcome of one update operation, as its Generic Alert carries it: the operation
+    (``download``, ``update``, ``downloadandupdate``), the node the Exec was on, the result code
+    and the Exec's correlator."""
+
+    operation: str
+    uri: str | None
+    code: int
+    correlator: str | None
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.uri or '?'}: {self.code} {meaning(self.code)}"
+
+
+class Firmware:
+    """A simulated device's firmware, updated as FUMO says. The object is made at ``base``
+    where the tree does not hold it (State 10, Idle; any server may Get, Replace and Exec). An Exec on an operation is answered 202
+    and kept in `pending`, the State moving to 30 (a download) or 60 (an update); `run()` does
+    what is pending. A download fetches PkgURL (HTTP or HTTPS, ``tls`` for the latter, at most
+    ``max_package`` bytes); an update installs the package downloaded, or else PkgData. Its
+    result is ``result``, or ``result(package)`` when callable (200 by default; 250-299 also
+    succeed), and a successful update sets ./DevDetail/FwV to ``version`` when given."""
+
+    def __init__(self, tree: omadm.MemoryTree, base: str = "./FUMO", result: int | Callable[[bytes], int] = 200,
+                 version: str | None = None, tls: ssl.SSLContext | None = None, timeout: float = 30,
+                 max_package: int = 64 * 1024 * 1024) -> None:
+        self.tree, self.base, self.result, self.version = tree, base.rstrip("/"), result, version
+        self.tls, self.timeout, self.max_package = tls, timeout, max_package
+        self.pending: list[tuple[str, str | None]] = []  # (operation, correlator), in the order accepted
+        self.reports: list[Report] = []  # done, not yet sent
+        self.done: list[Report] = []  # all done
+        self.package: bytes | None = None  # downloaded, not yet installed
+        made = tree.get(self.base) is None
+        tree.set_ddf(DDF, self.base)
+        if made:  # any server may start an update
+            tree.set_acl(self.base, "Get=*&Replace=*&Exec=*")
+        for operation in OPERATIONS:
+            tree.on_exec(f"{self.base}/{operation}", functools.partial(self._accept, operation))
+
+    @property
+    def state(self) -> int:
+        return int(self.tree.get(f"{self.base}/State") or 10)
+
+    def _set_state(self, state: int) -> None:
+        self.tree.set(f"{self.base}/State", str(state), format="int")
+
+    def _accept(self, operation: str, data: bytes | None, correlator: str | None) -> int:
+        self.pending.append((operation, correlator))
+        self._set_state(60 if operation == "Update" else 30)
+        return 202
+
+    def run(self) -> list[Report]:
+        """Does each pending operation; returns their reports, also kept in `reports` until sent."""
+        done = []
+        while self.pending:
+            operation, correlator = self.pending.pop(0)
+            code = self._download(operation) if operation != "Update" else 200
+            if operation != "Download" and succeeded(code):
+                code = self._update()
+            done.append(Report(operation.lower(), f"{self.base}/{operation}", code, correlator))
+        self.reports.extend(done)
+        self.done.extend(done)
+        return done
+
+    def _download(self, operation: str) -> int:
+        self._set_state(30)
+        self.package = None
+        code = self._fetch(str(self.tree.get(f"{self.base}/{operation}/PkgURL") or ""))
+        self._set_state(40 if succeeded(code) else 20)
+        return code
+
+    def _fetch(self, url: str) -> int:
+        """Downloads ``url`` into `package`; the result code."""
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            return 411
+        try:
+            with urllib.request.urlopen(url, timeout=self.timeout, context=self.tls) as answer:
+                data = answer.read(self.max_package + 1)
+        except urllib.error.HTTPError as e:
+            return 406 if e.code in (401, 403, 407) else 407 if e.code in (408, 504) else 500
+        except (TimeoutError, socket.timeout):
+            return 407
+        except urllib.error.URLError as e:
+            return 407 if isinstance(e.reason, (TimeoutError, socket.timeout)) else 412
+        except (OSError, ValueError):
+            return 503
+        if len(data) > self.max_package:
+            return 501
+        self.package = data
+        return 200
+
+    def _update(self) -> int:
+        package = self.package if self.package is not None else self.tree.get(f"{self.base}/Update/PkgData")
+        self._set_state(60)
+        if not isinstance(package, bytes) or not package:
+            code = 410  # nothing to install
+        else:
+            code = self.result(package) if callable(self.result) else self.result
+        self.package = None
+        self._set_state(100 if succeeded(code) else 80)
+        if succeeded(code) and self.version is not None:
+            self.tree.set("./DevDetail/FwV", self.version)
+        return code
+
+    def report(self, client: omadm.ClientSession) -> None:
+        """Queues each report not yet sent as a Generic Alert of the session (its ``setup``)."""
+        for r in self.reports:
+            client.generic_alert(str(r.code), ALERT_TYPE + r.operation, "int", r.uri, r.correlator,
+                                 None if succeeded(r.code) else "critical")
+
+
+@dataclass(frozen=True)
+class Job:
+    """An update a server started: the correlator the device's report will carry, and the
+    device's answers to the package's Replace and to the Exec."""
+
+    correlator: str
+    package: Pending
+    exec: Pending
+
+    @property
+    def status(self) -> int:
+        """The Replace's status where it failed, else the Exec's: 202 when the device accepted
+        the update (its result comes in a later session), 200 when it is done."""
+        status = self.package.status
+        return status if not 200 <= status < 300 else self.exec.status
+
+
+def update(session: ScriptSession, package: str | bytes, base: str = "./FUMO", operation: str = "DownloadAndUpdate",
+           correlator: str | None = None) -> Job:
+    """Starts an update on the device of a server script's session: the package's URL into
+    ``BASE/OPERATION/PkgURL`` (Download, DownloadAndUpdate) or its bytes into
+    ``BASE/Update/PkgData`` (Update), then Exec on ``BASE/OPERATION`` with ``correlator`` (a new
+    one by default)."""
+    if operation not in OPERATIONS:
+        raise omadm.UsageError(f"a FUMO operation is one of {', '.join(OPERATIONS)}, not {operation!r}")
+    if (operation == "Update") != isinstance(package, bytes):
+        raise omadm.UsageError("Update takes the package's bytes (PkgData); Download and DownloadAndUpdate its URL")
+    node = f"{base.rstrip('/')}/{operation}"
+    correlator = correlator or secrets.token_hex(6)
+    sent = session.replace(f"{node}/PkgData", package) if isinstance(package, bytes) else \
+        session.replace(f"{node}/PkgURL", package)
+    return Job(correlator, sent, session.exec(node, correlator=correlator))
+
+
+def reports(events: list[Any]) -> list[Report]:
+    """The FUMO outcomes in a session's Generic Alerts (``session.events``), each item a report;
+    a type written ``Reversed-Domain-Name: ...`` is read too. A result that is not a number is
+    409 (Undefined Error)."""
+    found = []
+    for e in events:
+        if e.kind != "generic_alert":
+            continue
+        for item in e.items:
+            kind = (item.get("type") or "").removeprefix("Reversed-Domain-Name:").strip()
+            if kind.startswith(ALERT_TYPE):
+                data = str(item.get("data") or "").strip()
+                code = int(data) if data.isdigit() else 409
+                found.append(Report(kind.removeprefix(ALERT_TYPE), item.get("uri"), code, e.correlator))
+    return found
+
+
+class Campaign:
+    """A server script that updates each device that connects (``omadm.http.Server(campaign,
+    files=campaign.files)``, ``omadm serve --fumo PACKAGE``). A device that reports an outcome
+    (a FUMO Generic Alert in its session) has it printed and kept in `outcomes`, with its
+    ./DevDetail/FwV read after; any other is sent `update` and kept in `waiting` while its
+    Exec is accepted (202). ``package`` is a URL, or bytes: for Update they go in PkgData; for
+    the others the server serves them at ``path`` (in `files`) and the device is pointed there,
+    at the server as it reached it. A script's result is what went wrong: a failed outcome, a
+    refused update. A session that started an update (accepted, 202) holds its `Job` as
+    ``fumo_job``."""
+
+    def __init__(self, package: str | bytes, base: str = "./FUMO", operation: str = "DownloadAndUpdate",
+                 path: str = "/fumo/package.bin") -> None:
+        if operation not in OPERATIONS:
+            raise omadm.UsageError(f"a FUMO operation is one of {', '.join(OPERATIONS)}, not {operation!r}")
+        if operation == "Update" and not isinstance(package, bytes):
+            raise omadm.UsageError("Update sends the package itself (PkgData): give its bytes, not a URL")
+        self.package, self.base, self.operation, self.path = package, base, operation, path
+        self.files = {path: package} if isinstance(package, bytes) and operation != "Update" else {}
+        self.waiting: dict[str, Job] = {}
+        self.outcomes: dict[str, list[Report]] = {}
+
+    def __call__(self, session: ScriptSession) -> str | None:
+        device = session.device or "the device"
+        found = reports(session.events)
+        if found:
+            self.waiting.pop(device, None)
+            self.outcomes[device] = found
+            version = session.get("./DevDetail/FwV")
+            for r in found:
+                print(f"[fumo] {device}: {r}", flush=True)
+            print(f"[fumo] {device}: ./DevDetail/FwV {version.value if version.status == 200 else version.status}",
+                  flush=True)
+            failed = [r for r in found if not succeeded(r.code)]
+            return f"{failed[0]}" if failed else None
+        package = self.package if self.operation == "Update" or isinstance(self.package, str) else \
+            session.origin + self.path
+        job = update(session, package, self.base, self.operation)
+        print(f"[fumo] {device}: {self.operation} {job.status} (correlator {job.correlator})", flush=True)
+        if job.status == 202:
+            self.waiting[device] = session.fumo_job = job  # type: ignore[attr-defined]
+            return None
+        return None if job.status == 200 else f"{self.operation} refused: {job.status}"

@@ -1,0 +1,202 @@
+"""Firmware update (OMA FUMO 1.0): a simulated device and a server's campaign, both ways."""
+
+import http.server
+import socket
+import threading
+
+import pytest
+
+import omadm
+import omadm.fumo
+import omadm.http
+from conftest import cli, omadm_serve
+
+PACKAGE = bytes(range(256)) * 40  # 10 KiB
+
+
+def device_tree() -> omadm.MemoryTree:
+    tree = omadm.MemoryTree()
+    tree.install_devinfo("IMEI:1", "acme", "x1")
+    tree.install_devdetail(fw_v="1.0")
+    return tree
+
+
+def campaign_run(campaign, firmware_options=None, **server_options):
+    """A device with FUMO against a server running `campaign`: (the device's firmware, its tree,
+    the server's sessions, each with the rules it breaks)."""
+    tree = device_tree()
+    firmware = omadm.fumo.Firmware(tree, **(firmware_options or {}))
+    with omadm.http.Server(campaign, files=campaign.files, check=True, **server_options) as server:
+        omadm.http.device(server.url, tree, firmware=firmware, **server_options)
+        for s in server.finished:
+            s.wait(5)
+        sessions = list(server.finished)
+    return firmware, tree, sessions
+
+
+def test_a_device_downloads_updates_and_reports_in_a_session_of_its_own():
+    installed = []
+
+    def install(package):
+        installed.append(package)
+        return 200
+
+    campaign = omadm.fumo.Campaign(PACKAGE)
+    firmware, tree, sessions = campaign_run(campaign, {"result": install, "version": "2.0"})
+    assert installed == [PACKAGE], "downloaded from the server's PkgURL"
+    started, reported = sessions
+    job = started.fumo_job
+    assert (job.package.status, job.status) == (200, 202), "PkgURL replaced, the Exec accepted"
+    assert [r.code for r in firmware.done] == [200] and firmware.reports == [] and firmware.pending == []
+    report = omadm.fumo.Report("downloadandupdate", "./FUMO/DownloadAndUpdate", 200, job.correlator)
+    assert campaign.outcomes == {"IMEI:1": [report]} and campaign.waiting == {}
+    assert reported.result is None and started.result is None
+    assert (tree.get("./FUMO/State"), tree.get("./DevDetail/FwV")) == ("100", "2.0")
+    assert reported.server.device_id == "IMEI:1"
+    alert = next(e for e in reported.events if e.kind == "generic_alert")
+    assert alert.correlator == job.correlator
+    assert alert.items[0]["type"] == "org.openmobilealliance.dm.firmwareupdate.downloadandupdate"
+    assert (alert.items[0]["format"], alert.items[0]["mark"]) == ("int", None)
+    assert [s.violations for s in sessions] == [[], []]
+    assert [s.server.state for s in sessions] == ["ended", "ended"]
+
+
+def test_the_fumo_object_is_the_spec_s_and_a_tree_s_own_is_kept():
+    tree = device_tree()
+    omadm.fumo.Firmware(tree)
+    assert tree.check_ddf(omadm.fumo.DDF, "./FUMO") == []
+    assert tree.to_dict()["./FUMO/State"] == {"value": "10", "format": "int", "type": "text/plain", "access": ["Get"]}
+    answers = {}
+
+    def script(session):
+        answers.update(replace_state=session.replace("./FUMO/State", "50").status,
+                       get_data=session.get("./FUMO/Update/PkgData").status,
+                       exec_state=session.exec("./FUMO/State").status,
+                       delete=session.delete("./FUMO/Download").status)
+
+    with omadm.http.Server(script) as server:
+        omadm.http.device(server.url, tree)
+    assert answers == {"replace_state": 405, "get_data": 405, "exec_state": 405, "delete": 405}
+    own = omadm.MemoryTree({"./Vendor/FW/State": {"value": "40", "format": "int"}})
+    omadm.fumo.Firmware(own, base="./Vendor/FW")
+    assert own.get("./Vendor/FW/State") == "40", "what the tree holds is left as it is"
+    assert own.get("./Vendor/FW/DownloadAndUpdate") == "PkgURL"
+
+
+def test_an_update_that_fails_reports_its_code_and_the_state_says_so():
+    campaign = omadm.fumo.Campaign(PACKAGE)
+    firmware, tree, sessions = campaign_run(campaign, {"result": 402})
+    assert [str(r) for r in firmware.done] == [
+        "downloadandupdate ./FUMO/DownloadAndUpdate: 402 Corrupted Firmware Update Package"]
+    assert tree.get("./FUMO/State") == "80" and tree.get("./DevDetail/FwV") == "1.0"
+    assert sessions[-1].result == str(firmware.done[0])
+    alert = next(e for e in sessions[-1].events if e.kind == "generic_alert")
+    assert alert.items[0]["mark"] == "critical"
+
+
+@pytest.mark.parametrize("url, code", [("ftp://example/fw.bin", 411), ("not a url", 411)])
+def test_a_download_from_a_url_that_cannot_be_fetched_fails(url, code):
+    firmware, tree, _ = campaign_run(omadm.fumo.Campaign(url, operation="Download"))
+    assert [(r.operation, r.code) for r in firmware.done] == [("download", code)]
+    assert tree.get("./FUMO/State") == "20"
+
+
+def test_download_failures_are_told_apart():
+    class Answers(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            code = {"/gone": 404, "/locked": 401, "/slow": 504}.get(self.path, 200)
+            self.send_response(code)
+            body = b"" if code != 200 else b"x" * 2000
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answers)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        nobody = f"http://127.0.0.1:{closed.getsockname()[1]}/fw"
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        for path, code in (("/gone", 500), ("/locked", 406), ("/slow", 407), ("/big", 501)):
+            tree = device_tree()
+            firmware = omadm.fumo.Firmware(tree, max_package=1000)
+            tree.set("./FUMO/Download/PkgURL", base + path)
+            firmware._accept("Download", None, "c")
+            assert [r.code for r in firmware.run()] == [code], path
+        firmware = omadm.fumo.Firmware(device_tree())
+        firmware.tree.set("./FUMO/Download/PkgURL", nobody)
+        firmware._accept("Download", None, None)
+        assert [r.code for r in firmware.run()] == [412]
+    finally:
+        httpd.shutdown()
+
+
+def test_an_update_takes_the_package_the_server_writes_in_pkgdata_in_chunks():
+    installed = []
+    campaign = omadm.fumo.Campaign(PACKAGE, operation="Update")
+    assert campaign.files == {}
+    firmware, tree, sessions = campaign_run(campaign, {"result": lambda p: installed.append(p) or 200},
+                                            max_msg_size=2048)
+    assert installed == [PACKAGE] and [r.code for r in firmware.done] == [200]
+    assert tree.get("./FUMO/State") == "100"
+    assert [s.violations for s in sessions] == [[], []]
+
+
+def test_an_update_with_no_package_fails_with_410():
+    firmware = omadm.fumo.Firmware(device_tree())
+    firmware._accept("Update", None, "c")
+    assert firmware.run() == [omadm.fumo.Report("update", "./FUMO/Update", 410, "c")]
+
+
+def test_reports_read_what_devices_write():
+    server = omadm.ServerSession("srv")
+    client = omadm.ClientSession("IMEI:1", "srv", "http://srv", device_tree())
+    client.generic_alert(items=[
+        omadm.GenericAlertItem("200", "Reversed-Domain-Name: org.openmobilealliance.dm.firmwareupdate.update",
+                               "int", "./FUMO/Update"),
+        omadm.GenericAlertItem("oops", "org.openmobilealliance.dm.firmwareupdate.download", "chr", "./FUMO/Download"),
+        omadm.GenericAlertItem("disk full", "com.acme.storage")], correlator="j1")
+    found = omadm.fumo.reports(server.receive(client.next_message()))
+    assert found == [omadm.fumo.Report("update", "./FUMO/Update", 200, "j1"),
+                     omadm.fumo.Report("download", "./FUMO/Download", 409, "j1")]
+    assert [omadm.fumo.meaning(c) for c in (410, 260, 460, 560, 600)] == [
+        "Firmware Update Failed", "Successful - Vendor Specified", "Client Error - Vendor Specified",
+        "Alternate Download Server Error - Vendor Specified", "not a FUMO result code"]
+
+
+def test_campaigns_and_updates_refuse_what_cannot_be_sent():
+    with pytest.raises(omadm.UsageError, match="Update sends the package itself"):
+        omadm.fumo.Campaign("http://x/fw.bin", operation="Update")
+    with pytest.raises(omadm.UsageError, match="one of Download, Update, DownloadAndUpdate"):
+        omadm.fumo.Campaign(PACKAGE, operation="Install")
+
+
+def test_omadm_serve_fumo_updates_omadm_device_fumo_and_once_exits_on_the_report(tmp_path):
+    package = tmp_path / "fw-2.0.bin"
+    package.write_bytes(PACKAGE)
+    for result, exit_code in ((200, 0), (410, 1)):
+        with omadm_serve("--fumo", str(package), "--once", "--check") as (server, url):
+            device = cli("device", "--server", url, "--fumo", "--fumo-version", "2.0", "--fumo-result", str(result),
+                         "--check")
+            assert device.returncode == 0, device.stderr
+            assert server.wait(timeout=30) == exit_code
+            said = server.stdout.read()
+        meaning = omadm.fumo.meaning(result)
+        assert f"[fumo] downloadandupdate ./FUMO/DownloadAndUpdate: {result} {meaning}" in device.stdout.decode()
+        assert device.stdout.decode().count("[check]") == 1 and "no violations" in device.stdout.decode()
+        assert "DownloadAndUpdate 202 (correlator" in said and f"{result} {meaning}" in said
+        assert f"./DevDetail/FwV {'2.0' if result == 200 else '1.0'}" in said
+        assert said.count("session with") == 2 and "violation" in said and "1 violation" not in said
+
+
+def test_fumo_options_that_do_not_go_together_are_refused():
+    assert b"--conformance and --fumo each give the server its script" in cli("serve", "--fumo", "x", "--conformance").stderr
+    assert b"not with --conformance or --count" in cli("device", "--server", "http://x/dm", "--fumo", "--count",
+                                                        "2").stderr
+    assert b"a FUMO result code is 200-599" in cli("device", "--server", "http://x/dm", "--fumo-result", "99").stderr
+    refused = cli("serve", "--fumo", "http://x/fw", "--fumo-operation", "Update")
+    assert refused.returncode != 0 and b"give a file, not a URL" in refused.stderr

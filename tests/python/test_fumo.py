@@ -193,10 +193,19 @@ def test_omadm_serve_fumo_updates_omadm_device_fumo_and_once_exits_on_the_report
         assert said.count("session with") == 2 and "violation" in said and "1 violation" not in said
 
 
+def test_a_fleet_of_simulated_devices_is_updated_and_its_outcomes_counted(tmp_path):
+    package = tmp_path / "fw.bin"
+    package.write_bytes(PACKAGE)
+    with omadm_serve("--fumo", str(package)) as (server, url):
+        fleet = cli("device", "--server", url, "--fumo", "--count", "6", "--concurrency", "3")
+    out = fleet.stdout.decode()
+    assert fleet.returncode == 0 and "6 devices ok, 0 failed" in out, fleet.stderr
+    assert "  [fumo] 6 downloadandupdate 200 Successful" in out
+
+
 def test_fumo_options_that_do_not_go_together_are_refused():
     assert b"--conformance and --fumo each give the server its script" in cli("serve", "--fumo", "x", "--conformance").stderr
-    assert b"not with --conformance or --count" in cli("device", "--server", "http://x/dm", "--fumo", "--count",
-                                                        "2").stderr
+    assert b"not with --conformance" in cli("device", "--server", "http://x/dm", "--fumo", "--conformance").stderr
     assert b"a FUMO result code is 200-599" in cli("device", "--server", "http://x/dm", "--fumo-result", "99").stderr
     refused = cli("serve", "--fumo", "http://x/fw", "--fumo-operation", "Update")
     assert refused.returncode != 0 and b"give a file, not a URL" in refused.stderr

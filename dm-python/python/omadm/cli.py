@@ -9,11 +9,12 @@ import os
 import sys
 import time
 import urllib.parse
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import omadm
 import omadm.capture
 import omadm.conformance
+import omadm.fumo
 import omadm.replay
 from omadm.notification import PUSH_PORT
 
@@ -330,8 +331,6 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _campaign(args: argparse.Namespace) -> Any:
-    import omadm.fumo
-
     is_url = args.fumo.startswith(("http://", "https://"))
     if args.fumo_operation == "Update" and is_url:
         raise omadm.UsageError("--fumo-operation Update sends the package itself: give a file, not a URL")
@@ -415,11 +414,8 @@ def _one_device(args: argparse.Namespace, tree: Any, options: dict[str, Any]) ->
     messages break too, however it ends. Whether they break any."""
     import omadm.http
 
-    firmware = None
-    if args.fumo:
-        import omadm.fumo
-
-        firmware = omadm.fumo.Firmware(tree, args.fumo, args.fumo_result, args.fumo_version, options.get("tls"))
+    firmware = _firmware(args, options)(tree) if args.fumo else None
+    if firmware is not None:
         options = {**options, "firmware": firmware}
     messages: list[tuple[str, bytes]] = []
     if args.check:
@@ -450,6 +446,11 @@ def _one_device(args: argparse.Namespace, tree: Any, options: dict[str, Any]) ->
     for report in firmware.done if firmware else ():
         print(f"[fumo] {report}", flush=True)
     return bool(violations)
+
+
+def _firmware(args: argparse.Namespace, options: dict[str, Any]) -> Callable[[Any], Any]:
+    """Gives a device's tree its firmware, which updates as --fumo says."""
+    return lambda tree: omadm.fumo.Firmware(tree, args.fumo, args.fumo_result, args.fumo_version, options.get("tls"))
 
 
 def _sessions(messages: list[tuple[str, bytes]]) -> list[list[tuple[bytes, str]]]:
@@ -566,16 +567,27 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
         sessions.append(seconds)
         exchanges.extend(round_trips)
 
+    updated: list[Any] = []  # each device's firmware, with --fumo
+
+    def firmware(tree: Any) -> Any:
+        updated.append(_firmware(args, options)(tree))
+        return updated[-1]
+
     ok, failed, seconds = omadm.http.devices(args.server, make_tree, args.count, args.concurrency, progress, failure,
-                                             timing, **options)
+                                             timing, firmware if args.fumo else None, **options)
     if tty:
         print(file=sys.stderr)
-    print(f"{_count(ok, 'session')} ok, {failed} failed, {ok / seconds:.1f} sessions/s")
+    each = "device" if args.fumo else "session"  # a device that updates has a session more
+    print(f"{_count(ok, each)} ok, {failed} failed, {ok / seconds:.1f} {each}s/s")
     for name, times in (("session", sessions), ("exchange", exchanges)):
         if times:
             print(f"  {name} {_percentiles(times)}")
     for reason, n in why.most_common(5):
         print(f"  {n} failed with {reason}")
+    outcomes = collections.Counter(f"{r.operation} {r.code} {omadm.fumo.meaning(r.code)}" for f in updated
+                                   for r in f.done)
+    for outcome, n in outcomes.most_common():
+        print(f"  [fumo] {n} {outcome}")
     return 1 if failed else 0
 
 
@@ -831,8 +843,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "device" and args.save_tree and (
             args.tree is None or (args.count != 1 and not args.listen) or args.script):
         dv.error("--save-tree needs --tree, one device and no --script")
-    if args.command == "device" and args.fumo and (args.conformance or args.count != 1 and not args.listen):
-        dv.error("--fumo updates one device (or each session of --listen): not with --conformance or --count")
+    if args.command == "device" and args.fumo and args.conformance:
+        dv.error("--fumo updates the device's firmware as a server asks: not with --conformance")
     if args.command == "serve" and args.ddf and not args.conformance:
         sv.error("--ddf is a check of --conformance: give it too")
     if args.command in ("device", "serve") and args.junit and not args.conformance:

@@ -828,14 +828,17 @@ def _retry_after(value: str | None) -> float:
 def devices(server_url: str, tree: str | Callable[[], Any], count: int, concurrency: int,
             progress: Callable[[int], None] | None = None,
             failure: Callable[[str, BaseException], None] | None = None,
-            timing: Callable[[str, float, list[float]], None] | None = None, **options: Any) -> tuple[int, int, float]:
+            timing: Callable[[str, float, list[float]], None] | None = None,
+            firmware: Callable[[Any], omadm.fumo.Firmware] | None = None, **options: Any) -> tuple[int, int, float]:
     """Runs `count` simulated devices, `concurrency` at a time: (sessions ok, failures, seconds).
     Each gets its own tree: from ``tree`` as MemoryTree JSON, or what ``tree()`` returns, and
     its own id, ``IMEI:000000000000000`` and up: a MemoryTree's ./DevInfo/DevId is set to it, so
     that its DevInfo names the device its messages come from (a tree of another kind keeps its
     own). ``failure(device_id, error)`` hears why each failed session failed, and
     ``timing(device_id, seconds, round_trips)`` how long each session took, ok or not, and each of
-    its exchanges (a message posted to its answer read), in seconds."""
+    its exchanges (a message posted to its answer read), in seconds. ``firmware(tree)`` gives
+    each device its `omadm.fumo.Firmware` (see `device`); the time is then that of all its
+    sessions."""
     ok = failed = done = 0
     lock = threading.Lock()
     started = time.monotonic()
@@ -865,7 +868,8 @@ def devices(server_url: str, tree: str | Callable[[], Any], count: int, concurre
                 own = tree() if callable(tree) else omadm.MemoryTree.from_json(tree)
                 if isinstance(own, omadm.MemoryTree):
                     own.set("./DevInfo/DevId", device_id)
-                device(server_url, own, device_id=device_id, **{**options, "watch": clock})
+                device(server_url, own, device_id=device_id, firmware=firmware(own) if firmware else None,
+                       **{**options, "watch": clock})
                 good = True
             except Exception as e:
                 good = False

@@ -26,7 +26,8 @@ def campaign_run(campaign, firmware_options=None, **server_options):
     the server's sessions, each with the rules it breaks)."""
     tree = device_tree()
     firmware = omadm.fumo.Firmware(tree, **(firmware_options or {}))
-    with omadm.http.Server(campaign, files=campaign.files, check=True, **server_options) as server:
+    with omadm.http.Server(campaign, files=campaign.files, posts=campaign.posts, check=True,
+                           **server_options) as server:
         omadm.http.device(server.url, tree, firmware=firmware, **server_options)
         for s in server.finished:
             s.wait(5)
@@ -135,6 +136,34 @@ def test_download_failures_are_told_apart():
         httpd.shutdown()
 
 
+def test_a_download_descriptor_leads_to_the_package_and_hears_how_it_went():
+    installed = []
+    campaign = omadm.fumo.Campaign(PACKAGE, descriptor=True)
+    assert campaign.path == "/fumo/package.bin.dd"
+    firmware, tree, sessions = campaign_run(campaign, {"result": lambda p: installed.append(p) or 200})
+    assert installed == [PACKAGE] and [r.code for r in firmware.done] == [200]
+    assert campaign.notifications == [b"900 Success"]
+    assert tree.get("./FUMO/DownloadAndUpdate/PkgURL").endswith("/fumo/package.bin.dd")
+
+
+def test_a_descriptor_that_does_not_fit_the_package_fails_the_download():
+    sizes = {"/right.dd": len(PACKAGE), "/wrong.dd": len(PACKAGE) - 1, "/huge.dd": 10 ** 9}
+    files = {path: (lambda size: lambda origin: omadm.fumo.download_descriptor(
+        origin + "/fw.bin", size, origin + "/notify"))(size) for path, size in sizes.items()}
+    files.update({"/fw.bin": PACKAGE, "/junk.dd": b"<html/>"})
+    notes = []
+    with omadm.http.Server(lambda session: None, files=files, posts={"/notify": notes}) as server:
+        origin = server.url.rsplit("/", 1)[0]
+        for path, code in (("/right.dd", 200), ("/wrong.dd", 402), ("/huge.dd", 501), ("/junk.dd", 400)):
+            firmware = omadm.fumo.Firmware(device_tree())
+            firmware.tree.set("./FUMO/Download/PkgURL", origin + path)
+            firmware._accept("Download", None, None)
+            assert [r.code for r in firmware.run()] == [code], path
+            assert (firmware.tree.get("./FUMO/State"), firmware.package is not None) == (
+                ("40", True) if code == 200 else ("20", False))
+    assert notes == [b"900 Success", b"905 Attribute mismatch", b"901 Insufficient memory"]
+
+
 def test_an_update_takes_the_package_the_server_writes_in_pkgdata_in_chunks():
     installed = []
     campaign = omadm.fumo.Campaign(PACKAGE, operation="Update")
@@ -178,8 +207,8 @@ def test_campaigns_and_updates_refuse_what_cannot_be_sent():
 def test_omadm_serve_fumo_updates_omadm_device_fumo_and_once_exits_on_the_report(tmp_path):
     package = tmp_path / "fw-2.0.bin"
     package.write_bytes(PACKAGE)
-    for result, exit_code in ((200, 0), (410, 1)):
-        with omadm_serve("--fumo", str(package), "--once", "--check") as (server, url):
+    for result, exit_code, *options in ((200, 0), (410, 1), (200, 0, "--fumo-descriptor")):
+        with omadm_serve("--fumo", str(package), "--once", "--check", *options) as (server, url):
             device = cli("device", "--server", url, "--fumo", "--fumo-version", "2.0", "--fumo-result", str(result),
                          "--check")
             assert device.returncode == 0, device.stderr
@@ -191,6 +220,7 @@ def test_omadm_serve_fumo_updates_omadm_device_fumo_and_once_exits_on_the_report
         assert "DownloadAndUpdate 202 (correlator" in said and f"{result} {meaning}" in said
         assert f"./DevDetail/FwV {'2.0' if result == 200 else '1.0'}" in said
         assert said.count("session with") == 2 and "violation" in said and "1 violation" not in said
+        assert ("[fumo] install notification: 900 Success" in said) == bool(options)
 
 
 def test_a_fleet_of_simulated_devices_is_updated_and_its_outcomes_counted(tmp_path):

@@ -283,7 +283,7 @@ def _serve(args: argparse.Namespace) -> int:
               _load_script(args.script))
     options: dict[str, Any] = {"encoding": "wbxml"} if args.wbxml else {}
     if campaign is not None:
-        options["files"] = campaign.files
+        options.update(files=campaign.files, posts=campaign.posts)
     if args.conformance and not args.max_msg_size:  # so that a device's Results of a large object come in chunks
         options["max_msg_size"] = omadm.conformance.SERVER_MESSAGES
     if args.passwords:
@@ -336,7 +336,7 @@ def _campaign(args: argparse.Namespace) -> Any:
         raise omadm.UsageError("--fumo-operation Update sends the package itself: give a file, not a URL")
     package = args.fumo if is_url else _read(args.fumo)
     return omadm.fumo.Campaign(package, args.fumo_base, args.fumo_operation,
-                               f"/fumo/{os.path.basename(args.fumo) or 'package.bin'}")
+                               f"/fumo/{os.path.basename(args.fumo) or 'package.bin'}", args.fumo_descriptor)
 
 
 def _push(args: argparse.Namespace, server_id: str) -> None:
@@ -767,6 +767,9 @@ def main(argv: list[str] | None = None) -> int:
     sv.add_argument("--fumo-operation", choices=["DownloadAndUpdate", "Download", "Update"],
                     default="DownloadAndUpdate", help="the operation to Exec (default: DownloadAndUpdate); Update "
                     "sends the package file itself, in PkgData")
+    sv.add_argument("--fumo-descriptor", action="store_true",
+                    help="point the device to a download descriptor (OMA DL) for the package file, and print the "
+                    "install notifications it posts")
     sv.add_argument("--notify", type=_udp_address, metavar="[HOST:]PORT",
                     help="once listening, push package 0 (a WAP push over UDP, signed with --server-password and "
                     "--server-nonce) to a device that waits for one (device --listen): a server-initiated session")

@@ -21,6 +21,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from xml.etree import ElementTree
+from xml.sax.saxutils import escape
 from typing import TYPE_CHECKING, Any, Callable
 
 import omadm
@@ -49,6 +51,12 @@ RESULTS = {
     503: "Download Fails due to Network Issues",
 }
 
+# OMA DL 1.0: a download descriptor, and the install notification a result code sends.
+DD_TYPE = "application/vnd.oma.dd+xml"
+DD_NAMESPACE = "http://www.openmobilealliance.org/xmlns/dd"
+DL_STATUS = {200: "900 Success", 501: "901 Insufficient memory", 503: "903 Loss of Service",
+             407: "903 Loss of Service", 412: "903 Loss of Service"}
+
 # The object as omadm's device holds it: all three operations, AccessTypes as the spec gives them.
 DDF = f"""<MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD>
 <Node><NodeName/><DFProperties><AccessType><Get/></AccessType><DFFormat><node/></DFFormat>
@@ -72,6 +80,26 @@ DDF = f"""<MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD>
   <Node><NodeName>State</NodeName><DFProperties><AccessType><Get/></AccessType><DefaultValue>10</DefaultValue>
     <DFFormat><int/></DFFormat><Occurrence><One/></Occurrence></DFProperties></Node>
 </Node></MgmtTree>"""
+
+
+def _descriptor(data: bytes) -> dict[str, str]:
+    """A download descriptor's fields by name (``objectURI``, ``size``, ``installNotifyURI``,
+    ...); none when it is not one."""
+    try:
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError:
+        return {}
+    if root.tag not in ("media", f"{{{DD_NAMESPACE}}}media"):
+        return {}
+    return {child.tag.rpartition("}")[2]: (child.text or "").strip() for child in root}
+
+
+def download_descriptor(object_uri: str, size: int, install_notify_uri: str | None = None, name: str = "firmware") -> bytes:
+    """A download descriptor (OMA DL 1.0) for a package, served as ``DD_TYPE``."""
+    notify = f"<installNotifyURI>{escape(install_notify_uri)}</installNotifyURI>" if install_notify_uri else ""
+    return (f'<?xml version="1.0"?><media xmlns="{DD_NAMESPACE}"><DDVersion>1.0</DDVersion>'
+            f"<name>{escape(name)}</name><size>{size}</size><type>application/octet-stream</type>"
+            f"<objectURI>{escape(object_uri)}</objectURI>{notify}</media>").encode()
 
 
 def meaning(code: int) -> str:
@@ -163,25 +191,55 @@ class Firmware:
         return code
 
     def _fetch(self, url: str) -> int:
-        """Downloads ``url`` into `package`; the result code."""
+        """Downloads the package at ``url`` into `package`, through the download descriptor
+        (OMA DL) served there if it is one; the result code."""
+        code, data, is_descriptor = self._get(url)
+        if code != 200 or not is_descriptor:
+            self.package = data if code == 200 else None
+            return code
+        dd = _descriptor(data)
+        size = int(dd["size"]) if dd.get("size", "").isdigit() else None
+        if "objectURI" not in dd:
+            code, status = 400, "906 Invalid descriptor"
+        elif size is not None and size > self.max_package:
+            code, status = 501, "901 Insufficient memory"
+        else:
+            code, data, _ = self._get(urllib.parse.urljoin(url, dd["objectURI"]))
+            if code == 200 and size is not None and len(data) != size:
+                code, status = 402, "905 Attribute mismatch"
+            else:
+                status = DL_STATUS.get(code, "952 Device Aborted")
+                self.package = data if code == 200 else None
+        if "installNotifyURI" in dd:
+            self._notify(urllib.parse.urljoin(url, dd["installNotifyURI"]), status)
+        return code
+
+    def _get(self, url: str) -> tuple[int, bytes, bool]:
+        """A GET of ``url``: the result code, the body, whether it is a download descriptor."""
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            return 411
+            return 411, b"", False
         try:
             with urllib.request.urlopen(url, timeout=self.timeout, context=self.tls) as answer:
                 data = answer.read(self.max_package + 1)
+                is_descriptor = answer.headers.get_content_type() == DD_TYPE
         except urllib.error.HTTPError as e:
-            return 406 if e.code in (401, 403, 407) else 407 if e.code in (408, 504) else 500
+            return 406 if e.code in (401, 403, 407) else 407 if e.code in (408, 504) else 500, b"", False
         except (TimeoutError, socket.timeout):
-            return 407
+            return 407, b"", False
         except urllib.error.URLError as e:
-            return 407 if isinstance(e.reason, (TimeoutError, socket.timeout)) else 412
+            return 407 if isinstance(e.reason, (TimeoutError, socket.timeout)) else 412, b"", False
         except (OSError, ValueError):
-            return 503
-        if len(data) > self.max_package:
-            return 501
-        self.package = data
-        return 200
+            return 503, b"", False
+        return (501, b"", False) if len(data) > self.max_package else (200, data, is_descriptor)
+
+    def _notify(self, url: str, status: str) -> None:
+        """The install notification OMA DL asks for (``900 Success``, ...); lost if it cannot go."""
+        try:
+            request = urllib.request.Request(url, status.encode(), {"Content-Type": "text/plain"}, method="POST")
+            urllib.request.urlopen(request, timeout=self.timeout, context=self.tls).close()
+        except (OSError, ValueError):
+            pass
 
     def _update(self) -> int:
         package = self.package if self.package is not None else self.tree.get(f"{self.base}/Update/PkgData")
@@ -261,18 +319,31 @@ class Campaign:
     ./DevDetail/FwV read after; any other is sent `update` and kept in `waiting` while its
     Exec is accepted (202). ``package`` is a URL, or bytes: for Update they go in PkgData; for
     the others the server serves them at ``path`` (in `files`) and the device is pointed there,
-    at the server as it reached it. A script's result is what went wrong: a failed outcome, a
-    refused update. A session that started an update (accepted, 202) holds its `Job` as
+    at the server as it reached it; with ``descriptor`` to a download descriptor (OMA DL) for
+    them, whose install notifications (`posts`) are kept in `notifications`. A script's result is
+    what went wrong: a failed outcome, a refused update. A session that started an update (accepted, 202) holds its `Job` as
     ``fumo_job``."""
 
     def __init__(self, package: str | bytes, base: str = "./FUMO", operation: str = "DownloadAndUpdate",
-                 path: str = "/fumo/package.bin") -> None:
+                 path: str = "/fumo/package.bin", descriptor: bool = False) -> None:
         if operation not in OPERATIONS:
             raise omadm.UsageError(f"a FUMO operation is one of {', '.join(OPERATIONS)}, not {operation!r}")
         if operation == "Update" and not isinstance(package, bytes):
             raise omadm.UsageError("Update sends the package itself (PkgData): give its bytes, not a URL")
+        if descriptor and not (isinstance(package, bytes) and operation != "Update"):
+            raise omadm.UsageError("a download descriptor is for a package this server serves for a download")
         self.package, self.base, self.operation, self.path = package, base, operation, path
-        self.files = {path: package} if isinstance(package, bytes) and operation != "Update" else {}
+        self.files: dict[str, bytes | Callable[[str], bytes]] = {}
+        self.posts: dict[str, list[bytes]] = {}
+        self.notifications: list[bytes] = []  # install notifications (OMA DL), as they came
+        self._told = 0  # of them printed
+        if isinstance(package, bytes) and operation != "Update":
+            self.files[path] = package
+        if descriptor and isinstance(package, bytes):
+            self.files[path + ".dd"] = lambda origin: download_descriptor(origin + path, len(package),
+                                                                          origin + path + ".notify")
+            self.posts[path + ".notify"] = self.notifications
+            self.path = path + ".dd"
         self.waiting: dict[str, Job] = {}
         self.outcomes: dict[str, list[Report]] = {}
 
@@ -285,6 +356,10 @@ class Campaign:
             version = session.get("./DevDetail/FwV")
             for r in found:
                 print(f"[fumo] {device}: {r}", flush=True)
+            while self._told < len(self.notifications):  # those that came since
+                note = self.notifications[self._told].decode(errors="replace")
+                print(f"[fumo] install notification: {note}", flush=True)
+                self._told += 1
             print(f"[fumo] {device}: ./DevDetail/FwV {version.value if version.status == 200 else version.status}",
                   flush=True)
             failed = [r for r in found if not succeeded(r.code)]

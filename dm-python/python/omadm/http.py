@@ -255,7 +255,8 @@ def _read_chunked(rfile: Any, limit: int) -> bytes | None:
 
 
 # A Host header and path fit to name this server in a RespURI.
-_URL_PART = re.compile(r"[A-Za-z0-9.\-]+:[0-9]+/[A-Za-z0-9._~/%\-]*")
+_HOST = re.compile(r"[A-Za-z0-9.\-]+:[0-9]+")
+_PATH = re.compile(r"/[A-Za-z0-9._~/%\-]*")
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -406,17 +407,21 @@ class Server:
     finds them: the slips a session takes from a device too). A device that would start a
     session past `max_sessions` at once is answered 503 with Retry-After, and nothing of it is
     kept; so is a connection past `max_connections` open at once (each holds a thread), before
-    a byte of it is read. It answers a GET of a path in `files` with its bytes, as a download
-    server does (a firmware package, say: a script's PkgURL is ``session.origin + path``)."""
+    a byte of it is read. It answers a GET of a path in `files` with its bytes (or what
+    ``file(origin)`` gives: the server as the device reached it), as a download server does (a
+    firmware package, say: a script's PkgURL is ``session.origin + path``; a path ending in .dd
+    is a download descriptor), and keeps the body of a POST to a path in `posts` in its list
+    (an OMA DL install notification)."""
 
     def __init__(self, script: Callable[[ScriptSession], Any], host: str = "127.0.0.1", port: int = 0,
                  server_id: str = "omadm", trace_dir: str | None = None, idle_timeout: float = 600,
                  connection_timeout: float = 60, tls: ssl.SSLContext | None = None,
                  nonces: Nonces | None = None, watch: Callable[[str, str, bytes], Any] | None = None,
                  max_sessions: int = 1000, max_connections: int = 2000, check: bool = False,
-                 files: dict[str, bytes] | None = None, **session_options: Any) -> None:
+                 files: dict[str, bytes | Callable[[str], bytes]] | None = None,
+                 posts: dict[str, list[bytes]] | None = None, **session_options: Any) -> None:
         self.script, self.server_id, self.options, self.trace_dir = script, server_id, session_options, trace_dir
-        self.files = files or {}
+        self.files, self.posts = files or {}, posts or {}
         self.check = check
         self.idle_timeout, self.connection_timeout = idle_timeout, connection_timeout
         self.max_message_size = _message_limit(session_options)
@@ -449,18 +454,39 @@ class Server:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:
-                body = outer.files.get(self.path.partition("?")[0])
-                if body is None:
-                    self.send_error(404)
-                    return
+            def origin(self) -> str | None:
+                """The server as the device reached it, not as it listens (0.0.0.0); a Host
+                without its port (some devices leave it out) gets the port listened on."""
+                host = self.headers.get("Host") or ""
+                if ":" not in host:
+                    host += f":{outer.httpd.server_address[1]}"
+                return f"{outer.scheme}://{host}" if _HOST.fullmatch(host) else None
+
+            def answer(self, body: bytes, content_type: str, hmac: str | None = None) -> None:
                 self.send_response(200)
-                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
+                if hmac:
+                    self.send_header("x-syncml-hmac", hmac)
                 self.end_headers()
                 self.wfile.write(body)
 
+            def do_GET(self) -> None:
+                path = self.path.partition("?")[0]
+                file = outer.files.get(path)
+                if file is None:
+                    self.send_error(404)
+                    return
+                body = file(self.origin() or outer.url.rsplit("/", 1)[0]) if callable(file) else file
+                self.answer(body, "application/vnd.oma.dd+xml" if path.endswith(".dd") else "application/octet-stream")
+
             def do_POST(self) -> None:
+                inbox = outer.posts.get(self.path.partition("?")[0])
+                if inbox is not None:
+                    length = self.headers.get("Content-Length") or "0"
+                    inbox.append(self.rfile.read(min(int(length) if length.isdigit() else 0, 64 * 1024)))
+                    self.answer(b"", "text/plain")
+                    return
                 ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
                 length = self.headers.get("Content-Length") or ""
                 coding = (self.headers.get("Transfer-Encoding") or "").strip().lower()
@@ -491,12 +517,9 @@ class Server:
                     body = self.rfile.read(int(length))
                 path, _, query = self.path.partition("?")
                 token = dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("s")
-                # The RespURI names this server as the device reached it, not as it listens (0.0.0.0);
-                # a Host without its port (some devices leave it out) gets the port listened on.
-                host = self.headers.get("Host") or ""
-                if ":" not in host:
-                    host += f":{outer.httpd.server_address[1]}"
-                here = f"{outer.scheme}://{host}{path}" if _URL_PART.fullmatch(host + path) else None
+                # The RespURI names this server as the device reached it.
+                origin = self.origin()
+                here = origin + path if origin and _PATH.fullmatch(path) else None
                 try:
                     reply, rtype, hmac = outer._handle(body, self.headers.get("x-syncml-hmac"), token, ctype, here)
                 except _Busy as e:
@@ -510,13 +533,7 @@ class Server:
                 except omadm.Error as e:
                     self.send_error(400, str(e))
                     return
-                self.send_response(200)
-                self.send_header("Content-Type", rtype)
-                self.send_header("Content-Length", str(len(reply)))
-                if hmac:
-                    self.send_header("x-syncml-hmac", hmac)
-                self.end_headers()
-                self.wfile.write(reply)
+                self.answer(reply, rtype, hmac)
 
         return Handler
 

@@ -1,28 +1,30 @@
-"""A firmware update as a DM server drives it (`omadm serve --script`), in the shape of OMA's
-firmware update management object (FUMO): ask the user first (Alert 1101), give the device the
-package's URL, start DownloadAndUpdate (Exec, with a correlator), and read the device's result,
-which arrives as a Generic Alert (1226) once it has answered the Exec with 202 (accepted).
+"""A firmware update as a DM server drives it (`omadm serve --script`), on OMA's firmware update
+management object (FUMO) with `omadm.fumo`: a device that reports an update's outcome (a Generic
+Alert) has it printed with its firmware version; any other is asked first (Alert 1101), then
+given the package's URL and told to DownloadAndUpdate (Exec, with a correlator), which a device
+accepts with 202 and reports on in a session of its own. FIRMWARE_URL says where the package is.
 `examples/scripts/fumo_device.py` plays such a device (`omadm device --script`).
 """
 
-PACKAGE = "http://updates.example/acme-4.3.0.bin"
-UPDATE = "./FUMO/Update"
+import os
+
+import omadm.fumo
+
+PACKAGE = os.environ.get("FIRMWARE_URL", "http://updates.example/acme-4.3.0.bin")
 
 
 def run(session):
     device = session.devinfo.get("./DevInfo/DevId")
+    reports = omadm.fumo.reports(session.events)
+    if reports:
+        now = session.get("./DevDetail/FwV").value
+        for report in reports:
+            print(f"[firmware] {device}: {report}, now {now}", flush=True)
+        return
     before = session.get("./DevDetail/FwV").value
     asked = session.alert(1101, ["MAXDT=30", f"Install firmware 4.3.0 (now {before})?"])
     if asked.status != 200:
         print(f"[firmware] {device}: the user declined ({asked.status})", flush=True)
         return
-    session.replace(f"{UPDATE}/PkgURL", PACKAGE)
-    started = session.exec(f"{UPDATE}/DownloadAndUpdate", correlator="fw-4.3.0")
-    if started.status not in (200, 202):
-        print(f"[firmware] {device}: DownloadAndUpdate refused ({started.status})", flush=True)
-        return
-    results = [e for e in session.events if e.kind == "generic_alert" and e.correlator == "fw-4.3.0"]
-    outcome = results[0].items[0]["data"] if results else "no result yet (the device reports it later)"
-    after = session.get("./DevDetail/FwV").value
-    print(f"[firmware] {device}: {before} -> {after}, DownloadAndUpdate {started.status}, result {outcome}",
-          flush=True)
+    job = omadm.fumo.update(session, PACKAGE)
+    print(f"[firmware] {device}: {before}, DownloadAndUpdate {job.status}", flush=True)

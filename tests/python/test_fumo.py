@@ -233,7 +233,11 @@ def test_a_fleet_of_simulated_devices_is_updated_and_its_outcomes_counted(tmp_pa
     assert "  [fumo] 6 downloadandupdate 200 Successful" in out
 
 
-def test_fumo_options_that_do_not_go_together_are_refused():
+def test_fumo_options_that_do_not_go_together_are_refused(tmp_path):
+    script = tmp_path / "device.py"
+    script.write_text("import omadm.fumo\n\ndef firmware(tree):\n    return omadm.fumo.Firmware(tree)\n")
+    both = cli("device", "--server", "http://x/dm", "--script", str(script), "--fumo")
+    assert both.returncode == 1 and b"gives the device its firmware (firmware(tree)): --fumo gives another" in both.stderr
     assert b"--conformance and --fumo each give the server its script" in cli("serve", "--fumo", "x", "--conformance").stderr
     assert b"not with --conformance" in cli("device", "--server", "http://x/dm", "--fumo", "--conformance").stderr
     assert b"a FUMO result code is 200-599" in cli("device", "--server", "http://x/dm", "--fumo-result", "99").stderr

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import omadm
+import omadm.http
 from conftest import cli, exchanged, omadm_serve
 
 DEVINFO = {"./DevInfo/DevId": "IMEI:1", "./DevInfo/Man": "Acme", "./DevInfo/Mod": "X1",
@@ -1507,21 +1508,31 @@ def test_the_c_agent_against_omadm_serve(tmp_path, run_agent):
     assert shown.returncode == 0 and b"no violations" in shown.stdout
 
 
-def test_the_firmware_update_examples_against_each_other(tmp_path):
+def test_the_firmware_update_examples_against_each_other(tmp_path, monkeypatch):
     """examples/scripts/firmware_update.py (omadm serve) against fumo_device.py (omadm device):
-    the user agrees, Exec is answered 202, and the result comes back as a Generic Alert that the
-    device queued once the server's message was taken (`received`)."""
+    the user agrees, Exec is answered 202, the device downloads the package, checks it and
+    reports the outcome in a session of its own."""
     root = Path(__file__).resolve().parents[2]
     scripts = root / "examples" / "scripts"
-    with omadm_serve("--script", str(scripts / "firmware_update.py"), "--trace-dir", str(tmp_path / "trace")) as (server, url):
-        run_ = cli("device", "--server", url, "--script", str(scripts / "fumo_device.py"))
-        assert run_.returncode == 0, run_.stderr
-        assert b"Event(executed, cmd='Exec', uri='./FUMO/Update/DownloadAndUpdate', code=202)" in run_.stdout
-        assert server.stdout.readline().strip() == (
-            "[firmware] IMEI:356938035643809: 4.2.0 -> 4.3.0, DownloadAndUpdate 202, result 200")
-    assert cli("check", str(tmp_path / "trace")).returncode == 0
-    # The device is its tree's ./DevInfo/DevId unless told another.
-    assert {f.name.split("-")[0] for f in (tmp_path / "trace").iterdir()} == {"IMEI_356938035643809"}
+    for package, outcome, version in ((b"ACME 4.3.0\n...", "200 Successful", "4.3.0"),
+                                      (b"EVIL", "402 Corrupted Firmware Update Package", "4.2.0")):
+        with omadm.http.Server(lambda session: None, files={"/acme-4.3.0.bin": package}) as downloads:
+            monkeypatch.setenv("FIRMWARE_URL", downloads.url.replace("/dm", "/acme-4.3.0.bin"))
+            trace = tmp_path / outcome[:3]
+            with omadm_serve("--script", str(scripts / "firmware_update.py"), "--trace-dir", str(trace)) as (
+                    server, url):
+                run_ = cli("device", "--server", url, "--script", str(scripts / "fumo_device.py"))
+                assert run_.returncode == 0, run_.stderr
+                assert b"Event(executed, cmd='Exec', uri='./FUMO/DownloadAndUpdate', code=202)" in run_.stdout
+                assert f"[fumo] downloadandupdate ./FUMO/DownloadAndUpdate: {outcome}" in run_.stdout.decode()
+                assert server.stdout.readline().strip() == "[firmware] IMEI:356938035643809: 4.2.0, DownloadAndUpdate 202"
+                assert server.stdout.readline().strip() == (
+                    f"[firmware] IMEI:356938035643809: downloadandupdate ./FUMO/DownloadAndUpdate: {outcome}, now "
+                    f"{version}")
+        assert cli("check", str(trace)).returncode == 0
+        # The device is its tree's ./DevInfo/DevId unless told another; each session apart.
+        assert {f.name.rsplit("-", 2)[0] for f in trace.iterdir()} == {"IMEI_356938035643809-1",
+                                                                       "IMEI_356938035643809-2"}
 
 
 def test_a_callback_calling_its_own_session_is_refused_not_a_deadlock():

@@ -388,17 +388,19 @@ def _device_tree(args: argparse.Namespace, server_id: str) -> omadm.MemoryTree:
     return tree
 
 
-def _device_script(path: str | None) -> tuple[Any, Any, Any]:
+def _device_script(path: str | None) -> tuple[Any, Any, Any, Any]:
     """A device script's hooks: ``tree()`` (a fresh tree for each device), ``ui(code, options,
-    text, choices)`` (answers UI alerts), ``setup(client)`` (runs before package 1) and
-    ``received(client, events)`` (runs after each server message)."""
+    text, choices)`` (answers UI alerts), ``setup(client)`` (runs before package 1),
+    ``received(client, events)`` (runs after each server message) and ``firmware(tree)`` (the
+    device's `omadm.fumo.Firmware`)."""
     if not path:
-        return None, None, None
+        return None, None, None, None
     found = _run_script(path)
-    tree, ui, user_setup, received = (f if callable(f := found.get(k)) else None
-                                      for k in ("tree", "ui", "setup", "received"))
-    if not (tree or ui or user_setup or received):
-        raise omadm.UsageError(f"{path} defines none of tree(), ui(...), setup(client), received(client, events)")
+    tree, ui, user_setup, received, firmware = (f if callable(f := found.get(k)) else None
+                                                for k in ("tree", "ui", "setup", "received", "firmware"))
+    if not (tree or ui or user_setup or received or firmware):
+        raise omadm.UsageError(f"{path} defines none of tree(), ui(...), setup(client), received(client, events), "
+                               "firmware(tree)")
 
     def setup(client: omadm.ClientSession) -> None:
         if ui:
@@ -406,15 +408,16 @@ def _device_script(path: str | None) -> tuple[Any, Any, Any]:
         if user_setup:
             user_setup(client)
 
-    return tree, setup, received
+    return tree, setup, received, firmware
 
 
-def _one_device(args: argparse.Namespace, tree: Any, options: dict[str, Any]) -> bool:
+def _one_device(args: argparse.Namespace, tree: Any, options: dict[str, Any],
+                make_firmware: Callable[[Any], Any] | None) -> bool:
     """One session of a simulated device, its events printed; with --check, the rules its
     messages break too, however it ends. Whether they break any."""
     import omadm.http
 
-    firmware = _firmware(args, options)(tree) if args.fumo else None
+    firmware = make_firmware(tree) if make_firmware else None
     if firmware is not None:
         options = {**options, "firmware": firmware}
     messages: list[tuple[str, bytes]] = []
@@ -467,7 +470,8 @@ def _sessions(messages: list[tuple[str, bytes]]) -> list[list[tuple[bytes, str]]
     return sessions
 
 
-def _listen(args: argparse.Namespace, tree: Any, options: dict[str, Any]) -> int:
+def _listen(args: argparse.Namespace, tree: Any, options: dict[str, Any],
+            make_firmware: Callable[[Any], Any] | None) -> int:
     """A device on an IP network: it waits for package 0 (WAP push over UDP) and answers each
     with its session, ``--count`` of them, one after the other, with one tree."""
     host, port = args.listen
@@ -487,7 +491,7 @@ def _listen(args: argparse.Namespace, tree: Any, options: dict[str, Any]) -> int
                   flush=True)
             try:  # its digest is checked with the server's password and nonce the device holds
                 failed += _one_device(args, tree, {**options, "notification": data,
-                                                   "server_id": args.server_id or n.server_id})
+                                                   "server_id": args.server_id or n.server_id}, make_firmware)
             except (omadm.Error, OSError) as e:
                 failed += 1
                 print(f"[listen] session {n.session_id_hex}: {_reason(e)}", file=sys.stderr, flush=True)
@@ -506,7 +510,9 @@ def _device(args: argparse.Namespace) -> int:
 def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
     import omadm.http
 
-    make_tree, setup, received = _device_script(args.script)
+    make_tree, setup, received, make_firmware = _device_script(args.script)
+    if make_firmware and args.fumo:
+        raise omadm.UsageError(f"{args.script} gives the device its firmware (firmware(tree)): --fumo gives another")
     tls = None
     if args.cafile or args.insecure or args.cert:
         tls = omadm.http.device_tls(args.cafile, not args.insecure, args.cert, args.key)
@@ -532,8 +538,10 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
             base.set_ddf(ddf, uri)
         json_tree = base.to_json()
         make_tree = lambda: omadm.MemoryTree.from_json(json_tree)  # noqa: E731
+    if args.fumo:
+        make_firmware = _firmware(args, options)
     if args.listen:
-        return _listen(args, make_tree(), options)
+        return _listen(args, make_tree(), options, make_firmware)
     if args.conformance:
         verdicts = omadm.conformance.check_server(args.server, make_tree, **options)
         print(omadm.conformance.report(args.server, verdicts), flush=True)
@@ -541,7 +549,7 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
             _write(args.junit, omadm.conformance.junit([(args.server, verdicts)]))
         return 1 if any(v.outcome == "fail" for v in verdicts) else 0
     if args.count == 1:
-        return 1 if _one_device(args, make_tree(), options) else 0
+        return 1 if _one_device(args, make_tree(), options, make_firmware) else 0
 
     tty, step = sys.stderr.isatty(), max(1, args.count // 10)
 
@@ -570,14 +578,14 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
     updated: list[Any] = []  # each device's firmware, with --fumo
 
     def firmware(tree: Any) -> Any:
-        updated.append(_firmware(args, options)(tree))
+        updated.append(make_firmware(tree))
         return updated[-1]
 
     ok, failed, seconds = omadm.http.devices(args.server, make_tree, args.count, args.concurrency, progress, failure,
-                                             timing, firmware if args.fumo else None, **options)
+                                             timing, firmware if make_firmware else None, **options)
     if tty:
         print(file=sys.stderr)
-    each = "device" if args.fumo else "session"  # a device that updates has a session more
+    each = "device" if make_firmware else "session"  # a device that updates has a session more
     print(f"{_count(ok, each)} ok, {failed} failed, {ok / seconds:.1f} {each}s/s")
     for name, times in (("session", sessions), ("exchange", exchanges)):
         if times:
@@ -806,7 +814,7 @@ def main(argv: list[str] | None = None) -> int:
                     "with --listen, how many notifications one device answers")
     dv.add_argument("--concurrency", type=_positive, default=1, help="how many sessions at once (default: 1)")
     dv.add_argument("--script", help="a Python file defining any of tree(), ui(code, options, text, choices), "
-                    "setup(client), received(client, events)")
+                    "setup(client), received(client, events), firmware(tree)")
     dv.add_argument("--notification", help="the package 0 asking for the session, bare or in a WAP push: the "
                     "device answers it (Alert 1200, its SessionID)")
     dv.add_argument("--listen", type=_udp_address, metavar="[HOST:]PORT",

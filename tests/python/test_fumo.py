@@ -84,6 +84,20 @@ def test_the_fumo_object_is_the_spec_s_and_a_tree_s_own_is_kept():
     assert own.get("./Vendor/FW/DownloadAndUpdate") == "PkgURL"
 
 
+def test_a_campaign_leaves_a_device_already_at_the_version_alone():
+    campaign = omadm.fumo.Campaign(PACKAGE, version="2.0")
+    firmware, tree, sessions = campaign_run(campaign, {"version": "2.0"})
+    assert [r.code for r in firmware.done] == [200] and len(sessions) == 2
+    tree_json = tree.to_json()
+    with omadm.http.Server(campaign, files=campaign.files) as server:
+        again = omadm.MemoryTree.from_json(tree_json)
+        firmware = omadm.fumo.Firmware(again)
+        omadm.http.device(server.url, again, firmware=firmware)
+        server.finished[0].wait(5)
+        assert getattr(server.finished[0], "fumo_job", None) is None
+    assert firmware.done == [] and again.get("./FUMO/State") == "100"
+
+
 def test_an_update_that_fails_reports_its_code_and_the_state_says_so():
     campaign = omadm.fumo.Campaign(PACKAGE)
     firmware, tree, sessions = campaign_run(campaign, {"result": 402})

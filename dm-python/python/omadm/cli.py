@@ -336,7 +336,8 @@ def _campaign(args: argparse.Namespace) -> Any:
         raise omadm.UsageError("--fumo-operation Update sends the package itself: give a file, not a URL")
     package = args.fumo if is_url else _read(args.fumo)
     return omadm.fumo.Campaign(package, args.fumo_base, args.fumo_operation,
-                               f"/fumo/{os.path.basename(args.fumo) or 'package.bin'}", args.fumo_descriptor)
+                               f"/fumo/{os.path.basename(args.fumo) or 'package.bin'}", args.fumo_descriptor,
+                               args.fumo_version)
 
 
 def _push(args: argparse.Namespace, server_id: str) -> None:
@@ -775,6 +776,8 @@ def main(argv: list[str] | None = None) -> int:
     sv.add_argument("--fumo-operation", choices=["DownloadAndUpdate", "Download", "Update"],
                     default="DownloadAndUpdate", help="the operation to Exec (default: DownloadAndUpdate); Update "
                     "sends the package file itself, in PkgData")
+    sv.add_argument("--fumo-version", metavar="V", help="the package's firmware version: a device whose "
+                    "./DevDetail/FwV is V already is left alone")
     sv.add_argument("--fumo-descriptor", action="store_true",
                     help="point the device to a download descriptor (OMA DL) for the package file, and print the "
                     "install notifications it posts")

@@ -320,19 +320,20 @@ class Campaign:
     Exec is accepted (202). ``package`` is a URL, or bytes: for Update they go in PkgData; for
     the others the server serves them at ``path`` (in `files`) and the device is pointed there,
     at the server as it reached it; with ``descriptor`` to a download descriptor (OMA DL) for
-    them, whose install notifications (`posts`) are kept in `notifications`. A script's result is
-    what went wrong: a failed outcome, a refused update. A session that started an update (accepted, 202) holds its `Job` as
+    them, whose install notifications (`posts`) are kept in `notifications`. Given the package's
+    ``version``, a device whose ./DevDetail/FwV is that already is left alone. A script's result
+    is what went wrong: a failed outcome, a refused update. A session that started an update (accepted, 202) holds its `Job` as
     ``fumo_job``."""
 
     def __init__(self, package: str | bytes, base: str = "./FUMO", operation: str = "DownloadAndUpdate",
-                 path: str = "/fumo/package.bin", descriptor: bool = False) -> None:
+                 path: str = "/fumo/package.bin", descriptor: bool = False, version: str | None = None) -> None:
         if operation not in OPERATIONS:
             raise omadm.UsageError(f"a FUMO operation is one of {', '.join(OPERATIONS)}, not {operation!r}")
         if operation == "Update" and not isinstance(package, bytes):
             raise omadm.UsageError("Update sends the package itself (PkgData): give its bytes, not a URL")
         if descriptor and not (isinstance(package, bytes) and operation != "Update"):
             raise omadm.UsageError("a download descriptor is for a package this server serves for a download")
-        self.package, self.base, self.operation, self.path = package, base, operation, path
+        self.package, self.base, self.operation, self.path, self.version = package, base, operation, path, version
         self.files: dict[str, bytes | Callable[[str], bytes]] = {}
         self.posts: dict[str, list[bytes]] = {}
         self.notifications: list[bytes] = []  # install notifications (OMA DL), as they came
@@ -364,6 +365,11 @@ class Campaign:
                   flush=True)
             failed = [r for r in found if not succeeded(r.code)]
             return f"{failed[0]}" if failed else None
+        if self.version is not None:
+            now = session.get("./DevDetail/FwV")
+            if now.status == 200 and now.value == self.version:
+                print(f"[fumo] {device}: already at {self.version}", flush=True)
+                return None
         package = self.package if self.operation == "Update" or isinstance(self.package, str) else \
             session.origin + self.path
         job = update(session, package, self.base, self.operation)

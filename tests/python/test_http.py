@@ -15,6 +15,7 @@ import pytest
 
 import omadm
 import omadm.conformance
+import omadm.fumo
 import omadm.http
 import omadm.notification
 
@@ -64,6 +65,20 @@ def test_https_server_and_device(certificate):
                                       tls=omadm.http.device_tls(verify=False))
         assert unchecked[-1].kind == "ended"
         assert [s.found for s in server.finished] == ["X1", "X1"]
+
+
+def test_a_firmware_package_comes_over_https_from_a_server_the_device_trusts(certificate):
+    cert, key = certificate
+    campaign = omadm.fumo.Campaign(b"ACME 2.0")
+    with omadm.http.Server(campaign, files=campaign.files, tls=omadm.http.server_tls(cert, key)) as server:
+        for tls, code in ((omadm.http.device_tls(cafile=cert), 200), (omadm.http.device_tls(verify=False), 200),
+                          (None, 412)):  # a certificate it cannot check: the download server is not there for it
+            tree = omadm.MemoryTree(DEVINFO)
+            firmware = omadm.fumo.Firmware(tree, tls=tls)
+            omadm.http.device(server.url, tree, server_id="omadm", tls=omadm.http.device_tls(verify=False),
+                              firmware=firmware)
+            assert [r.code for r in firmware.done] == [code]
+            assert tree.get("./FUMO/DownloadAndUpdate/PkgURL").startswith("https://127.0.0.1:")
 
 
 def test_cli_serves_and_speaks_https(certificate, tmp_path):

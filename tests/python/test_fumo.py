@@ -164,11 +164,12 @@ def test_a_descriptor_that_does_not_fit_the_package_fails_the_download():
     sizes = {"/right.dd": len(PACKAGE), "/wrong.dd": len(PACKAGE) - 1, "/huge.dd": 10 ** 9}
     files = {path: (lambda size: lambda origin: omadm.fumo.download_descriptor(
         origin + "/fw.bin", size, origin + "/notify"))(size) for path, size in sizes.items()}
-    files.update({"/fw.bin": PACKAGE, "/junk.dd": b"<html/>"})
+    files.update({"/fw.bin": PACKAGE, "/junk.dd": b"<html/>", "/vast.dd": b"<media>" + b" " * 70000 + b"</media>"})
     notes = []
     with omadm.http.Server(lambda session: None, files=files, posts={"/notify": notes}) as server:
         origin = server.url.rsplit("/", 1)[0]
-        for path, code in (("/right.dd", 200), ("/wrong.dd", 402), ("/huge.dd", 501), ("/junk.dd", 400)):
+        for path, code in (("/right.dd", 200), ("/wrong.dd", 402), ("/huge.dd", 501), ("/junk.dd", 400),
+                          ("/vast.dd", 400)):
             firmware = omadm.fumo.Firmware(device_tree())
             firmware.tree.set("./FUMO/Download/PkgURL", origin + path)
             firmware._accept("Download", None, None)

@@ -54,6 +54,7 @@ RESULTS = {
 # OMA DL 1.0: a download descriptor, and the install notification a result code sends.
 DD_TYPE = "application/vnd.oma.dd+xml"
 DD_NAMESPACE = "http://www.openmobilealliance.org/xmlns/dd"
+MAX_DESCRIPTOR = 64 * 1024  # bytes: a larger one is not read
 DL_STATUS = {200: "900 Success", 501: "901 Insufficient memory", 503: "903 Loss of Service",
              407: "903 Loss of Service", 412: "903 Loss of Service"}
 
@@ -197,7 +198,7 @@ class Firmware:
         if code != 200 or not is_descriptor:
             self.package = data if code == 200 else None
             return code
-        dd = _descriptor(data)
+        dd = _descriptor(data) if len(data) <= MAX_DESCRIPTOR else {}
         size = int(dd["size"]) if dd.get("size", "").isdigit() else None
         if "objectURI" not in dd:
             code, status = 400, "906 Invalid descriptor"

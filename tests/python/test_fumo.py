@@ -1,12 +1,14 @@
 """Firmware update (OMA FUMO 1.0): a simulated device and a server's campaign, both ways."""
 
 import http.server
+import json
 import socket
 import threading
 
 import pytest
 
 import omadm
+import omadm.capture
 import omadm.fumo
 import omadm.http
 from conftest import cli, omadm_serve
@@ -21,14 +23,15 @@ def device_tree() -> omadm.MemoryTree:
     return tree
 
 
-def campaign_run(campaign, firmware_options=None, **server_options):
-    """A device with FUMO against a server running `campaign`: (the device's firmware, its tree,
-    the server's sessions, each with the rules it breaks)."""
+def campaign_run(campaign, firmware_options=None, trace_dir=None, **options):
+    """A device with FUMO against a server running `campaign` (both with `options`, the server's
+    messages in `trace_dir`): (the device's firmware, its tree, the server's sessions, each with
+    the rules it breaks)."""
     tree = device_tree()
     firmware = omadm.fumo.Firmware(tree, **(firmware_options or {}))
-    with omadm.http.Server(campaign, files=campaign.files, posts=campaign.posts, check=True,
-                           **server_options) as server:
-        omadm.http.device(server.url, tree, firmware=firmware, **server_options)
+    with omadm.http.Server(campaign, files=campaign.files, posts=campaign.posts, check=True, trace_dir=trace_dir,
+                           **options) as server:
+        omadm.http.device(server.url, tree, firmware=firmware, **options)
         for s in server.finished:
             s.wait(5)
         sessions = list(server.finished)
@@ -258,3 +261,30 @@ def test_fumo_options_that_do_not_go_together_are_refused(tmp_path):
     assert b"a FUMO result code is 200-599" in cli("device", "--server", "http://x/dm", "--fumo-result", "99").stderr
     refused = cli("serve", "--fumo", "http://x/fw", "--fumo-operation", "Update")
     assert refused.returncode != 0 and b"give a file, not a URL" in refused.stderr
+
+
+def test_the_updates_captured_sessions_show_are_read_back(tmp_path):
+    campaign = omadm.fumo.Campaign(PACKAGE)
+    for name, options in (("good", {}), ("bad", {"result": 410})):
+        campaign_run(campaign, options, trace_dir=str(tmp_path / name))
+    with omadm.http.Server(campaign, files=campaign.files, trace_dir=str(tmp_path / "none")) as server:
+        omadm.http.device(server.url, device_tree())  # no FUMO object: 404, twice
+    good, bad, none = (omadm.fumo.updates(omadm.capture.read(str(tmp_path / d))) for d in ("good", "bad", "none"))
+    assert [(u.uri, u.accepted, u.report.code, u.failed) for u in good + bad] == [
+        ("./FUMO/DownloadAndUpdate", 202, 200, False), ("./FUMO/DownloadAndUpdate", 202, 410, True)]
+    assert good[0].correlator == good[0].report.correlator and good[0].package.endswith("/fumo/package.bin")
+    assert (good[0].started_in, good[0].reported_in) == (str(tmp_path / "good" / "IMEI_1-1"),
+                                                        str(tmp_path / "good" / "IMEI_1-2"))
+    assert [(u.accepted, u.report, u.failed) for u in none] == [(404, None, True)]
+    reported_only = omadm.fumo.updates(omadm.capture.read([str(p) for p in (tmp_path / "bad").glob("IMEI_1-2-*")]))
+    assert [(u.started_in, u.report.code) for u in reported_only] == [(None, 410)]
+    shown = cli("fumo", str(tmp_path / "good"), str(tmp_path / "bad"))
+    lines = shown.stdout.decode().splitlines()
+    assert shown.returncode == 1 and len(lines) == 2
+    assert lines[0].endswith("IMEI_1-1 (correlator %s, %s): 202; reported in %s: 200 Successful" % (
+        good[0].correlator, good[0].package, good[0].reported_in))
+    assert lines[1].endswith(": 410 Firmware Update Failed")
+    as_json = cli("fumo", "--json", str(tmp_path / "good"))
+    assert as_json.returncode == 0 and json.loads(as_json.stdout)[0]["report"]["code"] == 200
+    assert cli("fumo", str(tmp_path / "none")).stdout.decode().endswith("(correlator %s, %s): 404\n" % (
+        none[0].correlator, none[0].package))

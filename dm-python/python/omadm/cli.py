@@ -165,6 +165,17 @@ def _extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fumo(args: argparse.Namespace) -> int:
+    found = omadm.fumo.updates(omadm.capture.read(args.paths))
+    if args.json:
+        print(json.dumps([dataclasses.asdict(u) for u in found], indent=2))
+    for update in found if not args.json else ():
+        print(update)
+    if not found and not args.json:
+        print("no firmware updates")
+    return 1 if any(u.failed for u in found) else 0
+
+
 def _ddf(args: argparse.Namespace) -> int:
     """Where a device's tree does not keep a DDF: a line a node, exit 1 if any."""
     ddf = _read(args.ddf).decode("utf-8", errors="replace")
@@ -741,6 +752,12 @@ def main(argv: list[str] | None = None) -> int:
     into.add_argument("--tree", help="write the device's tree (DevInfo, what Gets read, what the server replaced "
                       "or added) as JSON to this file instead, for omadm device --tree: a device to stand in for it")
     x.set_defaults(run=_extract)
+    f = sub.add_parser("fumo", help="the firmware updates captured sessions show: each started (an Exec on a FUMO "
+                       "operation) with the device's answer, and the outcome it reported (exit 1 if one failed)")
+    f.add_argument("paths", nargs="+", help="what check reads: a network capture (pcap, pcapng), .har, a trace "
+                   "directory, ...")
+    f.add_argument("--json", action="store_true", help="each update as JSON")
+    f.set_defaults(run=_fumo)
     d = sub.add_parser("ddf", help="the nodes of a device's tree that do not keep a DDF (exit 1 if any)")
     d.add_argument("ddf", help="the DDF document (an MO's, or the device vendor's)")
     d.add_argument("tree", help="the device's tree: JSON (omadm extract --tree) or a TNDS document (.?list=TNDS)")

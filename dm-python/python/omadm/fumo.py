@@ -379,3 +379,123 @@ class Campaign:
             self.waiting[device] = session.fumo_job = job  # type: ignore[attr-defined]
             return None
         return None if job.status == 200 else f"{self.operation} refused: {job.status}"
+
+
+@dataclass
+class Update:
+    """One update as captured sessions show it: the device, the operation's node, the Exec's
+    correlator; where it started (the session, the PkgURL the server gave in it, the device's
+    answer to the Exec) and the outcome the device reported (the session, the `Report`), each
+    None where the capture does not show it."""
+
+    device: str
+    uri: str
+    correlator: str | None = None
+    started_in: str | None = None
+    package: str | None = None
+    accepted: int | None = None
+    reported_in: str | None = None
+    report: Report | None = None
+
+    @property
+    def failed(self) -> bool:
+        """Refused, or reported as failed."""
+        refused = self.accepted is not None and self.accepted not in (200, 202)
+        return refused or (self.report is not None and not succeeded(self.report.code))
+
+    def __str__(self) -> str:
+        said = [f"{self.device}: {self.uri}"]
+        if self.started_in is not None:
+            said.append(f"started in {self.started_in} (correlator {self.correlator or '-'}, {self.package or 'no PkgURL'})"
+                        f": {self.accepted if self.accepted is not None else 'no answer'}")
+        if self.report is not None:
+            said.append(f"reported in {self.reported_in}: {self.report.code} {meaning(self.report.code)}")
+        elif self.accepted == 202:
+            said.append("no report yet")
+        return "; ".join(said)
+
+
+def updates(traces: list[omadm.capture.Trace]) -> list[Update]:
+    """The updates captured sessions show (``omadm.capture.read``, in the order they ran): each
+    Exec a server sent on a FUMO operation (a node named Download, Update or DownloadAndUpdate),
+    with the PkgURL it replaced in that session and the device's answer, joined to the report
+    the device sent in a later session by correlator (else by node); a report of an update not
+    captured is one too."""
+    found: list[Update] = []
+    for trace in traces:
+        messages = [_decoded(m) for m in trace.messages]
+        directions = trace.directions or ["c2s" if i % 2 == 0 else "s2c" for i in range(len(messages))]
+        device = next((m.source for m, d in zip(messages, directions) if m is not None and d == "c2s"), trace.name)
+        codes = _statuses(trace, messages)
+        urls: dict[str, str] = {}
+        for index, (message, direction) in enumerate(zip(messages, directions)):
+            for name, command in _commands(message.commands if message is not None else []):
+                if direction == "s2c" and name == "Replace":
+                    urls.update((uri.rpartition("/")[0], str(_text(item))) for item in command.get("items", [])
+                                if (uri := (item.get("target") or {}).get("uri", "")).endswith("/PkgURL"))
+                elif direction == "s2c" and name == "Exec":
+                    for item in command.get("items", []):
+                        uri = (item.get("target") or {}).get("uri", "")
+                        if uri.rpartition("/")[2] in OPERATIONS:
+                            found.append(Update(device, uri, command.get("correlator"), trace.name, urls.get(uri),
+                                                codes.get((index, command.get("cmd_id", 0)))))
+                elif direction == "c2s" and name == "Alert" and str(command.get("data")) == "1226":
+                    for item in command.get("items", []):
+                        _join(found, device, trace.name, _report(item, command.get("correlator")))
+    return found
+
+
+def _decoded(body: bytes) -> omadm.Message | None:
+    try:
+        return omadm.decode(body, lenient=True)
+    except omadm.Error:
+        return None
+
+
+def _statuses(trace: omadm.capture.Trace, messages: list[omadm.Message | None]) -> dict[tuple[int, int], int]:
+    """The status each command of the session got, by (its message's index, its CmdID)."""
+    codes = {}
+    for a in omadm.answers(trace.messages, trace.directions or None):
+        message = messages[a.msg_index]
+        status = next((c["Status"] for c in message.commands if "Status" in c and c["Status"]["cmd_id"] == a.cmd_id),
+                      None) if message is not None else None
+        if a.answers is not None and status is not None:
+            codes[a.answers] = int(status["data"])
+    return codes
+
+
+def _commands(commands: list[dict[str, Any]]) -> Any:
+    """Each command (name, fields), those in Sequence and Atomic too."""
+    for command in commands:
+        for name, fields in command.items():
+            yield name, fields
+            yield from _commands(fields.get("commands", []) if isinstance(fields, dict) else [])
+
+
+def _text(item: dict[str, Any]) -> Any:
+    data = item.get("data") or {}
+    return next(iter(data.values()), None) if isinstance(data, dict) else data
+
+
+def _report(item: dict[str, Any], correlator: str | None) -> Report | None:
+    """A Generic Alert item's FUMO report, if it is one."""
+    kind = str((item.get("meta") or {}).get("type_") or "").removeprefix("Reversed-Domain-Name:").strip()
+    if not kind.startswith(ALERT_TYPE):
+        return None
+    data = str(_text(item) or "").strip()
+    uri = (item.get("source") or {}).get("uri")
+    return Report(kind.removeprefix(ALERT_TYPE), uri, int(data) if data.isdigit() else 409, correlator)
+
+
+def _join(found: list[Update], device: str, session: str, report: Report | None) -> None:
+    """A report, to the update it reports on: the device's last unreported one with its
+    correlator, else on its node; or an update of its own."""
+    if report is None:
+        return
+    waiting = [u for u in found if u.device == device and u.report is None and u.started_in is not None]
+    update = next((u for u in reversed(waiting) if report.correlator and u.correlator == report.correlator), None) \
+        or next((u for u in reversed(waiting) if u.uri == report.uri), None)
+    if update is None:
+        update = Update(device, report.uri or "?", report.correlator)
+        found.append(update)
+    update.reported_in, update.report = session, report

@@ -55,7 +55,7 @@ def test_a_device_downloads_updates_and_reports_in_a_session_of_its_own():
     report = omadm.fumo.Report("downloadandupdate", "./FUMO/DownloadAndUpdate", 200, job.correlator)
     assert campaign.outcomes == {"IMEI:1": [report]} and campaign.waiting == {}
     assert reported.result is None and started.result is None
-    assert (tree.get("./FUMO/State"), tree.get("./DevDetail/FwV")) == ("100", "2.0")
+    assert (tree.get("./FUMO/State"), firmware.state, tree.get("./DevDetail/FwV")) == ("100", 100, "2.0")
     assert reported.server.device_id == "IMEI:1"
     alert = next(e for e in reported.events if e.kind == "generic_alert")
     assert alert.correlator == job.correlator
@@ -255,8 +255,9 @@ def test_fumo_options_that_do_not_go_together_are_refused(tmp_path):
     script = tmp_path / "device.py"
     script.write_text("import omadm.fumo\n\ndef firmware(tree):\n    return omadm.fumo.Firmware(tree)\n")
     both = cli("device", "--server", "http://x/dm", "--script", str(script), "--fumo")
-    assert both.returncode == 1 and b"gives the device its firmware (firmware(tree)): --fumo gives another" in both.stderr
-    assert b"--conformance and --fumo each give the server its script" in cli("serve", "--fumo", "x", "--conformance").stderr
+    assert both.returncode == 1 and b"its firmware (firmware(tree)): --fumo gives another" in both.stderr
+    two_scripts = cli("serve", "--fumo", "x", "--conformance")
+    assert b"--conformance and --fumo each give the server its script" in two_scripts.stderr
     assert b"not with --conformance" in cli("device", "--server", "http://x/dm", "--fumo", "--conformance").stderr
     assert b"a FUMO result code is 200-599" in cli("device", "--server", "http://x/dm", "--fumo-result", "99").stderr
     refused = cli("serve", "--fumo", "http://x/fw", "--fumo-operation", "Update")

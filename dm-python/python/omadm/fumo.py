@@ -21,9 +21,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
-from typing import TYPE_CHECKING, Any, Callable
 
 import omadm
 
@@ -95,7 +95,8 @@ def _descriptor(data: bytes) -> dict[str, str]:
     return {child.tag.rpartition("}")[2]: (child.text or "").strip() for child in root}
 
 
-def download_descriptor(object_uri: str, size: int, install_notify_uri: str | None = None, name: str = "firmware") -> bytes:
+def download_descriptor(object_uri: str, size: int, install_notify_uri: str | None = None,
+                        name: str = "firmware") -> bytes:
     """A download descriptor (OMA DL 1.0) for a package, served as ``DD_TYPE``."""
     notify = f"<installNotifyURI>{escape(install_notify_uri)}</installNotifyURI>" if install_notify_uri else ""
     return (f'<?xml version="1.0"?><media xmlns="{DD_NAMESPACE}"><DDVersion>1.0</DDVersion>'
@@ -136,12 +137,13 @@ class Report:
 
 class Firmware:
     """A simulated device's firmware, updated as FUMO says. The object is made at ``base``
-    where the tree does not hold it (State 10, Idle; any server may Get, Replace and Exec). An Exec on an operation is answered 202
-    and kept in `pending`, the State moving to 30 (a download) or 60 (an update); `run()` does
-    what is pending. A download fetches PkgURL (HTTP or HTTPS, ``tls`` for the latter, at most
-    ``max_package`` bytes); an update installs the package downloaded, or else PkgData. Its
-    result is ``result``, or ``result(package)`` when callable (200 by default; 250-299 also
-    succeed), and a successful update sets ./DevDetail/FwV to ``version`` when given."""
+    where the tree does not hold it (State 10, Idle; any server may Get, Replace and Exec). An
+    Exec on an operation is answered 202 and kept in `pending`, the State moving to 30 (a
+    download) or 60 (an update); `run()` does what is pending. A download fetches PkgURL (HTTP
+    or HTTPS, ``tls`` for the latter, at most ``max_package`` bytes); an update installs the
+    package downloaded, or else PkgData. Its result is ``result``, or ``result(package)`` when
+    callable (200 by default; 250-299 also succeed), and a successful update sets
+    ./DevDetail/FwV to ``version`` when given."""
 
     def __init__(self, tree: omadm.MemoryTree, base: str = "./FUMO", result: int | Callable[[bytes], int] = 200,
                  version: str | None = None, tls: ssl.SSLContext | None = None, timeout: float = 30,
@@ -285,8 +287,7 @@ def update(session: ScriptSession, package: str | bytes, base: str = "./FUMO", o
     ``BASE/OPERATION/PkgURL`` (Download, DownloadAndUpdate) or its bytes into
     ``BASE/Update/PkgData`` (Update), then Exec on ``BASE/OPERATION`` with ``correlator`` (a new
     one by default)."""
-    if operation not in OPERATIONS:
-        raise omadm.UsageError(f"a FUMO operation is one of {', '.join(OPERATIONS)}, not {operation!r}")
+    _known(operation)
     if (operation == "Update") != isinstance(package, bytes):
         raise omadm.UsageError("Update takes the package's bytes (PkgData); Download and DownloadAndUpdate its URL")
     node = f"{base.rstrip('/')}/{operation}"
@@ -296,21 +297,26 @@ def update(session: ScriptSession, package: str | bytes, base: str = "./FUMO", o
     return Job(correlator, sent, session.exec(node, correlator=correlator))
 
 
+def _known(operation: str) -> None:
+    if operation not in OPERATIONS:
+        raise omadm.UsageError(f"a FUMO operation is one of {', '.join(OPERATIONS)}, not {operation!r}")
+
+
 def reports(events: list[Any]) -> list[Report]:
     """The FUMO outcomes in a session's Generic Alerts (``session.events``), each item a report;
     a type written ``Reversed-Domain-Name: ...`` is read too. A result that is not a number is
     409 (Undefined Error)."""
-    found = []
-    for e in events:
-        if e.kind != "generic_alert":
-            continue
-        for item in e.items:
-            kind = (item.get("type") or "").removeprefix("Reversed-Domain-Name:").strip()
-            if kind.startswith(ALERT_TYPE):
-                data = str(item.get("data") or "").strip()
-                code = int(data) if data.isdigit() else 409
-                found.append(Report(kind.removeprefix(ALERT_TYPE), item.get("uri"), code, e.correlator))
-    return found
+    return [r for e in events if e.kind == "generic_alert" for item in e.items
+            if (r := _report(item.get("type"), item.get("data"), item.get("uri"), e.correlator))]
+
+
+def _report(kind: Any, data: Any, uri: str | None, correlator: str | None) -> Report | None:
+    """A Generic Alert item's FUMO report, if it is one."""
+    kind = str(kind or "").removeprefix("Reversed-Domain-Name:").strip()
+    if not kind.startswith(ALERT_TYPE):
+        return None
+    data = str(data or "").strip()
+    return Report(kind.removeprefix(ALERT_TYPE), uri, int(data) if data.isdigit() else 409, correlator)
 
 
 class Campaign:
@@ -323,13 +329,12 @@ class Campaign:
     at the server as it reached it; with ``descriptor`` to a download descriptor (OMA DL) for
     them, whose install notifications (`posts`) are kept in `notifications`. Given the package's
     ``version``, a device whose ./DevDetail/FwV is that already is left alone. A script's result
-    is what went wrong: a failed outcome, a refused update. A session that started an update (accepted, 202) holds its `Job` as
-    ``fumo_job``."""
+    is what went wrong: a failed outcome, a refused update. A session that started an update
+    (accepted, 202) holds its `Job` as ``fumo_job``."""
 
     def __init__(self, package: str | bytes, base: str = "./FUMO", operation: str = "DownloadAndUpdate",
                  path: str = "/fumo/package.bin", descriptor: bool = False, version: str | None = None) -> None:
-        if operation not in OPERATIONS:
-            raise omadm.UsageError(f"a FUMO operation is one of {', '.join(OPERATIONS)}, not {operation!r}")
+        _known(operation)
         if operation == "Update" and not isinstance(package, bytes):
             raise omadm.UsageError("Update sends the package itself (PkgData): give its bytes, not a URL")
         if descriptor and not (isinstance(package, bytes) and operation != "Update"):
@@ -406,8 +411,9 @@ class Update:
     def __str__(self) -> str:
         said = [f"{self.device}: {self.uri}"]
         if self.started_in is not None:
-            said.append(f"started in {self.started_in} (correlator {self.correlator or '-'}, {self.package or 'no PkgURL'})"
-                        f": {self.accepted if self.accepted is not None else 'no answer'}")
+            answer = self.accepted if self.accepted is not None else "no answer"
+            said.append(f"started in {self.started_in} (correlator {self.correlator or '-'}, "
+                        f"{self.package or 'no PkgURL'}): {answer}")
         if self.report is not None:
             said.append(f"reported in {self.reported_in}: {self.report.code} {meaning(self.report.code)}")
         elif self.accepted == 202:
@@ -441,7 +447,9 @@ def updates(traces: list[omadm.capture.Trace]) -> list[Update]:
                                                 codes.get((index, command.get("cmd_id", 0)))))
                 elif direction == "c2s" and name == "Alert" and str(command.get("data")) == "1226":
                     for item in command.get("items", []):
-                        _join(found, device, trace.name, _report(item, command.get("correlator")))
+                        report = _report((item.get("meta") or {}).get("type_"), _text(item),
+                                         (item.get("source") or {}).get("uri"), command.get("correlator"))
+                        _join(found, device, trace.name, report)
     return found
 
 
@@ -475,16 +483,6 @@ def _commands(commands: list[dict[str, Any]]) -> Any:
 def _text(item: dict[str, Any]) -> Any:
     data = item.get("data") or {}
     return next(iter(data.values()), None) if isinstance(data, dict) else data
-
-
-def _report(item: dict[str, Any], correlator: str | None) -> Report | None:
-    """A Generic Alert item's FUMO report, if it is one."""
-    kind = str((item.get("meta") or {}).get("type_") or "").removeprefix("Reversed-Domain-Name:").strip()
-    if not kind.startswith(ALERT_TYPE):
-        return None
-    data = str(_text(item) or "").strip()
-    uri = (item.get("source") or {}).get("uri")
-    return Report(kind.removeprefix(ALERT_TYPE), uri, int(data) if data.isdigit() else 409, correlator)
 
 
 def _join(found: list[Update], device: str, session: str, report: Report | None) -> None:

@@ -159,7 +159,7 @@ def test_cli_serve_conformance_once_exits_with_the_verdict(run_agent, tmp_path):
         assert cases["get-leaf"] == ["system-out"] and (device == "agent" or cases["get-missing"] == ["failure"])
         assert cases["rules"] == ["system-out"] and "[check] " in out, out
     bad = cli("serve", "--conformance", "--replay", "x.pcap")
-    assert bad.returncode == 2 and b"--script, --replay, --conformance and --fumo each give the server its script" in bad.stderr
+    assert bad.returncode == 2 and b"--script, --replay, --conformance, --fumo and --dump-tree each give the server its script" in bad.stderr
 
 
 def test_a_server_s_conformance_as_a_device_finds_it():

@@ -257,7 +257,7 @@ def test_fumo_options_that_do_not_go_together_are_refused(tmp_path):
     both = cli("device", "--server", "http://x/dm", "--script", str(script), "--fumo")
     assert both.returncode == 1 and b"its firmware (firmware(tree)): --fumo gives another" in both.stderr
     two_scripts = cli("serve", "--fumo", "x", "--conformance")
-    assert b"--conformance and --fumo each give the server its script" in two_scripts.stderr
+    assert b"--conformance, --fumo and --dump-tree each give the server its script" in two_scripts.stderr
     assert b"not with --conformance" in cli("device", "--server", "http://x/dm", "--fumo", "--conformance").stderr
     assert b"a FUMO result code is 200-599" in cli("device", "--server", "http://x/dm", "--fumo-result", "99").stderr
     refused = cli("serve", "--fumo", "http://x/fw", "--fumo-operation", "Update")

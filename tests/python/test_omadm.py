@@ -134,6 +134,33 @@ def test_a_tnds_document_is_a_device_s_tree(vectors, tmp_path):
     assert (tmp_path / "dump.xml").read_text() == dump.items[0]["data"]
 
 
+def test_omadm_serve_dump_tree_makes_a_device_a_simulated_one(tmp_path):
+    """`omadm serve --dump-tree DIR` lists each device's whole tree and writes it as JSON, which
+    `omadm device --tree` runs; `session.read_tree(uri)` is the same in a script."""
+    real = device_tree()
+    real.set("./Vendor/Net/Apn", "internet")
+    real.set("./Vendor/Blob", b"\x00\xff")
+    real.set("./Vendor/Level", "7", format="int")
+    with omadm_serve("--dump-tree", str(tmp_path / "trees"), "--once") as (server, url):
+        omadm.http.device(url, real)
+        assert server.wait(timeout=30) == 0
+        said = server.stdout.read()
+    dumped = tmp_path / "trees" / "IMEI_1.json"
+    assert f"[dump] IMEI:1: {real.node_count() - 1} nodes -> {dumped}" in said
+    assert omadm.MemoryTree.load(str(dumped)).to_dict() == real.to_dict()
+    found = []
+
+    def read(session):
+        found.append(session.read_tree("./Vendor/Net").to_dict())
+        with pytest.raises(omadm.Error, match=r"./Nope\?list=TNDS: 404, not a TNDS document"):
+            session.read_tree("./Nope")
+
+    with omadm.http.Server(read) as http_server:
+        r = cli("device", "--server", http_server.url, "--tree", str(dumped))
+    assert r.returncode == 0, r.stderr
+    assert found == [{"./Vendor/Net/Apn": "internet"}] and [s.error for s in http_server.finished] == [None]
+
+
 def test_a_device_s_tree_is_held_to_a_ddf(tmp_path):
     """`tree.check_ddf(ddf, base)` and `omadm ddf DDF TREE`: each node that is missing, not
     described, or of another Format or Type, with why (exit 1 if any)."""

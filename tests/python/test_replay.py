@@ -110,7 +110,7 @@ def test_cli_serve_replays_a_network_capture(tmp_path):
         assert said.startswith(f"[replay] IMEI:493005100592800: 2 commands of {CAPTURES}/xml-ethernet.pcap#"), said
         assert said.strip().endswith("all answered as captured"), said
     r = cli("serve", "--port", "0", "--replay", str(CAPTURES / "xml-ethernet.pcap"), "--script", "x.py")
-    assert r.returncode == 2 and b"--script, --replay, --conformance and --fumo each give the server its script" in r.stderr
+    assert r.returncode == 2 and b"--script, --replay, --conformance, --fumo and --dump-tree each give the server its script" in r.stderr
     trace = tmp_path / "two"
     for t in omadm.capture.read([str(CAPTURES / "xml-ethernet.pcap"), str(CAPTURES / "wbxml-md5.pcapng")]):
         t.save(str(trace))

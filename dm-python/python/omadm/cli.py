@@ -289,7 +289,8 @@ def _serve(args: argparse.Namespace) -> int:
     import omadm.http
 
     campaign = _campaign(args) if args.fumo else None
-    script = (campaign if campaign is not None else _replay(args.replay) if args.replay else
+    script = (campaign if campaign is not None else _dumper(args.dump_tree) if args.dump_tree else
+              _replay(args.replay) if args.replay else
               omadm.conformance.Conformance(args.conformance, ddfs=args.ddf) if args.conformance else
               _load_script(args.script))
     options: dict[str, Any] = {"encoding": "wbxml"} if args.wbxml else {}
@@ -339,6 +340,19 @@ def _serve(args: argparse.Namespace) -> int:
         server.stop()
         server.nonces.save()
     return 0
+
+
+def _dumper(directory: str) -> Callable[[Any], None]:
+    """A script writing each device's tree to `directory`, a JSON file each."""
+    os.makedirs(directory, exist_ok=True)
+
+    def dump(session: Any) -> None:
+        tree = session.read_tree(".")
+        path = os.path.join(directory, f"{omadm.capture._file_name(session.device)}.json")
+        tree.save(path)
+        print(f"[dump] {session.device}: {_count(tree.node_count() - 1, 'node')} -> {path}", flush=True)
+
+    return dump
 
 
 def _campaign(args: argparse.Namespace) -> Any:
@@ -784,6 +798,9 @@ def main(argv: list[str] | None = None) -> int:
     sv.add_argument("--ddf", action="append", default=[], type=_ddf_argument, metavar="URI=FILE",
                     help="with --conformance: hold the management object at URI, as the device lists it, to the DDF "
                     "in FILE (a check 'ddf URI'; its top node without a name is the node at URI); again for another")
+    sv.add_argument("--dump-tree", metavar="DIR",
+                    help="instead of a script, read each device's whole tree (.?list=TNDS) and write it to "
+                    "DIR/DEVICE.json, for omadm device --tree: a simulated device that answers as the real one")
     sv.add_argument("--fumo", metavar="PACKAGE",
                     help="instead of a script, update each device's firmware (OMA FUMO): PACKAGE is a URL, or a file "
                     "this server serves for the download; a device that reports the outcome (its Generic Alert) has "
@@ -887,8 +904,10 @@ def main(argv: list[str] | None = None) -> int:
                  "and no --concurrency")
     if args.command == "device" and (args.show or args.check) and args.count != 1 and not args.listen:
         dv.error(f"{'--show prints' if args.show else '--check checks'} one device's messages: it takes no --count")
-    if args.command == "serve" and sum(map(bool, (args.replay, args.script, args.conformance, args.fumo))) > 1:
-        sv.error("--script, --replay, --conformance and --fumo each give the server its script: one of them")
+    if args.command == "serve" and sum(map(bool, (args.replay, args.script, args.conformance, args.fumo,
+                                                   args.dump_tree))) > 1:
+        sv.error("--script, --replay, --conformance, --fumo and --dump-tree each give the server its script: "
+                 "one of them")
     if args.command == "serve" and args.passwords and args.auth == "none":
         sv.error("--passwords needs --auth basic, md5 or hmac: without it any device is taken")
     try:

@@ -122,6 +122,17 @@ class ScriptSession:
     def get(self, uri: str) -> Pending:
         return self._queue(self.server.get(uri))
 
+    def read_tree(self, uri: str = ".") -> omadm.MemoryTree:
+        """The device's subtree at ``uri`` as it lists it (``uri?list=TNDS``: each node's value,
+        Format, Type and ACL; what this server may not read left out), as a MemoryTree. Waits for
+        the answer; omadm.Error with the status when the device lists no TNDS."""
+        from omadm.replay import _listing
+
+        listed = self.get(f"{uri}?list=TNDS")
+        if listed.status != 200 or not isinstance(listed.value, str):
+            raise omadm.Error(f"{uri}?list=TNDS: {listed.status}, not a TNDS document")
+        return _listing(listed.value, uri)
+
     def replace(self, uri: str, data: str | bytes | int | float, format: str | None = None,
                 type: str | None = None) -> Pending:
         return self._queue(self.server.replace(uri, data, format, type))

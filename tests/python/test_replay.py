@@ -42,13 +42,14 @@ def inventory(session):
     session.get("./Vendor/Image").value
 
 
-def recorded(tmp_path) -> omadm.capture.Trace:
-    with omadm.http.Server(inventory, server_id="srv", trace_dir=str(tmp_path / "t"), max_msg_size=4096) as server:
-        omadm.http.device(server.url, device(), server_id="srv", max_msg_size=4096)
+def recorded(tmp_path, tree: omadm.MemoryTree | None = None, script=inventory,
+             name: str = "t") -> omadm.capture.Trace:
+    with omadm.http.Server(script, server_id="srv", trace_dir=str(tmp_path / name), max_msg_size=4096) as server:
+        omadm.http.device(server.url, tree or device(), server_id="srv", max_msg_size=4096)
     [session] = server.finished
     session.wait()
     assert session.error is None
-    [trace] = omadm.capture.read([str(tmp_path / "t")])
+    [trace] = omadm.capture.read([str(tmp_path / name)])
     return trace
 
 
@@ -90,6 +91,32 @@ def test_what_a_device_answers_differently_is_listed(tmp_path, capsys):
     tree.set("./DevInfo/Mod", "X2")
     assert replayed(trace, tree) == ["DevInfo ./DevInfo/Mod: 'X1' in the capture, 'X2' now",
                                      "Get ./DevDetail/FwV: '1.0' in the capture, '2.0' now"]
+
+
+def test_two_captures_of_a_session_are_compared_offline(tmp_path):
+    before = recorded(tmp_path)
+    assert omadm.replay.compare(before, recorded(tmp_path, name="same")) == []
+    newer = device(firmware="2.0")
+    newer.set("./DevInfo/Mod", "X2")
+    after = recorded(tmp_path, newer, name="after")
+    was, now = f"in {before.name}", f"in {after.name}"
+    assert omadm.replay.compare(before, after) == [
+        f"DevInfo ./DevInfo/Mod: 'X1' {was}, 'X2' {now}",
+        f"Get ./DevDetail/FwV: '1.0' {was}, '2.0' {now}"]
+
+    def fewer(session):
+        session.get("./DevDetail/FwV")
+        session.get("./Vendor/Nope")
+
+    other = recorded(tmp_path, script=fewer, name="other")
+    differences = omadm.replay.compare(before, other)
+    assert f"Get ./Vendor/Nope: sent in {other.name} only" in differences
+    assert f"Replace ./Vendor/Level: sent in {before.name} only" in differences
+    assert not any(d.startswith("Get ./DevDetail/FwV") for d in differences)
+    shown = cli("diff", str(tmp_path / "t"), str(tmp_path / "after"))
+    assert shown.returncode == 1
+    assert shown.stdout.decode().splitlines()[1] == f"Get ./DevDetail/FwV: '1.0' {was}, '2.0' {now}"
+    assert cli("diff", str(tmp_path / "t"), str(tmp_path / "same")).stdout == b"no differences\n"
 
 
 def test_a_capture_without_server_commands_cannot_be_replayed(tmp_path):

@@ -165,6 +165,12 @@ def _extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def _diff(args: argparse.Namespace) -> int:
+    differences = omadm.replay.compare(_one_session([args.before]), _one_session([args.after]))
+    print("\n".join(differences) if differences else "no differences")
+    return 1 if differences else 0
+
+
 def _fumo(args: argparse.Namespace) -> int:
     found = omadm.fumo.updates(omadm.capture.read(args.paths))
     if args.json:
@@ -766,6 +772,11 @@ def main(argv: list[str] | None = None) -> int:
     into.add_argument("--tree", help="write the device's tree (DevInfo, what Gets read, what the server replaced "
                       "or added) as JSON to this file instead, for omadm device --tree: a device to stand in for it")
     x.set_defaults(run=_extract)
+    df = sub.add_parser("diff", help="what a device answered differently in one captured session from another of "
+                        "the same server's (exit 1 if anything): DevInfo, each command's status, what each Get gave")
+    df.add_argument("before", help="the first session: what check reads (a capture, a trace directory, ...)")
+    df.add_argument("after", help="the second session, of the same server's commands")
+    df.set_defaults(run=_diff)
     f = sub.add_parser("fumo", help="the firmware updates captured sessions show: each started (an Exec on a FUMO "
                        "operation) with the device's answer, and the outcome it reported (exit 1 if one failed)")
     f.add_argument("paths", nargs="+", help="what check reads: a network capture (pcap, pcapng), .har, a trace "

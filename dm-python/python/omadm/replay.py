@@ -9,6 +9,9 @@ for the device's answers, and compares them with the captured ones: each command
 what each Get gave, and the DevInfo of package 1. The differences are printed, returned by the
 call, and kept on the script's session as ``differences``.
 
+``compare(before, after)`` is the same offline: two captures of the same server's session,
+with devices of two firmware versions, say.
+
 ``device_tree(trace)`` is the other side: the captured device's tree as the session shows it,
 for a simulated device that stands in for it (``omadm.http.device``, ``omadm device --tree``).
 """
@@ -16,6 +19,7 @@ for a simulated device that stands in for it (``omadm.http.device``, ``omadm dev
 from __future__ import annotations
 
 import base64
+import difflib
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +27,7 @@ from typing import Any
 from . import Error, MemoryTree, UsageError, answers, decode
 from .capture import Trace
 
-__all__ = ["Replay", "device_tree"]
+__all__ = ["Replay", "compare", "device_tree"]
 
 # Alerts that steer the session itself, not the device: more messages (1222), abort (1223).
 _SESSION_ALERTS = (1222, 1223)
@@ -90,18 +94,14 @@ class Replay:
             raise UsageError(f"{trace.name}: the server sent no command to play again")
 
     def __call__(self, session: Any) -> list[str]:
-        differences = [f"DevInfo {uri}: {node['value']!r} in the capture, {now!r} now"
-                       for uri, node in self.devinfo.items() if (now := session.devinfo.get(uri)) != node.get("value")]
+        differences = _devinfo(self.devinfo, session.devinfo, "in the capture", "now")
         waiting = "its first command"
         try:
             for package in self.packages:
                 for step, pending in [queued for step in package for queued in _queue(session, step)]:
                     waiting = step.name
-                    if pending.status != step.status:
-                        differences.append(f"{step.name}: {step.status} in the capture, {pending.status} now")
-                    elif step.kind == "Get" and (now := [i["data"] for i in pending.items]) != (
-                            was := [_value(item, results) for item, results in step.results]):
-                        differences.append(f"{step.name}: {_show(was)} in the capture, {_show(now)} now")
+                    now = [i["data"] for i in pending.items] if step.kind == "Get" else []
+                    differences += _differences(step, pending.status, now, "in the capture", "now")
         except Error as e:  # the device aborted, or went away
             differences.append(f"{waiting}: answered in the capture, not now ({e})")
         count = sum(len(step.steps()) for package in self.packages for step in package)
@@ -113,6 +113,41 @@ class Replay:
             print(f"[replay]   {d}", flush=True)
         session.differences = differences
         return differences
+
+
+def compare(before: Trace, after: Trace) -> list[str]:
+    """What the device of ``after`` answered differently from the device of ``before`` (a
+    capture of the same server's session with a device of another firmware, say): package 1's
+    DevInfo, and each command both servers sent, matched in order by name (command and URI),
+    its status and what a Get gave; a command only one of them sent is a difference too."""
+    old, new = Replay(before), Replay(after)
+    differences = _devinfo(old.devinfo, {uri: node.get("value") for uri, node in new.devinfo.items()},
+                           f"in {before.name}", f"in {after.name}")
+    a, b = ([s for package in r.packages for top in package for s in top.steps()] for r in (old, new))
+    matched = difflib.SequenceMatcher(a=[s.name for s in a], b=[s.name for s in b], autojunk=False)
+    for tag, i1, i2, j1, j2 in matched.get_opcodes():
+        if tag == "equal":
+            for was, now in zip(a[i1:i2], b[j1:j2]):
+                values = [_value(item, results) for item, results in now.results]
+                differences += _differences(was, now.status, values, f"in {before.name}", f"in {after.name}")
+            continue
+        differences += [f"{s.name}: sent in {before.name} only" for s in a[i1:i2]]
+        differences += [f"{s.name}: sent in {after.name} only" for s in b[j1:j2]]
+    return differences
+
+
+def _devinfo(captured: dict[str, dict[str, Any]], now: dict[str, Any], was_in: str, now_in: str) -> list[str]:
+    return [f"DevInfo {uri}: {node['value']!r} {was_in}, {value!r} {now_in}"
+            for uri, node in captured.items() if (value := now.get(uri)) != node.get("value")]
+
+
+def _differences(step: _Step, status: int | None, values: list[Any], was_in: str, now_in: str) -> list[str]:
+    """How a command's answer differs from the captured one: its status, else what a Get gave."""
+    if status != step.status:
+        return [f"{step.name}: {step.status} {was_in}, {status} {now_in}"]
+    if step.kind == "Get" and values != (was := [_value(item, results) for item, results in step.results]):
+        return [f"{step.name}: {_show(was)} {was_in}, {_show(values)} {now_in}"]
+    return []
 
 
 def device_tree(trace: Trace) -> MemoryTree:

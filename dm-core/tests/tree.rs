@@ -998,6 +998,15 @@ fn a_ddf_gives_a_simulated_device_its_management_object() {
     ddf.instantiate(&mut t, "./FUMO").unwrap();
     assert_eq!((t.value("./FUMO/State"), t.value("./FUMO/Ext/1")), (Some("50"), None));
     assert!(t.node("./FUMO/Update/PkgURL").is_some());
+    // but for an interior node without a Type: it takes the MO's identifier; another stays.
+    let mo_type = |t: &MemoryTree| match t.node("./FUMO") {
+        Some(Node::Interior { type_, .. }) => type_,
+        _ => None,
+    };
+    assert_eq!(mo_type(&t).as_deref(), Some("urn:oma:mo:oma-fumo:1.0"));
+    t.set_interior("./FUMO", Some("urn:acme:fw")).unwrap();
+    ddf.instantiate(&mut t, "./FUMO").unwrap();
+    assert_eq!(mo_type(&t).as_deref(), Some("urn:acme:fw"));
     let binary = FUMO_DDF.replace(
         "<chr/></DFFormat><Occurrence><ZeroOrOne/>",
         "<bin/></DFFormat><DefaultValue>%</DefaultValue><Occurrence><ZeroOrOne/>",

@@ -194,8 +194,9 @@ impl Ddf {
     /// Gives `tree` the nodes the description requires, and the optional named ones it gives a
     /// DefaultValue, as the device's own, with their Format, Type, DefaultValue, AccessType and
     /// Scope (placed as `check` places them): a simulated device that holds the MO. What the
-    /// tree has already is left as it is; an unnamed node the DDF requires is made, named `1`,
-    /// only where the tree has none. A DefaultValue of Format bin is base64.
+    /// tree has already is left as it is, but for an interior node without a Type, which takes
+    /// the DDF's; an unnamed node the DDF requires is made, named `1`, only where the tree has
+    /// none. A DefaultValue of Format bin is base64.
     pub fn instantiate(&self, tree: &mut MemoryTree, base: &str) -> Result<(), UsageError> {
         self.nodes.iter().try_for_each(|d| make(d, &placed(d, base), tree))
     }
@@ -213,7 +214,12 @@ fn placed(d: &DdfNode, base: &str) -> String {
 fn make(d: &DdfNode, uri: &str, tree: &mut MemoryTree) -> Result<(), UsageError> {
     let code = |c| UsageError(format!("DDF node {uri}: status {c}"));
     let had = match tree.node(uri) {
-        Some(Node::Interior { children, .. }) => Some(children),
+        Some(Node::Interior { children, type_ }) => {
+            if let (None, Some(mo)) = (type_, d.type_.as_deref().filter(|_| d.is_interior())) {
+                tree.set_interior(uri, Some(mo)).map_err(code)?; // the MO's identifier, left out
+            }
+            Some(children)
+        }
         Some(Node::Leaf(_)) => Some(Vec::new()),
         None => None,
     };

@@ -1,6 +1,7 @@
 """The HTTP glue as real peers meet it: HTTPS both ways, and servers that route by cookies."""
 
 import contextlib
+import http.client
 import http.server
 import json
 import shutil
@@ -99,6 +100,25 @@ def test_cli_serves_and_speaks_https(certificate, tmp_path):
         server.terminate()
         _, err = server.communicate(timeout=10)
     assert "Traceback" not in err, "a peer's broken connection is no traceback"
+
+
+def test_a_server_on_ipv6_names_itself_as_the_device_reached_it():
+    try:
+        server = omadm.http.Server(lambda session: session.get("./DevInfo/Mod").value, host="::1",
+                                   files={"/where": lambda origin: origin.encode()})
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    with server:
+        port = server.httpd.server_address[1]
+        assert server.url == f"http://[::1]:{port}/dm"
+        assert omadm.http.device(server.url, omadm.MemoryTree(DEVINFO))[-1].kind == "ended"
+        assert [s.origin for s in server.finished] == [f"http://[::1]:{port}"] and server.routed_by_resp_uri == 1
+        connection = http.client.HTTPConnection("::1", port, timeout=5)
+        connection.putrequest("GET", "/where", skip_host=True)
+        connection.putheader("Host", "[::1]")  # without its port, as some devices send it
+        connection.endheaders()
+        assert connection.getresponse().read() == f"http://[::1]:{port}".encode()
+        connection.close()
 
 
 def test_the_device_keeps_the_cookies_a_server_routes_by():

@@ -17,6 +17,7 @@ import http.cookiejar
 import itertools
 import os
 import re
+import socket
 import ssl
 import sys
 import threading
@@ -266,7 +267,7 @@ def _read_chunked(rfile: Any, limit: int) -> bytes | None:
 
 
 # A Host header and path fit to name this server in a RespURI.
-_HOST = re.compile(r"[A-Za-z0-9.\-]+:[0-9]+")
+_HOST = re.compile(r"([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\]):[0-9]+")
 _PATH = re.compile(r"/[A-Za-z0-9._~/%\-]*")
 
 
@@ -303,6 +304,10 @@ class _HTTPServer(ThreadingHTTPServer):
         fault: no traceback for it. Any other error (a trace directory it cannot write) has one."""
         if not isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError, TimeoutError)):
             super().handle_error(request, client_address)
+
+
+class _HTTPServer6(_HTTPServer):
+    address_family = socket.AF_INET6
 
 
 class _Busy(Exception):
@@ -447,13 +452,14 @@ class Server:
         self._trace_names: set[str] | None = None  # the trace directory's session names, read once
         self._lock = threading.Lock()
         handler = self._handler()
-        self.httpd = _HTTPServer((host, port), handler)
+        ipv6 = ":" in host
+        self.httpd = (_HTTPServer6 if ipv6 else _HTTPServer)((host, port), handler)
         self.httpd.slots = threading.BoundedSemaphore(max_connections)
         if tls is not None:
             # The handshake happens in each connection's own thread, at its first read.
             self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True, do_handshake_on_connect=False)
         self.scheme = "https" if tls else "http"
-        self.url = f"{self.scheme}://{host}:{self.httpd.server_address[1]}/dm"
+        self.url = f"{self.scheme}://{f'[{host}]' if ipv6 else host}:{self.httpd.server_address[1]}/dm"
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         outer = self
@@ -469,7 +475,7 @@ class Server:
                 """The server as the device reached it, not as it listens (0.0.0.0); a Host
                 without its port (some devices leave it out) gets the port listened on."""
                 host = self.headers.get("Host") or ""
-                if ":" not in host:
+                if not re.search(r":[0-9]+$", host):
                     host += f":{outer.httpd.server_address[1]}"
                 return f"{outer.scheme}://{host}" if _HOST.fullmatch(host) else None
 

@@ -121,6 +121,32 @@ def test_a_server_on_ipv6_names_itself_as_the_device_reached_it():
         connection.close()
 
 
+def test_a_file_the_server_serves_comes_whole_or_in_the_range_asked_for():
+    package = bytes(range(256)) * 4
+    with omadm.http.Server(lambda session: None, files={"/fw.bin": package}) as server:
+        origin = server.url.rsplit("/", 1)[0]
+
+        def fetch(method="GET", range_=None):
+            request = urllib.request.Request(origin + "/fw.bin", method=method,
+                                             headers={"Range": range_} if range_ else {})
+            try:
+                with urllib.request.urlopen(request, timeout=5) as answer:
+                    return answer.status, answer.headers.get("Content-Range"), answer.read()
+            except urllib.error.HTTPError as e:
+                return e.code, e.headers.get("Content-Range"), b""
+
+        assert fetch() == (200, None, package)
+        assert fetch("HEAD") == (200, None, b"")
+        assert fetch(range_="bytes=1000-") == (206, "bytes 1000-1023/1024", package[1000:])
+        assert fetch(range_="bytes=0-9") == (206, "bytes 0-9/1024", package[:10])
+        assert fetch(range_="bytes=-4") == (206, "bytes 1020-1023/1024", package[-4:])
+        assert fetch(range_="bytes=1000-5000") == (206, "bytes 1000-1023/1024", package[1000:])
+        assert fetch(range_="bytes=2000-") == (416, "bytes */1024", b"")
+        for ignored in ("bytes=9-3", "bytes=0-1,5-6", "items=0-3"):
+            assert fetch(range_=ignored) == (200, None, package), ignored
+        assert fetch("HEAD", "bytes=0-9")[:2] == (206, "bytes 0-9/1024")
+
+
 def test_the_device_keeps_the_cookies_a_server_routes_by():
     """A server that knows its session only by the cookie it set with its first answer."""
     sessions: dict[str, omadm.ServerSession] = {}

@@ -271,6 +271,21 @@ _HOST = re.compile(r"([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\]):[0-9]+")
 _PATH = re.compile(r"/[A-Za-z0-9._~/%\-]*")
 
 
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The one range of ``bytes=FIRST-LAST``, ``FIRST-`` or ``-SUFFIX`` a Range header asks
+    for, its last byte cut to the file's; None for none, or one this server does not serve
+    (several ranges, another unit): the whole file then."""
+    match = re.fullmatch(r"\s*bytes\s*=\s*([0-9]*)\s*-\s*([0-9]*)\s*", header or "")
+    if match is None or match.groups() == ("", ""):
+        return None
+    first, last = match.groups()
+    if not first:
+        return max(0, size - int(last)), size - 1
+    if last and int(last) < int(first):  # not a range: the header is ignored
+        return None
+    return int(first), min(int(last), size - 1) if last else size - 1
+
+
 class _HTTPServer(ThreadingHTTPServer):
     # Connections waiting to be accepted: socketserver's 5 overflow under devices that connect
     # at once, and the kernel then resets some of them.
@@ -423,8 +438,9 @@ class Server:
     finds them: the slips a session takes from a device too). A device that would start a
     session past `max_sessions` at once is answered 503 with Retry-After, and nothing of it is
     kept; so is a connection past `max_connections` open at once (each holds a thread), before
-    a byte of it is read. It answers a GET of a path in `files` with its bytes (or what
-    ``file(origin)`` gives: the server as the device reached it), as a download server does (a
+    a byte of it is read. It answers a GET or HEAD of a path in `files` with its bytes (or what
+    ``file(origin)`` gives: the server as the device reached it; or the one byte range asked
+    for), as a download server does (a
     firmware package, say: a script's PkgURL is ``session.origin + path``; a path ending in .dd
     is a download descriptor), and keeps the body of a POST to a path in `posts` in its list
     (an OMA DL install notification)."""
@@ -479,23 +495,42 @@ class Server:
                     host += f":{outer.httpd.server_address[1]}"
                 return f"{outer.scheme}://{host}" if _HOST.fullmatch(host) else None
 
-            def answer(self, body: bytes, content_type: str, hmac: str | None = None) -> None:
-                self.send_response(200)
+            def answer(self, body: bytes, content_type: str, hmac: str | None = None, code: int = 200,
+                       headers: tuple[tuple[str, str], ...] = (), head: bool = False) -> None:
+                self.send_response(code)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
-                if hmac:
-                    self.send_header("x-syncml-hmac", hmac)
+                for name, value in (("x-syncml-hmac", hmac),) + headers:
+                    if value:
+                        self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(body)
+                if not head:
+                    self.wfile.write(body)
 
-            def do_GET(self) -> None:
+            def do_GET(self, head: bool = False) -> None:
+                """A file, whole or the one byte range asked for (a download that resumes)."""
                 path = self.path.partition("?")[0]
                 file = outer.files.get(path)
                 if file is None:
                     self.send_error(404)
                     return
                 body = file(self.origin() or outer.url.rsplit("/", 1)[0]) if callable(file) else file
-                self.answer(body, "application/vnd.oma.dd+xml" if path.endswith(".dd") else "application/octet-stream")
+                kind = "application/vnd.oma.dd+xml" if path.endswith(".dd") else "application/octet-stream"
+                ranged = _byte_range(self.headers.get("Range"), len(body))
+                if ranged is None:
+                    self.answer(body, kind, headers=(("Accept-Ranges", "bytes"),), head=head)
+                elif ranged[0] >= len(body):
+                    self.send_response(416)
+                    self.send_header("Content-Range", f"bytes */{len(body)}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                else:
+                    first, last = ranged
+                    self.answer(body[first:last + 1], kind, code=206, head=head,
+                                headers=(("Content-Range", f"bytes {first}-{last}/{len(body)}"),))
+
+            def do_HEAD(self) -> None:
+                self.do_GET(head=True)
 
             def do_POST(self) -> None:
                 inbox = outer.posts.get(self.path.partition("?")[0])

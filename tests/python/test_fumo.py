@@ -182,6 +182,45 @@ def test_a_descriptor_that_does_not_fit_the_package_fails_the_download():
     assert notes == [b"900 Success", b"905 Attribute mismatch", b"901 Insufficient memory"]
 
 
+def test_a_download_cut_short_is_resumed_where_it_stopped():
+    asked = []
+
+    class Cutting(http.server.BaseHTTPRequestHandler):
+        """Sends each answer's first half, then closes; a Range is answered from where it asks."""
+
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            asked.append(self.headers.get("Range"))
+            first = int((self.headers.get("Range") or "bytes=0-")[6:-1]) if self.path == "/resume" else 0
+            self.send_response(206 if first else 200)
+            if first:
+                self.send_header("Content-Range", f"bytes {first}-{len(PACKAGE) - 1}/{len(PACKAGE)}")
+            self.send_header("Content-Length", str(len(PACKAGE) - first))
+            self.end_headers()
+            rest = PACKAGE[first:]
+            self.wfile.write(rest if self.path == "/resume" and len(asked) > 2 else rest[:len(rest) // 2])
+            self.close_connection = True
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Cutting)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        for path, code, tries in (("/resume", 200, 3), ("/whole", 503, 4)):
+            asked.clear()
+            firmware = omadm.fumo.Firmware(device_tree())
+            firmware.tree.set("./FUMO/Download/PkgURL", base + path)
+            firmware._accept("Download", None, None)
+            assert [r.code for r in firmware.run()] == [code], path
+            assert len(asked) == tries and asked[0] is None
+            if code == 200:
+                assert firmware.package == PACKAGE
+                assert asked[1:] == [f"bytes={len(PACKAGE) // 2}-", f"bytes={len(PACKAGE) * 3 // 4}-"]
+    finally:
+        httpd.shutdown()
+
+
 def test_an_update_takes_the_package_the_server_writes_in_pkgdata_in_chunks():
     installed = []
     campaign = omadm.fumo.Campaign(PACKAGE, operation="Update")

@@ -55,6 +55,7 @@ RESULTS = {
 DD_TYPE = "application/vnd.oma.dd+xml"
 DD_NAMESPACE = "http://www.openmobilealliance.org/xmlns/dd"
 MAX_DESCRIPTOR = 64 * 1024  # bytes: a larger one is not read
+RESUMES = 3  # times a download cut short is resumed
 DL_STATUS = {200: "900 Success", 501: "901 Insufficient memory", 503: "903 Loss of Service",
              407: "903 Loss of Service", 412: "903 Loss of Service"}
 
@@ -218,23 +219,38 @@ class Firmware:
         return code
 
     def _get(self, url: str) -> tuple[int, bytes, bool]:
-        """A GET of ``url``: the result code, the body, whether it is a download descriptor."""
+        """A GET of ``url``: the result code, the body, whether it is a download descriptor. A
+        body cut short (fewer bytes than its Content-Length) is resumed where it stopped (a
+        Range), up to `RESUMES` times; a server that sends it whole again starts it over."""
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             return 411, b"", False
-        try:
-            with urllib.request.urlopen(url, timeout=self.timeout, context=self.tls) as answer:
-                data = answer.read(self.max_package + 1)
-                is_descriptor = answer.headers.get_content_type() == DD_TYPE
-        except urllib.error.HTTPError as e:
-            return 406 if e.code in (401, 403, 407) else 407 if e.code in (408, 504) else 500, b"", False
-        except (TimeoutError, socket.timeout):
-            return 407, b"", False
-        except urllib.error.URLError as e:
-            return 407 if isinstance(e.reason, (TimeoutError, socket.timeout)) else 412, b"", False
-        except (OSError, ValueError):
-            return 503, b"", False
-        return (501, b"", False) if len(data) > self.max_package else (200, data, is_descriptor)
+        data = b""
+        for _ in range(RESUMES + 1):
+            resume = {"Range": f"bytes={len(data)}-"} if data else {}
+            try:
+                with urllib.request.urlopen(urllib.request.Request(url, headers=resume), timeout=self.timeout,
+                                            context=self.tls) as answer:
+                    if answer.status != 206 or not (answer.headers.get("Content-Range") or "").startswith(
+                            f"bytes {len(data)}-"):
+                        data = b""
+                    is_descriptor = answer.headers.get_content_type() == DD_TYPE
+                    length = answer.headers.get("Content-Length") or ""
+                    due = len(data) + int(length) if length.isdigit() else None
+                    data += answer.read(self.max_package + 1 - len(data))
+            except urllib.error.HTTPError as e:
+                return 406 if e.code in (401, 403, 407) else 407 if e.code in (408, 504) else 500, b"", False
+            except (TimeoutError, socket.timeout):
+                return 407, b"", False
+            except urllib.error.URLError as e:
+                return 407 if isinstance(e.reason, (TimeoutError, socket.timeout)) else 412, b"", False
+            except (OSError, ValueError):
+                return 503, b"", False
+            if len(data) > self.max_package:
+                return 501, b"", False
+            if due is None or len(data) >= due:
+                return 200, data, is_descriptor
+        return 503, b"", False  # cut short every time
 
     def _notify(self, url: str, status: str) -> None:
         """The install notification OMA DL asks for (``900 Success``, ...); lost if it cannot go."""

@@ -46,8 +46,11 @@ def test_a_device_downloads_updates_and_reports_in_a_session_of_its_own():
         return 200
 
     campaign = omadm.fumo.Campaign(PACKAGE)
-    firmware, tree, sessions = campaign_run(campaign, {"result": install, "version": "2.0"})
+    steps = []
+    firmware, tree, sessions = campaign_run(campaign, {"result": install, "version": "2.0", "log": steps.append})
     assert installed == [PACKAGE], "downloaded from the server's PkgURL"
+    assert [line.split(" ")[0] for line in steps] == ["DownloadAndUpdate", "downloading", "downloaded", "installed:"]
+    assert steps[2:] == [f"downloaded {len(PACKAGE)} bytes", "installed: 200 Successful"]
     started, reported = sessions
     job = started.fumo_job
     assert (job.package.status, job.status) == (200, 202), "PkgURL replaced, the Exec accepted"
@@ -278,6 +281,8 @@ def test_omadm_serve_fumo_updates_omadm_device_fumo_and_once_exits_on_the_report
         assert f"./DevDetail/FwV {'2.0' if result == 200 else '1.0'}" in said
         assert said.count("session with") == 2 and "violation" in said and "1 violation" not in said
         assert ("[fumo] install notification: 900 Success" in said) == bool(options)
+        assert ("[fumo] install notification: 900 Success" in device.stdout.decode()) == bool(options)
+        assert "[fumo] downloading http://127.0.0.1:" in device.stdout.decode()
 
 
 def test_a_fleet_of_simulated_devices_is_updated_and_its_outcomes_counted(tmp_path):

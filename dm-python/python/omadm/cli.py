@@ -485,7 +485,9 @@ def _one_device(args: argparse.Namespace, tree: Any, options: dict[str, Any],
 
 def _firmware(args: argparse.Namespace, options: dict[str, Any]) -> Callable[[Any], Any]:
     """Gives a device's tree its firmware, which updates as --fumo says."""
-    return lambda tree: omadm.fumo.Firmware(tree, args.fumo, args.fumo_result, args.fumo_version, options.get("tls"))
+    log = (lambda line: print(f"[fumo] {line}", flush=True)) if args.count == 1 or args.listen else None
+    return lambda tree: omadm.fumo.Firmware(tree, args.fumo, args.fumo_result, args.fumo_version, options.get("tls"),
+                                            log=log)
 
 
 def _sessions(messages: list[tuple[str, bytes]]) -> list[list[tuple[bytes, str]]]:

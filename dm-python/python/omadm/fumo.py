@@ -144,12 +144,13 @@ class Firmware:
     or HTTPS, ``tls`` for the latter, at most ``max_package`` bytes); an update installs the
     package downloaded, or else PkgData. Its result is ``result``, or ``result(package)`` when
     callable (200 by default; 250-299 also succeed), and a successful update sets
-    ./DevDetail/FwV to ``version`` when given."""
+    ./DevDetail/FwV to ``version`` when given. ``log(line)`` hears each step."""
 
     def __init__(self, tree: omadm.MemoryTree, base: str = "./FUMO", result: int | Callable[[bytes], int] = 200,
                  version: str | None = None, tls: ssl.SSLContext | None = None, timeout: float = 30,
-                 max_package: int = 64 * 1024 * 1024) -> None:
+                 max_package: int = 64 * 1024 * 1024, log: Callable[[str], Any] | None = None) -> None:
         self.tree, self.base, self.result, self.version = tree, base.rstrip("/"), result, version
+        self.log = log or (lambda line: None)
         self.tls, self.timeout, self.max_package = tls, timeout, max_package
         self.pending: list[tuple[str, str | None]] = []  # (operation, correlator), in the order accepted
         self.reports: list[Report] = []  # done, not yet sent
@@ -170,6 +171,7 @@ class Firmware:
         self.tree.set(f"{self.base}/State", str(state), format="int")
 
     def _accept(self, operation: str, data: bytes | None, correlator: str | None) -> int:
+        self.log(f"{operation} accepted (202), correlator {correlator or '-'}: done after the session")
         self.pending.append((operation, correlator))
         self._set_state(60 if operation == "Update" else 30)
         return 202
@@ -190,8 +192,12 @@ class Firmware:
     def _download(self, operation: str) -> int:
         self._set_state(30)
         self.package = None
-        code = self._fetch(str(self.tree.get(f"{self.base}/{operation}/PkgURL") or ""))
+        url = str(self.tree.get(f"{self.base}/{operation}/PkgURL") or "")
+        self.log(f"downloading {url or 'nothing (no PkgURL)'}")
+        code = self._fetch(url)
         self._set_state(40 if succeeded(code) else 20)
+        self.log(f"downloaded {len(self.package or b'')} bytes" if succeeded(code) else
+                 f"download failed: {code} {meaning(code)}")
         return code
 
     def _fetch(self, url: str) -> int:
@@ -208,6 +214,7 @@ class Firmware:
         elif size is not None and size > self.max_package:
             code, status = 501, "901 Insufficient memory"
         else:
+            self.log(f"a download descriptor: {dd['objectURI']}, {size if size is not None else '?'} bytes")
             code, data, _ = self._get(urllib.parse.urljoin(url, dd["objectURI"]))
             if code == 200 and size is not None and len(data) != size:
                 code, status = 402, "905 Attribute mismatch"
@@ -215,6 +222,7 @@ class Firmware:
                 status = DL_STATUS.get(code, "952 Device Aborted")
                 self.package = data if code == 200 else None
         if "installNotifyURI" in dd:
+            self.log(f"install notification: {status}")
             self._notify(urllib.parse.urljoin(url, dd["installNotifyURI"]), status)
         return code
 
@@ -269,6 +277,7 @@ class Firmware:
             code = self.result(package) if callable(self.result) else self.result
         self.package = None
         self._set_state(100 if succeeded(code) else 80)
+        self.log(f"installed: {code} {meaning(code)}")
         if succeeded(code) and self.version is not None:
             self.tree.set("./DevDetail/FwV", self.version)
         return code

@@ -6,7 +6,11 @@
  * It runs one session (md5 authentication as user "device" / "secret") and prints each
  * package it sends and receives. With --listen it first waits for the server to ask for the
  * session: package 0 in a WAP push, in a UDP datagram to PORT (WDP's push port is 2948), signed
- * with the server's password (SERVER_PASSWORD); it drops any other datagram. */
+ * with the server's password (SERVER_PASSWORD); it drops any other datagram.
+ *
+ * It holds a firmware update object (FUMO, ./FUMO): DownloadAndUpdate is accepted (202), the
+ * package is fetched from PkgURL once the session is over, and the outcome is reported in a
+ * session of the agent's own, as the Generic Alert FUMO asks for. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -21,9 +25,13 @@
 #include "omadm.h"
 
 /* ---- the tree ---- */
-/* Leaves, and the interior nodes a server added (`interior`); the others (./DevInfo, ...) are
- * implied by their children. `acl` empty: the parent's applies. `pending`: an Exec accepted
- * (202) whose outcome is still to be reported, with its correlator. */
+/* Leaves, and the interior nodes a server added or that can run (`interior`); the others
+ * (./DevInfo, ...) are implied by their children. `acl` empty: the parent's applies. `pending`:
+ * an Exec accepted (202) whose outcome is still to be reported (REPORT_NOW: in this session;
+ * REPORT_LATER: a firmware update, done after it), with its correlator. */
+enum { REPORT_NOW = 1, REPORT_LATER = 2 };
+#define FUMO_OP "./FUMO/DownloadAndUpdate"
+#define FUMO_ALERT "org.openmobilealliance.dm.firmwareupdate.downloadandupdate"
 struct node {
     char uri[96]; char value[256]; const char *big; int interior; char acl[128];
     int pending; char correlator[64];
@@ -157,9 +165,12 @@ static int tree_exec(void *ud, const char *uri, const uint8_t *data, size_t len,
     (void)ud; (void)data; (void)len;
     struct node *n = find(uri);
     if (!n) return 404;
-    printf("      [agent] exec %s (correlator %s): will report later\n", uri, correlator ? correlator : "-");
-    n->pending = 1;
+    int update = strcmp(uri, FUMO_OP) == 0;
+    printf("      [agent] exec %s (correlator %s): %s\n", uri, correlator ? correlator : "-",
+           update ? "downloads and updates after the session" : "will report later");
+    n->pending = update ? REPORT_LATER : REPORT_NOW;
     snprintf(n->correlator, sizeof n->correlator, "%s", correlator ? correlator : "");
+    if (update) strcpy(find("./FUMO/State")->value, "30"); /* Download Progressing */
     return 202;
 }
 
@@ -168,7 +179,7 @@ static int tree_exec(void *ud, const char *uri, const uint8_t *data, size_t len,
 static void report_execs(dm_session *s) {
     for (int i = 0; i < n_nodes; i++) {
         struct node *n = &nodes[i];
-        if (!n->pending) continue;
+        if (n->pending != REPORT_NOW) continue;
         dm_alert_item outcome = { .source_uri = n->uri, .mime_type = "Reversed-Domain-Name: com.acme.exec",
                                   .mark = "informational", .data = (const uint8_t *)"200", .len = 3 };
         if (dm_client_alert(s, 1226, n->correlator[0] ? n->correlator : NULL, &outcome, 1, NULL) == DM_OK)
@@ -273,18 +284,12 @@ static int read_body(struct reader *r, int chunked, long long length, uint8_t **
     return -1;
 }
 
-/* POSTs one message and reads a 200 response's body into *body (malloc'd); *keep is cleared when
- * the server closes the connection after it. -1 when the connection failed, -2 for an HTTP error
- * status (not worth sending again), -3 when the server is busy (503) and says in *retry_after how
- * many seconds to wait before sending it again. */
-static int post(int fd, const char *host, const char *port, const char *path, const char *type, const char *hmac,
-                const uint8_t *data, size_t len, uint8_t **body, size_t *body_len, int *keep, long *retry_after) {
+/* Reads the response to a request sent on `fd`: a 200's body into *body (malloc'd); *keep is
+ * cleared when the server closes the connection after it. -1 when the connection failed, -2 for
+ * an HTTP error status (not worth sending again), -3 when the server is busy (503) and says in
+ * *retry_after how many seconds to wait before sending it again. */
+static int read_response(int fd, uint8_t **body, size_t *body_len, int *keep, long *retry_after) {
     char line[1024];
-    int n = snprintf(line, sizeof line,
-                     "POST %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s\r\n",
-                     path, host, port, type, len, hmac ? "x-syncml-hmac: " : "", hmac ? hmac : "", hmac ? "\r\n" : "");
-    if (n < 0 || (size_t)n >= sizeof line) return -1;
-    if (send_all(fd, line, (size_t)n) || send_all(fd, data, len)) return -1;
     struct reader r = { .fd = fd };
     int status = 0, chunked = 0;
     long long length = -1;
@@ -308,6 +313,18 @@ static int post(int fd, const char *host, const char *port, const char *path, co
         return -2;
     }
     return read_body(&r, chunked, length, body, body_len);
+}
+
+/* POSTs one message and reads the response (read_response). */
+static int post(int fd, const char *host, const char *port, const char *path, const char *type, const char *hmac,
+                const uint8_t *data, size_t len, uint8_t **body, size_t *body_len, int *keep, long *retry_after) {
+    char line[1024];
+    int n = snprintf(line, sizeof line,
+                     "POST %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s\r\n",
+                     path, host, port, type, len, hmac ? "x-syncml-hmac: " : "", hmac ? hmac : "", hmac ? "\r\n" : "");
+    if (n < 0 || (size_t)n >= sizeof line) return -1;
+    if (send_all(fd, line, (size_t)n) || send_all(fd, data, len)) return -1;
+    return read_response(fd, body, body_len, keep, retry_after);
 }
 
 /* An http:// URL's host, port (80 when it names none) and path with its query; 0 when it is one. */
@@ -374,46 +391,27 @@ static int await_notification(const char *port, dm_notification *n) {
     return 0;
 }
 
-int main(int argc, char **argv) {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    const char *url = NULL, *device = "IMEI:493005100592800", *listen_port = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) listen_port = argv[++i];
-        else if (!url) url = argv[i];
-        else device = argv[i];
-    }
-    if (!url) { fprintf(stderr, "usage: %s http://host:port/path [device-id] [--listen PORT]\n", argv[0]); return 2; }
+/* The nonce the server gave for the next session (md5). */
+static uint8_t next_nonce[64];
+static size_t next_nonce_len;
+
+/* One session with the server at cfg->server_uri; with `update`, a firmware update's FUMO result
+ * code, that outcome goes with package 1 as a Generic Alert with the Exec's correlator. Returns
+ * 0 when the session ended well. */
+static int run_session(const dm_client_config *cfg, const dm_tree_ops *ops, int update, const char *correlator) {
     char host[256], port[16], path[512];
-    if (parse_url(url, host, port, path)) { fprintf(stderr, "bad URL: %s\n", url); return 2; }
-    dm_notification pkg0;
-    if (listen_port && await_notification(listen_port, &pkg0)) return 1;
-
-    set("./DevInfo/DevId", device); set("./DevInfo/Man", "Acme"); set("./DevInfo/Mod", "C agent");
-    set("./DevInfo/DmV", "1.2"); set("./DevInfo/Lang", "en-US");
-    set("./DevDetail/FwV", "4.2.0"); set("./Vendor/Settings/Level", "1"); set("./Vendor/Reboot", "");
-    /* A 100 KiB log: the server reads it through large-object transfer. */
-    static char log[100 * 1024 + 1];
-    for (size_t i = 0; i < sizeof log - 1; i++) log[i] = (i % 64 == 63) ? '\n' : (char)('a' + i % 26);
-    set("./Vendor/Log", "");
-    find("./Vendor/Log")->big = log;
-
-    dm_client_config cfg;
-    dm_client_config_init(&cfg);
-    cfg.device_id = device; cfg.server_id = SERVER_ID; cfg.server_uri = url;
-    if (listen_port) { cfg.session_id = pkg0.session_id_hex; cfg.server_initiated = 1; } /* Alert 1200 */
-    cfg.auth = DM_AUTH_MD5; cfg.username = "device"; cfg.password = "secret";
-    cfg.nonce = (const uint8_t *)"demo-nonce"; cfg.nonce_len = 10;
-    /* What one server message may make this device hold (a command costs about 560 bytes of heap
-     * while its message runs); the MaxMsgSize announced follows max_message_size. */
-    cfg.limits.max_message_size = 64 * 1024;
-    cfg.limits.max_commands = 1000;
-    dm_tree_ops ops;
-    memset(&ops, 0, sizeof ops);
-    ops.get = tree_get; ops.replace = tree_replace; ops.add = tree_add; ops.remove = tree_remove; ops.exec = tree_exec;
-    ops.get_property = tree_get_property; ops.replace_property = tree_replace_property;
-    ops.atomic_begin = tree_begin; ops.atomic_commit = tree_commit; ops.atomic_rollback = tree_rollback;
+    parse_url(cfg->server_uri, host, port, path);
     dm_session *s = NULL;
-    if (dm_client_new(&cfg, &ops, NULL, &s) != DM_OK) { fprintf(stderr, "agent: %s\n", dm_last_error(NULL)); return 1; }
+    if (dm_client_new(cfg, ops, NULL, &s) != DM_OK) { fprintf(stderr, "agent: %s\n", dm_last_error(NULL)); return 1; }
+    if (update) {
+        char code[8];
+        snprintf(code, sizeof code, "%d", update);
+        dm_alert_item outcome = { .source_uri = FUMO_OP, .mime_type = FUMO_ALERT, .format = "int",
+                                  .mark = update == 200 ? NULL : "critical", .data = (const uint8_t *)code,
+                                  .len = strlen(code) };
+        if (dm_client_alert(s, 1226, correlator[0] ? correlator : NULL, &outcome, 1, NULL) != DM_OK)
+            fprintf(stderr, "agent: %s\n", dm_last_error(s));
+    }
 
     int fd = -1, rc = 0, keep = 0;
     const uint8_t *msg;
@@ -468,6 +466,96 @@ int main(int argc, char **argv) {
     printf("agent: session %s; ./Vendor/Settings/Level = %s\n",
            dm_session_state(s) == DM_STATE_ENDED ? "ended" : "did not end", find("./Vendor/Settings/Level")->value);
     if (fd >= 0) close(fd);
+    const uint8_t *nonce;
+    if (dm_session_next_nonce(s, DM_NONCE_CLIENT, &nonce, &next_nonce_len) == DM_OK
+        && next_nonce_len <= sizeof next_nonce)
+        memcpy(next_nonce, nonce, next_nonce_len);
+    else
+        next_nonce_len = 0;
     dm_session_free(s);
+    return rc;
+}
+
+/* ---- the firmware update (FUMO) ---- */
+/* Does the DownloadAndUpdate the server started: fetches the package at PkgURL (HTTP GET) and
+ * "installs" it (this demo installs nothing). Returns the FUMO result code (200 Successful, 411
+ * Malformed or Bad URL, 412 Alternate Download Server Unavailable, 500 Alternate Download Server
+ * Error), or 0 when no update is pending. */
+static int fumo_update(char correlator[64]) {
+    struct node *op = find(FUMO_OP), *state = find("./FUMO/State");
+    if (op->pending != REPORT_LATER) return 0;
+    op->pending = 0;
+    memcpy(correlator, op->correlator, sizeof op->correlator);
+    const char *url = find(FUMO_OP "/PkgURL")->value;
+    char host[256], port[16], path[512], request[1024];
+    int code = 411, fd = -1, keep;
+    long retry_after;
+    uint8_t *package = NULL;
+    size_t size = 0;
+    if (!parse_url(url, host, port, path)) {
+        int n = snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: %s:%s\r\nConnection: close\r\n\r\n",
+                         path, host, port);
+        code = 412;
+        if ((fd = connect_to(host, port)) >= 0 && n > 0 && (size_t)n < sizeof request
+            && !send_all(fd, request, (size_t)n))
+            code = read_response(fd, &package, &size, &keep, &retry_after) == 0 && size > 0 ? 200 : 500;
+        if (fd >= 0) close(fd);
+    }
+    free(package);
+    strcpy(state->value, code == 200 ? "100" : "20"); /* Update Successful / Download Failed */
+    printf("      [agent] firmware: %zu bytes from %s: result %d\n", size, url, code);
+    return code;
+}
+
+int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    const char *url = NULL, *device = "IMEI:493005100592800", *listen_port = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) listen_port = argv[++i];
+        else if (!url) url = argv[i];
+        else device = argv[i];
+    }
+    if (!url) { fprintf(stderr, "usage: %s http://host:port/path [device-id] [--listen PORT]\n", argv[0]); return 2; }
+    char host[256], port[16], path[512];
+    if (parse_url(url, host, port, path)) { fprintf(stderr, "bad URL: %s\n", url); return 2; }
+    dm_notification pkg0;
+    if (listen_port && await_notification(listen_port, &pkg0)) return 1;
+
+    set("./DevInfo/DevId", device); set("./DevInfo/Man", "Acme"); set("./DevInfo/Mod", "C agent");
+    set("./DevInfo/DmV", "1.2"); set("./DevInfo/Lang", "en-US");
+    set("./DevDetail/FwV", "4.2.0"); set("./Vendor/Settings/Level", "1"); set("./Vendor/Reboot", "");
+    /* A 100 KiB log: the server reads it through large-object transfer. */
+    static char log[100 * 1024 + 1];
+    for (size_t i = 0; i < sizeof log - 1; i++) log[i] = (i % 64 == 63) ? '\n' : (char)('a' + i % 26);
+    set("./Vendor/Log", "");
+    find("./Vendor/Log")->big = log;
+    /* FUMO: the node a server Execs, its package's URL, and the State (10: Idle). */
+    set(FUMO_OP, "");
+    find(FUMO_OP)->interior = 1;
+    set(FUMO_OP "/PkgURL", ""); set("./FUMO/State", "10");
+
+    dm_client_config cfg;
+    dm_client_config_init(&cfg);
+    cfg.device_id = device; cfg.server_id = SERVER_ID; cfg.server_uri = url;
+    if (listen_port) { cfg.session_id = pkg0.session_id_hex; cfg.server_initiated = 1; } /* Alert 1200 */
+    cfg.auth = DM_AUTH_MD5; cfg.username = "device"; cfg.password = "secret";
+    cfg.nonce = (const uint8_t *)"demo-nonce"; cfg.nonce_len = 10;
+    /* What one server message may make this device hold (a command costs about 560 bytes of heap
+     * while its message runs); the MaxMsgSize announced follows max_message_size. */
+    cfg.limits.max_message_size = 64 * 1024;
+    cfg.limits.max_commands = 1000;
+    dm_tree_ops ops;
+    memset(&ops, 0, sizeof ops);
+    ops.get = tree_get; ops.replace = tree_replace; ops.add = tree_add; ops.remove = tree_remove; ops.exec = tree_exec;
+    ops.get_property = tree_get_property; ops.replace_property = tree_replace_property;
+    ops.atomic_begin = tree_begin; ops.atomic_commit = tree_commit; ops.atomic_rollback = tree_rollback;
+    int rc = run_session(&cfg, &ops, 0, "");
+    char correlator[64];
+    int update = rc ? 0 : fumo_update(correlator);
+    if (update) {  /* the outcome, in a session of the agent's own, with the nonce the last one gave */
+        cfg.session_id = "2"; cfg.server_initiated = 0;
+        cfg.nonce = next_nonce; cfg.nonce_len = next_nonce_len;
+        rc = run_session(&cfg, &ops, update, correlator);
+    }
     return rc;
 }

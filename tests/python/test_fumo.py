@@ -333,3 +333,26 @@ def test_the_updates_captured_sessions_show_are_read_back(tmp_path):
     assert as_json.returncode == 0 and json.loads(as_json.stdout)[0]["report"]["code"] == 200
     assert cli("fumo", str(tmp_path / "none")).stdout.decode().endswith("(correlator %s, %s): 404\n" % (
         none[0].correlator, none[0].package))
+
+
+def test_the_c_agent_updates_its_firmware_as_a_campaign_asks(run_agent, tmp_path):
+    """examples/c/agent.c accepts DownloadAndUpdate (202), fetches the package after the session
+    and reports the outcome in a session of its own, with the md5 nonce the first one gave."""
+    package = tmp_path / "fw.bin"
+    package.write_bytes(PACKAGE)
+    agent_options = ("--server-id", "omadm-demo", "--auth", "md5", "--username", "device", "--password", "secret",
+                     "--nonce", "demo-nonce", "--check")
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}/fw.bin"
+    for where, code, exit_code in ((str(package), 200, 0), (nowhere, 412, 1)):
+        with omadm_serve("--fumo", where, "--once", *agent_options) as (server, url):
+            agent = run_agent(url)
+            assert agent.returncode == 0, agent.stderr
+            assert server.wait(timeout=30) == exit_code
+            said = server.stdout.read()
+        assert "exec ./FUMO/DownloadAndUpdate (correlator " in agent.stdout
+        assert f"bytes from {where if code != 200 else ''}" in agent.stdout and f": result {code}" in agent.stdout
+        assert agent.stdout.count("agent: session ended") == 2
+        assert f"downloadandupdate ./FUMO/DownloadAndUpdate: {code} {omadm.fumo.meaning(code)}" in said
+        assert said.count("[check] IMEI:493005100592800: no violations") == 2

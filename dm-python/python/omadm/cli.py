@@ -175,10 +175,8 @@ def _fumo(args: argparse.Namespace) -> int:
     found = omadm.fumo.updates(omadm.capture.read(args.paths))
     if args.json:
         print(json.dumps([dataclasses.asdict(u) for u in found], indent=2))
-    for update in found if not args.json else ():
-        print(update)
-    if not found and not args.json:
-        print("no firmware updates")
+    else:
+        print("\n".join(map(str, found)) or "no firmware updates")
     return 1 if any(u.failed for u in found) else 0
 
 

@@ -440,10 +440,9 @@ class Server:
     kept; so is a connection past `max_connections` open at once (each holds a thread), before
     a byte of it is read. It answers a GET or HEAD of a path in `files` with its bytes (or what
     ``file(origin)`` gives: the server as the device reached it; or the one byte range asked
-    for), as a download server does (a
-    firmware package, say: a script's PkgURL is ``session.origin + path``; a path ending in .dd
-    is a download descriptor), and keeps the body of a POST to a path in `posts` in its list
-    (an OMA DL install notification)."""
+    for), as a download server does (a firmware package, say: a script's PkgURL is
+    ``session.origin + path``; a path ending in .dd is a download descriptor), and keeps the
+    body of a POST to a path in `posts` in its list (an OMA DL install notification)."""
 
     def __init__(self, script: Callable[[ScriptSession], Any], host: str = "127.0.0.1", port: int = 0,
                  server_id: str = "omadm", trace_dir: str | None = None, idle_timeout: float = 600,
@@ -520,10 +519,7 @@ class Server:
                 if ranged is None:
                     self.answer(body, kind, headers=(("Accept-Ranges", "bytes"),), head=head)
                 elif ranged[0] >= len(body):
-                    self.send_response(416)
-                    self.send_header("Content-Range", f"bytes */{len(body)}")
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
+                    self.answer(b"", kind, code=416, headers=(("Content-Range", f"bytes */{len(body)}"),))
                 else:
                     first, last = ranged
                     self.answer(body[first:last + 1], kind, code=206, head=head,
@@ -534,9 +530,11 @@ class Server:
 
             def do_POST(self) -> None:
                 inbox = outer.posts.get(self.path.partition("?")[0])
-                if inbox is not None:
+                if inbox is not None:  # kept up to 64 KiB; the connection closed after a longer one
                     length = self.headers.get("Content-Length") or "0"
-                    inbox.append(self.rfile.read(min(int(length) if length.isdigit() else 0, 64 * 1024)))
+                    size = int(length) if length.isdigit() else 0
+                    inbox.append(self.rfile.read(min(size, 64 * 1024)))
+                    self.close_connection = self.close_connection or size > 64 * 1024
                     self.answer(b"", "text/plain")
                     return
                 ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()

@@ -104,6 +104,19 @@ def test_a_campaign_leaves_a_device_already_at_the_version_alone():
     assert firmware.done == [] and again.get("./FUMO/State") == "100"
 
 
+def test_a_campaign_on_request_updates_the_devices_that_ask_for_it(capsys):
+    campaign = omadm.fumo.Campaign(PACKAGE, on_request=True)
+    firmware, tree, sessions = campaign_run(campaign)
+    assert firmware.done == [] and len(sessions) == 1 and tree.get("./FUMO/State") == "10"
+    firmware, tree, sessions = campaign_run(campaign, {"request": "device"})
+    assert [r.code for r in firmware.done] == [200] and len(sessions) == 2
+    assert [omadm.fumo.requests(s.events) for s in sessions] == [["devicerequest"], []], "asked in the first only"
+    assert "[fumo] IMEI:1: asks for an update (devicerequest)" in capsys.readouterr().out
+    assert [s.violations for s in sessions] == [[], []]
+    with pytest.raises(omadm.UsageError, match="requested by the device or the user, not 'server'"):
+        omadm.fumo.Firmware(device_tree(), request="server")
+
+
 def test_an_update_that_fails_reports_its_code_and_the_state_says_so():
     campaign = omadm.fumo.Campaign(PACKAGE)
     firmware, tree, sessions = campaign_run(campaign, {"result": 402})
@@ -248,10 +261,14 @@ def test_reports_read_what_devices_write():
         omadm.GenericAlertItem("200", "Reversed-Domain-Name: org.openmobilealliance.dm.firmwareupdate.update",
                                "int", "./FUMO/Update"),
         omadm.GenericAlertItem("oops", "org.openmobilealliance.dm.firmwareupdate.download", "chr", "./FUMO/Download"),
-        omadm.GenericAlertItem("disk full", "com.acme.storage")], correlator="j1")
-    found = omadm.fumo.reports(server.receive(client.next_message()))
+        omadm.GenericAlertItem("disk full", "com.acme.storage"),
+        omadm.GenericAlertItem("0", "org.openmobilealliance.dm.firmwareupdate.userrequest", "chr", "./FUMO")],
+        correlator="j1")
+    events = server.receive(client.next_message())
+    found = omadm.fumo.reports(events)
     assert found == [omadm.fumo.Report("update", "./FUMO/Update", 200, "j1"),
-                     omadm.fumo.Report("download", "./FUMO/Download", 409, "j1")]
+                     omadm.fumo.Report("download", "./FUMO/Download", 409, "j1")], "a request is no report"
+    assert omadm.fumo.requests(events) == ["userrequest"]
     assert [omadm.fumo.meaning(c) for c in (410, 260, 460, 560, 600)] == [
         "Firmware Update Failed", "Successful - Vendor Specified", "Client Error - Vendor Specified",
         "Alternate Download Server Error - Vendor Specified", "not a FUMO result code"]
@@ -283,6 +300,19 @@ def test_omadm_serve_fumo_updates_omadm_device_fumo_and_once_exits_on_the_report
         assert ("[fumo] install notification: 900 Success" in said) == bool(options)
         assert ("[fumo] install notification: 900 Success" in device.stdout.decode()) == bool(options)
         assert "[fumo] downloading http://127.0.0.1:" in device.stdout.decode()
+
+
+def test_omadm_device_asks_omadm_serve_for_an_update(tmp_path):
+    package = tmp_path / "fw.bin"
+    package.write_bytes(PACKAGE)
+    with omadm_serve("--fumo", str(package), "--fumo-on-request", "--once") as (server, url):
+        device = cli("device", "--server", url, "--fumo", "--fumo-request", "user")
+        assert device.returncode == 0, device.stderr
+        assert server.wait(timeout=30) == 0
+        said = server.stdout.read()
+    assert "asks for an update (userrequest)" in said and "200 Successful" in said
+    assert b"--fumo-request asks for an update --fumo does" in cli("device", "--server", url, "--fumo-request",
+                                                                   "user").stderr
 
 
 def test_a_fleet_of_simulated_devices_is_updated_and_its_outcomes_counted(tmp_path):

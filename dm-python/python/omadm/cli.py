@@ -366,7 +366,7 @@ def _campaign(args: argparse.Namespace) -> Any:
     package = args.fumo if is_url else _read(args.fumo)
     return omadm.fumo.Campaign(package, args.fumo_base, args.fumo_operation,
                                f"/fumo/{os.path.basename(args.fumo) or 'package.bin'}", args.fumo_descriptor,
-                               args.fumo_version)
+                               args.fumo_version, args.fumo_on_request)
 
 
 def _push(args: argparse.Namespace, server_id: str) -> None:
@@ -485,7 +485,7 @@ def _firmware(args: argparse.Namespace, options: dict[str, Any]) -> Callable[[An
     """Gives a device's tree its firmware, which updates as --fumo says."""
     log = (lambda line: print(f"[fumo] {line}", flush=True)) if args.count == 1 or args.listen else None
     return lambda tree: omadm.fumo.Firmware(tree, args.fumo, args.fumo_result, args.fumo_version, options.get("tls"),
-                                            log=log)
+                                            log=log, request=args.fumo_request)
 
 
 def _sessions(messages: list[tuple[str, bytes]]) -> list[list[tuple[bytes, str]]]:
@@ -821,6 +821,8 @@ def main(argv: list[str] | None = None) -> int:
     sv.add_argument("--fumo-operation", choices=["DownloadAndUpdate", "Download", "Update"],
                     default="DownloadAndUpdate", help="the operation to Exec (default: DownloadAndUpdate); Update "
                     "sends the package file itself, in PkgData")
+    sv.add_argument("--fumo-on-request", action="store_true", help="update only the devices that ask for an "
+                    "update (a devicerequest or userrequest Generic Alert)")
     sv.add_argument("--fumo-version", metavar="V", help="the package's firmware version: a device whose "
                     "./DevDetail/FwV is V already is left alone")
     sv.add_argument("--fumo-descriptor", action="store_true",
@@ -889,6 +891,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="the result the update reports (default: 200, Successful; 402 Corrupted Firmware Update "
                     "Package, 410 Firmware Update Failed, ...)")
     dv.add_argument("--fumo-version", metavar="V", help="./DevDetail/FwV after a successful update")
+    dv.add_argument("--fumo-request", choices=["device", "user"],
+                    help="with --fumo: ask the server for an update in the first session (a devicerequest or "
+                    "userrequest Generic Alert)")
     dv.add_argument("--busy-retries", type=_whole, default=0,
                     help="send a message the server is too busy for (HTTP 503, 429) again, up to this many times, "
                     "after the Retry-After it gives (default: 0, fail at once)")
@@ -902,6 +907,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "device" and args.save_tree and (
             args.tree is None or (args.count != 1 and not args.listen) or args.script):
         dv.error("--save-tree needs --tree, one device and no --script")
+    if args.command == "device" and args.fumo_request and not args.fumo:
+        dv.error("--fumo-request asks for an update --fumo does")
     if args.command == "device" and args.fumo and args.conformance:
         dv.error("--fumo updates the device's firmware as a server asks: not with --conformance")
     if args.command == "serve" and args.ddf and not args.conformance:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 MO_TYPE = "urn:oma:mo:oma-fumo:1.0"
 OPERATIONS = ("Download", "Update", "DownloadAndUpdate")
 ALERT_TYPE = "org.openmobilealliance.dm.firmwareupdate."  # + the operation, in lower case
+REQUESTS = ("devicerequest", "userrequest")  # a device asking for an update: ALERT_TYPE + one
 
 STATES = {
     10: "Idle / Start", 20: "Download Failed", 30: "Download Progressing", 40: "Download Complete",
@@ -144,12 +145,17 @@ class Firmware:
     or HTTPS, ``tls`` for the latter, at most ``max_package`` bytes); an update installs the
     package downloaded, or else PkgData. Its result is ``result``, or ``result(package)`` when
     callable (200 by default; 250-299 also succeed), and a successful update sets
-    ./DevDetail/FwV to ``version`` when given. ``log(line)`` hears each step."""
+    ./DevDetail/FwV to ``version`` when given. ``log(line)`` hears each step. With ``request``
+    ("device" or "user") the device asks for an update in its first session (`ask`)."""
 
     def __init__(self, tree: omadm.MemoryTree, base: str = "./FUMO", result: int | Callable[[bytes], int] = 200,
                  version: str | None = None, tls: ssl.SSLContext | None = None, timeout: float = 30,
-                 max_package: int = 64 * 1024 * 1024, log: Callable[[str], Any] | None = None) -> None:
+                 max_package: int = 64 * 1024 * 1024, log: Callable[[str], Any] | None = None,
+                 request: str | None = None) -> None:
+        if request not in (None, "device", "user"):
+            raise omadm.UsageError(f"an update is requested by the device or the user, not {request!r}")
         self.tree, self.base, self.result, self.version = tree, base.rstrip("/"), result, version
+        self.request = request
         self.log = log or (lambda line: None)
         self.tls, self.timeout, self.max_package = tls, timeout, max_package
         self.pending: list[tuple[str, str | None]] = []  # (operation, correlator), in the order accepted
@@ -282,11 +288,23 @@ class Firmware:
             self.tree.set("./DevDetail/FwV", self.version)
         return code
 
+    def ask(self, client: omadm.ClientSession) -> None:
+        """Asks for an update in the session (`request`), when told to (``request``)."""
+        if self.request is not None:
+            request(client, self.base, self.request == "user")
+
     def report(self, client: omadm.ClientSession) -> None:
         """Queues each report not yet sent as a Generic Alert of the session (its ``setup``)."""
         for r in self.reports:
             client.generic_alert(str(r.code), ALERT_TYPE + r.operation, "int", r.uri, r.correlator,
                                  None if succeeded(r.code) else "critical")
+
+
+def request(client: omadm.ClientSession, base: str = "./FUMO", user: bool = False) -> None:
+    """Queues the Generic Alert a device sends to ask its server for an update (in package 1,
+    from a session's ``setup``): the device's own (``devicerequest``) or its user's
+    (``userrequest``), on ``BASE/DownloadAndUpdate``."""
+    client.generic_alert("0", ALERT_TYPE + REQUESTS[user], "chr", f"{base.rstrip('/')}/DownloadAndUpdate")
 
 
 @dataclass(frozen=True)
@@ -335,13 +353,27 @@ def reports(events: list[Any]) -> list[Report]:
             if (r := _report(item.get("type"), item.get("data"), item.get("uri"), e.correlator))]
 
 
+def requests(events: list[Any]) -> list[str]:
+    """The updates a device asks for in a session's Generic Alerts: ``devicerequest`` (the
+    device's own), ``userrequest`` (its user's), one for each."""
+    return [kind for e in events if e.kind == "generic_alert" for item in e.items
+            if (kind := _fumo_type(item.get("type"))) in REQUESTS]
+
+
+def _fumo_type(kind: Any) -> str:
+    """A Generic Alert item's FUMO alert type after ``org.openmobilealliance.dm.firmwareupdate.``
+    (``downloadandupdate``, ``devicerequest``, ...), or "" for another."""
+    kind = str(kind or "").removeprefix("Reversed-Domain-Name:").strip()
+    return kind.removeprefix(ALERT_TYPE) if kind.startswith(ALERT_TYPE) else ""
+
+
 def _report(kind: Any, data: Any, uri: str | None, correlator: str | None) -> Report | None:
     """A Generic Alert item's FUMO report, if it is one."""
-    kind = str(kind or "").removeprefix("Reversed-Domain-Name:").strip()
-    if not kind.startswith(ALERT_TYPE):
+    operation = _fumo_type(kind)
+    if operation not in (o.lower() for o in OPERATIONS):
         return None
     data = str(data or "").strip()
-    return Report(kind.removeprefix(ALERT_TYPE), uri, int(data) if data.isdigit() else 409, correlator)
+    return Report(operation, uri, int(data) if data.isdigit() else 409, correlator)
 
 
 class Campaign:
@@ -353,18 +385,21 @@ class Campaign:
     the others the server serves them at ``path`` (in `files`) and the device is pointed there,
     at the server as it reached it; with ``descriptor`` to a download descriptor (OMA DL) for
     them, whose install notifications (`posts`) are kept in `notifications`. Given the package's
-    ``version``, a device whose ./DevDetail/FwV is that already is left alone. A script's result
+    ``version``, a device whose ./DevDetail/FwV is that already is left alone; with
+    ``on_request``, so is one that does not ask for an update (`requests`). A script's result
     is what went wrong: a failed outcome, a refused update. A session that started an update
     (accepted, 202) holds its `Job` as ``fumo_job``."""
 
     def __init__(self, package: str | bytes, base: str = "./FUMO", operation: str = "DownloadAndUpdate",
-                 path: str = "/fumo/package.bin", descriptor: bool = False, version: str | None = None) -> None:
+                 path: str = "/fumo/package.bin", descriptor: bool = False, version: str | None = None,
+                 on_request: bool = False) -> None:
         _known(operation)
         if operation == "Update" and not isinstance(package, bytes):
             raise omadm.UsageError("Update sends the package itself (PkgData): give its bytes, not a URL")
         if descriptor and not (isinstance(package, bytes) and operation != "Update"):
             raise omadm.UsageError("a download descriptor is for a package this server serves for a download")
         self.package, self.base, self.operation, self.path, self.version = package, base, operation, path, version
+        self.on_request = on_request
         self.files: dict[str, bytes | Callable[[str], bytes]] = {}
         self.posts: dict[str, list[bytes]] = {}
         self.notifications: list[bytes] = []  # install notifications (OMA DL), as they came
@@ -396,6 +431,11 @@ class Campaign:
                   flush=True)
             failed = [r for r in found if not succeeded(r.code)]
             return f"{failed[0]}" if failed else None
+        asked = requests(session.events)
+        for kind in asked:
+            print(f"[fumo] {device}: asks for an update ({kind})", flush=True)
+        if self.on_request and not asked:
+            return None
         if self.version is not None:
             now = session.get("./DevDetail/FwV")
             if now.status == 200 and now.value == self.version:

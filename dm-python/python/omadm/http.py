@@ -774,22 +774,25 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
     --trace-dir`` writes them, however the session ends (``omadm check DIR`` reads them). With
     ``firmware`` (an `omadm.fumo.Firmware` on ``tree``), an update the server started is done
     after the session and reported in a session of its own (SessionID 2, 3, ...), and so on while
-    the server starts more, up to 8: the events of them all."""
-    events = _session(server_url, tree, device_id, server_id, timeout, setup, received, tls, nonces, busy_retries,
-                      watch, trace_dir, **options)
+    the server starts more, up to 8: the events of them all; a firmware that asks for an update
+    asks in the first."""
+    def then(step: Callable[[omadm.ClientSession], Any]) -> Callable[[omadm.ClientSession], None]:
+        """The session's setup, then what the firmware sends in it."""
+        def both(client: omadm.ClientSession) -> None:
+            if setup is not None:
+                setup(client)
+            step(client)
+        return both
+
+    events = _session(server_url, tree, device_id, server_id, timeout, then(firmware.ask) if firmware else setup,
+                      received, tls, nonces, busy_retries, watch, trace_dir, **options)
     options.pop("notification", None)  # a report goes in a session of the device's own
     for n in range(2, 10):
         if firmware is None or not firmware.pending:
             break
         firmware.run()
-
-        def report(client: omadm.ClientSession) -> None:
-            if setup is not None:
-                setup(client)
-            firmware.report(client)
-
-        events += _session(server_url, tree, device_id, server_id, timeout, report, received, tls, nonces,
-                           busy_retries, watch, trace_dir, **{**options, "session_id": f"{n:X}"})
+        events += _session(server_url, tree, device_id, server_id, timeout, then(firmware.report), received, tls,
+                           nonces, busy_retries, watch, trace_dir, **{**options, "session_id": f"{n:X}"})
         firmware.reports.clear()
     return events
 

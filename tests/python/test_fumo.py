@@ -386,3 +386,38 @@ def test_the_c_agent_updates_its_firmware_as_a_campaign_asks(run_agent, tmp_path
         assert agent.stdout.count("agent: session ended") == 2
         assert f"downloadandupdate ./FUMO/DownloadAndUpdate: {code} {omadm.fumo.meaning(code)}" in said
         assert said.count("[check] IMEI:493005100592800: no violations") == 2
+
+
+def test_an_update_not_reported_is_kept_and_reported_in_the_next_run(tmp_path):
+    """A device whose report session could not happen keeps the report (``keep``, ``--save-tree``'s
+    FILE.fumo) and sends it in its next run's first session, as a device after a reboot."""
+    kept = str(tmp_path / "device.json.fumo")
+    campaign = omadm.fumo.Campaign(PACKAGE)
+    with omadm.http.Server(lambda session: None, files=campaign.files) as downloads:
+        tree = device_tree()
+        firmware = omadm.fumo.Firmware(tree, keep=kept)
+        tree.set("./FUMO/DownloadAndUpdate/PkgURL", downloads.url.replace("/dm", "/fumo/package.bin"))
+        firmware._accept("DownloadAndUpdate", None, "c9")
+        assert omadm.fumo.Firmware(tree, keep=kept).pending == [("DownloadAndUpdate", "c9")], "accepted, not done"
+        firmware.run()  # done; the server it reports to is not there
+    report = omadm.fumo.Report("downloadandupdate", "./FUMO/DownloadAndUpdate", 200, "c9")
+    again = omadm.fumo.Firmware(tree, keep=kept)
+    assert (again.pending, again.reports) == ([], [report])
+    with omadm.http.Server(campaign, files=campaign.files) as server:
+        omadm.http.device(server.url, tree, firmware=again)
+    assert campaign.outcomes == {"IMEI:1": [report]} and len(server.finished) == 1, "in the first session"
+    assert omadm.fumo.Firmware(tree, keep=kept).reports == [], "sent: forgotten"
+    (tmp_path / "bad.fumo").write_text("[]")
+    with pytest.raises(omadm.UsageError, match="bad.fumo: not the firmware's state"):
+        omadm.fumo.Firmware(tree, keep=str(tmp_path / "bad.fumo"))
+
+
+def test_omadm_device_save_tree_keeps_the_firmware_s_state_beside_the_tree(tmp_path):
+    package, tree = tmp_path / "fw.bin", tmp_path / "device.json"
+    package.write_bytes(PACKAGE)
+    device_tree().save(str(tree))
+    with omadm_serve("--fumo", str(package), "--once") as (server, url):
+        run = cli("device", "--server", url, "--tree", str(tree), "--save-tree", "--fumo")
+        assert run.returncode == 0 and server.wait(timeout=30) == 0, run.stderr
+    assert json.loads((tmp_path / "device.json.fumo").read_text()) == {"pending": [], "reports": []}
+    assert omadm.MemoryTree.load(str(tree)).get("./FUMO/State") == "100"

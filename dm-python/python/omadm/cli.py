@@ -485,7 +485,8 @@ def _firmware(args: argparse.Namespace, options: dict[str, Any]) -> Callable[[An
     """Gives a device's tree its firmware, which updates as --fumo says."""
     log = (lambda line: print(f"[fumo] {line}", flush=True)) if args.count == 1 or args.listen else None
     return lambda tree: omadm.fumo.Firmware(tree, args.fumo, args.fumo_result, args.fumo_version, options.get("tls"),
-                                            log=log, request=args.fumo_request)
+                                            log=log, request=args.fumo_request,
+                                            keep=f"{args.tree}.fumo" if args.save_tree else None)
 
 
 def _sessions(messages: list[tuple[str, bytes]]) -> list[list[tuple[bytes, str]]]:
@@ -859,7 +860,8 @@ def main(argv: list[str] | None = None) -> int:
                     "DMAcc account for the server, with the credentials given); without --auth, the credentials of "
                     "its DMAcc account for the server")
     dv.add_argument("--save-tree", action="store_true", help="write the tree back to --tree's file after the "
-                    "session, as a device keeps its state: what the server changed, its DMAcc nonces")
+                    "session, as a device keeps its state: what the server changed, its DMAcc nonces; with --fumo, "
+                    "FILE.fumo keeps an update not done or not reported yet for the next run")
     dv.add_argument("--count", type=_positive, default=1, help="how many devices, a session each (default: 1); "
                     "with --listen, how many notifications one device answers")
     dv.add_argument("--concurrency", type=_positive, default=1, help="how many sessions at once (default: 1)")

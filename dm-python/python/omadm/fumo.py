@@ -13,7 +13,10 @@ A server script: `update(session, url)` points the device to a package and start
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
+import os
 import secrets
 import socket
 import ssl
@@ -146,12 +149,14 @@ class Firmware:
     package downloaded, or else PkgData. Its result is ``result``, or ``result(package)`` when
     callable (200 by default; 250-299 also succeed), and a successful update sets
     ./DevDetail/FwV to ``version`` when given. ``log(line)`` hears each step. With ``request``
-    ("device" or "user") the device asks for an update in its first session (`ask`)."""
+    ("device" or "user") the device asks for an update in its first session (`begin`). With
+    ``keep`` (a file), what is accepted and not done, and done and not reported, outlives the
+    run, as on a device that reboots: the next run does it, and reports in its first session."""
 
     def __init__(self, tree: omadm.MemoryTree, base: str = "./FUMO", result: int | Callable[[bytes], int] = 200,
                  version: str | None = None, tls: ssl.SSLContext | None = None, timeout: float = 30,
                  max_package: int = 64 * 1024 * 1024, log: Callable[[str], Any] | None = None,
-                 request: str | None = None) -> None:
+                 request: str | None = None, keep: str | None = None) -> None:
         if request not in (None, "device", "user"):
             raise omadm.UsageError(f"an update is requested by the device or the user, not {request!r}")
         self.tree, self.base, self.result, self.version = tree, base.rstrip("/"), result, version
@@ -162,6 +167,15 @@ class Firmware:
         self.reports: list[Report] = []  # done, not yet sent
         self.done: list[Report] = []  # all done
         self.package: bytes | None = None  # downloaded, not yet installed
+        self.keep = keep
+        if keep is not None and os.path.exists(keep):  # what an earlier run left to do or to report
+            try:
+                with open(keep) as f:
+                    kept = json.load(f)
+                self.pending = [(str(op), c) for op, c in kept["pending"]]
+                self.reports = [Report(*r) for r in kept["reports"]]
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                raise omadm.UsageError(f"{keep}: not the firmware's state ({e})") from None
         made = tree.get(self.base) is None
         tree.set_ddf(DDF, self.base)
         if made:  # any server may start an update
@@ -180,7 +194,19 @@ class Firmware:
         self.log(f"{operation} accepted (202), correlator {correlator or '-'}: done after the session")
         self.pending.append((operation, correlator))
         self._set_state(60 if operation == "Update" else 30)
+        self._save()
         return 202
+
+    def _save(self) -> None:
+        """Keeps what is to do and to report in ``keep``, as a device keeps it across a reboot."""
+        if self.keep is not None:
+            with open(self.keep, "w") as f:
+                json.dump({"pending": self.pending, "reports": [dataclasses.astuple(r) for r in self.reports]}, f)
+
+    def sent(self) -> None:
+        """The reports went out in a session that ended well: forgotten."""
+        self.reports.clear()
+        self._save()
 
     def run(self) -> list[Report]:
         """Does each pending operation; returns their reports, also kept in `reports` until sent."""
@@ -193,6 +219,7 @@ class Firmware:
             done.append(Report(operation.lower(), f"{self.base}/{operation}", code, correlator))
         self.reports.extend(done)
         self.done.extend(done)
+        self._save()
         return done
 
     def _download(self, operation: str) -> int:
@@ -288,8 +315,10 @@ class Firmware:
             self.tree.set("./DevDetail/FwV", self.version)
         return code
 
-    def ask(self, client: omadm.ClientSession) -> None:
-        """Asks for an update in the session (`request`), when told to (``request``)."""
+    def begin(self, client: omadm.ClientSession) -> None:
+        """What a device's first session carries: the reports an earlier run could not send, and
+        a request for an update (`request`) when told to (``request``)."""
+        self.report(client)
         if self.request is not None:
             request(client, self.base, self.request == "user")
 

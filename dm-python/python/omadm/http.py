@@ -774,8 +774,8 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
     --trace-dir`` writes them, however the session ends (``omadm check DIR`` reads them). With
     ``firmware`` (an `omadm.fumo.Firmware` on ``tree``), an update the server started is done
     after the session and reported in a session of its own (SessionID 2, 3, ...), and so on while
-    the server starts more, up to 8: the events of them all; a firmware that asks for an update
-    asks in the first."""
+    the server starts more, up to 8: the events of them all; the first session carries what the
+    firmware has to report from an earlier run, and its request for an update."""
     def then(step: Callable[[omadm.ClientSession], Any]) -> Callable[[omadm.ClientSession], None]:
         """The session's setup, then what the firmware sends in it."""
         def both(client: omadm.ClientSession) -> None:
@@ -784,8 +784,10 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
             step(client)
         return both
 
-    events = _session(server_url, tree, device_id, server_id, timeout, then(firmware.ask) if firmware else setup,
+    events = _session(server_url, tree, device_id, server_id, timeout, then(firmware.begin) if firmware else setup,
                       received, tls, nonces, busy_retries, watch, trace_dir, **options)
+    if firmware is not None:
+        firmware.sent()
     options.pop("notification", None)  # a report goes in a session of the device's own
     for n in range(2, 10):
         if firmware is None or not firmware.pending:
@@ -793,7 +795,7 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
         firmware.run()
         events += _session(server_url, tree, device_id, server_id, timeout, then(firmware.report), received, tls,
                            nonces, busy_retries, watch, trace_dir, **{**options, "session_id": f"{n:X}"})
-        firmware.reports.clear()
+        firmware.sent()
     return events
 
 

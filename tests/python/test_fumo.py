@@ -2,6 +2,7 @@
 
 import http.server
 import json
+import signal
 import socket
 import threading
 
@@ -115,6 +116,28 @@ def test_a_campaign_on_request_updates_the_devices_that_ask_for_it(capsys):
     assert [s.violations for s in sessions] == [[], []]
     with pytest.raises(omadm.UsageError, match="requested by the device or the user, not 'server'"):
         omadm.fumo.Firmware(device_tree(), request="server")
+
+
+def test_a_campaign_sums_up_its_fleet():
+    campaign = omadm.fumo.Campaign(PACKAGE)
+    assert campaign.summary() == []
+    for result in (200, 402, 200):
+        campaign_run(campaign, {"result": result})
+        campaign.outcomes[f"IMEI:{len(campaign.outcomes)}x"] = campaign.outcomes.pop("IMEI:1")
+    campaign.waiting["IMEI:9"] = None  # type: ignore[assignment]
+    assert campaign.summary() == ["2 devices: 200 Successful", "1 device: 402 Corrupted Firmware Update Package",
+                                  "1 device: updating, no report yet"]
+
+
+def test_omadm_serve_fumo_sums_up_its_campaign_when_stopped(tmp_path):
+    package = tmp_path / "fw.bin"
+    package.write_bytes(PACKAGE)
+    with omadm_serve("--fumo", str(package)) as (server, url):
+        assert cli("device", "--server", url, "--fumo").returncode == 0
+        server.send_signal(signal.SIGINT)
+        assert server.wait(timeout=10) == 0
+        said = server.stdout.read()
+    assert said.endswith("[fumo] 1 device: 200 Successful\n")
 
 
 def test_an_update_that_fails_reports_its_code_and_the_state_says_so():

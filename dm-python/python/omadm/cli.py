@@ -343,6 +343,8 @@ def _serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         server.stop()
         server.nonces.save()
+        for line in campaign.summary() if campaign is not None else ():
+            print(f"[fumo] {line}", flush=True)
     return 0
 
 

@@ -13,6 +13,7 @@ A server script: `update(session, url)` points the device to a package and start
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import json
@@ -478,6 +479,18 @@ class Campaign:
             self.waiting[device] = session.fumo_job = job  # type: ignore[attr-defined]
             return None
         return None if job.status == 200 else f"{self.operation} refused: {job.status}"
+
+
+    def summary(self) -> list[str]:
+        """The campaign so far, a line each: how many devices reported each outcome (their last
+        report), and how many are updating with no report yet."""
+        outcomes = collections.Counter(f"{r.code} {meaning(r.code)}" for found in self.outcomes.values()
+                                       for r in found[-1:])
+        lines = [f"{n} {'device' if n == 1 else 'devices'}: {outcome}" for outcome, n in outcomes.most_common()]
+        if self.waiting:
+            lines.append(f"{len(self.waiting)} {'device' if len(self.waiting) == 1 else 'devices'}: updating, "
+                         "no report yet")
+        return lines
 
 
 @dataclass

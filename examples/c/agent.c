@@ -214,6 +214,13 @@ static int send_all(int fd, const void *buf, size_t len) {
     return 0;
 }
 
+/* host:port as a Host header names them: an IPv6 address in brackets. */
+static const char *authority(const char *host, const char *port) {
+    static char named[300];
+    snprintf(named, sizeof named, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+    return named;
+}
+
 /* The largest reply read: the library's default message limit. */
 #define MAX_BODY (1u << 20)
 
@@ -320,20 +327,23 @@ static int post(int fd, const char *host, const char *port, const char *path, co
                 const uint8_t *data, size_t len, uint8_t **body, size_t *body_len, int *keep, long *retry_after) {
     char line[1024];
     int n = snprintf(line, sizeof line,
-                     "POST %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s\r\n",
-                     path, host, port, type, len, hmac ? "x-syncml-hmac: " : "", hmac ? hmac : "", hmac ? "\r\n" : "");
+                     "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s\r\n",
+                     path, authority(host, port), type, len, hmac ? "x-syncml-hmac: " : "", hmac ? hmac : "", hmac ? "\r\n" : "");
     if (n < 0 || (size_t)n >= sizeof line) return -1;
     if (send_all(fd, line, (size_t)n) || send_all(fd, data, len)) return -1;
     return read_response(fd, body, body_len, keep, retry_after);
 }
 
-/* An http:// URL's host, port (80 when it names none) and path with its query; 0 when it is one. */
+/* An http:// URL's host (an IPv6 address in brackets, given without them), port (80 when it
+ * names none) and path with its query; 0 when it is one. */
 static int parse_url(const char *url, char host[256], char port[16], char path[512]) {
     if (!url) return -1;
     strcpy(port, "80");
     strcpy(path, "/");
-    if (sscanf(url, "http://%255[^:/?]", host) != 1) return -1;
-    const char *rest = url + 7 + strlen(host);
+    int bracketed = strncmp(url, "http://[", 8) == 0;  /* an IPv6 address */
+    if (sscanf(url, bracketed ? "http://[%255[0-9A-Fa-f:.]" : "http://%255[^:/?]", host) != 1) return -1;
+    const char *rest = url + 7 + strlen(host) + (bracketed ? 2 : 0);
+    if (bracketed && rest[-1] != ']') return -1;
     if (*rest == ':' && sscanf(rest, ":%15[0-9]", port) != 1) return -1;
     rest += *rest == ':' ? 1 + strlen(port) : 0;
     if (*rest && sscanf(rest, "%511s", path) != 1) return -1;
@@ -493,8 +503,8 @@ static int fumo_update(char correlator[64]) {
     uint8_t *package = NULL;
     size_t size = 0;
     if (!parse_url(url, host, port, path)) {
-        int n = snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: %s:%s\r\nConnection: close\r\n\r\n",
-                         path, host, port);
+        int n = snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
+                         path, authority(host, port));
         code = 412;
         if ((fd = connect_to(host, port)) >= 0 && n > 0 && (size_t)n < sizeof request
             && !send_all(fd, request, (size_t)n))

@@ -436,6 +436,20 @@ def test_the_c_agent_follows_the_resp_uri(run_agent):
         assert [s.found for s in server.finished] == ["C agent"]
 
 
+def test_the_c_agent_reaches_a_server_on_ipv6(run_agent):
+    """examples/c/agent.c takes an http://[IPv6]:port URL and names it so in its Host header."""
+    try:
+        server = omadm.http.Server(read_model, host="::1", server_id="omadm-demo", auth="md5", username="device",
+                                   password="secret", nonce=b"demo-nonce")
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    with server:
+        run = run_agent(server.url)
+        assert run.returncode == 0, run.stderr
+        assert [s.found for s in server.finished] == ["C agent"] and server.routed_by_resp_uri >= 1
+        assert [s.origin for s in server.finished] == [server.url.rsplit("/", 1)[0]]
+
+
 def test_the_c_agent_reports_an_exec_it_accepted_in_a_generic_alert(run_agent):
     """examples/c/agent.c answers an Exec 202 and sends its outcome (dm_client_alert) once
     dm_session_receive has returned, with the Exec's correlator and a severity."""

@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod bootstrap;
 pub mod check;
 pub mod codec;
 pub mod error;
@@ -10,6 +11,7 @@ mod limits;
 pub mod model;
 pub mod notification;
 pub mod session;
+mod sha1;
 pub mod tree;
 pub mod wap_push;
 

@@ -782,10 +782,7 @@ impl<T: Tree> ClientSession<T> {
         let room = self.results_room;
         // A TNDS document's node URIs are held to the message's URI limit too, as they are read.
         let max_uri = self.config.wire.limits.max_uri_len;
-        let tnds_limits = match limits.max_tot_len {
-            0 => uri::UriLimits { max_tot_len: max_uri, ..limits },
-            n => uri::UriLimits { max_tot_len: n.min(max_uri), ..limits },
-        };
+        let tnds_limits = tnds_limits(limits, max_uri);
         fn target(l: &Option<Location>, limits: uri::UriLimits) -> Result<Target<'_>, StatusCode> {
             uri::parse_target(&l.as_ref().ok_or(StatusCode::BAD_REQUEST)?.uri, limits)
         }
@@ -822,30 +819,8 @@ impl<T: Tree> ClientSession<T> {
                         results.push(it);
                     }
                 }
-                (Command::Add(_), Target::Node(u)) => {
-                    let leaf = leaf_of(item, moved, x.meta.as_deref())?;
-                    if leaf.type_ == tnds::TNDS_XML {
-                        let xml = String::from_utf8(leaf.data).map_err(|_| StatusCode::BAD_REQUEST)?;
-                        for n in tnds::parse(&xml, &u, tnds_limits)? {
-                            tree.add(server, &n.uri, n.node)?;
-                            if let Some(acl) = n.acl {
-                                tree.replace_property(server, &n.uri, "ACL", &acl)?;
-                            }
-                        }
-                    } else if leaf.format == "node" {
-                        let type_ = Some(leaf.type_.into_owned()).filter(|t| !t.is_empty() && t != "text/plain");
-                        tree.add(server, &u, Node::Interior { children: vec![], type_ })?;
-                    } else {
-                        tree.add(server, &u, Node::Leaf(leaf))?;
-                    }
-                }
-                (Command::Replace(_), Target::Node(u)) => {
-                    tree.replace(server, &u, leaf_of(item, moved, x.meta.as_deref())?)?
-                }
-                (Command::Replace(_), Target::Property { node, name }) => {
-                    let v = leaf_of(item, moved, x.meta.as_deref())?;
-                    let v = String::from_utf8(v.data).map_err(|_| StatusCode::BAD_REQUEST)?;
-                    tree.replace_property(server, &node, &name, &v)?;
+                (Command::Add(_) | Command::Replace(_), t) => {
+                    write(tree, server, c, t, item, moved, x.meta.as_deref(), tnds_limits)?
                 }
                 (Command::Delete(_), Target::Node(u)) => tree.delete(server, &u)?,
                 (Command::Copy(_), Target::Node(to)) => {
@@ -864,6 +839,57 @@ impl<T: Tree> ClientSession<T> {
             Ok(StatusCode::OK)
         })();
         answerable(outcome)
+    }
+}
+
+/// The URI limits a TNDS document's nodes are held to: the tree's, and the message's `max_uri`.
+pub(crate) fn tnds_limits(limits: uri::UriLimits, max_uri: usize) -> uri::UriLimits {
+    match limits.max_tot_len {
+        0 => uri::UriLimits { max_tot_len: max_uri, ..limits },
+        n => uri::UriLimits { max_tot_len: n.min(max_uri), ..limits },
+    }
+}
+
+/// Writes one Add or Replace item to `tree` as `server` would: a leaf, an interior node (Format
+/// `node`), each node of a TNDS document (with its ACL), a leaf's new value, or a property.
+/// Anything else (an Add of a property) is 405.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write<T: Tree + ?Sized>(
+    tree: &mut T,
+    server: &str,
+    c: &Command,
+    target: Target<'_>,
+    item: &Item,
+    moved: Option<Data>,
+    cmd_meta: Option<&Meta>,
+    tnds_limits: uri::UriLimits,
+) -> Result<(), StatusCode> {
+    match (c, target) {
+        (Command::Add(_), Target::Node(u)) => {
+            let leaf = leaf_of(item, moved, cmd_meta)?;
+            if leaf.type_ == tnds::TNDS_XML {
+                let xml = String::from_utf8(leaf.data).map_err(|_| StatusCode::BAD_REQUEST)?;
+                for n in tnds::parse(&xml, &u, tnds_limits)? {
+                    tree.add(server, &n.uri, n.node)?;
+                    if let Some(acl) = n.acl {
+                        tree.replace_property(server, &n.uri, "ACL", &acl)?;
+                    }
+                }
+                Ok(())
+            } else if leaf.format == "node" {
+                let type_ = Some(leaf.type_.into_owned()).filter(|t| !t.is_empty() && t != "text/plain");
+                tree.add(server, &u, Node::Interior { children: vec![], type_ })
+            } else {
+                tree.add(server, &u, Node::Leaf(leaf))
+            }
+        }
+        (Command::Replace(_), Target::Node(u)) => tree.replace(server, &u, leaf_of(item, moved, cmd_meta)?),
+        (Command::Replace(_), Target::Property { node, name }) => {
+            let v = leaf_of(item, moved, cmd_meta)?;
+            let v = String::from_utf8(v.data).map_err(|_| StatusCode::BAD_REQUEST)?;
+            tree.replace_property(server, &node, &name, &v)
+        }
+        _ => Err(StatusCode::COMMAND_NOT_ALLOWED),
     }
 }
 

@@ -1,0 +1,205 @@
+//! Bootstrap (DM Bootstrap 1.2, the OMA DM profile; DM Security §5.1.7.2): the one message a
+//! server sends a device that does not know it yet, adding a DMAcc account (and whatever else)
+//! to its tree. No session follows from it and nothing answers it. It travels as WBXML with an
+//! HMAC-SHA1 of its bytes in the Content-Type, keyed by a secret both sides hold
+//! (`SEC=NETWORKID`: one the network and the device share, such as the IMSI; `USERPIN`: a PIN
+//! the user is given), and is applied all or nothing.
+
+use crate::codec::{self, DecodeOptions, Encoding};
+use crate::error::{AuthError, Error, RemoteError};
+use crate::model::{Command, Data, Header, Item, ItemCommand, Location, Message, Meta, ProtocolVersion};
+use crate::session::{tnds_limits, write};
+use crate::tree::{MemoryTree, Node, Tree, uri};
+
+/// The MIME type of a bootstrap message.
+pub const CONTENT_TYPE: &str = "application/vnd.syncml.dm+wbxml";
+
+/// How the key of a bootstrap's MAC was agreed: its `SEC` parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Security {
+    /// `NETWORKID`: a secret of the network the device is on (the IMSI, the ESN, ...).
+    NetworkId,
+    /// `USERPIN`: a PIN the user was given.
+    UserPin,
+    /// `USERPIN_NETWORKID`: both.
+    UserPinNetworkId,
+}
+
+impl Security {
+    /// Its name in the Content-Type.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Security::NetworkId => "NETWORKID",
+            Security::UserPin => "USERPIN",
+            Security::UserPinNetworkId => "USERPIN_NETWORKID",
+        }
+    }
+
+    /// The method a `SEC` value names, DM Security's names or Provisioning Bootstrap's
+    /// (`NETWPIN`, `USERNETWPIN`, and their numbers 0 to 2), in any case.
+    pub fn parse(value: &str) -> Option<Security> {
+        match value.to_ascii_uppercase().as_str() {
+            "NETWORKID" | "NETWPIN" | "0" => Some(Security::NetworkId),
+            "USERPIN" | "1" => Some(Security::UserPin),
+            "USERPIN_NETWORKID" | "USERNETWPIN" | "2" => Some(Security::UserPinNetworkId),
+            _ => None,
+        }
+    }
+}
+
+/// The MAC of a bootstrap message: HMAC-SHA1 of its bytes under `key`, in hexadecimal.
+pub fn mac(key: &[u8], body: &[u8]) -> String {
+    crate::sha1::hmac_sha1(key, body).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The Content-Type a bootstrap message goes with, its method and MAC in it:
+/// `application/vnd.syncml.dm+wbxml; SEC=USERPIN; MAC=...`.
+pub fn content_type(security: Security, key: &[u8], body: &[u8]) -> String {
+    format!("{CONTENT_TYPE}; SEC={}; MAC={}", security.name(), mac(key, body))
+}
+
+/// The `SEC` and `MAC` a Content-Type holds, when it is a DM message's; a parameter's name in
+/// any case, its value bare or quoted.
+pub fn seal(content_type: &str) -> Result<(Option<Security>, Option<String>), Error> {
+    let mut parts = content_type.split(';');
+    let media = parts.next().unwrap_or_default().trim();
+    if !media.eq_ignore_ascii_case(CONTENT_TYPE) && !media.eq_ignore_ascii_case("application/vnd.syncml.dm+xml") {
+        return Err(refused(None, None, format!("a bootstrap is a DM message ({CONTENT_TYPE}), not {media:?}")));
+    }
+    let (mut security, mut mac) = (None, None);
+    for (name, value) in parts.filter_map(|p| p.split_once('=')) {
+        let value = value.trim().trim_matches('"');
+        match name.trim().to_ascii_uppercase().as_str() {
+            "SEC" => {
+                let s = Security::parse(value).ok_or_else(|| AuthError(format!("bootstrap: unknown SEC={value}")))?;
+                security = Some(s);
+            }
+            "MAC" => mac = Some(value.to_string()),
+            _ => {}
+        }
+    }
+    Ok((security, mac))
+}
+
+/// A bootstrap message from `server_id` to `device_id` adding every node of `tree` below its
+/// top level (an account at ./DMAcc/X is added as ./DMAcc/X and its nodes: ./DMAcc is the
+/// device's own), with their values, secrets included, their Format and Type. One Add holds
+/// them, interior nodes before their children; SessionID 0, Final.
+pub fn message(server_id: &str, device_id: &str, tree: &MemoryTree) -> Message {
+    let items = tree
+        .uris()
+        .into_iter()
+        .filter(|u| u.matches('/').count() > 1)
+        .filter_map(|u| Some(added(&u, tree.node(&u)?)))
+        .collect();
+    let header = Header::new(ProtocolVersion::Dm12, "0", 1, Location::new(device_id), Location::new(server_id));
+    let add = ItemCommand { cmd_id: 1, items, ..ItemCommand::default() };
+    Message { header, commands: vec![Command::Add(add)], is_final: true }
+}
+
+/// The Add item that creates `node` at `uri`.
+fn added(uri: &str, node: Node) -> Item {
+    let (meta, data) = match node {
+        Node::Interior { type_, .. } => {
+            (Some(Meta { format: Some("node".into()), type_: type_.map(Into::into), ..Meta::default() }), None)
+        }
+        Node::Leaf(l) => {
+            let plain = l.format == "chr" && l.type_ == "text/plain";
+            let meta = (!plain).then(|| Meta { format: Some(l.format), type_: Some(l.type_), ..Meta::default() });
+            let data = if meta.as_ref().is_some_and(|m| m.format.as_deref() == Some("bin")) {
+                Data::Binary(l.data)
+            } else {
+                Data::from_bytes(l.data)
+            };
+            (meta, Some(data))
+        }
+    };
+    Item { target: Some(Location::new(uri)), meta: meta.map(Box::new), data, ..Item::default() }
+}
+
+/// `message` in WBXML with its Content-Type, MAC and all.
+pub fn encode(message: &Message, security: Security, key: &[u8]) -> (Vec<u8>, String) {
+    let body = codec::encode(message, Encoding::Wbxml);
+    let content_type = content_type(security, key, &body);
+    (body, content_type)
+}
+
+/// What a bootstrap did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bootstrapped {
+    /// The server it came from (its SyncHdr Source): the ServerID its account names.
+    pub server_id: String,
+    /// The node of each item, in order.
+    pub uris: Vec<String>,
+}
+
+/// Applies a bootstrap message to `tree` as its server would (the tree's ACLs hold as for any
+/// server), all or nothing: through the tree's transaction, so a tree that has none cannot be
+/// bootstrapped (a usage error). With `key`, its `content_type` must carry a MAC that the key
+/// gives (`AuthError` otherwise); without, the caller vouches for it (a transport secure of
+/// its own, a factory). It may hold only Add and Replace. A message that fails leaves the
+/// tree as it was, with the item at fault in the error.
+pub fn apply<T: Tree + ?Sized>(
+    tree: &mut T,
+    body: &[u8],
+    content_type: &str,
+    key: Option<&[u8]>,
+    options: &DecodeOptions,
+) -> Result<Bootstrapped, Error> {
+    let (security, given) = seal(content_type)?;
+    if let Some(key) = key {
+        let (Some(security), Some(given)) = (security, given) else {
+            return Err(AuthError(format!("bootstrap: no SEC and MAC in its Content-Type ({content_type})")).into());
+        };
+        if !crate::auth::constant_time_eq(mac(key, body).as_bytes(), given.to_ascii_lowercase().as_bytes()) {
+            return Err(AuthError(format!("bootstrap: its MAC is not the one SEC={} gives", security.name())).into());
+        }
+    }
+    let m = codec::decode_with(body, options)?;
+    let msg_id = Some(m.header.msg_id);
+    if !matches!(m.header.ver_proto.as_str(), "DM/1.2" | "DM/1.1") {
+        return Err(refused(msg_id, None, format!("VerProto {:?}, not DM/1.2", m.header.ver_proto)));
+    }
+    let server = m.header.source.uri.as_str();
+    if server.is_empty() {
+        return Err(refused(msg_id, None, "no server in its SyncHdr Source".into()));
+    }
+    for c in &m.commands {
+        let (Command::Add(x) | Command::Replace(x)) = c else {
+            return Err(refused(
+                msg_id,
+                Some(c.cmd_id()),
+                format!("a {} in a bootstrap: only Add and Replace", c.name()),
+            ));
+        };
+        if x.items.iter().any(|i| i.more_data) {
+            return Err(refused(msg_id, Some(x.cmd_id), "a chunk (MoreData): a bootstrap is one message".into()));
+        }
+    }
+    tree.begin().map_err(|code| {
+        crate::error::UsageError(format!("a bootstrap is all or nothing: the tree has no transaction ({code})"))
+    })?;
+    let mut uris = Vec::new();
+    let limits = tree.uri_limits();
+    let tnds = tnds_limits(limits, options.limits.max_uri_len);
+    for c in &m.commands {
+        let (Command::Add(x) | Command::Replace(x)) = c else { continue };
+        for item in &x.items {
+            let at = item.target.as_ref().map_or("", |t| t.uri.as_str());
+            let written = uri::parse_target(at, limits)
+                .and_then(|t| write(tree, server, c, t, item, None, x.meta.as_deref(), tnds));
+            if let Err(code) = written {
+                let undone = if tree.rollback().is_ok() { "" } else { "; the tree could not undo what came before it" };
+                let reason = format!("{} {at}: {code}{undone}", c.name());
+                return Err(refused(msg_id, Some(x.cmd_id), reason));
+            }
+            uris.push(at.to_string());
+        }
+    }
+    tree.commit().map_err(|code| refused(msg_id, None, format!("the tree could not keep it ({code})")))?;
+    Ok(Bootstrapped { server_id: server.to_string(), uris })
+}
+
+fn refused(msg_id: Option<u32>, cmd_id: Option<u32>, reason: String) -> Error {
+    RemoteError { rule: "Bootstrap", msg_id, cmd_id, element: None, reason }.into()
+}

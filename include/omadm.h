@@ -218,6 +218,85 @@ typedef enum {
 typedef struct dm_session dm_session;
 
 /**
+ * A node value passed across the boundary. What a callback fills in must stay valid until the
+ * callback returns to the library (which copies it at once).
+ */
+typedef struct {
+  /**
+   * Format: "chr" (NULL means chr), "int", "bool", "bin", "xml", ...; "node" for an interior node.
+   */
+  const char *format;
+  /**
+   * MIME type (NULL means text/plain), or for an interior node its MO identifier.
+   */
+  const char *mime_type;
+  /**
+   * The value; for an interior node its children's names joined by '/'.
+   */
+  const uint8_t *data;
+  /**
+   * The bytes at data.
+   */
+  size_t len;
+} dm_value;
+
+/**
+ * The tree callbacks, each given the `userdata` passed with the table. Each returns a DM status
+ * code (200, 404, 425, ...); one outside 200–599, 0 say, is answered 500.
+ */
+typedef struct {
+  /**
+   * Get: fills *out with the node's value (or an interior node's children).
+   */
+  int (*get)(void *userdata, const char *uri, dm_value *out);
+  /**
+   * Add: a new leaf with *value, or an interior node (format "node").
+   */
+  int (*add)(void *userdata, const char *uri, const dm_value *value);
+  /**
+   * Replace: a leaf's value, format and type.
+   */
+  int (*replace)(void *userdata, const char *uri, const dm_value *value);
+  /**
+   * Delete (the whole subtree).
+   */
+  int (*remove)(void *userdata, const char *uri);
+  /**
+   * Exec with the command's data (len may be 0) and Correlator (NULL without one); 202
+   * accepts it to run later, its outcome then sent in a Generic Alert (dm_client_generic_alert).
+   */
+  int (*exec)(void *userdata,
+              const char *uri,
+              const uint8_t *data,
+              size_t len,
+              const char *correlator);
+  /**
+   * Copy the node at source to target.
+   */
+  int (*copy)(void *userdata, const char *source, const char *target);
+  /**
+   * Get a property of a node (?prop=name): fills *out with its value.
+   */
+  int (*get_property)(void *userdata, const char *uri, const char *name, dm_value *out);
+  /**
+   * Replace a property of a node (?prop=name) with value.
+   */
+  int (*replace_property)(void *userdata, const char *uri, const char *name, const char *value);
+  /**
+   * Atomic: starts a transaction of the changes that follow.
+   */
+  int (*atomic_begin)(void *userdata);
+  /**
+   * Atomic: keeps the transaction's changes.
+   */
+  int (*atomic_commit)(void *userdata);
+  /**
+   * Atomic: undoes the transaction's changes.
+   */
+  int (*atomic_rollback)(void *userdata);
+} dm_tree_ops;
+
+/**
  * A parsed notification. `vendor` points into the input buffer.
  */
 typedef struct {
@@ -463,85 +542,6 @@ typedef struct {
 } dm_server_config;
 
 /**
- * A node value passed across the boundary. What a callback fills in must stay valid until the
- * callback returns to the library (which copies it at once).
- */
-typedef struct {
-  /**
-   * Format: "chr" (NULL means chr), "int", "bool", "bin", "xml", ...; "node" for an interior node.
-   */
-  const char *format;
-  /**
-   * MIME type (NULL means text/plain), or for an interior node its MO identifier.
-   */
-  const char *mime_type;
-  /**
-   * The value; for an interior node its children's names joined by '/'.
-   */
-  const uint8_t *data;
-  /**
-   * The bytes at data.
-   */
-  size_t len;
-} dm_value;
-
-/**
- * The tree callbacks, each given the `userdata` passed with the table. Each returns a DM status
- * code (200, 404, 425, ...); one outside 200–599, 0 say, is answered 500.
- */
-typedef struct {
-  /**
-   * Get: fills *out with the node's value (or an interior node's children).
-   */
-  int (*get)(void *userdata, const char *uri, dm_value *out);
-  /**
-   * Add: a new leaf with *value, or an interior node (format "node").
-   */
-  int (*add)(void *userdata, const char *uri, const dm_value *value);
-  /**
-   * Replace: a leaf's value, format and type.
-   */
-  int (*replace)(void *userdata, const char *uri, const dm_value *value);
-  /**
-   * Delete (the whole subtree).
-   */
-  int (*remove)(void *userdata, const char *uri);
-  /**
-   * Exec with the command's data (len may be 0) and Correlator (NULL without one); 202
-   * accepts it to run later, its outcome then sent in a Generic Alert (dm_client_generic_alert).
-   */
-  int (*exec)(void *userdata,
-              const char *uri,
-              const uint8_t *data,
-              size_t len,
-              const char *correlator);
-  /**
-   * Copy the node at source to target.
-   */
-  int (*copy)(void *userdata, const char *source, const char *target);
-  /**
-   * Get a property of a node (?prop=name): fills *out with its value.
-   */
-  int (*get_property)(void *userdata, const char *uri, const char *name, dm_value *out);
-  /**
-   * Replace a property of a node (?prop=name) with value.
-   */
-  int (*replace_property)(void *userdata, const char *uri, const char *name, const char *value);
-  /**
-   * Atomic: starts a transaction of the changes that follow.
-   */
-  int (*atomic_begin)(void *userdata);
-  /**
-   * Atomic: keeps the transaction's changes.
-   */
-  int (*atomic_commit)(void *userdata);
-  /**
-   * Atomic: undoes the transaction's changes.
-   */
-  int (*atomic_rollback)(void *userdata);
-} dm_tree_ops;
-
-/**
  * One event. The pointers stay valid until the next call on the session; any may be NULL.
  */
 typedef struct {
@@ -636,6 +636,26 @@ extern "C" {
  * The library version, e.g. "0.1.0". Static: never free it.
  */
 const char *dm_version(void);
+
+/**
+ * Applies a bootstrap message (the OMA DM profile: WBXML, Add and Replace only, no answer) to
+ * the tree kept by `ops` (`userdata` passed back), all or nothing: the tree's atomic callbacks
+ * are required (DM_ERR_USAGE without them). With `key` (`key_len` bytes: the PIN, the
+ * network's secret), `content_type` (the one it came with; NULL: application/vnd.syncml.dm+wbxml)
+ * must carry the MAC that key gives, DM_ERR_AUTH otherwise; with a NULL key the caller vouches
+ * for the message. An item the tree refuses is DM_ERR_PROTOCOL, the tree rolled back. The
+ * server it came from (its account's ServerID) goes to `server_id` (NUL-terminated, cut to
+ * `server_id_size`; NULL for none). dm_last_error(NULL) says what went wrong.
+ */
+dm_result dm_bootstrap_apply(const dm_tree_ops *ops,
+                             void *userdata,
+                             const uint8_t *body,
+                             size_t len,
+                             const char *content_type,
+                             const uint8_t *key,
+                             size_t key_len,
+                             char *server_id,
+                             size_t server_id_size);
 
 /**
  * Converts a message (XML or WBXML, decoded leniently) to WBXML. The output belongs to the

@@ -105,3 +105,43 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_bootstrap_libwbxml_reads_or_writes_gives_the_device_the_same_account() {
+    use dm_core::bootstrap;
+    use dm_core::tree::MemoryTree;
+    use dm_core::tree::objects::{AppAuth, DmAcc};
+    if !tools_present() {
+        return;
+    }
+    let mut account = MemoryTree::new();
+    let auth = AppAuth {
+        level: "CLCRED".into(),
+        auth_type: "DIGEST".into(),
+        name: "dev".into(),
+        secret: "pw".into(),
+        data: Vec::new(),
+    };
+    let acc = DmAcc {
+        node: "acme".into(),
+        server_id: "acme".into(),
+        addr: "http://dm.example/".into(),
+        auth: vec![auth],
+        ..DmAcc::default()
+    };
+    acc.install(&mut account).unwrap();
+    let m = bootstrap::message("acme", "IMEI:1", &account);
+    let (ours, _) = bootstrap::encode(&m, bootstrap::Security::UserPin, b"1234");
+    let applied = |body: &[u8]| {
+        let mut t = MemoryTree::new();
+        let content_type = bootstrap::content_type(bootstrap::Security::UserPin, b"1234", body);
+        bootstrap::apply(&mut t, body, &content_type, Some(b"1234"), &DecodeOptions::default()).unwrap();
+        t.to_json()
+    };
+    let as_libwbxml_reads_it = libwbxml("wbxml2xml", &["-k", "-m", "0"], &ours, "wbxml", "xml");
+    let as_libwbxml_writes_it = libwbxml("xml2wbxml", &["-k"], &codec::encode(&m, Encoding::Xml), "xml", "wbxml");
+    let expected = applied(&ours);
+    assert!(expected.contains("http://dm.example/"), "{expected}");
+    assert_eq!(applied(&as_libwbxml_reads_it), expected);
+    assert_eq!(applied(&as_libwbxml_writes_it), expected);
+}

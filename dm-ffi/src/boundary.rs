@@ -83,6 +83,16 @@ pub(crate) unsafe fn give_buffer(
     Ok(())
 }
 
+/// `s` into `dst`, NUL-terminated, cut to fit.
+pub(crate) fn copy_str(dst: &mut [c_char], s: &str) {
+    let Some(room) = dst.len().checked_sub(1) else { return };
+    let n = s.len().min(room);
+    for (d, b) in dst.iter_mut().zip(&s.as_bytes()[..n]) {
+        *d = *b as c_char;
+    }
+    dst[n] = 0;
+}
+
 /// A failure of a call that has no session: kept for `dm_last_error(NULL)`, as its result code.
 pub(crate) fn thread_failure(e: &dm_core::Error) -> dm_result {
     set_thread_error(&e.to_string());

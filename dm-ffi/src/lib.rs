@@ -5,6 +5,7 @@
 #![allow(non_camel_case_types, clippy::missing_safety_doc, clippy::not_unsafe_ptr_arg_deref)]
 #![warn(missing_docs)]
 
+mod bootstrap;
 mod boundary;
 mod codec;
 mod limits;
@@ -13,6 +14,7 @@ mod result;
 mod session;
 mod tree;
 
+pub use bootstrap::*;
 pub use codec::*;
 pub use notification::*;
 pub use result::*;

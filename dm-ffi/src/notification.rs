@@ -5,7 +5,7 @@ use std::ffi::c_char;
 use dm_core::auth::Credentials;
 use dm_core::notification::{Notification, UiMode};
 
-use crate::boundary::{bytes_arg, give_buffer, guard, out, set_thread_error, str_arg, tri};
+use crate::boundary::{bytes_arg, copy_str, give_buffer, guard, out, set_thread_error, str_arg, tri};
 use crate::result::dm_result;
 
 /// A parsed notification. `vendor` points into the input buffer.
@@ -31,14 +31,6 @@ pub struct dm_notification {
     /// 1: the digest matches the nonce given; 2: it matches the resync nonce "0x00000000";
     /// 0: it matches neither (do not start a session).
     pub digest_ok: u8,
-}
-
-fn copy_str(dst: &mut [c_char], s: &str) {
-    let n = s.len().min(dst.len() - 1);
-    for (d, b) in dst.iter_mut().zip(&s.as_bytes()[..n]) {
-        *d = *b as c_char;
-    }
-    dst[n] = 0;
 }
 
 /// Parses a notification and verifies its digest with the server's id and password and the

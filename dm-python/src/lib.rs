@@ -6,6 +6,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
+mod bootstrap;
 mod event;
 mod message;
 mod pytree;
@@ -130,5 +131,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     message::register(m)?;
     tree::register(m)?;
     session::register(m)?;
+    bootstrap::register(m)?;
     Ok(())
 }

@@ -145,6 +145,15 @@ pub(crate) fn raised_status(py: Python<'_>, e: &PyErr) -> Option<StatusCode> {
     e.value(py).getattr("status").ok().and_then(|s| s.extract::<u16>().ok()).map(StatusCode)
 }
 
+/// `tree` as the engine takes it: a MemoryTree shared, any other object called back (its
+/// failures kept in `errors`).
+pub(crate) fn any_tree(tree: &Bound<'_, PyAny>, errors: &Arc<Mutex<Vec<String>>>) -> AnyTree {
+    match tree.cast::<crate::tree::MemoryTree>() {
+        Ok(m) => AnyTree::Memory(m.get().shared.clone()),
+        Err(_) => AnyTree::Python(PyTree { obj: tree.clone().unbind(), errors: errors.clone() }),
+    }
+}
+
 /// The tree a Python client session runs against: ours, or the caller's object.
 pub(crate) enum AnyTree {
     Memory(Shared),

@@ -11,8 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
 use crate::event::events;
-use crate::pytree::{AnyTree, PyTree};
-use crate::tree::MemoryTree;
+use crate::pytree::{AnyTree, any_tree};
 use crate::{LimitSettings, data_of, limits_of, to_py, usage};
 
 /// What the Python classes read alike of either engine.
@@ -172,10 +171,7 @@ impl ClientSession {
         c.server_initiated = server_initiated;
         c.wire = wire(encoding, max_msg_size, max_obj_size, limits, lenient, accept_dm11)?;
         let errors = Arc::new(Mutex::new(Vec::new()));
-        let engine_tree = match tree.cast::<MemoryTree>() {
-            Ok(m) => AnyTree::Memory(m.get().shared.clone()),
-            Err(_) => AnyTree::Python(PyTree { obj: tree.clone().unbind(), errors: errors.clone() }),
-        };
+        let engine_tree = any_tree(tree, &errors);
         let session = s::ClientSession::new(c, engine_tree).map_err(to_py)?;
         Ok(ClientSession { inner: Mutex::new((session, None)), tree: tree.clone().unbind(), tree_errors: errors })
     }

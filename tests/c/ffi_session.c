@@ -551,6 +551,50 @@ static void limits_and_leniency(void) {
     dm_session_free(c);
 }
 
+/* A tree that keeps the URIs added, in a transaction: a rollback forgets what it added. */
+struct journal { char uris[8][64]; int count, kept, begun, rolled_back; };
+static int journal_add(void *ud, const char *uri, const dm_value *v) {
+    struct journal *j = ud;
+    (void)v;
+    if (strstr(uri, "Refused") || j->count == 8) return 405;
+    snprintf(j->uris[j->count++], sizeof j->uris[0], "%s", uri);
+    return 200;
+}
+static int journal_begin(void *ud) { ((struct journal *)ud)->begun++; return 200; }
+static int journal_commit(void *ud) { struct journal *j = ud; j->kept = j->count; return 200; }
+static int journal_rollback(void *ud) { struct journal *j = ud; j->count = j->kept; j->rolled_back++; return 200; }
+
+/* A bootstrap adding an account, as XML (its MAC is of the bytes as they came: any encoding). */
+#define BOOTSTRAP(leaf) "<SyncML xmlns='SYNCML:SYNCML1.2'><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto>" \
+    "<SessionID>0</SessionID><MsgID>1</MsgID><Target><LocURI>IMEI:1</LocURI></Target><Source><LocURI>acme</LocURI></Source>" \
+    "</SyncHdr><SyncBody><Add><CmdID>1</CmdID><Item><Target><LocURI>./DMAcc/acme</LocURI></Target>" \
+    "<Meta><Format xmlns='syncml:metinf'>node</Format></Meta></Item><Item><Target><LocURI>./DMAcc/acme/" leaf "</LocURI></Target>" \
+    "<Data>acme</Data></Item></Add><Final/></SyncBody></SyncML>"
+
+static void bootstrap(void) {
+    const char *body = BOOTSTRAP("ServerID"), *refused = BOOTSTRAP("Refused");
+    /* HMAC-SHA1 of body under "1234" (Python's hmac module). */
+    const char *sealed = "application/vnd.syncml.dm+wbxml; SEC=USERPIN; MAC=5025aa7197ddd03b78260589e202e849cfdc034f";
+    const uint8_t *key = (const uint8_t *)"1234";
+    dm_tree_ops o = { .add = journal_add, .atomic_begin = journal_begin, .atomic_commit = journal_commit,
+                      .atomic_rollback = journal_rollback };
+    struct journal j = {0};
+    char server[8];
+    CHECK(dm_bootstrap_apply(&o, &j, (const uint8_t *)body, strlen(body), sealed, key, 4, server, sizeof server) == DM_OK);
+    CHECK(j.count == 2 && j.kept == 2 && strcmp(j.uris[1], "./DMAcc/acme/ServerID") == 0 && strcmp(server, "acme") == 0);
+    /* Another key: refused before the tree is touched. */
+    struct journal k = {0};
+    CHECK(dm_bootstrap_apply(&o, &k, (const uint8_t *)body, strlen(body), sealed, (const uint8_t *)"4321", 4, NULL, 0)
+          == DM_ERR_AUTH && k.begun == 0 && strstr(dm_last_error(NULL), "MAC"));
+    /* An item the tree refuses: all undone, the item named. Without a key the caller vouches. */
+    CHECK(dm_bootstrap_apply(&o, &k, (const uint8_t *)refused, strlen(refused), NULL, NULL, 0, NULL, 0) == DM_ERR_PROTOCOL);
+    CHECK(k.count == 0 && k.rolled_back == 1 && strstr(dm_last_error(NULL), "./DMAcc/acme/Refused: 405"));
+    /* A tree with no transaction cannot be bootstrapped all or nothing. */
+    dm_tree_ops bare = { .add = journal_add };
+    CHECK(dm_bootstrap_apply(&bare, &k, (const uint8_t *)body, strlen(body), NULL, NULL, 0, NULL, 0) == DM_ERR_USAGE);
+    CHECK(k.count == 0 && dm_bootstrap_apply(NULL, &k, (const uint8_t *)body, strlen(body), NULL, NULL, 0, NULL, 0) == DM_ERR_NULL);
+}
+
 int main(void) {
     whole_session(DM_ENCODING_XML, "sn");
     whole_session(DM_ENCODING_WBXML, "sn");
@@ -563,6 +607,7 @@ int main(void) {
     server_password_lookup();
     a_callback_calling_its_own_session();
     limits_and_leniency();
+    bootstrap();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

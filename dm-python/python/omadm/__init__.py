@@ -414,5 +414,5 @@ def answers(messages: list[bytes], directions: list[str] | None = None) -> list[
     return [Answer(*a) for a in _native.answers(messages, directions)]
 
 
-from . import capture, notification  # noqa: E402  (uses the names above)
+from . import bootstrap, capture, notification  # noqa: E402  (uses the names above)
 from .notification import Notification  # noqa: E402

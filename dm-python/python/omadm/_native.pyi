@@ -4,7 +4,7 @@ from typing import Any, Callable, final
 
 __all__ = ['Error', 'DecodeError', 'ProtocolError', 'AuthError', 'LimitError', 'UsageError', '__version__',
            'DEFAULT_LIMITS', 'Message', 'content_type_of', 'decode', 'xml_to_wbxml', 'wbxml_to_xml', 'notification_build', 'notification_parse',
-           'notification_verify', 'wap_push', 'from_wap_push', 'sms_user_data', 'check', 'credentials', 'answers', 'Event', 'MemoryTree', 'ClientSession', 'ServerSession']
+           'notification_verify', 'wap_push', 'from_wap_push', 'sms_user_data', 'check', 'credentials', 'answers', 'Event', 'MemoryTree', 'ClientSession', 'ServerSession', 'bootstrap_encode', 'bootstrap_apply', 'bootstrap_mac']
 
 __version__: str
 DEFAULT_LIMITS: dict[str, int]
@@ -73,6 +73,10 @@ def notification_verify(data: bytes, password: str, nonce: bytes) -> str | None:
 def wap_push(notification: bytes, tid: int = 0) -> bytes: ...
 def from_wap_push(pdu: bytes) -> bytes: ...
 def sms_user_data(pdu: bytes, reference: int = 0) -> list[bytes]: ...
+def bootstrap_encode(server_id: str, device_id: str, tree: MemoryTree, security: str, key: bytes) -> tuple[bytes, str]: ...
+def bootstrap_apply(tree: object, body: bytes, content_type: str, key: bytes | None = None, lenient: bool = False,
+                    limits: list[tuple[str, int]] | None = None) -> tuple[str, list[str]]: ...
+def bootstrap_mac(key: bytes, body: bytes) -> str: ...
 
 @final
 class Event:

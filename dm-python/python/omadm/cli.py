@@ -403,20 +403,16 @@ def _passwords(path: str) -> dict[str, str]:
     return passwords
 
 
-def _device_tree(args: argparse.Namespace, server_id: str) -> omadm.MemoryTree:
-    """A device as a server finds a real one: DevInfo, DevDetail, and the DMAcc account for the
-    server it is told to reach, with the credentials it is given."""
-    from omadm.http import AAUTH_TYPES
-
+def _device_tree(args: argparse.Namespace, server_id: str, account: bool = True) -> omadm.MemoryTree:
+    """A device as a server finds a real one: DevInfo, DevDetail, and (unless it is yet to be
+    bootstrapped) the DMAcc account for the server it is told to reach, with the credentials it
+    is given."""
     tree = omadm.MemoryTree()
     tree.install_devinfo("IMEI:493005100592800", "omadm", "simulated")
     tree.install_devdetail(fw_v="1.0", sw_v=omadm.__version__, hw_v="1.0", dev_typ="simulated", oem="omadm")
-    auth = []
-    if args.auth != "none":
-        auth.append(("CLCRED", AAUTH_TYPES[args.auth], args.username or "", args.password or "", args.nonce.encode()))
-    if args.server_password is not None:
-        auth.append(("SRVCRED", "DIGEST", server_id, args.server_password, args.server_nonce.encode()))
-    tree.install_dmacc(server_id, args.server, auth_pref=AAUTH_TYPES.get(args.auth), auth=auth)
+    if account:
+        omadm.bootstrap.install_account(tree, server_id, args.server, args.auth, args.username, args.password,
+                                        args.nonce.encode(), args.server_password, args.server_nonce.encode())
     return tree
 
 
@@ -568,7 +564,10 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
         if args.save_tree and _read(args.tree).lstrip().startswith(b"<"):
             raise omadm.UsageError(f"{args.tree} is a TNDS document, and --save-tree writes JSON: save the tree as "
                                    "JSON first (omadm.MemoryTree.load(FILE).save(FILE.json)) and give that")
-        base = omadm.MemoryTree.load(args.tree) if args.tree else _device_tree(args, options["server_id"])
+        base = (omadm.MemoryTree.load(args.tree) if args.tree
+                else _device_tree(args, options["server_id"], account=not args.bootstrap))
+        if args.bootstrap:
+            _bootstrapped(args, base, options)
         for uri, ddf in args.ddf:  # the management objects it holds as their DDFs describe them
             base.set_ddf(ddf, uri)
         json_tree = base.to_json()
@@ -632,6 +631,31 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
     for outcome, n in outcomes.most_common():
         print(f"  [fumo] {n} {outcome}")
     return 1 if failed else 0
+
+
+def _bootstrapped(args: argparse.Namespace, tree: omadm.MemoryTree, options: dict[str, Any]) -> None:
+    """Applies --bootstrap to ``tree``: the server becomes the one its account names, at the
+    account's address, unless --server-id and --server say otherwise."""
+    import omadm.http
+
+    applied = omadm.bootstrap.apply(tree, _read(args.bootstrap), args.bootstrap_type, args.bootstrap_key)
+    checked = "its MAC checked" if args.bootstrap_key else "its MAC not checked"
+    print(f"[bootstrap] {_count(len(applied.uris), 'node')} from {applied.server_id}, {checked}", flush=True)
+    options["server_id"] = args.server_id or applied.server_id
+    if not args.server:
+        args.server = omadm.http.Account(tree, options["server_id"]).address
+        if not args.server:
+            raise omadm.UsageError(f"{args.bootstrap} gives no address (AppAddr of AddrType URI) for the server "
+                                   f"{options['server_id']!r}: give --server")
+
+
+def _bootstrap(args: argparse.Namespace) -> int:
+    account = omadm.bootstrap.account(args.server_id, args.server, args.auth, args.username, args.password,
+                                      args.server_password)
+    made = omadm.bootstrap.message(account, args.server_id, args.device_id, args.key, args.security)
+    _write(args.output, made.body)
+    print(f"{args.output}: {len(made.body)} bytes for {args.device_id}\nContent-Type: {made.content_type}")
+    return 0
 
 
 def _percentiles(seconds: list[float]) -> str:
@@ -792,6 +816,22 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--base", default=".", help="where the DDF's top nodes without a Path are (default: the root; "
                    "for an MO whose top node has no name, the node it is at, ./FUMO say)")
     d.set_defaults(run=_ddf)
+    b = sub.add_parser("bootstrap", help="a bootstrap message (the OMA DM profile): the DMAcc account that lets a "
+                       "device reach a server it does not know yet, in WBXML, its MAC in the Content-Type printed")
+    b.add_argument("--server", required=True, type=_url, help="the server's URL: the account's address")
+    b.add_argument("--server-id", default="omadm", help="the server's identifier (default: omadm)")
+    b.add_argument("--device-id", default="IMEI:493005100592800", help="the device it is for (its DevId)")
+    b.add_argument("--auth", choices=["none", "basic", "md5", "hmac"], default="none",
+                   help="how the device is to authenticate (default: none)")
+    b.add_argument("--username", help="the device's user name")
+    b.add_argument("--password", help="the device's password")
+    b.add_argument("--server-password", help="the password the server authenticates itself with")
+    b.add_argument("--security", choices=omadm.bootstrap.SECURITIES, default="USERPIN",
+                   help="how the MAC's key was agreed (default: USERPIN)")
+    b.add_argument("--key", required=True, help="the MAC's key: the PIN the user is given (USERPIN), the network's "
+                   "secret (NETWORKID)")
+    b.add_argument("-o", "--output", default="bootstrap.wbxml", help="where to write it (default: bootstrap.wbxml)")
+    b.set_defaults(run=_bootstrap)
     m = sub.add_parser("demo", help="a whole session over loopback HTTP between the built-in server and a simulated "
                        "device, printed as an annotated trace")
     m.set_defaults(run=_demo)
@@ -857,10 +897,18 @@ def main(argv: list[str] | None = None) -> int:
     _session_arguments(sv, device=False)
     sv.set_defaults(run=_serve)
     dv = sub.add_parser("device", help="simulated device(s) against a DM server")
-    dv.add_argument("--server", required=True, type=_url, help="the server URL")
+    dv.add_argument("--server", type=_url, help="the server URL (with --bootstrap: the address of the account it "
+                    "gives, unless given)")
     dv.add_argument("--tree", help="the device tree, as JSON or a TNDS document (default: DevInfo, DevDetail and a "
                     "DMAcc account for the server, with the credentials given); without --auth, the credentials of "
                     "its DMAcc account for the server")
+    dv.add_argument("--bootstrap", metavar="FILE", help="apply this bootstrap message (omadm bootstrap writes one) "
+                    "to the device's tree first, as a device out of the box: the server is then the one its account "
+                    "names, reached at the account's address, with the account's credentials")
+    dv.add_argument("--bootstrap-type", metavar="CONTENT-TYPE", default=omadm.bootstrap.CONTENT_TYPE,
+                    help="the Content-Type the bootstrap came with, its SEC and MAC in it")
+    dv.add_argument("--bootstrap-key", metavar="SECRET", help="check the bootstrap's MAC with this key (the PIN, the "
+                    "network's secret); without it the MAC is not checked")
     dv.add_argument("--save-tree", action="store_true", help="write the tree back to --tree's file after the "
                     "session, as a device keeps its state: what the server changed, its DMAcc nonces; with --fumo, "
                     "FILE.fumo keeps an update not done or not reported yet for the next run")
@@ -911,6 +959,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "device" and args.save_tree and (
             args.tree is None or (args.count != 1 and not args.listen) or args.script):
         dv.error("--save-tree needs --tree, one device and no --script")
+    if args.command == "device" and not (args.server or args.bootstrap):
+        dv.error("--server is required: the server to reach (or --bootstrap, whose account names it)")
+    if args.command == "device" and args.bootstrap and (args.conformance or (args.script and not args.tree)):
+        dv.error("--bootstrap applies to the tree of --tree, or the default one: not with --conformance or --script")
     if args.command == "device" and args.fumo_request and not args.fumo:
         dv.error("--fumo-request asks for an update --fumo does")
     if args.command == "device" and args.fumo and args.conformance:

@@ -28,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import omadm
+from omadm.bootstrap import AAUTH_TYPES
 
 if TYPE_CHECKING:
     import omadm.fumo
@@ -382,15 +383,12 @@ class Nonces:
         os.replace(f"{self.path}.tmp", self.path)
 
 
-# A DMAcc AppAuth entry's AAuthType for each auth a session takes (facts §4).
-AAUTH_TYPES = {"basic": "BASIC", "md5": "DIGEST", "hmac": "HMAC"}
-
-
 class Account:
     """A device's DMAcc account for a server, as its tree holds it (the DM 1.2 layout): the
     session options its AppAuth entries give (its own credentials, AAuthLevel CLCRED: AAuthType,
     AAuthName, AAuthSecret and the nonce in AAuthData; the server's, SRVCRED: AAuthSecret and
-    AAuthData), and where the next nonces go, as a device keeps them (``keep``)."""
+    AAuthData), where the next nonces go, as a device keeps them (``keep``), and the server's
+    ``address``: the Addr of its first AppAddr entry of AddrType URI (None without one)."""
 
     # The session's auth names by AAuthType (the types a DMAcc holds by auth name: AAUTH_TYPES).
     SCHEMES = {aauth: name for name, aauth in AAUTH_TYPES.items()}
@@ -399,11 +397,15 @@ class Account:
         self.tree = tree
         self.options: dict[str, Any] = {}
         self._nonce_at: dict[str, str] = {}
+        self.address: str | None = None
         uris = list(tree.to_dict())
         ids = [u for u in uris if re.fullmatch(r"\./DMAcc/[^/]+/ServerID", u)]
         account = next((u.rsplit("/", 1)[0] for u in ids if tree.get(u) == server_id), None)
         if account is None:
             return
+        addrs = [u for u in uris if re.fullmatch(re.escape(account) + r"/AppAddr/[^/]+/Addr", u)]
+        self.address = next((str(tree.get(u)) for u in addrs
+                             if tree.get(u.replace("/Addr", "/AddrType")) in (None, "URI")), None)
         entries = {u.rsplit("/", 1)[0] for u in uris if u.startswith(f"{account}/AppAuth/")}
         for entry in sorted(entries):
             level, scheme = tree.get(f"{entry}/AAuthLevel"), tree.get(f"{entry}/AAuthType")

@@ -1,0 +1,86 @@
+"""Bootstrap (DM Bootstrap 1.2, the OMA DM profile): the one message that gives a device a
+server's DMAcc account, before any session. It is WBXML, answered by nothing, and carries in its
+Content-Type the HMAC-SHA1 of its bytes under a secret both sides hold (``SEC=NETWORKID``: one of
+the network, such as the IMSI; ``USERPIN``: a PIN the user is given; ``USERPIN_NETWORKID``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import _native
+from ._native import MemoryTree
+
+CONTENT_TYPE = "application/vnd.syncml.dm+wbxml"
+SECURITIES = ("NETWORKID", "USERPIN", "USERPIN_NETWORKID")
+
+AAUTH_TYPES = {"basic": "BASIC", "md5": "DIGEST", "hmac": "HMAC"}
+"""A DMAcc AppAuth entry's AAuthType for each auth a session takes (facts §4)."""
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """A bootstrap message and the Content-Type it goes with (its SEC and MAC in it)."""
+    body: bytes
+    content_type: str
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What a bootstrap did: the server it came from (the ServerID of its account) and the
+    node of each item, in order."""
+    server_id: str
+    uris: list[str]
+
+
+def install_account(tree: MemoryTree, server_id: str, url: str, auth: str = "none", username: str | None = None,
+                    password: str | None = None, nonce: bytes = b"", server_password: str | None = None,
+                    server_nonce: bytes = b"") -> None:
+    """Installs the DMAcc account for the server ``server_id`` at ``url`` in ``tree``: the
+    device's credentials for ``auth`` (basic, md5 or hmac; none: no entry), and the server's
+    password (AAuthLevel SRVCRED) when given."""
+    entries = []
+    if auth != "none":
+        entries.append(("CLCRED", AAUTH_TYPES[auth], username or "", password or "", nonce))
+    if server_password is not None:
+        entries.append(("SRVCRED", "DIGEST", server_id, server_password, server_nonce))
+    tree.install_dmacc(server_id, url, auth_pref=AAUTH_TYPES.get(auth), auth=entries)
+
+
+def account(server_id: str, url: str, auth: str = "none", username: str | None = None, password: str | None = None,
+            server_password: str | None = None) -> MemoryTree:
+    """A tree holding only the account a server bootstraps a device with (``install_account``):
+    give it to ``message``, with any other node to add (``tree.set(...)``)."""
+    tree = MemoryTree()
+    install_account(tree, server_id, url, auth, username, password, server_password=server_password)
+    return tree
+
+
+def _key(key: bytes | str) -> bytes:
+    return key.encode() if isinstance(key, str) else key
+
+
+def message(tree: MemoryTree, server_id: str, device_id: str, key: bytes | str,
+            security: str = "USERPIN") -> Bootstrap:
+    """The bootstrap from ``server_id`` to ``device_id`` that adds each node of ``tree`` below
+    its top level (an account at ./DMAcc/X as ./DMAcc/X and its nodes: ./DMAcc is the device's),
+    values, secrets, Format and Type included, in one Add; its MAC under ``key`` (the PIN, or
+    the network's secret) by ``security`` (one of SECURITIES)."""
+    body, content_type = _native.bootstrap_encode(server_id, device_id, tree, security, _key(key))
+    return Bootstrap(body, content_type)
+
+
+def apply(tree: object, body: bytes, content_type: str = CONTENT_TYPE, key: bytes | str | None = None,
+          lenient: bool = False) -> Applied:
+    """Applies a bootstrap to ``tree`` (a MemoryTree, or a tree object with ``begin``, ``commit``
+    and ``rollback``) as its server would, all or nothing. With ``key``, the MAC in
+    ``content_type`` must be the one the key gives (omadm.AuthError otherwise); without, the
+    caller vouches for the message (a transport secure of its own). Only Add and Replace may be
+    in it; omadm.ProtocolError (rule ``Bootstrap``) names the item that failed, the tree as it
+    was."""
+    server_id, uris = _native.bootstrap_apply(tree, body, content_type, None if key is None else _key(key), lenient)
+    return Applied(server_id, uris)
+
+
+def mac(key: bytes | str, body: bytes) -> str:
+    """HMAC-SHA1 of ``body`` under ``key``, in hexadecimal: a bootstrap's MAC."""
+    return _native.bootstrap_mac(_key(key), body)

@@ -1,0 +1,64 @@
+//! Bootstrap for Python: a server's bootstrap message, and a device applying one to its tree.
+
+use std::sync::{Arc, Mutex};
+
+use dm_core::DecodeOptions;
+use dm_core::bootstrap::{self, Security};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::pytree::any_tree;
+use crate::tree::MemoryTree;
+use crate::{LimitSettings, limits_of, to_py, usage};
+
+fn security(name: &str) -> PyResult<Security> {
+    Security::parse(name)
+        .ok_or_else(|| usage(format!("security is NETWORKID, USERPIN or USERPIN_NETWORKID, not {name}")))
+}
+
+/// The WBXML bootstrap message from `server_id` to `device_id` adding the nodes of `tree` below
+/// its top level, and its Content-Type with `security` and the MAC `key` gives.
+#[pyfunction]
+fn bootstrap_encode<'py>(
+    py: Python<'py>,
+    server_id: &str,
+    device_id: &str,
+    tree: &MemoryTree,
+    security: &str,
+    key: &[u8],
+) -> PyResult<(Bound<'py, PyBytes>, String)> {
+    let m = bootstrap::message(server_id, device_id, &dm_core::tree::lock(&tree.shared));
+    let (body, content_type) = bootstrap::encode(&m, self::security(security)?, key);
+    Ok((PyBytes::new(py, &body), content_type))
+}
+
+/// Applies a bootstrap message to `tree` (a MemoryTree or any tree object with transactions),
+/// all or nothing; with `key`, its MAC is checked. (server id, the URI of each item).
+#[pyfunction]
+#[pyo3(signature = (tree, body, content_type, key = None, lenient = false, limits = None))]
+fn bootstrap_apply(
+    tree: &Bound<'_, PyAny>,
+    body: &[u8],
+    content_type: &str,
+    key: Option<&[u8]>,
+    lenient: bool,
+    limits: LimitSettings,
+) -> PyResult<(String, Vec<String>)> {
+    let options = DecodeOptions { lenient, limits: limits_of(limits)? };
+    let mut t = any_tree(tree, &Arc::new(Mutex::new(Vec::new())));
+    let done = bootstrap::apply(&mut t, body, content_type, key, &options).map_err(to_py)?;
+    Ok((done.server_id, done.uris))
+}
+
+/// The MAC of a bootstrap message: HMAC-SHA1 of `body` under `key`, in hexadecimal.
+#[pyfunction]
+fn bootstrap_mac(key: &[u8], body: &[u8]) -> String {
+    bootstrap::mac(key, body)
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(bootstrap_encode, m)?)?;
+    m.add_function(wrap_pyfunction!(bootstrap_apply, m)?)?;
+    m.add_function(wrap_pyfunction!(bootstrap_mac, m)?)?;
+    Ok(())
+}

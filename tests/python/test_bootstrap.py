@@ -1,0 +1,107 @@
+"""Bootstrap (the OMA DM profile): a server's message giving a device its account, the device
+applying it, and the session that follows."""
+
+import hashlib
+import hmac
+import re
+
+import pytest
+from conftest import cli, omadm_serve
+
+import omadm
+import omadm.http
+
+SERVER_ID = "acme"
+
+
+def factory_device() -> omadm.MemoryTree:
+    """A device out of the box: DevInfo and nothing of any server."""
+    tree = omadm.MemoryTree()
+    tree.install_devinfo("IMEI:1", "Acme", "X1")
+    return tree
+
+
+def test_a_bootstrapped_device_reaches_the_server_with_the_account_it_was_given():
+    server = omadm.http.Server(lambda s: s.get("./DevInfo/Mod"), server_id=SERVER_ID, auth="md5",
+                               username="dev", password="devpw", server_password="srvpw")
+    with server:
+        account = omadm.bootstrap.account(SERVER_ID, server.url, "md5", "dev", "devpw", server_password="srvpw")
+        made = omadm.bootstrap.message(account, SERVER_ID, "IMEI:1", key="1234")
+        tree = factory_device()
+        applied = omadm.bootstrap.apply(tree, made.body, made.content_type, key="1234")
+        assert applied.server_id == SERVER_ID and applied.uris[0] == f"./DMAcc/{SERVER_ID}"
+        found = omadm.http.Account(tree, SERVER_ID)
+        assert found.address == server.url
+        # No credentials given: the device takes its account's, both ways.
+        events = omadm.http.device(found.address, tree, server_id=SERVER_ID)
+    kinds = [e.kind for e in events]
+    assert "server_authenticated" in kinds and "authenticated" in kinds and kinds[-1] == "ended"
+    assert any(e.kind == "executed" and e.uri == "./DevInfo/Mod" and e.code == 200 for e in events)
+
+
+def test_the_mac_is_hmac_sha1_of_the_bytes_as_any_implementation_computes_it():
+    made = omadm.bootstrap.message(omadm.bootstrap.account(SERVER_ID, "http://dm.example/"), SERVER_ID, "IMEI:1",
+                                   key=b"\x01secret", security="NETWORKID")
+    expected = hmac.new(b"\x01secret", made.body, hashlib.sha1).hexdigest()
+    assert made.content_type == f"application/vnd.syncml.dm+wbxml; SEC=NETWORKID; MAC={expected}"
+    assert omadm.bootstrap.mac(b"\x01secret", made.body) == expected
+    assert made.body[0] == 0x02, "WBXML 1.2: a bootstrap is never XML"
+
+
+def test_a_bootstrap_that_does_not_check_leaves_the_tree_as_it_was():
+    made = omadm.bootstrap.message(omadm.bootstrap.account(SERVER_ID, "http://dm.example/"), SERVER_ID, "IMEI:1",
+                                   key="1234")
+    tree = factory_device()
+    before = tree.to_json()
+    with pytest.raises(omadm.AuthError, match="MAC"):
+        omadm.bootstrap.apply(tree, made.body, made.content_type, key="4321")
+    with pytest.raises(omadm.AuthError, match="no SEC and MAC"):
+        omadm.bootstrap.apply(tree, made.body, key="1234")
+    omadm.bootstrap.apply(tree, made.body, made.content_type, key="1234")
+    # Again: the account is there, 418, and nothing of the second is kept.
+    tree.set(f"./DMAcc/{SERVER_ID}/Name", "mine")
+    with pytest.raises(omadm.ProtocolError) as e:
+        omadm.bootstrap.apply(tree, made.body, made.content_type, key="1234")
+    assert e.value.rule == "Bootstrap" and e.value.cmd_id == 1 and "418" in e.value.reason
+    assert tree.get(f"./DMAcc/{SERVER_ID}/Name") == "mine"
+    assert before != tree.to_json()
+
+
+def test_a_tree_object_without_transactions_cannot_be_bootstrapped():
+    class Plain:
+        def __init__(self):
+            self.added = []
+
+        def add(self, uri, value, format, type):
+            self.added.append(uri)
+
+    made = omadm.bootstrap.message(omadm.bootstrap.account(SERVER_ID, "http://dm.example/"), SERVER_ID, "IMEI:1",
+                                   key="1234")
+    plain = Plain()
+    with pytest.raises(omadm.UsageError, match="all or nothing"):
+        omadm.bootstrap.apply(plain, made.body, made.content_type, key="1234")
+    assert plain.added == []
+
+
+def test_cli_bootstraps_a_device_that_then_reaches_the_server(tmp_path):
+    with omadm_serve("--server-id", SERVER_ID, "--auth", "md5", "--username", "dev", "--password", "devpw",
+                     "--once") as (server, url):
+        out = tmp_path / "b.wbxml"
+        made = cli("bootstrap", "--server", url, "--server-id", SERVER_ID, "--auth", "md5", "--username", "dev",
+                   "--password", "devpw", "--key", "1234", "-o", str(out))
+        assert made.returncode == 0, made.stderr
+        content_type = re.search(r"^Content-Type: (.*)$", made.stdout.decode(), re.M).group(1)
+        assert omadm.bootstrap.mac("1234", out.read_bytes()) in content_type
+        refused = cli("device", "--bootstrap", str(out), "--bootstrap-type", content_type, "--bootstrap-key", "0000")
+        assert refused.returncode != 0 and b"MAC" in refused.stderr
+        tree = tmp_path / "device.json"
+        factory_device().save(str(tree))
+        ran = cli("device", "--tree", str(tree), "--save-tree", "--bootstrap", str(out), "--bootstrap-type",
+                  content_type, "--bootstrap-key", "1234")
+        assert ran.returncode == 0, ran.stderr
+        assert b"[bootstrap] 16 nodes from acme, its MAC checked" in ran.stdout
+        assert b"Event(authenticated)" in ran.stdout
+        assert server.wait(timeout=30) == 0
+    # The device keeps its account: the next run needs no bootstrap.
+    assert omadm.http.Account(omadm.MemoryTree.load(str(tree)), SERVER_ID).address == url
+    assert cli("device").returncode == 2, "--server or --bootstrap is required"

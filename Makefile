@@ -160,7 +160,7 @@ test-python: $(VENV)/.deps build/agent
 # its own seeds (dm-core/fuzz/seeds/TARGET: the session targets' written by make_seeds.rs).
 # cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP lets the stable toolchain build them.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := decode_xml decode_wbxml notification client_receive server_receive server_restore check client_session server_session tnds
+FUZZ_TARGETS := decode_xml decode_wbxml notification client_receive server_receive server_restore check client_session server_session tnds bootstrap
 CARGO_FUZZ := $(TOOLS)/bin/cargo-fuzz
 
 $(CARGO_FUZZ):

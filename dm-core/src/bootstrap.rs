@@ -64,7 +64,8 @@ pub fn seal(content_type: &str) -> Result<(Option<Security>, Option<String>), Er
     let mut parts = content_type.split(';');
     let media = parts.next().unwrap_or_default().trim();
     if !media.eq_ignore_ascii_case(CONTENT_TYPE) && !media.eq_ignore_ascii_case("application/vnd.syncml.dm+xml") {
-        return Err(refused(None, None, format!("a bootstrap is a DM message ({CONTENT_TYPE}), not {media:?}")));
+        let reason = format!("a bootstrap is a DM message ({CONTENT_TYPE}), not {media:?}");
+        return Err(RemoteError { rule: "Bootstrap", msg_id: None, cmd_id: None, element: None, reason }.into());
     }
     let (mut security, mut mac) = (None, None);
     for (name, value) in parts.filter_map(|p| p.split_once('=')) {
@@ -158,22 +159,20 @@ pub fn apply<T: Tree + ?Sized>(
     let m = codec::decode_with(body, options)?;
     let msg_id = Some(m.header.msg_id);
     if !matches!(m.header.ver_proto.as_str(), "DM/1.2" | "DM/1.1") {
-        return Err(refused(msg_id, None, format!("VerProto {:?}, not DM/1.2", m.header.ver_proto)));
+        return Err(refused((msg_id, None, "VerProto"), format!("{:?}, not DM/1.2", m.header.ver_proto)));
     }
     let server = m.header.source.uri.as_str();
     if server.is_empty() {
-        return Err(refused(msg_id, None, "no server in its SyncHdr Source".into()));
+        return Err(refused((msg_id, None, "Source"), "no server in its SyncHdr".into()));
     }
     for c in &m.commands {
         let (Command::Add(x) | Command::Replace(x)) = c else {
-            return Err(refused(
-                msg_id,
-                Some(c.cmd_id()),
-                format!("a {} in a bootstrap: only Add and Replace", c.name()),
-            ));
+            let at = (msg_id, Some(c.cmd_id()), c.name());
+            return Err(refused(at, format!("a {} in a bootstrap: only Add and Replace", c.name())));
         };
         if x.items.iter().any(|i| i.more_data) {
-            return Err(refused(msg_id, Some(x.cmd_id), "a chunk (MoreData): a bootstrap is one message".into()));
+            let at = (msg_id, Some(x.cmd_id), "MoreData");
+            return Err(refused(at, "a chunk: a bootstrap is one message".into()));
         }
     }
     tree.begin().map_err(|code| {
@@ -191,15 +190,20 @@ pub fn apply<T: Tree + ?Sized>(
             if let Err(code) = written {
                 let undone = if tree.rollback().is_ok() { "" } else { "; the tree could not undo what came before it" };
                 let reason = format!("{} {at}: {code}{undone}", c.name());
-                return Err(refused(msg_id, Some(x.cmd_id), reason));
+                return Err(refused((msg_id, Some(x.cmd_id), "Item"), reason));
             }
             uris.push(at.to_string());
         }
     }
-    tree.commit().map_err(|code| refused(msg_id, None, format!("the tree could not keep it ({code})")))?;
+    if let Err(code) = tree.commit() {
+        let _ = tree.rollback();
+        return Err(refused((msg_id, None, "SyncBody"), format!("the tree could not keep it ({code})")));
+    }
     Ok(Bootstrapped { server_id: server.to_string(), uris })
 }
 
-fn refused(msg_id: Option<u32>, cmd_id: Option<u32>, reason: String) -> Error {
-    RemoteError { rule: "Bootstrap", msg_id, cmd_id, element: None, reason }.into()
+/// A bootstrap refused, at (MsgID, CmdID, element).
+fn refused(at: (Option<u32>, Option<u32>, &'static str), reason: String) -> Error {
+    let (msg_id, cmd_id, element) = at;
+    RemoteError { rule: "Bootstrap", msg_id, cmd_id, element: Some(element), reason }.into()
 }

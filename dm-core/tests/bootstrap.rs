@@ -145,7 +145,7 @@ fn a_bootstrap_that_fails_midway_leaves_the_tree_as_it_was() {
     let mut t = device();
     let before = t.to_json();
     let Err(Error::Remote(e)) = apply(&mut t, &body, &content_type, Some(PIN)) else { panic!() };
-    assert_eq!((e.rule, e.msg_id, e.cmd_id), ("Bootstrap", Some(1), Some(2)));
+    assert_eq!((e.rule, e.msg_id, e.cmd_id, e.element), ("Bootstrap", Some(1), Some(2), Some("Item")));
     assert!(e.reason.contains("Replace ./DMAcc/srv/Nowhere/X: 404"), "{}", e.reason);
     assert_eq!(t.to_json(), before, "the account added before it is gone");
     // Adding an account that is there already: 418, and the account kept as it was.
@@ -169,14 +169,14 @@ fn a_bootstrap_holds_only_adds_and_replaces_in_one_message() {
     }));
     let (body, content_type) = sealed(&m);
     let Err(Error::Remote(e)) = apply(&mut t, &body, &content_type, Some(PIN)) else { panic!() };
-    assert_eq!(e.cmd_id, Some(2));
+    assert_eq!((e.cmd_id, e.element), (Some(2), Some("Delete")));
     assert!(e.reason.contains("a Delete in a bootstrap"), "{}", e.reason);
     let mut m = bootstrap::message("srv", "IMEI:1", &account());
     let Command::Add(add) = &mut m.commands[0] else { panic!() };
     add.items[1].more_data = true;
     let (body, content_type) = sealed(&m);
     let Err(Error::Remote(e)) = apply(&mut t, &body, &content_type, Some(PIN)) else { panic!() };
-    assert!(e.reason.contains("MoreData"), "{}", e.reason);
+    assert_eq!(e.element, Some("MoreData"), "{}", e.reason);
     assert_eq!(t.to_json(), before);
 }
 

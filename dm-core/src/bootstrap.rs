@@ -7,8 +7,8 @@
 
 use crate::codec::{self, DecodeOptions, Encoding};
 use crate::error::{AuthError, Error, RemoteError};
-use crate::model::{Command, Data, Header, Item, ItemCommand, Location, Message, Meta, ProtocolVersion};
-use crate::session::{tnds_limits, write};
+use crate::model::{Command, Header, Item, ItemCommand, Location, Message, ProtocolVersion};
+use crate::session::{node_item, tnds_limits, write};
 use crate::tree::{MemoryTree, Node, Tree, uri};
 
 /// The MIME type of a bootstrap message.
@@ -98,24 +98,11 @@ pub fn message(server_id: &str, device_id: &str, tree: &MemoryTree) -> Message {
     Message { header, commands: vec![Command::Add(add)], is_final: true }
 }
 
-/// The Add item that creates `node` at `uri`.
+/// The Add item that creates `node` at `uri`, as WBXML carries it: an interior node without data.
 fn added(uri: &str, node: Node) -> Item {
-    let (meta, data) = match node {
-        Node::Interior { type_, .. } => {
-            (Some(Meta { format: Some("node".into()), type_: type_.map(Into::into), ..Meta::default() }), None)
-        }
-        Node::Leaf(l) => {
-            let plain = l.format == "chr" && l.type_ == "text/plain";
-            let meta = (!plain).then(|| Meta { format: Some(l.format), type_: Some(l.type_), ..Meta::default() });
-            let data = if meta.as_ref().is_some_and(|m| m.format.as_deref() == Some("bin")) {
-                Data::Binary(l.data)
-            } else {
-                Data::from_bytes(l.data)
-            };
-            (meta, Some(data))
-        }
-    };
-    Item { target: Some(Location::new(uri)), meta: meta.map(Box::new), data, ..Item::default() }
+    let interior = matches!(node, Node::Interior { .. });
+    let item = node_item(Encoding::Wbxml, node);
+    Item { target: Some(Location::new(uri)), data: if interior { None } else { item.data }, ..item }
 }
 
 /// `message` in WBXML with its Content-Type, MAC and all.

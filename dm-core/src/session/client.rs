@@ -905,6 +905,12 @@ fn answerable(outcome: Result<StatusCode, StatusCode>) -> StatusCode {
 
 /// A Get result: data in the encoding's form for binary, Meta only when not the default.
 fn result_item(encoding: Encoding, uri: String, node: Node) -> Item {
+    Item { source: Some(Location::new(uri)), ..node_item(encoding, node) }
+}
+
+/// A node as an item carries it, without its location: data in the encoding's form for binary
+/// (an interior node's: its children's names), Meta only when not the default.
+pub(crate) fn node_item(encoding: Encoding, node: Node) -> Item {
     let (format, type_, data) = match node {
         Node::Interior { children, type_ } => ("node".into(), type_.map(Cow::Owned), Data::Text(children.join("/"))),
         Node::Leaf(l) => {
@@ -926,7 +932,7 @@ fn result_item(encoding: Encoding, uri: String, node: Node) -> Item {
             ..Meta::default()
         })
     });
-    Item { source: Some(Location::new(uri)), meta, data: Some(data), ..Item::default() }
+    Item { meta, data: Some(data), ..Item::default() }
 }
 
 /// A RespURI as a URI reference resolved against the URI in use (RFC 3986 §5.2, without

@@ -14,7 +14,7 @@ mod server;
 mod ui;
 
 pub use client::{ClientConfig, ClientSession};
-pub(crate) use client::{tnds_limits, write};
+pub(crate) use client::{node_item, tnds_limits, write};
 pub use server::{NonceSource, PasswordLookup, ServerConfig, ServerSession};
 pub use ui::{UiHandler, UiRequest, UiResponse};
 

@@ -405,7 +405,7 @@ class Account:
             return
         addrs = [u for u in uris if re.fullmatch(re.escape(account) + r"/AppAddr/[^/]+/Addr", u)]
         self.address = next((str(tree.get(u)) for u in addrs
-                             if tree.get(u.replace("/Addr", "/AddrType")) in (None, "URI")), None)
+                             if tree.get(f"{u}Type") in (None, "URI")), None)
         entries = {u.rsplit("/", 1)[0] for u in uris if u.startswith(f"{account}/AppAuth/")}
         for entry in sorted(entries):
             level, scheme = tree.get(f"{entry}/AAuthLevel"), tree.get(f"{entry}/AAuthType")

@@ -67,7 +67,15 @@ def test_a_bootstrap_that_does_not_check_leaves_the_tree_as_it_was():
     assert before != tree.to_json()
 
 
-def test_a_tree_object_without_transactions_cannot_be_bootstrapped():
+def test_the_account_address_is_its_uri_whatever_the_account_is_named():
+    tree = omadm.MemoryTree()
+    omadm.bootstrap.install_account(tree, "Addr1", "http://dm.example/")
+    assert omadm.http.Account(tree, "Addr1").address == "http://dm.example/"
+    tree.set("./DMAcc/Addr1/AppAddr/1/AddrType", "IPv4")
+    assert omadm.http.Account(tree, "Addr1").address is None
+
+
+def test_a_tree_object_cannot_be_bootstrapped_having_no_transaction():
     class Plain:
         def __init__(self):
             self.added = []
@@ -105,3 +113,7 @@ def test_cli_bootstraps_a_device_that_then_reaches_the_server(tmp_path):
     # The device keeps its account: the next run needs no bootstrap.
     assert omadm.http.Account(omadm.MemoryTree.load(str(tree)), SERVER_ID).address == url
     assert cli("device").returncode == 2, "--server or --bootstrap is required"
+    script = tmp_path / "device.py"
+    script.write_text("import omadm\n\ndef tree():\n    return omadm.MemoryTree()\n")
+    ignored = cli("device", "--tree", str(tree), "--script", str(script), "--bootstrap", str(out))
+    assert ignored.returncode == 1 and b"--bootstrap applies to the tree of --tree" in ignored.stderr

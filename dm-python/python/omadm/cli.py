@@ -560,6 +560,9 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
     if make_tree is not None and args.ddf:
         raise omadm.UsageError(f"{args.script} makes the device's tree (tree()): --ddf gives the tree of --tree, or "
                                "the default one, its management objects")
+    if make_tree is not None and args.bootstrap:
+        raise omadm.UsageError(f"{args.script} makes the device's tree (tree()): --bootstrap applies to the tree of "
+                               "--tree, or the default one")
     if make_tree is None:
         if args.save_tree and _read(args.tree).lstrip().startswith(b"<"):
             raise omadm.UsageError(f"{args.tree} is a TNDS document, and --save-tree writes JSON: save the tree as "

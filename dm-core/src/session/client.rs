@@ -910,6 +910,7 @@ fn result_item(encoding: Encoding, uri: String, node: Node) -> Item {
 
 /// A node as an item carries it, without its location: data in the encoding's form for binary
 /// (an interior node's: its children's names), Meta only when not the default.
+#[cfg_attr(feature = "inline-more", inline(always))]
 pub(crate) fn node_item(encoding: Encoding, node: Node) -> Item {
     let (format, type_, data) = match node {
         Node::Interior { children, type_ } => ("node".into(), type_.map(Cow::Owned), Data::Text(children.join("/"))),

@@ -32,8 +32,8 @@ fn bootstrap_encode<'py>(
     Ok((PyBytes::new(py, &body), content_type))
 }
 
-/// Applies a bootstrap message to `tree` all or nothing (a MemoryTree: a tree object has no
-/// transaction, and is refused); with `key`, its MAC is checked. (server id, the URI of each item).
+/// Applies a bootstrap message to `tree` all or nothing (through its transaction: a tree object
+/// without one is refused); with `key`, its MAC is checked. (server id, the URI of each item).
 #[pyfunction]
 #[pyo3(signature = (tree, body, content_type, key = None, lenient = false, limits = None))]
 fn bootstrap_apply(

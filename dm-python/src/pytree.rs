@@ -4,6 +4,9 @@
 //! child names (an interior node) or None (404); anything else is 500. The others return None
 //! (200) or a status code. A missing method is 405. An exception with an int `status` attribute
 //! gives that status; any other is 500, and its text is kept in `errors`, never lost.
+//! Optional: `begin()`, `commit()`, `rollback()` make Atomic and bootstrap all or nothing
+//! (missing, Atomic is 501 and a rollback 516); `get_property(uri, name)` returning str and
+//! `replace_property(uri, name, value)` serve `?prop=` (missing, 406).
 
 use std::sync::{Arc, Mutex};
 
@@ -26,10 +29,21 @@ impl PyTree {
         args: impl for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyTuple>>,
         read: impl for<'py> FnOnce(&Bound<'py, PyAny>) -> Result<T, StatusCode>,
     ) -> Result<T, StatusCode> {
+        self.call_or(StatusCode::COMMAND_NOT_ALLOWED, method, args, read)
+    }
+
+    /// `method` called with `args` and its answer read; `missing` when the object has no such method.
+    fn call_or<T>(
+        &self,
+        missing: StatusCode,
+        method: &str,
+        args: impl for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyTuple>>,
+        read: impl for<'py> FnOnce(&Bound<'py, PyAny>) -> Result<T, StatusCode>,
+    ) -> Result<T, StatusCode> {
         Python::attach(|py| {
             let obj = self.obj.bind(py);
             if !obj.hasattr(method).unwrap_or(false) {
-                return Err(StatusCode::COMMAND_NOT_ALLOWED);
+                return Err(missing);
             }
             let result = args(py).and_then(|a| obj.call_method1(method, a));
             match result {
@@ -129,6 +143,41 @@ impl Tree for PyTree {
             },
             answered,
         )
+    }
+
+    fn get_property(&mut self, _server: &str, uri: &str, name: &str) -> Result<String, StatusCode> {
+        self.call_or(
+            StatusCode::OPTIONAL_FEATURE_NOT_SUPPORTED,
+            "get_property",
+            |py| PyTuple::new(py, [uri, name]),
+            |v| {
+                if v.is_none() {
+                    return Err(StatusCode::NOT_FOUND);
+                }
+                v.extract::<String>().map_err(|e| self.failed("get_property", &e))
+            },
+        )
+    }
+
+    fn replace_property(&mut self, _server: &str, uri: &str, name: &str, value: &str) -> Result<(), StatusCode> {
+        self.call_or(
+            StatusCode::OPTIONAL_FEATURE_NOT_SUPPORTED,
+            "replace_property",
+            |py| PyTuple::new(py, [uri, name, value]),
+            Self::done,
+        )
+    }
+
+    fn begin(&mut self) -> Result<(), StatusCode> {
+        self.call_or(StatusCode::NOT_IMPLEMENTED, "begin", |py| Ok(PyTuple::empty(py)), Self::done)
+    }
+
+    fn commit(&mut self) -> Result<(), StatusCode> {
+        self.call_or(StatusCode::NOT_IMPLEMENTED, "commit", |py| Ok(PyTuple::empty(py)), Self::done)
+    }
+
+    fn rollback(&mut self) -> Result<(), StatusCode> {
+        self.call_or(StatusCode::ATOMIC_ROLLBACK_FAILED, "rollback", |py| Ok(PyTuple::empty(py)), Self::done)
     }
 }
 

@@ -75,20 +75,49 @@ def test_the_account_address_is_its_uri_whatever_the_account_is_named():
     assert omadm.http.Account(tree, "Addr1").address is None
 
 
-def test_a_tree_object_cannot_be_bootstrapped_having_no_transaction():
-    class Plain:
-        def __init__(self):
-            self.added = []
+class Plain:
+    """A tree object of the caller's, a dict of values and interior nodes."""
 
-        def add(self, uri, value, format, type):
-            self.added.append(uri)
+    def __init__(self):
+        self.values = {}
 
+    def get(self, uri):
+        return self.values.get(uri)
+
+    def add(self, uri, value, format, type):
+        if uri in self.values:
+            return 418
+        self.values[uri] = format if format == "node" else value
+
+
+class Journaled(Plain):
+    def begin(self):
+        self.saved = dict(self.values)
+
+    def commit(self):
+        del self.saved
+
+    def rollback(self):
+        self.values = self.saved
+
+
+def test_a_tree_object_is_bootstrapped_through_its_transaction_and_refused_without_one():
     made = omadm.bootstrap.message(omadm.bootstrap.account(SERVER_ID, "http://dm.example/"), SERVER_ID, "IMEI:1",
                                    key="1234")
     plain = Plain()
     with pytest.raises(omadm.UsageError, match="all or nothing"):
         omadm.bootstrap.apply(plain, made.body, made.content_type, key="1234")
-    assert plain.added == []
+    assert plain.values == {}
+    tree = Journaled()
+    applied = omadm.bootstrap.apply(tree, made.body, made.content_type, key="1234")
+    assert list(tree.values) == applied.uris and tree.values[f"./DMAcc/{SERVER_ID}/ServerID"] == SERVER_ID
+    assert tree.values[f"./DMAcc/{SERVER_ID}"] == "node"
+    # Again, the account's node gone: it is added again, the next item is 418, and it is undone.
+    del tree.values[f"./DMAcc/{SERVER_ID}"]
+    before = dict(tree.values)
+    with pytest.raises(omadm.ProtocolError, match="418"):
+        omadm.bootstrap.apply(tree, made.body, made.content_type, key="1234")
+    assert tree.values == before
 
 
 def test_cli_bootstraps_a_device_that_then_reaches_the_server(tmp_path):

@@ -1167,6 +1167,83 @@ def test_a_python_object_as_the_tree():
                                   "get: UsageError: a value is str, bytes or a number, not dict"]
 
 
+class JournaledTree(DictTree):
+    """A tree object with a transaction (a snapshot) and ACL properties of its own."""
+
+    def __init__(self):
+        super().__init__()
+        self.acls, self.saved, self.calls = {"./Vendor/Level": "Get=*"}, None, []
+
+    def add(self, uri, value, format, type):
+        if uri in self.values:
+            return 418
+        self.values[uri] = value
+
+    def begin(self):
+        self.calls.append("begin")
+        self.saved = (dict(self.values), dict(self.acls))
+
+    def commit(self):
+        self.calls.append("commit")
+        self.saved = None
+
+    def rollback(self):
+        self.calls.append("rollback")
+        self.values, self.acls = self.saved
+
+    def get_property(self, uri, name):
+        return self.acls.get(uri) if name == "ACL" and uri in self.values else None
+
+    def replace_property(self, uri, name, value):
+        if name != "ACL":
+            return 405
+        self.acls[uri] = value
+
+
+def test_a_tree_object_with_begin_commit_rollback_is_atomic_and_keeps_properties():
+    tree = JournaledTree()
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", tree)
+    server = omadm.ServerSession("srv")
+    refs = {}
+
+    def script(s, n):
+        if n == 1:
+            with s.atomic() as refs["undone"]:
+                s.add("./Vendor/A", "a")
+                s.replace("./Vendor/Level?prop=ACL", "Get=srv")
+                s.add("./Vendor/Level", "x")  # 418: everything above is undone
+            with s.atomic() as refs["done"]:
+                s.add("./Vendor/B", "b")
+                s.replace("./Vendor/Count?prop=ACL", "Replace=srv")
+            refs["acl"] = s.get("./Vendor/Level?prop=ACL")
+            refs["title"] = s.get("./Vendor/Level?prop=Title")
+            refs["no_prop"] = s.replace("./Vendor/Level?prop=Title", "t")
+
+    events = run(client, server, script)
+    codes = {e.reference: e.code for e in events if e.kind == "status"}
+    assert codes[refs["undone"]] == 507 and codes[refs["done"]] == 200
+    assert "./Vendor/A" not in tree.values and tree.acls["./Vendor/Level"] == "Get=*"
+    assert tree.values["./Vendor/B"] == "b" and tree.acls["./Vendor/Count"] == "Replace=srv"
+    assert tree.calls == ["begin", "rollback", "begin", "commit"]
+    results = {e.reference: e.items[0]["data"] for e in events if e.kind == "results"}
+    assert results[refs["acl"]] == "Get=*"
+    assert codes[refs["title"]] == 404 and codes[refs["no_prop"]] == 405
+    # A tree object without them: Atomic is 501, a property 406.
+    plain = DictTree()
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", plain)
+    server = omadm.ServerSession("srv")
+
+    def plain_script(s, n):
+        if n == 1:
+            with s.atomic() as refs["atomic"]:
+                s.replace("./Vendor/Level", "2")
+            refs["prop"] = s.get("./Vendor/Level?prop=ACL")
+
+    codes = {e.reference: e.code for e in run(client, server, plain_script) if e.kind == "status"}
+    assert codes[refs["atomic"]] == 501 and codes[refs["prop"]] == 406
+    assert plain.values["./Vendor/Level"] == "1"
+
+
 def test_values_are_text_bytes_or_numbers_never_a_repr():
     t = omadm.MemoryTree({"./A/I": 5, "./A/F": 1.5, "./A/B": bytearray(b"\x00")})
     assert (t.get("./A/I"), t.get("./A/F"), t.get("./A/B")) == ("5", "1.5", b"\x00")

@@ -188,7 +188,10 @@ class ClientSession(_Session):
     """A device: executes a server's commands against ``tree``: a MemoryTree, or any object with
     ``get(uri)`` (str, bytes, a list of child names, or None for 404), ``add``/``replace(uri, value,
     format, type)``, ``delete(uri)``, ``exec(uri, data, correlator)``, ``copy(source, target)``
-    (each returning None or a status code; one outside 200-599 is answered 500). An exception in a tree method answers 500 (or its
+    (each returning None or a status code; one outside 200-599 is answered 500); optionally
+    ``begin()``, ``commit()``, ``rollback()`` (without them Atomic is 501) and
+    ``get_property(uri, name)`` (str or None), ``replace_property(uri, name, value)`` for
+    ``?prop=`` (without them 406). An exception in a tree method answers 500 (or its
     ``status`` attribute) and is kept in ``tree_errors``. A tree method or UI handler cannot call
     this session (UsageError): queue what it decided once ``receive`` has returned."""
 

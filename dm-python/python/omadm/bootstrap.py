@@ -71,8 +71,9 @@ def message(tree: MemoryTree, server_id: str, device_id: str, key: bytes | str,
 
 def apply(tree: object, body: bytes, content_type: str = CONTENT_TYPE, key: bytes | str | None = None,
           lenient: bool = False) -> Applied:
-    """Applies a bootstrap to ``tree`` (a MemoryTree: a tree object of Python's keeps no
-    transaction, and is refused with omadm.UsageError) as its server would, all or nothing. With ``key``, the MAC in
+    """Applies a bootstrap to ``tree`` (a MemoryTree, or a tree object with ``begin``, ``commit``
+    and ``rollback``; one without is refused with omadm.UsageError) as its server would, all or
+    nothing. With ``key``, the MAC in
     ``content_type`` must be the one the key gives (omadm.AuthError otherwise); without, the
     caller vouches for the message (a transport secure of its own). Only Add and Replace may be
     in it; omadm.ProtocolError (rule ``Bootstrap``) names the item that failed, the tree as it

@@ -685,6 +685,28 @@ fn a_server_with_a_wrong_password_fails_after_the_attempts_allowed() {
 }
 
 #[test]
+fn a_server_that_gives_up_with_its_credentials_refused_is_reported_so() {
+    let mut cc = client_config();
+    cc.server_credentials = Some(Credentials::new("srv", "spw"));
+    cc.server_nonce = b"sn".to_vec();
+    cc.max_auth_attempts = 10;
+    let mut sc = server_config();
+    sc.credentials = Some((AuthType::Md5, Credentials::new("srv", "wrong")));
+    sc.server_nonce = b"sn".to_vec();
+    let mut p = Pair::with(cc, device_tree(), sc);
+    p.until_server_has_package();
+    p.server.get("./DevInfo/Man").unwrap();
+    p.drive();
+    // The server aborts first (its three attempts spent): the client says why it ended.
+    let s2c = p.messages(Dir::S2C);
+    assert!(s2c.last().unwrap().commands.iter().any(|c| matches!(c, Command::Alert(a) if a.data == AlertCode::SESSION_ABORT)));
+    let tail: Vec<_> = p.client_events.iter().rev().take(2).collect();
+    assert!(matches!(tail[1], Event::ServerAuthenticationFailed { code } if code.0 == 401), "{tail:?}");
+    assert!(matches!(tail[0], Event::Aborted { by_peer: true }), "{tail:?}");
+    assert_eq!(executed(&p), 0);
+}
+
+#[test]
 fn the_client_checks_the_servers_credentials() {
     let basic_pkg2 = |server_auth: AuthType| {
         let mut cc = client_config();

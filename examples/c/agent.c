@@ -2,9 +2,13 @@
  * the protocol, and this file speaks HTTP/1.1 over plain POSIX sockets.
  *
  *   agent http://127.0.0.1:8080/dm [device-id] [--listen PORT]
+ *   agent --bootstrap FILE CONTENT-TYPE PIN [device-id]
  *
  * It runs one session (md5 authentication as user "device" / "secret") and prints each
- * package it sends and receives. With --listen it first waits for the server to ask for the
+ * package it sends and receives. With --bootstrap it is a device out of the box: it applies the
+ * bootstrap message in FILE (the OMA DM profile, as `omadm bootstrap` writes one), its MAC in
+ * CONTENT-TYPE checked with PIN, and reaches the server the account it gave names, with the
+ * account's credentials. With --listen it first waits for the server to ask for the
  * session: package 0 in a WAP push, in a UDP datagram to PORT (WDP's push port is 2948), signed
  * with the server's password (SERVER_PASSWORD); it drops any other datagram.
  *
@@ -36,10 +40,10 @@ struct node {
     char uri[96]; char value[256]; const char *big; int interior; char acl[128];
     int pending; char correlator[64];
 };
-static struct node nodes[32];
+static struct node nodes[64];
 static int n_nodes;
 /* What an Atomic rolls back to. */
-static struct node saved[32];
+static struct node saved[64];
 static int n_saved;
 
 static void set(const char *uri, const char *value) {
@@ -401,6 +405,69 @@ static int await_notification(const char *port, dm_notification *n) {
     return 0;
 }
 
+/* ---- bootstrap ---- */
+static const char *value_of(const char *uri) {
+    struct node *n = find(uri);
+    return n ? n->value : "";
+}
+
+/* A node's URI with its last segment replaced by `name` (a sibling of `uri`). */
+static const char *sibling(const char *uri, const char *name) {
+    static char out[96];
+    const char *slash = strrchr(uri, '/');
+    snprintf(out, sizeof out, "%.*s/%s", (int)(slash - uri), uri, name);
+    return out;
+}
+
+static int ends_with(const char *s, const char *end) {
+    size_t a = strlen(s), b = strlen(end);
+    return a >= b && strcmp(s + a - b, end) == 0;
+}
+
+/* Applies the bootstrap in `file` (all or nothing: the tree's Atomic callbacks undo a refused
+ * item), then points `cfg` at the server its account names: the Addr of AddrType URI, the
+ * client credentials (CLCRED) and the server's password (SRVCRED). Returns 0 when it did. */
+static int bootstrap(const char *file, const char *type, const char *pin, const dm_tree_ops *ops,
+                     dm_client_config *cfg) {
+    static char server_id[64], url[256], username[128], password[128], server_password[128];
+    static uint8_t body[8192];
+    FILE *f = fopen(file, "rb");
+    if (!f) { perror(file); return 1; }
+    size_t len = fread(body, 1, sizeof body, f);
+    int whole = feof(f);
+    fclose(f);
+    if (!whole) { fprintf(stderr, "agent: %s is larger than %zu bytes\n", file, sizeof body); return 1; }
+    dm_result r = dm_bootstrap_apply(ops, NULL, body, len, type, (const uint8_t *)pin, strlen(pin), server_id,
+                                     sizeof server_id);
+    if (r != DM_OK) { fprintf(stderr, "agent: bootstrap: %s\n", dm_last_error(NULL)); return 1; }
+    /* The account: the DMAcc node whose ServerID is the server's. */
+    const char *account = NULL;
+    for (int i = 0; i < n_nodes && !account; i++)
+        if (!strncmp(nodes[i].uri, "./DMAcc/", 8) && ends_with(nodes[i].uri, "/ServerID")
+            && !strcmp(nodes[i].value, server_id))
+            account = nodes[i].uri;
+    size_t at = account ? strlen(account) - strlen("ServerID") : 0;
+    cfg->server_id = server_id;
+    cfg->auth = DM_AUTH_NONE;
+    for (int i = 0; account && i < n_nodes; i++) {
+        const char *u = nodes[i].uri, *v = nodes[i].value;
+        if (strncmp(u, account, at) != 0) continue;
+        if (ends_with(u, "/AddrType") && strcmp(v, "URI") == 0) snprintf(url, sizeof url, "%s", value_of(sibling(u, "Addr")));
+        if (!ends_with(u, "/AAuthLevel")) continue;
+        const char *secret = value_of(sibling(u, "AAuthSecret")), *kind = value_of(sibling(u, "AAuthType"));
+        if (strcmp(v, "SRVCRED") == 0) snprintf(server_password, sizeof server_password, "%s", secret);
+        if (strcmp(v, "CLCRED") != 0) continue;
+        snprintf(username, sizeof username, "%s", value_of(sibling(u, "AAuthName")));
+        snprintf(password, sizeof password, "%s", secret);
+        cfg->auth = !strcmp(kind, "DIGEST") ? DM_AUTH_MD5 : !strcmp(kind, "HMAC") ? DM_AUTH_HMAC : DM_AUTH_BASIC;
+    }
+    if (!url[0]) { fprintf(stderr, "agent: bootstrap: the account names no URI to reach %s at\n", server_id); return 1; }
+    cfg->server_uri = url; cfg->username = username; cfg->password = password;
+    cfg->server_password = server_password[0] ? server_password : NULL;
+    printf("agent: bootstrapped by %s, its MAC checked: %s as %s\n", server_id, url, username[0] ? username : "nobody");
+    return 0;
+}
+
 /* The nonce the server gave for the next session (md5). */
 static uint8_t next_nonce[64];
 static size_t next_nonce_len;
@@ -468,11 +535,15 @@ static int run_session(const dm_client_config *cfg, const dm_tree_ops *ops, int 
         free(body);
         if (r != DM_OK) { fprintf(stderr, "agent: %s: %s\n", dm_result_name(r), dm_last_error(s)); rc = 1; break; }
         dm_event e;
-        while (dm_session_next_event(s, &e) == DM_OK)
+        while (dm_session_next_event(s, &e) == DM_OK) {
             if (e.kind == DM_EVENT_EXECUTED) printf("      [agent] %s %s: %u\n", e.cmd, e.uri, e.code);
+            if (e.kind == DM_EVENT_SERVER_AUTH_FAILED) fprintf(stderr, "agent: the server's credentials are not its account's\n");
+            if (e.kind == DM_EVENT_AUTH_FAILED) fprintf(stderr, "agent: the server refused this device's credentials\n");
+        }
         report_execs(s);
     }
     if (r != DM_OK && r != DM_DONE) { fprintf(stderr, "agent: %s: %s\n", dm_result_name(r), dm_last_error(s)); rc = 1; }
+    if (dm_session_state(s) != DM_STATE_ENDED) rc = 1;
     printf("agent: session %s; ./Vendor/Settings/Level = %s\n",
            dm_session_state(s) == DM_STATE_ENDED ? "ended" : "did not end", find("./Vendor/Settings/Level")->value);
     if (fd >= 0) close(fd);
@@ -519,15 +590,20 @@ static int fumo_update(char correlator[64]) {
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    const char *url = NULL, *device = "IMEI:493005100592800", *listen_port = NULL;
+    const char *url = NULL, *device = "IMEI:493005100592800", *listen_port = NULL, *boot[3] = { NULL };
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) listen_port = argv[++i];
-        else if (!url) url = argv[i];
+        else if (strcmp(argv[i], "--bootstrap") == 0 && i + 3 < argc) for (int k = 0; k < 3; k++) boot[k] = argv[++i];
+        else if (!url && !boot[0]) url = argv[i];
         else device = argv[i];
     }
-    if (!url) { fprintf(stderr, "usage: %s http://host:port/path [device-id] [--listen PORT]\n", argv[0]); return 2; }
+    if (!url == !boot[0]) {
+        fprintf(stderr, "usage: %s http://host:port/path [device-id] [--listen PORT]\n"
+                        "       %s --bootstrap FILE CONTENT-TYPE PIN [device-id]\n", argv[0], argv[0]);
+        return 2;
+    }
     char host[256], port[16], path[512];
-    if (parse_url(url, host, port, path)) { fprintf(stderr, "bad URL: %s\n", url); return 2; }
+    if (url && parse_url(url, host, port, path)) { fprintf(stderr, "bad URL: %s\n", url); return 2; }
     dm_notification pkg0;
     if (listen_port && await_notification(listen_port, &pkg0)) return 1;
 
@@ -559,6 +635,7 @@ int main(int argc, char **argv) {
     ops.get = tree_get; ops.replace = tree_replace; ops.add = tree_add; ops.remove = tree_remove; ops.exec = tree_exec;
     ops.get_property = tree_get_property; ops.replace_property = tree_replace_property;
     ops.atomic_begin = tree_begin; ops.atomic_commit = tree_commit; ops.atomic_rollback = tree_rollback;
+    if (boot[0] && bootstrap(boot[0], boot[1], boot[2], &ops, &cfg)) return 1;
     int rc = run_session(&cfg, &ops, 0, "");
     char correlator[64];
     int update = rc ? 0 : fumo_update(correlator);

@@ -146,3 +146,32 @@ def test_cli_bootstraps_a_device_that_then_reaches_the_server(tmp_path):
     script.write_text("import omadm\n\ndef tree():\n    return omadm.MemoryTree()\n")
     ignored = cli("device", "--tree", str(tree), "--script", str(script), "--bootstrap", str(out))
     assert ignored.returncode == 1 and b"--bootstrap applies to the tree of --tree" in ignored.stderr
+
+
+def test_the_c_agent_out_of_the_box_reaches_the_server_its_bootstrap_names(run_agent, tmp_path):
+    """examples/c/agent.c --bootstrap: dm_bootstrap_apply through its Atomic callbacks, then the
+    session to the account's address with the account's credentials, both ways."""
+    def read_model(session):
+        session.found = session.get("./DevInfo/Mod").value
+
+    credentials = dict(server_id=SERVER_ID, auth="md5", username="dev", password="devpw")
+    with omadm.http.Server(read_model, server_password="srvpw", **credentials) as server, \
+            omadm.http.Server(read_model, server_password="other", **credentials) as impostor:
+        runs = {}
+        for name, url, pin in (("wrong pin", server.url, "4321"), ("server", server.url, "1234"),
+                               ("impostor", impostor.url, "1234")):
+            account = omadm.bootstrap.account(SERVER_ID, url, "md5", "dev", "devpw", server_password="srvpw")
+            made = omadm.bootstrap.message(account, SERVER_ID, "IMEI:1", key="1234")
+            (tmp_path / "b.wbxml").write_bytes(made.body)
+            runs[name] = run_agent("--bootstrap", str(tmp_path / "b.wbxml"), made.content_type, pin)
+    refused = runs["wrong pin"]
+    assert refused.returncode == 1 and "its MAC is not the one SEC=USERPIN gives" in refused.stderr
+    assert "-> agent" not in refused.stdout
+    served = runs["server"]
+    assert served.returncode == 0, served.stderr
+    assert f"bootstrapped by {SERVER_ID}, its MAC checked: {server.url} as dev" in served.stdout
+    assert [s.found for s in server.finished] == ["C agent"]
+    # The account's SRVCRED is the agent's: a server that cannot give it is not answered.
+    assert runs["impostor"].returncode == 1 and "-> agent" in runs["impostor"].stdout
+    assert "the server's credentials are not its account's" in runs["impostor"].stderr
+    assert not any(hasattr(s, "found") for s in impostor.finished)

@@ -97,6 +97,8 @@ pub struct ClientSession<T> {
     server_verified: Option<AuthType>,
     /// Server messages challenged for their credentials.
     server_failures: u32,
+    /// The code the server's credentials were last refused with, until it proves itself.
+    server_refused: Option<StatusCode>,
     /// The nonce the server gave for the next session.
     next_nonce: Option<Vec<u8>>,
     /// The nonce this client gave the server for its next session.
@@ -165,6 +167,7 @@ impl<T: Tree> ClientSession<T> {
             authenticated: false,
             server_verified: None,
             server_failures: 0,
+            server_refused: None,
             challenged: false,
             next_nonce: None,
             next_server_nonce: None,
@@ -424,6 +427,7 @@ impl<T: Tree> ClientSession<T> {
     /// code, not executed; past the attempts allowed the client aborts.
     fn challenge_server(&mut self, m: &mut Message, code: StatusCode, events: &mut Vec<Event>) {
         self.server_failures += 1;
+        self.server_refused = Some(code);
         let msg_id = m.header.msg_id;
         for c in &mut m.commands {
             match c {
@@ -453,6 +457,8 @@ impl<T: Tree> ClientSession<T> {
                 .map(|s| s.data)
                 .filter(|code| matches!(*code, StatusCode::INVALID_CREDENTIALS | StatusCode::MISSING_CREDENTIALS));
             events.extend(refused.map(|code| Event::AuthenticationFailed { code }));
+            // A server that gives up with its credentials still refused.
+            events.extend(self.server_refused.map(|code| Event::ServerAuthenticationFailed { code }));
             events.push(Event::Aborted { by_peer: true });
             return events;
         }
@@ -480,6 +486,7 @@ impl<T: Tree> ClientSession<T> {
         self.core.take_header(&m, code, chal);
         if verdict.is_some() && !challenge {
             self.server_verified = Some(kind);
+            self.server_refused = None;
             events.push(Event::ServerAuthenticated);
         }
         if let Some(uri) = &m.header.resp_uri {

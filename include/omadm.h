@@ -658,6 +658,20 @@ dm_result dm_bootstrap_apply(const dm_tree_ops *ops,
                              size_t server_id_size);
 
 /**
+ * The bootstrap message a WAP push holds (a WSP Push PDU of content type 0x42, as a device's
+ * push stack hands it over): *body points into `pdu`, nothing to free, and its Content-Type,
+ * with the SEC and MAC the push carried as parameters, is written as dm_bootstrap_apply takes
+ * it to `content_type` (NUL-terminated; 128 bytes hold any: DM_ERR_INVALID when it does not
+ * fit). Anything else gives DM_ERR_DECODE (dm_last_error(NULL) says why).
+ */
+dm_result dm_bootstrap_from_wap_push(const uint8_t *pdu,
+                                     size_t len,
+                                     const uint8_t **body,
+                                     size_t *body_len,
+                                     char *content_type,
+                                     size_t content_type_size);
+
+/**
  * Converts a message (XML or WBXML, decoded leniently) to WBXML. The output belongs to the
  * caller: release it with dm_buffer_free(*out, *out_len). On error dm_last_error(NULL) says why.
  */

@@ -18,11 +18,11 @@ pub const CONTENT_TYPE: &str = "application/vnd.syncml.dm+wbxml";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Security {
     /// `NETWORKID`: a secret of the network the device is on (the IMSI, the ESN, ...).
-    NetworkId,
+    NetworkId = 0,
     /// `USERPIN`: a PIN the user was given.
-    UserPin,
+    UserPin = 1,
     /// `USERPIN_NETWORKID`: both.
-    UserPinNetworkId,
+    UserPinNetworkId = 2,
 }
 
 impl Security {
@@ -33,6 +33,18 @@ impl Security {
             Security::UserPin => "USERPIN",
             Security::UserPinNetworkId => "USERPIN_NETWORKID",
         }
+    }
+
+    /// Its number, as WSP's SEC parameter carries it (Provisioning Bootstrap's 0 to 2).
+    pub const fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The method a WSP SEC number names.
+    pub fn from_code(code: u32) -> Option<Security> {
+        [Security::NetworkId, Security::UserPin, Security::UserPinNetworkId]
+            .into_iter()
+            .find(|s| u32::from(s.code()) == code)
     }
 
     /// The method a `SEC` value names, DM Security's names or Provisioning Bootstrap's

@@ -117,6 +117,9 @@ pub enum DecodeErrorKind {
     /// A package-0 notification that does not follow its format.
     #[error("bad package-0 notification: {0}")]
     Notification(String),
+    /// A WAP push (WSP Push PDU) that is not one, or holds another content than the one asked for.
+    #[error("bad WAP push: {0}")]
+    WapPush(String),
 }
 
 /// Which configurable limit was passed.

@@ -1,12 +1,16 @@
-//! Package 0 over WAP Push, as servers send it to devices (WAP-230 WSP, WAP-259 WDP): the
-//! connectionless Push PDU that holds a notification (Content-Type 0x44, X-WAP-Application-ID
-//! `x-wap-application:syncml.dm`), and the SMS user data that carries it to WDP port 2948.
+//! Package 0 and bootstrap over WAP Push, as servers send them to devices (WAP-230 WSP, WAP-259
+//! WDP): the connectionless Push PDU that holds a notification (Content-Type 0x44) or a
+//! bootstrap (0x42, its SEC and MAC as parameters), X-WAP-Application-ID
+//! `x-wap-application:syncml.dm`, and the SMS user data that carries it to WDP port 2948.
 
-use crate::error::{DecodeError, UsageError};
-use crate::notification::{CONTENT_TYPE, bad};
+use crate::bootstrap::{self, Security};
+use crate::error::{DecodeError, DecodeErrorKind, Site, UsageError};
+use crate::notification;
 
 /// WSP's code for `application/vnd.syncml.notification`.
 pub const CONTENT_TYPE_CODE: u8 = 0x44;
+/// WSP's code for `application/vnd.syncml.dm+wbxml`, a bootstrap's content type.
+pub const BOOTSTRAP_CODE: u8 = 0x42;
 /// WSP's code for `x-wap-application:syncml.dm`, the X-WAP-Application-ID of DM.
 pub const APPLICATION_ID: u8 = 0x07;
 /// The WDP port a push goes to.
@@ -20,17 +24,80 @@ const PUSH: u8 = 0x06;
 const CONFIRMED_PUSH: u8 = 0x07;
 const X_WAP_APPLICATION_ID: u8 = 0x2F;
 const SHORT: u8 = 0x80;
+/// WSP's well-known parameters of a bootstrap's Content-Type.
+const SEC: u8 = 0x11;
+const MAC: u8 = 0x12;
+/// Value-length's quote: a uintvar length follows.
+const LENGTH_QUOTE: u8 = 31;
+
+fn bad(offset: usize, why: impl Into<String>) -> DecodeError {
+    DecodeError { kind: DecodeErrorKind::WapPush(why.into()), site: Site { offset: offset as u64, ..Site::default() } }
+}
 
 /// The Push PDU for `notification`, with transaction id `tid`.
 pub fn wrap(tid: u8, notification: &[u8]) -> Vec<u8> {
-    let headers = [SHORT | CONTENT_TYPE_CODE, SHORT | X_WAP_APPLICATION_ID, SHORT | APPLICATION_ID];
-    [&[tid, PUSH, headers.len() as u8][..], &headers, notification].concat()
+    pdu(tid, &[SHORT | CONTENT_TYPE_CODE], notification)
+}
+
+/// The Push PDU for a bootstrap message `body` whose MAC is `mac` (hexadecimal, as
+/// `bootstrap::mac` gives it) by `security`: Content-Type 0x42 in WSP's general form with the
+/// SEC (0x11) and MAC (0x12) parameters.
+pub fn wrap_bootstrap(tid: u8, body: &[u8], security: Security, mac: &str) -> Vec<u8> {
+    let media =
+        [&[SHORT | BOOTSTRAP_CODE, SHORT | SEC, SHORT | security.code(), SHORT | MAC][..], mac.as_bytes(), &[0]]
+            .concat();
+    let length = match u8::try_from(media.len()) {
+        Ok(n) if n < LENGTH_QUOTE => vec![n],
+        _ => [&[LENGTH_QUOTE][..], &uintvar_bytes(media.len())].concat(),
+    };
+    pdu(tid, &[length, media].concat(), body)
+}
+
+fn pdu(tid: u8, content_type: &[u8], body: &[u8]) -> Vec<u8> {
+    let headers = [content_type, &[SHORT | X_WAP_APPLICATION_ID, SHORT | APPLICATION_ID]].concat();
+    [&[tid, PUSH][..], &uintvar_bytes(headers.len()), &headers, body].concat()
 }
 
 /// The notification a Push (or ConfirmedPush) PDU holds: its content type must be a
 /// notification's, as a code, as text, or in the general form with parameters; the other
 /// headers are skipped.
 pub fn unwrap(pdu: &[u8]) -> Result<&[u8], DecodeError> {
+    let (at, headers, body) = split(pdu)?;
+    match media(headers) {
+        Some((Media::Code(c), _)) if c == u32::from(CONTENT_TYPE_CODE) => Ok(body),
+        Some((Media::Text(t), _)) if t.eq_ignore_ascii_case(notification::CONTENT_TYPE.as_bytes()) => Ok(body),
+        _ => Err(bad(at, format!("the content type is not {}", notification::CONTENT_TYPE))),
+    }
+}
+
+/// The bootstrap message a Push PDU holds, and its Content-Type as text with the SEC and MAC it
+/// carried (`application/vnd.syncml.dm+wbxml; SEC=USERPIN; MAC=...`), as `bootstrap::apply`
+/// takes it. SEC and MAC are read as WSP's well-known parameters or as text ones.
+pub fn unwrap_bootstrap(pdu: &[u8]) -> Result<(&[u8], String), DecodeError> {
+    let (at, headers, body) = split(pdu)?;
+    let params = match media(headers) {
+        Some((Media::Code(c), params)) if c == u32::from(BOOTSTRAP_CODE) => params,
+        Some((Media::Text(t), params)) if t.eq_ignore_ascii_case(bootstrap::CONTENT_TYPE.as_bytes()) => params,
+        _ => return Err(bad(at, format!("the content type is not {}", bootstrap::CONTENT_TYPE))),
+    };
+    let mut content_type = bootstrap::CONTENT_TYPE.to_string();
+    for (name, value) in parameters(params) {
+        let value = match value {
+            Value::Integer(n) if name == "SEC" => {
+                Security::from_code(n).map_or_else(|| n.to_string(), |s| s.name().to_string())
+            }
+            Value::Integer(n) => n.to_string(),
+            Value::Text(t) => String::from_utf8_lossy(t).into_owned(),
+        };
+        if name == "SEC" || name == "MAC" {
+            content_type.push_str(&format!("; {name}={value}"));
+        }
+    }
+    Ok((body, content_type))
+}
+
+/// A Push or ConfirmedPush PDU's headers (with where they start) and body.
+fn split(pdu: &[u8]) -> Result<(usize, &[u8], &[u8]), DecodeError> {
     match pdu.get(1) {
         Some(&(PUSH | CONFIRMED_PUSH)) => {}
         Some(other) => return Err(bad(1, format!("PDU type {other:#04x}, not a Push (0x06) or ConfirmedPush (0x07)"))),
@@ -41,31 +108,92 @@ pub fn unwrap(pdu: &[u8]) -> Result<&[u8], DecodeError> {
         .checked_add(headers_len)
         .filter(|&end| end <= pdu.len())
         .ok_or_else(|| bad(2, format!("headers of {headers_len} bytes in a PDU of {} bytes", pdu.len())))?;
-    if !is_notification_type(&pdu[at..body]) {
-        return Err(bad(at, format!("the content type is not {CONTENT_TYPE}")));
-    }
-    Ok(&pdu[body..])
+    Ok((at, &pdu[at..body], &pdu[body..]))
 }
 
-/// Whether `headers` start with a notification's Content-Type value.
-fn is_notification_type(headers: &[u8]) -> bool {
-    let media = match headers.first() {
-        None => return false,
-        Some(&b) if b >= SHORT => return b == SHORT | CONTENT_TYPE_CODE,
-        // The general form: a length, then the media type and its parameters.
-        Some(&len) if len <= 30 => &headers[1..],
-        Some(31) => match uintvar(headers, 1) {
-            Ok((_, at)) => &headers[at..],
-            Err(_) => return false,
-        },
-        Some(_) => headers,
-    };
-    match media.first() {
-        Some(&b) if b >= SHORT => b == SHORT | CONTENT_TYPE_CODE,
-        _ => {
-            let text = media.split(|&b| b == 0).next().unwrap_or_default();
-            text.eq_ignore_ascii_case(CONTENT_TYPE.as_bytes())
+enum Media<'a> {
+    Code(u32),
+    Text(&'a [u8]),
+}
+
+/// The media type of the Content-Type value heading `headers`, and its parameters (none in the
+/// short forms): a code, a long-integer code or text.
+fn media(headers: &[u8]) -> Option<(Media<'_>, &[u8])> {
+    let value = match *headers.first()? {
+        b if b >= SHORT => return Some((Media::Code(u32::from(b & 0x7F)), &[])),
+        n if n < LENGTH_QUOTE => headers.get(1..1 + usize::from(n))?,
+        LENGTH_QUOTE => {
+            let (len, at) = uintvar(headers, 1).ok()?;
+            headers.get(at..at.checked_add(len)?)?
         }
+        _ => return Some((Media::Text(text(headers).0), &[])),
+    };
+    match *value.first()? {
+        b if b >= SHORT => Some((Media::Code(u32::from(b & 0x7F)), &value[1..])),
+        n if n < LENGTH_QUOTE => {
+            let code = value.get(1..1 + usize::from(n))?;
+            (n <= 4)
+                .then(|| (Media::Code(code.iter().fold(0, |v, &b| v << 8 | u32::from(b))), &value[1 + code.len()..]))
+        }
+        _ => {
+            let (t, rest) = text(value);
+            Some((Media::Text(t), rest))
+        }
+    }
+}
+
+enum Value<'a> {
+    Integer(u32),
+    Text(&'a [u8]),
+}
+
+/// The parameters of a Content-Type, each with its name (SEC and MAC by their codes, a text
+/// one's in capitals, any other well-known one's empty) and value; Q (a uintvar) or a value of
+/// no form this reader knows ends the list.
+fn parameters(mut params: &[u8]) -> Vec<(String, Value<'_>)> {
+    const Q: u8 = SHORT;
+    let mut found = Vec::new();
+    while let Some(&first) = params.first() {
+        let (name, rest) = match first {
+            b if b == SHORT | SEC => ("SEC".to_string(), &params[1..]),
+            b if b == SHORT | MAC => ("MAC".to_string(), &params[1..]),
+            b if b > Q => (String::new(), &params[1..]),
+            0x20..=0x7F => {
+                let (t, rest) = text(params);
+                (String::from_utf8_lossy(t).to_ascii_uppercase(), rest)
+            }
+            _ => break, // Q, or no parameter
+        };
+        let Some((value, rest)) = value(rest) else { break };
+        found.push((name, value));
+        params = rest;
+    }
+    found
+}
+
+/// A parameter's value: a short or long integer, or text (quoted or not).
+fn value(bytes: &[u8]) -> Option<(Value<'_>, &[u8])> {
+    match *bytes.first()? {
+        b if b >= SHORT => Some((Value::Integer(u32::from(b & 0x7F)), &bytes[1..])),
+        n @ 1..=4 => {
+            let v = bytes.get(1..1 + usize::from(n))?;
+            Some((Value::Integer(v.iter().fold(0, |a, &b| a << 8 | u32::from(b))), &bytes[1 + v.len()..]))
+        }
+        0 => Some((Value::Text(&[]), &bytes[1..])),
+        0x20.. => {
+            let (t, rest) = text(bytes);
+            Some((Value::Text(t), rest))
+        }
+        _ => None,
+    }
+}
+
+/// WSP text up to its NUL (a leading quote, 0x7F or `"`, dropped), and what follows it.
+fn text(bytes: &[u8]) -> (&[u8], &[u8]) {
+    let bytes = bytes.strip_prefix(&[0x7F]).or_else(|| bytes.strip_prefix(b"\"")).unwrap_or(bytes);
+    match bytes.iter().position(|&b| b == 0) {
+        Some(end) => (&bytes[..end], &bytes[end + 1..]),
+        None => (bytes, &[]),
     }
 }
 
@@ -80,6 +208,15 @@ fn uintvar(bytes: &[u8], at: usize) -> Result<(usize, usize), DecodeError> {
         }
     }
     Err(bad(at, "a truncated or overlong uintvar"))
+}
+
+fn uintvar_bytes(mut n: usize) -> Vec<u8> {
+    let mut out = vec![(n & 0x7F) as u8];
+    while n > 0x7F {
+        n >>= 7;
+        out.insert(0, SHORT | (n & 0x7F) as u8);
+    }
+    out
 }
 
 /// The SMS user data a Push PDU travels in, each part at most `SMS_USER_DATA` bytes: a user
@@ -121,7 +258,7 @@ mod tests {
 
     #[test]
     fn a_push_names_its_content_type_in_any_of_wsps_forms() {
-        let text = [&[0x00, 0x06, 0x26][..], CONTENT_TYPE.as_bytes(), &[0x00, 0xAF, 0x87], b"n"].concat();
+        let text = [&[0x00, 0x06, 0x26][..], notification::CONTENT_TYPE.as_bytes(), &[0x00, 0xAF, 0x87], b"n"].concat();
         // A ConfirmedPush, its type with a charset parameter (0x81 0xEA: UTF-8).
         let general = [0x00, 0x07, 0x06, 0x03, 0xC4, 0x81, 0xEA, 0xAF, 0x87, b'n'];
         let long_length = [0x00, 0x06, 0x04, 0x1F, 0x01, 0xC4, 0x00, b'n'];
@@ -141,9 +278,46 @@ mod tests {
         ];
         for (pdu, offset) in cases {
             let e = unwrap(pdu).unwrap_err();
-            assert!(matches!(e.kind, DecodeErrorKind::Notification(_)), "{pdu:x?}");
+            assert!(matches!(e.kind, DecodeErrorKind::WapPush(_)), "{pdu:x?}");
             assert_eq!(e.site.offset, offset, "{pdu:x?}: {e}");
         }
+    }
+
+    #[test]
+    fn a_bootstrap_push_carries_sec_and_mac_as_wsp_parameters() {
+        let mac = "7edc6a66be122fc6dabf42cdfb5796731c469459";
+        let pdu = wrap_bootstrap(0x02, b"wbxml", Security::UserPin, mac);
+        // Content-Type in the general form: length 45 (quoted), 0xC2, SEC (0x91) USERPIN (0x81),
+        // MAC (0x92) its text; then X-WAP-Application-ID.
+        let content_type = [&[0x1F, 45, 0xC2, 0x91, 0x81, 0x92][..], mac.as_bytes(), &[0x00]].concat();
+        let headers = [&content_type[..], &[0xAF, 0x87]].concat();
+        assert_eq!(pdu, [&[0x02, 0x06, headers.len() as u8][..], &headers, b"wbxml"].concat());
+        let (body, ct) = unwrap_bootstrap(&pdu).unwrap();
+        assert_eq!(
+            (body, ct.as_str()),
+            (&b"wbxml"[..], format!("{}; SEC=USERPIN; MAC={mac}", bootstrap::CONTENT_TYPE).as_str())
+        );
+        assert_eq!(bootstrap::seal(&ct).unwrap(), (Some(Security::UserPin), Some(mac.to_string())));
+        // Not a notification, and a notification is not a bootstrap.
+        assert!(unwrap(&pdu).is_err() && unwrap_bootstrap(&wrap(0, b"n")).is_err());
+    }
+
+    #[test]
+    fn a_bootstrap_push_is_read_in_the_forms_gateways_write() {
+        // Parameters as text, SEC as a number (USERPINMAC, 3: unknown, left to apply to refuse),
+        // a charset before them; the media type as text.
+        let value = [&[0xC2, 0x81, 0xEA][..], b"sec\0\x83", b"MAC\0\"ab\0"].concat();
+        let headers = [&[value.len() as u8][..], &value, &[0xAF, 0x87]].concat();
+        let text_params = [&[0x00, 0x06, headers.len() as u8][..], &headers, b"b"].concat();
+        let (body, ct) = unwrap_bootstrap(&text_params).unwrap();
+        assert_eq!((body, ct.as_str()), (&b"b"[..], "application/vnd.syncml.dm+wbxml; SEC=3; MAC=ab"));
+        let as_text = [&[0x00, 0x06, 0x21][..], bootstrap::CONTENT_TYPE.as_bytes(), &[0x00], b"b"].concat();
+        assert_eq!(unwrap_bootstrap(&as_text).unwrap().1, bootstrap::CONTENT_TYPE);
+        // A parameter this reader cannot size ends the reading; what came before stays.
+        let odd = [0x00, 0x06, 0x07, 0x06, 0xC2, 0x91, 0x80, 0x05, 0x01, 0xAF, b'b'];
+        assert_eq!(unwrap_bootstrap(&odd).unwrap().1, "application/vnd.syncml.dm+wbxml; SEC=NETWORKID");
+        // A length past the headers is no content type.
+        assert!(unwrap_bootstrap(&[0x00, 0x06, 0x02, 0x05, 0xC2, b'b']).is_err());
     }
 
     #[test]

@@ -699,7 +699,13 @@ fn a_server_that_gives_up_with_its_credentials_refused_is_reported_so() {
     p.drive();
     // The server aborts first (its three attempts spent): the client says why it ended.
     let s2c = p.messages(Dir::S2C);
-    assert!(s2c.last().unwrap().commands.iter().any(|c| matches!(c, Command::Alert(a) if a.data == AlertCode::SESSION_ABORT)));
+    assert!(
+        s2c.last()
+            .unwrap()
+            .commands
+            .iter()
+            .any(|c| matches!(c, Command::Alert(a) if a.data == AlertCode::SESSION_ABORT))
+    );
     let tail: Vec<_> = p.client_events.iter().rev().take(2).collect();
     assert!(matches!(tail[1], Event::ServerAuthenticationFailed { code } if code.0 == 401), "{tail:?}");
     assert!(matches!(tail[0], Event::Aborted { by_peer: true }), "{tail:?}");

@@ -5,7 +5,7 @@ use std::ffi::{c_char, c_void};
 use dm_core::DecodeOptions;
 use dm_core::bootstrap;
 
-use crate::boundary::{bytes_arg, copy_str, guard, opt_str, thread_failure, tri};
+use crate::boundary::{bytes_arg, copy_str, guard, opt_str, out, set_thread_error, thread_failure, tri};
 use crate::result::dm_result;
 use crate::tree::{CTree, dm_tree_ops};
 
@@ -48,5 +48,42 @@ pub extern "C" fn dm_bootstrap_apply(
             }
             Err(e) => thread_failure(&e),
         }
+    })
+}
+
+/// The bootstrap message a WAP push holds (a WSP Push PDU of content type 0x42, as a device's
+/// push stack hands it over): *body points into `pdu`, nothing to free, and its Content-Type,
+/// with the SEC and MAC the push carried as parameters, is written as dm_bootstrap_apply takes
+/// it to `content_type` (NUL-terminated; 128 bytes hold any: DM_ERR_INVALID when it does not
+/// fit). Anything else gives DM_ERR_DECODE (dm_last_error(NULL) says why).
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_bootstrap_from_wap_push(
+    pdu: *const u8,
+    len: usize,
+    body: *mut *const u8,
+    body_len: *mut usize,
+    content_type: *mut c_char,
+    content_type_size: usize,
+) -> dm_result {
+    guard(|| {
+        let bytes = tri!(unsafe { bytes_arg(pdu, len) });
+        if body.is_null() || body_len.is_null() || content_type.is_null() {
+            return dm_result::DM_ERR_NULL;
+        }
+        let (inner, text) = match dm_core::wap_push::unwrap_bootstrap(bytes) {
+            Ok(found) => found,
+            Err(e) => return thread_failure(&e.into()),
+        };
+        if text.len() >= content_type_size {
+            set_thread_error(&format!(
+                "the Content-Type takes {} bytes and a NUL, not {content_type_size}",
+                text.len()
+            ));
+            return dm_result::DM_ERR_INVALID;
+        }
+        copy_str(unsafe { std::slice::from_raw_parts_mut(content_type, content_type_size) }, &text);
+        tri!(unsafe { out(body, inner.as_ptr()) });
+        tri!(unsafe { out(body_len, inner.len()) });
+        dm_result::DM_OK
     })
 }

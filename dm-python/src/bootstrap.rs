@@ -4,12 +4,13 @@ use std::sync::{Arc, Mutex};
 
 use dm_core::DecodeOptions;
 use dm_core::bootstrap::{self, Security};
+use dm_core::wap_push;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::pytree::any_tree;
 use crate::tree::MemoryTree;
-use crate::{LimitSettings, limits_of, to_py, usage};
+use crate::{LimitSettings, limits_of, to_py, u8_arg, usage};
 
 fn security(name: &str) -> PyResult<Security> {
     Security::parse(name)
@@ -56,9 +57,34 @@ fn bootstrap_mac(key: &[u8], body: &[u8]) -> String {
     bootstrap::mac(key, body)
 }
 
+/// A bootstrap message as a WAP push: the WSP Push PDU (transaction id `tid`) whose
+/// Content-Type carries the SEC and MAC of `content_type`.
+#[pyfunction]
+#[pyo3(signature = (body, content_type, tid = 0))]
+fn bootstrap_wap_push<'py>(
+    py: Python<'py>,
+    body: &[u8],
+    content_type: &str,
+    tid: i64,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let (Some(security), Some(mac)) = bootstrap::seal(content_type).map_err(to_py)? else {
+        return Err(usage(format!("a bootstrap push carries SEC and MAC: {content_type:?} has not both")));
+    };
+    Ok(PyBytes::new(py, &wap_push::wrap_bootstrap(u8_arg("tid", tid)?, body, security, &mac)))
+}
+
+/// The bootstrap message a WAP push holds, and its Content-Type with the SEC and MAC it carried.
+#[pyfunction]
+fn bootstrap_from_wap_push<'py>(py: Python<'py>, pdu: &[u8]) -> PyResult<(Bound<'py, PyBytes>, String)> {
+    let (body, content_type) = wap_push::unwrap_bootstrap(pdu).map_err(|e| to_py(e.into()))?;
+    Ok((PyBytes::new(py, body), content_type))
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bootstrap_encode, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_apply, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_mac, m)?)?;
+    m.add_function(wrap_pyfunction!(bootstrap_wap_push, m)?)?;
+    m.add_function(wrap_pyfunction!(bootstrap_from_wap_push, m)?)?;
     Ok(())
 }

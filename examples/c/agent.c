@@ -2,7 +2,7 @@
  * the protocol, and this file speaks HTTP/1.1 over plain POSIX sockets.
  *
  *   agent http://127.0.0.1:8080/dm [device-id] [--listen PORT]
- *   agent --bootstrap FILE CONTENT-TYPE PIN [device-id]
+ *   agent --bootstrap FILE CONTENT-TYPE PIN [device-id]     (FILE a WAP push: CONTENT-TYPE is its own)
  *
  * It runs one session (md5 authentication as user "device" / "secret") and prints each
  * package it sends and receives. With --bootstrap it is a device out of the box: it applies the
@@ -437,7 +437,11 @@ static int bootstrap(const char *file, const char *type, const char *pin, const 
     int whole = feof(f);
     fclose(f);
     if (!whole) { fprintf(stderr, "agent: %s is larger than %zu bytes\n", file, sizeof body); return 1; }
-    dm_result r = dm_bootstrap_apply(ops, NULL, body, len, type, (const uint8_t *)pin, strlen(pin), server_id,
+    /* A WAP push carries its own Content-Type (SEC and MAC as WSP parameters). */
+    const uint8_t *message = body;
+    static char pushed_type[128];
+    if (dm_bootstrap_from_wap_push(body, len, &message, &len, pushed_type, sizeof pushed_type) == DM_OK) type = pushed_type;
+    dm_result r = dm_bootstrap_apply(ops, NULL, message, len, type, (const uint8_t *)pin, strlen(pin), server_id,
                                      sizeof server_id);
     if (r != DM_OK) { fprintf(stderr, "agent: bootstrap: %s\n", dm_last_error(NULL)); return 1; }
     /* The account: the DMAcc node whose ServerID is the server's. */

@@ -593,6 +593,28 @@ static void bootstrap(void) {
     dm_tree_ops bare = { .add = journal_add };
     CHECK(dm_bootstrap_apply(&bare, &k, (const uint8_t *)body, strlen(body), NULL, NULL, 0, NULL, 0) == DM_ERR_USAGE);
     CHECK(k.count == 0 && dm_bootstrap_apply(NULL, &k, (const uint8_t *)body, strlen(body), NULL, NULL, 0, NULL, 0) == DM_ERR_NULL);
+
+    /* The same in a WAP push: Content-Type 0xC2 with SEC (0x91) USERPIN (0x81) and MAC (0x92). */
+    uint8_t pdu[4096];
+    const char *mac = strstr(sealed, "MAC=") + 4;
+    size_t n = 0, ct_len = 4 + strlen(mac) + 1;
+    pdu[n++] = 0x01; pdu[n++] = 0x06; pdu[n++] = (uint8_t)(2 + ct_len + 2);
+    pdu[n++] = 0x1F; pdu[n++] = (uint8_t)ct_len;
+    pdu[n++] = 0xC2; pdu[n++] = 0x91; pdu[n++] = 0x81; pdu[n++] = 0x92;
+    memcpy(pdu + n, mac, strlen(mac) + 1); n += strlen(mac) + 1;
+    pdu[n++] = 0xAF; pdu[n++] = 0x87;
+    memcpy(pdu + n, body, strlen(body)); n += strlen(body);
+    const uint8_t *inner = NULL;
+    size_t inner_len = 0;
+    char content_type[128], small[32];
+    CHECK(dm_bootstrap_from_wap_push(pdu, n, &inner, &inner_len, content_type, sizeof content_type) == DM_OK);
+    CHECK(inner_len == strlen(body) && memcmp(inner, body, inner_len) == 0 && strcmp(content_type, sealed) == 0);
+    struct journal p = {0};
+    CHECK(dm_bootstrap_apply(&o, &p, inner, inner_len, content_type, key, 4, NULL, 0) == DM_OK && p.kept == 2);
+    CHECK(dm_bootstrap_from_wap_push(pdu, n, &inner, &inner_len, small, sizeof small) == DM_ERR_INVALID);
+    CHECK(dm_bootstrap_from_wap_push((const uint8_t *)body, strlen(body), &inner, &inner_len, content_type,
+                                     sizeof content_type) == DM_ERR_DECODE && strstr(dm_last_error(NULL), "WAP push"));
+    CHECK(dm_bootstrap_from_wap_push(pdu, n, NULL, &inner_len, content_type, sizeof content_type) == DM_ERR_NULL);
 }
 
 int main(void) {

@@ -120,6 +120,32 @@ def test_a_tree_object_is_bootstrapped_through_its_transaction_and_refused_witho
     assert tree.values == before
 
 
+def test_a_bootstrap_travels_in_a_wap_push_with_its_sec_and_mac():
+    made = omadm.bootstrap.message(omadm.bootstrap.account(SERVER_ID, "http://dm.example/"), SERVER_ID, "IMEI:1",
+                                   key="1234", security="NETWORKID")
+    pdu = omadm.bootstrap.wap_push(made, tid=5)
+    mac = made.content_type.rsplit("MAC=", 1)[1]
+    # WSP: tid, Push, headers; Content-Type 0x42 in the general form with SEC 0x91 = 0 and MAC 0x92.
+    assert pdu[:2] == b"\x05\x06" and pdu[3:9] == bytes([0x1F, 45, 0xC2, 0x91, 0x80, 0x92])
+    assert pdu[9:50] == mac.encode() + b"\x00" and pdu.endswith(made.body)
+    assert omadm.bootstrap.from_wap_push(pdu) == made
+    assert omadm.bootstrap.unwrap(pdu, "ignored") == made
+    assert omadm.bootstrap.unwrap(made.body, made.content_type) == made
+    assert len(omadm.notification.sms_user_data(pdu)) > 1, "a bootstrap takes several SMS"
+    tree = factory_device()
+    got = omadm.bootstrap.from_wap_push(pdu)
+    assert omadm.bootstrap.apply(tree, got.body, got.content_type, key="1234").server_id == SERVER_ID
+    # A MAC changed in the push is refused; a notification's push is not a bootstrap.
+    forged = pdu.replace(mac.encode(), mac[::-1].encode())
+    got = omadm.bootstrap.from_wap_push(forged)
+    with pytest.raises(omadm.AuthError, match="MAC"):
+        omadm.bootstrap.apply(factory_device(), got.body, got.content_type, key="1234")
+    with pytest.raises(omadm.DecodeError, match="WAP push: the content type is not application/vnd.syncml.dm"):
+        omadm.bootstrap.from_wap_push(omadm.notification.wap_push(b"pkg0"))
+    with pytest.raises(omadm.UsageError, match="SEC and MAC"):
+        omadm.bootstrap.wap_push(omadm.bootstrap.Bootstrap(made.body, omadm.bootstrap.CONTENT_TYPE))
+
+
 def test_cli_bootstraps_a_device_that_then_reaches_the_server(tmp_path):
     with omadm_serve("--server-id", SERVER_ID, "--auth", "md5", "--username", "dev", "--password", "devpw",
                      "--once") as (server, url):
@@ -142,6 +168,17 @@ def test_cli_bootstraps_a_device_that_then_reaches_the_server(tmp_path):
     # The device keeps its account: the next run needs no bootstrap.
     assert omadm.http.Account(omadm.MemoryTree.load(str(tree)), SERVER_ID).address == url
     assert cli("device").returncode == 2, "--server or --bootstrap is required"
+    # The same bootstrap as a WAP push: its Content-Type comes with it.
+    with omadm_serve("--server-id", SERVER_ID, "--auth", "md5", "--username", "dev", "--password", "devpw",
+                     "--once") as (server, url):
+        push = tmp_path / "b.push"
+        made = cli("bootstrap", "--server", url, "--server-id", SERVER_ID, "--auth", "md5", "--username", "dev",
+                   "--password", "devpw", "--key", "1234", "-o", str(push), "--wap-push", "--sms")
+        assert made.returncode == 0 and b"a WAP push (WSP Push PDU)" in made.stdout and b"SMS 2 user data" in made.stdout
+        ran = cli("device", "--bootstrap", str(push), "--bootstrap-key", "1234")
+        assert ran.returncode == 0, ran.stderr
+        assert b"[bootstrap] 16 nodes from acme, out of a WAP push, its MAC checked" in ran.stdout
+        assert server.wait(timeout=30) == 0
     script = tmp_path / "device.py"
     script.write_text("import omadm\n\ndef tree():\n    return omadm.MemoryTree()\n")
     ignored = cli("device", "--tree", str(tree), "--script", str(script), "--bootstrap", str(out))
@@ -159,18 +196,24 @@ def test_the_c_agent_out_of_the_box_reaches_the_server_its_bootstrap_names(run_a
             omadm.http.Server(read_model, server_password="other", **credentials) as impostor:
         runs = {}
         for name, url, pin in (("wrong pin", server.url, "4321"), ("server", server.url, "1234"),
-                               ("impostor", impostor.url, "1234")):
+                               ("impostor", impostor.url, "1234"), ("push", server.url, "1234")):
             account = omadm.bootstrap.account(SERVER_ID, url, "md5", "dev", "devpw", server_password="srvpw")
             made = omadm.bootstrap.message(account, SERVER_ID, "IMEI:1", key="1234")
-            (tmp_path / "b.wbxml").write_bytes(made.body)
-            runs[name] = run_agent("--bootstrap", str(tmp_path / "b.wbxml"), made.content_type, pin)
+            file, content_type = tmp_path / "b.wbxml", made.content_type
+            if name == "push":  # the push's own Content-Type, whatever the argument says
+                file, content_type = tmp_path / "b.push", "-"
+                file.write_bytes(omadm.bootstrap.wap_push(made))
+            else:
+                file.write_bytes(made.body)
+            runs[name] = run_agent("--bootstrap", str(file), content_type, pin)
     refused = runs["wrong pin"]
     assert refused.returncode == 1 and "its MAC is not the one SEC=USERPIN gives" in refused.stderr
     assert "-> agent" not in refused.stdout
     served = runs["server"]
     assert served.returncode == 0, served.stderr
     assert f"bootstrapped by {SERVER_ID}, its MAC checked: {server.url} as dev" in served.stdout
-    assert [s.found for s in server.finished] == ["C agent"]
+    assert runs["push"].returncode == 0, runs["push"].stderr
+    assert [s.found for s in server.finished] == ["C agent", "C agent"]
     # The account's SRVCRED is the agent's: a server that cannot give it is not answered.
     assert runs["impostor"].returncode == 1 and "-> agent" in runs["impostor"].stdout
     assert "the server's credentials are not its account's" in runs["impostor"].stderr

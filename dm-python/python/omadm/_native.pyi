@@ -4,7 +4,8 @@ from typing import Any, Callable, final
 
 __all__ = ['Error', 'DecodeError', 'ProtocolError', 'AuthError', 'LimitError', 'UsageError', '__version__',
            'DEFAULT_LIMITS', 'Message', 'content_type_of', 'decode', 'xml_to_wbxml', 'wbxml_to_xml', 'notification_build', 'notification_parse',
-           'notification_verify', 'wap_push', 'from_wap_push', 'sms_user_data', 'check', 'credentials', 'answers', 'Event', 'MemoryTree', 'ClientSession', 'ServerSession', 'bootstrap_encode', 'bootstrap_apply', 'bootstrap_mac']
+           'notification_verify', 'wap_push', 'from_wap_push', 'sms_user_data', 'check', 'credentials', 'answers', 'Event', 'MemoryTree', 'ClientSession', 'ServerSession', 'bootstrap_encode', 'bootstrap_apply', 'bootstrap_mac',
+           'bootstrap_wap_push', 'bootstrap_from_wap_push']
 
 __version__: str
 DEFAULT_LIMITS: dict[str, int]
@@ -77,6 +78,8 @@ def bootstrap_encode(server_id: str, device_id: str, tree: MemoryTree, security:
 def bootstrap_apply(tree: object, body: bytes, content_type: str, key: bytes | None = None, lenient: bool = False,
                     limits: list[tuple[str, int]] | None = None) -> tuple[str, list[str]]: ...
 def bootstrap_mac(key: bytes, body: bytes) -> str: ...
+def bootstrap_wap_push(body: bytes, content_type: str, tid: int = 0) -> bytes: ...
+def bootstrap_from_wap_push(pdu: bytes) -> tuple[bytes, str]: ...
 
 @final
 class Event:

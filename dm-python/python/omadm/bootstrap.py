@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import _native
-from ._native import MemoryTree
+from ._native import DecodeError, MemoryTree
 
 CONTENT_TYPE = "application/vnd.syncml.dm+wbxml"
 SECURITIES = ("NETWORKID", "USERPIN", "USERPIN_NETWORKID")
@@ -80,6 +80,29 @@ def apply(tree: object, body: bytes, content_type: str = CONTENT_TYPE, key: byte
     was."""
     server_id, uris = _native.bootstrap_apply(tree, body, content_type, None if key is None else _key(key), lenient)
     return Applied(server_id, uris)
+
+
+def wap_push(made: Bootstrap, tid: int = 0) -> bytes:
+    """The bootstrap as a WAP push, as a push proxy or SMS gateway takes it: the WSP Push PDU
+    (transaction id ``tid``) of Content-Type 0x42 with its SEC and MAC as WSP parameters
+    (omadm.notification.sms_user_data gives the SMS it takes)."""
+    return _native.bootstrap_wap_push(made.body, made.content_type, tid)
+
+
+def from_wap_push(pdu: bytes) -> Bootstrap:
+    """The bootstrap a WAP push holds, with the Content-Type (SEC and MAC) it carried;
+    omadm.DecodeError for anything else."""
+    body, content_type = _native.bootstrap_from_wap_push(pdu)
+    return Bootstrap(body, content_type)
+
+
+def unwrap(data: bytes, content_type: str = CONTENT_TYPE) -> Bootstrap:
+    """A bootstrap taken out of the WAP push that holds it (its Content-Type the push's), or
+    ``data`` as it is with ``content_type``."""
+    try:
+        return from_wap_push(data)
+    except DecodeError:
+        return Bootstrap(data, content_type)
 
 
 def mac(key: bytes | str, body: bytes) -> str:

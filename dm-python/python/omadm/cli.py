@@ -641,9 +641,12 @@ def _bootstrapped(args: argparse.Namespace, tree: omadm.MemoryTree, options: dic
     account's address, unless --server-id and --server say otherwise."""
     import omadm.http
 
-    applied = omadm.bootstrap.apply(tree, _read(args.bootstrap), args.bootstrap_type, args.bootstrap_key)
+    raw = _read(args.bootstrap)
+    got = omadm.bootstrap.unwrap(raw, args.bootstrap_type)
+    applied = omadm.bootstrap.apply(tree, got.body, got.content_type, args.bootstrap_key)
     checked = "its MAC checked" if args.bootstrap_key else "its MAC not checked"
-    print(f"[bootstrap] {_count(len(applied.uris), 'node')} from {applied.server_id}, {checked}", flush=True)
+    pushed = ", out of a WAP push" if got.body is not raw else ""
+    print(f"[bootstrap] {_count(len(applied.uris), 'node')} from {applied.server_id}{pushed}, {checked}", flush=True)
     options["server_id"] = args.server_id or applied.server_id
     if not args.server:
         args.server = omadm.http.Account(tree, options["server_id"]).address
@@ -656,8 +659,16 @@ def _bootstrap(args: argparse.Namespace) -> int:
     account = omadm.bootstrap.account(args.server_id, args.server, args.auth, args.username, args.password,
                                       args.server_password)
     made = omadm.bootstrap.message(account, args.server_id, args.device_id, args.key, args.security)
-    _write(args.output, made.body)
-    print(f"{args.output}: {len(made.body)} bytes for {args.device_id}\nContent-Type: {made.content_type}")
+    pdu = omadm.bootstrap.wap_push(made)
+    _write(args.output, pdu if args.wap_push else made.body)
+    if args.wap_push:
+        print(f"{args.output}: {len(pdu)} bytes for {args.device_id}, a WAP push (WSP Push PDU) of Content-Type: "
+              f"{made.content_type}")
+    else:
+        print(f"{args.output}: {len(made.body)} bytes for {args.device_id}\nContent-Type: {made.content_type}")
+    if args.sms:
+        for i, part in enumerate(omadm.notification.sms_user_data(pdu), 1):
+            print(f"SMS {i} user data (UDH included): {part.hex().upper()}")
     return 0
 
 
@@ -834,6 +845,10 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--key", required=True, help="the MAC's key: the PIN the user is given (USERPIN), the network's "
                    "secret (NETWORKID)")
     b.add_argument("-o", "--output", default="bootstrap.wbxml", help="where to write it (default: bootstrap.wbxml)")
+    b.add_argument("--wap-push", action="store_true", help="write it as a WAP push (WSP Push PDU, Content-Type 0x42 "
+                   "with SEC and MAC)")
+    b.add_argument("--sms", action="store_true",
+                   help="print the user data (UDH included, hex) of each SMS the WAP push takes, to WDP port 2948")
     b.set_defaults(run=_bootstrap)
     m = sub.add_parser("demo", help="a whole session over loopback HTTP between the built-in server and a simulated "
                        "device, printed as an annotated trace")
@@ -905,11 +920,12 @@ def main(argv: list[str] | None = None) -> int:
     dv.add_argument("--tree", help="the device tree, as JSON or a TNDS document (default: DevInfo, DevDetail and a "
                     "DMAcc account for the server, with the credentials given); without --auth, the credentials of "
                     "its DMAcc account for the server")
-    dv.add_argument("--bootstrap", metavar="FILE", help="apply this bootstrap message (omadm bootstrap writes one) "
+    dv.add_argument("--bootstrap", metavar="FILE", help="apply this bootstrap message, bare or in a WAP push (omadm "
+                    "bootstrap writes either) "
                     "to the device's tree first, as a device out of the box: the server is then the one its account "
                     "names, reached at the account's address, with the account's credentials")
     dv.add_argument("--bootstrap-type", metavar="CONTENT-TYPE", default=omadm.bootstrap.CONTENT_TYPE,
-                    help="the Content-Type the bootstrap came with, its SEC and MAC in it")
+                    help="the Content-Type the bootstrap came with, its SEC and MAC in it (a WAP push carries its own)")
     dv.add_argument("--bootstrap-key", metavar="SECRET", help="check the bootstrap's MAC with this key (the PIN, the "
                     "network's secret); without it the MAC is not checked")
     dv.add_argument("--save-tree", action="store_true", help="write the tree back to --tree's file after the "

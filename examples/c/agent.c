@@ -12,9 +12,11 @@
  * session: package 0 in a WAP push, in a UDP datagram to PORT (WDP's push port is 2948), signed
  * with the server's password (SERVER_PASSWORD); it drops any other datagram.
  *
- * It holds a firmware update object (FUMO, ./FUMO): DownloadAndUpdate is accepted (202), the
- * package is fetched from PkgURL once the session is over, and the outcome is reported in a
- * session of the agent's own, as the Generic Alert FUMO asks for. */
+ * It holds a firmware update object (FUMO, ./FUMO): an Exec on Download, Update or
+ * DownloadAndUpdate is accepted (202); once the session is over the package is fetched from
+ * PkgURL (Download, DownloadAndUpdate) and kept, or "installed" (Update: the package downloaded,
+ * or the bytes a server put in Update/PkgData), and the outcome is reported in a session of the
+ * agent's own, as the Generic Alert FUMO asks for. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -34,8 +36,15 @@
  * an Exec accepted (202) whose outcome is still to be reported (REPORT_NOW: in this session;
  * REPORT_LATER: a firmware update, done after it), with its correlator. */
 enum { REPORT_NOW = 1, REPORT_LATER = 2 };
-#define FUMO_OP "./FUMO/DownloadAndUpdate"
-#define FUMO_ALERT "org.openmobilealliance.dm.firmwareupdate.downloadandupdate"
+/* FUMO's operations, each with the Generic Alert type of its outcome. */
+enum { DOWNLOAD, UPDATE, DOWNLOAD_AND_UPDATE };
+static const char *const fumo_ops[][2] = {
+    { "./FUMO/Download", "org.openmobilealliance.dm.firmwareupdate.download" },
+    { "./FUMO/Update", "org.openmobilealliance.dm.firmwareupdate.update" },
+    { "./FUMO/DownloadAndUpdate", "org.openmobilealliance.dm.firmwareupdate.downloadandupdate" },
+};
+#define PKG_DATA "./FUMO/Update/PkgData"
+#define MAX_PACKAGE (4 << 20)
 struct node {
     char uri[96]; char value[256]; const char *big; int interior; char acl[128];
     int pending; char correlator[64];
@@ -46,6 +55,12 @@ static int n_nodes;
 static struct node saved[64];
 static int n_saved;
 
+/* The firmware package: downloaded, or put in PkgData by a server (binary, so not a node's
+ * value). What an Atomic rolls back to: the one before it (freed only once it is over). */
+static uint8_t *package, *saved_package;
+static size_t package_len, saved_package_len;
+static int in_atomic;
+
 static void set(const char *uri, const char *value) {
     snprintf(nodes[n_nodes].uri, sizeof nodes[n_nodes].uri, "%s", uri);
     snprintf(nodes[n_nodes].value, sizeof nodes[n_nodes].value, "%s", value);
@@ -55,6 +70,18 @@ static void set(const char *uri, const char *value) {
 static struct node *find(const char *uri) {
     for (int i = 0; i < n_nodes; i++) if (strcmp(nodes[i].uri, uri) == 0) return &nodes[i];
     return NULL;
+}
+
+/* A leaf's value ("" when a server deleted it). */
+static const char *value_of(const char *uri) {
+    struct node *n = find(uri);
+    return n ? n->value : "";
+}
+
+/* FUMO's State (unless a server deleted it). */
+static void fumo_state(const char *state) {
+    struct node *n = find("./FUMO/State");
+    if (n) snprintf(n->value, sizeof n->value, "%s", state);
 }
 
 /* The children of an interior node, '/'-joined, or 0 when `uri` is not an interior node. */
@@ -79,6 +106,12 @@ static char listing[1024];
 static int tree_get(void *ud, const char *uri, dm_value *out) {
     (void)ud;
     struct node *n = find(uri);
+    if (n && strcmp(uri, PKG_DATA) == 0) {
+        out->format = "bin";
+        out->data = package;
+        out->len = package_len;
+        return 200;
+    }
     if (n && !n->interior) {
         const char *v = n->big ? n->big : n->value;
         out->data = (const uint8_t *)v;
@@ -92,11 +125,25 @@ static int tree_get(void *ud, const char *uri, dm_value *out) {
     return 200;
 }
 
+/* The package replaced by `len` bytes (NULL: none); the one an Atomic started with is kept. */
+static void keep_package(uint8_t *bytes, size_t len) {
+    if (!in_atomic || package != saved_package) free(package);
+    package = bytes;
+    package_len = len;
+}
+
 static int tree_replace(void *ud, const char *uri, const dm_value *v) {
     (void)ud;
     struct node *n = find(uri);
     if (!n) return 404;
     if (n->interior) return 405;
+    if (strcmp(uri, PKG_DATA) == 0) {
+        uint8_t *copy = v->len > MAX_PACKAGE ? NULL : malloc(v->len ? v->len : 1);
+        if (!copy) return 420; /* Device Full */
+        memcpy(copy, v->data, v->len);
+        keep_package(copy, v->len);
+        return 200;
+    }
     if (v->len >= sizeof n->value) return 413;
     memcpy(n->value, v->data, v->len);
     n->value[v->len] = 0;
@@ -160,21 +207,43 @@ static int tree_replace_property(void *ud, const char *uri, const char *name, co
     return 200;
 }
 
-/* Atomic: the whole (small) tree kept, and put back on a rollback. */
-static int tree_begin(void *ud) { (void)ud; memcpy(saved, nodes, sizeof nodes); n_saved = n_nodes; return 200; }
-static int tree_commit(void *ud) { (void)ud; return 200; }
-static int tree_rollback(void *ud) { (void)ud; memcpy(nodes, saved, sizeof nodes); n_nodes = n_saved; return 200; }
+/* Atomic: the whole (small) tree kept, and put back on a rollback; the package too. */
+static int tree_begin(void *ud) {
+    (void)ud;
+    memcpy(saved, nodes, sizeof nodes); n_saved = n_nodes;
+    saved_package = package; saved_package_len = package_len; in_atomic = 1;
+    return 200;
+}
+static int tree_commit(void *ud) {
+    (void)ud;
+    if (package != saved_package) free(saved_package);
+    in_atomic = 0;
+    return 200;
+}
+static int tree_rollback(void *ud) {
+    (void)ud;
+    memcpy(nodes, saved, sizeof nodes); n_nodes = n_saved;
+    if (package != saved_package) free(package);
+    package = saved_package; package_len = saved_package_len; in_atomic = 0;
+    return 200;
+}
+
+/* Which FUMO operation `uri` is, or -1. */
+static int fumo_op(const char *uri) {
+    for (int i = 0; i < 3; i++) if (strcmp(uri, fumo_ops[i][0]) == 0) return i;
+    return -1;
+}
 
 static int tree_exec(void *ud, const char *uri, const uint8_t *data, size_t len, const char *correlator) {
     (void)ud; (void)data; (void)len;
     struct node *n = find(uri);
     if (!n) return 404;
-    int update = strcmp(uri, FUMO_OP) == 0;
+    int op = fumo_op(uri);
     printf("      [agent] exec %s (correlator %s): %s\n", uri, correlator ? correlator : "-",
-           update ? "downloads and updates after the session" : "will report later");
-    n->pending = update ? REPORT_LATER : REPORT_NOW;
+           op >= 0 ? "done after the session" : "will report later");
+    n->pending = op >= 0 ? REPORT_LATER : REPORT_NOW;
     snprintf(n->correlator, sizeof n->correlator, "%s", correlator ? correlator : "");
-    if (update) strcpy(find("./FUMO/State")->value, "30"); /* Download Progressing */
+    if (op >= 0) fumo_state(op == UPDATE ? "60" : "30"); /* Download, or Update, Progressing */
     return 202;
 }
 
@@ -406,11 +475,6 @@ static int await_notification(const char *port, dm_notification *n) {
 }
 
 /* ---- bootstrap ---- */
-static const char *value_of(const char *uri) {
-    struct node *n = find(uri);
-    return n ? n->value : "";
-}
-
 /* A node's URI with its last segment replaced by `name` (a sibling of `uri`). */
 static const char *sibling(const char *uri, const char *name) {
     static char out[96];
@@ -476,10 +540,11 @@ static int bootstrap(const char *file, const char *type, const char *pin, const 
 static uint8_t next_nonce[64];
 static size_t next_nonce_len;
 
-/* One session with the server at cfg->server_uri; with `update`, a firmware update's FUMO result
- * code, that outcome goes with package 1 as a Generic Alert with the Exec's correlator. Returns
- * 0 when the session ended well. */
-static int run_session(const dm_client_config *cfg, const dm_tree_ops *ops, int update, const char *correlator) {
+/* One session with the server at cfg->server_uri; with `update`, the FUMO result code of the
+ * operation `op`, that outcome goes with package 1 as a Generic Alert with the Exec's
+ * correlator. Returns 0 when the session ended well. */
+static int run_session(const dm_client_config *cfg, const dm_tree_ops *ops, int update, int op,
+                       const char *correlator) {
     char host[256], port[16], path[512];
     parse_url(cfg->server_uri, host, port, path);
     dm_session *s = NULL;
@@ -487,7 +552,7 @@ static int run_session(const dm_client_config *cfg, const dm_tree_ops *ops, int 
     if (update) {
         char code[8];
         snprintf(code, sizeof code, "%d", update);
-        dm_alert_item outcome = { .source_uri = FUMO_OP, .mime_type = FUMO_ALERT, .format = "int",
+        dm_alert_item outcome = { .source_uri = fumo_ops[op][0], .mime_type = fumo_ops[op][1], .format = "int",
                                   .mark = update == 200 ? NULL : "critical", .data = (const uint8_t *)code,
                                   .len = strlen(code) };
         if (dm_client_alert(s, 1226, correlator[0] ? correlator : NULL, &outcome, 1, NULL) != DM_OK)
@@ -549,7 +614,7 @@ static int run_session(const dm_client_config *cfg, const dm_tree_ops *ops, int 
     if (r != DM_OK && r != DM_DONE) { fprintf(stderr, "agent: %s: %s\n", dm_result_name(r), dm_last_error(s)); rc = 1; }
     if (dm_session_state(s) != DM_STATE_ENDED) rc = 1;
     printf("agent: session %s; ./Vendor/Settings/Level = %s\n",
-           dm_session_state(s) == DM_STATE_ENDED ? "ended" : "did not end", find("./Vendor/Settings/Level")->value);
+           dm_session_state(s) == DM_STATE_ENDED ? "ended" : "did not end", value_of("./Vendor/Settings/Level"));
     if (fd >= 0) close(fd);
     const uint8_t *nonce;
     if (dm_session_next_nonce(s, DM_NONCE_CLIENT, &nonce, &next_nonce_len) == DM_OK
@@ -562,20 +627,14 @@ static int run_session(const dm_client_config *cfg, const dm_tree_ops *ops, int 
 }
 
 /* ---- the firmware update (FUMO) ---- */
-/* Does the DownloadAndUpdate the server started: fetches the package at PkgURL (HTTP GET) and
- * "installs" it (this demo installs nothing). Returns the FUMO result code (200 Successful, 411
- * Malformed or Bad URL, 412 Alternate Download Server Unavailable, 500 Alternate Download Server
- * Error), or 0 when no update is pending. */
-static int fumo_update(char correlator[64]) {
-    struct node *op = find(FUMO_OP), *state = find("./FUMO/State");
-    if (op->pending != REPORT_LATER) return 0;
-    op->pending = 0;
-    memcpy(correlator, op->correlator, sizeof op->correlator);
-    const char *url = find(FUMO_OP "/PkgURL")->value;
+/* Fetches the package at `url` (HTTP GET) and keeps it. Returns the FUMO result code: 200
+ * Successful, 411 Malformed or Bad URL, 412 Alternate Download Server Unavailable, 500 Alternate
+ * Download Server Error. */
+static int fumo_download(const char *url) {
     char host[256], port[16], path[512], request[1024];
     int code = 411, fd = -1, keep;
     long retry_after;
-    uint8_t *package = NULL;
+    uint8_t *body = NULL;
     size_t size = 0;
     if (!parse_url(url, host, port, path)) {
         int n = snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
@@ -583,12 +642,39 @@ static int fumo_update(char correlator[64]) {
         code = 412;
         if ((fd = connect_to(host, port)) >= 0 && n > 0 && (size_t)n < sizeof request
             && !send_all(fd, request, (size_t)n))
-            code = read_response(fd, &package, &size, &keep, &retry_after) == 0 && size > 0 ? 200 : 500;
+            code = read_response(fd, &body, &size, &keep, &retry_after) == 0 && size > 0 ? 200 : 500;
         if (fd >= 0) close(fd);
     }
-    free(package);
-    strcpy(state->value, code == 200 ? "100" : "20"); /* Update Successful / Download Failed */
+    if (code == 200) keep_package(body, size);
+    else free(body);
     printf("      [agent] firmware: %zu bytes from %s: result %d\n", size, url, code);
+    return code;
+}
+
+/* Does the FUMO operation the server started (the first pending): Download fetches the package
+ * from PkgURL, Update "installs" the package kept (this demo installs nothing; 410 Firmware
+ * Update Failed when there is none), DownloadAndUpdate does both. Returns its result code and
+ * the operation in *op, or 0 when none is pending. */
+static int fumo_run(char correlator[64], int *op) {
+    struct node *n = NULL;
+    for (*op = 0; *op < 3; ++*op)
+        if ((n = find(fumo_ops[*op][0])) && n->pending == REPORT_LATER) break;
+    if (*op == 3) return 0;
+    n->pending = 0;
+    memcpy(correlator, n->correlator, sizeof n->correlator);
+    int code = 200;
+    if (*op != UPDATE) {
+        char url[256];
+        snprintf(url, sizeof url, "%s/PkgURL", fumo_ops[*op][0]);
+        code = fumo_download(value_of(url));
+        fumo_state(code == 200 ? "40" : "20"); /* Download Complete / Download Failed */
+    }
+    if (*op != DOWNLOAD && code == 200) {
+        code = package_len ? 200 : 410;
+        printf("      [agent] firmware: %zu bytes installed: result %d\n", package_len, code);
+        fumo_state(code == 200 ? "100" : "80"); /* Update Successful / Update Failed */
+        if (code == 200) keep_package(NULL, 0);
+    }
     return code;
 }
 
@@ -619,10 +705,13 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof log - 1; i++) log[i] = (i % 64 == 63) ? '\n' : (char)('a' + i % 26);
     set("./Vendor/Log", "");
     find("./Vendor/Log")->big = log;
-    /* FUMO: the node a server Execs, its package's URL, and the State (10: Idle). */
-    set(FUMO_OP, "");
-    find(FUMO_OP)->interior = 1;
-    set(FUMO_OP "/PkgURL", ""); set("./FUMO/State", "10");
+    /* FUMO: the nodes a server Execs, the package's URL or bytes, and the State (10: Idle). */
+    for (int i = 0; i < 3; i++) {
+        set(fumo_ops[i][0], "");
+        find(fumo_ops[i][0])->interior = 1;
+    }
+    set("./FUMO/Download/PkgURL", ""); set("./FUMO/DownloadAndUpdate/PkgURL", ""); set(PKG_DATA, "");
+    set("./FUMO/State", "10");
 
     dm_client_config cfg;
     dm_client_config_init(&cfg);
@@ -640,13 +729,14 @@ int main(int argc, char **argv) {
     ops.get_property = tree_get_property; ops.replace_property = tree_replace_property;
     ops.atomic_begin = tree_begin; ops.atomic_commit = tree_commit; ops.atomic_rollback = tree_rollback;
     if (boot[0] && bootstrap(boot[0], boot[1], boot[2], &ops, &cfg)) return 1;
-    int rc = run_session(&cfg, &ops, 0, "");
+    int rc = run_session(&cfg, &ops, 0, 0, "");
     char correlator[64];
-    int update = rc ? 0 : fumo_update(correlator);
+    int op, update = rc ? 0 : fumo_run(correlator, &op);
     if (update) {  /* the outcome, in a session of the agent's own, with the nonce the last one gave */
         cfg.session_id = "2"; cfg.server_initiated = 0;
         cfg.nonce = next_nonce; cfg.nonce_len = next_nonce_len;
-        rc = run_session(&cfg, &ops, update, correlator);
+        rc = run_session(&cfg, &ops, update, op, correlator);
     }
+    keep_package(NULL, 0);
     return rc;
 }

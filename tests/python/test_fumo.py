@@ -390,7 +390,8 @@ def test_the_updates_captured_sessions_show_are_read_back(tmp_path):
 
 def test_the_c_agent_updates_its_firmware_as_a_campaign_asks(run_agent, tmp_path):
     """examples/c/agent.c accepts DownloadAndUpdate (202), fetches the package after the session
-    and reports the outcome in a session of its own, with the md5 nonce the first one gave."""
+    and reports the outcome in a session of its own, with the md5 nonce the first one gave; so
+    with Download and Update."""
     package = tmp_path / "fw.bin"
     package.write_bytes(PACKAGE)
     agent_options = ("--server-id", "omadm-demo", "--auth", "md5", "--username", "device", "--password", "secret",
@@ -408,6 +409,19 @@ def test_the_c_agent_updates_its_firmware_as_a_campaign_asks(run_agent, tmp_path
         assert f"bytes from {where if code != 200 else ''}" in agent.stdout and f": result {code}" in agent.stdout
         assert agent.stdout.count("agent: session ended") == 2
         assert f"downloadandupdate ./FUMO/DownloadAndUpdate: {code} {omadm.fumo.meaning(code)}" in said
+        assert said.count("[check] IMEI:493005100592800: no violations") == 2
+    # Download, and Update with the bytes in PkgData (a large object past 8 KiB): each reported
+    # with its own alert type; Update installs exactly the bytes the server put.
+    for operation in ("Download", "Update"):
+        with omadm_serve("--fumo", str(package), "--fumo-operation", operation, "--max-msg-size", "8192", "--once",
+                         *agent_options) as (server, url):
+            agent = run_agent(url)
+            assert agent.returncode == 0, agent.stderr
+            assert server.wait(timeout=30) == 0
+            said = server.stdout.read()
+        done = f"{len(PACKAGE)} bytes {'from http' if operation == 'Download' else 'installed'}"
+        assert f"exec ./FUMO/{operation} (correlator " in agent.stdout and done in agent.stdout
+        assert f"{operation.lower()} ./FUMO/{operation}: 200 Successful" in said
         assert said.count("[check] IMEI:493005100592800: no violations") == 2
 
 

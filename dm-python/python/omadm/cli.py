@@ -32,8 +32,15 @@ def _write(path: str, data: bytes | str) -> None:
 
 
 def _message(path: str, lenient: bool) -> omadm.Message:
-    """A message from a file: the user's own, so taken whatever its size (a peer's are bounded)."""
+    """A message from a file (a bootstrap in a WAP push: the message it holds, its Content-Type
+    said on stderr): the user's own, so taken whatever its size (a peer's are bounded)."""
     data = _read(path)
+    try:
+        pushed = omadm.bootstrap.from_wap_push(data)
+        data = pushed.body
+        print(f"{path}: a WAP push of Content-Type: {pushed.content_type}", file=sys.stderr)
+    except omadm.DecodeError:
+        pass
     room = max(len(data), omadm.Limits().max_message_size)
     return omadm.decode(data, lenient=lenient, limits=omadm.Limits(max_message_size=room, max_text_len=room))
 

@@ -1,6 +1,7 @@
 import contextlib
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 from typing import Any
@@ -56,8 +57,12 @@ def run_agent():
     assert agent.exists(), "make test-c builds build/agent"
     env = {**os.environ, "LD_LIBRARY_PATH": str(ROOT / "target" / "debug")}
 
-    def run(url: str, *args: str, background: bool = False) -> Any:
+    def run(url: str, *args: str, background: bool = False, valgrind: bool = False) -> Any:
+        """With ``valgrind`` (where it is installed), under memcheck: an error or a leak exits 97."""
         command = [str(agent), url, *args]
+        if valgrind and shutil.which("valgrind"):
+            command = ["valgrind", "--quiet", "--error-exitcode=97", "--leak-check=full",
+                       "--errors-for-leak-kinds=definite,indirect", *command]
         if background:
             return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)

@@ -207,7 +207,7 @@ def test_the_c_agent_out_of_the_box_reaches_the_server_its_bootstrap_names(run_a
                 file.write_bytes(omadm.bootstrap.wap_push(made))
             else:
                 file.write_bytes(made.body)
-            runs[name] = run_agent("--bootstrap", str(file), content_type, pin)
+            runs[name] = run_agent("--bootstrap", str(file), content_type, pin, valgrind=name == "push")
     refused = runs["wrong pin"]
     assert refused.returncode == 1 and "its MAC is not the one SEC=USERPIN gives" in refused.stderr
     assert "-> agent" not in refused.stdout

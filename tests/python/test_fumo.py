@@ -415,9 +415,9 @@ def test_the_c_agent_updates_its_firmware_as_a_campaign_asks(run_agent, tmp_path
     for operation in ("Download", "Update"):
         with omadm_serve("--fumo", str(package), "--fumo-operation", operation, "--max-msg-size", "8192", "--once",
                          *agent_options) as (server, url):
-            agent = run_agent(url)
+            agent = run_agent(url, valgrind=True)
             assert agent.returncode == 0, agent.stderr
-            assert server.wait(timeout=30) == 0
+            assert server.wait(timeout=60) == 0
             said = server.stdout.read()
         done = f"{len(PACKAGE)} bytes {'from http' if operation == 'Download' else 'installed'}"
         assert f"exec ./FUMO/{operation} (correlator " in agent.stdout and done in agent.stdout

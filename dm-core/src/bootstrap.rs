@@ -156,24 +156,8 @@ pub fn apply<T: Tree + ?Sized>(
         }
     }
     let m = codec::decode_with(body, options)?;
-    let msg_id = Some(m.header.msg_id);
-    if !matches!(m.header.ver_proto.as_str(), "DM/1.2" | "DM/1.1") {
-        return Err(refused((msg_id, None, "VerProto"), format!("{:?}, not DM/1.2", m.header.ver_proto)));
-    }
-    let server = m.header.source.uri.as_str();
-    if server.is_empty() {
-        return Err(refused((msg_id, None, "Source"), "no server in its SyncHdr".into()));
-    }
-    for c in &m.commands {
-        let (Command::Add(x) | Command::Replace(x)) = c else {
-            let at = (msg_id, Some(c.cmd_id()), c.name());
-            return Err(refused(at, format!("a {} in a bootstrap: only Add and Replace", c.name())));
-        };
-        if x.items.iter().any(|i| i.more_data) {
-            let at = (msg_id, Some(x.cmd_id), "MoreData");
-            return Err(refused(at, "a chunk: a bootstrap is one message".into()));
-        }
-    }
+    check(&m)?;
+    let (msg_id, server) = (Some(m.header.msg_id), m.header.source.uri.as_str());
     tree.begin().map_err(|code| {
         crate::error::UsageError(format!("a bootstrap is all or nothing: the tree has no transaction ({code})"))
     })?;
@@ -199,6 +183,28 @@ pub fn apply<T: Tree + ?Sized>(
         return Err(refused((msg_id, None, "SyncBody"), format!("the tree could not keep it ({code})")));
     }
     Ok(Bootstrapped { server_id: server.to_string(), uris })
+}
+
+/// Whether `m` is a bootstrap as a device takes one (the trace checker's rule `Bootstrap` too):
+/// DM 1.2 (or 1.1), from a server its SyncHdr names, holding only Add and Replace, no chunk.
+pub fn check(m: &Message) -> Result<(), RemoteError> {
+    let msg_id = Some(m.header.msg_id);
+    let refused = |cmd_id, element, reason| RemoteError { rule: "Bootstrap", msg_id, cmd_id, element: Some(element), reason };
+    if !matches!(m.header.ver_proto.as_str(), "DM/1.2" | "DM/1.1") {
+        return Err(refused(None, "VerProto", format!("{:?}, not DM/1.2", m.header.ver_proto)));
+    }
+    if m.header.source.uri.is_empty() {
+        return Err(refused(None, "Source", "no server in its SyncHdr".into()));
+    }
+    for c in &m.commands {
+        let (Command::Add(x) | Command::Replace(x)) = c else {
+            return Err(refused(Some(c.cmd_id()), c.name(), format!("a {} in a bootstrap: only Add and Replace", c.name())));
+        };
+        if x.items.iter().any(|i| i.more_data) {
+            return Err(refused(Some(x.cmd_id), "MoreData", "a chunk: a bootstrap is one message".into()));
+        }
+    }
+    Ok(())
 }
 
 /// A bootstrap refused, at (MsgID, CmdID, element).

@@ -181,6 +181,25 @@ fn a_bootstrap_holds_only_adds_and_replaces_in_one_message() {
 }
 
 #[test]
+fn the_trace_checker_takes_a_lone_bootstrap_as_one_not_as_a_session() {
+    use dm_core::check::{Direction, check};
+    // As `omadm check` reads a file: its first message the client's.
+    let lone = |m: &Message| check(&[(Direction::ClientToServer, codec::encode(m, Encoding::Wbxml))]);
+    let m = bootstrap::message("srv", "IMEI:1", &account());
+    assert_eq!(lone(&m), vec![]);
+    let mut bad = m.clone();
+    bad.commands.push(Command::Exec(ItemCommand { cmd_id: 2, items: vec![Item::default()], ..ItemCommand::default() }));
+    let found = lone(&bad);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].rule, found[0].msg_index), ("Bootstrap", 0));
+    assert!(found[0].detail.contains("Exec in a bootstrap"), "{}", found[0].detail);
+    // Another SessionID: a session's first message, held to the session's rules.
+    let mut session = m;
+    session.header.session_id = "1".into();
+    assert!(lone(&session).iter().any(|v| v.rule == "R20"));
+}
+
+#[test]
 fn the_dm_1_1_bootstrap_example_is_read_and_held_to_the_formats_it_gives() {
     // The spec's example as libwbxml keeps it: DM/1.1, ./SyncML/DMAcc, no namespace (so read
     // leniently). Its ./SyncML/Con/My_ISP has no Format: a chr leaf, which PX/Addr cannot go

@@ -4,6 +4,8 @@
 //! Results after their Status (`ResultsOrder`), references to real commands (`Ref`), and Meta
 //! where the defaults do not hold (`MetaDefaults`: data that is not character text needs a
 //! Format, since the default is `chr`).
+//! A trace of one message with SessionID 0 and no Alert is a bootstrap, not a session: it is
+//! checked as a device takes one (`Bootstrap`: only Add and Replace, no chunk; `bootstrap::check`).
 //! Of R07 a trace shows a message past the MaxMsgSize its receiver announced. R12 (no
 //! timeouts), R13 (execution order), R18 (silent drops) and R23 (package 0) leave no mark in a
 //! captured DM session, so the checker cannot see them.
@@ -186,6 +188,12 @@ impl Side {
 
 /// Checks decoded messages, each with its index in the trace.
 pub fn check_messages(messages: &[(usize, Direction, Message)]) -> Vec<Violation> {
+    if let [(i, _, m)] = messages
+        && is_bootstrap(m)
+    {
+        let broken = crate::bootstrap::check(m).err();
+        return broken.map(|e| Violation { rule: "Bootstrap", msg_index: *i, detail: e.reason }).into_iter().collect();
+    }
     let mut out = Vec::new();
     let mut v = |rule: &'static str, i: usize, detail: String| out.push(Violation { rule, msg_index: i, detail });
     let mut client = Side::default();
@@ -415,6 +423,12 @@ fn meta_defaults(cmds: &[Command]) -> Vec<String> {
         }
     }
     out
+}
+
+/// A bootstrap rather than a session's first message: SessionID 0 (DM Bootstrap's) and no
+/// Alert (a session's package 1 opens with one).
+fn is_bootstrap(m: &Message) -> bool {
+    m.header.session_id == "0" && !m.commands.iter().any(|c| matches!(c, Command::Alert(_)))
 }
 
 /// Tells the direction of each message of a trace without one: the first message is the

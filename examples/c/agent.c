@@ -140,7 +140,7 @@ static int tree_replace(void *ud, const char *uri, const dm_value *v) {
     if (strcmp(uri, PKG_DATA) == 0) {
         uint8_t *copy = v->len > MAX_PACKAGE ? NULL : malloc(v->len ? v->len : 1);
         if (!copy) return 420; /* Device Full */
-        memcpy(copy, v->data, v->len);
+        if (v->len) memcpy(copy, v->data, v->len);
         keep_package(copy, v->len);
         return 200;
     }

@@ -4,6 +4,8 @@ applying it, and the session that follows."""
 import hashlib
 import hmac
 import re
+import subprocess
+import sys
 
 import pytest
 from conftest import cli, omadm_serve
@@ -220,3 +222,36 @@ def test_the_c_agent_out_of_the_box_reaches_the_server_its_bootstrap_names(run_a
     assert runs["impostor"].returncode == 1 and "-> agent" in runs["impostor"].stdout
     assert "the server's credentials are not its account's" in runs["impostor"].stderr
     assert not any(hasattr(s, "found") for s in impostor.finished)
+
+
+def test_a_listening_device_takes_its_account_from_a_pushed_bootstrap_then_answers_package_0(tmp_path):
+    """omadm device --listen --bootstrap-key: a device out of the box on an IP network; package 0
+    before any account, and a bootstrap whose MAC is not the key's, are dropped."""
+    def read_model(session):
+        session.found = session.get("./DevInfo/Mod").value
+
+    device = subprocess.Popen([sys.executable, "-m", "omadm.cli", "device", "--listen", "127.0.0.1:0",
+                               "--bootstrap-key", "1234"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        port = int(device.stdout.readline().strip().rsplit(":", 1)[1])
+        with omadm.http.Server(read_model, server_id=SERVER_ID, auth="md5", username="dev", password="devpw",
+                               server_password="srvpw") as server:
+            trigger = omadm.notification.build(SERVER_ID, "srvpw", b"", 7)
+            omadm.notification.send(trigger, "127.0.0.1", port)  # no account yet
+            account = omadm.bootstrap.account(SERVER_ID, server.url, "md5", "dev", "devpw", server_password="srvpw")
+            forged = omadm.bootstrap.message(account, SERVER_ID, "IMEI:1", key="9999")
+            omadm.notification.send_push(omadm.bootstrap.wap_push(forged), "127.0.0.1", port)
+            sent = cli("bootstrap", "--server", server.url, "--server-id", SERVER_ID, "--auth", "md5", "--username",
+                       "dev", "--password", "devpw", "--server-password", "srvpw", "--key", "1234",
+                       "-o", str(tmp_path / "b.push"), "--wap-push", "--send", f"127.0.0.1:{port}")
+            assert sent.returncode == 0 and b"sent to udp 127.0.0.1:" in sent.stdout, sent.stderr
+            omadm.notification.send(trigger, "127.0.0.1", port)
+            out, err = device.communicate(timeout=60)
+        assert device.returncode == 0, err
+        assert "dropped package 0 from 127.0.0.1" in err and "no account yet" in err
+        assert "dropped a bootstrap from 127.0.0.1" in err and "MAC" in err
+        assert re.search(r"\[bootstrap\] 22 nodes from acme, pushed by 127\.0\.0\.1:\d+, its MAC checked", out), out
+        assert "session 7 for 'acme'" in out and "Event(server_authenticated)" in out
+        assert [s.found for s in server.finished] == ["simulated"]
+    finally:
+        device.kill()

@@ -511,22 +511,40 @@ def _sessions(messages: list[tuple[str, bytes]]) -> list[list[tuple[bytes, str]]
 def _listen(args: argparse.Namespace, tree: Any, options: dict[str, Any],
             make_firmware: Callable[[Any], Any] | None) -> int:
     """A device on an IP network: it waits for package 0 (WAP push over UDP) and answers each
-    with its session, ``--count`` of them, one after the other, with one tree."""
+    with its session, ``--count`` of them, one after the other, with one tree. With
+    --bootstrap-key, a bootstrap pushed is applied, its MAC checked with the key."""
     host, port = args.listen
-    failed = 0
+    failed = sessions = 0
     with omadm.notification.Listener(host, port) as listener:
-        print(f"listening for package 0 on udp {host}:{listener.port}", flush=True)
-        for _ in range(args.count):
+        print(f"listening for package 0{' and bootstraps' if args.bootstrap_key else ''} on udp {host}:{listener.port}",
+              flush=True)
+        while sessions < args.count:
             try:
-                data, (peer, peer_port) = listener.receive()
+                data, (peer, peer_port) = listener.receive_push()
             except KeyboardInterrupt:
                 break
             for sender, why in listener.dropped:
                 print(f"[listen] dropped a datagram from {sender[0]}:{sender[1]}: {why}", file=sys.stderr)
             listener.dropped.clear()
+            if isinstance(data, omadm.bootstrap.Bootstrap):
+                refused = None if args.bootstrap_key else "no --bootstrap-key to check its MAC with"
+                try:
+                    if refused is None:
+                        _bootstrapped(args, tree, options, data, f", pushed by {peer}:{peer_port}")
+                except omadm.Error as e:
+                    refused = _reason(e)
+                if refused:
+                    print(f"[listen] dropped a bootstrap from {peer}:{peer_port}: {refused}", file=sys.stderr,
+                          flush=True)
+                continue
             n = omadm.notification.parse(data)
             print(f"[listen] package 0 from {peer}:{peer_port}: session {n.session_id_hex} for {n.server_id!r}",
                   flush=True)
+            if not args.server:
+                print(f"[listen] dropped package 0 from {peer}:{peer_port}: no account yet (no bootstrap)",
+                      file=sys.stderr, flush=True)
+                continue
+            sessions += 1
             try:  # its digest is checked with the server's password and nonce the device holds
                 failed += _one_device(args, tree, {**options, "notification": data,
                                                    "server_id": args.server_id or n.server_id}, make_firmware)
@@ -575,9 +593,11 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
             raise omadm.UsageError(f"{args.tree} is a TNDS document, and --save-tree writes JSON: save the tree as "
                                    "JSON first (omadm.MemoryTree.load(FILE).save(FILE.json)) and give that")
         base = (omadm.MemoryTree.load(args.tree) if args.tree
-                else _device_tree(args, options["server_id"], account=not args.bootstrap))
+                else _device_tree(args, options["server_id"], account=bool(args.server) and not args.bootstrap))
         if args.bootstrap:
-            _bootstrapped(args, base, options)
+            raw = _read(args.bootstrap)
+            got = omadm.bootstrap.unwrap(raw, args.bootstrap_type)
+            _bootstrapped(args, base, options, got, ", out of a WAP push" if got.body is not raw else "")
         for uri, ddf in args.ddf:  # the management objects it holds as their DDFs describe them
             base.set_ddf(ddf, uri)
         json_tree = base.to_json()
@@ -643,22 +663,20 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
     return 1 if failed else 0
 
 
-def _bootstrapped(args: argparse.Namespace, tree: omadm.MemoryTree, options: dict[str, Any]) -> None:
-    """Applies --bootstrap to ``tree``: the server becomes the one its account names, at the
-    account's address, unless --server-id and --server say otherwise."""
+def _bootstrapped(args: argparse.Namespace, tree: omadm.MemoryTree, options: dict[str, Any],
+                  got: omadm.bootstrap.Bootstrap, came: str) -> None:
+    """Applies a bootstrap (``came``: where from) to ``tree``: the server becomes the one its
+    account names, at the account's address, unless --server-id and --server say otherwise."""
     import omadm.http
 
-    raw = _read(args.bootstrap)
-    got = omadm.bootstrap.unwrap(raw, args.bootstrap_type)
     applied = omadm.bootstrap.apply(tree, got.body, got.content_type, args.bootstrap_key)
     checked = "its MAC checked" if args.bootstrap_key else "its MAC not checked"
-    pushed = ", out of a WAP push" if got.body is not raw else ""
-    print(f"[bootstrap] {_count(len(applied.uris), 'node')} from {applied.server_id}{pushed}, {checked}", flush=True)
+    print(f"[bootstrap] {_count(len(applied.uris), 'node')} from {applied.server_id}{came}, {checked}", flush=True)
     options["server_id"] = args.server_id or applied.server_id
     if not args.server:
         args.server = omadm.http.Account(tree, options["server_id"]).address
         if not args.server:
-            raise omadm.UsageError(f"{args.bootstrap} gives no address (AppAddr of AddrType URI) for the server "
+            raise omadm.UsageError(f"the bootstrap gives no address (AppAddr of AddrType URI) for the server "
                                    f"{options['server_id']!r}: give --server")
 
 
@@ -676,6 +694,10 @@ def _bootstrap(args: argparse.Namespace) -> int:
     if args.sms:
         for i, part in enumerate(omadm.notification.sms_user_data(pdu), 1):
             print(f"SMS {i} user data (UDH included): {part.hex().upper()}")
+    if args.send:
+        host, port = args.send
+        sent = omadm.notification.send_push(pdu, host, port)
+        print(f"{sent} bytes (a WAP push) sent to udp {host}:{port}")
     return 0
 
 
@@ -856,6 +878,9 @@ def main(argv: list[str] | None = None) -> int:
                    "with SEC and MAC)")
     b.add_argument("--sms", action="store_true",
                    help="print the user data (UDH included, hex) of each SMS the WAP push takes, to WDP port 2948")
+    b.add_argument("--send", type=_udp_address, metavar="[HOST:]PORT",
+                   help="push it to a device on an IP network: the WAP push in a UDP datagram (device --listen with "
+                   "--bootstrap-key receives it)")
     b.set_defaults(run=_bootstrap)
     m = sub.add_parser("demo", help="a whole session over loopback HTTP between the built-in server and a simulated "
                        "device, printed as an annotated trace")
@@ -934,7 +959,8 @@ def main(argv: list[str] | None = None) -> int:
     dv.add_argument("--bootstrap-type", metavar="CONTENT-TYPE", default=omadm.bootstrap.CONTENT_TYPE,
                     help="the Content-Type the bootstrap came with, its SEC and MAC in it (a WAP push carries its own)")
     dv.add_argument("--bootstrap-key", metavar="SECRET", help="check the bootstrap's MAC with this key (the PIN, the "
-                    "network's secret); without it the MAC is not checked")
+                    "network's secret); without it the MAC is not checked. With --listen, a bootstrap pushed over "
+                    "UDP is applied only with it, and --server may be left out: the account it gives names the server")
     dv.add_argument("--save-tree", action="store_true", help="write the tree back to --tree's file after the "
                     "session, as a device keeps its state: what the server changed, its DMAcc nonces; with --fumo, "
                     "FILE.fumo keeps an update not done or not reported yet for the next run")
@@ -985,8 +1011,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "device" and args.save_tree and (
             args.tree is None or (args.count != 1 and not args.listen) or args.script):
         dv.error("--save-tree needs --tree, one device and no --script")
-    if args.command == "device" and not (args.server or args.bootstrap):
-        dv.error("--server is required: the server to reach (or --bootstrap, whose account names it)")
+    if args.command == "device" and not (args.server or args.bootstrap or (args.listen and args.bootstrap_key)):
+        dv.error("--server is required: the server to reach (or --bootstrap, whose account names it, or --listen "
+                 "with --bootstrap-key, for a bootstrap pushed)")
     if args.command == "device" and args.bootstrap and (args.conformance or (args.script and not args.tree)):
         dv.error("--bootstrap applies to the tree of --tree, or the default one: not with --conformance or --script")
     if args.command == "device" and args.fumo_request and not args.fumo:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass, field
 
-from . import _native
+from . import _native, bootstrap
 from ._native import AuthError, DecodeError
 
 PUSH_PORT = 2948
@@ -89,6 +89,11 @@ def send(data: bytes, host: str = "127.0.0.1", port: int = PUSH_PORT) -> int:
     datagram, a connectionless WSP Push PDU, to its WDP push port. Returns the bytes sent."""
     bare = unwrap(data)
     pdu = wap_push(bare) if bare is data else data
+    return send_push(pdu, host, port)
+
+
+def send_push(pdu: bytes, host: str = "127.0.0.1", port: int = PUSH_PORT) -> int:
+    """Sends a WAP push (a WSP Push PDU) as it is: one UDP datagram to ``host``:``port``."""
     with _udp_socket(host, port) as s:
         return s.sendto(pdu, (host, port))
 
@@ -100,9 +105,10 @@ def _udp_socket(host: str, port: int) -> socket.socket:
 
 @dataclass
 class Listener:
-    """Where a device on an IP network receives package 0: WAP pushes in UDP datagrams to
-    ``port`` (WDP's push port, 2948, by default; 0 picks a free one). A datagram that holds no
-    notification is dropped, as a device drops it, and kept in ``dropped`` with why."""
+    """Where a device on an IP network receives package 0 (and a bootstrap, ``receive_push``):
+    WAP pushes in UDP datagrams to ``port`` (WDP's push port, 2948, by default; 0 picks a free
+    one). A datagram that holds no notification is dropped, as a device drops it, and kept in
+    ``dropped`` with why."""
 
     host: str = "127.0.0.1"
     port: int = PUSH_PORT
@@ -116,13 +122,25 @@ class Listener:
     def receive(self, timeout: float | None = None) -> tuple[bytes, tuple[str, int]]:
         """The next notification pushed, out of its WAP push (for ``parse``), and who sent it;
         TimeoutError when none came within ``timeout`` seconds."""
+        while True:
+            got, sender = self.receive_push(timeout)
+            if isinstance(got, bytes):
+                return got, sender
+            self.dropped.append((sender, "a bootstrap, not a notification"))
+
+    def receive_push(self, timeout: float | None = None) -> tuple[bytes | bootstrap.Bootstrap, tuple[str, int]]:
+        """The next notification (bytes, out of its WAP push) or bootstrap (its body and the
+        Content-Type with SEC and MAC the push carried) pushed, and who sent it."""
         self._socket.settimeout(timeout)
         while True:
             pdu, sender = self._socket.recvfrom(65535)
             try:
                 return unwrap(pdu), sender[:2]
             except DecodeError as e:
-                self.dropped.append((sender[:2], str(e)))
+                try:
+                    return bootstrap.from_wap_push(pdu), sender[:2]
+                except DecodeError:
+                    self.dropped.append((sender[:2], str(e)))
 
     def close(self) -> None:
         self._socket.close()

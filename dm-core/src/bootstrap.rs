@@ -4,6 +4,30 @@
 //! HMAC-SHA1 of its bytes in the Content-Type, keyed by a secret both sides hold
 //! (`SEC=NETWORKID`: one the network and the device share, such as the IMSI; `USERPIN`: a PIN
 //! the user is given), and is applied all or nothing.
+//!
+//! ```
+//! use dm_core::bootstrap::{self, Security};
+//! use dm_core::tree::{MemoryTree, objects::DmAcc};
+//! use dm_core::DecodeOptions;
+//!
+//! // The server: the account it gives, sealed with the PIN the user is told.
+//! let mut account = MemoryTree::new();
+//! let acc = DmAcc { node: "acme".into(), server_id: "acme".into(), addr: "https://dm.example.com/dm".into(), ..DmAcc::default() };
+//! acc.install(&mut account).unwrap();
+//! let m = bootstrap::message("acme", "IMEI:1", &account);
+//! let (body, content_type) = bootstrap::encode(&m, Security::UserPin, b"1234");
+//!
+//! // Over WAP Push, SEC and MAC travel as the push's Content-Type parameters.
+//! let pdu = dm_core::wap_push::wrap_bootstrap(0, &body, Security::UserPin, &bootstrap::mac(b"1234", &body));
+//! assert_eq!(dm_core::wap_push::unwrap_bootstrap(&pdu).unwrap(), (&body[..], content_type.clone()));
+//!
+//! // The device: its MAC checked with the PIN, then applied all or nothing.
+//! let mut tree = MemoryTree::new();
+//! let done = bootstrap::apply(&mut tree, &body, &content_type, Some(b"1234"), &DecodeOptions::default()).unwrap();
+//! assert_eq!(done.server_id, "acme");
+//! assert_eq!(tree.value("./DMAcc/acme/AppAddr/1/Addr"), Some("https://dm.example.com/dm"));
+//! assert!(bootstrap::apply(&mut MemoryTree::new(), &body, &content_type, Some(b"4321"), &DecodeOptions::default()).is_err());
+//! ```
 
 use crate::codec::{self, DecodeOptions, Encoding};
 use crate::error::{AuthError, Error, RemoteError};
@@ -189,7 +213,8 @@ pub fn apply<T: Tree + ?Sized>(
 /// DM 1.2 (or 1.1), from a server its SyncHdr names, holding only Add and Replace, no chunk.
 pub fn check(m: &Message) -> Result<(), RemoteError> {
     let msg_id = Some(m.header.msg_id);
-    let refused = |cmd_id, element, reason| RemoteError { rule: "Bootstrap", msg_id, cmd_id, element: Some(element), reason };
+    let refused =
+        |cmd_id, element, reason| RemoteError { rule: "Bootstrap", msg_id, cmd_id, element: Some(element), reason };
     if !matches!(m.header.ver_proto.as_str(), "DM/1.2" | "DM/1.1") {
         return Err(refused(None, "VerProto", format!("{:?}, not DM/1.2", m.header.ver_proto)));
     }
@@ -198,7 +223,11 @@ pub fn check(m: &Message) -> Result<(), RemoteError> {
     }
     for c in &m.commands {
         let (Command::Add(x) | Command::Replace(x)) = c else {
-            return Err(refused(Some(c.cmd_id()), c.name(), format!("a {} in a bootstrap: only Add and Replace", c.name())));
+            return Err(refused(
+                Some(c.cmd_id()),
+                c.name(),
+                format!("a {} in a bootstrap: only Add and Replace", c.name()),
+            ));
         };
         if x.items.iter().any(|i| i.more_data) {
             return Err(refused(Some(x.cmd_id), "MoreData", "a chunk: a bootstrap is one message".into()));

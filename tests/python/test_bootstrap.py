@@ -179,6 +179,8 @@ def test_cli_bootstraps_a_device_that_then_reaches_the_server(tmp_path):
         assert made.returncode == 0 and b"a WAP push (WSP Push PDU)" in made.stdout and b"SMS 2 user data" in made.stdout
         shown = cli("decode", str(push))
         assert shown.returncode == 0 and b"<Add>" in shown.stdout and b"SEC=USERPIN; MAC=" in shown.stderr
+        checked = cli("check", str(push))
+        assert checked.returncode == 0 and b"no violations" in checked.stdout, checked.stdout
         ran = cli("device", "--bootstrap", str(push), "--bootstrap-key", "1234")
         assert ran.returncode == 0, ran.stderr
         assert b"[bootstrap] 16 nodes from acme, out of a WAP push, its MAC checked" in ran.stdout

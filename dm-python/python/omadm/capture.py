@@ -2,7 +2,8 @@
 
 ``read(paths)`` takes network captures (pcap and pcapng, as tcpdump, dumpcap and Wireshark write
 them, gzip-compressed or not), HTTP captures in HAR form (mitmproxy, browsers, proxies), JSON Lines traces and message
-files (``omadm serve --trace-dir``), and gives one ``Trace`` a session: its messages in the order
+files (``omadm serve --trace-dir``; a bootstrap in a WAP push is read as the message it holds), and gives one
+``Trace`` a session: its messages in the order
 sent, with their directions when they are known. From a network or HTTP capture, each POST of a
 SyncML body and its answer are a session's messages, grouped by device and SessionID; their
 ``x-syncml-hmac`` headers are kept (``Trace.hmac``; a JSON Lines record may give one as
@@ -30,7 +31,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any, Container, Iterable, Iterator, NamedTuple
 
-from . import Error, UsageError, Violation, decode
+from . import Error, UsageError, Violation, bootstrap, decode
 from ._native import content_type_of
 
 __all__ = ["Trace", "read"]
@@ -92,8 +93,8 @@ def read(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> li
                     raise UsageError(f"{p}: not gzip that can be read ({e})") from None
             if data[:4] in _PCAP or data[:4] == _PCAPNG:
                 traces.update(_captured(p, _pcap_exchanges(p, data)))
-            else:
-                files.append((p, data))
+            else:  # a message (a bootstrap in a WAP push: the message it holds)
+                files.append((p, bootstrap.unwrap(data).body))
     kept: dict[str, list[str | None]] = {}  # each file session's headers, None where it has none
     for f, message in files:
         name = os.path.basename(f)

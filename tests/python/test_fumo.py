@@ -425,6 +425,29 @@ def test_the_c_agent_updates_its_firmware_as_a_campaign_asks(run_agent, tmp_path
         assert said.count("[check] IMEI:493005100592800: no violations") == 2
 
 
+def test_the_c_agent_rolls_back_a_package_put_in_an_atomic_that_failed(run_agent):
+    """examples/c/agent.c keeps Update/PkgData out of its node array; an Atomic that fails puts
+    the package before it back (under valgrind: the one replaced is freed only once it is over)."""
+    def script(session):
+        session.first = session.replace("./FUMO/Update/PkgData", PACKAGE).status
+        with session.atomic() as atomic:
+            session.replace("./FUMO/Update/PkgData", b"second")
+            session.add("./DevInfo/Man", "taken")  # 418: the Atomic fails
+        session.atomic_status = atomic.status
+        session.kept = session.get("./FUMO/Update/PkgData").value
+        with session.atomic() as atomic:
+            session.replace("./FUMO/Update/PkgData", b"third")
+        session.committed = (atomic.status, session.get("./FUMO/Update/PkgData").value)
+
+    with omadm.http.Server(script, server_id="omadm-demo", auth="md5", username="device", password="secret",
+                           nonce=b"demo-nonce") as server:
+        agent = run_agent(server.url, valgrind=True)
+        assert agent.returncode == 0, agent.stderr
+    [s] = server.finished
+    assert (s.first, s.atomic_status, s.kept) == (200, 507, PACKAGE)
+    assert s.committed == (200, b"third")
+
+
 def test_an_update_not_reported_is_kept_and_reported_in_the_next_run(tmp_path):
     """A device whose report session could not happen keeps the report (``keep``, ``--save-tree``'s
     FILE.fumo) and sends it in its next run's first session, as a device after a reboot."""

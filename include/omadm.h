@@ -287,7 +287,8 @@ typedef struct {
    */
   int (*atomic_begin)(void *userdata);
   /**
-   * Atomic: keeps the transaction's changes.
+   * Atomic: keeps the transaction's changes (a code outside 200-299: they could not be kept,
+   * and atomic_rollback is called to undo them).
    */
   int (*atomic_commit)(void *userdata);
   /**
@@ -661,8 +662,9 @@ dm_result dm_bootstrap_apply(const dm_tree_ops *ops,
  * The bootstrap message a WAP push holds (a WSP Push PDU of content type 0x42, as a device's
  * push stack hands it over): *body points into `pdu`, nothing to free, and its Content-Type,
  * with the SEC and MAC the push carried as parameters, is written as dm_bootstrap_apply takes
- * it to `content_type` (NUL-terminated; 128 bytes hold any: DM_ERR_INVALID when it does not
- * fit). Anything else gives DM_ERR_DECODE (dm_last_error(NULL) says why).
+ * it to `content_type` (NUL-terminated; 128 bytes hold any whose MAC is HMAC-SHA1's 40 hex
+ * digits: DM_ERR_INVALID when it does not fit). Anything else gives DM_ERR_DECODE
+ * (dm_last_error(NULL) says why).
  */
 dm_result dm_bootstrap_from_wap_push(const uint8_t *pdu,
                                      size_t len,

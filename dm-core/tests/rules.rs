@@ -561,6 +561,59 @@ fn r13_sequence_in_order_atomic_all_or_nothing() {
     assert!(!ev.iter().any(|e| matches!(e, Event::Results { reference, .. } if *reference == inner)));
 }
 
+/// A tree whose commit fails (a flash that is full): the Atomic is undone as if a member had
+/// failed, not reported 200 member by member over a half-kept change.
+#[test]
+fn r13_a_commit_the_tree_cannot_make_rolls_the_atomic_back() {
+    use dm_core::tree::{Leaf, MemoryTree, Node, Tree};
+    struct Full(MemoryTree);
+    impl Tree for Full {
+        fn get(&mut self, s: &str, u: &str) -> Result<Node, StatusCode> {
+            self.0.get(s, u)
+        }
+        fn add(&mut self, s: &str, u: &str, n: Node) -> Result<(), StatusCode> {
+            self.0.add(s, u, n)
+        }
+        fn replace(&mut self, s: &str, u: &str, v: Leaf) -> Result<(), StatusCode> {
+            self.0.replace(s, u, v)
+        }
+        fn delete(&mut self, s: &str, u: &str) -> Result<(), StatusCode> {
+            self.0.delete(s, u)
+        }
+        fn copy(&mut self, s: &str, a: &str, b: &str) -> Result<(), StatusCode> {
+            self.0.copy(s, a, b)
+        }
+        fn exec(&mut self, s: &str, u: &str, d: Option<&[u8]>, c: Option<&str>) -> Result<StatusCode, StatusCode> {
+            self.0.exec(s, u, d, c)
+        }
+        fn begin(&mut self) -> Result<(), StatusCode> {
+            self.0.begin()
+        }
+        fn commit(&mut self) -> Result<(), StatusCode> {
+            Err(StatusCode::DEVICE_FULL)
+        }
+        fn rollback(&mut self) -> Result<(), StatusCode> {
+            self.0.rollback()
+        }
+    }
+    let mut client = ClientSession::new(client_config(), Full(device_tree())).unwrap();
+    let mut server = ServerSession::new(server_config());
+    server.receive(&client.next_message().unwrap().unwrap().body).unwrap();
+    let atomic = server.begin_atomic().unwrap();
+    let added = server.add("./Vendor/New", Some(Data::Text("n".into())), None, None).unwrap();
+    server.end_group().unwrap();
+    client.receive(&server.next_message().unwrap().unwrap().body).unwrap();
+    let events = server.receive(&client.next_message().unwrap().unwrap().body).unwrap();
+    let code = |r| {
+        events.iter().find_map(|e| match e {
+            Event::Status { reference, code, .. } if *reference == r => Some(*code),
+            _ => None,
+        })
+    };
+    assert_eq!((code(atomic), code(added)), (Some(StatusCode::ATOMIC_FAILED), Some(StatusCode::ATOMIC_ROLLBACK_OK)));
+    assert_eq!(client.tree().0.value("./Vendor/New"), None);
+}
+
 /// A Sequence stops at a user interaction the user refused: what follows it is not executed
 /// and gets 215; an accepted one lets the rest run.
 #[test]

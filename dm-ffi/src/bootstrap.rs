@@ -54,8 +54,9 @@ pub extern "C" fn dm_bootstrap_apply(
 /// The bootstrap message a WAP push holds (a WSP Push PDU of content type 0x42, as a device's
 /// push stack hands it over): *body points into `pdu`, nothing to free, and its Content-Type,
 /// with the SEC and MAC the push carried as parameters, is written as dm_bootstrap_apply takes
-/// it to `content_type` (NUL-terminated; 128 bytes hold any: DM_ERR_INVALID when it does not
-/// fit). Anything else gives DM_ERR_DECODE (dm_last_error(NULL) says why).
+/// it to `content_type` (NUL-terminated; 128 bytes hold any whose MAC is HMAC-SHA1's 40 hex
+/// digits: DM_ERR_INVALID when it does not fit). Anything else gives DM_ERR_DECODE
+/// (dm_last_error(NULL) says why).
 #[unsafe(no_mangle)]
 pub extern "C" fn dm_bootstrap_from_wap_push(
     pdu: *const u8,

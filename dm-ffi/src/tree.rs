@@ -70,7 +70,8 @@ pub struct dm_tree_ops {
     >,
     /// Atomic: starts a transaction of the changes that follow.
     pub atomic_begin: Option<unsafe extern "C" fn(userdata: *mut c_void) -> c_int>,
-    /// Atomic: keeps the transaction's changes.
+    /// Atomic: keeps the transaction's changes (a code outside 200-299: they could not be kept,
+    /// and atomic_rollback is called to undo them).
     pub atomic_commit: Option<unsafe extern "C" fn(userdata: *mut c_void) -> c_int>,
     /// Atomic: undoes the transaction's changes.
     pub atomic_rollback: Option<unsafe extern "C" fn(userdata: *mut c_void) -> c_int>,

@@ -1244,6 +1244,29 @@ def test_a_tree_object_with_begin_commit_rollback_is_atomic_and_keeps_properties
     assert plain.values["./Vendor/Level"] == "1"
 
 
+def test_a_commit_the_tree_cannot_make_is_rolled_back_as_a_failed_member_is():
+    class Full(JournaledTree):
+        def commit(self):
+            self.calls.append("commit")
+            raise OSError("the flash is full")
+
+    tree = Full()
+    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", tree)
+    server = omadm.ServerSession("srv")
+    refs = {}
+
+    def script(s, n):
+        if n == 1:
+            with s.atomic() as refs["atomic"]:
+                refs["add"] = s.add("./Vendor/A", "a")
+
+    events = run(client, server, script)
+    codes = {e.reference: e.code for e in events if e.kind == "status"}
+    assert (codes[refs["atomic"]], codes[refs["add"]]) == (507, 216)
+    assert tree.calls == ["begin", "commit", "rollback"] and "./Vendor/A" not in tree.values
+    assert client.tree_errors == ["commit: OSError: the flash is full"]
+
+
 def test_values_are_text_bytes_or_numbers_never_a_repr():
     t = omadm.MemoryTree({"./A/I": 5, "./A/F": 1.5, "./A/B": bytearray(b"\x00")})
     assert (t.get("./A/I"), t.get("./A/F"), t.get("./A/B")) == ("5", "1.5", b"\x00")

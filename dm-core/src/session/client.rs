@@ -616,7 +616,8 @@ impl<T: Tree> ClientSession<T> {
     }
 
     /// R13: all or nothing, through the tree's transaction. Get, Exec, Sequence or a nested
-    /// Atomic inside give 500 (facts §1).
+    /// Atomic inside give 500 (facts §1). A member that fails, or a commit the tree cannot
+    /// make, rolls it back: 507, its members 216 (516 both when the rollback fails too).
     fn atomic(&mut self, msg_id: u32, c: &Command, g: &Group, events: &mut Vec<Event>) -> StatusCode {
         let at = self.core.statuses.len();
         let allowed = g.commands.iter().all(|m| {
@@ -638,8 +639,9 @@ impl<T: Tree> ClientSession<T> {
         for member in &g.commands {
             failed |= !self.execute(msg_id, member, events).is_success();
         }
-        let code = if !failed {
-            self.tree.commit().map_or(StatusCode::ATOMIC_FAILED, |_| StatusCode::OK)
+        // A commit the tree cannot make is undone as a failed member is.
+        let code = if !failed && self.tree.commit().is_ok() {
+            StatusCode::OK
         } else {
             let undone = self.tree.rollback().is_ok();
             let rolled_back = if undone { StatusCode::ATOMIC_ROLLBACK_OK } else { StatusCode::ATOMIC_ROLLBACK_FAILED };

@@ -3,6 +3,7 @@
  *
  *   agent http://127.0.0.1:8080/dm [device-id] [--listen PORT]
  *   agent --bootstrap FILE CONTENT-TYPE PIN [device-id]     (FILE a WAP push: CONTENT-TYPE is its own)
+ *   agent --listen PORT --bootstrap-pin PIN [device-id]
  *
  * It runs one session (md5 authentication as user "device" / "secret") and prints each
  * package it sends and receives. With --bootstrap it is a device out of the box: it applies the
@@ -10,7 +11,8 @@
  * CONTENT-TYPE checked with PIN, and reaches the server the account it gave names, with the
  * account's credentials. With --listen it first waits for the server to ask for the
  * session: package 0 in a WAP push, in a UDP datagram to PORT (WDP's push port is 2948), signed
- * with the server's password (SERVER_PASSWORD); it drops any other datagram.
+ * with the server's password (its account's SRVCRED, else SERVER_PASSWORD); it drops any other
+ * datagram. With --bootstrap-pin it takes a bootstrap pushed there too, before package 0.
  *
  * It holds a firmware update object (FUMO, ./FUMO): an Exec on Download, Update or
  * DownloadAndUpdate is accepted (202); once the session is over the package is fetched from
@@ -438,42 +440,6 @@ static void show(const char *dir, const uint8_t *data, size_t len) {
     printf("%s %6zu bytes, %d commands%s\n", dir, len, cmds, final ? ", Final" : "");
 }
 
-/* ---- package 0 ---- */
-#define SERVER_ID "omadm-demo"
-/* The server's password (its DMAcc SRVCRED secret): what signs its notifications. */
-#define SERVER_PASSWORD "server-secret"
-
-/* Waits on UDP `port` for a notification from SERVER_ID that its digest shows the server sent;
- * fills `n` (its SessionID and UI mode). Returns 0, or -1 when the socket fails. */
-static int await_notification(const char *port, dm_notification *n) {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in at = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
-    at.sin_addr.s_addr = htonl(INADDR_ANY);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&at, sizeof at) < 0) {
-        perror("agent: udp");
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    printf("agent: waiting for package 0 on udp port %s\n", port);
-    static uint8_t pdu[1500];
-    for (;;) {
-        ssize_t got = recv(fd, pdu, sizeof pdu, 0);
-        if (got < 0) { perror("agent: udp"); close(fd); return -1; }
-        /* A WAP push holds it (a bare one is taken too). */
-        const uint8_t *data = pdu;
-        size_t len = (size_t)got;
-        dm_notification_from_wap_push(pdu, (size_t)got, &data, &len);
-        dm_result r = dm_notification_parse(data, len, SERVER_PASSWORD, NULL, 0, n);
-        if (r != DM_OK) printf("agent: dropped a datagram: %s\n", dm_last_error(NULL));
-        else if (strcmp(n->server_id, SERVER_ID) != 0) printf("agent: dropped package 0 from %s\n", n->server_id);
-        else if (!n->digest_ok) printf("agent: dropped package 0 that %s did not sign\n", SERVER_ID);
-        else break;
-    }
-    close(fd);
-    printf("agent: package 0 from %s: session %s, ui-mode %u\n", n->server_id, n->session_id_hex, n->ui_mode);
-    return 0;
-}
-
 /* ---- bootstrap ---- */
 /* A node's URI with its last segment replaced by `name` (a sibling of `uri`). */
 static const char *sibling(const char *uri, const char *name) {
@@ -488,23 +454,13 @@ static int ends_with(const char *s, const char *end) {
     return a >= b && strcmp(s + a - b, end) == 0;
 }
 
-/* Applies the bootstrap in `file` (all or nothing: the tree's Atomic callbacks undo a refused
- * item), then points `cfg` at the server its account names: the Addr of AddrType URI, the
- * client credentials (CLCRED) and the server's password (SRVCRED). Returns 0 when it did. */
-static int bootstrap(const char *file, const char *type, const char *pin, const dm_tree_ops *ops,
-                     dm_client_config *cfg) {
+/* Applies a bootstrap message (all or nothing: the tree's Atomic callbacks undo a refused
+ * item), its MAC in `type` checked with `pin`, then points `cfg` at the server its account
+ * names: the Addr of AddrType URI, the client credentials (CLCRED) and the server's password
+ * (SRVCRED). Returns 0 when it did. */
+static int apply_bootstrap(const uint8_t *message, size_t len, const char *type, const char *pin,
+                           const dm_tree_ops *ops, dm_client_config *cfg) {
     static char server_id[64], url[256], username[128], password[128], server_password[128];
-    static uint8_t body[8192];
-    FILE *f = fopen(file, "rb");
-    if (!f) { perror(file); return 1; }
-    size_t len = fread(body, 1, sizeof body, f);
-    int whole = feof(f);
-    fclose(f);
-    if (!whole) { fprintf(stderr, "agent: %s is larger than %zu bytes\n", file, sizeof body); return 1; }
-    /* A WAP push carries its own Content-Type (SEC and MAC as WSP parameters). */
-    const uint8_t *message = body;
-    static char pushed_type[128];
-    if (dm_bootstrap_from_wap_push(body, len, &message, &len, pushed_type, sizeof pushed_type) == DM_OK) type = pushed_type;
     dm_result r = dm_bootstrap_apply(ops, NULL, message, len, type, (const uint8_t *)pin, strlen(pin), server_id,
                                      sizeof server_id);
     if (r != DM_OK) { fprintf(stderr, "agent: bootstrap: %s\n", dm_last_error(NULL)); return 1; }
@@ -535,6 +491,71 @@ static int bootstrap(const char *file, const char *type, const char *pin, const 
     printf("agent: bootstrapped by %s, its MAC checked: %s as %s\n", server_id, url, username[0] ? username : "nobody");
     return 0;
 }
+
+/* The bootstrap in `file`: a message with the Content-Type `type`, or a WAP push, which
+ * carries its own (SEC and MAC as WSP parameters). */
+static int bootstrap_file(const char *file, const char *type, const char *pin, const dm_tree_ops *ops,
+                          dm_client_config *cfg) {
+    static uint8_t body[8192];
+    static char pushed_type[128];
+    FILE *f = fopen(file, "rb");
+    if (!f) { perror(file); return 1; }
+    size_t len = fread(body, 1, sizeof body, f);
+    int whole = feof(f);
+    fclose(f);
+    if (!whole) { fprintf(stderr, "agent: %s is larger than %zu bytes\n", file, sizeof body); return 1; }
+    const uint8_t *message = body;
+    if (dm_bootstrap_from_wap_push(body, len, &message, &len, pushed_type, sizeof pushed_type) == DM_OK) type = pushed_type;
+    return apply_bootstrap(message, len, type, pin, ops, cfg);
+}
+
+/* ---- package 0 (and a bootstrap) over WAP push ---- */
+#define SERVER_ID "omadm-demo"
+/* The server's password (its DMAcc SRVCRED secret): what signs its notifications. */
+#define SERVER_PASSWORD "server-secret"
+
+/* Waits on UDP `port` for a notification from cfg's server that its digest shows the server
+ * sent (signed with the account's SRVCRED secret, else SERVER_PASSWORD); fills `n` (its
+ * SessionID and UI mode). With `pin`, a bootstrap pushed first gives the device its account
+ * (waiting goes on). Returns 0, or -1 when the socket fails. */
+static int await_push(const char *port, const char *pin, const dm_tree_ops *ops, dm_client_config *cfg,
+                      dm_notification *n) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in at = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
+    at.sin_addr.s_addr = htonl(INADDR_ANY);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&at, sizeof at) < 0) {
+        perror("agent: udp");
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    printf("agent: waiting for package 0%s on udp port %s\n", pin ? " and a bootstrap" : "", port);
+    static uint8_t pdu[8192];
+    for (;;) {
+        ssize_t got = recv(fd, pdu, sizeof pdu, 0);
+        if (got < 0) { perror("agent: udp"); close(fd); return -1; }
+        /* A WAP push's content type tells a bootstrap (0x42) from a notification (0x44). */
+        const uint8_t *data = pdu;
+        size_t len = (size_t)got;
+        char type[128];
+        if (pin && dm_bootstrap_from_wap_push(pdu, len, &data, &len, type, sizeof type) == DM_OK) {
+            if (apply_bootstrap(data, len, type, pin, ops, cfg)) printf("agent: dropped a bootstrap\n");
+            continue;
+        }
+        /* A notification: in a WAP push, or bare. */
+        dm_notification_from_wap_push(pdu, (size_t)got, &data, &len);
+        const char *password = cfg->server_password ? cfg->server_password : SERVER_PASSWORD;
+        dm_result r = dm_notification_parse(data, len, password, NULL, 0, n);
+        if (r != DM_OK) printf("agent: dropped a datagram: %s\n", dm_last_error(NULL));
+        else if (!cfg->server_uri) printf("agent: dropped package 0 from %s: no account yet\n", n->server_id);
+        else if (strcmp(n->server_id, cfg->server_id) != 0) printf("agent: dropped package 0 from %s\n", n->server_id);
+        else if (!n->digest_ok) printf("agent: dropped package 0 that %s did not sign\n", cfg->server_id);
+        else break;
+    }
+    close(fd);
+    printf("agent: package 0 from %s: session %s, ui-mode %u\n", n->server_id, n->session_id_hex, n->ui_mode);
+    return 0;
+}
+
 
 /* The nonce the server gave for the next session (md5). */
 static uint8_t next_nonce[64];
@@ -680,22 +701,22 @@ static int fumo_run(char correlator[64], int *op) {
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    const char *url = NULL, *device = "IMEI:493005100592800", *listen_port = NULL, *boot[3] = { NULL };
+    const char *url = NULL, *device = "IMEI:493005100592800", *listen_port = NULL, *boot[3] = { NULL }, *pin = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) listen_port = argv[++i];
+        else if (strcmp(argv[i], "--bootstrap-pin") == 0 && i + 1 < argc) pin = argv[++i];
         else if (strcmp(argv[i], "--bootstrap") == 0 && i + 3 < argc) for (int k = 0; k < 3; k++) boot[k] = argv[++i];
         else if (!url && !boot[0]) url = argv[i];
         else device = argv[i];
     }
-    if (!url == !boot[0]) {
+    if ((url && boot[0]) || !(url || boot[0] || (listen_port && pin))) {
         fprintf(stderr, "usage: %s http://host:port/path [device-id] [--listen PORT]\n"
-                        "       %s --bootstrap FILE CONTENT-TYPE PIN [device-id]\n", argv[0], argv[0]);
+                        "       %s --bootstrap FILE CONTENT-TYPE PIN [device-id] [--listen PORT]\n"
+                        "       %s --listen PORT --bootstrap-pin PIN [device-id]\n", argv[0], argv[0], argv[0]);
         return 2;
     }
     char host[256], port[16], path[512];
     if (url && parse_url(url, host, port, path)) { fprintf(stderr, "bad URL: %s\n", url); return 2; }
-    dm_notification pkg0;
-    if (listen_port && await_notification(listen_port, &pkg0)) return 1;
 
     set("./DevInfo/DevId", device); set("./DevInfo/Man", "Acme"); set("./DevInfo/Mod", "C agent");
     set("./DevInfo/DmV", "1.2"); set("./DevInfo/Lang", "en-US");
@@ -716,7 +737,6 @@ int main(int argc, char **argv) {
     dm_client_config cfg;
     dm_client_config_init(&cfg);
     cfg.device_id = device; cfg.server_id = SERVER_ID; cfg.server_uri = url;
-    if (listen_port) { cfg.session_id = pkg0.session_id_hex; cfg.server_initiated = 1; } /* Alert 1200 */
     cfg.auth = DM_AUTH_MD5; cfg.username = "device"; cfg.password = "secret";
     cfg.nonce = (const uint8_t *)"demo-nonce"; cfg.nonce_len = 10;
     /* What one server message may make this device hold (a command costs about 560 bytes of heap
@@ -728,7 +748,12 @@ int main(int argc, char **argv) {
     ops.get = tree_get; ops.replace = tree_replace; ops.add = tree_add; ops.remove = tree_remove; ops.exec = tree_exec;
     ops.get_property = tree_get_property; ops.replace_property = tree_replace_property;
     ops.atomic_begin = tree_begin; ops.atomic_commit = tree_commit; ops.atomic_rollback = tree_rollback;
-    if (boot[0] && bootstrap(boot[0], boot[1], boot[2], &ops, &cfg)) return 1;
+    if (boot[0] && bootstrap_file(boot[0], boot[1], boot[2], &ops, &cfg)) return 1;
+    dm_notification pkg0;
+    if (listen_port) { /* the session the server asks for: Alert 1200 with its SessionID */
+        if (await_push(listen_port, pin, &ops, &cfg, &pkg0)) return 1;
+        cfg.session_id = pkg0.session_id_hex; cfg.server_initiated = 1;
+    }
     int rc = run_session(&cfg, &ops, 0, 0, "");
     char correlator[64];
     int op, update = rc ? 0 : fumo_run(correlator, &op);

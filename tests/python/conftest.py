@@ -2,6 +2,7 @@ import contextlib
 import os
 import pathlib
 import shutil
+import socket
 import subprocess
 import sys
 from typing import Any
@@ -10,6 +11,13 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 VECTORS = ROOT / ".." / "shared" / "vectors"
+
+
+def free_port(kind: int) -> int:
+    """A port of loopback free now, for a TCP (SOCK_STREAM) or UDP (SOCK_DGRAM) server."""
+    with socket.socket(socket.AF_INET, kind) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def cli(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:

@@ -4,11 +4,12 @@ applying it, and the session that follows."""
 import hashlib
 import hmac
 import re
+import socket
 import subprocess
 import sys
 
 import pytest
-from conftest import cli, omadm_serve
+from conftest import cli, free_port, omadm_serve
 
 import omadm
 import omadm.http
@@ -257,3 +258,34 @@ def test_a_listening_device_takes_its_account_from_a_pushed_bootstrap_then_answe
         assert [s.found for s in server.finished] == ["simulated"]
     finally:
         device.kill()
+
+
+def test_the_c_agent_listening_takes_a_bootstrap_pushed_then_answers_package_0(run_agent):
+    """examples/c/agent.c --listen PORT --bootstrap-pin PIN: one WDP port, a push's content type
+    telling a bootstrap (0x42) from a notification (0x44); package 0 before the account, and a
+    bootstrap the PIN does not seal, are dropped (under valgrind)."""
+    def read_model(session):
+        session.found = session.get("./DevInfo/Mod").value
+
+    udp = free_port(socket.SOCK_DGRAM)
+    agent = run_agent("--listen", str(udp), "--bootstrap-pin", "1234", background=True, valgrind=True)
+    try:
+        assert agent.stdout.readline() == f"agent: waiting for package 0 and a bootstrap on udp port {udp}\n"
+        with omadm.http.Server(read_model, server_id=SERVER_ID, auth="md5", username="dev", password="devpw",
+                               server_password="srvpw") as server:
+            trigger = omadm.notification.build(SERVER_ID, "srvpw", b"", 9)
+            account = omadm.bootstrap.account(SERVER_ID, server.url, "md5", "dev", "devpw", server_password="srvpw")
+            for pdu in (omadm.notification.wap_push(trigger),
+                        omadm.bootstrap.wap_push(omadm.bootstrap.message(account, SERVER_ID, "IMEI:1", key="9999")),
+                        omadm.bootstrap.wap_push(omadm.bootstrap.message(account, SERVER_ID, "IMEI:1", key="1234")),
+                        omadm.notification.wap_push(trigger)):
+                omadm.notification.send_push(pdu, "127.0.0.1", udp)
+            out, err = agent.communicate(timeout=60)
+    finally:
+        agent.kill()
+    assert agent.returncode == 0, err
+    assert "dropped package 0 from acme: no account yet" in out and "dropped a bootstrap" in out
+    assert "its MAC is not the one SEC=USERPIN gives" in err
+    assert f"bootstrapped by acme, its MAC checked: {server.url} as dev" in out
+    assert "agent: package 0 from acme: session 9," in out and "agent: session ended" in out
+    assert [s.found for s in server.finished] == ["C agent"]

@@ -14,7 +14,7 @@ import pytest
 
 import omadm
 import omadm.http
-from conftest import cli
+from conftest import cli, free_port
 from omadm.conformance import Conformance, Verdict, check_server, junit
 
 DEVINFO = {"./DevInfo/DevId": "IMEI:1", "./DevInfo/Man": "Acme", "./DevInfo/Mod": "X1", "./DevInfo/DmV": "1.2",
@@ -239,12 +239,6 @@ def test_a_server_that_breaks_a_rule_fails_the_checks_that_meet_it(tmp_path):
                                                                            ("wbxml", ["system-out"])]
     lonely = cli("device", "--server", url, "--junit", str(tmp_path / "r.xml"))
     assert lonely.returncode == 2 and b"--junit reports the checks of --conformance" in lonely.stderr
-
-
-def free_port(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_cli_serve_notifies_a_listening_device_and_checks_it(run_agent):

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -1200,46 +1201,46 @@ class JournaledTree(DictTree):
         self.acls[uri] = value
 
 
-def test_a_tree_object_with_begin_commit_rollback_is_atomic_and_keeps_properties():
-    tree = JournaledTree()
+def against(tree, script) -> tuple[dict[int, int], dict[int, Any], omadm.ClientSession]:
+    """A device on ``tree`` whose first server package ``script(server)`` queues: each command's
+    status code and first result, by reference, and the device."""
     client = omadm.ClientSession("IMEI:1", "srv", "http://dm", tree)
-    server = omadm.ServerSession("srv")
-    refs = {}
-
-    def script(s, n):
-        if n == 1:
-            with s.atomic() as refs["undone"]:
-                s.add("./Vendor/A", "a")
-                s.replace("./Vendor/Level?prop=ACL", "Get=srv")
-                s.add("./Vendor/Level", "x")  # 418: everything above is undone
-            with s.atomic() as refs["done"]:
-                s.add("./Vendor/B", "b")
-                s.replace("./Vendor/Count?prop=ACL", "Replace=srv")
-            refs["acl"] = s.get("./Vendor/Level?prop=ACL")
-            refs["title"] = s.get("./Vendor/Level?prop=Title")
-            refs["no_prop"] = s.replace("./Vendor/Level?prop=Title", "t")
-
-    events = run(client, server, script)
+    events = run(client, omadm.ServerSession("srv"), lambda s, n: script(s) if n == 1 else None)
     codes = {e.reference: e.code for e in events if e.kind == "status"}
+    return codes, {e.reference: e.items[0]["data"] for e in events if e.kind == "results"}, client
+
+
+def test_a_tree_object_with_begin_commit_rollback_is_atomic_and_keeps_properties():
+    tree, refs = JournaledTree(), {}
+
+    def script(s):
+        with s.atomic() as refs["undone"]:
+            s.add("./Vendor/A", "a")
+            s.replace("./Vendor/Level?prop=ACL", "Get=srv")
+            s.add("./Vendor/Level", "x")  # 418: everything above is undone
+        with s.atomic() as refs["done"]:
+            s.add("./Vendor/B", "b")
+            s.replace("./Vendor/Count?prop=ACL", "Replace=srv")
+        refs["acl"] = s.get("./Vendor/Level?prop=ACL")
+        refs["title"] = s.get("./Vendor/Level?prop=Title")
+        refs["no_prop"] = s.replace("./Vendor/Level?prop=Title", "t")
+
+    codes, results, _ = against(tree, script)
     assert codes[refs["undone"]] == 507 and codes[refs["done"]] == 200
     assert "./Vendor/A" not in tree.values and tree.acls["./Vendor/Level"] == "Get=*"
     assert tree.values["./Vendor/B"] == "b" and tree.acls["./Vendor/Count"] == "Replace=srv"
     assert tree.calls == ["begin", "rollback", "begin", "commit"]
-    results = {e.reference: e.items[0]["data"] for e in events if e.kind == "results"}
     assert results[refs["acl"]] == "Get=*"
     assert codes[refs["title"]] == 404 and codes[refs["no_prop"]] == 405
     # A tree object without them: Atomic is 501, a property 406.
     plain = DictTree()
-    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", plain)
-    server = omadm.ServerSession("srv")
 
-    def plain_script(s, n):
-        if n == 1:
-            with s.atomic() as refs["atomic"]:
-                s.replace("./Vendor/Level", "2")
-            refs["prop"] = s.get("./Vendor/Level?prop=ACL")
+    def plain_script(s):
+        with s.atomic() as refs["atomic"]:
+            s.replace("./Vendor/Level", "2")
+        refs["prop"] = s.get("./Vendor/Level?prop=ACL")
 
-    codes = {e.reference: e.code for e in run(client, server, plain_script) if e.kind == "status"}
+    codes, _, _ = against(plain, plain_script)
     assert codes[refs["atomic"]] == 501 and codes[refs["prop"]] == 406
     assert plain.values["./Vendor/Level"] == "1"
 
@@ -1250,18 +1251,13 @@ def test_a_commit_the_tree_cannot_make_is_rolled_back_as_a_failed_member_is():
             self.calls.append("commit")
             raise OSError("the flash is full")
 
-    tree = Full()
-    client = omadm.ClientSession("IMEI:1", "srv", "http://dm", tree)
-    server = omadm.ServerSession("srv")
-    refs = {}
+    tree, refs = Full(), {}
 
-    def script(s, n):
-        if n == 1:
-            with s.atomic() as refs["atomic"]:
-                refs["add"] = s.add("./Vendor/A", "a")
+    def script(s):
+        with s.atomic() as refs["atomic"]:
+            refs["add"] = s.add("./Vendor/A", "a")
 
-    events = run(client, server, script)
-    codes = {e.reference: e.code for e in events if e.kind == "status"}
+    codes, _, client = against(tree, script)
     assert (codes[refs["atomic"]], codes[refs["add"]]) == (507, 216)
     assert tree.calls == ["begin", "commit", "rollback"] and "./Vendor/A" not in tree.values
     assert client.tree_errors == ["commit: OSError: the flash is full"]

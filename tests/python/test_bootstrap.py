@@ -227,16 +227,24 @@ def test_the_c_agent_out_of_the_box_reaches_the_server_its_bootstrap_names(run_a
     assert not any(hasattr(s, "found") for s in impostor.finished)
 
 
+def listening_device(*args: str) -> tuple[subprocess.Popen, int]:
+    """``omadm device --listen 127.0.0.1:0 ARGS`` started, and the UDP port it listens on."""
+    device = subprocess.Popen([sys.executable, "-m", "omadm.cli", "device", "--listen", "127.0.0.1:0", *args],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return device, int(device.stdout.readline().strip().rsplit(":", 1)[1])
+
+
 def test_a_listening_device_takes_its_account_from_a_pushed_bootstrap_then_answers_package_0(tmp_path):
     """omadm device --listen --bootstrap-key: a device out of the box on an IP network; package 0
-    before any account, and a bootstrap whose MAC is not the key's, are dropped."""
+    before any account, and a bootstrap whose MAC is not the key's, are dropped. Its tree saved,
+    it answers the next package 0 with that account, no --server given."""
     def read_model(session):
         session.found = session.get("./DevInfo/Mod").value
 
-    device = subprocess.Popen([sys.executable, "-m", "omadm.cli", "device", "--listen", "127.0.0.1:0",
-                               "--bootstrap-key", "1234"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    tree = tmp_path / "device.json"
+    factory_device().save(str(tree))
+    device, port = listening_device("--bootstrap-key", "1234", "--tree", str(tree), "--save-tree")
     try:
-        port = int(device.stdout.readline().strip().rsplit(":", 1)[1])
         with omadm.http.Server(read_model, server_id=SERVER_ID, auth="md5", username="dev", password="devpw",
                                server_password="srvpw") as server:
             trigger = omadm.notification.build(SERVER_ID, "srvpw", b"", 7)
@@ -250,12 +258,20 @@ def test_a_listening_device_takes_its_account_from_a_pushed_bootstrap_then_answe
             assert sent.returncode == 0 and b"sent to udp 127.0.0.1:" in sent.stdout, sent.stderr
             omadm.notification.send(trigger, "127.0.0.1", port)
             out, err = device.communicate(timeout=60)
-        assert device.returncode == 0, err
-        assert "dropped package 0 from 127.0.0.1" in err and "no account yet" in err
-        assert "dropped a bootstrap from 127.0.0.1" in err and "MAC" in err
-        assert re.search(r"\[bootstrap\] 22 nodes from acme, pushed by 127\.0\.0\.1:\d+, its MAC checked", out), out
-        assert "session 7 for 'acme'" in out and "Event(server_authenticated)" in out
-        assert [s.found for s in server.finished] == ["simulated"]
+            assert device.returncode == 0, err
+            assert "dropped package 0 from 127.0.0.1" in err and "no account for 'acme' yet" in err
+            assert "dropped a bootstrap from 127.0.0.1" in err and "MAC" in err
+            assert re.search(r"\[bootstrap\] 22 nodes from acme, pushed by 127\.0\.0\.1:\d+, its MAC checked", out)
+            assert "session 7 for 'acme'" in out and "Event(server_authenticated)" in out
+            # Restarted with the tree it saved: no bootstrap, no --server. Package 0 is signed with
+            # the nonce the device gave the server for its next session (SRVCRED's AAuthData).
+            nonce = omadm.MemoryTree.load(str(tree)).get(f"./DMAcc/{SERVER_ID}/AppAuth/2/AAuthData")
+            assert isinstance(nonce, bytes) and nonce
+            device, port = listening_device("--tree", str(tree))
+            omadm.notification.send(omadm.notification.build(SERVER_ID, "srvpw", nonce, 8), "127.0.0.1", port)
+            out, err = device.communicate(timeout=60)
+            assert device.returncode == 0 and "Event(authenticated)" in out, err
+        assert [s.found for s in server.finished] == ["X1", "X1"]
     finally:
         device.kill()
 

@@ -34,13 +34,11 @@ def _write(path: str, data: bytes | str) -> None:
 def _message(path: str, lenient: bool) -> omadm.Message:
     """A message from a file (a bootstrap in a WAP push: the message it holds, its Content-Type
     said on stderr): the user's own, so taken whatever its size (a peer's are bounded)."""
-    data = _read(path)
-    try:
-        pushed = omadm.bootstrap.from_wap_push(data)
-        data = pushed.body
-        print(f"{path}: a WAP push of Content-Type: {pushed.content_type}", file=sys.stderr)
-    except omadm.DecodeError:
-        pass
+    raw = _read(path)
+    got = omadm.bootstrap.unwrap(raw)
+    if got.body is not raw:
+        print(f"{path}: a WAP push of Content-Type: {got.content_type}", file=sys.stderr)
+    data = got.body
     room = max(len(data), omadm.Limits().max_message_size)
     return omadm.decode(data, lenient=lenient, limits=omadm.Limits(max_message_size=room, max_text_len=room))
 
@@ -511,8 +509,11 @@ def _sessions(messages: list[tuple[str, bytes]]) -> list[list[tuple[bytes, str]]
 def _listen(args: argparse.Namespace, tree: Any, options: dict[str, Any],
             make_firmware: Callable[[Any], Any] | None) -> int:
     """A device on an IP network: it waits for package 0 (WAP push over UDP) and answers each
-    with its session, ``--count`` of them, one after the other, with one tree. With
-    --bootstrap-key, a bootstrap pushed is applied, its MAC checked with the key."""
+    with its session, ``--count`` of them, one after the other, with one tree: at --server, else
+    at the address of the tree's account for the server that sent it. With --bootstrap-key, a
+    bootstrap pushed is applied, its MAC checked with the key."""
+    import omadm.http
+
     host, port = args.listen
     failed = sessions = 0
     with omadm.notification.Listener(host, port) as listener:
@@ -530,7 +531,7 @@ def _listen(args: argparse.Namespace, tree: Any, options: dict[str, Any],
                 refused = None if args.bootstrap_key else "no --bootstrap-key to check its MAC with"
                 try:
                     if refused is None:
-                        _bootstrapped(args, tree, options, data, f", pushed by {peer}:{peer_port}")
+                        _bootstrapped(args, tree, data, f", pushed by {peer}:{peer_port}")
                 except omadm.Error as e:
                     refused = _reason(e)
                 if refused:
@@ -540,14 +541,16 @@ def _listen(args: argparse.Namespace, tree: Any, options: dict[str, Any],
             n = omadm.notification.parse(data)
             print(f"[listen] package 0 from {peer}:{peer_port}: session {n.session_id_hex} for {n.server_id!r}",
                   flush=True)
-            if not args.server:
-                print(f"[listen] dropped package 0 from {peer}:{peer_port}: no account yet (no bootstrap)",
+            server_id = args.server_id or n.server_id
+            url = args.server or omadm.http.Account(tree, server_id).address
+            if not url:
+                print(f"[listen] dropped package 0 from {peer}:{peer_port}: no account for {server_id!r} yet",
                       file=sys.stderr, flush=True)
                 continue
             sessions += 1
             try:  # its digest is checked with the server's password and nonce the device holds
-                failed += _one_device(args, tree, {**options, "notification": data,
-                                                   "server_id": args.server_id or n.server_id}, make_firmware)
+                failed += _one_device(argparse.Namespace(**{**vars(args), "server": url}), tree,
+                                      {**options, "notification": data, "server_id": server_id}, make_firmware)
             except (omadm.Error, OSError) as e:
                 failed += 1
                 print(f"[listen] session {n.session_id_hex}: {_reason(e)}", file=sys.stderr, flush=True)
@@ -594,10 +597,14 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
                                    "JSON first (omadm.MemoryTree.load(FILE).save(FILE.json)) and give that")
         base = (omadm.MemoryTree.load(args.tree) if args.tree
                 else _device_tree(args, options["server_id"], account=bool(args.server) and not args.bootstrap))
-        if args.bootstrap:
+        if args.bootstrap:  # the server is then the one its account names, at the account's address
             raw = _read(args.bootstrap)
             got = omadm.bootstrap.unwrap(raw, args.bootstrap_type)
-            _bootstrapped(args, base, options, got, ", out of a WAP push" if got.body is not raw else "")
+            options["server_id"] = _bootstrapped(args, base, got, ", out of a WAP push" if got.body is not raw else "")
+            args.server = args.server or omadm.http.Account(base, options["server_id"]).address
+            if not args.server:
+                raise omadm.UsageError(f"{args.bootstrap} gives no address (AppAddr of AddrType URI) for the server "
+                                       f"{options['server_id']!r}: give --server")
         for uri, ddf in args.ddf:  # the management objects it holds as their DDFs describe them
             base.set_ddf(ddf, uri)
         json_tree = base.to_json()
@@ -663,21 +670,13 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
     return 1 if failed else 0
 
 
-def _bootstrapped(args: argparse.Namespace, tree: omadm.MemoryTree, options: dict[str, Any],
-                  got: omadm.bootstrap.Bootstrap, came: str) -> None:
-    """Applies a bootstrap (``came``: where from) to ``tree``: the server becomes the one its
-    account names, at the account's address, unless --server-id and --server say otherwise."""
-    import omadm.http
-
+def _bootstrapped(args: argparse.Namespace, tree: omadm.MemoryTree, got: omadm.bootstrap.Bootstrap, came: str) -> str:
+    """Applies a bootstrap (``came``: where from) to ``tree``, its MAC checked with
+    --bootstrap-key; the server it gives an account for (unless --server-id says another)."""
     applied = omadm.bootstrap.apply(tree, got.body, got.content_type, args.bootstrap_key)
     checked = "its MAC checked" if args.bootstrap_key else "its MAC not checked"
     print(f"[bootstrap] {_count(len(applied.uris), 'node')} from {applied.server_id}{came}, {checked}", flush=True)
-    options["server_id"] = args.server_id or applied.server_id
-    if not args.server:
-        args.server = omadm.http.Account(tree, options["server_id"]).address
-        if not args.server:
-            raise omadm.UsageError(f"the bootstrap gives no address (AppAddr of AddrType URI) for the server "
-                                   f"{options['server_id']!r}: give --server")
+    return str(args.server_id or applied.server_id)
 
 
 def _bootstrap(args: argparse.Namespace) -> int:
@@ -960,7 +959,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="the Content-Type the bootstrap came with, its SEC and MAC in it (a WAP push carries its own)")
     dv.add_argument("--bootstrap-key", metavar="SECRET", help="check the bootstrap's MAC with this key (the PIN, the "
                     "network's secret); without it the MAC is not checked. With --listen, a bootstrap pushed over "
-                    "UDP is applied only with it, and --server may be left out: the account it gives names the server")
+                    "UDP is applied only with it")
     dv.add_argument("--save-tree", action="store_true", help="write the tree back to --tree's file after the "
                     "session, as a device keeps its state: what the server changed, its DMAcc nonces; with --fumo, "
                     "FILE.fumo keeps an update not done or not reported yet for the next run")
@@ -1011,9 +1010,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "device" and args.save_tree and (
             args.tree is None or (args.count != 1 and not args.listen) or args.script):
         dv.error("--save-tree needs --tree, one device and no --script")
-    if args.command == "device" and not (args.server or args.bootstrap or (args.listen and args.bootstrap_key)):
-        dv.error("--server is required: the server to reach (or --bootstrap, whose account names it, or --listen "
-                 "with --bootstrap-key, for a bootstrap pushed)")
+    if args.command == "device" and not (args.server or args.bootstrap or args.listen):
+        dv.error("--server is required: the server to reach (or --bootstrap, whose account names it, or --listen: "
+                 "the tree's account for the server that pushes package 0, or one a bootstrap pushed gives)")
     if args.command == "device" and args.bootstrap and (args.conformance or (args.script and not args.tree)):
         dv.error("--bootstrap applies to the tree of --tree, or the default one: not with --conformance or --script")
     if args.command == "device" and args.fumo_request and not args.fumo:

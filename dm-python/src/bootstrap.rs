@@ -67,7 +67,8 @@ fn bootstrap_wap_push<'py>(
     content_type: &str,
     tid: i64,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let (Some(security), Some(mac)) = bootstrap::seal(content_type).map_err(to_py)? else {
+    // The caller's own Content-Type: what is wrong with it is a usage error, not a peer's.
+    let (Some(security), Some(mac)) = bootstrap::seal(content_type).map_err(|e| usage(e.to_string()))? else {
         return Err(usage(format!("a bootstrap push carries SEC and MAC: {content_type:?} has not both")));
     };
     Ok(PyBytes::new(py, &wap_push::wrap_bootstrap(u8_arg("tid", tid)?, body, security, &mac)))

@@ -147,6 +147,8 @@ def test_a_bootstrap_travels_in_a_wap_push_with_its_sec_and_mac():
         omadm.bootstrap.from_wap_push(omadm.notification.wap_push(b"pkg0"))
     with pytest.raises(omadm.UsageError, match="SEC and MAC"):
         omadm.bootstrap.wap_push(omadm.bootstrap.Bootstrap(made.body, omadm.bootstrap.CONTENT_TYPE))
+    with pytest.raises(omadm.UsageError, match="not \"text/plain\""):
+        omadm.bootstrap.wap_push(omadm.bootstrap.Bootstrap(made.body, "text/plain; SEC=USERPIN; MAC=00"))
 
 
 def test_cli_bootstraps_a_device_that_then_reaches_the_server(tmp_path):

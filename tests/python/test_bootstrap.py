@@ -307,3 +307,23 @@ def test_the_c_agent_listening_takes_a_bootstrap_pushed_then_answers_package_0(r
     assert f"bootstrapped by acme, its MAC checked: {server.url} as dev" in out
     assert "agent: package 0 from acme: session 9," in out and "agent: session ended" in out
     assert [s.found for s in server.finished] == ["C agent"]
+
+
+def test_omadm_serve_provisions_a_listening_device_then_manages_it():
+    """omadm serve --notify --bootstrap-key: the server pushes the bootstrap of its own account,
+    then package 0; omadm device --listen --bootstrap-key takes both and runs the session."""
+    device, port = listening_device("--bootstrap-key", "1234")
+    try:
+        with omadm_serve("--server-id", SERVER_ID, "--auth", "md5", "--username", "dev", "--password", "devpw",
+                         "--nonce", "n1", "--server-password", "srvpw", "--notify", f"127.0.0.1:{port}",
+                         "--bootstrap-key", "1234", "--once") as (server, url):
+            out, err = device.communicate(timeout=60)
+            assert device.returncode == 0, err
+            assert server.wait(timeout=30) == 0
+            said = server.stdout.read()
+    finally:
+        device.kill()
+    assert re.search(r"bootstrap \(\d+ bytes, SEC=USERPIN\) sent to udp 127\.0\.0\.1:\d+", said), said
+    assert f"[bootstrap] 22 nodes from {SERVER_ID}, pushed by" in out
+    assert "Event(server_authenticated)" in out and "Event(authenticated)" in out
+    assert cli("serve", "--bootstrap-key", "1").returncode == 2, "--bootstrap-key needs --notify"

@@ -319,6 +319,8 @@ def _serve(args: argparse.Namespace) -> int:
     print(server.url, flush=True)
     server.start()
     if args.notify:
+        if args.bootstrap_key:
+            _push_bootstrap(args, args.server_id or "omadm", server.url)
         _push(args, args.server_id or "omadm")
     runs: list[tuple[str, list[omadm.conformance.Verdict]]] = []
     try:
@@ -374,6 +376,19 @@ def _campaign(args: argparse.Namespace) -> Any:
     return omadm.fumo.Campaign(package, args.fumo_base, args.fumo_operation,
                                f"/fumo/{os.path.basename(args.fumo) or 'package.bin'}", args.fumo_descriptor,
                                args.fumo_version, args.fumo_on_request)
+
+
+def _push_bootstrap(args: argparse.Namespace, server_id: str, url: str) -> None:
+    """The bootstrap that gives the device at --notify this server's account (its address, the
+    credentials and nonces of the session options), sealed with --bootstrap-key, pushed over UDP."""
+    account = omadm.MemoryTree()
+    omadm.bootstrap.install_account(account, server_id, url, args.auth, args.username, args.password,
+                                    args.nonce.encode(), args.server_password, args.server_nonce.encode())
+    made = omadm.bootstrap.message(account, server_id, args.bootstrap_device_id, args.bootstrap_key,
+                                   args.bootstrap_security)
+    host, port = args.notify
+    sent = omadm.notification.send_push(omadm.bootstrap.wap_push(made), host, port)
+    print(f"bootstrap ({sent} bytes, SEC={args.bootstrap_security}) sent to udp {host}:{port}", flush=True)
 
 
 def _push(args: argparse.Namespace, server_id: str) -> None:
@@ -923,6 +938,13 @@ def main(argv: list[str] | None = None) -> int:
     sv.add_argument("--notify", type=_udp_address, metavar="[HOST:]PORT",
                     help="once listening, push package 0 (a WAP push over UDP, signed with --server-password and "
                     "--server-nonce) to a device that waits for one (device --listen): a server-initiated session")
+    sv.add_argument("--bootstrap-key", metavar="SECRET", help="with --notify: push a bootstrap first, sealed with this "
+                    "key, that gives the device this server's account (its address, the credentials and nonces "
+                    "given here): a device out of the box is provisioned, then managed")
+    sv.add_argument("--bootstrap-security", choices=omadm.bootstrap.SECURITIES, default="USERPIN",
+                    help="how the bootstrap's key was agreed (default: USERPIN)")
+    sv.add_argument("--bootstrap-device-id", default="IMEI:493005100592800",
+                    help="the device the bootstrap is for (its DevId, the message's Target)")
     sv.add_argument("--junit", metavar="FILE", help="with --conformance: write the verdicts there as a JUnit XML "
                     "report (a test suite a device, a test case a check), rewritten after each session")
     sv.add_argument("--once", action="store_true",
@@ -1019,6 +1041,8 @@ def main(argv: list[str] | None = None) -> int:
         dv.error("--fumo-request asks for an update --fumo does")
     if args.command == "device" and args.fumo and args.conformance:
         dv.error("--fumo updates the device's firmware as a server asks: not with --conformance")
+    if args.command == "serve" and args.bootstrap_key and not args.notify:
+        sv.error("--bootstrap-key pushes a bootstrap before package 0: give --notify [HOST:]PORT too")
     if args.command == "serve" and args.ddf and not args.conformance:
         sv.error("--ddf is a check of --conformance: give it too")
     if args.command in ("device", "serve") and args.junit and not args.conformance:

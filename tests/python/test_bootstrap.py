@@ -327,3 +327,21 @@ def test_omadm_serve_provisions_a_listening_device_then_manages_it():
     assert f"[bootstrap] 22 nodes from {SERVER_ID}, pushed by" in out
     assert "Event(server_authenticated)" in out and "Event(authenticated)" in out
     assert cli("serve", "--bootstrap-key", "1").returncode == 2, "--bootstrap-key needs --notify"
+
+
+def test_omadm_serve_provisions_the_listening_c_agent_then_manages_it(run_agent):
+    """The C agent out of the box (--listen --bootstrap-pin) and omadm serve --notify
+    --bootstrap-key: bootstrap, package 0, then a session authenticated both ways."""
+    udp = free_port(socket.SOCK_DGRAM)
+    agent = run_agent("--listen", str(udp), "--bootstrap-pin", "1234", background=True)
+    try:
+        assert agent.stdout.readline().startswith("agent: waiting for package 0 and a bootstrap")
+        served = cli("serve", "--port", "0", "--server-id", SERVER_ID, "--auth", "md5", "--username", "dev",
+                     "--password", "devpw", "--server-password", "srvpw", "--notify", f"127.0.0.1:{udp}",
+                     "--bootstrap-key", "1234", "--once")
+        out, err = agent.communicate(timeout=60)
+    finally:
+        agent.kill()
+    assert served.returncode == 0 and b"session with IMEI:493005100592800: ended" in served.stdout, served.stderr
+    assert agent.returncode == 0, err
+    assert f"agent: bootstrapped by {SERVER_ID}, its MAC checked" in out and "agent: session ended" in out

@@ -160,6 +160,15 @@ def test_cli_bootstraps_a_device_that_then_reaches_the_server(tmp_path):
         assert made.returncode == 0, made.stderr
         content_type = re.search(r"^Content-Type: (.*)$", made.stdout.decode(), re.M).group(1)
         assert omadm.bootstrap.mac("1234", out.read_bytes()) in content_type
+        # With more nodes than the account: a connectivity setting goes with it.
+        extra = tmp_path / "extra.json"
+        omadm.MemoryTree({"./Vendor/Conn/APN": "internet"}).save(str(extra))
+        more = cli("bootstrap", "--server", url, "--server-id", SERVER_ID, "--key", "1234", "--tree", str(extra),
+                   "-o", str(tmp_path / "more.wbxml"))
+        assert more.returncode == 0, more.stderr
+        extended = factory_device()
+        omadm.bootstrap.apply(extended, (tmp_path / "more.wbxml").read_bytes())
+        assert extended.get("./Vendor/Conn/APN") == "internet" and extended.get(f"./DMAcc/{SERVER_ID}/ServerID")
         refused = cli("device", "--bootstrap", str(out), "--bootstrap-type", content_type, "--bootstrap-key", "0000")
         assert refused.returncode != 0 and b"MAC" in refused.stderr
         tree = tmp_path / "device.json"

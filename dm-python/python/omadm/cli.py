@@ -695,8 +695,9 @@ def _bootstrapped(args: argparse.Namespace, tree: omadm.MemoryTree, got: omadm.b
 
 
 def _bootstrap(args: argparse.Namespace) -> int:
-    account = omadm.bootstrap.account(args.server_id, args.server, args.auth, args.username, args.password,
-                                      args.server_password)
+    account = omadm.MemoryTree.load(args.tree) if args.tree else omadm.MemoryTree()
+    omadm.bootstrap.install_account(account, args.server_id, args.server, args.auth, args.username, args.password,
+                                    server_password=args.server_password)
     made = omadm.bootstrap.message(account, args.server_id, args.device_id, args.key, args.security)
     pdu = omadm.bootstrap.wap_push(made)
     _write(args.output, pdu if args.wap_push else made.body)
@@ -887,6 +888,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="how the MAC's key was agreed (default: USERPIN)")
     b.add_argument("--key", required=True, help="the MAC's key: the PIN the user is given (USERPIN), the network's "
                    "secret (NETWORKID)")
+    b.add_argument("--tree", help="more nodes to give the device with the account (a connectivity object, say), as "
+                   "MemoryTree JSON or a TNDS document: each node below the top level is added")
     b.add_argument("-o", "--output", default="bootstrap.wbxml", help="where to write it (default: bootstrap.wbxml)")
     b.add_argument("--wap-push", action="store_true", help="write it as a WAP push (WSP Push PDU, Content-Type 0x42 "
                    "with SEC and MAC)")

@@ -73,12 +73,14 @@ def apply(tree: object, body: bytes, content_type: str = CONTENT_TYPE, key: byte
           lenient: bool = False) -> Applied:
     """Applies a bootstrap to ``tree`` (a MemoryTree, or a tree object with ``begin``, ``commit``
     and ``rollback``; one without is refused with omadm.UsageError) as its server would, all or
-    nothing. With ``key``, the MAC in
-    ``content_type`` must be the one the key gives (omadm.AuthError otherwise); without, the
-    caller vouches for the message (a transport secure of its own). Only Add and Replace may be
-    in it; omadm.ProtocolError (rule ``Bootstrap``) names the item that failed, the tree as it
-    was."""
-    server_id, uris = _native.bootstrap_apply(tree, body, content_type, None if key is None else _key(key), lenient)
+    nothing. ``body`` may be the WAP push that carried it, whose Content-Type then counts. With
+    ``key``, the MAC in ``content_type`` must be the one the key gives (omadm.AuthError
+    otherwise); without, the caller vouches for the message (a transport secure of its own).
+    Only Add and Replace may be in it; omadm.ProtocolError (rule ``Bootstrap``) names the item
+    that failed, the tree as it was."""
+    got = unwrap(body, content_type)
+    server_id, uris = _native.bootstrap_apply(tree, got.body, got.content_type, None if key is None else _key(key),
+                                              lenient)
     return Applied(server_id, uris)
 
 

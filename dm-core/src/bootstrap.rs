@@ -197,14 +197,14 @@ pub fn apply<T: Tree + ?Sized>(
             if let Err(code) = written {
                 let undone = if tree.rollback().is_ok() { "" } else { "; the tree could not undo what came before it" };
                 let reason = format!("{} {at}: {code}{undone}", c.name());
-                return Err(refused((msg_id, Some(x.cmd_id), "Item"), reason));
+                return Err(refused((msg_id, Some(x.cmd_id), "Item"), reason).into());
             }
             uris.push(at.to_string());
         }
     }
     if let Err(code) = tree.commit() {
         let _ = tree.rollback();
-        return Err(refused((msg_id, None, "SyncBody"), format!("the tree could not keep it ({code})")));
+        return Err(refused((msg_id, None, "SyncBody"), format!("the tree could not keep it ({code})")).into());
     }
     Ok(Bootstrapped { server_id: server.to_string(), uris })
 }
@@ -213,31 +213,26 @@ pub fn apply<T: Tree + ?Sized>(
 /// DM 1.2 (or 1.1), from a server its SyncHdr names, holding only Add and Replace, no chunk.
 pub fn check(m: &Message) -> Result<(), RemoteError> {
     let msg_id = Some(m.header.msg_id);
-    let refused =
-        |cmd_id, element, reason| RemoteError { rule: "Bootstrap", msg_id, cmd_id, element: Some(element), reason };
     if !matches!(m.header.ver_proto.as_str(), "DM/1.2" | "DM/1.1") {
-        return Err(refused(None, "VerProto", format!("{:?}, not DM/1.2", m.header.ver_proto)));
+        return Err(refused((msg_id, None, "VerProto"), format!("{:?}, not DM/1.2", m.header.ver_proto)));
     }
     if m.header.source.uri.is_empty() {
-        return Err(refused(None, "Source", "no server in its SyncHdr".into()));
+        return Err(refused((msg_id, None, "Source"), "no server in its SyncHdr".into()));
     }
     for c in &m.commands {
         let (Command::Add(x) | Command::Replace(x)) = c else {
-            return Err(refused(
-                Some(c.cmd_id()),
-                c.name(),
-                format!("a {} in a bootstrap: only Add and Replace", c.name()),
-            ));
+            let reason = format!("a {} in a bootstrap: only Add and Replace", c.name());
+            return Err(refused((msg_id, Some(c.cmd_id()), c.name()), reason));
         };
         if x.items.iter().any(|i| i.more_data) {
-            return Err(refused(Some(x.cmd_id), "MoreData", "a chunk: a bootstrap is one message".into()));
+            return Err(refused((msg_id, Some(x.cmd_id), "MoreData"), "a chunk: a bootstrap is one message".into()));
         }
     }
     Ok(())
 }
 
 /// A bootstrap refused, at (MsgID, CmdID, element).
-fn refused(at: (Option<u32>, Option<u32>, &'static str), reason: String) -> Error {
+fn refused(at: (Option<u32>, Option<u32>, &'static str), reason: String) -> RemoteError {
     let (msg_id, cmd_id, element) = at;
-    RemoteError { rule: "Bootstrap", msg_id, cmd_id, element: Some(element), reason }.into()
+    RemoteError { rule: "Bootstrap", msg_id, cmd_id, element: Some(element), reason }
 }

@@ -64,8 +64,8 @@ fn pdu(tid: u8, content_type: &[u8], body: &[u8]) -> Vec<u8> {
 pub fn unwrap(pdu: &[u8]) -> Result<&[u8], DecodeError> {
     let (at, headers, body) = split(pdu)?;
     match media(headers) {
-        Some((Media::Code(c), _)) if c == u32::from(CONTENT_TYPE_CODE) => Ok(body),
-        Some((Media::Text(t), _)) if t.eq_ignore_ascii_case(notification::CONTENT_TYPE.as_bytes()) => Ok(body),
+        Some((Value::Integer(c), _)) if c == u32::from(CONTENT_TYPE_CODE) => Ok(body),
+        Some((Value::Text(t), _)) if t.eq_ignore_ascii_case(notification::CONTENT_TYPE.as_bytes()) => Ok(body),
         _ => Err(bad(at, format!("the content type is not {}", notification::CONTENT_TYPE))),
     }
 }
@@ -76,8 +76,8 @@ pub fn unwrap(pdu: &[u8]) -> Result<&[u8], DecodeError> {
 pub fn unwrap_bootstrap(pdu: &[u8]) -> Result<(&[u8], String), DecodeError> {
     let (at, headers, body) = split(pdu)?;
     let params = match media(headers) {
-        Some((Media::Code(c), params)) if c == u32::from(BOOTSTRAP_CODE) => params,
-        Some((Media::Text(t), params)) if t.eq_ignore_ascii_case(bootstrap::CONTENT_TYPE.as_bytes()) => params,
+        Some((Value::Integer(c), params)) if c == u32::from(BOOTSTRAP_CODE) => params,
+        Some((Value::Text(t), params)) if t.eq_ignore_ascii_case(bootstrap::CONTENT_TYPE.as_bytes()) => params,
         _ => return Err(bad(at, format!("the content type is not {}", bootstrap::CONTENT_TYPE))),
     };
     let mut content_type = bootstrap::CONTENT_TYPE.to_string();
@@ -111,37 +111,22 @@ fn split(pdu: &[u8]) -> Result<(usize, &[u8], &[u8]), DecodeError> {
     Ok((at, &pdu[at..body], &pdu[body..]))
 }
 
-enum Media<'a> {
-    Code(u32),
-    Text(&'a [u8]),
-}
-
-/// The media type of the Content-Type value heading `headers`, and its parameters (none in the
-/// short forms): a code, a long-integer code or text.
-fn media(headers: &[u8]) -> Option<(Media<'_>, &[u8])> {
-    let value = match *headers.first()? {
-        b if b >= SHORT => return Some((Media::Code(u32::from(b & 0x7F)), &[])),
-        n if n < LENGTH_QUOTE => headers.get(1..1 + usize::from(n))?,
+/// The media type of the Content-Type value heading `headers` (a code, a long-integer code or
+/// text, read as a parameter's value is), and its parameters (none in the short forms).
+fn media(headers: &[u8]) -> Option<(Value<'_>, &[u8])> {
+    match *headers.first()? {
+        // The general form: its length, then the media type and its parameters.
+        n if n < LENGTH_QUOTE => value(headers.get(1..1 + usize::from(n))?),
         LENGTH_QUOTE => {
             let (len, at) = uintvar(headers, 1).ok()?;
-            headers.get(at..at.checked_add(len)?)?
+            value(headers.get(at..at.checked_add(len)?)?)
         }
-        _ => return Some((Media::Text(text(headers).0), &[])),
-    };
-    match *value.first()? {
-        b if b >= SHORT => Some((Media::Code(u32::from(b & 0x7F)), &value[1..])),
-        n if n < LENGTH_QUOTE => {
-            let code = value.get(1..1 + usize::from(n))?;
-            (n <= 4)
-                .then(|| (Media::Code(code.iter().fold(0, |v, &b| v << 8 | u32::from(b))), &value[1 + code.len()..]))
-        }
-        _ => {
-            let (t, rest) = text(value);
-            Some((Media::Text(t), rest))
-        }
+        // A code or text alone: the headers after it are not its parameters.
+        _ => value(headers).map(|(media, _)| (media, &[][..])),
     }
 }
 
+/// A Content-Type's media type, or a parameter's value.
 enum Value<'a> {
     Integer(u32),
     Text(&'a [u8]),

@@ -59,6 +59,19 @@ def _encode(args: argparse.Namespace) -> int:
     return 0
 
 
+_SMS_HELP = "print the user data (UDH included, hex) of each SMS the WAP push takes, to WDP port 2948"
+
+
+def _print_sms(pdu: bytes) -> None:
+    """The user data of each SMS a WAP push takes (--sms)."""
+    for i, part in enumerate(omadm.notification.sms_user_data(pdu), 1):
+        print(f"SMS {i} user data (UDH included): {part.hex().upper()}")
+
+
+def _print_sent(sent: int, to: tuple[str, int]) -> None:
+    print(f"{sent} bytes (a WAP push) sent to udp {to[0]}:{to[1]}")
+
+
 def _notify(args: argparse.Namespace) -> int:
     if args.action == "build":
         data = omadm.notification.build(args.server_id, args.password, args.nonce.encode(), args.session_id, args.ui_mode)
@@ -67,14 +80,11 @@ def _notify(args: argparse.Namespace) -> int:
         _write(args.output, written)
         print(f"{len(written)} bytes written to {args.output}" + (" (a WAP push: WSP Push PDU)" if args.wap_push else ""))
         if args.sms:
-            for i, part in enumerate(omadm.notification.sms_user_data(pdu), 1):
-                print(f"SMS {i} user data (UDH included): {part.hex().upper()}")
+            _print_sms(pdu)
         return 0
     raw = _read(args.file)
     if args.action == "send":
-        host, port = args.to
-        sent = omadm.notification.send(raw, host, port)
-        print(f"{sent} bytes (a WAP push) sent to udp {host}:{port}")
+        _print_sent(omadm.notification.send(raw, *args.to), args.to)
         return 0
     data = omadm.notification.unwrap(raw)
     pushed = data is not raw
@@ -707,12 +717,9 @@ def _bootstrap(args: argparse.Namespace) -> int:
     else:
         print(f"{args.output}: {len(made.body)} bytes for {args.device_id}\nContent-Type: {made.content_type}")
     if args.sms:
-        for i, part in enumerate(omadm.notification.sms_user_data(pdu), 1):
-            print(f"SMS {i} user data (UDH included): {part.hex().upper()}")
+        _print_sms(pdu)
     if args.send:
-        host, port = args.send
-        sent = omadm.notification.send_push(pdu, host, port)
-        print(f"{sent} bytes (a WAP push) sent to udp {host}:{port}")
+        _print_sent(omadm.notification.send_push(pdu, *args.send), args.send)
     return 0
 
 
@@ -824,8 +831,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="0 not specified, 1 background, 2 informative, 3 user interaction")
     nb.add_argument("-o", "--output", default="notification.bin", help="where to write it")
     nb.add_argument("--wap-push", action="store_true", help="write it as a WAP push (WSP Push PDU)")
-    nb.add_argument("--sms", action="store_true",
-                    help="print the user data (UDH included, hex) of each SMS the WAP push takes, to WDP port 2948")
+    nb.add_argument("--sms", action="store_true", help=_SMS_HELP)
     np = actions.add_parser("parse", parents=[signed], help="what a notification says, and whether its digest matches")
     np.add_argument("file", help="the notification, bare or in a WAP push (WSP Push PDU)")
     np.add_argument("--password", help="the server's password: the digest is checked with it")
@@ -893,8 +899,7 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("-o", "--output", default="bootstrap.wbxml", help="where to write it (default: bootstrap.wbxml)")
     b.add_argument("--wap-push", action="store_true", help="write it as a WAP push (WSP Push PDU, Content-Type 0x42 "
                    "with SEC and MAC)")
-    b.add_argument("--sms", action="store_true",
-                   help="print the user data (UDH included, hex) of each SMS the WAP push takes, to WDP port 2948")
+    b.add_argument("--sms", action="store_true", help=_SMS_HELP)
     b.add_argument("--send", type=_udp_address, metavar="[HOST:]PORT",
                    help="push it to a device on an IP network: the WAP push in a UDP datagram (device --listen with "
                    "--bootstrap-key receives it)")

@@ -659,6 +659,23 @@ dm_result dm_bootstrap_apply(const dm_tree_ops *ops,
                              size_t server_id_size);
 
 /**
+ * The key to check a bootstrap's MAC with (`key` of dm_bootstrap_apply), for the SEC its
+ * `content_type` names, from what the device holds: `imsi` (its digits, NUL-terminated; NULL
+ * for none) and the PIN the user typed (`pin_len` bytes; NULL for none). NETWORKID takes the
+ * IMSI in semi-octets (as the SIM holds it), USERPIN the PIN, USERPIN_NETWORKID both. It is
+ * written to `key` (`key_size` bytes: 8 and the PIN's length always do) and its length to
+ * `*key_len`; DM_ERR_INVALID when it does not fit (`*key_len` says what would), DM_ERR_USAGE
+ * when a secret the SEC needs is missing or not an IMSI, DM_ERR_AUTH when there is no SEC.
+ */
+dm_result dm_bootstrap_key(const char *content_type,
+                           const char *imsi,
+                           const uint8_t *pin,
+                           size_t pin_len,
+                           uint8_t *key,
+                           size_t key_size,
+                           size_t *key_len);
+
+/**
  * The bootstrap message a WAP push holds (a WSP Push PDU of content type 0x42, as a device's
  * push stack hands it over): *body points into `pdu`, nothing to free, and its Content-Type,
  * with the SEC and MAC the push carried as parameters, is written as dm_bootstrap_apply takes

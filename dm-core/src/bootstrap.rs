@@ -2,8 +2,9 @@
 //! server sends a device that does not know it yet, adding a DMAcc account (and whatever else)
 //! to its tree. No session follows from it and nothing answers it. It travels as WBXML with an
 //! HMAC-SHA1 of its bytes in the Content-Type, keyed by a secret both sides hold
-//! (`SEC=NETWORKID`: one the network and the device share, such as the IMSI; `USERPIN`: a PIN
-//! the user is given), and is applied all or nothing.
+//! (`SEC=NETWORKID`: one the network and the device share, the IMSI on a GSM or UMTS network:
+//! [`imsi_key`]; `USERPIN`: a PIN the user is given; `USERPIN_NETWORKID`: both, [`key`]), and is
+//! applied all or nothing.
 //!
 //! ```
 //! use dm_core::bootstrap::{self, Security};
@@ -30,7 +31,7 @@
 //! ```
 
 use crate::codec::{self, DecodeOptions, Encoding};
-use crate::error::{AuthError, Error, RemoteError};
+use crate::error::{AuthError, Error, RemoteError, UsageError};
 use crate::model::{Command, Header, Item, ItemCommand, Location, Message, ProtocolVersion};
 use crate::session::{node_item, tnds_limits, write};
 use crate::tree::{MemoryTree, Node, Tree, uri};
@@ -81,6 +82,48 @@ impl Security {
             _ => None,
         }
     }
+}
+
+/// The key of a `NETWORKID` MAC on a GSM or UMTS network: the IMSI in semi-octets, as the SIM
+/// holds it (GSM 11.11 EF_IMSI without its length byte; Provisioning Bootstrap's NETWPIN): the
+/// first byte the first digit over 0x1 (0x9 when the digits are odd in number), then each
+/// further pair of digits low nibble first, an even count padded with 0xF. So
+/// `262019876543210` gives `29 26 10 89 67 45 23 01`.
+pub fn imsi_key(imsi: &str) -> Result<Vec<u8>, UsageError> {
+    let digits = imsi.as_bytes();
+    if digits.is_empty() || digits.len() > 15 || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(UsageError(format!("an IMSI is 1 to 15 digits, not {imsi:?}")));
+    }
+    let parity = if digits.len() % 2 == 1 { 0x8 } else { 0 };
+    let nibbles = digits.iter().map(|d| d - b'0');
+    let mut all: Vec<u8> = std::iter::once(0x1 | parity).chain(nibbles).collect();
+    if all.len() % 2 == 1 {
+        all.push(0xF);
+    }
+    Ok(all.chunks(2).map(|pair| pair[1] << 4 | pair[0]).collect())
+}
+
+/// The key of a bootstrap's MAC by its `security`: the IMSI's ([`imsi_key`]) for
+/// `NETWORKID`, the PIN for `USERPIN`, the IMSI's followed by the PIN for
+/// `USERPIN_NETWORKID`. A secret the method needs and is not given is a usage error.
+pub fn key(security: Security, imsi: Option<&str>, pin: Option<&[u8]>) -> Result<Vec<u8>, UsageError> {
+    let missing = |what: &str| UsageError(format!("SEC={} needs {what}", security.name()));
+    let network = || imsi.ok_or_else(|| missing("the IMSI")).and_then(imsi_key);
+    let pin = || pin.ok_or_else(|| missing("the PIN"));
+    Ok(match security {
+        Security::NetworkId => network()?,
+        Security::UserPin => pin()?.to_vec(),
+        Security::UserPinNetworkId => [network()?, pin()?.to_vec()].concat(),
+    })
+}
+
+/// The key a device checks a bootstrap's MAC with: [`key`] for the `SEC` its `content_type`
+/// names, from the IMSI and PIN the device holds. No `SEC` there is an `AuthError`.
+pub fn device_key(content_type: &str, imsi: Option<&str>, pin: Option<&[u8]>) -> Result<Vec<u8>, Error> {
+    let (Some(security), _) = seal(content_type)? else {
+        return Err(AuthError(format!("bootstrap: no SEC in its Content-Type ({content_type})")).into());
+    };
+    Ok(key(security, imsi, pin)?)
 }
 
 /// The MAC of a bootstrap message: HMAC-SHA1 of its bytes under `key`, in hexadecimal.
@@ -182,9 +225,8 @@ pub fn apply<T: Tree + ?Sized>(
     let m = codec::decode_with(body, options)?;
     check(&m)?;
     let (msg_id, server) = (Some(m.header.msg_id), m.header.source.uri.as_str());
-    tree.begin().map_err(|code| {
-        crate::error::UsageError(format!("a bootstrap is all or nothing: the tree has no transaction ({code})"))
-    })?;
+    tree.begin()
+        .map_err(|code| UsageError(format!("a bootstrap is all or nothing: the tree has no transaction ({code})")))?;
     let mut uris = Vec::new();
     let limits = tree.uri_limits();
     let tnds = tnds_limits(limits, options.limits.max_uri_len);

@@ -236,3 +236,53 @@ fn bad_bytes_are_a_decode_error_and_change_nothing() {
     assert!(matches!(apply(&mut t, junk, &content_type, Some(key)), Err(Error::Decode(_))));
     assert_eq!(t.to_json(), before);
 }
+
+#[test]
+fn the_imsi_key_is_the_imsi_in_semi_octets_as_the_sim_holds_it() {
+    let key = |imsi| bootstrap::imsi_key(imsi).map(|k| k.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    assert_eq!(key("262019876543210").unwrap(), "2926108967452301", "odd: 0x9 under the first digit");
+    assert_eq!(key("21407650123456").unwrap(), "21417056103254f6", "even: 0x1 under the first digit, 0xF last");
+    assert_eq!(key("1").unwrap(), "19");
+    for bad in ["", "26201987654321x", "1234567890123456", " 262"] {
+        assert!(bootstrap::imsi_key(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn a_netwpin_mac_is_the_one_a_real_push_gateway_computes() {
+    // NowSMS's MAC for this provisioning document under IMSI 123456789012345 (its support forum,
+    // "NETWPIN Calculation", 2007): the same HMAC over the same semi-octet key a DM bootstrap uses.
+    let body = common::hex(concat!(
+        "030B6A0674657374310045C6560187070683000101C655018707068300018711060374657374315F4E41504944",
+        "0001871006AB0187080603746573743200018709068901871401C65A01870C069A01870D0603677072737573",
+        "65726E616D650001870E06036770727370617373776F72640001010101"
+    ));
+    let key = bootstrap::key(Security::NetworkId, Some("123456789012345"), None).unwrap();
+    assert_eq!(bootstrap::mac(&key, &body), "c483ec25f7e3e0cf100380da5f6714cf204a5ec5");
+}
+
+#[test]
+fn each_security_takes_its_key_from_the_secrets_it_names() {
+    let imsi = bootstrap::imsi_key("262019876543210").unwrap();
+    let key = |s, imsi, pin| bootstrap::key(s, imsi, pin);
+    assert_eq!(key(Security::NetworkId, Some("262019876543210"), Some(PIN)).unwrap(), imsi);
+    assert_eq!(key(Security::UserPin, Some("262019876543210"), Some(PIN)).unwrap(), PIN);
+    assert_eq!(key(Security::UserPinNetworkId, Some("262019876543210"), Some(PIN)).unwrap(), [&imsi[..], PIN].concat());
+    let missing = |s, imsi, pin| key(s, imsi, pin).unwrap_err().0;
+    assert_eq!(missing(Security::NetworkId, None, Some(PIN)), "SEC=NETWORKID needs the IMSI");
+    assert_eq!(missing(Security::UserPin, Some("1"), None), "SEC=USERPIN needs the PIN");
+    assert_eq!(missing(Security::UserPinNetworkId, Some("1"), None), "SEC=USERPIN_NETWORKID needs the PIN");
+
+    // A device reads the method from the Content-Type and derives the key from what it holds.
+    let m = bootstrap::message("srv", "IMEI:1", &account());
+    let server_key = key(Security::UserPinNetworkId, Some("262019876543210"), Some(PIN)).unwrap();
+    let (body, content_type) = bootstrap::encode(&m, Security::UserPinNetworkId, &server_key);
+    let device_key = bootstrap::device_key(&content_type, Some("262019876543210"), Some(PIN)).unwrap();
+    assert!(apply(&mut device(), &body, &content_type, Some(&device_key)).is_ok());
+    let other_sim = bootstrap::device_key(&content_type, Some("262019876543211"), Some(PIN)).unwrap();
+    assert!(matches!(apply(&mut device(), &body, &content_type, Some(&other_sim)), Err(Error::Auth(_))));
+    let unsealed = bootstrap::device_key(bootstrap::CONTENT_TYPE, Some("262019876543210"), Some(PIN));
+    assert!(matches!(unsealed, Err(Error::Auth(_))), "{unsealed:?}");
+    let no_pin = bootstrap::device_key(&content_type, Some("262019876543210"), None);
+    assert!(matches!(no_pin, Err(Error::Usage(_))), "{no_pin:?}");
+}

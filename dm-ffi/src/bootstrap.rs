@@ -5,7 +5,9 @@ use std::ffi::{c_char, c_void};
 use dm_core::DecodeOptions;
 use dm_core::bootstrap;
 
-use crate::boundary::{bytes_arg, copy_str, guard, opt_str, out, set_thread_error, thread_failure, tri};
+use crate::boundary::{
+    bytes_arg, bytes_out, copy_str, guard, opt_str, out, set_thread_error, str_arg, thread_failure, tri,
+};
 use crate::result::dm_result;
 use crate::tree::{CTree, dm_tree_ops};
 
@@ -48,6 +50,42 @@ pub extern "C" fn dm_bootstrap_apply(
             }
             Err(e) => thread_failure(&e),
         }
+    })
+}
+
+/// The key to check a bootstrap's MAC with (`key` of dm_bootstrap_apply), for the SEC its
+/// `content_type` names, from what the device holds: `imsi` (its digits, NUL-terminated; NULL
+/// for none) and the PIN the user typed (`pin_len` bytes; NULL for none). NETWORKID takes the
+/// IMSI in semi-octets (as the SIM holds it), USERPIN the PIN, USERPIN_NETWORKID both. It is
+/// written to `key` (`key_size` bytes: 8 and the PIN's length always do) and its length to
+/// `*key_len`; DM_ERR_INVALID when it does not fit (`*key_len` says what would), DM_ERR_USAGE
+/// when a secret the SEC needs is missing or not an IMSI, DM_ERR_AUTH when there is no SEC.
+#[unsafe(no_mangle)]
+pub extern "C" fn dm_bootstrap_key(
+    content_type: *const c_char,
+    imsi: *const c_char,
+    pin: *const u8,
+    pin_len: usize,
+    key: *mut u8,
+    key_size: usize,
+    key_len: *mut usize,
+) -> dm_result {
+    guard(|| {
+        let content_type = tri!(unsafe { str_arg(content_type) });
+        let imsi = tri!(unsafe { opt_str(imsi) });
+        let pin = if pin.is_null() { None } else { Some(tri!(unsafe { bytes_arg(pin, pin_len) })) };
+        let derived = match bootstrap::device_key(content_type, imsi, pin) {
+            Ok(derived) => derived,
+            Err(e) => return thread_failure(&e),
+        };
+        tri!(unsafe { out(key_len, derived.len()) });
+        if derived.len() > key_size {
+            set_thread_error(&format!("the key takes {} bytes, not {key_size}", derived.len()));
+            return dm_result::DM_ERR_INVALID;
+        }
+        let dst = tri!(unsafe { bytes_out(key, key_size) });
+        dst[..derived.len()].copy_from_slice(&derived);
+        dm_result::DM_OK
     })
 }
 

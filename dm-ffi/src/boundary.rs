@@ -52,6 +52,15 @@ pub(crate) unsafe fn bytes_arg<'a>(p: *const u8, len: usize) -> Result<&'a [u8],
     }
 }
 
+/// A caller's buffer to write into; NULL with size 0 is the empty slice.
+pub(crate) unsafe fn bytes_out<'a>(p: *mut u8, size: usize) -> Result<&'a mut [u8], dm_result> {
+    match (p.is_null(), size) {
+        (true, 0) => Ok(&mut []),
+        (true, _) => Err(dm_result::DM_ERR_NULL),
+        (false, _) => Ok(unsafe { std::slice::from_raw_parts_mut(p, size) }),
+    }
+}
+
 /// Writes through an out-pointer, checked for NULL.
 pub(crate) unsafe fn out<T>(p: *mut T, v: T) -> Result<(), dm_result> {
     if p.is_null() {

@@ -51,6 +51,31 @@ fn bootstrap_apply(
     Ok((done.server_id, done.uris))
 }
 
+/// The key of a bootstrap's MAC by `security`, from the IMSI and the PIN.
+#[pyfunction]
+#[pyo3(signature = (security, imsi = None, pin = None))]
+fn bootstrap_key<'py>(
+    py: Python<'py>,
+    security: &str,
+    imsi: Option<&str>,
+    pin: Option<&[u8]>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let key = bootstrap::key(self::security(security)?, imsi, pin).map_err(|e| to_py(e.into()))?;
+    Ok(PyBytes::new(py, &key))
+}
+
+/// The key a device checks a bootstrap's MAC with, by the SEC of `content_type`.
+#[pyfunction]
+#[pyo3(signature = (content_type, imsi = None, pin = None))]
+fn bootstrap_device_key<'py>(
+    py: Python<'py>,
+    content_type: &str,
+    imsi: Option<&str>,
+    pin: Option<&[u8]>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    Ok(PyBytes::new(py, &bootstrap::device_key(content_type, imsi, pin).map_err(to_py)?))
+}
+
 /// The MAC of a bootstrap message: HMAC-SHA1 of `body` under `key`, in hexadecimal.
 #[pyfunction]
 fn bootstrap_mac(key: &[u8], body: &[u8]) -> String {
@@ -84,6 +109,8 @@ fn bootstrap_from_wap_push<'py>(py: Python<'py>, pdu: &[u8]) -> PyResult<(Bound<
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bootstrap_encode, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_apply, m)?)?;
+    m.add_function(wrap_pyfunction!(bootstrap_key, m)?)?;
+    m.add_function(wrap_pyfunction!(bootstrap_device_key, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_mac, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_wap_push, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_from_wap_push, m)?)?;

@@ -4,15 +4,18 @@
  *   agent http://127.0.0.1:8080/dm [device-id] [--listen PORT]
  *   agent --bootstrap FILE CONTENT-TYPE PIN [device-id]     (FILE a WAP push: CONTENT-TYPE is its own)
  *   agent --listen PORT --bootstrap-pin PIN [device-id]
+ *   ... --imsi IMSI      (the SIM's IMSI: a bootstrap sealed with SEC=NETWORKID or USERPIN_NETWORKID)
  *
  * It runs one session (md5 authentication as user "device" / "secret") and prints each
  * package it sends and receives. With --bootstrap it is a device out of the box: it applies the
  * bootstrap message in FILE (the OMA DM profile, as `omadm bootstrap` writes one), its MAC in
- * CONTENT-TYPE checked with PIN, and reaches the server the account it gave names, with the
+ * CONTENT-TYPE checked with the key its SEC takes (the PIN; with --imsi, the IMSI and the PIN
+ * dm_bootstrap_key derives), and reaches the server the account it gave names, with the
  * account's credentials. With --listen it first waits for the server to ask for the
  * session: package 0 in a WAP push, in a UDP datagram to PORT (WDP's push port is 2948), signed
  * with the server's password (its account's SRVCRED, else SERVER_PASSWORD); it drops any other
- * datagram. With --bootstrap-pin it takes a bootstrap pushed there too, before package 0.
+ * datagram. With --bootstrap-pin (or --imsi) it takes a bootstrap pushed there too, before
+ * package 0.
  *
  * It holds a firmware update object (FUMO, ./FUMO): an Exec on Download, Update or
  * DownloadAndUpdate is accepted (202); once the session is over the package is fetched from
@@ -454,15 +457,21 @@ static int ends_with(const char *s, const char *end) {
     return a >= b && strcmp(s + a - b, end) == 0;
 }
 
+/* The device's IMSI (--imsi), as its SIM would give it: a secret a bootstrap's MAC may be keyed by. */
+static const char *imsi;
+
 /* Applies a bootstrap message (all or nothing: the tree's Atomic callbacks undo a refused
- * item), its MAC in `type` checked with `pin`, then points `cfg` at the server its account
+ * item), its MAC in `type` checked with the key its SEC takes from `pin` (NULL: none) and the
+ * IMSI, then points `cfg` at the server its account
  * names: the Addr of AddrType URI, the client credentials (CLCRED) and the server's password
  * (SRVCRED). Returns 0 when it did. */
 static int apply_bootstrap(const uint8_t *message, size_t len, const char *type, const char *pin,
                            const dm_tree_ops *ops, dm_client_config *cfg) {
     static char server_id[64], url[256], username[128], password[128], server_password[128];
-    dm_result r = dm_bootstrap_apply(ops, NULL, message, len, type, (const uint8_t *)pin, strlen(pin), server_id,
-                                     sizeof server_id);
+    uint8_t key[256];
+    size_t key_len = 0;
+    dm_result r = dm_bootstrap_key(type, imsi, (const uint8_t *)pin, pin ? strlen(pin) : 0, key, sizeof key, &key_len);
+    if (r == DM_OK) r = dm_bootstrap_apply(ops, NULL, message, len, type, key, key_len, server_id, sizeof server_id);
     if (r != DM_OK) { fprintf(stderr, "agent: bootstrap: %s\n", dm_last_error(NULL)); return 1; }
     /* The account: the DMAcc node whose ServerID is the server's. */
     const char *account = NULL;
@@ -516,7 +525,7 @@ static int bootstrap_file(const char *file, const char *type, const char *pin, c
 
 /* Waits on UDP `port` for a notification from cfg's server that its digest shows the server
  * sent (signed with the account's SRVCRED secret, else SERVER_PASSWORD); fills `n` (its
- * SessionID and UI mode). With `pin`, a bootstrap pushed first gives the device its account
+ * SessionID and UI mode). With `pin` or the IMSI, a bootstrap pushed first gives the device its account
  * (waiting goes on). Returns 0, or -1 when the socket fails. */
 static int await_push(const char *port, const char *pin, const dm_tree_ops *ops, dm_client_config *cfg,
                       dm_notification *n) {
@@ -528,7 +537,7 @@ static int await_push(const char *port, const char *pin, const dm_tree_ops *ops,
         if (fd >= 0) close(fd);
         return -1;
     }
-    printf("agent: waiting for package 0%s on udp port %s\n", pin ? " and a bootstrap" : "", port);
+    printf("agent: waiting for package 0%s on udp port %s\n", pin || imsi ? " and a bootstrap" : "", port);
     static uint8_t pdu[8192];
     for (;;) {
         ssize_t got = recv(fd, pdu, sizeof pdu, 0);
@@ -537,7 +546,7 @@ static int await_push(const char *port, const char *pin, const dm_tree_ops *ops,
         const uint8_t *data = pdu;
         size_t len = (size_t)got;
         char type[128];
-        if (pin && dm_bootstrap_from_wap_push(pdu, len, &data, &len, type, sizeof type) == DM_OK) {
+        if ((pin || imsi) && dm_bootstrap_from_wap_push(pdu, len, &data, &len, type, sizeof type) == DM_OK) {
             if (apply_bootstrap(data, len, type, pin, ops, cfg)) printf("agent: dropped a bootstrap\n");
             continue;
         }
@@ -705,14 +714,16 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) listen_port = argv[++i];
         else if (strcmp(argv[i], "--bootstrap-pin") == 0 && i + 1 < argc) pin = argv[++i];
+        else if (strcmp(argv[i], "--imsi") == 0 && i + 1 < argc) imsi = argv[++i];
         else if (strcmp(argv[i], "--bootstrap") == 0 && i + 3 < argc) for (int k = 0; k < 3; k++) boot[k] = argv[++i];
         else if (!url && !boot[0]) url = argv[i];
         else device = argv[i];
     }
-    if ((url && boot[0]) || !(url || boot[0] || (listen_port && pin))) {
+    if ((url && boot[0]) || !(url || boot[0] || (listen_port && (pin || imsi)))) {
         fprintf(stderr, "usage: %s http://host:port/path [device-id] [--listen PORT]\n"
                         "       %s --bootstrap FILE CONTENT-TYPE PIN [device-id] [--listen PORT]\n"
-                        "       %s --listen PORT --bootstrap-pin PIN [device-id]\n", argv[0], argv[0], argv[0]);
+                        "       %s --listen PORT --bootstrap-pin PIN [device-id]\n"
+                        "       (and --imsi IMSI: the SIM's, for a bootstrap keyed by it)\n", argv[0], argv[0], argv[0]);
         return 2;
     }
     char host[256], port[16], path[512];

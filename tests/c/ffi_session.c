@@ -615,6 +615,27 @@ static void bootstrap(void) {
     CHECK(dm_bootstrap_from_wap_push((const uint8_t *)body, strlen(body), &inner, &inner_len, content_type,
                                      sizeof content_type) == DM_ERR_DECODE && strstr(dm_last_error(NULL), "WAP push"));
     CHECK(dm_bootstrap_from_wap_push(pdu, n, NULL, &inner_len, content_type, sizeof content_type) == DM_ERR_NULL);
+
+    /* SEC=USERPIN_NETWORKID: the key is the IMSI in semi-octets and the PIN (Python's hmac module). */
+    const char *both = "application/vnd.syncml.dm+wbxml; SEC=USERPIN_NETWORKID; MAC=63440d0c479654c8320fccf4ff29621a13940854";
+    uint8_t derived[16], tiny[4];
+    size_t derived_len = 0;
+    CHECK(dm_bootstrap_key(both, "262019876543210", key, 4, derived, sizeof derived, &derived_len) == DM_OK);
+    CHECK(derived_len == 12 && memcmp(derived, "\x29\x26\x10\x89\x67\x45\x23\x01" "1234", 12) == 0);
+    struct journal q = {0};
+    CHECK(dm_bootstrap_apply(&o, &q, (const uint8_t *)body, strlen(body), both, derived, derived_len, NULL, 0) == DM_OK);
+    CHECK(dm_bootstrap_key(both, "262019876543211", key, 4, derived, sizeof derived, &derived_len) == DM_OK);
+    CHECK(dm_bootstrap_apply(&o, &q, (const uint8_t *)body, strlen(body), both, derived, derived_len, NULL, 0) == DM_ERR_AUTH);
+    /* The SEC read from the Content-Type: USERPIN is the PIN alone. */
+    CHECK(dm_bootstrap_key(sealed, NULL, key, 4, derived, sizeof derived, &derived_len) == DM_OK && derived_len == 4);
+    CHECK(dm_bootstrap_key(both, "262019876543210", key, 4, tiny, sizeof tiny, &derived_len) == DM_ERR_INVALID
+          && derived_len == 12);
+    CHECK(dm_bootstrap_key(both, NULL, key, 4, derived, sizeof derived, &derived_len) == DM_ERR_USAGE
+          && strstr(dm_last_error(NULL), "IMSI"));
+    CHECK(dm_bootstrap_key(both, "26201x", key, 4, derived, sizeof derived, &derived_len) == DM_ERR_USAGE);
+    CHECK(dm_bootstrap_key("application/vnd.syncml.dm+wbxml", "1", key, 4, derived, sizeof derived, &derived_len)
+          == DM_ERR_AUTH);
+    CHECK(dm_bootstrap_key(NULL, "1", key, 4, derived, sizeof derived, &derived_len) == DM_ERR_NULL);
 }
 
 int main(void) {

@@ -51,6 +51,47 @@ def test_the_mac_is_hmac_sha1_of_the_bytes_as_any_implementation_computes_it():
     assert made.body[0] == 0x02, "WBXML 1.2: a bootstrap is never XML"
 
 
+IMSI = "262019876543210"
+
+
+def test_the_network_key_is_the_imsi_in_semi_octets_as_a_real_push_gateway_computes_it():
+    assert omadm.bootstrap.key("NETWORKID", imsi=IMSI) == bytes.fromhex("2926108967452301")
+    assert omadm.bootstrap.key("NETWORKID", imsi="21407650123456") == bytes.fromhex("21417056103254f6")
+    assert omadm.bootstrap.key("USERPIN_NETWORKID", imsi=IMSI, pin="1234") == bytes.fromhex("2926108967452301") + b"1234"
+    assert omadm.bootstrap.key("USERPIN", imsi=IMSI, pin=b"1234") == b"1234"
+    # NowSMS's MAC for a provisioning document under IMSI 123456789012345 (its support forum,
+    # "NETWPIN Calculation", 2007): the HMAC and semi-octet key a DM bootstrap uses too.
+    document = bytes.fromhex(
+        "030B6A0674657374310045C6560187070683000101C655018707068300018711060374657374315F4E415049440001871006AB"
+        "0187080603746573743200018709068901871401C65A01870C069A01870D060367707273757365726E616D650001870E060367"
+        "70727370617373776F72640001010101")
+    network = omadm.bootstrap.key("NETWORKID", imsi="123456789012345")
+    assert omadm.bootstrap.mac(network, document).upper() == "C483EC25F7E3E0CF100380DA5F6714CF204A5EC5"
+    for security, imsi, pin, why in [("NETWORKID", None, "1234", "needs the IMSI"),
+                                     ("USERPIN_NETWORKID", IMSI, None, "needs the PIN"),
+                                     ("NETWORKID", "26201x", None, "1 to 15 digits")]:
+        with pytest.raises(omadm.UsageError, match=why):
+            omadm.bootstrap.key(security, imsi, pin)
+
+
+def test_a_device_checks_the_mac_with_the_key_its_sec_takes_from_its_imsi_and_pin():
+    account = omadm.bootstrap.account(SERVER_ID, "http://dm.example/")
+    made = omadm.bootstrap.message(account, SERVER_ID, "IMEI:1", key="1234", security="USERPIN_NETWORKID", imsi=IMSI)
+    assert made.content_type.endswith(omadm.bootstrap.mac(omadm.bootstrap.key("USERPIN_NETWORKID", IMSI, "1234"),
+                                                          made.body))
+    assert omadm.bootstrap.apply(factory_device(), made.body, made.content_type, key="1234", imsi=IMSI).uris
+    for pin, imsi in [("1234", "262019876543211"), ("4321", IMSI)]:
+        with pytest.raises(omadm.AuthError, match="SEC=USERPIN_NETWORKID"):
+            omadm.bootstrap.apply(factory_device(), made.body, made.content_type, key=pin, imsi=imsi)
+    # The same IMSI and PIN check a USERPIN bootstrap with the PIN alone, and a NETWORKID one with the IMSI.
+    pinned = omadm.bootstrap.message(account, SERVER_ID, "IMEI:1", key="1234")
+    assert omadm.bootstrap.apply(factory_device(), pinned.body, pinned.content_type, key="1234", imsi=IMSI).uris
+    network = omadm.bootstrap.message(account, SERVER_ID, "IMEI:1", security="NETWORKID", imsi=IMSI)
+    assert omadm.bootstrap.apply(factory_device(), network.body, network.content_type, imsi=IMSI).uris
+    with pytest.raises(omadm.UsageError, match="needs a key"):
+        omadm.bootstrap.message(account, SERVER_ID, "IMEI:1", security="NETWORKID")
+
+
 def test_a_bootstrap_that_does_not_check_leaves_the_tree_as_it_was():
     made = omadm.bootstrap.message(omadm.bootstrap.account(SERVER_ID, "http://dm.example/"), SERVER_ID, "IMEI:1",
                                    key="1234")
@@ -337,16 +378,46 @@ def test_omadm_serve_provisions_a_listening_device_then_manages_it():
     assert cli("serve", "--bootstrap-key", "1").returncode == 2, "--bootstrap-key needs --notify"
 
 
-def test_omadm_serve_provisions_the_listening_c_agent_then_manages_it(run_agent):
-    """The C agent out of the box (--listen --bootstrap-pin) and omadm serve --notify
-    --bootstrap-key: bootstrap, package 0, then a session authenticated both ways."""
+def test_omadm_serve_provisions_a_device_by_its_imsi_and_pin():
+    """SEC=USERPIN_NETWORKID end to end: omadm serve --bootstrap-imsi --bootstrap-key seals the
+    bootstrap with the IMSI and the PIN; omadm device --listen --imsi --bootstrap-key checks it.
+    A device with another IMSI drops it."""
+    sealing = ("--bootstrap-security", "USERPIN_NETWORKID", "--bootstrap-imsi", IMSI, "--bootstrap-key", "1234")
+    for imsi, provisioned in [(IMSI, True), ("262019876543211", False)]:
+        device, port = listening_device("--imsi", imsi, "--bootstrap-key", "1234")
+        try:
+            with omadm_serve("--server-id", SERVER_ID, "--notify", f"127.0.0.1:{port}", *sealing,
+                             "--once") as (server, url):
+                if provisioned:
+                    out, err = device.communicate(timeout=60)
+                    assert device.returncode == 0 and server.wait(timeout=30) == 0, err
+                    assert re.search(r"\[bootstrap\] \d+ nodes from acme, pushed by .*, its MAC checked", out), out
+                    assert "Event(ended)" in out
+                else:
+                    err = device.stderr.readline() + device.stderr.readline()
+                    assert "dropped a bootstrap" in err and "SEC=USERPIN_NETWORKID" in err, err
+        finally:
+            device.kill()
+    assert cli("bootstrap", "--server", "http://dm.example/").returncode == 2, "--key or --imsi"
+
+
+@pytest.mark.parametrize("device_secrets, sealing", [
+    (("--bootstrap-pin", "1234"), ("--bootstrap-key", "1234")),
+    (("--imsi", IMSI), ("--bootstrap-security", "NETWORKID", "--bootstrap-imsi", IMSI)),
+    (("--imsi", IMSI, "--bootstrap-pin", "1234"),
+     ("--bootstrap-security", "USERPIN_NETWORKID", "--bootstrap-imsi", IMSI, "--bootstrap-key", "1234")),
+], ids=["USERPIN", "NETWORKID", "USERPIN_NETWORKID"])
+def test_omadm_serve_provisions_the_listening_c_agent_then_manages_it(run_agent, device_secrets, sealing):
+    """The C agent out of the box (--listen --bootstrap-pin, --imsi: dm_bootstrap_key) and omadm
+    serve --notify --bootstrap-key/--bootstrap-imsi: bootstrap, package 0, then a session
+    authenticated both ways."""
     udp = free_port(socket.SOCK_DGRAM)
-    agent = run_agent("--listen", str(udp), "--bootstrap-pin", "1234", background=True)
+    agent = run_agent("--listen", str(udp), *device_secrets, background=True)
     try:
         assert agent.stdout.readline().startswith("agent: waiting for package 0 and a bootstrap")
         served = cli("serve", "--port", "0", "--server-id", SERVER_ID, "--auth", "md5", "--username", "dev",
                      "--password", "devpw", "--server-password", "srvpw", "--notify", f"127.0.0.1:{udp}",
-                     "--bootstrap-key", "1234", "--once")
+                     *sealing, "--once")
         out, err = agent.communicate(timeout=60)
     finally:
         agent.kill()

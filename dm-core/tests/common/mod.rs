@@ -21,6 +21,11 @@ pub fn vector(rel: &str) -> Vec<u8> {
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
+/// The bytes of a hexadecimal string.
+pub fn hex(text: &str) -> Vec<u8> {
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
+}
+
 /// All vector files with the given extension, sorted, as (relative name, bytes).
 pub fn vectors_with_ext(ext: &str) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();

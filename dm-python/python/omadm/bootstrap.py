@@ -1,14 +1,15 @@
 """Bootstrap (DM Bootstrap 1.2, the OMA DM profile): the one message that gives a device a
 server's DMAcc account, before any session. It is WBXML, answered by nothing, and carries in its
 Content-Type the HMAC-SHA1 of its bytes under a secret both sides hold (``SEC=NETWORKID``: one of
-the network, such as the IMSI; ``USERPIN``: a PIN the user is given; ``USERPIN_NETWORKID``)."""
+the network, the IMSI on a GSM or UMTS network; ``USERPIN``: a PIN the user is given;
+``USERPIN_NETWORKID``: both). ``key`` gives the key each method takes from an IMSI and a PIN."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from . import _native
-from ._native import DecodeError, MemoryTree
+from ._native import DecodeError, MemoryTree, UsageError
 
 CONTENT_TYPE = "application/vnd.syncml.dm+wbxml"
 SECURITIES = ("NETWORKID", "USERPIN", "USERPIN_NETWORKID")
@@ -59,28 +60,50 @@ def _key(key: bytes | str) -> bytes:
     return key.encode() if isinstance(key, str) else key
 
 
-def message(tree: MemoryTree, server_id: str, device_id: str, key: bytes | str,
-            security: str = "USERPIN") -> Bootstrap:
+def key(security: str, imsi: str | None = None, pin: bytes | str | None = None) -> bytes:
+    """The key of a MAC by ``security`` (one of SECURITIES): for NETWORKID the device's IMSI in
+    semi-octets, as its SIM holds it; for USERPIN the PIN; for USERPIN_NETWORKID the IMSI's
+    followed by the PIN. omadm.UsageError when a secret it needs is missing, or not an IMSI."""
+    return _native.bootstrap_key(security, imsi, None if pin is None else _key(pin))
+
+
+def message(tree: MemoryTree, server_id: str, device_id: str, key: bytes | str | None = None,
+            security: str = "USERPIN", imsi: str | None = None) -> Bootstrap:
     """The bootstrap from ``server_id`` to ``device_id`` that adds each node of ``tree`` below
     its top level (an account at ./DMAcc/X as ./DMAcc/X and its nodes: ./DMAcc is the device's),
-    values, secrets, Format and Type included, in one Add; its MAC under ``key`` (the PIN, or
-    the network's secret) by ``security`` (one of SECURITIES)."""
-    body, content_type = _native.bootstrap_encode(server_id, device_id, tree, security, _key(key))
+    values, secrets, Format and Type included, in one Add; its MAC by ``security`` (one of
+    SECURITIES) under ``key``. With the device's ``imsi``, the key is the one ``security``
+    takes from it and the PIN ``key`` then is (``bootstrap.key``); without, ``key`` is the key."""
+    body, content_type = _native.bootstrap_encode(server_id, device_id, tree, security,
+                                                  _mac_key(security, key, imsi))
     return Bootstrap(body, content_type)
 
 
+def _mac_key(security: str, secret: bytes | str | None, imsi: str | None) -> bytes:
+    if imsi is not None:
+        return key(security, imsi, secret)
+    if secret is None:
+        raise UsageError(f"a bootstrap's MAC needs a key: the key, or the IMSI (and PIN) SEC={security} takes it from")
+    return _key(secret)
+
+
 def apply(tree: object, body: bytes, content_type: str = CONTENT_TYPE, key: bytes | str | None = None,
-          lenient: bool = False) -> Applied:
+          lenient: bool = False, imsi: str | None = None) -> Applied:
     """Applies a bootstrap to ``tree`` (a MemoryTree, or a tree object with ``begin``, ``commit``
     and ``rollback``; one without is refused with omadm.UsageError) as its server would, all or
     nothing. ``body`` may be the WAP push that carried it, whose Content-Type then counts. With
     ``key``, the MAC in ``content_type`` must be the one the key gives (omadm.AuthError
-    otherwise); without, the caller vouches for the message (a transport secure of its own).
+    otherwise); with the device's ``imsi`` too, ``key`` is the PIN and the key the one the SEC
+    of ``content_type`` takes from both (``bootstrap.key``); with neither, the caller vouches
+    for the message (a transport secure of its own).
     Only Add and Replace may be in it; omadm.ProtocolError (rule ``Bootstrap``) names the item
     that failed, the tree as it was."""
     got = unwrap(body, content_type)
-    server_id, uris = _native.bootstrap_apply(tree, got.body, got.content_type, None if key is None else _key(key),
-                                              lenient)
+    if imsi is not None:
+        mac_key: bytes | None = _native.bootstrap_device_key(got.content_type, imsi, None if key is None else _key(key))
+    else:
+        mac_key = None if key is None else _key(key)
+    server_id, uris = _native.bootstrap_apply(tree, got.body, got.content_type, mac_key, lenient)
     return Applied(server_id, uris)
 
 

@@ -329,7 +329,7 @@ def _serve(args: argparse.Namespace) -> int:
     print(server.url, flush=True)
     server.start()
     if args.notify:
-        if args.bootstrap_key:
+        if args.bootstrap_key or args.bootstrap_imsi:
             _push_bootstrap(args, args.server_id or "omadm", server.url)
         _push(args, args.server_id or "omadm")
     runs: list[tuple[str, list[omadm.conformance.Verdict]]] = []
@@ -390,12 +390,13 @@ def _campaign(args: argparse.Namespace) -> Any:
 
 def _push_bootstrap(args: argparse.Namespace, server_id: str, url: str) -> None:
     """The bootstrap that gives the device at --notify this server's account (its address, the
-    credentials and nonces of the session options), sealed with --bootstrap-key, pushed over UDP."""
+    credentials and nonces of the session options), sealed with --bootstrap-key (and
+    --bootstrap-imsi), pushed over UDP."""
     account = omadm.MemoryTree()
     omadm.bootstrap.install_account(account, server_id, url, args.auth, args.username, args.password,
                                     args.nonce.encode(), args.server_password, args.server_nonce.encode())
     made = omadm.bootstrap.message(account, server_id, args.bootstrap_device_id, args.bootstrap_key,
-                                   args.bootstrap_security)
+                                   args.bootstrap_security, args.bootstrap_imsi)
     host, port = args.notify
     sent = omadm.notification.send_push(omadm.bootstrap.wap_push(made), host, port)
     print(f"bootstrap ({sent} bytes, SEC={args.bootstrap_security}) sent to udp {host}:{port}", flush=True)
@@ -535,14 +536,15 @@ def _listen(args: argparse.Namespace, tree: Any, options: dict[str, Any],
             make_firmware: Callable[[Any], Any] | None) -> int:
     """A device on an IP network: it waits for package 0 (WAP push over UDP) and answers each
     with its session, ``--count`` of them, one after the other, with one tree: at --server, else
-    at the address of the tree's account for the server that sent it. With --bootstrap-key, a
-    bootstrap pushed is applied, its MAC checked with the key."""
+    at the address of the tree's account for the server that sent it. With --bootstrap-key or
+    --imsi, a bootstrap pushed is applied, its MAC checked with the key they give."""
     import omadm.http
 
     host, port = args.listen
     failed = sessions = 0
     with omadm.notification.Listener(host, port) as listener:
-        print(f"listening for package 0{' and bootstraps' if args.bootstrap_key else ''} on udp {host}:{listener.port}",
+        print(f"listening for package 0{' and bootstraps' if _checks_bootstraps(args) else ''} on udp "
+              f"{host}:{listener.port}",
               flush=True)
         while sessions < args.count:
             try:
@@ -553,7 +555,7 @@ def _listen(args: argparse.Namespace, tree: Any, options: dict[str, Any],
                 print(f"[listen] dropped a datagram from {sender[0]}:{sender[1]}: {why}", file=sys.stderr)
             listener.dropped.clear()
             if isinstance(data, omadm.bootstrap.Bootstrap):
-                refused = None if args.bootstrap_key else "no --bootstrap-key to check its MAC with"
+                refused = None if _checks_bootstraps(args) else "no --bootstrap-key or --imsi to check its MAC with"
                 try:
                     if refused is None:
                         _bootstrapped(args, tree, data, f", pushed by {peer}:{peer_port}")
@@ -697,18 +699,23 @@ def _devices(args: argparse.Namespace, session_options: dict[str, Any]) -> int:
 
 def _bootstrapped(args: argparse.Namespace, tree: omadm.MemoryTree, got: omadm.bootstrap.Bootstrap, came: str) -> str:
     """Applies a bootstrap (``came``: where from) to ``tree``, its MAC checked with
-    --bootstrap-key; the server it gives an account for (unless --server-id says another)."""
-    applied = omadm.bootstrap.apply(tree, got.body, got.content_type, args.bootstrap_key)
-    checked = "its MAC checked" if args.bootstrap_key else "its MAC not checked"
+    --bootstrap-key and --imsi; the server it gives an account for (unless --server-id says another)."""
+    applied = omadm.bootstrap.apply(tree, got.body, got.content_type, args.bootstrap_key, imsi=args.imsi)
+    checked = "its MAC checked" if _checks_bootstraps(args) else "its MAC not checked"
     print(f"[bootstrap] {_count(len(applied.uris), 'node')} from {applied.server_id}{came}, {checked}", flush=True)
     return str(args.server_id or applied.server_id)
+
+
+def _checks_bootstraps(args: argparse.Namespace) -> bool:
+    """Whether the device has a secret to check a bootstrap's MAC with (the PIN, its IMSI)."""
+    return bool(args.bootstrap_key or args.imsi)
 
 
 def _bootstrap(args: argparse.Namespace) -> int:
     account = omadm.MemoryTree.load(args.tree) if args.tree else omadm.MemoryTree()
     omadm.bootstrap.install_account(account, args.server_id, args.server, args.auth, args.username, args.password,
                                     server_password=args.server_password)
-    made = omadm.bootstrap.message(account, args.server_id, args.device_id, args.key, args.security)
+    made = omadm.bootstrap.message(account, args.server_id, args.device_id, args.key, args.security, args.imsi)
     pdu = omadm.bootstrap.wap_push(made)
     _write(args.output, pdu if args.wap_push else made.body)
     if args.wap_push:
@@ -892,8 +899,10 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--server-password", help="the password the server authenticates itself with")
     b.add_argument("--security", choices=omadm.bootstrap.SECURITIES, default="USERPIN",
                    help="how the MAC's key was agreed (default: USERPIN)")
-    b.add_argument("--key", required=True, help="the MAC's key: the PIN the user is given (USERPIN), the network's "
-                   "secret (NETWORKID)")
+    b.add_argument("--key", help="the MAC's key: the PIN the user is given (USERPIN); with --imsi, the PIN alone "
+                   "(USERPIN_NETWORKID); without, any key a method takes (a NETWORKID secret of another network)")
+    b.add_argument("--imsi", help="the device's IMSI: the key of NETWORKID (in semi-octets, as the SIM holds it), "
+                   "or with --key that of USERPIN_NETWORKID")
     b.add_argument("--tree", help="more nodes to give the device with the account (a connectivity object, say), as "
                    "MemoryTree JSON or a TNDS document: each node below the top level is added")
     b.add_argument("-o", "--output", default="bootstrap.wbxml", help="where to write it (default: bootstrap.wbxml)")
@@ -951,6 +960,8 @@ def main(argv: list[str] | None = None) -> int:
                     "given here): a device out of the box is provisioned, then managed")
     sv.add_argument("--bootstrap-security", choices=omadm.bootstrap.SECURITIES, default="USERPIN",
                     help="how the bootstrap's key was agreed (default: USERPIN)")
+    sv.add_argument("--bootstrap-imsi", metavar="IMSI", help="with --notify: push a bootstrap first, sealed with the "
+                    "key --bootstrap-security takes from the device's IMSI (and --bootstrap-key, the PIN)")
     sv.add_argument("--bootstrap-device-id", default="IMEI:493005100592800",
                     help="the device the bootstrap is for (its DevId, the message's Target)")
     sv.add_argument("--junit", metavar="FILE", help="with --conformance: write the verdicts there as a JUnit XML "
@@ -988,8 +999,10 @@ def main(argv: list[str] | None = None) -> int:
     dv.add_argument("--bootstrap-type", metavar="CONTENT-TYPE", default=omadm.bootstrap.CONTENT_TYPE,
                     help="the Content-Type the bootstrap came with, its SEC and MAC in it (a WAP push carries its own)")
     dv.add_argument("--bootstrap-key", metavar="SECRET", help="check the bootstrap's MAC with this key (the PIN, the "
-                    "network's secret); without it the MAC is not checked. With --listen, a bootstrap pushed over "
-                    "UDP is applied only with it")
+                    "network's secret); without it or --imsi the MAC is not checked. With --listen, a bootstrap pushed "
+                    "over UDP is applied only with one of them")
+    dv.add_argument("--imsi", help="the device's IMSI: a bootstrap's MAC is checked with the key its SEC takes from it "
+                    "(NETWORKID; USERPIN_NETWORKID with --bootstrap-key the PIN; USERPIN the PIN alone)")
     dv.add_argument("--save-tree", action="store_true", help="write the tree back to --tree's file after the "
                     "session, as a device keeps its state: what the server changed, its DMAcc nonces; with --fumo, "
                     "FILE.fumo keeps an update not done or not reported yet for the next run")
@@ -1049,8 +1062,10 @@ def main(argv: list[str] | None = None) -> int:
         dv.error("--fumo-request asks for an update --fumo does")
     if args.command == "device" and args.fumo and args.conformance:
         dv.error("--fumo updates the device's firmware as a server asks: not with --conformance")
-    if args.command == "serve" and args.bootstrap_key and not args.notify:
-        sv.error("--bootstrap-key pushes a bootstrap before package 0: give --notify [HOST:]PORT too")
+    if args.command == "serve" and (args.bootstrap_key or args.bootstrap_imsi) and not args.notify:
+        sv.error("--bootstrap-key and --bootstrap-imsi push a bootstrap before package 0: give --notify [HOST:]PORT too")
+    if args.command == "bootstrap" and not (args.key or args.imsi):
+        b.error("the MAC needs a key: --key, or --imsi (with --key the PIN for USERPIN_NETWORKID)")
     if args.command == "serve" and args.ddf and not args.conformance:
         sv.error("--ddf is a check of --conformance: give it too")
     if args.command in ("device", "serve") and args.junit and not args.conformance:

@@ -169,7 +169,8 @@ typedef enum {
    */
   DM_EVENT_SERVER_AUTHENTICATED = 11,
   /**
-   * The server's authentication failed for good (code: the last status); the session aborts.
+   * The server's authentication failed for good (code: the last status): past the attempts
+   * allowed (the session aborts), or the session is over with its credentials still refused.
    */
   DM_EVENT_SERVER_AUTH_FAILED = 12,
 } dm_event_kind;

@@ -713,6 +713,33 @@ fn a_server_that_gives_up_with_its_credentials_refused_is_reported_so() {
 }
 
 #[test]
+fn a_session_that_ends_with_the_servers_credentials_refused_is_reported_so() {
+    let session = |password: &str| {
+        let mut cc = client_config();
+        cc.server_credentials = Some(Credentials::new("srv", "spw"));
+        cc.server_nonce = b"sn".to_vec();
+        let mut sc = server_config();
+        sc.credentials = Some((AuthType::Md5, Credentials::new("srv", password)));
+        sc.server_nonce = b"sn".to_vec();
+        let mut p = Pair::with(cc, device_tree(), sc);
+        p.drive();
+        p
+    };
+    // Package 2 holds statuses alone: the session ends (R09), nothing of the server run, and the
+    // client says the server never proved itself.
+    let p = session("wrong");
+    assert!(p.messages(Dir::S2C).last().unwrap().commands.iter().all(|c| matches!(c, Command::Status(_))));
+    let tail: Vec<_> = p.client_events.iter().rev().take(2).collect();
+    assert!(matches!(tail[1], Event::ServerAuthenticationFailed { code } if code.0 == 401), "{tail:?}");
+    assert!(matches!(tail[0], Event::Ended), "{tail:?}");
+    assert!(!p.client_events.contains(&Event::ServerAuthenticated));
+    // The right password: no such event.
+    let p = session("spw");
+    assert!(p.client_events.contains(&Event::ServerAuthenticated));
+    assert!(!p.client_events.iter().any(|e| matches!(e, Event::ServerAuthenticationFailed { .. })));
+}
+
+#[test]
 fn the_client_checks_the_servers_credentials() {
     let basic_pkg2 = |server_auth: AuthType| {
         let mut cc = client_config();

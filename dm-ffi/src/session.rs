@@ -177,7 +177,8 @@ pub enum dm_event_kind {
     DM_EVENT_AUTH_FAILED = 10,
     /// The server's credentials were accepted.
     DM_EVENT_SERVER_AUTHENTICATED = 11,
-    /// The server's authentication failed for good (code: the last status); the session aborts.
+    /// The server's authentication failed for good (code: the last status): past the attempts
+    /// allowed (the session aborts), or the session is over with its credentials still refused.
     DM_EVENT_SERVER_AUTH_FAILED = 12,
 }
 

@@ -363,6 +363,26 @@ def test_a_checking_server_reports_the_rules_a_device_s_session_breaks(tmp_path)
         assert ("[check]   R20 message 0: " in out) == (expected == 1), out
 
 
+@pytest.mark.parametrize("auth", ["md5", "hmac"])
+def test_a_checking_server_verifies_each_cred_and_hmac_with_the_session_s_own_secrets(auth):
+    """`serve --check` with credentials: the checker verifies the device's Creds (or HMACs) and
+    the server's own with the passwords and nonces the session was made with, as ``omadm check
+    --client-cred --server-cred`` would: a device with another password breaks rule Cred."""
+    creds = dict(auth=auth, username="u", nonce=b"n0", server_password="sp", server_nonce=b"s0")
+    with omadm.http.Server(lambda session: None, server_id="srv", check=True, password="p", **creds) as server:
+        omadm.http.device(server.url, omadm.MemoryTree(DEVINFO), server_id="srv", password="p", **creds)
+        with pytest.raises(omadm.AuthError):
+            omadm.http.device(server.url, omadm.MemoryTree(DEVINFO), server_id="srv", password="guess", **creds)
+        deadline = time.monotonic() + 30
+        while len(server.finished) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    good, guessed = server.finished
+    assert good.violations == [] and good.secrets["client"] == ("u", "p"), good.violations
+    assert good.secrets["server"] == ("srv", "sp") and good.secrets["client_nonce"] == b"n0"
+    refused = [v for v in guessed.violations if v.rule == "Cred"]
+    assert refused and refused[0].msg_index == 0 and "another password" in refused[0].detail, guessed.violations
+
+
 def test_a_checking_device_reports_the_rules_a_server_s_session_breaks():
     """`omadm device --check`: the rules the session's messages break, the slips the device
     takes from a server included (its SyncHdr status after another, here); exit 1 on any."""
@@ -399,6 +419,23 @@ def test_a_checking_device_reports_the_rules_a_server_s_session_breaks():
     r = subprocess.run([sys.executable, "-m", "omadm.cli", "device", "--server", url, "--check", "--count", "2"],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "--check checks one device's messages" in r.stderr
+
+
+def test_a_checking_device_verifies_the_server_s_cred_with_the_password_it_was_given():
+    """`omadm device --check --server-password`: the server's Cred is verified too; a server that
+    signs with another password breaks rule Cred, and the session fails for the device (its
+    server never proved itself, though it had nothing for it to run)."""
+    creds = ["--auth", "md5", "--username", "u", "--password", "p", "--nonce", "n0", "--server-id", "srv",
+             "--server-password", "sp", "--server-nonce", "s0"]
+    for server_password, expected in (("sp", 0), ("impostor", 1)):
+        with omadm.http.Server(lambda session: None, server_id="srv", auth="md5", username="u", password="p",
+                               nonce=b"n0", server_password=server_password, server_nonce=b"s0") as server:
+            r = subprocess.run([sys.executable, "-m", "omadm.cli", "device", "--server", server.url, *creds, "--check"],
+                               capture_output=True, text=True, timeout=60)
+        assert r.returncode == expected, (r.stdout, r.stderr)
+        assert (f"[check] {server.url}: no violations" in r.stdout) == (not expected), r.stdout
+        assert ("[check]   Cred message 1: an md5 Cred" in r.stdout) == bool(expected), r.stdout
+        assert ("the server's credentials are not the ones the device holds (401)" in r.stderr) == bool(expected)
 
 
 def test_nonces_outlive_the_server_and_the_device_in_their_files(tmp_path):

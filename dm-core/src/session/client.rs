@@ -518,7 +518,10 @@ impl<T: Tree> ClientSession<T> {
             return events;
         }
         // A server that did not prove itself but sends a last package of statuses alone: the
-        // session ends (R09), with nothing of its run; its statuses are still heard.
+        // session ends (R09), with nothing of its run, and says so; its statuses are still heard.
+        if challenge {
+            self.server_refused = Some(code);
+        }
         for c in &mut m.commands {
             if let Command::Status(s) = c {
                 events.extend(self.core.peer_status(s));
@@ -550,9 +553,11 @@ impl<T: Tree> ClientSession<T> {
             events.push(Event::PackageEnd);
             let owes = self.core.statuses.len() > 1 || !self.core.results.is_empty();
             if !owes {
-                // R09: a server package with nothing to answer ends the session.
+                // R09: a server package with nothing to answer ends the session; one whose
+                // server never proved itself is reported so.
                 self.core.statuses.clear();
                 self.core.state = State::Ended;
+                events.extend(self.server_refused.map(|code| Event::ServerAuthenticationFailed { code }));
                 events.push(Event::Ended);
                 return events;
             }

@@ -128,7 +128,9 @@ pub enum Event {
     },
     /// The server's credentials were accepted (told to both sides).
     ServerAuthenticated,
-    /// The server's authentication failed for good (past the attempts allowed): the client aborts.
+    /// The server's authentication failed for good: past the attempts allowed (the client
+    /// aborts), or the session is over with its credentials still refused (the server gave up
+    /// first, or its last package needed no answer: nothing of it was run).
     ServerAuthenticationFailed {
         /// The status the client answered the server's credentials with.
         code: crate::model::StatusCode,

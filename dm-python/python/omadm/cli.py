@@ -498,7 +498,13 @@ def _one_device(args: argparse.Namespace, tree: Any, options: dict[str, Any],
     finally:
         if args.save_tree:  # the device keeps what the server did to it, and its next nonces
             tree.save(args.tree)
-        violations = [v for one in _sessions(messages) for v in omadm.check(*zip(*one))]  # type: ignore[arg-type]
+        # Creds verified with the credentials given here; the nonces they start with only where
+        # known: the first session of a device that keeps its nonces nowhere else.
+        secrets = omadm.http.check_secrets(options["server_id"], options)
+        later = {**secrets, "client_nonce": None, "server_nonce": None}
+        known = not (args.listen or "nonces" in options)
+        violations = [v for n, one in enumerate(_sessions(messages)) for v in omadm.check(
+                      *zip(*one), **(secrets if n == 0 and known else later))]  # type: ignore[arg-type]
         if args.check:
             print(f"[check] {args.server}: {_count(len(violations), 'violation')}", flush=True)
             for v in violations:

@@ -88,6 +88,7 @@ class ScriptSession:
         self._traced = 0
         # Its messages, kept when the server checks them (`check=True`).
         self.trace: omadm.capture.Trace | None = None
+        self.secrets: dict[str, Any] = {}  # what its Creds and HMACs are checked with (``omadm.check``'s)
         self._checked: tuple[int, list[omadm.Violation]] = (0, [])  # the violations of its first N messages
         self._thread: threading.Thread | None = None  # the script's, once started
         # The device's last message and what answered it, for a device that sends it again.
@@ -116,9 +117,11 @@ class ScriptSession:
     @property
     def violations(self) -> list[omadm.Violation]:
         """The rules its messages so far break, as ``omadm.check`` finds them, when the server
-        keeps them (``check=True``); checked again only when a message came since."""
+        keeps them (``check=True``), their Creds and HMACs verified with the credentials and
+        nonces the session was made with; checked again only when a message came since."""
         if self.trace is not None and self._checked[0] != len(self.trace.messages):
-            self._checked = (len(self.trace.messages), omadm.check(self.trace.messages, self.trace.directions))
+            found = omadm.check(self.trace.messages, self.trace.directions, hmac=self.trace.hmac, **self.secrets)
+            self._checked = (len(self.trace.messages), found)
         return self._checked[1]
 
     def get(self, uri: str) -> Pending:
@@ -427,6 +430,17 @@ class Account:
                 self.tree.set(uri, given[key])
 
 
+def check_secrets(server_id: str, options: dict[str, Any]) -> dict[str, Any]:
+    """What ``omadm.check`` verifies a session's Creds and HMACs with, from the session options
+    it was made with (a ServerSession's or a device's): the device's credentials (when one
+    device's are given, not ``passwords``), the server's own, and the nonces each side's first
+    Cred takes."""
+    user, server_password = options.get("username"), options.get("server_password")
+    return {"client": (user, options.get("password") or "") if user else None,
+            "server": (server_id, server_password) if server_password else None,
+            "client_nonce": options.get("nonce", b""), "server_nonce": options.get("server_nonce", b"")}
+
+
 class Server:
     """An HTTP DM server on `host:port` (port 0 picks one); `url` says where. Sessions that ended,
     or that no message came for in `idle_timeout` seconds (their scripts stop), go to `finished`,
@@ -437,7 +451,8 @@ class Server:
     in `nonces` (a `Nonces`, in memory by default). `watch(device, direction, body)` sees each
     message as it passes ("c2s" from the device, "s2c" to it). With `check`, each session keeps
     its messages (`trace`) and tells the rules they break (`violations`, as ``omadm.check``
-    finds them: the slips a session takes from a device too). A device that would start a
+    finds them, each Cred and HMAC verified with the credentials and nonces the session was
+    made with: the slips a session takes from a device too). A device that would start a
     session past `max_sessions` at once is answered 503 with Retry-After, and nothing of it is
     kept; so is a connection past `max_connections` open at once (each holds a thread), before
     a byte of it is read. It answers a GET or HEAD of a path in `files` with its bytes (or what
@@ -649,6 +664,7 @@ class Server:
                 s.origin = "/".join((here or self.url).split("/")[:3])
                 s.trace_name = self._trace_name(key)
                 s.trace = omadm.capture.Trace(f"{key[0]}-{key[1]}") if self.check else None
+                s.secrets = check_secrets(self.server_id, options)
                 s._start(self.script)
                 self.sessions[key] = s
             s.last_seen = now
@@ -762,7 +778,7 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
     after each server message, where the device queues what its tree decided (a tree's own
     callbacks cannot call the session: a Generic Alert for an Exec answered 202, say). The device
     is ``device_id``, by default the tree's ./DevInfo/DevId. A session that did not end well
-    raises omadm.Error (AuthError when the server refused the device) with the events it saw
+    raises omadm.Error (AuthError when the server refused the device, or the device the server) with the events it saw
     as its ``events``. It keeps the cookies the server sets
     for the session (some servers route by them); ``tls`` (see `device_tls`) is for HTTPS. With
     ``nonces`` (a `Nonces`) it digests with the nonces its last session was given, and keeps
@@ -862,8 +878,11 @@ def _session(server_url: str, tree: Any, device_id: str | None, server_id: str, 
             trace.save(trace_dir)
     failure: omadm.Error | None = None
     verdicts = [e for e in events if e.kind in ("authenticated", "auth_failed")]
+    refused = [e for e in events if e.kind == "server_auth_failed"]
     if verdicts and verdicts[-1].kind == "auth_failed":
         failure = omadm.AuthError(f"the server refused the device's credentials ({verdicts[-1].code})")
+    elif refused:
+        failure = omadm.AuthError(f"the server's credentials are not the ones the device holds ({refused[-1].code})")
     elif client.state != "ended":
         failure = omadm.Error(f"the session was {client.state} ({', '.join(e.kind for e in events[-3:])})")
     if failure is not None:

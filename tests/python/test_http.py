@@ -421,21 +421,25 @@ def test_a_checking_device_reports_the_rules_a_server_s_session_breaks():
     assert r.returncode == 2 and "--check checks one device's messages" in r.stderr
 
 
-def test_a_checking_device_verifies_the_server_s_cred_with_the_password_it_was_given():
-    """`omadm device --check --server-password`: the server's Cred is verified too; a server that
-    signs with another password breaks rule Cred, and the session fails for the device (its
-    server never proved itself, though it had nothing for it to run)."""
-    creds = ["--auth", "md5", "--username", "u", "--password", "p", "--nonce", "n0", "--server-id", "srv",
+@pytest.mark.parametrize("auth, refused", [
+    ("md5", ("Cred message 1: an md5 Cred", "the server's credentials are not the ones the device holds (401)")),
+    ("hmac", ("Cred message 1: an HMAC", "the server's x-syncml-hmac does not match")),
+])
+def test_a_checking_device_verifies_the_server_s_credentials_with_the_password_it_was_given(auth, refused):
+    """`omadm device --check --server-password`: the server's Cred (or HMAC) is verified too; a
+    server that signs with another password breaks rule Cred, and the session fails for the
+    device (its server never proved itself, though it had nothing for it to run)."""
+    creds = ["--auth", auth, "--username", "u", "--password", "p", "--nonce", "n0", "--server-id", "srv",
              "--server-password", "sp", "--server-nonce", "s0"]
     for server_password, expected in (("sp", 0), ("impostor", 1)):
-        with omadm.http.Server(lambda session: None, server_id="srv", auth="md5", username="u", password="p",
+        with omadm.http.Server(lambda session: None, server_id="srv", auth=auth, username="u", password="p",
                                nonce=b"n0", server_password=server_password, server_nonce=b"s0") as server:
             r = subprocess.run([sys.executable, "-m", "omadm.cli", "device", "--server", server.url, *creds, "--check"],
                                capture_output=True, text=True, timeout=60)
         assert r.returncode == expected, (r.stdout, r.stderr)
         assert (f"[check] {server.url}: no violations" in r.stdout) == (not expected), r.stdout
-        assert ("[check]   Cred message 1: an md5 Cred" in r.stdout) == bool(expected), r.stdout
-        assert ("the server's credentials are not the ones the device holds (401)" in r.stderr) == bool(expected)
+        assert (f"[check]   {refused[0]}" in r.stdout) == bool(expected), r.stdout
+        assert (refused[1] in r.stderr) == bool(expected), r.stderr
 
 
 def test_nonces_outlive_the_server_and_the_device_in_their_files(tmp_path):

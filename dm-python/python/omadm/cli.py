@@ -479,16 +479,9 @@ def _one_device(args: argparse.Namespace, tree: Any, options: dict[str, Any],
     firmware = make_firmware(tree) if make_firmware else None
     if firmware is not None:
         options = {**options, "firmware": firmware}
-    messages: list[tuple[str, bytes]] = []
+    violations: list[omadm.Violation] = []
     if args.check:
-        watch = options.get("watch")
-
-        def keep(direction: str, body: bytes) -> None:
-            messages.append((direction, body))
-            if watch is not None:
-                watch(direction, body)
-
-        options = {**options, "watch": keep}
+        options = {**options, "violations": violations}
     try:
         events = omadm.http.device(args.server, tree, **options)
     except omadm.Error as e:  # what the session saw up to its end, then why it failed
@@ -498,13 +491,6 @@ def _one_device(args: argparse.Namespace, tree: Any, options: dict[str, Any],
     finally:
         if args.save_tree:  # the device keeps what the server did to it, and its next nonces
             tree.save(args.tree)
-        # Creds verified with the credentials given here; the nonces they start with only where
-        # known: the first session of a device that keeps its nonces nowhere else.
-        secrets = omadm.http.check_secrets(options["server_id"], options)
-        later = {**secrets, "client_nonce": None, "server_nonce": None}
-        known = not (args.listen or "nonces" in options)
-        violations = [v for n, one in enumerate(_sessions(messages)) for v in omadm.check(
-                      *zip(*one), **(secrets if n == 0 and known else later))]  # type: ignore[arg-type]
         if args.check:
             print(f"[check] {args.server}: {_count(len(violations), 'violation')}", flush=True)
             for v in violations:
@@ -522,20 +508,6 @@ def _firmware(args: argparse.Namespace, options: dict[str, Any]) -> Callable[[An
     return lambda tree: omadm.fumo.Firmware(tree, args.fumo, args.fumo_result, args.fumo_version, options.get("tls"),
                                             log=log, request=args.fumo_request,
                                             keep=f"{args.tree}.fumo" if args.save_tree else None)
-
-
-def _sessions(messages: list[tuple[str, bytes]]) -> list[list[tuple[bytes, str]]]:
-    """Messages of sessions one after the other, split where a device's message 1 starts one."""
-    sessions: list[list[tuple[bytes, str]]] = []
-    for direction, body in messages:
-        try:
-            first = direction == "c2s" and omadm.decode(body, lenient=True).msg_id == 1
-        except omadm.Error:  # the checker says what is wrong with it
-            first = False
-        if first or not sessions:
-            sessions.append([])
-        sessions[-1].append((body, direction))
-    return sessions
 
 
 def _listen(args: argparse.Namespace, tree: Any, options: dict[str, Any],

@@ -772,7 +772,8 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
            received: Callable[[omadm.ClientSession, list[omadm.Event]], Any] | None = None,
            tls: ssl.SSLContext | None = None, nonces: Nonces | None = None, busy_retries: int = 0,
            watch: Callable[[str, bytes], Any] | None = None, trace_dir: str | None = None,
-           firmware: omadm.fumo.Firmware | None = None, **options: Any) -> list[omadm.Event]:
+           firmware: omadm.fumo.Firmware | None = None, violations: list[omadm.Violation] | None = None,
+           **options: Any) -> list[omadm.Event]:
     """Runs one session as a simulated device; returns the events it saw. ``setup(client)`` runs
     before package 1 (a UI handler, generic alerts to send, ...); ``received(client, events)``
     after each server message, where the device queues what its tree decided (a tree's own
@@ -789,7 +790,10 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
     minutes at most), as a device does; the HTTPError of the last answer otherwise.
     ``watch(direction, body)`` sees each message as it passes ("c2s" from the device, "s2c" to
     it); with ``trace_dir`` the session's messages are written there as ``omadm serve
-    --trace-dir`` writes them, however the session ends (``omadm check DIR`` reads them). With
+    --trace-dir`` writes them, however the session ends (``omadm check DIR`` reads them). Given
+    a list, ``violations`` gets the rules each session breaks, however it ends, as
+    ``omadm.check`` finds them, each Cred and HMAC verified with the credentials and nonces it
+    was made with (its first Cred's nonce judged only where the device knows it). With
     ``firmware`` (an `omadm.fumo.Firmware` on ``tree``), an update the server started is done
     after the session and reported in a session of its own (SessionID 2, 3, ...), and so on while
     the server starts more, up to 8: the events of them all; the first session carries what the
@@ -803,7 +807,7 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
         return both
 
     events = _session(server_url, tree, device_id, server_id, timeout, then(firmware.begin) if firmware else setup,
-                      received, tls, nonces, busy_retries, watch, trace_dir, **options)
+                      received, tls, nonces, busy_retries, watch, trace_dir, violations, **options)
     if firmware is not None:
         firmware.sent()
     options.pop("notification", None)  # a report goes in a session of the device's own
@@ -812,7 +816,7 @@ def device(server_url: str, tree: Any, device_id: str | None = None, server_id: 
             break
         firmware.run()
         events += _session(server_url, tree, device_id, server_id, timeout, then(firmware.report), received, tls,
-                           nonces, busy_retries, watch, trace_dir, **{**options, "session_id": f"{n:X}"})
+                           nonces, busy_retries, watch, trace_dir, violations, **{**options, "session_id": f"{n:X}"})
         firmware.sent()
     return events
 
@@ -821,7 +825,8 @@ def _session(server_url: str, tree: Any, device_id: str | None, server_id: str, 
              setup: Callable[[omadm.ClientSession], Any] | None,
              received: Callable[[omadm.ClientSession, list[omadm.Event]], Any] | None,
              tls: ssl.SSLContext | None, nonces: Nonces | None, busy_retries: int,
-             watch: Callable[[str, bytes], Any] | None, trace_dir: str | None, **options: Any) -> list[omadm.Event]:
+             watch: Callable[[str, bytes], Any] | None, trace_dir: str | None,
+             violations: list[omadm.Violation] | None, **options: Any) -> list[omadm.Event]:
     """One session of `device`."""
     if device_id is None:
         try:
@@ -876,6 +881,9 @@ def _session(server_url: str, tree: Any, device_id: str | None, server_id: str, 
         if trace_dir is not None and trace.messages:
             trace.name = f"{device_id}-{omadm.decode(trace.messages[0], lenient=True).session_id}"
             trace.save(trace_dir)
+        if violations is not None and trace.messages:
+            violations += omadm.check(trace.messages, trace.directions, hmac=trace.hmac,
+                                      **check_secrets(server_id, options))
     failure: omadm.Error | None = None
     verdicts = [e for e in events if e.kind in ("authenticated", "auth_failed")]
     refused = [e for e in events if e.kind == "server_auth_failed"]

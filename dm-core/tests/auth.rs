@@ -966,6 +966,11 @@ fn the_checker_verifies_hmac_headers_with_the_nonce_given_last() {
     assert!(credentials(&trace, &hmacs, &secrets)[0].detail.contains("user \"eve\""));
     hmacs[at] = Some("mac=".into());
     assert!(credentials(&trace, &hmacs, &secrets)[0].detail.contains("does not parse"));
+    // check_with: the rules and the credentials of one decoding, in the messages' order.
+    let mut both = [dm_core::check::check(&trace), credentials(&trace, &hmacs, &secrets)].concat();
+    both.sort_by_key(|v| v.msg_index);
+    assert_eq!(dm_core::check::check_with(&trace, &hmacs, &secrets), both);
+    assert_eq!(dm_core::check::check_with(&trace, &hmacs, &Secrets::default()), dm_core::check::check(&trace));
     let mut changed = trace.clone();
     changed[at].1.extend_from_slice(b"\n");
     let found = credentials(&changed, &p.hmacs, &secrets);

@@ -166,21 +166,13 @@ fn sms_user_data<'py>(py: Python<'py>, pdu: &[u8], reference: i64) -> PyResult<V
 
 /// Checks a captured session against the rules: (rule, message index, reason) for each
 /// violation. `directions` ("c2s"/"s2c" per message) is inferred from the Sources when absent.
-#[pyfunction]
-#[pyo3(signature = (messages, directions = None))]
-fn check(messages: Vec<Vec<u8>>, directions: Option<Vec<String>>) -> PyResult<Vec<(String, usize, String)>> {
-    let trace = trace(messages, directions)?;
-    Ok(dm_core::check::check(&trace).into_iter().map(|v| (v.rule.to_string(), v.msg_index, v.detail)).collect())
-}
-
-/// Each Cred and HMAC (`hmac`: each message's x-syncml-hmac header, or None) of a captured
-/// session that does not prove the (user name, password) given for its sender, with the nonce
-/// the sender was given last (`client_nonce`/`server_nonce`: before the session), and each
-/// accepted although it does not: (rule, message index, reason).
+/// Given a side's (user name, password), each Cred and HMAC (`hmac`: each message's
+/// x-syncml-hmac header, or None) it sends is verified too, with the nonce it was given last
+/// (`client_nonce`/`server_nonce`: before the session); the trace is decoded once.
 #[pyfunction]
 #[pyo3(signature = (messages, directions = None, hmac = None, client = None, server = None, client_nonce = None, server_nonce = None))]
 #[allow(clippy::too_many_arguments)]
-fn credentials(
+fn check(
     messages: Vec<Vec<u8>>,
     directions: Option<Vec<String>>,
     hmac: Option<Vec<Option<String>>>,
@@ -192,7 +184,7 @@ fn credentials(
     let trace = trace(messages, directions)?;
     let pair = |c: Option<(String, String)>| c.map(|(user, password)| Credentials::new(user, password));
     let secrets = Secrets { client: pair(client), server: pair(server), client_nonce, server_nonce };
-    let found = dm_core::check::credentials(&trace, &hmac.unwrap_or_default(), &secrets);
+    let found = dm_core::check::check_with(&trace, &hmac.unwrap_or_default(), &secrets);
     Ok(found.into_iter().map(|v| (v.rule.to_string(), v.msg_index, v.detail)).collect())
 }
 
@@ -236,7 +228,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Message>()?;
     m.add_function(wrap_pyfunction!(content_type_of, m)?)?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
-    m.add_function(wrap_pyfunction!(credentials, m)?)?;
     m.add_function(wrap_pyfunction!(answers, m)?)?;
     m.add_function(wrap_pyfunction!(decode, m)?)?;
     m.add_function(wrap_pyfunction!(xml_to_wbxml, m)?)?;

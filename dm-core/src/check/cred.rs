@@ -27,7 +27,16 @@ pub struct Secrets {
 /// every one a peer accepted although it does not match. `hmac`: each message's `x-syncml-hmac`
 /// header, where known (it may be shorter than the trace, or empty).
 pub fn credentials(trace: &[(Direction, Vec<u8>)], hmac: &[Option<String>], secrets: &Secrets) -> Vec<Violation> {
-    let (messages, _) = decode_trace(trace);
+    judge(trace, &decode_trace(trace).0, hmac, secrets)
+}
+
+/// `credentials` of a trace already decoded (`messages`, each with its index in `trace`).
+pub(super) fn judge(
+    trace: &[(Direction, Vec<u8>)],
+    messages: &[(usize, Direction, Message)],
+    hmac: &[Option<String>],
+    secrets: &Secrets,
+) -> Vec<Violation> {
     let mut out = Vec::new();
     // Per side: the nonces it was given in the trace (message index, nonce), the last in force.
     let mut given: [Vec<(Option<usize>, Vec<u8>)>; 2] = [
@@ -36,7 +45,7 @@ pub fn credentials(trace: &[(Direction, Vec<u8>)], hmac: &[Option<String>], secr
     ];
     // Messages whose credentials do not match, (side, MsgID, index), for their peer's verdict.
     let mut wrong: Vec<(usize, u32, usize)> = Vec::new();
-    for (i, d, m) in &messages {
+    for (i, d, m) in messages {
         let side = side(*d);
         let peer = 1 - side;
         for c in &m.commands {

@@ -392,11 +392,7 @@ def check(messages: list[bytes], directions: list[str] | None = None, *, client:
     `capture.Trace.hmac` keeps them), with why it does not match (a stale nonce, the
     NextNonce's base64 text digested, an empty nonce, another user); and a peer that accepted
     one that does not."""
-    found = [Violation(*v) for v in _native.check(messages, directions)]
-    if client or server:
-        secrets = _native.credentials(messages, directions, hmac, client, server, client_nonce, server_nonce)
-        found = sorted(found + [Violation(*v) for v in secrets], key=lambda v: v.msg_index)
-    return found
+    return [Violation(*v) for v in _native.check(messages, directions, hmac, client, server, client_nonce, server_nonce)]
 
 
 @dataclass(frozen=True)

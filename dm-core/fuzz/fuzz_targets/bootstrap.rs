@@ -1,7 +1,8 @@
 #![no_main]
 //! Bootstrap: any bytes applied to a device's tree never panic; a bootstrap that fails leaves
 //! the tree exactly as it was, one that applies holds each node it names; its MAC checked with
-//! the right key changes nothing of that, and with another key it is refused before anything.
+//! the right key changes nothing of that (a key a device derives from an IMSI and a PIN too),
+//! and with another key it is refused before anything. Any text as an IMSI never panics.
 use dm_core::DecodeOptions;
 use dm_core::bootstrap::{self, Security};
 use dm_core::tree::MemoryTree;
@@ -38,4 +39,13 @@ fuzz_target!(|data: &[u8]| {
     let mut other = device();
     assert!(bootstrap::apply(&mut other, data, &content_type, Some(b"4321"), &options).is_err());
     assert!(other.same_content(&device()));
+
+    let _ = bootstrap::imsi_key(&String::from_utf8_lossy(&data[..data.len().min(24)]));
+    let imsi: String = data.iter().take(15).map(|b| char::from(b'0' + b % 10)).collect();
+    if let Ok(key) = bootstrap::key(Security::UserPinNetworkId, Some(&imsi), Some(b"1234")) {
+        let sealed = bootstrap::content_type(Security::UserPinNetworkId, &key, data);
+        let derived = bootstrap::device_key(&sealed, Some(&imsi), Some(b"1234")).unwrap();
+        let mut by_imsi = device();
+        assert_eq!(bootstrap::apply(&mut by_imsi, data, &sealed, Some(&derived), &options), unchecked);
+    }
 });

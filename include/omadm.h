@@ -666,7 +666,8 @@ dm_result dm_bootstrap_apply(const dm_tree_ops *ops,
  * IMSI in semi-octets (as the SIM holds it), USERPIN the PIN, USERPIN_NETWORKID both. It is
  * written to `key` (`key_size` bytes: 8 and the PIN's length always do) and its length to
  * `*key_len`; DM_ERR_INVALID when it does not fit (`*key_len` says what would), DM_ERR_USAGE
- * when a secret the SEC needs is missing or not an IMSI, DM_ERR_AUTH when there is no SEC.
+ * when a secret the SEC needs is missing or not an IMSI, DM_ERR_AUTH when there is no SEC (or
+ * one not known), DM_ERR_PROTOCOL when `content_type` is not a DM message's.
  */
 dm_result dm_bootstrap_key(const char *content_type,
                            const char *imsi,

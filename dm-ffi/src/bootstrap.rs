@@ -59,7 +59,8 @@ pub extern "C" fn dm_bootstrap_apply(
 /// IMSI in semi-octets (as the SIM holds it), USERPIN the PIN, USERPIN_NETWORKID both. It is
 /// written to `key` (`key_size` bytes: 8 and the PIN's length always do) and its length to
 /// `*key_len`; DM_ERR_INVALID when it does not fit (`*key_len` says what would), DM_ERR_USAGE
-/// when a secret the SEC needs is missing or not an IMSI, DM_ERR_AUTH when there is no SEC.
+/// when a secret the SEC needs is missing or not an IMSI, DM_ERR_AUTH when there is no SEC (or
+/// one not known), DM_ERR_PROTOCOL when `content_type` is not a DM message's.
 #[unsafe(no_mangle)]
 pub extern "C" fn dm_bootstrap_key(
     content_type: *const c_char,

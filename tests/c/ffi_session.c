@@ -635,6 +635,8 @@ static void bootstrap(void) {
     CHECK(dm_bootstrap_key(both, "26201x", key, 4, derived, sizeof derived, &derived_len) == DM_ERR_USAGE);
     CHECK(dm_bootstrap_key("application/vnd.syncml.dm+wbxml", "1", key, 4, derived, sizeof derived, &derived_len)
           == DM_ERR_AUTH);
+    CHECK(dm_bootstrap_key("text/plain; SEC=USERPIN", "1", key, 4, derived, sizeof derived, &derived_len)
+          == DM_ERR_PROTOCOL);
     CHECK(dm_bootstrap_key(NULL, "1", key, 4, derived, sizeof derived, &derived_len) == DM_ERR_NULL);
 }
 

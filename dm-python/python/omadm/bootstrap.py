@@ -99,10 +99,8 @@ def apply(tree: object, body: bytes, content_type: str = CONTENT_TYPE, key: byte
     Only Add and Replace may be in it; omadm.ProtocolError (rule ``Bootstrap``) names the item
     that failed, the tree as it was."""
     got = unwrap(body, content_type)
-    if imsi is not None:
-        mac_key: bytes | None = _native.bootstrap_device_key(got.content_type, imsi, None if key is None else _key(key))
-    else:
-        mac_key = None if key is None else _key(key)
+    given = None if key is None else _key(key)
+    mac_key = given if imsi is None else _native.bootstrap_device_key(got.content_type, imsi, given)
     server_id, uris = _native.bootstrap_apply(tree, got.body, got.content_type, mac_key, lenient)
     return Applied(server_id, uris)
 

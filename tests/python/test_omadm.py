@@ -448,6 +448,12 @@ def test_cli_decode_encode_notify_demo(vectors, tmp_path):
     assert omadm.decode(out.read_bytes()).msg_id == 1
     bad = cli("decode", str(vectors / "motorola_dm12" / "testalertconfirm.xml"))
     assert bad.returncode == 1 and b"line 24" in bad.stderr
+    # encode reads as strictly as decode, unless told to take a real peer's slips.
+    bad = cli("encode", str(vectors / "motorola_dm12" / "testalertconfirm.xml"), "--to", "wbxml", "-o", str(out))
+    assert bad.returncode == 1 and b"line 24" in bad.stderr
+    lenient = cli("encode", str(vectors / "motorola_dm12" / "testalertconfirm.xml"), "--to", "wbxml", "--lenient",
+                  "-o", str(out))
+    assert lenient.returncode == 0 and omadm.decode(out.read_bytes(), lenient=True).msg_id
     note = tmp_path / "n.bin"
     assert cli("notify", "build", "--server-id", "s", "--password", "p", "--nonce", "x", "-o", str(note)).returncode == 0
     good = cli("notify", "parse", str(note), "--password", "p", "--nonce", "x")

@@ -50,7 +50,7 @@ def _decode(args: argparse.Namespace) -> int:
 
 
 def _encode(args: argparse.Namespace) -> int:
-    m = _message(args.file, lenient=True)
+    m = _message(args.file, args.lenient)
     out = m.to_wbxml() if args.to == "wbxml" else m.to_xml(pretty=False).encode()
     if args.output:
         _write(args.output, out)
@@ -799,7 +799,9 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--lenient", action="store_true", help="accept what real peers send that is not valid")
     d.set_defaults(run=_decode)
     e = sub.add_parser("encode", help="convert a message to WBXML or XML")
-    e.add_argument("file", help="a message, XML or WBXML, read leniently; - for standard input")
+    e.add_argument("file", help="a message, XML or WBXML; - for standard input")
+    e.add_argument("--lenient", action="store_true", help="accept what real peers send that is not valid (a "
+                   "captured message to convert as it is)")
     e.add_argument("--to", choices=["wbxml", "xml"], required=True)
     e.add_argument("-o", "--output", help="where to write it (default: standard output)")
     e.set_defaults(run=_encode)

@@ -148,6 +148,13 @@ pub fn basic_username(cred: &Cred) -> Option<String> {
     Some(s.split_once(':')?.0.to_string())
 }
 
+/// The user a Cred claims to be: a basic Cred's own, an md5 Cred's sender's (the SyncHdr
+/// Source's LocName).
+pub fn claimed_user(m: &crate::model::Message, cred: &Cred) -> Option<String> {
+    let kind = cred.meta.as_ref().and_then(|m| m.type_.as_deref()).and_then(AuthType::from_meta_type);
+    if kind == Some(AuthType::Basic) { basic_username(cred) } else { m.header.source.name.clone() }
+}
+
 /// A challenge: Type, Format b64 and, for md5 and HMAC, the next nonce.
 pub fn chal(auth: AuthType, nonce: &[u8]) -> Option<Chal> {
     let mut meta = cred_meta(auth.meta_type()?);

@@ -893,6 +893,31 @@ fn the_checker_verifies_credentials_with_the_passwords_it_is_given() {
     assert!(found.len() >= 2 && found.iter().all(|v| v.detail.contains("another password")), "{found:#?}");
 }
 
+/// A server with many devices: the checker takes their passwords by user name and judges each
+/// Cred and HMAC as the user it names; a user the passwords do not name is found too.
+#[test]
+fn the_checker_judges_a_client_as_the_user_its_cred_names_among_many() {
+    let passwords = |pairs: &[(&str, &str)]| Secrets {
+        client_passwords: pairs.iter().map(|(u, p)| (u.to_string(), p.to_string())).collect(),
+        client_nonce: Some(b"first".to_vec()),
+        ..Secrets::default()
+    };
+    for auth in [AuthType::Basic, AuthType::Md5, AuthType::Hmac] {
+        let mut p = pair_with(auth, "pw", Encoding::Xml);
+        p.drive();
+        let trace = p.checker_trace();
+        let judged = |pairs: &[(&str, &str)]| credentials(&trace, &p.hmacs, &passwords(pairs));
+        assert_eq!(judged(&[("eve", "x"), ("dev", "pw")]), [], "{auth:?}");
+        let wrong = judged(&[("dev", "other")]);
+        // The device's first Cred, and the server's acceptance of it.
+        assert!(wrong[0].msg_index == 0 && wrong.iter().any(|v| v.detail.starts_with("answered")), "{wrong:#?}");
+        let unknown = judged(&[("eve", "pw")]);
+        assert!(unknown[0].detail.contains("user Some(\"dev\"), whom the passwords given do not name"), "{unknown:#?}");
+        // check_with takes them as credentials does.
+        assert_eq!(dm_core::check::check_with(&trace, &p.hmacs, &passwords(&[("dev", "other")])), wrong);
+    }
+}
+
 /// Why a Cred does not match, of the usual slips; and a server that accepts one.
 #[test]
 fn the_checker_says_why_a_cred_does_not_match_and_who_accepted_it() {

@@ -1,5 +1,7 @@
 //! Messages: decode, encode, and the JSON form (the model's serde form) Python turns into dicts.
 
+use std::collections::BTreeMap;
+
 use dm_core::auth::Credentials;
 use dm_core::check::{Direction, Secrets};
 use dm_core::codec::{self, DecodeOptions, Encoding};
@@ -168,9 +170,10 @@ fn sms_user_data<'py>(py: Python<'py>, pdu: &[u8], reference: i64) -> PyResult<V
 /// violation. `directions` ("c2s"/"s2c" per message) is inferred from the Sources when absent.
 /// Given a side's (user name, password), each Cred and HMAC (`hmac`: each message's
 /// x-syncml-hmac header, or None) it sends is verified too, with the nonce it was given last
-/// (`client_nonce`/`server_nonce`: before the session); the trace is decoded once.
+/// (`client_nonce`/`server_nonce`: before the session); without `client`, `passwords` (by user
+/// name) gives the password of the user a client's Cred names. The trace is decoded once.
 #[pyfunction]
-#[pyo3(signature = (messages, directions = None, hmac = None, client = None, server = None, client_nonce = None, server_nonce = None))]
+#[pyo3(signature = (messages, directions = None, hmac = None, client = None, server = None, client_nonce = None, server_nonce = None, passwords = None))]
 #[allow(clippy::too_many_arguments)]
 fn check(
     messages: Vec<Vec<u8>>,
@@ -180,10 +183,12 @@ fn check(
     server: Option<(String, String)>,
     client_nonce: Option<Vec<u8>>,
     server_nonce: Option<Vec<u8>>,
+    passwords: Option<BTreeMap<String, String>>,
 ) -> PyResult<Vec<(String, usize, String)>> {
     let trace = trace(messages, directions)?;
     let pair = |c: Option<(String, String)>| c.map(|(user, password)| Credentials::new(user, password));
-    let secrets = Secrets { client: pair(client), server: pair(server), client_nonce, server_nonce };
+    let client_passwords = passwords.unwrap_or_default();
+    let secrets = Secrets { client: pair(client), server: pair(server), client_passwords, client_nonce, server_nonce };
     let found = dm_core::check::check_with(&trace, &hmac.unwrap_or_default(), &secrets);
     Ok(found.into_iter().map(|v| (v.rule.to_string(), v.msg_index, v.detail)).collect())
 }

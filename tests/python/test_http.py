@@ -421,6 +421,31 @@ def test_a_checking_device_reports_the_rules_a_server_s_session_breaks():
     assert r.returncode == 2 and "--check checks one device's messages" in r.stderr
 
 
+def test_a_checking_server_with_many_devices_judges_each_as_the_user_it_names(tmp_path):
+    """`serve --check --passwords`: each device's Creds are verified with the password of the
+    user it names; `omadm check --passwords FILE` does the same on the trace written."""
+    passwords = {"u": "p", "v": "q"}
+    with omadm.http.Server(lambda session: None, server_id="srv", check=True, auth="md5", passwords=passwords,
+                           trace_dir=str(tmp_path / "t")) as server:
+        omadm.http.device(server.url, omadm.MemoryTree(DEVINFO), server_id="srv", auth="md5", username="v",
+                          password="q")
+        with pytest.raises(omadm.AuthError):
+            omadm.http.device(server.url, omadm.MemoryTree(DEVINFO), device_id="IMEI:2", server_id="srv",
+                              auth="md5", username="u", password="guess")
+        deadline = time.monotonic() + 30
+        while len(server.finished) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    good, guessed = server.finished
+    assert good.secrets["passwords"] == passwords and good.violations == [], good.violations
+    assert [v.rule for v in guessed.violations][:1] == ["Cred"] and "another password" in guessed.violations[0].detail
+    (tmp_path / "pw.json").write_text(json.dumps(passwords))
+    r = subprocess.run([sys.executable, "-m", "omadm.cli", "check", str(tmp_path / "t"), "--passwords",
+                        str(tmp_path / "pw.json")], capture_output=True, text=True, timeout=60)
+    # Without --client-nonce the first Cred is not judged: its nonce came before the trace.
+    assert r.returncode == 1 and "Cred message 2: an md5 Cred" in r.stdout, r.stdout
+    assert r.stdout.count("no violations") == 1, r.stdout
+
+
 @pytest.mark.parametrize("auth, refused", [
     ("md5", ("Cred message 1: an md5 Cred", "the server's credentials are not the ones the device holds (401)")),
     ("hmac", ("Cred message 1: an HMAC", "the server's x-syncml-hmac does not match")),

@@ -4,6 +4,8 @@
 //! base64 text digested instead of its bytes, an empty nonce, another user), and a peer that
 //! accepted one that does not match.
 
+use std::collections::BTreeMap;
+
 use super::{Direction, Violation, decode_trace};
 use crate::auth::{self, AuthType, Credentials};
 use crate::model::{Command, Cred, Message, StatusCode};
@@ -15,6 +17,9 @@ use crate::model::{Command, Cred, Message, StatusCode};
 pub struct Secrets {
     /// The client's credentials, which its Cred proves.
     pub client: Option<Credentials>,
+    /// Without `client`: the passwords of the clients a server knows, by user name; a client's
+    /// Cred proves the user it names (a server with many devices).
+    pub client_passwords: BTreeMap<String, String>,
     /// The server's credentials, which its Cred proves.
     pub server: Option<Credentials>,
     /// The nonce the server gave the client before the trace.
@@ -65,10 +70,30 @@ pub(super) fn judge(
                 given[peer].push((Some(*i), n));
             }
         }
-        let Some(who) = [&secrets.client, &secrets.server][side] else { continue };
-        let cred = m.header.cred.as_ref().and_then(|cred| judge_cred(m, cred, who, &given[side]));
+        let fixed = [&secrets.client, &secrets.server][side];
+        let known = side == 0 && fixed.is_none() && !secrets.client_passwords.is_empty();
+        if fixed.is_none() && !known {
+            continue;
+        }
+        // The credentials a message's claim is judged by: the side's own, else those of the
+        // user it names; a user the passwords do not name is a verdict of its own.
+        let judge_as = |user: Option<String>, judge: &dyn Fn(&Credentials) -> Option<String>| match fixed {
+            Some(who) => judge(who),
+            None => match user.as_deref().and_then(|u| secrets.client_passwords.get(u).map(|p| (u, p))) {
+                Some((u, p)) => judge(&Credentials::new(u, p.as_str())),
+                None => Some(format!("credentials for user {user:?}, whom the passwords given do not name")),
+            },
+        };
+        let cred = m
+            .header
+            .cred
+            .as_ref()
+            .and_then(|cred| judge_as(auth::claimed_user(m, cred), &|who| judge_cred(m, cred, who, &given[side])));
         let header = hmac.get(*i).and_then(Option::as_deref);
-        let mac = header.and_then(|h| judge_hmac(h, &trace[*i].1, who, &given[side]));
+        let mac = header.and_then(|h| {
+            let user = auth::parse_hmac_header(h).map(|p| p.username);
+            judge_as(user, &|who| judge_hmac(h, &trace[*i].1, who, &given[side]))
+        });
         if cred.is_some() || mac.is_some() {
             wrong.push((side, m.header.msg_id, *i));
         }

@@ -91,13 +91,13 @@ pub fn check(trace: &[(Direction, Vec<u8>)]) -> Vec<Violation> {
     check_with(trace, &[], &Secrets::default())
 }
 
-/// `check`, and `credentials` with `hmac` and `secrets` where they name a side's password,
+/// `check`, and `credentials` with `hmac` and `secrets` where they name a password,
 /// the trace decoded once; in the order of the messages, a message's rules before its Creds.
 pub fn check_with(trace: &[(Direction, Vec<u8>)], hmac: &[Option<String>], secrets: &Secrets) -> Vec<Violation> {
     let (messages, mut out) = decode_trace(trace);
     out.extend(check_messages(&messages));
     out.extend(oversized(trace, &messages));
-    if secrets.client.is_some() || secrets.server.is_some() {
+    if secrets.client.is_some() || secrets.server.is_some() || !secrets.client_passwords.is_empty() {
         out.extend(cred::judge(trace, &messages, hmac, secrets));
     }
     out.sort_by_key(|v| v.msg_index);

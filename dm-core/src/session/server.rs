@@ -386,15 +386,8 @@ impl ServerSession {
             return Ok(AuthCheck::Accepted(StatusCode::OK));
         }
         let Some(cred) = &m.header.cred else { return Ok(AuthCheck::Challenge(StatusCode::MISSING_CREDENTIALS)) };
-        let user = match auth {
-            AuthType::Basic => auth::basic_username(cred),
-            _ => m
-                .header
-                .source
-                .name
-                .clone()
-                .or_else(|| self.config.client_credentials.as_ref().map(|c| c.username.clone())),
-        };
+        let user =
+            auth::claimed_user(m, cred).or_else(|| self.config.client_credentials.as_ref().map(|c| c.username.clone()));
         let ok = user
             .and_then(|u| self.config.password_of(&u))
             .is_some_and(|c| auth::verify_cred(cred, auth, &c, &self.saved.nonce));

@@ -381,7 +381,8 @@ class Violation:
 
 def check(messages: list[bytes], directions: list[str] | None = None, *, client: tuple[str, str] | None = None,
           server: tuple[str, str] | None = None, client_nonce: bytes | None = None,
-          server_nonce: bytes | None = None, hmac: list[str | None] | None = None) -> list[Violation]:
+          server_nonce: bytes | None = None, hmac: list[str | None] | None = None,
+          passwords: dict[str, str] | None = None) -> list[Violation]:
     """Every rule the session (messages in order) breaks. `directions`, "c2s" or "s2c" per
     message, is inferred when absent (the first message is the client's).
 
@@ -391,8 +392,11 @@ def check(messages: list[bytes], directions: list[str] | None = None, *, client:
     so is each HMAC `hmac` holds (each message's x-syncml-hmac header or None, as
     `capture.Trace.hmac` keeps them), with why it does not match (a stale nonce, the
     NextNonce's base64 text digested, an empty nonce, another user); and a peer that accepted
-    one that does not."""
-    return [Violation(*v) for v in _native.check(messages, directions, hmac, client, server, client_nonce, server_nonce)]
+    one that does not. Without `client`, `passwords` (a server's devices' passwords by user
+    name) verifies the client's Creds as the user each names (one not named there is a
+    violation too)."""
+    found = _native.check(messages, directions, hmac, client, server, client_nonce, server_nonce, passwords)
+    return [Violation(*v) for v in found]
 
 
 @dataclass(frozen=True)

@@ -163,6 +163,7 @@ def _secrets(args: argparse.Namespace, trace: omadm.capture.Trace) -> dict:
     def nonce(text: str | None) -> bytes | None:
         return None if text is None else text.encode()
     return {"client": pair("--client-cred", args.client_cred), "server": pair("--server-cred", args.server_cred),
+            "passwords": _passwords(args.passwords) if args.passwords else None,
             "client_nonce": nonce(args.client_nonce), "server_nonce": nonce(args.server_nonce), "hmac": trace.hmac}
 
 
@@ -837,6 +838,9 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--client-cred", metavar="USER:PASSWORD", help="verify the device's Cred (basic, md5) and HMAC "
                    "(x-syncml-hmac, where a capture or a trace directory kept it) with these "
                    "(rule Cred: why one does not match, and a server that accepted it)")
+    c.add_argument("--passwords", metavar="FILE", help="instead of --client-cred, the devices' passwords by user name "
+                   "(a JSON object, as serve --passwords takes): each device's Cred and HMAC verified as the user it "
+                   "names")
     c.add_argument("--server-cred", metavar="USER:PASSWORD", help="verify the server's Cred and HMAC with these")
     c.add_argument("--client-nonce", metavar="TEXT", help="the nonce the device's first md5 Cred or HMAC uses (given "
                    "in an earlier session); without it that one is not judged")

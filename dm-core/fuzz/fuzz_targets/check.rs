@@ -4,7 +4,7 @@
 //! every answer one before its own.
 mod shared;
 
-use dm_core::check::{Secrets, check, credentials, infer_directions, trace_answers};
+use dm_core::check::{Secrets, check, check_with, credentials, infer_directions, trace_answers};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -15,9 +15,17 @@ fuzz_target!(|data: &[u8]| {
         client: Some(shared::credentials()),
         server: Some(shared::credentials()),
         client_nonce: Some(b"seed-nonce".to_vec()),
-        server_nonce: None,
+        ..Secrets::default()
     };
-    for v in check(&trace).into_iter().chain(credentials(&trace, &[], &secrets)) {
+    // A server's many devices: each judged as the user it names.
+    let user = shared::credentials();
+    let many = Secrets {
+        client: None,
+        client_passwords: [(user.username, user.password), ("eve".into(), "x".into())].into(),
+        ..secrets.clone()
+    };
+    let found = check(&trace).into_iter().chain(credentials(&trace, &[], &secrets));
+    for v in found.chain(check_with(&trace, &[], &many)) {
         assert!(v.msg_index < n, "{v} names no message of {n}");
         let _ = v.to_string();
     }

@@ -13,7 +13,7 @@ use dm_core::error::{DecodeErrorKind, Error};
 use dm_core::model::*;
 use dm_core::notification::{Notification, RESYNC_NONCE, UiMode};
 use dm_core::session::{
-    ClientConfig, ClientSession, CommandRef, Event, NonceSource, ServerConfig, ServerSession, State,
+    ClientConfig, ClientSession, CommandRef, Event, NonceSource, PasswordLookup, ServerConfig, ServerSession, State,
 };
 
 #[test]
@@ -893,12 +893,19 @@ fn the_checker_verifies_credentials_with_the_passwords_it_is_given() {
     assert!(found.len() >= 2 && found.iter().all(|v| v.detail.contains("another password")), "{found:#?}");
 }
 
+/// Passwords by user name, as a server with many devices finds them.
+fn lookup(pairs: &[(&str, &str)]) -> PasswordLookup {
+    let table: std::collections::HashMap<String, String> =
+        pairs.iter().map(|(u, p)| (u.to_string(), p.to_string())).collect();
+    PasswordLookup(Arc::new(move |user| table.get(user).cloned()))
+}
+
 /// A server with many devices: the checker takes their passwords by user name and judges each
 /// Cred and HMAC as the user it names; a user the passwords do not name is found too.
 #[test]
 fn the_checker_judges_a_client_as_the_user_its_cred_names_among_many() {
     let passwords = |pairs: &[(&str, &str)]| Secrets {
-        client_passwords: pairs.iter().map(|(u, p)| (u.to_string(), p.to_string())).collect(),
+        client_lookup: Some(lookup(pairs)),
         client_nonce: Some(b"first".to_vec()),
         ..Secrets::default()
     };

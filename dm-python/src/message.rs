@@ -1,7 +1,5 @@
 //! Messages: decode, encode, and the JSON form (the model's serde form) Python turns into dicts.
 
-use std::collections::BTreeMap;
-
 use dm_core::auth::Credentials;
 use dm_core::check::{Direction, Secrets};
 use dm_core::codec::{self, DecodeOptions, Encoding};
@@ -9,6 +7,7 @@ use dm_core::notification::{Notification, UiMode};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use crate::session::password_lookup;
 use crate::{LimitSettings, limits_of, to_py, u8_arg, u16_arg, usage};
 
 /// A decoded SyncML DM message.
@@ -170,12 +169,14 @@ fn sms_user_data<'py>(py: Python<'py>, pdu: &[u8], reference: i64) -> PyResult<V
 /// violation. `directions` ("c2s"/"s2c" per message) is inferred from the Sources when absent.
 /// Given a side's (user name, password), each Cred and HMAC (`hmac`: each message's
 /// x-syncml-hmac header, or None) it sends is verified too, with the nonce it was given last
-/// (`client_nonce`/`server_nonce`: before the session); without `client`, `passwords` (by user
-/// name) gives the password of the user a client's Cred names. The trace is decoded once.
+/// (`client_nonce`/`server_nonce`: before the session); without `client`, `passwords` (a dict
+/// by user name, or a callable) gives the password of the user a client's Cred names. The trace
+/// is decoded once.
 #[pyfunction]
 #[pyo3(signature = (messages, directions = None, hmac = None, client = None, server = None, client_nonce = None, server_nonce = None, passwords = None))]
 #[allow(clippy::too_many_arguments)]
 fn check(
+    py: Python<'_>,
     messages: Vec<Vec<u8>>,
     directions: Option<Vec<String>>,
     hmac: Option<Vec<Option<String>>>,
@@ -183,12 +184,12 @@ fn check(
     server: Option<(String, String)>,
     client_nonce: Option<Vec<u8>>,
     server_nonce: Option<Vec<u8>>,
-    passwords: Option<BTreeMap<String, String>>,
+    passwords: Option<Py<PyAny>>,
 ) -> PyResult<Vec<(String, usize, String)>> {
     let trace = trace(messages, directions)?;
     let pair = |c: Option<(String, String)>| c.map(|(user, password)| Credentials::new(user, password));
-    let client_passwords = passwords.unwrap_or_default();
-    let secrets = Secrets { client: pair(client), server: pair(server), client_passwords, client_nonce, server_nonce };
+    let client_lookup = passwords.map(|p| password_lookup(py, p)).transpose()?;
+    let secrets = Secrets { client: pair(client), server: pair(server), client_lookup, client_nonce, server_nonce };
     let found = dm_core::check::check_with(&trace, &hmac.unwrap_or_default(), &secrets);
     Ok(found.into_iter().map(|v| (v.rule.to_string(), v.msg_index, v.detail)).collect())
 }

@@ -423,7 +423,8 @@ def test_a_checking_device_reports_the_rules_a_server_s_session_breaks():
 
 def test_a_checking_server_with_many_devices_judges_each_as_the_user_it_names(tmp_path):
     """`serve --check --passwords`: each device's Creds are verified with the password of the
-    user it names; `omadm check --passwords FILE` does the same on the trace written."""
+    user it names (a dict or a lookup); `omadm check --passwords FILE` does the same on the
+    trace written."""
     passwords = {"u": "p", "v": "q"}
     with omadm.http.Server(lambda session: None, server_id="srv", check=True, auth="md5", passwords=passwords,
                            trace_dir=str(tmp_path / "t")) as server:
@@ -438,6 +439,10 @@ def test_a_checking_server_with_many_devices_judges_each_as_the_user_it_names(tm
     good, guessed = server.finished
     assert good.secrets["passwords"] == passwords and good.violations == [], good.violations
     assert [v.rule for v in guessed.violations][:1] == ["Cred"] and "another password" in guessed.violations[0].detail
+    # A lookup the server calls is taken as a dict is.
+    trace = guessed.trace
+    assert trace is not None
+    assert omadm.check(trace.messages, trace.directions, passwords=passwords.get, client_nonce=b"") == guessed.violations
     (tmp_path / "pw.json").write_text(json.dumps(passwords))
     r = subprocess.run([sys.executable, "-m", "omadm.cli", "check", str(tmp_path / "t"), "--passwords",
                         str(tmp_path / "pw.json")], capture_output=True, text=True, timeout=60)

@@ -5,6 +5,7 @@
 mod shared;
 
 use dm_core::check::{Secrets, check, check_with, credentials, infer_directions, trace_answers};
+use dm_core::session::PasswordLookup;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -21,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     let user = shared::credentials();
     let many = Secrets {
         client: None,
-        client_passwords: [(user.username, user.password), ("eve".into(), "x".into())].into(),
+        client_lookup: Some(PasswordLookup(std::sync::Arc::new(move |u| (u == user.username).then(|| user.password.clone())))),
         ..secrets.clone()
     };
     let found = check(&trace).into_iter().chain(credentials(&trace, &[], &secrets));

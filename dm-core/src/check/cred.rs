@@ -4,11 +4,10 @@
 //! base64 text digested instead of its bytes, an empty nonce, another user), and a peer that
 //! accepted one that does not match.
 
-use std::collections::BTreeMap;
-
 use super::{Direction, Violation, decode_trace};
 use crate::auth::{self, AuthType, Credentials};
 use crate::model::{Command, Cred, Message, StatusCode};
+use crate::session::PasswordLookup;
 
 /// What verifying a trace's credentials takes: each side's user name and password, and the
 /// nonce each side's first md5 Cred is digested with (given in an earlier session, so not in
@@ -17,9 +16,9 @@ use crate::model::{Command, Cred, Message, StatusCode};
 pub struct Secrets {
     /// The client's credentials, which its Cred proves.
     pub client: Option<Credentials>,
-    /// Without `client`: the passwords of the clients a server knows, by user name; a client's
-    /// Cred proves the user it names (a server with many devices).
-    pub client_passwords: BTreeMap<String, String>,
+    /// Without `client`: the lookup a server finds its clients' passwords with, by user name
+    /// (`ServerConfig::lookup`); a client's Cred proves the user it names.
+    pub client_lookup: Option<PasswordLookup>,
     /// The server's credentials, which its Cred proves.
     pub server: Option<Credentials>,
     /// The nonce the server gave the client before the trace.
@@ -71,16 +70,16 @@ pub(super) fn judge(
             }
         }
         let fixed = [&secrets.client, &secrets.server][side];
-        let known = side == 0 && fixed.is_none() && !secrets.client_passwords.is_empty();
-        if fixed.is_none() && !known {
+        let lookup = secrets.client_lookup.as_ref().filter(|_| side == 0);
+        if fixed.is_none() && lookup.is_none() {
             continue;
         }
         // The credentials a message's claim is judged by: the side's own, else those of the
         // user it names; a user the passwords do not name is a verdict of its own.
         let judge_as = |user: Option<String>, judge: &dyn Fn(&Credentials) -> Option<String>| match fixed {
             Some(who) => judge(who),
-            None => match user.as_deref().and_then(|u| secrets.client_passwords.get(u).map(|p| (u, p))) {
-                Some((u, p)) => judge(&Credentials::new(u, p.as_str())),
+            None => match user.as_deref().and_then(|u| Some((u, lookup?.0(u)?))) {
+                Some((u, p)) => judge(&Credentials::new(u, p)),
                 None => Some(format!("credentials for user {user:?}, whom the passwords given do not name")),
             },
         };

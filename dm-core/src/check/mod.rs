@@ -97,7 +97,7 @@ pub fn check_with(trace: &[(Direction, Vec<u8>)], hmac: &[Option<String>], secre
     let (messages, mut out) = decode_trace(trace);
     out.extend(check_messages(&messages));
     out.extend(oversized(trace, &messages));
-    if secrets.client.is_some() || secrets.server.is_some() || !secrets.client_passwords.is_empty() {
+    if secrets.client.is_some() || secrets.server.is_some() || secrets.client_lookup.is_some() {
         out.extend(cred::judge(trace, &messages, hmac, secrets));
     }
     out.sort_by_key(|v| v.msg_index);

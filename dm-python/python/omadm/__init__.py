@@ -382,7 +382,7 @@ class Violation:
 def check(messages: list[bytes], directions: list[str] | None = None, *, client: tuple[str, str] | None = None,
           server: tuple[str, str] | None = None, client_nonce: bytes | None = None,
           server_nonce: bytes | None = None, hmac: list[str | None] | None = None,
-          passwords: dict[str, str] | None = None) -> list[Violation]:
+          passwords: dict[str, str] | Callable[[str], str | None] | None = None) -> list[Violation]:
     """Every rule the session (messages in order) breaks. `directions`, "c2s" or "s2c" per
     message, is inferred when absent (the first message is the client's).
 
@@ -392,9 +392,9 @@ def check(messages: list[bytes], directions: list[str] | None = None, *, client:
     so is each HMAC `hmac` holds (each message's x-syncml-hmac header or None, as
     `capture.Trace.hmac` keeps them), with why it does not match (a stale nonce, the
     NextNonce's base64 text digested, an empty nonce, another user); and a peer that accepted
-    one that does not. Without `client`, `passwords` (a server's devices' passwords by user
-    name) verifies the client's Creds as the user each names (one not named there is a
-    violation too)."""
+    one that does not. Without `client`, `passwords` (a server's devices' passwords: a dict by
+    user name, or a callable returning None for a user it does not know, as ServerSession takes
+    them) verifies the client's Creds as the user each names (one not known is a violation too)."""
     found = _native.check(messages, directions, hmac, client, server, client_nonce, server_nonce, passwords)
     return [Violation(*v) for v in found]
 

@@ -433,11 +433,9 @@ class Account:
 def check_secrets(server_id: str, options: dict[str, Any]) -> dict[str, Any]:
     """What ``omadm.check`` verifies a session's Creds and HMACs with, from the session options
     it was made with (a ServerSession's or a device's): the device's credentials (one device's,
-    or ``passwords`` given as a dict: not a callable), the server's own, and the nonces each
-    side's first Cred takes."""
-    user, server_password, passwords = options.get("username"), options.get("server_password"), options.get("passwords")
-    return {"client": (user, options.get("password") or "") if user else None,
-            "passwords": passwords if isinstance(passwords, dict) else None,
+    or a server's ``passwords``), the server's own, and the nonces each side's first Cred takes."""
+    user, server_password = options.get("username"), options.get("server_password")
+    return {"client": (user, options.get("password") or "") if user else None, "passwords": options.get("passwords"),
             "server": (server_id, server_password) if server_password else None,
             "client_nonce": options.get("nonce", b""), "server_nonce": options.get("server_nonce", b"")}
 

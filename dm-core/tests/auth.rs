@@ -919,9 +919,18 @@ fn the_checker_judges_a_client_as_the_user_its_cred_names_among_many() {
         // The device's first Cred, and the server's acceptance of it.
         assert!(wrong[0].msg_index == 0 && wrong.iter().any(|v| v.detail.starts_with("answered")), "{wrong:#?}");
         let unknown = judged(&[("eve", "pw")]);
-        assert!(unknown[0].detail.contains("user Some(\"dev\"), whom the passwords given do not name"), "{unknown:#?}");
+        assert!(unknown[0].detail.contains("user \"dev\", whom the passwords given do not name"), "{unknown:#?}");
         // check_with takes them as credentials does.
         assert_eq!(dm_core::check::check_with(&trace, &p.hmacs, &passwords(&[("dev", "other")])), wrong);
+        if auth == AuthType::Md5 {
+            // An md5 Cred names its user in the Source's LocName: without one, no user is named.
+            let mut nameless = trace.clone();
+            let mut m = codec::decode(&nameless[0].1).unwrap();
+            m.header.source.name = None;
+            nameless[0].1 = codec::encode(&m, Encoding::Xml);
+            let found = credentials(&nameless, &[], &passwords(&[("dev", "pw")]));
+            assert_eq!(found[0].detail, "credentials that name no user", "{found:#?}");
+        }
     }
 }
 

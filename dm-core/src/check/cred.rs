@@ -78,10 +78,13 @@ pub(super) fn judge(
         // user it names; a user the passwords do not name is a verdict of its own.
         let judge_as = |user: Option<String>, judge: &dyn Fn(&Credentials) -> Option<String>| match fixed {
             Some(who) => judge(who),
-            None => match user.as_deref().and_then(|u| Some((u, lookup?.0(u)?))) {
-                Some((u, p)) => judge(&Credentials::new(u, p)),
-                None => Some(format!("credentials for user {user:?}, whom the passwords given do not name")),
-            },
+            None => {
+                let Some(u) = user else { return Some("credentials that name no user".into()) };
+                match lookup.and_then(|l| l.0(&u)) {
+                    Some(p) => judge(&Credentials::new(u, p)),
+                    None => Some(format!("credentials for user {u:?}, whom the passwords given do not name")),
+                }
+            }
         };
         let cred = m
             .header

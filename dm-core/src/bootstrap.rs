@@ -213,14 +213,9 @@ pub fn apply<T: Tree + ?Sized>(
     key: Option<&[u8]>,
     options: &DecodeOptions,
 ) -> Result<Bootstrapped, Error> {
-    let (security, given) = seal(content_type)?;
-    if let Some(key) = key {
-        let (Some(security), Some(given)) = (security, given) else {
-            return Err(AuthError(format!("bootstrap: no SEC and MAC in its Content-Type ({content_type})")).into());
-        };
-        if !crate::auth::constant_time_eq(mac(key, body).as_bytes(), given.to_ascii_lowercase().as_bytes()) {
-            return Err(AuthError(format!("bootstrap: its MAC is not the one SEC={} gives", security.name())).into());
-        }
+    match key {
+        Some(key) => verify(body, content_type, key).map(drop)?,
+        None => seal(content_type).map(drop)?,
     }
     let m = codec::decode_with(body, options)?;
     check(&m)?;
@@ -249,6 +244,18 @@ pub fn apply<T: Tree + ?Sized>(
         return Err(refused((msg_id, None, "SyncBody"), format!("the tree could not keep it ({code})")).into());
     }
     Ok(Bootstrapped { server_id: server.to_string(), uris })
+}
+
+/// Checks a bootstrap's MAC, as its `content_type` carries it, against the one `key` gives;
+/// the method (SEC) it names. An `AuthError` says why not (no SEC and MAC, another MAC).
+pub fn verify(body: &[u8], content_type: &str, key: &[u8]) -> Result<Security, Error> {
+    let (Some(security), Some(given)) = seal(content_type)? else {
+        return Err(AuthError(format!("bootstrap: no SEC and MAC in its Content-Type ({content_type})")).into());
+    };
+    if !crate::auth::constant_time_eq(mac(key, body).as_bytes(), given.to_ascii_lowercase().as_bytes()) {
+        return Err(AuthError(format!("bootstrap: its MAC is not the one SEC={} gives", security.name())).into());
+    }
+    Ok(security)
 }
 
 /// Whether `m` is a bootstrap as a device takes one (the trace checker's rule `Bootstrap` too):

@@ -279,6 +279,10 @@ fn each_security_takes_its_key_from_the_secrets_it_names() {
     let (body, content_type) = bootstrap::encode(&m, Security::UserPinNetworkId, &server_key);
     let device_key = bootstrap::device_key(&content_type, Some("262019876543210"), Some(PIN)).unwrap();
     assert!(apply(&mut device(), &body, &content_type, Some(&device_key)).is_ok());
+    // verify: the MAC alone, as apply checks it first; the SEC it names.
+    assert_eq!(bootstrap::verify(&body, &content_type, &device_key).unwrap(), Security::UserPinNetworkId);
+    assert!(matches!(bootstrap::verify(&body, &content_type, PIN), Err(Error::Auth(_))));
+    assert!(matches!(bootstrap::verify(&body, bootstrap::CONTENT_TYPE, PIN), Err(Error::Auth(_))));
     let other_sim = bootstrap::device_key(&content_type, Some("262019876543211"), Some(PIN)).unwrap();
     assert!(matches!(apply(&mut device(), &body, &content_type, Some(&other_sim)), Err(Error::Auth(_))));
     let unsealed = bootstrap::device_key(bootstrap::CONTENT_TYPE, Some("262019876543210"), Some(PIN));

@@ -76,6 +76,12 @@ fn bootstrap_device_key<'py>(
     Ok(PyBytes::new(py, &bootstrap::device_key(content_type, imsi, pin).map_err(to_py)?))
 }
 
+/// Checks a bootstrap's MAC (in `content_type`) against the one `key` gives: the SEC it names.
+#[pyfunction]
+fn bootstrap_verify(body: &[u8], content_type: &str, key: &[u8]) -> PyResult<&'static str> {
+    Ok(bootstrap::verify(body, content_type, key).map_err(to_py)?.name())
+}
+
 /// The MAC of a bootstrap message: HMAC-SHA1 of `body` under `key`, in hexadecimal.
 #[pyfunction]
 fn bootstrap_mac(key: &[u8], body: &[u8]) -> String {
@@ -111,6 +117,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bootstrap_apply, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_key, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_device_key, m)?)?;
+    m.add_function(wrap_pyfunction!(bootstrap_verify, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_mac, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_wap_push, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_from_wap_push, m)?)?;

@@ -92,6 +92,27 @@ def test_a_device_checks_the_mac_with_the_key_its_sec_takes_from_its_imsi_and_pi
         omadm.bootstrap.message(account, SERVER_ID, "IMEI:1", security="NETWORKID")
 
 
+def test_a_bootstraps_mac_is_verified_alone_by_the_api_and_by_omadm_check(tmp_path):
+    account = omadm.bootstrap.account(SERVER_ID, "http://dm.example/")
+    made = omadm.bootstrap.message(account, SERVER_ID, "IMEI:1", security="NETWORKID", imsi=IMSI)
+    pdu = omadm.bootstrap.wap_push(made)
+    assert omadm.bootstrap.verify(made.body, made.content_type, imsi=IMSI) == "NETWORKID"
+    assert omadm.bootstrap.verify(pdu, imsi=IMSI) == "NETWORKID", "the push's own Content-Type"
+    with pytest.raises(omadm.AuthError, match="SEC=NETWORKID"):
+        omadm.bootstrap.verify(pdu, imsi="262019876543211")
+    with pytest.raises(omadm.UsageError, match="a key, or the IMSI"):
+        omadm.bootstrap.verify(pdu)
+    push = tmp_path / "b.push"
+    push.write_bytes(pdu)
+    good = cli("check", str(push), "--imsi", IMSI)
+    assert good.returncode == 0 and b"no violations" in good.stdout, good.stdout
+    bad = cli("check", str(push), "--imsi", "262019876543211")
+    assert bad.returncode == 1 and b"Bootstrap message 0: authentication failed: bootstrap: its MAC is not the one SEC=NETWORKID gives" \
+        in bad.stdout
+    as_json = cli("check", str(push), "--bootstrap-key", "1234", "--json")
+    assert as_json.returncode == 1 and b'"rule": "Bootstrap"' in as_json.stdout
+
+
 def test_a_bootstrap_that_does_not_check_leaves_the_tree_as_it_was():
     made = omadm.bootstrap.message(omadm.bootstrap.account(SERVER_ID, "http://dm.example/"), SERVER_ID, "IMEI:1",
                                    key="1234")

@@ -369,7 +369,7 @@ class ServerSession(_Session):
 @dataclass(frozen=True)
 class Violation:
     """A rule a captured session breaks: its id (R01–R22 of RULES.md, or CmdID, SyncHdrFirst,
-    ResultsOrder, Ref, MetaDefaults, Decode, Cred, HTTP), the index of the message, and why."""
+    ResultsOrder, Ref, MetaDefaults, Decode, Cred, HTTP, Bootstrap), the index of the message, and why."""
 
     rule: str
     msg_index: int

@@ -99,10 +99,28 @@ def apply(tree: object, body: bytes, content_type: str = CONTENT_TYPE, key: byte
     Only Add and Replace may be in it; omadm.ProtocolError (rule ``Bootstrap``) names the item
     that failed, the tree as it was."""
     got = unwrap(body, content_type)
-    given = None if key is None else _key(key)
-    mac_key = given if imsi is None else _native.bootstrap_device_key(got.content_type, imsi, given)
-    server_id, uris = _native.bootstrap_apply(tree, got.body, got.content_type, mac_key, lenient)
+    server_id, uris = _native.bootstrap_apply(tree, got.body, got.content_type, _device_key(got, key, imsi), lenient)
     return Applied(server_id, uris)
+
+
+def verify(data: bytes, content_type: str = CONTENT_TYPE, key: bytes | str | None = None,
+           imsi: str | None = None) -> str:
+    """Checks a bootstrap's MAC alone, as ``apply`` does first (``data`` bare with its
+    ``content_type``, or the WAP push that carried it): with ``key``, and ``imsi`` as ``apply``
+    takes them. The SEC it names; omadm.AuthError when the MAC is not the one they give (or the
+    Content-Type has none), omadm.UsageError when given neither."""
+    got = unwrap(data, content_type)
+    mac_key = _device_key(got, key, imsi)
+    if mac_key is None:
+        raise UsageError("a MAC is checked with a key, or the IMSI (and PIN) its SEC takes it from")
+    return _native.bootstrap_verify(got.body, got.content_type, mac_key)
+
+
+def _device_key(got: Bootstrap, key: bytes | str | None, imsi: str | None) -> bytes | None:
+    """The key a device checks ``got``'s MAC with: ``key`` itself, or with ``imsi`` the one
+    the SEC of its Content-Type takes from both (``key`` the PIN); None with neither."""
+    given = None if key is None else _key(key)
+    return given if imsi is None else _native.bootstrap_device_key(got.content_type, imsi, given)
 
 
 def wap_push(made: Bootstrap, tid: int = 0) -> bytes:

@@ -134,10 +134,11 @@ def _demo(_: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     traces = omadm.capture.read(args.paths)
+    seals = _seals(args)
     if args.json:  # for a pipeline: each session with its messages' count and its violations
         verdicts = [{"session": t.name, "messages": len(t.messages),
-                     "violations": [dataclasses.asdict(v)
-                                    for v in _violations(t.messages, t.directions, t.http, _secrets(args, t))]}
+                     "violations": [dataclasses.asdict(v) for v in _violations(
+                         t.messages, t.directions, [*t.http, *_sealed(t, seals)], _secrets(args, t))]}
                     for t in traces]
         print(json.dumps(verdicts, indent=2))
         return 1 if any(v["violations"] for v in verdicts) else 0
@@ -145,8 +146,34 @@ def _check(args: argparse.Namespace) -> int:
     for trace in traces:
         if args.show:
             _show(trace.messages, trace.directions, {})
-        found += _verdict(trace.name, trace.messages, trace.directions, trace.http, _secrets(args, trace))
+        found += _verdict(trace.name, trace.messages, trace.directions, [*trace.http, *_sealed(trace, seals)],
+                          _secrets(args, trace))
     return 1 if found else 0
+
+
+def _seals(args: argparse.Namespace) -> dict[bytes, str | None]:
+    """With --bootstrap-key or --imsi: each bootstrap pushed in a file of PATHS (its Content-Type
+    with it), and why its MAC is not the one they give (None when it is)."""
+    if not (args.bootstrap_key or args.imsi):
+        return {}
+    seals: dict[bytes, str | None] = {}
+    for path in args.paths:
+        if path == "-" or not os.path.isfile(path):
+            continue
+        got = omadm.bootstrap.unwrap(_read(path), "")
+        if not got.content_type:
+            continue
+        try:
+            omadm.bootstrap.verify(got.body, got.content_type, args.bootstrap_key, args.imsi)
+            seals[got.body] = None
+        except omadm.AuthError as e:
+            seals[got.body] = str(e)
+    return seals
+
+
+def _sealed(trace: omadm.capture.Trace, seals: dict[bytes, str | None]) -> list[omadm.Violation]:
+    """Rule Bootstrap for each message of ``trace`` that is a bootstrap whose MAC does not match."""
+    return [omadm.Violation("Bootstrap", i, why) for i, m in enumerate(trace.messages) if (why := seals.get(m))]
 
 
 def _secrets(args: argparse.Namespace, trace: omadm.capture.Trace) -> dict:
@@ -845,6 +872,11 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--client-nonce", metavar="TEXT", help="the nonce the device's first md5 Cred or HMAC uses (given "
                    "in an earlier session); without it that one is not judged")
     c.add_argument("--server-nonce", metavar="TEXT", help="the nonce the server's first md5 Cred or HMAC uses")
+    c.add_argument("--bootstrap-key", metavar="SECRET", help="check the MAC of each bootstrap in a WAP push file with "
+                   "this key (the PIN; with --imsi, the PIN USERPIN_NETWORKID takes): rule Bootstrap when it does not "
+                   "match")
+    c.add_argument("--imsi", help="check the MAC of each bootstrap in a WAP push file with the key its SEC takes "
+                   "from the device's IMSI (and --bootstrap-key, the PIN)")
     c.set_defaults(run=_check)
     x = sub.add_parser("extract", help="write the messages of captured sessions to files, one each, as serve "
                        "--trace-dir does; or the device's tree as a session shows it")

@@ -1053,12 +1053,17 @@ def test_notifications_pushed_over_udp_reach_a_listening_device():
         omadm.notification.send(omadm.notification.wap_push(pkg0, tid=7), port=listener.port)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as junk:
             junk.sendto(b"not a push", ("127.0.0.1", listener.port))
+            # A push of package 0's content type holding no notification is dropped too.
+            junk.sendto(omadm.notification.wap_push(b"\x00" * 30), ("127.0.0.1", listener.port))
+        omadm.notification.send(pkg0, port=listener.port)
+        assert listener.receive(timeout=5)[0] == pkg0
         assert listener.receive(timeout=5)[0] == pkg0
         with pytest.raises(TimeoutError):
             listener.receive(timeout=0.2)
         # The datagram that held no notification was dropped, with why.
-        assert [why for _, why in listener.dropped] == ["bad package-0 notification: 10 bytes, at least 24 needed at "
-                                                        "byte 10"]
+        assert [why for _, why in listener.dropped][0] == ("bad package-0 notification: 10 bytes, at least 24 "
+                                                           "needed at byte 10")
+        assert len(listener.dropped) == 2 and "notification" in listener.dropped[1][1], listener.dropped
     with pytest.raises(omadm.DecodeError):
         omadm.notification.send(b"not a notification", port=9)
 

@@ -79,9 +79,11 @@ def unwrap(data: bytes) -> bytes:
         return data
     except DecodeError as bare:
         try:
-            return from_wap_push(data)
+            inner = from_wap_push(data)
         except DecodeError:
             raise bare from None
+    _native.notification_parse(inner)  # a push of package 0's type that holds none is no notification
+    return inner
 
 
 def send(data: bytes, host: str = "127.0.0.1", port: int = PUSH_PORT) -> int:

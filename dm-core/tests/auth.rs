@@ -558,6 +558,12 @@ fn an_unsigned_server_message_after_hmac_is_challenged() {
 /// A client that wants the server's md5 credentials (password "spw", nonces from a counter) and a
 /// server whose Cred digests `server_password` with `server_nonce`.
 fn server_auth_pair(server_password: Option<&str>, server_nonce: &[u8]) -> Pair {
+    let (cc, sc) = server_auth_configs(server_password, server_nonce);
+    Pair::with(cc, device_tree(), sc)
+}
+
+/// The configurations of `server_auth_pair`, for a test to change before pairing them.
+fn server_auth_configs(server_password: Option<&str>, server_nonce: &[u8]) -> (ClientConfig, ServerConfig) {
     let mut cc = client_config();
     cc.server_credentials = Some(Credentials::new("srv", "spw"));
     cc.server_nonce = b"sn".to_vec();
@@ -565,7 +571,7 @@ fn server_auth_pair(server_password: Option<&str>, server_nonce: &[u8]) -> Pair 
     let mut sc = server_config();
     sc.credentials = server_password.map(|p| (AuthType::Md5, Credentials::new("srv", p)));
     sc.server_nonce = server_nonce.to_vec();
-    Pair::with(cc, device_tree(), sc)
+    (cc, sc)
 }
 
 fn executed(p: &Pair) -> usize {
@@ -686,13 +692,8 @@ fn a_server_with_a_wrong_password_fails_after_the_attempts_allowed() {
 
 #[test]
 fn a_server_that_gives_up_with_its_credentials_refused_is_reported_so() {
-    let mut cc = client_config();
-    cc.server_credentials = Some(Credentials::new("srv", "spw"));
-    cc.server_nonce = b"sn".to_vec();
+    let (mut cc, sc) = server_auth_configs(Some("wrong"), b"sn");
     cc.max_auth_attempts = 10;
-    let mut sc = server_config();
-    sc.credentials = Some((AuthType::Md5, Credentials::new("srv", "wrong")));
-    sc.server_nonce = b"sn".to_vec();
     let mut p = Pair::with(cc, device_tree(), sc);
     p.until_server_has_package();
     p.server.get("./DevInfo/Man").unwrap();
@@ -715,13 +716,7 @@ fn a_server_that_gives_up_with_its_credentials_refused_is_reported_so() {
 #[test]
 fn a_session_that_ends_with_the_servers_credentials_refused_is_reported_so() {
     let session = |password: &str| {
-        let mut cc = client_config();
-        cc.server_credentials = Some(Credentials::new("srv", "spw"));
-        cc.server_nonce = b"sn".to_vec();
-        let mut sc = server_config();
-        sc.credentials = Some((AuthType::Md5, Credentials::new("srv", password)));
-        sc.server_nonce = b"sn".to_vec();
-        let mut p = Pair::with(cc, device_tree(), sc);
+        let mut p = server_auth_pair(Some(password), b"sn");
         p.drive();
         p
     };
@@ -766,13 +761,7 @@ fn the_client_checks_the_servers_credentials() {
 
 #[test]
 fn the_server_authenticates_itself_in_its_first_message() {
-    let mut cc = client_config();
-    cc.server_credentials = Some(Credentials::new("srv", "spw"));
-    cc.server_nonce = b"sn".to_vec();
-    let mut sc = server_config();
-    sc.credentials = Some((AuthType::Md5, Credentials::new("srv", "spw")));
-    sc.server_nonce = b"sn".to_vec();
-    let mut p = Pair::with(cc, device_tree(), sc);
+    let mut p = server_auth_pair(Some("spw"), b"sn");
     p.until_server_has_package();
     p.server.get("./DevInfo/Man").unwrap();
     p.exchange();

@@ -439,10 +439,9 @@ impl ServerSession {
     }
 }
 
-/// A server's client passwords by user name: a dict, or a callable `(user) -> str | None`. An
-/// exception from the callable is reported as unraisable and the user is unknown (401).
-/// A server's (or the checker's) password lookup: a dict of user name to password, or a
-/// callable (user) -> str | None.
+/// A server's (or the checker's) client passwords by user name: a dict, or a callable
+/// `(user) -> str | None`. An exception from the callable is reported as unraisable and the
+/// user is unknown (401).
 pub(crate) fn password_lookup(py: Python<'_>, passwords: Py<PyAny>) -> PyResult<s::PasswordLookup> {
     if let Ok(table) = passwords.bind(py).cast::<PyDict>() {
         let table: HashMap<String, String> = table.extract()?;
